@@ -1,0 +1,5 @@
+import sys
+
+from shapels.cli import main
+
+sys.exit(main())

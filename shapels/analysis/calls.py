@@ -1,0 +1,645 @@
+"""Calls, attributes and operators: where the interpreter meets the rule registry.
+
+A call is dispatched on what the callee evaluated to: a library function or layer class (a rule),
+a layer instance (its forward rule), a user class/instance/function (interpreted), a container,
+or a builtin. Rule errors become findings here, placed on the blamed constructor argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import libcst as cst
+import sympy
+
+from shapels import rules as rule_registry
+from shapels.analysis import report
+from shapels.analysis.objects import (
+    BoundUserMethod,
+    Builtin,
+    ClassRef,
+    Instance,
+    Partial,
+    SuperRef,
+    UserFunction,
+)
+from shapels.analysis.recorder import Run
+from shapels.rules.base import BindError, RuleCall, ShapeError, Unknowable, from_python, to_dim
+from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
+from shapels.values import (
+    NONE,
+    UNKNOWN,
+    BoundMethod,
+    Const,
+    DictValue,
+    FunctionRef,
+    Layer,
+    ListValue,
+    Number,
+    Seq,
+    Step,
+    Tensor,
+    Unknown,
+    Value,
+)
+
+CONTAINERS = {"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"}
+MAX_TRACE = 12
+
+# Library paths that name the same thing as a canonical rule key.
+_PREFIX_ALIASES = [
+    ("torch.nn.modules.", "torch.nn."),
+    ("torch.functional.", "torch."),
+    ("torch.nn.functional.F.", "torch.nn.functional."),
+]
+
+
+def canonical(qualname: str) -> str:
+    for old, new in _PREFIX_ALIASES:
+        if qualname.startswith(old):
+            tail = qualname[len(old):]
+            if old == "torch.nn.modules.":
+                tail = tail.rsplit(".", 1)[-1]  # torch.nn.modules.linear.Linear -> torch.nn.Linear
+            return new + tail
+    return qualname
+
+
+@dataclass(eq=False)
+class RangeValue(Value):
+    start: int
+    stop: int
+    step: int
+
+    def items(self) -> Optional[list]:
+        r = range(self.start, self.stop, self.step)
+        if len(r) > 4096:
+            return None
+        return [Number(sympy.Integer(i)) for i in r]
+
+
+def unknown_result(callee: Value) -> Value:
+    return UNKNOWN
+
+
+# -- attributes --------------------------------------------------------------------------------
+def get_attribute(interp, base: Value, name: str, frame) -> Value:
+    if isinstance(base, FunctionRef):
+        return FunctionRef(f"{base.qualname}.{name}")
+    if isinstance(base, Instance):
+        if name in base.attrs:
+            return base.attrs[name]
+        found = base.info.find_method(name)
+        if found is not None:
+            owner, node = found
+            return BoundUserMethod(base, UserFunction(node, owner))
+        attr = base.info.find_attribute(name)
+        if attr is not None:
+            owner, expr = attr
+            from shapels.analysis.interpreter import Frame
+
+            return interp.eval(expr, Frame(owner.node, {}, True, owner))
+        if name == "training":
+            return UNKNOWN
+        return UNKNOWN
+    if isinstance(base, SuperRef):
+        for cls in base.instance.info.mro_after(base.owner):
+            if name in cls.methods:
+                return BoundUserMethod(base.instance, UserFunction(cls.methods[name], cls))
+        return BoundMethod(base, name)  # nn.Module's own methods: __init__ and friends
+    if isinstance(base, ClassRef):
+        attr = base.info.find_attribute(name)
+        if attr is not None:
+            owner, expr = attr
+            from shapels.analysis.interpreter import Frame
+
+            return interp.eval(expr, Frame(owner.node, {}, True, owner))
+        found = base.info.find_method(name)
+        if found is not None:
+            return UserFunction(found[1], found[0])
+        return UNKNOWN
+    if isinstance(base, Tensor):
+        return tensor_attribute(base, name)
+    if isinstance(base, Layer):
+        return layer_attribute(base, name)
+    if isinstance(base, (ListValue, DictValue, Seq, Number)):
+        return BoundMethod(base, name)
+    return UNKNOWN
+
+
+def tensor_attribute(tensor: Tensor, name: str) -> Value:
+    shape = tensor.shape
+    if name == "shape":
+        if not shape.ranked:
+            return UNKNOWN
+        return Seq(tuple(Number(d) for d in shape.dims))
+    if name == "ndim":
+        return Number(sympy.Integer(shape.rank)) if shape.ranked else UNKNOWN
+    if name == "T" and shape.ranked:
+        return Tensor(Shape.of(reversed(shape.dims)), tensor.trace)
+    if name in ("mT", "mH") and len(shape.dims) >= 2:
+        return Tensor(shape.replace_tail(2, [shape.dims[-1], shape.dims[-2]]), tensor.trace)
+    if name in ("dtype", "device", "is_cuda", "requires_grad", "grad", "data"):
+        return tensor if name == "data" else UNKNOWN
+    return BoundMethod(tensor, name)
+
+
+def layer_attribute(layer: Layer, name: str) -> Value:
+    if name in layer.args:
+        return layer.args[name]
+    if layer.kind in CONTAINERS and name in layer.child_names:
+        return layer.children[layer.child_names.index(name)]
+    if name == "weight" and layer.kind == "torch.nn.Linear":
+        out, inp = to_dim(layer.args.get("out_features", UNKNOWN)), to_dim(layer.args.get("in_features", UNKNOWN))
+        if out is not None and inp is not None:
+            return Tensor(Shape.of([out, inp]))
+    return BoundMethod(layer, name)
+
+
+def set_item(obj: Value, key: Value, value: Value) -> None:
+    if isinstance(obj, DictValue) and isinstance(key, Const):
+        obj.items[key.value] = value
+    elif isinstance(obj, ListValue) and isinstance(key, Number):
+        i = D.as_int(key.value)
+        if i is not None and -len(obj.items) <= i < len(obj.items):
+            obj.items[i] = value
+    elif isinstance(obj, Layer) and obj.kind == "torch.nn.ModuleDict" and isinstance(key, Const):
+        _container_put(obj, str(key.value), value)
+
+
+def _container_put(layer: Layer, name: str, value: Value) -> None:
+    if name in layer.child_names:
+        layer.children[layer.child_names.index(name)] = value
+    else:
+        layer.children.append(value)
+        layer.child_names.append(name)
+
+
+# -- calls ---------------------------------------------------------------------------------------
+def call(interp, callee: Value, args: list, kwargs: dict, frame, node: cst.Call) -> Value:
+    if isinstance(callee, FunctionRef):
+        return call_library(interp, canonical(callee.qualname), args, kwargs, frame, node)
+    if isinstance(callee, Layer):
+        return apply_layer(interp, callee, args, kwargs, frame, node)
+    if isinstance(callee, Instance):
+        return call_instance(interp, callee, args, kwargs, frame, node)
+    if isinstance(callee, BoundMethod):
+        return call_method(interp, callee, args, kwargs, frame, node)
+    if isinstance(callee, BoundUserMethod):
+        if callee.function.node.name.value == "forward" and isinstance(callee.receiver, Instance):
+            return call_instance(interp, callee.receiver, args, kwargs, frame, node, callee.function)
+        return interp.invoke(callee.function, args, kwargs, frame, receiver=callee.receiver)
+    if isinstance(callee, UserFunction):
+        return interp.invoke(callee, args, kwargs, frame)
+    if isinstance(callee, ClassRef):
+        return instantiate(interp, callee.info, args, kwargs, frame, node)
+    if isinstance(callee, Partial):
+        return call(interp, callee.func, list(callee.args) + list(args), {**callee.kwargs, **kwargs}, frame, node)
+    if isinstance(callee, Builtin):
+        return call_builtin(interp, callee.name, args, kwargs, frame, node)
+    return UNKNOWN
+
+
+def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -> Value:
+    if qualname in CONTAINERS:
+        return build_container(qualname, args, frame, node)
+    if qualname in ("collections.OrderedDict", "typing.OrderedDict"):
+        if args and isinstance(args[0], (ListValue, Seq)):
+            items = {}
+            for pair in args[0].items:
+                if isinstance(pair, Seq) and len(pair.items) == 2 and isinstance(pair.items[0], Const):
+                    items[pair.items[0].value] = pair.items[1]
+                else:
+                    return UNKNOWN
+            return DictValue(items)
+        return DictValue(dict(kwargs)) if not args else UNKNOWN
+    if qualname == "functools.partial" and args:
+        return Partial(args[0], tuple(args[1:]), dict(kwargs))
+    if qualname in ("torch.utils.checkpoint.checkpoint", "torch.utils.checkpoint.checkpoint_sequential") and args:
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("use_reentrant", "preserve_rng_state")}
+        return call(interp, args[0], args[1:], kwargs, frame, node)
+    if qualname in ("torch.nn.Parameter", "torch.nn.parameter.Parameter") and args:
+        return args[0] if isinstance(args[0], Tensor) else UNKNOWN
+    if qualname == "torch.Size" and args and isinstance(args[0], (Seq, ListValue)):
+        return Seq(tuple(args[0].items))
+    rule = rule_registry.lookup(qualname)
+    if rule is None:
+        return UNKNOWN
+    if rule.is_layer:
+        return construct_layer(rule, qualname, args, kwargs, frame, node)
+    return apply_rule(interp, rule, qualname, None, args, kwargs, frame, node)
+
+
+def construct_layer(rule, qualname: str, args: list, kwargs: dict, frame, node) -> Value:
+    try:
+        bound = rule.init_signature.bind(args, kwargs)
+    except BindError:
+        return UNKNOWN  # torch would raise TypeError; a mistyped call is not our finding
+    layer = Layer(qualname, bound, loc=frame.loc(node))
+    layer.arg_locs = _argument_locs(rule.init_signature, node, frame)
+    return layer
+
+
+def _argument_locs(signature, node, frame) -> dict:
+    """Parameter name -> location of the expression passed for it (only plainly passed ones)."""
+    if not isinstance(node, cst.Call):
+        return {}
+    positional = [p.name for p in signature.params if not (p.keyword_only or p.var_positional or p.var_keyword)]
+    locs = {}
+    index = 0
+    for arg in node.args:
+        if arg.star:
+            break
+        if arg.keyword is not None:
+            locs[arg.keyword.value] = frame.loc(arg.value)
+        else:
+            if index < len(positional):
+                locs[positional[index]] = frame.loc(arg.value)
+            index += 1
+    return locs
+
+
+def build_container(qualname: str, args: list, frame, node) -> Value:
+    layer = Layer(qualname, {}, loc=frame.loc(node))
+    if qualname == "torch.nn.Sequential":
+        if len(args) == 1 and isinstance(args[0], DictValue):
+            for k, v in args[0].items.items():
+                _container_put(layer, str(k), v)
+            return layer
+        members = args
+    elif args:
+        source = args[0]
+        if qualname == "torch.nn.ModuleDict":
+            if isinstance(source, DictValue):
+                for k, v in source.items.items():
+                    _container_put(layer, str(k), v)
+                return layer
+            return UNKNOWN
+        from shapels.analysis.interpreter import iterate
+
+        items = iterate(source)
+        if items is None:
+            return UNKNOWN
+        members = items
+    else:
+        members = []
+    for i, member in enumerate(members):
+        _container_put(layer, str(i), member)
+    return layer
+
+
+def call_instance(interp, instance: Instance, args: list, kwargs: dict, frame, node, forward=None) -> Value:
+    """Call a user module: its forward, recorded as a run for hover and `shapes`."""
+    if forward is None:
+        found = instance.info.find_method("forward") if instance.info.is_module else instance.info.find_method("__call__")
+        if found is None:
+            return UNKNOWN
+        forward = UserFunction(found[1], found[0])
+    if not instance.info.is_module:
+        return interp.invoke(forward, args, kwargs, frame, receiver=instance)
+    run = Run(
+        instance.info.name,
+        instance,
+        dict(zip(_param_names(forward.node)[1:], args)) | kwargs,
+        interp.source,
+        concrete=all(isinstance(a, Tensor) and a.shape.ranked and all(D.is_concrete(d) for d in a.shape.dims)
+                     for a in args if isinstance(a, Tensor)) and any(isinstance(a, Tensor) for a in args),
+        forward_loc=frame.loc(node) if node is not None else None,
+        depth=frame.depth,
+    )
+    interp.recorder.begin_run(run)
+    result = UNKNOWN
+    try:
+        result = interp.invoke(forward, args, kwargs, frame, receiver=instance, record=True)
+    finally:
+        interp.recorder.end_run(result)
+    if node is not None and instance.name and isinstance(result, Tensor):
+        _record_layer_call(interp, instance, args, result, frame, node)
+    return _with_step(result, instance.label, frame.loc(node) if node is not None else None)
+
+
+def _with_step(result: Value, label: str, loc) -> Value:
+    """A user module's output continues the chain of its input with one step named after it."""
+    if isinstance(result, Tensor) and result.trace:
+        last = result.trace[-1]
+        return Tensor(result.shape, result.trace[: -1] + (Step(f"{label}", result.shape, last.loc),))
+    return result
+
+
+def _param_names(node: cst.FunctionDef) -> list:
+    params = node.params
+    return [p.name.value for p in list(params.posonly_params) + list(params.params)]
+
+
+def instantiate(interp, info, args: list, kwargs: dict, frame, node) -> Value:
+    instance = Instance(info, loc=frame.loc(node) if node is not None else None)
+    found = info.find_method("__init__")
+    if found is not None:
+        owner, init = found
+        bound = _bind_init(init, args, kwargs)
+        instance.init_args = bound
+        interp.invoke(UserFunction(init, owner), args, kwargs, frame, receiver=instance)
+    return instance
+
+
+def _bind_init(init: cst.FunctionDef, args: list, kwargs: dict) -> dict:
+    from shapels.analysis.interpreter import bind_user_params
+
+    bound = bind_user_params(init, [UNKNOWN] + list(args), kwargs) or {}
+    names = _param_names(init)
+    return {k: v for k, v in bound.items() if not names or k != names[0]}
+
+
+def call_method(interp, method: BoundMethod, args: list, kwargs: dict, frame, node) -> Value:
+    receiver, name = method.receiver, method.name
+    if isinstance(receiver, Tensor):
+        return call_library_method(interp, receiver, name, args, kwargs, frame, node)
+    if isinstance(receiver, ListValue):
+        if name == "append" and len(args) == 1:
+            receiver.items.append(args[0])
+            return NONE
+        if name == "extend" and len(args) == 1:
+            from shapels.analysis.interpreter import iterate
+
+            items = iterate(args[0])
+            if items is None:
+                receiver.items.clear()
+                receiver.items.append(UNKNOWN)
+                return NONE
+            receiver.items.extend(items)
+            return NONE
+        if name == "insert" and len(args) == 2:
+            i = to_dim(args[0])
+            if i is not None:
+                receiver.items.insert(int(i), args[1])
+            return NONE
+        if name == "pop" and receiver.items:
+            return receiver.items.pop()
+        return UNKNOWN
+    if isinstance(receiver, DictValue):
+        if name == "items":
+            return ListValue([Seq((Const(k), v)) for k, v in receiver.items.items()])
+        if name == "keys":
+            return ListValue([Const(k) for k in receiver.items])
+        if name == "values":
+            return ListValue(list(receiver.items.values()))
+        if name == "get" and args and isinstance(args[0], Const):
+            return receiver.items.get(args[0].value, args[1] if len(args) > 1 else NONE)
+        return UNKNOWN
+    if isinstance(receiver, Layer):
+        return call_layer_method(interp, receiver, name, args, kwargs, frame, node)
+    if isinstance(receiver, SuperRef):
+        return NONE if name == "__init__" else UNKNOWN
+    if isinstance(receiver, Seq) and name == "numel":
+        dims = [to_dim(i) for i in receiver.items]
+        return Number(D.dim_product(dims)) if all(d is not None for d in dims) else UNKNOWN
+    return UNKNOWN
+
+
+def call_layer_method(interp, layer: Layer, name: str, args: list, kwargs: dict, frame, node) -> Value:
+    if name == "forward":
+        return apply_layer(interp, layer, args, kwargs, frame, node)
+    if layer.kind in ("torch.nn.ModuleList", "torch.nn.Sequential"):
+        if name == "append" and len(args) == 1:
+            _container_put(layer, str(len(layer.children)), args[0])
+            return layer
+        if name == "extend" and len(args) == 1:
+            from shapels.analysis.interpreter import iterate
+
+            for item in iterate(args[0]) or []:
+                _container_put(layer, str(len(layer.children)), item)
+            return layer
+        if name == "add_module" and len(args) == 2 and isinstance(args[0], Const):
+            _container_put(layer, str(args[0].value), args[1])
+            return NONE
+    if layer.kind == "torch.nn.ModuleDict" and name in ("keys", "values", "items"):
+        if name == "keys":
+            return ListValue([Const(k) for k in layer.child_names])
+        if name == "values":
+            return ListValue(list(layer.children))
+        return ListValue([Seq((Const(k), v)) for k, v in zip(layer.child_names, layer.children)])
+    if name in ("to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_"):
+        return layer
+    return UNKNOWN
+
+
+def call_library_method(interp, tensor: Tensor, name: str, args: list, kwargs: dict, frame, node) -> Value:
+    qualname = f"torch.Tensor.{name}"
+    rule = rule_registry.lookup(qualname)
+    if rule is None:
+        return UNKNOWN
+    return apply_rule(interp, rule, qualname, None, [tensor] + list(args), kwargs, frame, node)
+
+
+def apply_layer(interp, layer: Layer, args: list, kwargs: dict, frame, node) -> Value:
+    if layer.kind == "torch.nn.Sequential":
+        if len(args) != 1 or kwargs:
+            return UNKNOWN
+        value = args[0]
+        for child in layer.children:
+            value = call(interp, child, [value], {}, frame, node)
+        return value
+    rule = rule_registry.lookup(layer.kind)
+    if rule is None:
+        return UNKNOWN
+    return apply_rule(interp, rule, layer.kind, layer, args, kwargs, frame, node)
+
+
+def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, kwargs: dict, frame, node) -> Value:
+    """Run one rule; its ShapeError becomes a finding, its conditions become notes."""
+    try:
+        bound = rule.call_signature.bind(args, kwargs)
+    except BindError:
+        return UNKNOWN
+    primary = next((v for v in bound.values() if isinstance(v, Tensor)), None)
+    rule_call = RuleCall(qualname, layer.args if layer is not None else None, bound, layer)
+    loc = frame.loc(node) if node is not None else None
+    try:
+        output = rule.fn(rule_call)
+    except Unknowable:
+        output = None if primary is not None else UNKNOWN
+    except ShapeError as error:
+        source = bound.get(error.input_name) if error.input_name else primary
+        report.shape_error(interp, error, rule_call, layer, source if isinstance(source, Tensor) else primary, frame, loc)
+        output = None
+    except (ZeroDivisionError, TypeError, ValueError, ArithmeticError, IndexError, AttributeError):
+        output = None if primary is not None else UNKNOWN  # a rule that cannot decide stays silent
+    for condition in rule_call.conditions:
+        report.condition(interp, condition, rule_call, layer, primary, frame, loc)
+    label = layer.label if layer is not None else (rule.label or qualname.rsplit(".", 1)[-1])
+    result = to_value(output, primary.trace if primary is not None else (), label, loc, rule.preserves_shape)
+    if layer is not None:
+        _record_layer_call(interp, layer, args, result, frame, node)
+    return result
+
+
+def _record_layer_call(interp, layer, args, result, frame, node) -> None:
+    if node is not None:
+        interp.recorder.layer(frame.loc(node), layer, list(args), result)
+
+
+def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool) -> Value:
+    if output is None:
+        return Tensor(Shape.unknown(), trace)
+    if isinstance(output, Value):
+        return output
+    if isinstance(output, Shape):
+        if preserves:
+            return Tensor(output, trace)
+        return Tensor(output, (trace + (Step(label, output, loc),))[-MAX_TRACE:])
+    if isinstance(output, (tuple, list)):
+        items = tuple(to_value(o, trace, label, loc, preserves) for o in output)
+        return Seq(items) if isinstance(output, tuple) else ListValue(list(items))
+    if isinstance(output, (int, sympy.Expr)):
+        return Number(D.const(output))
+    if isinstance(output, (bool, str, float)) or output is None:
+        return from_python(output)
+    return UNKNOWN
+
+
+# -- builtins ----------------------------------------------------------------------------------
+def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Value:
+    from shapels.analysis.interpreter import iterate, truth
+
+    if name == "super":
+        self_value = frame.env.get("self")
+        if isinstance(self_value, Instance) and frame.owner is not None:
+            return SuperRef(self_value, frame.owner)
+        return UNKNOWN
+    if name == "len" and len(args) == 1:
+        if isinstance(args[0], Tensor):
+            d = args[0].shape.dim(0)
+            return Number(d) if d is not None else UNKNOWN
+        items = iterate(args[0])
+        return Number(sympy.Integer(len(items))) if items is not None else UNKNOWN
+    if name == "range":
+        ints = [D.as_int(to_dim(a)) for a in args]
+        if not args or any(i is None for i in ints) or len(ints) > 3:
+            return UNKNOWN
+        start, stop, step = (0, ints[0], 1) if len(ints) == 1 else (ints[0], ints[1], ints[2] if len(ints) == 3 else 1)
+        return RangeValue(start, stop, step) if step != 0 else UNKNOWN
+    if name in ("list", "tuple") and len(args) == 1:
+        items = iterate(args[0])
+        if items is None:
+            return UNKNOWN
+        return ListValue(items) if name == "list" else Seq(tuple(items))
+    if name in ("list", "tuple") and not args:
+        return ListValue([]) if name == "list" else Seq(())
+    if name == "dict":
+        return DictValue(dict(kwargs)) if not args else UNKNOWN
+    if name == "enumerate" and args:
+        items = iterate(args[0])
+        return ListValue([Seq((Number(sympy.Integer(i)), v)) for i, v in enumerate(items)]) if items is not None else UNKNOWN
+    if name == "zip":
+        seqs = [iterate(a) for a in args]
+        if any(s is None for s in seqs):
+            return UNKNOWN
+        return ListValue([Seq(tuple(group)) for group in zip(*seqs)])
+    if name == "reversed" and args:
+        items = iterate(args[0])
+        return ListValue(list(reversed(items))) if items is not None else UNKNOWN
+    if name == "int" and len(args) == 1 and isinstance(args[0], Number):
+        v = args[0].value
+        if isinstance(v, float):
+            return Number(sympy.Integer(int(v)))
+        return Number(sympy.floor(v) if not v.is_integer else v)
+    if name == "float" and len(args) == 1 and isinstance(args[0], Number):
+        return Number(float(args[0].value)) if D.as_int(args[0].value) is not None or isinstance(args[0].value, float) else UNKNOWN
+    if name in ("min", "max", "sum"):
+        items = args if len(args) > 1 else (iterate(args[0]) if args else None)
+        if not items or not all(isinstance(i, Number) and not isinstance(i.value, float) for i in items):
+            return UNKNOWN
+        values = [i.value for i in items]
+        if name == "sum":
+            return Number(sympy.Add(*values))
+        concrete = [D.as_int(v) for v in values]
+        if all(c is not None for c in concrete):
+            return Number(sympy.Integer(min(concrete) if name == "min" else max(concrete)))
+        return UNKNOWN
+    if name == "abs" and len(args) == 1 and isinstance(args[0], Number):
+        return Number(abs(args[0].value))
+    if name == "bool" and len(args) == 1:
+        t = truth(args[0])
+        return Const(t) if t is not None else UNKNOWN
+    if name == "print":
+        return NONE
+    if name == "getattr" and len(args) >= 2 and isinstance(args[1], Const) and isinstance(args[1].value, str):
+        value = get_attribute(interp, args[0], args[1].value, frame)
+        if isinstance(value, Unknown) and len(args) == 3:
+            return args[2]
+        return value
+    if name == "setattr" and len(args) == 3 and isinstance(args[1], Const) and isinstance(args[0], Instance):
+        from shapels.analysis.interpreter import name_module
+
+        name_module(args[2], str(args[1].value))
+        args[0].attrs[str(args[1].value)] = args[2]
+        return NONE
+    if name == "hasattr" and len(args) == 2 and isinstance(args[0], Instance) and isinstance(args[1], Const):
+        return Const(True) if args[1].value in args[0].attrs else UNKNOWN
+    return UNKNOWN
+
+
+# -- operators ---------------------------------------------------------------------------------
+_NUMBER_OPS = {
+    "Add": lambda a, b: a + b,
+    "Subtract": lambda a, b: a - b,
+    "Multiply": lambda a, b: a * b,
+    "FloorDivide": lambda a, b: D.floordiv(a, b),
+    "Divide": lambda a, b: a / b,
+    "Modulo": lambda a, b: a % b,
+    "Power": lambda a, b: a ** b,
+}
+
+_TENSOR_OPS = {
+    "Add": "torch.Tensor.__add__",
+    "Subtract": "torch.Tensor.__sub__",
+    "Multiply": "torch.Tensor.__mul__",
+    "Divide": "torch.Tensor.__truediv__",
+    "FloorDivide": "torch.Tensor.__floordiv__",
+    "Modulo": "torch.Tensor.__mod__",
+    "Power": "torch.Tensor.__pow__",
+    "MatrixMultiply": "torch.matmul",
+    "BitAnd": "torch.Tensor.__and__",
+    "BitOr": "torch.Tensor.__or__",
+}
+
+
+def binary(interp, op: str, left: Value, right: Value, frame, node) -> Value:
+    if isinstance(left, Number) and isinstance(right, Number):
+        return number_op(op, left, right)
+    if isinstance(left, Tensor) or isinstance(right, Tensor):
+        qualname = _TENSOR_OPS.get(op)
+        rule = rule_registry.lookup(qualname) if qualname else None
+        if rule is None or not isinstance(left, (Tensor, Number)) or not isinstance(right, (Tensor, Number)):
+            return Tensor.unknown()
+        return apply_rule(interp, rule, qualname, None, [left, right], {}, frame, node)
+    if op == "Add" and isinstance(left, (Seq, ListValue)) and isinstance(right, (Seq, ListValue)):
+        items = list(left.items) + list(right.items)
+        return Seq(tuple(items)) if isinstance(left, Seq) else ListValue(items)
+    if op == "Multiply" and isinstance(left, (Seq, ListValue)) and isinstance(right, Number):
+        n = D.as_int(right.value)
+        if n is not None and 0 <= n <= 4096:
+            items = list(left.items) * n
+            return Seq(tuple(items)) if isinstance(left, Seq) else ListValue(items)
+    if op == "Modulo" and isinstance(left, Const) and isinstance(left.value, str):
+        return UNKNOWN
+    return UNKNOWN
+
+
+def number_op(op: str, left: Number, right: Number) -> Value:
+    a, b = left.value, right.value
+    fn = _NUMBER_OPS.get(op)
+    if fn is None:
+        return UNKNOWN
+    try:
+        if isinstance(a, float) or isinstance(b, float):
+            return Number(float(fn(float(a), float(b)))) if op != "FloorDivide" else Number(float(a) // float(b))
+        if op in ("FloorDivide", "Modulo", "Divide") and D.eq(b, 0) is True:
+            return UNKNOWN
+        if op == "Divide":
+            result = a / b
+            return Number(float(result)) if result.is_Number else Number(result)
+        return Number(sympy.Integer(fn(int(a), int(b)))) if a.is_Integer and b.is_Integer else Number(fn(a, b))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, ArithmeticError):
+        return UNKNOWN

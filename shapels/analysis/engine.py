@@ -1,0 +1,284 @@
+"""analyze(text) -> AnalysisResult: the one entry point behind the CLI, the server and confirm."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import libcst as cst
+
+from shapels.analysis import calls
+from shapels.analysis.findings import Finding
+from shapels.analysis.inputs import annotation_inputs, comment_inputs, configured_inputs
+from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpreter
+from shapels.analysis.modtable import ClassInfo, build_table
+from shapels.analysis.objects import Instance, UserFunction
+from shapels.analysis.positions import Loc, Positions, Span
+from shapels.analysis.recorder import Recorder, Run
+from shapels.rules.base import from_python
+from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
+from shapels.values import Const, Layer, Number, Step, Tensor, Value
+
+IGNORE = re.compile(r"#\s*shapels:\s*ignore(?:\[([\w\-, ]+)\])?")
+SOURCE_RANK = {"config": 0, "comment": 1, "annotation": 2, "driver": 3, "symbolic": 4}
+
+
+@dataclass
+class Options:
+    inputs: dict = field(default_factory=dict)  # {"Net": {"x": "(1, 3, 64, 64)"}}
+    budget_seconds: Optional[float] = 5.0
+
+
+@dataclass
+class Binding:
+    span: Span
+    name: str
+    value: Any
+    write: bool
+
+    @property
+    def shape(self) -> Optional[Shape]:
+        return self.value.shape if isinstance(self.value, Tensor) else None
+
+
+@dataclass
+class LayerReport:
+    name: str
+    kind: str
+    span: Optional[Span]  # the constructor call
+    call_span: Optional[Span]  # the call in forward
+    input: Optional[Shape]
+    output: Optional[Shape]
+    args: dict  # resolved constructor arguments, shown on hover
+
+
+@dataclass
+class ModuleReport:
+    name: str
+    span: Span
+    forward_span: Optional[Span]
+    source: str
+    inputs: dict  # name -> Shape | None
+    output: Any
+    bindings: list  # Binding (assignment targets), source order
+    names: list  # Binding (every tensor name occurrence), for hover
+    layers: list  # LayerReport
+
+
+@dataclass
+class SyntaxProblem:
+    message: str
+    line: int
+    column: int  # 0-based
+
+
+@dataclass
+class AnalysisResult:
+    path: str
+    findings: list = field(default_factory=list)
+    modules: list = field(default_factory=list)
+    syntax_error: Optional[SyntaxProblem] = None
+    partial: bool = False
+    text: str = ""
+
+
+def analyze(text: str, path: str = "<string>", options: Optional[Options] = None) -> AnalysisResult:
+    options = options or Options()
+    result = AnalysisResult(path, text=text)
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        result.syntax_error = SyntaxProblem(str(error.message), error.raw_line, error.raw_column)
+        return result
+    except (RecursionError, MemoryError, ValueError) as error:
+        result.syntax_error = SyntaxProblem(f"cannot parse: {type(error).__name__}", 1, 0)
+        return result
+    table = build_table(module)
+    recorder = Recorder()
+    interp = Interpreter(module, table, recorder, Budget(options.budget_seconds))
+    positions = Positions(module, text)
+    try:
+        _run_driver(interp, module)
+        _run_fallbacks(interp, table, options)
+    except BudgetExceeded:
+        result.partial = True
+    except RecursionError:
+        result.partial = True
+    finally:
+        while recorder.current is not None or recorder._stack:
+            recorder.end_run(None)
+    result.findings = _resolve_findings(recorder.findings, positions, text)
+    if result.partial:
+        result.findings.append(
+            Finding("analysis-budget", "information",
+                    "shapels stopped at its time budget for this file; the results are partial", None,
+                    span=Span(1, 0, 1, 0))
+        )
+    result.modules = [_module_report(info, recorder, positions) for info in table.module_classes()]
+    return result
+
+
+# -- running ---------------------------------------------------------------------------------------
+def _run_driver(interp: Interpreter, module: cst.Module) -> None:
+    """Interpret the module's top-level code: it builds the model and calls it, as `python file` would."""
+    interp.globals["__name__"] = Const("__main__")
+    interp.source = "driver"
+    env = interp.globals
+    for stmt in module.body:
+        if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
+            continue
+        frame = Frame(stmt, env)
+        try:
+            interp.exec_stmt(stmt, frame)
+        except BudgetExceeded:
+            raise
+        except RecursionError:
+            continue
+
+
+def _explicit_inputs(info: ClassInfo, forward: cst.FunctionDef, options: Options) -> tuple:
+    for source, found in (
+        ("config", configured_inputs(info.name, options.inputs)),
+        ("comment", comment_inputs(forward)),
+        ("annotation", annotation_inputs(forward)),
+    ):
+        if found:
+            return source, found
+    return None, {}
+
+
+def _run_fallbacks(interp: Interpreter, table, options: Options) -> None:
+    """Give every module class a run: with explicit inputs if any, else symbolic ones."""
+    for info in table.module_classes():
+        found = info.find_method("forward")
+        if found is None:
+            continue
+        owner, forward = found
+        source, specs = _explicit_inputs(info, forward, options)
+        if source is None and interp.recorder.runs.get(info.name):
+            continue
+        instance = _driver_instance(interp, info) or _symbolic_instance(interp, info)
+        args = []
+        params = list(forward.params.params)[1:]
+        for param in params:
+            name = param.name.value
+            if name in specs:
+                shape = specs[name]
+                args.append(Tensor(shape, (Step("input", shape, None),)))
+            elif param.default is not None:
+                frame = Frame(forward, {})
+                args.append(interp.eval(param.default, frame))
+            else:
+                args.append(Tensor(Shape.unknown(), ()))
+        interp.source = source or "symbolic"
+        frame = Frame(forward, {}, True, owner)
+        calls.call_instance(interp, instance, args, {}, frame, None, UserFunction(forward, owner))
+
+
+def _driver_instance(interp: Interpreter, info: ClassInfo) -> Optional[Instance]:
+    for value in interp.globals.values():
+        if isinstance(value, Instance) and value.info is info:
+            return value
+    return None
+
+
+def _symbolic_instance(interp: Interpreter, info: ClassInfo) -> Instance:
+    """Build the module with its defaults, and a named symbol for each int parameter without one."""
+    found = info.find_method("__init__")
+    kwargs = {}
+    if found is not None:
+        init = found[1]
+        for param in list(init.params.params)[1:] + list(init.params.kwonly_params):
+            if param.default is None:
+                kwargs[param.name.value] = Number(D.symbol(param.name.value))
+    frame = Frame(info.node, {}, True)
+    interp.source = "symbolic"
+    return calls.instantiate(interp, info, [], kwargs, frame, None)
+
+
+# -- reporting -------------------------------------------------------------------------------------
+def _resolve_findings(findings: list, positions: Positions, text: str) -> list:
+    lines = text.splitlines()
+    out = []
+    for f in findings:
+        f.span = f.span or positions.span(f.loc)
+        if f.span is None:
+            continue
+        if _suppressed(f, lines):
+            continue
+        for r in f.related:
+            r.span = positions.span(r.loc)
+        f.related = [r for r in f.related if r.span is not None]
+        for fix in ([f.fix] if f.fix else []) + list(f.alternatives):
+            fix.span = positions.span(fix.loc)
+        out.append(f)
+    out.sort(key=lambda f: (f.span.start_line, f.span.start_col, f.code))
+    return out
+
+
+def _suppressed(finding: Finding, lines: list) -> bool:
+    """`# shapels: ignore` or `# shapels: ignore[code, ...]` on any line the finding spans."""
+    for line_no in range(finding.span.start_line, finding.span.end_line + 1):
+        if 0 < line_no <= len(lines):
+            match = IGNORE.search(lines[line_no - 1])
+            if match:
+                codes = match.group(1)
+                if codes is None or finding.code in {c.strip() for c in codes.split(",")}:
+                    return True
+    return False
+
+
+def _primary_run(runs: list) -> Optional[Run]:
+    if not runs:
+        return None
+    return min(runs, key=lambda r: (SOURCE_RANK.get(r.source, 9), not r.concrete, r.depth))
+
+
+def _module_report(info: ClassInfo, recorder: Recorder, positions: Positions) -> ModuleReport:
+    class_loc = Loc(info.node, info.node)
+    span = positions.span(class_loc) or Span(1, 0, 1, 0)
+    found = info.find_method("forward")
+    forward_span = positions.span(Loc(found[1], found[1])) if found else None
+    run = _primary_run(recorder.runs.get(info.name, []))
+    if run is None:
+        return ModuleReport(info.name, span, forward_span, "none", {}, None, [], [], [])
+    names = []
+    for event in run.names:
+        s = positions.span(event.loc)
+        if s is not None:
+            names.append(Binding(s, event.name, event.value, event.write))
+    last_write: dict = {}
+    for b in names:
+        if b.write and isinstance(b.value, Tensor):
+            last_write[(b.span.start_line, b.span.start_col)] = b
+    bindings = sorted(last_write.values(), key=lambda b: (b.span.start_line, b.span.start_col))
+    layers = []
+    seen = set()
+    for event in run.layers:
+        layer = event.layer
+        if id(layer) in seen or not isinstance(layer, (Layer, Instance)):
+            continue
+        seen.add(id(layer))
+        first = next((v for v in event.inputs if isinstance(v, Tensor)), None)
+        layers.append(
+            LayerReport(
+                layer.label,
+                layer.kind if isinstance(layer, Layer) else layer.info.name,
+                positions.span(layer.loc),
+                positions.span(event.loc),
+                first.shape if first is not None else None,
+                event.output.shape if isinstance(event.output, Tensor) else None,
+                dict(layer.args) if isinstance(layer, Layer) else dict(layer.init_args),
+            )
+        )
+    inputs = {k: (v.shape if isinstance(v, Tensor) else None) for k, v in run.inputs.items()}
+    return ModuleReport(info.name, span, forward_span, run.source, inputs, run.output, bindings, names, layers)
+
+
+def value_shape(value: Value) -> Optional[Shape]:
+    return value.shape if isinstance(value, Tensor) else None
+
+
+__all__ = ["AnalysisResult", "Binding", "LayerReport", "ModuleReport", "Options", "analyze", "from_python"]

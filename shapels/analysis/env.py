@@ -1,0 +1,44 @@
+"""Joining what two control-flow paths know, for an `if` whose condition is unknown."""
+
+from __future__ import annotations
+
+from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
+from shapels.values import UNKNOWN, Const, Number, Seq, Tensor, Value
+
+
+def join(a: Value, b: Value) -> Value:
+    if a is b:
+        return a
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return Tensor(join_shapes(a.shape, b.shape), a.trace if len(a.trace) >= len(b.trace) else b.trace)
+    if isinstance(a, Number) and isinstance(b, Number):
+        if isinstance(a.value, float) or isinstance(b.value, float):
+            return a if a.value == b.value else UNKNOWN
+        return a if D.eq(a.value, b.value) is True else Number(D.fresh("?"))
+    if isinstance(a, Const) and isinstance(b, Const) and type(a.value) is type(b.value) and a.value == b.value:
+        return a
+    if isinstance(a, Seq) and isinstance(b, Seq) and len(a.items) == len(b.items):
+        return Seq(tuple(join(x, y) for x, y in zip(a.items, b.items)))
+    return UNKNOWN
+
+
+def join_shapes(a: Shape, b: Shape) -> Shape:
+    if a.ranked and b.ranked and a.rank == b.rank:
+        return Shape.of(x if D.eq(x, y) is True else D.fresh("?") for x, y in zip(a.dims, b.dims))
+    n = min(len(a.dims), len(b.dims))
+    tail = [
+        a.dims[len(a.dims) - n + i] if D.eq(a.dims[len(a.dims) - n + i], b.dims[len(b.dims) - n + i]) is True else D.fresh("?")
+        for i in range(n)
+    ]
+    return Shape.suffix(tail)
+
+
+def join_envs(a: dict, b: dict) -> dict:
+    out = {}
+    for name in a.keys() | b.keys():
+        if name in a and name in b:
+            out[name] = join(a[name], b[name])
+        else:
+            out[name] = UNKNOWN
+    return out

@@ -1,0 +1,41 @@
+"""Findings as the engine reports them: a code, a message, where, why, and the fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from shapels.analysis.positions import Loc, Span
+
+
+@dataclass
+class Related:
+    loc: Optional[Loc]
+    message: str
+    span: Optional[Span] = None
+
+
+@dataclass
+class Fix:
+    message: str
+    loc: Loc
+    content: str
+    span: Optional[Span] = None
+
+
+@dataclass
+class Finding:
+    code: str
+    severity: str  # error | warning | information | hint
+    message: str
+    loc: Optional[Loc]
+    related: list = field(default_factory=list)
+    fix: Optional[Fix] = None
+    span: Optional[Span] = None
+    module: Optional[str] = None  # the nn.Module class it was found in
+    param: Optional[str] = None  # the constructor parameter blamed, if any
+    alternatives: list = field(default_factory=list)  # further Fix options (e.g. LazyLinear)
+
+    def key(self) -> tuple:
+        span = self.span
+        return (self.code, span and (span.start_line, span.start_col), self.message)

@@ -1,0 +1,643 @@
+"""An abstract interpreter for the Python that model code is written in.
+
+One interpreter runs `__init__` (building layers), `forward` (moving shapes) and the driver code at
+module level (building the model and calling it), so the same semantics hold everywhere: a layer
+built in a loop, a helper method, or a constructor argument from the call site are all just
+evaluation. Whatever it cannot follow becomes UNKNOWN, which never produces a diagnostic.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import libcst as cst
+import sympy
+
+from shapels.analysis import calls, indexing
+from shapels.analysis.env import join, join_envs
+from shapels.analysis.modtable import ModuleTable, add_import, dotted_name
+from shapels.analysis.objects import Builtin, ClassRef, Instance, UserFunction
+from shapels.analysis.positions import Loc
+from shapels.analysis.recorder import Recorder
+from shapels.symbolic import dims as D
+from shapels.values import (
+    NONE,
+    UNKNOWN,
+    Const,
+    DictValue,
+    FunctionRef,
+    Layer,
+    ListValue,
+    Number,
+    Seq,
+    SliceValue,
+    Tensor,
+    Unknown,
+    Value,
+)
+
+NORMAL, RETURN, BREAK, CONTINUE, DEAD = "normal", "return", "break", "continue", "dead"
+MAX_LOOP = 256
+MAX_DEPTH = 32
+
+BUILTIN_NAMES = {
+    "len", "range", "int", "float", "list", "tuple", "enumerate", "zip", "min", "max", "sum", "abs", "isinstance",
+    "print", "getattr", "setattr", "hasattr", "super", "dict", "bool", "str", "reversed", "round", "sorted", "any",
+    "all", "type", "iter", "next", "divmod", "map", "callable",
+}
+
+
+class BudgetExceeded(Exception):
+    """The per-analysis time budget ran out; results so far are kept."""
+
+
+class Budget:
+    def __init__(self, seconds: Optional[float]):
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self._ticks = 0
+
+    def tick(self) -> None:
+        self._ticks += 1
+        if self.deadline is not None and self._ticks % 256 == 0 and time.monotonic() > self.deadline:
+            raise BudgetExceeded()
+
+
+@dataclass
+class Frame:
+    unit: cst.CSTNode  # the function (or top-level statement) whose nodes we are in
+    env: dict
+    certain: bool = True  # False inside a branch or loop body that may not run
+    owner: Any = None  # ClassInfo whose method this is, for super()
+    record: bool = False  # record names for hover (forward of a module)
+    returns: list = field(default_factory=list)
+    depth: int = 0
+
+    def branch(self, env: dict, certain: bool) -> "Frame":
+        return Frame(self.unit, env, certain, self.owner, self.record, self.returns, self.depth)
+
+    def loc(self, node: cst.CSTNode) -> Loc:
+        return Loc(self.unit, node)
+
+
+class Interpreter:
+    def __init__(self, module: cst.Module, table: ModuleTable, recorder: Recorder, budget: Budget):
+        self.module = module
+        self.table = table
+        self.recorder = recorder
+        self.budget = budget
+        self.globals: dict = {}
+        self.source = "driver"
+        self.param_symbols: set = set()
+        self._globals_ready = False
+
+    # -- names ---------------------------------------------------------------------------------
+    def lookup_global(self, name: str) -> Value:
+        if name in self.globals:
+            return self.globals[name]
+        if name in self.table.classes:
+            return ClassRef(self.table.classes[name])
+        if name in self.table.functions:
+            return UserFunction(self.table.functions[name])
+        if name in self.table.aliases:
+            return FunctionRef(self.table.aliases[name])
+        if name in BUILTIN_NAMES:
+            return Builtin(name)
+        if name == "None":
+            return NONE
+        if name in ("True", "False"):
+            return Const(name == "True")
+        return Unknown(f"name {name}")
+
+    def lookup(self, name: str, frame: Frame) -> Value:
+        if name in frame.env:
+            return frame.env[name]
+        return self.lookup_global(name)
+
+    # -- statements ----------------------------------------------------------------------------
+    def exec_block(self, body, frame: Frame) -> str:
+        stmts = body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) else body
+        for stmt in stmts:
+            status = self.exec_stmt(stmt, frame)
+            if status != NORMAL:
+                return status
+        return NORMAL
+
+    def exec_stmt(self, stmt, frame: Frame) -> str:
+        self.budget.tick()
+        if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            for small in stmt.body:
+                status = self.exec_small(small, frame)
+                if status != NORMAL:
+                    return status
+            return NORMAL
+        if isinstance(stmt, cst.If):
+            return self.exec_if(stmt, frame)
+        if isinstance(stmt, cst.For):
+            return self.exec_for(stmt, frame)
+        if isinstance(stmt, cst.While):
+            return self.exec_unknown_loop(stmt.body, frame, set())
+        if isinstance(stmt, cst.With):
+            for item in stmt.items:
+                value = self.eval(item.item, frame)
+                if item.asname is not None:
+                    self.assign(item.asname.name, UNKNOWN if not isinstance(value, Tensor) else value, frame)
+            return self.exec_block(stmt.body, frame)
+        if isinstance(stmt, cst.Try):
+            status = self.exec_block(stmt.body, frame)
+            if stmt.finalbody is not None:
+                self.exec_block(stmt.finalbody.body, frame)
+            return status
+        if isinstance(stmt, cst.FunctionDef):
+            frame.env[stmt.name.value] = UserFunction(stmt, frame.owner, closure=frame.env)
+            return NORMAL
+        return NORMAL  # class definitions, match statements and the like: nothing to track
+
+    def exec_small(self, small, frame: Frame) -> str:
+        if isinstance(small, cst.Assign):
+            value = self.eval(small.value, frame)
+            for target in small.targets:
+                self.assign(target.target, value, frame)
+        elif isinstance(small, cst.AnnAssign):
+            if small.value is not None:
+                self.assign(small.target, self.eval(small.value, frame), frame)
+        elif isinstance(small, cst.AugAssign):
+            current = self.eval(small.target, frame)
+            value = self.eval(small.value, frame)
+            op = type(small.operator).__name__.replace("Assign", "")
+            self.assign(small.target, self.binary(op, current, value, frame, small), frame)
+        elif isinstance(small, cst.Expr):
+            self.eval(small.value, frame)
+        elif isinstance(small, cst.Return):
+            frame.returns.append(self.eval(small.value, frame) if small.value is not None else NONE)
+            return RETURN
+        elif isinstance(small, cst.Raise):
+            return DEAD
+        elif isinstance(small, cst.Break):
+            return BREAK
+        elif isinstance(small, cst.Continue):
+            return CONTINUE
+        elif isinstance(small, (cst.Import, cst.ImportFrom)):
+            aliases: dict = {}
+            add_import(aliases, small)
+            for local, target in aliases.items():
+                frame.env[local] = FunctionRef(target)
+        elif isinstance(small, cst.Del):
+            return NORMAL
+        return NORMAL
+
+    def exec_if(self, stmt: cst.If, frame: Frame) -> str:
+        verdict = truth(self.eval(stmt.test, frame))
+        orelse = stmt.orelse
+        if verdict is True:
+            return self.exec_block(stmt.body, frame)
+        if verdict is False:
+            return self.exec_orelse(orelse, frame)
+        env_a, env_b = dict(frame.env), dict(frame.env)
+        status_a = self.exec_block(stmt.body, frame.branch(env_a, False))
+        status_b = self.exec_orelse(orelse, frame.branch(env_b, False))
+        live = [env for env, status in ((env_a, status_a), (env_b, status_b)) if status == NORMAL]
+        if not live:
+            return RETURN if RETURN in (status_a, status_b) else DEAD
+        frame.env.clear()
+        frame.env.update(live[0] if len(live) == 1 else join_envs(env_a, env_b))
+        return NORMAL
+
+    def exec_orelse(self, orelse, frame: Frame) -> str:
+        if orelse is None:
+            return NORMAL
+        if isinstance(orelse, cst.If):
+            return self.exec_if(orelse, frame)
+        return self.exec_block(orelse.body, frame)
+
+    def exec_for(self, stmt: cst.For, frame: Frame) -> str:
+        items = iterate(self.eval(stmt.iter, frame))
+        if items is None or len(items) > MAX_LOOP:
+            return self.exec_unknown_loop(stmt.body, frame, targets_of(stmt.target))
+        for item in items:
+            self.assign(stmt.target, item, frame)
+            status = self.exec_block(stmt.body, frame)
+            if status == BREAK:
+                break
+            if status in (RETURN, DEAD):
+                return status
+        if stmt.orelse is not None:
+            return self.exec_block(stmt.orelse.body, frame)
+        return NORMAL
+
+    def exec_unknown_loop(self, body, frame: Frame, loop_targets: set) -> str:
+        """A loop we cannot unroll: run the body once on unknowns, silently, then forget what it wrote."""
+        probe_env = dict(frame.env)
+        for name in loop_targets:
+            probe_env[name] = UNKNOWN
+        probe = frame.branch(probe_env, False)
+        saved = self.recorder.findings, self.recorder._finding_keys
+        self.recorder.findings, self.recorder._finding_keys = [], set()
+        try:
+            self.exec_block(body, probe)
+        finally:
+            self.recorder.findings, self.recorder._finding_keys = saved
+        for name, value in probe_env.items():
+            if frame.env.get(name) is not value:
+                frame.env[name] = join(frame.env[name], value) if name in frame.env else UNKNOWN
+        return NORMAL
+
+    # -- assignment ----------------------------------------------------------------------------
+    def assign(self, target, value: Value, frame: Frame) -> None:
+        if isinstance(target, cst.Name):
+            frame.env[target.value] = value
+            if frame.record:
+                self.recorder.name(frame.loc(target), target.value, value, True)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elements = target.elements
+            star = [i for i, e in enumerate(elements) if isinstance(e, cst.StarredElement)]
+            items = iterate(value)
+            if items is None or (not star and len(items) != len(elements)):
+                for e in elements:
+                    self.assign(e.value, UNKNOWN, frame)
+                return
+            if star:
+                i = star[0]
+                after = len(elements) - i - 1
+                if len(items) < len(elements) - 1:
+                    for e in elements:
+                        self.assign(e.value, UNKNOWN, frame)
+                    return
+                head, mid, tail = items[:i], items[i : len(items) - after], items[len(items) - after :]
+                for e, v in zip(elements[:i], head):
+                    self.assign(e.value, v, frame)
+                self.assign(elements[i].value, ListValue(list(mid)), frame)
+                for e, v in zip(elements[i + 1 :], tail):
+                    self.assign(e.value, v, frame)
+                return
+            for e, v in zip(elements, items):
+                self.assign(e.value, v, frame)
+        elif isinstance(target, cst.Attribute):
+            obj = self.eval(target.value, frame)
+            name = target.attr.value
+            if isinstance(obj, Instance):
+                if not frame.certain and name in obj.attrs:
+                    value = join(obj.attrs[name], value)
+                name_module(value, name)
+                obj.attrs[name] = value
+        elif isinstance(target, cst.Subscript):
+            obj = self.eval(target.value, frame)
+            if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+                key = self.eval(target.slice[0].slice.value, frame)
+                calls.set_item(obj, key, value)
+
+    # -- expressions ---------------------------------------------------------------------------
+    def eval(self, node, frame: Frame) -> Value:
+        if node is None:
+            return NONE
+        method = getattr(self, f"eval_{type(node).__name__}", None)
+        if method is None:
+            return UNKNOWN
+        return method(node, frame)
+
+    def eval_Name(self, node: cst.Name, frame: Frame) -> Value:
+        value = self.lookup(node.value, frame)
+        if frame.record and isinstance(value, (Tensor, Number)):
+            self.recorder.name(frame.loc(node), node.value, value, False)
+        return value
+
+    def eval_Integer(self, node: cst.Integer, frame: Frame) -> Value:
+        return Number(sympy.Integer(int(node.value.replace("_", ""), 0)))
+
+    def eval_Float(self, node: cst.Float, frame: Frame) -> Value:
+        try:
+            return Number(float(node.value.replace("_", "")))
+        except ValueError:
+            return UNKNOWN
+
+    def eval_SimpleString(self, node: cst.SimpleString, frame: Frame) -> Value:
+        try:
+            return Const(node.evaluated_value)
+        except Exception:  # noqa: BLE001 - odd escapes: just not a known string
+            return UNKNOWN
+
+    def eval_ConcatenatedString(self, node, frame: Frame) -> Value:
+        return UNKNOWN
+
+    def eval_Ellipsis(self, node, frame: Frame) -> Value:
+        return Const(Ellipsis)
+
+    def eval_Tuple(self, node: cst.Tuple, frame: Frame) -> Value:
+        items = self.eval_elements(node.elements, frame)
+        return Seq(tuple(items)) if items is not None else UNKNOWN
+
+    def eval_List(self, node: cst.List, frame: Frame) -> Value:
+        items = self.eval_elements(node.elements, frame)
+        return ListValue(items) if items is not None else UNKNOWN
+
+    def eval_elements(self, elements, frame: Frame) -> Optional[list]:
+        out: list = []
+        for e in elements:
+            value = self.eval(e.value, frame)
+            if isinstance(e, cst.StarredElement):
+                items = iterate(value)
+                if items is None:
+                    return None
+                out.extend(items)
+            else:
+                out.append(value)
+        return out
+
+    def eval_Dict(self, node: cst.Dict, frame: Frame) -> Value:
+        items = {}
+        for e in node.elements:
+            if not isinstance(e, cst.DictElement):
+                return UNKNOWN
+            key = self.eval(e.key, frame)
+            if not isinstance(key, Const):
+                return UNKNOWN
+            items[key.value] = self.eval(e.value, frame)
+        return DictValue(items)
+
+    def eval_ListComp(self, node: cst.ListComp, frame: Frame) -> Value:
+        items = self.comprehension(node, frame)
+        return ListValue(items) if items is not None else UNKNOWN
+
+    def eval_GeneratorExp(self, node, frame: Frame) -> Value:
+        items = self.comprehension(node, frame)
+        return Seq(tuple(items)) if items is not None else UNKNOWN
+
+    def comprehension(self, node, frame: Frame) -> Optional[list]:
+        comp = node.for_in
+        if comp.inner_for_in is not None or comp.ifs:
+            return None
+        items = iterate(self.eval(comp.iter, frame))
+        if items is None or len(items) > MAX_LOOP:
+            return None
+        inner = frame.branch(dict(frame.env), frame.certain)
+        inner.record = False
+        out = []
+        for item in items:
+            self.assign(comp.target, item, inner)
+            out.append(self.eval(node.elt, inner))
+        return out
+
+    def eval_Attribute(self, node: cst.Attribute, frame: Frame) -> Value:
+        base = self.eval(node.value, frame)
+        return calls.get_attribute(self, base, node.attr.value, frame)
+
+    def eval_Call(self, node: cst.Call, frame: Frame) -> Value:
+        self.budget.tick()
+        callee = self.eval(node.func, frame)
+        args, kwargs = [], {}
+        for arg in node.args:
+            value = self.eval(arg.value, frame)
+            if arg.star == "*":
+                items = iterate(value)
+                if items is None:
+                    return calls.unknown_result(callee)
+                args.extend(items)
+            elif arg.star == "**":
+                if not isinstance(value, DictValue):
+                    return calls.unknown_result(callee)
+                kwargs.update(value.items)
+            elif arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            else:
+                args.append(value)
+        return calls.call(self, callee, args, kwargs, frame, node)
+
+    def eval_Subscript(self, node: cst.Subscript, frame: Frame) -> Value:
+        base = self.eval(node.value, frame)
+        keys = []
+        for element in node.slice:
+            s = element.slice
+            if isinstance(s, cst.Index):
+                keys.append(self.eval(s.value, frame))
+            else:
+                keys.append(SliceValue(self.eval(s.lower, frame) if s.lower else NONE,
+                                       self.eval(s.upper, frame) if s.upper else NONE,
+                                       self.eval(s.step, frame) if s.step else NONE))
+        key = keys[0] if len(keys) == 1 else Seq(tuple(keys))
+        return indexing.subscript(self, base, key, frame, node)
+
+    def eval_BinaryOperation(self, node: cst.BinaryOperation, frame: Frame) -> Value:
+        left = self.eval(node.left, frame)
+        right = self.eval(node.right, frame)
+        return self.binary(type(node.operator).__name__, left, right, frame, node)
+
+    def binary(self, op: str, left: Value, right: Value, frame: Frame, node) -> Value:
+        return calls.binary(self, op, left, right, frame, node)
+
+    def eval_UnaryOperation(self, node: cst.UnaryOperation, frame: Frame) -> Value:
+        value = self.eval(node.expression, frame)
+        op = type(node.operator).__name__
+        if op == "Not":
+            t = truth(value)
+            return Const(not t) if t is not None else UNKNOWN
+        if isinstance(value, Number):
+            if op == "Minus":
+                return Number(-value.value)
+            if op == "Plus":
+                return value
+        if isinstance(value, Tensor):
+            return value
+        return UNKNOWN
+
+    def eval_BooleanOperation(self, node: cst.BooleanOperation, frame: Frame) -> Value:
+        left = self.eval(node.left, frame)
+        t = truth(left)
+        is_and = isinstance(node.operator, cst.And)
+        if t is None:
+            self.eval(node.right, frame)
+            return UNKNOWN
+        if is_and and not t:
+            return left
+        if not is_and and t:
+            return left
+        return self.eval(node.right, frame)
+
+    def eval_Comparison(self, node: cst.Comparison, frame: Frame) -> Value:
+        left = self.eval(node.left, frame)
+        result: Optional[bool] = True
+        for target in node.comparisons:
+            right = self.eval(target.comparator, frame)
+            verdict = compare(type(target.operator).__name__, left, right)
+            if verdict is False:
+                return Const(False)
+            if verdict is None:
+                result = None
+            left = right
+        return Const(True) if result else UNKNOWN
+
+    def eval_IfExp(self, node: cst.IfExp, frame: Frame) -> Value:
+        t = truth(self.eval(node.test, frame))
+        if t is True:
+            return self.eval(node.body, frame)
+        if t is False:
+            return self.eval(node.orelse, frame)
+        return join(self.eval(node.body, frame), self.eval(node.orelse, frame))
+
+    def eval_Lambda(self, node, frame: Frame) -> Value:
+        return UNKNOWN
+
+    def eval_FormattedString(self, node, frame: Frame) -> Value:
+        return UNKNOWN
+
+    def eval_NamedExpr(self, node: cst.NamedExpr, frame: Frame) -> Value:
+        value = self.eval(node.value, frame)
+        self.assign(node.target, value, frame)
+        return value
+
+    # -- functions -----------------------------------------------------------------------------
+    def invoke(self, function: UserFunction, args: list, kwargs: dict, frame: Frame, *, receiver=None,
+               record: bool = False, owner=None) -> Value:
+        """Run a user function body with arguments bound; its return values joined."""
+        if frame.depth >= MAX_DEPTH:
+            return UNKNOWN
+        node = function.node
+        env = dict(function.closure) if function.closure else {}
+        bound = bind_user_params(node, ([receiver] if receiver is not None else []) + list(args), kwargs)
+        if bound is None:
+            return UNKNOWN
+        env.update(bound)
+        inner = Frame(node, env, frame.certain, owner or function.owner, record, [], frame.depth + 1)
+        status = self.exec_block(node.body, inner)
+        results = list(inner.returns)
+        if status == NORMAL:
+            results.append(NONE)
+        if not results:
+            return UNKNOWN
+        out = results[0]
+        for r in results[1:]:
+            out = join(out, r)
+        return out
+
+
+def name_module(value: Value, name: str) -> None:
+    """Give a layer (and its container children) the attribute name used in messages."""
+    if isinstance(value, (Layer, Instance)) and value.name is None:
+        value.name = name
+        if isinstance(value, Layer):
+            for i, child in enumerate(value.children):
+                child_name = value.child_names[i] if i < len(value.child_names) else str(i)
+                name_module(child, f"{name}.{child_name}")
+
+
+def truth(value: Value) -> Optional[bool]:
+    if isinstance(value, Const):
+        try:
+            return bool(value.value)
+        except Exception:  # noqa: BLE001
+            return None
+    if isinstance(value, Number):
+        if isinstance(value.value, float):
+            return value.value != 0.0
+        v = D.as_int(value.value)
+        return None if v is None else v != 0
+    if isinstance(value, (Layer, Instance, ClassRef, UserFunction, FunctionRef)):
+        return True
+    if isinstance(value, (Seq, ListValue)):
+        return len(value.items) > 0
+    if isinstance(value, DictValue):
+        return len(value.items) > 0
+    return None
+
+
+def compare(op: str, left: Value, right: Value) -> Optional[bool]:
+    if op in ("Is", "IsNot"):
+        if isinstance(left, Unknown) or isinstance(right, Unknown):
+            return None
+        left_none = isinstance(left, Const) and left.value is None
+        right_none = isinstance(right, Const) and right.value is None
+        if left_none or right_none:
+            same = left_none and right_none
+            return same if op == "Is" else not same
+        return None
+    if op in ("In", "NotIn"):
+        items = iterate(right) if not isinstance(right, DictValue) else [Const(k) for k in right.items]
+        if items is None or not isinstance(left, Const) or not all(isinstance(i, Const) for i in items):
+            return None
+        found = any(i.value == left.value for i in items)
+        return found if op == "In" else not found
+    if isinstance(left, Const) and isinstance(right, Const):
+        try:
+            return {
+                "Equal": lambda a, b: a == b, "NotEqual": lambda a, b: a != b,
+            }[op](left.value, right.value)
+        except KeyError:
+            return None
+    if isinstance(left, Number) and isinstance(right, Number):
+        a, b = left.value, right.value
+        if isinstance(a, float) or isinstance(b, float):
+            try:
+                a, b = float(a), float(b)
+            except TypeError:
+                return None
+        if op == "Equal":
+            return D.eq(a, b) if not isinstance(a, float) else a == b
+        if op == "NotEqual":
+            v = D.eq(a, b) if not isinstance(a, float) else a == b
+            return None if v is None else not v
+        try:
+            rel = {"LessThan": sympy.Lt, "LessThanEqual": sympy.Le, "GreaterThan": sympy.Gt,
+                   "GreaterThanEqual": sympy.Ge}[op](a, b)
+        except (KeyError, TypeError):
+            return None
+        if rel is sympy.true or rel is True:
+            return True
+        if rel is sympy.false or rel is False:
+            return False
+        return None
+    if op in ("Equal", "NotEqual") and isinstance(left, Const) != isinstance(right, Const):
+        if isinstance(left, (Number, Const)) and isinstance(right, (Number, Const)):
+            return op == "NotEqual"
+    return None
+
+
+def iterate(value: Value) -> Optional[list]:
+    if isinstance(value, (Seq, ListValue)):
+        return list(value.items)
+    if isinstance(value, DictValue):
+        return [Const(k) for k in value.items]
+    if isinstance(value, Layer) and value.kind in calls.CONTAINERS:
+        if value.kind == "torch.nn.ModuleDict":
+            return [Const(k) for k in value.child_names]
+        return list(value.children)
+    if isinstance(value, calls.RangeValue):
+        return value.items()
+    return None
+
+
+def targets_of(target) -> set:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        out = set()
+        for e in target.elements:
+            out |= targets_of(e.value)
+        return out
+    return set()
+
+
+def bind_user_params(node: cst.FunctionDef, args: list, kwargs: dict) -> Optional[dict]:
+    """Bind like Python; a parameter without a value becomes UNKNOWN (never an error of ours)."""
+    params = node.params
+    positional = list(params.posonly_params) + list(params.params)
+    env: dict = {}
+    for p, a in zip(positional, args):
+        env[p.name.value] = a
+    extra = args[len(positional):]
+    if isinstance(params.star_arg, cst.Param):
+        env[params.star_arg.name.value] = Seq(tuple(extra))
+    elif extra:
+        return None
+    names = {p.name.value for p in positional} | {p.name.value for p in params.kwonly_params}
+    rest = {}
+    for k, v in kwargs.items():
+        if k in names:
+            env[k] = v
+        else:
+            rest[k] = v
+    if params.star_kwarg is not None:
+        env[params.star_kwarg.name.value] = DictValue(rest)
+    for p in positional + list(params.kwonly_params):
+        if p.name.value not in env:
+            env[p.name.value] = UNKNOWN
+    return env

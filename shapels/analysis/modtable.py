@@ -1,0 +1,172 @@
+"""The module table: what a file's names mean (imports, classes, functions) before anything runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+MODULE_BASES = {"torch.nn.Module", "torch.nn.modules.module.Module"}
+
+
+def dotted_name(node: cst.BaseExpression) -> Optional[str]:
+    """`torch.nn.functional` for the expression `torch.nn.functional`, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted_name(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+def _import_alias_target(alias: cst.ImportAlias) -> str:
+    return dotted_name(alias.name) or ""
+
+
+@dataclass
+class ClassInfo:
+    name: str
+    node: cst.ClassDef
+    base_names: list  # qualified names (imports resolved) or local class names
+    methods: dict = field(default_factory=dict)  # name -> cst.FunctionDef
+    attributes: dict = field(default_factory=dict)  # class-level `expansion = 4` -> expression
+    bases: list = field(default_factory=list)  # ClassInfo of user-defined bases, resolved later
+    is_module: bool = False
+
+    def find_method(self, name: str) -> Optional[tuple]:
+        """(ClassInfo that defines it, FunctionDef) along a left-to-right depth-first MRO."""
+        seen = set()
+        stack = [self]
+        while stack:
+            cls = stack.pop(0)
+            if id(cls) in seen:
+                continue
+            seen.add(id(cls))
+            if name in cls.methods:
+                return cls, cls.methods[name]
+            stack.extend(cls.bases)
+        return None
+
+    def find_attribute(self, name: str) -> Optional[tuple]:
+        seen = set()
+        stack = [self]
+        while stack:
+            cls = stack.pop(0)
+            if id(cls) in seen:
+                continue
+            seen.add(id(cls))
+            if name in cls.attributes:
+                return cls, cls.attributes[name]
+            stack.extend(cls.bases)
+        return None
+
+    def mro_after(self, owner: "ClassInfo") -> list:
+        """Classes after `owner` in this class's MRO, for super()."""
+        order: list = []
+        stack = [self]
+        while stack:
+            cls = stack.pop(0)
+            if cls not in order:
+                order.append(cls)
+                stack.extend(cls.bases)
+        return order[order.index(owner) + 1 :] if owner in order else []
+
+
+@dataclass
+class ModuleTable:
+    aliases: dict = field(default_factory=dict)  # local name -> qualified name
+    classes: dict = field(default_factory=dict)  # name -> ClassInfo
+    functions: dict = field(default_factory=dict)  # name -> cst.FunctionDef
+
+    def qualify(self, dotted: str) -> str:
+        head, _, rest = dotted.partition(".")
+        if head in self.aliases:
+            base = self.aliases[head]
+            return f"{base}.{rest}" if rest else base
+        return dotted
+
+    def module_classes(self) -> list:
+        return [c for c in self.classes.values() if c.is_module]
+
+
+def add_import(aliases: dict, stmt) -> None:
+    if isinstance(stmt, cst.Import):
+        for alias in stmt.names:
+            target = _import_alias_target(alias)
+            if alias.asname is not None:
+                aliases[alias.asname.name.value] = target
+            else:
+                head = target.split(".")[0]
+                aliases[head] = head
+    elif isinstance(stmt, cst.ImportFrom) and not isinstance(stmt.names, cst.ImportStar):
+        if stmt.relative:
+            return
+        module = dotted_name(stmt.module) if stmt.module else None
+        if not module:
+            return
+        for alias in stmt.names:
+            name = _import_alias_target(alias)
+            local = alias.asname.name.value if alias.asname is not None else name
+            aliases[local] = f"{module}.{name}"
+
+
+def _class_info(node: cst.ClassDef, aliases: dict) -> ClassInfo:
+    bases = []
+    for arg in node.bases:
+        name = dotted_name(arg.value)
+        if name:
+            head, _, rest = name.partition(".")
+            qual = aliases.get(head, head) + (f".{rest}" if rest else "")
+            bases.append(qual)
+    info = ClassInfo(node.name.value, node, bases)
+    if isinstance(node.body, cst.IndentedBlock):
+        for stmt in node.body.body:
+            if isinstance(stmt, cst.FunctionDef):
+                info.methods[stmt.name.value] = stmt
+            elif isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        target = small.targets[0].target
+                        if isinstance(target, cst.Name):
+                            info.attributes[target.value] = small.value
+                    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                        if isinstance(small.target, cst.Name):
+                            info.attributes[small.target.value] = small.value
+    return info
+
+
+def build_table(module: cst.Module) -> ModuleTable:
+    table = ModuleTable()
+    for stmt in _top_level_statements(module.body):
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                add_import(table.aliases, small)
+        elif isinstance(stmt, cst.ClassDef):
+            table.classes[stmt.name.value] = _class_info(stmt, table.aliases)
+        elif isinstance(stmt, cst.FunctionDef):
+            table.functions[stmt.name.value] = stmt
+    _resolve_bases(table)
+    return table
+
+
+def _top_level_statements(body):
+    """Top-level statements, looking inside `try:`/`if` blocks where imports often hide."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, cst.Try) and isinstance(stmt.body, cst.IndentedBlock):
+            yield from (s for s in stmt.body.body if isinstance(s, cst.SimpleStatementLine))
+
+
+def _resolve_bases(table: ModuleTable) -> None:
+    for info in table.classes.values():
+        info.bases = [table.classes[b] for b in info.base_names if b in table.classes and table.classes[b] is not info]
+    changed = True
+    for info in table.classes.values():
+        info.is_module = any(b in MODULE_BASES for b in info.base_names)
+    while changed:
+        changed = False
+        for info in table.classes.values():
+            if not info.is_module and any(b.is_module for b in info.bases):
+                info.is_module = True
+                changed = True

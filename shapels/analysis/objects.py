@@ -1,0 +1,62 @@
+"""Values that only the interpreter creates: user classes, instances, user functions, partials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import libcst as cst
+
+from shapels.analysis.modtable import ClassInfo
+from shapels.values import Value
+
+
+@dataclass(eq=False)
+class ClassRef(Value):
+    info: ClassInfo
+
+
+@dataclass(eq=False)
+class Instance(Value):
+    """An instance of a user class (an nn.Module subclass or a plain helper class)."""
+
+    info: ClassInfo
+    attrs: dict = field(default_factory=dict)
+    loc: Any = None  # the constructor call
+    name: Optional[str] = None
+    init_args: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.info.name
+
+
+@dataclass(eq=False)
+class UserFunction(Value):
+    node: cst.FunctionDef
+    owner: Optional[ClassInfo] = None  # set for methods
+    closure: Optional[dict] = None
+
+
+@dataclass(eq=False)
+class BoundUserMethod(Value):
+    receiver: Value
+    function: UserFunction
+
+
+@dataclass(eq=False)
+class Partial(Value):
+    func: Value
+    args: tuple
+    kwargs: dict
+
+
+@dataclass(eq=False)
+class SuperRef(Value):
+    instance: Instance
+    owner: ClassInfo
+
+
+@dataclass(frozen=True, eq=False)
+class Builtin(Value):
+    name: str

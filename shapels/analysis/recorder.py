@@ -1,0 +1,92 @@
+"""What an interpretation leaves behind: findings, and per forward() run the shapes it saw."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from shapels.analysis.findings import Finding
+from shapels.analysis.positions import Loc
+
+
+@dataclass
+class NameEvent:
+    """A name in forward and the value it holds there (`write`: it is an assignment target)."""
+
+    loc: Loc
+    name: str
+    value: Any
+    write: bool
+
+
+@dataclass
+class LayerEvent:
+    """One call of a layer: the attribute path, the layer, and its input/output values."""
+
+    loc: Loc  # the call expression in forward
+    layer: Any
+    inputs: list
+    output: Any
+
+
+@dataclass
+class Run:
+    """One interpretation of a user module's forward()."""
+
+    class_name: str
+    instance: Any
+    inputs: dict  # param name -> Value
+    source: str  # driver | config | comment | annotation | symbolic
+    concrete: bool  # every input shape fully known
+    names: list = field(default_factory=list)
+    layers: list = field(default_factory=list)
+    output: Any = None
+    forward_loc: Optional[Loc] = None
+    depth: int = 0
+
+
+class Recorder:
+    MAX_RUNS_PER_CLASS = 4
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self._finding_keys: set = set()
+        self.runs: dict[str, list[Run]] = {}
+        self._stack: list[Optional[Run]] = []
+        self.notes: list[str] = []
+
+    # -- runs ---------------------------------------------------------------------------------
+    def begin_run(self, run: Run) -> None:
+        runs = self.runs.setdefault(run.class_name, [])
+        if len(runs) < self.MAX_RUNS_PER_CLASS:
+            runs.append(run)
+            self._stack.append(run)
+        else:
+            self._stack.append(None)  # interpreted, but not kept: bounded memory
+
+    def end_run(self, output: Any) -> None:
+        run = self._stack.pop()
+        if run is not None:
+            run.output = output
+
+    @property
+    def current(self) -> Optional[Run]:
+        return self._stack[-1] if self._stack else None
+
+    def name(self, loc: Loc, name: str, value: Any, write: bool) -> None:
+        run = self.current
+        if run is not None:
+            run.names.append(NameEvent(loc, name, value, write))
+
+    def layer(self, loc: Loc, layer: Any, inputs: list, output: Any) -> None:
+        run = self.current
+        if run is not None:
+            run.layers.append(LayerEvent(loc, layer, inputs, output))
+
+    # -- findings -----------------------------------------------------------------------------
+    def add(self, finding: Finding) -> None:
+        key = (finding.code, id(finding.loc.node) if finding.loc else None, finding.message)
+        if key in self._finding_keys:
+            return
+        self._finding_keys.add(key)
+        self.findings.append(finding)

@@ -1,0 +1,118 @@
+"""Turning a rule's ShapeError or Condition into a Finding: where, why, and the fix."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+import sympy
+
+from shapels.analysis.findings import Finding, Fix, Related
+from shapels.rules.base import Condition, RuleCall, ShapeError
+from shapels.symbolic import dims as D
+from shapels.values import Layer, Tensor
+
+CHAIN_STEPS = 8
+
+
+def chain(tensor: Optional[Tensor]) -> str:
+    """`input (1, 3, 32, 32) → conv1 (1, 10, 32, 32) → ... → view (1, 5120)`."""
+    if tensor is None or not tensor.trace:
+        return ""
+    steps = tensor.trace
+    shown = " → ".join(step.show() for step in steps[-CHAIN_STEPS:])
+    return ("… → " if len(steps) > CHAIN_STEPS else "") + shown
+
+
+def _blame(error_param: Optional[str], layer: Optional[Layer], call_loc):
+    """The argument expression that is wrong, else the constructor call, else the call site."""
+    if layer is not None:
+        if error_param and error_param in layer.arg_locs:
+            return layer.arg_locs[error_param], True
+        if layer.loc is not None:
+            return layer.loc, False
+    return call_loc, False
+
+
+def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer], source: Optional[Tensor], frame, call_loc) -> None:
+    loc, on_argument = _blame(error.param, layer, call_loc)
+    why = chain(source)
+    message = error.message + (f": {why}" if why else "")
+    related = []
+    if layer is not None and call_loc is not None and call_loc != loc:
+        related.append(Related(call_loc, f"{layer.label} is called here"))
+    if source is not None:
+        for step in source.trace[-CHAIN_STEPS:]:
+            if step.loc is not None and step.loc != loc:
+                related.append(Related(step.loc, f"{step.label} gives {step.shape.show()}"))
+    fix = None
+    alternatives = []
+    if on_argument and error.fix is not None:
+        content = render_fix(error.fix, loc)
+        if content is not None:
+            fix = Fix(f"Set {error.param} to {content}", loc, content)
+    if layer is not None and error.code == "linear-in-features" and layer.kind == "torch.nn.Linear":
+        lazy = lazy_linear_alternative(interp, layer)
+        if lazy is not None:
+            alternatives.append(lazy)
+    severity = "error" if frame.certain else "information"
+    if not frame.certain:
+        message = "may fail if this branch runs: " + message
+    interp.recorder.add(
+        Finding(error.code, severity, message, loc, related, fix, module=_module_name(interp), param=error.param,
+                alternatives=alternatives)
+    )
+
+
+def condition(interp, cond: Condition, call: RuleCall, layer: Optional[Layer], source: Optional[Tensor], frame, call_loc) -> None:
+    """An information note, only for conditions stated over named dims a user can act on."""
+    if "?" in cond.message:
+        return
+    loc, _ = _blame(cond.param, layer, call_loc)
+    who = f"{layer.label}: " if layer is not None else ""
+    interp.recorder.add(
+        Finding("shape-condition", "information", f"{who}{cond.message}", loc, module=_module_name(interp), param=cond.param)
+    )
+
+
+def _module_name(interp) -> Optional[str]:
+    run = interp.recorder.current
+    return run.class_name if run is not None else None
+
+
+def render_fix(value, loc) -> Optional[str]:
+    """The replacement text: an int, or an expression over the enclosing function's parameters."""
+    if isinstance(value, (tuple, list)):
+        parts = [render_fix(v, loc) for v in value]
+        return None if any(p is None for p in parts) else "(" + ", ".join(parts) + ")"
+    value = D.const(value)
+    if value.is_Integer:
+        return str(int(value))
+    unit = loc.unit if loc is not None else None
+    params = set()
+    if isinstance(unit, cst.FunctionDef):
+        p = unit.params
+        params = {x.name.value for x in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)}
+    names = {s.name for s in value.free_symbols}
+    if any(isinstance(s, sympy.Dummy) for s in value.free_symbols) or not names <= params:
+        return None
+    return D.show(value)
+
+
+def lazy_linear_alternative(interp, layer: Layer) -> Optional[Fix]:
+    """`nn.LazyLinear(out_features)` in place of the whole constructor, keeping the spelling of `nn.`."""
+    call = layer.loc.node if layer.loc is not None else None
+    if not isinstance(call, cst.Call):
+        return None
+    func_text = interp.module.code_for_node(call.func)
+    if not func_text.endswith("Linear"):
+        return None
+    lazy = func_text[: -len("Linear")] + "LazyLinear"
+    out_loc = layer.arg_locs.get("out_features")
+    if out_loc is None:
+        return None
+    args = [interp.module.code_for_node(out_loc.node)]
+    for name in ("bias", "device", "dtype"):
+        if name in layer.arg_locs:
+            args.append(f"{name}={interp.module.code_for_node(layer.arg_locs[name].node)}")
+    return Fix(f"Use {lazy}({args[0]}), which infers in_features", layer.loc, f"{lazy}({', '.join(args)})")

@@ -1,0 +1,80 @@
+"""One catalogue of diagnostic codes (mypy-style): slug -> (summary, example).
+
+The README's table and the LSP's codeDescription links are generated from this, so a code that is
+not here cannot be emitted (the tests check it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+README_URL = "https://github.com/shapels/shapels/blob/main/README.md"
+
+
+@dataclass(frozen=True)
+class Code:
+    slug: str
+    summary: str
+    example: str
+
+    @property
+    def href(self) -> str:
+        return f"{README_URL}#{self.slug}"
+
+
+_CODES = [
+    Code("linear-in-features", "The last dim arriving at a Linear layer differs from its in_features.",
+         "nn.Linear(1024, 128) fed (1, 5120): set in_features to 5120"),
+    Code("bilinear-in-features", "An input of a Bilinear layer does not match in1_features/in2_features.",
+         "nn.Bilinear(20, 30, 40) fed (8, 20) and (8, 31)"),
+    Code("conv-in-channels", "The channel dim arriving at a convolution differs from its in_channels.",
+         "nn.Conv2d(16, 32, 3) fed (1, 10, 32, 32): set in_channels to 10"),
+    Code("conv-input-rank", "A convolution or pooling layer gets a tensor of the wrong rank.",
+         "nn.Conv2d(3, 8, 3) fed (3, 32): needs 3-D or 4-D input"),
+    Code("conv-kernel-too-large", "The (padded) input is smaller than the kernel, so the output would be empty.",
+         "nn.Conv2d(3, 8, 7) fed (1, 3, 4, 4)"),
+    Code("pool-output-empty", "A pooling layer would produce an empty output.",
+         "nn.MaxPool2d(4) fed (1, 3, 2, 2)"),
+    Code("pool-padding", "Pooling padding larger than half the kernel.",
+         "nn.MaxPool2d(2, padding=2)"),
+    Code("norm-num-features", "The channel dim arriving at a normalisation layer differs from its num_features.",
+         "nn.BatchNorm2d(32) fed (1, 16, 8, 8): set num_features to 16"),
+    Code("norm-input-rank", "A normalisation layer gets a tensor of the wrong rank.",
+         "nn.BatchNorm2d(16) fed (16, 8)"),
+    Code("layernorm-shape", "The trailing dims do not match a LayerNorm's normalized_shape.",
+         "nn.LayerNorm(512) fed (1, 10, 256)"),
+    Code("groupnorm-groups", "GroupNorm's num_channels is not divisible by num_groups, or differs from the input.",
+         "nn.GroupNorm(3, 16)"),
+    Code("embedding-input", "An Embedding layer gets a non-integer tensor or an index known to be out of range.",
+         "nn.Embedding(10, 4) fed torch.randn(2, 3)"),
+    Code("rnn-input-size", "The feature dim arriving at an RNN/LSTM/GRU differs from its input_size.",
+         "nn.LSTM(128, 64) fed (4, 10, 100): set input_size to 100"),
+    Code("rnn-input-rank", "A recurrent layer gets a tensor that is not 2-D or 3-D.",
+         "nn.GRU(8, 8) fed (1, 2, 3, 8)"),
+    Code("attention-embed-dim", "The query/key/value dims do not match a MultiheadAttention's embed_dim/kdim/vdim.",
+         "nn.MultiheadAttention(512, 8) fed a (10, 2, 256) query"),
+    Code("attention-heads", "embed_dim is not divisible by num_heads.", "nn.MultiheadAttention(100, 3)"),
+    Code("view-invalid-shape", "A view/reshape asks for a shape whose size differs from the tensor's.",
+         "x of (1, 81920) .view(1, 20, 32, 32), which holds 20480"),
+    Code("flatten-dims", "flatten/unflatten dims out of range or sizes that do not multiply up.",
+         "nn.Unflatten(1, (2, 5)) fed (4, 12)"),
+    Code("dim-out-of-range", "A dim argument is outside the tensor's rank.", "x of (2, 3) .transpose(0, 2)"),
+    Code("broadcast-mismatch", "Two shapes cannot be broadcast together in an elementwise operation.",
+         "(4, 5) + (4, 3)"),
+    Code("matmul-mismatch", "The inner dims of a matrix product differ.", "(2, 3) @ (4, 5)"),
+    Code("cat-mismatch", "torch.cat/stack inputs differ outside the concatenation dim.",
+         "torch.cat([(2, 3), (2, 4)], dim=0)"),
+    Code("expand-mismatch", "expand/repeat asks for a shape the tensor cannot take.", "x of (2, 3) .expand(4, 4)"),
+    Code("split-mismatch", "split/chunk sizes do not add up to the dim.", "x of (2, 10) .split([3, 3], dim=1)"),
+    Code("call-mismatch", "A layer is called with the wrong number or kind of tensors.", "nn.Bilinear called with one tensor"),
+    Code("shape-condition", "Information: the model runs only if a condition on symbolic dims holds.",
+         "holds only if L*512 = 1024"),
+    Code("analysis-budget", "Information: the analysis stopped at its time budget; results are partial.",
+         "a 10,000-layer Sequential"),
+]
+
+CODES: dict[str, Code] = {c.slug: c for c in _CODES}
+
+
+def get(slug: str) -> Code:
+    return CODES[slug]

@@ -1,0 +1,163 @@
+"""CLI output formats: text, ruff-style JSON, SARIF, and the `shapes` table/JSON (DESIGN.md part B)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from shapels import __version__, codes
+from shapels.analysis.engine import AnalysisResult, ModuleReport
+from shapels.symbolic.shape import Shape
+from shapels.values import Seq, Tensor
+
+
+def _loc(line: int, col0: int) -> dict:
+    return {"row": line, "column": col0 + 1}
+
+
+def finding_json(path: str, f) -> dict:
+    fix = None
+    if f.fix is not None and f.fix.span is not None:
+        fix = {
+            "message": f.fix.message,
+            "edits": [{"content": f.fix.content, "location": _loc(f.fix.span.start_line, f.fix.span.start_col),
+                       "end_location": _loc(f.fix.span.end_line, f.fix.span.end_col)}],
+        }
+    return {
+        "filename": path,
+        "code": f.code,
+        "severity": f.severity,
+        "message": f.message,
+        "location": _loc(f.span.start_line, f.span.start_col),
+        "end_location": _loc(f.span.end_line, f.span.end_col),
+        "fix": fix,
+        "related": [
+            {"filename": path, "location": _loc(r.span.start_line, r.span.start_col),
+             "end_location": _loc(r.span.end_line, r.span.end_col), "message": r.message}
+            for r in f.related
+        ],
+    }
+
+
+def check_text(results: list) -> str:
+    lines = []
+    for r in results:
+        for f in r.findings:
+            lines.append(f"{r.path}:{f.span.start_line}:{f.span.start_col + 1}: {f.code} {f.message}")
+    return "\n".join(lines)
+
+
+def check_json(results: list) -> str:
+    return json.dumps([finding_json(r.path, f) for r in results for f in r.findings], indent=2, ensure_ascii=False)
+
+
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "information": "note", "hint": "note"}
+
+
+def check_sarif(results: list) -> str:
+    used = sorted({f.code for r in results for f in r.findings})
+    rules = [
+        {"id": c, "shortDescription": {"text": codes.CODES[c].summary}, "helpUri": codes.CODES[c].href}
+        for c in used
+        if c in codes.CODES
+    ]
+    sarif_results = []
+    for r in results:
+        for f in r.findings:
+            region = {"startLine": f.span.start_line, "startColumn": f.span.start_col + 1,
+                      "endLine": f.span.end_line, "endColumn": f.span.end_col + 1}
+            entry: dict[str, Any] = {
+                "ruleId": f.code,
+                "level": _SARIF_LEVEL.get(f.severity, "note"),
+                "message": {"text": f.message},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.path}, "region": region}}],
+            }
+            if f.related:
+                entry["relatedLocations"] = [
+                    {"id": i, "message": {"text": rel.message},
+                     "physicalLocation": {"artifactLocation": {"uri": r.path},
+                                          "region": {"startLine": rel.span.start_line, "startColumn": rel.span.start_col + 1}}}
+                    for i, rel in enumerate(f.related)
+                ]
+            if f.fix is not None and f.fix.span is not None:
+                s = f.fix.span
+                entry["fixes"] = [{
+                    "description": {"text": f.fix.message},
+                    "artifactChanges": [{"artifactLocation": {"uri": r.path}, "replacements": [{
+                        "deletedRegion": {"startLine": s.start_line, "startColumn": s.start_col + 1,
+                                          "endLine": s.end_line, "endColumn": s.end_col + 1},
+                        "insertedContent": {"text": f.fix.content}}]}],
+                }]
+            sarif_results.append(entry)
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "shapels", "version": __version__, "rules": rules}},
+                  "results": sarif_results}],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def shape_json(shape: Optional[Shape]):
+    return shape.to_json() if shape is not None else None
+
+
+def value_json(value):
+    """A forward's output: a shape, a list of shapes for tuple outputs, or null."""
+    if isinstance(value, Tensor):
+        return shape_json(value.shape)
+    if isinstance(value, Seq):
+        return [value_json(v) for v in value.items]
+    return None
+
+
+def module_json(m: ModuleReport) -> dict:
+    return {
+        "name": m.name,
+        "row": m.span.start_line,
+        "source": m.source,
+        "inputs": {k: shape_json(v) for k, v in m.inputs.items()},
+        "output": value_json(m.output),
+        "bindings": [
+            {"row": b.span.start_line, "column": b.span.start_col + 1, "name": b.name, "shape": shape_json(b.shape)}
+            for b in m.bindings
+        ],
+        "layers": [
+            {"row": l.span.start_line if l.span else None, "name": l.name, "type": l.kind,
+             "input": shape_json(l.input), "output": shape_json(l.output)}
+            for l in m.layers
+        ],
+    }
+
+
+def shapes_json(result: AnalysisResult) -> str:
+    return json.dumps({"filename": result.path, "modules": [module_json(m) for m in result.modules]}, indent=2)
+
+
+def _show(shape: Optional[Shape]) -> str:
+    return shape.show() if shape is not None and not shape.is_unknown else "?"
+
+
+def _show_value(value) -> str:
+    if isinstance(value, Tensor):
+        return _show(value.shape)
+    if isinstance(value, Seq):
+        return "(" + ", ".join(_show_value(v) for v in value.items) + ")"
+    return "?"
+
+
+def shapes_text(result: AnalysisResult) -> str:
+    out = []
+    for m in result.modules:
+        inputs = ", ".join(f"{k}: {_show(v)}" for k, v in m.inputs.items())
+        out.append(f"{m.name} (line {m.span.start_line}, inputs from {m.source}): ({inputs}) -> {_show_value(m.output)}")
+        rows = [("layer", "type", "line", "input", "output")]
+        for l in m.layers:
+            rows.append((l.name, l.kind.rsplit(".", 1)[-1], str(l.span.start_line if l.span else ""), _show(l.input), _show(l.output)))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        for i, row in enumerate(rows):
+            out.append("  " + "  ".join(cell.ljust(widths[j]) for j, cell in enumerate(row)).rstrip())
+            if i == 0:
+                out.append("  " + "  ".join("-" * w for w in widths))
+        out.append("")
+    return "\n".join(out).rstrip() + ("\n" if out else "")

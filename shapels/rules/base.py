@@ -1,0 +1,313 @@
+"""What a shape rule sees and how it reports: the call, the error, the condition note.
+
+A rule is a small pure function of a `RuleCall`. It returns the output (a Shape for a tensor,
+a tuple of outputs, an int/Dim, or None for "a tensor we know nothing about") or raises
+`ShapeError` when the mismatch is *certain*. When a check depends on symbols, it records a
+`Condition` instead: "holds only if L*512 = 1024".
+"""
+
+from __future__ import annotations
+
+import ast as _ast
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import sympy
+
+from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
+from shapels.values import (
+    NONE,
+    Const,
+    Layer,
+    ListValue,
+    Number,
+    Seq,
+    Tensor,
+    Unknown,
+    Value,
+)
+
+MISSING = object()
+
+
+class ShapeError(Exception):
+    """A certain mismatch. `param` names the constructor argument to blame (None: the call itself).
+
+    `fix` is the value that makes the code run for the inputs in play (a Dim or a tuple of them);
+    `input_name` names the forward argument whose provenance explains the error.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        param: Optional[str] = None,
+        fix: Any = None,
+        input_name: Optional[str] = None,
+    ):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.param = param
+        self.fix = fix
+        self.input_name = input_name
+
+
+@dataclass
+class Condition:
+    """A check that holds only under a condition on symbolic dims."""
+
+    code: str
+    message: str
+    param: Optional[str] = None
+
+
+class BindError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any = MISSING  # a python literal
+    var_positional: bool = False
+    var_keyword: bool = False
+    keyword_only: bool = False
+
+
+class Signature:
+    """A parsed `"in_features, out_features, bias=True, *, device=None"` parameter list."""
+
+    def __init__(self, spec: str):
+        self.spec = spec
+        tree = _ast.parse(f"def f({spec}): pass").body[0].args
+        params: list[Param] = []
+        positional = list(tree.posonlyargs) + list(tree.args)
+        defaults = [None] * (len(positional) - len(tree.defaults)) + list(tree.defaults)
+        for arg, default in zip(positional, defaults):
+            params.append(Param(arg.arg, MISSING if default is None else _ast.literal_eval(default)))
+        if tree.vararg:
+            params.append(Param(tree.vararg.arg, var_positional=True))
+        for arg, default in zip(tree.kwonlyargs, tree.kw_defaults):
+            params.append(
+                Param(arg.arg, MISSING if default is None else _ast.literal_eval(default), keyword_only=True)
+            )
+        if tree.kwarg:
+            params.append(Param(tree.kwarg.arg, var_keyword=True))
+        self.params = params
+
+    def bind(self, args: Sequence[Value], kwargs: dict) -> dict:
+        """Bind like Python does; defaults become Values. Raises BindError where Python would."""
+        bound: dict[str, Value] = {}
+        positional = [p for p in self.params if not (p.keyword_only or p.var_positional or p.var_keyword)]
+        var_pos = next((p for p in self.params if p.var_positional), None)
+        var_kw = next((p for p in self.params if p.var_keyword), None)
+        if len(args) > len(positional) and var_pos is None:
+            raise BindError(f"takes {len(positional)} positional arguments but {len(args)} were given")
+        for p, a in zip(positional, args):
+            bound[p.name] = a
+        if var_pos is not None:
+            bound[var_pos.name] = Seq(tuple(args[len(positional):]))
+        extra = {}
+        names = {p.name for p in self.params if not (p.var_positional or p.var_keyword)}
+        for k, v in kwargs.items():
+            if k in names:
+                if k in bound:
+                    raise BindError(f"got multiple values for argument '{k}'")
+                bound[k] = v
+            elif var_kw is not None:
+                extra[k] = v
+            else:
+                raise BindError(f"got an unexpected keyword argument '{k}'")
+        if var_kw is not None:
+            bound[var_kw.name] = extra
+        for p in self.params:
+            if p.name in bound or p.var_positional or p.var_keyword:
+                continue
+            if p.default is MISSING:
+                raise BindError(f"missing required argument '{p.name}'")
+            bound[p.name] = from_python(p.default)
+        return bound
+
+
+def from_python(value: Any) -> Value:
+    """A python literal as a Value (ints become sympy integers)."""
+    if isinstance(value, Value):
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, str) or value is Ellipsis:
+        return Const(value)
+    if isinstance(value, int):
+        return Number(sympy.Integer(value))
+    if isinstance(value, sympy.Expr):
+        return Number(value)
+    if isinstance(value, float):
+        return Number(value)
+    if isinstance(value, (tuple, list)):
+        items = tuple(from_python(v) for v in value)
+        return Seq(items) if isinstance(value, tuple) else ListValue(list(items))
+    if isinstance(value, Shape):
+        return Tensor(value)
+    raise TypeError(f"no Value for {value!r}")
+
+
+class Unknowable(Exception):
+    """Raised inside a rule when an argument it needs is unknown: the output is then unknown."""
+
+
+class RuleCall:
+    """One application of a rule: constructor arguments (layers) and call arguments."""
+
+    def __init__(self, qualname: str, init: Optional[dict], args: dict, layer: Optional[Layer] = None):
+        self.qualname = qualname
+        self.init = init or {}
+        self.args = args
+        self.layer = layer
+        self.conditions: list[Condition] = []
+
+    # -- reading arguments -------------------------------------------------------------------
+    def _raw(self, name: str) -> Value:
+        if name in self.args:
+            return self.args[name]
+        if name in self.init:
+            return self.init[name]
+        raise KeyError(name)
+
+    def value(self, name: str) -> Value:
+        return self._raw(name)
+
+    def has(self, name: str) -> bool:
+        return name in self.args or name in self.init
+
+    def is_none(self, name: str) -> bool:
+        v = self._raw(name)
+        return isinstance(v, Const) and v.value is None
+
+    def shape(self, name: str) -> Shape:
+        """The shape of a tensor argument; Unknowable when it is not a tensor we can read."""
+        v = self._raw(name)
+        if isinstance(v, Tensor):
+            return v.shape
+        raise Unknowable(name)
+
+    def shape_or_none(self, name: str) -> Optional[Shape]:
+        v = self._raw(name)
+        return v.shape if isinstance(v, Tensor) else None
+
+    def dim(self, name: str) -> sympy.Expr:
+        d = to_dim(self._raw(name))
+        if d is None:
+            raise Unknowable(name)
+        return d
+
+    def dim_or_none(self, name: str) -> Optional[sympy.Expr]:
+        return to_dim(self._raw(name))
+
+    def dims(self, name: str, n: Optional[int] = None) -> tuple:
+        """An int-or-tuple argument (kernel_size=3 or (3, 3)) as a tuple of Dims of length n."""
+        v = self._raw(name)
+        single = to_dim(v)
+        if single is not None:
+            if n is None:
+                return (single,)
+            return (single,) * n
+        items = to_dims(v)
+        if items is None:
+            raise Unknowable(name)
+        if n is not None and len(items) == 1:
+            return items * n
+        if n is not None and len(items) != n:
+            raise Unknowable(name)
+        return items
+
+    def int_list(self, name: str) -> tuple:
+        """A `*shape`-style argument: view(2, 3) or view((2, 3)); elements may be None (unknown)."""
+        v = self._raw(name)
+        if isinstance(v, Seq) and len(v.items) == 1 and isinstance(v.items[0], (Seq, ListValue)):
+            v = v.items[0]
+        items = v.items if isinstance(v, (Seq, ListValue)) else None
+        if items is None:
+            single = to_dim_signed(v)
+            if single is None:
+                raise Unknowable(name)
+            return (single,)
+        return tuple(to_dim_signed(i) for i in items)
+
+    def flag(self, name: str) -> Optional[bool]:
+        v = self._raw(name)
+        if isinstance(v, Const) and isinstance(v.value, bool):
+            return v.value
+        if isinstance(v, Number) and isinstance(v.value, sympy.Expr) and v.value.is_Integer:
+            return bool(int(v.value))
+        if isinstance(v, Const) and v.value is None:
+            return False
+        return None
+
+    def known_flag(self, name: str) -> bool:
+        f = self.flag(name)
+        if f is None:
+            raise Unknowable(name)
+        return f
+
+    def const(self, name: str) -> Any:
+        """A str/bool/None/float argument's python value; Unknowable when it is not constant."""
+        v = self._raw(name)
+        if isinstance(v, Const):
+            return v.value
+        if isinstance(v, Number):
+            if isinstance(v.value, float):
+                return v.value
+            if isinstance(v.value, sympy.Expr) and v.value.is_Integer:
+                return int(v.value)
+        raise Unknowable(name)
+
+    # -- checking ------------------------------------------------------------------------------
+    def expect(
+        self,
+        actual: Any,
+        expected: Any,
+        *,
+        code: str,
+        message: str,
+        param: Optional[str] = None,
+        fix: Any = None,
+        input_name: Optional[str] = None,
+    ) -> None:
+        """Raise when `actual` is known to differ from `expected`; note the condition when unknown."""
+        verdict = D.eq(actual, expected)
+        if verdict is False:
+            raise ShapeError(code, message, param=param, fix=fix, input_name=input_name)
+        if verdict is None:
+            self.conditions.append(
+                Condition(code, f"holds only if {D.show(actual)} = {D.show(expected)}", param)
+            )
+
+    def fail(self, code: str, message: str, **kw) -> None:
+        raise ShapeError(code, message, **kw)
+
+
+def to_dim(v: Value) -> Optional[sympy.Expr]:
+    """An integer value as a Dim, else None (bools count as ints, as in Python)."""
+    if isinstance(v, Number) and isinstance(v.value, sympy.Expr) and v.value.is_integer:
+        return v.value
+    if isinstance(v, Const) and isinstance(v.value, bool):
+        return sympy.Integer(int(v.value))
+    return None
+
+
+def to_dim_signed(v: Value) -> Optional[sympy.Expr]:
+    return to_dim(v)
+
+
+def to_dims(v: Value) -> Optional[tuple]:
+    if isinstance(v, (Seq, ListValue)):
+        items = tuple(to_dim(i) for i in v.items)
+        if any(i is None for i in items):
+            return None
+        return items
+    return None
+
+
+def layer_name(call: RuleCall) -> str:
+    return call.layer.label if call.layer is not None else call.qualname.rsplit(".", 1)[-1]

@@ -1,0 +1,75 @@
+"""Arithmetic shared by rule families: conv/pool output sizes, dim normalisation, numel."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import sympy
+
+from shapels.rules.base import RuleCall, ShapeError, Unknowable
+from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
+
+
+def conv_out(size, kernel, stride, padding, dilation) -> sympy.Expr:
+    """floor((L + 2p - d(k-1) - 1) / s) + 1, as torch computes it."""
+    return D.floordiv(size + 2 * padding - dilation * (kernel - 1) - 1, stride) + 1
+
+
+def pool_out(size, kernel, stride, padding, dilation, ceil_mode: bool) -> sympy.Expr:
+    numerator = size + 2 * padding - dilation * (kernel - 1) - 1
+    if not ceil_mode:
+        return D.floordiv(numerator, stride) + 1
+    n, s = D.as_int(numerator), D.as_int(stride)
+    L, p = D.as_int(size), D.as_int(padding)
+    if None in (n, s, L, p):
+        return D.fresh("?")  # ceil_mode's last-window rule needs concrete sizes
+    out = -(-n // s) + 1
+    # The last window must start inside the input or the left padding (torch's pooling_output_shape).
+    if (out - 1) * s >= L + p:
+        out -= 1
+    return sympy.Integer(out)
+
+
+def conv_transpose_out(size, kernel, stride, padding, dilation, output_padding) -> sympy.Expr:
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def normalize_dim(call: RuleCall, dim, rank: Optional[int], *, param: str = "dim") -> int:
+    """A possibly negative dim index as a non-negative one; raises when known out of range."""
+    d = D.as_int(dim)
+    if d is None:
+        raise Unknowable(param)
+    if rank is None:
+        if d < 0:
+            return d  # still usable against the known suffix
+        raise Unknowable(param)
+    lo, hi = -max(rank, 1), max(rank, 1) - 1
+    if not lo <= d <= hi:
+        raise ShapeError(
+            "dim-out-of-range",
+            f"dim {d} is out of range for a tensor of rank {rank} (expected one of [{lo}, {hi}])",
+        )
+    return d % max(rank, 1)
+
+
+def require_ranked(shape: Shape, what: str) -> Shape:
+    if not shape.ranked:
+        raise Unknowable(what)
+    return shape
+
+
+def numel(shape: Shape) -> Optional[sympy.Expr]:
+    return D.dim_product(shape.dims) if shape.ranked else None
+
+
+def check_spatial_rank(call: RuleCall, shape: Shape, n: int, what: str) -> bool:
+    """Conv/pool inputs are (C, *spatial) or (N, C, *spatial). Returns True when batched is known."""
+    if not shape.ranked:
+        return False
+    if shape.rank not in (n + 1, n + 2):
+        call.fail(
+            "conv-input-rank",
+            f"{what} expects a {n + 1}-D (unbatched) or {n + 2}-D (batched) input, got {shape.rank}-D {shape.show()}",
+        )
+    return shape.rank == n + 2

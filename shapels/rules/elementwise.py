@@ -1,0 +1,107 @@
+"""Broadcasting for elementwise binary ops: + - * / and their torch.* / Tensor.* names."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from shapels.rules.base import RuleCall
+from shapels.rules.registry import T, ex, function
+from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
+from shapels.values import Tensor
+
+
+def broadcast(call: RuleCall, a: Shape, b: Shape) -> Shape:
+    """torch's broadcasting: align from the right; equal dims or a 1 on one side."""
+    n = max(len(a.dims), len(b.dims))
+    out = []
+    for i in range(1, n + 1):
+        x, y = a.dim(-i), b.dim(-i)
+        out.append(_broadcast_dim(call, x, y, a, b, n - i))
+    out.reverse()
+    if a.ranked and b.ranked:
+        return Shape.of(out)
+    return Shape.suffix(out)
+
+
+def _broadcast_dim(call: RuleCall, x, y, a: Shape, b: Shape, index: int):
+    if x is None or y is None:
+        present = x if x is not None else y
+        # A missing dim on a ranked side is a broadcast 1; on an unranked side it is unknown.
+        missing_shape = a if x is None else b
+        if missing_shape.ranked:
+            return present
+        return D.fresh("?")
+    if D.eq(x, y) is True or D.eq(y, 1) is True:
+        return x
+    if D.eq(x, 1) is True:
+        return y
+    if D.eq(x, y) is False and D.eq(x, 1) is False and D.eq(y, 1) is False:
+        call.fail(
+            "broadcast-mismatch",
+            f"the size of tensor a ({D.show(x)}) must match the size of tensor b ({D.show(y)}) "
+            f"at non-singleton dimension {index}: {a.show()} and {b.show()}",
+        )
+    call.conditions.append(
+        _condition(f"broadcasting {a.show()} with {b.show()} holds only if {D.show(x)} = {D.show(y)} or one is 1")
+    )
+    return D.fresh("?")
+
+
+def _condition(message: str):
+    from shapels.rules.base import Condition
+
+    return Condition("shape-condition", message)
+
+
+def _shape_of(call: RuleCall, name: str) -> Optional[Shape]:
+    """A tensor operand's shape; a python number is a 0-d operand; None when unknowable."""
+    v = call.value(name)
+    if isinstance(v, Tensor):
+        return v.shape
+    from shapels.values import Number
+
+    if isinstance(v, Number):
+        return Shape.of([])
+    return None
+
+
+def _binary(call: RuleCall):
+    a, b = _shape_of(call, "input"), _shape_of(call, "other")
+    if a is None or b is None:
+        return None
+    return broadcast(call, a, b)
+
+
+_BINARY = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder",
+           "fmod", "pow", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
+           "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "hypot", "copysign"]
+_DUNDER = ["__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+           "__floordiv__", "__rfloordiv__", "__mod__", "__pow__", "__rpow__", "__and__", "__or__", "__xor__",
+           "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__iadd__", "__isub__", "__imul__",
+           "__itruediv__"]
+
+function(
+    *[f"torch.{n}" for n in _BINARY],
+    *[f"torch.Tensor.{n}" for n in _BINARY + _DUNDER + ["add_", "sub_", "mul_", "div_"]],
+    signature="input, other, *args, **kwargs",
+    label="broadcast",
+    examples=[
+        ex(T(4, 1, 3), T(5, 1), out=(4, 5, 3)),
+        ex(T(2, 3), T(3), out=(2, 3)),
+        ex(T(4, 5), T(4, 3), error="broadcast-mismatch"),
+    ],
+)(_binary)
+
+
+@function(
+    "torch.where",
+    signature="condition, input=None, other=None",
+    label="where",
+    examples=[ex(T(3, 1), T(1, 4), T(4), out=(3, 4))],
+)
+def where(call: RuleCall):
+    shapes = [_shape_of(call, n) for n in ("condition", "input", "other")]
+    if any(s is None for s in shapes):
+        return None
+    return broadcast(call, broadcast(call, shapes[0], shapes[1]), shapes[2])

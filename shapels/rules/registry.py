@@ -1,0 +1,106 @@
+"""The registry of shape rules, keyed by qualified name (`torch.nn.Linear`, `torch.Tensor.view`).
+
+Each rule carries examples (`Example`) that the tests run against real torch, Fixit-style.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from shapels.rules.base import RuleCall, Signature
+
+
+@dataclass(frozen=True)
+class T:
+    """A tensor in an example, by shape: T(1, 3, 32, 32), T(1, 10, dtype="long")."""
+
+    dims: tuple
+    dtype: str = "float"
+
+    def __init__(self, *dims: int, dtype: str = "float"):
+        object.__setattr__(self, "dims", tuple(dims))
+        object.__setattr__(self, "dtype", dtype)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A call the rule must get right. `out` is the output shape (nested tuples for tuple
+    outputs); `error` is the diagnostic code when torch raises instead."""
+
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    init: tuple = ()
+    init_kwargs: dict = field(default_factory=dict)
+    out: Any = None
+    error: Optional[str] = None
+
+
+def ex(*args, init=(), init_kwargs=None, out=None, error=None, **kwargs) -> Example:
+    return Example(tuple(args), dict(kwargs), tuple(init), dict(init_kwargs or {}), out, error)
+
+
+@dataclass
+class Rule:
+    qualnames: tuple
+    fn: Callable[[RuleCall], Any]
+    call_signature: Signature
+    init_signature: Optional[Signature] = None
+    preserves_shape: bool = False
+    label: Optional[str] = None
+    examples: tuple = ()
+
+    @property
+    def is_layer(self) -> bool:
+        return self.init_signature is not None
+
+    @property
+    def name(self) -> str:
+        return self.qualnames[0]
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def _register(rule: Rule) -> Rule:
+    for q in rule.qualnames:
+        if q in REGISTRY:
+            raise ValueError(f"rule for {q} registered twice")
+        REGISTRY[q] = rule
+    return rule
+
+
+def layer(*qualnames: str, init: str, forward: str = "input", preserves_shape: bool = False, examples=()):
+    """Register a rule for a torch.nn module class: `init` is its constructor's parameter list,
+    `forward` that of its forward()."""
+
+    def wrap(fn):
+        _register(
+            Rule(
+                qualnames,
+                fn,
+                Signature(forward),
+                Signature(init),
+                preserves_shape=preserves_shape,
+                examples=tuple(examples),
+            )
+        )
+        return fn
+
+    return wrap
+
+
+def function(*qualnames: str, signature: str, preserves_shape: bool = False, label: Optional[str] = None, examples=()):
+    """Register a rule for functions and tensor methods (`torch.Tensor.view` takes `self` first)."""
+
+    def wrap(fn):
+        _register(
+            Rule(qualnames, fn, Signature(signature), preserves_shape=preserves_shape, label=label, examples=tuple(examples))
+        )
+        return fn
+
+    return wrap
+
+
+def lookup(qualname: str) -> Optional[Rule]:
+    return REGISTRY.get(qualname)

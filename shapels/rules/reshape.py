@@ -1,0 +1,191 @@
+"""view/reshape (with -1), flatten/unflatten, nn.Flatten/nn.Unflatten, size/dim/numel."""
+
+from __future__ import annotations
+
+import sympy
+
+from shapels.rules.base import RuleCall, Unknowable
+from shapels.rules.common import normalize_dim, numel
+from shapels.rules.registry import T, ex, function, layer
+from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
+
+
+def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
+    """The shape view/reshape gives, or a view-invalid-shape error when it is certain."""
+    requested = list(requested)
+    minus_one = [i for i, d in enumerate(requested) if d is not None and D.as_int(d) == -1]
+    if len(minus_one) > 1:
+        call.fail("view-invalid-shape", "only one dimension can be inferred (-1)")
+    for d in requested:
+        if D.as_int(d) is not None and D.as_int(d) < -1:
+            call.fail("view-invalid-shape", f"invalid shape dimension {D.show(d)}")
+    known = [d if d is not None else D.fresh("?") for d in requested]
+    total = numel(source)
+    shown = "[" + ", ".join(D.show(d) if d is not None else "?" for d in requested) + "]"
+    if minus_one:
+        i = minus_one[0]
+        rest = D.dim_product(d for j, d in enumerate(known) if j != i)
+        if total is None:
+            known[i] = D.fresh("?")
+            return Shape.of(known)
+        inferred = sympy.cancel(total / rest) if not (total.is_Integer and rest.is_Integer) else None
+        if total.is_Integer and rest.is_Integer:
+            t, r = int(total), int(rest)
+            if r == 0 or t % r != 0:
+                call.fail(
+                    "view-invalid-shape",
+                    f"shape '{shown}' is invalid for input of size {t}",
+                    fix=None,
+                )
+            inferred = sympy.Integer(t // r)
+        elif inferred.is_integer is False:
+            inferred = D.fresh("?")
+        known[i] = inferred
+        return Shape.of(known)
+    if total is not None:
+        requested_total = D.dim_product(known)
+        call.expect(
+            requested_total,
+            total,
+            code="view-invalid-shape",
+            message=(
+                f"shape '{shown}' is invalid for input of size {D.show(total)}: "
+                f"{source.show()} holds {D.show(total)} elements, the new shape {D.show(requested_total)}"
+            ),
+        )
+    return Shape.of(known)
+
+
+@function(
+    "torch.Tensor.view", "torch.Tensor.reshape",
+    signature="input, *shape",
+    label="view",
+    examples=[
+        ex(T(1, 20, 16, 16), 1, -1, out=(1, 5120)),
+        ex(T(2, 3, 4), (6, 4), out=(6, 4)),
+        ex(T(1, 81920), 1, 20, 32, 32, error="view-invalid-shape"),
+        ex(T(2, 3, 4), -1, 5, error="view-invalid-shape"),
+    ],
+)
+def view(call: RuleCall):
+    return _reshape(call, call.shape("input"), call.int_list("shape"))
+
+
+@function(
+    "torch.reshape",
+    signature="input, shape",
+    label="reshape",
+    examples=[ex(T(2, 3, 4), (4, -1), out=(4, 6)), ex(T(2, 3, 4), (5, -1), error="view-invalid-shape")],
+)
+def torch_reshape(call: RuleCall):
+    return _reshape(call, call.shape("input"), call.int_list("shape"))
+
+
+def _flatten(call: RuleCall, shape: Shape, start, end) -> Shape:
+    if not shape.ranked:
+        raise Unknowable("input")
+    rank = shape.rank
+    if rank == 0:
+        return Shape.of([1])
+    s = normalize_dim(call, start, rank, param="start_dim")
+    e = normalize_dim(call, end, rank, param="end_dim")
+    if s > e:
+        call.fail("flatten-dims", "flatten() has invalid args: start_dim cannot come after end_dim")
+    dims = list(shape.dims)
+    return Shape.of(dims[:s] + [D.dim_product(dims[s : e + 1])] + dims[e + 1 :])
+
+
+@function(
+    "torch.flatten", "torch.Tensor.flatten",
+    signature="input, start_dim=0, end_dim=-1",
+    label="flatten",
+    examples=[ex(T(2, 3, 4, 5), 1, out=(2, 60)), ex(T(2, 3, 4, 5), 1, 2, out=(2, 12, 5)), ex(T(2, 3), 2, error="dim-out-of-range")],
+)
+def flatten(call: RuleCall):
+    return _flatten(call, call.shape("input"), call.dim("start_dim"), call.dim("end_dim"))
+
+
+@layer(
+    "torch.nn.Flatten",
+    init="start_dim=1, end_dim=-1",
+    examples=[ex(T(4, 3, 5, 5), out=(4, 75)), ex(T(4, 3, 5, 5), init=(2,), out=(4, 3, 25))],
+)
+def nn_flatten(call: RuleCall):
+    return _flatten(call, call.shape("input"), call.dim("start_dim"), call.dim("end_dim"))
+
+
+def _unflatten(call: RuleCall, shape: Shape, dim, sizes) -> Shape:
+    if not shape.ranked:
+        raise Unknowable("input")
+    d = normalize_dim(call, dim, shape.rank)
+    sizes = list(sizes)
+    target = shape.dims[d]
+    if any(s is None for s in sizes):
+        raise Unknowable("sizes")
+    minus = [i for i, s in enumerate(sizes) if D.as_int(s) == -1]
+    if minus:
+        rest = D.dim_product(s for i, s in enumerate(sizes) if i != minus[0])
+        sizes[minus[0]] = sympy.cancel(target / rest)
+    else:
+        call.expect(
+            D.dim_product(sizes),
+            target,
+            code="flatten-dims",
+            message=f"unflatten: sizes {tuple(D.show(s) for s in sizes)} do not multiply to dim {d} of {shape.show()}",
+        )
+    dims = list(shape.dims)
+    return Shape.of(dims[:d] + sizes + dims[d + 1 :])
+
+
+@layer(
+    "torch.nn.Unflatten",
+    init="dim, unflattened_size",
+    examples=[ex(T(4, 12), init=(1, (3, 4)), out=(4, 3, 4)), ex(T(4, 12), init=(1, (2, 5)), error="flatten-dims")],
+)
+def nn_unflatten(call: RuleCall):
+    return _unflatten(call, call.shape("input"), call.dim("dim"), call.int_list("unflattened_size"))
+
+
+@function(
+    "torch.Tensor.unflatten", "torch.unflatten",
+    signature="input, dim, sizes",
+    label="unflatten",
+    examples=[ex(T(4, 12), 1, (3, -1), out=(4, 3, 4))],
+)
+def unflatten(call: RuleCall):
+    return _unflatten(call, call.shape("input"), call.dim("dim"), call.int_list("sizes"))
+
+
+@function("torch.Tensor.size", signature="input, dim=None", label="size", examples=[])
+def size(call: RuleCall):
+    shape = call.shape("input")
+    if call.is_none("dim"):
+        if not shape.ranked:
+            raise Unknowable("input")
+        return tuple(shape.dims)
+    d = D.as_int(call.dim("dim"))
+    if d is None:
+        raise Unknowable("dim")
+    if shape.ranked:
+        d = normalize_dim(call, d, shape.rank)
+    value = shape.dim(d)
+    if value is None:
+        return D.fresh("?")
+    return value
+
+
+@function("torch.Tensor.dim", "torch.Tensor.ndimension", signature="input", label="dim", examples=[])
+def ndim(call: RuleCall):
+    shape = call.shape("input")
+    if not shape.ranked:
+        raise Unknowable("input")
+    return sympy.Integer(shape.rank)
+
+
+@function("torch.Tensor.numel", "torch.numel", signature="input", label="numel", examples=[])
+def count(call: RuleCall):
+    total = numel(call.shape("input"))
+    if total is None:
+        raise Unknowable("input")
+    return total

@@ -1,0 +1,127 @@
+"""Dims are sympy integer expressions over positive integer symbols.
+
+Comparisons are three-valued: True (known equal), False (known different), None (unknown).
+A diagnostic may only rest on a False. Unknown dims are fresh symbols named `?`, each distinct,
+so no comparison with them can ever be decided.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Iterable, Optional, Union
+
+import sympy
+
+Dim = sympy.Expr
+DimLike = Union[int, sympy.Expr]
+
+_fresh_counter = itertools.count()
+
+
+@functools.lru_cache(maxsize=4096)
+def symbol(name: str) -> sympy.Symbol:
+    """A named dim (B, H, embedding_dim), a positive integer; the same name is the same dim."""
+    return sympy.Symbol(name, integer=True, positive=True)
+
+
+def fresh(hint: str = "?") -> sympy.Symbol:
+    """A dim nothing is known about, distinct from every other dim."""
+    return sympy.Dummy(hint, integer=True, positive=True)
+
+
+def const(value: DimLike) -> Dim:
+    if isinstance(value, sympy.Expr):
+        return value
+    return sympy.Integer(int(value))
+
+
+def is_concrete(d: Dim) -> bool:
+    return isinstance(d, sympy.Integer) or (isinstance(d, sympy.Expr) and d.is_Integer)
+
+
+def as_int(d: Optional[DimLike]) -> Optional[int]:
+    if d is None:
+        return None
+    if isinstance(d, bool):
+        return int(d)
+    if isinstance(d, int):
+        return d
+    if isinstance(d, sympy.Expr) and d.is_Integer:
+        return int(d)
+    return None
+
+
+def floordiv(a: DimLike, b: DimLike) -> Dim:
+    a, b = const(a), const(b)
+    if a.is_Integer and b.is_Integer and b != 0:
+        return sympy.Integer(int(a) // int(b))
+    return sympy.floor(a / b)
+
+
+def ceildiv(a: DimLike, b: DimLike) -> Dim:
+    a, b = const(a), const(b)
+    if a.is_Integer and b.is_Integer and b != 0:
+        return sympy.Integer(-(-int(a) // int(b)))
+    return sympy.ceiling(a / b)
+
+
+def dim_product(dims: Iterable[DimLike]) -> Dim:
+    out: Dim = sympy.Integer(1)
+    for d in dims:
+        out = out * const(d)
+    return out
+
+
+def eq(a: DimLike, b: DimLike) -> Optional[bool]:
+    """Three-valued equality: True, False, or None when it depends on unknowns."""
+    a, b = const(a), const(b)
+    if a.is_Integer and b.is_Integer:
+        return int(a) == int(b)
+    if a == b:
+        return True
+    diff = sympy.expand(a - b)
+    if diff.is_Integer:
+        return int(diff) == 0
+    nonzero = diff.is_nonzero
+    if nonzero is True:
+        return False
+    if diff.is_zero is True:
+        return True
+    return None
+
+
+def _printer_key(expr: sympy.Expr) -> str:
+    return sympy.sstr(expr)
+
+
+class _DimPrinter(sympy.printing.str.StrPrinter):
+    """Prints floor(a/b) as a//b and hides dummy numbering, the way a PyTorch user writes dims."""
+
+    def _print_floor(self, expr):
+        arg = expr.args[0]
+        num, den = sympy.fraction(sympy.together(arg))
+        if den != 1:
+            return f"{self.parenthesize(num, 50)}//{self.parenthesize(den, 50)}"
+        return f"floor({self._print(arg)})"
+
+    def _print_Dummy(self, expr):
+        return expr.name
+
+    def _print_Mul(self, expr):
+        return "*".join(self.parenthesize(a, 50) for a in expr.as_ordered_factors())
+
+
+_printer = _DimPrinter()
+
+
+def show(d: DimLike) -> str:
+    d = const(d)
+    if d.is_Integer:
+        return str(int(d))
+    return _printer.doprint(d)
+
+
+def to_json(d: DimLike) -> Union[int, str]:
+    d = const(d)
+    return int(d) if d.is_Integer else show(d)

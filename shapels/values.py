@@ -1,0 +1,130 @@
+"""The abstract values that the interpreter tracks and that rules consume.
+
+Everything is immutable except lists, dicts and module instances, which `__init__` code mutates
+(`layers.append(...)`, `self.blocks[name] = ...`) the same way Python does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import sympy
+
+from shapels.symbolic.shape import Shape
+
+
+class Value:
+    """Base of every abstract value."""
+
+
+@dataclass(frozen=True, eq=False)
+class Unknown(Value):
+    why: str = ""
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One link of a tensor's provenance chain: `conv1 (1, 10, 32, 32)`."""
+
+    label: str
+    shape: Shape
+    loc: Any = None  # an analysis-side location; rules never read it
+
+    def show(self) -> str:
+        return f"{self.label} {self.shape.show()}"
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor(Value):
+    shape: Shape
+    trace: tuple = ()
+
+    @staticmethod
+    def unknown() -> "Tensor":
+        return Tensor(Shape.unknown())
+
+
+@dataclass(frozen=True, eq=False)
+class Number(Value):
+    """An int (a sympy integer expression, possibly symbolic) or a float."""
+
+    value: Any
+    trace: tuple = ()
+
+    @property
+    def is_int(self) -> bool:
+        return isinstance(self.value, sympy.Expr) and self.value.is_integer is True
+
+
+@dataclass(frozen=True, eq=False)
+class Const(Value):
+    """str, bool, None, Ellipsis, float or a slice: values we compare by equality."""
+
+    value: Any
+
+
+NONE = Const(None)
+
+
+@dataclass(frozen=True, eq=False)
+class Seq(Value):
+    """A tuple (or torch.Size)."""
+
+    items: tuple
+
+
+@dataclass(eq=False)
+class ListValue(Value):
+    items: list
+
+
+@dataclass(eq=False)
+class DictValue(Value):
+    items: dict  # str -> Value, insertion-ordered like Python's
+
+
+@dataclass(frozen=True, eq=False)
+class SliceValue(Value):
+    start: Any
+    stop: Any
+    step: Any
+
+
+@dataclass(frozen=True, eq=False)
+class FunctionRef(Value):
+    """A library callable by qualified name: `torch.relu`, `torch.nn.functional.max_pool2d`."""
+
+    qualname: str
+
+
+@dataclass(frozen=True, eq=False)
+class BoundMethod(Value):
+    """`x.view` before it is called: a method looked up on a value."""
+
+    receiver: Value
+    name: str
+
+
+@dataclass(eq=False)
+class Layer(Value):
+    """An instance of a library module (torch.nn.Linear, ...), as constructed in `__init__`."""
+
+    kind: str
+    args: dict  # parameter name -> Value, defaults filled in
+    arg_locs: dict = field(default_factory=dict)  # parameter name -> location of its expression
+    loc: Any = None  # location of the constructor call
+    name: Optional[str] = None  # the attribute it is bound to (`fc1`), for messages
+    children: list = field(default_factory=list)  # Sequential / ModuleList members
+    child_names: list = field(default_factory=list)
+
+    @property
+    def short_kind(self) -> str:
+        return self.kind.rsplit(".", 1)[-1]
+
+    @property
+    def label(self) -> str:
+        return self.name or self.short_kind
