@@ -66,6 +66,8 @@ _CODES = [
          "torch.cat([(2, 3), (2, 4)], dim=0)"),
     Code("expand-mismatch", "expand/repeat asks for a shape the tensor cannot take.", "x of (2, 3) .expand(4, 4)"),
     Code("split-mismatch", "split/chunk sizes do not add up to the dim.", "x of (2, 10) .split([3, 3], dim=1)"),
+    Code("op-input-shape", "An op gets a tensor whose rank or sizes it cannot take.",
+         "F.pad(x of (2,), (1, 1, 1, 1)); nn.PixelShuffle(2) fed (1, 6, 4, 4)"),
     Code("call-mismatch", "A layer is called with the wrong number or kind of tensors.", "nn.Bilinear called with one tensor"),
     Code("shape-condition", "Information: the model runs only if a condition on symbolic dims holds.",
          "holds only if L*512 = 1024"),

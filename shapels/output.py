@@ -149,6 +149,8 @@ def _show_value(value) -> str:
 def shapes_text(result: AnalysisResult) -> str:
     out = []
     for m in result.modules:
+        if m.forward_span is None:
+            continue  # a base class without forward has no shapes of its own
         inputs = ", ".join(f"{k}: {_show(v)}" for k, v in m.inputs.items())
         out.append(f"{m.name} (line {m.span.start_line}, inputs from {m.source}): ({inputs}) -> {_show_value(m.output)}")
         rows = [("layer", "type", "line", "input", "output")]

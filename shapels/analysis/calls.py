@@ -169,7 +169,10 @@ def set_item(obj: Value, key: Value, value: Value) -> None:
 
 
 def _container_put(layer: Layer, name: str, value: Value) -> None:
-    if name in layer.child_names:
+    if name == str(len(layer.children)):  # the common append of Sequential/ModuleList: skip the scan
+        layer.children.append(value)
+        layer.child_names.append(name)
+    elif name in layer.child_names:
         layer.children[layer.child_names.index(name)] = value
     else:
         layer.children.append(value)

@@ -10,6 +10,7 @@ import libcst as cst
 
 from shapels.analysis import calls
 from shapels.analysis.findings import Finding
+from shapels.analysis.limits import screen
 from shapels.analysis.inputs import annotation_inputs, comment_inputs, configured_inputs
 from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpreter
 from shapels.analysis.modtable import ClassInfo, build_table
@@ -87,6 +88,11 @@ class AnalysisResult:
 def analyze(text: str, path: str = "<string>", options: Optional[Options] = None) -> AnalysisResult:
     options = options or Options()
     result = AnalysisResult(path, text=text)
+    screened = screen(text)
+    if screened.reason is not None:
+        result.partial = True
+        result.findings.append(_budget_note(f"shapels did not analyse this file: {screened.reason}"))
+        return result
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -98,7 +104,7 @@ def analyze(text: str, path: str = "<string>", options: Optional[Options] = None
     table = build_table(module)
     recorder = Recorder()
     interp = Interpreter(module, table, recorder, Budget(options.budget_seconds))
-    positions = Positions(module, text)
+    positions = Positions(module)
     try:
         _run_driver(interp, module)
         _run_fallbacks(interp, table, options)
@@ -111,13 +117,13 @@ def analyze(text: str, path: str = "<string>", options: Optional[Options] = None
             recorder.end_run(None)
     result.findings = _resolve_findings(recorder.findings, positions, text)
     if result.partial:
-        result.findings.append(
-            Finding("analysis-budget", "information",
-                    "shapels stopped at its time budget for this file; the results are partial", None,
-                    span=Span(1, 0, 1, 0))
-        )
+        result.findings.append(_budget_note("shapels stopped at its time budget for this file; the results are partial"))
     result.modules = [_module_report(info, recorder, positions) for info in table.module_classes()]
     return result
+
+
+def _budget_note(message: str) -> Finding:
+    return Finding("analysis-budget", "information", message, None, span=Span(1, 0, 1, 0))
 
 
 # -- running ---------------------------------------------------------------------------------------
@@ -237,10 +243,9 @@ def _primary_run(runs: list) -> Optional[Run]:
 
 
 def _module_report(info: ClassInfo, recorder: Recorder, positions: Positions) -> ModuleReport:
-    class_loc = Loc(info.node, info.node)
-    span = positions.span(class_loc) or Span(1, 0, 1, 0)
+    span = positions.node_span(info.node) or Span(1, 0, 1, 0)
     found = info.find_method("forward")
-    forward_span = positions.span(Loc(found[1], found[1])) if found else None
+    forward_span = positions.node_span(found[1]) if found else None
     run = _primary_run(recorder.runs.get(info.name, []))
     if run is None:
         return ModuleReport(info.name, span, forward_span, "none", {}, None, [], [], [])

@@ -280,7 +280,7 @@ class RuleCall:
             raise ShapeError(code, message, param=param, fix=fix, input_name=input_name)
         if verdict is None:
             self.conditions.append(
-                Condition(code, f"holds only if {D.show(actual)} = {D.show(expected)}", param)
+                Condition(code, f"holds only if {D.show(expected)} = {D.show(actual)}", param)
             )
 
     def fail(self, code: str, message: str, **kw) -> None:

@@ -1,6 +1,13 @@
-"""Conv1d/2d/3d and ConvTranspose1d/2d/3d: (N, C_in, *spatial) -> (N, C_out, *spatial')."""
+"""Conv1d/2d/3d and ConvTranspose1d/2d/3d: (N, C_in, *spatial) -> (N, C_out, *spatial').
+
+Constructor arguments that torch rejects when the layer is built (groups that do not divide the
+channels, padding='same' with a stride, an unknown padding string or padding_mode) are reported
+when the layer is called, blamed on the offending argument.
+"""
 
 from __future__ import annotations
+
+import sympy
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.common import check_spatial_rank, conv_out, conv_transpose_out
@@ -16,6 +23,68 @@ _TRANSPOSE_INIT = (
     "in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True, "
     "dilation=1, padding_mode='zeros', device=None, dtype=None"
 )
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+# No code in the catalogue names "an argument torch rejects"; call-mismatch is the nearest.
+_BAD_ARGUMENT = "call-mismatch"
+
+
+def _known(call: RuleCall, name: str, n: int):
+    """An int-or-tuple argument as n Dims, or None when it is not known."""
+    try:
+        return call.dims(name, n)
+    except Unknowable:
+        return None
+
+
+def _const(call: RuleCall, name: str):
+    try:
+        return call.const(name)
+    except Unknowable:
+        return None
+
+
+def _below(value, bound) -> bool:
+    """value < bound, known for certain."""
+    v, b = D.as_int(value), D.as_int(bound)
+    return v is not None and b is not None and v < b
+
+
+def _check_config(call: RuleCall, n: int, transposed: bool) -> None:
+    """What torch checks in the constructor, and the argument ranges its functional form checks."""
+    name = layer_name(call)
+    groups = call.dim_or_none("groups")
+    if groups is not None and _below(groups, 1):
+        call.fail(_BAD_ARGUMENT, f"{name}: groups must be a positive integer, got {D.show(groups)}", param="groups")
+    if groups is not None:
+        for which in ("in_channels", "out_channels"):
+            channels = call.dim_or_none(which)
+            if channels is not None and sympy.cancel(channels / groups).is_integer is False:
+                call.fail(
+                    "conv-in-channels",
+                    f"{name}: {which}={D.show(channels)} is not divisible by groups={D.show(groups)}",
+                    param="groups",
+                )
+    padding = _const(call, "padding")
+    if isinstance(padding, str):
+        if transposed or padding not in ("same", "valid"):
+            call.fail(_BAD_ARGUMENT, f"{name}: padding={padding!r} is not supported (use an int or a tuple)"
+                      if transposed else f"{name}: invalid padding string {padding!r}, should be 'same' or 'valid'",
+                      param="padding")
+        stride = _known(call, "stride", n)
+        if padding == "same" and stride is not None and any(D.eq(s, 1) is False for s in stride):
+            call.fail(_BAD_ARGUMENT, f"{name}: padding='same' is not supported for strided convolutions", param="padding")
+    else:
+        for p in _known(call, "padding", n) or ():
+            if _below(p, 0):
+                call.fail(_BAD_ARGUMENT, f"{name}: negative padding {D.show(p)} is not supported", param="padding")
+    mode = _const(call, "padding_mode")
+    if isinstance(mode, str) and (mode not in _PADDING_MODES or (transposed and mode != "zeros")):
+        allowed = "'zeros'" if transposed else "'zeros', 'reflect', 'replicate' or 'circular'"
+        call.fail(_BAD_ARGUMENT, f"{name}: padding_mode={mode!r} is not supported, use {allowed}", param="padding_mode")
+    for param in ("stride", "dilation"):
+        for v in _known(call, param, n) or ():
+            if _below(v, 1):
+                call.fail(_BAD_ARGUMENT, f"{name}: {param} must be positive, got {D.show(v)}", param=param)
 
 
 def _check_channels(call: RuleCall, shape: Shape, n: int) -> None:
@@ -43,58 +112,124 @@ def _spatial(shape: Shape, n: int):
     return [d if d is not None else D.fresh("?") for d in dims]
 
 
-def _finish(call: RuleCall, shape: Shape, n: int, spatial_out) -> Shape:
+def _finish(call: RuleCall, shape: Shape, n: int, spatial_out, transposed: bool = False) -> Shape:
     for size in spatial_out:
         if D.as_int(size) is not None and D.as_int(size) < 1:
-            call.fail(
-                "conv-kernel-too-large",
-                f"{layer_name(call)}: the padded input {shape.show()} is smaller than the kernel "
-                f"(output size would be {D.show(size)})",
-            )
+            if transposed:
+                message = (f"{layer_name(call)}: for input {shape.show()} the output size would be {D.show(size)}; "
+                           f"the padding is too large")
+            else:
+                message = (f"{layer_name(call)}: the padded input {shape.show()} is smaller than the kernel "
+                           f"(output size would be {D.show(size)})")
+            call.fail("conv-kernel-too-large", message)
     tail = [call.dim("out_channels"), *spatial_out]
     if shape.ranked:
         return Shape.of(list(shape.dims[: shape.rank - (n + 1)]) + tail)
     return Shape.suffix(tail)
 
 
+def _check_pad_mode(call: RuleCall, shape: Shape, mode: str, spatial, pads) -> None:
+    """padding_mode != 'zeros' pads the input with F.pad first: reflect needs each pad < the dim,
+    circular needs each pad <= the dim."""
+    for size, (left, right) in zip(spatial, pads):
+        for p in (left, right):
+            p_int, size_int = D.as_int(p), D.as_int(size)
+            if p_int is None or size_int is None:
+                continue
+            if (mode == "reflect" and p_int >= size_int) or (mode == "circular" and p_int > size_int):
+                need = "larger than" if mode == "reflect" else "at least"
+                call.fail(
+                    "conv-kernel-too-large",
+                    f"{layer_name(call)}: padding {p_int} with padding_mode={mode!r} needs each padded dim of the "
+                    f"input to be {need} the padding, got {shape.show()}",
+                    param="padding",
+                )
+
+
 def _conv(n: int):
     def rule(call: RuleCall):
+        _check_config(call, n, transposed=False)
         shape = call.shape("input")
         _check_channels(call, shape, n)
         kernel = call.dims("kernel_size", n)
         stride = call.dims("stride", n)
         dilation = call.dims("dilation", n)
         spatial = _spatial(shape, n)
-        padding_mode = None
-        try:
-            padding_mode = call.const("padding")
-        except Unknowable:
-            pass
-        if padding_mode == "same":
+        padding = _const(call, "padding")
+        if padding == "same":
+            totals = [dilation[i] * (kernel[i] - 1) for i in range(n)]
+            pads = [(D.floordiv(t, 2), t - D.floordiv(t, 2)) for t in totals]
             out = spatial
         else:
-            padding = (0,) * n if padding_mode == "valid" else call.dims("padding", n)
+            padding = (0,) * n if padding == "valid" else call.dims("padding", n)
+            pads = [(p, p) for p in padding]
             out = [conv_out(spatial[i], kernel[i], stride[i], padding[i], dilation[i]) for i in range(n)]
+        mode = _const(call, "padding_mode")
+        if mode in ("reflect", "circular") and shape.ranked:
+            _check_pad_mode(call, shape, mode, spatial, pads)
         return _finish(call, shape, n, out)
 
     return rule
 
 
+def _output_size(call: RuleCall, shape: Shape, n: int, stride, padding, kernel, dilation, spatial):
+    """forward(input, output_size=...): torch derives output_padding from it (within one stride)."""
+    sizes = list(call.int_list("output_size"))
+    batched = shape.ranked and shape.rank == n + 2
+    non_spatial = 2 if batched else 1
+    if len(sizes) == non_spatial + n:
+        sizes = sizes[non_spatial:]
+    elif len(sizes) != n and not shape.ranked:
+        raise Unknowable("output_size")
+    if len(sizes) != n:
+        call.fail(
+            _BAD_ARGUMENT,
+            f"{layer_name(call)}: for {shape.rank}-D input, output_size must have {n} or {non_spatial + n} elements "
+            f"(got {len(sizes)})",
+        )
+    if any(s is None for s in sizes):
+        raise Unknowable("output_size")
+    for i in range(n):
+        low = conv_transpose_out(spatial[i], kernel[i], stride[i], padding[i], dilation[i], 0)
+        high = low + stride[i] - 1
+        if _below(sizes[i], low) or _below(high, sizes[i]):
+            call.fail(
+                _BAD_ARGUMENT,
+                f"{layer_name(call)}: output_size {D.show(sizes[i])} is out of range: for input {shape.show()} "
+                f"valid sizes range from {D.show(low)} to {D.show(high)}",
+            )
+    return sizes
+
+
 def _conv_transpose(n: int):
     def rule(call: RuleCall):
+        _check_config(call, n, transposed=True)
         shape = call.shape("input")
-        _check_channels(call, shape, n)
+        check_spatial_rank(call, shape, n, layer_name(call))
         kernel = call.dims("kernel_size", n)
         stride = call.dims("stride", n)
         padding = call.dims("padding", n)
         dilation = call.dims("dilation", n)
-        output_padding = call.dims("output_padding", n)
         spatial = _spatial(shape, n)
+        if call.has("output_size") and not call.is_none("output_size"):
+            out = _output_size(call, shape, n, stride, padding, kernel, dilation, spatial)
+            _check_channels(call, shape, n)
+            return _finish(call, shape, n, out, transposed=True)
+        output_padding = call.dims("output_padding", n)
+        for op, s, d in zip(output_padding, stride, dilation):
+            if not (_below(op, s) or _below(op, d)) and None not in (D.as_int(op), D.as_int(s), D.as_int(d)):
+                call.fail(
+                    _BAD_ARGUMENT,
+                    f"{layer_name(call)}: output_padding {D.show(op)} must be smaller than either the stride "
+                    f"{D.show(s)} or the dilation {D.show(d)}",
+                    param="output_padding",
+                )
+        _check_channels(call, shape, n)
         out = [
             conv_transpose_out(spatial[i], kernel[i], stride[i], padding[i], dilation[i], output_padding[i])
             for i in range(n)
         ]
-        return _finish(call, shape, n, out)
+        return _finish(call, shape, n, out, transposed=True)
 
     return rule
 
@@ -105,7 +240,10 @@ layer(
     examples=[
         ex(T(2, 4, 50), init=(4, 8, 5), init_kwargs={"stride": 2}, out=(2, 8, 23)),
         ex(T(4, 50), init=(4, 8, 3), init_kwargs={"padding": "same"}, out=(8, 50)),
+        ex(T(1, 2, 5), init=(2, 2, 3), init_kwargs={"padding": 2, "padding_mode": "circular"}, out=(1, 2, 7)),
         ex(T(2, 3, 50), init=(4, 8, 5), error="conv-in-channels"),
+        ex(T(1, 4, 50), init=(4, 8, 3), init_kwargs={"padding": "same", "stride": 2}, error="call-mismatch"),
+        ex(T(1, 2, 3), init=(2, 2, 3), init_kwargs={"padding": 3, "padding_mode": "reflect"}, error="conv-kernel-too-large"),
     ],
 )(_conv(1))
 layer(
@@ -115,7 +253,9 @@ layer(
         ex(T(1, 3, 32, 32), init=(3, 10), init_kwargs={"kernel_size": 3, "padding": 1}, out=(1, 10, 32, 32)),
         ex(T(1, 3, 64, 48), init=(3, 6, (5, 3)), init_kwargs={"stride": (2, 1), "dilation": 2}, out=(1, 6, 28, 44)),
         ex(T(3, 9, 9), init=(3, 4, 3), init_kwargs={"padding": "valid"}, out=(4, 7, 7)),
+        ex(T(2, 6, 8, 8), init=(6, 9, 3), init_kwargs={"groups": 3}, out=(2, 9, 6, 6)),
         ex(T(1, 10, 32, 32), init=(16, 32, 3), error="conv-in-channels"),
+        ex(T(1, 6, 8, 8), init=(6, 8, 3), init_kwargs={"groups": 3}, error="conv-in-channels"),
         ex(T(1, 3, 4, 4), init=(3, 8, 7), error="conv-kernel-too-large"),
         ex(T(3, 32), init=(3, 8, 3), error="conv-input-rank"),
     ],
@@ -128,19 +268,28 @@ layer(
 layer(
     "torch.nn.ConvTranspose1d",
     init=_TRANSPOSE_INIT,
-    examples=[ex(T(2, 4, 10), init=(4, 2, 3), init_kwargs={"stride": 2}, out=(2, 2, 21))],
+    forward="input, output_size=None",
+    examples=[
+        ex(T(2, 4, 10), init=(4, 2, 3), init_kwargs={"stride": 2}, out=(2, 2, 21)),
+        ex(T(1, 4, 3), init=(4, 2, 1), init_kwargs={"padding": 2}, error="conv-kernel-too-large"),
+        ex(T(1, 4, 3), init=(4, 2, 2), init_kwargs={"output_padding": 1}, error="call-mismatch"),
+    ],
 )(_conv_transpose(1))
 layer(
     "torch.nn.ConvTranspose2d",
     init=_TRANSPOSE_INIT,
+    forward="input, output_size=None",
     examples=[
         ex(T(1, 16, 8, 8), init=(16, 8, 4), init_kwargs={"stride": 2, "padding": 1}, out=(1, 8, 16, 16)),
         ex(T(1, 16, 7, 7), init=(16, 8, 3), init_kwargs={"stride": 2, "padding": 1, "output_padding": 1}, out=(1, 8, 14, 14)),
+        ex(T(1, 16, 7, 7), init=(16, 8, 3), init_kwargs={"stride": 2, "padding": 1}, output_size=(14, 14), out=(1, 8, 14, 14)),
+        ex(T(1, 16, 7, 7), init=(16, 8, 3), init_kwargs={"stride": 2, "padding": 1}, output_size=(16, 16), error="call-mismatch"),
         ex(T(1, 15, 8, 8), init=(16, 8, 4), error="conv-in-channels"),
     ],
 )(_conv_transpose(2))
 layer(
     "torch.nn.ConvTranspose3d",
     init=_TRANSPOSE_INIT,
+    forward="input, output_size=None",
     examples=[ex(T(1, 4, 3, 5, 5), init=(4, 2, 2), init_kwargs={"stride": 2}, out=(1, 2, 6, 10, 10))],
 )(_conv_transpose(3))

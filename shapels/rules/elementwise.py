@@ -98,7 +98,7 @@ function(
     "torch.where",
     signature="condition, input=None, other=None",
     label="where",
-    examples=[ex(T(3, 1), T(1, 4), T(4), out=(3, 4))],
+    examples=[ex(T(3, 1, dtype="bool"), T(1, 4), T(4), out=(3, 4))],
 )
 def where(call: RuleCall):
     shapes = [_shape_of(call, n) for n in ("condition", "input", "other")]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from shapels.rules.base import RuleCall, layer_name
+from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.registry import T, ex, function, layer
 from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
 
 
 def _features(call: RuleCall, shape, expected, *, param: str, code: str, input_name: str):
@@ -27,6 +28,13 @@ def _features(call: RuleCall, shape, expected, *, param: str, code: str, input_n
     )
 
 
+def _replace_features(shape: Shape, new: list) -> Shape:
+    """The input shape with its last (features) dim replaced by `new` (0 or 1 dims)."""
+    if not shape.dims:
+        return Shape.suffix(new)  # an input of unknown rank: only the tail is known
+    return shape.replace_tail(1, new)
+
+
 @layer(
     "torch.nn.Linear",
     init="in_features, out_features, bias=True, device=None, dtype=None",
@@ -35,26 +43,25 @@ def _features(call: RuleCall, shape, expected, *, param: str, code: str, input_n
         ex(T(2, 7, 16), init=(16, 4), out=(2, 7, 4)),
         ex(T(16), init=(16, 4), out=(4,)),
         ex(T(1, 5120), init=(1024, 128), error="linear-in-features"),
+        ex(T(), init=(1, 4), error="linear-in-features"),
     ],
 )
 def linear(call: RuleCall):
     shape = call.shape("input")
     _features(call, shape, call.dim("in_features"), param="in_features", code="linear-in-features", input_name="input")
-    if shape.dim(-1) is None and not shape.dims:
-        return shape.suffix([call.dim("out_features")])
-    return shape.replace_tail(1, [call.dim("out_features")])
+    return _replace_features(shape, [call.dim("out_features")])
 
 
 @layer(
     "torch.nn.LazyLinear",
     init="out_features, bias=True, device=None, dtype=None",
-    examples=[ex(T(3, 99), init=(5,), out=(3, 5))],
+    examples=[ex(T(3, 99), init=(5,), out=(3, 5)), ex(T(), init=(5,), error="linear-in-features")],
 )
 def lazy_linear(call: RuleCall):
     shape = call.shape("input")
-    if not shape.dims:
-        return shape.suffix([call.dim("out_features")])
-    return shape.replace_tail(1, [call.dim("out_features")])
+    if shape.ranked and shape.rank == 0:
+        call.fail("linear-in-features", f"{layer_name(call)} needs at least 1-D input, got a 0-D tensor")
+    return _replace_features(shape, [call.dim("out_features")])
 
 
 @layer(
@@ -63,28 +70,79 @@ def lazy_linear(call: RuleCall):
     forward="input1, input2",
     examples=[
         ex(T(8, 20), T(8, 30), init=(20, 30, 40), out=(8, 40)),
+        ex(T(20), T(30), init=(20, 30, 40), out=(40,)),
         ex(T(8, 20), T(8, 31), init=(20, 30, 40), error="bilinear-in-features"),
+        ex(T(8, 20), T(4, 30), init=(20, 30, 40), error="call-mismatch"),
     ],
 )
 def bilinear(call: RuleCall):
     a, b = call.shape("input1"), call.shape("input2")
+    name = layer_name(call)
+    # torch checks the ranks first, then the batch dims (equal, no broadcasting), then the features
+    if a.ranked and b.ranked and a.rank != b.rank:
+        call.fail("call-mismatch", f"{name}: its inputs must have the same rank, got {a.show()} and {b.show()}")
+    for i in range(2, min(len(a.dims), len(b.dims)) + 1):
+        x, y = a.dim(-i), b.dim(-i)
+        if D.eq(x, y) is False:
+            call.fail(
+                "call-mismatch",
+                f"{name}: the batch dims of its inputs must match, got {a.show()} and {b.show()}",
+            )
     _features(call, a, call.dim("in1_features"), param="in1_features", code="bilinear-in-features", input_name="input1")
     _features(call, b, call.dim("in2_features"), param="in2_features", code="bilinear-in-features", input_name="input2")
     if not a.ranked:
-        return None
-    return a.replace_tail(1, [call.dim("out_features")])
+        if b.ranked:
+            a = b
+        elif len(b.dims) > len(a.dims):
+            a = Shape.suffix(b.dims[: len(b.dims) - len(a.dims)] + a.dims) if a.dims else b
+    return _replace_features(a, [call.dim("out_features")])
+
+
+def _bias_fits(call: RuleCall, out: Shape, bias: Shape) -> None:
+    """The bias is added into the output, so it must broadcast to the output's shape unchanged."""
+    if bias.ranked and out.ranked and bias.rank > out.rank:
+        call.fail("broadcast-mismatch", f"linear: a bias of shape {bias.show()} cannot be added to an output of shape {out.show()}")
+    for i in range(1, min(len(bias.dims), len(out.dims)) + 1):
+        b, o = bias.dim(-i), out.dim(-i)
+        if D.eq(b, 1) is False and D.eq(b, o) is False:
+            call.fail(
+                "broadcast-mismatch",
+                f"linear: a bias of shape {bias.show()} cannot be added to an output of shape {out.show()}",
+                input_name="bias",
+            )
 
 
 @function(
     "torch.nn.functional.linear",
     signature="input, weight, bias=None",
     label="linear",
-    examples=[ex(T(2, 5), T(3, 5), out=(2, 3)), ex(T(2, 5), T(3, 4), error="linear-in-features")],
+    examples=[
+        ex(T(2, 5), T(3, 5), out=(2, 3)),
+        ex(T(2, 5), T(3, 5), T(3), out=(2, 3)),
+        ex(T(4, 5), T(5), out=(4,)),
+        ex(T(2, 5), T(3, 4), error="linear-in-features"),
+        ex(T(2, 5), T(3, 5), T(2), error="broadcast-mismatch"),
+    ],
 )
 def f_linear(call: RuleCall):
     shape, weight = call.shape("input"), call.shape("weight")
-    if weight.ranked and weight.rank == 2:
-        _features(call, shape, weight.dims[1], param="weight", code="linear-in-features", input_name="input")
-        if shape.dims:
-            return shape.replace_tail(1, [weight.dims[0]])
-    return None
+    if weight.ranked and (weight.rank == 0 or weight.rank > 2):
+        call.fail("linear-in-features", f"linear: the weight must be 1-D or 2-D, got {weight.show()}", input_name="weight")
+    if not weight.ranked:
+        raise Unknowable("weight")
+    _features(call, shape, weight.dims[-1], param="weight", code="linear-in-features", input_name="input")
+    out = _replace_features(shape, [weight.dims[0]] if weight.rank == 2 else [])
+    if call.is_none("bias"):
+        return out
+    bias = call.shape("bias")
+    if weight.rank == 1:
+        # torch's fused addmm path needs a 2-D weight: 2-D input (and, for contiguous inputs, 3-D
+        # input or a 1-D bias) with a 1-D weight raises; whether the others do depends on layout.
+        if shape.ranked and shape.rank == 2:
+            call.fail("linear-in-features", "linear: a 1-D weight cannot be used with a bias on a 2-D input", input_name="weight")
+        if not (bias.ranked and bias.rank == 0 and shape.ranked and shape.rank != 3):
+            return out
+    elif shape.ranked and shape.rank == 3 and not (bias.ranked and bias.rank <= 1):
+        return out  # contiguous 3-D inputs take torch's flattened addmm path: depends on layout
+    _bias_fits(call, out, bias)
+    return out

@@ -1,0 +1,458 @@
+"""Evaluate the shapels engine on the torchvision corpus, against the labels in corpus/manifest.json.
+
+For each builder, the model file's text plus an in-memory driver (`model = resnet18(); model.eval();
+output = model(torch.randn(1, 3, 224, 224))`) goes through `shapels.analysis.engine.analyze` with the
+default options, at the file's real path (read in place). Mutants are re-created from the manifest's
+splices. Nothing here runs torch.
+
+Metrics (never weakened):
+- false positives: unmutated builders with any error-level finding (target 0);
+- recall: mutants that fail when run, with an error-level finding anywhere (target >= 90%);
+- on the mutated line: detected mutants with an error whose span covers the mutated argument's line
+  (target >= 90% of the detected ones);
+- output shape: builders whose top module's output is inferred exactly as the run gave it,
+  [1, 1000] (target >= 80%);
+- also: error findings on mutants that run (false alarms on mutants).
+
+Usage: .venv/bin/python corpus/evaluate.py [--workers N] [--json PATH] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import zoo  # noqa: E402
+
+if str(zoo.ROOT) not in sys.path:
+    sys.path.insert(0, str(zoo.ROOT))
+
+from shapels.analysis.engine import analyze  # noqa: E402
+from shapels.symbolic import dims as D  # noqa: E402
+from shapels.values import Tensor  # noqa: E402
+
+TARGETS = {"false_positives": 0, "recall": 0.90, "on_line": 0.90, "output_exact": 0.80}
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+def concrete(shape):
+    """[ints] when the shape is ranked and every dim is an integer, else None."""
+    if shape is None or not getattr(shape, "ranked", False):
+        return None
+    out = []
+    for d in shape.dims:
+        v = D.as_int(d)
+        if v is None:
+            return None
+        out.append(v)
+    return out
+
+
+def show(shape) -> str:
+    if shape is None:
+        return "?"
+    try:
+        return shape.show()
+    except Exception:  # noqa: BLE001
+        return repr(shape)
+
+
+def _apply(mutation: dict, text: str) -> str:
+    import mutate
+
+    return mutate.Mutation(**mutation).apply(text)
+
+
+def _enclosing(lines: list, line: int) -> str:
+    """`class X` / `def f` headers enclosing a 1-based line (innermost last)."""
+    found = []
+    indent = None
+    for i in range(line - 1, -1, -1):
+        s = lines[i]
+        stripped = s.lstrip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        ind = len(s) - len(stripped)
+        if (stripped.startswith("def ") or stripped.startswith("class ")) and (indent is None or ind < indent):
+            found.append(stripped.split("(")[0].split(":")[0])
+            indent = ind
+            if ind == 0:
+                break
+    return " > ".join(reversed(found))
+
+
+def _reports(result) -> dict:
+    return {m.name: m for m in result.modules}
+
+
+def first_loss(result, cls: str, lines: list, depth: int = 0) -> dict | None:
+    """Where a concrete shape first becomes non-concrete in the driver run of `cls` (descending into
+    user modules). Returns {line, code, kind, module} or None when nothing is lost."""
+    reports = _reports(result)
+    rep = reports.get(cls)
+    if rep is None or rep.source == "none":
+        return {"line": None, "code": "", "kind": "no-run", "module": cls}
+    if not any(concrete(s) for s in rep.inputs.values()):
+        return {"line": rep.forward_span.start_line if rep.forward_span else None, "code": "",
+                "kind": "inputs-unknown", "module": cls}
+    for layer in rep.layers:
+        if concrete(layer.input) is not None and concrete(layer.output) is None:
+            if layer.kind in reports and depth < 6 and layer.kind != cls:
+                inner = first_loss(result, layer.kind, lines, depth + 1)
+                if inner is not None and inner["kind"] != "inputs-unknown":
+                    return inner
+            line = (layer.call_span or layer.span).start_line if (layer.call_span or layer.span) else None
+            return {"line": line, "code": lines[line - 1].strip() if line else "",
+                    "kind": f"layer {layer.kind}", "module": cls}
+    prev_ok = True
+    for b in rep.bindings:
+        ok = concrete(b.shape) is not None
+        if prev_ok and not ok:
+            line = b.span.start_line
+            return {"line": line, "code": lines[line - 1].strip(), "kind": "statement", "module": cls}
+        prev_ok = ok
+    if concrete(rep.output.shape if isinstance(rep.output, Tensor) else None) is None:
+        return {"line": rep.forward_span.start_line if rep.forward_span else None, "code": "",
+                "kind": "return", "module": cls}
+    return None
+
+
+def _errors(result) -> list:
+    return [f for f in result.findings if f.severity == "error"]
+
+
+def _finding_json(f) -> dict:
+    return {"code": f.code, "severity": f.severity, "line": f.span.start_line, "end_line": f.span.end_line,
+            "message": f.message[:400]}
+
+
+# -- one analysis ------------------------------------------------------------------------------------
+def eval_model(entry: dict) -> dict:
+    stem, builder, label = entry["file"], entry["builder"], entry["label"]
+    path = zoo.model_path(stem)
+    text = path.read_text()
+    lines = text.splitlines()
+    started = time.perf_counter()
+    result = analyze(text + zoo.driver(builder), str(path))
+    seconds = time.perf_counter() - started
+    rep = _reports(result).get(label["class"]) if label.get("class") else None
+    out_shape = rep.output.shape if (rep is not None and isinstance(rep.output, Tensor)) else None
+    inferred = concrete(out_shape)
+    row = {
+        "file": stem, "builder": builder, "runs": label["runs"], "class": label.get("class"),
+        "seconds": round(seconds, 3), "partial": result.partial,
+        "syntax_error": bool(result.syntax_error),
+        "errors": [_finding_json(f) for f in _errors(result)],
+        "warnings": [_finding_json(f) for f in result.findings if f.severity == "warning"],
+        "output": inferred if inferred is not None else show(out_shape),
+        "output_exact": inferred is not None and inferred == label.get("output_shape"),
+        "run_source": rep.source if rep is not None else None,
+    }
+    if not row["output_exact"] and label.get("class"):
+        row["loss"] = first_loss(result, label["class"], lines)
+    return row
+
+
+def eval_mutant(entry: dict) -> dict:
+    stem, builder, label, mut = entry["file"], entry["builder"], entry["label"], entry["mutation"]
+    path = zoo.model_path(stem)
+    original = path.read_text()
+    text = _apply(mut, original)
+    lines = text.splitlines()
+    started = time.perf_counter()
+    result = analyze(text + zoo.driver(builder), str(path))
+    seconds = time.perf_counter() - started
+    errors = _errors(result)
+    on_line = [f for f in errors if f.span.start_line <= mut["line"] <= f.span.end_line]
+    in_call = [f for f in errors if f.span.start_line <= mut["call_end_line"] and f.span.end_line >= mut["call_line"]]
+    row = {
+        "id": entry["id"], "file": stem, "builder": builder, "fails": not label["runs"],
+        "error_type": label.get("error_type"), "phase": label.get("phase"),
+        "line": mut["line"], "layer": mut["layer"], "param": mut["param"],
+        "original": mut["original"], "new": mut["new"],
+        "seconds": round(seconds, 3), "partial": result.partial,
+        "detected": bool(errors), "on_line": bool(on_line), "in_call": bool(in_call),
+        "errors": [_finding_json(f) for f in errors],
+    }
+    if row["fails"] and not row["on_line"]:
+        row["triage"] = triage(result, mut, lines, label.get("class") or "")
+    return row
+
+
+def triage(result, mut: dict, lines: list, top: str) -> dict:
+    """Why a failing mutant got no diagnostic on its line: was the mutated layer seen in a forward run,
+    and with which input?"""
+    seen = []
+    for rep in result.modules:
+        for layer in rep.layers:
+            if layer.span and layer.span.start_line <= mut["line"] <= layer.span.end_line:
+                seen.append((rep.name, layer))
+    where = _enclosing(lines, mut["call_line"])
+    if not seen:
+        return {"reason": "layer-not-reached", "where": where,
+                "code": lines[mut["call_line"] - 1].strip(), "loss": first_loss(result, top, lines)}
+    known = [(m, l) for m, l in seen if concrete(l.input) is not None]
+    if not known:
+        m, l = seen[0]
+        return {"reason": "input-unknown", "where": where, "module": m, "input": show(l.input),
+                "loss": first_loss(result, m, lines)}
+    m, l = known[0]
+    return {"reason": "rule-silent", "where": where, "module": m, "kind": l.kind, "input": show(l.input),
+            "output": show(l.output), "args": {k: str(v)[:60] for k, v in l.args.items()}}
+
+
+def _run(job):
+    kind, entry = job
+    try:
+        return eval_model(entry) if kind == "model" else eval_mutant(entry)
+    except Exception as error:  # noqa: BLE001 - an engine crash is a result too
+        import traceback
+
+        return {**{k: entry.get(k) for k in ("id", "file", "builder")}, "crash": f"{type(error).__name__}: {error}",
+                "traceback": traceback.format_exc()[-2000:], "kind": kind}
+
+
+# -- the whole corpus --------------------------------------------------------------------------------
+def ensure_sources() -> bool:
+    if not zoo.sources_present():
+        script = Path(__file__).resolve().parent / "fetch_zoo.sh"
+        subprocess.run(["bash", str(script)], check=False)
+    return zoo.sources_present()
+
+
+def check_hashes(manifest: dict) -> list:
+    bad = []
+    for stem, digest in manifest["files"].items():
+        if hashlib.sha256(zoo.model_path(stem).read_bytes()).hexdigest() != digest:
+            bad.append(stem)
+    return bad
+
+
+def evaluate(workers: int = 1, progress=None) -> dict:
+    manifest = zoo.load_manifest()
+    bad = check_hashes(manifest)
+    if bad:
+        raise RuntimeError(f"fetched sources differ from the labelled ones: {bad}; relabel with build_manifest.py")
+    jobs = [("model", m) for m in manifest["models"] if m["label"]["runs"]]
+    jobs += [("mutant", m) for m in manifest["mutants"]]
+    started = time.perf_counter()
+    if workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(workers) as pool:
+            rows = []
+            for n, row in enumerate(pool.imap(_run, jobs, chunksize=1), 1):
+                rows.append(row)
+                if progress:
+                    progress(n, len(jobs), row)
+    else:
+        rows = []
+        for n, job in enumerate(jobs, 1):
+            rows.append(_run(job))
+            if progress:
+                progress(n, len(jobs), rows[-1])
+    models = [r for (k, _), r in zip(jobs, rows) if k == "model"]
+    mutants = [r for (k, _), r in zip(jobs, rows) if k == "mutant"]
+    excluded = [{"builder": m["builder"], "why": f"{m['label']['error_type']}: {m['label']['error']}"}
+                for m in manifest["models"] if not m["label"]["runs"]]
+    return {"models": models, "mutants": mutants, "excluded": excluded, "manifest": manifest,
+            "seconds": round(time.perf_counter() - started, 1), "summary": summarize(models, mutants)}
+
+
+def summarize(models: list, mutants: list) -> dict:
+    crashes = [r for r in models + mutants if "crash" in r]
+    ok_models = [r for r in models if "crash" not in r]
+    fp = [r for r in ok_models if r["errors"]]
+    failing = [r for r in mutants if "crash" not in r and r["fails"]]
+    running = [r for r in mutants if "crash" not in r and not r["fails"]]
+    detected = [r for r in failing if r["detected"]]
+    on_line = [r for r in detected if r["on_line"]]
+    exact = [r for r in ok_models if r["output_exact"]]
+    ratio = lambda a, b: (len(a) / len(b)) if b else None  # noqa: E731
+    return {
+        "models": len(models), "false_positives": len(fp), "fp_builders": [r["builder"] for r in fp],
+        "output_exact": ratio(exact, ok_models), "output_exact_n": len(exact),
+        "mutants": len(mutants), "failing": len(failing), "running_mutants": len(running),
+        "detected": len(detected), "recall": ratio(detected, failing),
+        "on_line": ratio(on_line, detected), "on_line_n": len(on_line),
+        "on_line_of_failing": ratio(on_line, failing),
+        "false_alarms_on_running_mutants": len([r for r in running if r["detected"]]),
+        "partial": len([r for r in models + mutants if r.get("partial")]),
+        "crashes": len(crashes),
+    }
+
+
+# -- report ------------------------------------------------------------------------------------------
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def _verdict(value, target, at_most=False) -> str:
+    if value is None:
+        return "n/a"
+    ok = value <= target if at_most else value >= target
+    return "meets" if ok else "MISSES"
+
+
+def gap_table(report: dict) -> list:
+    """Misses grouped by the construct that lost the shape (the first-loss location's code)."""
+    counter = collections.Counter()
+    examples = {}
+    for r in report["models"]:
+        if "crash" in r or r["output_exact"]:
+            continue
+        loss = r.get("loss") or {}
+        key = ("output", loss.get("kind", "?"), loss.get("module", "?"), loss.get("code", ""))
+        counter[key] += 1
+        examples.setdefault(key, r["builder"])
+    for r in report["mutants"]:
+        if "crash" in r or not r["fails"] or r["on_line"]:
+            continue
+        t = r.get("triage") or {}
+        if t.get("reason") == "rule-silent":
+            key = ("mutant", "rule-silent", t.get("kind", "?"), r["param"])
+        elif t.get("reason") == "layer-not-reached":
+            key = ("mutant", "layer-not-reached", t.get("where", "?"), "")
+        else:
+            loss = t.get("loss") or {}
+            key = ("mutant", t.get("reason", "?"), loss.get("module", "?"), loss.get("code", ""))
+        counter[key] += 1
+        examples.setdefault(key, r["id"])
+    return [(n, key, examples[key]) for key, n in counter.most_common()]
+
+
+def render(report: dict) -> str:
+    s = report["summary"]
+    man = report["manifest"]
+    lines = [
+        "# shapels on the torchvision corpus",
+        "",
+        "Reproduce: `corpus/fetch_zoo.sh && .venv/bin/python corpus/evaluate.py` "
+        "(labels come from `corpus/manifest.json`; relabel with `.venv/bin/python corpus/build_manifest.py`).",
+        "",
+        f"Sources: {man.get('torchvision_wheel')} (model files read in place from `.tools/zoo/src`), "
+        f"labelled with torch {man.get('torch')} on the CPU. Evaluation took {report['seconds']} s.",
+        "",
+        "| metric | value | target | |",
+        "| --- | --- | --- | --- |",
+        f"| false positives on unmutated builders (any error) | {s['false_positives']} / {s['models']} | 0 | "
+        f"{_verdict(s['false_positives'], 0, at_most=True)} |",
+        f"| recall on mutants that fail when run | {_pct(s['recall'])} ({s['detected']} / {s['failing']}) | ≥ 90% | "
+        f"{_verdict(s['recall'], TARGETS['recall'])} |",
+        f"| diagnostic on the mutated line (of detected) | {_pct(s['on_line'])} ({s['on_line_n']} / {s['detected']}) | ≥ 90% | "
+        f"{_verdict(s['on_line'], TARGETS['on_line'])} |",
+        f"| on the mutated line (of all failing) | {_pct(s['on_line_of_failing'])} ({s['on_line_n']} / {s['failing']}) | | |",
+        f"| output shape inferred exactly ([1, 1000]) | {_pct(s['output_exact'])} ({s['output_exact_n']} / {s['models']}) | ≥ 80% | "
+        f"{_verdict(s['output_exact'], TARGETS['output_exact'])} |",
+        f"| errors on mutants that run (false alarms) | {s['false_alarms_on_running_mutants']} / {s['running_mutants']} | 0 | "
+        f"{_verdict(s['false_alarms_on_running_mutants'], 0, at_most=True)} |",
+        f"| analyses that hit the time budget (partial) | {s['partial']} | | |",
+        f"| engine crashes | {s['crashes']} | 0 | {_verdict(s['crashes'], 0, at_most=True)} |",
+        "",
+        "## Per model file",
+        "",
+        "| file | builders | FP | output exact | mutants | fail when run | detected | on line | analyze s (primary) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for stem in zoo.BUILDERS:
+        ms = [r for r in report["models"] if r["file"] == stem and "crash" not in r]
+        mu = [r for r in report["mutants"] if r["file"] == stem and "crash" not in r]
+        fail = [r for r in mu if r["fails"]]
+        det = [r for r in fail if r["detected"]]
+        onl = [r for r in det if r["on_line"]]
+        prim = next((r for r in ms if r["builder"] == zoo.BUILDERS[stem][0]), None)
+        lines.append(
+            f"| {stem} | {len(ms)} | {sum(1 for r in ms if r['errors'])} | "
+            f"{sum(1 for r in ms if r['output_exact'])}/{len(ms)} | {len(mu)} | {len(fail)} | {len(det)} | "
+            f"{len(onl)} | {prim['seconds'] if prim else 'n/a'} |")
+    if report["excluded"]:
+        lines += ["", "## Builders excluded from labelling (they did not run under the shim)", ""]
+        lines += [f"- `{e['builder']}`: {e['why']}" for e in report["excluded"]]
+    fps = [r for r in report["models"] if "crash" not in r and r["errors"]]
+    if fps:
+        lines += ["", "## False positives", ""]
+        for r in fps:
+            for e in r["errors"]:
+                lines.append(f"- `{r['builder']}` {r['file']}.py:{e['line']} `{e['code']}`: {e['message']}")
+    alarms = [r for r in report["mutants"] if "crash" not in r and not r["fails"] and r["detected"]]
+    if alarms:
+        lines += ["", "## Errors on mutants that run", ""]
+        for r in alarms:
+            for e in r["errors"]:
+                lines.append(f"- `{r['id']}` ({r['layer']}.{r['param']} {r['original']} -> {r['new']}) "
+                             f"{r['file']}.py:{e['line']} `{e['code']}`: {e['message']}")
+    crashes = [r for r in report["models"] + report["mutants"] if "crash" in r]
+    if crashes:
+        lines += ["", "## Engine crashes", ""]
+        lines += [f"- `{r.get('id') or r.get('builder')}`: {r['crash']}" for r in crashes]
+    lines += ["", "## Mutants", "",
+              "| id | mutated line | change | run | shapels |", "| --- | --- | --- | --- | --- |"]
+    for r in report["mutants"]:
+        if "crash" in r:
+            lines.append(f"| {r['id']} | | | | crash |")
+            continue
+        run = f"fails ({r['phase']}: {r['error_type']})" if r["fails"] else "runs"
+        if r["on_line"]:
+            got = "on line"
+        elif r["detected"]:
+            got = "elsewhere: " + ", ".join(f"{e['code']}@{e['line']}" for e in r["errors"][:3])
+        else:
+            got = "miss" if r["fails"] else "silent"
+        if r["fails"] and not r["on_line"] and r.get("triage"):
+            got += f" ({r['triage']['reason']})"
+        change = f"`{r['layer']}` {r['param']}: `{r['original']}` → `{r['new']}`".replace("|", "\\|")
+        lines.append(f"| {r['id']} | {r['file']}.py:{r['line']} | {change} | {run} | {got} |")
+    lines += ["", "## Where shapes are lost (misses grouped by construct)", "",
+              "Output misses: the first place in the model's driver run where a concrete shape became unknown. "
+              "Mutant misses: whether the mutated layer was reached by a forward run, and if so whether its input "
+              "was known.", "",
+              "| count | what | reason | where | code | example |", "| --- | --- | --- | --- | --- | --- |"]
+    for n, key, example in gap_table(report):
+        what, reason, where, code = key
+        code = str(code).replace("|", "\\|")[:90]
+        lines.append(f"| {n} | {what} | {reason} | {where} | `{code}` | {example} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=1,
+                        help="parallel analyses (1 keeps timings and the time budget reproducible)")
+    parser.add_argument("--json", default=str(zoo.ROOT / ".tools" / "zoo" / "results.json"),
+                        help="where to write the detailed results")
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite corpus/RESULTS.md")
+    parser.add_argument("-q", "--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    if not ensure_sources():
+        print("zoo sources missing and corpus/fetch_zoo.sh could not fetch them", file=sys.stderr)
+        return 3
+
+    def progress(n, total, row):
+        if not args.quiet:
+            tag = row.get("id") or row.get("builder")
+            print(f"\r  {n}/{total} {tag:40s}", end="", file=sys.stderr, flush=True)
+
+    report = evaluate(args.workers, progress)
+    if not args.quiet:
+        print(file=sys.stderr)
+    text = render(report)
+    if not args.no_write:
+        zoo.RESULTS.write_text(text)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({k: v for k, v in report.items() if k != "manifest"}, indent=1, default=str))
+    # the table on stdout: summary and per file
+    print(text.split("\n## Mutants")[0].split("\n## Builders excluded")[0])
+    s = report["summary"]
+    print(f"details: {args.json}" + ("" if args.no_write else f"; report: {zoo.RESULTS}"))
+    return 0 if s["false_positives"] == 0 and s["crashes"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""`confirm_file`: run a file for real in the warm worker and compare with the static shapes.
+
+The module-level pool holds one worker; it starts on the first confirm (or `warm_up()`), imports
+torch once and stays up, so a repeat confirm costs the run itself. No torch in this process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+from shapels.confirm.compare import compare
+from shapels.confirm.pool import WorkerPool
+from shapels.confirm.report import ConfirmReport, RunError, from_worker
+
+DEVICES = ("auto", "cuda", "cpu", "meta")
+_POOL: Optional[WorkerPool] = None
+_POOL_LOCK = threading.Lock()
+
+
+def default_pool() -> WorkerPool:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = WorkerPool()
+            atexit.register(_POOL.close)
+        return _POOL
+
+
+def warm_up() -> None:
+    """Start the worker now, so the first confirm finds torch already imported."""
+    default_pool().start()
+
+
+def static_options(path: str):
+    """The analysis Options `shapels check` would use for this file ([tool.shapels] included)."""
+    from shapels.config import find_pyproject, options_from_section, read_tool_section
+
+    section, _ = read_tool_section(find_pyproject(Path(path)))
+    options, _ = options_from_section(section)
+    return options
+
+
+def confirm_file(path: str, device: str = "auto", timeout: float = 60.0, memory_mb: int = 4096,
+                 text: Optional[str] = None, *, pool: Optional[WorkerPool] = None, static=None,
+                 options=None, cancel: Optional[threading.Event] = None, analyse: bool = True) -> ConfirmReport:
+    """Run `path` as `python path` would (or `text` under that name: an unsaved editor buffer) and
+    compare with the static result (`static`, else analysed here while the run goes on)."""
+    started = time.perf_counter()
+    path = os.path.abspath(path)
+    if device not in DEVICES:
+        return _cannot(path, device, "usage", f"unknown device {device!r}: expected one of {', '.join(DEVICES)}", started)
+    if text is None:
+        try:
+            text = Path(path).read_bytes().decode("utf-8-sig", errors="replace")
+        except OSError as error:
+            return _cannot(path, device, "usage", f"cannot read {path}: {error.strerror or error}", started)
+    holder: dict = {"static": static}
+
+    def analyse_now() -> None:
+        if holder["static"] is None and analyse:
+            try:
+                from shapels.analysis.engine import analyze
+
+                holder["static"] = analyze(text, path, options or static_options(path))
+            except Exception as error:  # noqa: BLE001 - a static failure must not hide the run
+                holder["problem"] = f"the static analysis failed: {type(error).__name__}: {error}"
+
+    raw = (pool or default_pool()).run(
+        {"path": path, "text": text, "device": device}, timeout=timeout, memory_mb=memory_mb,
+        cancel=cancel, while_waiting=analyse_now,
+    )
+    report = from_worker(path, raw)
+    if holder.get("problem"):
+        report.notes.append(holder["problem"])
+    if not report.cannot_run and report.error is None or (report.error and report.error.kind == "exception"):
+        report.verdicts = compare(holder["static"], report)
+    report.duration = time.perf_counter() - started
+    return report
+
+
+def _cannot(path: str, device: str, kind: str, message: str, started: float) -> ConfirmReport:
+    return ConfirmReport(path=path, device=device, ok=False, error=RunError(kind=kind, message=message),
+                         duration=time.perf_counter() - started)

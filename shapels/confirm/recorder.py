@@ -1,0 +1,243 @@
+"""Worker side, imports torch: which source line built each module, and what each layer call saw.
+
+- `torch.nn.Module.__init__` is wrapped once per worker: a module built while a recording is active
+  remembers the line of the user's file that built it (the frame that called the class, skipping
+  the chain of `__init__`s running on that very module). A module built by library code (a layer
+  inside `nn.MultiheadAttention`, a torchvision model) is *indirect*: it gets the user line that led
+  there but is not listed as a layer of its own.
+- Global forward pre-hooks/hooks (`always_call=True`) record every call: input shapes on the way
+  in, output shapes on the way out, and, when the hook runs while an exception unwinds, the
+  innermost module the exception came through.
+"""
+
+from __future__ import annotations
+
+import sys
+import weakref
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import torch
+from torch.nn.modules import module as _module_mod
+
+MAX_TOP_CALLS = 64
+MAX_ITEMS = 16
+
+
+@dataclass
+class Origin:
+    line: int
+    direct: bool
+
+
+_ACTIVE: Optional["Recorder"] = None
+_ORIGINAL_INIT = None
+
+
+def install() -> None:
+    """Wrap `nn.Module.__init__` (once per process)."""
+    global _ORIGINAL_INIT
+    if _ORIGINAL_INIT is not None:
+        return
+    _ORIGINAL_INIT = original = torch.nn.Module.__init__
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        recorder = _ACTIVE
+        if recorder is not None:
+            recorder.note_construction(self, sys._getframe(1))
+
+    __init__.__wrapped__ = original  # type: ignore[attr-defined]
+    torch.nn.Module.__init__ = __init__
+
+
+def shape_tree(value: Any, depth: int = 0) -> Any:
+    """A tensor's shape as a list of ints; tuples/lists/dicts of tensors as nested lists/dicts; else None."""
+    if isinstance(value, torch.Tensor):
+        return [int(d) for d in value.shape]
+    if depth >= 3:
+        return None
+    if isinstance(value, (tuple, list)):
+        items = [shape_tree(v, depth + 1) for v in list(value)[:MAX_ITEMS]]
+        return items if any(i is not None for i in items) else None
+    if isinstance(value, dict):
+        items = {str(k): shape_tree(v, depth + 1) for k, v in list(value.items())[:MAX_ITEMS]}
+        return items if any(i is not None for i in items.values()) else None
+    return None
+
+
+def first_tensor_shape(values: Any) -> Optional[list]:
+    for v in values:
+        if isinstance(v, torch.Tensor):
+            return [int(d) for d in v.shape]
+    return None
+
+
+def type_name(cls: type) -> str:
+    """`torch.nn.Linear` for torch's layers (as the static engine names them), the class name for the user's."""
+    module = cls.__module__ or ""
+    if module.startswith("torch.nn.modules."):
+        return "torch.nn." + cls.__qualname__
+    if module == "__main__":
+        return cls.__qualname__
+    return f"{module}.{cls.__qualname__}"
+
+
+class Recorder:
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.origins: "weakref.WeakKeyDictionary[torch.nn.Module, Origin]" = weakref.WeakKeyDictionary()
+        self.calls: dict = {}  # id(module) -> record (first call), insertion ordered
+        self._alive: list = []  # recorded modules, kept alive so their ids stay unique for the run
+        self.names: dict = {}  # id(module) -> qualified name under the top-level module
+        self.stack: list = []
+        self._root = None
+        self.failures: dict = {}  # id(exception) -> the innermost failing module's record, or None
+        self._exceptions: list = []
+        self.top_calls: list = []
+        self._handles: list = []
+
+    # -- construction ------------------------------------------------------------------------
+    def note_construction(self, module, frame) -> None:
+        while frame is not None:
+            code = frame.f_code
+            if code.co_name == "__init__" and code.co_argcount:
+                if frame.f_locals.get(code.co_varnames[0]) is module:
+                    frame = frame.f_back
+                    continue
+            break
+        if frame is None:
+            return
+        direct = frame.f_code.co_filename == self.filename
+        while frame is not None and frame.f_code.co_filename != self.filename:
+            frame = frame.f_back
+        if frame is not None:
+            self.origins[module] = Origin(frame.f_lineno, direct)
+
+    # -- hooks -------------------------------------------------------------------------------
+    def __enter__(self) -> "Recorder":
+        global _ACTIVE
+        _ACTIVE = self
+        self._handles = [
+            _module_mod.register_module_forward_pre_hook(self._pre),
+            _module_mod.register_module_forward_hook(self._post, always_call=True),
+        ]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        global _ACTIVE
+        _ACTIVE = None
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def _pre(self, module, args) -> None:
+        top = not self.stack
+        if top and self._root is not module:
+            self._root = module
+            self.names = {id(m): name for name, m in _safe_named_modules(module)}
+        self.stack.append(module)
+        origin = self.origins.get(module)
+        if origin is None or not origin.direct:
+            return
+        if top and type(module).__module__ == "__main__":
+            return  # the model the driver calls: reported as the model, not as one of its layers
+        record = self.calls.get(id(module))
+        if record is None:
+            self._alive.append(module)
+            self.calls[id(module)] = {
+                "line": origin.line,
+                "name": self.names.get(id(module)) or "",
+                "type": type_name(type(module)),
+                "input": first_tensor_shape(args),
+                "inputs": shape_tree(list(args)) or [],
+                "output": None,
+                "calls": 1,
+                "status": "running",
+                "_module": module,
+            }
+        else:
+            record["calls"] += 1
+
+    def _post(self, module, args, output) -> None:
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i] is module:
+                del self.stack[i:]
+                break
+        error = sys.exc_info()[1]
+        record = self.calls.get(id(module))
+        if output is None and error is not None:
+            self._fail(module, record, error)
+        elif record is not None and record["status"] == "running":
+            record["output"] = shape_tree(output)
+            record["status"] = "ok"
+        if not self.stack and (output is not None or error is None) and len(self.top_calls) < MAX_TOP_CALLS:
+            origin = self.origins.get(module)
+            self.top_calls.append({
+                "type": type_name(type(module)),
+                "class": type(module).__qualname__,
+                "user_class": type(module).__module__ == "__main__",
+                "line": origin.line if origin else None,
+                "input": first_tensor_shape(args),
+                "output": shape_tree(output),
+            })
+
+    def _fail(self, module, record, error) -> None:
+        if record is not None and record["status"] == "running":
+            record["status"] = "raised"
+        key = id(error)
+        if key in self.failures:
+            return
+        self._exceptions.append(error)  # keeps the id unique while we hold it
+        if type(module).__module__ == "__main__":
+            self.failures[key] = None  # the error is in the user's own forward: the traceback line says it all
+        elif record is not None:
+            self.failures[key] = dict(record, **_layer_params(module))
+
+    # -- results -----------------------------------------------------------------------------
+    def failure_for(self, error: BaseException) -> Optional[dict]:
+        seen = set()
+        while error is not None and id(error) not in seen:
+            seen.add(id(error))
+            if id(error) in self.failures:
+                return self.failures[id(error)]
+            error = error.__context__
+        return None
+
+    def layers(self) -> list:
+        out = []
+        for record in self.calls.values():
+            out.append({k: v for k, v in record.items() if not k.startswith("_")})
+        out.sort(key=lambda r: r["line"])
+        return out
+
+    def model(self) -> Optional[dict]:
+        """The top-level call the driver made: the last one of a class from the user's file, else the last."""
+        mine = [c for c in self.top_calls if c["user_class"]]
+        chosen = (mine or self.top_calls or [None])[-1]
+        return chosen
+
+    def release(self) -> None:
+        self._alive.clear()
+        self._root = None
+        self._exceptions.clear()
+        for record in self.calls.values():
+            record.pop("_module", None)
+
+
+def _safe_named_modules(module) -> list:
+    try:
+        return list(module.named_modules())
+    except Exception:  # noqa: BLE001 - a user module with a broken __getattr__ must not stop the run
+        return []
+
+
+def _layer_params(module) -> dict:
+    extra: dict = {}
+    weight = getattr(module, "weight", None)
+    if isinstance(weight, torch.Tensor):
+        extra["weight"] = [int(d) for d in weight.shape]
+    groups = getattr(module, "groups", None)
+    if isinstance(groups, int):
+        extra["groups"] = groups
+    return extra

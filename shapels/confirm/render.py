@@ -1,0 +1,64 @@
+"""Text output of `shapels confirm`: the device, the error, the runtime layers, the verdicts."""
+
+from __future__ import annotations
+
+import os
+
+from shapels.confirm.compare import show
+from shapels.confirm.report import AGREED, ConfirmReport
+
+MARK = {"agreed": "ok  ", "static-missed": "MISS", "static-wrong": "WRONG", "runtime-only": "new "}
+
+
+def text(report: ConfirmReport) -> str:
+    name = os.path.relpath(report.path) if not report.path.startswith("..") else report.path
+    out = []
+    torch = f", torch {report.torch_version}" if report.torch_version else ""
+    head = f"{name}: ran on {report.device or '?'} in {report.duration * 1000:.0f} ms{torch}"
+    if report.error is not None and report.error.kind not in ("exception", "exit"):
+        head = f"{name}: not run to the end on {report.device or '?'}{torch}"
+    out.append(head)
+    e = report.error
+    if e is None:
+        model = f"{report.model}" if report.model else "the model"
+        if report.output_shape is not None:
+            given = f" {show(report.model_input)} →" if report.model_input else ""
+            out.append(f"{model}:{given} {show(report.output_shape)}")
+        else:
+            out.append("no nn.Module was called at the top level; nothing to compare")
+    else:
+        where = f"line {e.line}: " if e.line else ""
+        out.append(f"error: {where}{e.show()}")
+        if e.constructor_line:
+            out.append(f"  raised in {e.layer or 'a layer'} ({e.layer_type}), built at line {e.constructor_line}")
+        if e.raw_message and e.raw_message != e.message and report.device == "meta":
+            out.append(f"  (torch on meta said: {e.raw_message})")
+    if report.layers:
+        rows = [("line", "layer", "type", "input", "output")]
+        for l in report.layers:
+            out_text = "raised" if l.status == "raised" else show(l.output)
+            calls = f" ×{l.calls}" if l.calls > 1 else ""
+            rows.append((str(l.line), (l.name or "-") + calls, l.type.rsplit(".", 1)[-1], show(l.input), out_text))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        out.append("")
+        for i, row in enumerate(rows):
+            out.append("  " + "  ".join(c.ljust(widths[j]) for j, c in enumerate(row)).rstrip())
+            if i == 0:
+                out.append("  " + "  ".join("-" * w for w in widths))
+    if report.verdicts:
+        agreed = sum(1 for v in report.verdicts if v.verdict == AGREED)
+        out.append("")
+        out.append(f"static vs run: {agreed} agreed, {len(report.verdicts) - agreed} other")
+        for v in report.verdicts:
+            out.append(f"  {MARK.get(v.verdict, v.verdict)}  line {v.line}: {v.verdict}: {v.message}")
+    for note in report.notes:
+        out.append(f"note: {note}")
+    if report.stdout.strip():
+        lines = report.stdout.rstrip("\n").splitlines()
+        out.append("")
+        out.append(f"script output ({report.stdout_bytes} bytes{', truncated' if report.stdout_truncated else ''}):")
+        shown = lines[:20]
+        out.extend("  | " + line[:200] for line in shown)
+        if len(lines) > len(shown):
+            out.append(f"  | … {len(lines) - len(shown)} more lines")
+    return "\n".join(out)

@@ -1,0 +1,106 @@
+"""Settings: initializationOptions at start, workspace/configuration after `initialized`, and
+workspace/didChangeConfiguration (pushed values, or a new pull) applied without a restart."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from lsprotocol import types
+
+from shapels.lsp import diagnostics
+from shapels.lsp import settings as settings_mod
+from shapels.lsp.settings import SECTION
+
+
+def register(server) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls, params: types.InitializeParams):
+        raw = settings_mod.section_of(params.initialization_options) or {}
+        ls.state.init_settings = dict(raw)
+        apply(ls, raw, announce=False)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls, params: types.InitializedParams):
+        for problem in getattr(ls, "_startup_problems", []):
+            ls.warn_once(problem)
+        if _supports(ls, "did_change_configuration"):
+            await _register_for_changes(ls)
+        await pull(ls)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls, params: types.DidChangeConfigurationParams):
+        pushed = params.settings.get(SECTION) if isinstance(params.settings, dict) else None
+        if isinstance(pushed, dict):
+            apply(ls, {**ls.state.init_settings, **pushed})
+        else:
+            await pull(ls)
+
+
+async def pull(server) -> None:
+    """Ask the client for the `shapels` section, if it can answer."""
+    if not _client_has(server, "workspace", "configuration"):
+        return
+    try:
+        answer = await server.workspace_configuration_async(
+            types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+        )
+    except Exception as error:  # noqa: BLE001 - a client that fails this keeps the current settings
+        server.log(f"workspace/configuration failed: {error}", types.MessageType.Warning)
+        return
+    value = answer[0] if answer else None
+    if value is None:
+        # Nothing configured in the editor: initializationOptions stand (re-apply only if changed).
+        apply(server, server.state.init_settings)
+        return
+    apply(server, {**server.state.init_settings, **(settings_mod.section_of(value) or {})})
+
+
+def apply(server, raw: Any, announce: bool = True) -> None:
+    new, problems = settings_mod.parse(raw)
+    for problem in problems:
+        message = f"shapels: invalid setting {problem}"
+        if announce:
+            server.warn_once(message)
+        else:  # during initialize: shown after `initialized`
+            server._startup_problems = getattr(server, "_startup_problems", []) + [message]
+    old = server.state.settings
+    server.state.settings = new
+    if not announce or new == old:
+        return
+    diagnostics.reanalyse_all(server)
+    if old.inlay_hints != new.inlay_hints and _client_has(server, "workspace", "inlay_hint", "refresh_support"):
+        server.workspace_inlay_hint_refresh(None)
+    if _client_has(server, "workspace", "code_lens", "refresh_support"):
+        server.workspace_code_lens_refresh(None)
+
+
+async def _register_for_changes(server) -> None:
+    """Clients such as VS Code send didChangeConfiguration only to servers that register for it."""
+    try:
+        await server.client_register_capability_async(
+            types.RegistrationParams(
+                registrations=[
+                    types.Registration(
+                        id=str(uuid.uuid4()),
+                        method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
+                        register_options=types.DidChangeConfigurationRegistrationOptions(section=SECTION),
+                    )
+                ]
+            )
+        )
+    except Exception as error:  # noqa: BLE001
+        server.log(f"could not register for configuration changes: {error}", types.MessageType.Log)
+
+
+def _supports(server, name: str) -> bool:
+    return _client_has(server, "workspace", name, "dynamic_registration")
+
+
+def _client_has(server, *path: str) -> bool:
+    node: Any = server.client_capabilities
+    for part in path:
+        node = getattr(node, part, None)
+        if node is None:
+            return False
+    return bool(node)

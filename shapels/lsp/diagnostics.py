@@ -1,0 +1,182 @@
+"""Diagnostics: analyse on open and change (debounced), publish, clear on close.
+
+A syntax error, or an analysis that fails, keeps the last good results: nothing is re-published
+(so nothing flashes away) and the reason goes to window/logMessage.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Optional
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from shapels import codes
+from shapels.analysis.engine import analyze
+from shapels.lsp import settings as settings_mod
+from shapels.lsp.positions import codec_of, split_lines, to_range
+from shapels.lsp.scheduler import Scheduler
+
+SOURCE = "shapels"
+SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "information": types.DiagnosticSeverity.Information,
+    "hint": types.DiagnosticSeverity.Hint,
+}
+
+
+def register(server) -> None:
+    server.scheduler = Scheduler(
+        work=lambda uri, version, text: _analyse(server, uri, text),
+        on_result=lambda uri, version, outcome: _on_result(server, uri, version, outcome),
+        on_error=lambda uri, version, error: _on_error(server, uri, version, error),
+    )
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls, params: types.DidOpenTextDocumentParams):
+        doc = params.text_document
+        request(ls, doc.uri, doc.version, doc.text, delay=0.0)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls, params: types.DidChangeTextDocumentParams):
+        uri = params.text_document.uri
+        document = ls.workspace.get_text_document(uri)
+        request(ls, uri, params.text_document.version, document.source, delay=ls.state.settings.debounce_ms / 1000)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls, params: types.DidSaveTextDocumentParams):
+        """A save may change a pyproject.toml next to the file; nothing to do for the file itself."""
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls, params: types.DidCloseTextDocumentParams):
+        uri = params.text_document.uri
+        ls.scheduler.cancel(uri)
+        ls.state.forget(uri)
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls, params):
+        ls.scheduler.shutdown()
+
+
+def request(server, uri: str, version: Optional[int], text: str, delay: float) -> None:
+    """Ask for an analysis of this text; it supersedes every earlier request for the uri."""
+    if not server.state.settings.enable:
+        server.scheduler.cancel(uri)
+        doc = server.state.document(uri)
+        doc.diagnostics[SOURCE] = []
+        publish(server, uri, version)
+        return
+    server.state.document(uri)
+    server.scheduler.schedule(uri, version, text, delay)
+
+
+def reanalyse_all(server) -> None:
+    """Settings changed: analyse every open document again, now."""
+    for uri, document in list(server.workspace.text_documents.items()):
+        request(server, uri, document.version, document.source, delay=0.0)
+
+
+def publish(server, uri: str, version: Optional[int] = None) -> None:
+    """Send the diagnostics of every source for this uri, merged; never for an older version."""
+    doc = server.state.documents.get(uri)
+    if doc is None:
+        return
+    if version is not None and doc.published_version is not None and version < doc.published_version:
+        return
+    if version is not None:
+        doc.published_version = version
+    merged = [d for source in sorted(doc.diagnostics) for d in doc.diagnostics[source]]
+    server.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=uri, version=doc.published_version, diagnostics=merged)
+    )
+
+
+# -- the work, off the event loop -----------------------------------------------------------------
+def _analyse(server, uri: str, text: str):
+    settings = server.state.settings
+    path = to_fs_path(uri) if uri.startswith("file:") else None
+    project, problems, pyproject = server.project_settings.section(Path(path) if path else None)
+    options, option_problems = settings_mod.options_for(settings, project)
+    problems = [f"{pyproject}: {p}" for p in problems + option_problems] if pyproject else problems
+    result = analyze(text, path or uri, options)
+    return result, problems, settings
+
+
+def _on_result(server, uri: str, version: Optional[int], outcome) -> None:
+    result, problems, settings = outcome
+    for problem in problems:
+        server.warn_once(problem)
+    doc = server.state.documents.get(uri)
+    if doc is None:  # closed meanwhile
+        return
+    if result.syntax_error is not None:
+        e = result.syntax_error
+        server.log(
+            f"{uri} (version {version}): not analysed, syntax error at {e.line}:{e.column + 1}: {e.message}; "
+            "keeping the last results",
+            types.MessageType.Log,
+        )
+        return
+    doc.result, doc.result_version = result, version
+    doc.diagnostics[SOURCE] = to_diagnostics(server, uri, version, result, settings)
+    publish(server, uri, version)
+
+
+def _on_error(server, uri: str, version: Optional[int], error: BaseException) -> None:
+    detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    server.log(f"{uri} (version {version}): the analysis failed; keeping the last results\n{detail}",
+               types.MessageType.Error)
+
+
+# -- findings -> LSP -------------------------------------------------------------------------------
+def to_diagnostics(server, uri: str, version: Optional[int], result, settings) -> list:
+    codec = codec_of(server)
+    lines = split_lines(result.text)
+    return [to_diagnostic(f, uri, version, codec, lines, settings) for f in result.findings if f.span is not None]
+
+
+def to_diagnostic(finding, uri, version, codec, lines, settings) -> types.Diagnostic:
+    level = settings.severity_for(finding.code, finding.severity)
+    code = codes.CODES.get(finding.code)
+    related = [
+        types.DiagnosticRelatedInformation(
+            location=types.Location(uri=uri, range=to_range(codec, lines, r.span)), message=r.message
+        )
+        for r in finding.related
+        if r.span is not None
+    ]
+    data = {
+        "uri": uri,
+        "version": version,
+        "code": finding.code,
+        "fix": _fix_data(finding.fix, codec, lines),
+        "alternatives": [d for d in (_fix_data(a, codec, lines) for a in finding.alternatives) if d],
+    }
+    return types.Diagnostic(
+        range=to_range(codec, lines, finding.span),
+        message=finding.message,
+        severity=SEVERITY.get(level, types.DiagnosticSeverity.Warning),
+        code=finding.code,
+        code_description=types.CodeDescription(href=code.href) if code else None,
+        source=SOURCE,
+        related_information=related or None,
+        data=data,
+    )
+
+
+def _fix_data(fix, codec, lines) -> Optional[dict]:
+    if fix is None or fix.span is None:
+        return None
+    rng = to_range(codec, lines, fix.span)
+    return {
+        "title": fix.message,
+        "newText": fix.content,
+        "range": {
+            "start": {"line": rng.start.line, "character": rng.start.character},
+            "end": {"line": rng.end.line, "character": rng.end.character},
+        },
+    }

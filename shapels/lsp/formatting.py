@@ -1,0 +1,80 @@
+"""Text for shapes and abstract values, as hover, inlay hints and code lenses show them."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import sympy
+
+from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
+from shapels.values import Const, DictValue, Layer, ListValue, Number, Seq, Tensor
+
+
+def tensor_type(shape: Optional[Shape]) -> str:
+    """`Tensor[1, 32, 16, 16]`, `Tensor[B, 3, H//4]`, `Tensor[..., 10]`, or `Tensor[?]` when unknown."""
+    if shape is None or shape.is_unknown:
+        return "Tensor[?]"
+    return "Tensor" + shape.bracketed()
+
+
+def shape_text(shape: Optional[Shape]) -> str:
+    """`(1, 5120)` as torch prints a size; `?` when unknown."""
+    if shape is None or shape.is_unknown:
+        return "?"
+    return shape.show()
+
+
+def value_text(value: Any, depth: int = 0) -> str:
+    """A short rendering of an abstract value: a shape, a number, a constant, a tuple."""
+    if depth > 3:
+        return "…"
+    if isinstance(value, Tensor):
+        return shape_text(value.shape)
+    if isinstance(value, Shape):
+        return shape_text(value)
+    if isinstance(value, Number):
+        v = value.value
+        return D.show(v) if isinstance(v, sympy.Expr) and v.is_integer else str(v)
+    if isinstance(value, Const):
+        return repr(value.value)
+    if isinstance(value, Seq):
+        items = [value_text(v, depth + 1) for v in value.items]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(value, ListValue):
+        return "[" + ", ".join(value_text(v, depth + 1) for v in value.items) + "]"
+    if isinstance(value, DictValue):
+        return "{" + ", ".join(f"{k!r}: {value_text(v, depth + 1)}" for k, v in value.items.items()) + "}"
+    if isinstance(value, Layer):
+        return f"{value.short_kind}(…)"
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return repr(value)
+    return "?"
+
+
+def output_text(value: Any) -> str:
+    """A forward's output: a shape, or a tuple of shapes."""
+    if isinstance(value, Tensor):
+        return shape_text(value.shape)
+    if isinstance(value, Seq):
+        return "(" + ", ".join(output_text(v) for v in value.items) + ")"
+    return "?"
+
+
+def args_text(args: dict) -> str:
+    """`in_features=1024, out_features=128, bias=True` (private and None-valued device/dtype left out)."""
+    parts = []
+    for name, value in args.items():
+        if name.startswith("_"):
+            continue
+        if name in ("device", "dtype") and isinstance(value, Const) and value.value is None:
+            continue
+        parts.append(f"{name}={value_text(value)}")
+    return ", ".join(parts)
+
+
+def trace_text(value: Any) -> str:
+    """The provenance chain of a tensor: `input (1, 10) → embedding (1, 10, 512) → view (1, 5120)`."""
+    if not isinstance(value, Tensor) or not value.trace:
+        return ""
+    return " → ".join(step.show() for step in value.trace)

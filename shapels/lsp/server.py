@@ -1,0 +1,81 @@
+"""The server factory: a pygls LanguageServer, its shared state, and the feature modules."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from shapels import __version__
+from shapels.lsp.settings import ProjectSettings
+from shapels.lsp.state import ServerState
+
+log = logging.getLogger(__name__)
+
+# Each module has `register(server)`. Order matters only for `diagnostics`, which sets up the
+# scheduler that `configuration` uses.
+FEATURES = [
+    "shapels.lsp.diagnostics",
+    "shapels.lsp.configuration",
+    "shapels.lsp.hover",
+    "shapels.lsp.code_actions",
+    "shapels.lsp.inlay_hints",
+    "shapels.lsp.code_lens",
+    "shapels.lsp.status",
+]
+# Registered only where present (another part of the project provides it).
+OPTIONAL_FEATURES = ["shapels.lsp.confirm_feature"]
+
+
+class ShapelsServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("shapels", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.state = ServerState()
+        self.project_settings = ProjectSettings()
+        self.features: list = []
+        self._warned: set = set()
+
+    def log(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
+        """window/logMessage (the editor's output panel)."""
+        try:
+            self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        except Exception:  # noqa: BLE001 - before initialize, or the stream is gone
+            log.info(message)
+
+    def warn(self, message: str) -> None:
+        """window/showMessage warning: for a setting the user has to fix."""
+        try:
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+        except Exception:  # noqa: BLE001
+            log.warning(message)
+
+    def warn_once(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            self.warn(message)
+
+
+def create_server() -> ShapelsServer:
+    server = ShapelsServer()
+    for name in FEATURES:
+        importlib.import_module(name).register(server)
+        server.features.append(name)
+    for name in OPTIONAL_FEATURES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as error:
+            log.info("optional feature %s not loaded: %s", name, error)
+            continue
+        module.register(server)
+        server.features.append(name)
+    return server
+
+
+def run_stdio() -> None:
+    create_server().start_io()
+
+
+if __name__ == "__main__":
+    run_stdio()

@@ -1,0 +1,32 @@
+"""Shared test fixtures: where the seed examples live, and running Python in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+EXAMPLES = SHARED / "examples"
+
+
+def torch_examples() -> list:
+    expected = json.loads((EXAMPLES / "expected.json").read_text())
+    return [(name, spec) for name, spec in expected.items() if name.startswith("torch/")]
+
+
+@pytest.fixture(scope="session")
+def expected() -> dict:
+    return json.loads((EXAMPLES / "expected.json").read_text())
+
+
+def run_python(path: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=timeout, cwd=path.parent)
+
+
+def run_shapels(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "shapels", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)

@@ -1,0 +1,250 @@
+"""Run a shape rule and real torch (CPU) on the same call, and compare the outcomes.
+
+A call is written the way rule examples are (`shapels.rules.registry.Example`): tensors as
+`T(*dims, dtype=...)`, everything else as plain python values (ints, floats, strings, None, tuples,
+lists, lists of T for torch.cat). `differential(...)` runs both sides and asserts they agree:
+the same output (shapes as tuples, nested tuples for tuple outputs, ints for numbers), or torch
+raises and the rule raises ShapeError.
+
+Used by tests/test_rule_examples.py and tests/rules/test_core_differential.py. Only tests import
+torch; the rules never do.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import sympy
+import torch
+
+from shapels.rules.base import RuleCall, ShapeError, Unknowable, from_python
+from shapels.rules.registry import REGISTRY, Example, Rule, T
+from shapels.symbolic.shape import Shape
+from shapels.values import Const, Layer, ListValue, Number, Seq, Tensor, Value
+
+# Errors by which torch rejects a call's shapes or arguments. A TypeError is not among them: it means
+# the call itself is malformed (a test bug), not that the shapes are wrong.
+TORCH_ERRORS = (RuntimeError, ValueError, IndexError, AssertionError)
+
+torch.manual_seed(0)
+
+
+# -- outcomes ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Raised:
+    """The call raised: `code` is the ShapeError code (rule side) or the exception type (torch)."""
+
+    code: str
+    message: str
+
+    def __repr__(self) -> str:
+        return f"Raised({self.code}: {self.message[:200]})"
+
+
+class Opaque:
+    """A rule output that is not fully concrete (an unknown tensor, a symbolic dim)."""
+
+    def __init__(self, what: Any):
+        self.what = what
+
+    def __eq__(self, other):
+        return False
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self) -> str:
+        if isinstance(self.what, Shape):
+            return f"Opaque({self.what.show()})"
+        return f"Opaque({self.what!r})"
+
+
+def normalize(out: Any) -> Any:
+    """An expected output (`Example.out`) with lists turned into tuples."""
+    if isinstance(out, (list, tuple)):
+        return tuple(normalize(o) for o in out)
+    return out
+
+
+# -- the torch side ---------------------------------------------------------------------------
+def make_tensor(spec: T) -> torch.Tensor:
+    dims = tuple(int(d) for d in spec.dims)
+    dtype = spec.dtype
+    if dtype in ("long", "int64", "int", "int32"):
+        return torch.randint(0, 2, dims, dtype=torch.int64 if dtype in ("long", "int64") else torch.int32)
+    if dtype == "bool":
+        return torch.randint(0, 2, dims).bool()
+    return torch.randn(dims, dtype=getattr(torch, dtype) if dtype not in ("float",) else torch.float32)
+
+
+def to_torch(value: Any) -> Any:
+    if isinstance(value, T):
+        return make_tensor(value)
+    if isinstance(value, list):
+        return [to_torch(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(to_torch(v) for v in value)
+    if isinstance(value, dict):
+        return {k: to_torch(v) for k, v in value.items()}
+    return value
+
+
+def resolve(qualname: str) -> Any:
+    """`torch.nn.Conv2d` -> the class, by getattr from the torch module."""
+    parts = qualname.split(".")
+    assert parts[0] == "torch", qualname
+    return functools.reduce(getattr, parts[1:], torch)
+
+
+def torch_output(out: Any) -> Any:
+    """A torch result as plain python: a tensor as its shape tuple, tuples/lists/Size as tuples."""
+    if isinstance(out, torch.Tensor):
+        return tuple(int(d) for d in out.shape)
+    if isinstance(out, (tuple, list)):  # torch.Size, return_types namedtuples, lists of tensors
+        return tuple(torch_output(o) for o in out)
+    if isinstance(out, bool):
+        return out
+    if isinstance(out, int):
+        return int(out)
+    return out
+
+
+def run_torch(qualname: str, is_layer: bool, ex: Example) -> Any:
+    """Torch's outcome: the output as plain python, or Raised(exception type, message)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            args = [to_torch(a) for a in ex.args]
+            kwargs = {k: to_torch(v) for k, v in ex.kwargs.items()}
+            if is_layer:
+                module = resolve(qualname)(*to_torch(ex.init), **to_torch(ex.init_kwargs))
+                out = module(*args, **kwargs)
+            elif qualname.startswith("torch.Tensor."):
+                method = qualname[len("torch.Tensor."):]
+                out = getattr(args[0], method)(*args[1:], **kwargs)
+            else:
+                out = resolve(qualname)(*args, **kwargs)
+        except TORCH_ERRORS as error:
+            return Raised(type(error).__name__, str(error))
+    return torch_output(out)
+
+
+# -- the rule side ----------------------------------------------------------------------------
+def to_value(value: Any) -> Value:
+    if isinstance(value, T):
+        return Tensor(Shape.of(value.dims))
+    if isinstance(value, list):
+        return ListValue([to_value(v) for v in value])
+    if isinstance(value, tuple):
+        return Seq(tuple(to_value(v) for v in value))
+    return from_python(value)
+
+
+def rule_output(out: Any) -> Any:
+    """A rule's output as plain python; anything not concrete becomes Opaque."""
+    if out is None:
+        return Opaque("unknown tensor")
+    if isinstance(out, Shape):
+        if out.ranked and all(isinstance(d, sympy.Expr) and d.is_Integer for d in out.dims):
+            return tuple(int(d) for d in out.dims)
+        return Opaque(out)
+    if isinstance(out, Tensor):
+        return rule_output(out.shape)
+    if isinstance(out, (tuple, list)):
+        return tuple(rule_output(o) for o in out)
+    if isinstance(out, (Seq, ListValue)):
+        return tuple(rule_output(o) for o in out.items)
+    if isinstance(out, Number):
+        return rule_output(out.value)
+    if isinstance(out, Const):
+        return out.value
+    if isinstance(out, bool):
+        return out
+    if isinstance(out, int):
+        return out
+    if isinstance(out, sympy.Expr):
+        return int(out) if out.is_Integer else (float(out) if out.is_Float else Opaque(out))
+    if isinstance(out, float):
+        return out
+    return Opaque(out)
+
+
+def run_rule(rule: Rule, qualname: str, ex: Example) -> Any:
+    """The rule's outcome: the output as plain python (Opaque where not concrete) or Raised(code)."""
+    layer = None
+    init = None
+    if rule.is_layer:
+        init = rule.init_signature.bind([to_value(a) for a in ex.init], {k: to_value(v) for k, v in ex.init_kwargs.items()})
+        layer = Layer(qualname, init)
+    bound = rule.call_signature.bind([to_value(a) for a in ex.args], {k: to_value(v) for k, v in ex.kwargs.items()})
+    call = RuleCall(qualname, init, bound, layer)
+    try:
+        out = rule.fn(call)
+    except ShapeError as error:
+        return Raised(error.code, error.message)
+    except Unknowable as why:
+        return Opaque(f"Unknowable({why})")
+    return rule_output(out)
+
+
+# -- comparing --------------------------------------------------------------------------------
+def describe(qualname: str, ex: Example) -> str:
+    parts = []
+    if ex.init or ex.init_kwargs:
+        parts.append(f"init={ex.init!r} {ex.init_kwargs!r}")
+    parts.append(f"args={ex.args!r}")
+    if ex.kwargs:
+        parts.append(f"kwargs={ex.kwargs!r}")
+    return f"{qualname}: " + " ".join(parts)
+
+
+def differential(qualname: str, *args, init=(), init_kwargs=None, **kwargs) -> Any:
+    """Run the rule for `qualname` and torch on one concrete call; assert that they agree.
+
+    Agreement: the same output, or torch raises and the rule raises ShapeError. Returns the
+    (common) outcome so that callers can `hypothesis.event` on it or check it further.
+    """
+    rule = REGISTRY[qualname]
+    ex = Example(tuple(args), dict(kwargs), tuple(init), dict(init_kwargs or {}))
+    expected = run_torch(qualname, rule.is_layer, ex)
+    got = run_rule(rule, qualname, ex)
+    where = describe(qualname, ex)
+    if isinstance(expected, Raised):
+        assert isinstance(got, Raised), f"{where}\n  torch raised {expected}\n  rule gave {got!r}"
+    else:
+        assert not isinstance(got, Raised), f"{where}\n  torch gave {expected!r}\n  rule raised {got!r}"
+        assert got == expected, f"{where}\n  torch gave {expected!r}\n  rule gave  {got!r}"
+    return expected
+
+
+def check_example(rule: Rule, ex: Example) -> None:
+    """A Fixit-style example: torch and the rule both give `ex.out`, or both raise (`ex.error`)."""
+    qualname = rule.qualnames[0]
+    where = describe(qualname, ex)
+    assert (ex.out is None) != (ex.error is None), f"{where}: an example needs exactly one of out= and error="
+    expected = run_torch(qualname, rule.is_layer, ex)
+    got = run_rule(rule, qualname, ex)
+    if ex.error is not None:
+        assert isinstance(expected, Raised), f"{where}\n  the example says error={ex.error!r}, but torch gave {expected!r}"
+        assert isinstance(got, Raised), f"{where}\n  the example says error={ex.error!r}, but the rule gave {got!r}"
+        assert got.code == ex.error, f"{where}\n  the rule raised {got.code!r} ({got.message}), the example says {ex.error!r}"
+        return
+    want = normalize(ex.out)
+    assert expected == want, f"{where}\n  the example says out={want!r}, but torch gave {expected!r}"
+    assert got == want, f"{where}\n  the example says out={want!r}, but the rule gave {got!r}"
+
+
+def all_examples() -> list:
+    """(id, rule, example) for every example of every rule, each rule once (by its first name)."""
+    seen: set = set()
+    cases = []
+    for rule in REGISTRY.values():
+        if id(rule) in seen:
+            continue
+        seen.add(id(rule))
+        for i, ex in enumerate(rule.examples):
+            cases.append((f"{rule.qualnames[0]}[{i}]", rule, ex))
+    return cases

@@ -1,0 +1,458 @@
+"""End-to-end: the shapels extension in a real VS Code (code-server), driven by Playwright.
+
+What it does (DESIGN.md part C has the recipe and its pitfalls):
+  1. installs the tools into .tools/ (vscode-client/scripts/install-e2e-tools.sh; fast when done),
+  2. builds the .vsix (`npm ci && npm run package`) and installs it with `code-server --install-extension`,
+  3. starts code-server on 127.0.0.1 (auth none, temp HOME/XDG dirs, files.autoSave off,
+     shapels.interpreter = this pytest's Python), opens a temp copy of seed004_ex1.py in headless
+     Debian Chromium, and checks: the squiggle on line 11 and the Problems panel naming in_features;
+     the hover over `x` in forward; the quick fix (squiggle gone, line 11 reads nn.Linear(5120, 10));
+     the shapels output channel free of errors.
+Screenshots go to test-artifacts/vscode/.
+
+Environment knobs: SHAPELS_E2E_SKIP_INSTALL=1 (use the tools already in .tools/),
+SHAPELS_E2E_SKIP_BUILD=1 (reuse vscode-client/shapels.vsix), SHAPELS_E2E_KEEP=1 (keep the temp dir).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CLIENT = REPO / "vscode-client"
+INSTALL_SCRIPT = CLIENT / "scripts" / "install-e2e-tools.sh"
+ARTIFACTS = REPO / "test-artifacts" / "vscode"
+FIXTURE = REPO.parent / "shared" / "examples" / "torch" / "seed004_ex1.py"
+FIXTURE_NAME = "seed004_ex1.py"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+UI_TIMEOUT_MS = 90_000  # the first analysis includes the server's start on a slow CI machine
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0", "false", "no")
+
+
+def _log(message: str) -> None:
+    print(f"[vscode-e2e {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tools, package, code-server
+
+
+@pytest.fixture(scope="module")
+def tools() -> dict:
+    if not shutil.which("npm"):
+        pytest.fail("npm is needed to build the extension (node 20+ with npm)")
+    started = time.monotonic()
+    if _env_flag("SHAPELS_E2E_SKIP_INSTALL"):
+        base = REPO / ".tools"
+        out = {
+            "node": str(base / "node/node_modules/node/bin/node"),
+            "code_server": str(base / "code-server/node_modules/.bin/code-server"),
+            "pythonpath": str(base / "python"),
+        }
+    else:
+        proc = subprocess.run(
+            ["bash", str(INSTALL_SCRIPT)],
+            env={**os.environ, "PYTHON": sys.executable},
+            capture_output=True,
+            text=True,
+            timeout=30 * 60,
+        )
+        if proc.returncode != 0:
+            pytest.fail(f"install-e2e-tools.sh failed ({proc.returncode}):\n{proc.stderr[-6000:]}")
+        out = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    _log(f"tools ready in {time.monotonic() - started:.1f}s")
+    if out["pythonpath"] not in sys.path:
+        sys.path.insert(0, out["pythonpath"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def vsix(tools) -> Path:
+    target = CLIENT / "shapels.vsix"
+    if _env_flag("SHAPELS_E2E_SKIP_BUILD") and target.exists():
+        return target
+    started = time.monotonic()
+    env = {**os.environ, "npm_config_update_notifier": "false", "npm_config_fund": "false", "npm_config_audit": "false"}
+    for cmd in (["npm", "ci", "--no-progress"], ["npm", "run", "package"]):
+        proc = subprocess.run(cmd, cwd=CLIENT, env=env, capture_output=True, text=True, timeout=15 * 60)
+        if proc.returncode != 0:
+            pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    assert target.is_file(), "npm run package made no shapels.vsix"
+    _log(f"built {target.name} in {time.monotonic() - started:.1f}s")
+    return target
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout: float, log_path: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"code-server exited ({proc.returncode}):\n{log_path.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"code-server did not answer {url} in {timeout}s:\n{log_path.read_text()[-4000:]}")
+
+
+class CodeServer:
+    """code-server with the .vsix installed, in its own temp HOME/XDG/user-data dirs, serving a temp
+    workspace that holds a copy of the fixture."""
+
+    def __init__(self, tools: dict, vsix: Path, trusted: bool, name: str):
+        if not FIXTURE.is_file():
+            pytest.fail(f"fixture missing: {FIXTURE}")
+        self.tools, self.vsix, self.trusted, self.name = tools, vsix, trusted, name
+        self.root = Path(tempfile.mkdtemp(prefix=f"shapels-vscode-{name}-"))
+        self.home, self.data, self.exts, self.ws = (self.root / d for d in ("home", "user-data", "extensions", "ws"))
+        self.file = self.ws / FIXTURE_NAME
+        self.proc = None
+        self.log_file = None
+
+    @property
+    def machine_settings(self) -> Path:
+        return self.data / "Machine" / "settings.json"
+
+    def set_interpreter(self, python: str) -> None:
+        # code-server is a remote window: machine-scoped settings (shapels.interpreter) are read from
+        # the remote ("Machine") settings, not from the user's.
+        self.machine_settings.write_text(json.dumps({"shapels.interpreter": python}, indent=2))
+
+    def start(self) -> "CodeServer":
+        for d in (self.home, self.data / "User", self.data / "Machine", self.exts, self.ws,
+                  self.home / ".config", self.home / ".local/share", self.home / ".cache"):
+            d.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(FIXTURE, self.file)
+        settings = {
+            "files.autoSave": "off",
+            "shapels.interpreter": sys.executable,
+            "shapels.trace.server": "off",
+            "security.workspace.trust.enabled": not self.trusted,
+            "security.workspace.trust.startupPrompt": "always",
+            "workbench.startupEditor": "none",
+            "workbench.tips.enabled": False,
+            "workbench.enableExperiments": False,
+            "workbench.welcomePage.walkthroughs.openOnInstall": False,
+            "workbench.secondarySideBar.defaultVisibility": "hidden",
+            "telemetry.telemetryLevel": "off",
+            "update.mode": "none",
+            "extensions.autoCheckUpdates": False,
+            "extensions.autoUpdate": False,
+            "extensions.ignoreRecommendations": True,
+            "editor.hover.delay": 200,
+            "editor.minimap.enabled": False,
+            "editor.fontSize": 14,
+            "window.restoreWindows": "none",
+            "chat.disableAIFeatures": True,
+            "git.enabled": False,
+        }
+        (self.data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
+        self.set_interpreter(sys.executable)
+        port = _free_port()
+        config = self.root / "config.yaml"
+        config.write_text(f"bind-addr: 127.0.0.1:{port}\nauth: none\ncert: false\n")
+        env = {
+            **os.environ,
+            "HOME": str(self.home),
+            "XDG_CONFIG_HOME": str(self.home / ".config"),
+            "XDG_DATA_HOME": str(self.home / ".local/share"),
+            "XDG_CACHE_HOME": str(self.home / ".cache"),
+            "PATH": f"{Path(self.tools['node']).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        env.pop("VSCODE_IPC_HOOK_CLI", None)
+        code_server = self.tools["code_server"]
+        common = ["--user-data-dir", str(self.data), "--extensions-dir", str(self.exts)]
+        started = time.monotonic()
+        proc = subprocess.run([code_server, *common, "--install-extension", str(self.vsix), "--force"],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, f"--install-extension failed:\n{proc.stdout}\n{proc.stderr}"
+        listed = subprocess.run([code_server, *common, "--list-extensions"], env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert "shapels.shapels" in listed.stdout, listed.stdout + listed.stderr
+        _log(f"[{self.name}] extension installed in {time.monotonic() - started:.1f}s")
+        self.log_path = self.root / "code-server.log"
+        self.log_file = open(self.log_path, "w")
+        flags = ["--disable-telemetry", "--disable-update-check", "--disable-getting-started-override",
+                 "--ignore-last-opened"]
+        if self.trusted:
+            flags.append("--disable-workspace-trust")
+        self.proc = subprocess.Popen(
+            [code_server, "--config", str(config), "--auth", "none", "--bind-addr", f"127.0.0.1:{port}",
+             *flags, *common, str(self.ws)],
+            env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        _wait_http(f"http://127.0.0.1:{port}/healthz", self.proc, 120, self.log_path)
+        self.url = f"http://127.0.0.1:{port}/?folder={self.ws}"
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if self.log_file is not None:
+            self.log_file.close()
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.log_path, ARTIFACTS / f"{self.name}-code-server.log")
+        logs = self.data / "logs"
+        for path in sorted(logs.rglob("*shapels*.log")) + sorted(logs.rglob("remoteexthost.log")) if logs.exists() else []:
+            shutil.copyfile(path, ARTIFACTS / f"{self.name}-{path.name}")
+        if not _env_flag("SHAPELS_E2E_KEEP"):
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def code_server(tools, vsix, request):
+    server = CodeServer(tools, vsix, trusted=request.param == "trusted", name=request.param)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tools):
+    from playwright.sync_api import sync_playwright  # from .tools/python (install script)
+
+    os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Editor helpers (Monaco's DOM: lines are absolutely positioned and not in order; NBSP for spaces)
+
+
+def shot(page, name: str, clip_selector: str | None = None) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    if clip_selector:
+        page.locator(clip_selector).first.screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path))
+    return path
+
+
+EDITOR = ".editor-instance .monaco-editor, .editor-group-container .monaco-editor"
+
+LINES_JS = """(sel) => {
+  const editor = document.querySelector(sel);
+  if (!editor) return null;
+  const numbers = [...editor.querySelectorAll('.margin-view-overlays .line-numbers')]
+    .map(n => ({n: parseInt(n.textContent.trim(), 10), top: n.getBoundingClientRect().top}))
+    .filter(x => !isNaN(x.n));
+  const lines = [...editor.querySelectorAll('.view-lines .view-line')]
+    .map(l => ({top: l.getBoundingClientRect().top, text: l.textContent.replace(/\\u00a0/g, ' ')}));
+  const squiggles = [...editor.querySelectorAll('.squiggly-error')]
+    .map(s => ({top: s.getBoundingClientRect().top, left: s.getBoundingClientRect().left}));
+  const byTop = (top) => {
+    let best = null;
+    for (const n of numbers) if (best === null || Math.abs(n.top - top) < Math.abs(best.top - top)) best = n;
+    return best && Math.abs(best.top - top) < 4 ? best.n : null;
+  };
+  const text = {};
+  for (const l of lines) { const n = byTop(l.top); if (n !== null) text[n] = l.text; }
+  return {text, squiggleLines: squiggles.map(s => byTop(s.top)).filter(n => n !== null)};
+}"""
+
+
+def editor_state(page) -> dict:
+    state = page.evaluate(LINES_JS, EDITOR)
+    assert state is not None, "no editor on the page"
+    return {"text": {int(k): v for k, v in state["text"].items()}, "squiggles": sorted(set(state["squiggleLines"]))}
+
+
+def wait_for(predicate, timeout_s: float, what: str, page=None, interval: float = 0.25):
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    if page is not None:
+        shot(page, "failure-" + re.sub(r"\W+", "-", what)[:40])
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last: {last!r}")
+
+
+def run_command(page, title: str) -> None:
+    """Runs a command through the command palette (F1), by its title."""
+    page.keyboard.press("F1")
+    box = page.locator(".quick-input-widget input")
+    box.wait_for(state="visible", timeout=20_000)
+    box.fill(">" + title)
+    row = page.locator(".quick-input-widget .monaco-list-row", has_text=title).first
+    row.wait_for(state="visible", timeout=20_000)
+    page.keyboard.press("Enter")
+    page.locator(".quick-input-widget").wait_for(state="hidden", timeout=20_000)
+
+
+def go_to(page, line: int, column: int) -> None:
+    page.keyboard.press("Control+g")
+    box = page.locator(".quick-input-widget input")
+    box.wait_for(state="visible", timeout=20_000)
+    box.fill(f":{line}:{column}")
+    page.keyboard.press("Enter")
+    page.locator(".quick-input-widget").wait_for(state="hidden", timeout=20_000)
+
+
+def column_of(line_text: str, needle: str, occurrence: int = 0) -> int:
+    """1-based column of the `occurrence`-th `needle` in line_text."""
+    start = -1
+    for _ in range(occurrence + 1):
+        start = line_text.index(needle, start + 1)
+    return start + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The test
+
+
+def test_shapels_in_vscode(workspace, browser):
+    started = time.monotonic()
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    console_errors: list = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto(workspace["url"], wait_until="domcontentloaded")
+        page.locator(".monaco-workbench").wait_for(state="visible", timeout=120_000)
+        page.locator(".explorer-folders-view, .explorer-viewlet").first.wait_for(timeout=120_000)
+        _log("workbench loaded")
+
+        # Open the temp copy through Quick Open.
+        page.keyboard.press("Control+p")
+        box = page.locator(".quick-input-widget input")
+        box.wait_for(state="visible")
+        box.fill(FIXTURE_NAME)
+        page.locator(".quick-input-widget .monaco-list-row", has_text=FIXTURE_NAME).first.wait_for()
+        page.keyboard.press("Enter")
+        page.locator(f".tab[aria-label*='{FIXTURE_NAME}']").first.wait_for()
+        page.locator(EDITOR).first.wait_for()
+        wait_for(lambda: 11 in editor_state(page)["text"], 30, "the editor's text", page)
+
+        # (1) A squiggle on line 11, and the Problems panel naming in_features.
+        state = wait_for(lambda: (s := editor_state(page))["squiggles"] and s, UI_TIMEOUT_MS / 1000,
+                         "an error squiggle", page)
+        _log(f"squiggles on lines {state['squiggles']} after {time.monotonic() - started:.1f}s")
+        assert state["squiggles"] == [11], state
+        assert "nn.Linear(10 * 10 * 20, 10)" in state["text"][11]
+        shot(page, "01-squiggle")
+
+        run_command(page, "View: Focus Problems")
+        problems = page.locator(".markers-panel")
+        problems.wait_for(state="visible")
+        row = problems.locator(".monaco-list-row", has_text="in_features").first
+        row.wait_for(timeout=20_000)
+        problems_text = problems.inner_text().replace("\u00a0", " ")
+        assert "in_features" in problems_text and "shapels" in problems_text, problems_text
+        assert "[Ln 11" in problems_text, problems_text
+        shot(page, "02-problems")
+
+        # (2) Hover over `x` in forward: its shape. `x` is the argument of self.fc on line 20.
+        page.locator(EDITOR).first.click(position={"x": 400, "y": 10})  # focus the editor
+        line20 = editor_state(page)["text"][20]
+        assert "self.fc(x)" in line20, line20
+        go_to(page, 20, column_of(line20, "self.fc(x)") + len("self.fc("))
+        run_command(page, "Show or Focus Hover")
+        hover = page.locator(".monaco-hover:not(.hidden) .monaco-hover-content, .monaco-hover .hover-contents").first
+        hover.wait_for(state="visible", timeout=20_000)
+        hover_text = wait_for(lambda: hover.inner_text().replace("\u00a0", " ").strip(), 10, "hover text", page)
+        _log(f"hover: {hover_text!r}")
+        assert re.search(r"x\s*:\s*Tensor\[1,\s*5120\]", hover_text), hover_text
+        shot(page, "03-hover")
+        page.keyboard.press("Escape")
+
+        # (3) The quick fix: cursor in the diagnostic, Ctrl+. and "Set in_features to 5120".
+        line11 = editor_state(page)["text"][11]
+        go_to(page, 11, column_of(line11, "10 * 10 * 20") + 1)
+        page.keyboard.press("Control+.")
+        action = page.locator(".action-widget .monaco-list-row", has_text="Set in_features to 5120").first
+        action.wait_for(state="visible", timeout=20_000)
+        shot(page, "04-quick-fix-menu")
+        action.click()
+        state = wait_for(
+            lambda: (s := editor_state(page))["text"].get(11, "").strip().startswith("self.fc = nn.Linear(5120, 10)")
+            and not s["squiggles"] and s,
+            UI_TIMEOUT_MS / 1000, "line 11 fixed and the squiggle gone", page,
+        )
+        assert "self.fc = nn.Linear(5120, 10)" in state["text"][11], state["text"][11]
+        shot(page, "05-fixed")
+        problems_text = page.locator(".markers-panel").inner_text()
+        assert "in_features" not in problems_text, problems_text
+        # Save it and check the file on disk too (autosave is off: nothing was written before).
+        assert "nn.Linear(10 * 10 * 20, 10)" in workspace["file"].read_text()
+        page.keyboard.press("Control+s")
+        wait_for(lambda: "nn.Linear(5120, 10)" in workspace["file"].read_text(), 20, "the saved file", page)
+
+        # (4) The shapels output channel: the server started, and no errors.
+        run_command(page, "shapels: Show Output")
+        output = page.locator(".output-view .monaco-editor .view-lines, .panel .output .view-lines").first
+        output.wait_for(state="visible", timeout=20_000)
+        output_text = wait_for(
+            lambda: "server started" in (t := output.inner_text().replace("\u00a0", " ")) and t,
+            30, "the shapels output channel", page,
+        )
+        shot(page, "06-output")
+        _log("output channel:\n" + output_text)
+        assert "Interpreter: " + sys.executable in output_text, output_text
+        bad = [line for line in output_text.splitlines()
+               if re.search(r"\[Error|Traceback|\bERROR\b|Exception|failed", line)]
+        assert not bad, "errors in the shapels output channel:\n" + "\n".join(bad)
+        _log(f"UI part took {time.monotonic() - started:.1f}s")
+    except BaseException:
+        try:
+            shot(page, "failure-final")
+        except Exception:  # noqa: BLE001
+            pass
+        raise
+    finally:
+        if console_errors:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            (ARTIFACTS / "browser-console-errors.txt").write_text("\n".join(console_errors))
+        context.close()
