@@ -46,6 +46,9 @@ from shapels.values import (
 )
 
 CONTAINERS = {"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"}
+# nn.Module's own methods that matter for shapes: registration binds an attribute; the rest return self.
+MODULE_METHODS = {"add_module", "register_module", "register_buffer", "register_parameter",
+                  "to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_"}
 MAX_TRACE = 12
 
 # Library paths that name the same thing as a canonical rule key.
@@ -100,8 +103,8 @@ def get_attribute(interp, base: Value, name: str, frame) -> Value:
             from shapels.analysis.interpreter import Frame
 
             return interp.eval(expr, Frame(owner.node, {}, True, owner))
-        if name == "training":
-            return UNKNOWN
+        if base.info.is_module and name in MODULE_METHODS:
+            return BoundMethod(base, name)
         return UNKNOWN
     if isinstance(base, SuperRef):
         for cls in base.instance.info.mro_after(base.owner):
@@ -394,6 +397,15 @@ def call_method(interp, method: BoundMethod, args: list, kwargs: dict, frame, no
         return call_layer_method(interp, receiver, name, args, kwargs, frame, node)
     if isinstance(receiver, SuperRef):
         return NONE if name == "__init__" else UNKNOWN
+    if isinstance(receiver, Instance):
+        if name in ("add_module", "register_module", "register_buffer", "register_parameter"):
+            if len(args) >= 2 and isinstance(args[0], Const) and isinstance(args[0].value, str):
+                from shapels.analysis.interpreter import name_module
+
+                name_module(args[1], args[0].value)
+                receiver.attrs[args[0].value] = args[1]
+            return NONE
+        return receiver
     if isinstance(receiver, Seq) and name == "numel":
         dims = [to_dim(i) for i in receiver.items]
         return Number(D.dim_product(dims)) if all(d is not None for d in dims) else UNKNOWN

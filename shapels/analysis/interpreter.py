@@ -40,6 +40,7 @@ from shapels.values import (
 
 NORMAL, RETURN, BREAK, CONTINUE, DEAD = "normal", "return", "break", "continue", "dead"
 MAX_LOOP = 256
+UNBOUND = Unknown("parameter without an argument")  # replaced by the default where there is one
 MAX_DEPTH = 32
 
 BUILTIN_NAMES = {
@@ -486,6 +487,14 @@ class Interpreter:
         return value
 
     # -- functions -----------------------------------------------------------------------------
+    def _fill_defaults(self, node: cst.FunctionDef, bound: dict, frame: Frame) -> None:
+        """Parameters left unbound take their default, evaluated in the module's scope."""
+        params = node.params
+        for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params):
+            name = p.name.value
+            if p.default is not None and bound.get(name) is UNBOUND:
+                bound[name] = self.eval(p.default, Frame(node, {}, frame.certain, frame.owner, False, [], frame.depth))
+
     def invoke(self, function: UserFunction, args: list, kwargs: dict, frame: Frame, *, receiver=None,
                record: bool = False, owner=None) -> Value:
         """Run a user function body with arguments bound; its return values joined."""
@@ -496,6 +505,7 @@ class Interpreter:
         bound = bind_user_params(node, ([receiver] if receiver is not None else []) + list(args), kwargs)
         if bound is None:
             return UNKNOWN
+        self._fill_defaults(node, bound, frame)
         env.update(bound)
         inner = Frame(node, env, frame.certain, owner or function.owner, record, [], frame.depth + 1)
         status = self.exec_block(node.body, inner)
@@ -639,5 +649,5 @@ def bind_user_params(node: cst.FunctionDef, args: list, kwargs: dict) -> Optiona
         env[params.star_kwarg.name.value] = DictValue(rest)
     for p in positional + list(params.kwonly_params):
         if p.name.value not in env:
-            env[p.name.value] = UNKNOWN
+            env[p.name.value] = UNBOUND
     return env

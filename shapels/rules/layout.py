@@ -315,9 +315,9 @@ def repeat_interleave(call: RuleCall):
         if total is None:
             raise Unknowable("input")
         return Shape.of([total * repeats])
+    if shape.rank == 0:  # torch rejects every dim here, even 0 and -1
+        call.fail("dim-out-of-range", "repeat_interleave: a 0-dim tensor takes no dim")
     i = dim_index(call, shape, call.dim("dim"))
-    if shape.rank == 0:
-        return Shape.of([repeats])
     return shape.with_dim(i, shape.dims[i] * repeats)
 
 
@@ -500,7 +500,7 @@ def narrow(call: RuleCall):
     if size is not None and start is not None:
         if not -size <= start <= size:
             call.fail("op-input-shape", f"narrow(): start {start} is out of range for dim {i} of size {size}")
-        start %= max(size, 1)
+        start += size if start < 0 else 0
         if D.as_int(length) is not None and start + D.as_int(length) > size:
             call.fail(
                 "op-input-shape",
@@ -576,9 +576,14 @@ def torch_flip(call: RuleCall):
     examples=[ex(T(2, 3), 1, 1, out=(2, 3)), ex(T(2, 3), 1, 2, error="dim-out-of-range")],
 )
 def roll(call: RuleCall):
+    shape = call.shape("input")
     if call.is_none("dims"):
-        return call.shape("input")
-    return _check_dims(call, call.dims("dims"))
+        return shape
+    if shape.rank == 0:
+        call.fail("dim-out-of-range", "roll: a 0-dim tensor has no dims to roll along")
+    for d in call.dims("dims"):  # repeats are allowed here
+        dim_index(call, shape, d, "dims")
+    return shape
 
 
 @function(

@@ -98,18 +98,52 @@ def bilinear(call: RuleCall):
     return _replace_features(a, [call.dim("out_features")])
 
 
-def _bias_fits(call: RuleCall, out: Shape, bias: Shape) -> None:
-    """The bias is added into the output, so it must broadcast to the output's shape unchanged."""
-    if bias.ranked and out.ranked and bias.rank > out.rank:
-        call.fail("broadcast-mismatch", f"linear: a bias of shape {bias.show()} cannot be added to an output of shape {out.show()}")
-    for i in range(1, min(len(bias.dims), len(out.dims)) + 1):
-        b, o = bias.dim(-i), out.dim(-i)
-        if D.eq(b, 1) is False and D.eq(b, o) is False:
-            call.fail(
-                "broadcast-mismatch",
-                f"linear: a bias of shape {bias.show()} cannot be added to an output of shape {out.show()}",
-                input_name="bias",
-            )
+def _expands(bias: Shape, target: list):
+    """Whether `bias` broadcasts to `target` unchanged: True, False, or None when unknown."""
+    if bias.ranked and bias.rank > len(target):
+        return False
+    verdict = True
+    for i in range(1, min(len(bias.dims), len(target)) + 1):
+        b, t = bias.dim(-i), target[-i]
+        ones, same = D.eq(b, 1), D.eq(b, t)
+        if ones is False and same is False:
+            return False
+        if ones is not True and same is not True:
+            verdict = None
+    if not bias.ranked and verdict:
+        return None  # more leading dims may follow
+    return verdict
+
+
+def _check_bias(call: RuleCall, shape: Shape, weight: Shape, bias: Shape, out: Shape) -> None:
+    """Raise when torch's F.linear certainly rejects the bias.
+
+    torch adds the bias in one of two ways: a fused addmm of the input flattened to (P, in), which
+    needs a 2-D weight and a bias that expands to (P, out), or a matmul followed by an in-place add,
+    which needs a bias that broadcasts to the output unchanged. A 2-D input always takes addmm; other
+    inputs take it when the bias squeezes to 1-D and the input is contiguous (a layout we do not
+    track), so there we report only what both ways reject.
+    """
+    if not shape.ranked or not out.ranked:
+        return
+    lead = D.dim_product(shape.dims[:-1])
+    fused = False if weight.rank != 2 else _expands(bias, [lead, weight.dims[0]])
+    plain = _expands(bias, list(out.dims))
+    if shape.rank == 2:
+        verdicts = [fused]
+    else:
+        squeezed = [D.eq(d, 1) for d in bias.dims] if bias.ranked else [None]
+        if None in squeezed:
+            fusable = None
+        else:
+            fusable = bias.rank == 1 or squeezed.count(False) == 1
+        verdicts = [plain] if fusable is False else [fused, plain]
+    if all(v is False for v in verdicts):
+        if weight.rank == 1 and plain is not False:
+            message = "linear: with a bias, torch's fused addmm path needs a 2-D weight"
+        else:
+            message = f"linear: a bias of shape {bias.show()} cannot be added to an output of shape {out.show()}"
+        call.fail("broadcast-mismatch", message, input_name="bias")
 
 
 @function(
@@ -132,17 +166,6 @@ def f_linear(call: RuleCall):
         raise Unknowable("weight")
     _features(call, shape, weight.dims[-1], param="weight", code="linear-in-features", input_name="input")
     out = _replace_features(shape, [weight.dims[0]] if weight.rank == 2 else [])
-    if call.is_none("bias"):
-        return out
-    bias = call.shape("bias")
-    if weight.rank == 1:
-        # torch's fused addmm path needs a 2-D weight: 2-D input (and, for contiguous inputs, 3-D
-        # input or a 1-D bias) with a 1-D weight raises; whether the others do depends on layout.
-        if shape.ranked and shape.rank == 2:
-            call.fail("linear-in-features", "linear: a 1-D weight cannot be used with a bias on a 2-D input", input_name="weight")
-        if not (bias.ranked and bias.rank == 0 and shape.ranked and shape.rank != 3):
-            return out
-    elif shape.ranked and shape.rank == 3 and not (bias.ranked and bias.rank <= 1):
-        return out  # contiguous 3-D inputs take torch's flattened addmm path: depends on layout
-    _bias_fits(call, out, bias)
+    if not call.is_none("bias"):
+        _check_bias(call, shape, weight, call.shape("bias"), out)
     return out
