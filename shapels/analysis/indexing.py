@@ -18,14 +18,23 @@ from shapels.values import (
     Number,
     Seq,
     SliceValue,
+    Step,
     Tensor,
     Value,
 )
 
+MAX_TRACE = 12
+
 
 def subscript(interp, base: Value, key: Value, frame, node) -> Value:
     if isinstance(base, Tensor):
-        return Tensor(tensor_index(base.shape, key), base.trace) if tensor_index(base.shape, key) is not None else Tensor(Shape.unknown(), base.trace)
+        shape = tensor_index(base.shape, key)
+        if shape is None:
+            return Tensor(Shape.unknown(), base.trace)
+        if shape == base.shape:
+            return Tensor(shape, base.trace)
+        step = Step("index", shape, frame.loc(node))
+        return Tensor(shape, (base.trace + (step,))[-MAX_TRACE:])
     if isinstance(base, (Seq, ListValue)):
         return sequence_index(base, key)
     if isinstance(base, DictValue):
