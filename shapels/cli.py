@@ -59,6 +59,9 @@ def build_options(paths: list, cli_inputs: list):
             raise UsageError(f"--input {text!r}: expected 'Class:param=(1,3,64,64)'")
         cls, param, spec = parsed
         options.inputs.setdefault(cls, {})[param] = spec
+    from shapels.imports import FileLoader
+
+    options.loader = FileLoader(roots=[Path.cwd()])
     return options
 
 

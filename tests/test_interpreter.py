@@ -276,3 +276,22 @@ def test_half_typed_code_and_syntax_errors_never_crash():
                 "\x00", "import torch\nx = torch.randn(2, 3)\ny = x.view(7, -1)\n"]:
         r = run(src)
         assert r.syntax_error is not None or isinstance(r.findings, list)
+
+
+def test_blame_follows_a_parameter_back_to_the_call_site():
+    r = run(HEADER + """
+    def head(features, classes):
+        return nn.Sequential(nn.Dropout(0.2), nn.Linear(features, classes))
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 24, 3, padding=1)
+            self.head = head(16, 10)
+        def forward(self, x):
+            return self.head(self.conv(x).mean((2, 3)))
+    Net()(torch.randn(2, 3, 8, 8))
+    """)
+    [f] = [f for f in r.findings if f.severity == "error"]
+    line = line_of(r, "self.head = head(16, 10)")
+    assert (f.code, f.span.start_line, f.fix.content) == ("linear-in-features", line, "24")
+    assert r.text.splitlines()[line - 1][f.span.start_col:f.span.end_col] == "16"

@@ -16,6 +16,7 @@ import sympy
 from shapels import rules as rule_registry
 from shapels.analysis import report
 from shapels.analysis.objects import (
+    ModuleRef,
     BoundUserMethod,
     Builtin,
     ClassRef,
@@ -90,6 +91,8 @@ def unknown_result(callee: Value) -> Value:
 def get_attribute(interp, base: Value, name: str, frame) -> Value:
     if isinstance(base, FunctionRef):
         return FunctionRef(f"{base.qualname}.{name}")
+    if isinstance(base, ModuleRef):
+        return interp.lookup_global(name, base.scope)
     if isinstance(base, Instance):
         if name in base.attrs:
             return base.attrs[name]
@@ -97,12 +100,9 @@ def get_attribute(interp, base: Value, name: str, frame) -> Value:
         if found is not None:
             owner, node = found
             return BoundUserMethod(base, UserFunction(node, owner))
-        attr = base.info.find_attribute(name)
+        attr = class_attribute(interp, base.info, name)
         if attr is not None:
-            owner, expr = attr
-            from shapels.analysis.interpreter import Frame
-
-            return interp.eval(expr, Frame(owner.node, {}, True, owner))
+            return attr
         if base.info.is_module and name in MODULE_METHODS:
             return BoundMethod(base, name)
         return UNKNOWN
@@ -112,12 +112,9 @@ def get_attribute(interp, base: Value, name: str, frame) -> Value:
                 return BoundUserMethod(base.instance, UserFunction(cls.methods[name], cls))
         return BoundMethod(base, name)  # nn.Module's own methods: __init__ and friends
     if isinstance(base, ClassRef):
-        attr = base.info.find_attribute(name)
+        attr = class_attribute(interp, base.info, name)
         if attr is not None:
-            owner, expr = attr
-            from shapels.analysis.interpreter import Frame
-
-            return interp.eval(expr, Frame(owner.node, {}, True, owner))
+            return attr
         found = base.info.find_method(name)
         if found is not None:
             return UserFunction(found[1], found[0])
@@ -129,6 +126,17 @@ def get_attribute(interp, base: Value, name: str, frame) -> Value:
     if isinstance(base, (ListValue, DictValue, Seq, Number)):
         return BoundMethod(base, name)
     return UNKNOWN
+
+
+def class_attribute(interp, info, name: str) -> Optional[Value]:
+    """A class-level `expansion = 4`, evaluated in the scope of the class that defines it."""
+    found = info.find_attribute(name)
+    if found is None:
+        return None
+    from shapels.analysis.interpreter import Frame
+
+    owner, expr = found
+    return interp.eval(expr, Frame(owner.node, {}, True, owner, scope=owner.scope))
 
 
 def tensor_attribute(tensor: Tensor, name: str) -> Value:
@@ -195,9 +203,9 @@ def call(interp, callee: Value, args: list, kwargs: dict, frame, node: cst.Call)
     if isinstance(callee, BoundUserMethod):
         if callee.function.node.name.value == "forward" and isinstance(callee.receiver, Instance):
             return call_instance(interp, callee.receiver, args, kwargs, frame, node, callee.function)
-        return interp.invoke(callee.function, args, kwargs, frame, receiver=callee.receiver)
+        return interp.invoke(callee.function, args, kwargs, frame, receiver=callee.receiver, call_node=node)
     if isinstance(callee, UserFunction):
-        return interp.invoke(callee, args, kwargs, frame)
+        return interp.invoke(callee, args, kwargs, frame, call_node=node)
     if isinstance(callee, ClassRef):
         return instantiate(interp, callee.info, args, kwargs, frame, node)
     if isinstance(callee, Partial):
@@ -249,20 +257,32 @@ def construct_layer(rule, qualname: str, args: list, kwargs: dict, frame, node) 
 
 def _argument_locs(signature, node, frame) -> dict:
     """Parameter name -> location of the expression passed for it (only plainly passed ones)."""
+    positional = [p.name for p in signature.params if not (p.keyword_only or p.var_positional or p.var_keyword)]
+    return argument_locs(positional, node, frame)
+
+
+def argument_locs(positional: list, node, frame) -> dict:
+    """Where each argument of a call was written. An argument that is a bare parameter of the
+    calling function is traced back to what *its* caller passed: the place a fix belongs."""
     if not isinstance(node, cst.Call):
         return {}
-    positional = [p.name for p in signature.params if not (p.keyword_only or p.var_positional or p.var_keyword)]
     locs = {}
     index = 0
     for arg in node.args:
         if arg.star:
             break
         if arg.keyword is not None:
-            locs[arg.keyword.value] = frame.loc(arg.value)
-        else:
-            if index < len(positional):
-                locs[positional[index]] = frame.loc(arg.value)
+            name = arg.keyword.value
+        elif index < len(positional):
+            name = positional[index]
             index += 1
+        else:
+            continue
+        value = arg.value
+        if isinstance(value, cst.Name) and value.value in frame.param_locs:
+            locs[name] = frame.param_locs[value.value]
+        else:
+            locs[name] = frame.loc(value)
     return locs
 
 
@@ -345,7 +365,7 @@ def instantiate(interp, info, args: list, kwargs: dict, frame, node) -> Value:
         owner, init = found
         bound = _bind_init(init, args, kwargs)
         instance.init_args = bound
-        interp.invoke(UserFunction(init, owner), args, kwargs, frame, receiver=instance)
+        interp.invoke(UserFunction(init, owner), args, kwargs, frame, receiver=instance, call_node=node)
     return instance
 
 

@@ -13,7 +13,8 @@ from shapels.analysis.findings import Finding
 from shapels.analysis.limits import screen
 from shapels.analysis.inputs import annotation_inputs, comment_inputs, configured_inputs
 from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpreter
-from shapels.analysis.modtable import ClassInfo, build_table
+from shapels.analysis.modtable import ClassInfo
+from shapels.analysis.scopes import Loader, make_scope
 from shapels.analysis.objects import Instance, UserFunction
 from shapels.analysis.positions import Loc, Positions, Span
 from shapels.analysis.recorder import Recorder, Run
@@ -30,6 +31,7 @@ SOURCE_RANK = {"config": 0, "comment": 1, "annotation": 2, "driver": 3, "symboli
 class Options:
     inputs: dict = field(default_factory=dict)  # {"Net": {"x": "(1, 3, 64, 64)"}}
     budget_seconds: Optional[float] = 5.0
+    loader: Optional[Loader] = None  # reads imported workspace/package modules; None: this file only
 
 
 @dataclass
@@ -101,11 +103,13 @@ def analyze(text: str, path: str = "<string>", options: Optional[Options] = None
     except (RecursionError, MemoryError, ValueError) as error:
         result.syntax_error = SyntaxProblem(f"cannot parse: {type(error).__name__}", 1, 0)
         return result
-    table = build_table(module)
+    main = make_scope("__main__", path, module)
+    table = main.table
     recorder = Recorder()
-    interp = Interpreter(module, table, recorder, Budget(options.budget_seconds))
+    interp = Interpreter(main, recorder, Budget(options.budget_seconds), options.loader)
     positions = Positions(module)
     try:
+        interp.link_bases(main)
         _run_driver(interp, module)
         _run_fallbacks(interp, table, options)
     except BudgetExceeded:

@@ -17,8 +17,9 @@ import sympy
 
 from shapels.analysis import calls, indexing
 from shapels.analysis.env import join, join_envs
-from shapels.analysis.modtable import ModuleTable, add_import, dotted_name
-from shapels.analysis.objects import Builtin, ClassRef, Instance, UserFunction
+from shapels.analysis.modtable import add_import, mark_modules
+from shapels.analysis.objects import Builtin, ClassRef, Instance, ModuleRef, UserFunction
+from shapels.analysis.scopes import MAX_SCOPES, Loader, Scope, is_loadable, make_scope, parse_cached
 from shapels.analysis.positions import Loc
 from shapels.analysis.recorder import Recorder
 from shapels.symbolic import dims as D
@@ -74,35 +75,45 @@ class Frame:
     record: bool = False  # record names for hover (forward of a module)
     returns: list = field(default_factory=list)
     depth: int = 0
+    scope: Any = None  # the Scope (file) whose globals names resolve in; None: the analysed file
+    param_locs: dict = field(default_factory=dict)  # parameter -> where the caller wrote its argument
 
     def branch(self, env: dict, certain: bool) -> "Frame":
-        return Frame(self.unit, env, certain, self.owner, self.record, self.returns, self.depth)
+        return Frame(self.unit, env, certain, self.owner, self.record, self.returns, self.depth, self.scope,
+                     self.param_locs)
 
     def loc(self, node: cst.CSTNode) -> Loc:
         return Loc(self.unit, node)
 
 
 class Interpreter:
-    def __init__(self, module: cst.Module, table: ModuleTable, recorder: Recorder, budget: Budget):
-        self.module = module
-        self.table = table
+    def __init__(self, main: Scope, recorder: Recorder, budget: Budget, loader: Optional[Loader] = None):
+        self.main = main
+        self.module = main.module
         self.recorder = recorder
         self.budget = budget
-        self.globals: dict = {}
+        self.loader = loader
         self.source = "driver"
-        self.param_symbols: set = set()
-        self._globals_ready = False
+        self.scopes: dict = {main.path: main}
+        self._external: dict = {}
+
+    @property
+    def globals(self) -> dict:
+        return self.main.globals
 
     # -- names ---------------------------------------------------------------------------------
-    def lookup_global(self, name: str) -> Value:
-        if name in self.globals:
-            return self.globals[name]
-        if name in self.table.classes:
-            return ClassRef(self.table.classes[name])
-        if name in self.table.functions:
-            return UserFunction(self.table.functions[name])
-        if name in self.table.aliases:
-            return FunctionRef(self.table.aliases[name])
+    def lookup_global(self, name: str, scope: Optional[Scope] = None) -> Value:
+        scope = scope or self.main
+        table = scope.table
+        if name in scope.globals:
+            return scope.globals[name]
+        if name in table.classes:
+            return ClassRef(table.classes[name])
+        if name in table.functions:
+            return UserFunction(table.functions[name], scope=scope)
+        if name in table.aliases:
+            qualname = table.aliases[name]
+            return self.resolve_external(qualname, scope) or FunctionRef(qualname)
         if name in BUILTIN_NAMES:
             return Builtin(name)
         if name == "None":
@@ -114,7 +125,82 @@ class Interpreter:
     def lookup(self, name: str, frame: Frame) -> Value:
         if name in frame.env:
             return frame.env[name]
-        return self.lookup_global(name)
+        return self.lookup_global(name, frame.scope)
+
+    # -- other files ---------------------------------------------------------------------------
+    def resolve_external(self, qualname: str, scope: Scope) -> Optional[Value]:
+        """A name imported from another file of the workspace or a package, as a value; else None."""
+        if self.loader is None or not is_loadable(qualname):
+            return None
+        key = (scope.path, qualname)
+        if key not in self._external:
+            self._external[key] = None  # an import cycle resolves to unknown, not to a loop
+            self._external[key] = self._resolve_external(qualname, scope)
+        return self._external[key]
+
+    def _resolve_external(self, qualname: str, scope: Scope) -> Optional[Value]:
+        dots = len(qualname) - len(qualname.lstrip("."))
+        parts = qualname[dots:].split(".") if qualname[dots:] else []
+        for cut in range(len(parts), -1, -1):
+            module_name = "." * dots + ".".join(parts[:cut])
+            if not module_name.strip("."):
+                continue
+            target = self.load_scope(scope, module_name)
+            if target is None:
+                continue
+            value: Value = ModuleRef(target)
+            for attr in parts[cut:]:
+                value = calls.get_attribute(self, value, attr, Frame(target.module, {}, scope=target))
+                if isinstance(value, Unknown):
+                    return None
+            return value
+        return None
+
+    def load_scope(self, importer: Scope, module_name: str) -> Optional[Scope]:
+        try:
+            found = self.loader(importer.path, module_name)
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        if found is None:
+            return None
+        path, text = found
+        if path in self.scopes:
+            return self.scopes[path]
+        if len(self.scopes) >= MAX_SCOPES:
+            return None
+        module = parse_cached(text)
+        if module is None:
+            return None
+        scope = make_scope(module_name.lstrip("."), path, module)
+        self.scopes[path] = scope
+        self.link_bases(scope)
+        scope.globals["__name__"] = Const(scope.name)
+        saved, self.source = self.source, "import"
+        try:
+            for stmt in module.body:
+                if not isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
+                    self.exec_stmt(stmt, Frame(stmt, scope.globals, scope=scope))
+        except RecursionError:
+            pass
+        finally:
+            self.source = saved
+        return scope
+
+    def link_bases(self, scope: Scope) -> None:
+        """Bases imported from other files join the class's MRO (and may make it an nn.Module)."""
+        changed = False
+        for info in scope.table.classes.values():
+            for base in info.base_names:
+                if base in scope.table.classes:
+                    continue
+                head = base.split(".")[0]
+                qualname = scope.table.aliases.get(head, head) + base[len(head):] if head in scope.table.aliases else base
+                value = self.resolve_external(qualname, scope)
+                if isinstance(value, ClassRef) and value.info not in info.bases:
+                    info.bases.append(value.info)
+                    changed = True
+        if changed:
+            mark_modules(scope.table.classes.values())
 
     # -- statements ----------------------------------------------------------------------------
     def exec_block(self, body, frame: Frame) -> str:
@@ -151,7 +237,7 @@ class Interpreter:
                 self.exec_block(stmt.finalbody.body, frame)
             return status
         if isinstance(stmt, cst.FunctionDef):
-            frame.env[stmt.name.value] = UserFunction(stmt, frame.owner, closure=frame.env)
+            frame.env[stmt.name.value] = UserFunction(stmt, frame.owner, closure=frame.env, scope=frame.scope)
             return NORMAL
         return NORMAL  # class definitions, match statements and the like: nothing to track
 
@@ -183,7 +269,7 @@ class Interpreter:
             aliases: dict = {}
             add_import(aliases, small)
             for local, target in aliases.items():
-                frame.env[local] = FunctionRef(target)
+                frame.env[local] = self.resolve_external(target, frame.scope or self.main) or FunctionRef(target)
         elif isinstance(small, cst.Del):
             return NORMAL
         return NORMAL
@@ -493,10 +579,11 @@ class Interpreter:
         for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params):
             name = p.name.value
             if p.default is not None and bound.get(name) is UNBOUND:
-                bound[name] = self.eval(p.default, Frame(node, {}, frame.certain, frame.owner, False, [], frame.depth))
+                scope = frame.scope
+                bound[name] = self.eval(p.default, Frame(node, {}, frame.certain, frame.owner, False, [], frame.depth, scope))
 
     def invoke(self, function: UserFunction, args: list, kwargs: dict, frame: Frame, *, receiver=None,
-               record: bool = False, owner=None) -> Value:
+               record: bool = False, owner=None, call_node=None) -> Value:
         """Run a user function body with arguments bound; its return values joined."""
         if frame.depth >= MAX_DEPTH:
             return UNKNOWN
@@ -507,7 +594,12 @@ class Interpreter:
             return UNKNOWN
         self._fill_defaults(node, bound, frame)
         env.update(bound)
-        inner = Frame(node, env, frame.certain, owner or function.owner, record, [], frame.depth + 1)
+        owner = owner or function.owner
+        scope = function.scope or (owner.scope if owner is not None else None) or frame.scope
+        inner = Frame(node, env, frame.certain, owner, record, [], frame.depth + 1, scope)
+        if call_node is not None:
+            names = [p.name.value for p in list(node.params.posonly_params) + list(node.params.params)]
+            inner.param_locs = calls.argument_locs(names[1:] if receiver is not None else names, call_node, frame)
         status = self.exec_block(node.body, inner)
         results = list(inner.returns)
         if status == NORMAL:

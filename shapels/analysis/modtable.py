@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import libcst as cst
 
@@ -33,6 +33,7 @@ class ClassInfo:
     attributes: dict = field(default_factory=dict)  # class-level `expansion = 4` -> expression
     bases: list = field(default_factory=list)  # ClassInfo of user-defined bases, resolved later
     is_module: bool = False
+    scope: Any = None  # the Scope (file) it is defined in
 
     def find_method(self, name: str) -> Optional[tuple]:
         """(ClassInfo that defines it, FunctionDef) along a left-to-right depth-first MRO."""
@@ -100,15 +101,16 @@ def add_import(aliases: dict, stmt) -> None:
                 head = target.split(".")[0]
                 aliases[head] = head
     elif isinstance(stmt, cst.ImportFrom) and not isinstance(stmt.names, cst.ImportStar):
-        if stmt.relative:
+        # Relative imports keep their leading dots (".blocks.Block"); the loader resolves them.
+        dots = "." * len(stmt.relative)
+        module = dotted_name(stmt.module) if stmt.module else ""
+        if not module and not dots:
             return
-        module = dotted_name(stmt.module) if stmt.module else None
-        if not module:
-            return
+        prefix = f"{dots}{module}"
         for alias in stmt.names:
             name = _import_alias_target(alias)
             local = alias.asname.name.value if alias.asname is not None else name
-            aliases[local] = f"{module}.{name}"
+            aliases[local] = f"{prefix}.{name}" if module else f"{prefix}{name}"
 
 
 def _class_info(node: cst.ClassDef, aliases: dict) -> ClassInfo:
@@ -161,12 +163,18 @@ def _top_level_statements(body):
 def _resolve_bases(table: ModuleTable) -> None:
     for info in table.classes.values():
         info.bases = [table.classes[b] for b in info.base_names if b in table.classes and table.classes[b] is not info]
+    mark_modules(table.classes.values())
+
+
+def mark_modules(classes) -> None:
+    """A class is an nn.Module when a base is torch.nn.Module or a class that is one."""
+    classes = list(classes)
+    for info in classes:
+        info.is_module = info.is_module or any(b in MODULE_BASES for b in info.base_names)
     changed = True
-    for info in table.classes.values():
-        info.is_module = any(b in MODULE_BASES for b in info.base_names)
     while changed:
         changed = False
-        for info in table.classes.values():
+        for info in classes:
             if not info.is_module and any(b.is_module for b in info.bases):
                 info.is_module = True
                 changed = True

@@ -36,6 +36,14 @@ class UserFunction(Value):
     node: cst.FunctionDef
     owner: Optional[ClassInfo] = None  # set for methods
     closure: Optional[dict] = None
+    scope: Any = None  # the Scope of a module-level function (methods use owner.scope)
+
+
+@dataclass(eq=False)
+class ModuleRef(Value):
+    """A module of the workspace (or a package) loaded as source: `import blocks` then `blocks.X`."""
+
+    scope: Any
 
 
 @dataclass(eq=False)

@@ -6,6 +6,7 @@ each run.
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import select
@@ -169,6 +170,7 @@ class ScriptEnvironment:
                 sys.modules.pop(name, None)
 
 
+@functools.lru_cache(maxsize=1)
 def _installation_dirs() -> tuple:
     dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):

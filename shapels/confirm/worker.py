@@ -48,6 +48,7 @@ def main() -> int:
 
     recorder.install()
     sandbox.become_subreaper()
+    _set_threads()
     _warm_up()
     _send(proto_out, {"ready": True, "pid": os.getpid(), "torch": torch.__version__,
                       "cuda": bool(torch.cuda.is_available())})
@@ -74,6 +75,19 @@ def main() -> int:
                                                  "message": f"confirm failed inside the worker: {error}",
                                                  "trace": traceback.format_exc(limit=8)}}
             _send(proto_out, {"id": request.get("id"), "result": result})
+
+
+def _set_threads() -> None:
+    """One intra-op thread unless SHAPELS_CONFIRM_THREADS says otherwise: confirm runs small inputs,
+    where torch's thread pool costs more than it gains (10x slower medians on a busy 2-CPU machine)."""
+    import torch
+
+    try:
+        threads = int(os.environ.get("SHAPELS_CONFIRM_THREADS", "1"))
+    except ValueError:
+        threads = 1
+    if threads > 0:
+        torch.set_num_threads(threads)
 
 
 def _warm_up() -> None:

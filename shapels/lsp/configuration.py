@@ -22,7 +22,7 @@ def register(server) -> None:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls, params: types.InitializedParams):
-        for problem in getattr(ls, "_startup_problems", []):
+        for problem in ls.state.startup_problems:
             ls.warn_once(problem)
         if _supports(ls, "did_change_configuration"):
             await _register_for_changes(ls)
@@ -32,6 +32,7 @@ def register(server) -> None:
     async def did_change_configuration(ls, params: types.DidChangeConfigurationParams):
         pushed = params.settings.get(SECTION) if isinstance(params.settings, dict) else None
         if isinstance(pushed, dict):
+            ls.state.settings_generation += 1
             apply(ls, {**ls.state.init_settings, **pushed})
         else:
             await pull(ls)
@@ -41,6 +42,7 @@ async def pull(server) -> None:
     """Ask the client for the `shapels` section, if it can answer."""
     if not _client_has(server, "workspace", "configuration"):
         return
+    generation = server.state.settings_generation
     try:
         answer = await server.workspace_configuration_async(
             types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
@@ -48,11 +50,11 @@ async def pull(server) -> None:
     except Exception as error:  # noqa: BLE001 - a client that fails this keeps the current settings
         server.log(f"workspace/configuration failed: {error}", types.MessageType.Warning)
         return
+    if server.state.settings_generation != generation:
+        return  # settings were pushed while we asked: the answer is older than they are
     value = answer[0] if answer else None
     if value is None:
-        # Nothing configured in the editor: initializationOptions stand (re-apply only if changed).
-        apply(server, server.state.init_settings)
-        return
+        return  # nothing configured in the editor: the current settings stand
     apply(server, {**server.state.init_settings, **(settings_mod.section_of(value) or {})})
 
 
@@ -63,7 +65,7 @@ def apply(server, raw: Any, announce: bool = True) -> None:
         if announce:
             server.warn_once(message)
         else:  # during initialize: shown after `initialized`
-            server._startup_problems = getattr(server, "_startup_problems", []) + [message]
+            server.state.startup_problems.append(message)
     old = server.state.settings
     server.state.settings = new
     if not announce or new == old:

@@ -32,6 +32,8 @@ class ServerState:
     settings: Settings = field(default_factory=Settings)
     init_settings: dict = field(default_factory=dict)  # raw `shapels` section from initializationOptions
     documents: dict = field(default_factory=dict)  # uri -> DocumentState
+    settings_generation: int = 0  # bumped by each pushed change; a pull answered later is dropped
+    startup_problems: list = field(default_factory=list)  # invalid initializationOptions, shown after `initialized`
 
     def document(self, uri: str) -> DocumentState:
         doc = self.documents.get(uri)

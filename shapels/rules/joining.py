@@ -54,10 +54,12 @@ def _agree(call: RuleCall, shapes, index: int, what: str):
 
 
 def cat_shapes(call: RuleCall, shapes, dim) -> Shape:
-    # Legacy: 1-D tensors of size 0 are skipped, whatever the others' rank.
-    shapes = [s for s in shapes if not (s.ranked and s.rank == 1 and D.as_int(s.dims[0]) == 0)] or shapes[:1]
     if any(s.ranked and s.rank == 0 for s in shapes):
         call.fail("cat-mismatch", f"torch.cat: a zero-dimensional tensor cannot be concatenated: {_show(shapes)}")
+    # Legacy: 1-D tensors of size 0 are skipped, whatever the others' rank (and dim).
+    shapes = [s for s in shapes if not (s.ranked and s.rank == 1 and D.as_int(s.dims[0]) == 0)]
+    if not shapes:
+        return Shape.of([0])
     rank = _common_rank(call, shapes, "torch.cat")
     width = rank if rank is not None else min(len(s.dims) for s in shapes)
     d = normalize_dim(call, dim, rank)

@@ -122,7 +122,8 @@ def _check_bias(call: RuleCall, shape: Shape, weight: Shape, bias: Shape, out: S
     needs a 2-D weight and a bias that expands to (P, out), or a matmul followed by an in-place add,
     which needs a bias that broadcasts to the output unchanged. A 2-D input always takes addmm; other
     inputs take it when the bias squeezes to 1-D and the input is contiguous (a layout we do not
-    track), so there we report only what both ways reject.
+    track, except that a tensor of all-1 dims is always contiguous), so there we report only what
+    both ways reject.
     """
     if not shape.ranked or not out.ranked:
         return
@@ -137,7 +138,12 @@ def _check_bias(call: RuleCall, shape: Shape, weight: Shape, bias: Shape, out: S
             fusable = None
         else:
             fusable = bias.rank == 1 or squeezed.count(False) == 1
-        verdicts = [plain] if fusable is False else [fused, plain]
+        # a tensor whose dims are all 1 is always contiguous
+        always_contiguous = all(D.eq(d, 1) is True for d in shape.dims)
+        if fusable is False:
+            verdicts = [plain]
+        else:
+            verdicts = [fused] if fusable and always_contiguous else [fused, plain]
     if all(v is False for v in verdicts):
         if weight.rank == 1 and plain is not False:
             message = "linear: with a bias, torch's fused addmm path needs a 2-D weight"

@@ -80,7 +80,7 @@ def _interpolate(call: RuleCall, mode: str) -> Shape:
         items = given.items if isinstance(given, (Seq, ListValue)) else (given,) * k
         out = [_scaled(s, _scale(f)) for s, f in zip(spatial, items)]
     for size in out:
-        if _certain(size <= 0):
+        if mode != "area" and _certain(size <= 0):  # area is an adaptive pool: empty is fine
             call.fail("op-input-shape", f"interpolate: output size {D.show(size)} from input {shape.show()} is not positive")
     return Shape(shape.dims[: len(shape.dims) - k] + tuple(out), shape.ranked)
 

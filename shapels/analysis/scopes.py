@@ -1,0 +1,58 @@
+"""Files as scopes: the analysed file, and the modules it imports from the workspace or packages.
+
+The engine stays pure: reading another file is the job of a `Loader` that the caller (CLI, server)
+injects. A loaded module's top level runs with its own `__name__`, so its `if __name__ ==
+"__main__":` driver does not; its classes and functions keep their own scope for name lookups.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import libcst as cst
+
+from shapels.analysis.limits import screen
+from shapels.analysis.modtable import ModuleTable, build_table
+
+# (importing file's path, dotted module name with leading dots for relative imports) -> (path, text)
+Loader = Callable[[str, str], Optional[tuple]]
+
+# Never loaded as source: torch is modelled by the rules, and these are infrastructure, not models.
+NOT_LOADED = {"torch", "numpy", "typing", "typing_extensions", "collections", "functools", "math", "os", "sys",
+              "builtins", "jaxtyping", "einops", "warnings", "abc", "dataclasses", "enum", "itertools", "copy"}
+MAX_SCOPES = 48
+
+
+@dataclass(eq=False)
+class Scope:
+    name: str
+    path: str
+    module: cst.Module
+    table: ModuleTable
+    globals: dict = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=128)
+def parse_cached(text: str) -> Optional[cst.Module]:
+    """Imported files rarely change between analyses; a parsed module is immutable, so share it."""
+    if screen(text).reason is not None:
+        return None
+    try:
+        return cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError, ValueError, MemoryError):
+        return None
+
+
+def make_scope(name: str, path: str, module: cst.Module) -> Scope:
+    table = build_table(module)
+    scope = Scope(name, path, module, table)
+    for info in table.classes.values():
+        info.scope = scope
+    return scope
+
+
+def is_loadable(qualname: str) -> bool:
+    head = qualname.lstrip(".").split(".")[0]
+    return qualname.startswith(".") or head not in NOT_LOADED

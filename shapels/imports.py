@@ -1,0 +1,65 @@
+"""Finding imported modules on disk, the way a type checker does, for the engine's Loader hook.
+
+Search order for `import a.b` / `from a.b import C`: the importing file's folder, the workspace
+roots, then the interpreter's site-packages. Relative imports (`from ..ops import X`) resolve
+against the importing file. torch itself is never read: the rules model it.
+"""
+
+from __future__ import annotations
+
+import site
+import sysconfig
+from pathlib import Path
+from typing import Iterable, Optional
+
+MAX_FILE_BYTES = 2_000_000
+
+
+def site_packages() -> list:
+    paths = {sysconfig.get_paths().get("purelib"), sysconfig.get_paths().get("platlib")}
+    try:
+        paths.update(site.getsitepackages())
+    except AttributeError:  # virtualenvs of old
+        pass
+    return [Path(p) for p in paths if p and Path(p).is_dir()]
+
+
+class FileLoader:
+    def __init__(self, roots: Iterable = (), include_site_packages: bool = True):
+        self.roots = [Path(r) for r in roots]
+        self.packages = site_packages() if include_site_packages else []
+        self._cache: dict = {}
+
+    def __call__(self, importer_path: str, dotted: str) -> Optional[tuple]:
+        dots = len(dotted) - len(dotted.lstrip("."))
+        parts = [p for p in dotted[dots:].split(".") if p]
+        importer = Path(importer_path)
+        if dots:
+            base = importer.parent
+            for _ in range(dots - 1):
+                base = base.parent
+            bases = [base]
+        else:
+            if not parts:
+                return None
+            bases = [importer.parent, *self.roots, *self.packages]
+        for base in bases:
+            target = base.joinpath(*parts) if parts else base
+            for candidate in (target.with_suffix(".py") if parts else None, target / "__init__.py"):
+                if candidate is not None and candidate.is_file() and candidate.resolve() != importer.resolve():
+                    return self._read(candidate)
+        return None
+
+    def _read(self, path: Path) -> Optional[tuple]:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        if stat.st_size > MAX_FILE_BYTES:
+            return None
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key not in self._cache:
+            text = path.read_bytes().decode("utf-8-sig", errors="replace")
+            self._cache = {k: v for k, v in self._cache.items() if k[0] != str(path)}
+            self._cache[key] = (str(path), text)
+        return self._cache[key]
