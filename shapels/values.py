@@ -42,6 +42,7 @@ class Step:
 class Tensor(Value):
     shape: Shape
     trace: tuple = ()
+    after_error: Any = None  # the location of an earlier error this shape assumes fixed
 
     @staticmethod
     def unknown() -> "Tensor":

@@ -488,6 +488,7 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
     except BindError:
         return UNKNOWN
     primary = next((v for v in bound.values() if isinstance(v, Tensor)), None)
+    after_error = next((v.after_error for v in _tensors(bound.values()) if v.after_error is not None), None)
     rule_call = RuleCall(qualname, layer.args if layer is not None else None, bound, layer)
     loc = frame.loc(node) if node is not None else None
     try:
@@ -496,17 +497,25 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
         output = None if primary is not None else UNKNOWN
     except ShapeError as error:
         source = bound.get(error.input_name) if error.input_name else primary
-        report.shape_error(interp, error, rule_call, layer, source if isinstance(source, Tensor) else primary, frame, loc)
-        output = None
+        blamed = report.shape_error(interp, error, rule_call, layer, source if isinstance(source, Tensor) else primary,
+                                    frame, loc, after_error)
+        output = error.recover
+        after_error = after_error or blamed
     except (ZeroDivisionError, TypeError, ValueError, ArithmeticError, IndexError, AttributeError):
         output = None if primary is not None else UNKNOWN  # a rule that cannot decide stays silent
     for condition in rule_call.conditions:
         report.condition(interp, condition, rule_call, layer, primary, frame, loc)
     label = layer.label if layer is not None else (rule.label or qualname.rsplit(".", 1)[-1])
-    result = to_value(output, primary.trace if primary is not None else (), label, loc, rule.preserves_shape)
+    if label.startswith("__"):
+        label = _OPERATOR_LABELS.get(label, label)
+    result = to_value(output, primary.trace if primary is not None else (), label, loc, rule.preserves_shape,
+                      after_error)
     if layer is not None:
         _record_layer_call(interp, layer, args, result, frame, node)
     return result
+
+
+_OPERATOR_LABELS = {"__add__": "+", "__radd__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/"}
 
 
 def _record_layer_call(interp, layer, args, result, frame, node) -> None:
@@ -514,17 +523,26 @@ def _record_layer_call(interp, layer, args, result, frame, node) -> None:
         interp.recorder.layer(frame.loc(node), layer, list(args), result)
 
 
-def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool) -> Value:
+def _tensors(values):
+    """Tensors among call arguments, including those inside a list or tuple (torch.cat)."""
+    for v in values:
+        if isinstance(v, Tensor):
+            yield v
+        elif isinstance(v, (Seq, ListValue)):
+            yield from (i for i in v.items if isinstance(i, Tensor))
+
+
+def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool, after_error=None) -> Value:
     if output is None:
-        return Tensor(Shape.unknown(), trace)
+        return Tensor(Shape.unknown(), trace, after_error)
     if isinstance(output, Value):
         return output
     if isinstance(output, Shape):
         if preserves:
-            return Tensor(output, trace)
-        return Tensor(output, (trace + (Step(label, output, loc),))[-MAX_TRACE:])
+            return Tensor(output, trace, after_error)
+        return Tensor(output, (trace + (Step(label, output, loc),))[-MAX_TRACE:], after_error)
     if isinstance(output, (tuple, list)):
-        items = tuple(to_value(o, trace, label, loc, preserves) for o in output)
+        items = tuple(to_value(o, trace, label, loc, preserves, after_error) for o in output)
         return Seq(items) if isinstance(output, tuple) else ListValue(list(items))
     if isinstance(output, (int, sympy.Expr)):
         return Number(D.const(output))

@@ -34,7 +34,9 @@ def _blame(error_param: Optional[str], layer: Optional[Layer], call_loc):
     return call_loc, False
 
 
-def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer], source: Optional[Tensor], frame, call_loc) -> None:
+def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer], source: Optional[Tensor], frame,
+                call_loc, after_error=None):
+    """Record the finding; returns its location, which later shapes that assume it fixed carry."""
     loc, on_argument = _blame(error.param, layer, call_loc)
     why = chain(source)
     message = error.message + (f": {why}" if why else "")
@@ -58,10 +60,16 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
     severity = "error" if frame.certain else "information"
     if not frame.certain:
         message = "may fail if this branch runs: " + message
+    elif after_error is not None:
+        # Torch stops at the first error; this one shows once that is fixed as the code intends.
+        severity = "warning"
+        message += " (once the earlier error is fixed)"
+        related.insert(0, Related(after_error, "the earlier error"))
     interp.recorder.add(
         Finding(error.code, severity, message, loc, related, fix, module=_module_name(interp), param=error.param,
                 alternatives=alternatives)
     )
+    return loc
 
 
 def condition(interp, cond: Condition, call: RuleCall, layer: Optional[Layer], source: Optional[Tensor], frame, call_loc) -> None:

@@ -35,7 +35,8 @@ class ShapeError(Exception):
     """A certain mismatch. `param` names the constructor argument to blame (None: the call itself).
 
     `fix` is the value that makes the code run for the inputs in play (a Dim or a tuple of them);
-    `input_name` names the forward argument whose provenance explains the error.
+    `input_name` names the forward argument whose provenance explains the error; `recover` is the
+    output the layer would give had the blamed argument been right, so that analysis goes on.
     """
 
     def __init__(
@@ -46,6 +47,7 @@ class ShapeError(Exception):
         param: Optional[str] = None,
         fix: Any = None,
         input_name: Optional[str] = None,
+        recover: Any = None,
     ):
         super().__init__(message)
         self.code = code
@@ -53,6 +55,7 @@ class ShapeError(Exception):
         self.param = param
         self.fix = fix
         self.input_name = input_name
+        self.recover = recover
 
 
 @dataclass
@@ -273,11 +276,12 @@ class RuleCall:
         param: Optional[str] = None,
         fix: Any = None,
         input_name: Optional[str] = None,
+        recover: Any = None,
     ) -> None:
         """Raise when `actual` is known to differ from `expected`; note the condition when unknown."""
         verdict = D.eq(actual, expected)
         if verdict is False:
-            raise ShapeError(code, message, param=param, fix=fix, input_name=input_name)
+            raise ShapeError(code, message, param=param, fix=fix, input_name=input_name, recover=recover)
         if verdict is None:
             self.conditions.append(
                 Condition(code, f"holds only if {D.show(expected)} = {D.show(actual)}", param)

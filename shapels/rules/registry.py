@@ -94,7 +94,10 @@ def layer(*qualnames: str, init: str, forward: str = "input", preserves_shape: b
 
 
 def function(*qualnames: str, signature: str, preserves_shape: bool = False, label: Optional[str] = None, examples=()):
-    """Register a rule for functions and tensor methods (`torch.Tensor.view` takes `self` first)."""
+    """Register a rule for functions and tensor methods (`torch.Tensor.view` takes `self` first).
+
+    A step in a tensor's provenance chain is named after the function the code called (`mean`,
+    `reshape`); `label` fixes it instead, for factories that start a chain (`input`)."""
 
     def wrap(fn):
         _register(
