@@ -74,8 +74,8 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
 
 def condition(interp, cond: Condition, call: RuleCall, layer: Optional[Layer], source: Optional[Tensor], frame, call_loc) -> None:
     """An information note, only for conditions stated over named dims a user can act on."""
-    if "?" in cond.message:
-        return
+    if "?" in cond.message or len(cond.message) > 120:
+        return  # a condition on unknowns, or too long to read, helps nobody
     loc, _ = _blame(cond.param, layer, call_loc)
     who = f"{layer.label}: " if layer is not None else ""
     interp.recorder.add(

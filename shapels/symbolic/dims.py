@@ -56,6 +56,12 @@ def floordiv(a: DimLike, b: DimLike) -> Dim:
     a, b = const(a), const(b)
     if a.is_Integer and b.is_Integer and b != 0:
         return sympy.Integer(int(a) // int(b))
+    if isinstance(a, sympy.floor) and b.is_Integer and int(b) > 0:
+        # floor(floor(n/q)/b) = floor(n/(q*b)) for an integer n and positive integers q, b:
+        # keeps a stack of strided convs at H//8 instead of H//2//2//2.
+        num, den = sympy.fraction(sympy.together(a.args[0]))
+        if den.is_Integer and int(den) > 0 and num.is_integer:
+            return sympy.floor(num / (den * b))
     return sympy.floor(a / b)
 
 
