@@ -70,10 +70,12 @@ def confirm_file(path: str, device: str = "auto", timeout: float = 60.0, memory_
             except Exception as error:  # noqa: BLE001 - a static failure must not hide the run
                 holder["problem"] = f"the static analysis failed: {type(error).__name__}: {error}"
 
-    raw = (pool or default_pool()).run(
-        {"path": path, "text": text, "device": device}, timeout=timeout, memory_mb=memory_mb,
-        cancel=cancel, while_waiting=analyse_now,
-    )
+    pool = pool or default_pool()
+    request = {"path": path, "text": text, "device": device}
+    raw = pool.run(request, timeout=timeout, memory_mb=memory_mb, cancel=cancel, while_waiting=analyse_now)
+    calls = synthesized_calls(holder["static"]) if _drove_nothing(raw) else []
+    if calls:  # the file has no driver: build and call the modules as the static engine did
+        raw = pool.run(dict(request, calls=calls), timeout=timeout, memory_mb=memory_mb, cancel=cancel)
     report = from_worker(path, raw)
     if holder.get("problem"):
         report.notes.append(holder["problem"])
@@ -81,6 +83,49 @@ def confirm_file(path: str, device: str = "auto", timeout: float = 60.0, memory_
         report.verdicts = compare(holder["static"], report)
     report.duration = time.perf_counter() - started
     return report
+
+
+EXPLICIT_SOURCES = ("config", "comment", "annotation")
+SYMBOLIC_DIM = 2  # a named dim (B, H) runs as 2: not 1, which would hide broadcasting mistakes
+
+
+def _drove_nothing(raw: dict) -> bool:
+    model = raw.get("model") or {}
+    return bool(raw.get("ok")) and not raw.get("error") and not model.get("user_class")
+
+
+def synthesized_calls(static) -> list:
+    """For each module whose inputs the static engine took from settings, a comment or annotations:
+    the class, and its forward inputs as concrete shapes (an Embedding input becomes integer ids)."""
+    if static is None:
+        return []
+    calls = []
+    for module in static.modules:
+        if module.source not in EXPLICIT_SOURCES or not module.inputs:
+            continue
+        inputs = []
+        for name, shape in module.inputs.items():
+            if shape is None or not shape.ranked:
+                break
+            dims = [d if isinstance(d, int) else SYMBOLIC_DIM for d in (shape.to_json() or [])]
+            spec = {"name": name, "shape": dims}
+            for layer in module.layers:
+                if layer.kind == "torch.nn.Embedding" and layer.input == shape:
+                    spec["long"] = _int(layer.args.get("num_embeddings"))
+            inputs.append(spec)
+        else:
+            calls.append({"class": module.name, "inputs": inputs, "source": module.source,
+                          "line": module.span.start_line})
+    return calls
+
+
+def _int(value) -> int:
+    for attr in ("value",):
+        value = getattr(value, attr, value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 2
 
 
 def _cannot(path: str, device: str, kind: str, message: str, started: float) -> ConfirmReport:

@@ -6,8 +6,6 @@ stopped) or disagreed, 2 for a usage error or when it could not run at all (no t
 
 from __future__ import annotations
 
-import sys
-
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 
 
@@ -30,8 +28,6 @@ def run_confirm(args) -> int:
 
 def exit_code(report) -> int:
     if report.cannot_run:
-        if report.error is not None and getattr(sys.stderr, "isatty", lambda: False)():
-            pass
         return EXIT_USAGE
     if not report.ok or report.disagreements:
         return EXIT_FOUND

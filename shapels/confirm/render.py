@@ -11,7 +11,9 @@ MARK = {"agreed": "ok  ", "static-missed": "MISS", "static-wrong": "WRONG", "run
 
 
 def text(report: ConfirmReport) -> str:
-    name = os.path.relpath(report.path) if not report.path.startswith("..") else report.path
+    name = os.path.relpath(report.path)
+    if name.startswith(".."):
+        name = report.path
     out = []
     torch = f", torch {report.torch_version}" if report.torch_version else ""
     head = f"{name}: ran on {report.device or '?'} in {report.duration * 1000:.0f} ms{torch}"

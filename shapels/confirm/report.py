@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 AGREED, STATIC_MISSED, STATIC_WRONG, RUNTIME_ONLY = "agreed", "static-missed", "static-wrong", "runtime-only"
@@ -145,6 +145,7 @@ def from_worker(path: str, raw: dict) -> ConfirmReport:
         stdout=raw.get("stdout") or "", stdout_bytes=raw.get("stdout_bytes") or 0,
         stdout_truncated=bool(raw.get("stdout_truncated")), exit_code=raw.get("exit_code"),
     )
+    report.notes.extend(raw.get("notes") or [])
     if raw.get("exit_code") is not None and report.ok:
         report.notes.append(f"the script called sys.exit({raw['exit_code']!r})")
     if raw.get("killed_children"):
@@ -155,4 +156,4 @@ def from_worker(path: str, raw: dict) -> ConfirmReport:
     return report
 
 
-__all__ = ["ConfirmReport", "LayerRun", "RunError", "Verdict", "from_worker", "asdict"]
+__all__ = ["ConfirmReport", "LayerRun", "RunError", "Verdict", "from_worker"]

@@ -228,3 +228,17 @@ def become_subreaper() -> None:
         libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     except Exception:  # noqa: BLE001 - best effort; the process group kill remains
         pass
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """SIGKILL this worker when the process that started it dies (a crashed editor must not leave a
+    script looping forever). Linux only; best effort elsewhere."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001
+        return
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)

@@ -12,6 +12,7 @@ are captured per run, so nothing a script prints or reads can touch the protocol
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -37,6 +38,7 @@ def _send(out, message: dict) -> None:
 
 
 def main() -> int:
+    parent = os.getppid()
     proto_in, proto_out = _take_protocol_fds()
     try:
         import torch  # noqa: F401 - the whole point of the worker: import once, stay warm
@@ -48,8 +50,11 @@ def main() -> int:
 
     recorder.install()
     sandbox.become_subreaper()
+    sandbox.die_with_parent(parent)
     _set_threads()
     _warm_up()
+    gc.collect()
+    gc.freeze()  # torch's own objects never change generation again: a full collection stays cheap
     _send(proto_out, {"ready": True, "pid": os.getpid(), "torch": torch.__version__,
                       "cuda": bool(torch.cuda.is_available())})
     buffer = b""
@@ -75,6 +80,8 @@ def main() -> int:
                                                  "message": f"confirm failed inside the worker: {error}",
                                                  "trace": traceback.format_exc(limit=8)}}
             _send(proto_out, {"id": request.get("id"), "result": result})
+            del result
+            gc.collect()  # free the script's module cycles (a model's memory) before the next run
 
 
 def _set_threads() -> None:
@@ -119,7 +126,7 @@ def pick_device(requested: str) -> tuple:
 def run_request(request: dict) -> dict:
     import torch
 
-    from shapels.confirm import messages, recorder, sandbox
+    from shapels.confirm import recorder, sandbox
 
     path = request["path"]
     device, problem = pick_device(request.get("device", "auto"))
@@ -139,7 +146,7 @@ def run_request(request: dict) -> dict:
     started = time.perf_counter()
     cuda_cap = None
     with sandbox.Capture(request.get("output_limit", sandbox.OUTPUT_LIMIT)) as capture:
-        with sandbox.ScriptEnvironment(path) as env:
+        with sandbox.ScriptEnvironment(path):
             if device == "cuda" and memory_mb:
                 cuda_cap = _cuda_memory_cap(memory_mb)
             try:
@@ -159,6 +166,8 @@ def run_request(request: dict) -> dict:
                     with sandbox.MemoryCap(memory_mb if device != "cuda" else None), rec:
                         try:
                             exec(code, main.__dict__)
+                            for call in request.get("calls") or []:
+                                _synthesized_call(main.__dict__, call, result)
                         finally:
                             if os.getpid() != worker_pid:
                                 os._exit(0)  # a forked child of the script: never return into the worker loop
@@ -178,6 +187,7 @@ def run_request(request: dict) -> dict:
                     result["error"] = _describe(error, path, rec, memory_mb)
                 finally:
                     torch.set_default_device(None)
+                    torch.set_default_dtype(torch.float32)
                     torch.set_grad_enabled(True)
                     if cuda_cap is not None:
                         torch.cuda.set_per_process_memory_fraction(1.0)
@@ -195,6 +205,32 @@ def run_request(request: dict) -> dict:
     if error and error.get("kind") == "memory":
         result["replace_worker"] = True
     return result
+
+
+def _synthesized_call(namespace: dict, call: dict, result: dict) -> None:
+    """No driver in the file: build the class without arguments and call it with the inputs the static
+    engine used (from settings, a `# shapels: input` comment or annotations)."""
+    import torch
+
+    cls = namespace.get(call["class"])
+    if not isinstance(cls, type):
+        result.setdefault("notes", []).append(f"could not find class {call['class']} to build it")
+        return
+    try:
+        model = cls()
+    except TypeError as error:
+        result.setdefault("notes", []).append(f"could not build {call['class']}() without arguments: {error}")
+        return
+    args = []
+    for spec in call["inputs"]:
+        if spec.get("long"):
+            args.append(torch.randint(0, max(1, int(spec["long"])), tuple(spec["shape"])))
+        else:
+            args.append(torch.randn(*spec["shape"]))
+    result.setdefault("notes", []).append(
+        f"no driver called {call['class']}: built {call['class']}() and called it with "
+        + ", ".join(f"{s['name']} {tuple(s['shape'])}" for s in call["inputs"]) + f" (inputs from {call['source']})")
+    model(*args)
 
 
 def _cuda_memory_cap(memory_mb: int) -> Optional[float]:

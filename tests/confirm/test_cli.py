@@ -14,6 +14,14 @@ from tests.confirm.conftest import TORCH_EXAMPLES, expected_for
 BY_NAME = {p.name: p for p in TORCH_EXAMPLES}
 
 
+@pytest.fixture(autouse=True)
+def shared_worker(pool, monkeypatch):
+    """The in-process CLI uses the module-level pool: make it the tests' warm worker."""
+    from shapels.confirm import api
+
+    monkeypatch.setattr(api, "_POOL", pool)
+
+
 @pytest.mark.parametrize("name", ["seed004_ex3.py", "seed000_ex3.py"])
 def test_json_output(capsys, name):
     path = BY_NAME[name]

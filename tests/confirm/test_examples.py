@@ -89,3 +89,38 @@ def test_unsaved_text_runs_instead_of_the_file(pool, tmp_path):
     report = confirm_file(str(target), device="cpu", pool=pool, text=fixed)
     assert report.ok and report.output_shape == [1, 10]
     assert report.agreed
+
+
+def test_file_without_a_driver_runs_as_the_static_engine_did(pool, script):
+    """No top-level call: confirm builds the class and feeds it the inputs of the `# shapels: input`
+    comment, as the static engine did; an Embedding input gets integer ids."""
+    path = script("""
+        import torch
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Embedding(100, 8)
+                self.fc = nn.Linear(8 * 5, 3)
+
+            # shapels: input x=(2, 5)
+            def forward(self, x):
+                return self.fc(self.embed(x).flatten(1))
+    """)
+    report = confirm_file(str(path), device="cpu", pool=pool)
+    assert report.ok, report.error
+    assert report.model == "Net" and report.output_shape == [2, 3]
+    assert any("built Net()" in n for n in report.notes)
+    assert report.agreed and {v.verdict for v in report.verdicts} == {AGREED}
+
+
+def test_report_json_round_trip(pool):
+    import json
+
+    path = next(p for p in TORCH_EXAMPLES if p.name == "seed004_ex2.py")
+    data = json.loads(confirm_file(str(path), device="cpu", pool=pool).to_json())
+    assert data["error"]["row"] == 17 and data["error"]["constructor_row"] is None
+    assert data["device"] == "cpu" and data["ok"] is False
+    assert [l["row"] for l in data["layers"]] == [8, 9]
