@@ -150,6 +150,8 @@ def parser() -> argparse.ArgumentParser:
     confirm.add_argument("--format", choices=["text", "json"], default="text")
     confirm.add_argument("--timeout", type=float, default=60.0, help="seconds before the run is stopped")
     confirm.add_argument("--memory-mb", type=int, default=4096, help="memory cap of the worker process")
+    confirm.add_argument("--input", action="append", default=[], metavar="CLASS:PARAM=(1,3,64,64)",
+                         help="input shape for a model without a driver (as for check)")
     confirm.set_defaults(func=cmd_confirm)
 
     serve = sub.add_parser("serve", help="run the language server on stdio")

@@ -474,6 +474,7 @@ def apply_layer(interp, layer: Layer, args: list, kwargs: dict, frame, node) -> 
         value = args[0]
         for child in layer.children:
             value = call(interp, child, [value], {}, frame, node)
+        _record_layer_call(interp, layer, args, value, frame, node)
         return value
     rule = rule_registry.lookup(layer.kind)
     if rule is None:

@@ -13,11 +13,14 @@ def run_confirm(args) -> int:
     from shapels.confirm import render
     from shapels.confirm.api import confirm_file
 
+    from shapels.cli import build_options
+
     report = confirm_file(
         args.path,
         device=getattr(args, "device", "auto") or "auto",
         timeout=getattr(args, "timeout", 60.0) or 60.0,
         memory_mb=getattr(args, "memory_mb", 4096),
+        options=build_options([args.path], getattr(args, "input", [])),
     )
     if getattr(args, "format", "text") == "json":
         print(report.to_json())
