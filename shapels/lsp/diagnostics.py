@@ -46,10 +46,6 @@ def register(server) -> None:
         document = ls.workspace.get_text_document(uri)
         request(ls, uri, params.text_document.version, document.source, delay=ls.state.settings.debounce_ms / 1000)
 
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    def did_save(ls, params: types.DidSaveTextDocumentParams):
-        """A save may change a pyproject.toml next to the file; nothing to do for the file itself."""
-
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls, params: types.DidCloseTextDocumentParams):
         uri = params.text_document.uri

@@ -169,9 +169,23 @@ async def start(client: RecordingClient, profile: str, options: Optional[dict] =
     return result
 
 
-@pytest_lsp.fixture(config=SERVER, params=PROFILES)
+@pytest_lsp.fixture(config=SERVER, params=PROFILES, scope="module")
 async def client(request, lsp_client: RecordingClient):
-    """A server initialised with one editor's capability profile (both profiles run every test)."""
+    """A server per test module and editor capability profile (both profiles run every test).
+
+    Shared by the tests of a module (each opens its own files), so those modules run in the
+    module's event loop: `pytestmark = pytest.mark.asyncio(loop_scope="module")`. Tests that change
+    settings use `fresh_client`.
+    """
+    lsp_client.profile = request.param
+    await start(lsp_client, request.param)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=SERVER, params=PROFILES)
+async def fresh_client(request, lsp_client: RecordingClient):
+    """A server of its own, for a test that changes its settings."""
     lsp_client.profile = request.param
     await start(lsp_client, request.param)
     yield

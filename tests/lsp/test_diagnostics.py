@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from lsprotocol import types
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 from tests.lsp.conftest import TORCH_EXAMPLES, copy_example, expected_for, range_text
 
 NAMES = [p.name for p in TORCH_EXAMPLES]

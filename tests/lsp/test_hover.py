@@ -8,6 +8,8 @@ import re
 import pytest
 from lsprotocol import types
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 from tests.lsp.conftest import TORCH_EXAMPLES, copy_example
 
 NAMES = [p.name for p in TORCH_EXAMPLES]
