@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -81,10 +82,22 @@ class SyntaxProblem:
 class AnalysisResult:
     path: str
     findings: list = field(default_factory=list)
-    modules: list = field(default_factory=list)
     syntax_error: Optional[SyntaxProblem] = None
     partial: bool = False
     text: str = ""
+    _build_modules: Any = field(default=None, repr=False)
+    _modules: Optional[list] = field(default=None, repr=False)
+    _lock: Any = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def modules(self) -> list:
+        """Per-class shapes (hover, inlay hints, `shapes`), built on first use: `check` and the
+        server's diagnostics never pay for them."""
+        with self._lock:
+            if self._modules is None:
+                self._modules = self._build_modules() if self._build_modules is not None else []
+                self._build_modules = None
+            return self._modules
 
 
 def analyze(text: str, path: str = "<string>", options: Optional[Options] = None) -> AnalysisResult:
@@ -122,7 +135,7 @@ def analyze(text: str, path: str = "<string>", options: Optional[Options] = None
     result.findings = _resolve_findings(recorder.findings, positions, text)
     if result.partial:
         result.findings.append(_budget_note("shapels stopped at its time budget for this file; the results are partial"))
-    result.modules = [_module_report(info, recorder, positions) for info in table.module_classes()]
+    result._build_modules = lambda: [_module_report(info, recorder, positions) for info in table.module_classes()]
     return result
 
 

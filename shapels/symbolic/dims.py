@@ -52,10 +52,17 @@ def as_int(d: Optional[DimLike]) -> Optional[int]:
     return None
 
 
+def has_unknown(d: Dim) -> bool:
+    """Whether a dim involves an unknown (`fresh`) dim: then nothing about it can be decided."""
+    return any(isinstance(s, sympy.Dummy) for s in d.free_symbols)
+
+
 def floordiv(a: DimLike, b: DimLike) -> Dim:
     a, b = const(a), const(b)
     if a.is_Integer and b.is_Integer and b != 0:
         return sympy.Integer(int(a) // int(b))
+    if has_unknown(a) or has_unknown(b):
+        return fresh()  # an unknown's floor is as unknown, and far cheaper to carry
     if isinstance(a, sympy.floor) and b.is_Integer and int(b) > 0:
         # floor(floor(n/q)/b) = floor(n/(q*b)) for an integer n and positive integers q, b:
         # keeps a stack of strided convs at H//8 instead of H//2//2//2.
@@ -69,6 +76,8 @@ def ceildiv(a: DimLike, b: DimLike) -> Dim:
     a, b = const(a), const(b)
     if a.is_Integer and b.is_Integer and b != 0:
         return sympy.Integer(-(-int(a) // int(b)))
+    if has_unknown(a) or has_unknown(b):
+        return fresh()
     return sympy.ceiling(a / b)
 
 
@@ -86,9 +95,16 @@ def eq(a: DimLike, b: DimLike) -> Optional[bool]:
         return int(a) == int(b)
     if a == b:
         return True
+    return _eq_symbolic(a, b)
+
+
+@functools.lru_cache(maxsize=8192)
+def _eq_symbolic(a: Dim, b: Dim) -> Optional[bool]:
     diff = sympy.expand(a - b)
     if diff.is_Integer:
         return int(diff) == 0
+    if has_unknown(diff):
+        return None  # sympy's assumption queries are costly and cannot settle an unknown
     nonzero = diff.is_nonzero
     if nonzero is True:
         return False
