@@ -15,6 +15,7 @@ from pygls.uris import to_fs_path
 
 from shapels import codes
 from shapels.analysis.engine import analyze
+from shapels.imports import FileLoader
 from shapels.lsp import settings as settings_mod
 from shapels.lsp.positions import codec_of, split_lines, to_range
 from shapels.lsp.scheduler import Scheduler
@@ -44,6 +45,9 @@ def register(server) -> None:
     def did_change(ls, params: types.DidChangeTextDocumentParams):
         uri = params.text_document.uri
         document = ls.workspace.get_text_document(uri)
+        stale = ls.state.document(uri)  # what a run observed no longer describes the edited text
+        stale.diagnostics.pop("shapels (run)", None)
+        stale.runtime.clear()
         request(ls, uri, params.text_document.version, document.source, delay=ls.state.settings.debounce_ms / 1000)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -98,8 +102,18 @@ def _analyse(server, uri: str, text: str):
     project, problems, pyproject = server.project_settings.section(Path(path) if path else None)
     options, option_problems = settings_mod.options_for(settings, project)
     problems = [f"{pyproject}: {p}" for p in problems + option_problems] if pyproject else problems
+    if path is not None:
+        options.loader = _loader(server)
     result = analyze(text, path or uri, options)
     return result, problems, settings
+
+
+def _loader(server) -> FileLoader:
+    """One import loader per server (it caches files by mtime), rooted at the workspace folders."""
+    if getattr(server, "import_loader", None) is None:
+        folders = server.workspace.folders.values() if server.workspace else []
+        server.import_loader = FileLoader(roots=[to_fs_path(f.uri) for f in folders])
+    return server.import_loader
 
 
 def _on_result(server, uri: str, version: Optional[int], outcome) -> None:
