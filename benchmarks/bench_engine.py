@@ -43,13 +43,15 @@ COLD_TARGET = 0.25
 
 
 def _time(fn, repeat: int) -> tuple:
+    """(best wall, median wall, best CPU) seconds over `repeat` calls after a warm-up call."""
     fn()  # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
+        cpu.append(time.process_time() - c)
         times.append(time.perf_counter() - t)
-    return min(times), statistics.median(times)
+    return min(times), statistics.median(times), min(cpu)
 
 
 def _torch_dir() -> Path | None:
@@ -98,39 +100,56 @@ def warm(repeat: int, quick: bool) -> list:
         reps = repeat if n_lines < 200 else max(3, repeat // 3)
         if quick:
             reps = 1
-        parse_best, parse_med = _time(lambda: libcst.parse_module(text), reps)
+        parse_best, parse_med, parse_cpu = _time(lambda: libcst.parse_module(text), reps)
         result = analyze(text, str(path))
-        an_best, an_med = _time(lambda: analyze(text, str(path)), reps)
+        an_best, an_med, an_cpu = _time(lambda: analyze(text, str(path)), reps)
         rows.append({"file": label, "lines": n_lines, "parse_best": parse_best, "parse_median": parse_med,
                      "analyze_best": an_best, "analyze_median": an_med, "ratio": an_best / parse_best,
+                     "parse_cpu": parse_cpu, "analyze_cpu": an_cpu, "cpu_ratio": an_cpu / max(parse_cpu, 1e-9),
                      "partial": result.partial, "findings": len(result.findings), "reps": reps})
         print(f"  {label}: {n_lines} lines, parse {parse_best * 1e3:.1f} ms, analyze {an_best * 1e3:.1f} ms "
-              f"({an_best / parse_best:.2f}x){' PARTIAL' if result.partial else ''}", flush=True)
+              f"({an_best / parse_best:.2f}x wall, {an_cpu / max(parse_cpu, 1e-9):.2f}x CPU)"
+              f"{' PARTIAL' if result.partial else ''}", flush=True)
     return rows
 
 
 def _fresh(cmd: list, repeat: int) -> tuple:
-    times = []
+    """(best wall, median wall, best CPU user+sys of the child, exit status) over `repeat` fresh runs."""
+    import resource
+
+    times, cpu = [], []
     rc = None
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         proc = subprocess.run(cmd, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         times.append(time.perf_counter() - t)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
         rc = proc.returncode
-    return min(times), statistics.median(times), rc
+    return min(times), statistics.median(times), min(cpu), rc
 
 
 def cold(repeat: int) -> list:
     rows = []
     py = sys.executable
     for p in sorted(SEEDS.glob("*.py")):
-        cli_best, cli_med, cli_rc = _fresh([py, "-m", "shapels", "check", str(p), "--format", "json"], repeat)
-        run_best, run_med, run_rc = _fresh([py, str(p)], repeat)
-        rows.append({"file": p.name, "cli_best": cli_best, "cli_median": cli_med, "cli_rc": cli_rc,
-                     "run_best": run_best, "run_median": run_med, "run_rc": run_rc, "ratio": cli_best / run_best})
-        print(f"  {p.name}: cli {cli_best:.3f}s (rc {cli_rc}), torch run {run_best:.3f}s (rc {run_rc}), "
-              f"{cli_best / run_best:.2f}x", flush=True)
+        cli_best, cli_med, cli_cpu, cli_rc = _fresh([py, "-m", "shapels", "check", str(p), "--format", "json"], repeat)
+        run_best, run_med, run_cpu, run_rc = _fresh([py, str(p)], repeat)
+        rows.append({"file": p.name, "cli_best": cli_best, "cli_median": cli_med, "cli_rc": cli_rc, "cli_cpu": cli_cpu,
+                     "run_best": run_best, "run_median": run_med, "run_rc": run_rc, "run_cpu": run_cpu,
+                     "ratio": cli_best / run_best, "cpu_ratio": cli_cpu / max(run_cpu, 1e-9)})
+        print(f"  {p.name}: cli {cli_best:.3f}s (rc {cli_rc}, CPU {cli_cpu:.2f}s), torch run {run_best:.3f}s "
+              f"(rc {run_rc}, CPU {run_cpu:.2f}s), {cli_best / run_best:.2f}x wall, {cli_cpu / max(run_cpu, 1e-9):.2f}x CPU",
+              flush=True)
     return rows
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
 
 
 def render(warm_rows: list, cold_rows: list, args) -> str:
@@ -139,25 +158,28 @@ def render(warm_rows: list, cold_rows: list, args) -> str:
         "# Engine benchmark",
         "",
         f"`.venv/bin/python benchmarks/bench_engine.py` on {platform.machine()}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}. Times are wall-clock; best and median of the runs.",
+        f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}, load average {_load()} (1, 5, 15 min, read at the end). Times are "
+        "wall-clock, best and median of the runs; CPU columns are the process's (or child's) user+sys time, "
+        "less sensitive to other load on a shared machine. The verdict uses the best wall-clock time.",
         "",
         f"## Warm: `analyze()` against `libcst.parse_module` (target ≤ {PARSE_TARGET}× parse)",
         "",
         "A file as it is has no driver: the engine gives every module class a symbolic run. "
         "'+ driver' appends the corpus driver (build the primary builder, run it on (1, 3, 224, 224)).",
         "",
-        "| file | lines | parse best / median (ms) | analyze best / median (ms) | analyze ÷ parse (best) | target | partial | runs |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| file | lines | parse best / median (ms) | analyze best / median (ms) | analyze ÷ parse, wall (best) | "
+        "analyze ÷ parse, CPU (best) | target (wall) | partial | runs |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in warm_rows:
         lines.append(
             f"| {r['file']} | {r['lines']} | {r['parse_best'] * 1e3:.1f} / {r['parse_median'] * 1e3:.1f} | "
             f"{r['analyze_best'] * 1e3:.1f} / {r['analyze_median'] * 1e3:.1f} | {r['ratio']:.2f}× | "
-            f"{ok(r['ratio'], PARSE_TARGET)} | {'yes' if r['partial'] else 'no'} | {r['reps']} |")
+            f"{r['cpu_ratio']:.2f}× | {ok(r['ratio'], PARSE_TARGET)} | {'yes' if r['partial'] else 'no'} | {r['reps']} |")
     if warm_rows:
         met = sum(1 for r in warm_rows if r["ratio"] <= PARSE_TARGET)
         worst = max(warm_rows, key=lambda r: r["ratio"])
-        lines += ["", f"{met} of {len(warm_rows)} files meet the warm target; worst: {worst['file']} "
+        lines += ["", f"{met} of {len(warm_rows)} files meet the warm target (wall); worst: {worst['file']} "
                       f"at {worst['ratio']:.2f}× parse."]
     lines += [
         "",
@@ -166,14 +188,15 @@ def render(warm_rows: list, cold_rows: list, args) -> str:
         "Each in a fresh process. The example's own run imports torch and runs the model "
         "(a failing example exits non-zero, after the same import).",
         "",
-        "| file | shapels check best / median (s) | exit | python FILE best / median (s) | exit | check ÷ run (best) | target |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| file | shapels check best / median (s) | CPU (s) | exit | python FILE best / median (s) | CPU (s) | exit | "
+        "check ÷ run, wall (best) | check ÷ run, CPU | target (wall) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in cold_rows:
         lines.append(
-            f"| {r['file']} | {r['cli_best']:.3f} / {r['cli_median']:.3f} | {r['cli_rc']} | "
-            f"{r['run_best']:.3f} / {r['run_median']:.3f} | {r['run_rc']} | {r['ratio']:.2f}× | "
-            f"{ok(r['ratio'], COLD_TARGET)} |")
+            f"| {r['file']} | {r['cli_best']:.3f} / {r['cli_median']:.3f} | {r['cli_cpu']:.2f} | {r['cli_rc']} | "
+            f"{r['run_best']:.3f} / {r['run_median']:.3f} | {r['run_cpu']:.2f} | {r['run_rc']} | {r['ratio']:.2f}× | "
+            f"{r['cpu_ratio']:.2f}× | {ok(r['ratio'], COLD_TARGET)} |")
     lines += ["", f"Runs: warm N={args.repeat} (a third of that, at least 3, for files of 200+ lines), "
                   f"cold M={args.cold_repeat}."]
     return "\n".join(lines) + "\n"

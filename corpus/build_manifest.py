@@ -21,12 +21,32 @@ import run_model  # noqa: E402
 import zoo  # noqa: E402
 
 
+def add_train_labels(mutants: list, workers: int) -> None:
+    """3. Mutants that run in eval mode run again in train mode: a branch taken only in training
+    (GoogLeNet's and Inception's auxiliary heads) can still be broken. `train_label` records it
+    (batch of 2 in train mode)."""
+    jobs = []
+    for m in mutants:
+        m.pop("train_label", None)
+        if m["label"]["runs"]:
+            text = mutate.Mutation(**m["mutation"]).apply(zoo.model_path(m["file"]).read_text())
+            jobs.append({"stem": m["file"], "builder": m["builder"], "text": text, "mode": "train",
+                         "meta": {"id": m["id"]}})
+    print(f"labelling {len(jobs)} mutants that run in eval mode, in train mode", flush=True)
+    by_id = {m["id"]: m for m in mutants}
+    for r in run_model.label_many(jobs, workers):
+        lab = r["label"]
+        by_id[r["id"]]["train_label"] = {k: lab[k] for k in ("runs", "phase", "error_type", "error", "error_line")}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--per-file-in", type=int, default=6)
     parser.add_argument("--per-file-other", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="file stems to (re)label; others are kept from the manifest")
+    parser.add_argument("--train-only", action="store_true",
+                        help="only (re)do step 3 (train-mode labels) on the existing manifest")
     args = parser.parse_args(argv)
     if not zoo.sources_present():
         print("zoo sources missing: run corpus/fetch_zoo.sh", file=sys.stderr)
@@ -35,6 +55,11 @@ def main(argv=None) -> int:
 
     started = time.perf_counter()
     stems = args.only or list(zoo.BUILDERS)
+    if args.train_only:
+        manifest = json.loads(zoo.MANIFEST.read_text())
+        add_train_labels(manifest["mutants"], args.workers)
+        zoo.MANIFEST.write_text(json.dumps(manifest, indent=1) + "\n")
+        return 0
 
     def progress(n, total, result):
         lab = result["label"]
@@ -66,6 +91,8 @@ def main(argv=None) -> int:
                           "meta": {"id": mid, "file": stem, "builder": builder, "mutation": asdict(mut)}})
     print(f"labelling {len(mjobs)} mutants", flush=True)
     mutants = run_model.label_many(mjobs, args.workers, progress)
+
+    add_train_labels(mutants, args.workers)
 
     old = json.loads(zoo.MANIFEST.read_text()) if (args.only and zoo.MANIFEST.exists()) else None
     if old:

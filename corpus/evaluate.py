@@ -7,7 +7,8 @@ splices. Nothing here runs torch.
 
 Metrics (never weakened):
 - false positives: unmutated builders with any error-level finding (target 0);
-- recall: mutants that fail when run, with an error-level finding anywhere (target >= 90%);
+- recall: mutants that fail when run, with an error-level finding anywhere that the unmutated model does
+  not also get (same code and line) (target >= 90%);
 - on the mutated line: detected mutants with an error whose span covers the mutated argument's line
   (target >= 90% of the detected ones);
 - output shape: builders whose top module's output is inferred exactly as the run gave it,
@@ -92,9 +93,32 @@ def _reports(result) -> dict:
     return {m.name: m for m in result.modules}
 
 
+def _forward_statements(text: str, rep) -> list:
+    """(line, stmt) of the assignments and returns in the module's forward, in source order."""
+    import ast
+
+    if rep.forward_span is None:
+        return []
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.lineno == rep.forward_span.start_line:
+            stmts = [n for n in ast.walk(node) if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return))]
+            return sorted(((n.lineno, n) for n in stmts), key=lambda t: t[0])
+    # decorators move the def line: match by span
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == "forward" and \
+                rep.forward_span.start_line <= node.lineno <= rep.forward_span.end_line:
+            stmts = [n for n in ast.walk(node) if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return))]
+            return sorted(((n.lineno, n) for n in stmts), key=lambda t: t[0])
+    return []
+
+
 def first_loss(result, cls: str, lines: list, depth: int = 0) -> dict | None:
-    """Where a concrete shape first becomes non-concrete in the driver run of `cls` (descending into
-    user modules). Returns {line, code, kind, module} or None when nothing is lost."""
+    """Where a concrete shape first stops being concrete in the run of `cls` that shapes reports
+    (descending into user modules called on that line). {line, code, kind, module} or None."""
     reports = _reports(result)
     rep = reports.get(cls)
     if rep is None or rep.source == "none":
@@ -102,25 +126,35 @@ def first_loss(result, cls: str, lines: list, depth: int = 0) -> dict | None:
     if not any(concrete(s) for s in rep.inputs.values()):
         return {"line": rep.forward_span.start_line if rep.forward_span else None, "code": "",
                 "kind": "inputs-unknown", "module": cls}
-    for layer in rep.layers:
-        if concrete(layer.input) is not None and concrete(layer.output) is None:
-            if layer.kind in reports and depth < 6 and layer.kind != cls:
-                inner = first_loss(result, layer.kind, lines, depth + 1)
-                if inner is not None and inner["kind"] != "inputs-unknown":
-                    return inner
-            line = (layer.call_span or layer.span).start_line if (layer.call_span or layer.span) else None
-            return {"line": line, "code": lines[line - 1].strip() if line else "",
-                    "kind": f"layer {layer.kind}", "module": cls}
-    prev_ok = True
-    for b in rep.bindings:
-        ok = concrete(b.shape) is not None
-        if prev_ok and not ok:
-            line = b.span.start_line
-            return {"line": line, "code": lines[line - 1].strip(), "kind": "statement", "module": cls}
-        prev_ok = ok
-    if concrete(rep.output.shape if isinstance(rep.output, Tensor) else None) is None:
-        return {"line": rep.forward_span.start_line if rep.forward_span else None, "code": "",
-                "kind": "return", "module": cls}
+    good = {b.span.start_line for b in rep.bindings if concrete(b.shape) is not None}
+    out_ok = concrete(rep.output.shape if isinstance(rep.output, Tensor) else None) is not None
+    tensor_names = {e.name for e in rep.names if isinstance(e.value, Tensor)} | set(rep.inputs)
+    text = "\n".join(lines)
+    import ast
+
+    for line, stmt in _forward_statements(text, rep):
+        if line in good or (isinstance(stmt, ast.Return) and out_ok):
+            continue
+        if isinstance(stmt, ast.Return) and stmt.value is None:
+            continue
+        value = getattr(stmt, "value", None)
+        if value is None or not any(isinstance(n, ast.Name) and n.id in tensor_names for n in ast.walk(value)):
+            continue  # not a tensor computation (flags, config)
+        # a user module or layer called on this line with a concrete input?
+        for layer in rep.layers:
+            span = layer.call_span or layer.span
+            if span is None or not (span.start_line <= line <= span.end_line or line <= span.start_line <= getattr(stmt, "end_lineno", line)):
+                continue
+            if concrete(layer.input) is not None and concrete(layer.output) is None:
+                if layer.kind in reports and layer.kind != cls and depth < 6:
+                    inner = first_loss(result, layer.kind, lines, depth + 1)
+                    if inner is not None and inner["kind"] not in ("inputs-unknown", "no-run"):
+                        return inner
+                return {"line": line, "code": lines[line - 1].strip(), "kind": f"layer {layer.kind}", "module": cls}
+        kind = "return" if isinstance(stmt, ast.Return) else "statement"
+        return {"line": line, "code": lines[line - 1].strip(), "kind": kind, "module": cls}
+    if not out_ok:
+        return {"line": None, "code": "", "kind": "output", "module": cls}
     return None
 
 
@@ -169,17 +203,22 @@ def eval_mutant(entry: dict) -> dict:
     started = time.perf_counter()
     result = analyze(text + zoo.driver(builder), str(path))
     seconds = time.perf_counter() - started
-    errors = _errors(result)
+    baseline = {tuple(k) for k in entry.get("baseline_errors", [])}
+    all_errors = _errors(result)
+    # an error the unmutated model also gets (a false positive there) does not detect the mutant
+    errors = [f for f in all_errors if (f.code, f.span.start_line) not in baseline]
     on_line = [f for f in errors if f.span.start_line <= mut["line"] <= f.span.end_line]
     in_call = [f for f in errors if f.span.start_line <= mut["call_end_line"] and f.span.end_line >= mut["call_line"]]
     row = {
         "id": entry["id"], "file": stem, "builder": builder, "fails": not label["runs"],
+        "train_only_fails": label["runs"] and not entry.get("train_label", {"runs": True})["runs"],
         "error_type": label.get("error_type"), "phase": label.get("phase"),
         "line": mut["line"], "layer": mut["layer"], "param": mut["param"],
         "original": mut["original"], "new": mut["new"],
         "seconds": round(seconds, 3), "partial": result.partial,
         "detected": bool(errors), "on_line": bool(on_line), "in_call": bool(in_call),
         "errors": [_finding_json(f) for f in errors],
+        "baseline_errors_repeated": len(all_errors) - len(errors),
     }
     if row["fails"] and not row["on_line"]:
         row["triage"] = triage(result, mut, lines, label.get("class") or "")
@@ -240,30 +279,35 @@ def evaluate(workers: int = 1, progress=None) -> dict:
     bad = check_hashes(manifest)
     if bad:
         raise RuntimeError(f"fetched sources differ from the labelled ones: {bad}; relabel with build_manifest.py")
-    jobs = [("model", m) for m in manifest["models"] if m["label"]["runs"]]
-    jobs += [("mutant", m) for m in manifest["mutants"]]
     started = time.perf_counter()
-    if workers > 1:
-        import multiprocessing as mp
-
-        with mp.get_context("fork").Pool(workers) as pool:
-            rows = []
-            for n, row in enumerate(pool.imap(_run, jobs, chunksize=1), 1):
-                rows.append(row)
-                if progress:
-                    progress(n, len(jobs), row)
-    else:
-        rows = []
-        for n, job in enumerate(jobs, 1):
-            rows.append(_run(job))
-            if progress:
-                progress(n, len(jobs), rows[-1])
-    models = [r for (k, _), r in zip(jobs, rows) if k == "model"]
-    mutants = [r for (k, _), r in zip(jobs, rows) if k == "mutant"]
+    model_jobs = [("model", m) for m in manifest["models"] if m["label"]["runs"]]
+    models = _map(model_jobs, workers, progress, 0, len(model_jobs) + len(manifest["mutants"]))
+    baseline = {(r["file"], r["builder"]): [(e["code"], e["line"]) for e in r.get("errors", [])] for r in models}
+    mutant_jobs = [("mutant", {**m, "baseline_errors": baseline.get((m["file"], m["builder"]), [])})
+                   for m in manifest["mutants"]]
+    mutants = _map(mutant_jobs, workers, progress, len(model_jobs), len(model_jobs) + len(mutant_jobs))
     excluded = [{"builder": m["builder"], "why": f"{m['label']['error_type']}: {m['label']['error']}"}
                 for m in manifest["models"] if not m["label"]["runs"]]
     return {"models": models, "mutants": mutants, "excluded": excluded, "manifest": manifest,
             "seconds": round(time.perf_counter() - started, 1), "summary": summarize(models, mutants)}
+
+
+def _map(jobs: list, workers: int, progress, done: int, total: int) -> list:
+    rows = []
+    if workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(workers) as pool:
+            for row in pool.imap(_run, jobs, chunksize=1):
+                rows.append(row)
+                if progress:
+                    progress(done + len(rows), total, row)
+    else:
+        for job in jobs:
+            rows.append(_run(job))
+            if progress:
+                progress(done + len(rows), total, rows[-1])
+    return rows
 
 
 def summarize(models: list, mutants: list) -> dict:
@@ -271,7 +315,8 @@ def summarize(models: list, mutants: list) -> dict:
     ok_models = [r for r in models if "crash" not in r]
     fp = [r for r in ok_models if r["errors"]]
     failing = [r for r in mutants if "crash" not in r and r["fails"]]
-    running = [r for r in mutants if "crash" not in r and not r["fails"]]
+    train_only = [r for r in mutants if "crash" not in r and r["train_only_fails"]]
+    running = [r for r in mutants if "crash" not in r and not r["fails"] and not r["train_only_fails"]]
     detected = [r for r in failing if r["detected"]]
     on_line = [r for r in detected if r["on_line"]]
     exact = [r for r in ok_models if r["output_exact"]]
@@ -284,6 +329,7 @@ def summarize(models: list, mutants: list) -> dict:
         "on_line": ratio(on_line, detected), "on_line_n": len(on_line),
         "on_line_of_failing": ratio(on_line, failing),
         "false_alarms_on_running_mutants": len([r for r in running if r["detected"]]),
+        "train_only": len(train_only), "train_only_detected": len([r for r in train_only if r["detected"]]),
         "partial": len([r for r in models + mutants if r.get("partial")]),
         "crashes": len(crashes),
     }
@@ -344,15 +390,16 @@ def render(report: dict) -> str:
         "| --- | --- | --- | --- |",
         f"| false positives on unmutated builders (any error) | {s['false_positives']} / {s['models']} | 0 | "
         f"{_verdict(s['false_positives'], 0, at_most=True)} |",
-        f"| recall on mutants that fail when run | {_pct(s['recall'])} ({s['detected']} / {s['failing']}) | ≥ 90% | "
+        f"| recall on mutants that fail when run (a new error anywhere) | {_pct(s['recall'])} ({s['detected']} / {s['failing']}) | ≥ 90% | "
         f"{_verdict(s['recall'], TARGETS['recall'])} |",
         f"| diagnostic on the mutated line (of detected) | {_pct(s['on_line'])} ({s['on_line_n']} / {s['detected']}) | ≥ 90% | "
         f"{_verdict(s['on_line'], TARGETS['on_line'])} |",
         f"| on the mutated line (of all failing) | {_pct(s['on_line_of_failing'])} ({s['on_line_n']} / {s['failing']}) | | |",
         f"| output shape inferred exactly ([1, 1000]) | {_pct(s['output_exact'])} ({s['output_exact_n']} / {s['models']}) | ≥ 80% | "
         f"{_verdict(s['output_exact'], TARGETS['output_exact'])} |",
-        f"| errors on mutants that run (false alarms) | {s['false_alarms_on_running_mutants']} / {s['running_mutants']} | 0 | "
-        f"{_verdict(s['false_alarms_on_running_mutants'], 0, at_most=True)} |",
+        f"| errors on mutants that run in eval and train mode (false alarms) | {s['false_alarms_on_running_mutants']} / "
+        f"{s['running_mutants']} | 0 | {_verdict(s['false_alarms_on_running_mutants'], 0, at_most=True)} |",
+        f"| mutants that fail only in train mode (aux heads): detected | {s['train_only_detected']} / {s['train_only']} | | |",
         f"| analyses that hit the time budget (partial) | {s['partial']} | | |",
         f"| engine crashes | {s['crashes']} | 0 | {_verdict(s['crashes'], 0, at_most=True)} |",
         "",
@@ -381,9 +428,10 @@ def render(report: dict) -> str:
         for r in fps:
             for e in r["errors"]:
                 lines.append(f"- `{r['builder']}` {r['file']}.py:{e['line']} `{e['code']}`: {e['message']}")
-    alarms = [r for r in report["mutants"] if "crash" not in r and not r["fails"] and r["detected"]]
+    alarms = [r for r in report["mutants"] if "crash" not in r and not r["fails"] and not r["train_only_fails"]
+              and r["detected"]]
     if alarms:
-        lines += ["", "## Errors on mutants that run", ""]
+        lines += ["", "## Errors on mutants that run (eval and train mode)", ""]
         for r in alarms:
             for e in r["errors"]:
                 lines.append(f"- `{r['id']}` ({r['layer']}.{r['param']} {r['original']} -> {r['new']}) "
@@ -399,12 +447,14 @@ def render(report: dict) -> str:
             lines.append(f"| {r['id']} | | | | crash |")
             continue
         run = f"fails ({r['phase']}: {r['error_type']})" if r["fails"] else "runs"
+        if r["train_only_fails"]:
+            run = "runs in eval; fails in train"
         if r["on_line"]:
             got = "on line"
         elif r["detected"]:
             got = "elsewhere: " + ", ".join(f"{e['code']}@{e['line']}" for e in r["errors"][:3])
         else:
-            got = "miss" if r["fails"] else "silent"
+            got = "miss" if (r["fails"] or r["train_only_fails"]) else "silent"
         if r["fails"] and not r["on_line"] and r.get("triage"):
             got += f" ({r['triage']['reason']})"
         change = f"`{r['layer']}` {r['param']}: `{r['original']}` → `{r['new']}`".replace("|", "\\|")

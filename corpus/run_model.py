@@ -162,9 +162,9 @@ def _error_line(tb, path: str):
     return line
 
 
-def label(stem: str, builder: str, text: str | None = None, trace: bool = False) -> dict:
+def label(stem: str, builder: str, text: str | None = None, trace: bool = False, mode: str = "eval") -> dict:
     """Execute the model file (or `text`, a mutant of it), build `builder()` with no weights, put it
-    in eval mode and run it on the standard input under no_grad. Returns the label."""
+    in eval mode (or train mode) and run it on the standard input under no_grad. Returns the label."""
     setup()
     import torch
 
@@ -201,14 +201,15 @@ def label(stem: str, builder: str, text: str | None = None, trace: bool = False)
         else:
             model = fn()
         out["class"] = type(model).__name__
-        model.eval()
+        model.train(mode == "train")
         phase = "forward"
         with torch.no_grad():
-            result = model(torch.randn(*zoo.input_size(builder)))
+            # train mode uses a batch of 2: BatchNorm refuses one value per channel when training
+            result = model(torch.randn(*zoo.input_size(builder, batch=2 if mode == "train" else 1)))
         if isinstance(result, torch.Tensor):
             out["output_shape"] = list(result.shape)
         else:
-            out["output_shape"] = repr(type(result))
+                out["output_shape"] = type(result).__name__
         out["runs"] = True
     except Exception as error:  # noqa: BLE001 - a label, whatever the model raises
         out["phase"] = phase
@@ -227,7 +228,8 @@ def label(stem: str, builder: str, text: str | None = None, trace: bool = False)
 
 
 def _job(job: dict) -> dict:
-    return {**job.get("meta", {}), "label": label(job["stem"], job["builder"], job.get("text"), job.get("trace", False))}
+    return {**job.get("meta", {}), "label": label(job["stem"], job["builder"], job.get("text"), job.get("trace", False),
+                                                  job.get("mode", "eval"))}
 
 
 def label_many(jobs: list, workers: int | None = None, progress=None) -> list:

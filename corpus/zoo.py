@@ -44,10 +44,10 @@ BUILDERS = {
 NUM_CLASSES = 1000
 
 
-def input_size(builder: str) -> tuple:
+def input_size(builder: str, batch: int = 1) -> tuple:
     """The standard input of a builder: (1, 3, 224, 224), or 299 for Inception v3."""
     side = 299 if builder == "inception_v3" else 224
-    return (1, 3, side, side)
+    return (batch, 3, side, side)
 
 
 def model_path(stem: str) -> Path:
