@@ -35,7 +35,8 @@ import zoo  # noqa: E402
 if str(zoo.ROOT) not in sys.path:
     sys.path.insert(0, str(zoo.ROOT))
 
-from shapels.analysis.engine import analyze  # noqa: E402
+from shapels.analysis.engine import Options, analyze  # noqa: E402
+from shapels.imports import FileLoader  # noqa: E402
 from shapels.symbolic import dims as D  # noqa: E402
 from shapels.values import Tensor  # noqa: E402
 
@@ -167,6 +168,11 @@ def _finding_json(f) -> dict:
             "message": f.message[:400]}
 
 
+# The same options `shapels check` uses: imports resolve the way a type checker resolves them, so
+# `from ..ops.misc import Conv2dNormActivation` reads torchvision/ops/misc.py beside the model file.
+OPTIONS = Options(loader=FileLoader(include_site_packages=False))
+
+
 # -- one analysis ------------------------------------------------------------------------------------
 def eval_model(entry: dict) -> dict:
     stem, builder, label = entry["file"], entry["builder"], entry["label"]
@@ -174,7 +180,7 @@ def eval_model(entry: dict) -> dict:
     text = path.read_text()
     lines = text.splitlines()
     started = time.perf_counter()
-    result = analyze(text + zoo.driver(builder), str(path))
+    result = analyze(text + zoo.driver(builder), str(path), OPTIONS)
     seconds = time.perf_counter() - started
     rep = _reports(result).get(label["class"]) if label.get("class") else None
     out_shape = rep.output.shape if (rep is not None and isinstance(rep.output, Tensor)) else None
@@ -201,7 +207,7 @@ def eval_mutant(entry: dict) -> dict:
     text = _apply(mut, original)
     lines = text.splitlines()
     started = time.perf_counter()
-    result = analyze(text + zoo.driver(builder), str(path))
+    result = analyze(text + zoo.driver(builder), str(path), OPTIONS)
     seconds = time.perf_counter() - started
     baseline = {tuple(k) for k in entry.get("baseline_errors", [])}
     all_errors = _errors(result)

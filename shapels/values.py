@@ -81,6 +81,7 @@ class Seq(Value):
 @dataclass(eq=False)
 class ListValue(Value):
     items: list
+    uncertain: bool = False  # mutated on a path that may not run: its contents are unknown
 
 
 @dataclass(eq=False)
@@ -121,6 +122,7 @@ class Layer(Value):
     name: Optional[str] = None  # the attribute it is bound to (`fc1`), for messages
     children: list = field(default_factory=list)  # Sequential / ModuleList members
     child_names: list = field(default_factory=list)
+    opaque: bool = False  # a member was added under a name we could not compute: order unknown
 
     @property
     def short_kind(self) -> str:

@@ -47,6 +47,7 @@ from shapels.values import (
 )
 
 CONTAINERS = {"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"}
+LIST_MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "__setitem__"}
 # nn.Module's own methods that matter for shapes: registration binds an attribute; the rest return self.
 MODULE_METHODS = {"add_module", "register_module", "register_buffer", "register_parameter",
                   "to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_"}
@@ -94,17 +95,22 @@ def get_attribute(interp, base: Value, name: str, frame) -> Value:
     if isinstance(base, ModuleRef):
         return interp.lookup_global(name, base.scope)
     if isinstance(base, Instance):
+        if base.opaque:
+            return UNKNOWN
         if name in base.attrs:
             return base.attrs[name]
+        if name == "training" and base.info.is_module:
+            return Const(base.training) if base.training is not None else UNKNOWN
         found = base.info.find_method(name)
         if found is not None:
-            owner, node = found
-            return BoundUserMethod(base, UserFunction(node, owner))
+            return bind_method(interp, base, found, frame)
         attr = class_attribute(interp, base.info, name)
         if attr is not None:
             return attr
         if base.info.is_module and name in MODULE_METHODS:
             return BoundMethod(base, name)
+        if base.base_layer is not None:
+            return layer_attribute(base.base_layer, name)
         return UNKNOWN
     if isinstance(base, SuperRef):
         for cls in base.instance.info.mro_after(base.owner):
@@ -117,15 +123,38 @@ def get_attribute(interp, base: Value, name: str, frame) -> Value:
             return attr
         found = base.info.find_method(name)
         if found is not None:
-            return UserFunction(found[1], found[0])
+            return bind_method(interp, base, found, frame)
         return UNKNOWN
     if isinstance(base, Tensor):
         return tensor_attribute(base, name)
     if isinstance(base, Layer):
         return layer_attribute(base, name)
-    if isinstance(base, (ListValue, DictValue, Seq, Number)):
+    if isinstance(base, (ListValue, DictValue, Seq, Number)) or (isinstance(base, Const) and isinstance(base.value, str)):
         return BoundMethod(base, name)
     return UNKNOWN
+
+
+def _decorators(node: cst.FunctionDef) -> set:
+    from shapels.analysis.modtable import dotted_name
+
+    return {(dotted_name(d.decorator) or "").rsplit(".", 1)[-1] for d in node.decorators}
+
+
+def bind_method(interp, receiver: Value, found: tuple, frame) -> Value:
+    """A method looked up on an instance or a class, bound as Python binds it."""
+    owner, node = found
+    function = UserFunction(node, owner)
+    decorators = _decorators(node)
+    if "staticmethod" in decorators:
+        return function
+    if "classmethod" in decorators:
+        info = receiver.info if isinstance(receiver, (Instance, ClassRef)) else owner
+        return BoundUserMethod(ClassRef(info), function)
+    if isinstance(receiver, ClassRef):
+        return function  # Class.method(instance, ...): self is passed explicitly
+    if "property" in decorators or "cached_property" in decorators:
+        return interp.invoke(function, [], {}, frame, receiver=receiver)
+    return BoundUserMethod(receiver, function)
 
 
 def class_attribute(interp, info, name: str) -> Optional[Value]:
@@ -157,6 +186,8 @@ def tensor_attribute(tensor: Tensor, name: str) -> Value:
 
 
 def layer_attribute(layer: Layer, name: str) -> Value:
+    if layer.opaque:
+        return BoundMethod(layer, name) if name in ("add_module", "append", "extend") else UNKNOWN
     if name in layer.args:
         return layer.args[name]
     if layer.kind in CONTAINERS and name in layer.child_names:
@@ -168,7 +199,18 @@ def layer_attribute(layer: Layer, name: str) -> Value:
     return BoundMethod(layer, name)
 
 
-def set_item(obj: Value, key: Value, value: Value) -> None:
+def set_item(obj: Value, key: Value, value: Value, certain: bool = True) -> None:
+    if not certain:
+        # On a path that may not run, the old and the new value are both possible.
+        from shapels.analysis.env import join
+
+        if isinstance(obj, DictValue) and isinstance(key, Const):
+            obj.items[key.value] = join(obj.items[key.value], value) if key.value in obj.items else UNKNOWN
+        elif isinstance(obj, ListValue):
+            obj.uncertain = True
+        elif isinstance(obj, Layer):
+            obj.opaque = True
+        return
     if isinstance(obj, DictValue) and isinstance(key, Const):
         obj.items[key.value] = value
     elif isinstance(obj, ListValue) and isinstance(key, Number):
@@ -237,6 +279,13 @@ def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -
         return args[0] if isinstance(args[0], Tensor) else UNKNOWN
     if qualname == "torch.Size" and args and isinstance(args[0], (Seq, ListValue)):
         return Seq(tuple(args[0].items))
+    if qualname in ("typing.cast", "torch.jit.annotate") and len(args) == 2:
+        return args[1]
+    if qualname in ("torch.jit.is_scripting", "torch.jit.is_tracing", "torch._C._get_tracing_state",
+                    "torch.compiler.is_compiling", "torch._dynamo.is_compiling"):
+        return Const(False)  # an analysed model runs eagerly
+    if qualname in ("torch._assert", "torch._log_api_usage_once", "torch.jit.unused", "warnings.warn"):
+        return NONE
     rule = rule_registry.lookup(qualname)
     if rule is None:
         return UNKNOWN
@@ -315,10 +364,38 @@ def build_container(qualname: str, args: list, frame, node) -> Value:
     return layer
 
 
+def register_submodule(instance: Instance, name: str, value: Value) -> None:
+    """`self.x = m`, `setattr(self, "x", m)`, `self.add_module("x", m)`: as nn.Module.__setattr__ does,
+    a module assigned to a Sequential/ModuleDict subclass also becomes its next member."""
+    from shapels.analysis.interpreter import name_module
+
+    name_module(value, name)
+    instance.attrs[name] = value
+    container = instance.base_layer
+    if container is not None and container.kind in CONTAINERS and isinstance(value, (Layer, Instance)):
+        _container_put(container, name, value)
+
+
+def init_library_base(interp, instance: Instance, args: list, kwargs: dict, frame, node) -> None:
+    """`super().__init__(*layers)` reaching a torch class (nn.Sequential, nn.Linear...): build it."""
+    base = instance.info.library_base()
+    if base is None:
+        return
+    if base in CONTAINERS:
+        layer = build_container(base, args, frame, node)
+    else:
+        rule = rule_registry.lookup(base)
+        layer = construct_layer(rule, base, args, kwargs, frame, node) if rule is not None and rule.is_layer else UNKNOWN
+    if isinstance(layer, Layer):
+        instance.base_layer = layer
+
+
 def call_instance(interp, instance: Instance, args: list, kwargs: dict, frame, node, forward=None) -> Value:
     """Call a user module: its forward, recorded as a run for hover and `shapes`."""
     if forward is None:
         found = instance.info.find_method("forward") if instance.info.is_module else instance.info.find_method("__call__")
+        if found is None and instance.base_layer is not None:
+            return apply_layer(interp, instance.base_layer, args, kwargs, frame, node)
         if found is None:
             return UNKNOWN
         forward = UserFunction(found[1], found[0])
@@ -382,6 +459,9 @@ def call_method(interp, method: BoundMethod, args: list, kwargs: dict, frame, no
     if isinstance(receiver, Tensor):
         return call_library_method(interp, receiver, name, args, kwargs, frame, node)
     if isinstance(receiver, ListValue):
+        if name in LIST_MUTATORS and not frame.certain:
+            receiver.uncertain = True  # it may or may not have happened
+            return NONE
         if name == "append" and len(args) == 1:
             receiver.items.append(args[0])
             return NONE
@@ -390,8 +470,7 @@ def call_method(interp, method: BoundMethod, args: list, kwargs: dict, frame, no
 
             items = iterate(args[0])
             if items is None:
-                receiver.items.clear()
-                receiver.items.append(UNKNOWN)
+                receiver.uncertain = True
                 return NONE
             receiver.items.extend(items)
             return NONE
@@ -416,25 +495,60 @@ def call_method(interp, method: BoundMethod, args: list, kwargs: dict, frame, no
     if isinstance(receiver, Layer):
         return call_layer_method(interp, receiver, name, args, kwargs, frame, node)
     if isinstance(receiver, SuperRef):
-        return NONE if name == "__init__" else UNKNOWN
+        if name == "__init__":
+            init_library_base(interp, receiver.instance, args, kwargs, frame, node)
+            return NONE
+        if name == "forward" and receiver.instance.base_layer is not None:
+            return apply_layer(interp, receiver.instance.base_layer, args, kwargs, frame, node)
+        return UNKNOWN
     if isinstance(receiver, Instance):
         if name in ("add_module", "register_module", "register_buffer", "register_parameter"):
             if len(args) >= 2 and isinstance(args[0], Const) and isinstance(args[0].value, str):
-                from shapels.analysis.interpreter import name_module
-
-                name_module(args[1], args[0].value)
-                receiver.attrs[args[0].value] = args[1]
+                register_submodule(receiver, args[0].value, args[1])
+            else:
+                receiver.opaque = True
             return NONE
+        if name == "eval":
+            set_training(receiver, False)
+        elif name == "train":
+            set_training(receiver, truth_of(args[0]) if args else True)  # None: a mode we cannot tell
         return receiver
+    if isinstance(receiver, Const) and isinstance(receiver.value, str):
+        return string_method(receiver, name, args, kwargs)
     if isinstance(receiver, Seq) and name == "numel":
         dims = [to_dim(i) for i in receiver.items]
         return Number(D.dim_product(dims)) if all(d is not None for d in dims) else UNKNOWN
     return UNKNOWN
 
 
+def truth_of(value: Value):
+    from shapels.analysis.interpreter import truth
+
+    return truth(value)
+
+
+def set_training(instance: Instance, mode) -> None:
+    """`.eval()` / `.train(mode)` reach every user module inside, as in torch; None: unknown."""
+    seen = set()
+    stack = [instance]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Instance):
+            item.training = mode
+            stack.extend(item.attrs.values())
+        elif isinstance(item, Layer):
+            stack.extend(item.children)
+
+
 def call_layer_method(interp, layer: Layer, name: str, args: list, kwargs: dict, frame, node) -> Value:
     if name == "forward":
         return apply_layer(interp, layer, args, kwargs, frame, node)
+    if name in LIST_MUTATORS | {"add_module", "register_module"} and not frame.certain:
+        layer.opaque = True
+        return NONE
     if layer.kind in ("torch.nn.ModuleList", "torch.nn.Sequential"):
         if name == "append" and len(args) == 1:
             _container_put(layer, str(len(layer.children)), args[0])
@@ -442,11 +556,17 @@ def call_layer_method(interp, layer: Layer, name: str, args: list, kwargs: dict,
         if name == "extend" and len(args) == 1:
             from shapels.analysis.interpreter import iterate
 
-            for item in iterate(args[0]) or []:
+            items = iterate(args[0])
+            if items is None:
+                layer.opaque = True
+            for item in items or []:
                 _container_put(layer, str(len(layer.children)), item)
             return layer
-        if name == "add_module" and len(args) == 2 and isinstance(args[0], Const):
-            _container_put(layer, str(args[0].value), args[1])
+        if name in ("add_module", "register_module") and len(args) == 2:
+            if isinstance(args[0], Const):
+                _container_put(layer, str(args[0].value), args[1])
+            else:
+                layer.opaque = True  # where the member sits, and what it replaces, is unknown
             return NONE
     if layer.kind == "torch.nn.ModuleDict" and name in ("keys", "values", "items"):
         if name == "keys":
@@ -469,7 +589,7 @@ def call_library_method(interp, tensor: Tensor, name: str, args: list, kwargs: d
 
 def apply_layer(interp, layer: Layer, args: list, kwargs: dict, frame, node) -> Value:
     if layer.kind == "torch.nn.Sequential":
-        if len(args) != 1 or kwargs:
+        if len(args) != 1 or kwargs or layer.opaque:
             return UNKNOWN
         value = args[0]
         for child in layer.children:
@@ -618,16 +738,18 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         return Const(t) if t is not None else UNKNOWN
     if name == "print":
         return NONE
+    if name == "str" and len(args) == 1 and plain(args[0]) is not MISSING_VALUE:
+        return Const(str(plain(args[0])))
     if name == "getattr" and len(args) >= 2 and isinstance(args[1], Const) and isinstance(args[1].value, str):
         value = get_attribute(interp, args[0], args[1].value, frame)
         if isinstance(value, Unknown) and len(args) == 3:
             return args[2]
         return value
-    if name == "setattr" and len(args) == 3 and isinstance(args[1], Const) and isinstance(args[0], Instance):
-        from shapels.analysis.interpreter import name_module
-
-        name_module(args[2], str(args[1].value))
-        args[0].attrs[str(args[1].value)] = args[2]
+    if name == "setattr" and len(args) == 3 and isinstance(args[0], Instance):
+        if not isinstance(args[1], Const):
+            args[0].opaque = True
+            return NONE
+        register_submodule(args[0], str(args[1].value), args[2])
         return NONE
     if name == "hasattr" and len(args) == 2 and isinstance(args[0], Instance) and isinstance(args[1], Const):
         return Const(True) if args[1].value in args[0].attrs else UNKNOWN
@@ -677,8 +799,46 @@ def binary(interp, op: str, left: Value, right: Value, frame, node) -> Value:
             items = list(left.items) * n
             return Seq(tuple(items)) if isinstance(left, Seq) else ListValue(items)
     if op == "Modulo" and isinstance(left, Const) and isinstance(left.value, str):
-        return UNKNOWN
+        values = plain(right)
+        if values is MISSING_VALUE:
+            return UNKNOWN
+        try:
+            return Const(left.value % values)
+        except (TypeError, ValueError, KeyError):
+            return UNKNOWN
     return UNKNOWN
+
+
+MISSING_VALUE = object()
+
+
+def plain(value: Value):
+    """A known value as the Python object it stands for (for computed names); else MISSING_VALUE."""
+    if isinstance(value, Const):
+        return value.value
+    if isinstance(value, Number):
+        if isinstance(value.value, float):
+            return value.value
+        n = D.as_int(value.value)
+        return n if n is not None else MISSING_VALUE
+    if isinstance(value, Seq):
+        items = tuple(plain(i) for i in value.items)
+        return MISSING_VALUE if any(i is MISSING_VALUE for i in items) else items
+    return MISSING_VALUE
+
+
+def string_method(receiver: Const, name: str, args: list, kwargs: dict) -> Value:
+    values = [plain(a) for a in args]
+    named = {k: plain(v) for k, v in kwargs.items()}
+    if MISSING_VALUE in values or MISSING_VALUE in named.values():
+        return UNKNOWN
+    if name not in ("format", "upper", "lower", "replace", "strip", "join", "startswith", "endswith", "split"):
+        return UNKNOWN
+    try:
+        result = getattr(receiver.value, name)(*values, **named)
+    except (TypeError, ValueError, KeyError, IndexError):
+        return UNKNOWN
+    return from_python(result) if isinstance(result, (str, bool)) else UNKNOWN
 
 
 def number_op(op: str, left: Number, right: Number) -> Value:

@@ -27,6 +27,8 @@ MAX_TRACE = 12
 
 
 def subscript(interp, base: Value, key: Value, frame, node) -> Value:
+    if getattr(base, "base_layer", None) is not None:  # a user subclass of nn.Sequential: self[0]
+        base = base.base_layer
     if isinstance(base, Tensor):
         shape = tensor_index(base.shape, key)
         if shape is None:
@@ -36,12 +38,16 @@ def subscript(interp, base: Value, key: Value, frame, node) -> Value:
         step = Step("index", shape, frame.loc(node))
         return Tensor(shape, (base.trace + (step,))[-MAX_TRACE:])
     if isinstance(base, (Seq, ListValue)):
+        if isinstance(base, ListValue) and base.uncertain:
+            return UNKNOWN
         return sequence_index(base, key)
     if isinstance(base, DictValue):
         if isinstance(key, Const) and key.value in base.items:
             return base.items[key.value]
         return UNKNOWN
     if isinstance(base, Layer) and base.kind in ("torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"):
+        if base.opaque:
+            return UNKNOWN
         if base.kind == "torch.nn.ModuleDict":
             if isinstance(key, Const) and str(key.value) in base.child_names:
                 return base.children[base.child_names.index(str(key.value))]

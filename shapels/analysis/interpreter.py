@@ -364,15 +364,17 @@ class Interpreter:
             obj = self.eval(target.value, frame)
             name = target.attr.value
             if isinstance(obj, Instance):
-                if not frame.certain and name in obj.attrs:
-                    value = join(obj.attrs[name], value)
-                name_module(value, name)
-                obj.attrs[name] = value
+                if not frame.certain:
+                    if name in obj.attrs:
+                        value = join(obj.attrs[name], value)
+                    if obj.base_layer is not None:
+                        obj.base_layer.opaque = True  # membership of the container now unknown
+                calls.register_submodule(obj, name, value)
         elif isinstance(target, cst.Subscript):
             obj = self.eval(target.value, frame)
             if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
                 key = self.eval(target.slice[0].slice.value, frame)
-                calls.set_item(obj, key, value)
+                calls.set_item(obj, key, value, frame.certain)
 
     # -- expressions ---------------------------------------------------------------------------
     def eval(self, node, frame: Frame) -> Value:
@@ -564,8 +566,26 @@ class Interpreter:
     def eval_Lambda(self, node, frame: Frame) -> Value:
         return UNKNOWN
 
-    def eval_FormattedString(self, node, frame: Frame) -> Value:
-        return UNKNOWN
+    def eval_FormattedString(self, node: cst.FormattedString, frame: Frame) -> Value:
+        """f"denseblock{i + 1}": known when every part is (layer names are often computed so)."""
+        out = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                out.append(part.value)
+                continue
+            value = calls.plain(self.eval(part.expression, frame))
+            if value is calls.MISSING_VALUE or part.conversion is not None:
+                return UNKNOWN
+            spec = ""
+            if part.format_spec:
+                if not all(isinstance(p, cst.FormattedStringText) for p in part.format_spec):
+                    return UNKNOWN
+                spec = "".join(p.value for p in part.format_spec)
+            try:
+                out.append(format(value, spec))
+            except (TypeError, ValueError):
+                return UNKNOWN
+        return Const("".join(out))
 
     def eval_NamedExpr(self, node: cst.NamedExpr, frame: Frame) -> Value:
         value = self.eval(node.value, frame)
@@ -616,6 +636,9 @@ def name_module(value: Value, name: str) -> None:
     """Give a layer (and its container children) the attribute name used in messages."""
     if isinstance(value, (Layer, Instance)) and value.name is None:
         value.name = name
+        if isinstance(value, Instance) and value.base_layer is not None:
+            value.base_layer.name = None
+            name_module(value.base_layer, name)
         if isinstance(value, Layer):
             for i, child in enumerate(value.children):
                 child_name = value.child_names[i] if i < len(value.child_names) else str(i)
@@ -694,11 +717,17 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
 
 
 def iterate(value: Value) -> Optional[list]:
+    if isinstance(value, ListValue) and value.uncertain:
+        return None
+    if isinstance(value, Instance) and value.base_layer is not None:
+        value = value.base_layer
     if isinstance(value, (Seq, ListValue)):
         return list(value.items)
     if isinstance(value, DictValue):
         return [Const(k) for k in value.items]
     if isinstance(value, Layer) and value.kind in calls.CONTAINERS:
+        if value.opaque:
+            return None
         if value.kind == "torch.nn.ModuleDict":
             return [Const(k) for k in value.child_names]
         return list(value.children)

@@ -10,6 +10,13 @@ import libcst as cst
 MODULE_BASES = {"torch.nn.Module", "torch.nn.modules.module.Module"}
 
 
+def library_module_base(qualname: str) -> bool:
+    """`torch.nn.Sequential`, `torch.nn.Conv2d`: a torch module class a user class may extend."""
+    if not qualname.startswith("torch.nn.") or qualname.startswith("torch.nn.functional"):
+        return False
+    return qualname.rsplit(".", 1)[-1][:1].isupper()
+
+
 def dotted_name(node: cst.BaseExpression) -> Optional[str]:
     """`torch.nn.functional` for the expression `torch.nn.functional`, else None."""
     if isinstance(node, cst.Name):
@@ -47,6 +54,14 @@ class ClassInfo:
             if name in cls.methods:
                 return cls, cls.methods[name]
             stack.extend(cls.bases)
+        return None
+
+    def library_base(self) -> Optional[str]:
+        """The torch module class this class extends, other than nn.Module itself (e.g. Sequential)."""
+        for cls in [self] + self.mro_after(self):
+            for base in cls.base_names:
+                if library_module_base(base) and base not in MODULE_BASES:
+                    return base
         return None
 
     def find_attribute(self, name: str) -> Optional[tuple]:
@@ -170,7 +185,7 @@ def mark_modules(classes) -> None:
     """A class is an nn.Module when a base is torch.nn.Module or a class that is one."""
     classes = list(classes)
     for info in classes:
-        info.is_module = info.is_module or any(b in MODULE_BASES for b in info.base_names)
+        info.is_module = info.is_module or any(b in MODULE_BASES or library_module_base(b) for b in info.base_names)
     changed = True
     while changed:
         changed = False

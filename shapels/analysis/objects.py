@@ -25,6 +25,9 @@ class Instance(Value):
     loc: Any = None  # the constructor call
     name: Optional[str] = None
     init_args: dict = field(default_factory=dict)
+    opaque: bool = False  # an attribute was set under a name we could not compute: trust none
+    base_layer: Any = None  # the torch module a subclass of e.g. nn.Sequential built in super().__init__
+    training: Optional[bool] = True  # nn.Module's default; .eval() / .train(False) clear it
 
     @property
     def label(self) -> str:

@@ -85,7 +85,9 @@ class Recorder:
 
     # -- findings -----------------------------------------------------------------------------
     def add(self, finding: Finding) -> None:
-        key = (finding.code, id(finding.loc.node) if finding.loc else None, finding.message)
+        # One finding per code and place: a layer built in a loop fails once per instance, and
+        # those messages differ only in the instance's name.
+        key = (finding.code, id(finding.loc.node) if finding.loc else finding.message)
         if key in self._finding_keys:
             return
         self._finding_keys.add(key)

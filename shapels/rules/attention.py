@@ -32,13 +32,13 @@ def _check_heads(call: RuleCall, embed, heads, *, embed_name: str, heads_name: s
                   param=heads_name)
 
 
-def _check_last(call: RuleCall, shape: Shape, expected, *, name: str, param, fix: bool = True) -> None:
+def _check_last(call: RuleCall, shape: Shape, expected, *, name: str, param) -> None:
     """The feature (last) dim of `name` against `param` (a constructor argument, or None)."""
     last = shape.dim(-1)
-    if last is None:
+    if last is None or expected is None:
         return
     call.expect(
-        last, expected, code="attention-embed-dim", param=param, fix=last if fix and param else None, input_name=name,
+        last, expected, code="attention-embed-dim", param=param, fix=last if param else None, input_name=name,
         message=f"{layer_name(call)} expects {name} with {D.show(expected)} features"
                 + (f" ({param})" if param else "") + f", got {shape.show()}",
     )
@@ -91,11 +91,21 @@ def _seq_and_batch(shape: Shape, batch_first: bool):
     ],
 )
 def multihead_attention(call: RuleCall):
-    embed, heads = call.dim("embed_dim"), call.dim("num_heads")
+    # attn_output always has the query's shape, so whatever is unknown only skips checks.
+    q = call.shape("query")
+    try:
+        return (q, _attention_weights(call, q))
+    except Unknowable:
+        return (q, UNKNOWN)
+
+
+def _attention_weights(call: RuleCall, q: Shape):
+    """Check a MultiheadAttention call; return its attn_weights (a Shape, NONE or UNKNOWN)."""
+    embed, heads = call.dim_or_none("embed_dim"), call.dim_or_none("num_heads")
     _check_heads(call, embed, heads, embed_name="embed_dim", heads_name="num_heads")
-    q, k, v = call.shape("query"), call.shape("key"), call.shape("value")
-    kdim = embed if call.is_none("kdim") else call.dim("kdim")
-    vdim = embed if call.is_none("vdim") else call.dim("vdim")
+    k, v = call.shape("key"), call.shape("value")
+    kdim = embed if call.is_none("kdim") else call.dim_or_none("kdim")
+    vdim = embed if call.is_none("vdim") else call.dim_or_none("vdim")
     _check_rank(call, q, (2, 3), "query")
     if q.ranked:
         for name, s in (("key", k), ("value", v)):
@@ -104,10 +114,12 @@ def multihead_attention(call: RuleCall):
     _check_last(call, k, kdim, name="key", param="kdim")
     _check_last(call, v, vdim, name="value", param="vdim")
     if not (q.ranked and k.ranked and v.ranked):
-        return (q, UNKNOWN)
+        return UNKNOWN
     # One packed projection (kdim == vdim == embed_dim) wants key and value of one shape; separate
     # projections only want the same sequence and batch dims.
-    if D.eq(kdim, embed) is True and D.eq(vdim, embed) is True:
+    if embed is None or kdim is None or vdim is None:
+        pass  # which projection torch uses is unknown
+    elif D.eq(kdim, embed) is True and D.eq(vdim, embed) is True:
         _check_same(call, v, k, f"{layer_name(call)}: key {k.show()} and value {v.show()} must have the same shape", "value")
     else:
         _check_same(call, Shape.of(v.dims[:-1]), Shape.of(k.dims[:-1]),
@@ -123,12 +135,14 @@ def multihead_attention(call: RuleCall):
     extra = int(call.known_flag("add_bias_kv")) + int(call.known_flag("add_zero_attn"))
     need = call.flag("need_weights")
     if need is None:
-        return (q, UNKNOWN)  # a tensor or None: unknown
+        return UNKNOWN  # a tensor or None
     if not need:
-        return (q, NONE)
+        return NONE
     batch = [N] if N is not None else []
     per_head = [] if call.known_flag("average_attn_weights") else [heads]
-    return (q, Shape.of(batch + per_head + [L, S + extra]))
+    if None in per_head:
+        return UNKNOWN
+    return Shape.of(batch + per_head + [L, S + extra])
 
 
 def _check_masks(call: RuleCall, L, S, N, heads) -> None:
@@ -137,10 +151,13 @@ def _check_masks(call: RuleCall, L, S, N, heads) -> None:
         # 2-D (L, S) for every batch and head, or 3-D (N * num_heads, L, S) / unbatched (num_heads, L, S).
         if mask.rank == 2:
             want = Shape.of([L, S])
+        elif heads is None:
+            want = None
         else:
             want = Shape.of([N * heads if N is not None else heads, L, S])
-        _check_same(call, mask, want, f"{layer_name(call)} expects attn_mask of shape ({D.show(L)}, {D.show(S)}) or "
-                    f"{want.show()}, got {mask.show()}", "attn_mask")
+        if want is not None:
+            _check_same(call, mask, want, f"{layer_name(call)} expects attn_mask of shape ({D.show(L)}, {D.show(S)}) or "
+                        f"{want.show()}, got {mask.show()}", "attn_mask")
     kpm = call.shape_or_none("key_padding_mask")
     if kpm is not None and kpm.ranked:
         want = Shape.of([N, S] if N is not None else [S])
@@ -157,7 +174,7 @@ _LAYER_INIT = (
 
 def _check_model_input(call: RuleCall, shape: Shape, name: str, *, blame: bool = True) -> None:
     _check_rank(call, shape, (2, 3), name)
-    _check_last(call, shape, call.dim("d_model"), name=name, param="d_model" if blame else None)
+    _check_last(call, shape, call.dim_or_none("d_model"), name=name, param="d_model" if blame else None)
 
 
 def _check_batches(call: RuleCall, a: Shape, b: Shape, names: tuple) -> None:
@@ -184,7 +201,7 @@ def _check_batches(call: RuleCall, a: Shape, b: Shape, names: tuple) -> None:
     ],
 )
 def transformer_encoder_layer(call: RuleCall):
-    _check_heads(call, call.dim("d_model"), call.dim("nhead"), embed_name="d_model", heads_name="nhead")
+    _check_heads(call, call.dim_or_none("d_model"), call.dim_or_none("nhead"), embed_name="d_model", heads_name="nhead")
     src = call.shape("src")
     _check_model_input(call, src, "src")
     return src
@@ -205,7 +222,7 @@ def transformer_encoder_layer(call: RuleCall):
     ],
 )
 def transformer_decoder_layer(call: RuleCall):
-    _check_heads(call, call.dim("d_model"), call.dim("nhead"), embed_name="d_model", heads_name="nhead")
+    _check_heads(call, call.dim_or_none("d_model"), call.dim_or_none("nhead"), embed_name="d_model", heads_name="nhead")
     tgt, memory = call.shape("tgt"), call.shape("memory")
     _check_model_input(call, tgt, "tgt")
     _check_batches(call, tgt, memory, ("tgt", "memory"))
@@ -282,7 +299,7 @@ layer(
 def transformer(call: RuleCall):
     if not (call.is_none("custom_encoder") and call.is_none("custom_decoder")):
         raise Unknowable("custom_encoder")
-    _check_heads(call, call.dim("d_model"), call.dim("nhead"), embed_name="d_model", heads_name="nhead")
+    _check_heads(call, call.dim_or_none("d_model"), call.dim_or_none("nhead"), embed_name="d_model", heads_name="nhead")
     src, tgt = call.shape("src"), call.shape("tgt")
     _check_rank(call, src, (2, 3), "src")
     _check_batches(call, src, tgt, ("src", "tgt"))
@@ -325,16 +342,18 @@ def scaled_dot_product_attention(call: RuleCall):
                 message=f"scaled_dot_product_attention: key {k.show()} and value {v.show()} differ in sequence length")
     if call.flag("enable_gqa"):
         kb, vb = _grouped_heads(call, q, k, v, qb, kb, vb)
-    batch = broadcast(call, broadcast(call, qb, kb), vb)
+    scores_batch = broadcast(call, qb, kb)
     mask = call.shape_or_none("attn_mask")
     if mask is not None:
-        scores = Shape(batch.dims + (L, S), batch.ranked)
-        # The mask is added into the scores in place: it may broadcast, but not enlarge them.
+        # The scores (query @ key^T) do not see value's batch dims, and the mask is added into them in
+        # place: it may broadcast, but not enlarge them.
+        scores = Shape(scores_batch.dims + (L, S), scores_batch.ranked)
         joined = broadcast(call, mask, scores)
         if joined.ranked and scores.ranked and (joined.rank != scores.rank or any(
                 D.eq(a, b) is False for a, b in zip(joined.dims, scores.dims))):
             call.fail("broadcast-mismatch", f"scaled_dot_product_attention: attn_mask {mask.show()} does not broadcast "
                                             f"to the attention scores {scores.show()}", input_name="attn_mask")
+    batch = broadcast(call, scores_batch, vb)
     return Shape(batch.dims + (L, Ev), batch.ranked)
 
 

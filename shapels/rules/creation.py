@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
+import math
+
 import sympy
 
-from shapels.rules.base import RuleCall, Unknowable
+from shapels.rules.base import RuleCall, Unknowable, to_dim
 from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
-from shapels.values import Const, ListValue, Number, Seq, Tensor
+from shapels.values import Const, ListValue, Number, Seq, Tensor, Value
 
 _SIZE_FACTORIES = ["randn", "rand", "zeros", "ones", "empty"]
+# No code in the catalogue names "an argument torch rejects"; call-mismatch is the nearest.
+_BAD_ARGUMENT = "call-mismatch"
+
+
+def _shape(call: RuleCall, dims, what: str) -> Shape:
+    """A size as a Shape: unknown entries become fresh dims; a negative one is an error."""
+    for d in dims:
+        if d is not None and D.as_int(d) is not None and D.as_int(d) < 0:
+            call.fail(_BAD_ARGUMENT, f"{what}: cannot create a tensor with negative dimension {D.as_int(d)}",
+                      param="size")
+    return Shape.of(d if d is not None else D.fresh("?") for d in dims)
 
 
 def _size(call: RuleCall, name: str) -> Shape:
-    dims = call.int_list(name)
-    if any(d is None for d in dims):
-        return Shape.of(d if d is not None else D.fresh("?") for d in dims)
-    return Shape.of(dims)
+    return _shape(call, call.int_list(name), call.qualname.rsplit(".", 1)[-1])
 
 
 @function(
     *[f"torch.{n}" for n in _SIZE_FACTORIES],
     signature="*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False, generator=None, memory_format=None",
     label="input",
-    examples=[ex(2, 3, out=(2, 3)), ex((1, 3, 8, 8), out=(1, 3, 8, 8))],
+    examples=[ex(2, 3, out=(2, 3)), ex((1, 3, 8, 8), out=(1, 3, 8, 8)), ex([], out=()), ex(2, -1, error="call-mismatch")],
 )
 def factory(call: RuleCall):
     return _size(call, "size")
@@ -34,51 +44,137 @@ def factory(call: RuleCall):
     "torch.full",
     signature="size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False",
     label="input",
-    examples=[ex((2, 3), 7.0, out=(2, 3))],
+    examples=[ex((2, 3), 7.0, out=(2, 3)), ex((-2, 3), 7.0, error="call-mismatch")],
 )
 def full(call: RuleCall):
     return _size(call, "size")
 
 
+def _int_value(v: Value):
+    """An int argument's python value; None when unknown or not an int."""
+    return D.as_int(to_dim(v)) if not (isinstance(v, Const) and isinstance(v.value, bool)) else None
+
+
 @function(
     "torch.randint",
-    signature="*args, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False",
+    signature="*args, size=None, low=None, high=None, generator=None, out=None, dtype=None, layout=None, "
+              "device=None, requires_grad=False",
     label="input",
-    examples=[ex(0, 1000, (1, 10), out=(1, 10)), ex(5, (3, 4), out=(3, 4))],
+    examples=[
+        ex(0, 1000, (1, 10), out=(1, 10)),
+        ex(5, (3, 4), out=(3, 4)),
+        ex(0, 5, size=(2,), out=(2,)),
+        ex(3, 3, (2,), error="call-mismatch"),
+    ],
 )
 def randint(call: RuleCall):
-    args = call.value("args").items
-    if len(args) in (2, 3) and isinstance(args[-1], (Seq, ListValue)):
-        dims = [D.const(x.value) if isinstance(x, Number) else None for x in args[-1].items]
-        if all(d is not None for d in dims):
-            return Shape.of(dims)
-    raise Unknowable("size")
+    args = list(call.value("args").items)
+    low, high, size = call.value("low"), call.value("high"), call.value("size")
+    given_size = not (isinstance(size, Const) and size.value is None)
+    if not given_size and args:
+        size = args.pop()
+    if len(args) == 2:
+        low, high = args
+    elif len(args) == 1:
+        if isinstance(high, Const) and high.value is None:
+            high = args[0]
+        else:
+            low = args[0]
+    elif args:
+        raise Unknowable("args")
+    if isinstance(low, Const) and low.value is None:
+        low = Number(sympy.Integer(0))
+    if not isinstance(size, (Seq, ListValue)):
+        raise Unknowable("size")
+    lo, hi = _int_value(low), _int_value(high)
+    if lo is not None and hi is not None and lo >= hi:
+        call.fail(_BAD_ARGUMENT, f"randint: low ({lo}) must be less than high ({hi})", param="high")
+    return _shape(call, [to_dim(x) for x in size.items], "randint")
+
+
+_RAGGED = object()
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, Number) or (isinstance(value, Const) and isinstance(value.value, bool))
+
+
+def _conforms(value, sizes) -> bool | None:
+    """Whether nested lists hold exactly `sizes` (None when something in them is unknown)."""
+    if not sizes:
+        return True if _is_number(value) else (False if isinstance(value, (Seq, ListValue)) else None)
+    if not isinstance(value, (Seq, ListValue)):
+        return False if _is_number(value) else None
+    if len(value.items) != sizes[0]:
+        return False
+    verdicts = [_conforms(v, sizes[1:]) for v in value.items]
+    return False if False in verdicts else (None if None in verdicts else True)
 
 
 def _nested_shape(value):
-    if isinstance(value, (Seq, ListValue)):
-        inner = [_nested_shape(v) for v in value.items]
-        if not inner:
-            return [0]
-        if any(i is None for i in inner) or any(i != inner[0] for i in inner):
-            return None
-        return [len(value.items)] + inner[0]
-    if isinstance(value, Number) or (isinstance(value, Const) and isinstance(value.value, bool)):
-        return []
-    return None
+    """The shape torch gives nested lists of numbers: the lengths along the first elements; a list
+    of dims, None when unknown, _RAGGED when torch refuses the data (sub-lists of other lengths,
+    numbers mixed with lists). An empty result (a 0 in the sizes) is never checked."""
+    sizes = []
+    item = value
+    while isinstance(item, (Seq, ListValue)):
+        sizes.append(len(item.items))
+        if not item.items:
+            return sizes
+        item = item.items[0]
+    if not _is_number(item):
+        return None
+    verdict = _conforms(value, sizes)
+    return sizes if verdict else (_RAGGED if verdict is False else None)
 
 
-@function(
-    "torch.tensor", "torch.as_tensor", "torch.Tensor", "torch.FloatTensor", "torch.LongTensor",
-    signature="data, *args, **kwargs",
-    label="input",
-    examples=[ex([[1, 2, 3], [4, 5, 6]], out=(2, 3)), ex([1.0, 2.0], out=(2,))],
-)
-def tensor(call: RuleCall):
-    dims = _nested_shape(call.value("data"))
+def _from_data(call: RuleCall, value) -> Shape:
+    if isinstance(value, Tensor):
+        return value.shape
+    dims = _nested_shape(value)
+    if dims is _RAGGED:
+        call.fail(_BAD_ARGUMENT, f"{call.qualname.rsplit('.', 1)[-1]}: the nested sequences have different lengths",
+                  param="data")
     if dims is None:
         raise Unknowable("data")
     return Shape.of(sympy.Integer(d) for d in dims)
+
+
+@function(
+    "torch.tensor", "torch.as_tensor",
+    signature="data, *args, **kwargs",
+    label="input",
+    examples=[
+        ex([[1, 2, 3], [4, 5, 6]], out=(2, 3)),
+        ex([1.0, 2.0], out=(2,)),
+        ex(3, out=()),
+        ex([[1, 2], [3]], error="call-mismatch"),
+    ],
+)
+def tensor(call: RuleCall):
+    return _from_data(call, call.value("data"))
+
+
+@function(
+    "torch.Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.DoubleTensor", "torch.IntTensor",
+    "torch.BoolTensor",
+    signature="*args, **kwargs",
+    label="input",
+    examples=[ex(2, 3, out=(2, 3)), ex([1.0, 2.0], out=(2,)), ex(out=(0,)), ex(2, -1, error="call-mismatch")],
+)
+def legacy_constructor(call: RuleCall):
+    """torch.Tensor(2, 3) makes a (2, 3) tensor, torch.Tensor([2, 3]) a (2,) one."""
+    args = list(call.value("args").items)
+    if not args:
+        return Shape.of([0])
+    if len(args) == 1 and isinstance(args[0], (ListValue, Tensor)):
+        return _from_data(call, args[0])
+    if all(isinstance(a, Number) for a in args):
+        dims = [to_dim(a) for a in args]
+        if any(d is None for d in dims):
+            raise Unknowable("args")  # a float: torch refuses it
+        return _shape(call, dims, call.qualname.rsplit(".", 1)[-1])
+    raise Unknowable("args")  # a tuple may be data or a torch.Size
 
 
 @function(
@@ -92,22 +188,46 @@ def like(call: RuleCall):
     return call.shape("input")
 
 
+def _scalar(call: RuleCall, name: str):
+    """An int (python int, or a sympy expression when symbolic) or float argument; None if unknown."""
+    v = call.value(name)
+    if isinstance(v, Number):
+        if isinstance(v.value, float):
+            return v.value
+        if isinstance(v.value, sympy.Expr) and v.value.is_integer:
+            return int(v.value) if v.value.is_Integer else v.value
+    if isinstance(v, Const) and isinstance(v.value, bool):
+        return int(v.value)
+    return None
+
+
 @function(
     "torch.arange",
     signature="start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False",
     label="arange",
-    examples=[ex(10, out=(10,)), ex(2, 11, 3, out=(3,))],
+    examples=[
+        ex(10, out=(10,)),
+        ex(2, 11, 3, out=(3,)),
+        ex(0, 1, 0.1, out=(10,)),
+        ex(5, 0, error="call-mismatch"),
+        ex(0, 5, 0, error="call-mismatch"),
+    ],
 )
 def arange(call: RuleCall):
-    start, end, step = call.dim_or_none("start"), call.dim_or_none("end"), call.dim_or_none("step")
+    start, end, step = _scalar(call, "start"), _scalar(call, "end"), _scalar(call, "step")
     if call.is_none("end"):
-        start, end = sympy.Integer(0), start
+        start, end = 0, start
     if start is None or end is None or step is None:
         raise Unknowable("start")
-    if all(D.as_int(v) is not None for v in (start, end, step)):
-        return Shape.of([max(0, len(range(int(start), int(end), int(step))))])
-    if D.as_int(step) == 1:
-        return Shape.of([end - start])
+    values = (start, end, step)
+    if all(isinstance(v, (int, float)) for v in values):
+        if step == 0:
+            call.fail(_BAD_ARGUMENT, "arange: step must be nonzero", param="step")
+        if not ((step > 0 and end >= start) or (step < 0 and end <= start)):
+            call.fail(_BAD_ARGUMENT, f"arange: the range from {start} to {end} runs against the step {step}")
+        if all(isinstance(v, int) for v in values):
+            return Shape.of([-(-(end - start) // step)])
+        return Shape.of([math.ceil((end - start) / step)])  # torch computes it in double precision
+    if step == 1 and not isinstance(start, float) and not isinstance(end, float):
+        return Shape.of([sympy.sympify(end) - start])
     raise Unknowable("step")
-
-

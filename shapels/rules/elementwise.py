@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from shapels.rules.base import RuleCall
+from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -73,34 +73,73 @@ def _binary(call: RuleCall):
     return broadcast(call, a, b)
 
 
+def broadcast_inplace(call: RuleCall, a: Shape, b: Shape, what: str = "an in-place operation") -> Shape:
+    """`a.add_(b)`, `a += b`: b must broadcast to a's shape, which the result keeps."""
+    out = broadcast(call, a, b)
+    grows = a.ranked and out.ranked and out.rank > a.rank
+    if grows or any(D.eq(a.dim(-i), out.dim(-i)) is False for i in range(1, min(len(a.dims), len(out.dims)) + 1)):
+        call.fail(
+            "broadcast-mismatch",
+            f"{what} on {a.show()} cannot broadcast it to {out.show()} (the other operand is {b.show()})",
+        )
+    return a
+
+
+def _inplace(call: RuleCall):
+    a, b = _shape_of(call, "input"), _shape_of(call, "other")
+    if a is None:
+        return None
+    if b is None:
+        return a
+    return broadcast_inplace(call, a, b)
+
+
 _BINARY = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder",
            "fmod", "pow", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
            "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "hypot", "copysign"]
 _DUNDER = ["__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
            "__floordiv__", "__rfloordiv__", "__mod__", "__pow__", "__rpow__", "__and__", "__or__", "__xor__",
-           "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__iadd__", "__isub__", "__imul__",
-           "__itruediv__"]
+           "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"]
+_INPLACE = ["__iadd__", "__isub__", "__imul__", "__itruediv__", "add_", "sub_", "mul_", "div_"]
 
 function(
     *[f"torch.{n}" for n in _BINARY],
-    *[f"torch.Tensor.{n}" for n in _BINARY + _DUNDER + ["add_", "sub_", "mul_", "div_"]],
+    *[f"torch.Tensor.{n}" for n in _BINARY + _DUNDER],
     signature="input, other, *args, **kwargs",
     label="broadcast",
     examples=[
         ex(T(4, 1, 3), T(5, 1), out=(4, 5, 3)),
         ex(T(2, 3), T(3), out=(2, 3)),
+        ex(T(2, 3), 2.0, out=(2, 3)),
         ex(T(4, 5), T(4, 3), error="broadcast-mismatch"),
     ],
 )(_binary)
+
+function(
+    *[f"torch.Tensor.{n}" for n in _INPLACE],
+    signature="input, other, *args, **kwargs",
+    label="broadcast",
+    examples=[
+        ex(T(2, 3), T(3), out=(2, 3)),
+        ex(T(3), T(2, 3), error="broadcast-mismatch"),
+        ex(T(1, 3), T(2, 3), error="broadcast-mismatch"),
+    ],
+)(_inplace)
 
 
 @function(
     "torch.where",
     signature="condition, input=None, other=None",
     label="where",
-    examples=[ex(T(3, 1, dtype="bool"), T(1, 4), T(4), out=(3, 4))],
+    examples=[ex(T(3, 1, dtype="bool"), T(1, 4), T(4), out=(3, 4)), ex(T(3, 1, dtype="bool"), T(2, 4), 0.0, error="broadcast-mismatch")],
 )
 def where(call: RuleCall):
+    if call.is_none("input") and call.is_none("other"):
+        # torch.where(condition): one 1-D index tensor per dim, of a data-dependent length
+        shape = call.shape("condition")
+        if not shape.ranked:
+            raise Unknowable("condition")
+        return tuple(Shape.of([D.fresh("nonzero")]) for _ in range(max(shape.rank, 1)))
     shapes = [_shape_of(call, n) for n in ("condition", "input", "other")]
     if any(s is None for s in shapes):
         return None

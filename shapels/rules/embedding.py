@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
-from shapels.rules.base import RuleCall
+from shapels.rules.base import RuleCall, layer_name
 from shapels.rules.registry import T, ex, function, layer
+from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
+
+
+def _check_padding_idx(call: RuleCall, num_embeddings, *, param: str) -> None:
+    """torch asserts -num_embeddings <= padding_idx < num_embeddings."""
+    if call.is_none("padding_idx"):
+        return
+    index, num = D.as_int(call.dim_or_none("padding_idx")), D.as_int(num_embeddings)
+    if index is not None and num is not None and not -num <= index < num:
+        call.fail(
+            "embedding-input",
+            f"{layer_name(call)}: padding_idx={index} is outside the {num} embeddings",
+            param=param,
+        )
+
+
+def _lookup(shape: Shape, dim) -> Shape:
+    if not shape.ranked:
+        return Shape.suffix([dim])
+    return Shape.of(list(shape.dims) + [dim])
 
 
 @layer(
@@ -13,26 +33,33 @@ from shapels.symbolic.shape import Shape
         "num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0, "
         "scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None"
     ),
-    examples=[ex(T(1, 10, dtype="long"), init=(1000, 512), out=(1, 10, 512)), ex(T(7, dtype="long"), init=(10, 3), out=(7, 3))],
+    examples=[
+        ex(T(1, 10, dtype="long"), init=(1000, 512), out=(1, 10, 512)),
+        ex(T(7, dtype="long"), init=(10, 3), out=(7, 3)),
+        ex(T(7, dtype="long"), init=(10, 3), init_kwargs={"padding_idx": -10}, out=(7, 3)),
+        ex(T(7, dtype="long"), init=(10, 3), init_kwargs={"padding_idx": 10}, error="embedding-input"),
+    ],
 )
 def embedding(call: RuleCall):
     shape = call.shape("input")
-    dim = call.dim("embedding_dim")
-    if not shape.ranked:
-        return Shape.suffix([dim])
-    return Shape.of(list(shape.dims) + [dim])
+    _check_padding_idx(call, call.dim("num_embeddings"), param="padding_idx")
+    return _lookup(shape, call.dim("embedding_dim"))
 
 
 @function(
     "torch.nn.functional.embedding",
     signature="input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False",
     label="embedding",
-    examples=[ex(T(2, 4, dtype="long"), T(10, 3), out=(2, 4, 3))],
+    examples=[
+        ex(T(2, 4, dtype="long"), T(10, 3), out=(2, 4, 3)),
+        ex(T(2, 4, dtype="long"), T(10), error="embedding-input"),
+    ],
 )
 def f_embedding(call: RuleCall):
     shape, weight = call.shape("input"), call.shape("weight")
-    if not weight.ranked or weight.rank != 2:
+    if weight.ranked and weight.rank != 2:
+        call.fail("embedding-input", f"embedding: the weight must be 2-D, got {weight.show()}", input_name="weight")
+    if not weight.ranked or len(weight.dims) < 2:
         return None
-    if not shape.ranked:
-        return Shape.suffix([weight.dims[1]])
-    return Shape.of(list(shape.dims) + [weight.dims[1]])
+    _check_padding_idx(call, weight.dims[0], param="padding_idx")
+    return _lookup(shape, weight.dims[1])

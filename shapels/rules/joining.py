@@ -89,7 +89,6 @@ _CAT_EXAMPLES = [
 @function(
     "torch.cat", "torch.concat", "torch.concatenate",
     signature="tensors, dim=0, *, axis=None, out=None",
-    label="cat",
     examples=_CAT_EXAMPLES,
 )
 def cat(call: RuleCall):
@@ -99,7 +98,6 @@ def cat(call: RuleCall):
 @function(
     "torch.stack",
     signature="tensors, dim=0, *, out=None",
-    label="stack",
     examples=[
         ex([T(2, 3), T(2, 3)], out=(2, 2, 3)),
         ex([T(2, 3), T(2, 3), T(2, 3)], -1, out=(2, 3, 3)),
@@ -141,7 +139,6 @@ def _ranked_shapes(call: RuleCall) -> list:
 @function(
     "torch.hstack",
     signature="tensors, *, out=None",
-    label="hstack",
     examples=[ex([T(2, 3), T(2, 4)], out=(2, 7)), ex([T(2), T(3)], out=(5,)), ex([T(2, 3), T(3, 3)], error="cat-mismatch")],
 )
 def hstack(call: RuleCall):
@@ -152,7 +149,6 @@ def hstack(call: RuleCall):
 @function(
     "torch.vstack", "torch.row_stack",
     signature="tensors, *, out=None",
-    label="vstack",
     examples=[ex([T(3), T(3)], out=(2, 3)), ex([T(2, 3), T(3)], out=(3, 3)), ex([T(3), T(2)], error="cat-mismatch")],
 )
 def vstack(call: RuleCall):
@@ -162,7 +158,6 @@ def vstack(call: RuleCall):
 @function(
     "torch.dstack",
     signature="tensors, *, out=None",
-    label="dstack",
     examples=[ex([T(2, 3), T(2, 3)], out=(2, 3, 2))],
 )
 def dstack(call: RuleCall):
@@ -172,7 +167,6 @@ def dstack(call: RuleCall):
 @function(
     "torch.column_stack",
     signature="tensors, *, out=None",
-    label="column_stack",
     examples=[ex([T(3), T(3, 2)], out=(3, 3))],
 )
 def column_stack(call: RuleCall):

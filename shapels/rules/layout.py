@@ -30,7 +30,7 @@ def dim_indices(call: RuleCall, shape: Shape, dims, param: str = "dim") -> list:
     """Several dim arguments (permute, flip, sum over a tuple): no dim may appear twice."""
     out = [dim_index(call, shape, d, param) for d in dims]
     if len(set(out)) != len(out):
-        call.fail("dim-out-of-range", f"a dim appears more than once in {tuple(D.show(d) for d in dims)}")
+        call.fail("dim-out-of-range", f"a dim appears more than once in ({', '.join(D.show(d) for d in dims)})")
     return out
 
 
@@ -68,7 +68,6 @@ def _permute(call: RuleCall, order) -> Shape:
 @function(
     "torch.Tensor.permute",
     signature="input, *dims",
-    label="permute",
     examples=[
         ex(T(2, 3, 4), 0, 2, 1, out=(2, 4, 3)),
         ex(T(2, 3, 4), (2, 0, 1), out=(4, 2, 3)),
@@ -80,7 +79,7 @@ def permute(call: RuleCall):
     return _permute(call, call.int_list("dims"))
 
 
-@function("torch.permute", signature="input, dims", label="permute", examples=[ex(T(2, 3, 4), (-1, 0, 1), out=(4, 2, 3))])
+@function("torch.permute", signature="input, dims", examples=[ex(T(2, 3, 4), (-1, 0, 1), out=(4, 2, 3))])
 def torch_permute(call: RuleCall):
     return _permute(call, call.int_list("dims"))
 
@@ -98,7 +97,6 @@ def _swap(call: RuleCall, a, b) -> Shape:
 @function(
     "torch.Tensor.transpose", "torch.transpose", "torch.Tensor.swapdims", "torch.swapdims",
     signature="input, dim0, dim1",
-    label="transpose",
     examples=[
         ex(T(2, 3, 4), 1, 2, out=(2, 4, 3)),
         ex(T(2, 3, 4), -1, -3, out=(4, 3, 2)),
@@ -112,7 +110,6 @@ def transpose(call: RuleCall):
 @function(
     "torch.Tensor.swapaxes", "torch.swapaxes",
     signature="input, axis0, axis1",
-    label="swapaxes",
     examples=[ex(T(2, 3), 0, 1, out=(3, 2))],
 )
 def swapaxes(call: RuleCall):
@@ -122,7 +119,6 @@ def swapaxes(call: RuleCall):
 @function(
     "torch.Tensor.t", "torch.t",
     signature="input",
-    label="t",
     examples=[ex(T(2, 3), out=(3, 2)), ex(T(3), out=(3,)), ex(T(2, 3, 4), error="op-input-shape")],
 )
 def t(call: RuleCall):
@@ -137,7 +133,6 @@ def t(call: RuleCall):
 @function(
     "torch.Tensor.squeeze", "torch.squeeze",
     signature="input, dim=None",
-    label="squeeze",
     examples=[
         ex(T(1, 3, 1, 4), out=(3, 4)),
         ex(T(1, 3, 1), 2, out=(1, 3)),
@@ -167,7 +162,6 @@ def squeeze(call: RuleCall):
 @function(
     "torch.Tensor.unsqueeze", "torch.unsqueeze",
     signature="input, dim",
-    label="unsqueeze",
     examples=[
         ex(T(2, 3), 0, out=(1, 2, 3)),
         ex(T(2, 3), -1, out=(2, 3, 1)),
@@ -235,7 +229,6 @@ def _expand(call: RuleCall, shape: Shape, sizes) -> Shape:
 @function(
     "torch.Tensor.expand",
     signature="input, *sizes",
-    label="expand",
     examples=[
         ex(T(3, 1), 3, 4, out=(3, 4)),
         ex(T(3, 1), 2, -1, 5, out=(2, 3, 5)),
@@ -250,7 +243,6 @@ def expand(call: RuleCall):
 @function(
     "torch.Tensor.expand_as",
     signature="input, other",
-    label="expand_as",
     examples=[ex(T(1, 3), T(2, 3), out=(2, 3)), ex(T(2, 3), T(3, 3), error="expand-mismatch")],
 )
 def expand_as(call: RuleCall):
@@ -280,7 +272,6 @@ def _repeat(call: RuleCall, shape: Shape, reps) -> Shape:
 @function(
     "torch.Tensor.repeat",
     signature="input, *sizes",
-    label="repeat",
     examples=[
         ex(T(2, 3), 2, 2, out=(4, 6)),
         ex(T(2, 3), 4, 1, 1, out=(4, 2, 3)),
@@ -294,7 +285,6 @@ def repeat(call: RuleCall):
 @function(
     "torch.Tensor.tile", "torch.tile",
     signature="input, *dims",
-    label="tile",
     examples=[ex(T(2, 3), (2,), out=(2, 6)), ex(T(2, 3), 2, 1, 1, out=(2, 2, 3))],
 )
 def tile(call: RuleCall):
@@ -305,7 +295,6 @@ def tile(call: RuleCall):
 @function(
     "torch.Tensor.repeat_interleave", "torch.repeat_interleave",
     signature="input, repeats=None, dim=None, *, output_size=None",
-    label="repeat_interleave",
     examples=[ex(T(2, 3), 2, dim=1, out=(2, 6)), ex(T(2, 3), 2, out=(12,))],
 )
 def repeat_interleave(call: RuleCall):
@@ -330,23 +319,18 @@ def _pieces(shape: Shape, i: int, sizes) -> tuple:
 
 def _split_sizes(call: RuleCall, size, split_size) -> list:
     """torch.split with an int: pieces of split_size, the last one shorter."""
-    s = D.as_int(split_size)
-    if s is None:
-        raise Unknowable("split_size")
-    if s < 0:
+    s, n = D.as_int(split_size), D.as_int(size)
+    if s is not None and s < 0:
         call.fail("split-mismatch", f"split expects a non-negative split_size, got {s}")
-    n = D.as_int(size)
-    if s == 0:
-        if n is None:
+    if n is None or s is None:  # symbolic: only an even split into a known number of pieces
+        count = D.as_int(sympy.cancel(size / split_size))
+        if count is None or count <= 0:
             raise Unknowable("input")
+        return [split_size] * count
+    if s == 0:
         if n != 0:
             call.fail("split-mismatch", f"split_size can only be 0 if the dim's size is 0, but it is {n}")
         return [sympy.Integer(0)]
-    if n is None:  # a symbolic size splits only when it divides evenly into a concrete count
-        count = sympy.cancel(size / s)
-        if D.as_int(count) is None:
-            raise Unknowable("input")
-        return [sympy.Integer(s)] * D.as_int(count)
     if n == 0:
         return [sympy.Integer(0)]
     sizes = [sympy.Integer(s)] * (n // s)
@@ -383,21 +367,19 @@ def _split(call: RuleCall, split) -> tuple:
 @function(
     "torch.Tensor.split",
     signature="input, split_size, dim=0",
-    label="split",
     examples=[
         ex(T(7, 2), 3, out=((3, 2), (3, 2), (1, 2))),
         ex(T(2, 10), [3, 7], dim=1, out=((2, 3), (2, 7))),
         ex(T(2, 10), [3, 3], dim=1, error="split-mismatch"),
     ],
 )
-def tensor_split(call: RuleCall):
+def split_method(call: RuleCall):
     return _split(call, "split_size")
 
 
 @function(
     "torch.split",
     signature="input, split_size_or_sections, dim=0",
-    label="split",
     examples=[ex(T(4, 6), [2, 4], -1, out=((4, 2), (4, 4)))],
 )
 def torch_split(call: RuleCall):
@@ -407,7 +389,6 @@ def torch_split(call: RuleCall):
 @function(
     "torch.Tensor.chunk", "torch.chunk",
     signature="input, chunks, dim=0",
-    label="chunk",
     examples=[
         ex(T(2, 10), 2, dim=-1, out=((2, 5), (2, 5))),
         ex(T(5), 4, out=((2,), (2,), (1,))),
@@ -434,7 +415,6 @@ def chunk(call: RuleCall):
 @function(
     "torch.Tensor.unbind", "torch.unbind",
     signature="input, dim=0",
-    label="unbind",
     examples=[ex(T(2, 3), 1, out=((2,), (2,), (2,))), ex(T(2, 3), 2, error="dim-out-of-range")],
 )
 def unbind(call: RuleCall):
@@ -453,7 +433,6 @@ def unbind(call: RuleCall):
 @function(
     "torch.Tensor.movedim", "torch.movedim", "torch.Tensor.moveaxis", "torch.moveaxis",
     signature="input, source, destination",
-    label="movedim",
     examples=[
         ex(T(2, 3, 4), 0, -1, out=(3, 4, 2)),
         ex(T(2, 3, 4), (0, 1), (2, 0), out=(3, 4, 2)),
@@ -482,7 +461,6 @@ def movedim(call: RuleCall):
 @function(
     "torch.Tensor.narrow", "torch.narrow",
     signature="input, dim, start, length",
-    label="narrow",
     examples=[
         ex(T(4, 6), 1, 2, 3, out=(4, 3)),
         ex(T(4, 6), 1, -2, 2, out=(4, 2)),
@@ -512,7 +490,6 @@ def narrow(call: RuleCall):
 @function(
     "torch.Tensor.select", "torch.select",
     signature="input, dim, index",
-    label="select",
     examples=[ex(T(4, 6), 1, -1, out=(4,)), ex(T(4, 6), 0, 4, error="op-input-shape")],
 )
 def select(call: RuleCall):
@@ -528,7 +505,6 @@ def select(call: RuleCall):
 @function(
     "torch.Tensor.unfold",
     signature="input, dimension, size, step",
-    label="unfold",
     examples=[ex(T(2, 10), 1, 3, 2, out=(2, 4, 3)), ex(T(2, 10), 1, 11, 1, error="op-input-shape")],
 )
 def unfold(call: RuleCall):
@@ -602,7 +578,6 @@ def tril(call: RuleCall):
 @function(
     "torch.Tensor.view_as", "torch.Tensor.reshape_as",
     signature="input, other",
-    label="view_as",
     examples=[ex(T(6), T(2, 3), out=(2, 3)), ex(T(6), T(2, 4), error="view-invalid-shape")],
 )
 def view_as(call: RuleCall):
@@ -621,7 +596,6 @@ def view_as(call: RuleCall):
 @function(
     "torch.Tensor.type",
     signature="input, dtype=None, non_blocking=False, **kwargs",
-    label="type",
     examples=[ex(T(2, 3), "torch.LongTensor", out=(2, 3))],
 )
 def tensor_type(call: RuleCall):

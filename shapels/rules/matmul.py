@@ -27,7 +27,7 @@ def _inner(call: RuleCall, k1, k2, a: Shape, b: Shape, what: str) -> None:
         k2,
         k1,
         code="matmul-mismatch",
-        message=f"{what}: the inner dims differ, {a.show()} @ {b.show()} needs {D.show(k1)} = {D.show(k2)}",
+        message=f"{what}: {a.show()} and {b.show()} cannot be multiplied, the inner dims differ ({D.show(k1)} vs {D.show(k2)})",
     )
 
 
@@ -89,7 +89,6 @@ def _matrices(call: RuleCall, names, rank: int, what: str) -> list:
 @function(
     "torch.mm", "torch.Tensor.mm",
     signature="input, mat2, *, out=None",
-    label="mm",
     examples=[ex(T(2, 3), T(3, 4), out=(2, 4)), ex(T(2, 3), T(2, 4), error="matmul-mismatch"), ex(T(3), T(3, 4), error="matmul-mismatch")],
 )
 def mm(call: RuleCall):
@@ -112,7 +111,6 @@ def _bmm(call: RuleCall, a: Shape, b: Shape, what: str) -> Shape:
 @function(
     "torch.bmm", "torch.Tensor.bmm",
     signature="input, mat2, *, out=None",
-    label="bmm",
     examples=[
         ex(T(5, 2, 3), T(5, 3, 4), out=(5, 2, 4)),
         ex(T(5, 2, 3), T(1, 3, 4), error="matmul-mismatch"),
@@ -127,7 +125,6 @@ def bmm(call: RuleCall):
 @function(
     "torch.mv", "torch.Tensor.mv",
     signature="input, vec, *, out=None",
-    label="mv",
     examples=[ex(T(2, 4), T(4), out=(2,)), ex(T(2, 4), T(3), error="matmul-mismatch")],
 )
 def mv(call: RuleCall):
@@ -139,7 +136,6 @@ def mv(call: RuleCall):
 @function(
     "torch.dot", "torch.Tensor.dot",
     signature="input, other, *, out=None",
-    label="dot",
     examples=[ex(T(4), T(4), out=()), ex(T(4), T(3), error="matmul-mismatch")],
 )
 def dot(call: RuleCall):
@@ -151,7 +147,6 @@ def dot(call: RuleCall):
 @function(
     "torch.outer", "torch.Tensor.outer", "torch.ger", "torch.Tensor.ger",
     signature="input, vec2, *, out=None",
-    label="outer",
     examples=[ex(T(4), T(3), out=(4, 3))],
 )
 def outer(call: RuleCall):
@@ -176,7 +171,6 @@ def _broadcasts_to(call: RuleCall, name: str, target: Shape, what: str) -> None:
 @function(
     "torch.addmm", "torch.Tensor.addmm",
     signature="input, mat1, mat2, *, beta=1, alpha=1, out=None",
-    label="addmm",
     examples=[ex(T(3), T(2, 4), T(4, 3), out=(2, 3)), ex(T(2), T(2, 4), T(4, 3), error="broadcast-mismatch")],
 )
 def addmm(call: RuleCall):
@@ -190,7 +184,6 @@ def addmm(call: RuleCall):
 @function(
     "torch.baddbmm", "torch.Tensor.baddbmm",
     signature="input, batch1, batch2, *, beta=1, alpha=1, out=None",
-    label="baddbmm",
     examples=[ex(T(1, 1, 3), T(2, 2, 4), T(2, 4, 3), out=(2, 2, 3)), ex(T(2, 2, 4), T(2, 2, 4), T(2, 4, 3), error="broadcast-mismatch")],
 )
 def baddbmm(call: RuleCall):
@@ -203,7 +196,6 @@ def baddbmm(call: RuleCall):
 @function(
     "torch.nn.functional.bilinear",
     signature="input1, input2, weight, bias=None",
-    label="bilinear",
     examples=[ex(T(5, 3), T(5, 4), T(6, 3, 4), out=(5, 6)), ex(T(5, 3), T(5, 2), T(6, 3, 4), error="bilinear-in-features")],
 )
 def f_bilinear(call: RuleCall):
@@ -274,7 +266,6 @@ def _broadcast_ellipsis(call: RuleCall, a: Shape, b: Shape) -> Shape:
 @function(
     "torch.einsum",
     signature="equation, *operands",
-    label="einsum",
     examples=[
         ex("bij,bjk->bik", T(2, 3, 4), T(2, 4, 5), out=(2, 3, 5)),
         ex("ij,jk", T(3, 4), T(4, 5), out=(3, 5)),

@@ -19,6 +19,7 @@ torch 2.13 details encoded here (checked against the real thing in tests/rules/t
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name
@@ -30,6 +31,22 @@ from shapels.symbolic.shape import Shape
 _BN_INIT = "num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None, *, bias=True"
 _IN_INIT = "num_features, eps=1e-05, momentum=0.1, affine=False, track_running_stats=False, device=None, dtype=None, *, bias=True"
 _LAZY_INIT = "eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None, *, bias=True"
+
+
+def _preserving(checks):
+    """A rule from a function that only checks `(call, input shape)`: the output is the input's
+    shape even when a check cannot be decided (Unknowable skips the checks left, never the shape)."""
+
+    @functools.wraps(checks)
+    def rule(call: RuleCall):
+        shape = call.shape("x" if call.has("x") else "input")  # RMSNorm's forward calls it x
+        try:
+            checks(call, shape)
+        except Unknowable:
+            pass
+        return shape
+
+    return rule
 
 
 def _check_rank(call: RuleCall, shape: Shape, ranks: tuple) -> None:
@@ -54,7 +71,7 @@ def _check_features(call: RuleCall, shape: Shape, channels, expected, *, param: 
         fix=channels if param else None,
         input_name="input",
         message=(
-            f"{layer_name(call)} expects {what}={D.show(expected)}, "
+            f"{layer_name(call)} expects {what}{D.show(expected)}, "
             f"but its input {shape.show()} has {D.show(channels)} channels"
         ),
     )
@@ -80,20 +97,22 @@ def _channel_dim(shape: Shape, n: int, ranks: tuple):
     return None
 
 
+# Flags are read with call.flag: an unknown flag skips a check rather than losing the output shape.
+
+
 # -- BatchNorm ---------------------------------------------------------------------------------
 def _batch_norm(n: int, lazy: bool):
     ranks = (2, 3) if n == 1 else (n + 2,)
 
-    def rule(call: RuleCall):
-        shape = call.shape("input")
+    @_preserving
+    def rule(call: RuleCall, shape: Shape):
         _check_rank(call, shape, ranks)
         # num_features reaches torch only through the weight and the running stats.
-        if not lazy and (call.known_flag("affine") or call.known_flag("track_running_stats")):
+        if not lazy and (call.flag("affine") or call.flag("track_running_stats")):
             _check_features(call, shape, _channel_dim(shape, n, ranks), call.dim("num_features"),
-                            param="num_features", what="num_features")
-        if not call.known_flag("track_running_stats") and shape.ranked:  # batch statistics, even in eval mode
+                            param="num_features", what="num_features=")
+        if call.flag("track_running_stats") is False and shape.ranked:  # batch statistics, even in eval mode
             _single_value(call, shape, D.dim_product((shape.dims[0],) + shape.dims[2:]))
-        return shape
 
     return rule
 
@@ -139,8 +158,8 @@ for _n in (1, 2, 3):
         ex(T(4, 3, 2, 2), None, None, T(5), training=True, error="norm-num-features"),
     ],
 )
-def f_batch_norm(call: RuleCall):
-    shape = call.shape("input")
+@_preserving
+def f_batch_norm(call: RuleCall, shape: Shape):
     if shape.ranked and shape.rank < 2:
         call.fail("norm-input-rank", f"batch_norm expects an input of at least 2 dims, got {shape.show()}")
     channels = shape.dim(1) if shape.ranked else None
@@ -149,25 +168,24 @@ def f_batch_norm(call: RuleCall):
     for name in ("running_mean", "running_var", "weight", "bias"):
         stats = call.shape_or_none(name)
         if stats is not None and stats.ranked and stats.rank == 1:
-            _check_features(call, shape, channels, stats.dims[0], param=None, what=f"{name} of size")
-    return shape
+            _check_features(call, shape, channels, stats.dims[0], param=None, what=f"{name} of size ")
 
 
 # -- InstanceNorm ------------------------------------------------------------------------------
 def _instance_norm(n: int, lazy: bool):
     ranks = (n + 1, n + 2)  # (C, *spatial) unbatched or (N, C, *spatial)
 
-    def rule(call: RuleCall):
-        shape = call.shape("input")
+    @_preserving
+    def rule(call: RuleCall, shape: Shape):
         _check_rank(call, shape, ranks)
-        if not call.known_flag("track_running_stats") and shape.ranked:  # instance statistics, always
+        if call.flag("track_running_stats") is False and shape.ranked:  # instance statistics, always
             _single_value(call, shape, D.dim_product(shape.dims[-n:]))
         # A mismatch only warns unless the weight or the running stats need the size.
-        if not (call.known_flag("affine") or call.known_flag("track_running_stats")):
-            return shape
+        if not (call.flag("affine") or call.flag("track_running_stats")):
+            return
         channels = shape.dim(-(n + 1))  # the channel dim, batched or not
         if not lazy:
-            _check_features(call, shape, channels, call.dim("num_features"), param="num_features", what="num_features")
+            _check_features(call, shape, channels, call.dim("num_features"), param="num_features", what="num_features=")
         elif shape.ranked and shape.rank == n + 1 and channels is not None:
             # Lazy init reads num_features from dim 1, which is a spatial dim of an unbatched input.
             call.expect(
@@ -180,7 +198,6 @@ def _instance_norm(n: int, lazy: bool):
                     f"unbatched input {shape.show()} has {D.show(channels)} channels at dim 0"
                 ),
             )
-        return shape
 
     return rule
 
@@ -199,7 +216,11 @@ for _n in (1, 2, 3):
                 ex(T(3, 6), init=(5,), init_kwargs={"track_running_stats": True}, error="norm-num-features"),
                 ex(T(6), init=(6,), error="norm-input-rank"),
             ],
-            2: [ex(T(2, 3, 8, 8), init=(3,), init_kwargs={"affine": True}, out=(2, 3, 8, 8)), ex(T(3, 4, 5), init=(3,), out=(3, 4, 5))],
+            2: [
+                ex(T(2, 3, 8, 8), init=(3,), init_kwargs={"affine": True}, out=(2, 3, 8, 8)),
+                ex(T(3, 4, 5), init=(3,), out=(3, 4, 5)),
+                ex(T(1, 3, 1, 1), init=(3,), error="op-input-shape"),  # one value per instance and channel
+            ],
             3: [ex(T(2, 3, 4, 4, 4), init=(3,), out=(2, 3, 4, 4, 4)), ex(T(4, 4), init=(3,), error="norm-input-rank")],
         }[_n],
     )(_instance_norm(_n, lazy=False))
@@ -267,10 +288,9 @@ def _check_affine_shape(call: RuleCall, wanted: tuple) -> None:
         ex(T(2, 4), init=(5,), init_kwargs={"elementwise_affine": False}, error="layernorm-shape"),
     ],
 )
-def layer_norm(call: RuleCall):
-    shape = call.shape("input")
+@_preserving
+def layer_norm(call: RuleCall, shape: Shape):
     _check_normalized(call, shape, param="normalized_shape")
-    return shape
 
 
 @layer(
@@ -280,10 +300,9 @@ def layer_norm(call: RuleCall):
     preserves_shape=True,
     examples=[ex(T(2, 7, 16), init=(16,), out=(2, 7, 16)), ex(T(2, 4), init=(5,), error="layernorm-shape")],
 )
-def rms_norm(call: RuleCall):
-    shape = call.shape("x")
+@_preserving
+def rms_norm(call: RuleCall, shape: Shape):
     _check_normalized(call, shape, param="normalized_shape")
-    return shape
 
 
 @function(
@@ -298,11 +317,10 @@ def rms_norm(call: RuleCall):
         ex(T(2, 5), [5], T(4), error="layernorm-shape"),
     ],
 )
-def f_layer_norm(call: RuleCall):
-    shape = call.shape("input")
+@_preserving
+def f_layer_norm(call: RuleCall, shape: Shape):
     _check_normalized(call, shape, param="normalized_shape")
     _check_affine_shape(call, call.dims("normalized_shape"))
-    return shape
 
 
 @function(
@@ -312,11 +330,10 @@ def f_layer_norm(call: RuleCall):
     preserves_shape=True,
     examples=[ex(T(2, 5), [5], out=(2, 5)), ex(T(2, 4), [5], error="layernorm-shape")],
 )
-def f_rms_norm(call: RuleCall):
-    shape = call.shape("input")
+@_preserving
+def f_rms_norm(call: RuleCall, shape: Shape):
     _check_normalized(call, shape, param="normalized_shape")
     _check_affine_shape(call, call.dims("normalized_shape"))
-    return shape
 
 
 # -- GroupNorm ---------------------------------------------------------------------------------
@@ -346,11 +363,12 @@ def _check_groups(call: RuleCall, shape: Shape, groups) -> None:
         ex(T(2, 9, 4), init=(3, 6), error="groupnorm-groups"),
         ex(T(2, 9, 4), init=(3, 6), init_kwargs={"affine": False}, out=(2, 9, 4)),
         ex(T(6), init=(3, 6), error="norm-input-rank"),
+        ex(T(1, 6), init=(6, 6), error="op-input-shape"),  # one value per (sample, group)
     ],
 )
-def group_norm(call: RuleCall):
-    shape = call.shape("input")
-    groups, num_channels = call.dim("num_groups"), call.dim("num_channels")
+@_preserving
+def group_norm(call: RuleCall, shape: Shape):
+    groups, num_channels = call.dim("num_groups"), call.dim_or_none("num_channels")
     g, c = D.as_int(groups), D.as_int(num_channels)
     # torch raises this in the constructor; a rule only runs at the call, which is early enough.
     if g is not None and g <= 0:
@@ -359,13 +377,12 @@ def group_norm(call: RuleCall):
         call.fail("groupnorm-groups", f"GroupNorm: num_channels={c} is not divisible by num_groups={g}", param="num_groups")
     _check_groups(call, shape, groups)
     channels = shape.dim(1) if shape.ranked else None
-    if channels is not None and call.known_flag("affine"):  # num_channels is only the weight's size
+    if channels is not None and num_channels is not None and call.flag("affine"):  # only the weight's size
         call.expect(
             channels, num_channels, code="groupnorm-groups", param="num_channels", fix=channels, input_name="input",
             message=f"{layer_name(call)} expects num_channels={D.show(num_channels)}, but its input {shape.show()} "
                     f"has {D.show(channels)} channels",
         )
-    return shape
 
 
 @function(
@@ -375,25 +392,23 @@ def group_norm(call: RuleCall):
     preserves_shape=True,
     examples=[ex(T(2, 6, 4), 3, out=(2, 6, 4)), ex(T(2, 6, 4), 4, error="groupnorm-groups")],
 )
-def f_group_norm(call: RuleCall):
-    shape = call.shape("input")
+@_preserving
+def f_group_norm(call: RuleCall, shape: Shape):
     _check_groups(call, shape, call.dim("num_groups"))
     channels = shape.dim(1) if shape.ranked else None
     for name in ("weight", "bias"):
         w = call.shape_or_none(name)
         if channels is not None and w is not None and w.ranked and w.rank == 1:
-            call.expect(w.dims[0], channels, code="groupnorm-groups", input_name="input",
-                        message=f"group_norm: {name} of shape {w.show()} does not fit the {D.show(channels)} channels of {shape.show()}")
-    return shape
+            message = f"group_norm: {name} of shape {w.show()} does not fit the {D.show(channels)} channels of {shape.show()}"
+            call.expect(w.dims[0], channels, code="groupnorm-groups", input_name="input", message=message)
 
 
 # -- LocalResponseNorm, F.normalize --------------------------------------------------------------
-def _lrn(call: RuleCall):
-    shape = call.shape("input")
+@_preserving
+def _lrn(call: RuleCall, shape: Shape):
     if shape.ranked and shape.rank < 3:
         call.fail("norm-input-rank", f"{layer_name(call)} expects an input of at least 3 dims, got {shape.show()}",
                   input_name="input")
-    return shape
 
 
 layer(
@@ -418,10 +433,6 @@ function(
     preserves_shape=True,
     examples=[ex(T(4, 128), out=(4, 128)), ex(T(3), dim=0, out=(3,)), ex(T(3), error="dim-out-of-range")],
 )
-def f_normalize(call: RuleCall):
-    shape = call.shape("input")
-    try:
-        normalize_dim(call, call.dim("dim"), shape.rank)
-    except Unknowable:
-        pass  # an unknown dim or rank leaves the shape as it is
-    return shape
+@_preserving
+def f_normalize(call: RuleCall, shape: Shape):
+    normalize_dim(call, call.dim("dim"), shape.rank)

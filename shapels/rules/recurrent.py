@@ -9,8 +9,6 @@ hidden states. Cells take (N, H_in) or (H_in,) and return (N, hidden_size) or (h
 
 from __future__ import annotations
 
-from typing import Optional
-
 from shapels.rules.base import RuleCall, layer_name
 from shapels.rules.registry import T, ex, layer
 from shapels.symbolic import dims as D
@@ -21,7 +19,10 @@ _RNN_INIT = (
     "input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True, batch_first=False, dropout=0.0, "
     "bidirectional=False, device=None, dtype=None"
 )
-_GRU_INIT = "input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None"
+_GRU_INIT = (
+    "input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False, "
+    "device=None, dtype=None"
+)
 _LSTM_INIT = (
     "input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False, "
     "proj_size=0, device=None, dtype=None"
@@ -36,8 +37,8 @@ def _check_input(call: RuleCall, shape: Shape, ranks: tuple) -> None:
             f"got {shape.rank}-D {shape.show()}",
             input_name="input",
         )
-    features, expected = shape.dim(-1), call.dim("input_size")
-    if features is not None:
+    features, expected = shape.dim(-1), call.dim_or_none("input_size")
+    if features is not None and expected is not None:
         call.expect(
             features,
             expected,
@@ -64,14 +65,18 @@ def _check_hidden(call: RuleCall, value, expected: Shape, what: str) -> None:
         call.expect(g, e, code="op-input-shape", message=message, input_name="hx")
 
 
-def _hidden_pair(call: RuleCall) -> Optional[tuple]:
-    """An LSTM's hx: a (h_0, c_0) tuple, or None when not given or not readable."""
+def _hidden_state(call: RuleCall, lstm: bool) -> tuple:
+    """The given initial state as a tuple of values: (h_0, c_0) for LSTMs, (h_0,) otherwise, () when
+    hx is None or unreadable. A single tensor for an LSTM, or a tuple for the others, is the wrong kind."""
     if call.is_none("hx"):
-        return None
+        return ()
     v = call.value("hx")
-    if isinstance(v, (Seq, ListValue)) and len(v.items) == 2:
-        return tuple(v.items)
-    return None
+    if (lstm and isinstance(v, Tensor)) or (not lstm and isinstance(v, (Seq, ListValue))):
+        wanted = "an (h_0, c_0) tuple" if lstm else "a single tensor"
+        call.fail("call-mismatch", f"{layer_name(call)} expects hx to be {wanted}", input_name="hx")
+    if lstm:
+        return tuple(v.items) if isinstance(v, (Seq, ListValue)) and len(v.items) == 2 else ()
+    return (v,)
 
 
 def _sequence(kind: str):
@@ -88,25 +93,19 @@ def _sequence(kind: str):
             out = shape.replace_tail(1, [out_features]) if shape.dims else Shape.suffix([out_features])
             return (out, (None, None)) if kind == "lstm" else (out, None)
         if shape.rank == 3:
-            batch = shape.dims[0] if call.known_flag("batch_first") else shape.dims[1]
+            batch, length = shape.dims[:2] if call.known_flag("batch_first") else shape.dims[1::-1]
             batch_dims = [batch]
         else:
-            batch_dims = []
-        length = shape.dims[1] if shape.rank == 3 and call.known_flag("batch_first") else shape.dims[0]
+            length, batch_dims = shape.dims[0], []
         if D.as_int(length) == 0:
             call.fail("op-input-shape", f"{layer_name(call)} needs a sequence length above 0, got {shape.show()}")
         out = shape.replace_tail(1, [out_features])
         h = Shape.of([states, *batch_dims, h_out])
-        if kind != "lstm":
-            if not call.is_none("hx"):
-                _check_hidden(call, call.value("hx"), h, "hx")
-            return (out, h)
         c = Shape.of([states, *batch_dims, hidden])
-        pair = _hidden_pair(call)
-        if pair is not None:
-            _check_hidden(call, pair[0], h, "h_0")
-            _check_hidden(call, pair[1], c, "c_0")
-        return (out, (h, c))
+        names = ("h_0", "c_0") if kind == "lstm" else ("hx",)
+        for state, want, what in zip(_hidden_state(call, kind == "lstm"), (h, c), names):
+            _check_hidden(call, state, want, what)
+        return (out, (h, c)) if kind == "lstm" else (out, h)
 
     return rule
 
@@ -138,6 +137,7 @@ layer(
         ex(T(5, 3, 10), (T(1, 3, 20), T(1, 3, 20)), init=(10, 20), out=((5, 3, 20), ((1, 3, 20), (1, 3, 20)))),
         ex(T(4, 10, 100), init=(128, 64), error="rnn-input-size"),
         ex(T(5, 3, 10), (T(1, 3, 20), T(1, 3, 4)), init=(10, 20), error="op-input-shape"),
+        ex(T(5, 3, 10), T(1, 3, 20), init=(10, 20), error="call-mismatch"),
     ],
 )(_sequence("lstm"))
 layer(
@@ -158,10 +158,10 @@ def _cell(kind: str):
         _check_input(call, shape, (1, 2))
         hidden = call.dim("hidden_size")
         out = shape.replace_tail(1, [hidden]) if shape.dims else Shape.suffix([hidden])
-        if shape.ranked and not call.is_none("hx"):
-            states = _hidden_pair(call) if kind == "lstm" else (call.value("hx"),)
-            for i, state in enumerate(states or ()):
-                _check_hidden(call, state, out, f"hx[{i}]" if kind == "lstm" else "hx")
+        states = _hidden_state(call, kind == "lstm")
+        if shape.ranked:
+            for state, what in zip(states, ("h_0", "c_0") if kind == "lstm" else ("hx",)):
+                _check_hidden(call, state, out, what)
         return (out, out) if kind == "lstm" else out
 
     return rule

@@ -53,7 +53,6 @@ function(
     "torch.sum", "torch.Tensor.sum", "torch.mean", "torch.Tensor.mean", "torch.nansum", "torch.Tensor.nansum",
     "torch.nanmean", "torch.Tensor.nanmean",
     signature="input, dim=None, keepdim=False, dtype=None, *, out=None",
-    label="sum",
     examples=[
         ex(T(2, 3, 4), 1, out=(2, 4)),
         ex(T(2, 3, 4), (0, -1), keepdim=True, out=(1, 3, 1)),
@@ -65,14 +64,12 @@ function(
 function(
     "torch.amax", "torch.Tensor.amax", "torch.amin", "torch.Tensor.amin",
     signature="input, dim=(), keepdim=False, *, out=None",
-    label="amax",
     examples=[ex(T(2, 3, 4), (0, 2), out=(3,)), ex(T(2, 3), keepdim=True, out=(1, 1))],
 )(_reduce)
 
 function(
     "torch.logsumexp", "torch.Tensor.logsumexp",
     signature="input, dim, keepdim=False, *, out=None",
-    label="logsumexp",
     examples=[ex(T(2, 3, 4), -1, out=(2, 3)), ex(T(2, 3, 4), (1, 2), True, out=(2, 1, 1))],
 )(_reduce)
 
@@ -80,7 +77,6 @@ function(
 @function(
     "torch.all", "torch.Tensor.all", "torch.any", "torch.Tensor.any",
     signature="input, dim=None, keepdim=False, *, out=None",
-    label="all",
     examples=[ex(T(2, 3, 4), out=()), ex(T(2, 3, 4), 1, True, out=(2, 1, 4)), ex(T(2, 3, 4), (0, 1), out=(4,))],
 )
 def all_any(call: RuleCall):
@@ -90,7 +86,6 @@ def all_any(call: RuleCall):
 @function(
     "torch.count_nonzero", "torch.Tensor.count_nonzero",
     signature="input, dim=None",
-    label="count_nonzero",
     examples=[ex(T(2, 3, 4), (0, 2), out=(3,))],
 )
 def count_nonzero(call: RuleCall):
@@ -112,7 +107,6 @@ _STD = "input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=N
 function(
     "torch.std", "torch.Tensor.std", "torch.var", "torch.Tensor.var",
     signature=_STD,
-    label="std",
     examples=[ex(T(2, 3, 4), 1, True, True, out=(2, 1, 4)), ex(T(2, 3, 4), out=()), ex(T(2, 3), 2, error="dim-out-of-range")],
 )(_std)
 
@@ -120,7 +114,6 @@ function(
 @function(
     "torch.std_mean", "torch.var_mean",
     signature=_STD,
-    label="std_mean",
     examples=[ex(T(2, 3, 4), (0, 1), out=((4,), (4,)))],
 )
 def std_mean(call: RuleCall):
@@ -131,7 +124,6 @@ def std_mean(call: RuleCall):
 @function(
     "torch.norm", "torch.Tensor.norm",
     signature="input, p='fro', dim=None, keepdim=False, out=None, dtype=None",
-    label="norm",
     examples=[ex(T(2, 3, 4), out=()), ex(T(2, 3, 4), 2, -1, True, out=(2, 3, 1)), ex(T(2, 3, 4), dim=(1, 2), out=(2,))],
 )
 def norm(call: RuleCall):
@@ -144,7 +136,6 @@ def norm(call: RuleCall):
 @function(
     "torch.linalg.vector_norm",
     signature="x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None",
-    label="vector_norm",
     examples=[ex(T(2, 3, 4), dim=(1, 2), out=(2,)), ex(T(2, 3, 4), 2, -1, out=(2, 3))],
 )
 def vector_norm(call: RuleCall):
@@ -154,7 +145,6 @@ def vector_norm(call: RuleCall):
 @function(
     "torch.linalg.norm",
     signature="A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None",
-    label="norm",
     examples=[ex(T(2, 3, 4), out=()), ex(T(2, 3, 4), 2, -1, out=(2, 3)), ex(T(2, 3, 4), 2, error="op-input-shape")],
 )
 def linalg_norm(call: RuleCall):
@@ -170,7 +160,6 @@ def linalg_norm(call: RuleCall):
 @function(
     "torch.prod", "torch.Tensor.prod", "torch.argmax", "torch.Tensor.argmax", "torch.argmin", "torch.Tensor.argmin",
     signature="input, dim=None, keepdim=False, *, dtype=None, out=None",
-    label="argmax",
     examples=[ex(T(2, 3, 4), -1, out=(2, 3)), ex(T(2, 3, 4), out=()), ex(T(2, 3, 4), 1, True, out=(2, 1, 4))],
 )
 def single_dim(call: RuleCall):
@@ -180,15 +169,14 @@ def single_dim(call: RuleCall):
     return _reduce(call)
 
 
-def _values_indices(call: RuleCall, dim_name: str = "dim") -> tuple:
-    out = reduce_shape(call, call.shape("input"), (call.dim(dim_name),), call.known_flag("keepdim"))
+def _values_indices(call: RuleCall) -> tuple:
+    out = reduce_shape(call, call.shape("input"), (call.dim("dim"),), call.known_flag("keepdim"))
     return (out, out)
 
 
 @function(
     "torch.max", "torch.Tensor.max", "torch.min", "torch.Tensor.min",
     signature="input, dim=None, keepdim=False, *, other=None, out=None",
-    label="max",
     examples=[
         ex(T(2, 3, 4), out=()),
         ex(T(2, 3, 4), 1, out=((2, 4), (2, 4))),
@@ -209,7 +197,6 @@ def max_min(call: RuleCall):
 @function(
     "torch.median", "torch.Tensor.median", "torch.nanmedian", "torch.Tensor.nanmedian",
     signature="input, dim=None, keepdim=False, *, out=None",
-    label="median",
     examples=[ex(T(2, 3, 4), out=()), ex(T(2, 3, 4), 1, out=((2, 4), (2, 4)))],
 )
 def median(call: RuleCall):
@@ -221,7 +208,6 @@ def median(call: RuleCall):
 @function(
     "torch.mode", "torch.Tensor.mode",
     signature="input, dim=-1, keepdim=False, *, out=None",
-    label="mode",
     examples=[ex(T(2, 3, 4), out=((2, 3), (2, 3)))],
 )
 def mode(call: RuleCall):
@@ -238,7 +224,6 @@ def _check_k(call: RuleCall, shape: Shape, i: int, k, low: int, what: str) -> No
 @function(
     "torch.kthvalue", "torch.Tensor.kthvalue",
     signature="input, k, dim=-1, keepdim=False, *, out=None",
-    label="kthvalue",
     examples=[ex(T(2, 5), 5, out=((2,), (2,))), ex(T(2, 5), 6, error="op-input-shape")],
 )
 def kthvalue(call: RuleCall):
@@ -250,7 +235,6 @@ def kthvalue(call: RuleCall):
 @function(
     "torch.topk", "torch.Tensor.topk",
     signature="input, k, dim=-1, largest=True, sorted=True, *, out=None",
-    label="topk",
     examples=[ex(T(2, 5), 3, out=((2, 3), (2, 3))), ex(T(2, 5), 2, 0, out=((2, 5), (2, 5))), ex(T(2, 5), 6, error="op-input-shape")],
 )
 def topk(call: RuleCall):
@@ -286,7 +270,6 @@ function(
 @function(
     "torch.cummax", "torch.Tensor.cummax", "torch.cummin", "torch.Tensor.cummin",
     signature="input, dim, *, out=None",
-    label="cummax",
     examples=[ex(T(2, 3), 0, out=((2, 3), (2, 3)))],
 )
 def cummax(call: RuleCall):
@@ -297,7 +280,6 @@ def cummax(call: RuleCall):
 @function(
     "torch.sort", "torch.Tensor.sort",
     signature="input, dim=-1, descending=False, stable=False, *, out=None",
-    label="sort",
     examples=[ex(T(2, 3), 0, out=((2, 3), (2, 3)))],
 )
 def sort(call: RuleCall):

@@ -86,12 +86,12 @@ def _flatten(call: RuleCall, shape: Shape, start, end) -> Shape:
     if not shape.ranked:
         raise Unknowable("input")
     rank = shape.rank
-    if rank == 0:
-        return Shape.of([1])
-    s = normalize_dim(call, start, rank, param="start_dim")
+    s = normalize_dim(call, start, rank, param="start_dim")  # a 0-d tensor takes dims 0 and -1
     e = normalize_dim(call, end, rank, param="end_dim")
     if s > e:
         call.fail("flatten-dims", "flatten() has invalid args: start_dim cannot come after end_dim")
+    if rank == 0:
+        return Shape.of([1])
     dims = list(shape.dims)
     return Shape.of(dims[:s] + [D.dim_product(dims[s : e + 1])] + dims[e + 1 :])
 
@@ -100,7 +100,12 @@ def _flatten(call: RuleCall, shape: Shape, start, end) -> Shape:
     "torch.flatten", "torch.Tensor.flatten",
     signature="input, start_dim=0, end_dim=-1",
     label="flatten",
-    examples=[ex(T(2, 3, 4, 5), 1, out=(2, 60)), ex(T(2, 3, 4, 5), 1, 2, out=(2, 12, 5)), ex(T(2, 3), 2, error="dim-out-of-range")],
+    examples=[
+        ex(T(2, 3, 4, 5), 1, out=(2, 60)),
+        ex(T(2, 3, 4, 5), 1, 2, out=(2, 12, 5)),
+        ex(T(), out=(1,)),
+        ex(T(2, 3), 2, error="dim-out-of-range"),
+    ],
 )
 def flatten(call: RuleCall):
     return _flatten(call, call.shape("input"), call.dim("start_dim"), call.dim("end_dim"))
@@ -109,7 +114,11 @@ def flatten(call: RuleCall):
 @layer(
     "torch.nn.Flatten",
     init="start_dim=1, end_dim=-1",
-    examples=[ex(T(4, 3, 5, 5), out=(4, 75)), ex(T(4, 3, 5, 5), init=(2,), out=(4, 3, 25))],
+    examples=[
+        ex(T(4, 3, 5, 5), out=(4, 75)),
+        ex(T(4, 3, 5, 5), init=(2,), out=(4, 3, 25)),
+        ex(T(5), error="dim-out-of-range"),  # start_dim=1 needs a batch dim
+    ],
 )
 def nn_flatten(call: RuleCall):
     return _flatten(call, call.shape("input"), call.dim("start_dim"), call.dim("end_dim"))
@@ -120,19 +129,39 @@ def _unflatten(call: RuleCall, shape: Shape, dim, sizes) -> Shape:
         raise Unknowable("input")
     d = normalize_dim(call, dim, shape.rank)
     sizes = list(sizes)
+    if not sizes:
+        call.fail("flatten-dims", "unflatten: sizes must be non-empty")
+    if shape.rank == 0:
+        call.fail("dim-out-of-range", "unflatten: a 0-d tensor has no dim to unflatten")
     target = shape.dims[d]
+    shown = "(" + ", ".join(D.show(s) if s is not None else "?" for s in sizes) + ")"
+    minus = [i for i, s in enumerate(sizes) if s is not None and D.as_int(s) == -1]
+    if len(minus) > 1:
+        call.fail("flatten-dims", f"unflatten: only one of the sizes {shown} can be -1")
+    for s in sizes:
+        if s is not None and D.as_int(s) is not None and D.as_int(s) < -1:
+            call.fail("flatten-dims", f"unflatten: invalid size {D.as_int(s)} in {shown}")
     if any(s is None for s in sizes):
         raise Unknowable("sizes")
-    minus = [i for i, s in enumerate(sizes) if D.as_int(s) == -1]
     if minus:
         rest = D.dim_product(s for i, s in enumerate(sizes) if i != minus[0])
-        sizes[minus[0]] = sympy.cancel(target / rest)
+        if D.as_int(rest) is not None and D.as_int(target) is not None:
+            t, r = D.as_int(target), D.as_int(rest)
+            if r == 0 or t % r != 0:
+                call.fail(
+                    "flatten-dims",
+                    f"unflatten: sizes {shown} do not divide dim {d} (of size {t}) of {shape.show()}",
+                )
+            sizes[minus[0]] = sympy.Integer(t // r)
+        else:
+            inferred = sympy.cancel(target / rest)
+            sizes[minus[0]] = inferred if inferred.is_integer else D.fresh("?")
     else:
         call.expect(
             D.dim_product(sizes),
             target,
             code="flatten-dims",
-            message=f"unflatten: sizes {tuple(D.show(s) for s in sizes)} do not multiply to dim {d} of {shape.show()}",
+            message=f"unflatten: sizes {shown} do not multiply to dim {d} of {shape.show()}",
         )
     dims = list(shape.dims)
     return Shape.of(dims[:d] + sizes + dims[d + 1 :])
@@ -151,13 +180,18 @@ def nn_unflatten(call: RuleCall):
     "torch.Tensor.unflatten", "torch.unflatten",
     signature="input, dim, sizes",
     label="unflatten",
-    examples=[ex(T(4, 12), 1, (3, -1), out=(4, 3, 4))],
+    examples=[ex(T(4, 12), 1, (3, -1), out=(4, 3, 4)), ex(T(4, 12), 1, (5, -1), error="flatten-dims")],
 )
 def unflatten(call: RuleCall):
     return _unflatten(call, call.shape("input"), call.dim("dim"), call.int_list("sizes"))
 
 
-@function("torch.Tensor.size", signature="input, dim=None", label="size", examples=[])
+@function(
+    "torch.Tensor.size",
+    signature="input, dim=None",
+    label="size",
+    examples=[ex(T(2, 3), out=(2, 3)), ex(T(2, 3), -1, out=3), ex(T(2, 3), 2, error="dim-out-of-range")],
+)
 def size(call: RuleCall):
     shape = call.shape("input")
     if call.is_none("dim"):
@@ -168,6 +202,8 @@ def size(call: RuleCall):
     if d is None:
         raise Unknowable("dim")
     if shape.ranked:
+        if shape.rank == 0:
+            call.fail("dim-out-of-range", f"size({d}): a 0-d tensor has no dims")
         d = normalize_dim(call, d, shape.rank)
     value = shape.dim(d)
     if value is None:
@@ -175,7 +211,7 @@ def size(call: RuleCall):
     return value
 
 
-@function("torch.Tensor.dim", "torch.Tensor.ndimension", signature="input", label="dim", examples=[])
+@function("torch.Tensor.dim", "torch.Tensor.ndimension", signature="input", label="dim", examples=[ex(T(2, 3, 4), out=3)])
 def ndim(call: RuleCall):
     shape = call.shape("input")
     if not shape.ranked:
@@ -183,7 +219,7 @@ def ndim(call: RuleCall):
     return sympy.Integer(shape.rank)
 
 
-@function("torch.Tensor.numel", "torch.numel", signature="input", label="numel", examples=[])
+@function("torch.Tensor.numel", "torch.numel", signature="input", label="numel", examples=[ex(T(2, 3, 4), out=24)])
 def count(call: RuleCall):
     total = numel(call.shape("input"))
     if total is None:

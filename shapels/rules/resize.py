@@ -98,7 +98,6 @@ _INTERP = "input, size=None, scale_factor=None, mode='nearest', align_corners=No
 @function(
     "torch.nn.functional.interpolate",
     signature=_INTERP + ", antialias=False",
-    label="interpolate",
     examples=[
         ex(T(1, 3, 5, 7), scale_factor=2, out=(1, 3, 10, 14)),
         ex(T(1, 3, 5, 7), scale_factor=1.5, mode="bilinear", out=(1, 3, 7, 10)),
@@ -116,7 +115,6 @@ def interpolate(call: RuleCall):
 function(
     "torch.nn.functional.upsample",
     signature=_INTERP.replace(", recompute_scale_factor=None", ""),
-    label="upsample",
     examples=[ex(T(1, 3, 5, 7), scale_factor=2, out=(1, 3, 10, 14))],
 )(interpolate)
 
@@ -124,7 +122,6 @@ function(
 @function(
     "torch.nn.functional.upsample_nearest",
     signature="input, size=None, scale_factor=None",
-    label="upsample_nearest",
     examples=[ex(T(1, 3, 5, 7), size=3, out=(1, 3, 3, 3))],
 )
 def upsample_nearest(call: RuleCall):
@@ -134,7 +131,6 @@ def upsample_nearest(call: RuleCall):
 @function(
     "torch.nn.functional.upsample_bilinear",
     signature="input, size=None, scale_factor=None",
-    label="upsample_bilinear",
     examples=[ex(T(1, 3, 5, 7), scale_factor=2, out=(1, 3, 10, 14))],
 )
 def upsample_bilinear(call: RuleCall):
@@ -217,7 +213,6 @@ def _pad_list(call: RuleCall, name: str) -> tuple:
 @function(
     "torch.nn.functional.pad",
     signature="input, pad, mode='constant', value=None",
-    label="pad",
     examples=[
         ex(T(1, 3, 5, 7), (1, 2), out=(1, 3, 5, 10)),
         ex(T(1, 3, 5, 7), (1, 2, 3, 4), out=(1, 3, 12, 10)),
@@ -310,7 +305,6 @@ def pixel_shuffle_layer(call: RuleCall):
 @function(
     "torch.nn.functional.pixel_shuffle", "torch.pixel_shuffle",
     signature="input, upscale_factor",
-    label="pixel_shuffle",
     examples=[ex(T(8, 3, 3), 2, out=(2, 6, 6))],
 )
 def pixel_shuffle(call: RuleCall):
@@ -329,7 +323,6 @@ def pixel_unshuffle_layer(call: RuleCall):
 @function(
     "torch.nn.functional.pixel_unshuffle", "torch.pixel_unshuffle",
     signature="input, downscale_factor",
-    label="pixel_unshuffle",
     examples=[ex(T(2, 4, 6), 2, out=(8, 2, 3))],
 )
 def pixel_unshuffle(call: RuleCall):
@@ -339,7 +332,6 @@ def pixel_unshuffle(call: RuleCall):
 @function(
     "torch.nn.functional.one_hot",
     signature="tensor, num_classes=-1",
-    label="one_hot",
     examples=[ex(T(2, 3, dtype="long"), 5, out=(2, 3, 5))],
 )
 def one_hot(call: RuleCall):
