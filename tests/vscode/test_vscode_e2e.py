@@ -1,21 +1,26 @@
-"""End-to-end: the shapels extension in a real VS Code (code-server), driven by Playwright.
+"""The VS Code extension (vscode-client/): its unit tests, and end to end in a real VS Code.
 
-What it does (DESIGN.md part C has the recipe and its pitfalls):
-  1. installs the tools into .tools/ (vscode-client/scripts/install-e2e-tools.sh; fast when done),
-  2. builds the .vsix (`npm ci && npm run package`) and installs it with `code-server --install-extension`,
-  3. starts code-server on 127.0.0.1 (auth none, temp HOME/XDG dirs, files.autoSave off,
-     shapels.interpreter = this pytest's Python), opens a temp copy of seed004_ex1.py in headless
-     Debian Chromium, and checks: the squiggle on line 11 and the Problems panel naming in_features;
-     the hover over `x` in forward; the quick fix (squiggle gone, line 11 reads nn.Linear(5120, 10));
-     the shapels output channel free of errors.
-Screenshots go to test-artifacts/vscode/.
+End to end, the shapels extension runs in code-server, driven by Playwright in headless Debian
+Chromium (DESIGN.md part C has the recipe and its pitfalls):
+  1. the tools go into .tools/ (vscode-client/scripts/install-e2e-tools.sh; fast once done),
+  2. the .vsix is built (`npm ci && npm run package`) and installed with `code-server --install-extension`,
+  3. code-server starts on 127.0.0.1 (auth none, temp HOME/XDG dirs, files.autoSave off,
+     shapels.interpreter = this pytest's Python), and a temp copy of seed004_ex1.py is opened.
+Trusted workspace: the squiggle on line 11 and the Problems panel naming in_features; the hover over
+`x` in forward; the quick fix (squiggle gone, line 11 reads nn.Linear(5120, 10), saved to disk); the
+shapels output channel free of errors; an interpreter without shapels gives the actionable message.
+Untrusted workspace (Restricted Mode): the squiggle still comes; no "Confirm by Running" anywhere.
+Screenshots and logs go to test-artifacts/vscode/.
 
 Environment knobs: SHAPELS_E2E_SKIP_INSTALL=1 (use the tools already in .tools/),
-SHAPELS_E2E_SKIP_BUILD=1 (reuse vscode-client/shapels.vsix), SHAPELS_E2E_KEEP=1 (keep the temp dir).
+SHAPELS_E2E_SKIP_BUILD=1 (reuse vscode-client/shapels.vsix), SHAPELS_E2E_KEEP=1 (keep the temp
+dirs), SHAPELS_E2E_README_IMAGES=1 (write the README screenshots to vscode-client/images/),
+SHAPELS_TOOLS_DIR (where the install script puts the tools).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -28,6 +33,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -66,11 +72,9 @@ def _log(message: str) -> None:
 
 @pytest.fixture(scope="module")
 def tools() -> dict:
-    if not shutil.which("npm"):
-        pytest.fail("npm is needed to build the extension (node 20+ with npm)")
     started = time.monotonic()
     if _env_flag("SHAPELS_E2E_SKIP_INSTALL"):
-        base = REPO / ".tools"
+        base = Path(os.environ.get("SHAPELS_TOOLS_DIR") or REPO / ".tools")
         out = {
             "node": str(base / "node/node_modules/node/bin/node"),
             "code_server": str(base / "code-server/node_modules/.bin/code-server"),
@@ -93,20 +97,44 @@ def tools() -> dict:
     return out
 
 
+NPM_ENV = {"npm_config_update_notifier": "false", "npm_config_fund": "false", "npm_config_audit": "false"}
+
+
+def _npm(*args: str) -> None:
+    proc = subprocess.run(["npm", *args], cwd=CLIENT, env={**os.environ, **NPM_ENV}, capture_output=True, text=True,
+                          timeout=15 * 60)
+    if proc.returncode != 0:
+        pytest.fail(f"npm {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+
+
 @pytest.fixture(scope="module")
-def vsix(tools) -> Path:
+def build_lock():
+    """`npm ci` empties node_modules: one build per checkout at a time."""
+    if not shutil.which("npm"):
+        pytest.fail("npm is needed to build the extension (node 20+ with npm)")
+    lock_path = REPO / ".tools" / ".vsix-build.lock"
+    lock_path.parent.mkdir(exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.fixture(scope="module")
+def vsix(build_lock) -> Path:
     target = CLIENT / "shapels.vsix"
     if _env_flag("SHAPELS_E2E_SKIP_BUILD") and target.exists():
         return target
     started = time.monotonic()
-    env = {**os.environ, "npm_config_update_notifier": "false", "npm_config_fund": "false", "npm_config_audit": "false"}
-    for cmd in (["npm", "ci", "--no-progress"], ["npm", "run", "package"]):
-        proc = subprocess.run(cmd, cwd=CLIENT, env=env, capture_output=True, text=True, timeout=15 * 60)
-        if proc.returncode != 0:
-            pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    _npm("ci", "--no-progress")
+    _npm("run", "package")
     assert target.is_file(), "npm run package made no shapels.vsix"
     _log(f"built {target.name} in {time.monotonic() - started:.1f}s")
     return target
+
+
+def test_extension_unit_tests(vsix):
+    """The extension's pure logic (interpreter resolution, settings, stderr levels): `npm test`."""
+    _npm("test")
 
 
 def _free_port() -> int:
@@ -254,7 +282,6 @@ def code_server(tools, vsix, request):
 def browser(tools):
     from playwright.sync_api import sync_playwright  # from .tools/python (install script)
 
-    os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
@@ -267,7 +294,7 @@ def browser(tools):
 # Editor helpers (Monaco's DOM: lines are absolutely positioned and not in order; NBSP for spaces)
 
 
-def shot(page, name: str, clip_selector: str | None = None) -> Path:
+def shot(page, name: str, clip_selector: Optional[str] = None) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     if clip_selector:
@@ -348,51 +375,106 @@ def column_of(line_text: str, needle: str, occurrence: int = 0) -> int:
     return start + 1
 
 
-# ---------------------------------------------------------------------------------------------
-# The test
-
-
-def test_shapels_in_vscode(workspace, browser):
-    started = time.monotonic()
+def open_fixture(browser, server: CodeServer, untrusted_prompt: bool = False):
+    """A page on the workbench with the fixture open in the editor."""
     context = browser.new_context(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
     page = context.new_page()
     page.set_default_timeout(30_000)
-    console_errors: list = []
-    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.goto(server.url, wait_until="domcontentloaded")
+    page.locator(".monaco-workbench").wait_for(state="visible", timeout=120_000)
+    if untrusted_prompt:
+        page.get_by_role("button", name=re.compile("No, I don't trust", re.I)).click(timeout=60_000)
+    page.locator(".explorer-folders-view, .explorer-viewlet").first.wait_for(timeout=120_000)
+    _log(f"[{server.name}] workbench loaded")
+    page.keyboard.press("Control+p")
+    box = page.locator(".quick-input-widget input")
+    box.wait_for(state="visible")
+    box.fill(FIXTURE_NAME)
+    page.locator(".quick-input-widget .monaco-list-row", has_text=FIXTURE_NAME).first.wait_for()
+    page.keyboard.press("Enter")
+    page.locator(f".tab[aria-label*='{FIXTURE_NAME}']").first.wait_for()
+    page.locator(EDITOR).first.wait_for()
+    wait_for(lambda: 11 in editor_state(page)["text"], 30, "the editor's text", page)
+    return context, page
+
+
+def wait_for_squiggle(page, started: float) -> dict:
+    state = wait_for(lambda: (s := editor_state(page))["squiggles"] and s, UI_TIMEOUT_MS / 1000,
+                     "an error squiggle", page)
+    _log(f"squiggles on lines {state['squiggles']} after {time.monotonic() - started:.1f}s")
+    return state
+
+
+def code_lens_text(page) -> str:
+    return " | ".join(t.replace("\u00a0", " ") for t in page.locator(EDITOR).first.locator(".codelens-decoration").all_inner_texts())
+
+
+def show_output_channel(page, must_contain: str) -> str:
+    """Shows the shapels output channel; returns its visible text once it holds must_contain."""
+    run_command(page, "shapels: Show Output")
+    output = page.locator(".output-view .monaco-editor .view-lines, .panel .output .view-lines").first
+    output.wait_for(state="visible", timeout=20_000)
+    return wait_for(lambda: must_contain in (t := output.inner_text().replace("\u00a0", " ")) and t,
+                    30, f"{must_contain!r} in the shapels output channel", page)
+
+
+def output_channel_log(server: "CodeServer") -> str:
+    """The whole shapels output channel, as VS Code logs it to disk (the view shows only what fits)."""
+    files = [p for p in (server.data / "logs").rglob("*.log") if "shapels" in p.name.lower()]
+    return "\n".join(p.read_text(errors="replace") for p in sorted(files))
+
+
+ERROR_LINE = re.compile(r"\[error\]|\[Error|Traceback|\bERROR\b|Exception")
+
+
+def readme_image(page, name: str) -> None:
+    """With SHAPELS_E2E_README_IMAGES=1, the editor and panel parts go to vscode-client/images/."""
+    if not _env_flag("SHAPELS_E2E_README_IMAGES"):
+        return
+    boxes = [page.locator(sel).first.bounding_box() for sel in (".part.editor", ".part.panel")]
+    boxes = [b for b in boxes if b and b["width"] > 0 and b["height"] > 0]
+    x0, y0 = min(b["x"] for b in boxes), min(b["y"] for b in boxes)
+    x1, y1 = max(b["x"] + b["width"] for b in boxes), max(b["y"] + b["height"] for b in boxes)
+    (CLIENT / "images").mkdir(exist_ok=True)
+    page.screenshot(path=str(CLIENT / "images" / f"{name}.png"), clip={"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0})
+
+
+def _failure_shot(page, name: str) -> None:
     try:
-        page.goto(workspace["url"], wait_until="domcontentloaded")
-        page.locator(".monaco-workbench").wait_for(state="visible", timeout=120_000)
-        page.locator(".explorer-folders-view, .explorer-viewlet").first.wait_for(timeout=120_000)
-        _log("workbench loaded")
+        shot(page, f"{name}-failure-final")
+    except Exception:  # noqa: BLE001
+        pass
 
-        # Open the temp copy through Quick Open.
-        page.keyboard.press("Control+p")
-        box = page.locator(".quick-input-widget input")
-        box.wait_for(state="visible")
-        box.fill(FIXTURE_NAME)
-        page.locator(".quick-input-widget .monaco-list-row", has_text=FIXTURE_NAME).first.wait_for()
-        page.keyboard.press("Enter")
-        page.locator(f".tab[aria-label*='{FIXTURE_NAME}']").first.wait_for()
-        page.locator(EDITOR).first.wait_for()
-        wait_for(lambda: 11 in editor_state(page)["text"], 30, "the editor's text", page)
 
+# ---------------------------------------------------------------------------------------------
+# The tests
+
+
+# slow: a fresh machine spends about 4-5 minutes installing the tools first (about 2 minutes warm).
+@pytest.mark.slow
+@pytest.mark.parametrize("code_server", ["trusted"], indirect=True)
+def test_squiggle_hover_quick_fix_in_vscode(code_server, browser):
+    server = code_server
+    started = time.monotonic()
+    context, page = open_fixture(browser, server)
+    try:
         # (1) A squiggle on line 11, and the Problems panel naming in_features.
-        state = wait_for(lambda: (s := editor_state(page))["squiggles"] and s, UI_TIMEOUT_MS / 1000,
-                         "an error squiggle", page)
-        _log(f"squiggles on lines {state['squiggles']} after {time.monotonic() - started:.1f}s")
+        state = wait_for_squiggle(page, started)
         assert state["squiggles"] == [11], state
         assert "nn.Linear(10 * 10 * 20, 10)" in state["text"][11]
+        lens = wait_for(lambda: "Confirm by running" in (t := code_lens_text(page)) and t, 30, "the code lenses", page)
+        assert "IncorrectFlatten: x (1, 3, 32, 32)" in lens, lens
         shot(page, "01-squiggle")
 
         run_command(page, "View: Focus Problems")
         problems = page.locator(".markers-panel")
         problems.wait_for(state="visible")
-        row = problems.locator(".monaco-list-row", has_text="in_features").first
-        row.wait_for(timeout=20_000)
+        problems.locator(".monaco-list-row", has_text="in_features").first.wait_for(timeout=20_000)
         problems_text = problems.inner_text().replace("\u00a0", " ")
         assert "in_features" in problems_text and "shapels" in problems_text, problems_text
         assert "[Ln 11" in problems_text, problems_text
         shot(page, "02-problems")
+        readme_image(page, "squiggle")
 
         # (2) Hover over `x` in forward: its shape. `x` is the argument of self.fc on line 20.
         page.locator(EDITOR).first.click(position={"x": 400, "y": 10})  # focus the editor
@@ -406,6 +488,7 @@ def test_shapels_in_vscode(workspace, browser):
         _log(f"hover: {hover_text!r}")
         assert re.search(r"x\s*:\s*Tensor\[1,\s*5120\]", hover_text), hover_text
         shot(page, "03-hover")
+        readme_image(page, "hover")
         page.keyboard.press("Escape")
 
         # (3) The quick fix: cursor in the diagnostic, Ctrl+. and "Set in_features to 5120".
@@ -415,6 +498,7 @@ def test_shapels_in_vscode(workspace, browser):
         action = page.locator(".action-widget .monaco-list-row", has_text="Set in_features to 5120").first
         action.wait_for(state="visible", timeout=20_000)
         shot(page, "04-quick-fix-menu")
+        readme_image(page, "quick-fix")
         action.click()
         state = wait_for(
             lambda: (s := editor_state(page))["text"].get(11, "").strip().startswith("self.fc = nn.Linear(5120, 10)")
@@ -422,37 +506,83 @@ def test_shapels_in_vscode(workspace, browser):
             UI_TIMEOUT_MS / 1000, "line 11 fixed and the squiggle gone", page,
         )
         assert "self.fc = nn.Linear(5120, 10)" in state["text"][11], state["text"][11]
+        wait_for(lambda: "in_features" not in page.locator(".markers-panel").inner_text(), 20,
+                 "the Problems panel cleared", page)
         shot(page, "05-fixed")
-        problems_text = page.locator(".markers-panel").inner_text()
-        assert "in_features" not in problems_text, problems_text
-        # Save it and check the file on disk too (autosave is off: nothing was written before).
-        assert "nn.Linear(10 * 10 * 20, 10)" in workspace["file"].read_text()
+        readme_image(page, "fixed")
+        # Save, and check the file on disk (autosave is off: nothing was written before).
+        assert "nn.Linear(10 * 10 * 20, 10)" in server.file.read_text()
         page.keyboard.press("Control+s")
-        wait_for(lambda: "nn.Linear(5120, 10)" in workspace["file"].read_text(), 20, "the saved file", page)
+        wait_for(lambda: "nn.Linear(5120, 10)" in server.file.read_text(), 20, "the saved file", page)
 
         # (4) The shapels output channel: the server started, and no errors.
-        run_command(page, "shapels: Show Output")
-        output = page.locator(".output-view .monaco-editor .view-lines, .panel .output .view-lines").first
-        output.wait_for(state="visible", timeout=20_000)
-        output_text = wait_for(
-            lambda: "server started" in (t := output.inner_text().replace("\u00a0", " ")) and t,
-            30, "the shapels output channel", page,
-        )
+        show_output_channel(page, "server started")
         shot(page, "06-output")
+        output_text = output_channel_log(server)
         _log("output channel:\n" + output_text)
-        assert "Interpreter: " + sys.executable in output_text, output_text
-        bad = [line for line in output_text.splitlines()
-               if re.search(r"\[Error|Traceback|\bERROR\b|Exception|failed", line)]
+        assert f"Interpreter: {sys.executable} (from the shapels.interpreter setting)" in output_text, output_text
+        assert "(workspace trusted)" in output_text, output_text
+        bad = [line for line in output_text.splitlines() if ERROR_LINE.search(line)]
         assert not bad, "errors in the shapels output channel:\n" + "\n".join(bad)
-        _log(f"UI part took {time.monotonic() - started:.1f}s")
+
+        # (5) An interpreter without shapels: an actionable message, then back to a working server.
+        bare = server.root / "bare-venv"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
+        server.set_interpreter(str(bare / "bin" / "python"))
+        toast = page.locator(".notification-toast", has_text="shapels is not installed")
+        toast.first.wait_for(state="visible", timeout=60_000)
+        toast_text = toast.first.inner_text()
+        for button in ("Install shapels", "Copy Install Command", "Choose Interpreter"):
+            assert toast.first.get_by_role("button", name=button).count() == 1, (button, toast_text)
+        shot(page, "07-not-installed")
+        readme_image(page, "not-installed")
+        server.set_interpreter(sys.executable)
+        wait_for(lambda: output_channel_log(server).count("server started") >= 2, 60,
+                 "the server restarted with the working interpreter", page)
+        output_text = output_channel_log(server)
+        _log("output channel after the interpreter switch:\n" + output_text)
+        bad = [line for line in output_text.splitlines()
+               if ERROR_LINE.search(line) and "shapels is not installed in" not in line]
+        assert not bad, "errors in the shapels output channel:\n" + "\n".join(bad)
+        _log(f"[{server.name}] UI part took {time.monotonic() - started:.1f}s")
     except BaseException:
-        try:
-            shot(page, "failure-final")
-        except Exception:  # noqa: BLE001
-            pass
+        _failure_shot(page, server.name)
         raise
     finally:
-        if console_errors:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            (ARTIFACTS / "browser-console-errors.txt").write_text("\n".join(console_errors))
+        context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code_server", ["untrusted"], indirect=True)
+def test_untrusted_workspace_static_only(code_server, browser):
+    """Restricted mode: the squiggle still comes, but nothing offers to run the user's code."""
+    server = code_server
+    started = time.monotonic()
+    context, page = open_fixture(browser, server, untrusted_prompt=True)
+    try:
+        state = wait_for_squiggle(page, started)
+        assert state["squiggles"] == [11], state
+        lens = wait_for(lambda: code_lens_text(page), 30, "the code lenses", page)
+        assert "IncorrectFlatten:" in lens and "Confirm by running" not in lens, lens
+        shot(page, "10-untrusted")
+
+        page.keyboard.press("F1")
+        box = page.locator(".quick-input-widget input")
+        box.wait_for(state="visible")
+        box.fill(">shapels:")
+        rows = page.locator(".quick-input-widget .monaco-list-row")
+        rows.filter(has_text="Restart Server").first.wait_for()
+        titles = rows.all_inner_texts()
+        assert not [t for t in titles if "Confirm by Running" in t], titles
+        page.keyboard.press("Escape")
+
+        show_output_channel(page, "server started")
+        output_text = output_channel_log(server)
+        assert "(workspace untrusted: confirm disabled)" in output_text, output_text
+        assert not [line for line in output_text.splitlines() if ERROR_LINE.search(line)], output_text
+        _log(f"[{server.name}] UI part took {time.monotonic() - started:.1f}s")
+    except BaseException:
+        _failure_shot(page, server.name)
+        raise
+    finally:
         context.close()

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import * as os from "node:os";
+import * as readline from "node:readline";
 import * as vscode from "vscode";
 import {
   ExecuteCommandRequest,
@@ -7,6 +8,7 @@ import {
   LanguageClientOptions,
   RevealOutputChannelOn,
   ServerOptions,
+  StdioOptions,
   TransportKind,
 } from "vscode-languageclient/node";
 import {
@@ -19,12 +21,13 @@ import {
   serverCommand,
 } from "./interpreter";
 import { initializationOptions, needsRestart, readSettings } from "./settings";
+import { StderrClassifier } from "./stderr";
 
 const CLIENT_ID = "shapels";
 const SERVER_CONFIRM_COMMAND = "shapels.confirm";
 const PYTHON_EXTENSION_ID = "ms-python.python";
 
-let output: vscode.OutputChannel;
+let output: vscode.LogOutputChannel;
 let client: LanguageClient | undefined;
 let confirmRegistration: vscode.Disposable | undefined;
 /** start/stop/restart run one at a time, in order. */
@@ -33,7 +36,9 @@ let pythonEnvListener: vscode.Disposable | undefined;
 let lastSource: ResolvedInterpreter["source"] | undefined;
 
 function log(level: "Info" | "Warn" | "Error", message: string): void {
-  output.appendLine(`[${level.padEnd(5)} - ${new Date().toLocaleTimeString()}] ${message}`);
+  if (level === "Error") output.error(message);
+  else if (level === "Warn") output.warn(message);
+  else output.info(message);
 }
 
 function serialized(task: () => Promise<void>): Promise<void> {
@@ -147,6 +152,19 @@ async function reportProbeFailure(interpreter: ResolvedInterpreter, outcome: Pro
   }
 }
 
+/** Server stdout/stderr into the output channel, stderr with the level each line deserves. */
+function stdioOptions(): Required<StdioOptions> {
+  const lines = (input: NodeJS.ReadableStream, onLine: (line: string) => void) =>
+    readline.createInterface({ input, crlfDelay: Infinity, terminal: false, historySize: 0 }).on("line", onLine);
+  return {
+    stdout: (input, channel) => lines(input, (line) => channel.info(line)),
+    stderr: (input, channel) => {
+      const classifier = new StderrClassifier();
+      lines(input, (line) => channel[classifier.level(line)](line));
+    },
+  };
+}
+
 function isConfirmCommand(command: unknown): boolean {
   return command === SERVER_CONFIRM_COMMAND;
 }
@@ -193,6 +211,7 @@ async function start(): Promise<void> {
     outputChannel: output,
     traceOutputChannel: output,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
+    stdioOptions: stdioOptions(),
     initializationOptions: initializationOptions(server, trusted),
     synchronize: { configurationSection: "shapels" },
     diagnosticCollectionName: "shapels",
@@ -244,6 +263,18 @@ async function restart(): Promise<void> {
   await start();
 }
 
+/**
+ * Why the server could not run the file at all (bad arguments, an internal failure), or undefined.
+ * A run that raised in the model is a result (diagnostics with source "shapels (run)"), not a
+ * problem; neither is a refusal, which the server announces itself.
+ */
+function confirmProblem(result: unknown): string | undefined {
+  if (!result || typeof result !== "object") return undefined;
+  const r = result as { ok?: unknown; refused?: unknown; device?: unknown; error?: { message?: unknown } };
+  if (r.ok !== false || r.refused || r.device !== undefined) return undefined;
+  return typeof r.error?.message === "string" ? r.error.message : undefined;
+}
+
 async function confirmByRunning(arg?: unknown): Promise<void> {
   if (!vscode.workspace.isTrusted) {
     void vscode.window.showWarningMessage("shapels: Confirm by Running is disabled in an untrusted workspace.");
@@ -262,10 +293,16 @@ async function confirmByRunning(arg?: unknown): Promise<void> {
     return;
   }
   try {
-    await client.sendRequest(ExecuteCommandRequest.type, {
+    const result = await client.sendRequest(ExecuteCommandRequest.type, {
       command: SERVER_CONFIRM_COMMAND,
       arguments: [uri.toString()],
     });
+    const problem = confirmProblem(result);
+    if (problem) {
+      log("Error", `Confirm by running: ${problem}`);
+      const choice = await vscode.window.showErrorMessage(`shapels: confirm by running: ${problem}`, "Show Output");
+      if (choice === "Show Output") output.show(true);
+    }
   } catch (error) {
     log("Error", `Confirm by running failed: ${errorText(error)}`);
     const choice = await vscode.window.showErrorMessage(`shapels: confirm by running failed: ${errorText(error)}`, "Show Output");
@@ -280,7 +317,7 @@ function registerConfirm(context: vscode.ExtensionContext): void {
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  output = vscode.window.createOutputChannel("shapels");
+  output = vscode.window.createOutputChannel("shapels", { log: true });
   context.subscriptions.push(
     output,
     vscode.commands.registerCommand("shapels.restartServer", () => serialized(restart)),
@@ -288,7 +325,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (needsRestart((section) => event.affectsConfiguration(section))) {
         log("Info", "shapels.interpreter or shapels.enable changed; restarting the server.");
-        void serialized(restart);
+        // Later than the client's own didChangeConfiguration for this event, which would fail
+        // against a client that is already stopping.
+        setTimeout(() => void serialized(restart), 200);
       }
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
