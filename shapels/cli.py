@@ -93,6 +93,7 @@ def cmd_check(args) -> int:
             print(text)
     errors = sum(1 for r in results for f in r.findings if f.severity == "error")
     if args.format == "text":
+        sys.stdout.flush()  # the findings first, then the summary, even when both streams share a pipe
         print(f"{errors} error{'s' if errors != 1 else ''} in {len(files)} file{'s' if len(files) != 1 else ''}", file=sys.stderr)
     return EXIT_FOUND if errors else EXIT_OK
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from shapels.lsp import diagnostics
+from shapels.lsp import diagnostics, documents
 from shapels.lsp import settings as settings_mod
 from shapels.lsp.settings import SECTION
 
@@ -16,6 +16,7 @@ from shapels.lsp.settings import SECTION
 def register(server) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls, params: types.InitializeParams):
+        documents.install(ls.workspace)  # LSP line endings for incremental edits (see documents.py)
         raw = settings_mod.section_of(params.initialization_options) or {}
         ls.state.init_settings = dict(raw)
         apply(ls, raw, announce=False)

@@ -134,6 +134,17 @@ def _on_result(server, uri: str, version: Optional[int], outcome) -> None:
     doc.result, doc.result_version = result, version
     doc.diagnostics[SOURCE] = to_diagnostics(server, uri, version, result, settings)
     publish(server, uri, version)
+    refresh_views(server)
+
+
+def refresh_views(server) -> None:
+    """Code lenses and inlay hints show the newest shapes: ask clients that can to re-request them."""
+    from shapels.lsp.configuration import _client_has
+
+    if _client_has(server, "workspace", "code_lens", "refresh_support"):
+        server.workspace_code_lens_refresh(None)
+    if server.state.settings.inlay_hints and _client_has(server, "workspace", "inlay_hint", "refresh_support"):
+        server.workspace_inlay_hint_refresh(None)
 
 
 def _on_error(server, uri: str, version: Optional[int], error: BaseException) -> None:

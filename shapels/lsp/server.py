@@ -74,6 +74,10 @@ def create_server() -> ShapelsServer:
 
 
 def run_stdio() -> None:
+    # stderr is the editor's log: level names first (editors sort lines by them), and pygls's
+    # routine "Cancel notification for unknown message id" kept out of it.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pygls.protocol.json_rpc").setLevel(logging.ERROR)
     create_server().start_io()
 
 

@@ -19,7 +19,6 @@ import functools
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Any
 
 import sympy
 import torch
