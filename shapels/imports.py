@@ -24,6 +24,15 @@ def site_packages() -> list:
     return [Path(p) for p in paths if p and Path(p).is_dir()]
 
 
+def package_root(path: Path) -> Path:
+    """The folder an absolute import of this file's own package resolves from: the parent of the
+    outermost folder (walking up) that has an __init__.py."""
+    folder = path.parent
+    while (folder / "__init__.py").is_file() and folder.parent != folder:
+        folder = folder.parent
+    return folder
+
+
 class FileLoader:
     def __init__(self, roots: Iterable = (), include_site_packages: bool = True):
         self.roots = [Path(r) for r in roots]
@@ -42,7 +51,7 @@ class FileLoader:
         else:
             if not parts:
                 return None
-            bases = [importer.parent, *self.roots, *self.packages]
+            bases = [importer.parent, package_root(importer), *self.roots, *self.packages]
         for base in bases:
             target = base.joinpath(*parts) if parts else base
             for candidate in (target.with_suffix(".py") if parts else None, target / "__init__.py"):

@@ -102,3 +102,9 @@ def test_cli_reads_sibling_files(tmp_path):
     result = run_shapels("check", "--format", "json", str(model))
     assert result.returncode == 1
     assert [d["code"] for d in json.loads(result.stdout)] == ["linear-in-features"]
+
+
+def test_absolute_import_of_the_files_own_package(tmp_path):
+    model = _write_project(tmp_path, "from models.blocks import Block, make_head", features=12)
+    result = _analyze(model, include_site_packages=False)  # no roots: found from the package itself
+    assert [f.code for f in result.findings if f.severity == "error"] == ["linear-in-features"]

@@ -279,6 +279,18 @@ def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -
         return args[0] if isinstance(args[0], Tensor) else UNKNOWN
     if qualname == "torch.Size" and args and isinstance(args[0], (Seq, ListValue)):
         return Seq(tuple(args[0].items))
+    if qualname in ("math.ceil", "math.floor", "math.sqrt", "math.log2", "math.prod") and len(args) == 1:
+        value = plain(args[0])
+        if value is MISSING_VALUE:
+            return UNKNOWN
+        import math
+
+        try:
+            return python_number(getattr(math, qualname.rsplit(".", 1)[-1])(value))
+        except (TypeError, ValueError):
+            return UNKNOWN
+    if qualname in ("copy.copy", "copy.deepcopy") and len(args) >= 1:
+        return copy_value(args[0])
     if qualname in ("typing.cast", "torch.jit.annotate") and len(args) == 2:
         return args[1]
     if qualname in ("torch.jit.is_scripting", "torch.jit.is_tracing", "torch._C._get_tracing_state",
@@ -435,10 +447,44 @@ def _param_names(node: cst.FunctionDef) -> list:
     return [p.name.value for p in list(params.posonly_params) + list(params.params)]
 
 
+def dataclass_init(interp, instance: Instance, cls, args: list, kwargs: dict, frame) -> None:
+    """The `__init__` that @dataclass writes: fields in order, from arguments or defaults."""
+    from shapels.analysis.interpreter import Frame
+
+    fields = []
+    for klass in reversed([cls] + cls.mro_after(cls)):  # base fields first, as dataclasses orders them
+        if klass.is_dataclass:
+            fields = [f for f in fields if f[0] not in {n for n, _ in klass.fields}] + list(klass.fields)
+    for i, (name, default) in enumerate(fields):
+        if i < len(args):
+            value = args[i]
+        elif name in kwargs:
+            value = kwargs[name]
+        elif default is not None:
+            value = interp.eval(default, Frame(cls.node, {}, True, cls, scope=cls.scope))
+        else:
+            value = UNKNOWN
+        instance.attrs[name] = value
+
+
+def _dataclass_owner(info, after=None):
+    """The dataclass whose generated __init__ runs: the first in the MRO (after `after`) without its own."""
+    chain = info.mro_after(after) if after is not None else [info] + info.mro_after(info)
+    for klass in chain:
+        if "__init__" in klass.methods:
+            return None
+        if klass.is_dataclass:
+            return klass
+    return None
+
+
 def instantiate(interp, info, args: list, kwargs: dict, frame, node) -> Value:
     instance = Instance(info, loc=frame.loc(node) if node is not None else None)
     found = info.find_method("__init__")
-    if found is not None:
+    generated = _dataclass_owner(info)
+    if generated is not None:
+        dataclass_init(interp, instance, generated, args, kwargs, frame)
+    elif found is not None:
         owner, init = found
         bound = _bind_init(init, args, kwargs)
         instance.init_args = bound
@@ -489,14 +535,39 @@ def call_method(interp, method: BoundMethod, args: list, kwargs: dict, frame, no
             return ListValue([Const(k) for k in receiver.items])
         if name == "values":
             return ListValue(list(receiver.items.values()))
-        if name == "get" and args and isinstance(args[0], Const):
-            return receiver.items.get(args[0].value, args[1] if len(args) > 1 else NONE)
+        key = args[0].value if args and isinstance(args[0], Const) else MISSING_VALUE
+        if name == "get" and key is not MISSING_VALUE:
+            return receiver.items.get(key, args[1] if len(args) > 1 else NONE)
+        if name == "copy":
+            return DictValue(dict(receiver.items))
+        if name in ("pop", "setdefault", "update") and not frame.certain:
+            for k in [key] if key is not MISSING_VALUE else list(receiver.items):
+                if k in receiver.items:
+                    receiver.items[k] = UNKNOWN  # changed on a path that may not run
+            return UNKNOWN
+        if name == "pop" and key is not MISSING_VALUE:
+            if key in receiver.items:
+                return receiver.items.pop(key)
+            return args[1] if len(args) > 1 else UNKNOWN
+        if name == "setdefault" and key is not MISSING_VALUE:
+            return receiver.items.setdefault(key, args[1] if len(args) > 1 else NONE)
+        if name == "update" and len(args) <= 1:
+            if args and not isinstance(args[0], DictValue):
+                receiver.items.clear()  # what it added is unknown: forget all
+                return NONE
+            receiver.items.update(args[0].items if args else {})
+            receiver.items.update(kwargs)
+            return NONE
         return UNKNOWN
     if isinstance(receiver, Layer):
         return call_layer_method(interp, receiver, name, args, kwargs, frame, node)
     if isinstance(receiver, SuperRef):
         if name == "__init__":
-            init_library_base(interp, receiver.instance, args, kwargs, frame, node)
+            generated = _dataclass_owner(receiver.instance.info, receiver.owner)
+            if generated is not None:
+                dataclass_init(interp, receiver.instance, generated, args, kwargs, frame)
+            else:
+                init_library_base(interp, receiver.instance, args, kwargs, frame, node)
             return NONE
         if name == "forward" and receiver.instance.base_layer is not None:
             return apply_layer(interp, receiver.instance.base_layer, args, kwargs, frame, node)
@@ -722,20 +793,30 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         return Number(float(args[0].value)) if D.as_int(args[0].value) is not None or isinstance(args[0].value, float) else UNKNOWN
     if name in ("min", "max", "sum"):
         items = args if len(args) > 1 else (iterate(args[0]) if args else None)
-        if not items or not all(isinstance(i, Number) and not isinstance(i.value, float) for i in items):
+        if not items or not all(isinstance(i, Number) for i in items):
             return UNKNOWN
-        values = [i.value for i in items]
-        if name == "sum":
-            return Number(sympy.Add(*values))
-        concrete = [D.as_int(v) for v in values]
-        if all(c is not None for c in concrete):
-            return Number(sympy.Integer(min(concrete) if name == "min" else max(concrete)))
-        return UNKNOWN
+        values = [plain(i) for i in items]
+        if MISSING_VALUE in values:  # symbolic: only a sum of ints stays exact
+            if name == "sum" and not any(isinstance(i.value, float) for i in items):
+                return Number(sympy.Add(*[i.value for i in items]))
+            return UNKNOWN
+        return python_number({"min": min, "max": max, "sum": sum}[name](values))
+    if name == "round" and args and isinstance(args[0], Number):
+        if not isinstance(args[0].value, float) and len(args) == 1:
+            return args[0]  # an int rounds to itself, symbolic or not
+        value = plain(args[0])
+        digits = plain(args[1]) if len(args) > 1 else None
+        if value is MISSING_VALUE or digits is MISSING_VALUE:
+            return UNKNOWN
+        return python_number(round(value, digits) if digits is not None else round(value))
     if name == "abs" and len(args) == 1 and isinstance(args[0], Number):
         return Number(abs(args[0].value))
     if name == "bool" and len(args) == 1:
         t = truth(args[0])
         return Const(t) if t is not None else UNKNOWN
+    if name == "isinstance" and len(args) == 2:
+        verdict = is_instance(args[0], args[1])
+        return Const(verdict) if verdict is not None else UNKNOWN
     if name == "print":
         return NONE
     if name == "str" and len(args) == 1 and plain(args[0]) is not MISSING_VALUE:
@@ -754,6 +835,49 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
     if name == "hasattr" and len(args) == 2 and isinstance(args[0], Instance) and isinstance(args[1], Const):
         return Const(True) if args[1].value in args[0].attrs else UNKNOWN
     return UNKNOWN
+
+
+_SEQUENCE_TYPES = {"collections.abc.Sequence", "typing.Sequence", "collections.abc.Iterable", "typing.Iterable",
+                   "collections.abc.Collection"}
+
+
+def is_instance(value: Value, kind: Value) -> Optional[bool]:
+    """`isinstance` for the types model code tests (int, tuple, Sequence, Tensor, nn.Module)."""
+    if isinstance(kind, Seq):
+        verdicts = [is_instance(value, k) for k in kind.items]
+        return True if True in verdicts else (False if all(v is False for v in verdicts) else None)
+    if isinstance(value, (Unknown, BoundMethod)):
+        return None
+    if isinstance(kind, Builtin):
+        python = plain(value)
+        if kind.name in ("int", "float", "str", "bool", "tuple", "list", "dict"):
+            if isinstance(value, Number) and not isinstance(value.value, float) and python is MISSING_VALUE:
+                return kind.name == "int"  # a symbolic int is still an int
+            if isinstance(value, ListValue):
+                return kind.name == "list"
+            if isinstance(value, DictValue):
+                return kind.name == "dict"
+            if python is MISSING_VALUE:
+                return None if not isinstance(value, (Tensor, Layer, Instance)) else False
+            return isinstance(python, {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple,
+                                       "list": list, "dict": dict}[kind.name])
+        return None
+    if isinstance(kind, FunctionRef):
+        q = canonical(kind.qualname)
+        if q in _SEQUENCE_TYPES:
+            if isinstance(value, (Seq, ListValue)) or (isinstance(value, Const) and isinstance(value.value, str)):
+                return True
+            return False if isinstance(value, (Number, Tensor, Layer, Instance)) or value is NONE else None
+        if q == "torch.Tensor":
+            return isinstance(value, Tensor) if not isinstance(value, Unknown) else None
+        if q == "torch.nn.Module":
+            return isinstance(value, (Layer, Instance)) and (not isinstance(value, Instance) or value.info.is_module)
+        if q.startswith("torch.nn.") and isinstance(value, Layer):
+            return value.kind == q
+        return None
+    if isinstance(kind, ClassRef) and isinstance(value, Instance):
+        return kind.info is value.info or kind.info in value.info.mro_after(value.info)
+    return None
 
 
 # -- operators ---------------------------------------------------------------------------------
@@ -810,6 +934,27 @@ def binary(interp, op: str, left: Value, right: Value, frame, node) -> Value:
 
 
 MISSING_VALUE = object()
+
+
+def copy_value(value: Value) -> Value:
+    """copy.copy / copy.deepcopy of a config object or collection: a new container, same members."""
+    if isinstance(value, Instance):
+        clone = Instance(value.info, dict(value.attrs), value.loc, None, dict(value.init_args))
+        clone.opaque, clone.training, clone.base_layer = value.opaque, value.training, value.base_layer
+        return clone
+    if isinstance(value, ListValue):
+        return ListValue(list(value.items), value.uncertain)
+    if isinstance(value, DictValue):
+        return DictValue(dict(value.items))
+    if isinstance(value, (Seq, Const, Number, Tensor, Layer, ClassRef, FunctionRef)):
+        return value  # immutable for our purposes (a copied layer has the same configuration)
+    return UNKNOWN
+
+
+def python_number(value) -> Value:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return UNKNOWN
+    return Number(sympy.Integer(value)) if isinstance(value, int) else Number(float(value))
 
 
 def plain(value: Value):

@@ -13,7 +13,7 @@ from shapels.analysis import calls
 from shapels.analysis.findings import Finding
 from shapels.analysis.limits import screen
 from shapels.analysis.inputs import annotation_inputs, comment_inputs, configured_inputs
-from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpreter
+from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpreter, is_import_line
 from shapels.analysis.modtable import ClassInfo
 from shapels.analysis.scopes import Loader, make_scope
 from shapels.analysis.objects import Instance, UserFunction
@@ -150,7 +150,7 @@ def _run_driver(interp: Interpreter, module: cst.Module) -> None:
     interp.source = "driver"
     env = interp.globals
     for stmt in module.body:
-        if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
+        if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) or is_import_line(stmt):
             continue
         frame = Frame(stmt, env)
         try:

@@ -178,7 +178,7 @@ class Interpreter:
         saved, self.source = self.source, "import"
         try:
             for stmt in module.body:
-                if not isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
+                if not isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and not is_import_line(stmt):
                     self.exec_stmt(stmt, Frame(stmt, scope.globals, scope=scope))
         except RecursionError:
             pass
@@ -630,6 +630,14 @@ class Interpreter:
         for r in results[1:]:
             out = join(out, r)
         return out
+
+
+def is_import_line(stmt) -> bool:
+    """A top-level import line: the module table already maps its names, resolved when first used,
+    so a package's `__init__` does not load every submodule it mentions."""
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in stmt.body
+    )
 
 
 def name_module(value: Value, name: str) -> None:

@@ -41,6 +41,8 @@ class ClassInfo:
     bases: list = field(default_factory=list)  # ClassInfo of user-defined bases, resolved later
     is_module: bool = False
     scope: Any = None  # the Scope (file) it is defined in
+    fields: list = field(default_factory=list)  # annotated class-level names, in order: (name, default)
+    is_dataclass: bool = False
 
     def find_method(self, name: str) -> Optional[tuple]:
         """(ClassInfo that defines it, FunctionDef) along a left-to-right depth-first MRO."""
@@ -137,6 +139,9 @@ def _class_info(node: cst.ClassDef, aliases: dict) -> ClassInfo:
             qual = aliases.get(head, head) + (f".{rest}" if rest else "")
             bases.append(qual)
     info = ClassInfo(node.name.value, node, bases)
+    for decorator in node.decorators:
+        expr = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
+        info.is_dataclass = info.is_dataclass or (dotted_name(expr) or "").rsplit(".", 1)[-1] == "dataclass"
     if isinstance(node.body, cst.IndentedBlock):
         for stmt in node.body.body:
             if isinstance(stmt, cst.FunctionDef):
@@ -147,8 +152,9 @@ def _class_info(node: cst.ClassDef, aliases: dict) -> ClassInfo:
                         target = small.targets[0].target
                         if isinstance(target, cst.Name):
                             info.attributes[target.value] = small.value
-                    elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                        if isinstance(small.target, cst.Name):
+                    elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                        info.fields.append((small.target.value, small.value))
+                        if small.value is not None:
                             info.attributes[small.target.value] = small.value
     return info
 

@@ -22,7 +22,7 @@ Loader = Callable[[str, str], Optional[tuple]]
 # Never loaded as source: torch is modelled by the rules, and these are infrastructure, not models.
 NOT_LOADED = {"torch", "numpy", "typing", "typing_extensions", "collections", "functools", "math", "os", "sys",
               "builtins", "jaxtyping", "einops", "warnings", "abc", "dataclasses", "enum", "itertools", "copy"}
-MAX_SCOPES = 48
+MAX_SCOPES = 64
 
 
 @dataclass(eq=False)

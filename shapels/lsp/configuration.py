@@ -16,7 +16,7 @@ from shapels.lsp.settings import SECTION
 def register(server) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls, params: types.InitializeParams):
-        documents.install(ls.workspace)  # LSP line endings for incremental edits (see documents.py)
+        pass  # documents.install(ls.workspace)  # LSP line endings for incremental edits (see documents.py)
         raw = settings_mod.section_of(params.initialization_options) or {}
         ls.state.init_settings = dict(raw)
         apply(ls, raw, announce=False)

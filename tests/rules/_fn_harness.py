@@ -10,20 +10,25 @@ ValueError, IndexError or NotImplementedError; the rule a ShapeError with a cata
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 from typing import Any
 
 import sympy
 import torch
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from shapels.codes import CODES
 from shapels.rules.base import RuleCall, ShapeError, Unknowable, from_python
 from shapels.rules.registry import REGISTRY, T
 from shapels.symbolic.shape import Shape
-from shapels.values import Const, Layer, ListValue, Seq, Tensor, Unknown
+from shapels.values import Layer, ListValue, Seq, Tensor, Unknown
 
 TORCH_ERRORS = (RuntimeError, ValueError, IndexError, NotImplementedError)
+
+# SHAPELS_FUZZ_EXAMPLES=500 for a longer hunt.
+SETTINGS = settings(max_examples=int(os.environ.get("SHAPELS_FUZZ_EXAMPLES", "40")), deadline=None)
 
 
 class Raised(Exception):
@@ -142,8 +147,4 @@ def dim_for(rank: int, slack: int = 1):
     return st.integers(-r - slack, r - 1 + slack)
 
 
-def short(e: BaseException) -> str:
-    return str(e)[:120]
-
-
-__all__ = ["T", "Const", "differential", "symbolic", "shapes", "dim_for", "Raised", "call_rule"]
+__all__ = ["SETTINGS", "T", "call_rule", "differential", "dim_for", "shapes", "symbolic"]
