@@ -33,6 +33,12 @@ def package_root(path: Path) -> Path:
     return folder
 
 
+def ancestor_roots(path: Path, top: str) -> list:
+    """For `import torchvision.ops` from inside a folder named torchvision (a namespace package, with
+    no __init__.py): that folder's parent."""
+    return [folder.parent for folder in path.parents if folder.name == top][:1]
+
+
 class FileLoader:
     def __init__(self, roots: Iterable = (), include_site_packages: bool = True):
         self.roots = [Path(r) for r in roots]
@@ -51,7 +57,8 @@ class FileLoader:
         else:
             if not parts:
                 return None
-            bases = [importer.parent, package_root(importer), *self.roots, *self.packages]
+            bases = [importer.parent, package_root(importer), *ancestor_roots(importer, parts[0]),
+                     *self.roots, *self.packages]
         for base in bases:
             target = base.joinpath(*parts) if parts else base
             for candidate in (target.with_suffix(".py") if parts else None, target / "__init__.py"):

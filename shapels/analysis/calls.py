@@ -993,6 +993,9 @@ def number_op(op: str, left: Number, right: Number) -> Value:
         return UNKNOWN
     try:
         if isinstance(a, float) or isinstance(b, float):
+            if D.as_int(a) is None and not isinstance(a, float) or D.as_int(b) is None and not isinstance(b, float):
+                # symbolic with a float, e.g. (C // h) ** -0.5: still a number (a scale), not unknown
+                return Number(fn(sympy.sympify(a), sympy.sympify(b))) if op != "FloorDivide" else UNKNOWN
             return Number(float(fn(float(a), float(b)))) if op != "FloorDivide" else Number(float(a) // float(b))
         if op in ("FloorDivide", "Modulo", "Divide") and D.eq(b, 0) is True:
             return UNKNOWN

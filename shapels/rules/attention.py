@@ -319,7 +319,6 @@ def _split(shape: Shape):
 @function(
     "torch.nn.functional.scaled_dot_product_attention",
     signature="query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False",
-    label="scaled_dot_product_attention",
     examples=[
         ex(T(2, 3, 5, 4), T(2, 3, 7, 4), T(2, 3, 7, 6), out=(2, 3, 5, 6)),
         ex(T(3, 5, 4), T(1, 3, 7, 4), T(2, 1, 7, 6), out=(2, 3, 5, 6)),

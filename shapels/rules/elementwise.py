@@ -106,7 +106,6 @@ function(
     *[f"torch.{n}" for n in _BINARY],
     *[f"torch.Tensor.{n}" for n in _BINARY + _DUNDER],
     signature="input, other, *args, **kwargs",
-    label="broadcast",
     examples=[
         ex(T(4, 1, 3), T(5, 1), out=(4, 5, 3)),
         ex(T(2, 3), T(3), out=(2, 3)),
@@ -118,7 +117,6 @@ function(
 function(
     *[f"torch.Tensor.{n}" for n in _INPLACE],
     signature="input, other, *args, **kwargs",
-    label="broadcast",
     examples=[
         ex(T(2, 3), T(3), out=(2, 3)),
         ex(T(3), T(2, 3), error="broadcast-mismatch"),
@@ -130,7 +128,6 @@ function(
 @function(
     "torch.where",
     signature="condition, input=None, other=None",
-    label="where",
     examples=[ex(T(3, 1, dtype="bool"), T(1, 4), T(4), out=(3, 4)), ex(T(3, 1, dtype="bool"), T(2, 4), 0.0, error="broadcast-mismatch")],
 )
 def where(call: RuleCall):

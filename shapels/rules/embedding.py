@@ -49,7 +49,6 @@ def embedding(call: RuleCall):
 @function(
     "torch.nn.functional.embedding",
     signature="input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False",
-    label="embedding",
     examples=[
         ex(T(2, 4, dtype="long"), T(10, 3), out=(2, 4, 3)),
         ex(T(2, 4, dtype="long"), T(10), error="embedding-input"),

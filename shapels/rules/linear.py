@@ -155,7 +155,6 @@ def _check_bias(call: RuleCall, shape: Shape, weight: Shape, bias: Shape, out: S
 @function(
     "torch.nn.functional.linear",
     signature="input, weight, bias=None",
-    label="linear",
     examples=[
         ex(T(2, 5), T(3, 5), out=(2, 3)),
         ex(T(2, 5), T(3, 5), T(3), out=(2, 3)),

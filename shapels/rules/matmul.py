@@ -44,7 +44,6 @@ def _batch(call: RuleCall, a: Shape, b: Shape) -> Shape:
 @function(
     "torch.matmul", "torch.Tensor.matmul", "torch.Tensor.__matmul__",
     signature="input, other, *, out=None",
-    label="matmul",
     examples=[
         ex(T(2, 3), T(3, 4), out=(2, 4)),
         ex(T(5, 1, 3, 4), T(2, 4, 6), out=(5, 2, 3, 6)),

@@ -150,7 +150,6 @@ for _n in (1, 2, 3):
 @function(
     "torch.nn.functional.batch_norm",
     signature="input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-05",
-    label="batch_norm",
     preserves_shape=True,
     examples=[
         ex(T(4, 3, 5), T(3), T(3), out=(4, 3, 5)),
@@ -308,7 +307,6 @@ def rms_norm(call: RuleCall, shape: Shape):
 @function(
     "torch.nn.functional.layer_norm",
     signature="input, normalized_shape, weight=None, bias=None, eps=1e-05",
-    label="layer_norm",
     preserves_shape=True,
     examples=[
         ex(T(2, 5), [5], out=(2, 5)),
@@ -326,7 +324,6 @@ def f_layer_norm(call: RuleCall, shape: Shape):
 @function(
     "torch.nn.functional.rms_norm",
     signature="input, normalized_shape, weight=None, eps=None",
-    label="rms_norm",
     preserves_shape=True,
     examples=[ex(T(2, 5), [5], out=(2, 5)), ex(T(2, 4), [5], error="layernorm-shape")],
 )
@@ -388,7 +385,6 @@ def group_norm(call: RuleCall, shape: Shape):
 @function(
     "torch.nn.functional.group_norm",
     signature="input, num_groups, weight=None, bias=None, eps=1e-05",
-    label="group_norm",
     preserves_shape=True,
     examples=[ex(T(2, 6, 4), 3, out=(2, 6, 4)), ex(T(2, 6, 4), 4, error="groupnorm-groups")],
 )
@@ -420,7 +416,6 @@ layer(
 function(
     "torch.nn.functional.local_response_norm",
     signature="input, size, alpha=0.0001, beta=0.75, k=1.0",
-    label="local_response_norm",
     preserves_shape=True,
     examples=[ex(T(2, 8, 5), 3, out=(2, 8, 5))],
 )(_lrn)
@@ -429,7 +424,6 @@ function(
 @function(
     "torch.nn.functional.normalize",
     signature="input, p=2.0, dim=1, eps=1e-12, out=None",
-    label="normalize",
     preserves_shape=True,
     examples=[ex(T(4, 128), out=(4, 128)), ex(T(3), dim=0, out=(3,)), ex(T(3), error="dim-out-of-range")],
 )

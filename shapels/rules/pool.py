@@ -172,14 +172,11 @@ def _register(n: int):
             3: [ex(T(2, 4, 5, 6), init=(2,), out=(2, 2, 2, 2))],
         }[n],
     )(lambda call: _adaptive(call, n, average=False))
-    function(f"torch.nn.functional.max_pool{d}", f"torch.max_pool{d}", signature=_F_MAX, label=f"max_pool{d}",
+    function(f"torch.nn.functional.max_pool{d}", f"torch.max_pool{d}", signature=_F_MAX,
              examples=[ex(T(1, 3, *([8] * n)), 2, out=(1, 3, *([4] * n)))])(lambda call: _pool(call, n, True))
-    function(f"torch.nn.functional.avg_pool{d}", f"torch.avg_pool{d}", signature=_F_AVG if n > 1 else _F_AVG.rsplit(",", 1)[0],
-             label=f"avg_pool{d}", examples=[ex(T(1, 3, *([8] * n)), 2, out=(1, 3, *([4] * n)))])(lambda call: _pool(call, n, False))
-    function(f"torch.nn.functional.adaptive_avg_pool{d}", f"torch.adaptive_avg_pool{d}", signature="input, output_size",
-             label=f"adaptive_avg_pool{d}", examples=[ex(T(1, 3, *([8] * n)), 2, out=(1, 3, *([2] * n)))])(lambda call: _adaptive(call, n, average=True))
-    function(f"torch.nn.functional.adaptive_max_pool{d}", signature="input, output_size, return_indices=False",
-             label=f"adaptive_max_pool{d}", examples=[ex(T(1, 3, *([8] * n)), 2, out=(1, 3, *([2] * n)))])(lambda call: _adaptive(call, n, average=False))
+    function(f"torch.nn.functional.avg_pool{d}", f"torch.avg_pool{d}", signature=_F_AVG if n > 1 else _F_AVG.rsplit(",", 1)[0], examples=[ex(T(1, 3, *([8] * n)), 2, out=(1, 3, *([4] * n)))])(lambda call: _pool(call, n, False))
+    function(f"torch.nn.functional.adaptive_avg_pool{d}", f"torch.adaptive_avg_pool{d}", signature="input, output_size", examples=[ex(T(1, 3, *([8] * n)), 2, out=(1, 3, *([2] * n)))])(lambda call: _adaptive(call, n, average=True))
+    function(f"torch.nn.functional.adaptive_max_pool{d}", signature="input, output_size, return_indices=False", examples=[ex(T(1, 3, *([8] * n)), 2, out=(1, 3, *([2] * n)))])(lambda call: _adaptive(call, n, average=False))
 
 
 for _n in (1, 2, 3):

@@ -60,7 +60,6 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
 @function(
     "torch.Tensor.view", "torch.Tensor.reshape",
     signature="input, *shape",
-    label="view",
     examples=[
         ex(T(1, 20, 16, 16), 1, -1, out=(1, 5120)),
         ex(T(2, 3, 4), (6, 4), out=(6, 4)),
@@ -75,7 +74,6 @@ def view(call: RuleCall):
 @function(
     "torch.reshape",
     signature="input, shape",
-    label="reshape",
     examples=[ex(T(2, 3, 4), (4, -1), out=(4, 6)), ex(T(2, 3, 4), (5, -1), error="view-invalid-shape")],
 )
 def torch_reshape(call: RuleCall):
@@ -99,7 +97,6 @@ def _flatten(call: RuleCall, shape: Shape, start, end) -> Shape:
 @function(
     "torch.flatten", "torch.Tensor.flatten",
     signature="input, start_dim=0, end_dim=-1",
-    label="flatten",
     examples=[
         ex(T(2, 3, 4, 5), 1, out=(2, 60)),
         ex(T(2, 3, 4, 5), 1, 2, out=(2, 12, 5)),
@@ -179,7 +176,6 @@ def nn_unflatten(call: RuleCall):
 @function(
     "torch.Tensor.unflatten", "torch.unflatten",
     signature="input, dim, sizes",
-    label="unflatten",
     examples=[ex(T(4, 12), 1, (3, -1), out=(4, 3, 4)), ex(T(4, 12), 1, (5, -1), error="flatten-dims")],
 )
 def unflatten(call: RuleCall):
@@ -189,7 +185,6 @@ def unflatten(call: RuleCall):
 @function(
     "torch.Tensor.size",
     signature="input, dim=None",
-    label="size",
     examples=[ex(T(2, 3), out=(2, 3)), ex(T(2, 3), -1, out=3), ex(T(2, 3), 2, error="dim-out-of-range")],
 )
 def size(call: RuleCall):
@@ -211,7 +206,7 @@ def size(call: RuleCall):
     return value
 
 
-@function("torch.Tensor.dim", "torch.Tensor.ndimension", signature="input", label="dim", examples=[ex(T(2, 3, 4), out=3)])
+@function("torch.Tensor.dim", "torch.Tensor.ndimension", signature="input", examples=[ex(T(2, 3, 4), out=3)])
 def ndim(call: RuleCall):
     shape = call.shape("input")
     if not shape.ranked:
@@ -219,7 +214,7 @@ def ndim(call: RuleCall):
     return sympy.Integer(shape.rank)
 
 
-@function("torch.Tensor.numel", "torch.numel", signature="input", label="numel", examples=[ex(T(2, 3, 4), out=24)])
+@function("torch.Tensor.numel", "torch.numel", signature="input", examples=[ex(T(2, 3, 4), out=24)])
 def count(call: RuleCall):
     total = numel(call.shape("input"))
     if total is None:

@@ -53,10 +53,6 @@ def test_no_engine_crash(report):
     assert not crashes
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine false positive on densenet121/161/169/201 (densenet.py:197 norm-num-features): add_module with a "
-    "computed name is dropped; repro corpus/gaps/gap_add_module_computed_name.py. Reported to the lead; "
-    "remove this mark when the engine is fixed (strict: an XPASS fails the run)."))
 def test_no_false_positive_on_unmutated_models(report):
     fps = [(r["builder"], e["line"], e["code"], e["message"]) for r in report["models"] if "crash" not in r
            for e in r["errors"]]
