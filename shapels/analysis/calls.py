@@ -289,6 +289,8 @@ def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -
             return python_number(getattr(math, qualname.rsplit(".", 1)[-1])(value))
         except (TypeError, ValueError):
             return UNKNOWN
+    if qualname in ("numpy.linspace", "numpy.arange"):
+        return numpy_sequence(qualname, args, kwargs)
     if qualname in ("copy.copy", "copy.deepcopy") and len(args) >= 1:
         return copy_value(args[0])
     if qualname in ("typing.cast", "torch.jit.annotate") and len(args) == 2:
@@ -527,6 +529,8 @@ def call_method(interp, method: BoundMethod, args: list, kwargs: dict, frame, no
             return NONE
         if name == "pop" and receiver.items:
             return receiver.items.pop()
+        if name in ("tolist", "copy"):  # a numpy sequence modelled as a list, or list.copy()
+            return ListValue(list(receiver.items), receiver.uncertain)
         return UNKNOWN
     if isinstance(receiver, DictValue):
         if name == "items":
@@ -914,6 +918,9 @@ def binary(interp, op: str, left: Value, right: Value, frame, node) -> Value:
         if rule is None or not isinstance(left, (Tensor, Number)) or not isinstance(right, (Tensor, Number)):
             return Tensor.unknown()
         return apply_rule(interp, rule, qualname, None, [left, right], {}, frame, node)
+    if op == "Add" and isinstance(left, Layer) and left.kind in ("torch.nn.ModuleList", "torch.nn.Sequential"):
+        # `self.layers += [...]`: ModuleList/Sequential.__iadd__ extends in place and returns self
+        return call_layer_method(interp, left, "extend", [right], {}, frame, node)
     if op == "Add" and isinstance(left, (Seq, ListValue)) and isinstance(right, (Seq, ListValue)):
         items = list(left.items) + list(right.items)
         return Seq(tuple(items)) if isinstance(left, Seq) else ListValue(items)
@@ -934,6 +941,29 @@ def binary(interp, op: str, left: Value, right: Value, frame, node) -> Value:
 
 
 MISSING_VALUE = object()
+
+
+def numpy_sequence(qualname: str, args: list, kwargs: dict) -> Value:
+    """np.linspace / np.arange with a known count, as a list: model code loops over them (drop-path
+    rates per block), so the length matters and the values rarely do."""
+    values = [plain(a) for a in args]
+    if MISSING_VALUE in values[2:3] or not values:
+        return UNKNOWN
+    if qualname == "numpy.linspace":
+        count = values[2] if len(values) > 2 else plain(kwargs.get("num", Number(sympy.Integer(50))))
+        if not isinstance(count, int) or count < 0 or count > 4096:
+            return UNKNOWN
+        if MISSING_VALUE in values[:2]:
+            return ListValue([UNKNOWN] * count)
+        start, stop = values[0], values[1]
+        step = (stop - start) / (count - 1) if count > 1 else 0.0
+        return ListValue([Number(float(start + i * step)) for i in range(count)])
+    if MISSING_VALUE in values or not all(isinstance(v, (int, float)) for v in values):
+        return UNKNOWN
+    import numbers
+
+    items = list(range(*values)) if all(isinstance(v, numbers.Integral) for v in values) else None
+    return ListValue([Number(sympy.Integer(i)) for i in items]) if items is not None and len(items) <= 4096 else UNKNOWN
 
 
 def copy_value(value: Value) -> Value:
