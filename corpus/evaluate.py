@@ -214,6 +214,10 @@ def eval_mutant(entry: dict) -> dict:
     # an error the unmutated model also gets (a false positive there) does not detect the mutant
     errors = [f for f in all_errors if (f.code, f.span.start_line) not in baseline]
     on_line = [f for f in errors if f.span.start_line <= mut["line"] <= f.span.end_line]
+    # A weaker, separately reported figure: the mutated line is the diagnostic's own line or one of
+    # its related locations (e.g. "or set conv1's out_channels to 32" for a producer-side mutation).
+    pointed = [f for f in errors if f.span.start_line <= mut["line"] <= f.span.end_line
+               or any(r.span.start_line <= mut["line"] <= r.span.end_line for r in f.related)]
     in_call = [f for f in errors if f.span.start_line <= mut["call_end_line"] and f.span.end_line >= mut["call_line"]]
     row = {
         "id": entry["id"], "file": stem, "builder": builder, "fails": not label["runs"],
@@ -222,7 +226,7 @@ def eval_mutant(entry: dict) -> dict:
         "line": mut["line"], "layer": mut["layer"], "param": mut["param"],
         "original": mut["original"], "new": mut["new"],
         "seconds": round(seconds, 3), "partial": result.partial,
-        "detected": bool(errors), "on_line": bool(on_line), "in_call": bool(in_call),
+        "detected": bool(errors), "on_line": bool(on_line), "in_call": bool(in_call), "pointed": bool(pointed),
         "errors": [_finding_json(f) for f in errors],
         "baseline_errors_repeated": len(all_errors) - len(errors),
     }
@@ -333,6 +337,8 @@ def summarize(models: list, mutants: list) -> dict:
         "mutants": len(mutants), "failing": len(failing), "running_mutants": len(running),
         "detected": len(detected), "recall": ratio(detected, failing),
         "on_line": ratio(on_line, detected), "on_line_n": len(on_line),
+        "pointed": ratio([r for r in detected if r.get("pointed")], detected),
+        "pointed_n": len([r for r in detected if r.get("pointed")]),
         "on_line_of_failing": ratio(on_line, failing),
         "false_alarms_on_running_mutants": len([r for r in running if r["detected"]]),
         "train_only": len(train_only), "train_only_detected": len([r for r in train_only if r["detected"]]),
@@ -401,6 +407,8 @@ def render(report: dict) -> str:
         f"| diagnostic on the mutated line (of detected) | {_pct(s['on_line'])} ({s['on_line_n']} / {s['detected']}) | ≥ 90% | "
         f"{_verdict(s['on_line'], TARGETS['on_line'])} |",
         f"| on the mutated line (of all failing) | {_pct(s['on_line_of_failing'])} ({s['on_line_n']} / {s['failing']}) | | |",
+        f"| mutated line in the diagnostic or its related locations (of detected) | {_pct(s['pointed'])} "
+        f"({s['pointed_n']} / {s['detected']}) | | |",
         f"| output shape inferred exactly ([1, 1000]) | {_pct(s['output_exact'])} ({s['output_exact_n']} / {s['models']}) | ≥ 80% | "
         f"{_verdict(s['output_exact'], TARGETS['output_exact'])} |",
         f"| errors on mutants that run in eval and train mode (false alarms) | {s['false_alarms_on_running_mutants']} / "

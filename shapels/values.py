@@ -33,6 +33,7 @@ class Step:
     label: str
     shape: Shape
     loc: Any = None  # an analysis-side location; rules never read it
+    layer: Any = None  # the library layer that produced it, when one did
 
     def show(self) -> str:
         return f"{self.label} {self.shape.show()}"

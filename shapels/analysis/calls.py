@@ -705,7 +705,7 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
     if label.startswith("__"):
         label = _OPERATOR_LABELS.get(label, label)
     result = to_value(output, primary.trace if primary is not None else (), label, loc, rule.preserves_shape,
-                      after_error)
+                      after_error, layer)
     if layer is not None:
         _record_layer_call(interp, layer, args, result, frame, node)
     return result
@@ -728,7 +728,7 @@ def _tensors(values):
             yield from (i for i in v.items if isinstance(i, Tensor))
 
 
-def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool, after_error=None) -> Value:
+def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool, after_error=None, layer=None) -> Value:
     if output is None:
         return Tensor(Shape.unknown(), trace, after_error)
     if isinstance(output, Value):
@@ -736,9 +736,9 @@ def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool, after_
     if isinstance(output, Shape):
         if preserves:
             return Tensor(output, trace, after_error)
-        return Tensor(output, (trace + (Step(label, output, loc),))[-MAX_TRACE:], after_error)
+        return Tensor(output, (trace + (Step(label, output, loc, layer),))[-MAX_TRACE:], after_error)
     if isinstance(output, (tuple, list)):
-        items = tuple(to_value(o, trace, label, loc, preserves, after_error) for o in output)
+        items = tuple(to_value(o, trace, label, loc, preserves, after_error, layer) for o in output)
         return Seq(items) if isinstance(output, tuple) else ListValue(list(items))
     if isinstance(output, (int, sympy.Expr)):
         return Number(D.const(output))

@@ -8,7 +8,8 @@ import libcst as cst
 import sympy
 
 from shapels.analysis.findings import Finding, Fix, Related
-from shapels.rules.base import Condition, RuleCall, ShapeError
+from shapels.rules.base import Condition, RuleCall, ShapeError, to_dim
+from shapels.values import UNKNOWN
 from shapels.symbolic import dims as D
 from shapels.values import Layer, Tensor
 
@@ -53,6 +54,10 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
         content = render_fix(error.fix, loc)
         if content is not None:
             fix = Fix(f"Set {error.param} to {content}", loc, content)
+    producer = producer_fix(layer, error, source, loc)
+    if producer is not None:
+        alternatives.append(producer)
+        related.insert(0, Related(producer.loc, producer.message.replace("Set", "or set", 1)))
     if layer is not None and error.code == "linear-in-features" and layer.kind == "torch.nn.Linear":
         lazy = lazy_linear_alternative(interp, layer)
         if lazy is not None:
@@ -105,6 +110,35 @@ def render_fix(value, loc) -> Optional[str]:
     if any(isinstance(s, sympy.Dummy) for s in value.free_symbols) or not names <= params:
         return None
     return D.show(value)
+
+
+# Constructor arguments that decide the size of a layer's output feature/channel dim.
+PRODUCER_PARAMS = ("out_channels", "out_features", "embedding_dim", "hidden_size", "d_model", "embed_dim")
+
+
+def producer_fix(consumer: Optional[Layer], error: ShapeError, source: Optional[Tensor], blamed) -> Optional[Fix]:
+    """The other way to fix a channel/feature mismatch: change the layer upstream that produced the
+    arriving size (`conv1`'s out_channels) to what this layer expects."""
+    if consumer is None or source is None or error.fix is None or not error.param:
+        return None
+    expected = to_dim(consumer.args.get(error.param, UNKNOWN))
+    arriving = D.const(error.fix) if not isinstance(error.fix, (tuple, list)) else None
+    if expected is None or arriving is None:
+        return None
+    for step in reversed(source.trace):
+        producer = step.layer
+        if producer is None or producer is consumer:
+            continue
+        for param in PRODUCER_PARAMS:
+            value = to_dim(producer.args.get(param, UNKNOWN))
+            if value is not None and D.eq(value, arriving) is True and param in producer.arg_locs:
+                where = producer.arg_locs[param]
+                content = render_fix(expected, where)
+                if content is None or where == blamed:
+                    return None
+                return Fix(f"Set {producer.label}'s {param} to {content}", where, content)
+        return None  # the nearest layer upstream did not make this size: do not guess further
+    return None
 
 
 def lazy_linear_alternative(interp, layer: Layer) -> Optional[Fix]:
