@@ -196,6 +196,7 @@ def _run_fallbacks(interp: Interpreter, table, options: Options) -> None:
             else:
                 args.append(Tensor(Shape.unknown(), ()))
         interp.source = source or "symbolic"
+        interp.first_error = None  # each fallback run is an execution of its own
         frame = Frame(forward, {}, True, owner)
         calls.call_instance(interp, instance, args, {}, frame, None, UserFunction(forward, owner))
 

@@ -96,6 +96,7 @@ class Interpreter:
         self.source = "driver"
         self.scopes: dict = {main.path: main}
         self._external: dict = {}
+        self.first_error = None  # where the current execution would stop; reset per execution
 
     @property
     def globals(self) -> dict:

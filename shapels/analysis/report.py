@@ -63,9 +63,11 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
         if lazy is not None:
             alternatives.append(lazy)
     severity = "error" if frame.certain else "information"
+    earlier = after_error if after_error is not None else interp.first_error
     if not frame.certain:
         message = "may fail if this branch runs: " + message
-    elif after_error is not None:
+    elif earlier is not None and earlier != loc:
+        after_error = earlier
         # Torch stops at the first error; this one shows once that is fixed as the code intends.
         severity = "warning"
         message += " (once the earlier error is fixed)"
@@ -74,6 +76,8 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
         Finding(error.code, severity, message, loc, related, fix, module=_module_name(interp), param=error.param,
                 alternatives=alternatives)
     )
+    if severity == "error" and interp.first_error is None:
+        interp.first_error = loc  # torch stops here: later findings in this execution assume it fixed
     return loc
 
 

@@ -25,6 +25,7 @@ from typing import Callable, Optional
 from shapels.confirm import messages
 
 POLL = 0.02
+CPU_SLACK = 5.0  # seconds of CPU beyond the timeout before RLIMIT_CPU stops a run
 STARTUP_TIMEOUT = 180.0
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -206,7 +207,11 @@ class WorkerPool:
             device = request.get("device") or "auto"
             if device == "auto":
                 device = "cuda" if hello.get("cuda") else "cpu"
-            request = dict(request, id=worker.next_id, op="run", memory_mb=memory_mb, resolved=device)
+            # CPU limit (RLIMIT_CPU in the worker): the wall-clock timeout plus slack, so the parent's
+            # timeout normally fires first and this only backs it up.
+            cpu_seconds = request.get("cpu_seconds") or (timeout + CPU_SLACK if timeout else None)
+            request = dict(request, id=worker.next_id, op="run", memory_mb=memory_mb, resolved=device,
+                           cpu_seconds=cpu_seconds)
             baseline = rss_bytes(worker.pid)
             sent = time.monotonic()
             try:
@@ -232,6 +237,9 @@ class WorkerPool:
                 text = f"the run ended the worker process ({how})"
                 if code == -signal.SIGKILL and memory_mb:
                     text += f"; it may have exceeded the memory cap of {memory_mb} MB"
+                if code == -signal.SIGXCPU:
+                    return self._failed(request, "timeout", f"stopped at the CPU limit ({_seconds(request.get('cpu_seconds') or 0)} s "
+                                        "of CPU); the worker was restarted")
                 return self._failed(request, "crash", text)
             if message is not None:
                 if message.get("id") != request["id"]:

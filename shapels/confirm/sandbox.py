@@ -131,6 +131,36 @@ class MemoryCap:
             resource.setrlimit(resource.RLIMIT_AS, self._old)
 
 
+class CpuCap:
+    """RLIMIT_CPU: the run (and every child it forks, which inherits the limit) may use at most `seconds`
+    of CPU beyond what the worker has used so far; past it the kernel sends SIGXCPU, which ends the
+    worker (the parent reports it and starts a fresh one). A second line of defence behind the parent's
+    wall-clock timeout, for a parent that cannot watch (stopped, or killed without its process group).
+    Raised back when the run ends."""
+
+    def __init__(self, seconds: Optional[float]):
+        self.seconds = seconds
+        self._old = None
+
+    def __enter__(self) -> "CpuCap":
+        if self.seconds:
+            soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            limit = int(usage.ru_utime + usage.ru_stime + self.seconds) + 1
+            if hard != resource.RLIM_INFINITY:
+                limit = min(limit, hard)
+            try:
+                resource.setrlimit(resource.RLIMIT_CPU, (limit, hard))
+                self._old = (soft, hard)
+            except (ValueError, OSError):
+                self._old = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._old is not None:
+            resource.setrlimit(resource.RLIMIT_CPU, self._old)
+
+
 class ScriptEnvironment:
     """What `python FILE` gives a script: cwd, argv, sys.path[0], a `__main__` module; undone after.
 

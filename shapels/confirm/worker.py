@@ -163,7 +163,8 @@ def run_request(request: dict) -> dict:
                 if device != "cpu":
                     torch.set_default_device(device)
                 try:
-                    with sandbox.MemoryCap(memory_mb if device != "cuda" else None), rec:
+                    with sandbox.MemoryCap(memory_mb if device != "cuda" else None), \
+                            sandbox.CpuCap(request.get("cpu_seconds")), rec:
                         try:
                             exec(code, main.__dict__)
                             for call in request.get("calls") or []:

@@ -35,7 +35,7 @@ def lenses_for(server, uri: str) -> list:
         return []
     codec = codec_of(server)
     lines = split_lines(result.text)
-    confirm = confirm_available()
+    confirm = confirm_available() and _trusted(server)
     lenses = []
     for module in result.modules:
         if module.forward_span is None or module.source == "none":
@@ -53,6 +53,15 @@ def lenses_for(server, uri: str) -> list:
                 )
             )
     return lenses
+
+
+def _trusted(server) -> bool:
+    """An untrusted workspace (initializationOptions `shapels.trusted = false`) is not offered a run."""
+    try:
+        from shapels.lsp.confirm_feature import trusted
+    except ImportError:
+        return False
+    return trusted(server)
 
 
 def summary(module) -> str:

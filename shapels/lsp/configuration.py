@@ -16,10 +16,10 @@ from shapels.lsp.settings import SECTION
 def register(server) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls, params: types.InitializeParams):
-        pass  # documents.install(ls.workspace)  # LSP line endings for incremental edits (see documents.py)
-        raw = settings_mod.section_of(params.initialization_options) or {}
-        ls.state.init_settings = dict(raw)
-        apply(ls, raw, announce=False)
+        documents.install(ls.workspace)  # LSP line endings for incremental edits (see documents.py)
+        raw = settings_mod.section_of(params.initialization_options)
+        ls.state.init_settings = dict(raw) if isinstance(raw, dict) else {}
+        apply(ls, {} if raw is None else raw, announce=False)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls, params: types.InitializedParams):
@@ -35,6 +35,9 @@ def register(server) -> None:
         if isinstance(pushed, dict):
             ls.state.settings_generation += 1
             apply(ls, {**ls.state.init_settings, **pushed})
+        elif pushed is not None:  # a `shapels` value that is not an object: say so, keep the defaults
+            ls.state.settings_generation += 1
+            apply(ls, pushed)
         else:
             await pull(ls)
 
@@ -56,7 +59,11 @@ async def pull(server) -> None:
     value = answer[0] if answer else None
     if value is None:
         return  # nothing configured in the editor: the current settings stand
-    apply(server, {**server.state.init_settings, **(settings_mod.section_of(value) or {})})
+    section = settings_mod.section_of(value)
+    if not isinstance(section, dict):
+        apply(server, section)  # parse reports the wrong type; the defaults apply
+        return
+    apply(server, {**server.state.init_settings, **section})
 
 
 def apply(server, raw: Any, announce: bool = True) -> None:

@@ -85,12 +85,13 @@ def _confirm(path: str, text: Optional[str], options: dict, cancel: threading.Ev
 
 
 def trusted(server) -> bool:
-    """False only when the client said so: initializationOptions {"shapels": {"trusted": false}}
-    (or the flat key "shapels.trusted")."""
+    """False when the client said so: initializationOptions {"shapels": {"trusted": false}} (or the flat
+    key "shapels.trusted"); a value other than true/false there counts as not trusted (and the
+    settings warning says so). Trusted when the key is absent."""
     state = getattr(server, "state", None)
     raw = dict(getattr(state, "init_settings", None) or {})
     for key in ("trusted", "shapels.trusted"):
-        if raw.get(key) is False:
+        if key in raw and raw[key] is not True and raw[key] is not None:
             return False
     return True
 

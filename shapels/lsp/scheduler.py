@@ -39,6 +39,7 @@ class Scheduler:
         self._current: dict[str, _Ticket] = {}
         self._tasks: dict[str, asyncio.Task] = {}
         self.dropped = 0  # results computed for a superseded request (for tests and benchmarks)
+        self.runs = 0  # analyses actually run (a superseded request skipped before its work is not one)
 
     def schedule(self, uri: str, version: Optional[int], text: str, delay: float = 0.0) -> asyncio.Task:
         ticket = _Ticket(uri, version, text)
@@ -83,6 +84,7 @@ class Scheduler:
     def _job(self, ticket: _Ticket) -> Any:
         if not self.is_current(ticket):  # superseded while queued
             return _SKIPPED
+        self.runs += 1
         return self._work(ticket.uri, ticket.version, ticket.text)
 
     def shutdown(self) -> None:

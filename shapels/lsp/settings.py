@@ -46,13 +46,13 @@ class Settings:
         return table.get(code, table.get("*", default))
 
 
-def section_of(raw: Any) -> Optional[dict]:
-    """Accept either the section itself or an object holding it under "shapels"."""
+def section_of(raw: Any) -> Any:
+    """Accept either the section itself or an object holding it under "shapels" (returned as given,
+    so that a section of the wrong type reaches `parse`, which says so)."""
     if not isinstance(raw, dict):
         return None
-    inner = raw.get(SECTION)
-    if isinstance(inner, dict):
-        return inner
+    if SECTION in raw:  # {"shapels": ...}: its value is the section, even a wrong one (parse reports it)
+        return raw[SECTION]
     return raw
 
 
@@ -75,6 +75,9 @@ def parse(raw: Any) -> tuple[Settings, list]:
 
     boolean("enable", "enable")
     boolean("inlayHints", "inlay_hints")
+    trusted = raw.get("trusted")
+    if trusted is not None and not isinstance(trusted, bool):
+        problems.append(f"trusted: expected true or false, got {trusted!r}; treating the workspace as not trusted")
 
     debounce = raw.get("debounceMs")
     if debounce is not None:
@@ -97,7 +100,8 @@ def parse(raw: Any) -> tuple[Settings, list]:
     if raw.get("budgetSeconds") is not None:
         section["budgetSeconds"] = raw["budgetSeconds"]
     options, option_problems = options_from_section(section)
-    problems.extend(f"{p}; using the default" for p in option_problems)
+    # The editor's key is budgetSeconds (the shared reader speaks of [tool.shapels]' budget_seconds).
+    problems.extend(f"{p.replace('budget_seconds', 'budgetSeconds', 1)}; using the default" for p in option_problems)
     inputs, input_problems = _valid_inputs(options.inputs)
     problems.extend(input_problems)
     values["inputs"] = inputs

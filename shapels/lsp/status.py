@@ -23,6 +23,7 @@ def status(server) -> dict:
         "rss_kb": rss_kb(),
         "features": list(server.features),
         "dropped": getattr(getattr(server, "scheduler", None), "dropped", 0),
+        "analyses": getattr(getattr(server, "scheduler", None), "runs", 0),
     }
 
 
