@@ -679,6 +679,7 @@ def apply_layer(interp, layer: Layer, args: list, kwargs: dict, frame, node) -> 
 
 def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, kwargs: dict, frame, node) -> Value:
     """Run one rule; its ShapeError becomes a finding, its conditions become notes."""
+    interp.budget.tick()  # a long Sequential applies thousands of rules from one call
     try:
         bound = rule.call_signature.bind(args, kwargs)
     except BindError:

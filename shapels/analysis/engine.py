@@ -11,7 +11,7 @@ import libcst as cst
 
 from shapels.analysis import calls
 from shapels.analysis.findings import Finding
-from shapels.analysis.limits import screen
+from shapels.analysis.limits import line_limit, screen, statement_prefix
 from shapels.analysis.inputs import annotation_inputs, comment_inputs, configured_inputs
 from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpreter, is_import_line
 from shapels.analysis.modtable import ClassInfo
@@ -103,6 +103,16 @@ class AnalysisResult:
 def analyze(text: str, path: str = "<string>", options: Optional[Options] = None) -> AnalysisResult:
     options = options or Options()
     result = AnalysisResult(path, text=text)
+    budget = Budget(options.budget_seconds)  # from now: the parse counts against it
+    limit = line_limit(options.budget_seconds)
+    prefix = statement_prefix(text, limit) if limit is not None else None
+    if prefix is not None:
+        # Positions stay valid: the prefix starts at line 1.
+        result.findings.append(_budget_note(
+            f"shapels analysed lines 1-{prefix.count(chr(10))} of {text.count(chr(10)) + 1}: the rest would not fit "
+            f"the time budget ({options.budget_seconds:g} s; budgetSeconds / budget_seconds raises it)"))
+        result.partial = True
+        text = prefix
     screened = screen(text)
     if screened.reason is not None:
         result.partial = True
@@ -119,21 +129,20 @@ def analyze(text: str, path: str = "<string>", options: Optional[Options] = None
     main = make_scope("__main__", path, module)
     table = main.table
     recorder = Recorder()
-    interp = Interpreter(main, recorder, Budget(options.budget_seconds), options.loader)
+    interp = Interpreter(main, recorder, budget, options.loader)
     positions = Positions(module)
+    stopped = False
     try:
         interp.link_bases(main)
         _run_driver(interp, module)
         _run_fallbacks(interp, table, options)
-    except BudgetExceeded:
-        result.partial = True
-    except RecursionError:
-        result.partial = True
+    except (BudgetExceeded, RecursionError):
+        stopped = result.partial = True
     finally:
         while recorder.current is not None or recorder._stack:
             recorder.end_run(None)
-    result.findings = _resolve_findings(recorder.findings, positions, text)
-    if result.partial:
+    result.findings = result.findings + _resolve_findings(recorder.findings, positions, text)
+    if stopped:
         result.findings.append(_budget_note("shapels stopped at its time budget for this file; the results are partial"))
     result._build_modules = lambda: [_module_report(info, recorder, positions) for info in table.module_classes()]
     return result

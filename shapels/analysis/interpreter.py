@@ -56,13 +56,15 @@ class BudgetExceeded(Exception):
 
 
 class Budget:
+    """A deadline for one analysis, from its start (the parse counts), checked every few steps."""
+
     def __init__(self, seconds: Optional[float]):
         self.deadline = None if seconds is None else time.monotonic() + seconds
         self._ticks = 0
 
     def tick(self) -> None:
         self._ticks += 1
-        if self.deadline is not None and self._ticks % 256 == 0 and time.monotonic() > self.deadline:
+        if self.deadline is not None and self._ticks % 16 == 0 and time.monotonic() > self.deadline:
             raise BudgetExceeded()
 
 

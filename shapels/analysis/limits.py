@@ -31,8 +31,12 @@ def screen(text: str) -> Screen:
         tree = ast.parse(text)
     except RecursionError:
         return Screen(None, "the file nests expressions too deeply to analyse")
-    except (SyntaxError, ValueError, MemoryError):
+    except SyntaxError as error:
+        if "too many nested" in str(error.msg):  # libcst would take many seconds to say less
+            return Screen(None, f"the file nests expressions too deeply to analyse ({error.msg})")
         return Screen(None, None)  # libcst reports the syntax error itself
+    except (ValueError, MemoryError):
+        return Screen(None, None)
     depth = _max_depth(tree)
     if depth > MAX_DEPTH:
         return Screen(None, f"the file nests expressions {depth} levels deep (limit {MAX_DEPTH})")
@@ -51,3 +55,31 @@ def _max_depth(tree: ast.AST) -> int:
         for child in ast.iter_child_nodes(node):
             stack.append((child, depth + 1))
     return deepest
+
+
+LINES_PER_BUDGET_SECOND = 6000  # libcst parses about 15,000 lines a second here; keep room to interpret
+
+
+def line_limit(budget_seconds: Optional[float]) -> Optional[int]:
+    return None if budget_seconds is None else max(2000, int(budget_seconds * LINES_PER_BUDGET_SECOND))
+
+
+def statement_prefix(text: str, max_lines: int) -> Optional[str]:
+    """The longest prefix of at most `max_lines` lines that ends between top-level statements, so a
+    file too long to parse within the budget is still analysed up to there."""
+    lines = text.splitlines(keepends=True)
+    if len(lines) <= max_lines:
+        return None
+    cut = max_lines
+    for _ in range(50):
+        while cut > 0 and (not lines[cut][:1].strip() or lines[cut][:1] in ")]}#@"):
+            cut -= 1
+        if cut <= 0:
+            return ""
+        prefix = "".join(lines[:cut])
+        try:
+            ast.parse(prefix)
+            return prefix
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            cut -= 1
+    return ""
