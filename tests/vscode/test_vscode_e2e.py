@@ -493,10 +493,17 @@ def test_squiggle_hover_quick_fix_in_vscode(code_server, browser):
 
         # (3) The quick fix: cursor in the diagnostic, Ctrl+. and "Set in_features to 5120".
         line11 = editor_state(page)["text"][11]
-        go_to(page, 11, column_of(line11, "10 * 10 * 20") + 1)
-        page.keyboard.press("Control+.")
         action = page.locator(".action-widget .monaco-list-row", has_text="Set in_features to 5120").first
-        action.wait_for(state="visible", timeout=20_000)
+        for attempt in range(4):  # on a loaded machine a keypress can land while the editor re-renders
+            go_to(page, 11, column_of(line11, "10 * 10 * 20") + 1)
+            page.keyboard.press("Control+.")
+            try:
+                action.wait_for(state="visible", timeout=10_000)
+                break
+            except Exception:  # noqa: BLE001 - playwright's TimeoutError: try the keypress again
+                _log(f"quick-fix menu not shown (attempt {attempt + 1}); retrying")
+                page.keyboard.press("Escape")
+        action.wait_for(state="visible", timeout=10_000)
         shot(page, "04-quick-fix-menu")
         readme_image(page, "quick-fix")
         action.click()
