@@ -103,24 +103,26 @@ def vm_size() -> int:
     return 0
 
 
-class MemoryCap:
-    """RLIMIT_AS set to what is mapped now plus `mb`: an allocation beyond it fails with ENOMEM.
+class _ResourceCap:
+    """Lower one rlimit for the duration of a run, and raise it back after."""
 
-    The limit is raised back when the run ends. CUDA maps huge address ranges, so on CUDA the parent's
-    RSS watch and torch's per-process GPU memory fraction are the caps instead."""
+    resource_kind: int
 
-    def __init__(self, mb: Optional[int]):
-        self.mb = mb
+    def __init__(self, amount):
+        self.amount = amount
         self._old = None
 
-    def __enter__(self) -> "MemoryCap":
-        if self.mb:
-            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-            limit = vm_size() + self.mb * 2**20
+    def limit(self) -> int:
+        raise NotImplementedError
+
+    def __enter__(self):
+        if self.amount:
+            soft, hard = resource.getrlimit(self.resource_kind)
+            limit = self.limit()
             if hard != resource.RLIM_INFINITY:
                 limit = min(limit, hard)
             try:
-                resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+                resource.setrlimit(self.resource_kind, (limit, hard))
                 self._old = (soft, hard)
             except (ValueError, OSError):
                 self._old = None
@@ -128,37 +130,32 @@ class MemoryCap:
 
     def __exit__(self, *exc) -> None:
         if self._old is not None:
-            resource.setrlimit(resource.RLIMIT_AS, self._old)
+            resource.setrlimit(self.resource_kind, self._old)
 
 
-class CpuCap:
-    """RLIMIT_CPU: the run (and every child it forks, which inherits the limit) may use at most `seconds`
-    of CPU beyond what the worker has used so far; past it the kernel sends SIGXCPU, which ends the
-    worker (the parent reports it and starts a fresh one). A second line of defence behind the parent's
-    wall-clock timeout, for a parent that cannot watch (stopped, or killed without its process group).
-    Raised back when the run ends."""
+class MemoryCap(_ResourceCap):
+    """RLIMIT_AS set to what is mapped now plus `amount` MB: an allocation beyond it fails with ENOMEM.
 
-    def __init__(self, seconds: Optional[float]):
-        self.seconds = seconds
-        self._old = None
+    CUDA maps huge address ranges, so on CUDA the parent's RSS watch and torch's per-process GPU
+    memory fraction are the caps instead."""
 
-    def __enter__(self) -> "CpuCap":
-        if self.seconds:
-            soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            limit = int(usage.ru_utime + usage.ru_stime + self.seconds) + 1
-            if hard != resource.RLIM_INFINITY:
-                limit = min(limit, hard)
-            try:
-                resource.setrlimit(resource.RLIMIT_CPU, (limit, hard))
-                self._old = (soft, hard)
-            except (ValueError, OSError):
-                self._old = None
-        return self
+    resource_kind = resource.RLIMIT_AS
 
-    def __exit__(self, *exc) -> None:
-        if self._old is not None:
-            resource.setrlimit(resource.RLIMIT_CPU, self._old)
+    def limit(self) -> int:
+        return vm_size() + int(self.amount) * 2**20
+
+
+class CpuCap(_ResourceCap):
+    """RLIMIT_CPU: the run (and every child it forks, which inherits the limit) may use at most
+    `amount` seconds of CPU beyond what the worker has used so far; past it the kernel sends SIGXCPU,
+    which ends the worker (the parent reports it and starts a fresh one). A second line of defence
+    behind the parent's wall-clock timeout, for a parent that cannot watch."""
+
+    resource_kind = resource.RLIMIT_CPU
+
+    def limit(self) -> int:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return int(usage.ru_utime + usage.ru_stime + self.amount) + 1
 
 
 class ScriptEnvironment:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -11,17 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 
-def _helper():
-    name = "shapels_tests_torch_diff_nra"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "_torch_diff_nra.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-H = _helper()
+import _torch_diff_nra as H  # noqa: E402  (tests/rules is on sys.path: pytest's rootdir import mode)
 T, L, check, SETTINGS = H.T, H.L, H.check, H.SETTINGS
 size = st.integers(1, 3)
 

@@ -10,7 +10,6 @@ rank checks (training mode only). Torch runs with oneDNN off (see _core_harness.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -21,17 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 
-def _harness():
-    name = "shapels_tests_core_harness"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "_core_harness.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-H = _harness()
+import _core_harness as H  # noqa: E402  (tests/rules is on sys.path: pytest's rootdir import mode)
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 T = H.T
 check = H.differential
