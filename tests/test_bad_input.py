@@ -82,3 +82,16 @@ def test_floor_of_floor_collapses_only_when_exact():
     n = D.symbol("n")
     assert D.show(D.floordiv(D.floordiv(n, 3), 4)) == "n//12"
     assert D.floordiv(D.floordiv(17, 3), 4) == 17 // 12
+
+
+def test_a_statement_too_long_for_the_budget_is_skipped_and_the_rest_analysed():
+    layers = "".join("            nn.Linear(8, 8),\n" for _ in range(4000))
+    text = ("import torch, torch.nn as nn\nclass Big(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            f"        self.s = nn.Sequential(\n{layers}        )\n"
+            "class Small(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(3, 4)\n"
+            "    def forward(self, x):\n        return self.fc(x)\nSmall()(torch.randn(2, 5))\n")
+    result = analyze(text, "mixed.py", Options(budget_seconds=1))
+    notes = [f for f in result.findings if f.code == "analysis-budget"]
+    assert len(notes) == 1 and "class Big (lines 2-" in notes[0].message
+    [error] = [f for f in result.findings if f.severity == "error"]
+    assert error.code == "linear-in-features" and text.splitlines()[error.span.start_line - 1].strip() == "self.fc = nn.Linear(3, 4)"

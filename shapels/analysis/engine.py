@@ -11,7 +11,7 @@ import libcst as cst
 
 from shapels.analysis import calls
 from shapels.analysis.findings import Finding
-from shapels.analysis.limits import line_limit, screen, statement_prefix
+from shapels.analysis.limits import blank_long_statements, line_limit, screen, statement_prefix
 from shapels.analysis.inputs import annotation_inputs, comment_inputs, configured_inputs
 from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpreter, is_import_line
 from shapels.analysis.modtable import ClassInfo
@@ -113,6 +113,12 @@ def analyze(text: str, path: str = "<string>", options: Optional[Options] = None
             f"the time budget ({options.budget_seconds:g} s; budgetSeconds / budget_seconds raises it)"))
         result.partial = True
         text = prefix
+    text, skipped = blank_long_statements(text, options.budget_seconds)
+    for first, last, what in skipped:
+        result.findings.append(_budget_note(
+            f"shapels skipped {what} (lines {first}-{last}): {last - first + 1:,} lines in one statement would not "
+            f"fit the time budget ({options.budget_seconds:g} s; budgetSeconds / budget_seconds raises it)"))
+        result.partial = True
     screened = screen(text)
     if screened.reason is not None:
         result.partial = True

@@ -83,3 +83,34 @@ def statement_prefix(text: str, max_lines: int) -> Optional[str]:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             cut -= 1
     return ""
+
+
+STATEMENT_LINES_PER_BUDGET_SECOND = 1500  # one statement is parsed and interpreted in one go
+
+
+def blank_long_statements(text: str, budget_seconds: Optional[float]) -> tuple:
+    """Top-level statements too long to parse and interpret within the budget (a 10,000-layer
+    Sequential in one class) are replaced by blank lines, so line numbers stay and the rest is still
+    analysed. Returns (text, [(first line, last line, what)])."""
+    if budget_seconds is None:
+        return text, []
+    cap = max(1000, int(budget_seconds * STATEMENT_LINES_PER_BUDGET_SECOND))
+    if text.count("\n") <= cap:
+        return text, []
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return text, []
+    long = [n for n in tree.body if (n.end_lineno or n.lineno) - n.lineno + 1 > cap]
+    if not long:
+        return text, []
+    lines = text.splitlines(keepends=True)
+    skipped = []
+    for node in long:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        last = node.end_lineno or node.lineno
+        for i in range(first - 1, last):
+            lines[i] = "\n"
+        what = f"{type(node).__name__.replace('Def', '').lower()} {node.name}" if hasattr(node, "name") else "a statement"
+        skipped.append((first, last, what))
+    return "".join(lines), skipped

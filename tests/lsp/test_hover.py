@@ -98,3 +98,20 @@ async def test_hover_plaintext_when_asked(tmp_path, profile_formats):
     finally:
         await lsp_client.shutdown_session()
         await lsp_client.stop()
+
+
+async def test_hover_inside_a_nested_blocks_forward(client, tmp_path):
+    """A multi-module model (examples/resnet_blocks.py): inside BasicBlock.forward, which TinyResNet
+    calls through _make_layer-built Sequentials, hover shows the shapes that flow there."""
+    import shutil
+
+    from tests.conftest import ROOT
+
+    path = tmp_path / "resnet_blocks.py"
+    shutil.copy(ROOT / "examples" / "resnet_blocks.py", path)
+    lines = path.read_text().splitlines()
+    uri, _ = await client.open(path)
+    line0 = next(i for i, text in enumerate(lines) if text.strip() == "out = self.relu(self.bn1(self.conv1(x)))")
+    result = await hover(client, uri, line0, lines[line0].index("out"))
+    assert result is not None
+    assert "out: Tensor[2, 32, 24, 24]" in result.contents.value, result.contents.value
