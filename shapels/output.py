@@ -8,7 +8,7 @@ from typing import Any, Optional
 from shapels import __version__, codes
 from shapels.analysis.engine import AnalysisResult, ModuleReport
 from shapels.symbolic.shape import Shape
-from shapels.values import Seq, Tensor
+from shapels.values import Seq, Tensor, output_text, shape_text
 
 
 def _loc(line: int, col0: int) -> dict:
@@ -134,28 +134,16 @@ def shapes_json(result: AnalysisResult) -> str:
     return json.dumps({"filename": result.path, "modules": [module_json(m) for m in result.modules]}, indent=2)
 
 
-def _show(shape: Optional[Shape]) -> str:
-    return shape.show() if shape is not None and not shape.is_unknown else "?"
-
-
-def _show_value(value) -> str:
-    if isinstance(value, Tensor):
-        return _show(value.shape)
-    if isinstance(value, Seq):
-        return "(" + ", ".join(_show_value(v) for v in value.items) + ")"
-    return "?"
-
-
 def shapes_text(result: AnalysisResult) -> str:
     out = []
     for m in result.modules:
         if m.forward_span is None:
             continue  # a base class without forward has no shapes of its own
-        inputs = ", ".join(f"{k}: {_show(v)}" for k, v in m.inputs.items())
-        out.append(f"{m.name} (line {m.span.start_line}, inputs from {m.source}): ({inputs}) -> {_show_value(m.output)}")
+        inputs = ", ".join(f"{k}: {shape_text(v)}" for k, v in m.inputs.items())
+        out.append(f"{m.name} (line {m.span.start_line}, inputs from {m.source}): ({inputs}) -> {output_text(m.output)}")
         rows = [("layer", "type", "line", "input", "output")]
         for l in m.layers:
-            rows.append((l.name, l.kind.rsplit(".", 1)[-1], str(l.span.start_line if l.span else ""), _show(l.input), _show(l.output)))
+            rows.append((l.name, l.kind.rsplit(".", 1)[-1], str(l.span.start_line if l.span else ""), shape_text(l.input), shape_text(l.output)))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         for i, row in enumerate(rows):
             out.append("  " + "  ".join(cell.ljust(widths[j]) for j, cell in enumerate(row)).rstrip())

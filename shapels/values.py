@@ -132,3 +132,19 @@ class Layer(Value):
     @property
     def label(self) -> str:
         return self.name or self.short_kind
+
+
+def shape_text(shape: Optional[Shape]) -> str:
+    """`(1, 5120)` as torch prints a size; `?` when unknown (hover, lenses, `shapes`)."""
+    if shape is None or shape.is_unknown:
+        return "?"
+    return shape.show()
+
+
+def output_text(value: Any) -> str:
+    """A forward's output: a shape, or a tuple of shapes."""
+    if isinstance(value, Tensor):
+        return shape_text(value.shape)
+    if isinstance(value, Seq):
+        return "(" + ", ".join(output_text(v) for v in value.items) + ")"
+    return "?"

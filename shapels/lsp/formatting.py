@@ -8,6 +8,7 @@ import sympy
 
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
+from shapels.values import output_text, shape_text  # noqa: F401 (re-exported)
 from shapels.values import Const, DictValue, Layer, ListValue, Number, Seq, Tensor
 
 
@@ -16,13 +17,6 @@ def tensor_type(shape: Optional[Shape]) -> str:
     if shape is None or shape.is_unknown:
         return "Tensor[?]"
     return "Tensor" + shape.bracketed()
-
-
-def shape_text(shape: Optional[Shape]) -> str:
-    """`(1, 5120)` as torch prints a size; `?` when unknown."""
-    if shape is None or shape.is_unknown:
-        return "?"
-    return shape.show()
 
 
 def value_text(value: Any, depth: int = 0) -> str:
@@ -49,15 +43,6 @@ def value_text(value: Any, depth: int = 0) -> str:
         return f"{value.short_kind}(…)"
     if isinstance(value, (int, float, str, bool)) or value is None:
         return repr(value)
-    return "?"
-
-
-def output_text(value: Any) -> str:
-    """A forward's output: a shape, or a tuple of shapes."""
-    if isinstance(value, Tensor):
-        return shape_text(value.shape)
-    if isinstance(value, Seq):
-        return "(" + ", ".join(output_text(v) for v in value.items) + ")"
     return "?"
 
 
