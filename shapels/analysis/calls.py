@@ -1,4 +1,4 @@
-"""Calls, attributes and operators: where the interpreter meets the rule registry.
+"""Calls: where the interpreter meets the rule registry.
 
 A call is dispatched on what the callee evaluated to: a library function or layer class (a rule),
 a layer instance (its forward rule), a user class/instance/function (interpreted), a container,
@@ -7,7 +7,6 @@ or a builtin. Rule errors become findings here, placed on the blamed constructor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Optional
 
 import libcst as cst
@@ -16,7 +15,6 @@ import sympy
 from shapels import rules as rule_registry
 from shapels.analysis import report
 from shapels.analysis.objects import (
-    ModuleRef,
     BoundUserMethod,
     Builtin,
     ClassRef,
@@ -24,6 +22,17 @@ from shapels.analysis.objects import (
     Partial,
     SuperRef,
     UserFunction,
+)
+from shapels.analysis.objects import CONTAINERS
+from shapels.analysis.python_builtins import (
+    MISSING_VALUE,
+    call_builtin,
+    copy_value,
+    numpy_sequence,
+    plain,
+    python_number,
+    string_method,
+    truth_of,
 )
 from shapels.analysis.recorder import Run
 from shapels.rules.base import BindError, RuleCall, ShapeError, Unknowable, from_python, to_dim
@@ -42,15 +51,11 @@ from shapels.values import (
     Seq,
     Step,
     Tensor,
-    Unknown,
     Value,
 )
 
-CONTAINERS = {"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"}
 LIST_MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "__setitem__"}
 # nn.Module's own methods that matter for shapes: registration binds an attribute; the rest return self.
-MODULE_METHODS = {"add_module", "register_module", "register_buffer", "register_parameter",
-                  "to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_"}
 MAX_TRACE = 12
 
 # Library paths that name the same thing as a canonical rule key.
@@ -71,134 +76,11 @@ def canonical(qualname: str) -> str:
     return qualname
 
 
-@dataclass(eq=False)
-class RangeValue(Value):
-    start: int
-    stop: int
-    step: int
-
-    def items(self) -> Optional[list]:
-        r = range(self.start, self.stop, self.step)
-        if len(r) > 4096:
-            return None
-        return [Number(sympy.Integer(i)) for i in r]
-
-
 def unknown_result(callee: Value) -> Value:
     return UNKNOWN
 
 
 # -- attributes --------------------------------------------------------------------------------
-def get_attribute(interp, base: Value, name: str, frame) -> Value:
-    if isinstance(base, FunctionRef):
-        return FunctionRef(f"{base.qualname}.{name}")
-    if isinstance(base, ModuleRef):
-        return interp.lookup_global(name, base.scope)
-    if isinstance(base, Instance):
-        if base.opaque:
-            return UNKNOWN
-        if name in base.attrs:
-            return base.attrs[name]
-        if name == "training" and base.info.is_module:
-            return Const(base.training) if base.training is not None else UNKNOWN
-        found = base.info.find_method(name)
-        if found is not None:
-            return bind_method(interp, base, found, frame)
-        attr = class_attribute(interp, base.info, name)
-        if attr is not None:
-            return attr
-        if base.info.is_module and name in MODULE_METHODS:
-            return BoundMethod(base, name)
-        if base.base_layer is not None:
-            return layer_attribute(base.base_layer, name)
-        return UNKNOWN
-    if isinstance(base, SuperRef):
-        for cls in base.instance.info.mro_after(base.owner):
-            if name in cls.methods:
-                return BoundUserMethod(base.instance, UserFunction(cls.methods[name], cls))
-        return BoundMethod(base, name)  # nn.Module's own methods: __init__ and friends
-    if isinstance(base, ClassRef):
-        attr = class_attribute(interp, base.info, name)
-        if attr is not None:
-            return attr
-        found = base.info.find_method(name)
-        if found is not None:
-            return bind_method(interp, base, found, frame)
-        return UNKNOWN
-    if isinstance(base, Tensor):
-        return tensor_attribute(base, name)
-    if isinstance(base, Layer):
-        return layer_attribute(base, name)
-    if isinstance(base, (ListValue, DictValue, Seq, Number)) or (isinstance(base, Const) and isinstance(base.value, str)):
-        return BoundMethod(base, name)
-    return UNKNOWN
-
-
-def _decorators(node: cst.FunctionDef) -> set:
-    from shapels.analysis.modtable import dotted_name
-
-    return {(dotted_name(d.decorator) or "").rsplit(".", 1)[-1] for d in node.decorators}
-
-
-def bind_method(interp, receiver: Value, found: tuple, frame) -> Value:
-    """A method looked up on an instance or a class, bound as Python binds it."""
-    owner, node = found
-    function = UserFunction(node, owner)
-    decorators = _decorators(node)
-    if "staticmethod" in decorators:
-        return function
-    if "classmethod" in decorators:
-        info = receiver.info if isinstance(receiver, (Instance, ClassRef)) else owner
-        return BoundUserMethod(ClassRef(info), function)
-    if isinstance(receiver, ClassRef):
-        return function  # Class.method(instance, ...): self is passed explicitly
-    if "property" in decorators or "cached_property" in decorators:
-        return interp.invoke(function, [], {}, frame, receiver=receiver)
-    return BoundUserMethod(receiver, function)
-
-
-def class_attribute(interp, info, name: str) -> Optional[Value]:
-    """A class-level `expansion = 4`, evaluated in the scope of the class that defines it."""
-    found = info.find_attribute(name)
-    if found is None:
-        return None
-    from shapels.analysis.interpreter import Frame
-
-    owner, expr = found
-    return interp.eval(expr, Frame(owner.node, {}, True, owner, scope=owner.scope))
-
-
-def tensor_attribute(tensor: Tensor, name: str) -> Value:
-    shape = tensor.shape
-    if name == "shape":
-        if not shape.ranked:
-            return UNKNOWN
-        return Seq(tuple(Number(d) for d in shape.dims))
-    if name == "ndim":
-        return Number(sympy.Integer(shape.rank)) if shape.ranked else UNKNOWN
-    if name == "T" and shape.ranked:
-        return Tensor(Shape.of(reversed(shape.dims)), tensor.trace)
-    if name in ("mT", "mH") and len(shape.dims) >= 2:
-        return Tensor(shape.replace_tail(2, [shape.dims[-1], shape.dims[-2]]), tensor.trace)
-    if name in ("dtype", "device", "is_cuda", "requires_grad", "grad", "data"):
-        return tensor if name == "data" else UNKNOWN
-    return BoundMethod(tensor, name)
-
-
-def layer_attribute(layer: Layer, name: str) -> Value:
-    if layer.opaque:
-        return BoundMethod(layer, name) if name in ("add_module", "append", "extend") else UNKNOWN
-    if name in layer.args:
-        return layer.args[name]
-    if layer.kind in CONTAINERS and name in layer.child_names:
-        return layer.children[layer.child_names.index(name)]
-    if name == "weight" and layer.kind == "torch.nn.Linear":
-        out, inp = to_dim(layer.args.get("out_features", UNKNOWN)), to_dim(layer.args.get("in_features", UNKNOWN))
-        if out is not None and inp is not None:
-            return Tensor(Shape.of([out, inp]))
-    return BoundMethod(layer, name)
-
-
 def set_item(obj: Value, key: Value, value: Value, certain: bool = True) -> None:
     if not certain:
         # On a path that may not run, the old and the new value are both possible.
@@ -596,12 +478,6 @@ def call_method(interp, method: BoundMethod, args: list, kwargs: dict, frame, no
     return UNKNOWN
 
 
-def truth_of(value: Value):
-    from shapels.analysis.interpreter import truth
-
-    return truth(value)
-
-
 def set_training(instance: Instance, mode) -> None:
     """`.eval()` / `.train(mode)` reach every user module inside, as in torch; None: unknown."""
     seen = set()
@@ -749,290 +625,3 @@ def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool, after_
 
 
 # -- builtins ----------------------------------------------------------------------------------
-def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Value:
-    from shapels.analysis.interpreter import iterate, truth
-
-    if name == "super":
-        self_value = frame.env.get("self")
-        if isinstance(self_value, Instance) and frame.owner is not None:
-            return SuperRef(self_value, frame.owner)
-        return UNKNOWN
-    if name == "len" and len(args) == 1:
-        if isinstance(args[0], Tensor):
-            d = args[0].shape.dim(0)
-            return Number(d) if d is not None else UNKNOWN
-        items = iterate(args[0])
-        return Number(sympy.Integer(len(items))) if items is not None else UNKNOWN
-    if name == "range":
-        ints = [D.as_int(to_dim(a)) for a in args]
-        if not args or any(i is None for i in ints) or len(ints) > 3:
-            return UNKNOWN
-        start, stop, step = (0, ints[0], 1) if len(ints) == 1 else (ints[0], ints[1], ints[2] if len(ints) == 3 else 1)
-        return RangeValue(start, stop, step) if step != 0 else UNKNOWN
-    if name in ("list", "tuple") and len(args) == 1:
-        items = iterate(args[0])
-        if items is None:
-            return UNKNOWN
-        return ListValue(items) if name == "list" else Seq(tuple(items))
-    if name in ("list", "tuple") and not args:
-        return ListValue([]) if name == "list" else Seq(())
-    if name == "dict":
-        return DictValue(dict(kwargs)) if not args else UNKNOWN
-    if name == "enumerate" and args:
-        items = iterate(args[0])
-        return ListValue([Seq((Number(sympy.Integer(i)), v)) for i, v in enumerate(items)]) if items is not None else UNKNOWN
-    if name == "zip":
-        seqs = [iterate(a) for a in args]
-        if any(s is None for s in seqs):
-            return UNKNOWN
-        return ListValue([Seq(tuple(group)) for group in zip(*seqs)])
-    if name == "reversed" and args:
-        items = iterate(args[0])
-        return ListValue(list(reversed(items))) if items is not None else UNKNOWN
-    if name == "int" and len(args) == 1 and isinstance(args[0], Number):
-        v = args[0].value
-        if isinstance(v, float):
-            return Number(sympy.Integer(int(v)))
-        return Number(sympy.floor(v) if not v.is_integer else v)
-    if name == "float" and len(args) == 1 and isinstance(args[0], Number):
-        return Number(float(args[0].value)) if D.as_int(args[0].value) is not None or isinstance(args[0].value, float) else UNKNOWN
-    if name in ("min", "max", "sum"):
-        items = args if len(args) > 1 else (iterate(args[0]) if args else None)
-        if not items or not all(isinstance(i, Number) for i in items):
-            return UNKNOWN
-        values = [plain(i) for i in items]
-        if MISSING_VALUE in values:  # symbolic: only a sum of ints stays exact
-            if name == "sum" and not any(isinstance(i.value, float) for i in items):
-                return Number(sympy.Add(*[i.value for i in items]))
-            return UNKNOWN
-        return python_number({"min": min, "max": max, "sum": sum}[name](values))
-    if name == "round" and args and isinstance(args[0], Number):
-        if not isinstance(args[0].value, float) and len(args) == 1:
-            return args[0]  # an int rounds to itself, symbolic or not
-        value = plain(args[0])
-        digits = plain(args[1]) if len(args) > 1 else None
-        if value is MISSING_VALUE or digits is MISSING_VALUE:
-            return UNKNOWN
-        return python_number(round(value, digits) if digits is not None else round(value))
-    if name == "abs" and len(args) == 1 and isinstance(args[0], Number):
-        return Number(abs(args[0].value))
-    if name == "bool" and len(args) == 1:
-        t = truth(args[0])
-        return Const(t) if t is not None else UNKNOWN
-    if name == "isinstance" and len(args) == 2:
-        verdict = is_instance(args[0], args[1])
-        return Const(verdict) if verdict is not None else UNKNOWN
-    if name == "print":
-        return NONE
-    if name == "str" and len(args) == 1 and plain(args[0]) is not MISSING_VALUE:
-        return Const(str(plain(args[0])))
-    if name == "getattr" and len(args) >= 2 and isinstance(args[1], Const) and isinstance(args[1].value, str):
-        value = get_attribute(interp, args[0], args[1].value, frame)
-        if isinstance(value, Unknown) and len(args) == 3:
-            return args[2]
-        return value
-    if name == "setattr" and len(args) == 3 and isinstance(args[0], Instance):
-        if not isinstance(args[1], Const):
-            args[0].opaque = True
-            return NONE
-        register_submodule(args[0], str(args[1].value), args[2])
-        return NONE
-    if name == "hasattr" and len(args) == 2 and isinstance(args[0], Instance) and isinstance(args[1], Const):
-        return Const(True) if args[1].value in args[0].attrs else UNKNOWN
-    return UNKNOWN
-
-
-_SEQUENCE_TYPES = {"collections.abc.Sequence", "typing.Sequence", "collections.abc.Iterable", "typing.Iterable",
-                   "collections.abc.Collection"}
-
-
-def is_instance(value: Value, kind: Value) -> Optional[bool]:
-    """`isinstance` for the types model code tests (int, tuple, Sequence, Tensor, nn.Module)."""
-    if isinstance(kind, Seq):
-        verdicts = [is_instance(value, k) for k in kind.items]
-        return True if True in verdicts else (False if all(v is False for v in verdicts) else None)
-    if isinstance(value, (Unknown, BoundMethod)):
-        return None
-    if isinstance(kind, Builtin):
-        python = plain(value)
-        if kind.name in ("int", "float", "str", "bool", "tuple", "list", "dict"):
-            if isinstance(value, Number) and not isinstance(value.value, float) and python is MISSING_VALUE:
-                return kind.name == "int"  # a symbolic int is still an int
-            if isinstance(value, ListValue):
-                return kind.name == "list"
-            if isinstance(value, DictValue):
-                return kind.name == "dict"
-            if python is MISSING_VALUE:
-                return None if not isinstance(value, (Tensor, Layer, Instance)) else False
-            return isinstance(python, {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple,
-                                       "list": list, "dict": dict}[kind.name])
-        return None
-    if isinstance(kind, FunctionRef):
-        q = canonical(kind.qualname)
-        if q in _SEQUENCE_TYPES:
-            if isinstance(value, (Seq, ListValue)) or (isinstance(value, Const) and isinstance(value.value, str)):
-                return True
-            return False if isinstance(value, (Number, Tensor, Layer, Instance)) or value is NONE else None
-        if q == "torch.Tensor":
-            return isinstance(value, Tensor) if not isinstance(value, Unknown) else None
-        if q == "torch.nn.Module":
-            return isinstance(value, (Layer, Instance)) and (not isinstance(value, Instance) or value.info.is_module)
-        if q.startswith("torch.nn.") and isinstance(value, Layer):
-            return value.kind == q
-        return None
-    if isinstance(kind, ClassRef) and isinstance(value, Instance):
-        return kind.info is value.info or kind.info in value.info.mro_after(value.info)
-    return None
-
-
-# -- operators ---------------------------------------------------------------------------------
-_NUMBER_OPS = {
-    "Add": lambda a, b: a + b,
-    "Subtract": lambda a, b: a - b,
-    "Multiply": lambda a, b: a * b,
-    "FloorDivide": lambda a, b: D.floordiv(a, b),
-    "Divide": lambda a, b: a / b,
-    "Modulo": lambda a, b: a % b,
-    "Power": lambda a, b: a ** b,
-}
-
-_TENSOR_OPS = {
-    "Add": "torch.Tensor.__add__",
-    "Subtract": "torch.Tensor.__sub__",
-    "Multiply": "torch.Tensor.__mul__",
-    "Divide": "torch.Tensor.__truediv__",
-    "FloorDivide": "torch.Tensor.__floordiv__",
-    "Modulo": "torch.Tensor.__mod__",
-    "Power": "torch.Tensor.__pow__",
-    "MatrixMultiply": "torch.matmul",
-    "BitAnd": "torch.Tensor.__and__",
-    "BitOr": "torch.Tensor.__or__",
-}
-
-
-def binary(interp, op: str, left: Value, right: Value, frame, node) -> Value:
-    if isinstance(left, Number) and isinstance(right, Number):
-        return number_op(op, left, right)
-    if isinstance(left, Tensor) or isinstance(right, Tensor):
-        qualname = _TENSOR_OPS.get(op)
-        rule = rule_registry.lookup(qualname) if qualname else None
-        if rule is None or not isinstance(left, (Tensor, Number)) or not isinstance(right, (Tensor, Number)):
-            return Tensor.unknown()
-        return apply_rule(interp, rule, qualname, None, [left, right], {}, frame, node)
-    if op == "Add" and isinstance(left, Layer) and left.kind in ("torch.nn.ModuleList", "torch.nn.Sequential"):
-        # `self.layers += [...]`: ModuleList/Sequential.__iadd__ extends in place and returns self
-        return call_layer_method(interp, left, "extend", [right], {}, frame, node)
-    if op == "Add" and isinstance(left, (Seq, ListValue)) and isinstance(right, (Seq, ListValue)):
-        items = list(left.items) + list(right.items)
-        return Seq(tuple(items)) if isinstance(left, Seq) else ListValue(items)
-    if op == "Multiply" and isinstance(left, (Seq, ListValue)) and isinstance(right, Number):
-        n = D.as_int(right.value)
-        if n is not None and 0 <= n <= 4096:
-            items = list(left.items) * n
-            return Seq(tuple(items)) if isinstance(left, Seq) else ListValue(items)
-    if op == "Modulo" and isinstance(left, Const) and isinstance(left.value, str):
-        values = plain(right)
-        if values is MISSING_VALUE:
-            return UNKNOWN
-        try:
-            return Const(left.value % values)
-        except (TypeError, ValueError, KeyError):
-            return UNKNOWN
-    return UNKNOWN
-
-
-MISSING_VALUE = object()
-
-
-def numpy_sequence(qualname: str, args: list, kwargs: dict) -> Value:
-    """np.linspace / np.arange with a known count, as a list: model code loops over them (drop-path
-    rates per block), so the length matters and the values rarely do."""
-    values = [plain(a) for a in args]
-    if MISSING_VALUE in values[2:3] or not values:
-        return UNKNOWN
-    if qualname == "numpy.linspace":
-        count = values[2] if len(values) > 2 else plain(kwargs.get("num", Number(sympy.Integer(50))))
-        if not isinstance(count, int) or count < 0 or count > 4096:
-            return UNKNOWN
-        if MISSING_VALUE in values[:2]:
-            return ListValue([UNKNOWN] * count)
-        start, stop = values[0], values[1]
-        step = (stop - start) / (count - 1) if count > 1 else 0.0
-        return ListValue([Number(float(start + i * step)) for i in range(count)])
-    if MISSING_VALUE in values or not all(isinstance(v, (int, float)) for v in values):
-        return UNKNOWN
-    import numbers
-
-    items = list(range(*values)) if all(isinstance(v, numbers.Integral) for v in values) else None
-    return ListValue([Number(sympy.Integer(i)) for i in items]) if items is not None and len(items) <= 4096 else UNKNOWN
-
-
-def copy_value(value: Value) -> Value:
-    """copy.copy / copy.deepcopy of a config object or collection: a new container, same members."""
-    if isinstance(value, Instance):
-        clone = Instance(value.info, dict(value.attrs), value.loc, None, dict(value.init_args))
-        clone.opaque, clone.training, clone.base_layer = value.opaque, value.training, value.base_layer
-        return clone
-    if isinstance(value, ListValue):
-        return ListValue(list(value.items), value.uncertain)
-    if isinstance(value, DictValue):
-        return DictValue(dict(value.items))
-    if isinstance(value, (Seq, Const, Number, Tensor, Layer, ClassRef, FunctionRef)):
-        return value  # immutable for our purposes (a copied layer has the same configuration)
-    return UNKNOWN
-
-
-def python_number(value) -> Value:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return UNKNOWN
-    return Number(sympy.Integer(value)) if isinstance(value, int) else Number(float(value))
-
-
-def plain(value: Value):
-    """A known value as the Python object it stands for (for computed names); else MISSING_VALUE."""
-    if isinstance(value, Const):
-        return value.value
-    if isinstance(value, Number):
-        if isinstance(value.value, float):
-            return value.value
-        n = D.as_int(value.value)
-        return n if n is not None else MISSING_VALUE
-    if isinstance(value, Seq):
-        items = tuple(plain(i) for i in value.items)
-        return MISSING_VALUE if any(i is MISSING_VALUE for i in items) else items
-    return MISSING_VALUE
-
-
-def string_method(receiver: Const, name: str, args: list, kwargs: dict) -> Value:
-    values = [plain(a) for a in args]
-    named = {k: plain(v) for k, v in kwargs.items()}
-    if MISSING_VALUE in values or MISSING_VALUE in named.values():
-        return UNKNOWN
-    if name not in ("format", "upper", "lower", "replace", "strip", "join", "startswith", "endswith", "split"):
-        return UNKNOWN
-    try:
-        result = getattr(receiver.value, name)(*values, **named)
-    except (TypeError, ValueError, KeyError, IndexError):
-        return UNKNOWN
-    return from_python(result) if isinstance(result, (str, bool)) else UNKNOWN
-
-
-def number_op(op: str, left: Number, right: Number) -> Value:
-    a, b = left.value, right.value
-    fn = _NUMBER_OPS.get(op)
-    if fn is None:
-        return UNKNOWN
-    try:
-        if isinstance(a, float) or isinstance(b, float):
-            if D.as_int(a) is None and not isinstance(a, float) or D.as_int(b) is None and not isinstance(b, float):
-                # symbolic with a float, e.g. (C // h) ** -0.5: still a number (a scale), not unknown
-                return Number(fn(sympy.sympify(a), sympy.sympify(b))) if op != "FloorDivide" else UNKNOWN
-            return Number(float(fn(float(a), float(b)))) if op != "FloorDivide" else Number(float(a) // float(b))
-        if op in ("FloorDivide", "Modulo", "Divide") and D.eq(b, 0) is True:
-            return UNKNOWN
-        if op == "Divide":
-            result = a / b
-            return Number(float(result)) if result.is_Number else Number(result)
-        return Number(sympy.Integer(fn(int(a), int(b)))) if a.is_Integer and b.is_Integer else Number(fn(a, b))
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError, ArithmeticError):
-        return UNKNOWN

@@ -17,7 +17,7 @@ from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpre
 from shapels.analysis.modtable import ClassInfo
 from shapels.analysis.scopes import Loader, make_scope
 from shapels.analysis.objects import Instance, UserFunction
-from shapels.analysis.positions import Loc, Positions, Span
+from shapels.analysis.positions import Positions, Span
 from shapels.analysis.recorder import Recorder, Run
 from shapels.rules.base import from_python
 from shapels.symbolic import dims as D

@@ -15,7 +15,7 @@ from typing import Any, Optional
 import libcst as cst
 import sympy
 
-from shapels.analysis import calls, indexing
+from shapels.analysis import attributes, calls, indexing, operators, python_builtins
 from shapels.analysis.env import join, join_envs
 from shapels.analysis.modtable import add_import, mark_modules
 from shapels.analysis.objects import Builtin, ClassRef, Instance, ModuleRef, UserFunction
@@ -153,7 +153,7 @@ class Interpreter:
                 continue
             value: Value = ModuleRef(target)
             for attr in parts[cut:]:
-                value = calls.get_attribute(self, value, attr, Frame(target.module, {}, scope=target))
+                value = attributes.get_attribute(self, value, attr, Frame(target.module, {}, scope=target))
                 if isinstance(value, Unknown):
                     return None
             return value
@@ -472,7 +472,7 @@ class Interpreter:
 
     def eval_Attribute(self, node: cst.Attribute, frame: Frame) -> Value:
         base = self.eval(node.value, frame)
-        return calls.get_attribute(self, base, node.attr.value, frame)
+        return attributes.get_attribute(self, base, node.attr.value, frame)
 
     def eval_Call(self, node: cst.Call, frame: Frame) -> Value:
         self.budget.tick()
@@ -515,7 +515,7 @@ class Interpreter:
         return self.binary(type(node.operator).__name__, left, right, frame, node)
 
     def binary(self, op: str, left: Value, right: Value, frame: Frame, node) -> Value:
-        return calls.binary(self, op, left, right, frame, node)
+        return operators.binary(self, op, left, right, frame, node)
 
     def eval_UnaryOperation(self, node: cst.UnaryOperation, frame: Frame) -> Value:
         value = self.eval(node.expression, frame)
@@ -576,8 +576,8 @@ class Interpreter:
             if isinstance(part, cst.FormattedStringText):
                 out.append(part.value)
                 continue
-            value = calls.plain(self.eval(part.expression, frame))
-            if value is calls.MISSING_VALUE or part.conversion is not None:
+            value = python_builtins.plain(self.eval(part.expression, frame))
+            if value is python_builtins.MISSING_VALUE or part.conversion is not None:
                 return UNKNOWN
             spec = ""
             if part.format_spec:
@@ -742,7 +742,7 @@ def iterate(value: Value) -> Optional[list]:
         if value.kind == "torch.nn.ModuleDict":
             return [Const(k) for k in value.child_names]
         return list(value.children)
-    if isinstance(value, calls.RangeValue):
+    if isinstance(value, python_builtins.RangeValue):
         return value.items()
     return None
 

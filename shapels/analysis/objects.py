@@ -11,6 +11,10 @@ from shapels.analysis.modtable import ClassInfo
 from shapels.values import Value
 
 
+# torch's container modules, which the interpreter builds and indexes itself rather than by a rule.
+CONTAINERS = {"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"}
+
+
 @dataclass(eq=False)
 class ClassRef(Value):
     info: ClassInfo

@@ -15,7 +15,6 @@ import sys
 import sysconfig
 import threading
 import time
-from typing import Optional
 
 OUTPUT_LIMIT = 64 * 1024  # bytes of stdout/stderr kept per run
 

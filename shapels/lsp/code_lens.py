@@ -8,6 +8,7 @@ from typing import Optional
 
 from lsprotocol import types
 
+from shapels.values import output_text
 from shapels.lsp import formatting as fmt
 from shapels.lsp.positions import codec_of, split_lines, to_position
 
@@ -69,4 +70,4 @@ def summary(module) -> str:
     inputs = ", ".join(f"{name} {fmt.shape_text(shape)}" for name, shape in module.inputs.items())
     origin = {"driver": "from the driver call", "config": "from settings", "comment": "from the input comment",
               "annotation": "from the annotations", "symbolic": "symbolic inputs"}.get(module.source, module.source)
-    return f"{module.name}: {inputs or '()'} → {fmt.output_text(module.output)} · {origin}"
+    return f"{module.name}: {inputs or '()'} → {output_text(module.output)} · {origin}"

@@ -8,7 +8,7 @@ import sympy
 
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
-from shapels.values import output_text, shape_text  # noqa: F401 (re-exported)
+from shapels.values import shape_text
 from shapels.values import Const, DictValue, Layer, ListValue, Number, Seq, Tensor
 
 

@@ -9,22 +9,20 @@ a tuple of outputs, an int/Dim, or None for "a tensor we know nothing about") or
 from __future__ import annotations
 
 import ast as _ast
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
 
 import sympy
 
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import (
-    NONE,
     Const,
     Layer,
     ListValue,
     Number,
     Seq,
     Tensor,
-    Unknown,
     Value,
 )
 

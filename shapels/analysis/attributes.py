@@ -1,0 +1,147 @@
+"""Attribute lookup on abstract values: `self.fc`, `x.shape`, `Block.expansion`, bound methods."""
+
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+import sympy
+
+from shapels.analysis.objects import (
+    CONTAINERS,
+    ModuleRef,
+    BoundUserMethod,
+    ClassRef,
+    Instance,
+    SuperRef,
+    UserFunction,
+)
+from shapels.rules.base import to_dim
+from shapels.symbolic.shape import Shape
+from shapels.values import (
+    UNKNOWN,
+    BoundMethod,
+    Const,
+    DictValue,
+    FunctionRef,
+    Layer,
+    ListValue,
+    Number,
+    Seq,
+    Tensor,
+    Value,
+)
+
+MODULE_METHODS = {"add_module", "register_module", "register_buffer", "register_parameter",
+                  "to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_"}
+
+
+def get_attribute(interp, base: Value, name: str, frame) -> Value:
+    if isinstance(base, FunctionRef):
+        return FunctionRef(f"{base.qualname}.{name}")
+    if isinstance(base, ModuleRef):
+        return interp.lookup_global(name, base.scope)
+    if isinstance(base, Instance):
+        if base.opaque:
+            return UNKNOWN
+        if name in base.attrs:
+            return base.attrs[name]
+        if name == "training" and base.info.is_module:
+            return Const(base.training) if base.training is not None else UNKNOWN
+        found = base.info.find_method(name)
+        if found is not None:
+            return bind_method(interp, base, found, frame)
+        attr = class_attribute(interp, base.info, name)
+        if attr is not None:
+            return attr
+        if base.info.is_module and name in MODULE_METHODS:
+            return BoundMethod(base, name)
+        if base.base_layer is not None:
+            return layer_attribute(base.base_layer, name)
+        return UNKNOWN
+    if isinstance(base, SuperRef):
+        for cls in base.instance.info.mro_after(base.owner):
+            if name in cls.methods:
+                return BoundUserMethod(base.instance, UserFunction(cls.methods[name], cls))
+        return BoundMethod(base, name)  # nn.Module's own methods: __init__ and friends
+    if isinstance(base, ClassRef):
+        attr = class_attribute(interp, base.info, name)
+        if attr is not None:
+            return attr
+        found = base.info.find_method(name)
+        if found is not None:
+            return bind_method(interp, base, found, frame)
+        return UNKNOWN
+    if isinstance(base, Tensor):
+        return tensor_attribute(base, name)
+    if isinstance(base, Layer):
+        return layer_attribute(base, name)
+    if isinstance(base, (ListValue, DictValue, Seq, Number)) or (isinstance(base, Const) and isinstance(base.value, str)):
+        return BoundMethod(base, name)
+    return UNKNOWN
+
+
+def _decorators(node: cst.FunctionDef) -> set:
+    from shapels.analysis.modtable import dotted_name
+
+    return {(dotted_name(d.decorator) or "").rsplit(".", 1)[-1] for d in node.decorators}
+
+
+def bind_method(interp, receiver: Value, found: tuple, frame) -> Value:
+    """A method looked up on an instance or a class, bound as Python binds it."""
+    owner, node = found
+    function = UserFunction(node, owner)
+    decorators = _decorators(node)
+    if "staticmethod" in decorators:
+        return function
+    if "classmethod" in decorators:
+        info = receiver.info if isinstance(receiver, (Instance, ClassRef)) else owner
+        return BoundUserMethod(ClassRef(info), function)
+    if isinstance(receiver, ClassRef):
+        return function  # Class.method(instance, ...): self is passed explicitly
+    if "property" in decorators or "cached_property" in decorators:
+        return interp.invoke(function, [], {}, frame, receiver=receiver)
+    return BoundUserMethod(receiver, function)
+
+
+def class_attribute(interp, info, name: str) -> Optional[Value]:
+    """A class-level `expansion = 4`, evaluated in the scope of the class that defines it."""
+    found = info.find_attribute(name)
+    if found is None:
+        return None
+    from shapels.analysis.interpreter import Frame
+
+    owner, expr = found
+    return interp.eval(expr, Frame(owner.node, {}, True, owner, scope=owner.scope))
+
+
+def tensor_attribute(tensor: Tensor, name: str) -> Value:
+    shape = tensor.shape
+    if name == "shape":
+        if not shape.ranked:
+            return UNKNOWN
+        return Seq(tuple(Number(d) for d in shape.dims))
+    if name == "ndim":
+        return Number(sympy.Integer(shape.rank)) if shape.ranked else UNKNOWN
+    if name == "T" and shape.ranked:
+        return Tensor(Shape.of(reversed(shape.dims)), tensor.trace)
+    if name in ("mT", "mH") and len(shape.dims) >= 2:
+        return Tensor(shape.replace_tail(2, [shape.dims[-1], shape.dims[-2]]), tensor.trace)
+    if name in ("dtype", "device", "is_cuda", "requires_grad", "grad", "data"):
+        return tensor if name == "data" else UNKNOWN
+    return BoundMethod(tensor, name)
+
+
+def layer_attribute(layer: Layer, name: str) -> Value:
+    if layer.opaque:
+        return BoundMethod(layer, name) if name in ("add_module", "append", "extend") else UNKNOWN
+    if name in layer.args:
+        return layer.args[name]
+    if layer.kind in CONTAINERS and name in layer.child_names:
+        return layer.children[layer.child_names.index(name)]
+    if name == "weight" and layer.kind == "torch.nn.Linear":
+        out, inp = to_dim(layer.args.get("out_features", UNKNOWN)), to_dim(layer.args.get("in_features", UNKNOWN))
+        if out is not None and inp is not None:
+            return Tensor(Shape.of([out, inp]))
+    return BoundMethod(layer, name)

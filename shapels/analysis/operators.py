@@ -1,0 +1,98 @@
+"""Operators: arithmetic on sizes, and + - * / @ on tensors through the broadcasting/matmul rules."""
+
+
+from __future__ import annotations
+
+
+import sympy
+
+from shapels import rules as rule_registry
+from shapels.analysis import calls
+from shapels.analysis.python_builtins import MISSING_VALUE, plain
+from shapels.symbolic import dims as D
+from shapels.values import (
+    UNKNOWN,
+    Const,
+    Layer,
+    ListValue,
+    Number,
+    Seq,
+    Tensor,
+    Value,
+)
+
+_NUMBER_OPS = {
+    "Add": lambda a, b: a + b,
+    "Subtract": lambda a, b: a - b,
+    "Multiply": lambda a, b: a * b,
+    "FloorDivide": lambda a, b: D.floordiv(a, b),
+    "Divide": lambda a, b: a / b,
+    "Modulo": lambda a, b: a % b,
+    "Power": lambda a, b: a ** b,
+}
+
+
+_TENSOR_OPS = {
+    "Add": "torch.Tensor.__add__",
+    "Subtract": "torch.Tensor.__sub__",
+    "Multiply": "torch.Tensor.__mul__",
+    "Divide": "torch.Tensor.__truediv__",
+    "FloorDivide": "torch.Tensor.__floordiv__",
+    "Modulo": "torch.Tensor.__mod__",
+    "Power": "torch.Tensor.__pow__",
+    "MatrixMultiply": "torch.matmul",
+    "BitAnd": "torch.Tensor.__and__",
+    "BitOr": "torch.Tensor.__or__",
+}
+
+
+def binary(interp, op: str, left: Value, right: Value, frame, node) -> Value:
+    if isinstance(left, Number) and isinstance(right, Number):
+        return number_op(op, left, right)
+    if isinstance(left, Tensor) or isinstance(right, Tensor):
+        qualname = _TENSOR_OPS.get(op)
+        rule = rule_registry.lookup(qualname) if qualname else None
+        if rule is None or not isinstance(left, (Tensor, Number)) or not isinstance(right, (Tensor, Number)):
+            return Tensor.unknown()
+        return calls.apply_rule(interp, rule, qualname, None, [left, right], {}, frame, node)
+    if op == "Add" and isinstance(left, Layer) and left.kind in ("torch.nn.ModuleList", "torch.nn.Sequential"):
+        # `self.layers += [...]`: ModuleList/Sequential.__iadd__ extends in place and returns self
+        return calls.call_layer_method(interp, left, "extend", [right], {}, frame, node)
+    if op == "Add" and isinstance(left, (Seq, ListValue)) and isinstance(right, (Seq, ListValue)):
+        items = list(left.items) + list(right.items)
+        return Seq(tuple(items)) if isinstance(left, Seq) else ListValue(items)
+    if op == "Multiply" and isinstance(left, (Seq, ListValue)) and isinstance(right, Number):
+        n = D.as_int(right.value)
+        if n is not None and 0 <= n <= 4096:
+            items = list(left.items) * n
+            return Seq(tuple(items)) if isinstance(left, Seq) else ListValue(items)
+    if op == "Modulo" and isinstance(left, Const) and isinstance(left.value, str):
+        values = plain(right)
+        if values is MISSING_VALUE:
+            return UNKNOWN
+        try:
+            return Const(left.value % values)
+        except (TypeError, ValueError, KeyError):
+            return UNKNOWN
+    return UNKNOWN
+
+
+def number_op(op: str, left: Number, right: Number) -> Value:
+    a, b = left.value, right.value
+    fn = _NUMBER_OPS.get(op)
+    if fn is None:
+        return UNKNOWN
+    try:
+        if isinstance(a, float) or isinstance(b, float):
+            if D.as_int(a) is None and not isinstance(a, float) or D.as_int(b) is None and not isinstance(b, float):
+                # symbolic with a float, e.g. (C // h) ** -0.5: still a number (a scale), not unknown
+                return Number(fn(sympy.sympify(a), sympy.sympify(b))) if op != "FloorDivide" else UNKNOWN
+            return Number(float(fn(float(a), float(b)))) if op != "FloorDivide" else Number(float(a) // float(b))
+        if op in ("FloorDivide", "Modulo", "Divide") and D.eq(b, 0) is True:
+            return UNKNOWN
+        if op == "Divide":
+            result = a / b
+            return Number(float(result)) if result.is_Number else Number(result)
+        return Number(sympy.Integer(fn(int(a), int(b)))) if a.is_Integer and b.is_Integer else Number(fn(a, b))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, ArithmeticError):
+        return UNKNOWN

@@ -1,0 +1,269 @@
+"""The Python builtins and small library helpers model code leans on: len, range, isinstance,
+min/max/round, str formatting, copy, numpy.linspace; and turning known values back into Python."""
+
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import sympy
+
+from shapels.analysis import calls
+from shapels.analysis.attributes import get_attribute
+from shapels.analysis.objects import (
+    Builtin,
+    ClassRef,
+    Instance,
+    SuperRef,
+)
+from shapels.rules.base import from_python, to_dim
+from shapels.symbolic import dims as D
+from shapels.values import (
+    NONE,
+    UNKNOWN,
+    BoundMethod,
+    Const,
+    DictValue,
+    FunctionRef,
+    Layer,
+    ListValue,
+    Number,
+    Seq,
+    Tensor,
+    Unknown,
+    Value,
+)
+
+@dataclass(eq=False)
+class RangeValue(Value):
+    start: int
+    stop: int
+    step: int
+
+    def items(self) -> Optional[list]:
+        r = range(self.start, self.stop, self.step)
+        if len(r) > 4096:
+            return None
+        return [Number(sympy.Integer(i)) for i in r]
+
+
+def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Value:
+    from shapels.analysis.interpreter import iterate, truth
+
+    if name == "super":
+        self_value = frame.env.get("self")
+        if isinstance(self_value, Instance) and frame.owner is not None:
+            return SuperRef(self_value, frame.owner)
+        return UNKNOWN
+    if name == "len" and len(args) == 1:
+        if isinstance(args[0], Tensor):
+            d = args[0].shape.dim(0)
+            return Number(d) if d is not None else UNKNOWN
+        items = iterate(args[0])
+        return Number(sympy.Integer(len(items))) if items is not None else UNKNOWN
+    if name == "range":
+        ints = [D.as_int(to_dim(a)) for a in args]
+        if not args or any(i is None for i in ints) or len(ints) > 3:
+            return UNKNOWN
+        start, stop, step = (0, ints[0], 1) if len(ints) == 1 else (ints[0], ints[1], ints[2] if len(ints) == 3 else 1)
+        return RangeValue(start, stop, step) if step != 0 else UNKNOWN
+    if name in ("list", "tuple") and len(args) == 1:
+        items = iterate(args[0])
+        if items is None:
+            return UNKNOWN
+        return ListValue(items) if name == "list" else Seq(tuple(items))
+    if name in ("list", "tuple") and not args:
+        return ListValue([]) if name == "list" else Seq(())
+    if name == "dict":
+        return DictValue(dict(kwargs)) if not args else UNKNOWN
+    if name == "enumerate" and args:
+        items = iterate(args[0])
+        return ListValue([Seq((Number(sympy.Integer(i)), v)) for i, v in enumerate(items)]) if items is not None else UNKNOWN
+    if name == "zip":
+        seqs = [iterate(a) for a in args]
+        if any(s is None for s in seqs):
+            return UNKNOWN
+        return ListValue([Seq(tuple(group)) for group in zip(*seqs)])
+    if name == "reversed" and args:
+        items = iterate(args[0])
+        return ListValue(list(reversed(items))) if items is not None else UNKNOWN
+    if name == "int" and len(args) == 1 and isinstance(args[0], Number):
+        v = args[0].value
+        if isinstance(v, float):
+            return Number(sympy.Integer(int(v)))
+        return Number(sympy.floor(v) if not v.is_integer else v)
+    if name == "float" and len(args) == 1 and isinstance(args[0], Number):
+        return Number(float(args[0].value)) if D.as_int(args[0].value) is not None or isinstance(args[0].value, float) else UNKNOWN
+    if name in ("min", "max", "sum"):
+        items = args if len(args) > 1 else (iterate(args[0]) if args else None)
+        if not items or not all(isinstance(i, Number) for i in items):
+            return UNKNOWN
+        values = [plain(i) for i in items]
+        if MISSING_VALUE in values:  # symbolic: only a sum of ints stays exact
+            if name == "sum" and not any(isinstance(i.value, float) for i in items):
+                return Number(sympy.Add(*[i.value for i in items]))
+            return UNKNOWN
+        return python_number({"min": min, "max": max, "sum": sum}[name](values))
+    if name == "round" and args and isinstance(args[0], Number):
+        if not isinstance(args[0].value, float) and len(args) == 1:
+            return args[0]  # an int rounds to itself, symbolic or not
+        value = plain(args[0])
+        digits = plain(args[1]) if len(args) > 1 else None
+        if value is MISSING_VALUE or digits is MISSING_VALUE:
+            return UNKNOWN
+        return python_number(round(value, digits) if digits is not None else round(value))
+    if name == "abs" and len(args) == 1 and isinstance(args[0], Number):
+        return Number(abs(args[0].value))
+    if name == "bool" and len(args) == 1:
+        t = truth(args[0])
+        return Const(t) if t is not None else UNKNOWN
+    if name == "isinstance" and len(args) == 2:
+        verdict = is_instance(args[0], args[1])
+        return Const(verdict) if verdict is not None else UNKNOWN
+    if name == "print":
+        return NONE
+    if name == "str" and len(args) == 1 and plain(args[0]) is not MISSING_VALUE:
+        return Const(str(plain(args[0])))
+    if name == "getattr" and len(args) >= 2 and isinstance(args[1], Const) and isinstance(args[1].value, str):
+        value = get_attribute(interp, args[0], args[1].value, frame)
+        if isinstance(value, Unknown) and len(args) == 3:
+            return args[2]
+        return value
+    if name == "setattr" and len(args) == 3 and isinstance(args[0], Instance):
+        if not isinstance(args[1], Const):
+            args[0].opaque = True
+            return NONE
+        calls.register_submodule(args[0], str(args[1].value), args[2])
+        return NONE
+    if name == "hasattr" and len(args) == 2 and isinstance(args[0], Instance) and isinstance(args[1], Const):
+        return Const(True) if args[1].value in args[0].attrs else UNKNOWN
+    return UNKNOWN
+
+
+_SEQUENCE_TYPES = {"collections.abc.Sequence", "typing.Sequence", "collections.abc.Iterable", "typing.Iterable",
+                   "collections.abc.Collection"}
+
+
+def is_instance(value: Value, kind: Value) -> Optional[bool]:
+    """`isinstance` for the types model code tests (int, tuple, Sequence, Tensor, nn.Module)."""
+    if isinstance(kind, Seq):
+        verdicts = [is_instance(value, k) for k in kind.items]
+        return True if True in verdicts else (False if all(v is False for v in verdicts) else None)
+    if isinstance(value, (Unknown, BoundMethod)):
+        return None
+    if isinstance(kind, Builtin):
+        python = plain(value)
+        if kind.name in ("int", "float", "str", "bool", "tuple", "list", "dict"):
+            if isinstance(value, Number) and not isinstance(value.value, float) and python is MISSING_VALUE:
+                return kind.name == "int"  # a symbolic int is still an int
+            if isinstance(value, ListValue):
+                return kind.name == "list"
+            if isinstance(value, DictValue):
+                return kind.name == "dict"
+            if python is MISSING_VALUE:
+                return None if not isinstance(value, (Tensor, Layer, Instance)) else False
+            return isinstance(python, {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple,
+                                       "list": list, "dict": dict}[kind.name])
+        return None
+    if isinstance(kind, FunctionRef):
+        q = calls.canonical(kind.qualname)
+        if q in _SEQUENCE_TYPES:
+            if isinstance(value, (Seq, ListValue)) or (isinstance(value, Const) and isinstance(value.value, str)):
+                return True
+            return False if isinstance(value, (Number, Tensor, Layer, Instance)) or value is NONE else None
+        if q == "torch.Tensor":
+            return isinstance(value, Tensor) if not isinstance(value, Unknown) else None
+        if q == "torch.nn.Module":
+            return isinstance(value, (Layer, Instance)) and (not isinstance(value, Instance) or value.info.is_module)
+        if q.startswith("torch.nn.") and isinstance(value, Layer):
+            return value.kind == q
+        return None
+    if isinstance(kind, ClassRef) and isinstance(value, Instance):
+        return kind.info is value.info or kind.info in value.info.mro_after(value.info)
+    return None
+
+
+# -- operators ---------------------------------------------------------------------------------
+
+
+MISSING_VALUE = object()
+
+
+def numpy_sequence(qualname: str, args: list, kwargs: dict) -> Value:
+    """np.linspace / np.arange with a known count, as a list: model code loops over them (drop-path
+    rates per block), so the length matters and the values rarely do."""
+    values = [plain(a) for a in args]
+    if MISSING_VALUE in values[2:3] or not values:
+        return UNKNOWN
+    if qualname == "numpy.linspace":
+        count = values[2] if len(values) > 2 else plain(kwargs.get("num", Number(sympy.Integer(50))))
+        if not isinstance(count, int) or count < 0 or count > 4096:
+            return UNKNOWN
+        if MISSING_VALUE in values[:2]:
+            return ListValue([UNKNOWN] * count)
+        start, stop = values[0], values[1]
+        step = (stop - start) / (count - 1) if count > 1 else 0.0
+        return ListValue([Number(float(start + i * step)) for i in range(count)])
+    if MISSING_VALUE in values or not all(isinstance(v, (int, float)) for v in values):
+        return UNKNOWN
+    import numbers
+
+    items = list(range(*values)) if all(isinstance(v, numbers.Integral) for v in values) else None
+    return ListValue([Number(sympy.Integer(i)) for i in items]) if items is not None and len(items) <= 4096 else UNKNOWN
+
+
+def copy_value(value: Value) -> Value:
+    """copy.copy / copy.deepcopy of a config object or collection: a new container, same members."""
+    if isinstance(value, Instance):
+        clone = Instance(value.info, dict(value.attrs), value.loc, None, dict(value.init_args))
+        clone.opaque, clone.training, clone.base_layer = value.opaque, value.training, value.base_layer
+        return clone
+    if isinstance(value, ListValue):
+        return ListValue(list(value.items), value.uncertain)
+    if isinstance(value, DictValue):
+        return DictValue(dict(value.items))
+    if isinstance(value, (Seq, Const, Number, Tensor, Layer, ClassRef, FunctionRef)):
+        return value  # immutable for our purposes (a copied layer has the same configuration)
+    return UNKNOWN
+
+
+def python_number(value) -> Value:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return UNKNOWN
+    return Number(sympy.Integer(value)) if isinstance(value, int) else Number(float(value))
+
+
+def plain(value: Value):
+    """A known value as the Python object it stands for (for computed names); else MISSING_VALUE."""
+    if isinstance(value, Const):
+        return value.value
+    if isinstance(value, Number):
+        if isinstance(value.value, float):
+            return value.value
+        n = D.as_int(value.value)
+        return n if n is not None else MISSING_VALUE
+    if isinstance(value, Seq):
+        items = tuple(plain(i) for i in value.items)
+        return MISSING_VALUE if any(i is MISSING_VALUE for i in items) else items
+    return MISSING_VALUE
+
+
+def string_method(receiver: Const, name: str, args: list, kwargs: dict) -> Value:
+    values = [plain(a) for a in args]
+    named = {k: plain(v) for k, v in kwargs.items()}
+    if MISSING_VALUE in values or MISSING_VALUE in named.values():
+        return UNKNOWN
+    if name not in ("format", "upper", "lower", "replace", "strip", "join", "startswith", "endswith", "split"):
+        return UNKNOWN
+    try:
+        result = getattr(receiver.value, name)(*values, **named)
+    except (TypeError, ValueError, KeyError, IndexError):
+        return UNKNOWN
+    return from_python(result) if isinstance(result, (str, bool)) else UNKNOWN
+
+
+def truth_of(value: Value):
+    from shapels.analysis.interpreter import truth
+
+    return truth(value)
