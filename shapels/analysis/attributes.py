@@ -29,6 +29,7 @@ from shapels.values import (
     ListValue,
     Number,
     Seq,
+    Step,
     Tensor,
     Value,
 )
@@ -143,5 +144,7 @@ def layer_attribute(layer: Layer, name: str) -> Value:
     if name == "weight" and layer.kind == "torch.nn.Linear":
         out, inp = to_dim(layer.args.get("out_features", UNKNOWN)), to_dim(layer.args.get("in_features", UNKNOWN))
         if out is not None and inp is not None:
-            return Tensor(Shape.of([out, inp]))
+            shape = Shape.of([out, inp])
+            # The step names its layer: a mismatch in F.linear(x, fc.weight) is blamed on fc's in_features.
+            return Tensor(shape, (Step(f"{layer.label}.weight", shape, layer.loc, layer),))
     return BoundMethod(layer, name)

@@ -35,6 +35,7 @@ from shapels.analysis.python_builtins import (
     truth_of,
 )
 from shapels.analysis.recorder import Run
+from shapels.analysis.positions import Loc
 from shapels.rules.base import BindError, RuleCall, ShapeError, Unknowable, from_python, to_dim
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -186,32 +187,42 @@ def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -
     if rule is None:
         return UNKNOWN
     if rule.is_layer:
-        return construct_layer(rule, qualname, args, kwargs, frame, node)
+        return construct_layer(interp, rule, qualname, args, kwargs, frame, node)
     return apply_rule(interp, rule, qualname, None, args, kwargs, frame, node)
 
 
-def construct_layer(rule, qualname: str, args: list, kwargs: dict, frame, node) -> Value:
+def construct_layer(interp, rule, qualname: str, args: list, kwargs: dict, frame, node) -> Value:
     try:
         bound = rule.init_signature.bind(args, kwargs)
     except BindError:
         return UNKNOWN  # torch would raise TypeError; a mistyped call is not our finding
     layer = Layer(qualname, bound, loc=frame.loc(node))
     layer.arg_locs = _argument_locs(rule.init_signature, node, frame)
+    if interp.watch:
+        written = _argument_nodes(rule.init_signature, node)
+        interp.watched.extend((param, bound.get(param)) for param, loc in layer.arg_locs.items()
+                              if loc.node in interp.watch or written.get(param) in interp.watch)
     return layer
+
+
+def _positional(signature) -> list:
+    return [p.name for p in signature.params if not (p.keyword_only or p.var_positional or p.var_keyword)]
 
 
 def _argument_locs(signature, node, frame) -> dict:
     """Parameter name -> location of the expression passed for it (only plainly passed ones)."""
-    positional = [p.name for p in signature.params if not (p.keyword_only or p.var_positional or p.var_keyword)]
-    return argument_locs(positional, node, frame)
+    return argument_locs(_positional(signature), node, frame)
 
 
-def argument_locs(positional: list, node, frame) -> dict:
-    """Where each argument of a call was written. An argument that is a bare parameter of the
-    calling function is traced back to what *its* caller passed: the place a fix belongs."""
+def _argument_nodes(signature, node) -> dict:
+    return argument_nodes(_positional(signature), node)
+
+
+def argument_nodes(positional: list, node) -> dict:
+    """Parameter name -> the expression written for it in a call (only plainly passed ones)."""
     if not isinstance(node, cst.Call):
         return {}
-    locs = {}
+    nodes = {}
     index = 0
     for arg in node.args:
         if arg.star:
@@ -223,11 +234,19 @@ def argument_locs(positional: list, node, frame) -> dict:
             index += 1
         else:
             continue
-        value = arg.value
+        nodes[name] = arg.value
+    return nodes
+
+
+def argument_locs(positional: list, node, frame) -> dict:
+    """Where each argument of a call was written. An argument that is a bare parameter of the
+    calling function is traced back to what *its* caller passed: the place a fix belongs."""
+    locs = {}
+    for name, value in argument_nodes(positional, node).items():
         if isinstance(value, cst.Name) and value.value in frame.param_locs:
             locs[name] = frame.param_locs[value.value]
         else:
-            locs[name] = frame.loc(value)
+            locs[name] = Loc(frame.unit, value, frame.env)
     return locs
 
 
@@ -281,7 +300,7 @@ def init_library_base(interp, instance: Instance, args: list, kwargs: dict, fram
         layer = build_container(base, args, frame, node)
     else:
         rule = rule_registry.lookup(base)
-        layer = construct_layer(rule, base, args, kwargs, frame, node) if rule is not None and rule.is_layer else UNKNOWN
+        layer = construct_layer(interp, rule, base, args, kwargs, frame, node) if rule is not None and rule.is_layer else UNKNOWN
     if isinstance(layer, Layer):
         instance.base_layer = layer
 
@@ -561,6 +580,9 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
     except BindError:
         return UNKNOWN
     primary = next((v for v in bound.values() if isinstance(v, Tensor)), None)
+    if primary is None:  # torch.cat([x]): a list of one tensor keeps that tensor's provenance
+        listed = list(_tensors(bound.values()))
+        primary = listed[0] if len(listed) == 1 else None
     after_error = next((v.after_error for v in _tensors(bound.values()) if v.after_error is not None), None)
     rule_call = RuleCall(qualname, layer.args if layer is not None else None, bound, layer)
     loc = frame.loc(node) if node is not None else None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 import libcst as cst
 
-from shapels.analysis import calls
+from shapels.analysis import calls, repair
 from shapels.analysis.findings import Finding
 from shapels.analysis.limits import blank_long_statements, line_limit, screen, statement_prefix
 from shapels.analysis.inputs import annotation_inputs, comment_inputs, configured_inputs
@@ -17,7 +18,7 @@ from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpre
 from shapels.analysis.modtable import ClassInfo
 from shapels.analysis.scopes import Loader, make_scope
 from shapels.analysis.objects import Instance, UserFunction
-from shapels.analysis.positions import Positions, Span
+from shapels.analysis.positions import Positions, Span, node_ranges
 from shapels.analysis.recorder import Recorder, Run
 from shapels.rules.base import from_python
 from shapels.symbolic import dims as D
@@ -33,6 +34,8 @@ class Options:
     inputs: dict = field(default_factory=dict)  # {"Net": {"x": "(1, 3, 64, 64)"}}
     budget_seconds: Optional[float] = 5.0
     loader: Optional[Loader] = None  # reads imported workspace/package modules; None: this file only
+    verify_fixes: bool = True  # re-analyse with the first errors' fixes applied (repair.py)
+    watch: Optional[tuple] = None  # (line, col, end line, end col): record layer arguments written there
 
 
 @dataclass
@@ -85,6 +88,7 @@ class AnalysisResult:
     syntax_error: Optional[SyntaxProblem] = None
     partial: bool = False
     text: str = ""
+    watched: list = field(default_factory=list)  # (parameter, value) of layer arguments at Options.watch
     _build_modules: Any = field(default=None, repr=False)
     _modules: Optional[list] = field(default=None, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
@@ -137,6 +141,9 @@ def analyze(text: str, path: str = "<string>", options: Optional[Options] = None
     recorder = Recorder()
     interp = Interpreter(main, recorder, budget, options.loader)
     positions = Positions(module)
+    if options.watch is not None:
+        interp.watch = {node for node, where in node_ranges(module).items() if where == tuple(options.watch)}
+        interp.watched = result.watched
     stopped = False
     try:
         interp.link_bases(main)
@@ -147,11 +154,25 @@ def analyze(text: str, path: str = "<string>", options: Optional[Options] = None
     finally:
         while recorder.current is not None or recorder._stack:
             recorder.end_run(None)
-    result.findings = result.findings + _resolve_findings(recorder.findings, positions, text)
+    findings = _resolve_findings(recorder.findings, positions, text)
+    if options.verify_fixes and not result.partial and not stopped:
+        repair.choose_fixes(findings, text, lambda trial_text, watch: _trial(trial_text, watch, path, options, budget))
+        findings = _unsuppressed(findings, text)  # a blame moved to another line meets its comments there
+    result.findings = result.findings + findings
     if stopped:
         result.findings.append(_budget_note("shapels stopped at its time budget for this file; the results are partial"))
     result._build_modules = lambda: [_module_report(info, recorder, positions) for info in table.module_classes()]
     return result
+
+
+def _trial(text: str, watch: tuple, path: str, options: Options, budget: Budget) -> Optional[AnalysisResult]:
+    """Analyse a variant of the file in what is left of this analysis's budget (None: nothing left)."""
+    seconds = None
+    if budget.deadline is not None:
+        seconds = budget.deadline - time.monotonic()
+        if seconds <= 0.01:
+            return None
+    return analyze(text, path, replace(options, budget_seconds=seconds, verify_fixes=False, watch=watch))
 
 
 def _budget_note(message: str) -> Finding:
@@ -239,20 +260,23 @@ def _symbolic_instance(interp: Interpreter, info: ClassInfo) -> Instance:
 
 # -- reporting -------------------------------------------------------------------------------------
 def _resolve_findings(findings: list, positions: Positions, text: str) -> list:
-    lines = text.splitlines()
     out = []
     for f in findings:
         f.span = f.span or positions.span(f.loc)
         if f.span is None:
             continue
-        if _suppressed(f, lines):
-            continue
         for r in f.related:
             r.span = positions.span(r.loc)
         f.related = [r for r in f.related if r.span is not None]
-        for fix in ([f.fix] if f.fix else []) + list(f.alternatives):
+        for fix in ([f.fix] if f.fix else []) + list(f.alternatives) + ([f.producer] if f.producer else []):
             fix.span = positions.span(fix.loc)
         out.append(f)
+    return _unsuppressed(out, text)
+
+
+def _unsuppressed(findings: list, text: str) -> list:
+    lines = text.splitlines()
+    out = [f for f in findings if not _suppressed(f, lines)]
     out.sort(key=lambda f: (f.span.start_line, f.span.start_col, f.code))
     return out
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from shapels.analysis.positions import Loc, Span
 
@@ -21,6 +21,9 @@ class Fix:
     loc: Loc
     content: str
     span: Optional[Span] = None
+    target: str = ""  # what it changes, for messages: "conv1's out_channels"
+    param: str = ""  # the constructor parameter it sets
+    size: Any = None  # the value (a dim) that parameter needs for the inputs in play
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Finding:
     module: Optional[str] = None  # the nn.Module class it was found in
     param: Optional[str] = None  # the constructor parameter blamed, if any
     alternatives: list = field(default_factory=list)  # further Fix options (e.g. LazyLinear)
+    producer: Optional[Fix] = None  # the upstream argument that may be the one to change (repair.py decides)
 
     def key(self) -> tuple:
         span = self.span

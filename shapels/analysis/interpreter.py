@@ -99,6 +99,8 @@ class Interpreter:
         self.scopes: dict = {main.path: main}
         self._external: dict = {}
         self.first_error = None  # where the current execution would stop; reset per execution
+        self.watch: set = set()  # argument nodes whose values a fix trial wants to see (repair.py)
+        self.watched: list = []
 
     @property
     def globals(self) -> dict:

@@ -8,8 +8,8 @@ PositionProvider) at about a fifth of its cost. It runs lazily, the first time a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState  # the hook libcst's own position provider uses
@@ -21,6 +21,8 @@ class Loc:
 
     unit: cst.CSTNode
     node: cst.CSTNode
+    # The names in scope where an argument was written (for fixes that name a variable); not identity.
+    env: Any = field(default=None, compare=False, hash=False)
 
     def __repr__(self) -> str:  # the nodes' own reprs print whole trees
         return f"Loc({type(self.node).__name__})"

@@ -38,6 +38,15 @@ def _blame(error_param: Optional[str], layer: Optional[Layer], call_loc):
 def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer], source: Optional[Tensor], frame,
                 call_loc, after_error=None):
     """Record the finding; returns its location, which later shapes that assume it fixed carry."""
+    via_weight = False
+    if layer is None and error.param == "weight":
+        owner = weight_owner(call.args.get("weight"))
+        if owner is not None:  # F.linear(x, self.qkv.weight): the fix belongs to qkv's in_features
+            layer, via_weight = owner, True
+            message = error.message.replace("linear expects weight=", f"{owner.label} expects in_features=", 1)
+            message = message.replace(": ", f" (F.linear with {owner.label}.weight): ", 1)
+            error = ShapeError(error.code, message, param="in_features", fix=error.fix,
+                               input_name=error.input_name, recover=error.recover)
     loc, on_argument = _blame(error.param, layer, call_loc)
     why = chain(source)
     message = error.message + (f": {why}" if why else "")
@@ -53,12 +62,14 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
     if on_argument and error.fix is not None:
         content = render_fix(error.fix, loc)
         if content is not None:
-            fix = Fix(f"Set {error.param} to {content}", loc, content)
+            size = None if isinstance(error.fix, (tuple, list)) else D.const(error.fix)
+            fix = Fix(f"Set {error.param} to {content}", loc, content, target=f"{layer.label}'s {error.param}",
+                      param=error.param, size=size)
     producer = producer_fix(layer, error, source, loc)
     if producer is not None:
         alternatives.append(producer)
         related.insert(0, Related(producer.loc, producer.message.replace("Set", "or set", 1)))
-    if layer is not None and error.code == "linear-in-features" and layer.kind == "torch.nn.Linear":
+    if layer is not None and error.code == "linear-in-features" and layer.kind == "torch.nn.Linear" and not via_weight:
         lazy = lazy_linear_alternative(interp, layer)
         if lazy is not None:
             alternatives.append(lazy)
@@ -74,11 +85,20 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
         related.insert(0, Related(after_error, "the earlier error"))
     interp.recorder.add(
         Finding(error.code, severity, message, loc, related, fix, module=_module_name(interp), param=error.param,
-                alternatives=alternatives)
+                alternatives=alternatives, producer=producer)
     )
     if severity == "error" and interp.first_error is None:
         interp.first_error = loc  # torch stops here: later findings in this execution assume it fixed
     return loc
+
+
+def weight_owner(weight) -> Optional[Layer]:
+    """The nn.Linear whose `.weight` this tensor is, if it is one unchanged."""
+    if isinstance(weight, Tensor) and len(weight.trace) == 1:
+        layer = weight.trace[0].layer
+        if isinstance(layer, Layer) and layer.kind == "torch.nn.Linear" and "in_features" in layer.arg_locs:
+            return layer
+    return None
 
 
 def condition(interp, cond: Condition, call: RuleCall, layer: Optional[Layer], source: Optional[Tensor], frame, call_loc) -> None:
@@ -122,27 +142,36 @@ PRODUCER_PARAMS = ("out_channels", "out_features", "embedding_dim", "hidden_size
 
 def producer_fix(consumer: Optional[Layer], error: ShapeError, source: Optional[Tensor], blamed) -> Optional[Fix]:
     """The other way to fix a channel/feature mismatch: change the layer upstream that produced the
-    arriving size (`conv1`'s out_channels) to what this layer expects."""
+    arriving size (`conv1`'s out_channels) to what this layer expects. The search walks back over the
+    steps that pass that size through unchanged (norms, activations, pools, flatten)."""
     if consumer is None or source is None or error.fix is None or not error.param:
         return None
     expected = to_dim(consumer.args.get(error.param, UNKNOWN))
     arriving = D.const(error.fix) if not isinstance(error.fix, (tuple, list)) else None
     if expected is None or arriving is None:
         return None
-    for step in reversed(source.trace):
-        producer = step.layer
-        if producer is None or producer is consumer:
-            continue
-        for param in PRODUCER_PARAMS:
-            value = to_dim(producer.args.get(param, UNKNOWN))
-            if value is not None and D.eq(value, arriving) is True and param in producer.arg_locs:
-                where = producer.arg_locs[param]
-                content = render_fix(expected, where)
-                if content is None or where == blamed:
-                    return None
-                return Fix(f"Set {producer.label}'s {param} to {content}", where, content)
-        return None  # the nearest layer upstream did not make this size: do not guess further
+    steps = source.trace
+    for index in range(len(steps) - 1, -1, -1):
+        producer = steps[index].layer
+        if isinstance(producer, Layer) and producer is not consumer:
+            for param in PRODUCER_PARAMS:
+                value = to_dim(producer.args.get(param, UNKNOWN))
+                if value is not None and D.eq(value, arriving) is True and param in producer.arg_locs:
+                    where = producer.arg_locs[param]
+                    content = render_fix(expected, where)
+                    if content is None or where == blamed:
+                        return None
+                    return Fix(f"Set {producer.label}'s {param} to {content}", where, content,
+                               target=f"{producer.label}'s {param}", param=param, size=expected)
+        if index == 0 or not _carries(steps[index - 1].shape, arriving):
+            return None  # this step made the size: if not by a producer argument, do not guess further
     return None
+
+
+def _carries(shape, size) -> bool:
+    """Whether a step's output has `size` as its channel (dim 1) or feature (last) dim."""
+    dims = shape.dims if shape is not None and shape.ranked else ()
+    return len(dims) >= 2 and any(D.eq(d, size) is True for d in (dims[1], dims[-1]))
 
 
 def lazy_linear_alternative(interp, layer: Layer) -> Optional[Fix]:

@@ -270,7 +270,7 @@ class RuleCall:
         expected: Any,
         *,
         code: str,
-        message: str,
+        message: Any,  # str, or a function that builds it
         param: Optional[str] = None,
         fix: Any = None,
         input_name: Optional[str] = None,
@@ -279,7 +279,8 @@ class RuleCall:
         """Raise when `actual` is known to differ from `expected`; note the condition when unknown."""
         verdict = D.eq(actual, expected)
         if verdict is False:
-            raise ShapeError(code, message, param=param, fix=fix, input_name=input_name, recover=recover)
+            text = message() if callable(message) else message  # built only when it fails: printing costs
+            raise ShapeError(code, text, param=param, fix=fix, input_name=input_name, recover=recover)
         if verdict is None:
             self.conditions.append(
                 Condition(code, f"holds only if {D.show(expected)} = {D.show(actual)}", param)

@@ -45,7 +45,7 @@ def _agree(call: RuleCall, shapes, index: int, what: str):
             size,
             first,
             code="cat-mismatch",
-            message=(
+            message=lambda k=k, size=size: (
                 f"{what}: sizes must match except in the joined dim; tensor {k} has {D.show(size)} "
                 f"where tensor {known[0][0]} has {D.show(first)}: {_show(shapes)}"
             ),

@@ -1,0 +1,235 @@
+"""Which argument to blame, decided by trying the fixes.
+
+A mismatch between a producer (`conv1`'s out_channels) and its consumer (`bn1`'s num_features) can be
+fixed on either side. Torch blames the consumer, and so do we, unless changing the consumer would only
+move the failure further down while changing the producer makes the model consistent: then the
+producer is the offending argument (it disagrees with every layer after it). A candidate counts only
+when re-analysing the file with it applied leaves no problem that was not there before, so the fix a
+diagnostic carries is one the engine has checked, not a guess. Candidates are the rule's value, the
+other side's expression (`self.inplanes`) and variables in scope that hold the needed size.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from shapels.analysis.findings import Finding, Fix, Related
+from shapels.rules.base import to_dim
+from shapels.symbolic import dims as D
+
+MAX_FINDINGS = 2  # the first errors are the ones torch would stop at
+MAX_TRIALS = 8  # re-analyses per analysis, whatever the findings
+MAX_NAMES = 2  # variables tried per side
+PROBLEMS = ("error", "warning")
+
+# (text, where the new argument is written) -> AnalysisResult, or None when out of budget
+Analyse = Callable[[str, tuple], Optional[object]]
+
+
+@dataclass
+class _Edit:
+    start: int
+    end: int
+    content: str
+    first_line: int
+    line_delta: int  # how many lines the edit adds (negative: removes)
+    last_line: int  # the edited span's last line, before the edit
+    start_col: int
+
+    def written_at(self) -> tuple:
+        """The new content's span in the edited text: (line, col, end line, end col)."""
+        lines = self.content.split("\n")
+        end_col = self.start_col + len(lines[0]) if len(lines) == 1 else len(lines[-1])
+        return (self.first_line, self.start_col, self.first_line + len(lines) - 1, end_col)
+
+
+class _Trials:
+    def __init__(self, text: str, analyse: Analyse, baseline: set):
+        self.text = text
+        self.analyse = analyse
+        self.baseline = baseline
+        self.left = MAX_TRIALS
+        self._starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+        self.last_new: list = []  # what the last rejected trial newly reported
+
+    def source(self, span) -> Optional[str]:
+        edit = self.edit(span, "")
+        return None if edit is None else self.text[edit.start:edit.end]
+
+    def edit(self, span, content: str) -> Optional[_Edit]:
+        if span is None or span.end_line > len(self._starts):
+            return None
+        start = self._starts[span.start_line - 1] + span.start_col
+        end = self._starts[span.end_line - 1] + span.end_col
+        return _Edit(start, end, content, span.start_line, content.count("\n") - (span.end_line - span.start_line),
+                     span.end_line, span.start_col)
+
+    def fixes(self, fix: Fix, fixed_key: tuple) -> Optional[bool]:
+        """True: with `fix` applied the file has no problem it did not have, and not this one.
+        None: out of trials or time (undecided)."""
+        if self.left <= 0:
+            return None
+        edit = self.edit(fix.span, fix.content)
+        if edit is None:
+            return False
+        self.left -= 1
+        result = self.analyse(self.text[:edit.start] + edit.content + self.text[edit.end:], edit.written_at())
+        if result is None or result.partial:
+            return None
+        if result.syntax_error is not None or not _gives(result.watched, fix):
+            return False
+        allowed = self.baseline - {fixed_key}
+        new = [f for f in result.findings if f.severity in PROBLEMS and f.span is not None
+               and (f.code, _before_edit(f.span.start_line, edit)) not in allowed]
+        self.last_new = new
+        return not new
+
+
+def _gives(watched: list, fix: Fix) -> bool:
+    """The new argument is known wherever the layer is built, and is the needed size at least once
+    (a class built several times needs other sizes elsewhere): a fix that only made the size unknown,
+    and so silenced the check, is no fix."""
+    sizes = [to_dim(value) for param, value in watched if param == fix.param]
+    if not sizes or any(size is None for size in sizes):
+        return False
+    return fix.size is None or any(D.eq(size, fix.size) is True for size in sizes)
+
+
+def _before_edit(line: int, edit: _Edit) -> int:
+    return line - edit.line_delta if line > edit.last_line + edit.line_delta else line
+
+
+def problem_keys(findings: list) -> set:
+    return {(f.code, f.span.start_line) for f in findings if f.severity in PROBLEMS and f.span is not None}
+
+
+def choose_fixes(findings: list, text: str, analyse: Analyse) -> None:
+    """Check the fixes of the first errors by re-analysis; move the blame to the producer where only a
+    producer fix makes the file consistent. Edits the findings in place."""
+    trials = _Trials(text, analyse, problem_keys(findings))
+    errors = [f for f in findings if f.severity == "error" and f.fix is not None and f.fix.loc == f.loc
+              and f.span is not None]
+    for finding in errors[:MAX_FINDINGS]:
+        if _decide(finding, trials) is None:
+            return  # out of time or trials: the rest keep their unchecked fixes
+
+
+def _decide(finding: Finding, trials: _Trials) -> Optional[bool]:
+    key = (finding.code, finding.span.start_line)
+    producer = finding.producer if finding.producer is not None and finding.producer.span is not None else None
+    consumer_fix = finding.fix
+    rejected: list = []
+    for candidate in _consumer_candidates(finding, producer, trials):
+        verdict = trials.fixes(candidate, key)
+        if verdict is None:
+            return None
+        if verdict:
+            if candidate is not consumer_fix:
+                finding.fix = candidate
+            return _check_producer_alternative(finding, producer, trials, key)
+        rejected.append(list(trials.last_new))
+    if producer is None:
+        return False
+    for candidate in _producer_candidates(finding, producer, trials):
+        verdict = trials.fixes(candidate, key)
+        if verdict is None:
+            return None
+        if verdict:
+            _blame_producer(finding, candidate, consumer_fix, rejected[0] if rejected else [])
+            return True
+    return False
+
+
+def _check_producer_alternative(finding: Finding, producer: Optional[Fix], trials: _Trials, key: tuple):
+    """Offer the upstream change beside a verified fix only if it passes the same test."""
+    if producer is None:
+        return True
+    verdict = trials.fixes(producer, key)
+    if verdict is False:
+        finding.alternatives = [a for a in finding.alternatives if a is not producer]
+        finding.related = [r for r in finding.related if r.span != producer.span]
+    return True if verdict is not None else None
+
+
+def _consumer_candidates(finding: Finding, producer: Optional[Fix], trials: _Trials) -> list:
+    fix = finding.fix
+    out = [fix]
+    if producer is not None and _same_scope(fix.loc, producer.loc):
+        text = trials.source(producer.span)  # the producer's own expression, valid in this scope
+        if text:
+            out.append(_variant(fix, text))
+    out += [_variant(fix, name) for name in _names_holding(fix.loc, fix.size)]
+    return _unique(out, trials.source(fix.span))
+
+
+def _producer_candidates(finding: Finding, producer: Fix, trials: _Trials) -> list:
+    out = []
+    if _same_scope(finding.loc, producer.loc):
+        text = trials.source(finding.span)  # the consumer's expression: `self.inplanes`
+        if text:
+            out.append(_variant(producer, text))
+    out += [_variant(producer, name) for name in _names_holding(producer.loc, producer.size)]
+    out.append(producer)
+    return _unique(out, trials.source(producer.span))
+
+
+def _variant(fix: Fix, content: str) -> Fix:
+    """The same edit with other content: "Set conv1's out_channels to self.inplanes"."""
+    action = fix.message.rsplit(" to ", 1)[0]
+    return Fix(f"{action} to {content}", fix.loc, content, fix.span, fix.target, fix.param, fix.size)
+
+
+def _unique(fixes: list, current: Optional[str]) -> list:
+    seen = {current}
+    out = []
+    for fix in fixes:
+        if fix.content not in seen:
+            seen.add(fix.content)
+            out.append(fix)
+    return out
+
+
+def _same_scope(a, b) -> bool:
+    return a is not None and b is not None and a.unit is b.unit
+
+
+def _names_holding(loc, size) -> list:
+    """Variables in scope where the argument was written whose value is `size`."""
+    env = getattr(loc, "env", None)
+    if size is None or not isinstance(env, dict):
+        return []
+    names = []
+    for name, value in env.items():
+        if name == "self" or name.startswith("_"):
+            continue
+        dim = to_dim(value)
+        if dim is not None and D.eq(dim, size) is True:
+            names.append(name)
+            if len(names) == MAX_NAMES:
+                break
+    return names
+
+
+def _blame_producer(finding: Finding, fix: Fix, consumer_fix: Fix, left_over: list) -> None:
+    """The producer's argument becomes the diagnostic's place; the consumer is related."""
+    consumer_loc, consumer_span = finding.loc, finding.span
+    target = fix.target or "the layer upstream"
+    why = f"; the size comes from {target}, which no later layer expects"
+    if left_over:
+        first = left_over[0]
+        why += f" (changing {consumer_fix.target or 'this layer'} instead fails at line {first.span.start_line})"
+    finding.message += why
+    finding.loc, finding.span = fix.loc, fix.span
+    finding.param = fix.param
+    finding.fix = fix
+    finding.alternatives = [a for a in finding.alternatives if a is not finding.producer]
+    finding.related = [r for r in finding.related if r.span != fix.span]
+    finding.related.insert(0, Related(consumer_loc, f"{consumer_fix.target or 'the layer'} expects "
+                                      f"{_expected_text(fix)} here", consumer_span))
+    finding.producer = None
+
+
+def _expected_text(fix: Fix) -> str:
+    return D.show(fix.size) if fix.size is not None else "another size"
