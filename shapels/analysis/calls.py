@@ -198,6 +198,7 @@ def construct_layer(interp, rule, qualname: str, args: list, kwargs: dict, frame
         return UNKNOWN  # torch would raise TypeError; a mistyped call is not our finding
     layer = Layer(qualname, bound, loc=frame.loc(node))
     layer.arg_locs = _argument_locs(rule.init_signature, node, frame)
+    interp.built[node] = interp.built.get(node, 0) + 1
     if interp.watch:
         written = _argument_nodes(rule.init_signature, node)
         interp.watched.extend((param, bound.get(param)) for param, loc in layer.arg_locs.items()

@@ -156,7 +156,8 @@ def analyze(text: str, path: str = "<string>", options: Optional[Options] = None
             recorder.end_run(None)
     findings = _resolve_findings(recorder.findings, positions, text)
     if options.verify_fixes and not result.partial and not stopped:
-        repair.choose_fixes(findings, text, lambda trial_text, watch: _trial(trial_text, watch, path, options, budget))
+        repair.choose_fixes(findings, text, lambda trial_text, watch: _trial(trial_text, watch, path, options, budget),
+                            interp.built)
         findings = _unsuppressed(findings, text)  # a blame moved to another line meets its comments there
     result.findings = result.findings + findings
     if stopped:

@@ -100,6 +100,7 @@ class Interpreter:
         self._external: dict = {}
         self.first_error = None  # where the current execution would stop; reset per execution
         self.watch: set = set()  # argument nodes whose values a fix trial wants to see (repair.py)
+        self.built: dict = {}  # constructor call node -> how many layers it built
         self.watched: list = []
 
     @property

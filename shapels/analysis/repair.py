@@ -105,15 +105,23 @@ def problem_keys(findings: list) -> set:
     return {(f.code, f.span.start_line) for f in findings if f.severity in PROBLEMS and f.span is not None}
 
 
-def choose_fixes(findings: list, text: str, analyse: Analyse) -> None:
+def choose_fixes(findings: list, text: str, analyse: Analyse, built: dict) -> None:
     """Check the fixes of the first errors by re-analysis; move the blame to the producer where only a
-    producer fix makes the file consistent. Edits the findings in place."""
+    producer fix makes the file consistent. Edits the findings in place. `built`: constructor call
+    node -> how many layers it built."""
     trials = _Trials(text, analyse, problem_keys(findings))
     errors = [f for f in findings if f.severity == "error" and f.fix is not None and f.fix.loc == f.loc
-              and f.span is not None]
+              and f.span is not None and not _nothing_to_choose(f, built)]
     for finding in errors[:MAX_FINDINGS]:
         if _decide(finding, trials) is None:
             return  # out of time or trials: the rest keep their unchecked fixes
+
+
+def _nothing_to_choose(finding: Finding, built: dict) -> bool:
+    """A number for a layer built once, with no producer to weigh it against: the rule's value is the
+    fix (what it leads to downstream is reported as it is), and a re-analysis would only cost time."""
+    fix = finding.fix
+    return finding.producer is None and fix.content.isdigit() and built.get(fix.constructor) == 1
 
 
 def _decide(finding: Finding, trials: _Trials) -> Optional[bool]:

@@ -44,7 +44,7 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
         if owner is not None:  # F.linear(x, self.qkv.weight): the fix belongs to qkv's in_features
             layer, via_weight = owner, True
             message = error.message.replace("linear expects weight=", f"{owner.label} expects in_features=", 1)
-            message = message.replace(": ", f" (F.linear with {owner.label}.weight): ", 1)
+            message += f" (F.linear with {owner.label}.weight)"
             error = ShapeError(error.code, message, param="in_features", fix=error.fix,
                                input_name=error.input_name, recover=error.recover)
     loc, on_argument = _blame(error.param, layer, call_loc)
@@ -64,7 +64,7 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
         if content is not None:
             size = None if isinstance(error.fix, (tuple, list)) else D.const(error.fix)
             fix = Fix(f"Set {error.param} to {content}", loc, content, target=f"{layer.label}'s {error.param}",
-                      param=error.param, size=size)
+                      param=error.param, size=size, constructor=layer.loc.node if layer.loc is not None else None)
     producer = producer_fix(layer, error, source, loc)
     if producer is not None:
         alternatives.append(producer)

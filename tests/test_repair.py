@@ -1,0 +1,212 @@
+"""Blame by verified repair (shapels/analysis/repair.py): which argument a mismatch is put on, and
+whether its fix, applied to the file, really makes the model run under torch."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from shapels.analysis.engine import Options, analyze
+
+torch = pytest.importorskip("torch")
+
+
+def run(source: str):
+    """Execute a model file as `python file` would; the exception it raises, or None."""
+    try:
+        with torch.no_grad():
+            exec(compile(source, "<model>", "exec"), {"__name__": "__main__"})
+    except Exception as error:  # noqa: BLE001 - the failure is the result
+        return error
+    return None
+
+
+def apply(source: str, fix) -> str:
+    lines = source.splitlines(True)
+    span = fix.span
+    assert span.start_line == span.end_line
+    i = span.start_line - 1
+    lines[i] = lines[i][: span.start_col] + fix.content + lines[i][span.end_col:]
+    return "".join(lines)
+
+
+def errors(source: str, **options):
+    return [f for f in analyze(source, "model.py", Options(**options)).findings if f.severity == "error"]
+
+
+def line_of(source: str, fragment: str) -> int:
+    return next(i for i, line in enumerate(source.splitlines(), 1) if fragment in line)
+
+
+# conv1 makes 128 channels; bn1 and the block after it both expect 64: conv1 is the one to change.
+STEM = textwrap.dedent("""
+    import torch
+    import torch.nn as nn
+
+
+    class Block(nn.Module):
+        def __init__(self, planes):
+            super().__init__()
+            self.conv = nn.Conv2d(planes, planes, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x)
+
+
+    class Net(nn.Module):
+        def __init__(self, width=64):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, width * 2, 3, padding=1)
+            self.bn1 = nn.BatchNorm2d(width)
+            self.block = Block(width)
+
+        def forward(self, x):
+            return self.block(torch.relu(self.bn1(self.conv1(x))))
+
+
+    model = Net()
+    model.eval()
+    out = model(torch.randn(1, 3, 8, 8))
+""")
+
+
+def test_blame_moves_to_the_producer_when_only_its_fix_works():
+    assert run(STEM) is not None  # torch fails, at bn1
+    (finding,) = errors(STEM)
+    assert finding.span.start_line == line_of(STEM, "self.conv1 =")
+    assert finding.param == "out_channels"
+    assert finding.fix.content == "width"  # bn1's own expression, valid where conv1 is built
+    assert "comes from conv1's out_channels" in finding.message
+    assert any(r.span.start_line == line_of(STEM, "self.bn1 =") for r in finding.related)
+    assert run(apply(STEM, finding.fix)) is None
+
+
+def test_blame_stays_on_the_consumer_when_both_fixes_work():
+    # One producer, one consumer: torch's choice (the consumer) stands, the producer is an alternative.
+    source = STEM.replace("self.block = Block(width)", "self.block = nn.Identity()")
+    (finding,) = errors(source)
+    assert finding.span.start_line == line_of(source, "self.bn1 =")
+    assert finding.fix.content == "128"
+    assert [a.span.start_line for a in finding.alternatives] == [line_of(source, "self.conv1 =")]
+    assert run(apply(source, finding.fix)) is None
+    assert run(apply(source, finding.alternatives[0])) is None
+
+
+# A helper builds every block's first conv; one in_channels was doubled. A literal 64 would suit
+# only the first block: the fix is the variable that holds the right size in each.
+BLOCKS = textwrap.dedent("""
+    import torch
+    import torch.nn as nn
+
+
+    def conv3x3(in_planes, out_planes):
+        return nn.Conv2d(in_planes * 2, out_planes, 3, padding=1)
+
+
+    class Block(nn.Module):
+        def __init__(self, inplanes, planes):
+            super().__init__()
+            self.conv = conv3x3(inplanes, planes)
+
+        def forward(self, x):
+            return torch.relu(self.conv(x))
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.Sequential(Block(64, 64), Block(64, 128), Block(128, 256))
+
+        def forward(self, x):
+            return self.layers(x)
+
+
+    model = Net()
+    out = model(torch.randn(1, 64, 8, 8))
+""")
+
+
+def test_a_literal_that_suits_one_instance_gives_way_to_a_variable():
+    (finding,) = errors(BLOCKS)
+    assert finding.span.start_line == line_of(BLOCKS, "nn.Conv2d(in_planes * 2")
+    assert finding.fix.content == "in_planes"
+    assert run(apply(BLOCKS, finding.fix)) is None
+
+
+def test_a_fix_that_makes_the_size_unknown_is_not_taken():
+    # `dims[i]` copied into fc1 would leave `i` undefined there: the analysis would go silent, which
+    # is no proof. The fix offered must still make the file run.
+    source = textwrap.dedent("""
+        import torch
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = nn.Linear(64, 4)
+                dims = [2, 8, 8]
+                self.mlp = nn.ModuleList([nn.Linear(dims[i], dims[i + 1]) for i in range(len(dims) - 1)])
+
+            def forward(self, x):
+                x = self.fc1(x)
+                for layer in self.mlp:
+                    x = torch.relu(layer(x))
+                return x
+
+
+        model = Net()
+        out = model(torch.randn(1, 64))
+    """)
+    (finding,) = errors(source)
+    assert "dims[i]" not in finding.fix.content
+    assert run(apply(source, finding.fix)) is None
+
+
+def test_functional_linear_with_a_layers_weight_blames_its_in_features():
+    source = textwrap.dedent("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class Attention(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.qkv = nn.Linear(dim * 2, dim * 3)
+
+            def forward(self, x):
+                return F.linear(x, self.qkv.weight, self.qkv.bias)
+
+
+        model = Attention(16)
+        out = model(torch.randn(2, 5, 16))
+    """)
+    assert run(source) is not None
+    (finding,) = errors(source)
+    assert finding.span.start_line == line_of(source, "self.qkv =")
+    assert finding.param == "in_features"
+    assert "F.linear with qkv.weight" in finding.message
+    assert not any("LazyLinear" in a.content for a in finding.alternatives)  # its weight is read directly
+    assert run(apply(source, finding.fix)) is None
+
+
+def test_an_ignore_comment_on_the_producer_line_silences_the_moved_diagnostic():
+    source = STEM.replace("width * 2, 3, padding=1)", "width * 2, 3, padding=1)  # shapels: ignore")
+    assert errors(source) == []
+
+
+def test_without_verification_the_consumer_keeps_the_blame():
+    (finding,) = errors(STEM, verify_fixes=False)
+    assert finding.span.start_line == line_of(STEM, "self.bn1 =")
+
+
+def test_no_time_left_keeps_the_unchecked_fix(monkeypatch):
+    # Every trial finds the budget spent: the first analysis's result stands, nothing half-changed.
+    from shapels.analysis import engine
+
+    monkeypatch.setattr(engine, "_trial", lambda *args: None)
+    (finding,) = errors(STEM)
+    assert finding.span.start_line == line_of(STEM, "self.bn1 =")
+    assert finding.fix.content == "128"
