@@ -179,7 +179,7 @@ def _prelu(call: RuleCall, shape: Shape, count, param) -> Shape:
         param=param,
         fix=channels,
         input_name="input",
-        message=f"{layer_name(call)} has {D.show(count)} parameters, but its input {shape.show()} has "
+        message=lambda: f"{layer_name(call)} has {D.show(count)} parameters, but its input {shape.show()} has "
                 f"{D.show(channels)} channel{'s' if D.eq(channels, 1) is not True else ''}",
     )
     return shape

@@ -39,7 +39,7 @@ def _check_last(call: RuleCall, shape: Shape, expected, *, name: str, param) -> 
         return
     call.expect(
         last, expected, code="attention-embed-dim", param=param, fix=last if param else None, input_name=name,
-        message=f"{layer_name(call)} expects {name} with {D.show(expected)} features"
+        message=lambda: f"{layer_name(call)} expects {name} with {D.show(expected)} features"
                 + (f" ({param})" if param else "") + f", got {shape.show()}",
     )
 
@@ -129,7 +129,7 @@ def _attention_weights(call: RuleCall, q: Shape):
     S, key_batch = _seq_and_batch(k, batch_first)
     if N is not None:
         call.expect(key_batch, N, code="op-input-shape", input_name="key",
-                    message=f"{layer_name(call)}: query {q.show()} and key {k.show()} have different batch sizes")
+                    message=lambda: f"{layer_name(call)}: query {q.show()} and key {k.show()} have different batch sizes")
     _check_masks(call, L, S, N, heads)
 
     extra = int(call.known_flag("add_bias_kv")) + int(call.known_flag("add_zero_attn"))
@@ -185,7 +185,7 @@ def _check_batches(call: RuleCall, a: Shape, b: Shape, names: tuple) -> None:
     if a.rank == 3:
         i = 0 if call.known_flag("batch_first") else 1
         call.expect(b.dims[i], a.dims[i], code="op-input-shape", input_name=names[1],
-                    message=f"{layer_name(call)}: {names[0]} {a.show()} and {names[1]} {b.show()} have different batch sizes")
+                    message=lambda: f"{layer_name(call)}: {names[0]} {a.show()} and {names[1]} {b.show()} have different batch sizes")
 
 
 @layer(
@@ -336,9 +336,9 @@ def scaled_dot_product_attention(call: RuleCall):
                       input_name=name)
     (qb, (L, E)), (kb, (S, Ek)), (vb, (Sv, Ev)) = _split(q), _split(k), _split(v)
     call.expect(Ek, E, code="attention-embed-dim", input_name="key",
-                message=f"scaled_dot_product_attention: query {q.show()} and key {k.show()} differ in their last dim")
+                message=lambda: f"scaled_dot_product_attention: query {q.show()} and key {k.show()} differ in their last dim")
     call.expect(Sv, S, code="op-input-shape", input_name="value",
-                message=f"scaled_dot_product_attention: key {k.show()} and value {v.show()} differ in sequence length")
+                message=lambda: f"scaled_dot_product_attention: key {k.show()} and value {v.show()} differ in sequence length")
     if call.flag("enable_gqa"):
         kb, vb = _grouped_heads(call, q, k, v, qb, kb, vb)
     scores_batch = broadcast(call, qb, kb)

@@ -99,7 +99,7 @@ def _check_channels(call: RuleCall, shape: Shape, n: int) -> None:
             param="in_channels",
             fix=channels,
             input_name="input",
-            message=(
+            message=lambda: (
                 f"{layer_name(call)} expects in_channels={D.show(expected)}, "
                 f"but its input {shape.show()} has {D.show(channels)} channels"
             ),

@@ -216,7 +216,7 @@ def _expand(call: RuleCall, shape: Shape, sizes) -> Shape:
                 current,
                 size,
                 code="expand-mismatch",
-                message=(
+                message=lambda: (
                     f"the expanded size ({D.show(size)}) must match the existing size ({D.show(current)}) "
                     f"at non-singleton dim {k}: {shape.show()} cannot expand to "
                     f"({', '.join('?' if s is None else D.show(s) for s in sizes)})"
@@ -356,7 +356,7 @@ def _split(call: RuleCall, split) -> tuple:
         total,
         size,
         code="split-mismatch",
-        message=(
+        message=lambda: (
             f"split sizes ({', '.join(D.show(s) for s in sizes)}) add up to {D.show(total)}, "
             f"but dim {i} of {shape.show()} has size {D.show(size)}"
         ),
@@ -588,7 +588,7 @@ def view_as(call: RuleCall):
             want,
             have,
             code="view-invalid-shape",
-            message=f"view_as: {source.show()} holds {D.show(have)} elements, {target.show()} {D.show(want)}",
+            message=lambda: f"view_as: {source.show()} holds {D.show(have)} elements, {target.show()} {D.show(want)}",
         )
     return target
 

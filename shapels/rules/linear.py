@@ -21,7 +21,7 @@ def _features(call: RuleCall, shape, expected, *, param: str, code: str, input_n
         param=param,
         fix=last,
         input_name=input_name,
-        message=(
+        message=lambda: (
             f"{layer_name(call)} expects {param}={D.show(expected)}, "
             f"but its input {shape.show()} has {D.show(last)} features"
         ),

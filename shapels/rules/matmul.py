@@ -27,7 +27,7 @@ def _inner(call: RuleCall, k1, k2, a: Shape, b: Shape, what: str) -> None:
         k2,
         k1,
         code="matmul-mismatch",
-        message=f"{what}: {a.show()} and {b.show()} cannot be multiplied, the inner dims differ ({D.show(k1)} vs {D.show(k2)})",
+        message=lambda: f"{what}: {a.show()} and {b.show()} cannot be multiplied, the inner dims differ ({D.show(k1)} vs {D.show(k2)})",
     )
 
 
@@ -101,7 +101,7 @@ def _bmm(call: RuleCall, a: Shape, b: Shape, what: str) -> Shape:
         b.dims[0],
         a.dims[0],
         code="matmul-mismatch",
-        message=f"{what}: the batch sizes differ, {a.show()} and {b.show()} (bmm does not broadcast)",
+        message=lambda: f"{what}: the batch sizes differ, {a.show()} and {b.show()} (bmm does not broadcast)",
     )
     _inner(call, a.dims[2], b.dims[1], a, b, what)
     return Shape.of([a.dims[0], a.dims[1], b.dims[2]])
@@ -208,14 +208,14 @@ def f_bilinear(call: RuleCall):
             want,
             code="bilinear-in-features",
             input_name=name,
-            message=f"bilinear: {name} {shape.show()} has {D.show(shape.dims[-1])} features, the weight {w.show()} wants {D.show(want)}",
+            message=lambda: f"bilinear: {name} {shape.show()} has {D.show(shape.dims[-1])} features, the weight {w.show()} wants {D.show(want)}",
         )
     if not (a.ranked and b.ranked):
         raise Unknowable("input1")
     if a.rank != b.rank:
         call.fail("bilinear-in-features", f"bilinear: input1 {a.show()} and input2 {b.show()} differ in rank")
     for x, y in zip(a.dims[:-1], b.dims[:-1]):
-        call.expect(y, x, code="bilinear-in-features", message=f"bilinear: the batch dims of {a.show()} and {b.show()} differ")
+        call.expect(y, x, code="bilinear-in-features", message=lambda: f"bilinear: the batch dims of {a.show()} and {b.show()} differ")
     return Shape(a.dims[:-1] + (w.dims[0],), a.ranked)
 
 

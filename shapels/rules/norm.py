@@ -70,7 +70,7 @@ def _check_features(call: RuleCall, shape: Shape, channels, expected, *, param: 
         param=param,
         fix=channels if param else None,
         input_name="input",
-        message=(
+        message=lambda: (
             f"{layer_name(call)} expects {what}{D.show(expected)}, "
             f"but its input {shape.show()} has {D.show(channels)} channels"
         ),
@@ -192,7 +192,7 @@ def _instance_norm(n: int, lazy: bool):
                 shape.dims[1],
                 code="norm-num-features",
                 input_name="input",
-                message=(
+                message=lambda: (
                     f"{layer_name(call)} takes num_features from dim 1 ({D.show(shape.dims[1])}), but the "
                     f"unbatched input {shape.show()} has {D.show(channels)} channels at dim 0"
                 ),
@@ -255,7 +255,9 @@ def _check_normalized(call: RuleCall, shape: Shape, *, param: str) -> None:
     if any(t is None for t in tail):
         return
     fix = tail[0] if single else tuple(tail)
-    message = f"{layer_name(call)} expects input of shape (*, {listed}) for normalized_shape={shown}, got {shape.show()}"
+    def message() -> str:
+        return f"{layer_name(call)} expects input of shape (*, {listed}) for normalized_shape={shown}, got {shape.show()}"
+
     for got, want in zip(tail, wanted):
         call.expect(got, want, code="layernorm-shape", param=param, fix=fix, input_name="input", message=message)
 
@@ -272,7 +274,7 @@ def _check_affine_shape(call: RuleCall, wanted: tuple) -> None:
             call.fail("layernorm-shape", f"{name} of shape {w.show()} differs from normalized_shape {Shape.of(wanted).show()}")
         for got, want in zip(w.dims, wanted):
             call.expect(got, want, code="layernorm-shape",
-                        message=f"{name} of shape {w.show()} differs from normalized_shape {Shape.of(wanted).show()}")
+                        message=lambda: f"{name} of shape {w.show()} differs from normalized_shape {Shape.of(wanted).show()}")
 
 
 @layer(
@@ -377,7 +379,7 @@ def group_norm(call: RuleCall, shape: Shape):
     if channels is not None and num_channels is not None and call.flag("affine"):  # only the weight's size
         call.expect(
             channels, num_channels, code="groupnorm-groups", param="num_channels", fix=channels, input_name="input",
-            message=f"{layer_name(call)} expects num_channels={D.show(num_channels)}, but its input {shape.show()} "
+            message=lambda: f"{layer_name(call)} expects num_channels={D.show(num_channels)}, but its input {shape.show()} "
                     f"has {D.show(channels)} channels",
         )
 
@@ -395,8 +397,9 @@ def f_group_norm(call: RuleCall, shape: Shape):
     for name in ("weight", "bias"):
         w = call.shape_or_none(name)
         if channels is not None and w is not None and w.ranked and w.rank == 1:
-            message = f"group_norm: {name} of shape {w.show()} does not fit the {D.show(channels)} channels of {shape.show()}"
-            call.expect(w.dims[0], channels, code="groupnorm-groups", input_name="input", message=message)
+            call.expect(w.dims[0], channels, code="groupnorm-groups", input_name="input",
+                        message=lambda: f"group_norm: {name} of shape {w.show()} does not fit the "
+                                        f"{D.show(channels)} channels of {shape.show()}")
 
 
 # -- LocalResponseNorm, F.normalize --------------------------------------------------------------

@@ -46,7 +46,7 @@ def _check_input(call: RuleCall, shape: Shape, ranks: tuple) -> None:
             param="input_size",
             fix=features,
             input_name="input",
-            message=(
+            message=lambda: (
                 f"{layer_name(call)} expects input_size={D.show(expected)}, "
                 f"but its input {shape.show()} has {D.show(features)} features"
             ),

@@ -22,7 +22,10 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
             call.fail("view-invalid-shape", f"invalid shape dimension {D.show(d)}")
     known = [d if d is not None else D.fresh("?") for d in requested]
     total = numel(source)
-    shown = "[" + ", ".join(D.show(d) if d is not None else "?" for d in requested) + "]"
+
+    def shown() -> str:  # printing sympy dims costs: only for a message that is shown
+        return "[" + ", ".join(D.show(d) if d is not None else "?" for d in requested) + "]"
+
     if minus_one:
         i = minus_one[0]
         rest = D.dim_product(d for j, d in enumerate(known) if j != i)
@@ -35,7 +38,7 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
             if r == 0 or t % r != 0:
                 call.fail(
                     "view-invalid-shape",
-                    f"shape '{shown}' is invalid for input of size {t}",
+                    f"shape '{shown()}' is invalid for input of size {t}",
                     fix=None,
                 )
             inferred = sympy.Integer(t // r)
@@ -49,8 +52,8 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
             requested_total,
             total,
             code="view-invalid-shape",
-            message=(
-                f"shape '{shown}' is invalid for input of size {D.show(total)}: "
+            message=lambda: (
+                f"shape '{shown()}' is invalid for input of size {D.show(total)}: "
                 f"{source.show()} holds {D.show(total)} elements, the new shape {D.show(requested_total)}"
             ),
         )
@@ -158,7 +161,7 @@ def _unflatten(call: RuleCall, shape: Shape, dim, sizes) -> Shape:
             D.dim_product(sizes),
             target,
             code="flatten-dims",
-            message=f"unflatten: sizes {shown} do not multiply to dim {d} of {shape.show()}",
+            message=lambda: f"unflatten: sizes {shown} do not multiply to dim {d} of {shape.show()}",
         )
     dims = list(shape.dims)
     return Shape.of(dims[:d] + sizes + dims[d + 1 :])

@@ -278,7 +278,7 @@ def _pixel(call: RuleCall, factor, up: bool) -> Shape:
             c % square,
             0,
             code="op-input-shape",
-            message=f"pixel_shuffle: the channel dim {D.show(c)} of {shape.show()} is not divisible by {D.show(square)}",
+            message=lambda: f"pixel_shuffle: the channel dim {D.show(c)} of {shape.show()} is not divisible by {D.show(square)}",
         )
         new = (c / square, h * factor, w * factor)
     else:
@@ -287,7 +287,7 @@ def _pixel(call: RuleCall, factor, up: bool) -> Shape:
                 size % factor,
                 0,
                 code="op-input-shape",
-                message=f"pixel_unshuffle: the {which} {D.show(size)} of {shape.show()} is not divisible by {D.show(factor)}",
+                message=lambda: f"pixel_unshuffle: the {which} {D.show(size)} of {shape.show()} is not divisible by {D.show(factor)}",
             )
         new = (c * square, h / factor, w / factor)
     return Shape(shape.dims[:-3] + new, shape.ranked)
