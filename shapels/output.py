@@ -15,14 +15,18 @@ def _loc(line: int, col0: int) -> dict:
     return {"row": line, "column": col0 + 1}
 
 
+def fix_json(fix) -> Optional[dict]:
+    if fix is None or fix.span is None:
+        return None
+    return {
+        "message": fix.message,
+        "edits": [{"content": fix.content, "location": _loc(fix.span.start_line, fix.span.start_col),
+                   "end_location": _loc(fix.span.end_line, fix.span.end_col)}],
+    }
+
+
 def finding_json(path: str, f) -> dict:
-    fix = None
-    if f.fix is not None and f.fix.span is not None:
-        fix = {
-            "message": f.fix.message,
-            "edits": [{"content": f.fix.content, "location": _loc(f.fix.span.start_line, f.fix.span.start_col),
-                       "end_location": _loc(f.fix.span.end_line, f.fix.span.end_col)}],
-        }
+    fix = fix_json(f.fix)
     return {
         "filename": path,
         "code": f.code,
@@ -36,6 +40,8 @@ def finding_json(path: str, f) -> dict:
              "end_location": _loc(r.span.end_line, r.span.end_col), "message": r.message}
             for r in f.related
         ],
+        # An extension of the contract: the other fixes the editor offers (upstream layer, LazyLinear).
+        "alternatives": [d for d in (fix_json(a) for a in f.alternatives) if d is not None],
     }
 
 
@@ -79,15 +85,9 @@ def check_sarif(results: list) -> str:
                                           "region": {"startLine": rel.span.start_line, "startColumn": rel.span.start_col + 1}}}
                     for i, rel in enumerate(f.related)
                 ]
-            if f.fix is not None and f.fix.span is not None:
-                s = f.fix.span
-                entry["fixes"] = [{
-                    "description": {"text": f.fix.message},
-                    "artifactChanges": [{"artifactLocation": {"uri": r.path}, "replacements": [{
-                        "deletedRegion": {"startLine": s.start_line, "startColumn": s.start_col + 1,
-                                          "endLine": s.end_line, "endColumn": s.end_col + 1},
-                        "insertedContent": {"text": f.fix.content}}]}],
-                }]
+            fixes = [_sarif_fix(r.path, x) for x in [f.fix] + list(f.alternatives) if x is not None and x.span is not None]
+            if fixes:
+                entry["fixes"] = fixes  # the preferred one first
             sarif_results.append(entry)
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -96,6 +96,17 @@ def check_sarif(results: list) -> str:
                   "results": sarif_results}],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def _sarif_fix(uri: str, fix) -> dict:
+    s = fix.span
+    return {
+        "description": {"text": fix.message},
+        "artifactChanges": [{"artifactLocation": {"uri": uri}, "replacements": [{
+            "deletedRegion": {"startLine": s.start_line, "startColumn": s.start_col + 1,
+                              "endLine": s.end_line, "endColumn": s.end_col + 1},
+            "insertedContent": {"text": fix.content}}]}],
+    }
 
 
 def shape_json(shape: Optional[Shape]):

@@ -37,11 +37,15 @@ def test_usage_errors_exit_2():
 
 def test_json_matches_the_ruff_shape():
     [diag] = json.loads(run_shapels("check", "--format", "json", str(BROKEN)).stdout)
-    assert set(diag) == {"filename", "code", "severity", "message", "location", "end_location", "fix", "related"}
+    contract = {"filename", "code", "severity", "message", "location", "end_location", "fix", "related"}
+    assert set(diag) == contract | {"alternatives"}  # extended, never changed
     assert diag["severity"] == "error"
     assert diag["fix"]["message"] == "Set in_features to 5120"
     assert diag["fix"]["edits"] == [{"content": "5120", "location": {"row": 11, "column": 29},
                                      "end_location": {"row": 11, "column": 41}}]
+    [lazy] = diag["alternatives"]
+    assert lazy["message"].startswith("Use nn.LazyLinear(10)")
+    assert lazy["edits"][0]["content"] == "nn.LazyLinear(10)"
 
 
 def test_sarif_is_valid_2_1_0():
