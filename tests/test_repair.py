@@ -77,8 +77,11 @@ def test_blame_moves_to_the_producer_when_only_its_fix_works():
     assert finding.span.start_line == line_of(STEM, "self.conv1 =")
     assert finding.param == "out_channels"
     assert finding.fix.content == "width"  # bn1's own expression, valid where conv1 is built
-    assert "comes from conv1's out_channels" in finding.message
-    assert any(r.span.start_line == line_of(STEM, "self.bn1 =") for r in finding.related)
+    assert "the mismatch starts at conv1's out_channels: with out_channels=width" in finding.message
+    assert "setting bn1's num_features instead fails at line" in finding.message
+    consumer = finding.related[0]
+    assert (consumer.span.start_line, consumer.message) == (line_of(STEM, "self.bn1 ="),
+                                                            "bn1 expects num_features=64 here")
     assert run(apply(STEM, finding.fix)) is None
 
 

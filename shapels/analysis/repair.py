@@ -223,21 +223,21 @@ def _names_holding(loc, size) -> list:
 def _blame_producer(finding: Finding, fix: Fix, consumer_fix: Fix, left_over: list) -> None:
     """The producer's argument becomes the diagnostic's place; the consumer is related."""
     consumer_loc, consumer_span = finding.loc, finding.span
-    target = fix.target or "the layer upstream"
-    why = f"; the size comes from {target}, which no later layer expects"
+    why = f"; the mismatch starts at {fix.target or 'the layer upstream'}: with {fix.param}={fix.content}, every layer after it agrees"
     if left_over:
-        first = left_over[0]
-        why += f" (changing {consumer_fix.target or 'this layer'} instead fails at line {first.span.start_line})"
+        why += f" (setting {consumer_fix.target or 'this layer'} instead fails at line {left_over[0].span.start_line})"
     finding.message += why
     finding.loc, finding.span = fix.loc, fix.span
     finding.param = fix.param
     finding.fix = fix
     finding.alternatives = [a for a in finding.alternatives if a is not finding.producer]
     finding.related = [r for r in finding.related if r.span != fix.span]
-    finding.related.insert(0, Related(consumer_loc, f"{consumer_fix.target or 'the layer'} expects "
-                                      f"{_expected_text(fix)} here", consumer_span))
+    finding.related.insert(0, Related(consumer_loc, _expects(consumer_fix, fix.size), consumer_span))
     finding.producer = None
 
 
-def _expected_text(fix: Fix) -> str:
-    return D.show(fix.size) if fix.size is not None else "another size"
+def _expects(consumer_fix: Fix, size) -> str:
+    """`bn1 expects num_features=64 here`."""
+    label = consumer_fix.target.rsplit("'s ", 1)[0] if consumer_fix.target else "this layer"
+    value = D.show(size) if size is not None else "another size"
+    return f"{label} expects {consumer_fix.param or 'a different size'}={value} here"
