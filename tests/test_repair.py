@@ -213,3 +213,16 @@ def test_no_time_left_keeps_the_unchecked_fix(monkeypatch):
     (finding,) = errors(STEM)
     assert finding.span.start_line == line_of(STEM, "self.bn1 =")
     assert finding.fix.content == "128"
+
+
+def test_two_classes_each_get_their_own_producer_blame():
+    # No driver: each class gets its own symbolic run, so each mismatch is an error of its own. The
+    # second is decided against the first as it was reported before any blame moved.
+    body = STEM.split("model = Net()")[0]
+    source = body + body.split("import torch.nn as nn", 1)[1].replace("class Block", "class Block2").replace(
+        "Block(width)", "Block2(width)").replace("class Net", "class Net2")
+    found = errors(source)
+    assert [f.param for f in found] == ["out_channels", "out_channels"]
+    assert [f.fix.content for f in found] == ["width", "width"]
+    conv1_lines = [i for i, line in enumerate(source.splitlines(), 1) if "self.conv1 =" in line]
+    assert [f.span.start_line for f in found] == conv1_lines

@@ -8,6 +8,9 @@ from typing import Any, Optional
 from shapels.analysis.positions import Loc, Span
 
 
+EARLIER_ERROR = "the earlier error"  # a warning's related note pointing at the error torch stops at
+
+
 @dataclass
 class Related:
     loc: Optional[Loc]

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from shapels.analysis.findings import Finding, Fix, Related
+from shapels.analysis.findings import EARLIER_ERROR, Finding, Fix, Related
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 
@@ -46,10 +46,10 @@ class _Edit:
 
 
 class _Trials:
-    def __init__(self, text: str, analyse: Analyse, baseline: set):
+    def __init__(self, text: str, analyse: Analyse, findings: list):
         self.text = text
         self.analyse = analyse
-        self.baseline = baseline
+        self.findings = findings
         self.left = MAX_TRIALS
         self._starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
         self.last_new: list = []  # what the last rejected trial newly reported
@@ -66,8 +66,13 @@ class _Trials:
         return _Edit(start, end, content, span.start_line, content.count("\n") - (span.end_line - span.start_line),
                      span.end_line, span.start_col)
 
-    def fixes(self, fix: Fix, fixed_key: tuple) -> Optional[bool]:
-        """True: with `fix` applied the file has no problem it did not have, and not this one.
+    def allowed(self, finding: Finding) -> set:
+        """The problems a fix of `finding` may leave: the others, except the warnings that only
+        follow from it ("once the earlier error is fixed"): those it must not leave behind."""
+        return problem_keys([f for f in self.findings if f is not finding and not _follows(f, finding)])
+
+    def fixes(self, fix: Fix, allowed: set) -> Optional[bool]:
+        """True: with `fix` applied the file has no problem outside `allowed`.
         None: out of trials or time (undecided)."""
         if self.left <= 0:
             return None
@@ -80,7 +85,6 @@ class _Trials:
             return None
         if result.syntax_error is not None or not _gives(result.watched, fix):
             return False
-        allowed = self.baseline - {fixed_key}
         new = [f for f in result.findings if f.severity in PROBLEMS and f.span is not None
                and (f.code, _before_edit(f.span.start_line, edit)) not in allowed]
         self.last_new = new
@@ -97,6 +101,11 @@ def _gives(watched: list, fix: Fix) -> bool:
     return fix.size is None or any(D.eq(size, fix.size) is True for size in sizes)
 
 
+def _follows(later: Finding, first: Finding) -> bool:
+    return later.severity == "warning" and any(r.message == EARLIER_ERROR and r.span == first.span
+                                               for r in later.related)
+
+
 def _before_edit(line: int, edit: _Edit) -> int:
     return line - edit.line_delta if line > edit.last_line + edit.line_delta else line
 
@@ -109,11 +118,14 @@ def choose_fixes(findings: list, text: str, analyse: Analyse, built: dict) -> No
     """Check the fixes of the first errors by re-analysis; move the blame to the producer where only a
     producer fix makes the file consistent. Edits the findings in place. `built`: constructor call
     node -> how many layers it built."""
-    trials = _Trials(text, analyse, problem_keys(findings))
+    trials = _Trials(text, analyse, findings)
     errors = [f for f in findings if f.severity == "error" and f.fix is not None and f.fix.loc == f.loc
               and f.span is not None and not _nothing_to_choose(f, built)]
-    for finding in errors[:MAX_FINDINGS]:
-        if _decide(finding, trials) is None:
+    chosen = errors[:MAX_FINDINGS]
+    # Taken before any blame moves: trials re-analyse without moving blame, so they report at the old lines.
+    allowed = [trials.allowed(f) for f in chosen]
+    for finding, may_leave in zip(chosen, allowed):
+        if _decide(finding, trials, may_leave) is None:
             return  # out of time or trials: the rest keep their unchecked fixes
 
 
@@ -124,24 +136,23 @@ def _nothing_to_choose(finding: Finding, built: dict) -> bool:
     return finding.producer is None and fix.content.isdigit() and built.get(fix.constructor) == 1
 
 
-def _decide(finding: Finding, trials: _Trials) -> Optional[bool]:
-    key = (finding.code, finding.span.start_line)
+def _decide(finding: Finding, trials: _Trials, allowed: set) -> Optional[bool]:
     producer = finding.producer if finding.producer is not None and finding.producer.span is not None else None
     consumer_fix = finding.fix
     rejected: list = []
     for candidate in _consumer_candidates(finding, producer, trials):
-        verdict = trials.fixes(candidate, key)
+        verdict = trials.fixes(candidate, allowed)
         if verdict is None:
             return None
         if verdict:
             if candidate is not consumer_fix:
                 finding.fix = candidate
-            return _check_producer_alternative(finding, producer, trials, key)
+            return _check_producer_alternative(finding, producer, trials, allowed)
         rejected.append(list(trials.last_new))
     if producer is None:
         return False
     for candidate in _producer_candidates(finding, producer, trials):
-        verdict = trials.fixes(candidate, key)
+        verdict = trials.fixes(candidate, allowed)
         if verdict is None:
             return None
         if verdict:
@@ -150,11 +161,11 @@ def _decide(finding: Finding, trials: _Trials) -> Optional[bool]:
     return False
 
 
-def _check_producer_alternative(finding: Finding, producer: Optional[Fix], trials: _Trials, key: tuple):
+def _check_producer_alternative(finding: Finding, producer: Optional[Fix], trials: _Trials, allowed: set):
     """Offer the upstream change beside a verified fix only if it passes the same test."""
     if producer is None:
         return True
-    verdict = trials.fixes(producer, key)
+    verdict = trials.fixes(producer, allowed)
     if verdict is False:
         finding.alternatives = [a for a in finding.alternatives if a is not producer]
         finding.related = [r for r in finding.related if r.span != producer.span]

@@ -7,7 +7,7 @@ from typing import Optional
 import libcst as cst
 import sympy
 
-from shapels.analysis.findings import Finding, Fix, Related
+from shapels.analysis.findings import EARLIER_ERROR, Finding, Fix, Related
 from shapels.rules.base import Condition, RuleCall, ShapeError, to_dim
 from shapels.values import UNKNOWN
 from shapels.symbolic import dims as D
@@ -82,7 +82,7 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
         # Torch stops at the first error; this one shows once that is fixed as the code intends.
         severity = "warning"
         message += " (once the earlier error is fixed)"
-        related.insert(0, Related(after_error, "the earlier error"))
+        related.insert(0, Related(after_error, EARLIER_ERROR))
     interp.recorder.add(
         Finding(error.code, severity, message, loc, related, fix, module=_module_name(interp), param=error.param,
                 alternatives=alternatives, producer=producer)

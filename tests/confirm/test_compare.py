@@ -92,3 +92,39 @@ def test_symbolic_and_rank_unknown_dims_claim_only_what_they_know():
     assert agrees([1, 4], [1, 4, 1]) is False
     assert agrees(None, [1]) is None
     assert agrees([[1, 2], None], [[1, 2], [3]]) is True
+
+
+PRODUCER_BUG = textwrap.dedent("""\
+    import torch
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(8, 4 * 2)
+            self.fc2 = nn.Linear(4, 2)
+            self.fc3 = nn.Linear(4, 2)
+
+        def forward(self, x):
+            h = self.fc1(x)
+            return self.fc2(h) + self.fc3(h)
+
+    model = Net()
+    out = model(torch.randn(3, 8))
+""")
+
+
+def test_a_producer_blame_agrees_with_the_consumers_runtime_error():
+    # fc1's 8 features feed fc2 and fc3, which both expect 4: shapels blames fc1's out_features (line 7);
+    # torch raises at fc2 (line 8), which the finding names as related information. The run confirms
+    # it, and fc1 going through is no contradiction.
+    result = analyze(PRODUCER_BUG, "/tmp/net.py")
+    [error] = [f for f in result.findings if f.severity == "error"]
+    assert (error.span.start_line, error.fix.content) == (7, "4")
+    failed = run(ok=False, output_shape=None,
+                 layers=[LayerRun(7, "fc1", "torch.nn.Linear", [[3, 8]], [3, 8], input=[3, 8])],
+                 error=RunError(kind="exception", type="RuntimeError", message="mat1 and mat2 shapes cannot be "
+                                "multiplied (3x8 and 4x2)", line=13, constructor_line=8, layer="fc2"))
+    verdicts = compare(result, failed)
+    assert STATIC_WRONG not in {v.verdict for v in verdicts}
+    assert any(v.verdict == AGREED and v.line == 8 for v in verdicts)

@@ -109,3 +109,52 @@ async def test_context_only(client, tmp_path):
     quick = await actions(client, uri, diagnostics, only=[types.CodeActionKind.QuickFix])
     assert len(quick) == 3
     assert await actions(client, uri, []) == []  # nothing without a shapels diagnostic
+
+
+PRODUCER_BUG = '''import torch
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, planes):
+        super().__init__()
+        self.conv = nn.Conv2d(planes, planes, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Net(nn.Module):
+    def __init__(self, width=16):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width * 2, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.block = Block(width)
+
+    def forward(self, x):
+        return self.block(torch.relu(self.bn1(self.conv1(x))))
+
+
+model = Net()
+model.eval()
+out = model(torch.randn(1, 3, 8, 8))
+'''
+
+
+async def test_a_producer_blame_reaches_the_editor_with_its_checked_fix(client, tmp_path):
+    # conv1 (line 17) makes 32 channels; bn1 and the block expect 16: the squiggle is on conv1's
+    # out_channels, bn1 is related information, and the quick fix makes the file run.
+    path = tmp_path / "producer_bug.py"
+    path.write_text(PRODUCER_BUG)
+    uri, diagnostics = await client.open(path)
+    [diagnostic] = [d for d in diagnostics if d.severity == types.DiagnosticSeverity.Error]
+    assert diagnostic.range.start.line == 16  # 0-based: `self.conv1 = ...`
+    assert PRODUCER_BUG.splitlines()[16][diagnostic.range.start.character:diagnostic.range.end.character] == "width * 2"
+    assert [r.location.range.start.line for r in diagnostic.related_information][0] == 17  # bn1
+    [preferred] = [a for a in await actions(client, uri, [diagnostic]) if a.is_preferred]
+    assert preferred.title == "Set conv1's out_channels to width"
+    new_text = await apply(client, uri, PRODUCER_BUG, preferred, 2)
+    assert [d for d in client.latest(uri).diagnostics if d.severity == types.DiagnosticSeverity.Error] == []
+    path.write_text(new_text)
+    run = runs_under_torch(path)
+    assert run.returncode == 0, run.stderr[-2000:]
