@@ -12,6 +12,7 @@ import libcst as cst
 
 from shapels.analysis import calls, repair
 from shapels.analysis.findings import Finding
+from shapels.analysis.gc_quiet import fewer_collections
 from shapels.analysis.limits import blank_long_statements, line_limit, screen, statement_prefix
 from shapels.analysis.inputs import annotation_inputs, comment_inputs, configured_inputs
 from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpreter, is_import_line
@@ -105,7 +106,11 @@ class AnalysisResult:
 
 
 def analyze(text: str, path: str = "<string>", options: Optional[Options] = None) -> AnalysisResult:
-    options = options or Options()
+    with fewer_collections():
+        return _analyze(text, path, options or Options())
+
+
+def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     result = AnalysisResult(path, text=text)
     budget = Budget(options.budget_seconds)  # from now: the parse counts against it
     limit = line_limit(options.budget_seconds)
