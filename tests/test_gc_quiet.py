@@ -10,25 +10,7 @@ import pytest
 from shapels.analysis import engine
 from shapels.analysis.gc_quiet import ANALYSIS_THRESHOLD, fewer_collections
 
-# fc1 makes 8 features where fc2 and fc3 expect 4: trials decide the blame.
-PRODUCER_BUG = """
-import torch
-import torch.nn as nn
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(8, 4 * 2)
-        self.fc2 = nn.Linear(4, 2)
-        self.fc3 = nn.Linear(4, 2)
-
-    def forward(self, x):
-        h = self.fc1(x)
-        return self.fc2(h) + self.fc3(h)
-
-model = Net()
-out = model(torch.randn(3, 8))
-"""
+from producer_models import LINEAR_PRODUCER_BUG as PRODUCER_BUG
 
 
 def test_raised_during_an_analysis_and_restored_after_its_trials():

@@ -9,6 +9,8 @@ import pytest
 
 from shapels.analysis.engine import Options, analyze
 
+from producer_models import CONV_PRODUCER_BUG as STEM
+
 torch = pytest.importorskip("torch")
 
 
@@ -39,36 +41,6 @@ def line_of(source: str, fragment: str) -> int:
     return next(i for i, line in enumerate(source.splitlines(), 1) if fragment in line)
 
 
-# conv1 makes 128 channels; bn1 and the block after it both expect 64: conv1 is the one to change.
-STEM = textwrap.dedent("""
-    import torch
-    import torch.nn as nn
-
-
-    class Block(nn.Module):
-        def __init__(self, planes):
-            super().__init__()
-            self.conv = nn.Conv2d(planes, planes, 3, padding=1)
-
-        def forward(self, x):
-            return self.conv(x)
-
-
-    class Net(nn.Module):
-        def __init__(self, width=64):
-            super().__init__()
-            self.conv1 = nn.Conv2d(3, width * 2, 3, padding=1)
-            self.bn1 = nn.BatchNorm2d(width)
-            self.block = Block(width)
-
-        def forward(self, x):
-            return self.block(torch.relu(self.bn1(self.conv1(x))))
-
-
-    model = Net()
-    model.eval()
-    out = model(torch.randn(1, 3, 8, 8))
-""")
 
 
 def test_blame_moves_to_the_producer_when_only_its_fix_works():

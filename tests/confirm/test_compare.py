@@ -6,6 +6,7 @@ import textwrap
 
 from shapels.analysis.engine import analyze
 from shapels.confirm.compare import agrees, compare
+from producer_models import LINEAR_PRODUCER_BUG as PRODUCER_BUG
 from shapels.confirm.report import (AGREED, RUNTIME_ONLY, STATIC_MISSED, STATIC_WRONG, ConfirmReport, LayerRun,
                                     RunError)
 
@@ -94,24 +95,6 @@ def test_symbolic_and_rank_unknown_dims_claim_only_what_they_know():
     assert agrees([[1, 2], None], [[1, 2], [3]]) is True
 
 
-PRODUCER_BUG = textwrap.dedent("""\
-    import torch
-    import torch.nn as nn
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1 = nn.Linear(8, 4 * 2)
-            self.fc2 = nn.Linear(4, 2)
-            self.fc3 = nn.Linear(4, 2)
-
-        def forward(self, x):
-            h = self.fc1(x)
-            return self.fc2(h) + self.fc3(h)
-
-    model = Net()
-    out = model(torch.randn(3, 8))
-""")
 
 
 def test_a_producer_blame_agrees_with_the_consumers_runtime_error():

@@ -13,6 +13,7 @@ from lsprotocol import types
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 from tests.lsp.conftest import apply_edits, copy_example, edits_of  # noqa: E402
+from producer_models import CONV_PRODUCER_BUG as PRODUCER_BUG  # noqa: E402
 
 FIXABLE = ["seed000_ex3.py", "seed004_ex1.py"]
 FLAGGED = FIXABLE + ["seed004_ex2.py"]
@@ -111,46 +112,18 @@ async def test_context_only(client, tmp_path):
     assert await actions(client, uri, []) == []  # nothing without a shapels diagnostic
 
 
-PRODUCER_BUG = '''import torch
-import torch.nn as nn
-
-
-class Block(nn.Module):
-    def __init__(self, planes):
-        super().__init__()
-        self.conv = nn.Conv2d(planes, planes, 3, padding=1)
-
-    def forward(self, x):
-        return self.conv(x)
-
-
-class Net(nn.Module):
-    def __init__(self, width=16):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, width * 2, 3, padding=1)
-        self.bn1 = nn.BatchNorm2d(width)
-        self.block = Block(width)
-
-    def forward(self, x):
-        return self.block(torch.relu(self.bn1(self.conv1(x))))
-
-
-model = Net()
-model.eval()
-out = model(torch.randn(1, 3, 8, 8))
-'''
-
-
 async def test_a_producer_blame_reaches_the_editor_with_its_checked_fix(client, tmp_path):
-    # conv1 (line 17) makes 32 channels; bn1 and the block expect 16: the squiggle is on conv1's
+    # conv1 makes twice the channels that bn1 and the block expect: the squiggle is on conv1's
     # out_channels, bn1 is related information, and the quick fix makes the file run.
+    lines = PRODUCER_BUG.splitlines()
+    conv1, bn1 = (next(i for i, line in enumerate(lines) if f"self.{name} =" in line) for name in ("conv1", "bn1"))
     path = tmp_path / "producer_bug.py"
     path.write_text(PRODUCER_BUG)
     uri, diagnostics = await client.open(path)
     [diagnostic] = [d for d in diagnostics if d.severity == types.DiagnosticSeverity.Error]
-    assert diagnostic.range.start.line == 16  # 0-based: `self.conv1 = ...`
-    assert PRODUCER_BUG.splitlines()[16][diagnostic.range.start.character:diagnostic.range.end.character] == "width * 2"
-    assert [r.location.range.start.line for r in diagnostic.related_information][0] == 17  # bn1
+    assert diagnostic.range.start.line == conv1  # 0-based: `self.conv1 = ...`
+    assert lines[conv1][diagnostic.range.start.character:diagnostic.range.end.character] == "width * 2"
+    assert [r.location.range.start.line for r in diagnostic.related_information][0] == bn1
     [preferred] = [a for a in await actions(client, uri, [diagnostic]) if a.is_preferred]
     assert preferred.title == "Set conv1's out_channels to width"
     new_text = await apply(client, uri, PRODUCER_BUG, preferred, 2)
