@@ -197,10 +197,10 @@ def construct_layer(interp, rule, qualname: str, args: list, kwargs: dict, frame
     except BindError:
         return UNKNOWN  # torch would raise TypeError; a mistyped call is not our finding
     layer = Layer(qualname, bound, loc=frame.loc(node))
-    layer.arg_locs = _argument_locs(rule.init_signature, node, frame)
+    written = argument_nodes(_positional(rule.init_signature), node)
+    layer.arg_locs = argument_locs(written, frame)
     interp.built[node] = interp.built.get(node, 0) + 1
     if interp.watch:
-        written = _argument_nodes(rule.init_signature, node)
         interp.watched.extend((param, bound.get(param)) for param, loc in layer.arg_locs.items()
                               if loc.node in interp.watch or written.get(param) in interp.watch)
     return layer
@@ -208,15 +208,6 @@ def construct_layer(interp, rule, qualname: str, args: list, kwargs: dict, frame
 
 def _positional(signature) -> list:
     return [p.name for p in signature.params if not (p.keyword_only or p.var_positional or p.var_keyword)]
-
-
-def _argument_locs(signature, node, frame) -> dict:
-    """Parameter name -> location of the expression passed for it (only plainly passed ones)."""
-    return argument_locs(_positional(signature), node, frame)
-
-
-def _argument_nodes(signature, node) -> dict:
-    return argument_nodes(_positional(signature), node)
 
 
 def argument_nodes(positional: list, node) -> dict:
@@ -239,11 +230,12 @@ def argument_nodes(positional: list, node) -> dict:
     return nodes
 
 
-def argument_locs(positional: list, node, frame) -> dict:
-    """Where each argument of a call was written. An argument that is a bare parameter of the
-    calling function is traced back to what *its* caller passed: the place a fix belongs."""
+def argument_locs(written: dict, frame) -> dict:
+    """Where each argument of a call (`argument_nodes`) was written. An argument that is a bare
+    parameter of the calling function is traced back to what *its* caller passed: the place a fix
+    belongs."""
     locs = {}
-    for name, value in argument_nodes(positional, node).items():
+    for name, value in written.items():
         if isinstance(value, cst.Name) and value.value in frame.param_locs:
             locs[name] = frame.param_locs[value.value]
         else:

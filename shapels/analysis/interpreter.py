@@ -625,7 +625,8 @@ class Interpreter:
         inner = Frame(node, env, frame.certain, owner, record, [], frame.depth + 1, scope)
         if call_node is not None:
             names = [p.name.value for p in list(node.params.posonly_params) + list(node.params.params)]
-            inner.param_locs = calls.argument_locs(names[1:] if receiver is not None else names, call_node, frame)
+            written = calls.argument_nodes(names[1:] if receiver is not None else names, call_node)
+            inner.param_locs = calls.argument_locs(written, frame)
         status = self.exec_block(node.body, inner)
         results = list(inner.returns)
         if status == NORMAL:

@@ -12,8 +12,8 @@ other side's expression (`self.inplanes`) and variables in scope that hold the n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Callable, Optional
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Optional
 
 from shapels.analysis.findings import EARLIER_ERROR, Finding, Fix, Related
 from shapels.rules.base import to_dim
@@ -30,19 +30,22 @@ Analyse = Callable[[str, tuple], Optional[object]]
 
 @dataclass
 class _Edit:
-    start: int
+    start: int  # offsets in the text
     end: int
     content: str
-    first_line: int
-    line_delta: int  # how many lines the edit adds (negative: removes)
-    last_line: int  # the edited span's last line, before the edit
-    start_col: int
+    span: Any  # the replaced range (Span)
+
+    @property
+    def line_delta(self) -> int:
+        """How many lines the edit adds (negative: removes)."""
+        return self.content.count("\n") - (self.span.end_line - self.span.start_line)
 
     def written_at(self) -> tuple:
         """The new content's span in the edited text: (line, col, end line, end col)."""
         lines = self.content.split("\n")
-        end_col = self.start_col + len(lines[0]) if len(lines) == 1 else len(lines[-1])
-        return (self.first_line, self.start_col, self.first_line + len(lines) - 1, end_col)
+        first, col = self.span.start_line, self.span.start_col
+        end_col = col + len(lines[0]) if len(lines) == 1 else len(lines[-1])
+        return (first, col, first + len(lines) - 1, end_col)
 
 
 class _Trials:
@@ -63,8 +66,7 @@ class _Trials:
             return None
         start = self._starts[span.start_line - 1] + span.start_col
         end = self._starts[span.end_line - 1] + span.end_col
-        return _Edit(start, end, content, span.start_line, content.count("\n") - (span.end_line - span.start_line),
-                     span.end_line, span.start_col)
+        return _Edit(start, end, content, span)
 
     def allowed(self, finding: Finding) -> set:
         """The problems a fix of `finding` may leave: the others, except the warnings that only
@@ -107,7 +109,8 @@ def _follows(later: Finding, first: Finding) -> bool:
 
 
 def _before_edit(line: int, edit: _Edit) -> int:
-    return line - edit.line_delta if line > edit.last_line + edit.line_delta else line
+    delta = edit.line_delta
+    return line - delta if line > edit.span.end_line + delta else line
 
 
 def problem_keys(findings: list) -> set:
@@ -197,7 +200,7 @@ def _producer_candidates(finding: Finding, producer: Fix, trials: _Trials) -> li
 def _variant(fix: Fix, content: str) -> Fix:
     """The same edit with other content: "Set conv1's out_channels to self.inplanes"."""
     action = fix.message.rsplit(" to ", 1)[0]
-    return Fix(f"{action} to {content}", fix.loc, content, fix.span, fix.target, fix.param, fix.size)
+    return replace(fix, message=f"{action} to {content}", content=content)
 
 
 def _unique(fixes: list, current: Optional[str]) -> list:
@@ -234,7 +237,8 @@ def _names_holding(loc, size) -> list:
 def _blame_producer(finding: Finding, fix: Fix, consumer_fix: Fix, left_over: list) -> None:
     """The producer's argument becomes the diagnostic's place; the consumer is related."""
     consumer_loc, consumer_span = finding.loc, finding.span
-    why = f"; the mismatch starts at {fix.target or 'the layer upstream'}: with {fix.param}={fix.content}, every layer after it agrees"
+    why = (f"; the mismatch starts at {fix.target or 'the layer upstream'}: with {fix.param}={fix.content}, "
+           "every layer after it agrees")
     if left_over:
         why += f" (setting {consumer_fix.target or 'this layer'} instead fails at line {left_over[0].span.start_line})"
     finding.message += why
