@@ -8,6 +8,8 @@ evaluation. Whatever it cannot follow becomes UNKNOWN, which never produces a di
 
 from __future__ import annotations
 
+import ast
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -386,10 +388,10 @@ class Interpreter:
     def eval(self, node, frame: Frame) -> Value:
         if node is None:
             return NONE
-        method = getattr(self, f"eval_{type(node).__name__}", None)
+        method = _EVALUATORS.get(type(node))
         if method is None:
-            return UNKNOWN
-        return method(node, frame)
+            method = _EVALUATORS[type(node)] = getattr(Interpreter, f"eval_{type(node).__name__}", _eval_unknown)
+        return method(self, node, frame)
 
     def eval_Name(self, node: cst.Name, frame: Frame) -> Value:
         value = self.lookup(node.value, frame)
@@ -398,7 +400,7 @@ class Interpreter:
         return value
 
     def eval_Integer(self, node: cst.Integer, frame: Frame) -> Value:
-        return Number(sympy.Integer(int(node.value.replace("_", ""), 0)))
+        return _integer_literal(node.value)
 
     def eval_Float(self, node: cst.Float, frame: Frame) -> Value:
         try:
@@ -407,10 +409,7 @@ class Interpreter:
             return UNKNOWN
 
     def eval_SimpleString(self, node: cst.SimpleString, frame: Frame) -> Value:
-        try:
-            return Const(node.evaluated_value)
-        except Exception:  # noqa: BLE001 - odd escapes: just not a known string
-            return UNKNOWN
+        return _string_literal(node.value)
 
     def eval_ConcatenatedString(self, node, frame: Frame) -> Value:
         return UNKNOWN
@@ -639,6 +638,29 @@ class Interpreter:
         return out
 
 
+# Expression node type -> its Interpreter.eval_* function (an unbound method), filled on first use.
+_EVALUATORS: dict = {}
+
+
+def _eval_unknown(interp: Interpreter, node, frame: Frame) -> Value:
+    return UNKNOWN
+
+
+# Literals repeat (a 1,000-name category list, the same sizes in every block); their values are
+# immutable, so one per spelling is shared.
+@functools.lru_cache(maxsize=4096)
+def _integer_literal(text: str) -> Number:
+    return Number(sympy.Integer(int(text.replace("_", ""), 0)))
+
+
+@functools.lru_cache(maxsize=8192)
+def _string_literal(text: str) -> Value:
+    try:
+        return Const(ast.literal_eval(text))  # what libcst's SimpleString.evaluated_value does
+    except Exception:  # noqa: BLE001 - odd escapes: just not a known string
+        return UNKNOWN
+
+
 def is_import_line(stmt) -> bool:
     """A top-level import line: the module table already maps its names, resolved when first used,
     so a package's `__init__` does not load every submodule it mentions."""
@@ -715,6 +737,9 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
         if op == "NotEqual":
             v = D.eq(a, b) if not isinstance(a, float) else a == b
             return None if v is None else not v
+        if isinstance(a, sympy.Integer) and isinstance(b, sympy.Integer):
+            order = _INT_ORDER.get(op)
+            return None if order is None else order(int(a), int(b))
         try:
             rel = {"LessThan": sympy.Lt, "LessThanEqual": sympy.Le, "GreaterThan": sympy.Gt,
                    "GreaterThanEqual": sympy.Ge}[op](a, b)
@@ -729,6 +754,10 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
         if isinstance(left, (Number, Const)) and isinstance(right, (Number, Const)):
             return op == "NotEqual"
     return None
+
+
+_INT_ORDER = {"LessThan": lambda a, b: a < b, "LessThanEqual": lambda a, b: a <= b,
+              "GreaterThan": lambda a, b: a > b, "GreaterThanEqual": lambda a, b: a >= b}
 
 
 def iterate(value: Value) -> Optional[list]:

@@ -100,6 +100,10 @@ def eq(a: DimLike, b: DimLike) -> Optional[bool]:
 
 @functools.lru_cache(maxsize=8192)
 def _eq_symbolic(a: Dim, b: Dim) -> Optional[bool]:
+    if _monomial(a) and _monomial(b) and (has_unknown(a) or has_unknown(b)):
+        # Two different monomials (a == b was ruled out) never cancel: their difference keeps the
+        # unknown, exactly what expanding would find, at a fraction of its cost.
+        return None
     diff = sympy.expand(a - b)
     if diff.is_Integer:
         return int(diff) == 0
@@ -111,6 +115,17 @@ def _eq_symbolic(a: Dim, b: Dim) -> Optional[bool]:
     if diff.is_zero is True:
         return True
     return None
+
+
+def _power_of_symbol(e: Dim) -> bool:
+    return e.is_Symbol or (e.is_Pow and e.base.is_Symbol and e.exp.is_Integer)
+
+
+def _monomial(e: Dim) -> bool:
+    """A number times powers of symbols, in sympy's canonical form (equal monomials are ==)."""
+    if e.is_Number or _power_of_symbol(e):
+        return True
+    return e.is_Mul and all(f.is_Number or _power_of_symbol(f) for f in e.args)
 
 
 def _printer_key(expr: sympy.Expr) -> str:
