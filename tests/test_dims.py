@@ -58,3 +58,17 @@ def test_named_monomials_still_decided():
     assert D.eq(2 * B, B) is False
     assert D.eq(B * H, H * B) is True
     assert D.eq(B * H, B) is None  # H may be 1
+
+
+def _pairwise_product(factors):
+    out = sympy.Integer(1)
+    for f in factors:
+        out = out * D.const(f)
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(dims, st.integers(0, 64)), max_size=6))
+def test_dim_product_is_the_pairwise_product_exactly(factors):
+    # The same expression tree, not just an equal value: hover and messages print it.
+    assert sympy.srepr(D.dim_product(factors)) == sympy.srepr(_pairwise_product(factors))

@@ -738,8 +738,12 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
             v = D.eq(a, b) if not isinstance(a, float) else a == b
             return None if v is None else not v
         if isinstance(a, sympy.Integer) and isinstance(b, sympy.Integer):
-            order = _INT_ORDER.get(op)
-            return None if order is None else order(int(a), int(b))
+            a, b = int(a), int(b)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            order = _ORDER.get(op)
+            if order is None or a != a or b != b:  # NaN: sympy refuses to order it, and so do we
+                return None
+            return order(a, b)
         try:
             rel = {"LessThan": sympy.Lt, "LessThanEqual": sympy.Le, "GreaterThan": sympy.Gt,
                    "GreaterThanEqual": sympy.Ge}[op](a, b)
@@ -756,8 +760,8 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
     return None
 
 
-_INT_ORDER = {"LessThan": lambda a, b: a < b, "LessThanEqual": lambda a, b: a <= b,
-              "GreaterThan": lambda a, b: a > b, "GreaterThanEqual": lambda a, b: a >= b}
+_ORDER = {"LessThan": lambda a, b: a < b, "LessThanEqual": lambda a, b: a <= b,
+          "GreaterThan": lambda a, b: a > b, "GreaterThanEqual": lambda a, b: a >= b}
 
 
 def iterate(value: Value) -> Optional[list]:

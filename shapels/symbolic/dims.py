@@ -82,9 +82,14 @@ def ceildiv(a: DimLike, b: DimLike) -> Dim:
 
 
 def dim_product(dims: Iterable[DimLike]) -> Dim:
+    factors = [const(d) for d in dims]
+    if not any(f.is_Add for f in factors):
+        # One flatten instead of one per factor; the same canonical product (a number times a sum
+        # is distributed only by the pairwise product, hence that path for sums).
+        return sympy.Mul(*factors)
     out: Dim = sympy.Integer(1)
-    for d in dims:
-        out = out * const(d)
+    for f in factors:
+        out = out * f
     return out
 
 
