@@ -98,13 +98,16 @@ class Signature:
         if tree.kwarg:
             params.append(Param(tree.kwarg.arg, var_keyword=True))
         self.params = params
+        # What bind needs, worked out once: rules are bound thousands of times per analysis.
+        self._positional = [p for p in params if not (p.keyword_only or p.var_positional or p.var_keyword)]
+        self._var_pos = next((p for p in params if p.var_positional), None)
+        self._var_kw = next((p for p in params if p.var_keyword), None)
+        self._names = {p.name for p in params if not (p.var_positional or p.var_keyword)}
 
     def bind(self, args: Sequence[Value], kwargs: dict) -> dict:
         """Bind like Python does; defaults become Values. Raises BindError where Python would."""
         bound: dict[str, Value] = {}
-        positional = [p for p in self.params if not (p.keyword_only or p.var_positional or p.var_keyword)]
-        var_pos = next((p for p in self.params if p.var_positional), None)
-        var_kw = next((p for p in self.params if p.var_keyword), None)
+        positional, var_pos, var_kw = self._positional, self._var_pos, self._var_kw
         if len(args) > len(positional) and var_pos is None:
             raise BindError(f"takes {len(positional)} positional arguments but {len(args)} were given")
         for p, a in zip(positional, args):
@@ -112,7 +115,7 @@ class Signature:
         if var_pos is not None:
             bound[var_pos.name] = Seq(tuple(args[len(positional):]))
         extra = {}
-        names = {p.name for p in self.params if not (p.var_positional or p.var_keyword)}
+        names = self._names
         for k, v in kwargs.items():
             if k in names:
                 if k in bound:
