@@ -39,48 +39,53 @@ MODULE_METHODS = {"add_module", "register_module", "register_buffer", "register_
 
 
 def get_attribute(interp, base: Value, name: str, frame) -> Value:
-    if isinstance(base, FunctionRef):
-        return FunctionRef(f"{base.qualname}.{name}")
-    if isinstance(base, ModuleRef):
-        return interp.lookup_global(name, base.scope)
-    if isinstance(base, Instance):
-        if base.opaque:
-            return UNKNOWN
-        if name in base.attrs:
-            return base.attrs[name]
-        if name == "training" and base.info.is_module:
-            return Const(base.training) if base.training is not None else UNKNOWN
-        found = base.info.find_method(name)
-        if found is not None:
-            return bind_method(interp, base, found, frame)
-        attr = class_attribute(interp, base.info, name)
-        if attr is not None:
-            return attr
-        if base.info.is_module and name in MODULE_METHODS:
-            return BoundMethod(base, name)
-        if base.base_layer is not None:
-            return layer_attribute(base.base_layer, name)
-        return UNKNOWN
-    if isinstance(base, SuperRef):
-        for cls in base.instance.info.mro_after(base.owner):
-            if name in cls.methods:
-                return BoundUserMethod(base.instance, UserFunction(cls.methods[name], cls))
-        return BoundMethod(base, name)  # nn.Module's own methods: __init__ and friends
-    if isinstance(base, ClassRef):
-        attr = class_attribute(interp, base.info, name)
-        if attr is not None:
-            return attr
-        found = base.info.find_method(name)
-        if found is not None:
-            return bind_method(interp, base, found, frame)
-        return UNKNOWN
-    if isinstance(base, Tensor):
-        return tensor_attribute(base, name)
-    if isinstance(base, Layer):
-        return layer_attribute(base, name)
-    if isinstance(base, (ListValue, DictValue, Seq, Number)) or (isinstance(base, Const) and isinstance(base.value, str)):
+    handler = _ATTRIBUTE_BY_TYPE.get(type(base))  # value classes are never subclassed: exact types
+    if handler is not None:
+        return handler(interp, base, name, frame)
+    if isinstance(base, Const) and isinstance(base.value, str):
         return BoundMethod(base, name)
     return UNKNOWN
+
+
+def _instance_attribute(interp, base: Instance, name: str, frame) -> Value:
+    if base.opaque:
+        return UNKNOWN
+    if name in base.attrs:
+        return base.attrs[name]
+    if name == "training" and base.info.is_module:
+        return Const(base.training) if base.training is not None else UNKNOWN
+    found = base.info.find_method(name)
+    if found is not None:
+        return bind_method(interp, base, found, frame)
+    attr = class_attribute(interp, base.info, name)
+    if attr is not None:
+        return attr
+    if base.info.is_module and name in MODULE_METHODS:
+        return BoundMethod(base, name)
+    if base.base_layer is not None:
+        return layer_attribute(base.base_layer, name)
+    return UNKNOWN
+
+
+def _super_attribute(interp, base: SuperRef, name: str, frame) -> Value:
+    for cls in base.instance.info.mro_after(base.owner):
+        if name in cls.methods:
+            return BoundUserMethod(base.instance, UserFunction(cls.methods[name], cls))
+    return BoundMethod(base, name)  # nn.Module's own methods: __init__ and friends
+
+
+def _class_attribute_or_method(interp, base: ClassRef, name: str, frame) -> Value:
+    attr = class_attribute(interp, base.info, name)
+    if attr is not None:
+        return attr
+    found = base.info.find_method(name)
+    if found is not None:
+        return bind_method(interp, base, found, frame)
+    return UNKNOWN
+
+
+def _method_of(interp, base: Value, name: str, frame) -> Value:
+    return BoundMethod(base, name)
 
 
 def _decorators(node: cst.FunctionDef) -> set:
@@ -148,3 +153,18 @@ def layer_attribute(layer: Layer, name: str) -> Value:
             # The step names its layer: a mismatch in F.linear(x, fc.weight) is blamed on fc's in_features.
             return Tensor(shape, (Step(f"{layer.label}.weight", shape, layer.loc, layer),))
     return BoundMethod(layer, name)
+
+
+_ATTRIBUTE_BY_TYPE = {
+    FunctionRef: lambda interp, base, name, frame: FunctionRef(f"{base.qualname}.{name}"),
+    ModuleRef: lambda interp, base, name, frame: interp.lookup_global(name, base.scope),
+    Instance: _instance_attribute,
+    SuperRef: _super_attribute,
+    ClassRef: _class_attribute_or_method,
+    Tensor: lambda interp, base, name, frame: tensor_attribute(base, name),
+    Layer: lambda interp, base, name, frame: layer_attribute(base, name),
+    ListValue: _method_of,
+    DictValue: _method_of,
+    Seq: _method_of,
+    Number: _method_of,
+}

@@ -117,27 +117,34 @@ def _container_put(layer: Layer, name: str, value: Value) -> None:
 
 # -- calls ---------------------------------------------------------------------------------------
 def call(interp, callee: Value, args: list, kwargs: dict, frame, node: cst.Call) -> Value:
-    if isinstance(callee, FunctionRef):
-        return call_library(interp, canonical(callee.qualname), args, kwargs, frame, node)
-    if isinstance(callee, Layer):
-        return apply_layer(interp, callee, args, kwargs, frame, node)
-    if isinstance(callee, Instance):
-        return call_instance(interp, callee, args, kwargs, frame, node)
-    if isinstance(callee, BoundMethod):
-        return call_method(interp, callee, args, kwargs, frame, node)
-    if isinstance(callee, BoundUserMethod):
-        if callee.function.node.name.value == "forward" and isinstance(callee.receiver, Instance):
-            return call_instance(interp, callee.receiver, args, kwargs, frame, node, callee.function)
-        return interp.invoke(callee.function, args, kwargs, frame, receiver=callee.receiver, call_node=node)
-    if isinstance(callee, UserFunction):
-        return interp.invoke(callee, args, kwargs, frame, call_node=node)
-    if isinstance(callee, ClassRef):
-        return instantiate(interp, callee.info, args, kwargs, frame, node)
-    if isinstance(callee, Partial):
-        return call(interp, callee.func, list(callee.args) + list(args), {**callee.kwargs, **kwargs}, frame, node)
-    if isinstance(callee, Builtin):
-        return call_builtin(interp, callee.name, args, kwargs, frame, node)
-    return UNKNOWN
+    handler = _CALL_BY_TYPE.get(type(callee))  # value classes are never subclassed: exact types
+    return handler(interp, callee, args, kwargs, frame, node) if handler is not None else UNKNOWN
+
+
+def _call_function_ref(interp, callee: FunctionRef, args: list, kwargs: dict, frame, node) -> Value:
+    return call_library(interp, canonical(callee.qualname), args, kwargs, frame, node)
+
+
+def _call_bound_user_method(interp, callee: BoundUserMethod, args: list, kwargs: dict, frame, node) -> Value:
+    if callee.function.node.name.value == "forward" and isinstance(callee.receiver, Instance):
+        return call_instance(interp, callee.receiver, args, kwargs, frame, node, callee.function)
+    return interp.invoke(callee.function, args, kwargs, frame, receiver=callee.receiver, call_node=node)
+
+
+def _call_user_function(interp, callee: UserFunction, args: list, kwargs: dict, frame, node) -> Value:
+    return interp.invoke(callee, args, kwargs, frame, call_node=node)
+
+
+def _call_class(interp, callee: ClassRef, args: list, kwargs: dict, frame, node) -> Value:
+    return instantiate(interp, callee.info, args, kwargs, frame, node)
+
+
+def _call_partial(interp, callee: Partial, args: list, kwargs: dict, frame, node) -> Value:
+    return call(interp, callee.func, list(callee.args) + list(args), {**callee.kwargs, **kwargs}, frame, node)
+
+
+def _call_builtin(interp, callee: Builtin, args: list, kwargs: dict, frame, node) -> Value:
+    return call_builtin(interp, callee.name, args, kwargs, frame, node)
 
 
 def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -> Value:
@@ -640,3 +647,16 @@ def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool, after_
 
 
 # -- builtins ----------------------------------------------------------------------------------
+
+
+_CALL_BY_TYPE = {
+    FunctionRef: _call_function_ref,
+    Layer: lambda interp, callee, args, kwargs, frame, node: apply_layer(interp, callee, args, kwargs, frame, node),
+    Instance: lambda interp, callee, args, kwargs, frame, node: call_instance(interp, callee, args, kwargs, frame, node),
+    BoundMethod: lambda interp, callee, args, kwargs, frame, node: call_method(interp, callee, args, kwargs, frame, node),
+    BoundUserMethod: _call_bound_user_method,
+    UserFunction: _call_user_function,
+    ClassRef: _call_class,
+    Partial: _call_partial,
+    Builtin: _call_builtin,
+}

@@ -394,7 +394,8 @@ class Interpreter:
         return method(self, node, frame)
 
     def eval_Name(self, node: cst.Name, frame: Frame) -> Value:
-        value = self.lookup(node.value, frame)
+        name, env = node.value, frame.env
+        value = env[name] if name in env else self.lookup_global(name, frame.scope)  # lookup(), inlined
         if frame.record and isinstance(value, (Tensor, Number)):
             self.recorder.name(frame.loc(node), node.value, value, False)
         return value
