@@ -42,6 +42,25 @@ def test_pathological_files_are_declined_with_a_note(text, reason):
     assert result.partial
 
 
+def test_screen_depth_counts_every_level_up_to_the_limit():
+    import ast
+
+    from shapels.analysis import limits
+
+    def depth_by_children(tree):  # the definition: one level per ast.iter_child_nodes step
+        return max([0] + [1 + depth_by_children(child) for child in ast.iter_child_nodes(tree)])
+
+    # Module > Assign > UnaryOp * n > Name > Load: a chain of exactly n + 3 levels.
+    for n in (limits.MAX_DEPTH - 4, limits.MAX_DEPTH - 3, limits.MAX_DEPTH - 2):
+        tree = ast.parse("y = " + "-" * n + "x\n")
+        assert limits._max_depth(tree) == depth_by_children(tree) == n + 3
+        declined = limits.screen("y = " + "-" * n + "x\n").reason is not None
+        assert declined == (n + 3 > limits.MAX_DEPTH)
+    for text in (SEED, "def f():\n    if a:\n        for b in c:\n            return [d[e] for e in f]\n"):
+        tree = ast.parse(text)
+        assert limits._max_depth(tree) == depth_by_children(tree)
+
+
 def test_time_budget_gives_partial_results_and_a_note():
     layers = "".join("            nn.Linear(8, 8),\n" for _ in range(3000))
     text = ("import torch, torch.nn as nn\nclass N(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
