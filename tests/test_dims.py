@@ -72,3 +72,10 @@ def _pairwise_product(factors):
 def test_dim_product_is_the_pairwise_product_exactly(factors):
     # The same expression tree, not just an equal value: hover and messages print it.
     assert sympy.srepr(D.dim_product(factors)) == sympy.srepr(_pairwise_product(factors))
+
+
+@settings(max_examples=300, deadline=None)
+@given(dims)
+def test_prints_unknown_exactly_when_the_printed_dim_shows_a_question_mark(d):
+    assert D.prints_unknown(d) == ("?" in D.show(d))
+    assert not D.prints_unknown(D.fresh("nonzero"))

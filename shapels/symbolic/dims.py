@@ -57,6 +57,12 @@ def has_unknown(d: Dim) -> bool:
     return any(isinstance(s, sympy.Dummy) for s in d.free_symbols)
 
 
+def prints_unknown(d: DimLike) -> bool:
+    """Whether `show(d)` contains a `?`: an unknown dim with the default hint prints as one."""
+    d = const(d)
+    return not d.is_Integer and any(isinstance(s, sympy.Dummy) and s.name == "?" for s in d.free_symbols)
+
+
 def floordiv(a: DimLike, b: DimLike) -> Dim:
     a, b = const(a), const(b)
     if a.is_Integer and b.is_Integer and b != 0:
