@@ -15,14 +15,27 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState  # the hook libcst's own position provider uses
 
 
-@dataclass(frozen=True)
 class Loc:
-    """A node inside a unit (the function or top-level statement it was interpreted in)."""
+    """A node inside a unit (the function or top-level statement it was interpreted in).
 
-    unit: cst.CSTNode
-    node: cst.CSTNode
-    # The names in scope where an argument was written (for fixes that name a variable); not identity.
-    env: Any = field(default=None, compare=False, hash=False)
+    Never changed after construction; equal and hashed by the identity of (unit, node), as libcst
+    nodes compare. A plain slotted class: a frozen dataclass pays for object.__setattr__ on each of
+    the tens of thousands built in one run."""
+
+    __slots__ = ("unit", "node", "env")
+
+    def __init__(self, unit: cst.CSTNode, node: cst.CSTNode, env: Any = None):
+        self.unit = unit
+        self.node = node
+        self.env = env  # the names in scope where an argument was written (fixes that name a variable)
+
+    def __eq__(self, other):
+        if other.__class__ is not Loc:
+            return NotImplemented
+        return self.unit is other.unit and self.node is other.node
+
+    def __hash__(self):
+        return hash((id(self.unit), id(self.node)))
 
     def __repr__(self) -> str:  # the nodes' own reprs print whole trees
         return f"Loc({type(self.node).__name__})"

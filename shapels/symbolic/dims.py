@@ -41,6 +41,8 @@ def is_concrete(d: Dim) -> bool:
 
 
 def as_int(d: Optional[DimLike]) -> Optional[int]:
+    if isinstance(d, sympy.Integer):  # the common case first
+        return int(d)
     if d is None:
         return None
     if isinstance(d, bool):
