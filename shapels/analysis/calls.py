@@ -325,6 +325,7 @@ def call_instance(interp, instance: Instance, args: list, kwargs: dict, frame, n
                      for a in args if isinstance(a, Tensor)) and any(isinstance(a, Tensor) for a in args),
         forward_loc=frame.loc(node) if node is not None else None,
         depth=frame.depth,
+        reports_fully=frame.certain and not interp.silenced and interp.first_error is None,
     )
     interp.recorder.begin_run(run)
     result = UNKNOWN

@@ -215,14 +215,18 @@ def _explicit_inputs(info: ClassInfo, forward: cst.FunctionDef, options: Options
 
 
 def _run_fallbacks(interp: Interpreter, table, options: Options) -> None:
-    """Give every module class a run: with explicit inputs if any, else symbolic ones."""
-    for info in table.module_classes():
+    """Give every module class a run: with explicit inputs if any, else symbolic ones.
+
+    Later classes first: a file defines its blocks before the model that uses them, and the
+    model's run then checks each block inside it, where it is really used, instead of the
+    block's own run and then again inside every class above it."""
+    for info in reversed(table.module_classes()):
         found = info.find_method("forward")
         if found is None:
             continue
         owner, forward = found
         source, specs = _explicit_inputs(info, forward, options)
-        if source is None and interp.recorder.runs.get(info.name):
+        if source is None and _already_checked(interp.recorder.runs.get(info.name, [])):
             continue
         instance = _driver_instance(interp, info) or _symbolic_instance(interp, info)
         args = []
@@ -241,6 +245,13 @@ def _run_fallbacks(interp: Interpreter, table, options: Options) -> None:
         interp.first_error = None  # each fallback run is an execution of its own
         frame = Frame(forward, {}, True, owner)
         calls.call_instance(interp, instance, args, {}, frame, None, UserFunction(forward, owner))
+
+
+def _already_checked(runs: list) -> bool:
+    """The driver's (or explicit inputs') runs count, as always; a run inside another class's
+    symbolic run counts only if its findings were reported in full (not in a branch that may not
+    run, a silenced loop probe, or after an earlier error of that run)."""
+    return any(run.source != "symbolic" or run.reports_fully for run in runs)
 
 
 def _driver_instance(interp: Interpreter, info: ClassInfo) -> Optional[Instance]:

@@ -103,6 +103,7 @@ class Interpreter:
         self.first_error = None  # where the current execution would stop; reset per execution
         self.watch: set = set()  # argument nodes whose values a fix trial wants to see (repair.py)
         self.built: dict = {}  # constructor call node -> how many layers it built
+        self.silenced = 0  # > 0 inside a loop probe whose findings are dropped
         self.watched: list = []
 
     @property
@@ -329,9 +330,11 @@ class Interpreter:
         probe = frame.branch(probe_env, False)
         saved = self.recorder.findings, self.recorder._finding_keys
         self.recorder.findings, self.recorder._finding_keys = [], set()
+        self.silenced += 1
         try:
             self.exec_block(body, probe)
         finally:
+            self.silenced -= 1
             self.recorder.findings, self.recorder._finding_keys = saved
         for name, value in probe_env.items():
             if frame.env.get(name) is not value:

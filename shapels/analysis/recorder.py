@@ -43,6 +43,9 @@ class Run:
     output: Any = None
     forward_loc: Optional[Loc] = None
     depth: int = 0
+    # Its findings count in full: it ran certainly, not in a silenced loop probe, and before any error
+    # of its execution. Only such a run spares the class a symbolic run of its own (engine fallbacks).
+    reports_fully: bool = True
 
 
 class Recorder:
