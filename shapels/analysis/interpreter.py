@@ -413,7 +413,9 @@ class Interpreter:
             return UNKNOWN
 
     def eval_SimpleString(self, node: cst.SimpleString, frame: Frame) -> Value:
-        return _string_literal(node.value)
+        text = node.value
+        # Short literals repeat (names, categories) and are cached; docstrings would only fill memory.
+        return _string_literal(text) if len(text) <= MAX_CACHED_LITERAL else _evaluate_string(text)
 
     def eval_ConcatenatedString(self, node, frame: Frame) -> Value:
         return UNKNOWN
@@ -657,12 +659,17 @@ def _integer_literal(text: str) -> Number:
     return Number(sympy.Integer(int(text.replace("_", ""), 0)))
 
 
-@functools.lru_cache(maxsize=8192)
-def _string_literal(text: str) -> Value:
+MAX_CACHED_LITERAL = 80
+
+
+def _evaluate_string(text: str) -> Value:
     try:
         return Const(ast.literal_eval(text))  # what libcst's SimpleString.evaluated_value does
     except Exception:  # noqa: BLE001 - odd escapes: just not a known string
         return UNKNOWN
+
+
+_string_literal = functools.lru_cache(maxsize=8192)(_evaluate_string)
 
 
 def is_import_line(stmt) -> bool:
