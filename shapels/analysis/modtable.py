@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -40,9 +41,20 @@ class ClassInfo:
     attributes: dict = field(default_factory=dict)  # class-level `expansion = 4` -> expression
     bases: list = field(default_factory=list)  # ClassInfo of user-defined bases, resolved later
     is_module: bool = False
-    scope: Any = None  # the Scope (file) it is defined in
     fields: list = field(default_factory=list)  # annotated class-level names, in order: (name, default)
     is_dataclass: bool = False
+    _scope_ref: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def scope(self) -> Any:
+        """The Scope (file) it is defined in, while the analysis that made it runs. Held weakly: the
+        scope's table holds this class, and a strong reference back made every analysis a reference
+        cycle that kept its whole syntax tree alive until a full garbage collection."""
+        return self._scope_ref() if self._scope_ref is not None else None
+
+    @scope.setter
+    def scope(self, value: Any) -> None:
+        self._scope_ref = weakref.ref(value) if value is not None else None
 
     def find_method(self, name: str) -> Optional[tuple]:
         """(ClassInfo that defines it, FunctionDef) along a left-to-right depth-first MRO."""
