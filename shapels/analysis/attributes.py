@@ -155,6 +155,7 @@ def layer_attribute(layer: Layer, name: str) -> Value:
     return BoundMethod(layer, name)
 
 
+# What looking up an attribute on each kind of value does (see get_attribute()).
 _ATTRIBUTE_BY_TYPE = {
     FunctionRef: lambda interp, base, name, frame: FunctionRef(f"{base.qualname}.{name}"),
     ModuleRef: lambda interp, base, name, frame: interp.lookup_global(name, base.scope),

@@ -647,14 +647,13 @@ def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool, after_
     return UNKNOWN
 
 
-# -- builtins ----------------------------------------------------------------------------------
-
-
+# -- dispatch ----------------------------------------------------------------------------------
+# What calling each kind of value does (see call()).
 _CALL_BY_TYPE = {
     FunctionRef: _call_function_ref,
-    Layer: lambda interp, callee, args, kwargs, frame, node: apply_layer(interp, callee, args, kwargs, frame, node),
-    Instance: lambda interp, callee, args, kwargs, frame, node: call_instance(interp, callee, args, kwargs, frame, node),
-    BoundMethod: lambda interp, callee, args, kwargs, frame, node: call_method(interp, callee, args, kwargs, frame, node),
+    Layer: apply_layer,
+    Instance: call_instance,
+    BoundMethod: call_method,
     BoundUserMethod: _call_bound_user_method,
     UserFunction: _call_user_function,
     ClassRef: _call_class,

@@ -8,7 +8,7 @@ PositionProvider) at about a fifth of its cost. It runs lazily, the first time a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import libcst as cst
