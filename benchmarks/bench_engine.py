@@ -100,7 +100,7 @@ def files() -> list:
     return out
 
 
-def _configurations() -> list:
+def configurations() -> list:
     """(label, Options): the CLI's own loader (workspace = the project root, site-packages too), and none."""
     return [("imports resolved", Options(loader=FileLoader(roots=[ROOT]))), ("this file only", Options())]
 
@@ -111,7 +111,7 @@ def warm(repeat: int, quick: bool) -> list:
         n_lines = text.count("\n") + 1
         reps = 1 if quick else (repeat if n_lines < 200 else max(3, repeat // 3))
         row = {"file": label, "lines": n_lines, "reps": reps, "configs": []}
-        for config, options in _configurations():
+        for config, options in configurations():
             result = analyze(text, str(path), options)
             (p_best, p_med, p_cpu), (a_best, a_med, a_cpu) = _interleaved(
                 lambda: libcst.parse_module(text), lambda: analyze(text, str(path), options), reps)

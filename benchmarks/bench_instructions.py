@@ -47,7 +47,7 @@ def _child(label: str, mode: str, flag: str) -> int:
 
     [(path, text)] = [(p, t) for name, p, t in bench_engine.files() if name == label]
     # No time budget: under valgrind an analysis runs ~50x slower and would stop part-way.
-    options = replace(bench_engine._configurations()[0][1], budget_seconds=None)
+    options = replace(bench_engine.configurations()[0][1], budget_seconds=None)
     analyze(text, str(path), options)  # imports read and cached, caches warm
     libcst.parse_module(text)
     gc.collect()  # the same collector state at the start of every count: collections inside repeat

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import operator
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -397,8 +398,7 @@ class Interpreter:
         return method(self, node, frame)
 
     def eval_Name(self, node: cst.Name, frame: Frame) -> Value:
-        name, env = node.value, frame.env
-        value = env[name] if name in env else self.lookup_global(name, frame.scope)  # lookup(), inlined
+        value = self.lookup(node.value, frame)
         if frame.record and isinstance(value, (Tensor, Number)):
             self.recorder.name(frame.loc(node), node.value, value, False)
         return value
@@ -771,8 +771,8 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
     return None
 
 
-_ORDER = {"LessThan": lambda a, b: a < b, "LessThanEqual": lambda a, b: a <= b,
-          "GreaterThan": lambda a, b: a > b, "GreaterThanEqual": lambda a, b: a >= b}
+_ORDER = {"LessThan": operator.lt, "LessThanEqual": operator.le, "GreaterThan": operator.gt,
+          "GreaterThanEqual": operator.ge}
 
 
 def iterate(value: Value) -> Optional[list]:
