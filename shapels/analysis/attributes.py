@@ -52,6 +52,8 @@ def _instance_attribute(interp, base: Instance, name: str, frame) -> Value:
         return UNKNOWN
     if name in base.attrs:
         return base.attrs[name]
+    if name == "__class__":
+        return ClassRef(base.info)
     if name == "training" and base.info.is_module:
         return Const(base.training) if base.training is not None else UNKNOWN
     found = base.info.find_method(name)
@@ -75,6 +77,8 @@ def _super_attribute(interp, base: SuperRef, name: str, frame) -> Value:
 
 
 def _class_attribute_or_method(interp, base: ClassRef, name: str, frame) -> Value:
+    if name == "__name__":
+        return Const(base.info.name)
     attr = class_attribute(interp, base.info, name)
     if attr is not None:
         return attr
@@ -160,6 +164,7 @@ _ATTRIBUTE_BY_TYPE = {
     FunctionRef: lambda interp, base, name, frame: FunctionRef(f"{base.qualname}.{name}"),
     ModuleRef: lambda interp, base, name, frame: interp.lookup_global(name, base.scope),
     Instance: _instance_attribute,
+    UserFunction: lambda interp, base, name, frame: Const(base.node.name.value) if name == "__name__" else UNKNOWN,
     SuperRef: _super_attribute,
     ClassRef: _class_attribute_or_method,
     Tensor: lambda interp, base, name, frame: tensor_attribute(base, name),

@@ -77,6 +77,8 @@ def comment_inputs(forward: cst.FunctionDef) -> dict:
     body = forward.body
     if isinstance(body, cst.IndentedBlock) and body.header.comment is not None:
         comments.append(body.header.comment.value)
+    if isinstance(body, cst.SimpleStatementSuite) and body.trailing_whitespace.comment is not None:
+        comments.append(body.trailing_whitespace.comment.value)  # `def forward(self, x): return x  # shapels: ...`
     if isinstance(body, cst.IndentedBlock) and body.body:
         first = body.body[0]
         comments.extend(line.comment.value for line in first.leading_lines if line.comment is not None)

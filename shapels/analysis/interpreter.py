@@ -222,66 +222,71 @@ class Interpreter:
         return NORMAL
 
     def exec_stmt(self, stmt, frame: Frame) -> str:
+        """One statement, compound or small (a one-line suite's `if x: return y` holds small ones)."""
         self.budget.tick()
-        if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-            for small in stmt.body:
-                status = self.exec_small(small, frame)
-                if status != NORMAL:
-                    return status
-            return NORMAL
-        if isinstance(stmt, cst.If):
-            return self.exec_if(stmt, frame)
-        if isinstance(stmt, cst.For):
-            return self.exec_for(stmt, frame)
-        if isinstance(stmt, cst.While):
-            return self.exec_unknown_loop(stmt.body, frame, set())
-        if isinstance(stmt, cst.With):
-            for item in stmt.items:
-                value = self.eval(item.item, frame)
-                if item.asname is not None:
-                    self.assign(item.asname.name, UNKNOWN if not isinstance(value, Tensor) else value, frame)
-            return self.exec_block(stmt.body, frame)
-        if isinstance(stmt, cst.Try):
-            status = self.exec_block(stmt.body, frame)
-            if stmt.finalbody is not None:
-                self.exec_block(stmt.finalbody.body, frame)
-            return status
-        if isinstance(stmt, cst.FunctionDef):
-            frame.env[stmt.name.value] = UserFunction(stmt, frame.owner, closure=frame.env, scope=frame.scope)
-            return NORMAL
-        return NORMAL  # class definitions, match statements and the like: nothing to track
+        run = _STATEMENTS.get(type(stmt))  # libcst node classes are never subclassed: exact types
+        return run(self, stmt, frame) if run is not None else NORMAL  # class definitions, match, ...
+
+    def exec_simple(self, stmt, frame: Frame) -> str:
+        for small in stmt.body:
+            status = self.exec_small(small, frame)
+            if status != NORMAL:
+                return status
+        return NORMAL
+
+    def exec_with(self, stmt: cst.With, frame: Frame) -> str:
+        for item in stmt.items:
+            value = self.eval(item.item, frame)
+            if item.asname is not None:
+                self.assign(item.asname.name, UNKNOWN if not isinstance(value, Tensor) else value, frame)
+        return self.exec_block(stmt.body, frame)
+
+    def exec_try(self, stmt: cst.Try, frame: Frame) -> str:
+        status = self.exec_block(stmt.body, frame)
+        if stmt.finalbody is not None:
+            self.exec_block(stmt.finalbody.body, frame)
+        return status
+
+    def exec_def(self, stmt: cst.FunctionDef, frame: Frame) -> str:
+        frame.env[stmt.name.value] = UserFunction(stmt, frame.owner, closure=frame.env, scope=frame.scope)
+        return NORMAL
 
     def exec_small(self, small, frame: Frame) -> str:
-        if isinstance(small, cst.Assign):
-            value = self.eval(small.value, frame)
-            for target in small.targets:
-                self.assign(target.target, value, frame)
-        elif isinstance(small, cst.AnnAssign):
-            if small.value is not None:
-                self.assign(small.target, self.eval(small.value, frame), frame)
-        elif isinstance(small, cst.AugAssign):
-            current = self.eval(small.target, frame)
-            value = self.eval(small.value, frame)
-            op = type(small.operator).__name__.replace("Assign", "")
-            self.assign(small.target, self.binary(op, current, value, frame, small), frame)
-        elif isinstance(small, cst.Expr):
+        run = _SMALL_STATEMENTS.get(type(small))
+        return run(self, small, frame) if run is not None else NORMAL  # pass, del, assert, global, ...
+
+    def exec_assign(self, small: cst.Assign, frame: Frame) -> str:
+        value = self.eval(small.value, frame)
+        for target in small.targets:
+            self.assign(target.target, value, frame)
+        return NORMAL
+
+    def exec_ann_assign(self, small: cst.AnnAssign, frame: Frame) -> str:
+        if small.value is not None:
+            self.assign(small.target, self.eval(small.value, frame), frame)
+        return NORMAL
+
+    def exec_aug_assign(self, small: cst.AugAssign, frame: Frame) -> str:
+        current = self.eval(small.target, frame)
+        value = self.eval(small.value, frame)
+        op = type(small.operator).__name__.replace("Assign", "")
+        self.assign(small.target, self.binary(op, current, value, frame, small), frame)
+        return NORMAL
+
+    def exec_expr(self, small: cst.Expr, frame: Frame) -> str:
+        if type(small.value) not in (cst.SimpleString, cst.ConcatenatedString):  # a docstring does nothing
             self.eval(small.value, frame)
-        elif isinstance(small, cst.Return):
-            frame.returns.append(self.eval(small.value, frame) if small.value is not None else NONE)
-            return RETURN
-        elif isinstance(small, cst.Raise):
-            return DEAD
-        elif isinstance(small, cst.Break):
-            return BREAK
-        elif isinstance(small, cst.Continue):
-            return CONTINUE
-        elif isinstance(small, (cst.Import, cst.ImportFrom)):
-            aliases: dict = {}
-            add_import(aliases, small)
-            for local, target in aliases.items():
-                frame.env[local] = self.resolve_external(target, frame.scope or self.main) or FunctionRef(target)
-        elif isinstance(small, cst.Del):
-            return NORMAL
+        return NORMAL
+
+    def exec_return(self, small: cst.Return, frame: Frame) -> str:
+        frame.returns.append(self.eval(small.value, frame) if small.value is not None else NONE)
+        return RETURN
+
+    def exec_import(self, small, frame: Frame) -> str:
+        aliases: dict = {}
+        add_import(aliases, small)
+        for local, target in aliases.items():
+            frame.env[local] = self.resolve_external(target, frame.scope or self.main) or FunctionRef(target)
         return NORMAL
 
     def exec_if(self, stmt: cst.If, frame: Frame) -> str:
@@ -644,6 +649,31 @@ class Interpreter:
         return out
 
 
+# Statement node type -> the Interpreter method that runs it; types not listed do nothing.
+_STATEMENTS: dict = {
+    cst.SimpleStatementLine: Interpreter.exec_simple,
+    cst.SimpleStatementSuite: Interpreter.exec_simple,
+    cst.If: Interpreter.exec_if,
+    cst.For: Interpreter.exec_for,
+    cst.While: lambda interp, stmt, frame: interp.exec_unknown_loop(stmt.body, frame, set()),
+    cst.With: Interpreter.exec_with,
+    cst.Try: Interpreter.exec_try,
+    cst.FunctionDef: Interpreter.exec_def,
+}
+_SMALL_STATEMENTS: dict = {
+    cst.Assign: Interpreter.exec_assign,
+    cst.AnnAssign: Interpreter.exec_ann_assign,
+    cst.AugAssign: Interpreter.exec_aug_assign,
+    cst.Expr: Interpreter.exec_expr,
+    cst.Return: Interpreter.exec_return,
+    cst.Raise: lambda interp, small, frame: DEAD,
+    cst.Break: lambda interp, small, frame: BREAK,
+    cst.Continue: lambda interp, small, frame: CONTINUE,
+    cst.Import: Interpreter.exec_import,
+    cst.ImportFrom: Interpreter.exec_import,
+}
+_STATEMENTS.update(_SMALL_STATEMENTS)  # the body of a one-line suite (`if x: return y`) is small statements
+
 # Expression node type -> its Interpreter.eval_* function (an unbound method), filled on first use.
 _EVALUATORS: dict = {}
 
@@ -714,6 +744,9 @@ def truth(value: Value) -> Optional[bool]:
 
 
 def compare(op: str, left: Value, right: Value) -> Optional[bool]:
+    if isinstance(left, ClassRef) and isinstance(right, ClassRef) and op in ("Is", "IsNot", "Equal", "NotEqual"):
+        same = left.info.node is right.info.node  # one class statement, one class object
+        return same if op in ("Is", "Equal") else not same
     if op in ("Is", "IsNot"):
         if isinstance(left, Unknown) or isinstance(right, Unknown):
             return None

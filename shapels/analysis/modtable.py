@@ -154,20 +154,21 @@ def _class_info(node: cst.ClassDef, aliases: dict) -> ClassInfo:
     for decorator in node.decorators:
         expr = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
         info.is_dataclass = info.is_dataclass or (dotted_name(expr) or "").rsplit(".", 1)[-1] == "dataclass"
-    if isinstance(node.body, cst.IndentedBlock):
-        for stmt in node.body.body:
-            if isinstance(stmt, cst.FunctionDef):
-                info.methods[stmt.name.value] = stmt
-            elif isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                        target = small.targets[0].target
-                        if isinstance(target, cst.Name):
-                            info.attributes[target.value] = small.value
-                    elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
-                        info.fields.append((small.target.value, small.value))
-                        if small.value is not None:
-                            info.attributes[small.target.value] = small.value
+    # `class Wide(Base): expansion = 4` has a one-line suite: small statements, as in one line of a block
+    statements = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
+    for stmt in statements:
+        if isinstance(stmt, cst.FunctionDef):
+            info.methods[stmt.name.value] = stmt
+        elif isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                    target = small.targets[0].target
+                    if isinstance(target, cst.Name):
+                        info.attributes[target.value] = small.value
+                elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    info.fields.append((small.target.value, small.value))
+                    if small.value is not None:
+                        info.attributes[small.target.value] = small.value
     return info
 
 

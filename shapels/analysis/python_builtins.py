@@ -12,10 +12,12 @@ import sympy
 from shapels.analysis import calls
 from shapels.analysis.attributes import get_attribute
 from shapels.analysis.objects import (
+    BoundUserMethod,
     Builtin,
     ClassRef,
     Instance,
     SuperRef,
+    UserFunction,
 )
 from shapels.rules.base import from_python, to_dim
 from shapels.symbolic import dims as D
@@ -130,6 +132,8 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         if isinstance(value, Unknown) and len(args) == 3:
             return args[2]
         return value
+    if name == "type" and len(args) == 1 and not kwargs and isinstance(args[0], Instance) and not args[0].opaque:
+        return ClassRef(args[0].info)
     if name == "setattr" and len(args) == 3 and isinstance(args[0], Instance):
         if not isinstance(args[1], Const):
             args[0].opaque = True
@@ -172,6 +176,11 @@ def is_instance(value: Value, kind: Value) -> Optional[bool]:
             if isinstance(value, (Seq, ListValue)) or (isinstance(value, Const) and isinstance(value.value, str)):
                 return True
             return False if isinstance(value, (Number, Tensor, Layer, Instance)) or value is NONE else None
+        if q in ("types.FunctionType", "types.LambdaType"):
+            if isinstance(value, UserFunction):
+                return True
+            return False if isinstance(value, (Instance, ClassRef, Tensor, Layer, Number, Const, Seq, ListValue,
+                                               DictValue, BoundUserMethod)) else None
         if q == "torch.Tensor":
             return isinstance(value, Tensor) if not isinstance(value, Unknown) else None
         if q == "torch.nn.Module":
