@@ -56,6 +56,9 @@ _CODES = [
     Code("attention-heads", "embed_dim is not divisible by num_heads.", "nn.MultiheadAttention(100, 3)"),
     Code("view-invalid-shape", "A view/reshape asks for a shape whose size differs from the tensor's.",
          "x of (1, 81920) .view(1, 20, 32, 32), which holds 20480"),
+    Code("view-stride", "A view needs a copy: the tensor's memory layout (after a transpose or permute) does "
+         "not let its dims merge or split in place. `.reshape(...)` or `.contiguous().view(...)` copies.",
+         "x of (1, 2, 2) .transpose(1, 2).view(1, 4)"),
     Code("flatten-dims", "flatten/unflatten dims out of range or sizes that do not multiply up.",
          "nn.Unflatten(1, (2, 5)) fed (4, 12)"),
     Code("dim-out-of-range", "A dim argument is outside the tensor's rank.", "x of (2, 3) .transpose(0, 2)"),

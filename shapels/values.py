@@ -44,6 +44,7 @@ class Tensor(Value):
     shape: Shape
     trace: tuple = ()
     after_error: Any = None  # the location of an earlier error this shape assumes fixed
+    strides: Optional[tuple] = None  # memory strides where certain (symbolic/strides.py), else None
 
     @staticmethod
     def unknown() -> "Tensor":

@@ -30,3 +30,16 @@ def run_python(path: Path, timeout: float = 120) -> subprocess.CompletedProcess:
 
 def run_shapels(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "shapels", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def torch_error(source: str):
+    """Run a model program in this process under torch: its RuntimeError's message, or None if it runs."""
+    try:
+        exec(compile(source, "<model>", "exec"), {"__name__": "__main__"})
+    except RuntimeError as error:
+        return str(error)
+    return None
+
+
+def torch_fails(source: str) -> bool:
+    return torch_error(source) is not None

@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 
+from conftest import torch_fails
 from shapels.analysis.engine import Options, analyze
 
 torch = pytest.importorskip("torch")
@@ -92,14 +93,6 @@ CALLS = {"function __name__": {"Wide": "Wide(Wide(None))", "Narrow": "Narrow(hel
 def program(name: str, built: str) -> str:
     call = CALLS.get(name, {}).get(built, f"{built}()")
     return textwrap.dedent(HEADER) + textwrap.dedent(PROGRAMS[name]) + f"model = {call}\ny = model(torch.randn(2, 8))\n"
-
-
-def torch_fails(source: str) -> bool:
-    try:
-        exec(compile(source, "<model>", "exec"), {"__name__": "__main__"})
-    except RuntimeError:
-        return True
-    return False
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))

@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 
+from conftest import torch_fails
 from shapels.analysis.engine import Options, analyze
 
 torch = pytest.importorskip("torch")
@@ -54,14 +55,6 @@ for i in range(2): layers.append(nn.Linear(width(i == 0), 8))
 y = nn.Sequential(*layers)(torch.randn(2, 8))
 """, "for i in range(2)"),
 }
-
-
-def torch_fails(source: str) -> bool:
-    try:
-        exec(compile(source, "<model>", "exec"), {"__name__": "__main__"})
-    except RuntimeError:
-        return True
-    return False
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))

@@ -7,6 +7,7 @@ or a builtin. Rule errors become findings here, placed on the blamed constructor
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Optional
 
 import libcst as cst
@@ -38,6 +39,7 @@ from shapels.analysis.recorder import Run
 from shapels.analysis.positions import Loc
 from shapels.rules.base import BindError, RuleCall, ShapeError, Unknowable, from_python, to_dim
 from shapels.symbolic import dims as D
+from shapels.symbolic import strides
 from shapels.symbolic.shape import Shape
 from shapels.values import (
     NONE,
@@ -325,7 +327,7 @@ def call_instance(interp, instance: Instance, args: list, kwargs: dict, frame, n
                      for a in args if isinstance(a, Tensor)) and any(isinstance(a, Tensor) for a in args),
         forward_loc=frame.loc(node) if node is not None else None,
         depth=frame.depth,
-        reports_fully=frame.certain and not interp.silenced and interp.first_error is None,
+        reports_fully=frame.surely_reached and not interp.silenced and interp.first_error is None,
     )
     interp.recorder.begin_run(run)
     result = UNKNOWN
@@ -606,9 +608,25 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
         label = _OPERATOR_LABELS.get(label, label)
     result = to_value(output, primary.trace if primary is not None else (), label, loc, rule.preserves_shape,
                       after_error, layer)
+    if isinstance(result, Tensor) and layer is None and "memory_format" not in kwargs and (
+            qualname in strides.CONTIGUOUS_RESULTS or primary is not None and primary.strides is not None):
+        laid_out = strides.after(qualname, primary.shape if primary is not None else None,
+                                 primary.strides if primary is not None else None,
+                                 lambda name: _int_arguments(bound.get(name)), result.shape)
+        if laid_out is not None:
+            result = dataclasses.replace(result, strides=laid_out)
     if layer is not None:
         _record_layer_call(interp, layer, args, result, frame, node)
     return result
+
+
+def _int_arguments(value) -> Optional[tuple]:
+    """`permute(0, 2, 1)`, `permute((0, 2, 1))` or `transpose(1, 2)`'s dims as ints, or None."""
+    if isinstance(value, Seq) and len(value.items) == 1 and isinstance(value.items[0], (Seq, ListValue)):
+        value = value.items[0]
+    items = value.items if isinstance(value, (Seq, ListValue)) else [value]
+    out = tuple(D.as_int(to_dim(v)) if to_dim(v) is not None else None for v in items)
+    return None if None in out else out
 
 
 _OPERATOR_LABELS = {"__add__": "+", "__radd__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/"}

@@ -44,6 +44,7 @@ from shapels.values import (
 
 NORMAL, RETURN, BREAK, CONTINUE, DEAD = "normal", "return", "break", "continue", "dead"
 MAX_LOOP = 256
+MAX_WHILE_ROUNDS = 32
 UNBOUND = Unknown("parameter without an argument")  # replaced by the default where there is one
 MAX_DEPTH = 32
 
@@ -82,10 +83,23 @@ class Frame:
     depth: int = 0
     scope: Any = None  # the Scope (file) whose globals names resolve in; None: the analysed file
     param_locs: dict = field(default_factory=dict)  # parameter -> where the caller wrote its argument
+    # True once this code is reached only on some paths: after `if <unknown>: return` (or break/continue),
+    # the rest runs only when the branch did not. Findings there depend on the branch; mutations stay
+    # certain for the code that follows them, so `certain` keeps its meaning.
+    conditional: bool = False
+    diverged: bool = False  # some path through this frame's code left early (return, break, continue)
 
     def branch(self, env: dict, certain: bool) -> "Frame":
         return Frame(self.unit, env, certain, self.owner, self.record, self.returns, self.depth, self.scope,
-                     self.param_locs)
+                     self.param_locs, self.conditional)
+
+    @property
+    def surely_reached(self) -> bool:
+        """This code runs on every path of the inputs in play: its findings are certain."""
+        return self.certain and not self.conditional
+
+    def left_early_on_some_path(self) -> None:
+        self.conditional = self.diverged = True
 
     def loc(self, node: cst.CSTNode) -> Loc:
         return Loc(self.unit, node)
@@ -242,7 +256,10 @@ class Interpreter:
         return self.exec_block(stmt.body, frame)
 
     def exec_try(self, stmt: cst.Try, frame: Frame) -> str:
+        """The body, then its else; handlers run only on exceptions, which shapels does not follow."""
         status = self.exec_block(stmt.body, frame)
+        if status == NORMAL and stmt.orelse is not None:
+            status = self.exec_block(stmt.orelse.body, frame)
         if stmt.finalbody is not None:
             self.exec_block(stmt.finalbody.body, frame)
         return status
@@ -297,13 +314,27 @@ class Interpreter:
         if verdict is False:
             return self.exec_orelse(orelse, frame)
         env_a, env_b = dict(frame.env), dict(frame.env)
-        status_a = self.exec_block(stmt.body, frame.branch(env_a, False))
-        status_b = self.exec_orelse(orelse, frame.branch(env_b, False))
-        live = [env for env, status in ((env_a, status_a), (env_b, status_b)) if status == NORMAL]
+        frame_a, frame_b = frame.branch(env_a, False), frame.branch(env_b, False)
+        status_a = self.exec_block(stmt.body, frame_a)
+        status_b = self.exec_orelse(orelse, frame_b)
+        return self.join_branches(frame, [(env_a, status_a, frame_a), (env_b, status_b, frame_b)])
+
+    def join_branches(self, frame: Frame, branches: list) -> str:
+        """After branches of which we cannot tell which runs: (env, status, branch frame) each. The code
+        after runs on the paths that fell through; if another left early (return, break, continue), it is
+        reached only on some paths. A `raise` does not make it so: the program fails either way."""
+        live = [env for env, status, _ in branches if status == NORMAL]
         if not live:
-            return RETURN if RETURN in (status_a, status_b) else DEAD
+            left = {status for _, status, _ in branches} - {DEAD}  # a raising path fails either way
+            if RETURN in left or not left:
+                return RETURN if left else DEAD
+            if len(left) > 1:  # some paths break, some continue: we follow the break
+                frame.left_early_on_some_path()
+            return BREAK if BREAK in left else CONTINUE
+        if any(status in (RETURN, BREAK, CONTINUE) or inner.diverged for _, status, inner in branches):
+            frame.left_early_on_some_path()
         frame.env.clear()
-        frame.env.update(live[0] if len(live) == 1 else join_envs(env_a, env_b))
+        frame.env.update(live[0] if len(live) == 1 else functools.reduce(join_envs, live))
         return NORMAL
 
     def exec_orelse(self, orelse, frame: Frame) -> str:
@@ -316,17 +347,68 @@ class Interpreter:
     def exec_for(self, stmt: cst.For, frame: Frame) -> str:
         items = iterate(self.eval(stmt.iter, frame))
         if items is None or len(items) > MAX_LOOP:
-            return self.exec_unknown_loop(stmt.body, frame, targets_of(stmt.target))
+            status = self.exec_unknown_loop(stmt.body, frame, targets_of(stmt.target))
+            return self.exec_loop_else(stmt.orelse, frame) if status == NORMAL else status
         for item in items:
             self.assign(stmt.target, item, frame)
             status = self.exec_block(stmt.body, frame)
             if status == BREAK:
-                break
+                return NORMAL  # `for ... else`: the else runs only when the loop was not broken
             if status in (RETURN, DEAD):
                 return status
         if stmt.orelse is not None:
             return self.exec_block(stmt.orelse.body, frame)
         return NORMAL
+
+    def exec_while(self, stmt: cst.While, frame: Frame) -> str:
+        """Unrolled while its test is known, like a `for` over known items (fewer rounds: the count is not
+        known up front, and a training loop's body can be a whole model); then as an unknown loop."""
+        returned = len(frame.returns)
+        for _ in range(MAX_WHILE_ROUNDS):
+            verdict = truth(self.eval(stmt.test, frame))
+            if verdict is False:
+                return self.exec_block(stmt.orelse.body, frame) if stmt.orelse is not None else NORMAL
+            if verdict is None:
+                break
+            status = self.exec_block(stmt.body, frame)
+            if status == BREAK:
+                return NORMAL
+            if status in (RETURN, DEAD):
+                return status
+        status = self.exec_unknown_loop(stmt.body, frame, set())
+        if _always_true(stmt.test) and not _breaks_out(stmt.body):
+            # `while True:` without a break ends only by return or raise: nothing after it runs
+            return RETURN if len(frame.returns) > returned else DEAD
+        return self.exec_loop_else(stmt.orelse, frame) if status == NORMAL else status
+
+    def exec_loop_else(self, orelse, frame: Frame) -> str:
+        """The else of a loop we could not unroll: it runs unless the loop was broken, which we cannot tell."""
+        if orelse is None:
+            return NORMAL
+        env_run, env_skip = dict(frame.env), dict(frame.env)
+        frame_run, frame_skip = frame.branch(env_run, False), frame.branch(env_skip, False)
+        status = self.exec_block(orelse.body, frame_run)
+        return self.join_branches(frame, [(env_run, status, frame_run), (env_skip, NORMAL, frame_skip)])
+
+    def exec_match(self, stmt: cst.Match, frame: Frame) -> str:
+        """Cases we do not match against: each may run (its captures unknown), or none may."""
+        self.eval(stmt.subject, frame)
+        branches = []
+        exhaustive = False
+        for case in stmt.cases:
+            env = dict(frame.env)
+            for name in _pattern_captures(case.pattern):
+                env[name] = UNKNOWN
+            inner = frame.branch(env, False)
+            if case.guard is not None:
+                self.eval(case.guard, inner)
+            branches.append((env, self.exec_block(case.body, inner), inner))
+            exhaustive = exhaustive or (case.guard is None and isinstance(case.pattern, cst.MatchAs)
+                                        and case.pattern.pattern is None)  # `case _:` / `case name:`
+        if not exhaustive:
+            env = dict(frame.env)
+            branches.append((env, NORMAL, frame.branch(env, False)))
+        return self.join_branches(frame, branches)
 
     def exec_unknown_loop(self, body, frame: Frame, loop_targets: set) -> str:
         """A loop we cannot unroll: run the body once on unknowns, silently, then forget what it wrote."""
@@ -337,8 +419,11 @@ class Interpreter:
         saved = self.recorder.findings, self.recorder._finding_keys
         self.recorder.findings, self.recorder._finding_keys = [], set()
         self.silenced += 1
+        returned = len(frame.returns)  # branch frames share their function's list of returns
         try:
             self.exec_block(body, probe)
+            if len(frame.returns) > returned:
+                frame.left_early_on_some_path()  # the loop may return: what follows runs on some paths
         finally:
             self.silenced -= 1
             self.recorder.findings, self.recorder._finding_keys = saved
@@ -632,7 +717,7 @@ class Interpreter:
         env.update(bound)
         owner = owner or function.owner
         scope = function.scope or (owner.scope if owner is not None else None) or frame.scope
-        inner = Frame(node, env, frame.certain, owner, record, [], frame.depth + 1, scope)
+        inner = Frame(node, env, frame.certain, owner, record, [], frame.depth + 1, scope, conditional=frame.conditional)
         if call_node is not None:
             names = [p.name.value for p in list(node.params.posonly_params) + list(node.params.params)]
             written = calls.argument_nodes(names[1:] if receiver is not None else names, call_node)
@@ -655,7 +740,8 @@ _STATEMENTS: dict = {
     cst.SimpleStatementSuite: Interpreter.exec_simple,
     cst.If: Interpreter.exec_if,
     cst.For: Interpreter.exec_for,
-    cst.While: lambda interp, stmt, frame: interp.exec_unknown_loop(stmt.body, frame, set()),
+    cst.While: Interpreter.exec_while,
+    cst.Match: Interpreter.exec_match,
     cst.With: Interpreter.exec_with,
     cst.Try: Interpreter.exec_try,
     cst.FunctionDef: Interpreter.exec_def,
@@ -826,6 +912,40 @@ def iterate(value: Value) -> Optional[list]:
     if isinstance(value, python_builtins.RangeValue):
         return value.items()
     return None
+
+
+def _always_true(test) -> bool:
+    """`while True:` / `while 1:`: a test no iteration can change."""
+    if isinstance(test, cst.Name):
+        return test.value == "True"
+    return isinstance(test, cst.Integer) and int(test.value.replace("_", ""), 0) != 0
+
+
+def _breaks_out(body) -> bool:
+    """A `break` of this loop in its body (not one of a nested loop, function or class)."""
+    stack = list(body.children)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Break):
+            return True
+        if not isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            stack.extend(node.children)
+        elif isinstance(node, (cst.For, cst.While)) and node.orelse is not None:
+            stack.extend(node.orelse.children)  # a loop's else belongs to the enclosing loop
+    return False
+
+
+def _pattern_captures(pattern) -> set:
+    """Names a match pattern binds (`case Point(x=px)`, `case [first, *rest]`, `case {**others}`)."""
+    names, stack = set(), [pattern]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
+            names.add(node.name.value)
+        elif isinstance(node, cst.MatchMapping) and node.rest is not None:
+            names.add(node.rest.value)
+        stack.extend(node.children)
+    return names
 
 
 def targets_of(target) -> set:

@@ -73,10 +73,12 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
         lazy = lazy_linear_alternative(interp, layer)
         if lazy is not None:
             alternatives.append(lazy)
-    severity = "error" if frame.certain else "information"
+    severity = "error" if frame.surely_reached else "information"
     earlier = after_error if after_error is not None else interp.first_error
     if not frame.certain:
         message = "may fail if this branch runs: " + message
+    elif frame.conditional:
+        message = "may fail on the paths that reach this line (an earlier branch may return or leave the loop): " + message
     elif earlier is not None and earlier != loc:
         after_error = earlier
         # Torch stops at the first error; this one shows once that is fixed as the code intends.

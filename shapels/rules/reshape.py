@@ -8,7 +8,9 @@ from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.common import normalize_dim, numel
 from shapels.rules.registry import T, ex, function, layer
 from shapels.symbolic import dims as D
+from shapels.symbolic import strides
 from shapels.symbolic.shape import Shape
+from shapels.values import Tensor
 
 
 def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
@@ -71,7 +73,19 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
     ],
 )
 def view(call: RuleCall):
-    return _reshape(call, call.shape("input"), call.int_list("shape"))
+    out = _reshape(call, call.shape("input"), call.int_list("shape"))
+    source = call.value("input")
+    if call.qualname == "torch.Tensor.view" and isinstance(source, Tensor) and source.strides is not None:
+        old, new = strides.sizes(source.shape), strides.sizes(out)
+        if old is not None and new is not None and strides.view_strides(old, source.strides, new) is None:
+            call.fail(
+                "view-stride",
+                f"view size is not compatible with input tensor's size and stride: {source.shape.show()} laid out "
+                f"with strides {tuple(source.strides)} (after a transpose or permute) cannot be viewed as "
+                f"{out.show()} without a copy; use .reshape(...) or .contiguous().view(...)",
+                recover=out,
+            )
+    return out
 
 
 @function(
