@@ -22,51 +22,31 @@ import torch.nn as nn
 
 # Each program builds `Wide(...)` or `Narrow(...)`, both subclasses of Base, whose in_features is chosen by
 # introspection; only the right pick matches the (2, 8) input.
+MODEL = """
+class Base(nn.Module):
+    def __init__(self{params}):
+        super().__init__()
+        self.fc = nn.Linear({size}, 3)
+    def forward(self, x):
+        return self.fc(x)
+class Wide(Base):
+    pass
+class Narrow(Base):
+    pass
+"""
+
+# name -> (helpers defined before the model, Base's extra parameters, the in_features expression)
 PROGRAMS = {
-    "__class__ equality": """
-class Base(nn.Module):
-    def __init__(self):
-        super().__init__()
-        size = 8 if self.__class__ == Wide else 5
-        self.fc = nn.Linear(size, 3)
-    def forward(self, x):
-        return self.fc(x)
-class Wide(Base):
-    pass
-class Narrow(Base):
-    pass
-""",
-    "type() identity": """
-class Base(nn.Module):
-    def __init__(self):
-        super().__init__()
-        size = 5 if type(self) is Narrow else 8
-        self.fc = nn.Linear(size, 3)
-    def forward(self, x):
-        return self.fc(x)
-class Wide(Base):
-    pass
-class Narrow(Base):
-    pass
-""",
-    "class __name__": """
+    "__class__ equality": ("", "", "8 if self.__class__ == Wide else 5"),
+    "type() identity": ("", "", "5 if type(self) is Narrow else 8"),
+    "class __name__": ("""
 def width(obj):
     name = obj.__class__.__name__
     if isinstance(obj, FunctionType):
         name = obj.__name__
     return {"Wide": 8, "Narrow": 5, "helper": 7}[name]
-class Base(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(width(self), 3)
-    def forward(self, x):
-        return self.fc(x)
-class Wide(Base):
-    pass
-class Narrow(Base):
-    pass
-""",
-    "function __name__": """
+""", "", "width(self)"),
+    "function __name__": ("""
 def helper():
     pass
 def width(obj):
@@ -74,25 +54,17 @@ def width(obj):
     if isinstance(obj, types.FunctionType):
         name = obj.__name__
     return 8 if name == "Wide" else 5
-class Base(nn.Module):
-    def __init__(self, named):
-        super().__init__()
-        self.fc = nn.Linear(width(named), 3)
-    def forward(self, x):
-        return self.fc(x)
-class Wide(Base):
-    pass
-class Narrow(Base):
-    pass
-""",
+""", ", named", "width(named)"),
 }
 
 CALLS = {"function __name__": {"Wide": "Wide(Wide(None))", "Narrow": "Narrow(helper)"}}
 
 
 def program(name: str, built: str) -> str:
+    helpers, params, size = PROGRAMS[name]
     call = CALLS.get(name, {}).get(built, f"{built}()")
-    return textwrap.dedent(HEADER) + textwrap.dedent(PROGRAMS[name]) + f"model = {call}\ny = model(torch.randn(2, 8))\n"
+    model = MODEL.replace("{params}", params).replace("{size}", size)
+    return textwrap.dedent(HEADER) + helpers + model + f"model = {call}\ny = model(torch.randn(2, 8))\n"
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))

@@ -612,7 +612,7 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
             qualname in strides.CONTIGUOUS_RESULTS or primary is not None and primary.strides is not None):
         laid_out = strides.after(qualname, primary.shape if primary is not None else None,
                                  primary.strides if primary is not None else None,
-                                 lambda name: _int_arguments(bound.get(name)), result.shape)
+                                 lambda name: _bound_ints(rule_call, name), result.shape)
         if laid_out is not None:
             result = dataclasses.replace(result, strides=laid_out)
     if layer is not None:
@@ -620,12 +620,13 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
     return result
 
 
-def _int_arguments(value) -> Optional[tuple]:
+def _bound_ints(rule_call: RuleCall, name: str) -> Optional[tuple]:
     """`permute(0, 2, 1)`, `permute((0, 2, 1))` or `transpose(1, 2)`'s dims as ints, or None."""
-    if isinstance(value, Seq) and len(value.items) == 1 and isinstance(value.items[0], (Seq, ListValue)):
-        value = value.items[0]
-    items = value.items if isinstance(value, (Seq, ListValue)) else [value]
-    out = tuple(D.as_int(to_dim(v)) if to_dim(v) is not None else None for v in items)
+    try:
+        dims = rule_call.int_list(name)
+    except (KeyError, Unknowable):
+        return None
+    out = tuple(D.as_int(d) for d in dims)
     return None if None in out else out
 
 

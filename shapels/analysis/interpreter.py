@@ -85,9 +85,9 @@ class Frame:
     param_locs: dict = field(default_factory=dict)  # parameter -> where the caller wrote its argument
     # True once this code is reached only on some paths: after `if <unknown>: return` (or break/continue),
     # the rest runs only when the branch did not. Findings there depend on the branch; mutations stay
-    # certain for the code that follows them, so `certain` keeps its meaning.
+    # certain for the code that follows them, so `certain` keeps its meaning. A branch frame starts with
+    # its parent's value, so one that turns True inside a branch tells the join a path left early.
     conditional: bool = False
-    diverged: bool = False  # some path through this frame's code left early (return, break, continue)
 
     def branch(self, env: dict, certain: bool) -> "Frame":
         return Frame(self.unit, env, certain, self.owner, self.record, self.returns, self.depth, self.scope,
@@ -97,9 +97,6 @@ class Frame:
     def surely_reached(self) -> bool:
         """This code runs on every path of the inputs in play: its findings are certain."""
         return self.certain and not self.conditional
-
-    def left_early_on_some_path(self) -> None:
-        self.conditional = self.diverged = True
 
     def loc(self, node: cst.CSTNode) -> Loc:
         return Loc(self.unit, node)
@@ -329,10 +326,10 @@ class Interpreter:
             if RETURN in left or not left:
                 return RETURN if left else DEAD
             if len(left) > 1:  # some paths break, some continue: we follow the break
-                frame.left_early_on_some_path()
+                frame.conditional = True
             return BREAK if BREAK in left else CONTINUE
-        if any(status in (RETURN, BREAK, CONTINUE) or inner.diverged for _, status, inner in branches):
-            frame.left_early_on_some_path()
+        if any(status in (RETURN, BREAK, CONTINUE) or inner.conditional for _, status, inner in branches):
+            frame.conditional = True
         frame.env.clear()
         frame.env.update(live[0] if len(live) == 1 else functools.reduce(join_envs, live))
         return NORMAL
@@ -351,14 +348,20 @@ class Interpreter:
             return self.exec_loop_else(stmt.orelse, frame) if status == NORMAL else status
         for item in items:
             self.assign(stmt.target, item, frame)
-            status = self.exec_block(stmt.body, frame)
-            if status == BREAK:
-                return NORMAL  # `for ... else`: the else runs only when the loop was not broken
-            if status in (RETURN, DEAD):
-                return status
+            ended = self.exec_round(stmt.body, frame)
+            if ended is not None:
+                return ended
         if stmt.orelse is not None:
             return self.exec_block(stmt.orelse.body, frame)
         return NORMAL
+
+    def exec_round(self, body, frame: Frame) -> Optional[str]:
+        """One round of an unrolled loop: None to go on, else what the loop statement returns (a
+        broken loop skips its else)."""
+        status = self.exec_block(body, frame)
+        if status == BREAK:
+            return NORMAL
+        return status if status in (RETURN, DEAD) else None
 
     def exec_while(self, stmt: cst.While, frame: Frame) -> str:
         """Unrolled while its test is known, like a `for` over known items (fewer rounds: the count is not
@@ -370,11 +373,9 @@ class Interpreter:
                 return self.exec_block(stmt.orelse.body, frame) if stmt.orelse is not None else NORMAL
             if verdict is None:
                 break
-            status = self.exec_block(stmt.body, frame)
-            if status == BREAK:
-                return NORMAL
-            if status in (RETURN, DEAD):
-                return status
+            ended = self.exec_round(stmt.body, frame)
+            if ended is not None:
+                return ended
         status = self.exec_unknown_loop(stmt.body, frame, set())
         if _always_true(stmt.test) and not _breaks_out(stmt.body):
             # `while True:` without a break ends only by return or raise: nothing after it runs
@@ -423,7 +424,7 @@ class Interpreter:
         try:
             self.exec_block(body, probe)
             if len(frame.returns) > returned:
-                frame.left_early_on_some_path()  # the loop may return: what follows runs on some paths
+                frame.conditional = True  # the loop may return: what follows runs on some paths
         finally:
             self.silenced -= 1
             self.recorder.findings, self.recorder._finding_keys = saved
