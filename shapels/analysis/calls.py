@@ -14,7 +14,7 @@ import libcst as cst
 import sympy
 
 from shapels import rules as rule_registry
-from shapels.analysis import report
+from shapels.analysis import report, tensor_values
 from shapels.analysis.objects import (
     BoundUserMethod,
     Builtin,
@@ -149,6 +149,11 @@ def _call_builtin(interp, callee: Builtin, args: list, kwargs: dict, frame, node
     return call_builtin(interp, callee.name, args, kwargs, frame, node)
 
 
+# math functions of known numbers -> how many arguments they take (math.log(x, base))
+MATH_FUNCTIONS = {"math.ceil": 1, "math.floor": 1, "math.sqrt": 1, "math.log2": 1, "math.prod": 1, "math.log": 2,
+                  "math.log10": 1, "math.exp": 1}
+
+
 def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -> Value:
     if qualname in CONTAINERS:
         return build_container(qualname, args, frame, node)
@@ -171,15 +176,15 @@ def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -
         return args[0] if isinstance(args[0], Tensor) else UNKNOWN
     if qualname == "torch.Size" and args and isinstance(args[0], (Seq, ListValue)):
         return Seq(tuple(args[0].items))
-    if qualname in ("math.ceil", "math.floor", "math.sqrt", "math.log2", "math.prod") and len(args) == 1:
-        value = plain(args[0])
-        if value is MISSING_VALUE:
+    if qualname in MATH_FUNCTIONS and 1 <= len(args) <= MATH_FUNCTIONS[qualname] and not kwargs:
+        values = [plain(a) for a in args]
+        if MISSING_VALUE in values:
             return UNKNOWN
         import math
 
         try:
-            return python_number(getattr(math, qualname.rsplit(".", 1)[-1])(value))
-        except (TypeError, ValueError):
+            return python_number(getattr(math, qualname.rsplit(".", 1)[-1])(*values))
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError):
             return UNKNOWN
     if qualname in ("numpy.linspace", "numpy.arange"):
         return numpy_sequence(qualname, args, kwargs)
@@ -553,6 +558,8 @@ def call_layer_method(interp, layer: Layer, name: str, args: list, kwargs: dict,
 
 
 def call_library_method(interp, tensor: Tensor, name: str, args: list, kwargs: dict, frame, node) -> Value:
+    if name in ("tolist", "item") and not args and not kwargs:
+        return tensor_values.to_python_value(tensor, name)
     qualname = f"torch.Tensor.{name}"
     rule = rule_registry.lookup(qualname)
     if rule is None:
@@ -615,6 +622,10 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
                                  lambda name: _bound_ints(rule_call, name), result.shape)
         if laid_out is not None:
             result = dataclasses.replace(result, strides=laid_out)
+    if isinstance(result, Tensor) and layer is None:
+        data = tensor_values.elements_of(qualname, bound)
+        if data is not None and tensor_values.fits(data, result.shape):
+            result = dataclasses.replace(result, data=data)
     if layer is not None:
         _record_layer_call(interp, layer, args, result, frame, node)
     return result

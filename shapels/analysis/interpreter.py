@@ -51,7 +51,7 @@ MAX_DEPTH = 32
 BUILTIN_NAMES = {
     "len", "range", "int", "float", "list", "tuple", "enumerate", "zip", "min", "max", "sum", "abs", "isinstance",
     "print", "getattr", "setattr", "hasattr", "super", "dict", "bool", "str", "reversed", "round", "sorted", "any",
-    "all", "type", "iter", "next", "divmod", "map", "callable",
+    "all", "type", "iter", "next", "divmod", "map", "callable", "set",
 }
 
 
@@ -556,7 +556,7 @@ class Interpreter:
 
     def comprehension(self, node, frame: Frame) -> Optional[list]:
         comp = node.for_in
-        if comp.inner_for_in is not None or comp.ifs:
+        if comp.inner_for_in is not None:
             return None
         items = iterate(self.eval(comp.iter, frame))
         if items is None or len(items) > MAX_LOOP:
@@ -566,7 +566,11 @@ class Interpreter:
         out = []
         for item in items:
             self.assign(comp.target, item, inner)
-            out.append(self.eval(node.elt, inner))
+            kept = [truth(self.eval(condition.test, inner)) for condition in comp.ifs]
+            if None in kept:
+                return None  # which items stay is unknown, so is the list
+            if all(kept):
+                out.append(self.eval(node.elt, inner))
         return out
 
     def eval_Attribute(self, node: cst.Attribute, frame: Frame) -> Value:

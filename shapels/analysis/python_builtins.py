@@ -50,6 +50,15 @@ class RangeValue(Value):
         return [Number(sympy.Integer(i)) for i in r]
 
 
+def int_set(items: Optional[list]) -> Value:
+    """set() of known ints, as a tuple in the order Python iterates it (an int hashes to itself, so
+    that order is the same on every run, unlike a set of strings)."""
+    values = [plain(i) for i in items] if items is not None else None
+    if values is None or any(isinstance(v, bool) or not isinstance(v, int) for v in values):
+        return UNKNOWN
+    return Seq(tuple(Number(sympy.Integer(v)) for v in set(values)))
+
+
 def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Value:
     from shapels.analysis.interpreter import iterate, truth
 
@@ -75,6 +84,8 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         if items is None:
             return UNKNOWN
         return ListValue(items) if name == "list" else Seq(tuple(items))
+    if name == "set" and len(args) == 1 and not kwargs:
+        return int_set(iterate(args[0]))
     if name in ("list", "tuple") and not args:
         return ListValue([]) if name == "list" else Seq(())
     if name == "dict":

@@ -285,3 +285,31 @@ def cummax(call: RuleCall):
 def sort(call: RuleCall):
     out = _scan(call)
     return (out, out)
+
+
+@function(
+    "torch.diff", "torch.Tensor.diff",
+    signature="input, n=1, dim=-1, prepend=None, append=None",
+    examples=[
+        ex(T(5), out=(4,)),
+        ex(T(3, 5), dim=0, out=(2, 5)),
+        ex(T(2, 6), n=2, out=(2, 4)),
+        ex(T(3), n=5, out=(0,)),
+        ex(T(2, 3), dim=2, error="dim-out-of-range"),
+    ],
+)
+def diff(call: RuleCall):
+    """The n-th forward difference along dim: that dim shrinks by n (to no less than 0)."""
+    if not (call.is_none("prepend") and call.is_none("append")):
+        raise Unknowable("prepend")
+    shape = call.shape("input")
+    if shape.rank == 0:
+        raise Unknowable("input")  # torch refuses a 0-d input
+    n = D.as_int(call.dim("n"))
+    if n is None or n < 0:
+        raise Unknowable("n")
+    index = dim_index(call, shape, call.dim("dim"))
+    size = shape.dims[index]
+    if D.as_int(size) is not None:
+        return shape.with_dim(index, max(D.as_int(size) - n, 0))
+    return shape if n == 0 else shape.with_dim(index, D.fresh())

@@ -1,0 +1,146 @@
+"""Element values through the tensor calls that create or transform small tensors.
+
+`apply_rule` asks `elements_of` after a rule gave the call's shape: a torch.arange, a torch.tensor
+of numbers, + - * / with numbers or other such tensors, log, round, pow, diff and dtype casts keep
+their values (symbolic/elements.py says how exactly); `.tolist()` and `.item()` turn them back into
+numbers. Any other call, argument or keyword leaves the values unknown.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+from shapels.symbolic import dims as D
+from shapels.symbolic import elements as E
+from shapels.symbolic.elements import Elements
+from shapels.symbolic.shape import Shape
+from shapels.values import UNKNOWN, Const, ListValue, Number, Seq, Tensor, Value
+
+# call name (after torch. / torch.Tensor.) -> (operation, operands swapped)
+_BINARY = {
+    "add": ("add", False), "__add__": ("add", False), "__radd__": ("add", True),
+    "sub": ("sub", False), "subtract": ("sub", False), "__sub__": ("sub", False), "__rsub__": ("sub", True),
+    "mul": ("mul", False), "multiply": ("mul", False), "__mul__": ("mul", False), "__rmul__": ("mul", True),
+    "div": ("div", False), "divide": ("div", False), "true_divide": ("div", False),
+    "__truediv__": ("div", False), "__rtruediv__": ("div", True),
+}
+_POWER = ("pow", "__pow__")
+_UNARY = ("log", "round", "diff", "float", "int", "long")
+# Arguments a call may carry at their default and keep its values known.
+_DEFAULTS = {"round": {"decimals": 0}, "diff": {"n": 1, "dim": -1, "prepend": None, "append": None}}
+
+
+def scalar(value: Value) -> Optional[Union[int, float]]:
+    """A python int or float that a Number stands for (bools and symbols are not scalars here)."""
+    if isinstance(value, Number):
+        if isinstance(value.value, float):
+            return value.value
+        return D.as_int(value.value)
+    return None
+
+
+def _operand(value: Value):
+    if isinstance(value, Tensor):
+        return value.data
+    return scalar(value)
+
+
+def _only_defaults(bound: dict, allowed: dict) -> bool:
+    """No extra positional or keyword arguments, and the named ones at their defaults."""
+    extra_args = bound.get("args")
+    if isinstance(extra_args, Seq) and extra_args.items or bound.get("kwargs"):
+        return False
+    for name, default in allowed.items():
+        value = bound.get(name)
+        if value is None:
+            continue
+        if default is None:
+            if not (isinstance(value, Const) and value.value is None):
+                return False
+        elif scalar(value) != default:
+            return False
+    return True
+
+
+def elements_of(qualname: str, bound: dict) -> Optional[Elements]:
+    """The values of the tensor `qualname(**bound)` returns, where they are known."""
+    family, _, name = qualname.rpartition(".")
+    if family not in ("torch", "torch.Tensor"):
+        return None
+    if name in _BINARY:
+        if not _only_defaults(bound, {}):
+            return None
+        op, swapped = _BINARY[name]
+        a, b = _operand(bound.get("input")), _operand(bound.get("other"))
+        if a is None or b is None or not (isinstance(a, Elements) or isinstance(b, Elements)):
+            return None
+        if swapped:
+            a, b = b, a
+        if op == "div" and not isinstance(a, Elements) and name.startswith("__"):
+            # `k / t` runs t.__rtruediv__(k), which torch writes as t.reciprocal() * k: two roundings
+            return E.binary("mul", E.binary("div", 1, b), a)
+        return E.binary(op, a, b)
+    if name in _POWER:
+        base, exponent = _operand(bound.get("input")), _operand(bound.get("other"))
+        if _only_defaults(bound, {}) and isinstance(exponent, Elements) and isinstance(base, (int, float)):
+            return E.pow_scalar_base(base, exponent)
+        return None
+    if name in _UNARY:
+        source = _operand(bound.get("input"))
+        if not isinstance(source, Elements) or not _only_defaults(bound, _DEFAULTS.get(name, {})):
+            return None
+        return E.UNARY[name](source)
+    if family == "torch" and name == "arange":
+        return _arange(bound)
+    if family == "torch" and name in ("tensor", "as_tensor"):
+        return _from_data(bound)
+    return None
+
+
+def _arange(bound: dict) -> Optional[Elements]:
+    if any(not (isinstance(bound.get(k), Const) and bound[k].value is None) for k in ("out", "dtype")):
+        return None
+    start, end, step = (scalar(bound.get(k)) if bound.get(k) is not None else None for k in ("start", "end", "step"))
+    if isinstance(bound.get("end"), Const) and bound["end"].value is None:
+        start, end = 0, start
+    if not all(isinstance(v, int) for v in (start, end, step)):
+        return None  # float ranges accumulate in double: not followed
+    return E.arange(start, end, step)
+
+
+def _from_data(bound: dict) -> Optional[Elements]:
+    if bound.get("kwargs") or isinstance(bound.get("args"), Seq) and bound["args"].items:
+        return None  # a dtype or device: not followed
+    data = bound.get("data")
+    if isinstance(data, Number):
+        value = scalar(data)
+        return E.from_python([value], ndim=0) if value is not None else None
+    if isinstance(data, (Seq, ListValue)) and not getattr(data, "uncertain", False):
+        values = [scalar(v) for v in data.items]
+        return None if None in values else E.from_python(values)
+    return None
+
+
+def fits(elements: Elements, shape: Shape) -> bool:
+    """Whether values and the shape the rule inferred agree (a 0-d or 1-d tensor of that length)."""
+    if not shape.ranked or shape.rank != elements.ndim:
+        return False
+    return elements.ndim == 0 and len(elements.items) == 1 or D.as_int(shape.dim(0)) == len(elements.items)
+
+
+def to_python_value(tensor: Tensor, method: str) -> Value:
+    """`t.tolist()` / `t.item()` of a tensor whose values are known; UNKNOWN otherwise."""
+    if tensor.data is None:
+        return UNKNOWN
+    numbers = [_number(v) for v in E.to_python(tensor.data)]
+    if method == "item":
+        return numbers[0] if len(numbers) == 1 else UNKNOWN
+    return numbers[0] if tensor.data.ndim == 0 else ListValue(numbers)
+
+
+def _number(value) -> Value:
+    if value is None:
+        return UNKNOWN
+    if isinstance(value, int):
+        return Number(D.const(value))
+    return Number(float(value))
