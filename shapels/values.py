@@ -45,7 +45,7 @@ class Tensor(Value):
     trace: tuple = ()
     after_error: Any = None  # the location of an earlier error this shape assumes fixed
     strides: Optional[tuple] = None  # memory strides where certain (symbolic/strides.py), else None
-    data: Any = None  # element values of a small 0-d/1-d tensor where known (symbolic/elements.py), else None
+    data: Any = None  # a tensor_values.Cell: element values of a small 0-d/1-d tensor where known, else None
 
     @staticmethod
     def unknown() -> "Tensor":

@@ -221,3 +221,17 @@ def test_values_end_where_torch_is_not_followed(expression):
     known = (expression.replace(", dtype=torch.float64", "").replace("0.0, 1.0, 0.25", "4").replace(", flags", ", [1, 0]")
              .replace("decimals=1", "").replace(", alpha=2", ""))
     assert isinstance(_driver_globals(f"import torch\nvalues = {known}\n")["values"], ListValue)
+
+
+@pytest.mark.parametrize("write", [
+    "t.add_(1)", "t += 1", "t[0] = 7", "t[1:3] = 0", "torch.add(t, 1, out=t)", "torch.nn.init.constant_(t, 3)",
+    "unknown_helper(t)", "t.fill_(2)", "torch.relu(t, inplace=True)", "t.view(2, 2).add_(1)", "t[1:].mul_(2)",
+    "t.long().add_(1)", "t.reshape(-1)[0] = 5",
+])
+def test_a_write_to_a_tensor_forgets_its_values_in_every_alias(write):
+    """After anything that may write to t's memory, neither t nor an alias of it keeps stale values
+    (torch shows the write through both)."""
+    source = f"import torch\nt = torch.arange(4)\nalias = t\n{write}\nvalues = alias.tolist()\n"
+    assert isinstance(_driver_globals(source)["values"], Unknown)
+    untouched = _driver_globals("import torch\nt = torch.arange(4)\nalias = t\nvalues = alias.tolist()\n")
+    assert isinstance(untouched["values"], ListValue)

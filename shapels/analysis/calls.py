@@ -120,7 +120,10 @@ def _container_put(layer: Layer, name: str, value: Value) -> None:
 # -- calls ---------------------------------------------------------------------------------------
 def call(interp, callee: Value, args: list, kwargs: dict, frame, node: cst.Call) -> Value:
     handler = _CALL_BY_TYPE.get(type(callee))  # value classes are never subclassed: exact types
-    return handler(interp, callee, args, kwargs, frame, node) if handler is not None else UNKNOWN
+    if handler is None:
+        tensor_values.forget(list(args) + list(kwargs.values()))  # an unknown callee may write to them
+        return UNKNOWN
+    return handler(interp, callee, args, kwargs, frame, node)
 
 
 def _call_function_ref(interp, callee: FunctionRef, args: list, kwargs: dict, frame, node) -> Value:
@@ -199,6 +202,7 @@ def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -
         return NONE
     rule = rule_registry.lookup(qualname)
     if rule is None:
+        tensor_values.forget(list(args) + list(kwargs.values()))  # an unknown function may write to them
         return UNKNOWN
     if rule.is_layer:
         return construct_layer(interp, rule, qualname, args, kwargs, frame, node)
@@ -563,6 +567,7 @@ def call_library_method(interp, tensor: Tensor, name: str, args: list, kwargs: d
     qualname = f"torch.Tensor.{name}"
     rule = rule_registry.lookup(qualname)
     if rule is None:
+        tensor_values.forget([tensor] + list(args) + list(kwargs.values()))  # an unknown method may write
         return UNKNOWN
     return apply_rule(interp, rule, qualname, None, [tensor] + list(args), kwargs, frame, node)
 
@@ -622,10 +627,12 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
                                  lambda name: _bound_ints(rule_call, name), result.shape)
         if laid_out is not None:
             result = dataclasses.replace(result, strides=laid_out)
-    if isinstance(result, Tensor) and layer is None:
-        data = tensor_values.elements_of(qualname, bound)
-        if data is not None and tensor_values.fits(data, result.shape):
-            result = dataclasses.replace(result, data=data)
+    cell = tensor_values.result_cell(qualname, bound, result.shape) if isinstance(result, Tensor) and layer is None \
+        else None
+    if cell is not None:
+        result = dataclasses.replace(result, data=cell)
+    if tensor_values.may_write(qualname, bound, layer is not None):
+        tensor_values.forget(bound.values())
     if layer is not None:
         _record_layer_call(interp, layer, args, result, frame, node)
     return result

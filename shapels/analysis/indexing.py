@@ -6,6 +6,7 @@ from typing import Optional
 
 import sympy
 
+from shapels.analysis import tensor_values
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -30,6 +31,7 @@ def subscript(interp, base: Value, key: Value, frame, node) -> Value:
     if getattr(base, "base_layer", None) is not None:  # a user subclass of nn.Sequential: self[0]
         base = base.base_layer
     if isinstance(base, Tensor):
+        tensor_values.forget([base])  # t[1:] is a view: a write through it changes t's values
         shape = tensor_index(base.shape, key)
         if shape is None:
             return Tensor(Shape.unknown(), base.trace)

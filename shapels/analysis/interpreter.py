@@ -18,7 +18,7 @@ from typing import Any, Optional
 import libcst as cst
 import sympy
 
-from shapels.analysis import attributes, calls, indexing, operators, python_builtins
+from shapels.analysis import attributes, calls, indexing, operators, python_builtins, tensor_values
 from shapels.analysis.env import join, join_envs
 from shapels.analysis.modtable import add_import, mark_modules
 from shapels.analysis.objects import Builtin, ClassRef, Instance, ModuleRef, UserFunction
@@ -284,7 +284,9 @@ class Interpreter:
         current = self.eval(small.target, frame)
         value = self.eval(small.value, frame)
         op = type(small.operator).__name__.replace("Assign", "")
-        self.assign(small.target, self.binary(op, current, value, frame, small), frame)
+        result = self.binary(op, current, value, frame, small)
+        tensor_values.forget([current])  # `t += 1` writes in place: every alias of t sees it
+        self.assign(small.target, result, frame)
         return NORMAL
 
     def exec_expr(self, small: cst.Expr, frame: Frame) -> str:
@@ -475,6 +477,7 @@ class Interpreter:
                 calls.register_submodule(obj, name, value)
         elif isinstance(target, cst.Subscript):
             obj = self.eval(target.value, frame)
+            tensor_values.forget([obj])  # t[i] = v writes to the tensor's memory
             if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
                 key = self.eval(target.slice[0].slice.value, frame)
                 calls.set_item(obj, key, value, frame.certain)

@@ -4,11 +4,15 @@
 of numbers, + - * / with numbers or other such tensors, log, round, pow, diff and dtype casts keep
 their values (symbolic/elements.py says how exactly); `.tolist()` and `.item()` turn them back into
 numbers. Any other call, argument or keyword leaves the values unknown.
+
+A tensor's values live in a `Cell` that every alias of the tensor shares, and that is emptied
+(`forget`) once anything may write to that memory: an in-place method or operator, `out=`, an item
+assignment, a layer (inplace=True ones write their input), an unknown call it is passed to.
 """
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Iterable, Optional, Union
 
 from shapels.symbolic import dims as D
 from shapels.symbolic import elements as E
@@ -26,8 +30,64 @@ _BINARY = {
 }
 _POWER = ("pow", "__pow__")
 _UNARY = ("log", "round", "diff", "float", "int", "long")
+_CASTS = ("float", "int", "long")  # these return the input itself when its dtype already matches
+_NEW_MEMORY = set(_BINARY) | set(_POWER) | set(_UNARY) | {"arange", "tensor", "as_tensor"}
 # Arguments a call may carry at their default and keep its values known.
 _DEFAULTS = {"round": {"decimals": 0}, "diff": {"n": 1, "dim": -1, "prepend": None, "append": None}}
+
+
+class Cell:
+    """The known values of one tensor's memory; None once something may have written to it."""
+
+    __slots__ = ("elements",)
+
+    def __init__(self, elements: Optional[Elements]):
+        self.elements = elements
+
+
+def known(tensor: Tensor) -> Optional[Elements]:
+    return tensor.data.elements if tensor.data is not None else None
+
+
+def forget(values: Iterable) -> None:
+    """Values (and those inside lists, tuples and dicts) that may be written to lose their elements."""
+    for value in values:
+        if isinstance(value, Tensor) and value.data is not None:
+            value.data.elements = None
+        elif isinstance(value, (Seq, ListValue)):
+            forget(value.items)
+        elif isinstance(value, dict):
+            forget(value.values())
+
+
+def result_cell(qualname: str, bound: dict, shape: Shape) -> Optional[Cell]:
+    """The values of a call's result: a new cell, or the input's own where torch returns the input
+    itself (`.long()` of an int64 tensor), so that a write through either reaches both."""
+    elements = elements_of(qualname, bound)
+    if elements is None or not fits(elements, shape):
+        return None
+    source = bound.get("input")
+    if qualname.rpartition(".")[2] in _CASTS and isinstance(source, Tensor) and known(source) is not None \
+            and known(source).dtype == elements.dtype:
+        return source.data
+    return Cell(elements)
+
+
+def may_write(qualname: str, bound: dict, is_layer: bool) -> bool:
+    """Whether a call may write to its tensor arguments' memory (add_, __iadd__, out=, inplace=True, a
+    layer), or return a view of it that a later write goes through (any call but the value ops here,
+    which return new tensors): either way their values can no longer be trusted."""
+    name = qualname.rpartition(".")[2]
+    if is_layer or name.endswith("_") and not name.endswith("__") or name.startswith("__i") or name == "__setitem__":
+        return True
+    if name not in _NEW_MEMORY:
+        return True
+    extra = bound.get("kwargs") if isinstance(bound.get("kwargs"), dict) else {}
+    for key in ("out", "inplace"):
+        value = bound.get(key, extra.get(key))
+        if value is not None and not (isinstance(value, Const) and value.value in (None, False)):
+            return True
+    return False
 
 
 def scalar(value: Value) -> Optional[Union[int, float]]:
@@ -41,7 +101,7 @@ def scalar(value: Value) -> Optional[Union[int, float]]:
 
 def _operand(value: Value):
     if isinstance(value, Tensor):
-        return value.data
+        return known(value)
     return scalar(value)
 
 
@@ -130,12 +190,13 @@ def fits(elements: Elements, shape: Shape) -> bool:
 
 def to_python_value(tensor: Tensor, method: str) -> Value:
     """`t.tolist()` / `t.item()` of a tensor whose values are known; UNKNOWN otherwise."""
-    if tensor.data is None:
+    elements = known(tensor)
+    if elements is None:
         return UNKNOWN
-    numbers = [_number(v) for v in E.to_python(tensor.data)]
+    numbers = [_number(v) for v in E.to_python(elements)]
     if method == "item":
         return numbers[0] if len(numbers) == 1 else UNKNOWN
-    return numbers[0] if tensor.data.ndim == 0 else ListValue(numbers)
+    return numbers[0] if elements.ndim == 0 else ListValue(numbers)
 
 
 def _number(value) -> Value:
