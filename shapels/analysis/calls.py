@@ -121,9 +121,14 @@ def _container_put(layer: Layer, name: str, value: Value) -> None:
 def call(interp, callee: Value, args: list, kwargs: dict, frame, node: cst.Call) -> Value:
     handler = _CALL_BY_TYPE.get(type(callee))  # value classes are never subclassed: exact types
     if handler is None:
-        tensor_values.forget(list(args) + list(kwargs.values()))  # an unknown callee may write to them
-        return UNKNOWN
+        return _unknown_call(args, kwargs)
     return handler(interp, callee, args, kwargs, frame, node)
+
+
+def _unknown_call(args: list, kwargs: dict) -> Value:
+    """A call shapels does not model: its result is unknown, and it may write to the tensors it is given."""
+    tensor_values.forget(list(args) + list(kwargs.values()))
+    return UNKNOWN
 
 
 def _call_function_ref(interp, callee: FunctionRef, args: list, kwargs: dict, frame, node) -> Value:
@@ -202,8 +207,7 @@ def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -
         return NONE
     rule = rule_registry.lookup(qualname)
     if rule is None:
-        tensor_values.forget(list(args) + list(kwargs.values()))  # an unknown function may write to them
-        return UNKNOWN
+        return _unknown_call(args, kwargs)
     if rule.is_layer:
         return construct_layer(interp, rule, qualname, args, kwargs, frame, node)
     return apply_rule(interp, rule, qualname, None, args, kwargs, frame, node)
@@ -567,8 +571,7 @@ def call_library_method(interp, tensor: Tensor, name: str, args: list, kwargs: d
     qualname = f"torch.Tensor.{name}"
     rule = rule_registry.lookup(qualname)
     if rule is None:
-        tensor_values.forget([tensor] + list(args) + list(kwargs.values()))  # an unknown method may write
-        return UNKNOWN
+        return _unknown_call([tensor] + list(args), kwargs)
     return apply_rule(interp, rule, qualname, None, [tensor] + list(args), kwargs, frame, node)
 
 

@@ -158,7 +158,7 @@ def elements_of(qualname: str, bound: dict) -> Optional[Elements]:
 
 
 def _arange(bound: dict) -> Optional[Elements]:
-    if any(not (isinstance(bound.get(k), Const) and bound[k].value is None) for k in ("out", "dtype")):
+    if not _only_defaults(bound, {"out": None, "dtype": None}):
         return None
     start, end, step = (scalar(bound.get(k)) if bound.get(k) is not None else None for k in ("start", "end", "step"))
     if isinstance(bound.get("end"), Const) and bound["end"].value is None:
@@ -169,7 +169,7 @@ def _arange(bound: dict) -> Optional[Elements]:
 
 
 def _from_data(bound: dict) -> Optional[Elements]:
-    if bound.get("kwargs") or isinstance(bound.get("args"), Seq) and bound["args"].items:
+    if not _only_defaults(bound, {}):
         return None  # a dtype or device: not followed
     data = bound.get("data")
     if isinstance(data, Number):

@@ -98,6 +98,12 @@ def _widened(low: float, high: float) -> Optional[tuple]:
     return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else None
 
 
+def _point(v: Scalar) -> tuple:
+    """A number as a float32 element: the float32 nearest to it, exactly (what torch's cast gives)."""
+    x = f32(v)
+    return (x, x)
+
+
 def _exact_bounds(values: list) -> Optional[tuple]:
     """The float32 interval holding correctly rounded results whose exact values are `values`."""
     lo, hi = f32(min(values)), f32(max(values))
@@ -113,13 +119,10 @@ def from_python(values: list, ndim: int = 1) -> Optional[Elements]:
         if any(abs(v) >= _INT_RANGE["int64"] for v in values):
             return None
         return Elements("int64", tuple(values), ndim)
-    items = []
-    for v in values:
-        x = f32(v)
-        if not math.isfinite(x):
-            return None
-        items.append((x, x))
-    return Elements(FLOAT32, tuple(items), ndim)
+    items = tuple(_point(v) for v in values)
+    if not all(math.isfinite(lo) for lo, _ in items):
+        return None
+    return Elements(FLOAT32, items, ndim)
 
 
 def arange(start: int, end: int, step: int) -> Optional[Elements]:
@@ -132,9 +135,7 @@ def arange(start: int, end: int, step: int) -> Optional[Elements]:
 
 # -- conversion ------------------------------------------------------------------------------------
 def _as_float_bounds(e: Elements) -> list:
-    if e.is_float:
-        return list(e.items)
-    return [(f32(v), f32(v)) for v in e.items]
+    return _float_operands(e, list(e.items))
 
 
 def to_dtype(e: Elements, dtype: str) -> Optional[Elements]:
@@ -239,7 +240,7 @@ def _float_operands(source, items: list) -> list:
     """Items as float32 bounds: a scalar or an integer element is first cast to float32, as torch does."""
     if isinstance(source, Elements) and source.is_float:
         return items
-    return [(f32(v), f32(v)) for v in items]
+    return [_point(v) for v in items]
 
 
 def _float_op(op: str, x: tuple, y: tuple) -> Optional[tuple]:
