@@ -10,6 +10,7 @@ import sympy
 
 from shapels.analysis.objects import (
     CONTAINERS,
+    Partial,
     ModuleRef,
     BoundUserMethod,
     ClassRef,
@@ -159,8 +160,20 @@ def layer_attribute(layer: Layer, name: str) -> Value:
     return BoundMethod(layer, name)
 
 
+def _partial_attribute(interp, base: Partial, name: str, frame) -> Value:
+    """functools.partial's func, args and keywords: timm's get_norm_layer unbinds a partial so."""
+    if name == "func":
+        return base.func
+    if name == "args":
+        return Seq(tuple(base.args))
+    if name == "keywords":
+        return DictValue(dict(base.kwargs))
+    return UNKNOWN
+
+
 # What looking up an attribute on each kind of value does (see get_attribute()).
 _ATTRIBUTE_BY_TYPE = {
+    Partial: _partial_attribute,
     FunctionRef: lambda interp, base, name, frame: FunctionRef(f"{base.qualname}.{name}"),
     ModuleRef: lambda interp, base, name, frame: interp.lookup_global(name, base.scope),
     Instance: _instance_attribute,

@@ -30,6 +30,7 @@ from shapels.analysis.python_builtins import (
     call_builtin,
     copy_value,
     numpy_sequence,
+    repeated,
     plain,
     python_number,
     string_method,
@@ -196,6 +197,8 @@ def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -
             return UNKNOWN
     if qualname in ("numpy.linspace", "numpy.arange"):
         return numpy_sequence(qualname, args, kwargs)
+    if qualname == "itertools.repeat" and len(args) == 2 and not kwargs:
+        return repeated(args[0], args[1])
     if qualname in ("copy.copy", "copy.deepcopy") and len(args) >= 1:
         return copy_value(args[0])
     if qualname in ("typing.cast", "torch.jit.annotate") and len(args) == 2:

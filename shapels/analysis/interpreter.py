@@ -47,6 +47,7 @@ MAX_LOOP = 256
 MAX_WHILE_ROUNDS = 32
 UNBOUND = Unknown("parameter without an argument")  # replaced by the default where there is one
 MAX_DEPTH = 32
+MAX_UNCERTAIN_RECURSION = 2  # calls of one function already running, past which an uncertain call is unknown
 
 BUILTIN_NAMES = {
     "len", "range", "int", "float", "list", "tuple", "enumerate", "zip", "min", "max", "sum", "abs", "isinstance",
@@ -112,6 +113,8 @@ class Interpreter:
         self.source = "driver"
         self.scopes: dict = {main.path: main}
         self._external: dict = {}
+        self._active: dict = {}  # FunctionDef node -> how many of its calls are running
+        self._tables: dict = {}  # path -> Scope of a package whose import table is read, its top level not run
         self.first_error = None  # where the current execution would stop; reset per execution
         self.watch: set = set()  # argument nodes whose values a fix trial wants to see (repair.py)
         self.built: dict = {}  # constructor call node -> how many layers it built
@@ -169,12 +172,43 @@ class Interpreter:
             target = self.load_scope(scope, module_name)
             if target is None:
                 continue
+            if cut == len(parts) and (dots or cut >= 2):  # the name is a submodule: unless its package rebinds it
+                rebound = self._package_binding(scope, "." * dots + ".".join(parts[:-1]), parts[-1])
+                if rebound is not None:
+                    return rebound
             value: Value = ModuleRef(target)
             for attr in parts[cut:]:
                 value = attributes.get_attribute(self, value, attr, Frame(target.module, {}, scope=target))
                 if isinstance(value, Unknown):
                     return None
             return value
+        return None
+
+    def _package_binding(self, importer: Scope, package: str, name: str) -> Optional[Value]:
+        """`from pkg import name` takes pkg's attribute before a submodule of that name, as Python does:
+        timm/layers/__init__.py's `from .create_attn import create_attn` makes `create_attn` the
+        function, not the module. An imported name is followed from pkg's import table without running
+        pkg's top level (which would import every submodule); a name pkg defines loads pkg."""
+        try:
+            found = self.loader(importer.path, package)
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        if found is None:
+            return None
+        path, text = found
+        if path not in self._tables:
+            module = parse_cached(text)
+            self._tables[path] = make_scope(package.lstrip("."), path, module) if module is not None else None
+        unrun = self._tables[path]  # the package's names, its top level not run
+        if unrun is None:
+            return None
+        if name in unrun.table.aliases:
+            return self.resolve_external(unrun.table.aliases[name], unrun)
+        if name in unrun.table.classes or name in unrun.table.functions:
+            target = self.load_scope(importer, package)
+            if target is not None:
+                value = attributes.get_attribute(self, ModuleRef(target), name, Frame(target.module, {}, scope=target))
+                return None if isinstance(value, Unknown) else value
         return None
 
     def load_scope(self, importer: Scope, module_name: str) -> Optional[Scope]:
@@ -717,6 +751,20 @@ class Interpreter:
         if frame.depth >= MAX_DEPTH:
             return UNKNOWN
         node = function.node
+        active = self._active.get(node, 0)
+        if active >= MAX_UNCERTAIN_RECURSION and not frame.certain:
+            # Recursion under a condition we cannot decide runs both ways at every level: 2^depth calls
+            # (timm's is_static_pad with unknown sizes). A certain recursion (a U-Net block nesting
+            # itself) still runs to MAX_DEPTH.
+            return UNKNOWN
+        self._active[node] = active + 1
+        try:
+            return self._invoke(function, node, args, kwargs, frame, receiver, record, owner, call_node)
+        finally:
+            self._active[node] = active
+
+    def _invoke(self, function: UserFunction, node, args: list, kwargs: dict, frame: Frame, receiver, record: bool,
+                owner, call_node) -> Value:
         env = dict(function.closure) if function.closure else {}
         bound = bind_user_params(node, ([receiver] if receiver is not None else []) + list(args), kwargs)
         if bound is None:
@@ -851,6 +899,10 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
             return same if op == "Is" else not same
         return None
     if op in ("In", "NotIn"):
+        if isinstance(left, Const) and isinstance(right, Const) and isinstance(left.value, str) \
+                and isinstance(right.value, str):
+            found = left.value in right.value  # a substring test: 'deep' in stem_type
+            return found if op == "In" else not found
         items = iterate(right) if not isinstance(right, DictValue) else [Const(k) for k in right.items]
         if items is None or not isinstance(left, Const) or not all(isinstance(i, Const) for i in items):
             return None

@@ -16,9 +16,11 @@ from shapels.analysis.objects import (
     Builtin,
     ClassRef,
     Instance,
+    Partial,
     SuperRef,
     UserFunction,
 )
+from shapels.rules import registry as rule_registry
 from shapels.rules.base import from_python, to_dim
 from shapels.symbolic import dims as D
 from shapels.values import (
@@ -73,6 +75,15 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
             return Number(d) if d is not None else UNKNOWN
         items = iterate(args[0])
         return Number(sympy.Integer(len(items))) if items is not None else UNKNOWN
+    if name in ("any", "all") and len(args) == 1 and not kwargs:
+        items = iterate(args[0])
+        if items is None:
+            return UNKNOWN
+        verdicts = [truth_of(i) for i in items]
+        decisive = name == "any"  # any() stops at a true item, all() at a false one
+        if decisive in verdicts:
+            return Const(decisive)
+        return Const(not decisive) if None not in verdicts else UNKNOWN
     if name == "range":
         ints = [D.as_int(to_dim(a)) for a in args]
         if not args or any(i is None for i in ints) or len(ints) > 3:
@@ -160,14 +171,42 @@ _SEQUENCE_TYPES = {"collections.abc.Sequence", "typing.Sequence", "collections.a
                    "collections.abc.Collection"}
 
 
+_DATA = (Tensor, Layer, Instance, Number, Const, Seq, ListValue, DictValue)
+
+
+def _callable_kind(value: Value) -> Optional[str]:
+    """"class", "function" or "partial" for a value that is certainly one: a user class or function, a
+    partial, or a torch name that a rule models (a layer rule's name is a class); else None. An
+    unresolved name (FunctionRef without a rule) may be anything, even an int."""
+    if isinstance(value, ClassRef):
+        return "class"
+    if isinstance(value, (UserFunction, BoundUserMethod)):
+        return "function"
+    if isinstance(value, Partial):
+        return "partial"
+    if isinstance(value, FunctionRef):
+        rule = rule_registry.lookup(calls.canonical(value.qualname))
+        if rule is not None:
+            return "class" if rule.is_layer else "function"
+    return None
+
+
 def is_instance(value: Value, kind: Value) -> Optional[bool]:
-    """`isinstance` for the types model code tests (int, tuple, Sequence, Tensor, nn.Module)."""
+    """`isinstance` for the types model code tests (int, tuple, Sequence, Tensor, nn.Module, type,
+    functools.partial: timm's get_norm_layer asks the last two of a layer class)."""
     if isinstance(kind, Seq):
         verdicts = [is_instance(value, k) for k in kind.items]
         return True if True in verdicts else (False if all(v is False for v in verdicts) else None)
     if isinstance(value, (Unknown, BoundMethod)):
         return None
+    callable_kind = _callable_kind(value)
+    if isinstance(kind, Builtin) and kind.name == "type":
+        if callable_kind is not None:
+            return callable_kind == "class"
+        return False if isinstance(value, _DATA) else None
     if isinstance(kind, Builtin):
+        if callable_kind is not None:
+            return False  # a class or function is no int, str, tuple, ...
         python = plain(value)
         if kind.name in ("int", "float", "str", "bool", "tuple", "list", "dict"):
             if isinstance(value, Number) and not isinstance(value.value, float) and python is MISSING_VALUE:
@@ -186,10 +225,19 @@ def is_instance(value: Value, kind: Value) -> Optional[bool]:
         if q in _SEQUENCE_TYPES:
             if isinstance(value, (Seq, ListValue)) or (isinstance(value, Const) and isinstance(value.value, str)):
                 return True
+            if callable_kind in ("function", "partial") or (
+                    callable_kind == "class" and (not isinstance(value, ClassRef) or value.info.is_module)):
+                return False  # a module class has no iterating metaclass (an Enum class would)
             return False if isinstance(value, (Number, Tensor, Layer, Instance)) or value is NONE else None
+        if q == "functools.partial":
+            if callable_kind is not None:
+                return callable_kind == "partial"
+            return False if isinstance(value, _DATA) else None
         if q in ("types.FunctionType", "types.LambdaType"):
             if isinstance(value, UserFunction):
                 return True
+            if callable_kind in ("class", "partial"):
+                return False
             return False if isinstance(value, (Instance, ClassRef, Tensor, Layer, Number, Const, Seq, ListValue,
                                                DictValue, BoundUserMethod)) else None
         if q == "torch.Tensor":
@@ -231,6 +279,15 @@ def numpy_sequence(qualname: str, args: list, kwargs: dict) -> Value:
 
     items = list(range(*values)) if all(isinstance(v, numbers.Integral) for v in values) else None
     return ListValue([Number(sympy.Integer(i)) for i in items]) if items is not None and len(items) <= 4096 else UNKNOWN
+
+
+def repeated(item: Value, times: Value) -> Value:
+    """itertools.repeat(x, n) with a known n, as the tuple its consumers build (to_2tuple's
+    `tuple(repeat(x, 2))`)."""
+    count = plain(times)
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 4096:
+        return UNKNOWN
+    return Seq((item,) * count)
 
 
 def copy_value(value: Value) -> Value:

@@ -272,6 +272,29 @@ def clamp_(call: RuleCall):
     return shape
 
 
+@function(
+    "torch.Tensor.bernoulli", "torch.bernoulli",
+    signature="input, p=None, *, generator=None, out=None",
+    preserves_shape=True,
+    examples=[ex(T(2, 3), 0.5, out=(2, 3)), ex(T(4, 1), p=0.2, out=(4, 1))],
+)
+def bernoulli(call: RuleCall):
+    return call.shape("input")
+
+
+@function(
+    "torch.Tensor.bernoulli_",
+    signature="input, p=0.5, *, generator=None",
+    preserves_shape=True,
+    examples=[ex(T(2, 3), 0.9, out=(2, 3)), ex(T(2, 3), T(3, dtype="probability"), out=(2, 3)),
+              ex(T(2, 3), T(5, dtype="probability"), error="broadcast-mismatch")],
+)
+def bernoulli_(call: RuleCall):
+    """DropPath's `x.new_empty(shape).bernoulli_(keep_prob)`; a tensor p must broadcast to the input."""
+    shape, p = call.shape("input"), _tensor_shape(call, "p")
+    return broadcast_inplace(call, shape, p, "bernoulli_") if p is not None else shape
+
+
 # -- softmax -----------------------------------------------------------------------------------
 def _softmax(call: RuleCall):
     shape = call.shape("input")

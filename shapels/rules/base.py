@@ -228,8 +228,12 @@ class RuleCall:
     def int_list(self, name: str) -> tuple:
         """A `*shape`-style argument: view(2, 3) or view((2, 3)); elements may be None (unknown)."""
         v = self._raw(name)
-        if isinstance(v, Seq) and len(v.items) == 1 and isinstance(v.items[0], (Seq, ListValue)):
-            v = v.items[0]
+        if isinstance(v, Seq) and len(v.items) == 1:
+            if isinstance(v.items[0], (Seq, ListValue)):
+                v = v.items[0]
+            elif to_dim_signed(v.items[0]) is None:
+                # view(shape) with `shape` unknown: a tuple of any length, not one size
+                raise Unknowable(name)
         items = v.items if isinstance(v, (Seq, ListValue)) else None
         if items is None:
             single = to_dim_signed(v)

@@ -30,14 +30,56 @@ def _size(call: RuleCall, name: str) -> Shape:
     return _shape(call, call.int_list(name), call.qualname.rsplit(".", 1)[-1])
 
 
+def _given_size(call: RuleCall) -> tuple:
+    """`*sizes`, or `size=` as torch also takes it: zeros(size=(2, 3)), x.new_empty(size=(2, 3))."""
+    if call.is_none("size"):
+        return call.int_list("sizes")
+    if call.value("sizes").items or not isinstance(call.value("size"), (Seq, ListValue)):
+        raise Unknowable("size")  # torch raises a TypeError here, not a shape error
+    return call.int_list("size")
+
+
 @function(
     *[f"torch.{n}" for n in _SIZE_FACTORIES],
-    signature="*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False, generator=None, memory_format=None",
+    signature="*sizes, size=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, "
+              "pin_memory=False, generator=None, memory_format=None",
     label="input",
-    examples=[ex(2, 3, out=(2, 3)), ex((1, 3, 8, 8), out=(1, 3, 8, 8)), ex([], out=()), ex(2, -1, error="call-mismatch")],
+    examples=[ex(2, 3, out=(2, 3)), ex((1, 3, 8, 8), out=(1, 3, 8, 8)), ex([], out=()), ex(2, -1, error="call-mismatch"),
+              ex(size=(2, 5), out=(2, 5))],
 )
 def factory(call: RuleCall):
+    return _shape(call, _given_size(call), call.qualname.rsplit(".", 1)[-1])
+
+
+@function(
+    "torch.Tensor.new_empty", "torch.Tensor.new_zeros", "torch.Tensor.new_ones",
+    signature="input, *sizes, size=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False",
+    examples=[ex(T(2, 3), 4, 5, out=(4, 5)), ex(T(2, 3), (2, 1, 1), out=(2, 1, 1)), ex(T(2, 3), [], out=()),
+              ex(T(2, 3), size=(7,), out=(7,)), ex(T(2, 3), 4, -1, error="call-mismatch")],
+)
+def new_factory(call: RuleCall):
+    """A tensor of the given size, with the receiver's dtype and device: its shape is not the receiver's."""
+    return factory(call)
+
+
+@function(
+    "torch.Tensor.new_full",
+    signature="input, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False",
+    examples=[ex(T(2, 3), (4, 1), 1.5, out=(4, 1)), ex(T(2, 3), (-4,), 1.5, error="call-mismatch")],
+)
+def new_full(call: RuleCall):
+    if not isinstance(call.value("size"), (Seq, ListValue)):
+        raise Unknowable("size")  # new_full(2, 1.5) is a TypeError in torch
     return _size(call, "size")
+
+
+@function(
+    "torch.Tensor.new_tensor",
+    signature="input, data, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False",
+    examples=[ex(T(2, 3), [[1, 2], [3, 4], [5, 6]], out=(3, 2)), ex(T(2, 3), 3.0, out=())],
+)
+def new_tensor(call: RuleCall):
+    return _from_data(call, call.value("data"))
 
 
 @function(

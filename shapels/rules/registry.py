@@ -13,7 +13,8 @@ from shapels.rules.base import RuleCall, Signature
 
 @dataclass(frozen=True)
 class T:
-    """A tensor in an example, by shape: T(1, 3, 32, 32), T(1, 10, dtype="long")."""
+    """A tensor in an example, by shape: T(1, 3, 32, 32), T(1, 10, dtype="long"); dtype="probability" holds
+    floats in [0, 1)."""
 
     dims: tuple
     dtype: str = "float"

@@ -77,6 +77,8 @@ def make_tensor(spec: T) -> torch.Tensor:
         return torch.randint(0, 2, dims, dtype=torch.int64 if dtype in ("long", "int64") else torch.int32)
     if dtype == "bool":
         return torch.randint(0, 2, dims).bool()
+    if dtype == "probability":  # floats in [0, 1): what bernoulli_ takes as p
+        return torch.rand(dims)
     return torch.randn(dims, dtype=getattr(torch, dtype) if dtype not in ("float",) else torch.float32)
 
 

@@ -1,0 +1,319 @@
+"""Idioms of timm, the library most model code borrows from, checked against torch.
+
+Each was found by analysing timm 1.0's sources: a false alarm (a sequence argument of unknown length
+read as one size), or a shape lost (DropPath's new_empty/bernoulli_, `'deep' in stem_type`,
+get_norm_layer's isinstance tests, to_2tuple's itertools.repeat, a package __init__ that rebinds a
+submodule's name), or a recursion that branched both ways at every level (is_static_pad).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+import torch
+
+from conftest import torch_error
+from shapels.analysis import interpreter
+from shapels.analysis.engine import Options, analyze
+from shapels.imports import FileLoader
+
+
+def _errors(source: str, path: str = "m.py", options: Options | None = None) -> list:
+    return [f.code for f in analyze(source, path, options or Options()).findings if f.severity == "error"]
+
+
+def _output(source: str, name: str = "Net", path: str = "m.py", options: Options | None = None):
+    [net] = [m for m in analyze(source, path, options or Options()).modules if m.name == name]
+    return net.output.shape.show() if hasattr(net.output, "shape") else None
+
+
+def _torch_output(source: str) -> str:
+    scope = {"__name__": "__main__"}
+    exec(compile(source, "<model>", "exec"), scope)
+    return str(tuple(scope["out"].shape)).replace(",)", ")")
+
+
+# -- a sequence of unknown length is not one size ---------------------------------------------------
+UNKNOWN_SIZES = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def forward(self, x, shape):
+        y = x.{call}
+        return y.transpose(1, 2)
+"""
+
+
+@pytest.mark.parametrize("call", ["view(shape)", "reshape(shape)", "expand(shape)", "new_zeros(shape)",
+                                  "permute(shape)", "repeat(shape)"])
+def test_an_unknown_size_argument_may_be_a_tuple_of_any_length(call):
+    assert _errors(UNKNOWN_SIZES.format(call=call)) == []
+
+
+def test_one_known_int_is_still_one_size():
+    """The twin that must fail: view(6) is 1-D, so transpose(1, 2) is out of range (torch agrees)."""
+    source = UNKNOWN_SIZES.format(call="view(6)") + "\nout = Net()(torch.randn(2, 3), None)\n"
+    with pytest.raises(IndexError):
+        exec(compile(source, "<model>", "exec"), {"__name__": "__main__"})
+    assert _errors(source) == ["dim-out-of-range"]
+
+
+PATCH_DROPOUT = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def forward(self, x: torch.Tensor):
+        prefix, x = x[:, :1], x[:, 1:]
+        keep = torch.argsort(torch.randn(x.shape[0], x.shape[1]), dim=-1)[:, :3]
+        x = x.gather(1, keep.unsqueeze(-1).expand((-1, -1) + x.shape[2:]))
+        return torch.cat((prefix, x), dim=1)
+"""
+
+
+def test_patch_dropout_expand_with_a_shape_tail_is_no_error():
+    assert _errors(PATCH_DROPOUT) == []
+    driven = PATCH_DROPOUT + "\nout = Net()(torch.randn(2, 10, 8))\n"
+    assert _torch_output(driven) == "(2, 4, 8)"  # the program is valid, so any error would be false
+    assert _errors(driven) == []
+
+
+# -- DropPath: new_empty(shape).bernoulli_(p) -----------------------------------------------------
+DROP_PATH = """
+import torch
+import torch.nn as nn
+
+def drop_path(x, drop_prob: float = 0., training: bool = False, scale_by_keep: bool = True):
+    if drop_prob == 0. or not training:
+        return x
+    keep_prob = 1 - drop_prob
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+    random_tensor = x.new_empty(shape).bernoulli_(keep_prob)
+    if keep_prob > 0.0 and scale_by_keep:
+        random_tensor.div_(keep_prob)
+    return x * random_tensor
+
+class DropPath(nn.Module):
+    def __init__(self, drop_prob: float = 0.):
+        super().__init__()
+        self.drop_prob = drop_prob
+    def forward(self, x):
+        return drop_path(x, self.drop_prob, self.training)
+
+class Net(nn.Module):
+    def __init__(self, dim, head_in):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.drop = DropPath(0.1)
+        self.head = nn.Linear(head_in, 10)
+    def forward(self, x):
+        x = x + self.drop(self.norm(x))
+        return self.head(x)
+
+model = Net(64, {head_in})
+model.{mode}()
+out = model(torch.randn(2, 10, 64))
+"""
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_drop_path_keeps_the_shape_so_the_head_is_checked(mode):
+    good = DROP_PATH.format(head_in=64, mode=mode)
+    assert _errors(good) == [] and torch_error(good) is None
+    assert _output(good) == _torch_output(good) == "(2, 10, 10)"
+    bad = DROP_PATH.format(head_in=128, mode=mode)
+    assert torch_error(bad) is not None
+    assert _errors(bad) == ["linear-in-features"]
+
+
+# -- config tests model code makes --------------------------------------------------------------
+STEM = """
+import functools
+import itertools
+import torch
+import torch.nn as nn
+
+def to_2tuple(x):
+    if isinstance(x, (list, tuple)):
+        return tuple(x)
+    return tuple(itertools.repeat(x, 2))
+
+def get_norm_layer(norm_layer):
+    assert isinstance(norm_layer, (type, str, functools.partial))
+    kwargs = {{}}
+    if isinstance(norm_layer, functools.partial):
+        kwargs.update(norm_layer.keywords)
+        norm_layer = norm_layer.func
+    if isinstance(norm_layer, str):
+        norm_layer = nn.BatchNorm2d if norm_layer == "batchnorm" else nn.GroupNorm
+    if kwargs:
+        norm_layer = functools.partial(norm_layer, **kwargs)
+    return norm_layer
+
+class Net(nn.Module):
+    def __init__(self, stem_type: str = {stem_type!r}, norm_layer=nn.BatchNorm2d, kernel=3):
+        super().__init__()
+        deep = 'deep' in stem_type
+        width = 32 if deep else 16
+        norm_layer = get_norm_layer(norm_layer)
+        k = to_2tuple(kernel)
+        self.conv = nn.Conv2d(3, width, k, padding=(k[0] // 2, k[1] // 2))
+        self.norm = norm_layer(width)
+        self.fc = nn.Linear({fc_in}, 10)
+    def forward(self, x):
+        x = self.norm(self.conv(x))
+        return self.fc(x.mean((2, 3)))
+
+out = Net()(torch.randn(2, 3, 8, 8))
+"""
+
+
+@pytest.mark.parametrize("stem_type", ["", "deep", "deep_tiered", "tiered"])
+def test_substring_tests_isinstance_of_classes_and_repeat_keep_the_widths(stem_type):
+    width = 32 if "deep" in stem_type else 16
+    good = STEM.format(stem_type=stem_type, fc_in=width)
+    assert torch_error(good) is None
+    assert _errors(good) == []
+    assert _output(good) == _torch_output(good) == "(2, 10)"
+    bad = STEM.format(stem_type=stem_type, fc_in=48 - width)  # the other stem's width
+    assert torch_error(bad) is not None
+    assert _errors(bad) == ["linear-in-features"]
+
+
+@pytest.mark.parametrize("norm", ["functools.partial(nn.BatchNorm2d, eps=1e-3)", "'batchnorm'"])
+def test_norm_layer_given_as_a_partial_or_a_name(norm):
+    source = STEM.format(stem_type="", fc_in=16).replace("out = Net()(", f"out = Net(norm_layer={norm})(")
+    assert torch_error(source) is None
+    assert _output(source) == _torch_output(source) == "(2, 10)"
+
+
+# -- from pkg import name, where pkg/__init__.py rebinds a submodule's name -------------------------
+def test_a_package_attribute_shadows_the_submodule_of_that_name(tmp_path):
+    layers = tmp_path / "lib" / "layers"
+    layers.mkdir(parents=True)
+    (tmp_path / "lib" / "__init__.py").write_text("")
+    (layers / "__init__.py").write_text("from .create_head import create_head\nfrom .other import *\n")
+    (layers / "create_head.py").write_text(textwrap.dedent("""
+        import torch.nn as nn
+        def create_head(features, classes):
+            return nn.Linear(features, classes)
+    """))
+    (layers / "other.py").write_text("raise SystemExit('a star import of the package is not run')\n")
+    model = tmp_path / "net.py"
+    source = textwrap.dedent("""
+        import torch
+        import torch.nn as nn
+        from lib.layers import create_head
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.head = create_head({features}, 10)
+            def forward(self, x):
+                return self.head(self.conv(x).mean((2, 3)))
+
+        out = Net()(torch.randn(2, 3, 8, 8))
+    """)
+    options = Options(loader=FileLoader(roots=[tmp_path]))
+    model.write_text(source.format(features=8))
+    assert _output(model.read_text(), path=str(model), options=options) == "(2, 10)"
+    model.write_text(source.format(features=16))
+    assert _errors(model.read_text(), path=str(model), options=options) == ["linear-in-features"]
+
+
+# -- any / all, recursion --------------------------------------------------------------------------
+IS_STATIC_PAD = """
+import torch
+import torch.nn as nn
+
+def to_2tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x, x)
+
+def is_static_pad(kernel_size, stride=1, dilation=1):
+    if any([isinstance(v, (tuple, list)) for v in [kernel_size, stride, dilation]]):
+        kernel_size, stride, dilation = to_2tuple(kernel_size), to_2tuple(stride), to_2tuple(dilation)
+        return all([is_static_pad(*a) for a in zip(kernel_size, stride, dilation)])
+    return stride == 1 and (dilation * (kernel_size - 1)) % 2 == 0
+
+class Net(nn.Module):
+    def __init__(self, kernel, fc_in):
+        super().__init__()
+        width = 8 if is_static_pad(kernel) else 4
+        self.conv = nn.Conv2d(3, width, kernel)
+        self.fc = nn.Linear(fc_in, 10)
+    def forward(self, x):
+        return self.fc(self.conv(x).mean((2, 3)))
+
+out = Net({kernel}, {fc_in})(torch.randn(1, 3, 8, 8))
+"""
+
+
+@pytest.mark.parametrize("kernel, width", [(3, 8), (2, 4), ((3, 5), 8), ((3, 4), 4)])
+def test_any_and_all_of_known_items_decide(kernel, width):
+    good = IS_STATIC_PAD.format(kernel=kernel, fc_in=width)
+    assert torch_error(good) is None and _errors(good) == []
+    assert _output(good) == _torch_output(good) == "(1, 10)"
+    bad = IS_STATIC_PAD.format(kernel=kernel, fc_in=12 - width)
+    assert torch_error(bad) is not None and _errors(bad) == ["linear-in-features"]
+
+
+FAN_OUT = """
+import os
+import torch
+import torch.nn as nn
+
+def grow(k, n):
+    if n == 0:
+        return k
+    if k > 2:  # undecided: k is not known
+        return grow(k, n - 1) + grow(k, n - 1)
+    return grow(k, n - 1)
+
+class Net(nn.Module):
+    def __init__(self, k):
+        super().__init__()
+        self.size = grow(k, 30)
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+    def forward(self, x):
+        return self.conv(x)
+
+out = Net(int(os.environ.get("K", "3")))(torch.randn(1, 3, 8, 8))
+"""
+
+
+def test_recursion_under_an_undecided_condition_stays_bounded(monkeypatch):
+    """Each level runs both branches and two calls: unbounded, that is 2^30 calls."""
+    calls = []
+    original = interpreter.Interpreter._invoke
+    monkeypatch.setattr(interpreter.Interpreter, "_invoke", lambda self, *a: calls.append(1) or original(self, *a))
+    result = analyze(FAN_OUT, "m.py", Options(budget_seconds=None))
+    assert not result.partial and len(calls) < 200
+    [net] = result.modules
+    assert net.output.shape.show() == "(1, 8, 8, 8)"
+
+
+UNET = """
+import torch
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self, channels, depth):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+        self.inner = Block(channels, depth - 1) if depth > 1 else None
+    def forward(self, x):
+        x = self.conv(x)
+        if self.inner is not None:
+            x = torch.cat([x, self.inner(x)], dim=1)[:, :x.shape[1]]
+        return x
+
+out = Block(4, 6)(torch.randn(1, 4, 8, 8))
+"""
+
+
+def test_a_certain_recursion_still_runs_to_the_bottom():
+    """A block nesting itself (pix2pix's U-Net) recurses on a decided condition: no limit but MAX_DEPTH."""
+    assert _output(UNET, name="Block") == _torch_output(UNET) == "(1, 4, 8, 8)"
