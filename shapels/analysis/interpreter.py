@@ -189,10 +189,7 @@ class Interpreter:
         timm/layers/__init__.py's `from .create_attn import create_attn` makes `create_attn` the
         function, not the module. An imported name is followed from pkg's import table without running
         pkg's top level (which would import every submodule); a name pkg defines loads pkg."""
-        try:
-            found = self.loader(importer.path, package)
-        except (OSError, ValueError, UnicodeDecodeError):
-            return None
+        found = self._find(importer, package)
         if found is None:
             return None
         path, text = found
@@ -211,11 +208,15 @@ class Interpreter:
                 return None if isinstance(value, Unknown) else value
         return None
 
-    def load_scope(self, importer: Scope, module_name: str) -> Optional[Scope]:
+    def _find(self, importer: Scope, module_name: str) -> Optional[tuple]:
+        """The loader's (path, text) of an imported module, or None where it is not found or not read."""
         try:
-            found = self.loader(importer.path, module_name)
+            return self.loader(importer.path, module_name)
         except (OSError, ValueError, UnicodeDecodeError):
             return None
+
+    def load_scope(self, importer: Scope, module_name: str) -> Optional[Scope]:
+        found = self._find(importer, module_name)
         if found is None:
             return None
         path, text = found

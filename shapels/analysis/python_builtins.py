@@ -238,8 +238,7 @@ def is_instance(value: Value, kind: Value) -> Optional[bool]:
                 return True
             if callable_kind in ("class", "partial"):
                 return False
-            return False if isinstance(value, (Instance, ClassRef, Tensor, Layer, Number, Const, Seq, ListValue,
-                                               DictValue, BoundUserMethod)) else None
+            return False if isinstance(value, _DATA + (ClassRef, BoundUserMethod)) else None
         if q == "torch.Tensor":
             return isinstance(value, Tensor) if not isinstance(value, Unknown) else None
         if q == "torch.nn.Module":
