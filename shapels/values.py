@@ -88,6 +88,16 @@ class ListValue(Value):
 
 
 @dataclass(eq=False)
+class SetValue(Value):
+    """A set of members other than ints (analysis/membership.py): `in` and `len` are known, the
+    iteration order is not."""
+
+    items: tuple
+    sized: bool = True  # every pair of members known to differ, so len(items) is the set's size
+    uncertain: bool = False  # mutated in a way not followed: its members are unknown
+
+
+@dataclass(eq=False)
 class DictValue(Value):
     items: dict  # str -> Value, insertion-ordered like Python's
 
@@ -97,6 +107,15 @@ class SliceValue(Value):
     start: Any
     stop: Any
     step: Any
+
+
+@dataclass(frozen=True, eq=False)
+class Alternatives(Value):
+    """One of these modules or callables, by a condition the analysis could not decide:
+    `self.drop_path = DropPath(p) if p > 0 else nn.Identity()` with p unknown. Calling it calls each
+    (as code that may not run) and joins the results (analysis/env.py)."""
+
+    options: tuple
 
 
 @dataclass(frozen=True, eq=False)

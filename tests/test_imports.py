@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 
 from shapels.analysis.engine import Options, analyze
@@ -108,3 +109,199 @@ def test_absolute_import_of_the_files_own_package(tmp_path):
     model = _write_project(tmp_path, "from models.blocks import Block, make_head", features=12)
     result = _analyze(model, include_site_packages=False)  # no roots: found from the package itself
     assert [f.code for f in result.findings if f.severity == "error"] == ["linear-in-features"]
+
+
+# -- defaults are evaluated where the function is defined ------------------------------------------
+LAYERS = """
+import torch.nn as nn
+
+HIDDEN = 16
+
+class Mlp(nn.Module):
+    def __init__(self, dim, act_layer=nn.GELU, hidden=HIDDEN):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = act_layer()
+        self.fc2 = nn.Linear(hidden, dim)
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+def make_head(classes, features=HIDDEN):
+    return nn.Linear(features, classes)
+"""
+
+CALLER = """
+import sys
+sys.path.insert(0, {folder!r})
+import torch
+from layers import Mlp, make_head
+
+HIDDEN = 32  # the caller's own HIDDEN: not the one the defaults above name
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.mlp = Mlp(8)
+        self.proj = torch.nn.Linear(8, 16)
+        self.head = make_head(10)
+    def forward(self, x):
+        return self.head(self.proj(self.mlp(x)))
+
+out = Net()(torch.randn(2, 8))
+"""
+
+
+def test_defaults_of_an_imported_function_use_its_own_module(tmp_path):
+    """`act_layer=nn.GELU` means layers.py's `nn` (the caller has none), and `features=HIDDEN` layers.py's
+    16, not the caller's 32: read in the caller's scope, the first lost every shape after Mlp and the
+    second built make_head's Linear with in_features 32."""
+    (tmp_path / "layers.py").write_text(LAYERS)
+    main = tmp_path / "main.py"
+    main.write_text(CALLER.format(folder=str(tmp_path)))
+    scope = {"__name__": "__main__"}
+    exec(compile(main.read_text(), str(main), "exec"), scope)  # torch runs it
+    sys.modules.pop("layers", None)
+    assert tuple(scope["out"].shape) == (2, 10)
+    result = _analyze(main, include_site_packages=False)
+    assert [f.code for f in result.findings if f.severity in ("error", "warning")] == []
+    net = next(m for m in result.modules if m.name == "Net")
+    assert net.output.shape.show() == "(2, 10)"
+    layers = {layer.name: layer for layer in net.layers}
+    assert layers["mlp"].kind == "Mlp" and layers["mlp"].output.show() == "(2, 8)"
+    assert layers["head"].args["in_features"].value == 16
+
+
+CLOSURE_DEFAULT = """
+import torch
+import torch.nn as nn
+
+def build(width):
+    def head(classes, features=width):  # a default naming the enclosing function's local
+        return nn.Linear(features, classes)
+    return nn.Sequential(nn.Linear(4, width), head(3))
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = build({width})
+    def forward(self, x):
+        return self.body(x)
+
+out = Net()(torch.randn(2, 4))
+"""
+
+
+def test_a_default_may_name_the_enclosing_functions_local():
+    source = CLOSURE_DEFAULT.format(width=6)
+    scope = {"__name__": "__main__"}
+    exec(compile(source, "<model>", "exec"), scope)
+    assert tuple(scope["out"].shape) == (2, 3)
+    [net] = [m for m in analyze(source, "m.py").modules if m.name == "Net"]
+    assert net.output.shape.show() == "(2, 3)"
+
+
+# -- star imports -----------------------------------------------------------------------------------
+ACTIVATIONS = """
+import torch
+from torch import nn as nn
+
+class Swish(nn.Module):
+    def forward(self, x):
+        return x * torch.sigmoid(x)
+
+_PRIVATE_WIDTH = 99
+WIDTH = 12
+"""
+
+LISTED = """
+import torch.nn as nn
+__all__ = ['Wide']
+WIDTH = 5  # not listed: a star import does not bring it
+
+class Wide(nn.Linear):
+    pass
+"""
+
+FACTORY = """
+from .activations import *
+from .listed import *
+
+_LAYERS = dict(swish=Swish, relu=nn.ReLU)
+
+def make(name, features):
+    return nn.Sequential(Wide(features, WIDTH), _LAYERS[name]())
+"""
+
+STAR_MAIN = """
+import sys
+sys.path.insert(0, {root!r})
+import torch
+from pkg.factory import make
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = make('swish', 4)
+        self.head = torch.nn.Linear({head_in}, 3)
+    def forward(self, x):
+        return self.head(self.body(x))
+
+out = Net()(torch.randn(2, 4))
+"""
+
+
+def _star_project(tmp_path, head_in: int):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "activations.py").write_text(ACTIVATIONS)
+    (pkg / "listed.py").write_text(LISTED)
+    (pkg / "factory.py").write_text(FACTORY)
+    main = tmp_path / "main.py"
+    main.write_text(STAR_MAIN.format(root=str(tmp_path), head_in=head_in))
+    return main
+
+
+def _torch_run(main):
+    scope = {"__name__": "__main__"}
+    try:
+        exec(compile(main.read_text(), str(main), "exec"), scope)
+        return tuple(scope["out"].shape)
+    except RuntimeError as error:
+        return str(error)
+    finally:
+        for name in [m for m in sys.modules if m == "pkg" or m.startswith("pkg.")]:
+            del sys.modules[name]
+
+
+def test_names_from_star_imports_resolve(tmp_path):
+    """factory.py's `nn`, `Swish` and `WIDTH` come from `from .activations import *` (public names,
+    imports included) and `Wide` from `from .listed import *` (its __all__, so its WIDTH stays out)."""
+    main = _star_project(tmp_path, head_in=12)
+    assert _torch_run(main) == (2, 3)
+    result = _analyze(main, include_site_packages=False)
+    assert [f.code for f in result.findings if f.severity in ("error", "warning")] == []
+    net = next(m for m in result.modules if m.name == "Net")
+    assert net.output.shape.show() == "(2, 3)"
+    assert {layer.name: layer.output.show() for layer in net.layers}["body"] == "(2, 12)"
+
+
+def test_a_star_imported_width_is_checked(tmp_path):
+    main = _star_project(tmp_path, head_in=5)  # listed.py's WIDTH, which the star import leaves out
+    assert "cannot be multiplied" in _torch_run(main)
+    result = _analyze(main, include_site_packages=False)
+    [f] = [f for f in result.findings if f.severity == "error"]
+    assert f.code == "linear-in-features" and f.fix.content == "12"
+
+
+def test_star_import_cycles_and_missing_modules_are_unknown(tmp_path):
+    (tmp_path / "a.py").write_text("from b import *\nimport torch.nn as nn\nA_WIDTH = 3\n")
+    (tmp_path / "b.py").write_text("from a import *\nfrom nowhere import *\n")
+    main = tmp_path / "m.py"
+    main.write_text("import torch\nfrom b import *\nclass M(torch.nn.Module):\n    def __init__(self):\n"
+                    "        super().__init__()\n        self.fc = nn.Linear(4, A_WIDTH)\n        self.extra = UNDEFINED\n"
+                    "    def forward(self, x):\n        return self.fc(x)\nout = M()(torch.randn(2, 4))\n")
+    result = _analyze(main, include_site_packages=False)
+    assert [f.code for f in result.findings if f.severity in ("error", "warning")] == []
+    [m] = [m for m in result.modules if m.name == "M"]
+    assert m.output.shape.show() == "(2, 3)"  # A_WIDTH through b's star import of a

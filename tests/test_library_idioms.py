@@ -317,3 +317,251 @@ out = Block(4, 6)(torch.randn(1, 4, 8, 8))
 def test_a_certain_recursion_still_runs_to_the_bottom():
     """A block nesting itself (pix2pix's U-Net) recurses on a decided condition: no limit but MAX_DEPTH."""
     assert _output(UNET, name="Block") == _torch_output(UNET) == "(1, 4, 8, 8)"
+
+
+# -- sets of layer types, string splits (timm's create_norm_act / create_act) -----------------------
+LAYER_SETS = """
+import torch
+import torch.nn as nn
+
+class BatchNormAct(nn.BatchNorm1d):
+    pass
+
+class GroupNormAct(nn.Module):
+    def __init__(self, num_features):
+        super().__init__()
+        self.norm = nn.GroupNorm(2, num_features)
+    def forward(self, x):
+        return self.norm(x)
+
+def helper():
+    pass
+
+_NORM_ACT_MAP = dict(batchnorm=BatchNormAct, groupnorm=GroupNormAct)
+_NORM_ACT_TYPES = {m for n, m in _NORM_ACT_MAP.items()}
+_REQUIRES_ARG = {BatchNormAct, helper}
+_NAMES = {'batchnorm', 'groupnorm'}
+
+def get_norm_layer(name):
+    layer_name = name.replace('_', '').lower().split('-')[0]
+    layer = _NORM_ACT_MAP[layer_name]
+    width = @WIDTH@ if layer in _REQUIRES_ARG and layer in _NORM_ACT_TYPES else 6
+    head, _, tail = 'fc-@CLASSES@'.partition('-')
+    return layer(width), nn.Linear(len(layer_name), int(tail)) if layer_name in _NAMES else None
+
+class Net(nn.Module):
+    def __init__(self, name):
+        super().__init__()
+        self.norm, self.head = get_norm_layer(name)
+        self.proj = nn.Linear(8, len(_NAMES) + 7)
+    def forward(self, x):
+        return self.head(self.proj(self.norm(x)))
+
+out = Net('@NAME@')(torch.randn(4, 8))
+"""
+
+
+def _layer_sets(width: int, classes: int, name: str) -> str:
+    return LAYER_SETS.replace("@WIDTH@", str(width)).replace("@CLASSES@", str(classes)).replace("@NAME@", name)
+
+
+def test_sets_of_classes_and_string_splits_against_torch():
+    source = _layer_sets(8, 3, "Batch_Norm-2d")
+    assert _torch_output(source) == "(4, 3)"
+    assert _errors(source) == []
+    assert _output(source) == "(4, 3)"  # every size known: the set tests, len(set), split, partition
+
+
+def test_a_set_membership_that_picks_the_wrong_width_is_found():
+    source = _layer_sets(7, 3, "batchnorm")
+    assert "running_mean should contain 8" in (torch_error_any(source) or "")
+    assert _errors(source) == ["norm-num-features"]
+
+
+def test_a_class_outside_the_set_takes_the_other_branch():
+    """groupnorm is in _NORM_ACT_TYPES but not in _REQUIRES_ARG: width 6, which GroupNorm(2, 6) fed
+    (4, 8) rejects, in torch and here."""
+    source = _layer_sets(8, 3, "groupnorm")
+    assert torch_error_any(source) is not None
+    assert _errors(source) == ["groupnorm-groups"]
+
+
+def torch_error_any(source: str):
+    try:
+        exec(compile(source, "<model>", "exec"), {"__name__": "__main__"})
+    except (RuntimeError, ValueError) as error:
+        return str(error)
+    return None
+
+
+SET_MUTATED = """
+import torch
+import torch.nn as nn
+
+class A(nn.Module):
+    pass
+
+class B(nn.Module):
+    pass
+
+KINDS = {A}
+ALIAS = KINDS
+@MUTATION@
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 8) if B in KINDS else nn.Linear(5, 8)
+    def forward(self, x):
+        return self.fc(x)
+
+out = Net()(torch.randn(2, 4))
+"""
+
+
+@pytest.mark.parametrize("mutation", ["ALIAS |= {B}", "ALIAS.update([B])", "ALIAS.add(B)"])
+def test_a_set_changed_through_an_alias_is_not_trusted(mutation):
+    """`ALIAS |= {B}` changes KINDS too; read as {A}, `B in KINDS` would pick Linear(5, 8): a false alarm."""
+    source = SET_MUTATED.replace("@MUTATION@", mutation)
+    assert _torch_output(source) == "(2, 8)"
+    assert _errors(source) == []
+
+
+LIBRARY_SUBCLASS = """
+import torch
+import torch.nn as nn
+
+class Wide(nn.Linear):
+    pass
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = Wide({in_features}, 12)
+    def forward(self, x):
+        return self.fc(x)
+
+out = Net()(torch.randn(2, 4))
+"""
+
+
+def test_a_library_layer_subclass_without_init_builds_the_layer():
+    good = LIBRARY_SUBCLASS.format(in_features=4)
+    assert _torch_output(good) == "(2, 12)"
+    assert _errors(good) == [] and _output(good) == "(2, 12)"
+    bad = LIBRARY_SUBCLASS.format(in_features=5)
+    assert torch_error_any(bad) is not None
+    [finding] = [f for f in analyze(bad, "m.py", Options()).findings if f.severity == "error"]
+    assert finding.code == "linear-in-features" and finding.fix.content == "4"
+    assert finding.span.start_line == bad.splitlines().index("        self.fc = Wide(5, 12)") + 1
+
+
+# -- one of several modules: `DropPath(p) if p > 0. else nn.Identity()` with p unknown ----------------
+IDIOM_PROGRAMS = {
+    "drop path or identity, rate unknown": """
+import torch
+import torch.nn as nn
+
+class DropPath(nn.Module):
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+    def forward(self, x):
+        return x
+
+class Block(nn.Module):
+    def __init__(self, dim, drop):
+        super().__init__()
+        self.fc = nn.Linear(dim, dim)
+        self.drop_path = DropPath(drop) if drop > 0. else nn.Identity()
+    def forward(self, x):
+        return x + self.drop_path(self.fc(x))
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        rates = [r.item() for r in torch.linspace(0.1, 0.2, 3)]  # values the analysis does not follow
+        self.blocks = nn.Sequential(*[Block(8, rates[i]) for i in range(3)])
+        self.head = nn.Linear(8, 10)
+    def forward(self, x):
+        return self.head(self.blocks(x))
+
+out = Net()(torch.randn(2, 8))
+""",
+    "an empty Sequential is false": """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.extra = nn.Sequential()
+        self.wrong = nn.Linear(5, 3)
+        self.head = nn.Linear(4, 3)
+    def forward(self, x):
+        if self.extra:
+            x = self.wrong(x)  # never runs: an empty Sequential has len 0
+        return self.head(x)
+
+out = Net()(torch.randn(2, 4))
+""",
+    "a partial is true, dict splats, a torch class's __name__, int of a string": """
+import torch
+import torch.nn as nn
+from functools import partial
+
+_NORMS = dict(batchnorm2d=nn.BatchNorm2d, groupnorm=nn.GroupNorm)
+
+class ConvNorm(nn.Module):
+    def __init__(self, cin, cout, norm_layer=nn.BatchNorm2d, conv_kwargs=None, device=None):
+        super().__init__()
+        dd = {'device': device}
+        conv_kwargs = {**dd, **(conv_kwargs or {})}
+        self.conv = nn.Conv2d(cin, cout, **conv_kwargs)
+        name = norm_layer.__name__.lower()
+        self.norm = _NORMS[name](cout) if norm_layer in {nn.BatchNorm2d, nn.LayerNorm} else nn.Identity()
+    def forward(self, x):
+        return self.norm(self.conv(x))
+
+class Net(nn.Module):
+    def __init__(self, conv_block=None, width='12'):
+        super().__init__()
+        conv_block = conv_block or ConvNorm
+        self.body = conv_block(3, int(width))
+        self.head = nn.Linear(int(width), 10)
+    def forward(self, x):
+        return self.head(self.body(x).mean((2, 3)))
+
+out = Net(partial(ConvNorm, conv_kwargs=dict(kernel_size=3, padding=1)))(torch.randn(2, 3, 8, 8))
+""",
+}
+
+
+@pytest.mark.parametrize("name", list(IDIOM_PROGRAMS))
+def test_idiom_programs_match_torch(name):
+    source = IDIOM_PROGRAMS[name]
+    expected = _torch_output(source)
+    assert _errors(source) == []
+    assert _output(source) == expected
+
+
+def test_a_mismatch_in_only_one_alternative_is_no_error():
+    """Which module runs depends on a rate shapels cannot compute: a mismatch in one of them is at most
+    a note (torch, with the real rate, runs)."""
+    source = IDIOM_PROGRAMS["drop path or identity, rate unknown"].replace(
+        "self.drop_path = DropPath(drop) if drop > 0. else nn.Identity()",
+        "self.drop_path = DropPath(drop) if drop > 0. else nn.Linear(9, 8)")
+    assert _torch_output(source) == "(2, 10)"
+    findings = analyze(source, "m.py", Options()).findings
+    assert [f.code for f in findings if f.severity in ("error", "warning")] == []
+    assert any(f.code == "linear-in-features" and f.severity == "information" for f in findings)
+
+
+def test_a_mismatch_after_every_alternative_is_still_found():
+    """Both modules keep the width 8, so the head's in_features=6 fails whichever runs."""
+    source = IDIOM_PROGRAMS["drop path or identity, rate unknown"].replace(
+        "self.head = nn.Linear(8, 10)", "self.head = nn.Linear(6, 10)")
+    with pytest.raises(RuntimeError):
+        _torch_output(source)
+    [finding] = [f for f in analyze(source, "m.py", Options()).findings if f.severity == "error"]
+    assert finding.code == "linear-in-features" and finding.fix.content == "8"

@@ -18,10 +18,12 @@ from shapels.analysis.objects import (
     SuperRef,
     UserFunction,
 )
+from shapels.rules import registry as rule_registry
 from shapels.rules.base import to_dim
 from shapels.symbolic.shape import Shape
 from shapels.values import (
     UNKNOWN,
+    Alternatives,
     BoundMethod,
     Const,
     DictValue,
@@ -30,6 +32,7 @@ from shapels.values import (
     ListValue,
     Number,
     Seq,
+    SetValue,
     Step,
     Tensor,
     Value,
@@ -171,10 +174,33 @@ def _partial_attribute(interp, base: Partial, name: str, frame) -> Value:
     return UNKNOWN
 
 
+def _library_attribute(base: FunctionRef, name: str) -> Value:
+    """`torch.nn.functional` -> a deeper name; `nn.BatchNorm2d.__name__` is its class name (timm's
+    get_norm_act_layer maps layer types by it), known for the classes and functions the rules model."""
+    if name == "__name__":
+        from shapels.analysis.calls import canonical
+
+        qualname = canonical(base.qualname)
+        return Const(qualname.rsplit(".", 1)[-1]) if rule_registry.lookup(qualname) is not None else UNKNOWN
+    return FunctionRef(f"{base.qualname}.{name}")
+
+
+def _alternatives_attribute(interp, base: Alternatives, name: str, frame) -> Value:
+    """`self.norm.weight` where norm is one of several layers: each one's, joined."""
+    from shapels.analysis.env import join
+
+    values = [get_attribute(interp, option, name, frame) for option in base.options]
+    out = values[0]
+    for value in values[1:]:
+        out = join(out, value)
+    return out
+
+
 # What looking up an attribute on each kind of value does (see get_attribute()).
 _ATTRIBUTE_BY_TYPE = {
+    Alternatives: _alternatives_attribute,
     Partial: _partial_attribute,
-    FunctionRef: lambda interp, base, name, frame: FunctionRef(f"{base.qualname}.{name}"),
+    FunctionRef: lambda interp, base, name, frame: _library_attribute(base, name),
     ModuleRef: lambda interp, base, name, frame: interp.lookup_global(name, base.scope),
     Instance: _instance_attribute,
     UserFunction: lambda interp, base, name, frame: Const(base.node.name.value) if name == "__name__" else UNKNOWN,
@@ -184,6 +210,7 @@ _ATTRIBUTE_BY_TYPE = {
     Layer: lambda interp, base, name, frame: layer_attribute(base, name),
     ListValue: _method_of,
     DictValue: _method_of,
+    SetValue: _method_of,
     Seq: _method_of,
     Number: _method_of,
 }

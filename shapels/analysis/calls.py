@@ -14,7 +14,7 @@ import libcst as cst
 import sympy
 
 from shapels import rules as rule_registry
-from shapels.analysis import report, tensor_values
+from shapels.analysis import membership, report, tensor_values
 from shapels.analysis.objects import (
     BoundUserMethod,
     Builtin,
@@ -45,6 +45,7 @@ from shapels.symbolic.shape import Shape
 from shapels.values import (
     NONE,
     UNKNOWN,
+    Alternatives,
     BoundMethod,
     Const,
     DictValue,
@@ -53,6 +54,7 @@ from shapels.values import (
     ListValue,
     Number,
     Seq,
+    SetValue,
     Step,
     Tensor,
     Value,
@@ -411,6 +413,8 @@ def instantiate(interp, info, args: list, kwargs: dict, frame, node) -> Value:
         bound = _bind_init(init, args, kwargs)
         instance.init_args = bound
         interp.invoke(UserFunction(init, owner), args, kwargs, frame, receiver=instance, call_node=node)
+    elif info.is_module:
+        init_library_base(interp, instance, args, kwargs, frame, node)  # `class Wide(nn.Linear): pass`
     return instance
 
 
@@ -420,6 +424,21 @@ def _bind_init(init: cst.FunctionDef, args: list, kwargs: dict) -> dict:
     bound = bind_user_params(init, [UNKNOWN] + list(args), kwargs) or {}
     names = _param_names(init)
     return {k: v for k, v in bound.items() if not names or k != names[0]}
+
+
+def _set_method(receiver: SetValue, name: str, args: list, kwargs: dict, frame) -> Value:
+    """`s.add(x)` is followed where it certainly runs; any other method may change the members."""
+    if name == "copy" and not args and not receiver.uncertain:
+        return SetValue(receiver.items, receiver.sized)
+    if name == "add" and len(args) == 1 and not kwargs and frame.certain and not receiver.uncertain:
+        found = membership.contains(list(receiver.items), args[0])
+        if not found:
+            receiver.items = receiver.items + (args[0],)
+            receiver.sized = receiver.sized and found is False
+        return NONE
+    if name not in ("issubset", "issuperset", "isdisjoint", "union", "intersection", "difference"):
+        receiver.uncertain = True  # update, discard, pop, ... or a method we do not know
+    return UNKNOWN
 
 
 def call_method(interp, method: BoundMethod, args: list, kwargs: dict, frame, node) -> Value:
@@ -452,6 +471,8 @@ def call_method(interp, method: BoundMethod, args: list, kwargs: dict, frame, no
         if name in ("tolist", "copy"):  # a numpy sequence modelled as a list, or list.copy()
             return ListValue(list(receiver.items), receiver.uncertain)
         return UNKNOWN
+    if isinstance(receiver, SetValue):
+        return _set_method(receiver, name, args, kwargs, frame)
     if isinstance(receiver, DictValue):
         if name == "items":
             return ListValue([Seq((Const(k), v)) for k, v in receiver.items.items()])
@@ -692,7 +713,21 @@ def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool, after_
 
 # -- dispatch ----------------------------------------------------------------------------------
 # What calling each kind of value does (see call()).
+def _call_alternatives(interp, callee: Alternatives, args: list, kwargs: dict, frame, node) -> Value:
+    """Each option may be the one that runs: call each as code that may not run (its findings become
+    notes), and join what they return."""
+    from shapels.analysis.env import join
+
+    uncertain = frame.branch(frame.env, False)
+    results = [call(interp, option, list(args), dict(kwargs), uncertain, node) for option in callee.options]
+    out = results[0]
+    for result in results[1:]:
+        out = join(out, result)
+    return out
+
+
 _CALL_BY_TYPE = {
+    Alternatives: _call_alternatives,
     FunctionRef: _call_function_ref,
     Layer: apply_layer,
     Instance: call_instance,

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from shapels.analysis.objects import BoundUserMethod, Builtin, ClassRef, Instance, Partial, UserFunction
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
-from shapels.values import UNKNOWN, Const, Number, Seq, Tensor, Value
+from shapels.values import UNKNOWN, Alternatives, BoundMethod, Const, FunctionRef, Layer, Number, Seq, Tensor, Value
+
+# Values a join keeps as alternatives rather than forgetting: what code calls or reads attributes of.
+CALLABLES = (Layer, Instance, ClassRef, FunctionRef, UserFunction, Partial, BoundMethod, BoundUserMethod, Builtin,
+             Alternatives)
+MAX_ALTERNATIVES = 4  # each call runs every one; past this, unknown
 
 
 def join(a: Value, b: Value) -> Value:
@@ -20,7 +26,20 @@ def join(a: Value, b: Value) -> Value:
         return a
     if isinstance(a, Seq) and isinstance(b, Seq) and len(a.items) == len(b.items):
         return Seq(tuple(join(x, y) for x, y in zip(a.items, b.items)))
+    if isinstance(a, CALLABLES) and isinstance(b, CALLABLES):
+        return alternatives(a, b)
     return UNKNOWN
+
+
+def alternatives(a: Value, b: Value) -> Value:
+    options: list = []
+    for value in (a, b):
+        for option in (value.options if isinstance(value, Alternatives) else (value,)):
+            if not any(option is o for o in options):
+                options.append(option)
+    if len(options) == 1:
+        return options[0]
+    return Alternatives(tuple(options)) if len(options) <= MAX_ALTERNATIVES else UNKNOWN
 
 
 def join_shapes(a: Shape, b: Shape) -> Shape:

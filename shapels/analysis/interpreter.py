@@ -18,10 +18,10 @@ from typing import Any, Optional
 import libcst as cst
 import sympy
 
-from shapels.analysis import attributes, calls, indexing, operators, python_builtins, tensor_values
+from shapels.analysis import attributes, calls, indexing, membership, operators, python_builtins, tensor_values
 from shapels.analysis.env import join, join_envs
 from shapels.analysis.modtable import add_import, mark_modules
-from shapels.analysis.objects import Builtin, ClassRef, Instance, ModuleRef, UserFunction
+from shapels.analysis.objects import BoundUserMethod, Builtin, ClassRef, Instance, ModuleRef, Partial, UserFunction
 from shapels.analysis.scopes import MAX_SCOPES, Loader, Scope, is_loadable, make_scope, parse_cached
 from shapels.analysis.positions import Loc
 from shapels.analysis.recorder import Recorder
@@ -29,6 +29,7 @@ from shapels.symbolic import dims as D
 from shapels.values import (
     NONE,
     UNKNOWN,
+    Alternatives,
     Const,
     DictValue,
     FunctionRef,
@@ -36,6 +37,7 @@ from shapels.values import (
     ListValue,
     Number,
     Seq,
+    SetValue,
     SliceValue,
     Tensor,
     Unknown,
@@ -52,7 +54,7 @@ MAX_UNCERTAIN_RECURSION = 2  # calls of one function already running, past which
 BUILTIN_NAMES = {
     "len", "range", "int", "float", "list", "tuple", "enumerate", "zip", "min", "max", "sum", "abs", "isinstance",
     "print", "getattr", "setattr", "hasattr", "super", "dict", "bool", "str", "reversed", "round", "sorted", "any",
-    "all", "type", "iter", "next", "divmod", "map", "callable", "set",
+    "all", "type", "iter", "next", "divmod", "map", "callable", "set", "frozenset",
 }
 
 
@@ -115,6 +117,7 @@ class Interpreter:
         self._external: dict = {}
         self._active: dict = {}  # FunctionDef node -> how many of its calls are running
         self._tables: dict = {}  # path -> Scope of a package whose import table is read, its top level not run
+        self._star: dict = {}  # (path, name) -> what a star import binds that name to (None: nothing)
         self.first_error = None  # where the current execution would stop; reset per execution
         self.watch: set = set()  # argument nodes whose values a fix trial wants to see (repair.py)
         self.built: dict = {}  # constructor call node -> how many layers it built
@@ -138,6 +141,10 @@ class Interpreter:
         if name in table.aliases:
             qualname = table.aliases[name]
             return self.resolve_external(qualname, scope) or FunctionRef(qualname)
+        if table.star_imports and self.loader is not None:
+            found = self.star_lookup(name, scope)
+            if found is not None:
+                return found
         if name in BUILTIN_NAMES:
             return Builtin(name)
         if name == "None":
@@ -183,6 +190,33 @@ class Interpreter:
                     return None
             return value
         return None
+
+    def star_lookup(self, name: str, scope: Scope) -> Optional[Value]:
+        """A name that `from module import *` brought in: from the last such module that exports it
+        (its `__all__`, else its public names), as Python binds them in order."""
+        key = (scope.path, name)
+        if key in self._star:
+            return self._star[key]
+        self._star[key] = None  # a cycle of star imports finds nothing, instead of looping
+        found = None
+        for module_name in reversed(scope.table.star_imports):
+            target = self.load_scope(scope, module_name)
+            if target is not None and self._exports(target, name):
+                found = self.lookup_global(name, target)
+                break
+        self._star[key] = found
+        return found
+
+    def _exports(self, scope: Scope, name: str) -> bool:
+        listed = scope.globals.get("__all__")
+        if isinstance(listed, (ListValue, Seq)) and all(isinstance(i, Const) for i in listed.items):
+            return name in {i.value for i in listed.items}
+        if name.startswith("_"):
+            return False
+        table = scope.table
+        if name in scope.globals or name in table.classes or name in table.functions or name in table.aliases:
+            return True
+        return bool(table.star_imports) and self.star_lookup(name, scope) is not None
 
     def _package_binding(self, importer: Scope, package: str, name: str) -> Optional[Value]:
         """`from pkg import name` takes pkg's attribute before a submodule of that name, as Python does:
@@ -321,6 +355,8 @@ class Interpreter:
         op = type(small.operator).__name__.replace("Assign", "")
         result = self.binary(op, current, value, frame, small)
         tensor_values.forget([current])  # `t += 1` writes in place: every alias of t sees it
+        if isinstance(current, SetValue):
+            current.uncertain = True  # `s |= other` too, and that result is not followed
         self.assign(small.target, result, frame)
         return NORMAL
 
@@ -576,13 +612,23 @@ class Interpreter:
     def eval_Dict(self, node: cst.Dict, frame: Frame) -> Value:
         items = {}
         for e in node.elements:
-            if not isinstance(e, cst.DictElement):
-                return UNKNOWN
+            if isinstance(e, cst.StarredDictElement):  # {**dd, **(conv_kwargs or {})}
+                spread = self.eval(e.value, frame)
+                if not isinstance(spread, DictValue):
+                    return UNKNOWN
+                items.update(spread.items)
+                continue
             key = self.eval(e.key, frame)
             if not isinstance(key, Const):
                 return UNKNOWN
             items[key.value] = self.eval(e.value, frame)
         return DictValue(items)
+
+    def eval_Set(self, node: cst.Set, frame: Frame) -> Value:
+        return membership.make_set(self.eval_elements(node.elements, frame))
+
+    def eval_SetComp(self, node: cst.SetComp, frame: Frame) -> Value:
+        return membership.make_set(self.comprehension(node, frame))
 
     def eval_ListComp(self, node: cst.ListComp, frame: Frame) -> Value:
         items = self.comprehension(node, frame)
@@ -737,14 +783,17 @@ class Interpreter:
         return value
 
     # -- functions -----------------------------------------------------------------------------
-    def _fill_defaults(self, node: cst.FunctionDef, bound: dict, frame: Frame) -> None:
-        """Parameters left unbound take their default, evaluated in the module's scope."""
+    def _fill_defaults(self, function: UserFunction, bound: dict, frame: Frame, scope) -> None:
+        """Parameters left unbound take their default, evaluated where the function was defined (its
+        module and enclosing function), not where it is called: `act_layer=nn.GELU` in a file the
+        caller imports means that file's `nn`."""
+        node = function.node
         params = node.params
         for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params):
             name = p.name.value
             if p.default is not None and bound.get(name) is UNBOUND:
-                scope = frame.scope
-                bound[name] = self.eval(p.default, Frame(node, {}, frame.certain, frame.owner, False, [], frame.depth, scope))
+                env = dict(function.closure) if function.closure else {}
+                bound[name] = self.eval(p.default, Frame(node, env, frame.certain, frame.owner, False, [], frame.depth, scope))
 
     def invoke(self, function: UserFunction, args: list, kwargs: dict, frame: Frame, *, receiver=None,
                record: bool = False, owner=None, call_node=None) -> Value:
@@ -770,10 +819,10 @@ class Interpreter:
         bound = bind_user_params(node, ([receiver] if receiver is not None else []) + list(args), kwargs)
         if bound is None:
             return UNKNOWN
-        self._fill_defaults(node, bound, frame)
-        env.update(bound)
         owner = owner or function.owner
         scope = function.scope or (owner.scope if owner is not None else None) or frame.scope
+        self._fill_defaults(function, bound, frame, scope)
+        env.update(bound)
         inner = Frame(node, env, frame.certain, owner, record, [], frame.depth + 1, scope, conditional=frame.conditional)
         if call_node is not None:
             names = [p.name.value for p in list(node.params.posonly_params) + list(node.params.params)]
@@ -855,6 +904,10 @@ def is_import_line(stmt) -> bool:
 
 def name_module(value: Value, name: str) -> None:
     """Give a layer (and its container children) the attribute name used in messages."""
+    if isinstance(value, Alternatives):
+        for option in value.options:
+            name_module(option, name)
+        return
     if isinstance(value, (Layer, Instance)) and value.name is None:
         value.name = name
         if isinstance(value, Instance) and value.base_layer is not None:
@@ -867,6 +920,9 @@ def name_module(value: Value, name: str) -> None:
 
 
 def truth(value: Value) -> Optional[bool]:
+    if isinstance(value, Alternatives):
+        verdicts = {truth(option) for option in value.options}
+        return verdicts.pop() if len(verdicts) == 1 else None
     if isinstance(value, Const):
         try:
             return bool(value.value)
@@ -877,11 +933,19 @@ def truth(value: Value) -> Optional[bool]:
             return value.value != 0.0
         v = D.as_int(value.value)
         return None if v is None else v != 0
-    if isinstance(value, (Layer, Instance, ClassRef, UserFunction, FunctionRef)):
-        return True
+    if isinstance(value, Instance):
+        if value.info.find_method("__bool__") or value.info.find_method("__len__"):
+            return None
+        value = value.base_layer if value.base_layer is not None else value
+    if isinstance(value, Layer) and value.kind in calls.CONTAINERS:
+        return None if value.opaque else len(value.children) > 0  # an empty nn.Sequential() is falsy
+    if isinstance(value, (Layer, Instance, ClassRef, UserFunction, FunctionRef, Partial, BoundUserMethod, Builtin)):
+        return True  # `conv_block = conv_block or ConvNormAct` with a partial
     if isinstance(value, (Seq, ListValue)):
         return len(value.items) > 0
     if isinstance(value, DictValue):
+        return len(value.items) > 0
+    if isinstance(value, SetValue) and not value.uncertain:
         return len(value.items) > 0
     return None
 
@@ -904,10 +968,10 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
                 and isinstance(right.value, str):
             found = left.value in right.value  # a substring test: 'deep' in stem_type
             return found if op == "In" else not found
-        items = iterate(right) if not isinstance(right, DictValue) else [Const(k) for k in right.items]
-        if items is None or not isinstance(left, Const) or not all(isinstance(i, Const) for i in items):
+        items = membership.members(right) if not isinstance(right, DictValue) else [Const(k) for k in right.items]
+        found = membership.contains(items, left) if items is not None else None
+        if found is None:
             return None
-        found = any(i.value == left.value for i in items)
         return found if op == "In" else not found
     if isinstance(left, Const) and isinstance(right, Const):
         try:

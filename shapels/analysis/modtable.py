@@ -108,6 +108,7 @@ class ModuleTable:
     aliases: dict = field(default_factory=dict)  # local name -> qualified name
     classes: dict = field(default_factory=dict)  # name -> ClassInfo
     functions: dict = field(default_factory=dict)  # name -> cst.FunctionDef
+    star_imports: list = field(default_factory=list)  # `from .activations import *`: ".activations", in order
 
     def qualify(self, dotted: str) -> str:
         head, _, rest = dotted.partition(".")
@@ -140,6 +141,14 @@ def add_import(aliases: dict, stmt) -> None:
             name = _import_alias_target(alias)
             local = alias.asname.name.value if alias.asname is not None else name
             aliases[local] = f"{prefix}.{name}" if module else f"{prefix}{name}"
+
+
+def star_module(stmt) -> Optional[str]:
+    """The module of `from MODULE import *` (relative ones keep their dots), else None."""
+    if not isinstance(stmt, cst.ImportFrom) or not isinstance(stmt.names, cst.ImportStar):
+        return None
+    module = dotted_name(stmt.module) if stmt.module else ""
+    return "." * len(stmt.relative) + module if module or stmt.relative else None
 
 
 def _class_info(node: cst.ClassDef, aliases: dict) -> ClassInfo:
@@ -178,6 +187,9 @@ def build_table(module: cst.Module) -> ModuleTable:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 add_import(table.aliases, small)
+                star = star_module(small)
+                if star is not None:
+                    table.star_imports.append(star)
         elif isinstance(stmt, cst.ClassDef):
             table.classes[stmt.name.value] = _class_info(stmt, table.aliases)
         elif isinstance(stmt, cst.FunctionDef):

@@ -9,7 +9,7 @@ from typing import Optional
 
 import sympy
 
-from shapels.analysis import calls
+from shapels.analysis import calls, membership
 from shapels.analysis.attributes import get_attribute
 from shapels.analysis.objects import (
     BoundUserMethod,
@@ -26,6 +26,7 @@ from shapels.symbolic import dims as D
 from shapels.values import (
     NONE,
     UNKNOWN,
+    Alternatives,
     BoundMethod,
     Const,
     DictValue,
@@ -34,6 +35,7 @@ from shapels.values import (
     ListValue,
     Number,
     Seq,
+    SetValue,
     Tensor,
     Unknown,
     Value,
@@ -52,15 +54,6 @@ class RangeValue(Value):
         return [Number(sympy.Integer(i)) for i in r]
 
 
-def int_set(items: Optional[list]) -> Value:
-    """set() of known ints, as a tuple in the order Python iterates it (an int hashes to itself, so
-    that order is the same on every run, unlike a set of strings)."""
-    values = [plain(i) for i in items] if items is not None else None
-    if values is None or any(isinstance(v, bool) or not isinstance(v, int) for v in values):
-        return UNKNOWN
-    return Seq(tuple(Number(sympy.Integer(v)) for v in set(values)))
-
-
 def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Value:
     from shapels.analysis.interpreter import iterate, truth
 
@@ -73,6 +66,11 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         if isinstance(args[0], Tensor):
             d = args[0].shape.dim(0)
             return Number(d) if d is not None else UNKNOWN
+        if isinstance(args[0], SetValue):
+            sized = args[0].sized and not args[0].uncertain
+            return Number(sympy.Integer(len(args[0].items))) if sized else UNKNOWN
+        if isinstance(args[0], Const) and isinstance(args[0].value, str):
+            return Number(sympy.Integer(len(args[0].value)))
         items = iterate(args[0])
         return Number(sympy.Integer(len(items))) if items is not None else UNKNOWN
     if name in ("any", "all") and len(args) == 1 and not kwargs:
@@ -95,8 +93,8 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         if items is None:
             return UNKNOWN
         return ListValue(items) if name == "list" else Seq(tuple(items))
-    if name == "set" and len(args) == 1 and not kwargs:
-        return int_set(iterate(args[0]))
+    if name in ("set", "frozenset") and len(args) <= 1 and not kwargs:
+        return membership.make_set(iterate(args[0]) if args else [])
     if name in ("list", "tuple") and not args:
         return ListValue([]) if name == "list" else Seq(())
     if name == "dict":
@@ -117,6 +115,12 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         if isinstance(v, float):
             return Number(sympy.Integer(int(v)))
         return Number(sympy.floor(v) if not v.is_integer else v)
+    if name in ("int", "float") and len(args) == 1 and isinstance(args[0], Const) \
+            and isinstance(args[0].value, (str, bool)) and len(str(args[0].value)) <= 100:
+        try:
+            return from_python(int(args[0].value) if name == "int" else float(args[0].value))  # int('3')
+        except ValueError:
+            return UNKNOWN  # Python raises: not our finding
     if name == "float" and len(args) == 1 and isinstance(args[0], Number):
         return Number(float(args[0].value)) if D.as_int(args[0].value) is not None or isinstance(args[0].value, float) else UNKNOWN
     if name in ("min", "max", "sum"):
@@ -143,7 +147,9 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         t = truth(args[0])
         return Const(t) if t is not None else UNKNOWN
     if name == "isinstance" and len(args) == 2:
-        verdict = is_instance(args[0], args[1])
+        options = args[0].options if isinstance(args[0], Alternatives) else (args[0],)
+        verdicts = {is_instance(option, args[1]) for option in options}
+        verdict = verdicts.pop() if len(verdicts) == 1 else None
         return Const(verdict) if verdict is not None else UNKNOWN
     if name == "print":
         return NONE
@@ -330,13 +336,26 @@ def string_method(receiver: Const, name: str, args: list, kwargs: dict) -> Value
     named = {k: plain(v) for k, v in kwargs.items()}
     if MISSING_VALUE in values or MISSING_VALUE in named.values():
         return UNKNOWN
-    if name not in ("format", "upper", "lower", "replace", "strip", "join", "startswith", "endswith", "split"):
+    if name not in STRING_METHODS:
         return UNKNOWN
     try:
         result = getattr(receiver.value, name)(*values, **named)
-    except (TypeError, ValueError, KeyError, IndexError):
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError):
         return UNKNOWN
-    return from_python(result) if isinstance(result, (str, bool)) else UNKNOWN
+    if isinstance(result, list) and all(isinstance(r, str) for r in result):  # split, rsplit, splitlines
+        return ListValue([Const(r) for r in result])
+    if isinstance(result, tuple) and all(isinstance(r, str) for r in result):  # partition, rpartition
+        return Seq(tuple(Const(r) for r in result))
+    return from_python(result) if isinstance(result, (str, bool, int)) else UNKNOWN
+
+
+# str methods that only read the string (format's arguments are plain values by then)
+STRING_METHODS = {
+    "format", "upper", "lower", "casefold", "title", "capitalize", "swapcase", "replace", "strip", "lstrip",
+    "rstrip", "removeprefix", "removesuffix", "join", "startswith", "endswith", "split", "rsplit", "splitlines",
+    "partition", "rpartition", "count", "find", "rfind", "index", "rindex", "isdigit", "isnumeric",
+    "isdecimal", "isalpha", "isalnum", "isidentifier", "islower", "isupper", "isspace",
+}  # not zfill/center/ljust/rjust: a width from the analysed code could ask for gigabytes
 
 
 def truth_of(value: Value):

@@ -126,6 +126,26 @@ function(
 
 
 @function(
+    "torch.Tensor.copy_",
+    signature="input, src, non_blocking=False",
+    examples=[
+        ex(T(2, 3), T(3), out=(2, 3)),
+        ex(T(2, 3), T(1, 1), out=(2, 3)),
+        ex(T(3), T(2, 3), error="broadcast-mismatch"),
+        ex(T(2, 3), T(2, 4), error="broadcast-mismatch"),
+    ],
+)
+def copy_(call: RuleCall):
+    """`buffer.copy_(src)`: src must broadcast to the buffer's shape, which the result keeps."""
+    a, src = _shape_of(call, "input"), call.value("src")
+    if a is None:
+        return None
+    if not isinstance(src, Tensor):
+        return a  # torch wants a tensor here; not a shape finding of ours
+    return broadcast_inplace(call, a, src.shape, "copy_")
+
+
+@function(
     "torch.where",
     signature="condition, input=None, other=None",
     examples=[ex(T(3, 1, dtype="bool"), T(1, 4), T(4), out=(3, 4)), ex(T(3, 1, dtype="bool"), T(2, 4), 0.0, error="broadcast-mismatch")],

@@ -1,4 +1,4 @@
-"""Joining tensors: torch.cat/concat/concatenate, torch.stack, hstack/vstack/dstack/column_stack.
+"""Joining tensors: torch.cat/concat/concatenate, torch.stack, hstack/vstack/dstack/column_stack, meshgrid.
 
 The tensors arrive as a tuple or list value whose items are Tensor values."""
 
@@ -172,3 +172,37 @@ def dstack(call: RuleCall):
 def column_stack(call: RuleCall):
     shapes = [Shape.of([s.dims[0] if s.dims else 1, 1]) if s.rank <= 1 else s for s in _ranked_shapes(call)]
     return cat_shapes(call, shapes, 1)
+
+
+@function(
+    "torch.meshgrid",
+    signature="*tensors, indexing=None",
+    examples=[
+        ex(T(2), T(3), indexing="ij", out=((2, 3), (2, 3))),
+        ex(T(2), T(3), T(4), indexing="xy", out=((3, 2, 4), (3, 2, 4), (3, 2, 4))),
+        ex([T(5), T(1)], indexing="ij", out=((5, 1), (5, 1))),
+        ex(T(2), indexing="xy", out=((2,),)),
+        ex(T(2, 2), T(3), indexing="ij", error="op-input-shape"),
+    ],
+)
+def meshgrid(call: RuleCall):
+    """One grid per input, each (n1, ..., nN) for inputs of n1, ..., nN elements (a 0-d input counts
+    one); 'xy' indexing swaps the first two. The tensors come as arguments or as one list."""
+    given = call.value("tensors")
+    items = list(given.items) if isinstance(given, Seq) else []
+    if len(items) == 1 and isinstance(items[0], (Seq, ListValue)):
+        items = list(items[0].items)
+    if not items or not all(isinstance(t, Tensor) and t.shape.ranked for t in items):
+        raise Unknowable("tensors")
+    sizes = []
+    for k, t in enumerate(items):
+        if t.shape.rank > 1:
+            call.fail("op-input-shape", f"torch.meshgrid: tensor {k} is {t.shape.show()}; each must be 0-D or 1-D")
+        sizes.append(t.shape.dims[0] if t.shape.rank == 1 else sympy.Integer(1))
+    indexing = call.const("indexing")
+    if indexing not in (None, "ij", "xy"):
+        raise Unknowable("indexing")
+    if indexing == "xy" and len(sizes) >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    grid = Shape.of(sizes)
+    return tuple(grid for _ in items)

@@ -1,4 +1,4 @@
-"""Joining rules (rules/joining.py) against torch: cat, stack, hstack/vstack/dstack/column_stack."""
+"""Joining rules (rules/joining.py) against torch: cat, stack, hstack/vstack/dstack/column_stack, meshgrid."""
 
 from __future__ import annotations
 
@@ -52,6 +52,18 @@ def test_stack(data):
 @given(tensor_lists(max_rank=3), st.sampled_from(["torch.hstack", "torch.vstack", "torch.dstack", "torch.column_stack"]))
 def test_stack_helpers(tensors, qualname):
     differential(qualname, tensors)
+
+
+@SETTINGS
+@given(st.lists(shapes(max_rank=2, min_size=0, max_size=4), min_size=1, max_size=4), st.sampled_from(["ij", "xy"]),
+       st.booleans())
+def test_meshgrid(dims, indexing, as_list):
+    """0-D and 1-D inputs give grids; a 2-D one is an error, in torch and in the rule."""
+    tensors = [T(*d) for d in dims]
+    if as_list:
+        differential("torch.meshgrid", tensors, indexing=indexing)
+    else:
+        differential("torch.meshgrid", *tensors, indexing=indexing)
 
 
 # -- symbolic and unranked inputs (rule only) ---------------------------------------------------

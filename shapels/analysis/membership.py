@@ -1,0 +1,100 @@
+"""Sets and `in` tests over values whose identity is known: strings, ints, classes, functions.
+
+timm keeps its layer types in sets (`_NORM_ACT_REQUIRES_ARG = {BatchNormAct2d, GroupNormAct, ...}`)
+and asks `norm_layer in _NORM_ACT_TYPES`. A set of ints iterates in the same order on every run (an
+int hashes to itself), so it is a tuple in that order; any other set is a `SetValue`: its
+members answer `in` and `len`, but its iteration order (by string hashes or object ids) is unknown.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import sympy
+
+from shapels.analysis.objects import ClassRef, UserFunction
+from shapels.rules import registry as rule_registry
+from shapels.symbolic import dims as D
+from shapels.values import Const, FunctionRef, ListValue, Number, Seq, SetValue, Value
+
+
+def same(a: Value, b: Value) -> Optional[bool]:
+    """Whether `a == b` for two members of a container, where that is certain; else None."""
+    if isinstance(a, Const) and isinstance(b, Const):
+        return a.value == b.value
+    if isinstance(a, Number) and isinstance(b, Number):
+        if isinstance(a.value, float) or isinstance(b.value, float):
+            return None
+        return D.eq(a.value, b.value)
+    if isinstance(a, ClassRef) and isinstance(b, ClassRef):
+        return a.info.node is b.info.node  # one class statement, one class object
+    if isinstance(a, UserFunction) and isinstance(b, UserFunction) and a.closure is None and b.closure is None:
+        return a.node is b.node  # module-level functions: one def, one function object
+    if isinstance(a, FunctionRef) and isinstance(b, FunctionRef):
+        return _same_library_callable(a.qualname, b.qualname)
+    kinds = (type(a), type(b))
+    if ClassRef in kinds and (Const in kinds or UserFunction in kinds or FunctionRef in kinds):
+        return False  # a class defined in analysed source is none of these
+    if Const in kinds and (UserFunction in kinds or FunctionRef in kinds or Number in kinds):
+        const = a if isinstance(a, Const) else b
+        if const.value is None or isinstance(const.value, str):
+            return False  # None and strings equal no number, function or class
+    return None
+
+
+def _same_library_callable(a: str, b: str) -> Optional[bool]:
+    from shapels.analysis.calls import canonical  # calls imports this module
+
+    a, b = canonical(a), canonical(b)
+    if a == b:
+        return True
+    rule_a, rule_b = rule_registry.lookup(a), rule_registry.lookup(b)
+    if rule_a is not None and rule_b is not None and rule_a.is_layer and rule_b.is_layer:
+        return False  # two torch.nn classes (their other spellings canonicalise to these names)
+    return None
+
+
+def contains(members: list, value: Value) -> Optional[bool]:
+    """`value in members`: True if one member certainly equals it, False if every one certainly
+    differs, else None."""
+    undecided = False
+    for member in members:
+        found = same(value, member)
+        if found:
+            return True
+        if found is None:
+            undecided = True
+    return None if undecided else False
+
+
+def make_set(items: Optional[list]) -> Value:
+    """A set display, comprehension or set() of known items."""
+    from shapels.values import UNKNOWN
+
+    if items is None:
+        return UNKNOWN
+    ints = [D.as_int(i.value) if isinstance(i, Number) and not isinstance(i.value, float) else None for i in items]
+    if all(v is not None for v in ints):
+        return Seq(tuple(Number(sympy.Integer(v)) for v in set(ints)))  # Python's own order
+    distinct: list = []
+    for item in items:
+        found = contains(distinct, item)
+        if found is None:
+            return SetValue(tuple(items), sized=False)
+        if not found:
+            distinct.append(item)
+    return SetValue(tuple(distinct))
+
+
+def members(container: Value) -> Optional[list]:
+    """The members an `in` test looks through, where known (a set's too, whatever its order)."""
+    if isinstance(container, SetValue):
+        return None if container.uncertain else list(container.items)
+    if isinstance(container, ListValue) and container.uncertain:
+        return None
+    if isinstance(container, (Seq, ListValue)):
+        return list(container.items)
+    return None
+
+
+__all__ = ["contains", "make_set", "members", "same"]
