@@ -89,8 +89,7 @@ class ListValue(Value):
 
 @dataclass(eq=False)
 class SetValue(Value):
-    """A set of members other than ints (analysis/membership.py): `in` and `len` are known, the
-    iteration order is not."""
+    """A set (analysis/membership.py): `in` and `len` are known; the iteration order only for ints."""
 
     items: tuple
     sized: bool = True  # every pair of members known to differ, so len(items) is the set's size

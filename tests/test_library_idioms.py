@@ -537,6 +537,44 @@ out = Net(partial(ConvNorm, conv_kwargs=dict(kernel_size=3, padding=1)))(torch.r
 }
 
 
+IDIOM_PROGRAMS["sets of ints grow with add, iterate in order, sort"] = """
+import torch
+import torch.nn as nn
+
+seen = set([1])
+seen.add(2)
+widths = {3, 1, 2, 1}
+
+class Net(nn.Module):
+    def __init__(self, flag):
+        super().__init__()
+        maybe = {5}
+        if flag > -1.0:
+            maybe.add(7)  # runs, though the analysis cannot tell: 7 in maybe is unknown, not False
+        self.fc = nn.Linear(4, 8 if 2 in seen else 5)
+        self.fc2 = nn.Linear(8, len(widths) + sorted(widths)[-1] + len(set()) + sorted(widths, reverse=True)[0])
+        self.fc3 = nn.Linear(9, 3) if 7 in maybe else nn.Linear(@OTHER@, 3)
+    def forward(self, x):
+        return self.fc3(self.fc2(self.fc(x)))
+
+out = Net(torch.rand(1).item())(torch.randn(2, 4))
+"""
+
+
+IDIOM_PROGRAMS["sets of ints grow with add, iterate in order, sort"] = IDIOM_PROGRAMS[
+    "sets of ints grow with add, iterate in order, sort"].replace("@OTHER@", "9")
+
+
+def test_a_set_added_to_on_a_path_that_may_not_run_is_not_trusted():
+    """torch adds 7 (the analysis cannot tell the flag) and builds Linear(9, 3); read as {5}, the set
+    would pick Linear(10, 3): a false alarm."""
+    source = IDIOM_PROGRAMS["sets of ints grow with add, iterate in order, sort"].replace(
+        "nn.Linear(9, 3) if 7 in maybe else nn.Linear(9, 3)", "nn.Linear(9, 3) if 7 in maybe else nn.Linear(10, 3)")
+    assert "Linear(10, 3)" in source
+    assert _torch_output(source) == "(2, 3)"
+    assert _errors(source) == []
+
+
 @pytest.mark.parametrize("name", list(IDIOM_PROGRAMS))
 def test_idiom_programs_match_torch(name):
     source = IDIOM_PROGRAMS[name]
@@ -565,3 +603,102 @@ def test_a_mismatch_after_every_alternative_is_still_found():
         _torch_output(source)
     [finding] = [f for f in analyze(source, "m.py", Options()).findings if f.severity == "error"]
     assert finding.code == "linear-in-features" and finding.fix.content == "8"
+
+
+# -- enums: timm's Format(str, Enum) picks a layout ----------------------------------------------------
+ENUM_PROGRAM = """
+import torch
+import torch.nn as nn
+from enum import Enum
+
+class Format(str, Enum):
+    NCHW = 'NCHW'
+    NHWC = 'NHWC'
+    NLC = 'NLC'
+
+class Mode(Enum):
+    WIDE = 1
+    NARROW = 2
+
+def nchw_to(x, fmt):
+    if fmt == Format.NHWC:
+        x = x.permute(0, 2, 3, 1)
+    elif fmt == Format.NLC:
+        x = x.flatten(2).transpose(1, 2)
+    return x
+
+class Net(nn.Module):
+    def __init__(self, output_fmt='@FMT@', mode=Mode.@MODE@):
+        super().__init__()
+        self.output_fmt = Format(output_fmt)
+        width = 16 if mode is Mode.WIDE else 8
+        self.conv = nn.Conv2d(3, width if mode.value != 1 or mode.name == 'WIDE' else 1, 3, padding=1)
+        self.head = nn.Linear(@HEAD@, 5)
+        self.flat = self.output_fmt in (Format.NCHW, 'NCHW') or Mode.WIDE == 1
+    def forward(self, x):
+        x = nchw_to(self.conv(x), self.output_fmt)
+        if self.flat:
+            x = x.flatten(1)
+        return self.head(x)
+
+out = Net()(torch.randn(2, 3, 4, 4))
+"""
+
+
+def _enum_program(fmt: str, mode: str, head: int) -> str:
+    return ENUM_PROGRAM.replace("@FMT@", fmt).replace("@MODE@", mode).replace("@HEAD@", str(head))
+
+
+@pytest.mark.parametrize("fmt, mode, head", [("NHWC", "WIDE", 16), ("NLC", "NARROW", 8), ("NCHW", "NARROW", 128)])
+def test_enum_members_pick_the_layout_as_torch_does(fmt, mode, head):
+    source = _enum_program(fmt, mode, head)
+    expected = _torch_output(source)
+    assert _errors(source) == []
+    assert _output(source) == expected
+
+
+def test_an_enum_picked_width_mismatch_is_found():
+    source = _enum_program("NHWC", "NARROW", 16)  # NARROW gives 8 channels, last after the permute
+    with pytest.raises(RuntimeError):
+        _torch_output(source)
+    [finding] = [f for f in analyze(source, "m.py", Options()).findings if f.severity == "error"]
+    assert finding.code == "linear-in-features" and finding.fix.content == "8"
+
+
+# -- attributes torch builds from a constructor argument: bias tensors, conv tuples ------------------
+BUILT_ATTRIBUTES = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 6)
+        self.plain = nn.Linear(4, 6, bias=False)
+        self.conv = nn.Conv2d(3, 8, 3)
+        k = 5 if self.conv.kernel_size == 3 else self.conv.kernel_size[0]  # (3, 3) == 3 is False
+        extra = 1 if self.plain.bias is None else 0
+        self.head = nn.Linear(6 + k + extra, 2)
+    def forward(self, x, img):
+        y = F.linear(x, self.fc.weight, @BIAS@)
+        z = self.conv(img).mean((1, 2))[:, :4]
+        return self.head(torch.cat([y, z], 1))
+
+out = Net()(torch.randn(2, 4), torch.randn(2, 3, 6, 6))
+"""
+
+
+def test_layer_bias_and_conv_tuples_read_as_torch_builds_them():
+    source = BUILT_ATTRIBUTES.replace("@BIAS@", "self.fc.bias")
+    assert _torch_output(source) == "(2, 2)"
+    assert _errors(source) == []
+    [net] = [m for m in analyze(source, "m.py", Options()).modules if m.name == "Net"]
+    head = next(layer for layer in net.layers if layer.name == "head")
+    assert head.args["in_features"].value == 10 and head.input.show() == "(2, 10)"  # k = 3, extra = 1
+
+
+def test_a_bias_of_the_wrong_layer_is_found():
+    source = BUILT_ATTRIBUTES.replace("@BIAS@", "self.conv.bias")  # 8 values for 6 outputs
+    assert torch_error_any(source) is not None
+    assert _errors(source) == ["broadcast-mismatch"]

@@ -8,6 +8,7 @@ from typing import Optional
 import libcst as cst
 import sympy
 
+from shapels.analysis import enums
 from shapels.analysis.objects import (
     CONTAINERS,
     Partial,
@@ -22,6 +23,7 @@ from shapels.rules import registry as rule_registry
 from shapels.rules.base import to_dim
 from shapels.symbolic.shape import Shape
 from shapels.values import (
+    NONE,
     UNKNOWN,
     Alternatives,
     BoundMethod,
@@ -83,6 +85,9 @@ def _super_attribute(interp, base: SuperRef, name: str, frame) -> Value:
 def _class_attribute_or_method(interp, base: ClassRef, name: str, frame) -> Value:
     if name == "__name__":
         return Const(base.info.name)
+    kind = enums.enum_kind(base.info) if base.info.attributes else None
+    if kind is not None and enums.is_member_name(base.info, name):
+        return enums.member(interp, base.info, name, kind)
     attr = class_attribute(interp, base.info, name)
     if attr is not None:
         return attr
@@ -147,9 +152,38 @@ def tensor_attribute(tensor: Tensor, name: str) -> Value:
     return BoundMethod(tensor, name)
 
 
+# Layers whose `bias` constructor flag becomes a `bias` parameter of (size argument,) or None.
+_BIAS_SIZE = {"torch.nn.Linear": "out_features", "torch.nn.Bilinear": "out_features",
+              **{f"torch.nn.Conv{n}d": "out_channels" for n in (1, 2, 3)},
+              **{f"torch.nn.ConvTranspose{n}d": "out_channels" for n in (1, 2, 3)}}
+# What a convolution stores as a tuple of one int per spatial dim, whatever int it was given.
+_CONV_TUPLES = ("kernel_size", "stride", "padding", "dilation", "output_padding")
+
+
+def _constructed_attribute(layer: Layer, name: str) -> Optional[Value]:
+    """Attributes torch builds from a constructor argument of the same name: `conv.bias` is a tensor
+    (or None), not the flag; `conv.kernel_size` is (3, 3) for a 3."""
+    if name == "bias" and layer.kind in _BIAS_SIZE:
+        flag = layer.args.get("bias")
+        if isinstance(flag, Const) and flag.value is False:
+            return NONE
+        size = to_dim(layer.args.get(_BIAS_SIZE[layer.kind], UNKNOWN))
+        if isinstance(flag, Const) and flag.value is True and size is not None:
+            return Tensor(Shape.of([size]))
+        return UNKNOWN
+    if name in _CONV_TUPLES and layer.kind[-2:] in ("1d", "2d", "3d") and "Conv" in layer.kind:
+        value = layer.args.get(name)
+        if isinstance(value, Number) and not isinstance(value.value, float):
+            return Seq((value,) * int(layer.kind[-2]))
+    return None
+
+
 def layer_attribute(layer: Layer, name: str) -> Value:
     if layer.opaque:
         return BoundMethod(layer, name) if name in ("add_module", "append", "extend") else UNKNOWN
+    constructed = _constructed_attribute(layer, name)
+    if constructed is not None:
+        return constructed
     if name in layer.args:
         return layer.args[name]
     if layer.kind in CONTAINERS and name in layer.child_names:
@@ -199,6 +233,7 @@ def _alternatives_attribute(interp, base: Alternatives, name: str, frame) -> Val
 # What looking up an attribute on each kind of value does (see get_attribute()).
 _ATTRIBUTE_BY_TYPE = {
     Alternatives: _alternatives_attribute,
+    enums.EnumMember: lambda interp, base, name, frame: enums.attribute(base, name),
     Partial: _partial_attribute,
     FunctionRef: lambda interp, base, name, frame: _library_attribute(base, name),
     ModuleRef: lambda interp, base, name, frame: interp.lookup_global(name, base.scope),

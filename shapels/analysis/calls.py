@@ -14,7 +14,7 @@ import libcst as cst
 import sympy
 
 from shapels import rules as rule_registry
-from shapels.analysis import membership, report, tensor_values
+from shapels.analysis import enums, membership, report, tensor_values
 from shapels.analysis.objects import (
     BoundUserMethod,
     Builtin,
@@ -403,6 +403,8 @@ def _dataclass_owner(info, after=None):
 
 
 def instantiate(interp, info, args: list, kwargs: dict, frame, node) -> Value:
+    if info.attributes and enums.enum_kind(info) is not None:
+        return enums.lookup(interp, info, args[0]) if len(args) == 1 and not kwargs else UNKNOWN  # Format('NHWC')
     instance = Instance(info, loc=frame.loc(node) if node is not None else None)
     found = info.find_method("__init__")
     generated = _dataclass_owner(info)

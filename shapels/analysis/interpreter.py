@@ -18,7 +18,7 @@ from typing import Any, Optional
 import libcst as cst
 import sympy
 
-from shapels.analysis import attributes, calls, indexing, membership, operators, python_builtins, tensor_values
+from shapels.analysis import attributes, calls, enums, indexing, membership, operators, python_builtins, tensor_values
 from shapels.analysis.env import join, join_envs
 from shapels.analysis.modtable import add_import, mark_modules
 from shapels.analysis.objects import BoundUserMethod, Builtin, ClassRef, Instance, ModuleRef, Partial, UserFunction
@@ -920,6 +920,8 @@ def name_module(value: Value, name: str) -> None:
 
 
 def truth(value: Value) -> Optional[bool]:
+    if isinstance(value, enums.EnumMember):
+        return truth(value.value) if value.mixin else True
     if isinstance(value, Alternatives):
         verdicts = {truth(option) for option in value.options}
         return verdicts.pop() if len(verdicts) == 1 else None
@@ -951,6 +953,10 @@ def truth(value: Value) -> Optional[bool]:
 
 
 def compare(op: str, left: Value, right: Value) -> Optional[bool]:
+    if isinstance(left, enums.EnumMember) or isinstance(right, enums.EnumMember):
+        if op in ("Equal", "NotEqual", "Is", "IsNot"):
+            verdict = (enums.equal if op in ("Equal", "NotEqual") else enums.identical)(left, right)
+            return None if verdict is None else verdict == (op in ("Equal", "Is"))
     if isinstance(left, ClassRef) and isinstance(right, ClassRef) and op in ("Is", "IsNot", "Equal", "NotEqual"):
         same = left.info.node is right.info.node  # one class statement, one class object
         return same if op in ("Is", "Equal") else not same
@@ -1012,7 +1018,26 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
     if op in ("Equal", "NotEqual") and isinstance(left, Const) != isinstance(right, Const):
         if isinstance(left, (Number, Const)) and isinstance(right, (Number, Const)):
             return op == "NotEqual"
+    if op in ("Equal", "NotEqual") and (isinstance(left, (Seq, ListValue)) or isinstance(right, (Seq, ListValue))):
+        same = _sequences_equal(left, right)
+        return None if same is None else same == (op == "Equal")
     return None
+
+
+def _sequences_equal(left: Value, right: Value) -> Optional[bool]:
+    """`conv.kernel_size == 3` is False ((3, 3) is a tuple); tuples equal item by item; a list never
+    equals a tuple."""
+    scalars = (Number, Const)
+    if isinstance(left, scalars) or isinstance(right, scalars):
+        return False
+    if not (isinstance(left, (Seq, ListValue)) and isinstance(right, (Seq, ListValue))):
+        return None
+    if getattr(left, "uncertain", False) or getattr(right, "uncertain", False):
+        return None  # changed on a path that may not run
+    if type(left) is not type(right) or len(left.items) != len(right.items):
+        return False
+    verdicts = [compare("Equal", a, b) for a, b in zip(left.items, right.items)]
+    return False if False in verdicts else (None if None in verdicts else True)
 
 
 _ORDER = {"LessThan": operator.lt, "LessThanEqual": operator.le, "GreaterThan": operator.gt,
@@ -1036,6 +1061,8 @@ def iterate(value: Value) -> Optional[list]:
         return list(value.children)
     if isinstance(value, python_builtins.RangeValue):
         return value.items()
+    if isinstance(value, SetValue):
+        return membership.iteration(value)
     return None
 
 

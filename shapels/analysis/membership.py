@@ -1,9 +1,9 @@
 """Sets and `in` tests over values whose identity is known: strings, ints, classes, functions.
 
 timm keeps its layer types in sets (`_NORM_ACT_REQUIRES_ARG = {BatchNormAct2d, GroupNormAct, ...}`)
-and asks `norm_layer in _NORM_ACT_TYPES`. A set of ints iterates in the same order on every run (an
-int hashes to itself), so it is a tuple in that order; any other set is a `SetValue`: its
-members answer `in` and `len`, but its iteration order (by string hashes or object ids) is unknown.
+and asks `norm_layer in _NORM_ACT_TYPES`. A set is a `SetValue`, mutable as Python's is: its members
+answer `in` and `len`; a set of ints iterates in the same order on every run (an int hashes to
+itself), any other set's order (by string hashes or object ids) is unknown.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Optional
 
 import sympy
 
+from shapels.analysis import enums
+from shapels.analysis.enums import EnumMember
 from shapels.analysis.objects import ClassRef, UserFunction
 from shapels.rules import registry as rule_registry
 from shapels.symbolic import dims as D
@@ -20,6 +22,8 @@ from shapels.values import Const, FunctionRef, ListValue, Number, Seq, SetValue,
 
 def same(a: Value, b: Value) -> Optional[bool]:
     """Whether `a == b` for two members of a container, where that is certain; else None."""
+    if isinstance(a, EnumMember) or isinstance(b, EnumMember):
+        return enums.equal(a, b)
     if isinstance(a, Const) and isinstance(b, Const):
         return a.value == b.value
     if isinstance(a, Number) and isinstance(b, Number):
@@ -73,9 +77,6 @@ def make_set(items: Optional[list]) -> Value:
 
     if items is None:
         return UNKNOWN
-    ints = [D.as_int(i.value) if isinstance(i, Number) and not isinstance(i.value, float) else None for i in items]
-    if all(v is not None for v in ints):
-        return Seq(tuple(Number(sympy.Integer(v)) for v in set(ints)))  # Python's own order
     distinct: list = []
     for item in items:
         found = contains(distinct, item)
@@ -84,6 +85,17 @@ def make_set(items: Optional[list]) -> Value:
         if not found:
             distinct.append(item)
     return SetValue(tuple(distinct))
+
+
+def iteration(value: SetValue) -> Optional[list]:
+    """A set's members in the order Python iterates them, where that order is the same on every run:
+    a set of ints (an int hashes to itself); strings and objects hash by run."""
+    if value.uncertain or not value.sized:
+        return None
+    ints = [D.as_int(i.value) if isinstance(i, Number) and not isinstance(i.value, float) else None for i in value.items]
+    if any(v is None for v in ints):
+        return None
+    return [Number(sympy.Integer(v)) for v in set(ints)]
 
 
 def members(container: Value) -> Optional[list]:
@@ -97,4 +109,4 @@ def members(container: Value) -> Optional[list]:
     return None
 
 
-__all__ = ["contains", "make_set", "members", "same"]
+__all__ = ["contains", "iteration", "make_set", "members", "same"]

@@ -54,6 +54,16 @@ class RangeValue(Value):
         return [Number(sympy.Integer(i)) for i in r]
 
 
+def sorted_list(items: Optional[list], reverse: Optional[bool]) -> Value:
+    """sorted() of known ints or of strings (RegNet sorts a set of widths)."""
+    values = [plain(i) for i in items] if items is not None and reverse is not None else None
+    if values is None or MISSING_VALUE in values:
+        return UNKNOWN
+    if not (all(isinstance(v, int) and not isinstance(v, bool) for v in values) or all(isinstance(v, str) for v in values)):
+        return UNKNOWN
+    return ListValue([from_python(v) for v in sorted(values, reverse=reverse)])
+
+
 def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Value:
     from shapels.analysis.interpreter import iterate, truth
 
@@ -110,6 +120,8 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
     if name == "reversed" and args:
         items = iterate(args[0])
         return ListValue(list(reversed(items))) if items is not None else UNKNOWN
+    if name == "sorted" and len(args) == 1 and set(kwargs) <= {"reverse"}:
+        return sorted_list(iterate(args[0]), truth(kwargs["reverse"]) if "reverse" in kwargs else False)
     if name == "int" and len(args) == 1 and isinstance(args[0], Number):
         v = args[0].value
         if isinstance(v, float):
