@@ -561,6 +561,25 @@ out = Net(torch.rand(1).item())(torch.randn(2, 4))
 """
 
 
+IDIOM_PROGRAMS["membership in ranges, lists and tuples; tuple equality"] = """
+import torch
+import torch.nn as nn
+
+STAGES = [64, 128]
+
+class Net(nn.Module):
+    def __init__(self, kernel=(3, 3)):
+        super().__init__()
+        width = 8 if 2 in range(4) and 128 in STAGES and 5 not in (1, 2) else 9
+        width += 1 if kernel == (3, 3) and kernel != [3, 3] and (1, 2) != (1, 2, 3) else 0
+        self.fc = nn.Linear(4, width)
+        self.head = nn.Linear(9, 2)
+    def forward(self, x):
+        return self.head(self.fc(x))
+
+out = Net()(torch.randn(2, 4))
+"""
+
 IDIOM_PROGRAMS["sets of ints grow with add, iterate in order, sort"] = IDIOM_PROGRAMS[
     "sets of ints grow with add, iterate in order, sort"].replace("@OTHER@", "9")
 

@@ -789,11 +789,14 @@ class Interpreter:
         caller imports means that file's `nn`."""
         node = function.node
         params = node.params
+        defaults = None
         for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params):
             name = p.name.value
             if p.default is not None and bound.get(name) is UNBOUND:
-                env = dict(function.closure) if function.closure else {}
-                bound[name] = self.eval(p.default, Frame(node, env, frame.certain, frame.owner, False, [], frame.depth, scope))
+                if defaults is None:
+                    env = dict(function.closure) if function.closure else {}
+                    defaults = Frame(node, env, frame.certain, frame.owner, False, [], frame.depth, scope)
+                bound[name] = self.eval(p.default, defaults)
 
     def invoke(self, function: UserFunction, args: list, kwargs: dict, frame: Frame, *, receiver=None,
                record: bool = False, owner=None, call_node=None) -> Value:

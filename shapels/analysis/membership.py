@@ -17,7 +17,7 @@ from shapels.analysis.enums import EnumMember
 from shapels.analysis.objects import ClassRef, UserFunction
 from shapels.rules import registry as rule_registry
 from shapels.symbolic import dims as D
-from shapels.values import Const, FunctionRef, ListValue, Number, Seq, SetValue, Value
+from shapels.values import Const, FunctionRef, Number, SetValue, Value
 
 
 def same(a: Value, b: Value) -> Optional[bool]:
@@ -99,14 +99,13 @@ def iteration(value: SetValue) -> Optional[list]:
 
 
 def members(container: Value) -> Optional[list]:
-    """The members an `in` test looks through, where known (a set's too, whatever its order)."""
+    """The members an `in` test looks through, where known (a set's too, whatever its order; a
+    range's, a ModuleList's: what iterating it gives)."""
     if isinstance(container, SetValue):
         return None if container.uncertain else list(container.items)
-    if isinstance(container, ListValue) and container.uncertain:
-        return None
-    if isinstance(container, (Seq, ListValue)):
-        return list(container.items)
-    return None
+    from shapels.analysis.interpreter import iterate  # the interpreter imports this module
+
+    return iterate(container)
 
 
 __all__ = ["contains", "iteration", "make_set", "members", "same"]
