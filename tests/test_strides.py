@@ -137,3 +137,19 @@ def test_a_view_after_a_transpose_is_flagged_exactly_when_torch_refuses_it(flatt
     assert (error is not None and "view size is not compatible" in error) == (code == "view-stride")
     if code:
         assert source.splitlines()[findings[0].span.start_line - 1].strip().startswith("x = x.")
+
+
+@pytest.mark.parametrize("flatten", ["x.view(x.size(0), -1)", "x.view(3, 2, 2, 2).view(3, 4, 2).view(3, 8)"])
+def test_the_view_stride_fix_rewrites_view_to_reshape_and_the_model_runs(flatten):
+    source = textwrap.dedent(PROGRAM).replace("{flatten}", flatten)
+    [finding] = [f for f in analyze(source, "m.py", Options()).findings if f.severity == "error"]
+    fix = finding.fix
+    assert fix is not None and fix.content == "reshape" and fix.message.startswith("Use .reshape")
+    line = source.splitlines()[fix.span.start_line - 1]
+    assert line[fix.span.start_col:fix.span.end_col] == "view"
+    fixed = source.splitlines(True)
+    i = fix.span.start_line - 1
+    fixed[i] = fixed[i][: fix.span.start_col] + "reshape" + fixed[i][fix.span.end_col:]
+    fixed = "".join(fixed)
+    assert torch_error(fixed) is None  # the rewritten file runs under torch
+    assert [f for f in analyze(fixed, "m.py", Options()).findings if f.severity in ("error", "warning")] == []

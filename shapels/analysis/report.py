@@ -8,6 +8,7 @@ import libcst as cst
 import sympy
 
 from shapels.analysis.findings import EARLIER_ERROR, Finding, Fix, Related
+from shapels.analysis.positions import Loc
 from shapels.rules.base import Condition, RuleCall, ShapeError, to_dim
 from shapels.values import UNKNOWN
 from shapels.symbolic import dims as D
@@ -65,6 +66,8 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
             size = None if isinstance(error.fix, (tuple, list)) else D.const(error.fix)
             fix = Fix(f"Set {error.param} to {content}", loc, content, target=f"{layer.label}'s {error.param}",
                       param=error.param, size=size, constructor=layer.loc.node if layer.loc is not None else None)
+    if fix is None and error.code == "view-stride":
+        fix = reshape_fix(call_loc)
     producer = producer_fix(layer, error, source, loc)
     if producer is not None:
         alternatives.append(producer)
@@ -92,6 +95,17 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
     if severity == "error" and interp.first_error is None:
         interp.first_error = loc  # torch stops here: later findings in this execution assume it fixed
     return loc
+
+
+def reshape_fix(call_loc) -> Optional[Fix]:
+    """`x.transpose(1, 2).view(1, 4)` -> `.reshape(1, 4)`: reshape copies where a view cannot, and
+    the sizes already agree (a size mismatch is view-invalid-shape, checked first), so the rewrite
+    always runs."""
+    node = call_loc.node if call_loc is not None else None
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "view":
+        return Fix("Use .reshape(...), which copies where a view cannot", Loc(call_loc.unit, node.func.attr),
+                   "reshape", target="the view")
+    return None
 
 
 def weight_owner(weight) -> Optional[Layer]:

@@ -131,3 +131,38 @@ async def test_a_producer_blame_reaches_the_editor_with_its_checked_fix(client, 
     path.write_text(new_text)
     run = runs_under_torch(path)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+VIEW_AFTER_TRANSPOSE = """import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        x = x.transpose(1, 2)
+        x = x.view(x.size(0), -1)
+        return self.fc(x)
+
+
+out = Net()(torch.randn(3, 2, 4))
+"""
+
+
+async def test_a_view_that_needs_a_copy_is_fixed_with_reshape(client, tmp_path):
+    path = tmp_path / "view_stride.py"
+    path.write_text(VIEW_AFTER_TRANSPOSE)
+    uri, diagnostics = await client.open(path)
+    [diagnostic] = [d for d in diagnostics if d.severity == types.DiagnosticSeverity.Error]
+    assert diagnostic.code == "view-stride"
+    [preferred] = [a for a in await actions(client, uri, [diagnostic]) if a.is_preferred]
+    assert preferred.title.startswith("Use .reshape(...)")
+    new_text = await apply(client, uri, VIEW_AFTER_TRANSPOSE, preferred, 2)
+    assert "x = x.reshape(x.size(0), -1)" in new_text
+    assert [d for d in client.latest(uri).diagnostics if d.severity == types.DiagnosticSeverity.Error] == []
+    path.write_text(new_text)
+    run = runs_under_torch(path)
+    assert run.returncode == 0, run.stderr[-2000:]
