@@ -721,3 +721,42 @@ def test_a_bias_of_the_wrong_layer_is_found():
     source = BUILT_ATTRIBUTES.replace("@BIAS@", "self.conv.bias")  # 8 values for 6 outputs
     assert torch_error_any(source) is not None
     assert _errors(source) == ["broadcast-mismatch"]
+
+
+# -- einops in a model: rearrange, reduce, repeat and the layers -------------------------------------
+EINOPS_MODEL = """
+import torch
+import torch.nn as nn
+from einops import rearrange, reduce, repeat
+from einops.layers.torch import Rearrange
+
+class PatchEmbed(nn.Module):
+    def __init__(self, patch=4, dim=32):
+        super().__init__()
+        self.to_patches = Rearrange('b c (h p1) (w p2) -> b (h w) (p1 p2 c)', p1=patch, p2=patch)
+        self.proj = nn.Linear(@IN@, dim)
+        self.cls = nn.Parameter(torch.randn(1, 1, dim))
+    def forward(self, x):
+        x = self.proj(self.to_patches(x))
+        cls = repeat(self.cls, '1 n d -> b n d', b=x.shape[0])
+        x = torch.cat([cls, x], dim=1)
+        q = rearrange(x, 'b n (h d) -> b h n d', h=4)
+        return reduce(q, 'b h n d -> b (h d)', 'mean')
+
+out = PatchEmbed()(torch.randn(2, 3, 16, 16))
+"""
+
+
+def test_einops_patterns_in_a_model_match_torch():
+    source = EINOPS_MODEL.replace("@IN@", "48")
+    assert _torch_output(source) == "(2, 32)"
+    assert _errors(source) == []
+    assert _output(source, name="PatchEmbed") == "(2, 32)"
+
+
+def test_a_linear_after_rearrange_gets_the_patch_size_fix():
+    source = EINOPS_MODEL.replace("@IN@", "64")
+    assert torch_error_any(source) is not None
+    [finding] = [f for f in analyze(source, "m.py", Options()).findings if f.severity == "error"]
+    assert finding.code == "linear-in-features" and finding.fix.content == "48"
+    assert "to_patches" in finding.message  # the chain names the Rearrange layer

@@ -13,6 +13,7 @@ torch; the rules never do.
 from __future__ import annotations
 
 import functools
+import importlib
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -95,8 +96,11 @@ def to_torch(value: Any) -> Any:
 
 
 def resolve(qualname: str) -> Any:
-    """`torch.nn.Conv2d` -> the class, by getattr from the torch module."""
+    """`torch.nn.Conv2d` -> the class, by getattr from the torch module (einops names from einops)."""
     parts = qualname.split(".")
+    if parts[0] == "einops":  # einops.rearrange, einops.layers.torch.Rearrange: the real package
+        module, name = qualname.rsplit(".", 1)
+        return getattr(importlib.import_module(module), name)
     assert parts[0] == "torch", qualname
     return functools.reduce(getattr, parts[1:], torch)
 
@@ -116,6 +120,8 @@ def torch_output(out: Any) -> Any:
 
 def run_torch(qualname: str, is_layer: bool, ex: Example, errors: tuple = TORCH_ERRORS) -> Any:
     """Torch's outcome: the output as plain python, or Raised(exception type, message)."""
+    if qualname.startswith("einops.layers."):
+        errors = errors + (KeyError,)  # einops layers look their recipe up by rank: a wrong rank is a KeyError
     # oneDNN (mkldnn) kernels skip some of torch's own shape checks (a grouped ConvTranspose with an
     # empty output), and whether torch picks them depends on batch size and thread count; compare
     # with torch's reference CPU kernels.
