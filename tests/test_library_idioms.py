@@ -594,6 +594,29 @@ def test_a_set_added_to_on_a_path_that_may_not_run_is_not_trusted():
     assert _errors(source) == []
 
 
+IDIOM_PROGRAMS["a Sequential subclass registers a module chosen by an unknown rate"] = """
+import torch
+import torch.nn as nn
+
+class Block(nn.Sequential):
+    def __init__(self, cin, cout, p):
+        super().__init__()
+        self.fc = nn.Linear(cin, cout)
+        self.proj = nn.Linear(cout, 6) if p > 0 else nn.Linear(cout, 6, bias=False)  # a member either way
+        self.extra = nn.Linear(6, 3)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        rates = [r.item() for r in torch.linspace(0.1, 0.2, 2)]
+        self.block = Block(4, 8, rates[0])
+    def forward(self, x):
+        return self.block(x)
+
+out = Net()(torch.randn(2, 4))
+"""
+
+
 @pytest.mark.parametrize("name", list(IDIOM_PROGRAMS))
 def test_idiom_programs_match_torch(name):
     source = IDIOM_PROGRAMS[name]
@@ -760,3 +783,12 @@ def test_a_linear_after_rearrange_gets_the_patch_size_fix():
     [finding] = [f for f in analyze(source, "m.py", Options()).findings if f.severity == "error"]
     assert finding.code == "linear-in-features" and finding.fix.content == "48"
     assert "to_patches" in finding.message  # the chain names the Rearrange layer
+
+
+def test_an_unknown_attribute_of_a_sequential_subclass_makes_its_members_unknown():
+    """`self.x = <unknown>` may register a module (then a member, in order) or not: the Sequential's
+    members are unknown, so nothing downstream is claimed (it was skipped, and a wrong width followed)."""
+    source = IDIOM_PROGRAMS["a Sequential subclass registers a module chosen by an unknown rate"].replace(
+        "nn.Linear(cout, 6) if p > 0 else nn.Linear(cout, 6, bias=False)", "torch.hub.load('x', 'y')")
+    findings = analyze(source, "m.py", Options()).findings
+    assert [f.code for f in findings if f.severity in ("error", "warning")] == []

@@ -57,6 +57,7 @@ from shapels.values import (
     SetValue,
     Step,
     Tensor,
+    Unknown,
     Value,
 )
 
@@ -307,8 +308,11 @@ def register_submodule(instance: Instance, name: str, value: Value) -> None:
     name_module(value, name)
     instance.attrs[name] = value
     container = instance.base_layer
-    if container is not None and container.kind in CONTAINERS and isinstance(value, (Layer, Instance)):
-        _container_put(container, name, value)
+    if container is not None and container.kind in CONTAINERS:
+        if isinstance(value, (Layer, Instance, Alternatives)):
+            _container_put(container, name, value)
+        elif isinstance(value, Unknown):
+            container.opaque = True  # it may be a module, which would join the container: members unknown
 
 
 def init_library_base(interp, instance: Instance, args: list, kwargs: dict, frame, node) -> None:
