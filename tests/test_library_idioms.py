@@ -792,3 +792,38 @@ def test_an_unknown_attribute_of_a_sequential_subclass_makes_its_members_unknown
         "nn.Linear(cout, 6) if p > 0 else nn.Linear(cout, 6, bias=False)", "torch.hub.load('x', 'y')")
     findings = analyze(source, "m.py", Options()).findings
     assert [f.code for f in findings if f.severity in ("error", "warning")] == []
+
+
+# -- a list appended to in a loop of unknown length (transformers' grounding_dino) -------------------
+UNKNOWN_LOOP_LISTS = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 3)
+    def forward(self, feats, x):
+        shapes = []
+        outs = [x]
+        for f in feats:  # how many: unknown to the analysis
+            shapes.append((f.shape[2], f.shape[3]))
+            outs.append(x)
+        table = torch.as_tensor(shapes, dtype=torch.long)
+        starts = table.prod(1).cumsum(0)
+        y = torch.cat(outs, 1)
+        return self.fc(y.view(2, 8)), starts
+
+feats = [t for t in torch.randn(1, 2, 3, 4, 4)]  # iterating a tensor: not followed
+out, _ = Net()(feats, torch.randn(2, 4))
+"""
+
+
+def test_a_list_grown_in_a_loop_of_unknown_length_is_not_read_as_its_first_items():
+    """`torch.as_tensor(shapes)` was read as the empty list (shape (0,), then `.prod(1)` out of range)
+    and `torch.cat(outs, 1)` as `x` alone (then a false view error): two false alarms."""
+    scope = {"__name__": "__main__"}
+    exec(compile(UNKNOWN_LOOP_LISTS, "<model>", "exec"), scope)
+    assert tuple(scope["out"].shape) == (2, 3)
+    assert _errors(UNKNOWN_LOOP_LISTS) == []
+    assert [f.code for f in analyze(UNKNOWN_LOOP_LISTS, "m.py", Options()).findings if f.severity == "warning"] == []

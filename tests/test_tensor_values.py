@@ -235,3 +235,35 @@ def test_a_write_to_a_tensor_forgets_its_values_in_every_alias(write):
     assert isinstance(_driver_globals(source)["values"], Unknown)
     untouched = _driver_globals("import torch\nt = torch.arange(4)\nalias = t\nvalues = alias.tolist()\n")
     assert isinstance(untouched["values"], ListValue)
+
+
+NON_FINITE = """
+import math
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+        self.register_buffer("big", torch.tensor(float("inf")))
+        self.low = torch.tensor([-math.inf, 0.5])
+        widths = (torch.arange(3) * math.inf, torch.arange(3) + float("nan"), torch.tensor([1.5, 2.0]) / 0.0,
+                  torch.tensor([1.5]) - math.inf, torch.tensor([1.5, 2.0]) * 1e308 * 1e308)
+        self.n = len(widths)
+    def forward(self, x):
+        return self.fc(x).clamp(max=self.big)[:, :self.n]
+
+out = Net()(torch.randn(2, 4))
+"""
+
+
+def test_infinite_and_nan_constants_leave_values_unknown_without_a_crash():
+    """torch.tensor(float('inf')) and arithmetic with inf or nan: the float32 model of elements raised
+    (Fraction of inf or nan), and `shapels check` stopped with an internal error."""
+    scope = {"__name__": "__main__"}
+    exec(compile(NON_FINITE, "<model>", "exec"), scope)
+    result = analyze(NON_FINITE, "m.py", Options())
+    assert [f.code for f in result.findings if f.severity in ("error", "warning")] == []
+    [net] = [m for m in result.modules if m.name == "Net"]
+    assert net.output.shape.show() == str(tuple(scope["out"].shape)) == "(2, 3)"

@@ -627,6 +627,9 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
         bound = rule.call_signature.bind(args, kwargs)
     except BindError:
         return UNKNOWN
+    if any(type(v) is ListValue and v.uncertain for v in bound.values()):
+        # appended to on a path that may not run (a loop of unknown length): its items are not the list's
+        bound = {k: UNKNOWN if type(v) is ListValue and v.uncertain else v for k, v in bound.items()}
     primary = next((v for v in bound.values() if isinstance(v, Tensor)), None)
     if primary is None:  # torch.cat([x]): a list of one tensor keeps that tensor's provenance
         listed = list(_tensors(bound.values()))

@@ -147,6 +147,8 @@ def _conforms(value, sizes) -> bool | None:
         return True if _is_number(value) else (False if isinstance(value, (Seq, ListValue)) else None)
     if not isinstance(value, (Seq, ListValue)):
         return False if _is_number(value) else None
+    if isinstance(value, ListValue) and value.uncertain:
+        return None  # appended to on a path that may not run: its length is unknown
     if len(value.items) != sizes[0]:
         return False
     verdicts = [_conforms(v, sizes[1:]) for v in value.items]
@@ -160,6 +162,8 @@ def _nested_shape(value):
     sizes = []
     item = value
     while isinstance(item, (Seq, ListValue)):
+        if isinstance(item, ListValue) and item.uncertain:
+            return None  # appended to on a path that may not run (a loop of unknown length)
         sizes.append(len(item.items))
         if not item.items:
             return sizes

@@ -48,6 +48,8 @@ class Elements:
 # -- float32 arithmetic ----------------------------------------------------------------------------
 def f32(x: Union[int, float, Fraction]) -> float:
     """The float32 nearest to x, ties to even (what a correctly rounded float32 operation gives)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return x  # inf and nan are float32 values too; callers drop elements that are not finite
     q = Fraction(x)
     if q == 0:
         return 0.0
@@ -119,6 +121,8 @@ def from_python(values: list, ndim: int = 1) -> Optional[Elements]:
         if any(abs(v) >= _INT_RANGE["int64"] for v in values):
             return None
         return Elements("int64", tuple(values), ndim)
+    if not all(math.isfinite(v) for v in values):
+        return None  # torch.tensor(float('inf')): not followed (and Fraction(inf) does not exist)
     items = tuple(_point(v) for v in values)
     if not all(math.isfinite(lo) for lo, _ in items):
         return None
