@@ -15,22 +15,17 @@ corpus/TIMM_RESULTS.md. Usage: .venv/bin/python corpus/timm_sweep.py [--version 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from package_sweep import fetch, loader, summary, sweep_files  # noqa: E402  (also puts the project on sys.path)
 from shapels.analysis import engine  # noqa: E402
 from shapels.analysis.engine import Options, analyze  # noqa: E402
-from shapels.imports import FileLoader  # noqa: E402
 
-TOOLS = ROOT / ".tools" / "timm"
 RESULTS = Path(__file__).resolve().parent / "TIMM_RESULTS.md"
-ZOO = ROOT / ".tools" / "zoo" / "src"  # torchvision's sources (corpus/fetch_zoo.sh): timm.layers imports its ops
 
 # name -> (imports, constructor, input side)
 MODELS = {
@@ -61,40 +56,6 @@ MODELS = {
 }
 
 
-def fetch(version: str) -> Path:
-    src = TOOLS / f"src-{version}"
-    if (src / "timm" / "__init__.py").is_file():
-        return src
-    TOOLS.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", f"timm=={version}", "-d",
-                    str(TOOLS)], check=True)
-    [wheel] = TOOLS.glob(f"timm-{version}-*.whl")
-    with zipfile.ZipFile(wheel) as z:
-        z.extractall(src, [n for n in z.namelist() if n.startswith("timm/") and n.endswith(".py")])
-    return src
-
-
-def _loader(src: Path) -> FileLoader:
-    return FileLoader(roots=[src, ZOO], include_site_packages=False)
-
-
-def sweep_files(src: Path) -> dict:
-    files = sorted((src / "timm").rglob("*.py"))
-    flagged, partial, slow = [], [], []
-    started = time.perf_counter()
-    for path in files:
-        t = time.perf_counter()
-        result = analyze(path.read_text(), str(path), Options(loader=_loader(src)))
-        bad = [f for f in result.findings if f.severity in ("error", "warning")]
-        if bad:
-            flagged.append((path.relative_to(src), [(f.code, f.span.start_line, f.message[:160]) for f in bad]))
-        if result.partial:
-            partial.append(path.relative_to(src))
-        slow.append((time.perf_counter() - t, path.relative_to(src)))
-    return {"files": len(files), "flagged": flagged, "partial": partial, "seconds": time.perf_counter() - started,
-            "slowest": sorted(slow, reverse=True)[:3]}
-
-
 def drive(src: Path) -> list:
     rows = []
     captured: dict = {}
@@ -110,7 +71,7 @@ def drive(src: Path) -> list:
             text = f"import torch\n{imports}\n\nmodel = {constructor}\nmodel.eval()\nout = model(torch.randn(1, 3, {side}, {side}))\n"
             t = time.perf_counter()
             result = analyze(text, str(src / "timm" / "models" / "_shapels_driver.py"),
-                             Options(loader=_loader(src), budget_seconds=20))
+                             Options(loader=loader(src), budget_seconds=20))
             seconds = time.perf_counter() - t
             out = captured.get("globals", {}).get("out")
             shape = out.shape.show() if hasattr(out, "shape") else "unknown"
@@ -132,9 +93,7 @@ def render(version: str, files: dict, rows: list) -> str:
         "that runs, so any error or warning on it is a false alarm, and every driven model returns (1, 1000) "
         "logits.",
         "",
-        f"- `shapels check` on all {files['files']} files: **{len(files['flagged'])} with an error or warning**, "
-        f"{len(files['partial'])} stopped at the time budget ({files['seconds']:.0f} s in all; slowest: "
-        + ", ".join(f"{p} {s:.2f} s" for s, p in files["slowest"]) + ").",
+        summary(files).split("\n")[0],
         f"- Driven models: output exactly (1, 1000) for **{exact} of {len(rows)}**; errors or warnings on "
         f"{sum(bool(r['findings']) for r in rows)}.",
         "",
@@ -144,9 +103,7 @@ def render(version: str, files: dict, rows: list) -> str:
     for r in rows:
         lines.append(f"| {r['model']} | {r['output']} | {', '.join(r['findings']) or 'none'} | "
                      f"{'yes' if r['partial'] else 'no'} | {r['seconds']:.2f} |")
-    for path, found in files["flagged"]:
-        lines.append("")
-        lines.append(f"Flagged: `{path}`: " + "; ".join(f"{c} line {n}: {m}" for c, n, m in found))
+    lines.extend(summary(files).split("\n")[1:])
     return "\n".join(lines) + "\n"
 
 
@@ -154,8 +111,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--version", default="1.0.31")
     args = parser.parse_args(argv)
-    src = fetch(args.version)
-    files = sweep_files(src)
+    src = fetch("timm", args.version)
+    files = sweep_files(src, "timm/**/*.py")
     rows = drive(src)
     RESULTS.write_text(render(args.version, files, rows))
     print(RESULTS.read_text())
