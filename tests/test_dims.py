@@ -1,7 +1,7 @@
 """Three-valued dim equality: the shortcuts in dims.eq must agree with the full sympy decision."""
 
 import sympy
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from shapels.symbolic import dims as D
@@ -79,3 +79,19 @@ def test_dim_product_is_the_pairwise_product_exactly(factors):
 def test_prints_unknown_exactly_when_the_printed_dim_shows_a_question_mark(d):
     assert D.prints_unknown(d) == ("?" in D.show(d))
     assert not D.prints_unknown(D.fresh("nonzero"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(dims, st.integers(1, 64)), min_size=1, max_size=4),
+       st.lists(st.one_of(dims, st.integers(1, 64)), max_size=3))
+def test_a_views_quotient_equals_cancels_without_calling_it(common, extra):
+    """reshape's -1: a quotient of products built directly equals sympy.cancel's (which it skips
+    unless a sum is involved)."""
+    from shapels.rules.reshape import _quotient
+
+    rest = D.dim_product(common)
+    total = D.dim_product(list(common) + list(extra))
+    assume(rest != 0)  # an empty dim: the caller's integer branch decides that view
+    assert sympy.simplify(_quotient(total, rest) - sympy.cancel(total / rest)) == 0
+    if not (total.has(sympy.Add) or rest.has(sympy.Add)):
+        assert sympy.fraction(_quotient(total, rest))[1] == 1  # divisible: no denominator left

@@ -13,6 +13,14 @@ from shapels.symbolic.shape import Shape
 from shapels.values import Tensor
 
 
+def _quotient(total, rest):
+    """total / rest for the -1 of a view: a quotient of products simplifies as it is built (B*H*W*C /
+    (B*H*W) is C); only sums (H + 1) need sympy's cancel, which costs far more."""
+    if total.has(sympy.Add) or rest.has(sympy.Add):
+        return sympy.cancel(total / rest)
+    return total / rest
+
+
 def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
     """The shape view/reshape gives, or a view-invalid-shape error when it is certain."""
     requested = list(requested)
@@ -34,7 +42,7 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
         if total is None:
             known[i] = D.fresh("?")
             return Shape.of(known)
-        inferred = sympy.cancel(total / rest) if not (total.is_Integer and rest.is_Integer) else None
+        inferred = _quotient(total, rest) if not (total.is_Integer and rest.is_Integer) else None
         if total.is_Integer and rest.is_Integer:
             t, r = int(total), int(rest)
             if r == 0 or t % r != 0:
@@ -44,8 +52,8 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
                     fix=None,
                 )
             inferred = sympy.Integer(t // r)
-        elif inferred.is_integer is False:
-            inferred = D.fresh("?")
+        elif sympy.fraction(inferred)[1] != 1 and inferred.is_integer is False:
+            inferred = D.fresh("?")  # (no denominator left: a product of integer dims, no assumption query)
         known[i] = inferred
         return Shape.of(known)
     if total is not None:
