@@ -827,3 +827,42 @@ def test_a_list_grown_in_a_loop_of_unknown_length_is_not_read_as_its_first_items
     assert tuple(scope["out"].shape) == (2, 3)
     assert _errors(UNKNOWN_LOOP_LISTS) == []
     assert [f.code for f in analyze(UNKNOWN_LOOP_LISTS, "m.py", Options()).findings if f.severity == "warning"] == []
+
+
+ENUM_IDENTITY = """
+import torch
+import torch.nn as nn
+from enum import Enum
+
+class A(str, Enum):
+    X = 'x'
+    Y = 'y'
+    Z = 'x'  # an alias of X
+
+class B(str, Enum):
+    X = 'x'
+
+class P(Enum):
+    ONE = 1
+    UNO = 1  # an alias of ONE
+    TWO = 2
+
+checks = [A.Z is A.X, A.X == B.X, P.UNO is P.ONE, P.ONE == P.TWO, A.Y == 'y', P.ONE == 1, A('x') is A.X,
+          P(2) is P.TWO, P.TWO.value == 2, A.Y.name == 'Y']
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 1 + len([c for c in checks if c]))
+    def forward(self, x):
+        return self.fc(x)
+
+out = Net()(torch.randn(2, 4))
+"""
+
+
+def test_enum_aliases_and_mixin_equality_as_python_decides_them():
+    """An alias is the member it repeats; str-mixin members equal as strings across classes; a plain
+    member equals no number."""
+    assert _torch_output(ENUM_IDENTITY) == "(2, 9)"
+    assert _output(ENUM_IDENTITY) == "(2, 9)"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from shapels.analysis.modtable import ClassInfo
-from shapels.values import UNKNOWN, Const, Number, Tensor, Value
+from shapels.values import UNKNOWN, Const, Number, Value
 
 PLAIN_BASES = {"enum.Enum"}
 MIXIN_BASES = {"enum.IntEnum", "enum.StrEnum"}
@@ -68,16 +68,27 @@ def lookup(interp, info: ClassInfo, value: Value) -> Value:
     return found[0] if found and not undecided else UNKNOWN  # aliases share a value: the first is it
 
 
+def _same_member(a: EnumMember, b: EnumMember) -> Optional[bool]:
+    """Members are singletons; a second name for a value already taken is an alias of the first."""
+    from shapels.analysis.membership import same
+
+    if a.info.node is not b.info.node:
+        return False
+    return True if a.name == b.name else same(a.value, b.value)
+
+
 def equal(a: Value, b: Value) -> Optional[bool]:
     """`a == b` where one side is a member."""
+    from shapels.analysis.membership import same
+
     if isinstance(a, EnumMember) and isinstance(b, EnumMember):
-        return a.info.node is b.info.node and a.name == b.name
+        if a.mixin and b.mixin:
+            return same(a.value, b.value)  # str/int mixins compare as their values, across classes too
+        return _same_member(a, b)
     one, other = (a, b) if isinstance(a, EnumMember) else (b, a)
     if one.mixin:
-        from shapels.analysis.membership import same
-
         return same(one.value, other)
-    if isinstance(other, (Const, Number, Tensor)):
+    if isinstance(other, (Const, Number)):
         return False  # a plain enum's member equals no str, number, None
     return None
 
@@ -85,7 +96,7 @@ def equal(a: Value, b: Value) -> Optional[bool]:
 def identical(a: Value, b: Value) -> Optional[bool]:
     """`a is b` where one side is a member: members are singletons, and none is a raw value."""
     if isinstance(a, EnumMember) and isinstance(b, EnumMember):
-        return a.info.node is b.info.node and a.name == b.name
+        return _same_member(a, b)
     other = b if isinstance(a, EnumMember) else a
     return False if isinstance(other, (Const, Number)) else None
 

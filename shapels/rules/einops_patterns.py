@@ -59,7 +59,7 @@ def _atom(token: str):
         return ELLIPSIS
     if token.isdecimal():
         return int(token)
-    if token.isidentifier() and not keyword.iskeyword(token) and not token.startswith("_"):
+    if token.isidentifier() and not keyword.iskeyword(token) and not token.startswith("_") and not token.endswith("_"):
         return token
     raise Unknowable("pattern")
 
@@ -116,12 +116,14 @@ def _lengths(call: RuleCall, name: str) -> dict:
 
 
 def _divide(call: RuleCall, size, known, unknown_axis: str, shape: Shape, pattern: str):
-    quotient = sympy.cancel(size / known)
+    if D.eq(known, 0) is not False:
+        raise Unknowable(unknown_axis)  # a zero length: einops' own error, not a shape one
     if D.as_int(size) is not None and D.as_int(known) is not None:
         if D.as_int(size) % D.as_int(known) != 0:
             call.fail(CODE, f"einops: {pattern!r} cannot split a dim of {D.show(size)} into parts of {D.show(known)} "
                             f"(for {unknown_axis}) in {shape.show()}")
         return sympy.Integer(D.as_int(size) // D.as_int(known))
+    quotient = sympy.cancel(size / known)
     if quotient.is_integer:
         return quotient
     raise Unknowable(unknown_axis)
