@@ -34,6 +34,15 @@ def _torch_output(source: str) -> str:
     return str(tuple(scope["out"].shape)).replace(",)", ")")
 
 
+def torch_error_any(source: str):
+    """torch's error for a program (a RuntimeError or, for layer arguments, a ValueError), or None."""
+    try:
+        exec(compile(source, "<model>", "exec"), {"__name__": "__main__"})
+    except (RuntimeError, ValueError) as error:
+        return str(error)
+    return None
+
+
 # -- a sequence of unknown length is not one size ---------------------------------------------------
 UNKNOWN_SIZES = """
 import torch
@@ -384,14 +393,6 @@ def test_a_class_outside_the_set_takes_the_other_branch():
     source = _layer_sets(8, 3, "groupnorm")
     assert torch_error_any(source) is not None
     assert _errors(source) == ["groupnorm-groups"]
-
-
-def torch_error_any(source: str):
-    try:
-        exec(compile(source, "<model>", "exec"), {"__name__": "__main__"})
-    except (RuntimeError, ValueError) as error:
-        return str(error)
-    return None
 
 
 SET_MUTATED = """

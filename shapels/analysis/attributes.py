@@ -85,8 +85,8 @@ def _super_attribute(interp, base: SuperRef, name: str, frame) -> Value:
 def _class_attribute_or_method(interp, base: ClassRef, name: str, frame) -> Value:
     if name == "__name__":
         return Const(base.info.name)
-    kind = enums.enum_kind(base.info) if base.info.attributes else None
-    if kind is not None and enums.is_member_name(base.info, name):
+    kind = enums.enum_kind(base.info) if enums.is_member_name(base.info, name) else None
+    if kind is not None:
         return enums.member(interp, base.info, name, kind)
     attr = class_attribute(interp, base.info, name)
     if attr is not None:
@@ -221,13 +221,9 @@ def _library_attribute(base: FunctionRef, name: str) -> Value:
 
 def _alternatives_attribute(interp, base: Alternatives, name: str, frame) -> Value:
     """`self.norm.weight` where norm is one of several layers: each one's, joined."""
-    from shapels.analysis.env import join
+    from shapels.analysis.env import join_all
 
-    values = [get_attribute(interp, option, name, frame) for option in base.options]
-    out = values[0]
-    for value in values[1:]:
-        out = join(out, value)
-    return out
+    return join_all([get_attribute(interp, option, name, frame) for option in base.options])
 
 
 # What looking up an attribute on each kind of value does (see get_attribute()).

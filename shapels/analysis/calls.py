@@ -725,14 +725,10 @@ def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool, after_
 def _call_alternatives(interp, callee: Alternatives, args: list, kwargs: dict, frame, node) -> Value:
     """Each option may be the one that runs: call each as code that may not run (its findings become
     notes), and join what they return."""
-    from shapels.analysis.env import join
+    from shapels.analysis.env import join_all
 
     uncertain = frame.branch(frame.env, False)
-    results = [call(interp, option, list(args), dict(kwargs), uncertain, node) for option in callee.options]
-    out = results[0]
-    for result in results[1:]:
-        out = join(out, result)
-    return out
+    return join_all([call(interp, option, list(args), dict(kwargs), uncertain, node) for option in callee.options])
 
 
 _CALL_BY_TYPE = {

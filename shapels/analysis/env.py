@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from shapels.analysis.objects import BoundUserMethod, Builtin, ClassRef, Instance, Partial, UserFunction
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -29,6 +31,20 @@ def join(a: Value, b: Value) -> Value:
     if isinstance(a, CALLABLES) and isinstance(b, CALLABLES):
         return alternatives(a, b)
     return UNKNOWN
+
+
+def join_all(values: list) -> Value:
+    """What several paths (return statements, the options of a value) give, joined."""
+    out = values[0]
+    for value in values[1:]:
+        out = join(out, value)
+    return out
+
+
+def unanimous(verdicts) -> Optional[bool]:
+    """The verdict every option gives (truth, isinstance of one of several modules), else None."""
+    distinct = set(verdicts)
+    return distinct.pop() if len(distinct) == 1 else None
 
 
 def alternatives(a: Value, b: Value) -> Value:

@@ -19,7 +19,7 @@ import libcst as cst
 import sympy
 
 from shapels.analysis import attributes, calls, enums, indexing, membership, operators, python_builtins, tensor_values
-from shapels.analysis.env import join, join_envs
+from shapels.analysis.env import join, join_all, join_envs, unanimous
 from shapels.analysis.modtable import add_import, mark_modules
 from shapels.analysis.objects import BoundUserMethod, Builtin, ClassRef, Instance, ModuleRef, Partial, UserFunction
 from shapels.analysis.scopes import MAX_SCOPES, Loader, Scope, is_loadable, make_scope, parse_cached
@@ -835,12 +835,7 @@ class Interpreter:
         results = list(inner.returns)
         if status == NORMAL:
             results.append(NONE)
-        if not results:
-            return UNKNOWN
-        out = results[0]
-        for r in results[1:]:
-            out = join(out, r)
-        return out
+        return join_all(results) if results else UNKNOWN
 
 
 # Statement node type -> the Interpreter method that runs it; types not listed do nothing.
@@ -926,8 +921,7 @@ def truth(value: Value) -> Optional[bool]:
     if isinstance(value, enums.EnumMember):
         return truth(value.value) if value.mixin else True
     if isinstance(value, Alternatives):
-        verdicts = {truth(option) for option in value.options}
-        return verdicts.pop() if len(verdicts) == 1 else None
+        return unanimous(truth(option) for option in value.options)
     if isinstance(value, Const):
         try:
             return bool(value.value)
@@ -961,7 +955,7 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
             verdict = (enums.equal if op in ("Equal", "NotEqual") else enums.identical)(left, right)
             return None if verdict is None else verdict == (op in ("Equal", "Is"))
     if isinstance(left, ClassRef) and isinstance(right, ClassRef) and op in ("Is", "IsNot", "Equal", "NotEqual"):
-        same = left.info.node is right.info.node  # one class statement, one class object
+        same = membership.same(left, right)  # one class statement, one class object
         return same if op in ("Is", "Equal") else not same
     if op in ("Is", "IsNot"):
         if isinstance(left, Unknown) or isinstance(right, Unknown):
@@ -977,7 +971,7 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
                 and isinstance(right.value, str):
             found = left.value in right.value  # a substring test: 'deep' in stem_type
             return found if op == "In" else not found
-        items = membership.members(right) if not isinstance(right, DictValue) else [Const(k) for k in right.items]
+        items = membership.members(right)  # a dict's keys, as iterating it gives them
         found = membership.contains(items, left) if items is not None else None
         if found is None:
             return None

@@ -17,7 +17,7 @@ from shapels.analysis.enums import EnumMember
 from shapels.analysis.objects import ClassRef, UserFunction
 from shapels.rules import registry as rule_registry
 from shapels.symbolic import dims as D
-from shapels.values import Const, FunctionRef, Number, SetValue, Value
+from shapels.values import UNKNOWN, Const, FunctionRef, Number, SetValue, Value
 
 
 def same(a: Value, b: Value) -> Optional[bool]:
@@ -73,8 +73,6 @@ def contains(members: list, value: Value) -> Optional[bool]:
 
 def make_set(items: Optional[list]) -> Value:
     """A set display, comprehension or set() of known items."""
-    from shapels.values import UNKNOWN
-
     if items is None:
         return UNKNOWN
     distinct: list = []

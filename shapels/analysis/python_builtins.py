@@ -11,6 +11,7 @@ import sympy
 
 from shapels.analysis import calls, membership
 from shapels.analysis.attributes import get_attribute
+from shapels.analysis.env import unanimous
 from shapels.analysis.objects import (
     BoundUserMethod,
     Builtin,
@@ -160,8 +161,7 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         return Const(t) if t is not None else UNKNOWN
     if name == "isinstance" and len(args) == 2:
         options = args[0].options if isinstance(args[0], Alternatives) else (args[0],)
-        verdicts = {is_instance(option, args[1]) for option in options}
-        verdict = verdicts.pop() if len(verdicts) == 1 else None
+        verdict = unanimous(is_instance(option, args[1]) for option in options)
         return Const(verdict) if verdict is not None else UNKNOWN
     if name == "print":
         return NONE

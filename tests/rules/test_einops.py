@@ -37,11 +37,9 @@ def _groups(draw, names: list) -> list:
     return out
 
 
-def _text(groups: list, bracket_single: list) -> str:
-    parts = []
-    for group, bracket in zip(groups, bracket_single):
-        parts.append(f"({' '.join(group)})" if len(group) != 1 or bracket else group[0])
-    return " ".join(parts)
+def _written(group: list, bracket: bool) -> str:
+    """One element as written: `(a b)`, or a single axis bare or as `(a)`."""
+    return f"({' '.join(group)})" if len(group) != 1 or bracket else group[0]
 
 
 @st.composite
@@ -55,8 +53,8 @@ def cases(draw):
         right_names = right_names[:draw(st.integers(0, len(names)))]
     left = _groups(draw, left_names)
     right = _groups(draw, right_names)
-    left_text = _text(left, [draw(st.booleans()) for _ in left])
-    right_parts = [_text([g], [draw(st.booleans())]) for g in right]
+    left_parts = [_written(g, draw(st.booleans())) for g in left]
+    right_parts = [_written(g, draw(st.booleans())) for g in right]
     for _ in range(draw(st.integers(0, 1))):  # unit axes on the right
         right_parts.insert(draw(st.integers(0, len(right_parts))), draw(st.sampled_from(["1", "()"])))
     ellipsis = draw(st.booleans())
@@ -69,7 +67,7 @@ def cases(draw):
     if ellipsis:
         at = draw(st.integers(0, len(left)))
         extra = draw(st.lists(st.integers(1, 3), max_size=2))
-        left_text = " ".join(_insert_ellipsis(left, left_text, at))
+        left_parts.insert(at, "...")
         dims[at:at] = extra
         right_parts.insert(draw(st.integers(0, len(right_parts))), draw(st.sampled_from(["...", "(...)"])))
     lengths = {}
@@ -89,26 +87,8 @@ def cases(draw):
         lengths[axis] += 1
     elif corrupt == "rank":
         dims = dims + [2] if draw(st.booleans()) or not dims else dims[:-1]
-    pattern = f"{left_text} -> {' '.join(right_parts)}"
+    pattern = f"{' '.join(left_parts)} -> {' '.join(right_parts)}"
     return kind, tuple(dims), pattern, lengths
-
-
-def _insert_ellipsis(groups: list, text: str, at: int) -> list:
-    """The left side's elements as written, with `...` inserted before element `at`."""
-    elements, depth, current = [], 0, ""
-    for ch in text:
-        if ch == " " and depth == 0:
-            if current:
-                elements.append(current)
-            current = ""
-            continue
-        depth += ch == "("
-        depth -= ch == ")"
-        current += ch
-    if current:
-        elements.append(current)
-    assert len(elements) == len(groups)
-    return elements[:at] + ["..."] + elements[at:]
 
 
 @SETTINGS
