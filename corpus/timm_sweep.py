@@ -61,8 +61,8 @@ def drive(src: Path) -> list:
     captured: dict = {}
     run_driver = engine._run_driver
 
-    def capture(interp, module):  # the driver's globals: where `out` lands
-        run_driver(interp, module)
+    def capture(interp, module, *rest):  # the driver's globals: where `out` lands
+        run_driver(interp, module, *rest)
         captured["globals"] = interp.globals
 
     engine._run_driver = capture

@@ -70,7 +70,12 @@ def analyze_files(files: list, options) -> list:
 
     results = []
     for path in files:
-        result = analyze(read_source(path), str(path), options)
+        try:
+            result = analyze(read_source(path), str(path), options)
+        except Exception as error:  # noqa: BLE001 - a bug on one file must not cost the others' results
+            print(f"{path}: not analysed, internal error: {type(error).__name__}: {error}", file=sys.stderr)
+            results.append(None)
+            continue
         if result.syntax_error is not None:
             e = result.syntax_error
             print(f"{path}:{e.line}:{e.column + 1}: not analysed, syntax error: {e.message}", file=sys.stderr)
@@ -82,7 +87,8 @@ def cmd_check(args) -> int:
     from shapels import output
 
     files = iter_python_files(args.paths)
-    results = analyze_files(files, build_options(args.paths, args.input))
+    outcomes = analyze_files(files, build_options(args.paths, args.input))
+    results = [r for r in outcomes if r is not None]
     if args.format == "json":
         print(output.check_json(results))
     elif args.format == "sarif":
@@ -95,17 +101,24 @@ def cmd_check(args) -> int:
     if args.format == "text":
         sys.stdout.flush()  # the findings first, then the summary, even when both streams share a pipe
         print(f"{errors} error{'s' if errors != 1 else ''} in {len(files)} file{'s' if len(files) != 1 else ''}", file=sys.stderr)
-    return EXIT_FOUND if errors else EXIT_OK
+    return EXIT_USAGE if _internal_failure(outcomes) else EXIT_FOUND if errors else EXIT_OK
+
+
+def _internal_failure(outcomes: list) -> bool:
+    """A file not analysed, or a statement or class of one given up, for a bug in shapels: exit 2, as
+    the contract says, after every result that was found is printed."""
+    return any(r is None or any(f.code == "analysis-internal-error" for f in r.findings) for r in outcomes)
 
 
 def cmd_shapes(args) -> int:
     from shapels import output
 
     files = iter_python_files([args.path])
-    results = analyze_files(files, build_options([args.path], args.input))
-    for result in results:
-        print(output.shapes_json(result) if args.format == "json" else output.shapes_text(result))
-    return EXIT_OK
+    outcomes = analyze_files(files, build_options([args.path], args.input))
+    for result in outcomes:
+        if result is not None:
+            print(output.shapes_json(result) if args.format == "json" else output.shapes_text(result))
+    return EXIT_USAGE if _internal_failure(outcomes) else EXIT_OK
 
 
 def cmd_serve(args) -> int:

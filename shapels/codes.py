@@ -76,6 +76,8 @@ _CODES = [
          "holds only if L*512 = 1024"),
     Code("analysis-budget", "Information: the analysis stopped at its time budget; results are partial.",
          "a 10,000-layer Sequential"),
+    Code("analysis-internal-error", "Information: shapels failed on one statement or class (a bug in shapels); "
+         "the rest of the file is analysed.", "an unexpected exception in a class's run"),
 ]
 
 CODES: dict[str, Code] = {c.slug: c for c in _CODES}

@@ -123,7 +123,9 @@ def _driver_globals(source: str) -> dict:
 
     module = cst.parse_module(source)
     interp = Interpreter(make_scope("__main__", "t.py", module), Recorder(), Budget(None), None)
-    engine._run_driver(interp, module)
+    failures: list = []
+    engine._run_driver(interp, module, failures)
+    assert not failures, failures[0].message
     return interp.globals
 
 

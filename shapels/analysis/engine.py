@@ -19,7 +19,7 @@ from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpre
 from shapels.analysis.modtable import ClassInfo
 from shapels.analysis.scopes import Loader, make_scope
 from shapels.analysis.objects import Instance, UserFunction
-from shapels.analysis.positions import Positions, Span, node_ranges
+from shapels.analysis.positions import Loc, Positions, Span, node_ranges
 from shapels.analysis.recorder import Recorder, Run
 from shapels.rules.base import from_python
 from shapels.symbolic import dims as D
@@ -150,15 +150,19 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
         interp.watch = {node for node, where in node_ranges(module).items() if where == tuple(options.watch)}
         interp.watched = result.watched
     stopped = False
+    failures: list = []  # internal errors, each confined to the statement or class it broke
     try:
-        interp.link_bases(main)
-        _run_driver(interp, module)
-        _run_fallbacks(interp, table, options)
+        _guarded(interp, failures, "the bases of this file's classes", None, lambda: interp.link_bases(main))
+        _run_driver(interp, module, failures)
+        _run_fallbacks(interp, table, options, failures)
     except (BudgetExceeded, RecursionError):
         stopped = result.partial = True
     finally:
         while recorder.current is not None or recorder._stack:
             recorder.end_run(None)
+    if failures:
+        result.partial = True
+        recorder.findings.extend(failures)
     findings = _resolve_findings(recorder.findings, positions, text)
     if options.verify_fixes and not result.partial and not stopped:
         repair.choose_fixes(findings, text, lambda trial_text, watch: _trial(trial_text, watch, path, options, budget),
@@ -186,7 +190,28 @@ def _budget_note(message: str) -> Finding:
 
 
 # -- running ---------------------------------------------------------------------------------------
-def _run_driver(interp: Interpreter, module: cst.Module) -> None:
+def _guarded(interp: Interpreter, failures: list, what: str, anchor: Optional[cst.CSTNode], work) -> None:
+    """Run one unit of the analysis (a top-level statement, a class's run). An exception that is not
+    the budget's is a bug in shapels: it ends that unit only, with an information note at `anchor`
+    (None: line 1), and the recorder is unwound to where the unit began, so later runs record where
+    they should."""
+    depth = len(interp.recorder._stack)
+    try:
+        work()
+    except (BudgetExceeded, RecursionError):
+        raise
+    except Exception as error:  # noqa: BLE001 - one broken unit must not cost the file's other results
+        while len(interp.recorder._stack) > depth:
+            interp.recorder.end_run(None)
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        failures.append(Finding(
+            "analysis-internal-error", "information",
+            f"shapels could not finish analysing {what} (internal error, {detail[:200]}); the rest of the file "
+            "is analysed. This is a bug in shapels: please report it.",
+            Loc(anchor, anchor) if anchor is not None else None, span=None if anchor is not None else Span(1, 0, 1, 0)))
+
+
+def _run_driver(interp: Interpreter, module: cst.Module, failures: list) -> None:
     """Interpret the module's top-level code: it builds the model and calls it, as `python file` would."""
     interp.globals["__name__"] = Const("__main__")
     interp.source = "driver"
@@ -196,9 +221,7 @@ def _run_driver(interp: Interpreter, module: cst.Module) -> None:
             continue
         frame = Frame(stmt, env)
         try:
-            interp.exec_stmt(stmt, frame)
-        except BudgetExceeded:
-            raise
+            _guarded(interp, failures, "this statement", stmt, lambda: interp.exec_stmt(stmt, frame))
         except RecursionError:
             continue
 
@@ -214,37 +237,41 @@ def _explicit_inputs(info: ClassInfo, forward: cst.FunctionDef, options: Options
     return None, {}
 
 
-def _run_fallbacks(interp: Interpreter, table, options: Options) -> None:
+def _run_fallbacks(interp: Interpreter, table, options: Options, failures: list) -> None:
     """Give every module class a run: with explicit inputs if any, else symbolic ones.
 
     Later classes first: a file defines its blocks before the model that uses them, and the
     model's run then checks each block inside it, where it is really used, instead of the
     block's own run and then again inside every class above it."""
     for info in reversed(table.module_classes()):
-        found = info.find_method("forward")
-        if found is None:
-            continue
-        owner, forward = found
-        source, specs = _explicit_inputs(info, forward, options)
-        if source is None and _already_checked(interp.recorder.runs.get(info.name, [])):
-            continue
-        instance = _driver_instance(interp, info) or _symbolic_instance(interp, info)
-        args = []
-        params = list(forward.params.params)[1:]
-        for param in params:
-            name = param.name.value
-            if name in specs:
-                shape = specs[name]
-                args.append(Tensor(shape, (Step("input", shape, None),)))
-            elif param.default is not None:
-                frame = Frame(forward, {})
-                args.append(interp.eval(param.default, frame))
-            else:
-                args.append(Tensor(Shape.unknown(), ()))
-        interp.source = source or "symbolic"
-        interp.first_error = None  # each fallback run is an execution of its own
-        frame = Frame(forward, {}, True, owner)
-        calls.call_instance(interp, instance, args, {}, frame, None, UserFunction(forward, owner))
+        if info.find_method("forward") is not None:
+            _guarded(interp, failures, f"class {info.name}", info.node.name,
+                     lambda: _run_fallback(interp, info, options))
+
+
+def _run_fallback(interp: Interpreter, info: ClassInfo, options: Options) -> None:
+    """One class's run, unless an earlier run already checked it in full."""
+    owner, forward = info.find_method("forward")
+    source, specs = _explicit_inputs(info, forward, options)
+    if source is None and _already_checked(interp.recorder.runs.get(info.name, [])):
+        return
+    instance = _driver_instance(interp, info) or _symbolic_instance(interp, info)
+    args = []
+    params = list(forward.params.params)[1:]
+    for param in params:
+        name = param.name.value
+        if name in specs:
+            shape = specs[name]
+            args.append(Tensor(shape, (Step("input", shape, None),)))
+        elif param.default is not None:
+            frame = Frame(forward, {})
+            args.append(interp.eval(param.default, frame))
+        else:
+            args.append(Tensor(Shape.unknown(), ()))
+    interp.source = source or "symbolic"
+    interp.first_error = None  # each fallback run is an execution of its own
+    frame = Frame(forward, {}, True, owner)
+    calls.call_instance(interp, instance, args, {}, frame, None, UserFunction(forward, owner))
 
 
 def _already_checked(runs: list) -> bool:
