@@ -618,6 +618,109 @@ out = Net()(torch.randn(2, 4))
 """
 
 
+IDIOM_PROGRAMS["RegNet stages from a config (timm): replace, unique counts, dict(zip), children"] = """
+import math
+from dataclasses import dataclass, replace
+import torch
+import torch.nn as nn
+
+@dataclass
+class Cfg:
+    depth: int = 13
+    w0: int = 24
+    wa: float = 36.44
+    wm: float = 2.49
+
+def generate(wa, w0, wm, depth, quant=8):
+    widths_cont = torch.arange(depth, device='cpu', dtype=torch.float32) * wa + w0
+    exps = torch.round(torch.log(widths_cont / w0) / math.log(wm))
+    widths = torch.round((w0 * torch.pow(wm, exps)) / quant) * quant
+    num_stages, max_stage = len(torch.unique(widths)), int(exps.max().item()) + 1
+    groups = torch.tensor([8 for _ in range(num_stages)], device='cpu', dtype=torch.int32)
+    return widths.int().tolist(), num_stages, groups.tolist()
+
+class Stage(nn.Module):
+    def __init__(self, cin, cout, depth, rates):
+        super().__init__()
+        self.grad_checkpointing = False
+        for i in range(depth):
+            self.add_module("b{}".format(i + 1), nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1))
+        self.rates = rates
+    def forward(self, x):
+        for block in self.children():
+            x = block(x)
+        return x
+
+class Net(nn.Module):
+    def __init__(self, cfg, **kwargs):
+        super().__init__()
+        cfg = replace(cfg, **kwargs)
+        widths, num_stages, groups = generate(cfg.wa, cfg.w0, cfg.wm, cfg.depth)
+        stage_widths, stage_depths = torch.unique(torch.tensor(widths, device='cpu'), return_counts=True)
+        stage_widths, stage_depths = stage_widths.tolist(), stage_depths.tolist()
+        rates = [x.tolist() for x in torch.linspace(0, 0.1, sum(stage_depths)).split(stage_depths)]
+        names = ['out_chs', 'depth', 'rates']
+        per_stage = [dict(zip(names, params)) for params in zip(stage_widths, stage_depths, rates)]
+        prev = 3
+        for i, args in enumerate(per_stage):
+            self.add_module("s{}".format(i + 1), Stage(prev, args['out_chs'], args['depth'], args['rates']))
+            prev = args['out_chs']
+        self.head = nn.Linear(368, 10)
+    def forward(self, x):
+        for stage in [self.s1, self.s2, self.s3, self.s4]:
+            x = stage(x)
+        return self.head(x.mean((2, 3)))
+
+out = Net(Cfg(), depth=13)(torch.randn(1, 3, 8, 8))
+"""
+
+
+def test_a_regnet_head_after_stages_from_values_gets_its_fix():
+    """The head's in_features must be the last stage's width, which only the values give (368)."""
+    bad = IDIOM_PROGRAMS["RegNet stages from a config (timm): replace, unique counts, dict(zip), children"].replace(
+        "nn.Linear(368, 10)", "nn.Linear(300, 10)")
+    assert torch_error_any(bad) is not None
+    [finding] = [f for f in analyze(bad, "m.py", Options()).findings if f.severity == "error"]
+    assert (finding.code, finding.fix.content) == ("linear-in-features", "368")
+
+
+CHILDREN = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, extra):
+        super().__init__()
+        self.a = nn.Linear(4, 5)
+        self.scale = 2
+        if extra:
+            self.b = nn.Linear(7, 2)  # only with extra, and then torch fails: 5 features reach it
+    def forward(self, x):
+        for m in self.children():
+            x = m(x)
+        return x
+"""
+
+
+def test_children_of_a_module_with_a_member_that_may_not_exist_are_unknown():
+    """Whether `b` is a child depends on `extra`: looping over children() must not claim a mismatch
+    (Net(False) runs) nor miss it once `extra` is known to be true."""
+    assert _errors(CHILDREN) == []
+    assert torch_error_any(CHILDREN + "out = Net(False)(torch.randn(2, 4))\n") is None
+    driven = CHILDREN + "out = Net(True)(torch.randn(2, 4))\n"
+    assert torch_error_any(driven) is not None
+    assert _errors(driven) == ["linear-in-features"]
+
+
+def test_named_children_in_registration_order_match_torch():
+    """A name assigned again keeps its place (nn.Module's OrderedDict), a plain attribute is no child."""
+    source = CHILDREN.replace("for m in self.children():", "for name, m in self.named_children():").replace(
+        "        self.scale = 2\n", "        self.c = nn.Linear(5, 6)\n        self.scale = 2\n        self.a = nn.Linear(4, 5)\n"
+    ) + "out = Net(False)(torch.randn(2, 4))\n"
+    assert _torch_output(source) == "(2, 6)"
+    assert _errors(source) == [] and _output(source) == "(2, 6)"
+
+
 @pytest.mark.parametrize("name", list(IDIOM_PROGRAMS))
 def test_idiom_programs_match_torch(name):
     source = IDIOM_PROGRAMS[name]

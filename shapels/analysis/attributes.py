@@ -10,6 +10,7 @@ import sympy
 
 from shapels.analysis import enums
 from shapels.analysis.objects import (
+    CHAINED_MODULE_METHODS,
     CONTAINERS,
     Partial,
     ModuleRef,
@@ -40,8 +41,8 @@ from shapels.values import (
     Value,
 )
 
-MODULE_METHODS = {"add_module", "register_module", "register_buffer", "register_parameter",
-                  "to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_"}
+MODULE_METHODS = {"add_module", "register_module", "register_buffer", "register_parameter", "children",
+                  "named_children"} | CHAINED_MODULE_METHODS
 
 
 def get_attribute(interp, base: Value, name: str, frame) -> Value:

@@ -24,11 +24,12 @@ from shapels.analysis.objects import (
     SuperRef,
     UserFunction,
 )
-from shapels.analysis.objects import CONTAINERS
+from shapels.analysis.objects import CHAINED_MODULE_METHODS, CONTAINERS
 from shapels.analysis.python_builtins import (
     MISSING_VALUE,
     call_builtin,
     copy_value,
+    dict_from,
     numpy_sequence,
     repeated,
     plain,
@@ -170,15 +171,7 @@ def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -
     if qualname in CONTAINERS:
         return build_container(qualname, args, frame, node)
     if qualname in ("collections.OrderedDict", "typing.OrderedDict"):
-        if args and isinstance(args[0], (ListValue, Seq)):
-            items = {}
-            for pair in args[0].items:
-                if isinstance(pair, Seq) and len(pair.items) == 2 and isinstance(pair.items[0], Const):
-                    items[pair.items[0].value] = pair.items[1]
-                else:
-                    return UNKNOWN
-            return DictValue(items)
-        return DictValue(dict(kwargs)) if not args else UNKNOWN
+        return dict_from(args, kwargs)
     if qualname == "functools.partial" and args:
         return Partial(args[0], tuple(args[1:]), dict(kwargs))
     if qualname in ("torch.utils.checkpoint.checkpoint", "torch.utils.checkpoint.checkpoint_sequential") and args:
@@ -202,6 +195,8 @@ def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -
         return numpy_sequence(qualname, args, kwargs)
     if qualname == "itertools.repeat" and len(args) == 2 and not kwargs:
         return repeated(args[0], args[1])
+    if qualname == "dataclasses.replace":
+        return dataclass_replace(interp, args, kwargs, frame, node)
     if qualname in ("copy.copy", "copy.deepcopy") and len(args) >= 1:
         return copy_value(args[0])
     if qualname in ("typing.cast", "torch.jit.annotate") and len(args) == 2:
@@ -300,13 +295,16 @@ def build_container(qualname: str, args: list, frame, node) -> Value:
     return layer
 
 
-def register_submodule(instance: Instance, name: str, value: Value) -> None:
+def register_submodule(instance: Instance, name: str, value: Value, certain: bool = True) -> None:
     """`self.x = m`, `setattr(self, "x", m)`, `self.add_module("x", m)`: as nn.Module.__setattr__ does,
-    a module assigned to a Sequential/ModuleDict subclass also becomes its next member."""
+    a module assigned to a Sequential/ModuleDict subclass also becomes its next member. Set where the
+    code may not run, which modules the instance holds is no longer known."""
     from shapels.analysis.interpreter import name_module
 
     name_module(value, name)
     instance.attrs[name] = value
+    if not certain:
+        instance.members_uncertain = True
     container = instance.base_layer
     if container is not None and container.kind in CONTAINERS:
         if isinstance(value, (Layer, Instance, Alternatives)):
@@ -379,11 +377,7 @@ def dataclass_init(interp, instance: Instance, cls, args: list, kwargs: dict, fr
     """The `__init__` that @dataclass writes: fields in order, from arguments or defaults."""
     from shapels.analysis.interpreter import Frame
 
-    fields = []
-    for klass in reversed([cls] + cls.mro_after(cls)):  # base fields first, as dataclasses orders them
-        if klass.is_dataclass:
-            fields = [f for f in fields if f[0] not in {n for n, _ in klass.fields}] + list(klass.fields)
-    for i, (name, default) in enumerate(fields):
+    for i, (name, default) in enumerate(dataclass_fields(cls)):
         if i < len(args):
             value = args[i]
         elif name in kwargs:
@@ -393,6 +387,31 @@ def dataclass_init(interp, instance: Instance, cls, args: list, kwargs: dict, fr
         else:
             value = UNKNOWN
         instance.attrs[name] = value
+
+
+def dataclass_fields(cls) -> list:
+    """(name, default expression) of a dataclass's fields, base fields first, as dataclasses orders them."""
+    fields: list = []
+    for klass in reversed([cls] + cls.mro_after(cls)):
+        if klass.is_dataclass:
+            fields = [f for f in fields if f[0] not in {n for n, _ in klass.fields}] + list(klass.fields)
+    return fields
+
+
+def dataclass_replace(interp, args: list, kwargs: dict, frame, node) -> Value:
+    """`dataclasses.replace(cfg, depth=3)`: a new instance built by the generated __init__ from cfg's
+    fields, the given ones changed (a name that is no field is Python's TypeError: unknown here)."""
+    if len(args) != 1 or not isinstance(args[0], Instance):
+        return UNKNOWN
+    source = args[0]
+    owner = _dataclass_owner(source.info)
+    if owner is None:
+        return UNKNOWN
+    names = [name for name, _ in dataclass_fields(owner)]
+    if set(kwargs) - set(names):
+        return UNKNOWN
+    values = {name: kwargs[name] if name in kwargs else source.attrs.get(name, UNKNOWN) for name in names}
+    return instantiate(interp, source.info, [], values, frame, node)
 
 
 def _dataclass_owner(info, after=None):
@@ -526,21 +545,53 @@ def call_method(interp, method: BoundMethod, args: list, kwargs: dict, frame, no
     if isinstance(receiver, Instance):
         if name in ("add_module", "register_module", "register_buffer", "register_parameter"):
             if len(args) >= 2 and isinstance(args[0], Const) and isinstance(args[0].value, str):
-                register_submodule(receiver, args[0].value, args[1])
+                register_submodule(receiver, args[0].value, args[1], frame.certain)
             else:
                 receiver.opaque = True
             return NONE
+        if name in ("children", "named_children") and not args and not kwargs:
+            members = module_children(receiver)
+            if members is None:
+                return UNKNOWN
+            return ListValue([m for _, m in members] if name == "children" else
+                             [Seq((Const(n), m)) for n, m in members])
         if name == "eval":
             set_training(receiver, False)
         elif name == "train":
             set_training(receiver, truth_of(args[0]) if args else True)  # None: a mode we cannot tell
-        return receiver
+        return receiver if name in CHAINED_MODULE_METHODS else UNKNOWN
     if isinstance(receiver, Const) and isinstance(receiver.value, str):
         return string_method(receiver, name, args, kwargs)
     if isinstance(receiver, Seq) and name == "numel":
         dims = [to_dim(i) for i in receiver.items]
         return Number(D.dim_product(dims)) if all(d is not None for d in dims) else UNKNOWN
     return UNKNOWN
+
+
+def module_children(instance: Instance) -> Optional[list]:
+    """(name, module) in registration order, as nn.Module.named_children gives them; None when which
+    modules the instance holds is not known (an attribute that may be a module, or one set where the
+    code may not run)."""
+    if instance.opaque or instance.members_uncertain:
+        return None
+    container = instance.base_layer
+    if container is not None and container.kind in CONTAINERS:
+        return None if container.opaque else list(zip(container.child_names, container.children))
+    members = []
+    for name, value in instance.attrs.items():
+        if isinstance(value, Alternatives):
+            if not all(_is_module(option) for option in value.options):
+                return None
+        elif isinstance(value, Unknown):
+            return None
+        elif not _is_module(value):
+            continue
+        members.append((name, value))
+    return members
+
+
+def _is_module(value: Value) -> bool:
+    return isinstance(value, Layer) or isinstance(value, Instance) and value.info.is_module
 
 
 def set_training(instance: Instance, mode) -> None:
@@ -584,6 +635,10 @@ def call_layer_method(interp, layer: Layer, name: str, args: list, kwargs: dict,
             else:
                 layer.opaque = True  # where the member sits, and what it replaces, is unknown
             return NONE
+    if layer.kind in CONTAINERS and name in ("children", "named_children") and not args and not kwargs \
+            and not layer.opaque:
+        pairs = list(zip(layer.child_names, layer.children))
+        return ListValue([m for _, m in pairs] if name == "children" else [Seq((Const(n), m)) for n, m in pairs])
     if layer.kind == "torch.nn.ModuleDict" and name in ("keys", "values", "items"):
         if name == "keys":
             return ListValue([Const(k) for k in layer.child_names])
@@ -663,6 +718,8 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
                                  lambda name: _bound_ints(rule_call, name), result.shape)
         if laid_out is not None:
             result = dataclasses.replace(result, strides=laid_out)
+    if layer is None:
+        result = tensor_values.unique_result(qualname, bound, result) or result  # a length the values give
     cell = tensor_values.result_cell(qualname, bound, result.shape) if isinstance(result, Tensor) and layer is None \
         else None
     if cell is not None:

@@ -545,7 +545,7 @@ class Interpreter:
                         value = join(obj.attrs[name], value)
                     if obj.base_layer is not None:
                         obj.base_layer.opaque = True  # membership of the container now unknown
-                calls.register_submodule(obj, name, value)
+                calls.register_submodule(obj, name, value, frame.certain)
         elif isinstance(target, cst.Subscript):
             obj = self.eval(target.value, frame)
             tensor_values.forget([obj])  # t[i] = v writes to the tensor's memory

@@ -13,6 +13,9 @@ from shapels.values import Value
 
 # torch's container modules, which the interpreter builds and indexes itself rather than by a rule.
 CONTAINERS = {"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"}
+# nn.Module methods that return the module itself
+CHAINED_MODULE_METHODS = {"to", "cuda", "cpu", "xpu", "eval", "train", "float", "double", "half", "bfloat16",
+                          "requires_grad_", "apply", "type", "share_memory", "to_empty"}
 
 
 @dataclass(eq=False)
@@ -32,6 +35,7 @@ class Instance(Value):
     opaque: bool = False  # an attribute was set under a name we could not compute: trust none
     base_layer: Any = None  # the torch module a subclass of e.g. nn.Sequential built in super().__init__
     training: Optional[bool] = True  # nn.Module's default; .eval() / .train(False) clear it
+    members_uncertain: bool = False  # an attribute was set where the code may not run: children() unknown
 
     @property
     def label(self) -> str:

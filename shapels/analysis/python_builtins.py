@@ -109,7 +109,7 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
     if name in ("list", "tuple") and not args:
         return ListValue([]) if name == "list" else Seq(())
     if name == "dict":
-        return DictValue(dict(kwargs)) if not args else UNKNOWN
+        return dict_from(args, kwargs)
     if name == "enumerate" and args:
         items = iterate(args[0])
         return ListValue([Seq((Number(sympy.Integer(i)), v)) for i, v in enumerate(items)]) if items is not None else UNKNOWN
@@ -178,7 +178,7 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         if not isinstance(args[1], Const):
             args[0].opaque = True
             return NONE
-        calls.register_submodule(args[0], str(args[1].value), args[2])
+        calls.register_submodule(args[0], str(args[1].value), args[2], frame.certain)
         return NONE
     if name == "hasattr" and len(args) == 2 and isinstance(args[0], Instance) and isinstance(args[1], Const):
         return Const(True) if args[1].value in args[0].attrs else UNKNOWN
@@ -273,6 +273,28 @@ def is_instance(value: Value, kind: Value) -> Optional[bool]:
 
 
 MISSING_VALUE = object()
+
+
+def dict_from(args: list, kwargs: dict) -> Value:
+    """`dict(...)` / `OrderedDict(...)`: of keywords, of another dict, or of (key, value) pairs
+    (`dict(zip(names, values))`), then the keywords on top. Keys must be known constants."""
+    from shapels.analysis.interpreter import iterate
+
+    if len(args) > 1:
+        return UNKNOWN
+    items: dict = {}
+    if args and isinstance(args[0], DictValue):
+        items.update(args[0].items)
+    elif args:
+        pairs = iterate(args[0]) if not (isinstance(args[0], ListValue) and args[0].uncertain) else None
+        if pairs is None:
+            return UNKNOWN
+        for pair in pairs:
+            if not isinstance(pair, (Seq, ListValue)) or len(pair.items) != 2 or not isinstance(pair.items[0], Const):
+                return UNKNOWN
+            items[pair.items[0].value] = pair.items[1]
+    items.update(kwargs)
+    return DictValue(items)
 
 
 def numpy_sequence(qualname: str, args: list, kwargs: dict) -> Value:

@@ -1,9 +1,11 @@
 """Element values through the tensor calls that create or transform small tensors.
 
 `apply_rule` asks `elements_of` after a rule gave the call's shape: a torch.arange, a torch.tensor
-of numbers, + - * / with numbers or other such tensors, log, round, pow, diff and dtype casts keep
-their values (symbolic/elements.py says how exactly); `.tolist()` and `.item()` turn them back into
-numbers. Any other call, argument or keyword leaves the values unknown.
+of numbers (either with a float32/int32/int64 dtype), + - * / with numbers or other such tensors, log,
+round, pow, diff, dtype casts and max/min over the whole tensor keep their values (symbolic/elements.py
+says how exactly), and torch.unique gives its values, inverse and counts, and so its length
+(`unique_result`); `.tolist()` and `.item()` turn them back into numbers. Any other call, argument or
+keyword leaves the values unknown (`.tolist()` of a tensor of known shape is then lists of unknowns).
 
 A tensor's values live in a `Cell` that every alias of the tensor shares, and that is emptied
 (`forget`) once anything may write to that memory: an in-place method or operator, `out=`, an item
@@ -12,6 +14,8 @@ assignment, a layer (inplace=True ones write their input), an unknown call it is
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Iterable, Optional, Union
 
 from shapels.symbolic import dims as D
@@ -31,7 +35,11 @@ _BINARY = {
 _POWER = ("pow", "__pow__")
 _UNARY = ("log", "round", "diff", "float", "int", "long")
 _CASTS = ("float", "int", "long")  # these return the input itself when its dtype already matches
-_NEW_MEMORY = set(_BINARY) | set(_POWER) | set(_UNARY) | {"arange", "tensor", "as_tensor"}
+_EXTREMES = {"max": max, "amax": max, "min": min, "amin": min}  # over the whole tensor: a 0-d result
+_NEW_MEMORY = set(_BINARY) | set(_POWER) | set(_UNARY) | set(_EXTREMES) | {"arange", "tensor", "as_tensor", "unique"}
+# torch.float32 and friends -> the dtype of the elements (symbolic/elements.py follows these three)
+_DTYPES = {"torch.float32": E.FLOAT32, "torch.float": E.FLOAT32, "torch.int64": "int64", "torch.long": "int64",
+           "torch.int32": "int32", "torch.int": "int32"}
 # Arguments a call may carry at their default and keep its values known.
 _DEFAULTS = {"round": {"decimals": 0}, "diff": {"n": 1, "dim": -1, "prepend": None, "append": None}}
 
@@ -150,6 +158,8 @@ def elements_of(qualname: str, bound: dict) -> Optional[Elements]:
         if not isinstance(source, Elements) or not _only_defaults(bound, _DEFAULTS.get(name, {})):
             return None
         return E.UNARY[name](source)
+    if name in _EXTREMES:
+        return _extreme(_EXTREMES[name], bound)
     if family == "torch" and name == "arange":
         return _arange(bound)
     if family == "torch" and name in ("tensor", "as_tensor"):
@@ -157,28 +167,103 @@ def elements_of(qualname: str, bound: dict) -> Optional[Elements]:
     return None
 
 
+def _is(value: Optional[Value], expected) -> bool:
+    """An argument left out, or passed as the constant `expected` (None, True, False)."""
+    return value is None or isinstance(value, Const) and value.value is expected
+
+
+def _dtype(arguments: dict) -> Union[str, None, bool]:
+    """The `dtype=` asked for: None when left out, False when it is not one the elements follow."""
+    value = arguments.get("dtype")
+    if _is(value, None):
+        return None
+    qualname = getattr(value, "qualname", None)
+    return _DTYPES.get(qualname, False) if isinstance(qualname, str) else False
+
+
+def _extreme(pick, bound: dict) -> Optional[Elements]:
+    """`t.max()` / `torch.amin(t)` over the whole tensor. Bounds of a float element hold the true value,
+    so the largest lower and largest upper bound hold the largest value (and so for the smallest)."""
+    source = _operand(bound.get("input"))
+    dim = bound.get("dim")
+    whole = _is(dim, None) or isinstance(dim, Seq) and not dim.items
+    if not isinstance(source, Elements) or not source.items or not whole or not _is(bound.get("keepdim"), False) \
+            or not _only_defaults(bound, {"out": None}) or not _is(bound.get("other"), None):
+        return None
+    if source.is_float:
+        return Elements(source.dtype, ((pick(lo for lo, _ in source.items), pick(hi for _, hi in source.items)),), 0)
+    return Elements(source.dtype, (pick(source.items),), 0)
+
+
+def unique_result(qualname: str, bound: dict, result: Value) -> Optional[Value]:
+    """torch.unique of known values (every element: no dim): its sorted distinct values, and the
+    inverse indices and counts when asked for, each with its length now known. A float element must
+    be known exactly: two ranges that overlap may or may not be one value."""
+    if qualname.rpartition(".")[2] != "unique":
+        return None
+    source = _operand(bound.get("input"))
+    if not isinstance(source, Elements) or not _is(bound.get("sorted"), True) or not _is(bound.get("dim"), None):
+        return None
+    if source.is_float and any(lo != hi for lo, hi in source.items):
+        return None
+    keys = [lo for lo, _ in source.items] if source.is_float else list(source.items)
+    distinct = sorted(set(keys))
+    position = {v: i for i, v in enumerate(distinct)}
+    parts = [Elements(source.dtype, tuple((v, v) for v in distinct) if source.is_float else tuple(distinct), 1)]
+    if _asked(bound.get("return_inverse")):
+        parts.append(Elements("int64", tuple(position[k] for k in keys), source.ndim))
+    if _asked(bound.get("return_counts")):
+        parts.append(Elements("int64", tuple(keys.count(v) for v in distinct), 1))
+    tensors = result.items if isinstance(result, Seq) else (result,)
+    if len(tensors) != len(parts) or not all(isinstance(t, Tensor) and t.shape.ranked and t.shape.rank == e.ndim
+                                             for t, e in zip(tensors, parts)):
+        return None
+    out = tuple(dataclasses.replace(t, shape=Shape.of([len(e.items)] if e.ndim else []), data=Cell(e))
+                for t, e in zip(tensors, parts))
+    return Seq(out) if isinstance(result, Seq) else out[0]
+
+
+def _asked(flag: Optional[Value]) -> bool:
+    return isinstance(flag, Const) and flag.value is True
+
+
 def _arange(bound: dict) -> Optional[Elements]:
-    if not _only_defaults(bound, {"out": None, "dtype": None}):
+    dtype = _dtype(bound)
+    if not _only_defaults(bound, {"out": None}) or dtype is False:
         return None
     start, end, step = (scalar(bound.get(k)) if bound.get(k) is not None else None for k in ("start", "end", "step"))
     if isinstance(bound.get("end"), Const) and bound["end"].value is None:
         start, end = 0, start
     if not all(isinstance(v, int) for v in (start, end, step)):
         return None  # float ranges accumulate in double: not followed
-    return E.arange(start, end, step)
+    ints = E.arange(start, end, step)
+    if ints is None or dtype is None:
+        return ints
+    if dtype == E.FLOAT32 and any(abs(v) > 2 ** 24 for v in ints.items):
+        return None  # beyond float32's exact integers: how torch rounds each step is not followed
+    return E.to_dtype(ints, dtype)
 
 
 def _from_data(bound: dict) -> Optional[Elements]:
-    if not _only_defaults(bound, {}):
-        return None  # a dtype or device: not followed
+    """torch.tensor(data): a device changes no value; of the dtypes only float32 (each number rounded
+    to it, as from_python does) and, for int data, int32/int64 in range are followed."""
+    extra_args, extra = bound.get("args"), bound.get("kwargs") if isinstance(bound.get("kwargs"), dict) else {}
+    if isinstance(extra_args, Seq) and extra_args.items or set(extra) - {"dtype", "device", "requires_grad"}:
+        return None
+    dtype = _dtype(extra)
+    if dtype is False:
+        return None
     data = bound.get("data")
     if isinstance(data, Number):
-        value = scalar(data)
-        return E.from_python([value], ndim=0) if value is not None else None
-    if isinstance(data, (Seq, ListValue)) and not getattr(data, "uncertain", False):
-        values = [scalar(v) for v in data.items]
-        return None if None in values else E.from_python(values)
-    return None
+        values, ndim = [scalar(data)], 0
+    elif isinstance(data, (Seq, ListValue)) and not getattr(data, "uncertain", False):
+        values, ndim = [scalar(v) for v in data.items], 1
+    else:
+        return None
+    if None in values or dtype in E.INT_DTYPES and not all(isinstance(v, int) for v in values):
+        return None  # a float converted straight to an int is not the float32 cast then truncated
+    elements = E.from_python(values, ndim=ndim)
+    return E.to_dtype(elements, dtype) if elements is not None and dtype is not None else elements
 
 
 def fits(elements: Elements, shape: Shape) -> bool:
@@ -192,11 +277,26 @@ def to_python_value(tensor: Tensor, method: str) -> Value:
     """`t.tolist()` / `t.item()` of a tensor whose values are known; UNKNOWN otherwise."""
     elements = known(tensor)
     if elements is None:
-        return UNKNOWN
+        return _unknown_numbers(tensor.shape) if method == "tolist" else UNKNOWN
     numbers = [_number(v) for v in E.to_python(elements)]
     if method == "item":
         return numbers[0] if len(numbers) == 1 else UNKNOWN
     return numbers[0] if elements.ndim == 0 else ListValue(numbers)
+
+
+def _unknown_numbers(shape: Shape) -> Value:
+    """`.tolist()` of a tensor whose values are not known but whose shape is: nested lists of that
+    shape (their lengths known, each number unknown), so `len()`, zips and loops over it still work."""
+    sizes = [D.as_int(d) for d in shape.dims] if shape.ranked else [None]
+    if not sizes or None in sizes or math.prod(sizes) > E.MAX_ELEMENTS:
+        return UNKNOWN
+
+    def nested(level: int) -> Value:
+        if level == len(sizes):
+            return UNKNOWN
+        return ListValue([nested(level + 1) for _ in range(sizes[level])])
+
+    return nested(0)
 
 
 def _number(value) -> Value:

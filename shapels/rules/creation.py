@@ -247,6 +247,38 @@ def _scalar(call: RuleCall, name: str):
     return None
 
 
+def _steps(call: RuleCall) -> Shape:
+    """linspace/logspace: `steps` points, at least none."""
+    value = call.value("steps")
+    if not isinstance(value, Number) or isinstance(value.value, float):
+        raise Unknowable("steps")  # a float or a tensor count: torch's TypeError or a 0-d tensor's value
+    steps = call.dim("steps")
+    if D.as_int(steps) is not None and D.as_int(steps) < 0:
+        call.fail(_BAD_ARGUMENT, "linspace: number of steps must be non-negative", param="steps")
+    return Shape.of([steps])
+
+
+@function(
+    "torch.linspace",
+    signature="start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False",
+    label="linspace",
+    examples=[ex(0, 1, 5, out=(5,)), ex(0.0, 0.3, 13, out=(13,)), ex(0, 1, 0, out=(0,)),
+              ex(0, 1, -1, error="call-mismatch")],
+)
+def linspace(call: RuleCall):
+    return _steps(call)
+
+
+@function(
+    "torch.logspace",
+    signature="start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False",
+    label="logspace",
+    examples=[ex(0, 2, 3, out=(3,)), ex(0, 1, 4, 2.0, out=(4,)), ex(0, 1, -2, error="call-mismatch")],
+)
+def logspace(call: RuleCall):
+    return _steps(call)
+
+
 @function(
     "torch.arange",
     signature="start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False",

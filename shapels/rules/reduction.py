@@ -313,3 +313,29 @@ def diff(call: RuleCall):
     if D.as_int(size) is not None:
         return shape.with_dim(index, max(D.as_int(size) - n, 0))
     return shape if n == 0 else shape.with_dim(index, D.fresh())
+
+
+@function(
+    "torch.unique", "torch.Tensor.unique",
+    signature="input, sorted=True, return_inverse=False, return_counts=False, dim=None",
+    examples=[ex(T(2, 3), dim=5, error="dim-out-of-range")],
+)
+def unique(call: RuleCall):
+    """How many distinct values (or slices along `dim`) there are depends on the data: that length is
+    a fresh dim, shared by the counts (tensor_values gives it when the values are known). The inverse
+    indices have the input's shape, or its length along `dim`."""
+    shape = call.shape("input")
+    if not shape.ranked:
+        raise Unknowable("input")
+    inverse, counts = call.known_flag("return_inverse"), call.known_flag("return_counts")
+    found = D.fresh("unique")
+    if call.is_none("dim"):
+        out, inverse_shape = Shape.of([found]), shape
+    else:
+        if shape.rank == 0:
+            raise Unknowable("dim")
+        d = dim_index(call, shape, call.dim("dim"))
+        out = Shape.of(shape.dims[:d] + (found,) + shape.dims[d + 1:])
+        inverse_shape = Shape.of([shape.dims[d]])
+    extra = ([inverse_shape] if inverse else []) + ([Shape.of([found])] if counts else [])
+    return tuple([out] + extra) if extra else out

@@ -142,3 +142,30 @@ def test_topk_k_larger_than_a_known_dim():
     error = symbolic("torch.topk", Shape.of([B, 5]), 6)
     assert isinstance(error, ShapeError) and error.code == "op-input-shape"
     assert symbolic("torch.topk", Shape.of([B, N]), 3) == (Shape.of([B, 3]), Shape.of([B, 3]))
+
+
+@SETTINGS
+@given(st.data(), st.booleans(), st.booleans(), st.booleans())
+def test_unique_outputs_against_torch(data, method, inverse, counts):
+    """torch.unique's outputs: the data-dependent length is a fresh dim (shared by values and counts),
+    every other dim, the rank and the tuple structure as torch gives them; a dim out of range raises."""
+    from _fn_harness import Raised, call_rule, run_torch
+
+    shape = data.draw(shapes(min_rank=1))
+    dim = data.draw(st.one_of(st.none(), dim_for(len(shape))))
+    kwargs = {"return_inverse": inverse, "return_counts": counts, "dim": dim}
+    qualname = "torch.Tensor.unique" if method else "torch.unique"
+    expected = run_torch(qualname, [T(*shape)], kwargs, (), {})
+    got, _ = call_rule(qualname, T(*shape), **kwargs)
+    if isinstance(expected, Raised):
+        assert isinstance(got, ShapeError) and got.code == "dim-out-of-range"
+        return
+    outputs = got if isinstance(got, tuple) else (got,)
+    torch_outputs = expected if isinstance(expected[0], tuple) else (expected,)
+    assert len(outputs) == len(torch_outputs) == 1 + inverse + counts
+    found = outputs[0].dims[0 if dim is None else dim % len(shape)]
+    assert D.as_int(found) is None  # the length: never guessed
+    for out, torch_shape in zip(outputs, torch_outputs):
+        assert out.rank == len(torch_shape)
+        for d, size in zip(out.dims, torch_shape):
+            assert D.as_int(d) is None and d == found or D.as_int(d) == size
