@@ -721,6 +721,15 @@ def test_named_children_in_registration_order_match_torch():
     assert _errors(source) == [] and _output(source) == "(2, 6)"
 
 
+def test_a_plain_attribute_that_becomes_a_module_is_the_last_child():
+    """`self.head = None` first, a module later: nn.Module registers it then, after `body`. Taking
+    the first assignment's place would run head before body: a false mismatch."""
+    source = CHILDREN.replace("        self.a = nn.Linear(4, 5)\n", "        self.head = None\n        self.a = nn.Linear(4, 5)\n"
+                              "        self.head = nn.Linear(5, 3)\n") + "out = Net(False)(torch.randn(2, 4))\n"
+    assert _torch_output(source) == "(2, 3)"
+    assert _errors(source) == [] and _output(source) == "(2, 3)"
+
+
 @pytest.mark.parametrize("name", list(IDIOM_PROGRAMS))
 def test_idiom_programs_match_torch(name):
     source = IDIOM_PROGRAMS[name]

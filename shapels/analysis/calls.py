@@ -302,6 +302,8 @@ def register_submodule(instance: Instance, name: str, value: Value, certain: boo
     from shapels.analysis.interpreter import name_module
 
     name_module(value, name)
+    if name in instance.attrs and _is_module(value) and not _is_module(instance.attrs[name]):
+        del instance.attrs[name]  # a plain attribute becomes a child: registered last, as in _modules
     instance.attrs[name] = value
     if not certain:
         instance.members_uncertain = True
@@ -579,18 +581,16 @@ def module_children(instance: Instance) -> Optional[list]:
         return None if container.opaque else list(zip(container.child_names, container.children))
     members = []
     for name, value in instance.attrs.items():
-        if isinstance(value, Alternatives):
-            if not all(_is_module(option) for option in value.options):
-                return None
-        elif isinstance(value, Unknown):
-            return None
-        elif not _is_module(value):
-            continue
-        members.append((name, value))
+        if isinstance(value, (Unknown, Alternatives)) and not _is_module(value):
+            return None  # it may be a module
+        if _is_module(value):
+            members.append((name, value))
     return members
 
 
 def _is_module(value: Value) -> bool:
+    if isinstance(value, Alternatives):
+        return all(_is_module(option) for option in value.options)
     return isinstance(value, Layer) or isinstance(value, Instance) and value.info.is_module
 
 
