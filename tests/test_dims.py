@@ -95,3 +95,13 @@ def test_a_views_quotient_equals_cancels_without_calling_it(common, extra):
     assert sympy.simplify(_quotient(total, rest) - sympy.cancel(total / rest)) == 0
     if not (total.has(sympy.Add) or rest.has(sympy.Add)):
         assert sympy.fraction(_quotient(total, rest))[1] == 1  # divisible: no denominator left
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.integers(-50, 50), st.sampled_from(NAMED + UNKNOWNS)),
+       st.one_of(st.integers(1, 12), st.sampled_from(NAMED)))
+def test_divides_with_ints_agrees_with_cancel(d, divisor):
+    """The `%` shortcut for known ints gives what sympy's cancel decides (and it decides nothing about
+    a named or unknown dim it cannot)."""
+    expected = sympy.cancel(D.const(d) / D.const(divisor)).is_integer
+    assert D.divides(divisor, d) == expected

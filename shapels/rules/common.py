@@ -12,7 +12,12 @@ from shapels.symbolic.shape import Shape
 
 
 def conv_out(size, kernel, stride, padding, dilation) -> sympy.Expr:
-    """floor((L + 2p - d(k-1) - 1) / s) + 1, as torch computes it."""
+    """floor((L + 2p - d(k-1) - 1) / s) + 1, as torch computes it (in ints when all are known: each
+    sympy operation costs a microsecond or two, and a model has hundreds of convs)."""
+    known = [D.as_int(v) for v in (size, kernel, stride, padding, dilation)]
+    if None not in known and known[2] > 0:
+        L, k, s, p, d = known
+        return sympy.Integer((L + 2 * p - d * (k - 1) - 1) // s + 1)
     return D.floordiv(size + 2 * padding - dilation * (kernel - 1) - 1, stride) + 1
 
 

@@ -7,8 +7,6 @@ when the layer is called, blamed on the offending argument.
 
 from __future__ import annotations
 
-import sympy
-
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.common import check_spatial_rank, conv_out, conv_transpose_out
 from shapels.rules.registry import T, ex, layer
@@ -58,7 +56,7 @@ def _check_config(call: RuleCall, n: int, transposed: bool) -> None:
     if groups is not None:
         for which in ("in_channels", "out_channels"):
             channels = call.dim_or_none(which)
-            if channels is not None and sympy.cancel(channels / groups).is_integer is False:
+            if channels is not None and D.divides(groups, channels) is False:
                 call.fail(
                     "conv-in-channels",
                     f"{name}: {which}={D.show(channels)} is not divisible by groups={D.show(groups)}",

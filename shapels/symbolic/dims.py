@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from typing import Iterable, Optional, Union
 
 import sympy
@@ -89,8 +90,19 @@ def ceildiv(a: DimLike, b: DimLike) -> Dim:
     return sympy.ceiling(a / b)
 
 
+def divides(divisor: DimLike, d: DimLike) -> Optional[bool]:
+    """Whether d / divisor is an integer: True, False, or None when it depends on unknowns. Known ints
+    are tested with `%` (sympy's cancel costs ~20 us even on two integers)."""
+    a, b = as_int(d), as_int(divisor)
+    if a is not None and b is not None:
+        return b != 0 and a % b == 0
+    return sympy.cancel(const(d) / const(divisor)).is_integer
+
+
 def dim_product(dims: Iterable[DimLike]) -> Dim:
     factors = [const(d) for d in dims]
+    if all(isinstance(f, sympy.Integer) for f in factors):
+        return sympy.Integer(math.prod(int(f) for f in factors))  # no Mul to build, flatten and cache
     if not any(f.is_Add for f in factors):
         # One flatten instead of one per factor; the same canonical product (a number times a sum
         # is distributed only by the pairwise product, hence that path for sums).
