@@ -197,7 +197,13 @@ def eval_model(entry: dict) -> dict:
     }
     if not row["output_exact"] and label.get("class"):
         row["loss"] = first_loss(result, label["class"], lines)
-    return row
+    return _with_internal_errors(row, result)
+
+
+def _with_internal_errors(row: dict, result) -> dict:
+    """A statement or class the engine gave up on (analysis-internal-error) is an engine crash too."""
+    failed = [f.message for f in result.findings if f.code == "analysis-internal-error"]
+    return {**row, "crash": failed[0]} if failed else row
 
 
 def eval_mutant(entry: dict) -> dict:
@@ -232,7 +238,7 @@ def eval_mutant(entry: dict) -> dict:
     }
     if row["fails"] and not row["on_line"]:
         row["triage"] = triage(result, mut, lines, label.get("class") or "")
-    return row
+    return _with_internal_errors(row, result)
 
 
 def triage(result, mut: dict, lines: list, top: str) -> dict:

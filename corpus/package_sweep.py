@@ -48,7 +48,7 @@ def loader(src: Path) -> FileLoader:
 def sweep_files(src: Path, pattern: str) -> dict:
     """`shapels check` on every file under src matching the glob pattern."""
     files = sorted(src.glob(pattern))
-    flagged, partial, slow = [], [], []
+    flagged, partial, internal, slow = [], [], [], []
     started = time.perf_counter()
     for path in files:
         t = time.perf_counter()
@@ -56,20 +56,24 @@ def sweep_files(src: Path, pattern: str) -> dict:
         bad = [f for f in result.findings if f.severity in ("error", "warning")]
         if bad:
             flagged.append((path.relative_to(src), [(f.code, f.span.start_line, f.message[:160]) for f in bad]))
-        if result.partial:
+        if any(f.code == "analysis-internal-error" for f in result.findings):
+            internal.append(path.relative_to(src))  # a bug in shapels, not the time budget
+        elif result.partial:
             partial.append(path.relative_to(src))
         slow.append((time.perf_counter() - t, path.relative_to(src)))
-    return {"files": len(files), "flagged": flagged, "partial": partial, "seconds": time.perf_counter() - started,
+    return {"files": len(files), "flagged": flagged, "partial": partial, "internal": internal,
+            "seconds": time.perf_counter() - started,
             "slowest": sorted(slow, reverse=True)[:3]}
 
 
 def summary(files: dict) -> str:
     """One line for a results file, and each flagged file after it."""
     line = (f"- `shapels check` on all {files['files']} files: **{len(files['flagged'])} with an error or warning**, "
-            f"{len(files['partial'])} stopped at the time budget ({files['seconds']:.0f} s in all; slowest: "
+            f"{len(files['partial'])} stopped at the time budget, {len(files['internal'])} with an internal error "
+            f"({files['seconds']:.0f} s in all; slowest: "
             + ", ".join(f"{p} {s:.2f} s" for s, p in files["slowest"]) + ").")
     flagged = [f"\nFlagged: `{path}`: " + "; ".join(f"{c} line {n}: {m}" for c, n, m in found)
-               for path, found in files["flagged"]]
+               for path, found in files["flagged"]] + [f"\nInternal error: `{path}`" for path in files["internal"]]
     return line + "".join(flagged)
 
 
