@@ -730,6 +730,58 @@ def test_a_plain_attribute_that_becomes_a_module_is_the_last_child():
     assert _errors(source) == [] and _output(source) == "(2, 3)"
 
 
+IDIOM_PROGRAMS["subclasses of library layers calling F.conv2d / F.layer_norm with their own weights"] = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Conv2dSame(nn.Conv2d):
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+class LayerNorm2d(nn.LayerNorm):
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = Conv2dSame(3, 16, 3, padding=1)
+        self.dw = Conv2dSame(16, 16, 3, stride=2, groups=4)
+        self.norm = LayerNorm2d(16)
+        self.bn = nn.BatchNorm2d(16, affine=False)
+        self.head = nn.Linear(16 * 3 * 3, 10)
+    def forward(self, x):
+        x = self.norm(self.dw(self.conv(x)))
+        if self.bn.weight is None and self.norm.weight.shape[0] == 16:
+            x = self.bn(x)
+        return self.head(x.flatten(1))
+
+out = Net()(torch.randn(2, 3, 8, 8))
+"""
+
+
+@pytest.mark.parametrize("wrong, fix", [("Conv2dSame(3, 16, 3, padding=1)", "Conv2dSame(4, 16, 3, padding=1)"),
+                                        ("Conv2dSame(16, 16, 3, stride=2, groups=4)", "Conv2dSame(8, 16, 3, stride=2, groups=4)")])
+def test_f_conv2d_with_a_layers_own_weight_blames_its_in_channels(wrong, fix):
+    source = IDIOM_PROGRAMS["subclasses of library layers calling F.conv2d / F.layer_norm with their own weights"]
+    bad = source.replace(wrong, fix)
+    assert torch_error_any(bad) is not None
+    [finding] = [f for f in analyze(bad, "m.py", Options()).findings if f.severity == "error"]
+    assert finding.code == "conv-in-channels" and finding.fix is not None
+    line = next(i for i, text in enumerate(bad.splitlines(), 1) if fix in text)
+    assert finding.span.start_line == line and finding.fix.content == wrong.split("(")[1].split(",")[0]
+
+
+def test_f_layer_norm_with_a_layers_own_normalized_shape_is_checked():
+    source = IDIOM_PROGRAMS["subclasses of library layers calling F.conv2d / F.layer_norm with their own weights"]
+    bad = source.replace("LayerNorm2d(16)", "LayerNorm2d(32)")
+    assert torch_error_any(bad) is not None
+    assert "layernorm-shape" in _errors(bad)
+
+
 @pytest.mark.parametrize("name", list(IDIOM_PROGRAMS))
 def test_idiom_programs_match_torch(name):
     source = IDIOM_PROGRAMS[name]

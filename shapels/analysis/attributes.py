@@ -22,6 +22,7 @@ from shapels.analysis.objects import (
 )
 from shapels.rules import registry as rule_registry
 from shapels.rules.base import to_dim
+from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import (
     NONE,
@@ -161,9 +162,69 @@ _BIAS_SIZE = {"torch.nn.Linear": "out_features", "torch.nn.Bilinear": "out_featu
 _CONV_TUPLES = ("kernel_size", "stride", "padding", "dilation", "output_padding")
 
 
+# Normalisation layers: the argument their weight and bias are sized by, and the flag that makes them.
+_NORM_PARAMETERS = {
+    **{f"torch.nn.{kind}{n}d": ("num_features", "affine") for kind in ("BatchNorm", "InstanceNorm") for n in (1, 2, 3)},
+    "torch.nn.LayerNorm": ("normalized_shape", "elementwise_affine"),
+    "torch.nn.RMSNorm": ("normalized_shape", "elementwise_affine"),
+    "torch.nn.GroupNorm": ("num_channels", "affine"),
+}
+
+
+def _sizes(value: Value) -> Optional[list]:
+    """An int or a sequence of ints (LayerNorm's normalized_shape) as dims, or None."""
+    items = value.items if isinstance(value, (Seq, ListValue)) else [value]
+    dims = [to_dim(item) for item in items]
+    return None if not dims or None in dims else dims
+
+
+def _norm_attribute(layer: Layer, name: str) -> Optional[Value]:
+    """A norm layer's weight/bias (a tensor, or None without affine) and LayerNorm's normalized_shape,
+    which torch keeps as a tuple: what F.layer_norm(x, self.normalized_shape, self.weight, ...) reads in
+    a subclass's forward (timm's LayerNorm2d)."""
+    size_param, flag_param = _NORM_PARAMETERS[layer.kind]
+    sizes = _sizes(layer.args.get(size_param, UNKNOWN))
+    if name == "normalized_shape" and size_param == name:
+        return Seq(tuple(Number(d) for d in sizes)) if sizes is not None else UNKNOWN
+    if name not in ("weight", "bias") or name == "bias" and "bias" not in _init_params(layer):
+        return None
+    flags = [layer.args.get(flag_param)] + ([layer.args.get("bias")] if name == "bias" else [])
+    if any(isinstance(f, Const) and f.value is False for f in flags):
+        return NONE
+    if all(isinstance(f, Const) and f.value is True for f in flags) and sizes is not None:
+        shape = Shape.of(sizes)
+        return Tensor(shape, (Step(f"{layer.label}.{name}", shape, layer.loc, layer),))
+    return UNKNOWN
+
+
+def _init_params(layer: Layer) -> set:
+    rule = rule_registry.lookup(layer.kind)
+    return {p.name for p in rule.init_signature.params} if rule is not None and rule.init_signature else set()
+
+
+def _conv_weight(layer: Layer) -> Value:
+    """(out, in / groups, *kernel) for a convolution; (in, out / groups, *kernel) for a transposed one."""
+    n = int(layer.kind[-2])
+    transposed = "Transpose" in layer.kind
+    first, second = (("in_channels", "out_channels") if transposed else ("out_channels", "in_channels"))
+    lead, split, groups = (to_dim(layer.args.get(k, UNKNOWN)) for k in (first, second, "groups"))
+    kernel = _sizes(layer.args.get("kernel_size", UNKNOWN))
+    if None in (lead, split, groups) or kernel is None or D.divides(groups, split) is not True:
+        return UNKNOWN
+    kernel = kernel * n if len(kernel) == 1 else kernel
+    if len(kernel) != n:
+        return UNKNOWN
+    shape = Shape.of([lead, D.floordiv(split, groups)] + kernel)
+    return Tensor(shape, (Step(f"{layer.label}.weight", shape, layer.loc, layer),))
+
+
 def _constructed_attribute(layer: Layer, name: str) -> Optional[Value]:
     """Attributes torch builds from a constructor argument of the same name: `conv.bias` is a tensor
     (or None), not the flag; `conv.kernel_size` is (3, 3) for a 3."""
+    if layer.kind in _NORM_PARAMETERS:
+        return _norm_attribute(layer, name)
+    if name == "weight" and layer.kind[-2:] in ("1d", "2d", "3d") and layer.kind.startswith("torch.nn.Conv"):
+        return _conv_weight(layer)
     if name == "bias" and layer.kind in _BIAS_SIZE:
         flag = layer.args.get("bias")
         if isinstance(flag, Const) and flag.value is False:

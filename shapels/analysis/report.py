@@ -44,9 +44,11 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
         owner = weight_owner(call.args.get("weight"))
         if owner is not None:  # F.linear(x, self.qkv.weight): the fix belongs to qkv's in_features
             layer, via_weight = owner, True
-            message = error.message.replace("linear expects weight=", f"{owner.label} expects in_features=", 1)
-            message += f" (F.linear with {owner.label}.weight)"
-            error = ShapeError(error.code, message, param="in_features", fix=error.fix,
+            param = _WEIGHT_SIZED[owner.kind]
+            function = call.qualname.rsplit(".", 1)[-1]
+            message = error.message.replace(f"{function} expects weight=", f"{owner.label} expects {param}=", 1)
+            message += f" (F.{function} with {owner.label}.weight)"
+            error = ShapeError(error.code, message, param=param, fix=error.fix,
                                input_name=error.input_name, recover=error.recover)
     loc, on_argument = _blame(error.param, layer, call_loc)
     why = chain(source)
@@ -108,11 +110,15 @@ def reshape_fix(call_loc) -> Optional[Fix]:
     return None
 
 
+# A layer whose `.weight` a functional call may take, and the argument that sizes what the weight accepts.
+_WEIGHT_SIZED = {"torch.nn.Linear": "in_features", **{f"torch.nn.Conv{n}d": "in_channels" for n in (1, 2, 3)}}
+
+
 def weight_owner(weight) -> Optional[Layer]:
-    """The nn.Linear whose `.weight` this tensor is, if it is one unchanged."""
+    """The nn.Linear / nn.Conv*d whose `.weight` this tensor is, if it is one unchanged."""
     if isinstance(weight, Tensor) and len(weight.trace) == 1:
         layer = weight.trace[0].layer
-        if isinstance(layer, Layer) and layer.kind == "torch.nn.Linear" and "in_features" in layer.arg_locs:
+        if isinstance(layer, Layer) and _WEIGHT_SIZED.get(layer.kind) in layer.arg_locs:
             return layer
     return None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.common import check_spatial_rank, conv_out, conv_transpose_out
-from shapels.rules.registry import T, ex, layer
+from shapels.rules.registry import T, ex, function, layer
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 
@@ -291,3 +291,59 @@ layer(
     forward="input, output_size=None",
     examples=[ex(T(1, 4, 3, 5, 5), init=(4, 2, 2), init_kwargs={"stride": 2}, out=(1, 2, 6, 10, 10))],
 )(_conv_transpose(3))
+
+
+# -- functional convolutions: F.conv1d/2d/3d(input, weight, ...) ------------------------------------
+def _functional_conv(n: int):
+    def rule(call: RuleCall):
+        """The layer's checks with the sizes read off the weight (out, in / groups, *kernel): what timm's
+        StdConv2d and Conv2dSame call in their forward with their own `self.weight`."""
+        shape, weight = call.shape("input"), call.shape("weight")
+        what = f"conv{n}d"
+        if not weight.ranked:
+            raise Unknowable("weight")
+        if weight.rank != n + 2:
+            call.fail("conv-input-rank", f"{what}: the weight must be {n + 2}-D, got {weight.show()}", input_name="weight")
+        check_spatial_rank(call, shape, n, what)
+        groups = call.dim("groups")
+        out_channels, per_group, kernel = weight.dims[0], weight.dims[1], list(weight.dims[2:])
+        channels = shape.dim(-(n + 1))
+        if channels is not None:
+            call.expect(channels, per_group * groups, code="conv-in-channels", param="weight", fix=channels,
+                        input_name="input",
+                        message=lambda: (f"{what} expects weight={D.show(per_group * groups)} input channels (weight "
+                                         f"{weight.show()}, groups={D.show(groups)}), but its input {shape.show()} "
+                                         f"has {D.show(channels)} channels"))
+        stride, dilation = call.dims("stride", n), call.dims("dilation", n)
+        spatial = _spatial(shape, n)
+        padding = _const(call, "padding")
+        if padding == "same":
+            if any(D.eq(s, 1) is not True for s in stride):
+                raise Unknowable("padding")  # torch refuses 'same' with a stride; not a shape finding
+            out = spatial
+        else:
+            pads = (0,) * n if padding == "valid" else call.dims("padding", n)
+            out = [conv_out(spatial[i], kernel[i], stride[i], pads[i], dilation[i]) for i in range(n)]
+        for size in out:
+            if D.as_int(size) is not None and D.as_int(size) < 1:
+                call.fail("conv-kernel-too-large", f"{what}: the padded input {shape.show()} is smaller than the "
+                          f"kernel {weight.show()} (output size would be {D.show(size)})")
+        tail = [out_channels, *out]
+        return Shape.of(list(shape.dims[: shape.rank - (n + 1)]) + tail) if shape.ranked else Shape.suffix(tail)
+
+    return rule
+
+
+for _n, _examples in {
+    1: [ex(T(2, 4, 10), T(8, 4, 3), out=(2, 8, 8)), ex(T(2, 4, 10), T(8, 2, 3), groups=2, out=(2, 8, 8)),
+        ex(T(2, 5, 10), T(8, 4, 3), error="conv-in-channels")],
+    2: [ex(T(1, 3, 9, 9), T(8, 3, 3, 3), out=(1, 8, 7, 7)), ex(T(1, 3, 9, 9), T(8, 3, 3, 3), None, 2, 1, out=(1, 8, 5, 5)),
+        ex(T(3, 9, 9), T(8, 3, 3, 3), padding="same", out=(8, 9, 9)), ex(T(1, 6, 8, 8), T(6, 1, 3, 3), groups=6, out=(1, 6, 6, 6)),
+        ex(T(1, 3, 8, 8), T(8, 3, 3, 3), padding="valid", dilation=2, out=(1, 8, 4, 4)),
+        ex(T(1, 4, 9, 9), T(8, 3, 3, 3), error="conv-in-channels"), ex(T(1, 3, 2, 2), T(8, 3, 3, 3), error="conv-kernel-too-large"),
+        ex(T(3, 9), T(8, 3, 3, 3), error="conv-input-rank")],
+    3: [ex(T(1, 2, 5, 5, 5), T(4, 2, 3, 3, 3), out=(1, 4, 3, 3, 3)), ex(T(1, 3, 5, 5, 5), T(4, 2, 3, 3, 3), error="conv-in-channels")],
+}.items():
+    function(f"torch.nn.functional.conv{_n}d", f"torch.conv{_n}d",
+             signature="input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1",
+             label=f"conv{_n}d", examples=_examples)(_functional_conv(_n))
