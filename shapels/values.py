@@ -46,6 +46,7 @@ class Tensor(Value):
     after_error: Any = None  # the location of an earlier error this shape assumes fixed
     strides: Optional[tuple] = None  # memory strides where certain (symbolic/strides.py), else None
     data: Any = None  # a tensor_values.Cell: element values of a small 0-d/1-d tensor where known, else None
+    dtype: Optional[str] = None  # "int64", "bool", ... where certain (analysis/dtypes.py), else None
 
     @staticmethod
     def unknown() -> "Tensor":

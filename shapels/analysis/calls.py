@@ -14,7 +14,7 @@ import libcst as cst
 import sympy
 
 from shapels import rules as rule_registry
-from shapels.analysis import enums, membership, report, tensor_values
+from shapels.analysis import dtypes, enums, membership, report, tensor_values
 from shapels.analysis.objects import (
     BoundUserMethod,
     Builtin,
@@ -720,6 +720,9 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
             result = dataclasses.replace(result, strides=laid_out)
     if layer is None:
         result = tensor_values.unique_result(qualname, bound, result) or result  # a length the values give
+        dtype = dtypes.of_result(qualname, bound) if isinstance(result, Tensor) else None
+        if dtype is not None:
+            result = dataclasses.replace(result, dtype=dtype)
     cell = tensor_values.result_cell(qualname, bound, result.shape) if isinstance(result, Tensor) and layer is None \
         else None
     if cell is not None:

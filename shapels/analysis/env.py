@@ -19,7 +19,8 @@ def join(a: Value, b: Value) -> Value:
     if a is b:
         return a
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        return Tensor(join_shapes(a.shape, b.shape), a.trace if len(a.trace) >= len(b.trace) else b.trace)
+        return Tensor(join_shapes(a.shape, b.shape), a.trace if len(a.trace) >= len(b.trace) else b.trace,
+                      dtype=a.dtype if a.dtype == b.dtype else None)
     if isinstance(a, Number) and isinstance(b, Number):
         if isinstance(a.value, float) or isinstance(b.value, float):
             return a if a.value == b.value else UNKNOWN

@@ -6,7 +6,7 @@ from typing import Optional
 
 import sympy
 
-from shapels.analysis import tensor_values
+from shapels.analysis import dtypes, tensor_values
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -34,11 +34,13 @@ def subscript(interp, base: Value, key: Value, frame, node) -> Value:
         tensor_values.forget([base])  # t[1:] is a view: a write through it changes t's values
         shape = tensor_index(base.shape, key)
         if shape is None:
+            shape = integer_array_index(base.shape, key)
+        if shape is None:
             return Tensor(Shape.unknown(), base.trace)
         if shape == base.shape:
-            return Tensor(shape, base.trace)
+            return Tensor(shape, base.trace, dtype=base.dtype)
         step = Step("index", shape, frame.loc(node))
-        return Tensor(shape, (base.trace + (step,))[-MAX_TRACE:])
+        return Tensor(shape, (base.trace + (step,))[-MAX_TRACE:], dtype=base.dtype)
     if isinstance(base, (Seq, ListValue)):
         if isinstance(base, ListValue) and base.uncertain:
             return UNKNOWN
@@ -128,6 +130,28 @@ def tensor_index(shape: Shape, key: Value) -> Optional[Shape]:
             continue
         return None
     return Shape.of(out)
+
+
+def integer_array_index(shape: Shape, key: Value) -> Optional[Shape]:
+    """`table[index]`, `x[:, index]`: one tensor of a known integer dtype among full slices picks rows
+    by position, so its shape replaces that dim (a bool mask, or an unknown dtype, stays unknown: its
+    count depends on the data). Whether every index is in range is not checked: silence, not a finding."""
+    keys = list(key.items) if isinstance(key, Seq) else [key]
+    tensors = [i for i, k in enumerate(keys) if isinstance(k, Tensor)]
+    if not shape.ranked or len(tensors) != 1 or len(keys) > shape.rank:
+        return None
+    position, index = tensors[0], keys[tensors[0]]
+    if index.dtype not in dtypes.INTEGER or not index.shape.ranked:
+        return None
+    if not all(_is_full(k) for i, k in enumerate(keys) if i != position):
+        return None
+    dims = list(shape.dims)
+    return Shape.of(dims[:position] + list(index.shape.dims) + dims[position + 1:])
+
+
+def _is_full(key: Value) -> bool:
+    return isinstance(key, SliceValue) and all(isinstance(p, Const) and p.value is None
+                                               for p in (key.start, key.stop, key.step))
 
 
 def _slice_length(key: SliceValue, size) -> sympy.Expr:

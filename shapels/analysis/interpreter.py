@@ -25,6 +25,7 @@ from shapels.analysis.objects import BoundUserMethod, Builtin, ClassRef, Instanc
 from shapels.analysis.scopes import MAX_SCOPES, Loader, Scope, is_loadable, make_scope, parse_cached
 from shapels.analysis.positions import Loc
 from shapels.analysis.recorder import Recorder
+from shapels.rules import registry as rule_registry
 from shapels.symbolic import dims as D
 from shapels.values import (
     NONE,
@@ -734,9 +735,29 @@ class Interpreter:
 
     def eval_Comparison(self, node: cst.Comparison, frame: Frame) -> Value:
         left = self.eval(node.left, frame)
+        if len(node.comparisons) == 1 and type(node.comparisons[0].operator).__name__ in _TENSOR_COMPARISONS:
+            right = self.eval(node.comparisons[0].comparator, frame)
+            if isinstance(left, Tensor) or isinstance(right, Tensor):
+                return self.compare_tensors(type(node.comparisons[0].operator).__name__, left, right, frame, node)
+            return self._compare_chain(node, frame, left, right)
+        return self._compare_chain(node, frame, left)
+
+    def compare_tensors(self, op: str, left: Value, right: Value, frame: Frame, node) -> Value:
+        """`x > 0`, `a == b`: torch's elementwise comparison (a bool tensor, shapes broadcast); `0 < x`
+        runs x.__gt__(0), as Python reflects it. Anything but a tensor or a number on the other side is
+        not followed."""
+        method, reflected = _TENSOR_COMPARISONS[op]
+        if not isinstance(left, Tensor):
+            left, right, method = right, left, reflected
+        if not isinstance(right, (Tensor, Number)):
+            return UNKNOWN
+        qualname = f"torch.Tensor.{method}"
+        return calls.apply_rule(self, rule_registry.lookup(qualname), qualname, None, [left, right], {}, frame, node)
+
+    def _compare_chain(self, node: cst.Comparison, frame: Frame, left: Value, first_right: Value = None) -> Value:
         result: Optional[bool] = True
-        for target in node.comparisons:
-            right = self.eval(target.comparator, frame)
+        for n, target in enumerate(node.comparisons):
+            right = first_right if n == 0 and first_right is not None else self.eval(target.comparator, frame)
             verdict = compare(type(target.operator).__name__, left, right)
             if verdict is False:
                 return Const(False)
@@ -915,6 +936,12 @@ def name_module(value: Value, name: str) -> None:
             for i, child in enumerate(value.children):
                 child_name = value.child_names[i] if i < len(value.child_names) else str(i)
                 name_module(child, f"{name}.{child_name}")
+
+
+# libcst comparison operator -> (the Tensor method Python calls, the one it calls when reflected)
+_TENSOR_COMPARISONS = {"Equal": ("__eq__", "__eq__"), "NotEqual": ("__ne__", "__ne__"),
+                       "LessThan": ("__lt__", "__gt__"), "LessThanEqual": ("__le__", "__ge__"),
+                       "GreaterThan": ("__gt__", "__lt__"), "GreaterThanEqual": ("__ge__", "__le__")}
 
 
 def truth(value: Value) -> Optional[bool]:
