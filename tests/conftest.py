@@ -43,3 +43,21 @@ def torch_error(source: str):
 
 def torch_fails(source: str) -> bool:
     return torch_error(source) is not None
+
+
+def driver_globals(source: str) -> dict:
+    """The module-level names after shapels runs a program's top-level code (no classes' own runs),
+    asserting that no statement of it hit an internal error."""
+    import libcst as cst
+
+    from shapels.analysis import engine
+    from shapels.analysis.interpreter import Budget, Interpreter
+    from shapels.analysis.recorder import Recorder
+    from shapels.analysis.scopes import make_scope
+
+    module = cst.parse_module(source)
+    interp = Interpreter(make_scope("__main__", "t.py", module), Recorder(), Budget(None), None)
+    failures: list = []
+    engine._run_driver(interp, module, failures)
+    assert not failures, failures[0].message
+    return interp.globals

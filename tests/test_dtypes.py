@@ -3,25 +3,13 @@ tensor picks rows by position (its shape known), a mask does not (a data-depende
 
 from __future__ import annotations
 
-import libcst as cst
 import pytest
 import torch
 
-from shapels.analysis import engine
 from shapels.analysis.engine import Options, analyze
-from shapels.analysis.interpreter import Budget, Interpreter
-from shapels.analysis.recorder import Recorder
-from shapels.analysis.scopes import make_scope
 from shapels.values import Tensor
 
-
-def _globals(source: str) -> dict:
-    module = cst.parse_module(source)
-    interp = Interpreter(make_scope("__main__", "t.py", module), Recorder(), Budget(None), None)
-    failures: list = []
-    engine._run_driver(interp, module, failures)
-    assert not failures, failures[0].message
-    return interp.globals
+from conftest import driver_globals
 
 
 PRELUDE = "import torch\nx = torch.randn(4, 6)\ni = torch.arange(3)\n"
@@ -42,14 +30,14 @@ def test_known_dtypes_are_torchs(expression):
     source = PRELUDE + f"value = {expression}\n"
     scope: dict = {}
     exec(source, scope)
-    value = _globals(source)["value"]
+    value = driver_globals(source)["value"]
     assert isinstance(value, Tensor) and value.dtype == str(scope["value"].dtype).replace("torch.", "")
 
 
 @pytest.mark.parametrize("expression", ["x + i", "i / 2", "i + 0.5", "torch.full((2,), 3)", "x.to(other)",
                                         "torch.where(x > 0, x, i.float())", "i.sum()"])
 def test_dtypes_that_depend_on_promotion_stay_unknown(expression):
-    value = _globals(PRELUDE + "other = unknown_thing()\n" + f"value = {expression}\n")["value"]
+    value = driver_globals(PRELUDE + "other = unknown_thing()\n" + f"value = {expression}\n")["value"]
     assert not isinstance(value, Tensor) or value.dtype is None
 
 
@@ -61,20 +49,21 @@ def test_integer_index_tensors_pick_rows_as_torch_does(expression):
               "index.copy_(torch.tensor([0, 1, 2, 2, 1]))\n" + f"value = {expression}\n")
     scope: dict = {}
     exec(source, scope)
-    value = _globals(source)["value"]
+    value = driver_globals(source)["value"]
     assert value.shape.ranked and [int(d) for d in value.shape.dims] == list(scope["value"].shape)
 
 
 @pytest.mark.parametrize("expression", ["table[table[:, 0] > 0]", "table[mask]", "table[unknown_index()]"])
 def test_masks_and_unknown_dtypes_stay_unknown(expression):
     source = "import torch\ntable = torch.randn(7, 3)\nmask = torch.rand(7) > 0.5\n" + f"value = {expression}\n"
-    value = _globals(source)["value"]
+    value = driver_globals(source)["value"]
     assert not value.shape.ranked or any(d.free_symbols for d in value.shape.dims)
 
 
 RELATIVE_BIAS = """
 import torch
 import torch.nn as nn
+
 
 class WindowAttention(nn.Module):
     def __init__(self, dim, heads, window):
@@ -117,7 +106,7 @@ def test_tensor_comparisons_broadcast_as_torch_does(expression):
     source = f"import torch\na = torch.randn(4, 1, 3)\nb = torch.randn(5, 3)\nvalue = {expression}\n"
     scope: dict = {}
     exec(source, scope)
-    value = _globals(source)["value"]
+    value = driver_globals(source)["value"]
     assert [int(d) for d in value.shape.dims] == list(scope["value"].shape) and value.dtype == "bool"
 
 

@@ -3,24 +3,12 @@ model code computes layer arguments from (configs turned into dicts, dataclass c
 
 from __future__ import annotations
 
-import libcst as cst
 import pytest
 
-from shapels.analysis import engine
-from shapels.analysis.interpreter import Budget, Interpreter
-from shapels.analysis.recorder import Recorder
-from shapels.analysis.scopes import make_scope
 from shapels.symbolic import dims as D
 from shapels.values import Const, DictValue, ListValue, Number, Seq, Unknown
 
-
-def _globals(source: str) -> dict:
-    module = cst.parse_module(source)
-    interp = Interpreter(make_scope("__main__", "t.py", module), Recorder(), Budget(None), None)
-    failures: list = []
-    engine._run_driver(interp, module, failures)
-    assert not failures, failures[0].message
-    return interp.globals
+from conftest import driver_globals
 
 
 def _python(value):
@@ -57,7 +45,7 @@ def test_dicts_from_pairs_keywords_and_dicts_match_python(expression):
     source = PRELUDE + f"value = {expression}\n"
     scope: dict = {}
     exec(source, scope)
-    assert _python(_globals(source)["value"]) == scope["value"]
+    assert _python(driver_globals(source)["value"]) == scope["value"]
 
 
 @pytest.mark.parametrize("expression", [
@@ -67,17 +55,18 @@ def test_dicts_from_pairs_keywords_and_dicts_match_python(expression):
     "dict({'a': 1}, {'b': 2})",  # two positional arguments: Python's TypeError
 ])
 def test_dicts_that_cannot_be_known_stay_unknown(expression):
-    assert isinstance(_globals(f"value = {expression}\n")["value"], Unknown)
+    assert isinstance(driver_globals(f"value = {expression}\n")["value"], Unknown)
 
 
 def test_a_dict_copy_is_a_new_dict():
-    scope = _globals("a = {'k': 1}\nb = dict(a)\nb['k'] = 2\nvalue = a['k']\n")
+    scope = driver_globals("a = {'k': 1}\nb = dict(a)\nb['k'] = 2\nvalue = a['k']\n")
     assert _python(scope["value"]) == 1
 
 
 DATACLASS = """
 from dataclasses import dataclass, replace
 import dataclasses
+
 
 @dataclass
 class Base:
@@ -101,10 +90,10 @@ def test_dataclass_replace_copies_and_changes_fields_as_python_does(expression):
     source = DATACLASS + f"value = {expression}\n"
     scope: dict = {}
     exec(source, scope)
-    assert _python(_globals(source)["value"]) == scope["value"]
+    assert _python(driver_globals(source)["value"]) == scope["value"]
 
 
 def test_replace_leaves_the_original_and_rejects_an_unknown_field():
-    scope = _globals(DATACLASS + "other = replace(cfg, depth=9)\nvalue = cfg.depth\nbad = replace(cfg, nope=1)\n")
+    scope = driver_globals(DATACLASS + "other = replace(cfg, depth=9)\nvalue = cfg.depth\nbad = replace(cfg, nope=1)\n")
     assert _python(scope["value"]) == 4 and _python(scope["other"].attrs["depth"]) == 9
     assert isinstance(scope["bad"], Unknown)  # Python raises TypeError

@@ -18,6 +18,8 @@ from shapels.analysis.tensor_values import scalar
 from shapels.symbolic import elements as E
 from shapels.values import ListValue, Unknown
 
+from conftest import driver_globals
+
 torch = pytest.importorskip("torch")
 
 
@@ -112,23 +114,6 @@ def test_pow_of_an_exactly_representable_power_is_exact_in_torch(base, exponents
         assert (lo == hi) == (E.f32(power) == power)
 
 
-def _driver_globals(source: str) -> dict:
-    """The module-level names after shapels runs the program's top-level code."""
-    import libcst as cst
-
-    from shapels.analysis import engine
-    from shapels.analysis.interpreter import Budget, Interpreter
-    from shapels.analysis.recorder import Recorder
-    from shapels.analysis.scopes import make_scope
-
-    module = cst.parse_module(source)
-    interp = Interpreter(make_scope("__main__", "t.py", module), Recorder(), Budget(None), None)
-    failures: list = []
-    engine._run_driver(interp, module, failures)
-    assert not failures, failures[0].message
-    return interp.globals
-
-
 @pytest.mark.parametrize("expression", ["3 / t", "t / 3", "torch.div(3, t)", "t.__rtruediv__(3)", "2.5 - t",
                                         "torch.divide(t, 7) * 3", "(t + 0.1) * 3"])
 def test_operators_through_the_interpreter_match_torch(expression):
@@ -137,7 +122,7 @@ def test_operators_through_the_interpreter_match_torch(expression):
     source = f"import torch\nt = torch.arange(5, 12)\nout = {expression}\nvalues = out.tolist()\n"
     scope: dict = {}
     exec(source, scope)
-    values = _driver_globals(source)["values"]
+    values = driver_globals(source)["values"]
     assert [scalar(v) for v in values.items] == scope["values"]
 
 
@@ -173,7 +158,7 @@ def test_dtypes_extremes_and_unique_values_match_torch(expression):
     source = f"import torch\nvalues = {expression}\n"
     scope: dict = {}
     exec(source, scope)
-    assert _followed(_driver_globals(source)["values"]) == scope["values"]
+    assert _followed(driver_globals(source)["values"]) == scope["values"]
 
 
 @pytest.mark.parametrize("expression", [
@@ -185,14 +170,14 @@ def test_dtypes_extremes_and_unique_values_match_torch(expression):
 ])
 def test_values_that_are_not_followed_are_not_guessed(expression):
     source = f"import torch\nvalues = {expression}\n"
-    followed = _followed(_driver_globals(source)["values"])
+    followed = _followed(driver_globals(source)["values"])
     assert followed is None or isinstance(followed, list) and all(v is None for v in followed)
 
 
 def test_an_unknown_unique_length_is_a_fresh_dim_of_rank_one():
     """Values unknown: torch.unique gives a 1-D tensor of a length nobody knows (no guess, no error)."""
     source = "import torch\nx = torch.randn(4, 3)\nu = torch.unique(x)\nn = u.shape[0]\nlinear = torch.nn.Linear(5, 2)\n"
-    scope = _driver_globals(source)
+    scope = driver_globals(source)
     assert scope["u"].shape.rank == 1 and scope["n"].value.free_symbols
 
 
@@ -285,10 +270,10 @@ def test_values_end_where_torch_is_not_followed(expression):
     """Values shapels does not follow stay unknown, never guessed (the same code without the
     unfollowed part is known, so each case tests exactly that part)."""
     source = f"import torch\nflags = unknown_flags()\nvalues = {expression}\n"
-    assert _no_number_known(_driver_globals(source)["values"])
+    assert _no_number_known(driver_globals(source)["values"])
     known = (expression.replace(", dtype=torch.float64", "").replace("0.0, 1.0, 0.25", "4").replace(", flags", ", [1, 0]")
              .replace("decimals=1", "").replace(", alpha=2", ""))
-    assert _numbers_known(_driver_globals(f"import torch\nvalues = {known}\n")["values"])
+    assert _numbers_known(driver_globals(f"import torch\nvalues = {known}\n")["values"])
 
 
 @pytest.mark.parametrize("write", [
@@ -300,9 +285,9 @@ def test_a_write_to_a_tensor_forgets_its_values_in_every_alias(write):
     """After anything that may write to t's memory, neither t nor an alias of it keeps stale values
     (torch shows the write through both)."""
     source = f"import torch\nt = torch.arange(4)\nalias = t\n{write}\nvalues = alias.tolist()\n"
-    values = _driver_globals(source)["values"]
+    values = driver_globals(source)["values"]
     assert _no_number_known(values) and len(values.items) == 4  # the shape is still known
-    untouched = _driver_globals("import torch\nt = torch.arange(4)\nalias = t\nvalues = alias.tolist()\n")
+    untouched = driver_globals("import torch\nt = torch.arange(4)\nalias = t\nvalues = alias.tolist()\n")
     assert _numbers_known(untouched["values"])
 
 
@@ -310,6 +295,7 @@ NON_FINITE = """
 import math
 import torch
 import torch.nn as nn
+
 
 class Net(nn.Module):
     def __init__(self):
