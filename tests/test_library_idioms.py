@@ -782,6 +782,33 @@ def test_f_layer_norm_with_a_layers_own_normalized_shape_is_checked():
     assert "layernorm-shape" in _errors(bad)
 
 
+def test_a_norm_subclass_in_another_file_is_blamed_at_its_constructor_here(tmp_path):
+    """timm's LayerNorm2d lives in timm/layers/norm.py and calls F.layer_norm with its own
+    normalized_shape: a mismatch is reported where this file builds it, with the fix."""
+    (tmp_path / "norms.py").write_text(
+        "import torch.nn as nn\nimport torch.nn.functional as F\n\n"
+        "class LayerNorm2d(nn.LayerNorm):\n    def __init__(self, num_channels, eps=1e-6):\n"
+        "        super().__init__(num_channels, eps=eps)\n\n    def forward(self, x):\n"
+        "        x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)\n"
+        "        return x.permute(0, 3, 1, 2)\n")
+    model = ("import torch\nimport torch.nn as nn\nfrom norms import LayerNorm2d\n\n"
+             "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+             "        self.conv = nn.Conv2d(3, 16, 3)\n        self.norm = LayerNorm2d(32)\n\n"
+             "    def forward(self, x):\n        return self.norm(self.conv(x))\n\n"
+             "out = Net()(torch.randn(1, 3, 8, 8))\n")
+    path = tmp_path / "model.py"
+    path.write_text(model)
+    import subprocess
+    import sys
+
+    ran = subprocess.run([sys.executable, str(path)], cwd=tmp_path, capture_output=True, text=True)
+    assert ran.returncode != 0 and "normalized_shape" in ran.stderr
+    result = analyze(model, str(path), Options(loader=FileLoader(roots=[tmp_path])))
+    [finding] = [f for f in result.findings if f.severity == "error"]
+    assert finding.code == "layernorm-shape" and finding.span.start_line == 9
+    assert finding.fix is not None and finding.fix.content == "16"
+
+
 @pytest.mark.parametrize("name", list(IDIOM_PROGRAMS))
 def test_idiom_programs_match_torch(name):
     source = IDIOM_PROGRAMS[name]

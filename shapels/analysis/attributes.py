@@ -185,7 +185,10 @@ def _norm_attribute(layer: Layer, name: str) -> Optional[Value]:
     size_param, flag_param = _NORM_PARAMETERS[layer.kind]
     sizes = _sizes(layer.args.get(size_param, UNKNOWN))
     if name == "normalized_shape" and size_param == name:
-        return Seq(tuple(Number(d) for d in sizes)) if sizes is not None else UNKNOWN
+        if sizes is None:
+            return UNKNOWN
+        origin = (Step(f"{layer.label}.normalized_shape", Shape.of(sizes), layer.loc, layer),)
+        return Seq(tuple(Number(d, origin) for d in sizes))  # the origin: report.py blames the layer
     if name not in ("weight", "bias") or name == "bias" and "bias" not in _init_params(layer):
         return None
     flags = [layer.args.get(flag_param)] + ([layer.args.get("bias")] if name == "bias" else [])

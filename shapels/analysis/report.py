@@ -12,7 +12,7 @@ from shapels.analysis.positions import Loc
 from shapels.rules.base import Condition, RuleCall, ShapeError, to_dim
 from shapels.values import UNKNOWN
 from shapels.symbolic import dims as D
-from shapels.values import Layer, Tensor
+from shapels.values import Layer, Number, Seq, Tensor
 
 CHAIN_STEPS = 8
 
@@ -40,15 +40,18 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
                 call_loc, after_error=None):
     """Record the finding; returns its location, which later shapes that assume it fixed carry."""
     via_weight = False
-    if layer is None and error.param == "weight":
-        owner = weight_owner(call.args.get("weight"))
+    if layer is None and error.param in ("weight", "normalized_shape"):
+        owner, param = argument_owner(call.args.get(error.param), error.param)
         if owner is not None:  # F.linear(x, self.qkv.weight): the fix belongs to qkv's in_features
             layer, via_weight = owner, True
-            param = _WEIGHT_SIZED[owner.kind]
             function = call.qualname.rsplit(".", 1)[-1]
             message = error.message.replace(f"{function} expects weight=", f"{owner.label} expects {param}=", 1)
-            message += f" (F.{function} with {owner.label}.weight)"
-            error = ShapeError(error.code, message, param=param, fix=error.fix,
+            message = message.replace(f"{function} expects", f"{owner.label} expects", 1)
+            message += f" (F.{function} with {owner.label}.{error.param})"
+            fix = error.fix
+            if isinstance(fix, tuple) and len(fix) == 1 and _written_as_int(owner, param):
+                fix = fix[0]  # LayerNorm2d(96) holds normalized_shape (96,): the fix is written as an int too
+            error = ShapeError(error.code, message, param=param, fix=fix,
                                input_name=error.input_name, recover=error.recover)
     loc, on_argument = _blame(error.param, layer, call_loc)
     why = chain(source)
@@ -121,6 +124,26 @@ def weight_owner(weight) -> Optional[Layer]:
         if isinstance(layer, Layer) and _WEIGHT_SIZED.get(layer.kind) in layer.arg_locs:
             return layer
     return None
+
+
+def argument_owner(value, param: str) -> tuple:
+    """(the layer, its constructor parameter) that a functional call's argument is taken from
+    unchanged: `self.weight` of a Linear/Conv, `self.normalized_shape` of a LayerNorm (a subclass's
+    forward calling F.layer_norm); (None, None) otherwise."""
+    if param == "weight":
+        owner = weight_owner(value)
+        return (owner, _WEIGHT_SIZED[owner.kind]) if owner is not None else (None, None)
+    if isinstance(value, Seq) and value.items and all(isinstance(v, Number) and len(v.trace) == 1 for v in value.items):
+        owners = {id(v.trace[0].layer): v.trace[0].layer for v in value.items}
+        layer = next(iter(owners.values())) if len(owners) == 1 else None
+        if isinstance(layer, Layer) and param in layer.arg_locs:
+            return layer, param
+    return None, None
+
+
+def _written_as_int(layer: Layer, param: str) -> bool:
+    value = layer.args.get(param)
+    return isinstance(value, Number)
 
 
 def condition(interp, cond: Condition, call: RuleCall, layer: Optional[Layer], source: Optional[Tensor], frame, call_loc) -> None:
