@@ -189,8 +189,8 @@ def _norm_attribute(layer: Layer, name: str) -> Optional[Value]:
             return UNKNOWN
         origin = (Step(f"{layer.label}.normalized_shape", Shape.of(sizes), layer.loc, layer),)
         return Seq(tuple(Number(d, origin) for d in sizes))  # the origin: report.py blames the layer
-    if name not in ("weight", "bias") or name == "bias" and "bias" not in _init_params(layer):
-        return None
+    if name not in ("weight", "bias") or name == "bias" and "bias" not in layer.args:
+        return None  # (RMSNorm has no bias: its constructor takes none, so its bound arguments hold none)
     flags = [layer.args.get(flag_param)] + ([layer.args.get("bias")] if name == "bias" else [])
     if any(isinstance(f, Const) and f.value is False for f in flags):
         return NONE
@@ -198,11 +198,6 @@ def _norm_attribute(layer: Layer, name: str) -> Optional[Value]:
         shape = Shape.of(sizes)
         return Tensor(shape, (Step(f"{layer.label}.{name}", shape, layer.loc, layer),))
     return UNKNOWN
-
-
-def _init_params(layer: Layer) -> set:
-    rule = rule_registry.lookup(layer.kind)
-    return {p.name for p in rule.init_signature.params} if rule is not None and rule.init_signature else set()
 
 
 def _conv_weight(layer: Layer) -> Value:

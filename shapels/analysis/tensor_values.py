@@ -18,6 +18,7 @@ import dataclasses
 import math
 from typing import Iterable, Optional, Union
 
+from shapels.analysis import dtypes
 from shapels.symbolic import dims as D
 from shapels.symbolic import elements as E
 from shapels.symbolic.elements import Elements
@@ -37,9 +38,7 @@ _UNARY = ("log", "round", "diff", "float", "int", "long")
 _CASTS = ("float", "int", "long")  # these return the input itself when its dtype already matches
 _EXTREMES = {"max": max, "amax": max, "min": min, "amin": min}  # over the whole tensor: a 0-d result
 _NEW_MEMORY = set(_BINARY) | set(_POWER) | set(_UNARY) | set(_EXTREMES) | {"arange", "tensor", "as_tensor", "unique"}
-# torch.float32 and friends -> the dtype of the elements (symbolic/elements.py follows these three)
-_DTYPES = {"torch.float32": E.FLOAT32, "torch.float": E.FLOAT32, "torch.int64": "int64", "torch.long": "int64",
-           "torch.int32": "int32", "torch.int": "int32"}
+_FOLLOWED_DTYPES = (E.FLOAT32,) + E.INT_DTYPES  # the dtypes symbolic/elements.py computes in
 # Arguments a call may carry at their default and keep its values known.
 _DEFAULTS = {"round": {"decimals": 0}, "diff": {"n": 1, "dim": -1, "prepend": None, "append": None}}
 
@@ -177,8 +176,8 @@ def _dtype(arguments: dict) -> Union[str, None, bool]:
     value = arguments.get("dtype")
     if _is(value, None):
         return None
-    qualname = getattr(value, "qualname", None)
-    return _DTYPES.get(qualname, False) if isinstance(qualname, str) else False
+    name = dtypes.named(value)
+    return name if name in _FOLLOWED_DTYPES else False
 
 
 def _extreme(pick, bound: dict) -> Optional[Elements]:
