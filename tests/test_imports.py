@@ -305,3 +305,19 @@ def test_star_import_cycles_and_missing_modules_are_unknown(tmp_path):
     assert [f.code for f in result.findings if f.severity in ("error", "warning")] == []
     [m] = [m for m in result.modules if m.name == "M"]
     assert m.output.shape.show() == "(2, 3)"  # A_WIDTH through b's star import of a
+
+
+def test_the_loader_never_returns_the_importing_file_itself(tmp_path):
+    """`import timm` inside a file named timm.py (or through a symlink to it) means another module."""
+    (tmp_path / "proj").mkdir()
+    importer = tmp_path / "proj" / "timm.py"
+    importer.write_text("import timm\n")
+    (tmp_path / "proj" / "alias.py").symlink_to(importer)
+    elsewhere = tmp_path / "site" / "timm"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "__init__.py").write_text("WIDTH = 3\n")
+    loader = FileLoader(roots=[tmp_path / "site"], include_site_packages=False)
+    assert loader(str(importer), "timm") == (str(elsewhere / "__init__.py"), "WIDTH = 3\n")
+    assert loader(str(importer), "alias") is None
+    assert FileLoader(include_site_packages=False)(str(importer), "timm") is None
+    assert loader(str(tmp_path / "proj" / "other.py"), "alias") == (str(tmp_path / "proj" / "alias.py"), "import timm\n")

@@ -17,6 +17,7 @@ from shapels.analysis.limits import blank_long_statements, line_limit, screen, s
 from shapels.analysis.inputs import annotation_inputs, comment_inputs, configured_inputs
 from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpreter, is_import_line
 from shapels.analysis.modtable import ClassInfo
+from shapels.analysis.parsing import parse_module
 from shapels.analysis.scopes import Loader, make_scope
 from shapels.analysis.objects import Instance, UserFunction
 from shapels.analysis.positions import Loc, Positions, Span, node_ranges
@@ -134,7 +135,7 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
         result.findings.append(_budget_note(f"shapels did not analyse this file: {screened.reason}"))
         return result
     try:
-        module = cst.parse_module(text)
+        module = parse_module(text)
     except cst.ParserSyntaxError as error:
         result.syntax_error = SyntaxProblem(str(error.message), error.raw_line, error.raw_column)
         return result

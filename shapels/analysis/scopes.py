@@ -15,6 +15,7 @@ import libcst as cst
 
 from shapels.analysis.limits import screen
 from shapels.analysis.modtable import ModuleTable, build_table
+from shapels.analysis.parsing import parse_module
 
 # (importing file's path, dotted module name with leading dots for relative imports) -> (path, text)
 Loader = Callable[[str, str], Optional[tuple]]
@@ -40,7 +41,7 @@ def parse_cached(text: str) -> Optional[cst.Module]:
     if screen(text).reason is not None:
         return None
     try:
-        return cst.parse_module(text)
+        return parse_module(text)
     except (cst.ParserSyntaxError, RecursionError, ValueError, MemoryError):
         return None
 

@@ -52,8 +52,13 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
                     fix=None,
                 )
             inferred = sympy.Integer(t // r)
-        elif sympy.fraction(inferred)[1] != 1 and inferred.is_integer is False:
-            inferred = D.fresh("?")  # (no denominator left: a product of integer dims, no assumption query)
+        else:
+            # No denominator left: a product of integer dims. An unknown in it: nothing can be decided
+            # (dims.py), and sympy's assumption query would take ~7 ms to say so. (as_numer_denom, not
+            # fraction: the denominator of N + 1/2 is 2.)
+            denominator = inferred.as_numer_denom()[1]
+            if denominator != 1 and not D.has_unknown(denominator) and inferred.is_integer is False:
+                inferred = D.fresh("?")
         known[i] = inferred
         return Shape.of(known)
     if total is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -236,3 +237,14 @@ def test_expand_symbolic_needs_a_condition():
 
 def test_type_without_dtype_is_not_a_tensor():
     assert isinstance(symbolic("torch.Tensor.type", Shape.of([2])), Unknown)
+
+
+def test_view_minus_one_over_symbols_and_unknowns():
+    """The -1 of a view is the quotient when it may be an integer, a fresh unknown when it cannot
+    be one; an unknown in the divisor leaves the quotient as it is (nothing about it is decidable)."""
+    assert symbolic("torch.Tensor.view", Shape.of([B, N, C]), B, -1) == Shape.of([B, N * C])
+    half = symbolic("torch.Tensor.view", Shape.of([B, 2 * N + 1]), B, 2, -1).dims[2]
+    assert isinstance(half, sympy.Dummy)  # (2N + 1) / 2 is never an integer
+    window = D.fresh()
+    inferred = symbolic("torch.Tensor.view", Shape.of([B, N, C, C]), B, window, window, -1).dims[3]
+    assert sympy.simplify(inferred - N * C ** 2 / window ** 2) == 0
