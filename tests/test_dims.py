@@ -105,3 +105,13 @@ def test_divides_with_ints_agrees_with_cancel(d, divisor):
     a named or unknown dim it cannot)."""
     expected = sympy.cancel(D.const(d) / D.const(divisor)).is_integer
     assert D.divides(divisor, d) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(dims, st.integers(1, 12)), min_size=1, max_size=3),
+       st.lists(st.one_of(dims, st.integers(1, 12)), min_size=1, max_size=2))
+def test_divides_on_symbolic_dims_agrees_with_cancel(numerator, divisor):
+    """Groups against channels (C, 2*C, H + 1, ...): the quotient built directly decides as cancel's."""
+    d, by = D.dim_product(numerator), D.dim_product(divisor)
+    assume(by != 0)  # groups=0: the integer path's (and torch's) error
+    assert D.divides(by, d) == sympy.cancel(d / by).is_integer
