@@ -22,6 +22,8 @@ KNOWN = [
     "x.to(torch.int64)", "x.to(dtype=torch.bool)", "torch.zeros_like(i)", "torch.tensor([1, 2])",
     "torch.tensor([1.5, 2])", "torch.tensor([True, False])", "torch.empty(3, dtype=torch.long).copy_(i)",
     "torch.logical_or(x > 1, x < 0)", "0 < x", "x != i[0]", "i[1:]", "i[None]", "x.permute(1, 0)",
+    "torch.isnan(x)", "x.isinf()", "torch.isfinite(i)", "x.signbit()", "torch.logical_not(i)", "torch.isneginf(x)",
+    "x.isposinf()", "torch.isreal(x)",
 ]
 
 

@@ -23,7 +23,8 @@ _CASTS = {"long": "int64", "int": "int32", "short": "int16", "float": "float32",
           "half": "float16", "bfloat16": "bfloat16", "bool": "bool", "byte": "uint8", "char": "int8"}
 _FLOAT_FACTORIES = {"randn", "rand", "zeros", "ones", "empty", "randn_like", "rand_like"}
 _COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
-                "logical_and", "logical_or", "logical_not", "logical_xor", "isnan", "isinf", "isfinite"}
+                "logical_and", "logical_or", "logical_not", "logical_xor", "isnan", "isinf", "isfinite", "isneginf",
+                "isposinf", "isreal", "signbit"}
 # Tensor methods (and torch functions of one tensor) whose result has the input's dtype.
 _KEEP = {"view", "reshape", "flatten", "permute", "transpose", "swapaxes", "t", "contiguous", "clone", "detach",
          "unsqueeze", "squeeze", "expand", "expand_as", "repeat", "flip", "roll", "narrow", "select", "copy_",

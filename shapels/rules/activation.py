@@ -28,13 +28,15 @@ _PRESERVING_FUNCTIONS = [
 
 _TORCH_FUNCTIONS = ["relu", "sigmoid", "tanh", "relu_", "sigmoid_", "tanh_", "dropout", "selu", "celu", "exp", "log",
                     "abs", "sqrt", "rsqrt", "neg", "sin", "cos", "clone", "square", "erf", "sign",
-                    "floor", "ceil", "round", "detach", "log1p", "expm1", "reciprocal", "nan_to_num"]
+                    "floor", "ceil", "round", "detach", "log1p", "expm1", "reciprocal", "nan_to_num",
+                    *"isnan isinf isfinite isneginf isposinf isreal signbit logical_not".split()]
 
 _TENSOR_METHODS = ["relu", "relu_", "sigmoid", "sigmoid_", "tanh", "tanh_", "contiguous", "clone", "detach", "float",
                    "double", "half", "bfloat16", "long", "int", "bool", "cpu", "cuda", "to", "type_as", "exp", "log",
                    "abs", "sqrt", "rsqrt", "neg", "sin", "cos", "square", "requires_grad_",
                    "zero_", "fill_", "normal_", "uniform_", "sign", "floor", "ceil", "round", "exp_", "erf", "log1p",
-                   "expm1", "reciprocal", "pin_memory", "nan_to_num", "abs_", "sqrt_", "neg_", "detach_", "retain_grad"]
+                   "expm1", "reciprocal", "pin_memory", "nan_to_num", "abs_", "sqrt_", "neg_", "detach_", "retain_grad",
+                   *"isnan isinf isfinite isneginf isposinf isreal signbit logical_not".split()]
 
 
 def _same(call: RuleCall):

@@ -454,6 +454,13 @@ def test_shape_preserving_layers(shape, name, p):
 
 
 @SETTINGS
+@given(dims(0, 5), st.sampled_from("isnan isinf isfinite isneginf isposinf isreal signbit logical_not".split()),
+       st.booleans())
+def test_elementwise_predicates(shape, name, as_method):
+    check(f"torch.Tensor.{name}" if as_method else f"torch.{name}", T(*shape))
+
+
+@SETTINGS
 @given(dims(0, 5), st.sampled_from(["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
                                     "feature_alpha_dropout", "relu", "gelu", "silu"]),
        st.sampled_from([None, 0.0, 0.5, 1.5]), st.one_of(st.none(), st.booleans()))
