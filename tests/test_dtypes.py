@@ -24,6 +24,11 @@ KNOWN = [
     "torch.logical_or(x > 1, x < 0)", "0 < x", "x != i[0]", "i[1:]", "i[None]", "x.permute(1, 0)",
     "torch.isnan(x)", "x.isinf()", "torch.isfinite(i)", "x.signbit()", "torch.logical_not(i)", "torch.isneginf(x)",
     "x.isposinf()", "torch.isreal(x)",
+    # torch's promotion of known dtypes, and reductions
+    "x[:, :3] + i", "i / 2", "i + 0.5", "i // 2", "torch.full((2,), 3)", "torch.full((2,), 1.5)", "torch.full((2,), True)",
+    "torch.where(i > 0, i.float(), i)", "torch.where(i > 0, i, 0)", "i.sum()", "(x > 0).sum()", "x.mean()",
+    "i.argmax()", "torch.cat([i, i.int()])", "torch.stack([i.half(), i.float()])", "i.int() * torch.tensor(2.5)",
+    "x.half() + torch.tensor(2.5, dtype=torch.float64)", "torch.div(i, 2, rounding_mode='floor')", "i.cumsum(0)",
 ]
 
 
@@ -36,10 +41,11 @@ def test_known_dtypes_are_torchs(expression):
     assert isinstance(value, Tensor) and value.dtype == str(scope["value"].dtype).replace("torch.", "")
 
 
-@pytest.mark.parametrize("expression", ["x + i", "i / 2", "i + 0.5", "torch.full((2,), 3)", "x.to(other)",
-                                        "torch.where(x > 0, x, i.float())", "i.sum()"])
-def test_dtypes_that_depend_on_promotion_stay_unknown(expression):
-    value = driver_globals(PRELUDE + "other = unknown_thing()\n" + f"value = {expression}\n")["value"]
+@pytest.mark.parametrize("expression", ["x + other", "x.to(other)", "torch.where(x > 0, x, other)", "i.mean()",
+                                        "torch.add(i, other)", "torch.cat([i, other])", "i.int() + unranked"])
+def test_dtypes_that_depend_on_something_unknown_stay_unknown(expression):
+    prelude = PRELUDE + "other = unknown_thing()\nunranked = other.long()\n"  # int64, of unknown rank
+    value = driver_globals(prelude + f"value = {expression}\n")["value"]
     assert not isinstance(value, Tensor) or value.dtype is None
 
 

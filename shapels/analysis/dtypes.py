@@ -2,15 +2,18 @@
 picked by position) from a mask (`x[x > 0]`, a data-dependent count).
 
 Known only from what states it: a `dtype=` argument, a cast (`.long()`, `.float()`), a factory whose
-default is fixed (`torch.arange` of ints is int64, `torch.zeros` is float32), a comparison (bool), and
-the ops that keep their input's dtype (views, copies, `copy_` into a buffer). Anything else, including
-type promotion between tensors, leaves it unknown (None), and an unknown dtype decides nothing.
+default is fixed (`torch.arange` of ints is int64, `torch.zeros` is float32, `torch.full` by its fill
+value), a comparison (bool), the ops that keep their input's dtype (views, copies, `copy_` into a
+buffer), torch's type promotion where every operand's dtype is known (arithmetic, `where`, `cat`;
+`promotion.py`), and reductions whose result dtype follows from the input's. Anything else leaves it
+unknown (None), and an unknown dtype decides nothing.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
+from shapels.analysis import promotion
 from shapels.values import Const, Number, Seq, ListValue, Tensor, Value
 
 INTEGER = ("int64", "int32", "int16", "int8", "uint8")
@@ -66,6 +69,9 @@ def of_result(qualname: str, bound: dict) -> Optional[str]:
         return source_dtype
     if name in _INT_ARITHMETIC and source_dtype in INTEGER and _python_int(bound.get("other")):
         return source_dtype
+    promoted = _promoted(family, name, bound, source_dtype)
+    if promoted is not None:
+        return promoted
     if family == "torch" and name in _FLOAT_FACTORIES - {"randn_like", "rand_like"}:
         return "float32"
     if family == "torch" and name == "arange":
@@ -74,6 +80,28 @@ def of_result(qualname: str, bound: dict) -> Optional[str]:
                               for v in values) else None
     if family == "torch" and name in ("tensor", "as_tensor"):
         return _data_dtype(bound.get("data"))
+    if family == "torch" and name == "full":
+        return promotion.scalar_dtype(bound.get("fill_value"))
+    return None
+
+
+def _promoted(family: str, name: str, bound: dict, source_dtype: Optional[str]) -> Optional[str]:
+    """Arithmetic, `where`, `cat`/`stack` and reductions: torch's promotion of known operand dtypes."""
+    extra = bound.get("kwargs") if isinstance(bound.get("kwargs"), dict) else {}
+    positional = bound.get("args")
+    if name in promotion.ARITHMETIC and family in ("torch", "torch.Tensor"):
+        if set(extra) - {"rounding_mode"} or (isinstance(positional, Seq) and positional.items):
+            return None  # alpha=, out=, extra arguments: not followed
+        rounding = extra.get("rounding_mode")
+        exact_division = rounding is None or isinstance(rounding, Const) and rounding.value is None
+        return promotion.arithmetic(name, bound.get("input"), bound.get("other"), exact_division)
+    if family == "torch" and name == "where" and bound.get("input") is not None and bound.get("other") is not None:
+        return promotion.result_type([bound.get("input"), bound.get("other")])
+    if family == "torch" and name in ("cat", "concat", "concatenate", "stack"):
+        tensors = bound.get("tensors")
+        return promotion.result_type(list(tensors.items)) if isinstance(tensors, (Seq, ListValue)) else None
+    if name in promotion.REDUCTIONS:
+        return promotion.reduced(name, source_dtype)
     return None
 
 
