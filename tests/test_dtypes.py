@@ -123,3 +123,48 @@ def test_a_comparison_of_shapes_that_do_not_broadcast_is_torchs_error():
     with pytest.raises(RuntimeError):
         exec(source, {})
     assert [f.code for f in analyze(source, "m.py", Options()).findings if f.severity == "error"] == ["broadcast-mismatch"]
+
+
+EMBEDDING_PROGRAM = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(100, 8)
+
+    def forward(self, tokens):
+        return self.emb({use})
+
+Net()({tokens})
+"""
+
+
+@pytest.mark.parametrize("use, tokens, fails", [
+    ("tokens", "torch.randn(2, 5)", True),
+    ("tokens", "torch.randint(0, 100, (2, 5))", False),
+    ("tokens", "torch.arange(10).view(2, 5) // 2", False),
+    ("tokens", "torch.arange(10).view(2, 5) / 2", True),
+    ("tokens.int()", "torch.rand(2, 5) * 10", False),
+    ("tokens.float()", "torch.randint(0, 100, (2, 5))", True),
+    ("tokens", "torch.full((2, 5), 3)", False),
+    ("tokens", "torch.zeros(2, 5)", True),
+])
+def test_embedding_indices_of_a_float_dtype_are_torchs_error(use, tokens, fails):
+    source = EMBEDDING_PROGRAM.format(use=use, tokens=tokens)
+    try:
+        exec(source, {})
+        torch_fails = False
+    except RuntimeError as error:
+        torch_fails = "indices" in str(error)
+    assert torch_fails == fails
+    codes = [f.code for f in analyze(source, "net.py").findings if f.severity == "error"]
+    assert codes == (["embedding-input"] if fails else [])
+
+
+def test_embedding_indices_of_unknown_dtype_decide_nothing():
+    source = EMBEDDING_PROGRAM.format(use="tokens", tokens="torch.load('tokens.pt')")
+    assert not [f for f in analyze(source, "net.py").findings if f.severity == "error"]
+    no_driver = EMBEDDING_PROGRAM.format(use="tokens.float()", tokens="None").replace("Net()(None)", "")
+    assert [f.code for f in analyze(no_driver, "net.py").findings] == ["embedding-input"]  # any input: float

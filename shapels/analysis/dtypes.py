@@ -80,6 +80,8 @@ def of_result(qualname: str, bound: dict) -> Optional[str]:
                               for v in values) else None
     if family == "torch" and name in ("tensor", "as_tensor"):
         return _data_dtype(bound.get("data"))
+    if family == "torch" and name == "randint":
+        return "int64"
     if family == "torch" and name == "full":
         return promotion.scalar_dtype(bound.get("fill_value"))
     return None

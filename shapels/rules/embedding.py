@@ -21,6 +21,19 @@ def _check_padding_idx(call: RuleCall, num_embeddings, *, param: str) -> None:
         )
 
 
+def _check_indices(call: RuleCall) -> None:
+    """torch looks rows up by int64 or int32 indices only; a float tensor (`torch.randn`, a `.float()`)
+    is its error at the first call. An unknown dtype decides nothing."""
+    dtype = getattr(call.value("input"), "dtype", None)
+    if dtype is not None and dtype not in ("int64", "int32"):
+        call.fail(
+            "embedding-input",
+            f"{layer_name(call)}: indices must be an integer tensor (torch.long or torch.int), got {dtype}; "
+            "an Embedding looks rows up by index",
+            input_name="input",
+        )
+
+
 def _lookup(shape: Shape, dim) -> Shape:
     if not shape.ranked:
         return Shape.suffix([dim])
@@ -38,10 +51,13 @@ def _lookup(shape: Shape, dim) -> Shape:
         ex(T(7, dtype="long"), init=(10, 3), out=(7, 3)),
         ex(T(7, dtype="long"), init=(10, 3), init_kwargs={"padding_idx": -10}, out=(7, 3)),
         ex(T(7, dtype="long"), init=(10, 3), init_kwargs={"padding_idx": 10}, error="embedding-input"),
+        ex(T(2, 7, dtype="int32"), init=(10, 3), out=(2, 7, 3)),
+        ex(T(1, 10), init=(1000, 512), error="embedding-input"),
     ],
 )
 def embedding(call: RuleCall):
     shape = call.shape("input")
+    _check_indices(call)
     _check_padding_idx(call, call.dim("num_embeddings"), param="padding_idx")
     return _lookup(shape, call.dim("embedding_dim"))
 
@@ -52,10 +68,12 @@ def embedding(call: RuleCall):
     examples=[
         ex(T(2, 4, dtype="long"), T(10, 3), out=(2, 4, 3)),
         ex(T(2, 4, dtype="long"), T(10), error="embedding-input"),
+        ex(T(2, 4, dtype="float64"), T(10, 3), error="embedding-input"),
     ],
 )
 def f_embedding(call: RuleCall):
     shape, weight = call.shape("input"), call.shape("weight")
+    _check_indices(call)
     if weight.ranked and weight.rank != 2:
         call.fail("embedding-input", f"embedding: the weight must be 2-D, got {weight.show()}", input_name="weight")
     if not weight.ranked or len(weight.dims) < 2:

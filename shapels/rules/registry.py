@@ -23,6 +23,11 @@ class T:
         object.__setattr__(self, "dims", tuple(dims))
         object.__setattr__(self, "dtype", dtype)
 
+    @property
+    def torch_dtype(self) -> str:
+        """The dtype's torch name (float32 for "float" and "probability", int64 for "long")."""
+        return {"float": "float32", "probability": "float32", "long": "int64", "int": "int32"}.get(self.dtype, self.dtype)
+
 
 @dataclass(frozen=True)
 class Example:

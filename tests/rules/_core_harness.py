@@ -147,7 +147,7 @@ def run_torch(qualname: str, is_layer: bool, ex: Example, errors: tuple = TORCH_
 # -- the rule side ----------------------------------------------------------------------------
 def to_value(value: Any) -> Value:
     if isinstance(value, T):
-        return Tensor(Shape.of(value.dims))
+        return Tensor(Shape.of(value.dims), dtype=value.torch_dtype)
     if isinstance(value, list):
         return ListValue([to_value(v) for v in value])
     if isinstance(value, tuple):

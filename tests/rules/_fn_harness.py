@@ -77,7 +77,7 @@ def run_torch(qualname: str, args, kwargs, init, init_kwargs) -> Any:
 # -- rule side ---------------------------------------------------------------------------------
 def value(v: Any):
     if isinstance(v, T):
-        return Tensor(Shape.of(v.dims))
+        return Tensor(Shape.of(v.dims), dtype=v.torch_dtype)
     if isinstance(v, Shape):
         return Tensor(v)
     if isinstance(v, list):

@@ -122,7 +122,7 @@ def run_torch(qualname, args, kwargs, init, init_kwargs, *, eval_mode=False):
 # -- rule side ---------------------------------------------------------------------------------
 def _value(value):
     if isinstance(value, T):
-        return Tensor(Shape.of(value.dims))
+        return Tensor(Shape.of(value.dims), dtype=value.torch_dtype)
     if isinstance(value, L):
         rule = REGISTRY[value.kind]
         bound = rule.init_signature.bind([_value(v) for v in value.init], {k: _value(v) for k, v in value.init_kwargs})
