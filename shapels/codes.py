@@ -45,6 +45,8 @@ _CODES = [
          "nn.LayerNorm(512) fed (1, 10, 256)"),
     Code("groupnorm-groups", "GroupNorm's num_channels is not divisible by num_groups, or differs from the input.",
          "nn.GroupNorm(3, 16)"),
+    Code("input-dtype", "A layer with floating-point weights (Linear, convolution, norm, RNN, attention) gets an "
+         "integer or bool tensor.", "nn.Linear(4, 2) fed torch.tensor([[1, 2, 3, 4]]), an int64 tensor"),
     Code("embedding-input", "An Embedding layer gets a non-integer tensor or an index known to be out of range.",
          "nn.Embedding(10, 4) fed torch.randn(2, 3)"),
     Code("rnn-input-size", "The feature dim arriving at an RNN/LSTM/GRU differs from its input_size.",

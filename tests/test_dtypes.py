@@ -168,3 +168,36 @@ def test_embedding_indices_of_unknown_dtype_decide_nothing():
     assert not [f for f in analyze(source, "net.py").findings if f.severity == "error"]
     no_driver = EMBEDDING_PROGRAM.format(use="tokens.float()", tokens="None").replace("Net()(None)", "")
     assert [f.code for f in analyze(no_driver, "net.py").findings] == ["embedding-input"]  # any input: float
+
+
+LINEAR_PROGRAM = """
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+model({features})
+"""
+
+
+@pytest.mark.parametrize("features, fails", [
+    ("torch.tensor([[1, 2, 3, 4]])", True),  # int64 data: the classic first run
+    ("torch.tensor([[1.0, 2, 3, 4]])", False),
+    ("torch.tensor([[1, 2, 3, 4]]).float()", False),
+    ("torch.randn(3, 4) > 0", True),
+    ("torch.arange(8).view(2, 4)", True),
+    ("torch.arange(8).view(2, 4) / 2", False),
+    ("torch.load('x.pt')", False),  # unknown dtype: nothing decided
+])
+def test_integer_inputs_to_a_linear_are_torchs_dtype_error(features, fails):
+    source = LINEAR_PROGRAM.format(features=features)
+    if "load" not in features:
+        try:
+            exec(source, {})
+            torch_fails = False
+        except RuntimeError as error:
+            torch_fails = "dtype" in str(error)
+        assert torch_fails == fails
+    found = [f for f in analyze(source, "net.py").findings if f.severity == "error"]
+    assert [f.code for f in found] == (["input-dtype"] if fails else [])
+    if fails:
+        assert found[0].span.start_line == 5  # the layer the tensor meets first

@@ -76,6 +76,7 @@ def _seq_and_batch(shape: Shape, batch_first: bool):
         "query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True, "
         "is_causal=False"
     ),
+    float_inputs=("query", "key", "value"),
     examples=[
         ex(T(5, 3, 8), T(7, 3, 8), T(7, 3, 8), init=(8, 2), out=((5, 3, 8), (3, 5, 7))),
         ex(T(3, 5, 8), T(3, 7, 4), T(3, 7, 6), init=(8, 2), init_kwargs={"kdim": 4, "vdim": 6, "batch_first": True},

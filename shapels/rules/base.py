@@ -323,3 +323,30 @@ def to_dims(v: Value) -> Optional[tuple]:
 
 def layer_name(call: RuleCall) -> str:
     return call.layer.label if call.layer is not None else call.qualname.rsplit(".", 1)[-1]
+
+
+_NOT_FLOATING = ("int64", "int32", "int16", "int8", "uint8", "bool")
+
+
+def checking_input_dtypes(fn, names: tuple):
+    """`fn` after a check that the tensors passed as `names` are not of an integer or bool dtype: a
+    Linear, convolution, norm, RNN or attention layer has floating-point weights (its constructor cannot
+    make them integer), so torch refuses such a tensor ("mat1 and mat2 must have the same dtype"). A
+    float of another precision is not reported: `model.double()` would make it right, and shapels
+    does not follow a module's dtype. An unknown dtype decides nothing."""
+
+    def checked(call: RuleCall):
+        for name in names:
+            value = call.args.get(name)
+            dtype = getattr(value, "dtype", None)
+            if dtype in _NOT_FLOATING:
+                call.fail(
+                    "input-dtype",
+                    f"{layer_name(call)} has floating-point weights and gets a {dtype} tensor as {name} (torch: "
+                    f"mat1 and mat2 must have the same dtype); convert it first, e.g. `.float()`",
+                    input_name=name,
+                )
+        return fn(call)
+
+    checked.__name__, checked.__qualname__, checked.__module__ = fn.__name__, fn.__qualname__, fn.__module__
+    return checked

@@ -235,6 +235,7 @@ def _conv_transpose(n: int):
 layer(
     "torch.nn.Conv1d",
     init=_CONV_INIT,
+    float_inputs=("input",),
     examples=[
         ex(T(2, 4, 50), init=(4, 8, 5), init_kwargs={"stride": 2}, out=(2, 8, 23)),
         ex(T(4, 50), init=(4, 8, 3), init_kwargs={"padding": "same"}, out=(8, 50)),
@@ -247,6 +248,7 @@ layer(
 layer(
     "torch.nn.Conv2d",
     init=_CONV_INIT,
+    float_inputs=("input",),
     examples=[
         ex(T(1, 3, 32, 32), init=(3, 10), init_kwargs={"kernel_size": 3, "padding": 1}, out=(1, 10, 32, 32)),
         ex(T(1, 3, 64, 48), init=(3, 6, (5, 3)), init_kwargs={"stride": (2, 1), "dilation": 2}, out=(1, 6, 28, 44)),
@@ -261,12 +263,14 @@ layer(
 layer(
     "torch.nn.Conv3d",
     init=_CONV_INIT,
+    float_inputs=("input",),
     examples=[ex(T(1, 2, 8, 16, 16), init=(2, 4, 3), init_kwargs={"stride": 2, "padding": 1}, out=(1, 4, 4, 8, 8))],
 )(_conv(3))
 layer(
     "torch.nn.ConvTranspose1d",
     init=_TRANSPOSE_INIT,
     forward="input, output_size=None",
+    float_inputs=("input",),
     examples=[
         ex(T(2, 4, 10), init=(4, 2, 3), init_kwargs={"stride": 2}, out=(2, 2, 21)),
         ex(T(1, 4, 3), init=(4, 2, 1), init_kwargs={"padding": 2}, error="conv-kernel-too-large"),
@@ -277,6 +281,7 @@ layer(
     "torch.nn.ConvTranspose2d",
     init=_TRANSPOSE_INIT,
     forward="input, output_size=None",
+    float_inputs=("input",),
     examples=[
         ex(T(1, 16, 8, 8), init=(16, 8, 4), init_kwargs={"stride": 2, "padding": 1}, out=(1, 8, 16, 16)),
         ex(T(1, 16, 7, 7), init=(16, 8, 3), init_kwargs={"stride": 2, "padding": 1, "output_padding": 1}, out=(1, 8, 14, 14)),
@@ -289,6 +294,7 @@ layer(
     "torch.nn.ConvTranspose3d",
     init=_TRANSPOSE_INIT,
     forward="input, output_size=None",
+    float_inputs=("input",),
     examples=[ex(T(1, 4, 3, 5, 5), init=(4, 2, 2), init_kwargs={"stride": 2}, out=(1, 2, 6, 10, 10))],
 )(_conv_transpose(3))
 

@@ -38,6 +38,7 @@ def _replace_features(shape: Shape, new: list) -> Shape:
 @layer(
     "torch.nn.Linear",
     init="in_features, out_features, bias=True, device=None, dtype=None",
+    float_inputs=("input",),
     examples=[
         ex(T(1, 1024), init=(1024, 128), out=(1, 128)),
         ex(T(2, 7, 16), init=(16, 4), out=(2, 7, 4)),
@@ -55,6 +56,7 @@ def linear(call: RuleCall):
 @layer(
     "torch.nn.LazyLinear",
     init="out_features, bias=True, device=None, dtype=None",
+    float_inputs=("input",),
     examples=[ex(T(3, 99), init=(5,), out=(3, 5)), ex(T(), init=(5,), error="linear-in-features")],
 )
 def lazy_linear(call: RuleCall):
@@ -68,6 +70,7 @@ def lazy_linear(call: RuleCall):
     "torch.nn.Bilinear",
     init="in1_features, in2_features, out_features, bias=True, device=None, dtype=None",
     forward="input1, input2",
+    float_inputs=("input1", "input2"),
     examples=[
         ex(T(8, 20), T(8, 30), init=(20, 30, 40), out=(8, 40)),
         ex(T(20), T(30), init=(20, 30, 40), out=(40,)),

@@ -122,6 +122,7 @@ for _n in (1, 2, 3):
     layer(
         f"torch.nn.BatchNorm{_n}d",
         init=_BN_INIT,
+        float_inputs=("input",),
         preserves_shape=True,
         examples={
             1: [
@@ -142,6 +143,7 @@ for _n in (1, 2, 3):
     layer(
         f"torch.nn.LazyBatchNorm{_n}d",
         init=_LAZY_INIT,
+        float_inputs=("input",),
         preserves_shape=True,
         examples=[ex(T(2, 7, *([3] * _n)), out=(2, 7, *([3] * _n))), ex(_bad_rank, error="norm-input-rank")],
     )(_batch_norm(_n, lazy=True))
@@ -205,6 +207,7 @@ for _n in (1, 2, 3):
     layer(
         f"torch.nn.InstanceNorm{_n}d",
         init=_IN_INIT,
+        float_inputs=("input",),
         preserves_shape=True,
         examples={
             1: [
@@ -226,6 +229,7 @@ for _n in (1, 2, 3):
     layer(
         f"torch.nn.LazyInstanceNorm{_n}d",
         init=_LAZY_INIT,
+        float_inputs=("input",),
         preserves_shape=True,
         examples={
             1: [ex(T(2, 3, 6), out=(2, 3, 6)), ex(T(6, 6), out=(6, 6)), ex(T(3, 6), error="norm-num-features")],
@@ -280,6 +284,7 @@ def _check_affine_shape(call: RuleCall, wanted: tuple) -> None:
 @layer(
     "torch.nn.LayerNorm",
     init="normalized_shape, eps=1e-05, elementwise_affine=True, bias=True, device=None, dtype=None",
+    float_inputs=("input",),
     preserves_shape=True,
     examples=[
         ex(T(2, 10, 512), init=(512,), out=(2, 10, 512)),
@@ -297,6 +302,7 @@ def layer_norm(call: RuleCall, shape: Shape):
 @layer(
     "torch.nn.RMSNorm",
     init="normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None",
+    float_inputs=("x",),
     forward="x",
     preserves_shape=True,
     examples=[ex(T(2, 7, 16), init=(16,), out=(2, 7, 16)), ex(T(2, 4), init=(5,), error="layernorm-shape")],
@@ -354,6 +360,7 @@ def _check_groups(call: RuleCall, shape: Shape, groups) -> None:
 @layer(
     "torch.nn.GroupNorm",
     init="num_groups, num_channels, eps=1e-05, affine=True, device=None, dtype=None, *, bias=True",
+    float_inputs=("input",),
     preserves_shape=True,
     examples=[
         ex(T(2, 6, 4), init=(3, 6), out=(2, 6, 4)),

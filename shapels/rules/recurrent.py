@@ -113,6 +113,7 @@ def _sequence(kind: str):
 layer(
     "torch.nn.RNN",
     init=_RNN_INIT,
+    float_inputs=("input",),
     forward="input, hx=None",
     examples=[
         ex(T(5, 3, 10), init=(10, 20), out=((5, 3, 20), (1, 3, 20))),
@@ -128,6 +129,7 @@ layer(
 layer(
     "torch.nn.LSTM",
     init=_LSTM_INIT,
+    float_inputs=("input",),
     forward="input, hx=None",
     examples=[
         ex(T(5, 3, 10), init=(10, 20), out=((5, 3, 20), ((1, 3, 20), (1, 3, 20)))),
@@ -143,6 +145,7 @@ layer(
 layer(
     "torch.nn.GRU",
     init=_GRU_INIT,
+    float_inputs=("input",),
     forward="input, hx=None",
     examples=[
         ex(T(2, 7, 4), init=(4, 6, 3), init_kwargs={"batch_first": True, "bidirectional": True},
@@ -171,6 +174,7 @@ _CELL_INIT = "input_size, hidden_size, bias=True, device=None, dtype=None"
 layer(
     "torch.nn.RNNCell",
     init="input_size, hidden_size, bias=True, nonlinearity='tanh', device=None, dtype=None",
+    float_inputs=("input",),
     forward="input, hx=None",
     examples=[
         ex(T(3, 4), init=(4, 6), out=(3, 6)),
@@ -183,6 +187,7 @@ layer(
 layer(
     "torch.nn.LSTMCell",
     init=_CELL_INIT,
+    float_inputs=("input",),
     forward="input, hx=None",
     examples=[
         ex(T(3, 4), init=(4, 6), out=((3, 6), (3, 6))),
@@ -194,6 +199,7 @@ layer(
 layer(
     "torch.nn.GRUCell",
     init=_CELL_INIT,
+    float_inputs=("input",),
     forward="input, hx=None",
     examples=[ex(T(3, 4), init=(4, 6), out=(3, 6)), ex(T(5), init=(4, 6), error="rnn-input-size")],
 )(_cell("gru"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from shapels.rules.base import RuleCall, Signature
+from shapels.rules.base import RuleCall, Signature, checking_input_dtypes
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,17 @@ def _register(rule: Rule) -> Rule:
     return rule
 
 
-def layer(*qualnames: str, init: str, forward: str = "input", preserves_shape: bool = False, examples=()):
+def layer(*qualnames: str, init: str, forward: str = "input", preserves_shape: bool = False, examples=(),
+          float_inputs: tuple = ()):
     """Register a rule for a torch.nn module class: `init` is its constructor's parameter list,
-    `forward` that of its forward()."""
+    `forward` that of its forward(). `float_inputs`: the forward parameters that meet its floating-point
+    weights, so an integer or bool tensor there is torch's dtype error (`input-dtype`)."""
 
     def wrap(fn):
         _register(
             Rule(
                 qualnames,
-                fn,
+                checking_input_dtypes(fn, float_inputs) if float_inputs else fn,
                 Signature(forward),
                 Signature(init),
                 preserves_shape=preserves_shape,

@@ -40,8 +40,7 @@ class Raised(Exception):
 # -- torch side --------------------------------------------------------------------------------
 def _torch_value(v: Any) -> Any:
     if isinstance(v, T):
-        dtype = torch.long if v.dtype == "long" else torch.float32
-        return torch.zeros(tuple(v.dims), dtype=dtype)
+        return torch.zeros(tuple(v.dims), dtype=getattr(torch, v.torch_dtype))  # the dtype the rule side sees
     if isinstance(v, list):
         return [_torch_value(x) for x in v]
     if isinstance(v, tuple):
