@@ -342,8 +342,8 @@ def checking_input_dtypes(fn, names: tuple):
             if dtype in _NOT_FLOATING:
                 call.fail(
                     "input-dtype",
-                    f"{layer_name(call)} has floating-point weights and gets a {dtype} tensor as {name} (torch: "
-                    f"mat1 and mat2 must have the same dtype); convert it first, e.g. `.float()`",
+                    f"{layer_name(call)} has floating-point weights but gets a {dtype} tensor as {name}, which torch "
+                    f"refuses (for a Linear: mat1 and mat2 must have the same dtype); convert it first, e.g. `.float()`",
                     input_name=name,
                 )
         return fn(call)
