@@ -201,3 +201,28 @@ def test_integer_inputs_to_a_linear_are_torchs_dtype_error(features, fails):
     assert [f.code for f in found] == (["input-dtype"] if fails else [])
     if fails:
         assert found[0].span.start_line == 5  # the layer the tensor meets first
+
+
+def _apply(source: str, fix) -> str:
+    lines = source.split("\n")
+    span = fix.span
+    assert span.start_line == span.end_line
+    line = lines[span.start_line - 1]
+    lines[span.start_line - 1] = line[:span.start_col] + fix.content + line[span.end_col:]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("source", [
+    LINEAR_PROGRAM.format(features="torch.tensor([[1, 2, 3, 4]])"),
+    LINEAR_PROGRAM.format(features="torch.arange(8).view(2, 4)"),
+    LINEAR_PROGRAM.format(features="(torch.randn(3, 4) > 0)"),
+    EMBEDDING_PROGRAM.format(use="tokens", tokens="torch.rand(2, 5) * 100"),
+    EMBEDDING_PROGRAM.format(use="tokens * 1.0", tokens="torch.randint(0, 100, (2, 5))"),
+])
+def test_the_dtype_fix_converts_the_tensor_where_it_is_passed_and_torch_then_runs(source):
+    with pytest.raises(RuntimeError):
+        exec(source, {})
+    (finding,) = [f for f in analyze(source, "net.py").findings if f.severity == "error"]
+    fixed = _apply(source, finding.fix)
+    exec(fixed, {})  # torch runs the fixed program
+    assert not [f for f in analyze(fixed, "net.py").findings if f.severity == "error"]

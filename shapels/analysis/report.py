@@ -9,7 +9,8 @@ import sympy
 
 from shapels.analysis.findings import EARLIER_ERROR, Finding, Fix, Related
 from shapels.analysis.positions import Loc
-from shapels.rules.base import Condition, RuleCall, ShapeError, to_dim
+from shapels.rules.base import CAST_FIX, Condition, RuleCall, ShapeError, to_dim
+from shapels.rules.registry import lookup as rule_for
 from shapels.values import UNKNOWN
 from shapels.symbolic import dims as D
 from shapels.values import Layer, Number, Seq, Tensor
@@ -73,6 +74,8 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
                       param=error.param, size=size, constructor=layer.loc.node if layer.loc is not None else None)
     if fix is None and error.code == "view-stride":
         fix = reshape_fix(call_loc)
+    if fix is None and isinstance(error.fix, str) and error.fix.startswith(CAST_FIX):
+        fix = cast_fix(call, call_loc, error.input_name, error.fix[len(CAST_FIX):])
     producer = producer_fix(layer, error, source, loc)
     if producer is not None:
         alternatives.append(producer)
@@ -111,6 +114,32 @@ def reshape_fix(call_loc) -> Optional[Fix]:
         return Fix("Use .reshape(...), which copies where a view cannot", Loc(call_loc.unit, node.func.attr),
                    "reshape", target="the view")
     return None
+
+
+def cast_fix(call: RuleCall, call_loc, input_name: Optional[str], method: str) -> Optional[Fix]:
+    """`self.fc(x)` -> `self.fc(x.float())`: the tensor of the wrong dtype converted where this call
+    passes it (a layer's input, or the first layer's of a Sequential, which keeps the dtype to it)."""
+    node = call_loc.node if call_loc is not None else None
+    if not isinstance(node, cst.Call) or input_name is None:
+        return None
+    rule = rule_for(call.qualname)
+    names = [p.name for p in rule.call_signature.params] if rule is not None else []
+    index = names.index(input_name) if input_name in names else None
+    argument = next((a for a in node.args if a.keyword is not None and a.keyword.value == input_name), None)
+    if argument is None and index is not None:
+        positional = [a for a in node.args if a.keyword is None]
+        if any(a.star for a in positional[:index + 1]):
+            return None
+        argument = positional[index] if index < len(positional) else None
+    if argument is None or argument.star:
+        return None
+    expression = argument.value
+    text = cst.Module(body=[]).code_for_node(expression)
+    if not (isinstance(expression, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) or expression.lpar):
+        text = f"({text})"
+    why = " (its values must be row indices of the embedding)" if method == "long" else ""
+    return Fix(f"Convert {text} with .{method}(){why}", Loc(call_loc.unit, expression), f"{text}.{method}()",
+               target=f"the {input_name} passed here")
 
 
 # A layer whose `.weight` a functional call may take, and the argument that sizes what the weight accepts.

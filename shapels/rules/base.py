@@ -326,6 +326,8 @@ def layer_name(call: RuleCall) -> str:
 
 
 _NOT_FLOATING = ("int64", "int32", "int16", "int8", "uint8", "bool")
+# A ShapeError's fix "cast:float": convert the tensor passed as its input_name where the call passes it.
+CAST_FIX = "cast:"
 
 
 def checking_input_dtypes(fn, names: tuple):
@@ -345,6 +347,7 @@ def checking_input_dtypes(fn, names: tuple):
                     f"{layer_name(call)} has floating-point weights but gets a {dtype} tensor as {name}, which torch "
                     f"refuses (for a Linear: mat1 and mat2 must have the same dtype); convert it first, e.g. `.float()`",
                     input_name=name,
+                    fix=CAST_FIX + "float",
                 )
         return fn(call)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shapels.rules.base import RuleCall, layer_name
+from shapels.rules.base import CAST_FIX, RuleCall, layer_name
 from shapels.rules.registry import T, ex, function, layer
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -31,6 +31,7 @@ def _check_indices(call: RuleCall) -> None:
             f"{layer_name(call)}: indices must be an integer tensor (torch.long or torch.int), got {dtype}; "
             "an Embedding looks rows up by index",
             input_name="input",
+            fix=CAST_FIX + "long",
         )
 
 
