@@ -321,3 +321,37 @@ def test_the_loader_never_returns_the_importing_file_itself(tmp_path):
     assert loader(str(importer), "alias") is None
     assert FileLoader(include_site_packages=False)(str(importer), "timm") is None
     assert loader(str(tmp_path / "proj" / "other.py"), "alias") == (str(tmp_path / "proj" / "alias.py"), "import timm\n")
+
+
+class _RecordingLoader(FileLoader):
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.asked: list = []
+
+    def __call__(self, importer_path, dotted):
+        self.asked.append(dotted)
+        return super().__call__(importer_path, dotted)
+
+
+def test_an_import_that_ran_is_loaded_only_when_its_name_is_read(tmp_path):
+    """A package __init__ imports every model under `if TYPE_CHECKING or SLOW_IMPORT:` and reads none."""
+    model = _write_project(tmp_path, "from .blocks import Block, make_head", 16)
+    init = model.parent / "__init__.py"
+    init.write_text("from typing import TYPE_CHECKING\nSLOW = slow()\nif TYPE_CHECKING or SLOW:\n"
+                    "    from .blocks import Block\n    from .net import Net\nelse:\n    lazy = 1\n")
+    loader = _RecordingLoader(include_site_packages=False)
+    result = analyze(init.read_text(), str(init), Options(loader=loader))
+    assert not result.findings and ".blocks" not in loader.asked and ".net" not in loader.asked
+
+
+def test_an_import_in_a_try_block_or_a_function_resolves_when_read(tmp_path):
+    imports = ("try:\n    from .blocks import Block, make_head\nexcept ImportError:\n    Block = None\n"
+               "    make_head = None\n")
+    model = _write_project(tmp_path, imports, 16)  # the head wants 16 features; the block gives 16
+    assert not [f for f in _analyze(model).findings if f.severity == "error"]
+    wrong = _write_project(tmp_path / "b", imports, 12)
+    assert [f.code for f in _analyze(wrong).findings if f.severity == "error"] == ["linear-in-features"]
+    in_function = _write_project(tmp_path / "c", "def _head(f, c):\n    from .blocks import make_head\n"
+                                 "    return make_head(f, c)\nfrom .blocks import Block\n", 12)
+    in_function.write_text(in_function.read_text().replace("make_head(12, 10)", "_head(12, 10)"))
+    assert [f.code for f in _analyze(in_function).findings if f.severity == "error"] == ["linear-in-features"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-from shapels.analysis.objects import BoundUserMethod, Builtin, ClassRef, Instance, Partial, UserFunction
+from shapels.analysis.objects import BoundUserMethod, Builtin, ClassRef, Instance, Partial, PendingImport, UserFunction
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import UNKNOWN, Alternatives, BoundMethod, Const, FunctionRef, Layer, Number, Seq, Tensor, Value
 
 # Values a join keeps as alternatives rather than forgetting: what code calls or reads attributes of.
 CALLABLES = (Layer, Instance, ClassRef, FunctionRef, UserFunction, Partial, BoundMethod, BoundUserMethod, Builtin,
-             Alternatives)
+             Alternatives, PendingImport)
 MAX_ALTERNATIVES = 4  # each call runs every one; past this, unknown
 
 

@@ -21,7 +21,8 @@ import sympy
 from shapels.analysis import attributes, calls, enums, indexing, membership, operators, python_builtins, tensor_values
 from shapels.analysis.env import join, join_all, join_envs, unanimous
 from shapels.analysis.modtable import add_import, mark_modules
-from shapels.analysis.objects import BoundUserMethod, Builtin, ClassRef, Instance, ModuleRef, Partial, UserFunction
+from shapels.analysis.objects import (BoundUserMethod, Builtin, ClassRef, Instance, ModuleRef, Partial, PendingImport,
+                                     UserFunction)
 from shapels.analysis.scopes import MAX_SCOPES, Loader, Scope, is_loadable, make_scope, parse_cached
 from shapels.analysis.positions import Loc
 from shapels.analysis.recorder import Recorder
@@ -47,6 +48,7 @@ from shapels.values import (
 
 NORMAL, RETURN, BREAK, CONTINUE, DEAD = "normal", "return", "break", "continue", "dead"
 MAX_LOOP = 256
+_PENDING = (PendingImport, Alternatives)  # what a name lookup may have to settle (Interpreter.settle)
 MAX_WHILE_ROUNDS = 32
 UNBOUND = Unknown("parameter without an argument")  # replaced by the default where there is one
 MAX_DEPTH = 32
@@ -116,6 +118,7 @@ class Interpreter:
         self.source = "driver"
         self.scopes: dict = {main.path: main}
         self._external: dict = {}
+        self._pending: dict = {}  # (importing path, qualname) -> its PendingImport
         self._active: dict = {}  # FunctionDef node -> how many of its calls are running
         self._tables: dict = {}  # path -> Scope of a package whose import table is read, its top level not run
         self._star: dict = {}  # (path, name) -> what a star import binds that name to (None: nothing)
@@ -134,7 +137,10 @@ class Interpreter:
         scope = scope or self.main
         table = scope.table
         if name in scope.globals:
-            return scope.globals[name]
+            value = scope.globals[name]
+            if type(value) in _PENDING:
+                value = scope.globals[name] = self.settle(value)
+            return value
         if name in table.classes:
             return ClassRef(table.classes[name])
         if name in table.functions:
@@ -156,8 +162,20 @@ class Interpreter:
 
     def lookup(self, name: str, frame: Frame) -> Value:
         if name in frame.env:
-            return frame.env[name]
+            value = frame.env[name]
+            if type(value) in _PENDING:
+                value = frame.env[name] = self.settle(value)
+            return value
         return self.lookup_global(name, frame.scope)
+
+    def settle(self, value: Value) -> Value:
+        """The value of a name an import bound (PendingImport), loading its module now; one of several
+        values (Alternatives) with its imported options settled. Anything else as it is."""
+        if type(value) is PendingImport:
+            return self.resolve_external(value.qualname, value.scope) or FunctionRef(value.qualname)
+        if any(type(option) is PendingImport for option in value.options):
+            return join_all([self.settle(option) for option in value.options])
+        return value
 
     # -- other files ---------------------------------------------------------------------------
     def resolve_external(self, qualname: str, scope: Scope) -> Optional[Value]:
@@ -373,8 +391,15 @@ class Interpreter:
     def exec_import(self, small, frame: Frame) -> str:
         aliases: dict = {}
         add_import(aliases, small)
+        scope = frame.scope or self.main
         for local, target in aliases.items():
-            frame.env[local] = self.resolve_external(target, frame.scope or self.main) or FunctionRef(target)
+            if self.loader is None or not is_loadable(target):
+                frame.env[local] = FunctionRef(target)
+                continue
+            key = (scope.path, target)  # one object per import: both branches' bindings join as the same
+            if key not in self._pending:
+                self._pending[key] = PendingImport(target, scope)
+            frame.env[local] = self._pending[key]
         return NORMAL
 
     def exec_if(self, stmt: cst.If, frame: Frame) -> str:
@@ -404,9 +429,23 @@ class Interpreter:
             return BREAK if BREAK in left else CONTINUE
         if any(status in (RETURN, BREAK, CONTINUE) or inner.conditional for _, status, inner in branches):
             frame.conditional = True
+        if len(live) > 1:
+            self._settle_differing_imports(live)
         frame.env.clear()
         frame.env.update(live[0] if len(live) == 1 else functools.reduce(join_envs, live))
         return NORMAL
+
+    def _settle_differing_imports(self, envs: list) -> None:
+        """A name every path binds, to an import on one and something else on another (`try: from apex
+        import X` / `except ImportError: X = nn.LayerNorm`): join what the imports are, as before
+        imports were pending. A name one path alone binds is unknown after the join anyway, so its
+        module is never loaded."""
+        for name in set(envs[0]).intersection(*envs[1:]):
+            values = [env[name] for env in envs]
+            if any(type(v) is PendingImport for v in values) and any(v is not values[0] for v in values):
+                for env in envs:
+                    if type(env[name]) in _PENDING:
+                        env[name] = self.settle(env[name])
 
     def exec_orelse(self, orelse, frame: Frame) -> str:
         if orelse is None:

@@ -58,6 +58,16 @@ class ModuleRef(Value):
 
 
 @dataclass(eq=False)
+class PendingImport(Value):
+    """A name bound by an import statement that ran (inside an `if`, a `try` or a function), not yet
+    read: the module is loaded when the name is first looked up. A package's `__init__.py` imports
+    every model under `if TYPE_CHECKING or SLOW_IMPORT:`, and uses none of them."""
+
+    qualname: str
+    scope: Any
+
+
+@dataclass(eq=False)
 class BoundUserMethod(Value):
     receiver: Value
     function: UserFunction
