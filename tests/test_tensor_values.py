@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from shapels.analysis.engine import Options, analyze
 from shapels.analysis.tensor_values import scalar
+from shapels.values import Number
 from shapels.symbolic import elements as E
 from shapels.values import ListValue, Unknown
 
@@ -322,3 +323,14 @@ def test_infinite_and_nan_constants_leave_values_unknown_without_a_crash():
     assert [f.code for f in result.findings if f.severity in ("error", "warning")] == []
     [net] = [m for m in result.modules if m.name == "Net"]
     assert net.output.shape.show() == str(tuple(scope["out"].shape)) == "(2, 3)"
+
+
+def test_float_values_are_followed_for_small_tensors_only():
+    """Float elements cost an exact interval operation each: a 640-frequency timestep embedding would
+    take seconds and decides no shape; int elements (sizes, indices) are followed further."""
+    small = driver_globals("import torch\nvalues = (torch.arange(100) * 0.5).tolist()\n")["values"]
+    assert isinstance(small.items[3], Number) and small.items[3].value == 1.5
+    large = driver_globals("import torch\nvalues = (torch.arange(200) * 0.5).tolist()\n")["values"]
+    assert len(large.items) == 200 and not isinstance(large.items[3], Number)
+    ints = driver_globals("import torch\nvalues = (torch.arange(200) * 2).tolist()\n")["values"]
+    assert int(ints.items[199].value) == 398

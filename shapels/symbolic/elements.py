@@ -23,6 +23,9 @@ from fractions import Fraction
 from typing import Callable, Optional, Union
 
 MAX_ELEMENTS = 1024
+# Float elements are exact-rational intervals (~0.1-0.4 ms an operation): a timestep embedding's 640
+# frequencies cost seconds and decide no shape. Widths and drop rates that do are a few dozen long.
+MAX_FLOAT_ELEMENTS = 128
 MARGIN_ULPS = 2
 INT_DTYPES = ("int64", "int32")
 FLOAT32 = "float32"
@@ -121,7 +124,7 @@ def from_python(values: list, ndim: int = 1) -> Optional[Elements]:
         if any(abs(v) >= _INT_RANGE["int64"] for v in values):
             return None
         return Elements("int64", tuple(values), ndim)
-    if not all(math.isfinite(v) for v in values):
+    if not all(math.isfinite(v) for v in values) or len(values) > MAX_FLOAT_ELEMENTS:
         return None  # torch.tensor(float('inf')): not followed (and Fraction(inf) does not exist)
     items = tuple(_point(v) for v in values)
     if not all(math.isfinite(lo) for lo, _ in items):
@@ -147,7 +150,7 @@ def to_dtype(e: Elements, dtype: str) -> Optional[Elements]:
     if dtype == e.dtype:
         return e
     if dtype == FLOAT32:
-        return Elements(FLOAT32, tuple(_as_float_bounds(e)), e.ndim)
+        return Elements(FLOAT32, tuple(_as_float_bounds(e)), e.ndim) if len(e.items) <= MAX_FLOAT_ELEMENTS else None
     if dtype not in INT_DTYPES:
         return None
     limit = _INT_RANGE[dtype]
@@ -231,6 +234,8 @@ def binary(op: str, a: Union[Elements, Scalar], b: Union[Elements, Scalar]) -> O
         if any(not -_INT_RANGE[dtype] <= v < _INT_RANGE[dtype] for v in out):
             return None
         return Elements(dtype, tuple(out), ndim)
+    if len(xs) > MAX_FLOAT_ELEMENTS:
+        return None
     out = []
     for x, y in zip(_float_operands(a, xs), _float_operands(b, ys)):
         bounds = _float_op(op, x, y)
