@@ -355,3 +355,19 @@ def test_an_import_in_a_try_block_or_a_function_resolves_when_read(tmp_path):
                                  "    return make_head(f, c)\nfrom .blocks import Block\n", 12)
     in_function.write_text(in_function.read_text().replace("make_head(12, 10)", "_head(12, 10)"))
     assert [f.code for f in _analyze(in_function).findings if f.severity == "error"] == ["linear-in-features"]
+
+
+def test_a_module_first_read_inside_a_class_run_is_not_part_of_that_run(tmp_path):
+    """Its top level records nothing into the run and its error does not demote the run's own error
+    to a warning ("once the earlier error is fixed")."""
+    (tmp_path / "noisy.py").write_text("import torch\nimport torch.nn as nn\n"
+                                       "BROKEN = nn.Linear(4, 3)(torch.randn(2, 5))\nWIDTH = 8\n")
+    main = tmp_path / "net.py"
+    main.write_text("import torch\nimport torch.nn as nn\n\nclass Net(nn.Module):\n"
+                    "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(8, 2)\n\n"
+                    "    def forward(self, x):\n        from noisy import WIDTH\n"
+                    "        x = x.view(-1, WIDTH)\n        return self.fc(x[:, :4])\n\n"
+                    "Net()(torch.randn(3, 8))\n")
+    result = analyze(main.read_text(), str(main), Options(loader=FileLoader(include_site_packages=False)))
+    problems = [(f.code, f.severity, f.span.start_line) for f in result.findings if f.severity in ("error", "warning")]
+    assert problems == [("linear-in-features", "error", 7)]

@@ -285,6 +285,10 @@ class Interpreter:
         self.link_bases(scope)
         scope.globals["__name__"] = Const(scope.name)
         saved, self.source = self.source, "import"
+        # A pending import may be first read inside a class's run: the module's top level is not part
+        # of that run (records nothing into it) and does not count as that run's first error.
+        saved_error = self.first_error
+        self.recorder._stack.append(None)
         try:
             for stmt in module.body:
                 if not isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and not is_import_line(stmt):
@@ -292,7 +296,8 @@ class Interpreter:
         except RecursionError:
             pass
         finally:
-            self.source = saved
+            self.recorder._stack.pop()
+            self.source, self.first_error = saved, saved_error
         return scope
 
     def link_bases(self, scope: Scope) -> None:
