@@ -16,7 +16,7 @@ from typing import Optional
 from shapels.analysis import promotion
 from shapels.values import Const, Number, Seq, ListValue, Tensor, Value
 
-INTEGER = ("int64", "int32", "int16", "int8", "uint8")
+INTEGER = tuple(promotion.INTEGER_BITS)  # the integer dtypes followed (one table, with their widths)
 
 # torch.<name> -> its dtype
 NAMES = {"float32": "float32", "float": "float32", "float64": "float64", "double": "float64", "float16": "float16",

@@ -434,7 +434,7 @@ class Interpreter:
             return BREAK if BREAK in left else CONTINUE
         if any(status in (RETURN, BREAK, CONTINUE) or inner.conditional for _, status, inner in branches):
             frame.conditional = True
-        if len(live) > 1:
+        if len(live) > 1 and self._pending:  # no import statement has run: nothing to settle
             self._settle_differing_imports(live)
         frame.env.clear()
         frame.env.update(live[0] if len(live) == 1 else functools.reduce(join_envs, live))

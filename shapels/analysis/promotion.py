@@ -14,7 +14,7 @@ from typing import Optional
 
 from shapels.values import Const, Number, Tensor, Value
 
-_INTS = {"uint8": 8, "int8": 8, "int16": 16, "int32": 32, "int64": 64}
+INTEGER_BITS = {"uint8": 8, "int8": 8, "int16": 16, "int32": 32, "int64": 64}
 _FLOATS = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}
 DEFAULT_FLOAT = "float32"
 
@@ -27,7 +27,7 @@ REDUCTIONS = {"sum", "nansum", "prod", "cumsum", "cumprod", "mean", "nanmean", "
 
 
 def _category(dtype: str) -> int:
-    return 0 if dtype == "bool" else 1 if dtype in _INTS else 2
+    return 0 if dtype == "bool" else 1 if dtype in INTEGER_BITS else 2
 
 
 def promote_types(a: str, b: str) -> str:
@@ -45,7 +45,7 @@ def promote_types(a: str, b: str) -> str:
     if "uint8" in (a, b):
         other = b if a == "uint8" else a
         return "int16" if other == "int8" else other
-    return a if _INTS[a] > _INTS[b] else b
+    return a if INTEGER_BITS[a] > INTEGER_BITS[b] else b
 
 
 def scalar_dtype(value: Optional[Value]) -> Optional[str]:
