@@ -74,6 +74,17 @@ _CODES = [
     Code("op-input-shape", "An op gets a tensor whose rank or sizes it cannot take.",
          "F.pad(x of (2,), (1, 1, 1, 1)); nn.PixelShuffle(2) fed (1, 6, 4, 4)"),
     Code("call-mismatch", "A layer is called with the wrong number or kind of tensors.", "nn.Bilinear called with one tensor"),
+    Code("input-shape", "The model's input is not shaped as the model was built for: no batch dim, channels-last, "
+         "transposed, or an image size its layers do not fit. The fix rewrites the sizes where the input is made.",
+         "x = torch.randn(1, 28, 28) into a Conv2d(1, 32, 3) model: make it (1, 1, 28, 28)"),
+    Code("unused-result", "A tensor op's result is never used: `x.view(...)` returns a new tensor and leaves x as it "
+         "was, so a later layer gets the old shape.", "x.view(-1, 400) alone on its line: x = x.view(-1, 400)"),
+    Code("flatten-batch", "A flatten from dim 0 merges the batch into the features.",
+         "nn.Flatten(start_dim=0) before a Linear: start_dim=1"),
+    Code("missing-keepdim", "A reduction drops the dim that a later broadcast lines up against.",
+         "x - x.mean(-1) for x of (8, 10, 16): x.mean(-1, keepdim=True)"),
+    Code("missing-flatten", "A Linear gets a convolution's feature map unflattened and takes its last axis as the "
+         "features.", "nn.Linear(400, 120) fed (4, 16, 5, 5): x.flatten(1)"),
     Code("shape-condition", "Information: the model runs only if a condition on symbolic dims holds.",
          "holds only if L*512 = 1024"),
     Code("analysis-budget", "Information: the analysis stopped at its time budget; results are partial.",

@@ -34,9 +34,19 @@ class Step:
     shape: Shape
     loc: Any = None  # an analysis-side location; rules never read it
     layer: Any = None  # the library layer that produced it, when one did
+    unbatched: bool = False  # a layer that takes batched or unbatched input ran it unbatched (conv on (C, H, W))
 
     def show(self) -> str:
         return f"{self.label} {self.shape.show()}"
+
+
+def extend_trace(trace: tuple, step: Step, limit: int) -> tuple:
+    """The trace with `step` appended, at most `limit` long. The first step stays: it is where the
+    tensor came from (the driver's `torch.randn(...)`), which the repair may name as the cause."""
+    longer = trace + (step,)
+    if len(longer) <= limit:
+        return longer
+    return longer[:1] + longer[len(longer) - limit + 1:]
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,6 +155,7 @@ class Layer(Value):
     children: list = field(default_factory=list)  # Sequential / ModuleList members
     child_names: list = field(default_factory=list)
     opaque: bool = False  # a member was added under a name we could not compute: order unknown
+    named_args: dict = field(default_factory=dict)  # parameter -> where an argument written as a bare name is
 
     @property
     def short_kind(self) -> str:

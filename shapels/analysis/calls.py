@@ -44,6 +44,7 @@ from shapels.symbolic import dims as D
 from shapels.symbolic import strides
 from shapels.symbolic.shape import Shape
 from shapels.values import (
+    extend_trace,
     NONE,
     UNKNOWN,
     Alternatives,
@@ -222,6 +223,8 @@ def construct_layer(interp, rule, qualname: str, args: list, kwargs: dict, frame
     layer = Layer(qualname, bound, loc=frame.loc(node))
     written = argument_nodes(_positional(rule.init_signature), node)
     layer.arg_locs = argument_locs(written, frame)
+    layer.named_args = {param: Loc(frame.unit, value, frame.env) for param, value in written.items()
+                        if type(value) is cst.Name}  # `in_ch` where `out_ch` was meant: repair tries the others
     interp.built[node] = interp.built.get(node, 0) + 1
     if interp.watch:
         interp.watched.extend((param, bound.get(param)) for param, loc in layer.arg_locs.items()
@@ -711,6 +714,8 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
         label = _OPERATOR_LABELS.get(label, label)
     result = to_value(output, primary.trace if primary is not None else (), label, loc, rule.preserves_shape,
                       after_error, layer)
+    if rule_call.unbatched and isinstance(result, Tensor) and result.trace and result.trace[-1].loc is loc:
+        result = dataclasses.replace(result, trace=result.trace[:-1] + (dataclasses.replace(result.trace[-1], unbatched=True),))
     if isinstance(result, Tensor) and layer is None and "memory_format" not in kwargs and (
             qualname in strides.CONTIGUOUS_RESULTS or primary is not None and primary.strides is not None):
         laid_out = strides.after(qualname, primary.shape if primary is not None else None,
@@ -769,7 +774,7 @@ def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool, after_
     if isinstance(output, Shape):
         if preserves:
             return Tensor(output, trace, after_error)
-        return Tensor(output, (trace + (Step(label, output, loc, layer),))[-MAX_TRACE:], after_error)
+        return Tensor(output, extend_trace(trace, Step(label, output, loc, layer), MAX_TRACE), after_error)
     if isinstance(output, (tuple, list)):
         items = tuple(to_value(o, trace, label, loc, preserves, after_error, layer) for o in output)
         return Seq(items) if isinstance(output, tuple) else ListValue(list(items))

@@ -31,6 +31,17 @@ class Fix:
 
 
 @dataclass
+class Evidence:
+    """What the failing call saw, kept for the repair's search of causes (never shown): the tensors it
+    got (their traces lead back to where they were made) and the layer it was."""
+
+    operands: tuple = ()
+    source: Any = None  # the operand the message is about
+    layer: Any = None
+    call_loc: Optional[Loc] = None
+
+
+@dataclass
 class Finding:
     code: str
     severity: str  # error | warning | information | hint
@@ -43,6 +54,7 @@ class Finding:
     param: Optional[str] = None  # the constructor parameter blamed, if any
     alternatives: list = field(default_factory=list)  # further Fix options (e.g. LazyLinear)
     producer: Optional[Fix] = None  # the upstream argument that may be the one to change (repair.py decides)
+    evidence: Optional[Evidence] = None  # for repair.py's search of causes beyond constructor arguments
 
     def key(self) -> tuple:
         span = self.span

@@ -11,6 +11,7 @@ from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import (
+    extend_trace,
     UNKNOWN,
     Const,
     DictValue,
@@ -40,7 +41,7 @@ def subscript(interp, base: Value, key: Value, frame, node) -> Value:
         if shape == base.shape:
             return Tensor(shape, base.trace, dtype=base.dtype)
         step = Step("index", shape, frame.loc(node))
-        return Tensor(shape, (base.trace + (step,))[-MAX_TRACE:], dtype=base.dtype)
+        return Tensor(shape, extend_trace(base.trace, step, MAX_TRACE), dtype=base.dtype)
     if isinstance(base, (Seq, ListValue)):
         if isinstance(base, ListValue) and base.uncertain:
             return UNKNOWN

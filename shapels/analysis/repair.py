@@ -7,6 +7,14 @@ producer is the offending argument (it disagrees with every layer after it). A c
 when re-analysing the file with it applied leaves no problem that was not there before, so the fix a
 diagnostic carries is one the engine has checked, not a guess. Candidates are the rule's value, the
 other side's expression (`self.inplanes`) and variables in scope that hold the needed size.
+
+Before any constructor argument, the causes of causes.py are tried (a statement whose result is
+dropped, a flatten that swallowed the batch, the driver's input made without a batch dim or
+channels-last): the first that makes the file run clean becomes the diagnosis, on its own line and in
+the author's terms, and the error torch raises becomes its related information. A number fix that only
+makes torch run on a model that now merges the batch into the features is never offered. A fix that no
+re-analysis confirmed (out of trials or time, or beyond the first errors) is not offered either: the
+message still says what is wrong.
 """
 
 from __future__ import annotations
@@ -15,12 +23,16 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
+import libcst as cst
+
+from shapels.analysis import causes as C
 from shapels.analysis.findings import EARLIER_ERROR, Finding, Fix, Related
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 
 MAX_FINDINGS = 2  # the first errors are the ones torch would stop at
-MAX_TRIALS = 8  # re-analyses per analysis, whatever the findings
+MAX_TRIALS = 16  # re-analyses per analysis, whatever the findings
+MAX_CAUSES = 6  # causes tried per finding
 MAX_NAMES = 2  # variables tried per side
 PROBLEMS = ("error", "warning")
 
@@ -56,6 +68,10 @@ class _Trials:
         self.left = MAX_TRIALS
         self._starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
         self.last_new: list = []  # what the last rejected trial newly reported
+        self.positions = None  # Loc -> Span in this text, for edits the causes propose
+
+    def span_of(self, loc) -> Any:
+        return self.positions(loc) if self.positions is not None else None
 
     def source(self, span) -> Optional[str]:
         edit = self.edit(span, "")
@@ -74,8 +90,8 @@ class _Trials:
         return problem_keys([f for f in self.findings if f is not finding and not _follows(f, finding)])
 
     def fixes(self, fix: Fix, allowed: set) -> Optional[bool]:
-        """True: with `fix` applied the file has no problem outside `allowed`.
-        None: out of trials or time (undecided)."""
+        """True: with `fix` applied the file has no problem outside `allowed` (and a constructor
+        argument's fix gives it the needed size). None: out of trials or time (undecided)."""
         if self.left <= 0:
             return None
         edit = self.edit(fix.span, fix.content)
@@ -85,7 +101,7 @@ class _Trials:
         result = self.analyse(self.text[:edit.start] + edit.content + self.text[edit.end:], edit.written_at())
         if result is None or result.partial:
             return None
-        if result.syntax_error is not None or not _gives(result.watched, fix):
+        if result.syntax_error is not None or fix.param and not _gives(result.watched, fix):
             return False
         new = [f for f in result.findings if f.severity in PROBLEMS and f.span is not None
                and (f.code, _before_edit(f.span.start_line, edit)) not in allowed]
@@ -117,40 +133,142 @@ def problem_keys(findings: list) -> set:
     return {(f.code, f.span.start_line) for f in findings if f.severity in PROBLEMS and f.span is not None}
 
 
-def choose_fixes(findings: list, text: str, analyse: Analyse, built: dict) -> None:
-    """Check the fixes of the first errors by re-analysis; move the blame to the producer where only a
-    producer fix makes the file consistent. Edits the findings in place. `built`: constructor call
-    node -> how many layers it built."""
+def choose_fixes(findings: list, text: str, analyse: Analyse, built: dict, source: Optional[C.Source] = None,
+                 span_of: Optional[Callable] = None) -> None:
+    """Find the cause of the first errors and check every fix by re-analysis; move the blame to the
+    cause, or to the producer where only a producer fix makes the file consistent. Edits `findings` in
+    place: a finding whose cause another one already names is dropped. `built`: constructor call node
+    -> how many layers it built (kept for callers; every fix is now checked)."""
     trials = _Trials(text, analyse, findings)
-    errors = [f for f in findings if f.severity == "error" and f.fix is not None and f.fix.loc == f.loc
-              and f.span is not None and not _nothing_to_choose(f, built)]
+    trials.positions = span_of
+    errors = [f for f in findings if f.severity == "error" and f.span is not None]
     chosen = errors[:MAX_FINDINGS]
     # Taken before any blame moves: trials re-analyse without moving blame, so they report at the old lines.
     allowed = [trials.allowed(f) for f in chosen]
-    for finding, may_leave in zip(chosen, allowed):
-        if _decide(finding, trials, may_leave) is None:
-            return  # out of time or trials: the rest keep their unchecked fixes
+    verified: set = set()  # ids of the fixes a re-analysis confirmed
+    named: dict = {}  # (line, col, content) of a cause's edit -> the finding that names it
+    followers = [[f for f in findings if _follows(f, error)] for error in chosen]
+    for finding, may_leave, after in zip(chosen, allowed, followers):
+        code = finding.code
+        if not _choose(finding, trials, may_leave, source, verified, named, findings):
+            break  # out of time or trials: what is left stays unconfirmed, and is not offered
+        if finding.code != code or finding not in findings:
+            # A cause was named, and its edit runs clean: the warnings that assumed the error fixed go too.
+            owner = finding if finding in findings else named.get(_key(finding.fix))
+            for follower in after:
+                if follower in findings:
+                    findings.remove(follower)
+                    owner.related.append(_consequence(follower))
+    for finding in findings:  # only what a re-analysis confirmed is offered
+        if finding.fix is not None and id(finding.fix) not in verified:
+            finding.fix = None
+        finding.alternatives = [a for a in finding.alternatives if id(a) in verified]
 
 
-def _nothing_to_choose(finding: Finding, built: dict) -> bool:
-    """A number for a layer built once, with no producer to weigh it against: the rule's value is the
-    fix (what it leads to downstream is reported as it is), and a re-analysis would only cost time."""
-    fix = finding.fix
-    return finding.producer is None and fix.content.isdigit() and built.get(fix.constructor) == 1
+def _choose(finding: Finding, trials: _Trials, allowed: set, source: Optional[C.Source], verified: set,
+            named: dict, findings: list) -> bool:
+    """The cause of one error and its fix; False when out of time or trials."""
+    if source is not None:
+        cause = _first_cause(C.causes(finding, source), trials, allowed)
+        if cause is None:
+            return False
+        if cause:
+            _take_cause(finding, cause, verified, named, findings)
+            return True
+    if C.merges_batch(finding):
+        _refuse_number_fix(finding)
+        return True
+    decided = _decide(finding, trials, allowed, verified) if finding.fix is not None else False
+    if decided is None:
+        return False
+    if source is None:
+        return True
+    reading = _first_cause(C.second_readings(finding, source), trials, allowed)
+    if reading is None:
+        return False
+    if reading and decided:  # both readings run: the constructor's stays preferred, the other is offered
+        verified.add(id(reading.fix))
+        finding.alternatives.append(reading.fix)
+        finding.related.append(Related(reading.fix.loc, f"or: {reading.diagnosis}", reading.fix.span))
+    elif reading:
+        _take_cause(finding, reading, verified, named, findings)
+    return True
 
 
-def _decide(finding: Finding, trials: _Trials, allowed: set) -> Optional[bool]:
+def _first_cause(candidates, trials: _Trials, allowed: set):
+    """The first candidate whose edit makes the file run clean; False if none does, None when out of
+    time or trials."""
+    for cause in list(candidates)[:MAX_CAUSES]:
+        cause.fix.span = trials.span_of(cause.fix.loc)
+        verdict = trials.fixes(cause.fix, allowed)
+        if verdict is None:
+            return None
+        if verdict:
+            return cause
+    return False
+
+
+def _take_cause(finding: Finding, cause: C.Cause, verified: set, named: dict, findings: list) -> None:
+    """The cause becomes the diagnosis; a later error with the same cause folds into the first."""
+    verified.add(id(cause.fix))
+    _blame_cause(finding, cause)
+    key = _key(cause.fix)
+    if key in named:
+        named[key].related.extend(finding.related[:1])
+        findings.remove(finding)
+    else:
+        named[key] = finding
+
+
+def _key(fix: Fix) -> tuple:
+    return (fix.span.start_line, fix.span.start_col, fix.content)
+
+
+def _blame_cause(finding: Finding, cause: C.Cause) -> None:
+    """The cause's line becomes the diagnostic's place; what torch would say there becomes related."""
+    finding.related.insert(0, _consequence(finding))
+    finding.code = cause.code
+    finding.message = cause.diagnosis
+    finding.loc, finding.span = cause.fix.loc, cause.fix.span
+    finding.param = None
+    finding.fix = cause.fix
+    finding.alternatives = []
+    finding.producer = None
+
+
+def _consequence(finding: Finding) -> Related:
+    return Related(finding.loc, f"then: {finding.message}", finding.span)
+
+
+def _refuse_number_fix(finding: Finding) -> None:
+    """A Linear sized to a feature map's last axis, or a layer resized for one unbatched sample, would make
+    torch run on a model that no longer computes what it was written for: no such fix is offered."""
+    finding.fix = None
+    finding.alternatives = []
+    finding.producer = None
+    if C.merges_batch(finding) and "unbatched" not in finding.message:
+        finding.message += (" (the input reached the model without a batch dim, or a Linear got a conv feature map "
+                            "whose last axis it takes as the features: resizing this layer would not fix that)")
+
+
+def _decide(finding: Finding, trials: _Trials, allowed: set, verified: set) -> Optional[bool]:
     producer = finding.producer if finding.producer is not None and finding.producer.span is not None else None
     consumer_fix = finding.fix
+    if consumer_fix.loc != finding.loc:  # a rewrite of the call (reshape, a cast): checked as it is
+        verdict = trials.fixes(consumer_fix, allowed)
+        if verdict:
+            verified.add(id(consumer_fix))
+        return verdict
     rejected: list = []
     for candidate in _consumer_candidates(finding, producer, trials):
         verdict = trials.fixes(candidate, allowed)
         if verdict is None:
             return None
         if verdict:
+            verified.add(id(candidate))
             if candidate is not consumer_fix:
                 finding.fix = candidate
-            return _check_producer_alternative(finding, producer, trials, allowed)
+            return _check_alternatives(finding, producer, trials, allowed, verified)
         rejected.append(list(trials.last_new))
     if producer is None:
         return False
@@ -159,30 +277,40 @@ def _decide(finding: Finding, trials: _Trials, allowed: set) -> Optional[bool]:
         if verdict is None:
             return None
         if verdict:
+            verified.add(id(candidate))
             _blame_producer(finding, candidate, consumer_fix, rejected[0] if rejected else [])
             return True
     return False
 
 
-def _check_producer_alternative(finding: Finding, producer: Optional[Fix], trials: _Trials, allowed: set):
-    """Offer the upstream change beside a verified fix only if it passes the same test."""
-    if producer is None:
-        return True
-    verdict = trials.fixes(producer, allowed)
-    if verdict is False:
-        finding.alternatives = [a for a in finding.alternatives if a is not producer]
-        finding.related = [r for r in finding.related if r.span != producer.span]
-    return True if verdict is not None else None
+def _check_alternatives(finding: Finding, producer: Optional[Fix], trials: _Trials, allowed: set,
+                        verified: set) -> Optional[bool]:
+    """Offer the upstream change and the other alternatives beside a verified fix only if each passes the
+    same test."""
+    for alternative in list(finding.alternatives):
+        verdict = trials.fixes(alternative, allowed) if alternative.span is not None else False
+        if verdict:
+            verified.add(id(alternative))
+            continue
+        finding.alternatives.remove(alternative)
+        if alternative is producer:
+            finding.related = [r for r in finding.related if r.span != producer.span]
+        if verdict is None:
+            return None
+    return True
 
 
 def _consumer_candidates(finding: Finding, producer: Optional[Fix], trials: _Trials) -> list:
     fix = finding.fix
-    out = [fix]
+    names = [_variant(fix, name) for name in _names_holding(fix.loc, fix.size)]
+    # Written as a name, the argument is one of the class's sizes: another name that fits every instance
+    # keeps the author's terms; written as a number, a number.
+    out = names + [fix] if isinstance(getattr(fix.loc, "node", None), cst.Name) else [fix]
     if producer is not None and _same_scope(fix.loc, producer.loc):
         text = trials.source(producer.span)  # the producer's own expression, valid in this scope
         if text:
             out.append(_variant(fix, text))
-    out += [_variant(fix, name) for name in _names_holding(fix.loc, fix.size)]
+    out += names
     return _unique(out, trials.source(fix.span))
 
 

@@ -7,13 +7,13 @@ from typing import Optional
 import libcst as cst
 import sympy
 
-from shapels.analysis.findings import EARLIER_ERROR, Finding, Fix, Related
+from shapels.analysis.findings import EARLIER_ERROR, Evidence, Finding, Fix, Related
 from shapels.analysis.positions import Loc
 from shapels.rules.base import CAST_FIX, Condition, RuleCall, ShapeError, to_dim
 from shapels.rules.registry import lookup as rule_for
 from shapels.values import UNKNOWN
 from shapels.symbolic import dims as D
-from shapels.values import Layer, Number, Seq, Tensor
+from shapels.values import Layer, ListValue, Number, Seq, Tensor
 
 CHAIN_STEPS = 8
 
@@ -98,11 +98,21 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
         related.insert(0, Related(after_error, EARLIER_ERROR))
     interp.recorder.add(
         Finding(error.code, severity, message, loc, related, fix, module=_module_name(interp), param=error.param,
-                alternatives=alternatives, producer=producer)
+                alternatives=alternatives, producer=producer,
+                evidence=Evidence(tuple(_operands(call.args.values())), source, layer, call_loc))
     )
     if severity == "error" and interp.first_error is None:
         interp.first_error = loc  # torch stops here: later findings in this execution assume it fixed
     return loc
+
+
+def _operands(values):
+    """The tensors a call got, including those inside a list or tuple (torch.cat)."""
+    for value in values:
+        if isinstance(value, Tensor):
+            yield value
+        elif isinstance(value, (Seq, ListValue)):
+            yield from (item for item in value.items if isinstance(item, Tensor))
 
 
 def reshape_fix(call_loc) -> Optional[Fix]:

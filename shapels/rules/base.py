@@ -169,6 +169,7 @@ class RuleCall:
         self.args = args
         self.layer = layer
         self.conditions: list[Condition] = []
+        self.unbatched = False  # the input was taken as one unbatched sample ((C, H, W) into a Conv2d)
 
     # -- reading arguments -------------------------------------------------------------------
     def _raw(self, name: str) -> Value:

@@ -77,4 +77,5 @@ def check_spatial_rank(call: RuleCall, shape: Shape, n: int, what: str) -> bool:
             "conv-input-rank",
             f"{what} expects a {n + 1}-D (unbatched) or {n + 2}-D (batched) input, got {shape.rank}-D {shape.show()}",
         )
+    call.unbatched = shape.rank == n + 1  # the repair asks whether a missing batch dim is the cause
     return shape.rank == n + 2

@@ -1,0 +1,438 @@
+"""Causes of a shape error beyond the constructor argument torch blames, as candidate edits.
+
+A mismatch at `fc1` is often not `fc1`'s fault: the driver's image has no batch dim, `x.view(...)`'s
+result was never assigned, a flatten swallowed the batch, a reduction dropped the dim a broadcast
+needed. Each generator here reads the failing call's evidence (the tensors it got and where they came
+from) or the syntax around it, and proposes an edit with a diagnosis in the author's terms. Nothing
+here decides: repair.py re-analyses the edited text and keeps a cause only if the file then runs
+clean, so a proposal that is wrong costs a trial, never a false fix.
+
+The order of `causes()` is the preference: a statement that certainly does nothing comes before a
+changed input, which comes before a changed size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from shapels.analysis.findings import Finding, Fix
+from shapels.analysis.positions import Loc
+from shapels.rules.base import to_dim
+from shapels.symbolic import dims as D
+from shapels.values import Tensor
+
+# Tensor methods that return a new tensor and leave their receiver unchanged: a statement that only
+# calls one of them does nothing.
+_RETURNS_NEW = frozenset({
+    "view", "reshape", "flatten", "unflatten", "permute", "transpose", "t", "squeeze", "unsqueeze", "contiguous",
+    "view_as", "reshape_as", "expand", "expand_as", "repeat", "movedim", "swapaxes", "narrow",
+})
+# torch.<name>(x, ...) functions of the same kind.
+_FUNCTIONS_RETURNING_NEW = frozenset({"flatten", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "movedim"})
+# Reductions that drop their dim unless keepdim=True; the position of `dim` among positional arguments
+# (after the tensor for the torch.<name> form).
+_REDUCTIONS = frozenset({"mean", "std", "var", "sum", "amax", "amin", "norm", "logsumexp", "prod", "max", "min"})
+# Image sizes people build models for: the candidates when the input's size looks like the cause.
+_IMAGE_SIZES = (28, 32, 64, 96, 112, 128, 160, 192, 224, 227, 256, 299, 320, 384, 448, 512)
+MAX_SIZE_TRIALS = 2
+
+
+@dataclass
+class Cause:
+    code: str  # the diagnostic's code once this is the cause (codes.py)
+    fix: Fix
+    diagnosis: str  # the finding's new message: the cause, said in the author's terms
+
+
+class Source:
+    """The file's syntax, read once per repair: where statements, calls and assignments are."""
+
+    def __init__(self, module: cst.Module):
+        self.module = module
+        self.methods: set = set()  # ids of functions defined in a class body
+        self.assigned: dict = {}  # id(call) -> the name it is assigned to (`x = torch.randn(...)`)
+        self.bare_calls: list = []  # (unit, Expr statement) whose value is a call
+        self.calls: list = []  # (unit, Call) for every call in a function
+        module.visit(_Collector(self))
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+
+class _Collector(cst.CSTVisitor):
+    def __init__(self, source: Source):
+        self.source = source
+        self.units: list = []
+        self.classes = 0
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes += 1
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.classes -= 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self.classes and not self.units:
+            self.source.methods.add(id(node))
+        self.units.append(node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.units.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.source.assigned[id(node.value)] = node.targets[0].target.value
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        if self.units and isinstance(node.value, cst.Call):
+            self.source.bare_calls.append((self.units[-1], node))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.units:
+            self.source.calls.append((self.units[-1], node))
+
+
+def causes(finding: Finding, source: Source) -> Iterator[Cause]:
+    """Candidate causes of `finding` that come before any constructor argument, the preferred first: each
+    makes code that certainly does something unintended (a dropped result, a flattened batch, one sample
+    where the model takes a batch) do what the rest of the program says."""
+    yield from _discarded_results(finding, source)
+    yield from _flattened_batch(finding, source)
+    yield from _dropped_keepdim(finding, source)
+    yield from _forgotten_flatten(finding, source)
+    yield from _driver_input(finding, source, sizes=False)
+
+
+def second_readings(finding: Finding, source: Source) -> Iterator[Cause]:
+    """Causes as plausible as the constructor's number, tried when it fails and offered beside it when it
+    works: another name where the argument is written, an image size the model was built for."""
+    yield from _driver_input(finding, source, sizes=True)
+    yield from _other_name(finding)
+
+
+def merges_batch(finding: Finding) -> bool:
+    """Whether the constructor's number fix would only make torch run: the model got one unbatched
+    sample, or a Linear got a conv feature map whose last axis it would take as the features."""
+    evidence = finding.evidence
+    if evidence is None or not isinstance(evidence.source, Tensor):
+        return False
+    if any(step.unbatched for step in evidence.source.trace):
+        return True
+    return _conv_map_into_linear(finding) is not None
+
+
+# -- statements in forward -------------------------------------------------------------------------
+def _discarded_results(finding: Finding, source: Source) -> Iterator[Cause]:
+    """`x.view(-1, 400)` alone on its line: its result is dropped and x is unchanged."""
+    unit = _unit(finding)
+    ordered = sorted(source.bare_calls, key=lambda pair: pair[0] is not unit)  # the failing function's first
+    for fn, statement in ordered:
+        call = statement.value
+        target = _receiver(call)
+        if target is None:
+            continue
+        text = source.code(call)
+        fix = Fix(f"Assign the result: {target} = {_short(text)}", Loc(fn, statement), f"{target} = {text}",
+                  target="the statement")
+        what = call.func.attr.value if isinstance(call.func, cst.Attribute) else "it"
+        yield Cause("unused-result", fix, f"the result of `{_short(text)}` is never used: {what} returns a new tensor and "
+                         f"leaves {target} as it was")
+
+
+def _receiver(call: cst.Call) -> Optional[str]:
+    """`x` of `x.view(...)` or `torch.flatten(x, 1)`, when the call returns a new tensor and x is a name or
+    an attribute (`self.h`)."""
+    func = call.func
+    if not isinstance(func, cst.Attribute):
+        return None
+    name = func.attr.value
+    base = func.value
+    if isinstance(base, cst.Name) and base.value == "torch" and name in _FUNCTIONS_RETURNING_NEW:
+        first = call.args[0] if call.args else None
+        if first is not None and first.keyword is None and not first.star and _is_target(first.value):
+            return cst.Module(body=[]).code_for_node(first.value)
+        return None
+    if name in _RETURNS_NEW and _is_target(base) and not (isinstance(base, cst.Name) and base.value in ("torch", "F", "nn")):
+        return cst.Module(body=[]).code_for_node(base)
+    return None
+
+
+def _is_target(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) or isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+
+
+def _flattened_batch(finding: Finding, source: Source) -> Iterator[Cause]:
+    """`nn.Flatten(start_dim=0)`, `torch.flatten(x, 0)`, `x.flatten(0)`: the batch becomes features."""
+    for fn, call in source.calls:
+        argument = _start_dim_argument(call)
+        if argument is None:
+            continue
+        keyword = argument.keyword is not None
+        fix = Fix("Flatten from dim 1: " + ("start_dim=1" if keyword else "1"), Loc(fn, argument.value), "1",
+                  target="start_dim")
+        yield Cause("flatten-batch", fix, f"`{_short(source.code(call))}` flattens from dim 0, which merges the batch into the "
+                         "features: start_dim=1 keeps the batch dim")
+
+
+def _start_dim_argument(call: cst.Call) -> Optional[cst.Arg]:
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    if name not in ("Flatten", "flatten"):
+        return None
+    is_function = isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "torch"
+    position = 1 if is_function else 0  # torch.flatten(x, start_dim) / x.flatten(start_dim) / nn.Flatten(start_dim)
+    positional = [a for a in call.args if a.keyword is None]
+    for argument in call.args:
+        if argument.keyword is not None and argument.keyword.value == "start_dim":
+            return argument if _is_zero(argument.value) else None
+    if any(a.star for a in positional) or len(positional) <= position:
+        return None
+    return positional[position] if _is_zero(positional[position].value) else None
+
+
+def _is_zero(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Integer) and node.value == "0"
+
+
+def _dropped_keepdim(finding: Finding, source: Source) -> Iterator[Cause]:
+    """`x - x.mean(-1)`: the mean lost the dim the subtraction lines up against."""
+    if finding.code not in ("broadcast-mismatch",):
+        return
+    unit = _unit(finding)
+    for fn, call in source.calls:
+        if fn is not unit or not _reduces_a_dim(call):
+            continue
+        text = source.code(call)
+        body = text[:-1].rstrip()
+        content = body + ("" if body.endswith(("(", ",")) else ", ") + "keepdim=True)"
+        fix = Fix("Keep the reduced dim: keepdim=True", Loc(fn, call), content, target="the reduction")
+        yield Cause("missing-keepdim", fix, f"`{_short(text)}` drops the reduced dim, so it no longer lines up with the tensor it "
+                         "is combined with: keepdim=True keeps it as size 1")
+
+
+def _reduces_a_dim(call: cst.Call) -> bool:
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value not in _REDUCTIONS or not call.args:
+        return False
+    if any(a.keyword is not None and a.keyword.value == "keepdim" for a in call.args) or any(a.star for a in call.args):
+        return False
+    is_function = isinstance(func.value, cst.Name) and func.value.value == "torch"
+    positional = [a for a in call.args if a.keyword is None]
+    has_dim = any(a.keyword is not None and a.keyword.value == "dim" for a in call.args) or \
+        len(positional) > (1 if is_function else 0)
+    return has_dim and not (isinstance(func.value, cst.Name) and func.value.value in ("F", "nn"))
+
+
+def _forgotten_flatten(finding: Finding, source: Source) -> Iterator[Cause]:
+    """`self.fc1(x)` on a (N, C, H, W) map whose C*H*W is fc1's in_features: flatten it at the call."""
+    found = _conv_map_into_linear(finding)
+    if found is None:
+        return
+    shape, expected = found
+    call = finding.evidence.call_loc.node if finding.evidence.call_loc is not None else None
+    if not isinstance(call, cst.Call) or len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
+        return
+    if D.eq(D.dim_product(shape.dims[1:]), expected) is not True:
+        return
+    argument = call.args[0].value
+    text = source.code(argument)
+    if not isinstance(argument, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
+        text = f"({text})"
+    fix = Fix(f"Flatten the map first: {text}.flatten(1)", Loc(finding.evidence.call_loc.unit, argument),
+              f"{text}.flatten(1)", target="the layer's input")
+    yield Cause("missing-flatten", fix, f"{finding.evidence.layer.label} gets the feature map {shape.show()} unflattened: a Linear "
+                     f"takes its last axis as the features; flattened from dim 1 it is (N, {D.show(expected)}), "
+                     "what it expects")
+
+
+def _conv_map_into_linear(finding: Finding) -> Optional[tuple]:
+    """(the map's shape, in_features) when a Linear got a tensor of rank 3 or more that a convolution or
+    pooling layer made."""
+    evidence = finding.evidence
+    layer = evidence.layer if evidence is not None else None
+    tensor = evidence.source if evidence is not None else None
+    if finding.code != "linear-in-features" or layer is None or not isinstance(tensor, Tensor):
+        return None
+    shape = tensor.shape
+    if not shape.ranked or shape.rank < 3 or not tensor.trace:
+        return None
+    step = tensor.trace[-1]
+    made_by = (getattr(step.layer, "kind", None) or step.label).lower()
+    if not any(word in made_by for word in ("conv", "pool", "norm", "upsample", "interpolate")):
+        return None
+    expected = to_dim(layer.args.get("in_features")) if hasattr(layer, "args") else None
+    return (shape, expected) if expected is not None else None
+
+
+# -- the driver's input ----------------------------------------------------------------------------
+def _driver_input(finding: Finding, source: Source, sizes: bool) -> Iterator[Cause]:
+    """The tensor the driver made has no batch dim, is channels-last, is transposed, or has an image
+    size the model was not built for: the fix rewrites the sizes where it is made."""
+    evidence = finding.evidence
+    if evidence is None:
+        return
+    seen = set()
+    for tensor in ([evidence.source] if evidence.source is not None else []) + list(evidence.operands):
+        origin = _origin(tensor, source)
+        if origin is None or id(origin[1]) in seen:
+            continue
+        seen.add(id(origin[1]))
+        loc, call, dims = origin
+        name = source.assigned.get(id(call))
+        what = f"`{name}`" if name else "the input"
+        for new_dims, diagnosis, size_only in _input_shapes(finding, tensor, dims, what):
+            if size_only != sizes:
+                continue
+            content = _factory_text(call, new_dims, source)
+            fix = Fix(f"Make the input {_shape_text(new_dims)}", loc, content, target="the model's input")
+            yield Cause("input-shape", fix, diagnosis)
+
+
+def _origin(tensor, source: Source) -> Optional[tuple]:
+    """(loc, call, sizes) of the driver's factory call that made this tensor, with literal sizes."""
+    if not isinstance(tensor, Tensor) or not tensor.trace:
+        return None
+    first = tensor.trace[0]
+    loc = first.loc
+    if first.label != "input" or loc is None or not isinstance(loc.node, cst.Call) or id(loc.unit) in source.methods:
+        return None
+    call = loc.node
+    if any(a.star for a in call.args) or any(a.keyword is not None and a.keyword.value == "size" for a in call.args):
+        return None
+    values = [a.value for a in call.args if a.keyword is None]
+    if len(values) == 1 and isinstance(values[0], (cst.Tuple, cst.List)):
+        values = [element.value for element in values[0].elements]
+    if not values or not all(isinstance(v, cst.Integer) for v in values):
+        return None
+    return loc, call, [int(v.value, 0) for v in values]
+
+
+def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str) -> Iterator[tuple]:
+    """(new sizes, diagnosis, whether only the size changed) for each way the input may be wrong, the
+    most specific first."""
+    expected = _expected_size(finding)
+    old = _shape_text(dims)
+    unbatched = any(step.unbatched for step in tensor.trace) or finding.code.endswith("-input-rank")
+    if unbatched and len(dims) <= 4:
+        batched = ", ".join(["N"] + [str(d) for d in dims])
+        yield [1] + dims, f"{what} has no batch dim: the model takes a batch ({batched}), and {what} is one sample {old}", False
+    if expected is not None and len(dims) >= 3 and dims[-1] == expected and dims[1] != expected:
+        new = [dims[0], dims[-1]] + dims[1:-1]
+        yield new, f"{what} is channels-last {old}: the model takes channels at dim 1, {_shape_text(new)}", False
+    if expected is not None and len(dims) == 2 and dims[0] == expected and dims[1] != expected:
+        new = [dims[1], dims[0]]
+        yield new, (f"{what} is transposed: {old}, where the model takes rows of {expected} features, "
+                    f"{_shape_text(new)}"), False
+    for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
+        yield dims[:-2] + [size, size], (f"the model was built for {size}×{size} inputs, and {what} is "
+                                         f"{dims[-2]}×{dims[-1]} {old}"), True
+
+
+def _expected_size(finding: Finding) -> Optional[int]:
+    """The size the blamed layer argument holds (`in_channels` 3), which the input should have had."""
+    evidence = finding.evidence
+    layer = evidence.layer if evidence is not None else None
+    if layer is None or not finding.param or not hasattr(layer, "args"):
+        return None
+    return D.as_int(to_dim(layer.args.get(finding.param))) if finding.param in layer.args else None
+
+
+def _image_sizes(finding: Finding, tensor: Tensor, dims: list) -> list:
+    """Square image sizes to try when a Linear after the convolutions expects C*s*s features for the
+    C-channel map it gets (the author sized it for an s×s map), or a skip connection does not line up."""
+    if len(dims) != 4 or dims[-1] != dims[-2]:
+        return []
+    if finding.code == "linear-in-features":
+        expected = _expected_size(finding)
+        side = _map_side(tensor, expected)
+        if side is None:
+            return []
+        got, wanted = side
+        estimate = dims[-1] * wanted / got
+    elif finding.code in ("cat-mismatch", "broadcast-mismatch"):
+        estimate = dims[-1]
+        sizes = sorted({16 * math.floor(estimate / 16), 16 * math.ceil(estimate / 16)} - {dims[-1], 0})
+        return sorted(sizes, key=lambda s: abs(s - estimate))
+    else:
+        return []
+    return sorted((s for s in _IMAGE_SIZES if s != dims[-1]), key=lambda s: abs(s - estimate))
+
+
+def _map_side(tensor: Tensor, expected: Optional[int]) -> Optional[tuple]:
+    """(the side the last square map has, the side the Linear was sized for)."""
+    if expected is None:
+        return None
+    for step in reversed(tensor.trace):
+        shape = step.shape
+        if shape.ranked and shape.rank == 4:
+            channels, h, w = (D.as_int(d) for d in shape.dims[1:])
+            if None in (channels, h, w) or h != w or h == 0 or expected % channels:
+                return None
+            side = math.isqrt(expected // channels)
+            return (h, side) if side * side * channels == expected and side != h else None
+    return None
+
+
+def _factory_text(call: cst.Call, dims: list, source: Source) -> Optional[str]:
+    """`torch.randn(1, 1, 28, 28)` for `torch.randn(1, 28, 28)`, keywords kept."""
+    positional = [a for a in call.args if a.keyword is None]
+    keywords = [source.code(a).strip().rstrip(",").strip() for a in call.args if a.keyword is not None]
+    if len(positional) == 1 and isinstance(positional[0].value, (cst.Tuple, cst.List)):
+        sizes = "(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+    else:
+        sizes = ", ".join(str(d) for d in dims)
+    return f"{source.code(call.func)}({', '.join([sizes] + keywords)})"
+
+
+# -- the name written -----------------------------------------------------------------------------
+MAX_NAMES = 3
+
+
+def _other_name(finding: Finding) -> Iterator[Cause]:
+    """`nn.GroupNorm(8, in_ch)` where `out_ch` was meant: another int name in scope where the argument is
+    written. The re-analysis runs every instance of the class, so a name that passes fits them all."""
+    evidence = finding.evidence
+    layer = evidence.layer if evidence is not None else None
+    written = getattr(layer, "named_args", None)
+    if not written:
+        return
+    params = sorted(written, key=lambda p: p != finding.param)  # the blamed argument first
+    tried = 0
+    for param in params:
+        loc = written[param]
+        env, current_name = loc.env, loc.node.value
+        if not isinstance(env, dict) or current_name not in env:
+            continue
+        current = to_dim(env[current_name])
+        for name, value in env.items():
+            if name in (current_name, "self") or name.startswith("_"):
+                continue
+            size = to_dim(value)
+            if size is None or D.as_int(size) is None or current is not None and D.eq(size, current) is True:
+                continue
+            fix = Fix(f"Use {name}", loc, name, target=f"{layer.label}'s {param}", param=param)
+            yield Cause(finding.code, fix, f"{layer.label}'s {param} is `{current_name}` ({D.show(current)}), where "
+                                           f"`{name}` ({D.show(size)}) fits: {finding.message}")
+            tried += 1
+            if tried == MAX_NAMES:
+                return
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _unit(finding: Finding):
+    evidence = finding.evidence
+    return evidence.call_loc.unit if evidence is not None and evidence.call_loc is not None else None
+
+
+def _shape_text(dims: list) -> str:
+    return "(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _short(text: str, limit: int = 48) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 5] + "...)"
+

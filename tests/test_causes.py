@@ -1,0 +1,269 @@
+"""Causes beyond the constructor argument (shapels/analysis/causes.py, chosen in repair.py).
+
+Each case is a working program (what the author meant) and one mistake people really make in it. The
+diagnostic must land on the mistaken line, and its fix, applied, must give back the author's program
+exactly: a fix that only makes torch run (resizing a Linear to a map's width, to one sample's
+channels) fails these tests. Every fixed text is also run under torch.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from shapels.analysis.engine import analyze
+
+torch = pytest.importorskip("torch")
+
+CNN = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = torch.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        return self.fc2(x)
+
+
+model = Net()
+x = torch.randn(1, 1, 28, 28)
+out = model(x)
+'''
+
+LENET = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class LeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 5)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.flatten = nn.Flatten()
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        x = x.view(-1, 16 * 5 * 5)
+        x = F.relu(self.fc1(x))
+        return self.fc2(x)
+
+
+net = LeNet()
+images = torch.randn(4, 3, 32, 32)
+out = net(images)
+'''
+
+TABULAR = '''
+import torch
+import torch.nn as nn
+
+
+class Regressor(nn.Module):
+    def __init__(self, n_features):
+        super().__init__()
+        self.hidden = nn.Linear(n_features, 32)
+        self.out = nn.Linear(32, 1)
+
+    def forward(self, x):
+        return self.out(torch.relu(self.hidden(x)))
+
+
+model = Regressor(6)
+row = torch.randn(1, 6)
+pred = model(row)
+'''
+
+NORMALISE = '''
+import torch
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.proj = nn.Linear(dim, dim)
+        self.scale = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        mean = x.mean(dim=-1, keepdim=True)
+        std = x.std(dim=-1, keepdim=True)
+        x = (x - mean) / (std + 1e-5) * self.scale
+        return self.proj(x)
+
+
+block = Block(16)
+tokens = torch.randn(8, 10, 16)
+y = block(tokens)
+'''
+
+RESNET = '''
+import torch
+import torch.nn as nn
+
+
+class ResBlock(nn.Module):
+    def __init__(self, in_ch, out_ch):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+        self.norm1 = nn.GroupNorm(8, out_ch)
+        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1)
+        self.norm2 = nn.GroupNorm(8, out_ch)
+        self.skip = nn.Conv2d(in_ch, out_ch, 1)
+
+    def forward(self, x):
+        h = torch.relu(self.norm1(self.conv1(x)))
+        h = self.norm2(self.conv2(h))
+        return torch.relu(h + self.skip(x))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.b1 = ResBlock(3, 64)
+        self.b2 = ResBlock(64, 128)
+
+    def forward(self, x):
+        return self.b2(self.b1(x))
+
+
+model = Net()
+y = model(torch.randn(2, 3, 32, 32))
+'''
+
+# (name, the author's program, what was written instead, the code the diagnostic has)
+CASES = [
+    ("no batch dim", CNN, ("x = torch.randn(1, 1, 28, 28)", "x = torch.randn(1, 28, 28)"), "input-shape"),
+    ("channels-last", LENET, ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 32, 32, 3)"), "input-shape"),
+    ("a column for a row", TABULAR, ("torch.randn(1, 6)", "torch.randn(6, 1)"), "input-shape"),
+    ("view never assigned", LENET, ("x = x.view(-1, 16 * 5 * 5)", "x.view(-1, 16 * 5 * 5)"), "unused-result"),
+    ("flatten never assigned", CNN, ("x = torch.flatten(x, 1)", "torch.flatten(x, 1)"), "unused-result"),
+    ("flatten from dim 0", CNN.replace("randn(1, 1, 28, 28)", "randn(4, 1, 28, 28)"),
+     ("torch.flatten(x, 1)", "torch.flatten(x, 0)"), "flatten-batch"),
+    ("mean without keepdim", NORMALISE, ("x.mean(dim=-1, keepdim=True)", "x.mean(dim=-1)"), "missing-keepdim"),
+    ("the wrong name", RESNET, ("self.norm1 = nn.GroupNorm(8, out_ch)", "self.norm1 = nn.GroupNorm(8, in_ch)"),
+     "groupnorm-groups"),
+]
+
+
+def _mutant(program: str, change: tuple) -> str:
+    before, after = change
+    assert program.count(before) == 1
+    return program.replace(before, after)
+
+
+def _apply(text: str, fix) -> str:
+    lines = text.splitlines(True)
+    span = fix.span
+    assert span.start_line == span.end_line
+    line = lines[span.start_line - 1]
+    lines[span.start_line - 1] = line[: span.start_col] + fix.content + line[span.end_col:]
+    return "".join(lines)
+
+
+def _torch_error(source: str):
+    try:
+        with torch.no_grad():
+            exec(compile(source, "<model>", "exec"), {"__name__": "__main__"})
+    except Exception as error:  # noqa: BLE001 - the failure is the result
+        return error
+    return None
+
+
+@pytest.mark.parametrize("name, program, change, code", CASES, ids=[c[0] for c in CASES])
+def test_the_fix_gives_back_the_authors_program(name, program, change, code):
+    assert _torch_error(program) is None
+    mutant = _mutant(program, change)
+    assert _torch_error(mutant) is not None  # the mistake is real
+    errors = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert errors, name
+    first = errors[0]
+    mutated_line = next(i for i, line in enumerate(mutant.splitlines(), 1) if change[1] in line)
+    assert (first.code, first.span.start_line) == (code, mutated_line)
+    assert first.fix is not None
+    assert _apply(mutant, first.fix) == program
+    assert [f for f in analyze(program, "model.py").findings if f.severity == "error"] == []
+
+
+def test_the_diagnosis_says_the_cause_and_the_consequence_is_related():
+    mutant = _mutant(CNN, CASES[0][2])
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert finding.message.startswith("`x` has no batch dim")
+    assert "(N, 1, 28, 28)" in finding.message
+    assert finding.related[0].message.startswith("then: fc1 expects in_features=9216")
+
+
+def test_no_number_fix_for_a_linear_on_a_feature_map_nor_for_one_sample():
+    # Without a cause to name, the Linear's size that would make torch run (the map's width, or the
+    # features of one unbatched sample) is still not offered: it changes what the model computes.
+    forgot = CNN.replace("        x = torch.flatten(x, 1)\n", "")
+    (finding,) = [f for f in analyze(forgot, "model.py").findings if f.severity == "error"]
+    assert finding.code == "missing-flatten" and finding.fix.content == "x.flatten(1)"
+    assert _torch_error(_apply(forgot, finding.fix)) is None
+    loaded = _mutant(CNN, CASES[0][2]).replace("x = torch.randn(1, 28, 28)", "x = torch.randn(1, 784).view(1, 28, 28)")
+    (finding,) = [f for f in analyze(loaded, "model.py").findings if f.severity == "error"]
+    assert finding.fix is None and finding.alternatives == []
+    assert "without a batch dim" in finding.message
+
+
+def test_an_image_size_is_the_second_reading_beside_the_linear():
+    # fc1's 16 * 5 * 5 is a 16x5x5 map: a 32x32 input gives it, the 28x28 one given does not. Both
+    # edits run; the Linear's stays preferred, the input's is offered beside it.
+    program = LENET.replace("x = x.view(-1, 16 * 5 * 5)", "x = torch.flatten(x, 1)")
+    mutant = program.replace("torch.randn(4, 3, 32, 32)", "torch.randn(4, 3, 28, 28)")
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert finding.code == "linear-in-features" and finding.fix.content == "256"
+    sizes = [a for a in finding.alternatives if a.content == "torch.randn(4, 3, 32, 32)"]
+    assert sizes and _apply(mutant, sizes[0]) == program
+    assert any(r.message.startswith("or: the model was built for 32×32 inputs") for r in finding.related)
+
+
+def test_every_offered_fix_is_valid_python_that_runs():
+    for name, program, change, _ in CASES:
+        mutant = _mutant(program, change)
+        for finding in analyze(mutant, "model.py").findings:
+            for fix in ([finding.fix] if finding.fix else []) + finding.alternatives:
+                fixed = _apply(mutant, fix)
+                compile(fixed, name, "exec")
+                assert _torch_error(fixed) is None, (name, fix.message)
+
+
+def test_a_later_error_with_the_same_cause_folds_into_the_first():
+    text = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+
+        class Two(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = nn.Linear(400, 10)
+                self.b = nn.Linear(400, 10)
+
+            def forward(self, x):
+                x.view(x.size(0), -1)
+                return self.a(x) + self.b(x)
+
+
+        y = Two()(torch.randn(2, 16, 5, 5))
+    ''')
+    found = [f for f in analyze(text, "model.py").findings if f.severity in ("error", "warning")]
+    assert [f.code for f in found] == ["unused-result"]
