@@ -115,3 +115,47 @@ def test_divides_on_symbolic_dims_agrees_with_cancel(numerator, divisor):
     d, by = D.dim_product(numerator), D.dim_product(divisor)
     assume(by != 0)  # groups=0: the integer path's (and torch's) error
     assert D.divides(by, d) == sympy.cancel(d / by).is_integer
+
+
+# -- show(): Python that means the same --------------------------------------------------------------
+_NAMES = ("image_size", "patch_size", "dim")
+
+
+def _expressions():
+    leaves = st.one_of(st.sampled_from([D.symbol(n) for n in _NAMES]), st.integers(-5, 9).map(sympy.Integer))
+
+    def combine(children):
+        return st.one_of(
+            st.tuples(children, children).map(lambda p: p[0] + p[1]),
+            st.tuples(children, children).map(lambda p: p[0] - p[1]),
+            st.tuples(children, children).map(lambda p: p[0] * p[1]),
+            st.tuples(children, st.integers(1, 7)).map(lambda p: D.floordiv(p[0], p[1])),
+            st.tuples(children, st.sampled_from([D.symbol(n) for n in _NAMES])).map(lambda p: D.floordiv(p[0], p[1])),
+            st.tuples(children, st.integers(1, 5)).map(lambda p: D.ceildiv(p[0], p[1])),
+            st.tuples(children, st.integers(2, 3)).map(lambda p: p[0] ** p[1]),
+            children.map(lambda e: -e),
+        )
+
+    return st.recursive(leaves, combine, max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_expressions(), st.tuples(*(st.integers(1, 60) for _ in _NAMES)))
+def test_show_prints_python_with_the_same_value(expression, values):
+    # Info notes and fix texts print dims with show(): `(image_size//patch_size)**2`, `4*(dim//4)`,
+    # never sympy's precedence (`image_size//patch_size**2`) or its `floor(...)`.
+    text = D.show(expression)
+    assume("floor(" not in text and "ceiling(" not in text)  # a float inside: not a fix text (refused)
+    env = dict(zip(_NAMES, values))
+    expected = expression.subs({D.symbol(n): v for n, v in env.items()})
+    assume(expected.is_Integer)
+    assert eval(text, {}, env) == int(expected), text  # noqa: S307 - the text is ours
+
+
+def test_show_precedence_cases_from_real_notes():
+    size, patch, dim = (D.symbol(n) for n in _NAMES)
+    assert D.show(D.floordiv(size, patch) ** 2) == "(image_size//patch_size)**2"
+    assert D.show(4 * D.floordiv(dim, 4)) == "4*(dim//4)"
+    assert D.show(-D.floordiv(size, patch)) == "-(image_size//patch_size)"
+    assert D.show(D.floordiv(size, 2 * patch)) == "image_size//(2*patch_size)"
+    assert D.show(sympy.Mod(size, 3)) == "image_size % 3"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Optional
 
 import libcst as cst
@@ -217,7 +218,17 @@ def render_fix(value, loc) -> Optional[str]:
     names = {s.name for s in value.free_symbols}
     if any(isinstance(s, sympy.Dummy) for s in value.free_symbols) or not names <= params:
         return None
-    return D.show(value)
+    text = D.show(value)
+    return text if _python_over(text, params) else None
+
+
+def _python_over(text: str, names: set) -> bool:
+    """Whether `text` is a Python expression that reads only `names` (never sympy's `floor(...)`)."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return False
+    return all(node.id in names for node in ast.walk(tree) if isinstance(node, ast.Name))
 
 
 # Constructor arguments that decide the size of a layer's output feature/channel dim.

@@ -160,19 +160,44 @@ def _printer_key(expr: sympy.Expr) -> str:
 
 
 class _DimPrinter(sympy.printing.str.StrPrinter):
-    """Prints floor(a/b) as a//b and hides dummy numbering, the way a PyTorch user writes dims."""
+    """Prints dims the way a PyTorch user writes them, as Python that means the same: floor(a/b) as a//b,
+    ceiling(a/b) as -(-a//b), Mod as %, with the parentheses Python's precedence needs (`4*(dim//4)`,
+    `(image_size//patch_size)**2`, `-(a//b)`), and dummies without their numbering."""
+
+    _INFIX = (sympy.floor, sympy.ceiling, sympy.Mod)  # printed as `//` / `%`: the precedence of `*`
+
+    def parenthesize(self, item, level, strict=False):
+        if isinstance(item, self._INFIX):
+            text = self._print(item)
+            wrapped = text.startswith("-") or level > 50 or (not strict and level >= 50)
+            return f"({text})" if wrapped else text
+        return super().parenthesize(item, level, strict)
 
     def _print_floor(self, expr):
         arg = expr.args[0]
         num, den = sympy.fraction(sympy.together(arg))
         if den != 1:
             return f"{self.parenthesize(num, 50)}//{self.parenthesize(den, 50)}"
-        return f"floor({self._print(arg)})"
+        return f"floor({self._print(arg)})"  # not Python: fix renderers refuse it
+
+    def _print_ceiling(self, expr):
+        num, den = sympy.fraction(sympy.together(expr.args[0]))
+        if den != 1:
+            return f"-({self.parenthesize(-num, 50)}//{self.parenthesize(den, 50)})"
+        return f"ceiling({self._print(expr.args[0])})"
+
+    def _print_Mod(self, expr):
+        a, b = expr.args
+        return f"{self.parenthesize(a, 50)} % {self.parenthesize(b, 50, strict=True)}"
 
     def _print_Dummy(self, expr):
         return expr.name
 
     def _print_Mul(self, expr):
+        coefficient, rest = expr.as_coeff_Mul()
+        if coefficient.is_negative:
+            positive = -expr
+            return "-" + (self.parenthesize(positive, 50) if isinstance(positive, self._INFIX) else self._print(positive))
         return "*".join(self.parenthesize(a, 50) for a in expr.as_ordered_factors())
 
 
