@@ -267,3 +267,30 @@ def test_a_later_error_with_the_same_cause_folds_into_the_first():
     ''')
     found = [f for f in analyze(text, "model.py").findings if f.severity in ("error", "warning")]
     assert [f.code for f in found] == ["unused-result"]
+
+
+def test_a_name_in_the_class_before_the_callers_width():
+    # LayerNorm(in_dim) where d_model was meant: the fix is the class's name, never Block(64, 64) at the
+    # caller, which would change the caller's hyperparameters.
+    program = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+
+        class Block(nn.Module):
+            def __init__(self, in_dim, d_model):
+                super().__init__()
+                self.proj = nn.Linear(in_dim, d_model)
+                self.norm = nn.LayerNorm(d_model)
+
+            def forward(self, x):
+                return self.norm(self.proj(x))
+
+
+        b = Block(32, 64)
+        y = b(torch.randn(4, 10, 32))
+    ''')
+    mutant = program.replace("nn.LayerNorm(d_model)", "nn.LayerNorm(in_dim)")
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert finding.span.start_line == program.splitlines().index("        self.norm = nn.LayerNorm(d_model)") + 1
+    assert _apply(mutant, finding.fix) == program

@@ -107,11 +107,25 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from _driver_input(finding, source, sizes=False)
 
 
+def other_names(finding: Finding) -> Iterator[Cause]:
+    """Another int name where the blamed layer's arguments are written as names. Tried before the number
+    when that number would be written at a caller (`ResBlock(64, 128)`): the caller's hyperparameters
+    stay, the class's own name is what was wrong."""
+    yield from _other_name(finding)
+
+
 def second_readings(finding: Finding, source: Source) -> Iterator[Cause]:
     """Causes as plausible as the constructor's number, tried when it fails and offered beside it when it
-    works: another name where the argument is written, an image size the model was built for."""
+    works: an image size the model was built for, another name where the argument is written."""
     yield from _driver_input(finding, source, sizes=True)
     yield from _other_name(finding)
+
+
+def fix_at_a_caller(finding: Finding) -> bool:
+    """Whether the number fix would be written at a call site of the class, not in the layer's own line."""
+    layer = finding.evidence.layer if finding.evidence is not None else None
+    written = getattr(layer, "named_args", None) or {}
+    return finding.fix is not None and finding.param in written and finding.fix.loc is not written[finding.param]
 
 
 def merges_batch(finding: Finding) -> bool:

@@ -178,6 +178,13 @@ def _choose(finding: Finding, trials: _Trials, allowed: set, source: Optional[C.
     if C.merges_batch(finding):
         _refuse_number_fix(finding)
         return True
+    if source is not None and C.fix_at_a_caller(finding):
+        cause = _first_cause(C.other_names(finding), trials, allowed)
+        if cause is None:
+            return False
+        if cause:
+            _take_cause(finding, cause, verified, named, findings)
+            return True
     decided = _decide(finding, trials, allowed, verified) if finding.fix is not None else False
     if decided is None:
         return False
