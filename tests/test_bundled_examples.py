@@ -19,6 +19,8 @@ def test_static_findings(name):
     errors = {(d["location"]["row"], d["fix"]["edits"][0]["content"] if d["fix"] else None)
               for d in diags if d["severity"] in ("error", "warning")}
     assert errors == {(f["line"], str(f["fix"])) for f in spec["flags"]}
+    offered = {(e["location"]["row"], e["content"]) for d in diags for a in d["alternatives"] for e in a["edits"]}
+    assert {(f["line"], str(f["fix"])) for f in spec.get("alternatives", [])} <= offered
     if "output_shape" in spec:
         doc = json.loads(run_shapels("shapes", "--format", "json", str(BUNDLED / name)).stdout)
         assert doc["modules"][-1]["output"] == spec["output_shape"]

@@ -224,16 +224,25 @@ def test_no_number_fix_for_a_linear_on_a_feature_map_nor_for_one_sample():
     assert "without a batch dim" in finding.message
 
 
-def test_an_image_size_is_the_second_reading_beside_the_linear():
-    # fc1's 16 * 5 * 5 is a 16x5x5 map: a 32x32 input gives it, the 28x28 one given does not. Both
-    # edits run; the Linear's stays preferred, the input's is offered beside it.
+def test_an_image_size_wins_where_the_linear_is_written_for_a_map():
+    # fc1's 16 * 5 * 5 says which map it was written for: a 32x32 input gives it, the 28x28 one given does
+    # not. Both edits run; the input's keeps the model as written, the Linear's is offered beside it.
     program = LENET.replace("x = x.view(-1, 16 * 5 * 5)", "x = torch.flatten(x, 1)")
     mutant = program.replace("torch.randn(4, 3, 32, 32)", "torch.randn(4, 3, 28, 28)")
     (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
-    assert finding.code == "linear-in-features" and finding.fix.content == "256"
-    sizes = [a for a in finding.alternatives if a.content == "torch.randn(4, 3, 32, 32)"]
-    assert sizes and _apply(mutant, sizes[0]) == program
-    assert any(r.message.startswith("or: the model was built for 32×32 inputs") for r in finding.related)
+    assert finding.code == "input-shape" and finding.message.startswith("the model was built for 32×32 inputs")
+    assert _apply(mutant, finding.fix) == program
+    assert [a.content for a in finding.alternatives] == ["256"]
+    assert _torch_error(_apply(mutant, finding.alternatives[0])) is None
+
+
+def test_an_image_size_is_the_second_reading_beside_a_plain_number():
+    # fc1's 9216 does not say which map it was for: its number stays the fix, the size is offered.
+    mutant = CNN.replace("torch.randn(1, 1, 28, 28)", "torch.randn(1, 1, 32, 32)")
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert finding.code == "linear-in-features" and finding.fix.content == "12544"
+    assert "torch.randn(1, 1, 28, 28)" in [a.content for a in finding.alternatives]
+    assert any(r.message.startswith("or: the model was built for 28×28 inputs") for r in finding.related)
 
 
 def test_every_offered_fix_is_valid_python_that_runs():

@@ -69,7 +69,7 @@ def test_wrong_in_features_after_a_loop_built_feature_stack():
         def __init__(self):
             super().__init__()
             self.blocks = nn.ModuleList([nn.Conv2d(3 if i == 0 else 8, 8, 3, padding=1) for i in range(3)])
-            self.fc = nn.Linear(8 * 16 * 16, 10)
+            self.fc = nn.Linear(2048, 10)
         def forward(self, x):
             for block in self.blocks:
                 x = F.relu(block(x))

@@ -121,11 +121,23 @@ def second_readings(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from _other_name(finding)
 
 
-def fix_at_a_caller(finding: Finding) -> bool:
-    """Whether the number fix would be written at a call site of the class, not in the layer's own line."""
-    layer = finding.evidence.layer if finding.evidence is not None else None
-    written = getattr(layer, "named_args", None) or {}
-    return finding.fix is not None and finding.param in written and finding.fix.loc is not written[finding.param]
+def names_first(finding: Finding) -> bool:
+    """Whether the argument that sets the size, at the blamed layer or upstream, is written as a name:
+    then the class's other names come before a number, which would replace the name with a literal or be
+    written at a caller (`ResBlock(64, 128)`), changing the caller's hyperparameters."""
+    evidence = finding.evidence
+    if evidence is None:
+        return False
+    producer, produced = evidence.producer or (None, None)
+    return finding.param in (getattr(evidence.layer, "named_args", None) or {}) or \
+        produced in (getattr(producer, "named_args", None) or {})
+
+
+def written_for_a_map(finding: Finding) -> bool:
+    """Whether the blamed size is written as a product (`16 * 5 * 5`, `28 * 28`): the author wrote down the
+    map it was computed for, so an input that gives that map keeps what they meant."""
+    node = finding.loc.node if finding.loc is not None else None
+    return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)
 
 
 def merges_batch(finding: Finding) -> bool:
@@ -213,19 +225,27 @@ def _is_zero(node: cst.BaseExpression) -> bool:
 
 
 def _dropped_keepdim(finding: Finding, source: Source) -> Iterator[Cause]:
-    """`x - x.mean(-1)`: the mean lost the dim the subtraction lines up against."""
-    if finding.code not in ("broadcast-mismatch",):
+    """`x - x.mean(-1)`, `self.fc1(x.mean(dim=(2, 3)))`: the reduction lost the dim that what follows
+    lines up against. Candidates: reductions the failing tensors went through, and for a broadcast the
+    reductions of the failing function (the reduced operand may be the other one)."""
+    evidence = finding.evidence
+    if evidence is None:
         return
+    seen = set()
+    traced = [(step.loc.unit, step.loc.node) for tensor in evidence.operands for step in reversed(tensor.trace)
+              if step.loc is not None and isinstance(step.loc.node, cst.Call)]
     unit = _unit(finding)
-    for fn, call in source.calls:
-        if fn is not unit or not _reduces_a_dim(call):
+    local = [(fn, call) for fn, call in source.calls if fn is unit] if finding.code == "broadcast-mismatch" else []
+    for fn, call in traced + local:
+        if id(call) in seen or not _reduces_a_dim(call):
             continue
+        seen.add(id(call))
         text = source.code(call)
         body = text[:-1].rstrip()
         content = body + ("" if body.endswith(("(", ",")) else ", ") + "keepdim=True)"
         fix = Fix("Keep the reduced dim: keepdim=True", Loc(fn, call), content, target="the reduction")
-        yield Cause("missing-keepdim", fix, f"`{_short(text)}` drops the reduced dim, so it no longer lines up with the tensor it "
-                         "is combined with: keepdim=True keeps it as size 1")
+        yield Cause("missing-keepdim", fix, f"`{_short(text)}` drops the reduced dim, so it no longer lines up "
+                                            "with what follows: keepdim=True keeps it as size 1")
 
 
 def _reduces_a_dim(call: cst.Call) -> bool:
@@ -295,19 +315,20 @@ def _driver_input(finding: Finding, source: Source, sizes: bool) -> Iterator[Cau
         if origin is None or id(origin[1]) in seen:
             continue
         seen.add(id(origin[1]))
-        loc, call, dims = origin
+        loc, call, dims, holder = origin
         name = source.assigned.get(id(call))
         what = f"`{name}`" if name else "the input"
         for new_dims, diagnosis, size_only in _input_shapes(finding, tensor, dims, what):
             if size_only != sizes:
                 continue
-            content = _factory_text(call, new_dims, source)
+            content = _factory_text(call, holder, new_dims, source)
             fix = Fix(f"Make the input {_shape_text(new_dims)}", loc, content, target="the model's input")
             yield Cause("input-shape", fix, diagnosis)
 
 
 def _origin(tensor, source: Source) -> Optional[tuple]:
-    """(loc, call, sizes) of the driver's factory call that made this tensor, with literal sizes."""
+    """(loc, call, sizes, the tuple that holds them or None) of the driver's factory call that made this
+    tensor, with literal sizes: `torch.randn(1, 28, 28)`, `torch.zeros((8, 3))`, `torch.randint(0, 9, (40,))`."""
     if not isinstance(tensor, Tensor) or not tensor.trace:
         return None
     first = tensor.trace[0]
@@ -317,12 +338,13 @@ def _origin(tensor, source: Source) -> Optional[tuple]:
     call = loc.node
     if any(a.star for a in call.args) or any(a.keyword is not None and a.keyword.value == "size" for a in call.args):
         return None
-    values = [a.value for a in call.args if a.keyword is None]
-    if len(values) == 1 and isinstance(values[0], (cst.Tuple, cst.List)):
-        values = [element.value for element in values[0].elements]
+    positional = [a.value for a in call.args if a.keyword is None]
+    tuples = [v for v in positional if isinstance(v, (cst.Tuple, cst.List))]
+    holder = tuples[0] if len(tuples) == 1 else None
+    values = [element.value for element in holder.elements] if holder is not None else positional
     if not values or not all(isinstance(v, cst.Integer) for v in values):
         return None
-    return loc, call, [int(v.value, 0) for v in values]
+    return loc, call, [int(v.value, 0) for v in values], holder
 
 
 def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str) -> Iterator[tuple]:
@@ -341,6 +363,10 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str) -> It
         new = [dims[1], dims[0]]
         yield new, (f"{what} is transposed: {old}, where the model takes rows of {expected} features, "
                     f"{_shape_text(new)}"), False
+    if not unbatched and len(dims) <= 3:
+        # No layer said so, but a batch of one is what a program that reads x.size(0) as the batch may need.
+        batched = ", ".join(["N"] + [str(d) for d in dims])
+        yield [1] + dims, f"{what} has no batch dim: the model takes a batch ({batched}), and {what} is one sample {old}", False
     for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
         yield dims[:-2] + [size, size], (f"the model was built for {size}×{size} inputs, and {what} is "
                                          f"{dims[-2]}×{dims[-1]} {old}"), True
@@ -367,6 +393,8 @@ def _image_sizes(finding: Finding, tensor: Tensor, dims: list) -> list:
             return []
         got, wanted = side
         estimate = dims[-1] * wanted / got
+    elif finding.code == "conv-kernel-too-large":
+        return [s for s in _IMAGE_SIZES if s > dims[-1]]
     elif finding.code in ("cat-mismatch", "broadcast-mismatch"):
         estimate = dims[-1]
         sizes = sorted({16 * math.floor(estimate / 16), 16 * math.ceil(estimate / 16)} - {dims[-1], 0})
@@ -391,49 +419,58 @@ def _map_side(tensor: Tensor, expected: Optional[int]) -> Optional[tuple]:
     return None
 
 
-def _factory_text(call: cst.Call, dims: list, source: Source) -> Optional[str]:
-    """`torch.randn(1, 1, 28, 28)` for `torch.randn(1, 28, 28)`, keywords kept."""
-    positional = [a for a in call.args if a.keyword is None]
-    keywords = [source.code(a).strip().rstrip(",").strip() for a in call.args if a.keyword is not None]
-    if len(positional) == 1 and isinstance(positional[0].value, (cst.Tuple, cst.List)):
-        sizes = "(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+def _factory_text(call: cst.Call, holder, dims: list, source: Source) -> str:
+    """`torch.randn(1, 1, 28, 28)` for `torch.randn(1, 28, 28)`; `torch.randint(0, 9, (8, 40))` for
+    `torch.randint(0, 9, (40,))`: the other arguments kept as written."""
+    if holder is not None:
+        sizes = _shape_text(dims)
+        if isinstance(holder, cst.List):
+            sizes = "[" + sizes[1:-1].rstrip(",") + "]"
+        args = [sizes if a.value is holder else source.code(a).strip().rstrip(",").strip() for a in call.args]
     else:
-        sizes = ", ".join(str(d) for d in dims)
-    return f"{source.code(call.func)}({', '.join([sizes] + keywords)})"
+        keywords = [source.code(a).strip().rstrip(",").strip() for a in call.args if a.keyword is not None]
+        args = [", ".join(str(d) for d in dims)] + keywords
+    return f"{source.code(call.func)}({', '.join(args)})"
 
 
 # -- the name written -----------------------------------------------------------------------------
-MAX_NAMES = 3
+MAX_NAMES = 4
 
 
 def _other_name(finding: Finding) -> Iterator[Cause]:
-    """`nn.GroupNorm(8, in_ch)` where `out_ch` was meant: another int name in scope where the argument is
-    written. The re-analysis runs every instance of the class, so a name that passes fits them all."""
+    """`nn.GroupNorm(8, in_ch)` where `out_ch` was meant: another int name in scope where an argument of
+    the blamed layer, or of the layer upstream that made the arriving size, is written as a name. The
+    re-analysis runs every instance of the class, so a name that passes fits them all."""
     evidence = finding.evidence
-    layer = evidence.layer if evidence is not None else None
-    written = getattr(layer, "named_args", None)
-    if not written:
+    if evidence is None:
         return
-    params = sorted(written, key=lambda p: p != finding.param)  # the blamed argument first
+    producer, produced = evidence.producer or (None, None)
     tried = 0
-    for param in params:
-        loc = written[param]
-        env, current_name = loc.env, loc.node.value
-        if not isinstance(env, dict) or current_name not in env:
+    for layer, first in ((evidence.layer, finding.param), (producer, produced)):
+        written = getattr(layer, "named_args", None) or {}
+        for param in sorted(written, key=lambda p: p != first):  # the argument that sets the size first
+            for cause in _names_for(finding, layer, param, written[param]):
+                yield cause
+                tried += 1
+                if tried == MAX_NAMES:
+                    return
+
+
+def _names_for(finding: Finding, layer, param: str, loc) -> Iterator[Cause]:
+    env, current_name = loc.env, loc.node.value
+    if not isinstance(env, dict) or current_name not in env:
+        return
+    current = to_dim(env[current_name])
+    for name, value in env.items():
+        if name in (current_name, "self") or name.startswith("_"):
             continue
-        current = to_dim(env[current_name])
-        for name, value in env.items():
-            if name in (current_name, "self") or name.startswith("_"):
-                continue
-            size = to_dim(value)
-            if size is None or D.as_int(size) is None or current is not None and D.eq(size, current) is True:
-                continue
-            fix = Fix(f"Use {name}", loc, name, target=f"{layer.label}'s {param}", param=param)
-            yield Cause(finding.code, fix, f"{layer.label}'s {param} is `{current_name}` ({D.show(current)}), where "
-                                           f"`{name}` ({D.show(size)}) fits: {finding.message}")
-            tried += 1
-            if tried == MAX_NAMES:
-                return
+        size = to_dim(value)
+        if size is None or D.as_int(size) is None or current is not None and D.eq(size, current) is True:
+            continue
+        now = f" ({D.show(current)})" if current is not None else ""
+        fix = Fix(f"Use {name}", loc, name, target=f"{layer.label}'s {param}", param=param)
+        yield Cause(finding.code, fix, f"{layer.label}'s {param} is `{current_name}`{now}, where `{name}` "
+                                       f"({D.show(size)}) fits: {finding.message}")
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class Evidence:
     source: Any = None  # the operand the message is about
     layer: Any = None
     call_loc: Optional[Loc] = None
+    producer: Optional[tuple] = None  # (the layer upstream that made the arriving size, its argument)
 
 
 @dataclass

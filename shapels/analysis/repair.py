@@ -178,7 +178,7 @@ def _choose(finding: Finding, trials: _Trials, allowed: set, source: Optional[C.
     if C.merges_batch(finding):
         _refuse_number_fix(finding)
         return True
-    if source is not None and C.fix_at_a_caller(finding):
+    if source is not None and C.names_first(finding):
         cause = _first_cause(C.other_names(finding), trials, allowed)
         if cause is None:
             return False
@@ -193,7 +193,13 @@ def _choose(finding: Finding, trials: _Trials, allowed: set, source: Optional[C.
     reading = _first_cause(C.second_readings(finding, source), trials, allowed)
     if reading is None:
         return False
-    if reading and decided:  # both readings run: the constructor's stays preferred, the other is offered
+    if reading and decided and reading.code == "input-shape" and C.written_for_a_map(finding):
+        # `nn.Linear(16 * 5 * 5, 120)` says which map it was written for: the input that gives it wins.
+        number = finding.fix
+        _take_cause(finding, reading, verified, named, findings)
+        finding.alternatives.append(number)
+        finding.related.append(Related(number.loc, f"or: {number.message.lower()}", number.span))
+    elif reading and decided:  # both readings run: the constructor's stays preferred, the other is offered
         verified.add(id(reading.fix))
         finding.alternatives.append(reading.fix)
         finding.related.append(Related(reading.fix.loc, f"or: {reading.diagnosis}", reading.fix.span))

@@ -100,7 +100,8 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
     interp.recorder.add(
         Finding(error.code, severity, message, loc, related, fix, module=_module_name(interp), param=error.param,
                 alternatives=alternatives, producer=producer,
-                evidence=Evidence(tuple(_operands(call.args.values())), source, layer, call_loc))
+                evidence=Evidence(tuple(_operands(call.args.values())), source, layer, call_loc,
+                                  find_producer(layer, error, source)))
     )
     if severity == "error" and interp.first_error is None:
         interp.first_error = loc  # torch stops here: later findings in this execution assume it fixed
@@ -237,8 +238,23 @@ PRODUCER_PARAMS = ("out_channels", "out_features", "embedding_dim", "hidden_size
 
 def producer_fix(consumer: Optional[Layer], error: ShapeError, source: Optional[Tensor], blamed) -> Optional[Fix]:
     """The other way to fix a channel/feature mismatch: change the layer upstream that produced the
-    arriving size (`conv1`'s out_channels) to what this layer expects. The search walks back over the
-    steps that pass that size through unchanged (norms, activations, pools, flatten)."""
+    arriving size (`conv1`'s out_channels) to what this layer expects."""
+    found = find_producer(consumer, error, source)
+    if found is None:
+        return None
+    producer, param = found
+    expected = to_dim(consumer.args.get(error.param, UNKNOWN))
+    where = producer.arg_locs[param]
+    content = render_fix(expected, where)
+    if content is None or where == blamed:
+        return None
+    return Fix(f"Set {producer.label}'s {param} to {content}", where, content,
+               target=f"{producer.label}'s {param}", param=param, size=expected)
+
+
+def find_producer(consumer: Optional[Layer], error: ShapeError, source: Optional[Tensor]) -> Optional[tuple]:
+    """(the layer upstream that produced the arriving size, its argument that sets it). The search walks
+    back over the steps that pass that size through unchanged (norms, activations, pools, flatten)."""
     if consumer is None or source is None or error.fix is None or not error.param:
         return None
     expected = to_dim(consumer.args.get(error.param, UNKNOWN))
@@ -252,12 +268,7 @@ def producer_fix(consumer: Optional[Layer], error: ShapeError, source: Optional[
             for param in PRODUCER_PARAMS:
                 value = to_dim(producer.args.get(param, UNKNOWN))
                 if value is not None and D.eq(value, arriving) is True and param in producer.arg_locs:
-                    where = producer.arg_locs[param]
-                    content = render_fix(expected, where)
-                    if content is None or where == blamed:
-                        return None
-                    return Fix(f"Set {producer.label}'s {param} to {content}", where, content,
-                               target=f"{producer.label}'s {param}", param=param, size=expected)
+                    return producer, param
         if index == 0 or not _carries(steps[index - 1].shape, arriving):
             return None  # this step made the size: if not by a producer argument, do not guess further
     return None
