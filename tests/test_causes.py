@@ -303,3 +303,24 @@ def test_a_name_in_the_class_before_the_callers_width():
     (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
     assert finding.span.start_line == program.splitlines().index("        self.norm = nn.LayerNorm(d_model)") + 1
     assert _apply(mutant, finding.fix) == program
+
+
+def test_an_odd_width_upstream_is_the_typo():
+    # Linear(64, 63) then Linear(64, 128): both fixes run, but widths are multiples of 8, so the 63 is
+    # the mistake, not the 64 the next layer expects.
+    program = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+        net = nn.Sequential(
+            nn.Linear(32, 64),
+            nn.ReLU(),
+            nn.Linear(64, 128),
+        )
+        y = net(torch.randn(4, 32))
+    ''')
+    mutant = program.replace("nn.Linear(32, 64)", "nn.Linear(32, 63)")
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert finding.span.start_line == program.splitlines().index("    nn.Linear(32, 64),") + 1
+    assert _apply(mutant, finding.fix) == program
+    assert "63" in [a.content for a in finding.alternatives]

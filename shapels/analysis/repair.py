@@ -281,7 +281,12 @@ def _decide(finding: Finding, trials: _Trials, allowed: set, verified: set) -> O
             verified.add(id(candidate))
             if candidate is not consumer_fix:
                 finding.fix = candidate
-            return _check_alternatives(finding, producer, trials, allowed, verified)
+            checked = _check_alternatives(finding, producer, trials, allowed, verified)
+            if checked and producer is not None and id(producer) in verified and \
+                    _odd_width_upstream(producer.size, candidate.size):
+                finding.alternatives.insert(0, candidate)
+                _blame_producer(finding, producer, candidate, [])
+            return checked
         rejected.append(list(trials.last_new))
     if producer is None:
         return False
@@ -294,6 +299,17 @@ def _decide(finding: Finding, trials: _Trials, allowed: set, verified: set) -> O
             _blame_producer(finding, candidate, consumer_fix, rejected[0] if rejected else [])
             return True
     return False
+
+
+def _odd_width_upstream(producer_value, consumer_value) -> bool:
+    """Both sides' fixes run: whether the consumer's size is the one meant. Widths are nearly always
+    multiples of 8: where the size arriving is not (a `Linear(latent_dim, 63)`) and the one expected is
+    (the next layer's 64), the odd one is the typo and the producer is to change. Otherwise torch's
+    choice, the consumer, stands."""
+    expected, arriving = D.as_int(producer_value), D.as_int(consumer_value)
+    if expected is None or arriving is None or min(expected, arriving) < 16:
+        return False
+    return expected % 8 == 0 and arriving % 8 != 0
 
 
 def _check_alternatives(finding: Finding, producer: Optional[Fix], trials: _Trials, allowed: set,
