@@ -1,13 +1,17 @@
 """`shapels check|shapes|confirm|serve`: one core behind every command.
 
-Exit status of `check`: 0 when no error was found, 1 when any was, 2 for a usage error or an
-internal failure (DESIGN.md part B).
+Exit status of `check`: 0 when no error was found, 1 when any was (a syntax error is one), 2 for a
+usage error or an internal failure (DESIGN.md part B). A usage error: a path that does not exist or
+holds no Python file, an unreadable `--input`, or an input entry (`--input`, `[tool.shapels]`) that
+names a class or forward parameter that does not exist. `--fix`/`--diff`: shapels/fixes.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -22,18 +26,32 @@ class UsageError(Exception):
 
 
 def iter_python_files(paths: list) -> list:
-    files = []
+    """The files to analyse: each file named, and the *.py files under each folder named. A path that
+    does not exist, or a folder that holds no Python file, is a usage error."""
+    files, seen = [], set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for candidate in sorted(path.rglob("*.py")):
-                if not SKIP_DIRS.intersection(candidate.relative_to(path).parts[:-1]):
-                    files.append(candidate)
+            found = [c for c in sorted(path.rglob("*.py"))
+                     if c.is_file() and not SKIP_DIRS.intersection(c.relative_to(path).parts[:-1])]
+            if not found:
+                raise UsageError(f"{raw}: no Python file (*.py) in this folder")
         elif path.is_file():
-            files.append(path)
+            found = [path]
         else:
             raise UsageError(f"{raw}: no such file or directory")
+        for candidate in found:
+            key = os.path.abspath(candidate)
+            if key not in seen:
+                seen.add(key)
+                files.append(candidate)
     return files
+
+
+def _shown(path: str) -> str:
+    from shapels.output import display_path
+
+    return display_path(path)
 
 
 def read_source(path: Path) -> str:
@@ -42,52 +60,111 @@ def read_source(path: Path) -> str:
     return data.decode("utf-8-sig", errors="replace")
 
 
-def build_options(paths: list, cli_inputs: list):
-    from shapels.analysis.inputs import parse_cli_input
+@dataclass
+class Settings:
+    options: object  # analysis Options
+    entries: list  # cli_findings.InputEntry, [tool.shapels] ones first
+    pyproject: Optional[Path]
+
+
+def load_settings(paths: list, cli_inputs: list) -> Settings:
+    """Options from [tool.shapels] in the nearest pyproject.toml and `--input` (which wins), and every
+    input entry, where it came from, for check_inputs."""
+    from shapels.analysis.inputs import parse_cli_input, parse_dims
+    from shapels.cli_findings import InputEntry
     from shapels.config import find_pyproject, options_from_section, read_tool_section
+    from shapels.imports import FileLoader
 
     start = Path(paths[0]) if paths else Path.cwd()
-    section, problem = read_tool_section(find_pyproject(start if start.exists() else Path.cwd()))
+    pyproject = find_pyproject(start if start.exists() else Path.cwd())
+    section, problem = read_tool_section(pyproject)
     if problem:
         print(f"shapels: {problem}", file=sys.stderr)
     options, problems = options_from_section(section)
     for p in problems:
         print(f"shapels: [tool.shapels] {p}; using the default", file=sys.stderr)
+    entries = []
+    for cls, params in options.inputs.items():
+        for param, spec in params.items():
+            origin = f"[tool.shapels] inputs \"{cls}.{param}\" in {_shown(str(pyproject))}"
+            if parse_dims(spec) is None:
+                raise UsageError(f"{origin}: {spec!r} is not a shape; write it as [1, 3, 64, 64] or \"B 3 H W\"")
+            entries.append(InputEntry(cls, param, spec, origin, configured=True))
     for text in cli_inputs or []:
         parsed = parse_cli_input(text)
         if parsed is None:
             raise UsageError(f"--input {text!r}: expected 'Class:param=(1,3,64,64)'")
         cls, param, spec = parsed
         options.inputs.setdefault(cls, {})[param] = spec
-    from shapels.imports import FileLoader
-
+        entries.append(InputEntry(cls, param, spec, f"--input {text!r}"))
     options.loader = FileLoader(roots=[Path.cwd()])
-    return options
+    return Settings(options, entries, pyproject)
 
 
-def analyze_files(files: list, options) -> list:
+def build_options(paths: list, cli_inputs: list):
+    return load_settings(paths, cli_inputs).options
+
+
+def check_inputs(settings: Settings, texts: dict) -> None:
+    """A usage error for an input entry that names a class or forward parameter that does not exist."""
+    if not settings.entries:
+        return
+    from shapels.cli_findings import ClassTable, InputError
+    from shapels.cli_findings import check_inputs as check
+
+    table = ClassTable()
+    for path, text in texts.items():
+        table.add_file(text, str(path))
+    try:
+        check(settings.entries, table, settings.pyproject.parent if settings.pyproject else None)
+    except InputError as error:
+        raise UsageError(str(error)) from None
+
+
+def analyse_file(path: Path, text: str, options, strict: bool = False):
+    """The file's AnalysisResult with the CLI's findings added (syntax error, classes without input),
+    or None when the analysis failed (a bug in shapels, named on stderr)."""
     from shapels.analysis.engine import analyze
+    from shapels.cli_findings import add_cli_findings
 
-    results = []
+    try:
+        return add_cli_findings(analyze(text, str(path), options), text, strict)
+    except Exception as error:  # noqa: BLE001 - a bug on one file must not cost the others' results
+        print(f"{_shown(str(path))}: not analysed, internal error: {type(error).__name__}: {error}",
+              file=sys.stderr)
+        return None
+
+
+def read_all(files: list) -> dict:
+    texts = {}
     for path in files:
         try:
-            result = analyze(read_source(path), str(path), options)
-        except Exception as error:  # noqa: BLE001 - a bug on one file must not cost the others' results
-            print(f"{path}: not analysed, internal error: {type(error).__name__}: {error}", file=sys.stderr)
-            results.append(None)
-            continue
-        if result.syntax_error is not None:
-            e = result.syntax_error
-            print(f"{path}:{e.line}:{e.column + 1}: not analysed, syntax error: {e.message}", file=sys.stderr)
-        results.append(result)
-    return results
+            texts[path] = read_source(path)
+        except OSError as error:
+            raise UsageError(f"{path}: cannot read: {error.strerror or error}") from None
+    return texts
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 'es' if word.endswith('s') else 's'}"
 
 
 def cmd_check(args) -> int:
+    if args.diff and args.format != "text":
+        raise UsageError("--diff prints a unified diff; it cannot be combined with --format " + args.format)
+    files = iter_python_files(args.paths)
+    settings = load_settings(args.paths, args.input)
+    texts = read_all(files)
+    check_inputs(settings, texts)
+    if args.diff or args.fix:
+        return _check_and_fix(args, files, texts, settings)
+    outcomes = [analyse_file(path, texts[path], settings.options, args.strict) for path in files]
+    return _report(args, files, outcomes)
+
+
+def _report(args, files: list, outcomes: list, fixed: int = 0) -> int:
     from shapels import output
 
-    files = iter_python_files(args.paths)
-    outcomes = analyze_files(files, build_options(args.paths, args.input))
     results = [r for r in outcomes if r is not None]
     if args.format == "json":
         print(output.check_json(results))
@@ -100,8 +177,60 @@ def cmd_check(args) -> int:
     errors = sum(1 for r in results for f in r.findings if f.severity == "error")
     if args.format == "text":
         sys.stdout.flush()  # the findings first, then the summary, even when both streams share a pipe
-        print(f"{errors} error{'s' if errors != 1 else ''} in {len(files)} file{'s' if len(files) != 1 else ''}", file=sys.stderr)
+        summary = f"{_plural(errors, 'error')} in {_plural(len(files), 'file')}"
+        if args.fix:
+            summary = f"fixed {_plural(fixed, 'error')}; {summary} left"
+        unchecked = sum(1 for r in results for f in r.findings if f.code == "missing-input" and f.severity != "error")
+        if unchecked:
+            summary += (f"; {_plural(unchecked, 'class')} not checked for lack of an input shape "
+                        "(missing-input; --strict fails on them)")
+        print(summary, file=sys.stderr)
     return EXIT_USAGE if _internal_failure(outcomes) else EXIT_FOUND if errors else EXIT_OK
+
+
+def _check_and_fix(args, files: list, texts: dict, settings: Settings) -> int:
+    """--fix: apply the offered fixes one at a time, write the files and report what is left.
+    --diff: print what --fix would change, and exit 1 when it would change anything."""
+    from shapels.analysis.engine import analyze
+    from shapels.cli_findings import add_cli_findings
+    from shapels.fixes import SourceFile, UnreadableSource, fix_text, unified_diff
+
+    outcomes, fixed, changed, syntax_errors = [], 0, 0, 0
+    for path in files:
+        shown = _shown(str(path))
+        try:
+            source = SourceFile.read(path)
+        except (OSError, UnreadableSource) as error:
+            print(f"{shown}: {error}", file=sys.stderr)
+            outcomes.append(analyse_file(path, texts[path], settings.options, args.strict))
+            continue
+        try:
+            outcome = fix_text(source.text, lambda text: analyze(text, str(path), settings.options))
+        except Exception as error:  # noqa: BLE001 - a bug on one file must not cost the others' results
+            print(f"{shown}: not fixed, internal error: {type(error).__name__}: {error}", file=sys.stderr)
+            outcomes.append(None)
+            continue
+        for applied in outcome.applied:
+            verb = "would fix" if args.diff else "fixed"
+            print(f"{shown}:{applied.line}: {verb} {applied.code}: {applied.message}", file=sys.stderr)
+        if outcome.stopped:
+            print(f"{shown}:{outcome.stopped}", file=sys.stderr)
+        if outcome.changed:
+            changed += 1
+            fixed += len(outcome.applied)
+            if args.diff:
+                sys.stdout.write(unified_diff(outcome.original, outcome.text, shown))
+            else:
+                source.write(outcome.text)
+        result = add_cli_findings(outcome.result, outcome.text, args.strict)
+        syntax_errors += result.syntax_error is not None
+        outcomes.append(result)
+    if args.diff:
+        sys.stdout.flush()
+        print(f"would fix {_plural(fixed, 'error')} in {_plural(changed, 'file')}"
+              + (f"; {_plural(syntax_errors, 'file')} with a syntax error" if syntax_errors else ""), file=sys.stderr)
+        return EXIT_USAGE if _internal_failure(outcomes) else EXIT_FOUND if changed or syntax_errors else EXIT_OK
+    return _report(args, files, outcomes, fixed)
 
 
 def _internal_failure(outcomes: list) -> bool:
@@ -114,11 +243,22 @@ def cmd_shapes(args) -> int:
     from shapels import output
 
     files = iter_python_files([args.path])
-    outcomes = analyze_files(files, build_options([args.path], args.input))
+    settings = load_settings([args.path], args.input)
+    texts = read_all(files)
+    check_inputs(settings, texts)
+    outcomes = [analyse_file(path, texts[path], settings.options) for path in files]
+    broken = False
     for result in outcomes:
-        if result is not None:
-            print(output.shapes_json(result) if args.format == "json" else output.shapes_text(result))
-    return EXIT_USAGE if _internal_failure(outcomes) else EXIT_OK
+        if result is None:
+            continue
+        if result.syntax_error is not None:
+            broken = True
+            [f] = [f for f in result.findings if f.code == "syntax-error"]
+            print(f"{_shown(result.path)}:{f.span.start_line}:{f.span.start_col + 1}: {f.code} {f.message}",
+                  file=sys.stderr)
+            continue
+        print(output.shapes_json(result) if args.format == "json" else output.shapes_text(result))
+    return EXIT_USAGE if _internal_failure(outcomes) else EXIT_FOUND if broken else EXIT_OK
 
 
 def cmd_serve(args) -> int:
@@ -150,6 +290,13 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=["text", "json", "sarif"], default="text")
     check.add_argument("--input", action="append", default=[], metavar="CLASS:PARAM=(1,3,64,64)",
                        help="input shape for a module's forward parameter (repeatable)")
+    check.add_argument("--strict", action="store_true",
+                       help="a module class left unchecked for lack of an input shape (missing-input) is an error")
+    fixing = check.add_mutually_exclusive_group()
+    fixing.add_argument("--fix", action="store_true",
+                        help="apply the verified fixes to the files, one at a time, and report what is left")
+    fixing.add_argument("--diff", action="store_true",
+                        help="print the verified fixes as a unified diff instead of applying them; exit 1 if any")
     check.set_defaults(func=cmd_check)
 
     shapes = sub.add_parser("shapes", help="print every layer's input and output shape, without running")

@@ -91,6 +91,12 @@ _CODES = [
          "a 10,000-layer Sequential"),
     Code("analysis-internal-error", "Information: shapels failed on one statement or class (a bug in shapels); "
          "the rest of the file is analysed.", "an unexpected exception in a class's run"),
+    Code("syntax-error", "The file is not valid Python, so it was not analysed; the position is Python's own. "
+         "`shapels check` exits 1.", "self.fc = nn.Linear(4, 2 on line 7: '(' was never closed"),
+    Code("missing-input", "Information: a module's forward got no input shape (no driver calls it, nothing is "
+         "configured), so what depends on its input was not checked. Give one with `--input`, `[tool.shapels]` "
+         "inputs, a `# shapels: input` comment or a jaxtyping annotation; `check --strict` makes it an error.",
+         "class MnistMLP with no driver: --input 'MnistMLP:x=(1, 784)'"),
 ]
 
 CODES: dict[str, Code] = {c.slug: c for c in _CODES}

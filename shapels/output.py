@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any, Optional
+from urllib.parse import quote
 
 from shapels import __version__, codes
 from shapels.analysis.engine import AnalysisResult, ModuleReport
 from shapels.symbolic.shape import Shape
 from shapels.values import Seq, Tensor, output_text, shape_text
+
+
+def display_path(path: str) -> str:
+    """A filename as every command prints it (as ruff does): relative to the current directory, or
+    absolute when the file is outside it."""
+    if not path or path.startswith("<"):
+        return path
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute)
+    except ValueError:  # another drive
+        return absolute
+    return absolute if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
 
 
 def _loc(line: int, col0: int) -> dict:
@@ -46,15 +62,20 @@ def finding_json(path: str, f) -> dict:
 
 
 def check_text(results: list) -> str:
+    """`path:row:col: code message`, and the fix on a line of its own (`  help: Set in_features to 5120`)."""
     lines = []
     for r in results:
+        path = display_path(r.path)
         for f in r.findings:
-            lines.append(f"{r.path}:{f.span.start_line}:{f.span.start_col + 1}: {f.code} {f.message}")
+            lines.append(f"{path}:{f.span.start_line}:{f.span.start_col + 1}: {f.code} {f.message}")
+            if f.fix is not None and f.fix.span is not None:
+                lines.append(f"  help: {f.fix.message}")
     return "\n".join(lines)
 
 
 def check_json(results: list) -> str:
-    return json.dumps([finding_json(r.path, f) for r in results for f in r.findings], indent=2, ensure_ascii=False)
+    return json.dumps([finding_json(display_path(r.path), f) for r in results for f in r.findings],
+                      indent=2, ensure_ascii=False)
 
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "information": "note", "hint": "note"}
@@ -69,6 +90,7 @@ def check_sarif(results: list) -> str:
     ]
     sarif_results = []
     for r in results:
+        uri = _sarif_uri(r.path)
         for f in r.findings:
             region = {"startLine": f.span.start_line, "startColumn": f.span.start_col + 1,
                       "endLine": f.span.end_line, "endColumn": f.span.end_col + 1}
@@ -76,16 +98,16 @@ def check_sarif(results: list) -> str:
                 "ruleId": f.code,
                 "level": _SARIF_LEVEL.get(f.severity, "note"),
                 "message": {"text": f.message},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.path}, "region": region}}],
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}],
             }
             if f.related:
                 entry["relatedLocations"] = [
                     {"id": i, "message": {"text": rel.message},
-                     "physicalLocation": {"artifactLocation": {"uri": r.path},
+                     "physicalLocation": {"artifactLocation": {"uri": uri},
                                           "region": {"startLine": rel.span.start_line, "startColumn": rel.span.start_col + 1}}}
                     for i, rel in enumerate(f.related)
                 ]
-            fixes = [_sarif_fix(r.path, x) for x in [f.fix] + list(f.alternatives) if x is not None and x.span is not None]
+            fixes = [_sarif_fix(uri, x) for x in [f.fix] + list(f.alternatives) if x is not None and x.span is not None]
             if fixes:
                 entry["fixes"] = fixes  # the preferred one first
             sarif_results.append(entry)
@@ -96,6 +118,15 @@ def check_sarif(results: list) -> str:
                   "results": sarif_results}],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def _sarif_uri(path: str) -> str:
+    """The file as a URI: relative to the current directory (code scanning resolves it against the
+    checkout), or a file: URI when it lies outside."""
+    shown = display_path(path)
+    if os.path.isabs(shown):
+        return Path(shown).as_uri()
+    return quote(shown.replace(os.sep, "/"))
 
 
 def _sarif_fix(uri: str, fix) -> dict:
@@ -142,7 +173,7 @@ def module_json(m: ModuleReport) -> dict:
 
 
 def shapes_json(result: AnalysisResult) -> str:
-    return json.dumps({"filename": result.path, "modules": [module_json(m) for m in result.modules]}, indent=2)
+    return json.dumps({"filename": display_path(result.path), "modules": [module_json(m) for m in result.modules]}, indent=2)
 
 
 def shapes_text(result: AnalysisResult) -> str:

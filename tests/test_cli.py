@@ -16,8 +16,9 @@ CORRECT = EXAMPLES / "torch/seed004_ex3.py"
 def test_text_format_and_exit_status():
     result = run_shapels("check", str(BROKEN))
     assert result.returncode == 1
-    [line] = result.stdout.strip().splitlines()
+    [line, help_line] = result.stdout.strip().splitlines()
     assert line.startswith(f"{BROKEN}:11:29: linear-in-features ")
+    assert help_line == "  help: Set in_features to 5120"  # the fix, as ruff shows it
     assert run_shapels("check", str(CORRECT)).returncode == 0
 
 

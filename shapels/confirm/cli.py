@@ -1,10 +1,16 @@
-"""`shapels confirm PATH [--device] [--format] [--timeout] [--memory-mb]`.
+"""`shapels confirm PATH [--device] [--format] [--timeout] [--memory-mb] [--input]`.
 
 Exit status: 0 when the run succeeded and agreed with the static shapes, 1 when it raised (or was
-stopped) or disagreed, 2 for a usage error or when it could not run at all (no torch, no CUDA).
+stopped) or disagreed, 2 for a usage error or when it could not run at all (no torch, no CUDA), and
+when the file ran but called no model that a module class of it defines: there was nothing to
+confirm (the note says how to give a model an input). The JSON's filename is relative to the current
+directory, as `check` prints it (absolute only outside it).
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 
@@ -13,20 +19,37 @@ def run_confirm(args) -> int:
     from shapels.confirm import render
     from shapels.confirm.api import confirm_file
 
-    from shapels.cli import build_options
+    from shapels.cli import check_inputs, load_settings, read_source
+    from shapels.output import display_path
 
+    settings = load_settings([args.path], getattr(args, "input", []))
+    path = Path(args.path)
+    text = read_source(path) if path.is_file() else None
+    if text is not None and settings.entries:
+        check_inputs(settings, {path: text})
+    static = _analyse(text, str(path.absolute()), settings.options) if text is not None else None
     report = confirm_file(
         args.path,
         device=getattr(args, "device", "auto") or "auto",
         timeout=getattr(args, "timeout", 60.0) or 60.0,
         memory_mb=getattr(args, "memory_mb", 4096),
-        options=build_options([args.path], getattr(args, "input", [])),
+        options=settings.options,
+        static=static,
     )
+    nothing_called = _nothing_called(report)
+    unconfirmed = _without_input(static) if static is not None else []
+    if nothing_called and static is not None:
+        unconfirmed = unconfirmed or [(m.name, next(iter(m.inputs), "x")) for m in static.modules
+                                      if m.forward_span is not None]
+    if unconfirmed:
+        report.notes.append(_hint(unconfirmed, nothing_called))
     if getattr(args, "format", "text") == "json":
-        print(report.to_json())
+        data = report.to_dict()
+        data["filename"] = display_path(report.path)
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print(render.text(report))
-    return exit_code(report)
+    return EXIT_USAGE if nothing_called and unconfirmed else exit_code(report)
 
 
 def exit_code(report) -> int:
@@ -35,3 +58,42 @@ def exit_code(report) -> int:
     if not report.ok or report.disagreements:
         return EXIT_FOUND
     return EXIT_OK
+
+
+def _analyse(text: str, path: str, options):
+    from shapels.analysis.engine import analyze
+
+    try:
+        return analyze(text, path, options)
+    except Exception:  # noqa: BLE001 - confirm_file analyses again and reports the failure in its notes
+        return None
+
+
+def _nothing_called(report) -> bool:
+    """The file ran to its end and called no model: nothing to compare."""
+    return (report.ok and report.error is None and not report.model and not report.layers
+            and report.output_shape is None)
+
+
+def _without_input(static) -> list:
+    """(class, first forward parameter) of each class that `check` notes as missing-input: no driver
+    calls it and no input shape is given, so the run could not call it either."""
+    from shapels.cli_findings import missing_input_notes
+
+    try:
+        notes = missing_input_notes(static)
+    except Exception:  # noqa: BLE001 - only a hint: without it the report still stands
+        return []
+    by_name = {m.name: m for m in static.modules}
+    return [(n.module, next(iter(by_name[n.module].inputs), "x")) for n in notes if n.module in by_name]
+
+
+def _hint(classes: list, nothing_called: bool) -> str:
+    name, param = classes[0]
+    listed = ", ".join(c for c, _ in classes[:10]) + (", ..." if len(classes) > 10 else "")
+    head = ("nothing was confirmed: no model was called, and shapels has no input shape to call " if nothing_called
+            else "not confirmed for lack of an input shape: ")
+    return (f"{head}{listed}{' with' if nothing_called else ''}. Give one (with your model's sizes): --input '{name}:{param}=(1, 3, 64, 64)', "
+            f"\"{name}.{param}\" = [1, 3, 64, 64] in [tool.shapels.inputs], "
+            f"'# shapels: input {param}=(1, 3, 64, 64)' above def forward, or a jaxtyping annotation; "
+            "or a driver that builds the model and calls it")
