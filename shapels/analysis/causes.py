@@ -305,7 +305,8 @@ def _conv_map_into_linear(finding: Finding) -> Optional[tuple]:
 # -- the driver's input ----------------------------------------------------------------------------
 def _driver_input(finding: Finding, source: Source, sizes: bool) -> Iterator[Cause]:
     """The tensor the driver made has no batch dim, is channels-last, is transposed, or has an image
-    size the model was not built for: the fix rewrites the sizes where it is made."""
+    size the model was not built for: the fix rewrites the sizes where it is made, in the driver's own
+    terms (`torch.randn(batch_size, latent_dim)` is reordered, not turned into numbers)."""
     evidence = finding.evidence
     if evidence is None:
         return
@@ -315,20 +316,23 @@ def _driver_input(finding: Finding, source: Source, sizes: bool) -> Iterator[Cau
         if origin is None or id(origin[1]) in seen:
             continue
         seen.add(id(origin[1]))
-        loc, call, dims, holder = origin
+        loc, call, dims, texts, holder = origin
         name = source.assigned.get(id(call))
         what = f"`{name}`" if name else "the input"
-        for new_dims, diagnosis, size_only in _input_shapes(finding, tensor, dims, what):
+        for layout, diagnosis, size_only in _input_shapes(finding, tensor, dims, what):
             if size_only != sizes:
                 continue
-            content = _factory_text(call, holder, new_dims, source)
+            new_texts = [texts[item] if isinstance(item, int) else item[0] for item in layout]
+            new_dims = [dims[item] if isinstance(item, int) else int(item[0]) for item in layout]
+            content = _factory_text(call, holder, new_texts, source)
             fix = Fix(f"Make the input {_shape_text(new_dims)}", loc, content, target="the model's input")
             yield Cause("input-shape", fix, diagnosis)
 
 
 def _origin(tensor, source: Source) -> Optional[tuple]:
-    """(loc, call, sizes, the tuple that holds them or None) of the driver's factory call that made this
-    tensor, with literal sizes: `torch.randn(1, 28, 28)`, `torch.zeros((8, 3))`, `torch.randint(0, 9, (40,))`."""
+    """(loc, call, sizes, their texts, the tuple that holds them or None) of the driver's factory call that
+    made this tensor: `torch.randn(1, 28, 28)`, `torch.zeros((n, 3))`, `torch.randint(0, 9, (40,))`. The
+    sizes are what the analysis knows them to be; each must be known."""
     if not isinstance(tensor, Tensor) or not tensor.trace:
         return None
     first = tensor.trace[0]
@@ -342,34 +346,39 @@ def _origin(tensor, source: Source) -> Optional[tuple]:
     tuples = [v for v in positional if isinstance(v, (cst.Tuple, cst.List))]
     holder = tuples[0] if len(tuples) == 1 else None
     values = [element.value for element in holder.elements] if holder is not None else positional
-    if not values or not all(isinstance(v, cst.Integer) for v in values):
+    shape = first.shape
+    dims = [D.as_int(d) for d in shape.dims] if shape.ranked else []
+    starred = holder is not None and any(isinstance(e, cst.StarredElement) for e in holder.elements)
+    if not values or len(values) != len(dims) or None in dims or starred:
         return None
-    return loc, call, [int(v.value, 0) for v in values], holder
+    return loc, call, dims, [source.code(v) for v in values], holder
 
 
 def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str) -> Iterator[tuple]:
-    """(new sizes, diagnosis, whether only the size changed) for each way the input may be wrong, the
-    most specific first."""
+    """(layout, diagnosis, whether only the size changed) for each way the input may be wrong, the most
+    specific first. A layout lists the new sizes: an index keeps that size as written, a 1-tuple is a new
+    number."""
     expected = _expected_size(finding)
     old = _shape_text(dims)
+    keep = list(range(len(dims)))
+    no_batch = (f"{what} has no batch dim: the model takes a batch ({', '.join(['N'] + [str(d) for d in dims])}), "
+                f"and {what} is one sample {old}")
     unbatched = any(step.unbatched for step in tensor.trace) or finding.code.endswith("-input-rank")
     if unbatched and len(dims) <= 4:
-        batched = ", ".join(["N"] + [str(d) for d in dims])
-        yield [1] + dims, f"{what} has no batch dim: the model takes a batch ({batched}), and {what} is one sample {old}", False
+        yield [("1",)] + keep, no_batch, False
     if expected is not None and len(dims) >= 3 and dims[-1] == expected and dims[1] != expected:
-        new = [dims[0], dims[-1]] + dims[1:-1]
-        yield new, f"{what} is channels-last {old}: the model takes channels at dim 1, {_shape_text(new)}", False
+        layout = [0, len(dims) - 1] + keep[1:-1]
+        new = [dims[i] for i in layout]
+        yield layout, f"{what} is channels-last {old}: the model takes channels at dim 1, {_shape_text(new)}", False
     if expected is not None and len(dims) == 2 and dims[0] == expected and dims[1] != expected:
-        new = [dims[1], dims[0]]
-        yield new, (f"{what} is transposed: {old}, where the model takes rows of {expected} features, "
-                    f"{_shape_text(new)}"), False
+        yield [1, 0], (f"{what} is transposed: {old}, where the model takes rows of {expected} features, "
+                       f"{_shape_text([dims[1], dims[0]])}"), False
     if not unbatched and len(dims) <= 3:
         # No layer said so, but a batch of one is what a program that reads x.size(0) as the batch may need.
-        batched = ", ".join(["N"] + [str(d) for d in dims])
-        yield [1] + dims, f"{what} has no batch dim: the model takes a batch ({batched}), and {what} is one sample {old}", False
+        yield [("1",)] + keep, no_batch, False
     for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
-        yield dims[:-2] + [size, size], (f"the model was built for {size}×{size} inputs, and {what} is "
-                                         f"{dims[-2]}×{dims[-1]} {old}"), True
+        yield keep[:-2] + [(str(size),), (str(size),)], (f"the model was built for {size}×{size} inputs, and "
+                                                        f"{what} is {dims[-2]}×{dims[-1]} {old}"), True
 
 
 def _expected_size(finding: Finding) -> Optional[int]:
@@ -419,17 +428,16 @@ def _map_side(tensor: Tensor, expected: Optional[int]) -> Optional[tuple]:
     return None
 
 
-def _factory_text(call: cst.Call, holder, dims: list, source: Source) -> str:
+def _factory_text(call: cst.Call, holder, sizes: list, source: Source) -> str:
     """`torch.randn(1, 1, 28, 28)` for `torch.randn(1, 28, 28)`; `torch.randint(0, 9, (8, 40))` for
     `torch.randint(0, 9, (40,))`: the other arguments kept as written."""
     if holder is not None:
-        sizes = _shape_text(dims)
-        if isinstance(holder, cst.List):
-            sizes = "[" + sizes[1:-1].rstrip(",") + "]"
-        args = [sizes if a.value is holder else source.code(a).strip().rstrip(",").strip() for a in call.args]
+        inner = ", ".join(sizes) + ("," if len(sizes) == 1 else "")
+        written = f"[{', '.join(sizes)}]" if isinstance(holder, cst.List) else f"({inner})"
+        args = [written if a.value is holder else source.code(a).strip().rstrip(",").strip() for a in call.args]
     else:
         keywords = [source.code(a).strip().rstrip(",").strip() for a in call.args if a.keyword is not None]
-        args = [", ".join(str(d) for d in dims)] + keywords
+        args = [", ".join(sizes)] + keywords
     return f"{source.code(call.func)}({', '.join(args)})"
 
 
@@ -461,13 +469,15 @@ def _names_for(finding: Finding, layer, param: str, loc) -> Iterator[Cause]:
     if not isinstance(env, dict) or current_name not in env:
         return
     current = to_dim(env[current_name])
+    if current is None or D.as_int(current) is None:
+        return  # only an int written as a name can have been meant as another int
     for name, value in env.items():
         if name in (current_name, "self") or name.startswith("_"):
             continue
         size = to_dim(value)
         if size is None or D.as_int(size) is None or current is not None and D.eq(size, current) is True:
             continue
-        now = f" ({D.show(current)})" if current is not None else ""
+        now = f" ({D.show(current)})"
         fix = Fix(f"Use {name}", loc, name, target=f"{layer.label}'s {param}", param=param)
         yield Cause(finding.code, fix, f"{layer.label}'s {param} is `{current_name}`{now}, where `{name}` "
                                        f"({D.show(size)}) fits: {finding.message}")
