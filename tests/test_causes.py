@@ -324,3 +324,25 @@ def test_an_odd_width_upstream_is_the_typo():
     assert finding.span.start_line == program.splitlines().index("    nn.Linear(32, 64),") + 1
     assert _apply(mutant, finding.fix) == program
     assert "63" in [a.content for a in finding.alternatives]
+
+
+def test_the_one_pool_unlike_its_siblings():
+    # Linear(32 * 4 * 4) says a 4x4 map; the pools all halve the map but one, whose kernel 4 leaves 3x3.
+    program = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+        features = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
+            nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
+            nn.Flatten(),
+            nn.Linear(32 * 4 * 4, 10),
+        )
+        y = features(torch.randn(2, 3, 32, 32))
+    ''')
+    mutant = program.replace("nn.ReLU(), nn.MaxPool2d(2, 2),\n    nn.Conv2d(32", "nn.ReLU(), nn.MaxPool2d(4, 2),\n    nn.Conv2d(32")
+    assert mutant != program and _torch_error(mutant) is not None
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert finding.span.start_line == 7
+    assert _apply(mutant, finding.fix) == program

@@ -22,6 +22,7 @@ import libcst as cst
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
 from shapels.rules.base import to_dim
+from shapels.rules.common import conv_out, pool_out
 from shapels.symbolic import dims as D
 from shapels.values import Tensor
 
@@ -105,6 +106,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from _dropped_keepdim(finding, source)
     yield from _forgotten_flatten(finding, source)
     yield from _driver_input(finding, source, sizes=False)
+    yield from _odd_geometry(finding)
 
 
 def other_names(finding: Finding) -> Iterator[Cause]:
@@ -439,6 +441,109 @@ def _factory_text(call: cst.Call, holder, sizes: list, source: Source) -> str:
         keywords = [source.code(a).strip().rstrip(",").strip() for a in call.args if a.keyword is not None]
         args = [", ".join(sizes)] + keywords
     return f"{source.code(call.func)}({', '.join(args)})"
+
+
+# -- a layer's geometry ---------------------------------------------------------------------------------
+_GEOMETRY = {"kernel_size": (-2, 2), "stride": (-1, 1), "padding": (-1, 1)}  # the edits tried, per argument
+_SLIDING = ("Conv1d", "Conv2d", "Conv3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d")
+
+
+def _odd_geometry(finding: Finding) -> Iterator[Cause]:
+    """`nn.MaxPool2d(4, 2)` among pools of kernel 2, before a Linear written for a 4x4 map: the one
+    layer whose kernel, stride or padding differs from its siblings', set to theirs, gives the map the rest
+    of the program was written for. The sizes are followed through the trace with the rules' own
+    arithmetic; an edit is proposed only where that reaches the size wanted."""
+    evidence = finding.evidence
+    if evidence is None or not isinstance(evidence.source, Tensor):
+        return
+    wanted = _wanted_side(finding)
+    if wanted is None:
+        return
+    steps = evidence.source.trace
+    sliding = [step.layer for step in steps if _kind(step.layer) in _SLIDING]
+    start = 1 if len(steps) < 12 else 2  # a trace cut to its last steps has a gap after its first
+    for index in range(start, len(steps)):
+        layer = steps[index].layer
+        if _kind(layer) not in _SLIDING:
+            continue
+        for param, deltas in _GEOMETRY.items():
+            current = _int_arg(layer, param)
+            where = layer.arg_locs.get(param)
+            if current is None or where is None or not isinstance(where.node, cst.Integer):
+                continue
+            siblings = [_int_arg(other, param) for other in sliding if other is not layer and _kind(other) == _kind(layer)]
+            for delta in deltas:
+                value = current + delta
+                if value < (0 if param == "padding" else 1) or siblings.count(value) * 2 <= len(siblings):
+                    continue  # only the value most of its siblings have
+                if _side_after(steps, index, {param: value}) != wanted:
+                    continue
+                fix = Fix(f"Set {layer.label}'s {param} to {value}", where, str(value),
+                          target=f"{layer.label}'s {param}", param=param)
+                yield Cause(finding.code, fix, f"{layer.label}'s {param}={current} differs from the other "
+                                               f"{_kind(layer)} layers' {value} and shrinks the map: {finding.message}")
+
+
+def _kind(layer) -> str:
+    kind = getattr(layer, "kind", None) or ""
+    return kind.rsplit(".", 1)[-1]
+
+
+def _int_arg(layer, param: str) -> Optional[int]:
+    value = layer.args.get(param) if hasattr(layer, "args") else None
+    if param == "stride" and getattr(value, "value", 0) is None:
+        value = layer.args.get("kernel_size")  # a pool's stride defaults to its kernel
+    dim = to_dim(value) if value is not None else None
+    return D.as_int(dim) if dim is not None else None
+
+
+def _wanted_side(finding: Finding) -> Optional[int]:
+    """The side of the square map a Linear written as a product was sized for (`128 * 4 * 4`: 4)."""
+    if finding.code != "linear-in-features" or not written_for_a_map(finding):
+        return None
+    found = _map_side(finding.evidence.source, _expected_size(finding))
+    return found[1] if found is not None else None
+
+
+def _side_after(steps: tuple, index: int, change: dict) -> Optional[int]:
+    """The last square map's side when step `index`'s layer has `change` applied, following the sizes
+    through the steps after it; None where a step's arithmetic is not known here."""
+    side = _side(steps[index - 1].shape)
+    if side is None:
+        return None
+    last = None
+    for position in range(index, len(steps)):
+        step = steps[position]
+        before, after = _side(steps[position - 1].shape), _side(step.shape)
+        if _kind(step.layer) in _SLIDING:
+            side = _slide(step.layer, side, change if position == index else {})
+            if side is None or side < 1:
+                return None
+        elif after is None:
+            break  # flattened: the map before it is the one the Linear was written for
+        elif before != after:
+            return None  # a step that resizes the map in a way not followed here
+        last = side
+    return last
+
+
+def _slide(layer, side: int, change: dict) -> Optional[int]:
+    args = {p: change.get(p, _int_arg(layer, p)) for p in ("kernel_size", "stride", "padding", "dilation")}
+    if args["dilation"] is None:
+        args["dilation"] = 1
+    if None in args.values() or getattr(layer.args.get("ceil_mode"), "value", False):
+        return None
+    out = pool_out(side, args["kernel_size"], args["stride"], args["padding"], args["dilation"], False) \
+        if "Pool" in _kind(layer) else conv_out(side, args["kernel_size"], args["stride"], args["padding"], args["dilation"])
+    return D.as_int(out)
+
+
+def _side(shape) -> Optional[int]:
+    """The side of a square 2-D map (N, C, H, W), else None."""
+    if shape is None or not shape.ranked or shape.rank != 4:
+        return None
+    h, w = D.as_int(shape.dims[2]), D.as_int(shape.dims[3])
+    return h if h is not None and h == w else None
 
 
 # -- the name written -----------------------------------------------------------------------------
