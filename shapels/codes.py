@@ -74,6 +74,8 @@ _CODES = [
     Code("op-input-shape", "An op gets a tensor whose rank or sizes it cannot take.",
          "F.pad(x of (2,), (1, 1, 1, 1)); nn.PixelShuffle(2) fed (1, 6, 4, 4)"),
     Code("call-mismatch", "A layer is called with the wrong number or kind of tensors.", "nn.Bilinear called with one tensor"),
+    Code("unpack-mismatch", "A split, chunk or unbind gives another number of tensors than the names they are "
+         "unpacked into: Python raises ValueError.", "q, k, v = x.split(256, dim=2) for x of (1, 8, 1024)"),
     Code("input-shape", "The model's input is not shaped as the model was built for: no batch dim, channels-last, "
          "transposed, or an image size its layers do not fit. The fix rewrites the sizes where the input is made.",
          "x = torch.randn(1, 28, 28) into a Conv2d(1, 32, 3) model: make it (1, 1, 28, 28)"),

@@ -18,7 +18,7 @@ from typing import Any, Optional
 import libcst as cst
 import sympy
 
-from shapels.analysis import attributes, calls, enums, indexing, membership, operators, python_builtins, tensor_values
+from shapels.analysis import attributes, calls, enums, indexing, membership, operators, python_builtins, report, tensor_values
 from shapels.analysis.env import join, join_all, join_envs, unanimous
 from shapels.analysis.modtable import add_import, mark_modules
 from shapels.analysis.objects import (BoundUserMethod, Builtin, ClassRef, Instance, ModuleRef, Partial, PendingImport,
@@ -562,6 +562,9 @@ class Interpreter:
             star = [i for i, e in enumerate(elements) if isinstance(e, cst.StarredElement)]
             items = iterate(value)
             if items is None or (not star and len(items) != len(elements)):
+                if items is not None and type(value) is Seq and items and all(type(v) is Tensor for v in items):
+                    # a split/chunk/unbind of known count: Python's ValueError is certain
+                    report.unpack_error(self, frame, frame.loc(target), len(items), len(elements), items[0])
                 for e in elements:
                     self.assign(e.value, UNKNOWN, frame)
                 return

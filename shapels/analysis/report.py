@@ -85,18 +85,7 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
         lazy = lazy_linear_alternative(interp, layer)
         if lazy is not None:
             alternatives.append(lazy)
-    severity = "error" if frame.surely_reached else "information"
-    earlier = after_error if after_error is not None else interp.first_error
-    if not frame.certain:
-        message = "may fail if this branch runs: " + message
-    elif frame.conditional:
-        message = "may fail on the paths that reach this line (an earlier branch may return or leave the loop): " + message
-    elif earlier is not None and earlier != loc:
-        after_error = earlier
-        # Torch stops at the first error; this one shows once that is fixed as the code intends.
-        severity = "warning"
-        message += " (once the earlier error is fixed)"
-        related.insert(0, Related(after_error, EARLIER_ERROR))
+    severity, message = _standing(interp, frame, loc, message, related, after_error)
     interp.recorder.add(
         Finding(error.code, severity, message, loc, related, fix, module=_module_name(interp), param=error.param,
                 alternatives=alternatives, producer=producer,
@@ -106,6 +95,36 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
     if severity == "error" and interp.first_error is None:
         interp.first_error = loc  # torch stops here: later findings in this execution assume it fixed
     return loc
+
+
+def _standing(interp, frame, loc, message: str, related: list, after_error) -> tuple:
+    """(severity, message) of a failure at `loc`: an error where the line surely runs and nothing failed
+    before it; a note where it may not run; a warning that names the earlier error torch stops at."""
+    severity = "error" if frame.surely_reached else "information"
+    earlier = after_error if after_error is not None else interp.first_error
+    if not frame.certain:
+        message = "may fail if this branch runs: " + message
+    elif frame.conditional:
+        message = "may fail on the paths that reach this line (an earlier branch may return or leave the loop): " + message
+    elif earlier is not None and earlier != loc:
+        # Torch stops at the first error; this one shows once that is fixed as the code intends.
+        severity = "warning"
+        message += " (once the earlier error is fixed)"
+        related.insert(0, Related(earlier, EARLIER_ERROR))
+    return severity, message
+
+
+def unpack_error(interp, frame, target_loc, count: int, names: int, source: Optional[Tensor]) -> None:
+    """`q, k, v = x.split(n_embd, dim=2)` on a split into 4: Python's ValueError, before any shape."""
+    why = chain(source)
+    many = "too many" if count > names else "not enough"
+    message = (f"{many} values to unpack: {count} tensors into {names} names (Python raises ValueError)"
+               + (f": {why}" if why else ""))
+    related: list = []
+    severity, message = _standing(interp, frame, target_loc, message, related, None)
+    interp.recorder.add(Finding("unpack-mismatch", severity, message, target_loc, related, module=_module_name(interp)))
+    if severity == "error" and interp.first_error is None:
+        interp.first_error = target_loc
 
 
 def _operands(values):

@@ -1,0 +1,53 @@
+"""Unpacking a split, chunk or unbind into the wrong number of names: Python's ValueError, reported
+where torch's program raises it, and checked against running the program."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from shapels.analysis.engine import analyze
+
+torch = pytest.importorskip("torch")
+
+TEMPLATE = textwrap.dedent('''
+    import torch
+    import torch.nn as nn
+
+
+    class Block(nn.Module):
+        def forward(self, x):
+            {line}
+            return a
+
+
+    y = Block()(torch.randn(2, 6, 12))
+''')
+
+CASES = [
+    ("a, b, c = x.split(4, dim=2)", False),
+    ("a, b = x.split(4, dim=2)", True),
+    ("a, b, c, d = x.split(4, dim=2)", True),
+    ("a, b = x.chunk(2, dim=1)", False),
+    ("a, b = x.chunk(3, dim=1)", True),
+    ("a, b, c = x.chunk(2, dim=1)", True),
+    ("a, b = x.unbind(0)", False),
+    ("a, b, c = x.unbind(0)", True),
+    ("a, *rest = x.split(4, dim=2)", False),
+    ("a, b, *rest = x.unbind(0)", False),
+    ("a, b = x.shape[:2]", False),
+]
+
+
+@pytest.mark.parametrize("line, fails", CASES, ids=[c[0] for c in CASES])
+def test_unpacking_count_agrees_with_python(line, fails):
+    source = TEMPLATE.replace("{line}", line)
+    try:
+        exec(compile(source, "<model>", "exec"), {"__name__": "__main__"})
+        raised = False
+    except ValueError:
+        raised = True
+    assert raised == fails
+    found = [(f.code, f.span.start_line) for f in analyze(source, "block.py").findings if f.severity == "error"]
+    assert found == ([("unpack-mismatch", source.splitlines().index("        " + line) + 1)] if fails else [])
