@@ -125,14 +125,32 @@ def analyse_file(path: Path, text: str, options, strict: bool = False):
     """The file's AnalysisResult with the CLI's findings added (syntax error, classes without input),
     or None when the analysis failed (a bug in shapels, named on stderr)."""
     from shapels.analysis.engine import analyze
-    from shapels.cli_findings import add_cli_findings
 
     try:
-        return add_cli_findings(analyze(text, str(path), options), text, strict)
+        result = analyze(text, str(path), options)
     except Exception as error:  # noqa: BLE001 - a bug on one file must not cost the others' results
         print(f"{_shown(str(path))}: not analysed, internal error: {type(error).__name__}: {error}",
               file=sys.stderr)
         return None
+    return with_cli_findings(result, text, strict)
+
+
+def with_cli_findings(result, text: str, strict: bool = False):
+    """add_cli_findings; a failure there (a bug in shapels) keeps the engine's findings and adds an
+    analysis-internal-error note, so the exit status is 2 as for any internal failure."""
+    from shapels.analysis.findings import Finding
+    from shapels.analysis.positions import Span
+    from shapels.cli_findings import add_cli_findings
+
+    try:
+        return add_cli_findings(result, text, strict)
+    except Exception as error:  # noqa: BLE001 - the engine's findings still stand
+        result.findings = list(result.findings) + [Finding(
+            "analysis-internal-error", "information",
+            f"shapels could not tell which classes got no input shape (internal error, {type(error).__name__}: "
+            f"{str(error)[:200]}); the findings above stand. This is a bug in shapels: please report it.",
+            None, span=Span(1, 0, 1, 0))]
+        return result
 
 
 def read_all(files: list) -> dict:
@@ -192,10 +210,9 @@ def _check_and_fix(args, files: list, texts: dict, settings: Settings) -> int:
     """--fix: apply the offered fixes one at a time, write the files and report what is left.
     --diff: print what --fix would change, and exit 1 when it would change anything."""
     from shapels.analysis.engine import analyze
-    from shapels.cli_findings import add_cli_findings
     from shapels.fixes import SourceFile, UnreadableSource, fix_text, unified_diff
 
-    outcomes, fixed, changed, syntax_errors = [], 0, 0, 0
+    outcomes, fixed, changed, syntax_errors, unwritten = [], 0, 0, 0, 0
     for path in files:
         shown = _shown(str(path))
         try:
@@ -214,15 +231,21 @@ def _check_and_fix(args, files: list, texts: dict, settings: Settings) -> int:
             verb = "would fix" if args.diff else "fixed"
             print(f"{shown}:{applied.line}: {verb} {applied.code}: {applied.message}", file=sys.stderr)
         if outcome.stopped:
-            print(f"{shown}:{outcome.stopped}", file=sys.stderr)
+            print(f"{shown}: {outcome.stopped}", file=sys.stderr)
         if outcome.changed:
-            changed += 1
-            fixed += len(outcome.applied)
             if args.diff:
                 sys.stdout.write(unified_diff(outcome.original, outcome.text, shown))
             else:
-                source.write(outcome.text)
-        result = add_cli_findings(outcome.result, outcome.text, args.strict)
+                try:
+                    source.write(outcome.text)
+                except OSError as error:
+                    print(f"{shown}: not fixed, cannot write it: {error.strerror or error}", file=sys.stderr)
+                    unwritten += 1
+                    outcomes.append(analyse_file(path, texts[path], settings.options, args.strict))
+                    continue
+            changed += 1
+            fixed += len(outcome.applied)
+        result = with_cli_findings(outcome.result, outcome.text, args.strict)
         syntax_errors += result.syntax_error is not None
         outcomes.append(result)
     if args.diff:
@@ -230,7 +253,8 @@ def _check_and_fix(args, files: list, texts: dict, settings: Settings) -> int:
         print(f"would fix {_plural(fixed, 'error')} in {_plural(changed, 'file')}"
               + (f"; {_plural(syntax_errors, 'file')} with a syntax error" if syntax_errors else ""), file=sys.stderr)
         return EXIT_USAGE if _internal_failure(outcomes) else EXIT_FOUND if changed or syntax_errors else EXIT_OK
-    return _report(args, files, outcomes, fixed)
+    status = _report(args, files, outcomes, fixed)
+    return EXIT_USAGE if unwritten else status
 
 
 def _internal_failure(outcomes: list) -> bool:
@@ -253,9 +277,9 @@ def cmd_shapes(args) -> int:
             continue
         if result.syntax_error is not None:
             broken = True
-            [f] = [f for f in result.findings if f.code == "syntax-error"]
-            print(f"{_shown(result.path)}:{f.span.start_line}:{f.span.start_col + 1}: {f.code} {f.message}",
-                  file=sys.stderr)
+            for f in result.findings:
+                print(f"{_shown(result.path)}:{f.span.start_line}:{f.span.start_col + 1}: {f.code} {f.message}",
+                      file=sys.stderr)
             continue
         print(output.shapes_json(result) if args.format == "json" else output.shapes_text(result))
     return EXIT_USAGE if _internal_failure(outcomes) else EXIT_FOUND if broken else EXIT_OK
@@ -329,7 +353,8 @@ def main(argv: Optional[list] = None) -> int:
     try:
         return args.func(args)
     except UsageError as error:
-        print(f"shapels: {error}", file=sys.stderr)
+        for line in str(error).splitlines():
+            print(f"shapels: {line}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
