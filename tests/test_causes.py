@@ -221,7 +221,7 @@ def test_no_number_fix_for_a_linear_on_a_feature_map_nor_for_one_sample():
     loaded = _mutant(CNN, CASES[0][2]).replace("x = torch.randn(1, 28, 28)", "x = torch.randn(1, 784).view(1, 28, 28)")
     (finding,) = [f for f in analyze(loaded, "model.py").findings if f.severity == "error"]
     assert finding.fix is None and finding.alternatives == []
-    assert "without a batch dim" in finding.message
+    assert "one unbatched sample" in finding.message
 
 
 def test_an_image_size_wins_where_the_linear_is_written_for_a_map():

@@ -225,7 +225,6 @@ def construct_layer(interp, rule, qualname: str, args: list, kwargs: dict, frame
     layer.arg_locs = argument_locs(written, frame)
     layer.named_args = {param: Loc(frame.unit, value, frame.env) for param, value in written.items()
                         if type(value) is cst.Name}  # `in_ch` where `out_ch` was meant: repair tries the others
-    interp.built[node] = interp.built.get(node, 0) + 1
     if interp.watch:
         interp.watched.extend((param, bound.get(param)) for param, loc in layer.arg_locs.items()
                               if loc.node in interp.watch or written.get(param) in interp.watch)

@@ -142,15 +142,17 @@ def written_for_a_map(finding: Finding) -> bool:
     return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)
 
 
-def merges_batch(finding: Finding) -> bool:
-    """Whether the constructor's number fix would only make torch run: the model got one unbatched
-    sample, or a Linear got a conv feature map whose last axis it would take as the features."""
+def merges_batch(finding: Finding) -> Optional[str]:
+    """Why the constructor's number fix would only make torch run, if it would: the model got one
+    unbatched sample, or a Linear got a conv feature map whose last axis it would take as the features."""
     evidence = finding.evidence
     if evidence is None or not isinstance(evidence.source, Tensor):
-        return False
+        return None
     if any(step.unbatched for step in evidence.source.trace):
-        return True
-    return _conv_map_into_linear(finding) is not None
+        return "a layer took its input as one unbatched sample, so the batch is not where the model expects it"
+    if _conv_map_into_linear(finding) is not None:
+        return "a Linear got a conv feature map and takes its last axis as the features; was a flatten forgotten?"
+    return None
 
 
 # -- statements in forward -------------------------------------------------------------------------

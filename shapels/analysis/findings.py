@@ -27,7 +27,6 @@ class Fix:
     target: str = ""  # what it changes, for messages: "conv1's out_channels"
     param: str = ""  # the constructor parameter it sets
     size: Any = None  # the value (a dim) that parameter needs for the inputs in play
-    constructor: Any = None  # the layer's constructor call node (how often it ran tells if a literal suits)
 
 
 @dataclass

@@ -124,7 +124,6 @@ class Interpreter:
         self._star: dict = {}  # (path, name) -> what a star import binds that name to (None: nothing)
         self.first_error = None  # where the current execution would stop; reset per execution
         self.watch: set = set()  # argument nodes whose values a fix trial wants to see (repair.py)
-        self.built: dict = {}  # constructor call node -> how many layers it built
         self.silenced = 0  # > 0 inside a loop probe whose findings are dropped
         self.watched: list = []
 

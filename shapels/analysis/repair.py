@@ -133,12 +133,13 @@ def problem_keys(findings: list) -> set:
     return {(f.code, f.span.start_line) for f in findings if f.severity in PROBLEMS and f.span is not None}
 
 
-def choose_fixes(findings: list, text: str, analyse: Analyse, built: dict, source: Optional[C.Source] = None,
+def choose_fixes(findings: list, text: str, analyse: Analyse, source: Optional[C.Source] = None,
                  span_of: Optional[Callable] = None) -> None:
     """Find the cause of the first errors and check every fix by re-analysis; move the blame to the
     cause, or to the producer where only a producer fix makes the file consistent. Edits `findings` in
-    place: a finding whose cause another one already names is dropped. `built`: constructor call node
-    -> how many layers it built (kept for callers; every fix is now checked)."""
+    place: a finding whose cause another one already names is dropped. `source` and `span_of` (the file's
+    syntax, and where a node is in it) let the causes of causes.py propose edits; without them only the
+    constructor arguments are tried."""
     trials = _Trials(text, analyse, findings)
     trials.positions = span_of
     errors = [f for f in findings if f.severity == "error" and f.span is not None]
@@ -175,8 +176,9 @@ def _choose(finding: Finding, trials: _Trials, allowed: set, source: Optional[C.
         if cause:
             _take_cause(finding, cause, verified, named, findings)
             return True
-    if C.merges_batch(finding):
-        _refuse_number_fix(finding)
+    merged = C.merges_batch(finding)
+    if merged:
+        _refuse_number_fix(finding, merged)
         return True
     if source is not None and C.names_first(finding):
         cause = _first_cause(C.other_names(finding), trials, allowed)
@@ -253,15 +255,13 @@ def _consequence(finding: Finding) -> Related:
     return Related(finding.loc, f"then: {finding.message}", finding.span)
 
 
-def _refuse_number_fix(finding: Finding) -> None:
+def _refuse_number_fix(finding: Finding, why: str) -> None:
     """A Linear sized to a feature map's last axis, or a layer resized for one unbatched sample, would make
     torch run on a model that no longer computes what it was written for: no such fix is offered."""
     finding.fix = None
     finding.alternatives = []
     finding.producer = None
-    if C.merges_batch(finding) and "unbatched" not in finding.message:
-        finding.message += (" (the input reached the model without a batch dim, or a Linear got a conv feature map "
-                            "whose last axis it takes as the features: resizing this layer would not fix that)")
+    finding.message += f" ({why}: resizing this layer would not fix that)"
 
 
 def _decide(finding: Finding, trials: _Trials, allowed: set, verified: set) -> Optional[bool]:

@@ -72,7 +72,7 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
         if content is not None:
             size = None if isinstance(error.fix, (tuple, list)) else D.const(error.fix)
             fix = Fix(f"Set {error.param} to {content}", loc, content, target=f"{layer.label}'s {error.param}",
-                      param=error.param, size=size, constructor=layer.loc.node if layer.loc is not None else None)
+                      param=error.param, size=size)
     if fix is None and error.code == "view-stride":
         fix = reshape_fix(call_loc)
     if fix is None and isinstance(error.fix, str) and error.fix.startswith(CAST_FIX):
