@@ -270,3 +270,28 @@ def test_filenames_are_relative_to_the_current_directory(tmp_path):
     [diag] = json.loads(run_shapels("check", "--format", "json", str(model), cwd=ROOT).stdout)
     assert diag["filename"] == str(model)
     assert Path(diag["filename"]).is_absolute() and not str(elsewhere).startswith(str(ROOT))
+
+
+def test_every_bad_input_entry_is_listed(tmp_path):
+    (tmp_path / "m.py").write_text(MLP)
+    result = run_shapels("check", "--input", "Nope:x=(1, 784)", "--input", "MnistMLP:q=(1, 784)", "m.py", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "shapels: --input 'Nope:x=(1, 784)': no class Nope in the files checked; classes with a forward there: MnistMLP",
+        "shapels: --input 'MnistMLP:q=(1, 784)': MnistMLP.forward has no parameter 'q'; its parameters: x",
+    ]
+
+
+def test_a_failure_in_the_notes_keeps_the_findings_and_exits_2(tmp_path, monkeypatch, capsys):
+    """A bug while deriving the missing-input notes is an internal failure (exit 2), not a lost report."""
+    from shapels import cli, cli_findings
+
+    def broken(result, strict=False):
+        raise KeyError("injected")
+
+    monkeypatch.setattr(cli_findings, "missing_input_notes", broken)
+    path = tmp_path / "m.py"
+    path.write_text((EXAMPLES / "torch" / "seed004_ex1.py").read_text())
+    assert cli.main(["check", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert "linear-in-features" in out and "analysis-internal-error" in out and "KeyError" in out
