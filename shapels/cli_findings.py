@@ -142,6 +142,7 @@ class ClassEntry:
     params: Optional[list]  # forward's parameters that take an input; None: not known (inherited from elsewhere)
     has_forward: bool
     where: str = ""
+    keyword_only: tuple = ()  # forward's keyword-only parameters: the engine gives them no input
 
 
 @dataclass
@@ -178,7 +179,8 @@ def classes_of(tree: ast.Module, where: str = "") -> dict:
         for item in node.body:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "forward":
                 args = item.args
-                return ClassEntry([a.arg for a in args.posonlyargs + args.args][1:], True, where)
+                return ClassEntry([a.arg for a in args.posonlyargs + args.args][1:], True, where,
+                                  tuple(a.arg for a in args.kwonlyargs))
         for base in node.bases:
             name = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else None
             if name in defs and name not in seen:
@@ -227,7 +229,9 @@ def check_inputs(entries: list, table: ClassTable, project_root: Optional[Path] 
             problems.append(f"{entry.origin}: class {entry.cls} has no forward method, so it takes no input")
         else:
             listed = ", ".join(names) if names else "none after self"
-            problems.append(f"{entry.origin}: {entry.cls}.forward has no parameter {entry.param!r}; "
+            keyword_only = any(entry.param in e.keyword_only for e in candidates)
+            what = "takes an input only for a positional parameter, not the keyword-only" if keyword_only else "has no parameter"
+            problems.append(f"{entry.origin}: {entry.cls}.forward {what} {entry.param!r}; "
                             f"its parameters: {listed}")
     if problems:
         raise InputError("\n".join(problems))

@@ -124,6 +124,10 @@ def test_input_naming_a_missing_parameter_lists_the_parameters(tmp_path):
     assert result.returncode == 2 and result.stdout == ""
     assert "MnistMLP.forward has no parameter 'y'; its parameters: x" in result.stderr
     assert run_shapels("check", "--input", "MnistMLP:x=(1,1,28,28)", "m.py", cwd=tmp_path).returncode == 0
+    (tmp_path / "k.py").write_text("import torch.nn as nn\nclass K(nn.Module):\n"
+                                   "    def forward(self, x, *, mask=None):\n        return x\n")
+    result = run_shapels("check", "--input", "K:mask=(1, 4)", "k.py", cwd=tmp_path)
+    assert result.returncode == 2 and "not the keyword-only 'mask'; its parameters: x" in result.stderr
 
 
 def test_input_naming_a_missing_class_lists_the_classes(tmp_path):
