@@ -346,3 +346,59 @@ def test_the_one_pool_unlike_its_siblings():
     (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
     assert finding.span.start_line == 7
     assert _apply(mutant, finding.fix) == program
+
+
+def test_a_conv_whose_padding_does_not_keep_the_size_before_a_residual_add():
+    program = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+
+        class Basic(nn.Module):
+            def __init__(self, ch):
+                super().__init__()
+                self.conv1 = nn.Conv2d(ch, ch, kernel_size=3, padding=1)
+                self.conv2 = nn.Conv2d(ch, ch, kernel_size=3, padding=1)
+
+            def forward(self, x):
+                return torch.relu(self.conv2(torch.relu(self.conv1(x))) + x)
+
+
+        y = Basic(8)(torch.randn(2, 8, 16, 16))
+    ''')
+    mutant = program.replace("self.conv2 = nn.Conv2d(ch, ch, kernel_size=3, padding=1)",
+                             "self.conv2 = nn.Conv2d(ch, ch, kernel_size=5, padding=1)")
+    assert _torch_error(mutant) is not None
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert _apply(mutant, finding.fix) == program
+
+
+def test_pools_of_a_cfg_loop_change_together():
+    # One constructor call builds every pool: its kernel 4 with stride 2 breaks the pool convention, and
+    # kernel 2 in every pool it builds gives the 4x4 map the classifier was written for.
+    program = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+        cfg = [16, "M", 32, "M", 32, "M"]
+        layers = []
+        channels = 3
+        for v in cfg:
+            if v == "M":
+                layers += [nn.MaxPool2d(kernel_size=2, stride=2)]
+            else:
+                layers += [nn.Conv2d(channels, v, kernel_size=3, padding=1), nn.ReLU()]
+                channels = v
+        model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(32 * 4 * 4, 10))
+        y = model(torch.randn(2, 3, 32, 32))
+    ''')
+    mutant = program.replace("nn.MaxPool2d(kernel_size=2, stride=2)", "nn.MaxPool2d(kernel_size=4, stride=2)")
+    assert _torch_error(mutant) is not None
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert _apply(mutant, finding.fix) == program
+
+
+def test_a_flattening_view_written_for_another_image_size():
+    mutant = LENET.replace("torch.randn(4, 3, 32, 32)", "torch.randn(4, 3, 28, 28)")
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert finding.code == "input-shape" and _apply(mutant, finding.fix) == LENET

@@ -399,8 +399,8 @@ def _image_sizes(finding: Finding, tensor: Tensor, dims: list) -> list:
     C-channel map it gets (the author sized it for an s×s map), or a skip connection does not line up."""
     if len(dims) != 4 or dims[-1] != dims[-2]:
         return []
-    if finding.code == "linear-in-features":
-        expected = _expected_size(finding)
+    if finding.code in ("linear-in-features", "view-invalid-shape"):
+        expected = _expected_size(finding) if finding.code == "linear-in-features" else _flatten_width(finding)
         side = _map_side(tensor, expected)
         if side is None:
             return []
@@ -414,7 +414,22 @@ def _image_sizes(finding: Finding, tensor: Tensor, dims: list) -> list:
         return sorted(sizes, key=lambda s: abs(s - estimate))
     else:
         return []
-    return sorted((s for s in _IMAGE_SIZES if s != dims[-1]), key=lambda s: abs(s - estimate))
+    # An image size people mistake for another is near it (28 for 32, 256 for 224), never 4x away.
+    near = (s for s in _IMAGE_SIZES if s != dims[-1] and dims[-1] / 2 <= s <= dims[-1] * 2)
+    return sorted(near, key=lambda s: abs(s - estimate))
+
+
+def _flatten_width(finding: Finding) -> Optional[int]:
+    """The features per sample of a flattening `x.view(-1, 16 * 5 * 5)`: its second size."""
+    evidence = finding.evidence
+    call = evidence.call_loc.node if evidence is not None and evidence.call_loc is not None else None
+    sizes = evidence.sizes if evidence is not None else None
+    if not isinstance(call, cst.Call) or not sizes or len(sizes) != 2:
+        return None
+    first = call.args[0].value if call.args else None
+    is_minus_one = isinstance(first, cst.UnaryOperation) and isinstance(first.operator, cst.Minus) and \
+        isinstance(first.expression, cst.Integer) and first.expression.value == "1"
+    return D.as_int(sizes[1]) if is_minus_one else None
 
 
 def _map_side(tensor: Tensor, expected: Optional[int]) -> Optional[tuple]:
@@ -451,39 +466,73 @@ _SLIDING = ("Conv1d", "Conv2d", "Conv3d", "MaxPool1d", "MaxPool2d", "MaxPool3d",
 
 
 def _odd_geometry(finding: Finding) -> Iterator[Cause]:
-    """`nn.MaxPool2d(4, 2)` among pools of kernel 2, before a Linear written for a 4x4 map: the one
-    layer whose kernel, stride or padding differs from its siblings', set to theirs, gives the map the rest
-    of the program was written for. The sizes are followed through the trace with the rules' own
-    arithmetic; an edit is proposed only where that reaches the size wanted."""
-    evidence = finding.evidence
-    if evidence is None or not isinstance(evidence.source, Tensor):
-        return
-    wanted = _wanted_side(finding)
-    if wanted is None:
-        return
-    steps = evidence.source.trace
-    sliding = [step.layer for step in steps if _kind(step.layer) in _SLIDING]
-    start = 1 if len(steps) < 12 else 2  # a trace cut to its last steps has a gap after its first
-    for index in range(start, len(steps)):
-        layer = steps[index].layer
-        if _kind(layer) not in _SLIDING:
-            continue
-        for param, deltas in _GEOMETRY.items():
-            current = _int_arg(layer, param)
-            where = layer.arg_locs.get(param)
-            if current is None or where is None or not isinstance(where.node, cst.Integer):
+    """`nn.MaxPool2d(4, 2)` among pools of kernel 2, before a Linear written for a 4x4 map; a conv of
+    kernel 5 with padding 1 before a residual add: the one layer whose kernel, stride or padding breaks
+    the convention (a pool's stride is its kernel, a conv's padding keeps the size) or differs from its
+    siblings', set to the usual value, gives the map the rest of the program expects. The sizes are
+    followed through the trace with the rules' own arithmetic; an edit is proposed only where that
+    reaches the size wanted. A layer built by one constructor call many times (a cfg loop) changes
+    everywhere it runs."""
+    for steps, wanted in _maps_wanted(finding):
+        sliding = [step.layer for step in steps if _kind(step.layer) in _SLIDING]
+        start = 1 if len(steps) < 12 else 2  # a trace cut to its last steps has a gap after its first
+        proposed = set()
+        for index in range(start, len(steps)):
+            layer = steps[index].layer
+            if _kind(layer) not in _SLIDING:
                 continue
-            siblings = [_int_arg(other, param) for other in sliding if other is not layer and _kind(other) == _kind(layer)]
-            for delta in deltas:
-                value = current + delta
-                if value < (0 if param == "padding" else 1) or siblings.count(value) * 2 <= len(siblings):
-                    continue  # only the value most of its siblings have
-                if _side_after(steps, index, {param: value}) != wanted:
+            for param, value, why in _usual_geometry(layer, sliding):
+                where = layer.arg_locs.get(param)
+                if where is None or not isinstance(where.node, cst.Integer) or (id(where.node), value) in proposed:
                     continue
+                if _side_after(steps, index, where.node, param, value) != wanted:
+                    continue
+                proposed.add((id(where.node), value))
                 fix = Fix(f"Set {layer.label}'s {param} to {value}", where, str(value),
                           target=f"{layer.label}'s {param}", param=param)
-                yield Cause(finding.code, fix, f"{layer.label}'s {param}={current} differs from the other "
-                                               f"{_kind(layer)} layers' {value} and shrinks the map: {finding.message}")
+                yield Cause(finding.code, fix, f"{layer.label}'s {param}={_int_arg(layer, param)} {why}, and the map "
+                                               f"comes out {_side(steps[-1].shape) or 'the wrong size'} where "
+                                               f"{wanted} is expected: {finding.message}")
+
+
+def _usual_geometry(layer, sliding: list) -> Iterator[tuple]:
+    """(argument, value, why the current one is odd): the conventions first, then what its siblings of
+    the same kind have."""
+    kind = _kind(layer)
+    kernel, stride, padding = (_int_arg(layer, p) for p in ("kernel_size", "stride", "padding"))
+    if "Pool" in kind and None not in (kernel, stride) and kernel != stride:
+        yield "stride", kernel, "differs from its kernel"
+        yield "kernel_size", stride, "differs from its stride"
+    if "Conv" in kind and None not in (kernel, padding) and kernel % 2 and padding not in (0, (kernel - 1) // 2):
+        yield "kernel_size", 2 * padding + 1, f"does not match its padding {padding}"
+        yield "padding", (kernel - 1) // 2, f"does not keep the size with kernel {kernel}"
+    for param in _GEOMETRY:
+        current = _int_arg(layer, param)
+        siblings = [_int_arg(other, param) for other in sliding if other is not layer and _kind(other) == kind]
+        for value in {v for v in siblings if v is not None and v != current}:
+            if current is not None and siblings.count(value) * 2 > len(siblings):
+                yield param, value, f"differs from the other {kind} layers' {value}"
+
+
+def _maps_wanted(finding: Finding) -> Iterator[tuple]:
+    """(the steps of a tensor's trace, the side its last square map should have): for a Linear whose
+    in_features is C*s*s of the C-channel map it got, s; for a skip connection (cat, +) of two square
+    maps, the other one's side, with the steps since the two parted."""
+    evidence = finding.evidence
+    if evidence is None:
+        return
+    if finding.code == "linear-in-features" and isinstance(evidence.source, Tensor):
+        found = _map_side(evidence.source, _expected_size(finding))
+        if found is not None:
+            yield evidence.source.trace, found[1]
+    elif finding.code in ("cat-mismatch", "broadcast-mismatch") and len(evidence.operands) == 2:
+        first, second = evidence.operands
+        for one, other in ((first, second), (second, first)):
+            side = _side(other.shape)
+            shared = {id(step) for step in other.trace}
+            parted = next((i for i, step in enumerate(one.trace) if id(step) not in shared), None)
+            if side is not None and parted and _side(one.shape) not in (None, side):
+                yield one.trace[parted - 1:], side
 
 
 def _kind(layer) -> str:
@@ -507,9 +556,10 @@ def _wanted_side(finding: Finding) -> Optional[int]:
     return found[1] if found is not None else None
 
 
-def _side_after(steps: tuple, index: int, change: dict) -> Optional[int]:
-    """The last square map's side when step `index`'s layer has `change` applied, following the sizes
-    through the steps after it; None where a step's arithmetic is not known here."""
+def _side_after(steps: tuple, index: int, node, param: str, value: int) -> Optional[int]:
+    """The last square map's side when `param` written at `node` is `value` (from step `index` on, in every
+    layer that constructor call built), following the sizes through the steps; None where a step's
+    arithmetic is not known here."""
     side = _side(steps[index - 1].shape)
     if side is None:
         return None
@@ -518,7 +568,8 @@ def _side_after(steps: tuple, index: int, change: dict) -> Optional[int]:
         step = steps[position]
         before, after = _side(steps[position - 1].shape), _side(step.shape)
         if _kind(step.layer) in _SLIDING:
-            side = _slide(step.layer, side, change if position == index else {})
+            where = step.layer.arg_locs.get(param)
+            side = _slide(step.layer, side, {param: value} if where is not None and where.node is node else {})
             if side is None or side < 1:
                 return None
         elif after is None:

@@ -39,6 +39,7 @@ class Evidence:
     layer: Any = None
     call_loc: Optional[Loc] = None
     producer: Optional[tuple] = None  # (the layer upstream that made the arriving size, its argument)
+    sizes: Optional[tuple] = None  # the sizes a view/reshape asked for, where it failed on them
 
 
 @dataclass

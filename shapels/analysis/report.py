@@ -10,7 +10,7 @@ import sympy
 
 from shapels.analysis.findings import EARLIER_ERROR, Evidence, Finding, Fix, Related
 from shapels.analysis.positions import Loc
-from shapels.rules.base import CAST_FIX, Condition, RuleCall, ShapeError, to_dim
+from shapels.rules.base import CAST_FIX, Condition, RuleCall, ShapeError, Unknowable, to_dim
 from shapels.rules.registry import lookup as rule_for
 from shapels.values import UNKNOWN
 from shapels.symbolic import dims as D
@@ -90,7 +90,7 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
         Finding(error.code, severity, message, loc, related, fix, module=_module_name(interp), param=error.param,
                 alternatives=alternatives, producer=producer,
                 evidence=Evidence(tuple(_operands(call.args.values())), source, layer, call_loc,
-                                  find_producer(layer, error, source)))
+                                  find_producer(layer, error, source), _asked_sizes(call)))
     )
     if severity == "error" and interp.first_error is None:
         interp.first_error = loc  # torch stops here: later findings in this execution assume it fixed
@@ -125,6 +125,16 @@ def unpack_error(interp, frame, target_loc, count: int, names: int, source: Opti
     interp.recorder.add(Finding("unpack-mismatch", severity, message, target_loc, related, module=_module_name(interp)))
     if severity == "error" and interp.first_error is None:
         interp.first_error = target_loc
+
+
+def _asked_sizes(call: RuleCall) -> Optional[tuple]:
+    """`view(-1, 400)`'s sizes, for the repair's reading of what the flatten was written for."""
+    if "shape" not in call.args:
+        return None
+    try:
+        return tuple(call.int_list("shape"))
+    except (KeyError, Unknowable):
+        return None
 
 
 def _operands(values):
