@@ -200,3 +200,33 @@ def test_two_classes_each_get_their_own_producer_blame():
     assert [f.fix.content for f in found] == ["width", "width"]
     conv1_lines = [i for i, line in enumerate(source.splitlines(), 1) if "self.conv1 =" in line]
     assert [f.span.start_line for f in found] == conv1_lines
+
+
+def test_two_independent_errors_each_get_a_checked_fix():
+    # fc1 and head are both wrong and neither fix clears the other: each fix still adds no problem, so
+    # each is offered (the second error is a warning until the first is fixed).
+    source = textwrap.dedent("""
+        import torch
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = nn.Linear(100, 64)
+                self.act = nn.ReLU()
+                self.fc2 = nn.Linear(64, 32)
+                self.head = nn.Linear(16, 10)
+
+            def forward(self, x):
+                return self.head(self.fc2(self.act(self.fc1(x))))
+
+
+        y = Net()(torch.randn(4, 784))
+    """)
+    found = [f for f in analyze(source, "model.py").findings if f.severity in ("error", "warning")]
+    assert [(f.severity, f.fix.content if f.fix else None) for f in found] == [("error", "784"), ("warning", None)]
+    fixed = apply(source, found[0].fix)
+    (second,) = [f for f in analyze(fixed, "model.py").findings if f.severity == "error"]
+    assert second.fix.content == "32"
+    assert run(apply(fixed, second.fix)) is None

@@ -40,6 +40,14 @@ PROBLEMS = ("error", "warning")
 Analyse = Callable[[str, tuple], Optional[object]]
 
 
+@dataclass(frozen=True)
+class Leave:
+    """What a fix may leave behind: `strict` to be preferred, `lenient` to be offered at all."""
+
+    strict: frozenset
+    lenient: frozenset
+
+
 @dataclass
 class _Edit:
     start: int  # offsets in the text
@@ -84,14 +92,19 @@ class _Trials:
         end = self._starts[span.end_line - 1] + span.end_col
         return _Edit(start, end, content, span)
 
-    def allowed(self, finding: Finding) -> set:
-        """The problems a fix of `finding` may leave: the others, except the warnings that only
-        follow from it ("once the earlier error is fixed"): those it must not leave behind."""
-        return problem_keys([f for f in self.findings if f is not finding and not _follows(f, finding)])
+    def allowed(self, finding: Finding) -> "Leave":
+        """The problems a fix of `finding` may leave. Preferably the others except the warnings that
+        follow it ("once the earlier error is fixed"): a fix that clears those too is the consistent
+        one (a producer rather than its consumer). At least every problem already reported: a fix that
+        adds none is still a fix where the file has independent errors."""
+        others = [f for f in self.findings if f is not finding]
+        return Leave(problem_keys([f for f in others if not _follows(f, finding)]), problem_keys(others))
 
-    def fixes(self, fix: Fix, allowed: set) -> Optional[bool]:
-        """True: with `fix` applied the file has no problem outside `allowed` (and a constructor
-        argument's fix gives it the needed size). None: out of trials or time (undecided)."""
+    def fixes(self, fix: Fix, allowed: "Leave") -> Optional[bool]:
+        """True: with `fix` applied the file has no problem outside `allowed.strict` (and a constructor
+        argument's fix gives it the needed size). None: out of trials or time (undecided). After a
+        False, `leniently` says whether it passed against `allowed.lenient`."""
+        self.leniently = False
         if self.left <= 0:
             return None
         edit = self.edit(fix.span, fix.content)
@@ -104,8 +117,9 @@ class _Trials:
         if result.syntax_error is not None or fix.param and not _gives(result.watched, fix):
             return False
         new = [f for f in result.findings if f.severity in PROBLEMS and f.span is not None
-               and (f.code, _before_edit(f.span.start_line, edit)) not in allowed]
+               and (f.code, _before_edit(f.span.start_line, edit)) not in allowed.strict]
         self.last_new = new
+        self.leniently = all((f.code, _before_edit(f.span.start_line, edit)) in allowed.lenient for f in new)
         return not new
 
 
@@ -129,8 +143,8 @@ def _before_edit(line: int, edit: _Edit) -> int:
     return line - delta if line > edit.span.end_line + delta else line
 
 
-def problem_keys(findings: list) -> set:
-    return {(f.code, f.span.start_line) for f in findings if f.severity in PROBLEMS and f.span is not None}
+def problem_keys(findings: list) -> frozenset:
+    return frozenset((f.code, f.span.start_line) for f in findings if f.severity in PROBLEMS and f.span is not None)
 
 
 def choose_fixes(findings: list, text: str, analyse: Analyse, source: Optional[C.Source] = None,
@@ -166,7 +180,7 @@ def choose_fixes(findings: list, text: str, analyse: Analyse, source: Optional[C
         finding.alternatives = [a for a in finding.alternatives if id(a) in verified]
 
 
-def _choose(finding: Finding, trials: _Trials, allowed: set, source: Optional[C.Source], verified: set,
+def _choose(finding: Finding, trials: _Trials, allowed: Leave, source: Optional[C.Source], verified: set,
             named: dict, findings: list) -> bool:
     """The cause of one error and its fix; False when out of time or trials."""
     if source is not None:
@@ -210,9 +224,10 @@ def _choose(finding: Finding, trials: _Trials, allowed: set, source: Optional[C.
     return True
 
 
-def _first_cause(candidates, trials: _Trials, allowed: set):
+def _first_cause(candidates, trials: _Trials, allowed: Leave):
     """The first candidate whose edit makes the file run clean; False if none does, None when out of
     time or trials."""
+    fallback = False
     for cause in list(candidates)[:MAX_CAUSES]:
         cause.fix.span = trials.span_of(cause.fix.loc)
         verdict = trials.fixes(cause.fix, allowed)
@@ -220,7 +235,9 @@ def _first_cause(candidates, trials: _Trials, allowed: set):
             return None
         if verdict:
             return cause
-    return False
+        if trials.leniently and fallback is False:
+            fallback = cause  # clears this error and adds nothing, though a later one stays
+    return fallback
 
 
 def _take_cause(finding: Finding, cause: C.Cause, verified: set, named: dict, findings: list) -> None:
@@ -264,7 +281,7 @@ def _refuse_number_fix(finding: Finding, why: str) -> None:
     finding.message += f" ({why}: resizing this layer would not fix that)"
 
 
-def _decide(finding: Finding, trials: _Trials, allowed: set, verified: set) -> Optional[bool]:
+def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set) -> Optional[bool]:
     producer = finding.producer if finding.producer is not None and finding.producer.span is not None else None
     consumer_fix = finding.fix
     if consumer_fix.loc != finding.loc:  # a rewrite of the call (reshape, a cast): checked as it is
@@ -273,10 +290,12 @@ def _decide(finding: Finding, trials: _Trials, allowed: set, verified: set) -> O
             verified.add(id(consumer_fix))
         return verdict
     rejected: list = []
+    fallback = None  # the first fix that clears this error and adds nothing, though a later one stays
     for candidate in _consumer_candidates(finding, producer, trials):
         verdict = trials.fixes(candidate, allowed)
         if verdict is None:
             return None
+        fallback = fallback or (candidate if trials.leniently else None)
         if verdict:
             verified.add(id(candidate))
             if candidate is not consumer_fix:
@@ -288,17 +307,20 @@ def _decide(finding: Finding, trials: _Trials, allowed: set, verified: set) -> O
                 _blame_producer(finding, producer, candidate, [])
             return checked
         rejected.append(list(trials.last_new))
-    if producer is None:
+    if producer is not None:
+        for candidate in _producer_candidates(finding, producer, trials):
+            verdict = trials.fixes(candidate, allowed)
+            if verdict is None:
+                return None
+            if verdict:
+                verified.add(id(candidate))
+                _blame_producer(finding, candidate, consumer_fix, rejected[0] if rejected else [])
+                return True
+    if fallback is None:
         return False
-    for candidate in _producer_candidates(finding, producer, trials):
-        verdict = trials.fixes(candidate, allowed)
-        if verdict is None:
-            return None
-        if verdict:
-            verified.add(id(candidate))
-            _blame_producer(finding, candidate, consumer_fix, rejected[0] if rejected else [])
-            return True
-    return False
+    verified.add(id(fallback))
+    finding.fix = fallback
+    return True
 
 
 def _odd_width_upstream(producer_value, consumer_value) -> bool:
@@ -312,13 +334,13 @@ def _odd_width_upstream(producer_value, consumer_value) -> bool:
     return expected % 8 == 0 and arriving % 8 != 0
 
 
-def _check_alternatives(finding: Finding, producer: Optional[Fix], trials: _Trials, allowed: set,
+def _check_alternatives(finding: Finding, producer: Optional[Fix], trials: _Trials, allowed: Leave,
                         verified: set) -> Optional[bool]:
     """Offer the upstream change and the other alternatives beside a verified fix only if each passes the
     same test."""
     for alternative in list(finding.alternatives):
         verdict = trials.fixes(alternative, allowed) if alternative.span is not None else False
-        if verdict:
+        if verdict or verdict is False and trials.leniently:
             verified.add(id(alternative))
             continue
         finding.alternatives.remove(alternative)
