@@ -402,3 +402,48 @@ def test_a_flattening_view_written_for_another_image_size():
     mutant = LENET.replace("torch.randn(4, 3, 32, 32)", "torch.randn(4, 3, 28, 28)")
     (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
     assert finding.code == "input-shape" and _apply(mutant, finding.fix) == LENET
+
+
+def test_an_odd_width_in_a_broadcast():
+    program = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+
+        class Encoder(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = nn.Linear(784, 400)
+                self.fc21 = nn.Linear(400, 20)
+                self.fc22 = nn.Linear(400, 20)
+
+            def forward(self, x):
+                h = torch.relu(self.fc1(x))
+                mu, logvar = self.fc21(h), self.fc22(h)
+                return mu + torch.exp(0.5 * logvar)
+
+
+        z = Encoder()(torch.randn(8, 784))
+    ''')
+    mutant = program.replace("self.fc22 = nn.Linear(400, 20)", "self.fc22 = nn.Linear(400, 19)")
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert _apply(mutant, finding.fix) == program
+
+
+def test_the_channels_a_product_names():
+    # Linear(32 * 7 * 7) names a 32-channel map; the conv before it makes 64: its out_channels changes.
+    program = CNN.replace("self.conv2 = nn.Conv2d(32, 64, 3, 1)", "self.conv2 = nn.Conv2d(32, 16, 3, 1)").replace(
+        "self.fc1 = nn.Linear(9216, 128)", "self.fc1 = nn.Linear(16 * 12 * 12, 128)")
+    assert _torch_error(program) is None
+    mutant = program.replace("nn.Conv2d(32, 16, 3, 1)", "nn.Conv2d(32, 64, 3, 1)")
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert "written for a 16×12×12 map" in finding.message
+    assert _apply(mutant, finding.fix) == program
+
+
+def test_a_stride_unlike_its_siblings_through_a_functional_pool():
+    # F.max_pool2d's arithmetic is not followed, so the re-analysis alone decides: conv2's stride 2,
+    # where conv1 has 1, leaves a 6x6 map where fc1's 9216 is 64 x 12 x 12.
+    mutant = CNN.replace("self.conv2 = nn.Conv2d(32, 64, 3, 1)", "self.conv2 = nn.Conv2d(32, 64, 3, 2)")
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert _apply(mutant, finding.fix) == CNN

@@ -216,6 +216,18 @@ def _conv_weight(layer: Layer) -> Value:
     return Tensor(shape, (Step(f"{layer.label}.weight", shape, layer.loc, layer),))
 
 
+def _embedding_weight(layer: Layer) -> Value:
+    """(num_embeddings, embedding_dim), or the `_weight` tensor it was given."""
+    given = layer.args.get("_weight", NONE)
+    if not (isinstance(given, Const) and given.value is None):
+        return given if isinstance(given, Tensor) else UNKNOWN
+    rows, width = to_dim(layer.args.get("num_embeddings", UNKNOWN)), to_dim(layer.args.get("embedding_dim", UNKNOWN))
+    if rows is None or width is None:
+        return UNKNOWN
+    shape = Shape.of([rows, width])
+    return Tensor(shape, (Step(f"{layer.label}.weight", shape, layer.loc, layer),))
+
+
 def _constructed_attribute(layer: Layer, name: str) -> Optional[Value]:
     """Attributes torch builds from a constructor argument of the same name: `conv.bias` is a tensor
     (or None), not the flag; `conv.kernel_size` is (3, 3) for a 3."""
@@ -231,6 +243,8 @@ def _constructed_attribute(layer: Layer, name: str) -> Optional[Value]:
         if isinstance(flag, Const) and flag.value is True and size is not None:
             return Tensor(Shape.of([size]))
         return UNKNOWN
+    if name == "weight" and layer.kind == "torch.nn.Embedding":
+        return _embedding_weight(layer)
     if name in _CONV_TUPLES and layer.kind[-2:] in ("1d", "2d", "3d") and "Conv" in layer.kind:
         value = layer.args.get(name)
         if isinstance(value, Number) and not isinstance(value.value, float):
@@ -239,6 +253,13 @@ def _constructed_attribute(layer: Layer, name: str) -> Optional[Value]:
 
 
 def layer_attribute(layer: Layer, name: str) -> Value:
+    if name in layer.assigned:  # `self.head.weight = self.emb.weight`: the tensor assigned, not the one built
+        return layer.assigned[name]
+    return built_attribute(layer, name)
+
+
+def built_attribute(layer: Layer, name: str) -> Value:
+    """An attribute as the layer's constructor made it (assignments after construction aside)."""
     if layer.opaque:
         return BoundMethod(layer, name) if name in ("add_module", "append", "extend") else UNKNOWN
     constructed = _constructed_attribute(layer, name)

@@ -662,7 +662,71 @@ def call_library_method(interp, tensor: Tensor, name: str, args: list, kwargs: d
     return apply_rule(interp, rule, qualname, None, [tensor] + list(args), kwargs, frame, node)
 
 
+def assign_layer_attribute(layer: Layer, name: str, value: Value, certain: bool) -> None:
+    """`self.head.weight = self.emb.weight` (weight tying) replaces what the constructor built; on a
+    path that may not run, either may be there. A module assigned to a container becomes its member
+    (torch registers it), where we cannot say: the container's members are no longer known."""
+    if layer.kind in CONTAINERS:
+        if not isinstance(value, (Tensor, Number, Const, Seq, ListValue, DictValue)):
+            layer.opaque = True
+        return
+    if not certain:
+        from shapels.analysis.attributes import layer_attribute
+        from shapels.analysis.env import join
+
+        value = join(layer_attribute(layer, name), value)
+    layer.assigned[name] = value
+
+
+def _unchanged(layer: Layer, name: str, value: Value) -> bool:
+    """The assigned attribute is certainly what the constructor built: a tensor of the same shape
+    (nanoGPT ties wte's (vocab, n_embd) to lm_head's (vocab, n_embd)), or None for None."""
+    from shapels.analysis.attributes import built_attribute
+
+    built = built_attribute(layer, name)
+    if isinstance(built, Const) and built.value is None:
+        return isinstance(value, Const) and value.value is None
+    if not (isinstance(built, Tensor) and isinstance(value, Tensor)):
+        return False
+    a, b = built.shape, value.shape
+    return a.ranked and b.ranked and len(a.dims) == len(b.dims) and all(D.eq(x, y) is True for x, y in zip(a.dims, b.dims))
+
+
+# Layers whose forward is one functional call of their parameters: with a weight assigned in place of
+# the one built, the call with the new parameters is what torch runs.
+_FUNCTIONAL_FORWARD = {"torch.nn.Linear": ("torch.nn.functional.linear", ("weight", "bias")),
+                       "torch.nn.Embedding": ("torch.nn.functional.embedding", ("weight",))}
+
+
+def _apply_reassigned(interp, layer: Layer, args: list, kwargs: dict, frame, node) -> Optional[Value]:
+    """A layer with an attribute assigned after construction: None where the assignment changed
+    nothing its rule reads; else the functional call with the new parameters, or an unknown result."""
+    from shapels.analysis.attributes import layer_attribute
+
+    changed = {name for name, value in layer.assigned.items() if not _unchanged(layer, name, value)}
+    if not changed:
+        return None
+    functional = _FUNCTIONAL_FORWARD.get(layer.kind)
+    primary = next((v for v in args if isinstance(v, Tensor)), None)
+    if functional is not None and changed <= set(functional[1]) and len(args) == 1 and not kwargs:
+        qualname, params = functional
+        result = apply_rule(interp, rule_registry.lookup(qualname), qualname, None,
+                            [args[0]] + [layer_attribute(layer, p) for p in params], {}, frame, node)
+        last = result.trace[-1] if isinstance(result, Tensor) and result.trace else None
+        if last is not None and last.label == qualname.rsplit(".", 1)[-1] and getattr(last.loc, "node", None) is node:
+            step = dataclasses.replace(last, label=layer.label, layer=layer)  # `head`, not `linear`
+            result = dataclasses.replace(result, trace=result.trace[:-1] + (step,))
+    else:
+        result = Tensor(Shape.unknown(), primary.trace) if primary is not None else UNKNOWN
+    _record_layer_call(interp, layer, args, result, frame, node)
+    return result
+
+
 def apply_layer(interp, layer: Layer, args: list, kwargs: dict, frame, node) -> Value:
+    if layer.assigned:
+        result = _apply_reassigned(interp, layer, args, kwargs, frame, node)
+        if result is not None:
+            return result
     if layer.kind == "torch.nn.Sequential":
         if len(args) != 1 or kwargs or layer.opaque:
             return UNKNOWN

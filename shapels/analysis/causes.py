@@ -107,6 +107,8 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from _forgotten_flatten(finding, source)
     yield from _driver_input(finding, source, sizes=False)
     yield from _odd_geometry(finding)
+    yield from _odd_width_in_a_broadcast(finding)
+    yield from _channels_the_product_names(finding)
 
 
 def other_names(finding: Finding) -> Iterator[Cause]:
@@ -462,6 +464,7 @@ def _factory_text(call: cst.Call, holder, sizes: list, source: Source) -> str:
 
 # -- a layer's geometry ---------------------------------------------------------------------------------
 _GEOMETRY = {"kernel_size": (-2, 2), "stride": (-1, 1), "padding": (-1, 1)}  # the edits tried, per argument
+MAX_GEOMETRY = 3  # geometry edits tried per finding
 _SLIDING = ("Conv1d", "Conv2d", "Conv3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d")
 
 
@@ -473,6 +476,7 @@ def _odd_geometry(finding: Finding) -> Iterator[Cause]:
     followed through the trace with the rules' own arithmetic; an edit is proposed only where that
     reaches the size wanted. A layer built by one constructor call many times (a cfg loop) changes
     everywhere it runs."""
+    found = []  # (the arithmetic could not follow it, cause): the ones it confirms are tried first
     for steps, wanted in _maps_wanted(finding):
         sliding = [step.layer for step in steps if _kind(step.layer) in _SLIDING]
         start = 1 if len(steps) < 12 else 2  # a trace cut to its last steps has a gap after its first
@@ -485,14 +489,17 @@ def _odd_geometry(finding: Finding) -> Iterator[Cause]:
                 where = layer.arg_locs.get(param)
                 if where is None or not isinstance(where.node, cst.Integer) or (id(where.node), value) in proposed:
                     continue
-                if _side_after(steps, index, where.node, param, value) != wanted:
-                    continue
+                followed = _side_after(steps, index, where.node, param, value)
+                if followed is not None and followed != wanted:
+                    continue  # the arithmetic says it does not give the map; an unknown step leaves it to the trial
                 proposed.add((id(where.node), value))
                 fix = Fix(f"Set {layer.label}'s {param} to {value}", where, str(value),
                           target=f"{layer.label}'s {param}", param=param)
-                yield Cause(finding.code, fix, f"{layer.label}'s {param}={_int_arg(layer, param)} {why}, and the map "
-                                               f"comes out {_side(steps[-1].shape) or 'the wrong size'} where "
-                                               f"{wanted} is expected: {finding.message}")
+                found.append((followed is None, Cause(
+                    finding.code, fix, f"{layer.label}'s {param}={_int_arg(layer, param)} {why}, and the map comes "
+                                       f"out the wrong size where {wanted}×{wanted} is expected: {finding.message}")))
+    found.sort(key=lambda pair: pair[0])
+    yield from (cause for _, cause in found[:MAX_GEOMETRY])
 
 
 def _usual_geometry(layer, sliding: list) -> Iterator[tuple]:
@@ -521,8 +528,9 @@ def _maps_wanted(finding: Finding) -> Iterator[tuple]:
     evidence = finding.evidence
     if evidence is None:
         return
-    if finding.code == "linear-in-features" and isinstance(evidence.source, Tensor):
-        found = _map_side(evidence.source, _expected_size(finding))
+    if finding.code in ("linear-in-features", "view-invalid-shape") and isinstance(evidence.source, Tensor):
+        width = _expected_size(finding) if finding.code == "linear-in-features" else _flatten_width(finding)
+        found = _map_side(evidence.source, width)
         if found is not None:
             yield evidence.source.trace, found[1]
     elif finding.code in ("cat-mismatch", "broadcast-mismatch") and len(evidence.operands) == 2:
@@ -599,6 +607,86 @@ def _side(shape) -> Optional[int]:
     return h if h is not None and h == w else None
 
 
+# -- widths ---------------------------------------------------------------------------------------------
+def odd_width(arriving, expected) -> bool:
+    """Widths are nearly always even: an odd one (63, 83, 15) meeting an even one it should equal is the
+    typo, the even one is what was meant."""
+    a, e = D.as_int(arriving), D.as_int(expected)
+    return a is not None and e is not None and min(a, e) >= 8 and a % 2 == 1 and e % 2 == 0
+
+
+def _odd_width_in_a_broadcast(finding: Finding) -> Iterator[Cause]:
+    """`mu + logvar` where fc22 = nn.Linear(400, 19) beside fc21's 20: the layer that made the odd size."""
+    evidence = finding.evidence
+    if finding.code != "broadcast-mismatch" or evidence is None or len(evidence.operands) != 2:
+        return
+    first, second = evidence.operands
+    if not (first.shape.ranked and second.shape.ranked) or first.shape.rank != second.shape.rank:
+        return
+    for one, other in ((first, second), (second, first)):
+        mine, theirs = D.as_int(one.shape.dims[-1]), D.as_int(other.shape.dims[-1])
+        layer = _maker_of_width(one, mine)
+        if not odd_width(mine, theirs) or layer is None:
+            continue
+        where = layer.arg_locs.get("out_features")
+        if where is None or not isinstance(where.node, cst.Integer):
+            continue
+        fix = Fix(f"Set {layer.label}'s out_features to {theirs}", where, str(theirs),
+                  target=f"{layer.label}'s out_features", param="out_features")
+        yield Cause(finding.code, fix, f"{layer.label}'s out_features={mine} is odd where the tensor it meets has "
+                                       f"{theirs}: {finding.message}")
+
+
+def _maker_of_width(tensor: Tensor, width) -> Optional[object]:
+    """The Linear that made the tensor's last dim, through the steps after it that keep that dim."""
+    for step in reversed(tensor.trace):
+        if _kind(step.layer) == "Linear":
+            return step.layer
+        shape = step.shape
+        if not shape.ranked or not shape.dims or D.as_int(shape.dims[-1]) != width:
+            return None
+    return None
+
+
+def _channels_the_product_names(finding: Finding) -> Iterator[Cause]:
+    """`nn.Linear(32 * 7 * 7, 128)` fed a 64x7x7 map: the product names 32 channels, so the layer that
+    made 64 is the one to change (its out_channels to 32)."""
+    evidence = finding.evidence
+    node = finding.loc.node if finding.loc is not None else None
+    if finding.code != "linear-in-features" or evidence is None or not isinstance(evidence.source, Tensor) or \
+            not isinstance(node, cst.BinaryOperation):
+        return
+    factors = _literal_factors(node)
+    maps = [step for step in reversed(evidence.source.trace) if step.shape.ranked and step.shape.rank == 4]
+    if factors is None or len(factors) != 3 or not maps:
+        return
+    channels, h, w = (D.as_int(d) for d in maps[0].shape.dims[1:])
+    if (factors[1], factors[2]) != (h, w) or factors[0] == channels:
+        return
+    for step in reversed(evidence.source.trace):
+        layer = step.layer
+        made = to_dim(layer.args.get("out_channels")) if _kind(layer).startswith("Conv") else None
+        if made is not None and D.as_int(made) == channels:
+            where = layer.arg_locs.get("out_channels")
+            if where is not None and isinstance(where.node, cst.Integer):
+                fix = Fix(f"Set {layer.label}'s out_channels to {factors[0]}", where, str(factors[0]),
+                          target=f"{layer.label}'s out_channels", param="out_channels")
+                yield Cause(finding.code, fix, f"{evidence.layer.label}'s in_features is written for a "
+                                               f"{factors[0]}×{h}×{w} map, and {layer.label} makes {channels} "
+                                               f"channels: {finding.message}")
+            return
+
+
+def _literal_factors(node) -> Optional[list]:
+    """[32, 7, 7] for `32 * 7 * 7`; None unless every factor is an int literal."""
+    if isinstance(node, cst.Integer):
+        return [int(node.value, 0)]
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        left, right = _literal_factors(node.left), _literal_factors(node.right)
+        return left + right if left is not None and right is not None else None
+    return None
+
+
 # -- the name written -----------------------------------------------------------------------------
 MAX_NAMES = 4
 
@@ -606,23 +694,29 @@ MAX_NAMES = 4
 def _other_name(finding: Finding) -> Iterator[Cause]:
     """`nn.GroupNorm(8, in_ch)` where `out_ch` was meant: another int name in scope where an argument of
     the blamed layer, or of the layer upstream that made the arriving size, is written as a name. The
-    re-analysis runs every instance of the class, so a name that passes fits them all."""
+    re-analysis runs every instance of the class, so a name that passes fits them all. Names that hold
+    the size the mismatch calls for come first (the arriving size at the blamed layer, the expected one
+    upstream), then any other int name."""
     evidence = finding.evidence
     if evidence is None:
         return
     producer, produced = evidence.producer or (None, None)
-    tried = 0
-    for layer, first in ((evidence.layer, finding.param), (producer, produced)):
+    arriving = finding.fix.size if finding.fix is not None else None
+    expected = to_dim(evidence.layer.args.get(finding.param)) if finding.param and hasattr(evidence.layer, "args") \
+        and finding.param in evidence.layer.args else None
+    places = []  # (layer, param, where it is written, the size that would fit there)
+    for layer, first, fits in ((evidence.layer, finding.param, arriving), (producer, produced, expected)):
         written = getattr(layer, "named_args", None) or {}
         for param in sorted(written, key=lambda p: p != first):  # the argument that sets the size first
-            for cause in _names_for(finding, layer, param, written[param]):
-                yield cause
-                tried += 1
-                if tried == MAX_NAMES:
-                    return
+            places.append((layer, param, written[param], fits if param == first else None))
+    candidates = [c for place in places for c in _names_for(finding, *place)]
+    candidates.sort(key=lambda pair: not pair[1])  # stable: the names that hold the fitting size first
+    for cause, _ in candidates[:MAX_NAMES]:
+        yield cause
 
 
-def _names_for(finding: Finding, layer, param: str, loc) -> Iterator[Cause]:
+def _names_for(finding: Finding, layer, param: str, loc, fits) -> Iterator[tuple]:
+    """(cause, whether the name holds the size that fits there) for each other int name in scope."""
     env, current_name = loc.env, loc.node.value
     if not isinstance(env, dict) or current_name not in env:
         return
@@ -633,12 +727,12 @@ def _names_for(finding: Finding, layer, param: str, loc) -> Iterator[Cause]:
         if name in (current_name, "self") or name.startswith("_"):
             continue
         size = to_dim(value)
-        if size is None or D.as_int(size) is None or current is not None and D.eq(size, current) is True:
+        if size is None or D.as_int(size) is None or D.eq(size, current) is True:
             continue
-        now = f" ({D.show(current)})"
         fix = Fix(f"Use {name}", loc, name, target=f"{layer.label}'s {param}", param=param)
-        yield Cause(finding.code, fix, f"{layer.label}'s {param} is `{current_name}`{now}, where `{name}` "
-                                       f"({D.show(size)}) fits: {finding.message}")
+        yield Cause(finding.code, fix, f"{layer.label}'s {param} is `{current_name}` ({D.show(current)}), where "
+                                       f"`{name}` ({D.show(size)}) fits: {finding.message}"), \
+            fits is not None and D.eq(size, fits) is True
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -593,6 +593,8 @@ class Interpreter:
                     if obj.base_layer is not None:
                         obj.base_layer.opaque = True  # membership of the container now unknown
                 calls.register_submodule(obj, name, value, frame.certain)
+            elif isinstance(obj, Layer):
+                calls.assign_layer_attribute(obj, name, value, frame.certain)
         elif isinstance(target, cst.Subscript):
             obj = self.eval(target.value, frame)
             tensor_values.forget([obj])  # t[i] = v writes to the tensor's memory

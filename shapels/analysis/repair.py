@@ -302,7 +302,7 @@ def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set) ->
                 finding.fix = candidate
             checked = _check_alternatives(finding, producer, trials, allowed, verified)
             if checked and producer is not None and id(producer) in verified and \
-                    _odd_width_upstream(producer.size, candidate.size):
+                    C.odd_width(candidate.size, producer.size):
                 finding.alternatives.insert(0, candidate)
                 _blame_producer(finding, producer, candidate, [])
             return checked
@@ -321,17 +321,6 @@ def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set) ->
     verified.add(id(fallback))
     finding.fix = fallback
     return True
-
-
-def _odd_width_upstream(producer_value, consumer_value) -> bool:
-    """Both sides' fixes run: whether the consumer's size is the one meant. Widths are nearly always
-    multiples of 8: where the size arriving is not (a `Linear(latent_dim, 63)`) and the one expected is
-    (the next layer's 64), the odd one is the typo and the producer is to change. Otherwise torch's
-    choice, the consumer, stands."""
-    expected, arriving = D.as_int(producer_value), D.as_int(consumer_value)
-    if expected is None or arriving is None or min(expected, arriving) < 16:
-        return False
-    return expected % 8 == 0 and arriving % 8 != 0
 
 
 def _check_alternatives(finding: Finding, producer: Optional[Fix], trials: _Trials, allowed: Leave,
