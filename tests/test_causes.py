@@ -447,3 +447,45 @@ def test_a_stride_unlike_its_siblings_through_a_functional_pool():
     mutant = CNN.replace("self.conv2 = nn.Conv2d(32, 64, 3, 1)", "self.conv2 = nn.Conv2d(32, 64, 3, 2)")
     (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
     assert _apply(mutant, finding.fix) == CNN
+
+
+def test_names_where_the_width_is_written_at_a_wrapped_layer_or_a_broadcast():
+    program = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+        channels = 32
+        reduction = 4
+
+
+        class SE(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = nn.Conv2d(channels, channels // reduction, kernel_size=1)
+                self.fc2 = nn.Conv2d(channels // reduction, channels, kernel_size=1)
+
+            def forward(self, x):
+                s = x.mean(dim=(2, 3), keepdim=True)
+                return x * torch.sigmoid(self.fc2(torch.relu(self.fc1(s))))
+
+
+        class Classifier(nn.Module):
+            def __init__(self, d_model=64, nhead=4):
+                super().__init__()
+                layer = nn.TransformerEncoderLayer(d_model=d_model, nhead=nhead, batch_first=True)
+                self.encoder = nn.TransformerEncoder(layer, num_layers=2)
+
+            def forward(self, x):
+                return self.encoder(x)
+
+
+        y = SE()(torch.randn(2, 32, 8, 8))
+        z = Classifier()(torch.randn(2, 10, 64))
+    ''')
+    for before, after in (("nn.Conv2d(channels // reduction, channels, kernel_size=1)",
+                           "nn.Conv2d(channels // reduction, reduction, kernel_size=1)"),
+                          ("TransformerEncoderLayer(d_model=d_model,", "TransformerEncoderLayer(d_model=nhead,")):
+        mutant = program.replace(before, after)
+        assert _torch_error(mutant) is not None
+        first = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"][0]
+        assert _apply(mutant, first.fix) == program, after

@@ -52,8 +52,10 @@ class Cause:
 class Source:
     """The file's syntax, read once per repair: where statements, calls and assignments are."""
 
-    def __init__(self, module: cst.Module):
+    def __init__(self, module: cst.Module, module_globals: Optional[dict] = None):
         self.module = module
+        self.globals = module_globals or {}  # the file's top-level names and values, after its run
+        self.functions: set = set()  # ids of the functions defined in this file
         self.methods: set = set()  # ids of functions defined in a class body
         self.assigned: dict = {}  # id(call) -> the name it is assigned to (`x = torch.randn(...)`)
         self.bare_calls: list = []  # (unit, Expr statement) whose value is a call
@@ -77,6 +79,7 @@ class _Collector(cst.CSTVisitor):
         self.classes -= 1
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.source.functions.add(id(node))
         if self.classes and not self.units:
             self.source.methods.add(id(node))
         self.units.append(node)
@@ -111,18 +114,18 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from _channels_the_product_names(finding)
 
 
-def other_names(finding: Finding) -> Iterator[Cause]:
+def other_names(finding: Finding, source: Source) -> Iterator[Cause]:
     """Another int name where the blamed layer's arguments are written as names. Tried before the number
     when that number would be written at a caller (`ResBlock(64, 128)`): the caller's hyperparameters
     stay, the class's own name is what was wrong."""
-    yield from _other_name(finding)
+    yield from _other_name(finding, source)
 
 
 def second_readings(finding: Finding, source: Source) -> Iterator[Cause]:
     """Causes as plausible as the constructor's number, tried when it fails and offered beside it when it
     works: an image size the model was built for, another name where the argument is written."""
     yield from _driver_input(finding, source, sizes=True)
-    yield from _other_name(finding)
+    yield from _other_name(finding, source)
 
 
 def names_first(finding: Finding) -> bool:
@@ -691,40 +694,87 @@ def _literal_factors(node) -> Optional[list]:
 MAX_NAMES = 4
 
 
-def _other_name(finding: Finding) -> Iterator[Cause]:
-    """`nn.GroupNorm(8, in_ch)` where `out_ch` was meant: another int name in scope where an argument of
-    the blamed layer, or of the layer upstream that made the arriving size, is written as a name. The
-    re-analysis runs every instance of the class, so a name that passes fits them all. Names that hold
-    the size the mismatch calls for come first (the arriving size at the blamed layer, the expected one
-    upstream), then any other int name."""
-    evidence = finding.evidence
-    if evidence is None:
-        return
-    producer, produced = evidence.producer or (None, None)
-    arriving = finding.fix.size if finding.fix is not None else None
-    expected = to_dim(evidence.layer.args.get(finding.param)) if finding.param and hasattr(evidence.layer, "args") \
-        and finding.param in evidence.layer.args else None
-    places = []  # (layer, param, where it is written, the size that would fit there)
-    for layer, first, fits in ((evidence.layer, finding.param, arriving), (producer, produced, expected)):
-        written = getattr(layer, "named_args", None) or {}
-        for param in sorted(written, key=lambda p: p != first):  # the argument that sets the size first
-            places.append((layer, param, written[param], fits if param == first else None))
-    candidates = [c for place in places for c in _names_for(finding, *place)]
+def _other_name(finding: Finding, source: Source) -> Iterator[Cause]:
+    """`nn.GroupNorm(8, in_ch)` where `out_ch` was meant: another int name in scope where an argument is
+    written as a name: at the blamed layer, at the layer upstream that made the arriving size, at a layer
+    the blamed one wraps (`TransformerEncoder(encoder_layer)`), or, for a broadcast, at the layer that
+    made each side. The re-analysis runs every instance of the class, so a name that passes fits them
+    all. Names that hold the size the mismatch calls for come first, then any other int name."""
+    candidates = [c for place in _places(finding) for c in _names_for(finding, source, *place)]
     candidates.sort(key=lambda pair: not pair[1])  # stable: the names that hold the fitting size first
     for cause, _ in candidates[:MAX_NAMES]:
         yield cause
 
 
-def _names_for(finding: Finding, layer, param: str, loc, fits) -> Iterator[tuple]:
-    """(cause, whether the name holds the size that fits there) for each other int name in scope."""
+def _places(finding: Finding) -> list:
+    """(layer, param, where it is written as a name, the size that would fit there or None)."""
+    evidence = finding.evidence
+    if evidence is None:
+        return []
+    places = []
+
+    def add(layer, first, fits) -> None:
+        written = getattr(layer, "named_args", None) or {}
+        for param in sorted(written, key=lambda p: p != first):  # the argument that sets the size first
+            if param == first or param not in _NOT_A_WIDTH:
+                places.append((layer, param, written[param], fits if param == first else None))
+
+    layer = evidence.layer
+    arriving = finding.fix.size if finding.fix is not None else None
+    expected = to_dim(layer.args.get(finding.param)) if finding.param and hasattr(layer, "args") \
+        and finding.param in layer.args else None
+    add(layer, finding.param, arriving)
+    producer, produced = evidence.producer or (None, None)
+    add(producer, produced, expected)
+    arrived = evidence.source.shape.dims[-1] if isinstance(evidence.source, Tensor) and evidence.source.shape.dims \
+        else None
+    for inner in (getattr(layer, "args", None) or {}).values():
+        if hasattr(inner, "named_args") and inner is not layer:
+            # TransformerEncoder(encoder_layer): the size the wrapped layer gets is what its width should be
+            add(inner, next((p for p in _MAKES_WIDTH if p in inner.named_args), None), arrived)
+    if finding.code == "broadcast-mismatch" and len(evidence.operands) == 2:
+        for one, other in (evidence.operands, evidence.operands[::-1]):
+            maker, param, size = _broadcast_maker(one, other)
+            if maker is not None:
+                add(maker, param, size)
+    return places
+
+
+def _broadcast_maker(one: Tensor, other: Tensor) -> tuple:
+    """(the layer that made `one`'s mismatched dim, its argument for it, `other`'s size there)."""
+    if not (one.shape.ranked and other.shape.ranked) or not one.trace:
+        return None, None, None
+    for mine, theirs in zip(reversed(one.shape.dims), reversed(other.shape.dims)):
+        a, b = D.as_int(mine), D.as_int(theirs)
+        if a is not None and b is not None and a != b and 1 not in (a, b):
+            layer = next((step.layer for step in reversed(one.trace) if step.layer is not None), None)
+            param = next((p for p in _MAKES_WIDTH if p in (getattr(layer, "args", None) or {})), None)
+            return (layer, param, theirs) if param is not None else (None, None, None)
+    return None, None, None
+
+
+# Arguments that count or shape rather than size a feature dim: never a name meant for a width.
+_NOT_A_WIDTH = frozenset({"num_layers", "kernel_size", "stride", "padding", "dilation", "groups", "num_heads", "nhead",
+                          "num_groups", "dropout", "bias", "batch_first", "bidirectional", "eps", "momentum",
+                          "output_padding", "padding_idx", "max_norm", "dim", "start_dim", "end_dim"})
+_MAKES_WIDTH = ("out_features", "out_channels", "embedding_dim", "hidden_size", "d_model", "embed_dim",
+                "num_features", "normalized_shape")
+
+
+def _names_for(finding: Finding, source: Source, layer, param: str, loc, fits) -> Iterator[tuple]:
+    """(cause, whether the name holds the size that fits there) for each other int name in scope (the
+    function's own names, and this file's top-level ones where the function is defined in it)."""
     env, current_name = loc.env, loc.node.value
-    if not isinstance(env, dict) or current_name not in env:
+    if not isinstance(env, dict):
         return
-    current = to_dim(env[current_name])
+    visible = {**source.globals, **env} if id(loc.unit) in source.functions else env
+    if current_name not in visible:
+        return
+    current = to_dim(visible[current_name])
     if current is None or D.as_int(current) is None:
         return  # only an int written as a name can have been meant as another int
-    for name, value in env.items():
-        if name in (current_name, "self") or name.startswith("_"):
+    for name, value in visible.items():
+        if name in (current_name, "self") or name.startswith("_") or not name.isidentifier():
             continue
         size = to_dim(value)
         if size is None or D.as_int(size) is None or D.eq(size, current) is True:

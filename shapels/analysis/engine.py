@@ -167,7 +167,7 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     findings = _resolve_findings(recorder.findings, positions, text)
     if options.verify_fixes and not result.partial and not stopped:
         repair.choose_fixes(findings, text, lambda trial_text, watch: _trial(trial_text, watch, path, options, budget),
-                            causes.Source(module), positions.span)
+                            causes.Source(module, main.globals), positions.span)
         findings = _unsuppressed(findings, text)  # a blame moved to another line meets its comments there
     result.findings = result.findings + findings
     if stopped:

@@ -219,11 +219,39 @@ class Interpreter:
         found = None
         for module_name in reversed(scope.table.star_imports):
             target = self.load_scope(scope, module_name)
-            if target is not None and self._exports(target, name):
+            if target is not None and self._exports(target, name) and not self._imports_back(target, name, scope):
                 found = self.lookup_global(name, target)
                 break
         self._star[key] = found
         return found
+
+    def _imports_back(self, target: Scope, name: str, scope: Scope) -> bool:
+        """`from models import BaseVAE` in models/vae.py, which models/__init__.py star-imports after
+        `from .base import *`: when the star import runs, the name vae.py imported from the package is
+        the one the package bound before, so an earlier star import gives it (a cycle, never a value)."""
+        if name in target.globals or name in target.table.classes or name in target.table.functions:
+            return False
+        qualname = target.table.aliases.get(name)
+        if qualname is None:
+            return False
+        dots = len(qualname) - len(qualname.lstrip("."))
+        parts = qualname[dots:].split(".")[:-1]  # the module the name was imported from
+        module_name = "." * dots + ".".join(parts)
+        if not module_name.strip(".") and not dots:
+            return False
+        found = self._find(target, module_name)
+        return found is not None and found[0] == scope.path
+
+    def _star_base(self, base: str, scope: Scope) -> Optional[Value]:
+        """A base class named through a star import: `nn.Module` where `nn` is the star-imported
+        module's `import torch.nn as nn` (a library name, FunctionRef), or a class it defines."""
+        parts = base.split(".")
+        value = self.star_lookup(parts[0], scope)
+        for attr in parts[1:]:
+            if value is None or isinstance(value, Unknown):
+                return None
+            value = attributes.get_attribute(self, value, attr, Frame(scope.module, {}, scope=scope))
+        return value
 
     def _exports(self, scope: Scope, name: str) -> bool:
         listed = scope.globals.get("__all__")
@@ -303,12 +331,18 @@ class Interpreter:
         """Bases imported from other files join the class's MRO (and may make it an nn.Module)."""
         changed = False
         for info in scope.table.classes.values():
-            for base in info.base_names:
+            for n, base in enumerate(info.base_names):
                 if base in scope.table.classes:
                     continue
                 head = base.split(".")[0]
                 qualname = scope.table.aliases.get(head, head) + base[len(head):] if head in scope.table.aliases else base
                 value = self.resolve_external(qualname, scope)
+                if value is None and scope.table.star_imports and self.loader is not None:
+                    value = self._star_base(base, scope)  # `class UNet(nn.Module)` after `from .parts import *`
+                    if isinstance(value, FunctionRef):
+                        info.base_names[n] = value.qualname
+                        changed = True
+                        continue
                 if isinstance(value, ClassRef) and value.info not in info.bases:
                     info.bases.append(value.info)
                     changed = True

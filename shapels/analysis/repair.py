@@ -195,7 +195,7 @@ def _choose(finding: Finding, trials: _Trials, allowed: Leave, source: Optional[
         _refuse_number_fix(finding, merged)
         return True
     if source is not None and C.names_first(finding):
-        cause = _first_cause(C.other_names(finding), trials, allowed)
+        cause = _first_cause(C.other_names(finding, source), trials, allowed)
         if cause is None:
             return False
         if cause:
