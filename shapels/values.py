@@ -156,6 +156,8 @@ class Layer(Value):
     child_names: list = field(default_factory=list)
     opaque: bool = False  # a member was added under a name we could not compute: order unknown
     named_args: dict = field(default_factory=dict)  # parameter -> where an argument written as a bare name is
+    # attributes assigned after construction (weight tying: `self.head.weight = self.emb.weight`), by name
+    assigned: dict = field(default_factory=dict)
 
     @property
     def short_kind(self) -> str:

@@ -20,7 +20,7 @@ import sympy
 
 from shapels.analysis import attributes, calls, enums, indexing, membership, operators, python_builtins, report, tensor_values
 from shapels.analysis.env import join, join_all, join_envs, unanimous
-from shapels.analysis.modtable import add_import, mark_modules
+from shapels.analysis.modtable import add_import, dotted_name, mark_modules
 from shapels.analysis.objects import (BoundUserMethod, Builtin, ClassRef, Instance, ModuleRef, Partial, PendingImport,
                                      UserFunction)
 from shapels.analysis.scopes import MAX_SCOPES, Loader, Scope, is_loadable, make_scope, parse_cached
@@ -126,6 +126,7 @@ class Interpreter:
         self.watch: set = set()  # argument nodes whose values a fix trial wants to see (repair.py)
         self.silenced = 0  # > 0 inside a loop probe whose findings are dropped
         self.watched: list = []
+        self.unresolved: dict = {}  # path -> [(ClassInfo, base as written, qualname or None, import)], link_bases
 
     @property
     def globals(self) -> dict:
@@ -242,6 +243,23 @@ class Interpreter:
         found = self._find(target, module_name)
         return found is not None and found[0] == scope.path
 
+    def _record_unresolved(self, scope: Scope, info, n: int, qualname: str) -> None:
+        """A base class that an import should have given and did not (its module was not found or not
+        read): the class may be an nn.Module that goes unchecked, so the engine says so, once a file."""
+        names = [name for name in (dotted_name(arg.value) for arg in info.node.bases) if name]  # as _class_info reads them
+        written = names[n] if n < len(names) else None
+        head = (written or "").split(".")[0]
+        table = scope.table
+        if not head or head in table.classes or head in table.functions:
+            return
+        if head in table.aliases:
+            if is_loadable(qualname):
+                self.unresolved.setdefault(scope.path, []).append((info, written, qualname, head))
+            return
+        missing = [m for m in table.star_imports if self.load_scope(scope, m) is None]
+        if missing:  # a name no star import gave, while one of them could not be read
+            self.unresolved.setdefault(scope.path, []).append((info, written, None, missing[0]))
+
     def _star_base(self, base: str, scope: Scope) -> Optional[Value]:
         """A base class named through a star import: `nn.Module` where `nn` is the star-imported
         module's `import torch.nn as nn` (a library name, FunctionRef), or a class it defines."""
@@ -346,6 +364,8 @@ class Interpreter:
                 if isinstance(value, ClassRef) and value.info not in info.bases:
                     info.bases.append(value.info)
                     changed = True
+                elif value is None and self.loader is not None:
+                    self._record_unresolved(scope, info, n, qualname)
         if changed:
             mark_modules(scope.table.classes.values())
 

@@ -1,0 +1,347 @@
+"""Idioms of research-style model code (nanoGPT, minGPT, lucidrains' transformers and diffusion
+models), each checked against torch: the same program is run under torch and analysed, and the
+shapes (or the error) must agree. Where shapels cannot follow one, the value stays unknown."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+import torch  # noqa: F401 - the programs below run under it
+
+from shapels.analysis.engine import Options, analyze
+
+
+def _analyze(source: str, path: str = "m.py", options: Options | None = None):
+    return analyze(textwrap.dedent(source), path, options or Options())
+
+
+def _problems(source: str) -> list:
+    return [(f.code, f.severity) for f in _analyze(source).findings if f.severity in ("error", "warning")]
+
+
+def _output(source: str, name: str = "Net") -> str:
+    [net] = [m for m in _analyze(source).modules if m.name == name]
+    return net.output.shape.show() if hasattr(net.output, "shape") else None
+
+
+def _torch(source: str):
+    """What the program gives under torch: the shape of its `out`, as shapels prints one, or the error."""
+    scope = {"__name__": "__main__"}
+    try:
+        exec(compile(textwrap.dedent(source), "<model>", "exec"), scope)
+    except (RuntimeError, ValueError, IndexError, TypeError) as error:
+        return f"{type(error).__name__}: {error}"
+    return str(tuple(scope["out"].shape)).replace(",)", ")")
+
+
+# -- weight tying ----------------------------------------------------------------------------------
+TIED = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, vocab, dim, tie):
+        super().__init__()
+        self.emb = nn.Embedding({rows}, dim)
+        self.body = nn.Linear(dim, dim)
+        self.head = nn.Linear(dim, vocab, bias={bias})
+        if tie:
+            self.head.weight = self.emb.weight
+        self.logit_bias = nn.Parameter(torch.zeros({rows}))
+
+    def forward(self, idx):
+        x = self.body(self.emb(idx))
+        return self.head(x) + self.logit_bias
+
+out = Net(10, 8, {tie})(torch.randint(0, 10, (2, 5)))
+"""
+
+
+def test_a_tied_weight_replaces_the_one_the_layer_built():
+    """The head's weight is the embedding's (11, 8) (one row more, for a mask token): the head gives 11
+    logits, as torch does, not the 10 its constructor says."""
+    source = TIED.format(rows="vocab + 1", bias=False, tie=True)
+    assert _torch(source) == "(2, 5, 11)"
+    assert _problems(source) == []
+    assert _output(source) == "(2, 5, 11)"
+
+
+def test_a_tie_that_leaves_the_shape_as_built_is_followed():
+    source = TIED.format(rows="vocab", bias=False, tie=True)
+    assert _torch(source) == "(2, 5, 10)"
+    assert _problems(source) == [] and _output(source) == "(2, 5, 10)"
+
+
+def test_a_tied_weight_against_the_layers_own_bias_is_torchs_error():
+    source = TIED.format(rows="vocab + 1", bias=True, tie=True)
+    assert "must match the existing size" in _torch(source)
+    assert [code for code, severity in _problems(source) if severity == "error"] == ["broadcast-mismatch"]
+
+
+def test_without_the_tie_the_mismatch_is_still_found():
+    source = TIED.format(rows="vocab + 1", bias=False, tie=False)
+    assert "must match the size" in _torch(source)
+    assert [code for code, _ in _problems(source)] == ["broadcast-mismatch"]
+
+
+def test_a_tie_on_a_path_that_may_not_run_leaves_the_width_unknown():
+    source = TIED.format(rows="vocab + 1", bias=False, tie="tie").replace("out = Net(10, 8, tie)", "out = Net(10, 8, TIE)")
+    source = source.replace("import torch.nn as nn\n", "import torch.nn as nn\nimport os\nTIE = os.environ.get('TIE')\n")
+    assert _problems(source) == []
+    assert _output(source) == "(2, 5, ?)"  # 10 or 11 logits
+
+
+NANOGPT_TIE = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, vocab, dim):
+        super().__init__()
+        self.transformer = nn.ModuleDict(dict(wte=nn.Embedding(vocab, dim), ln_f=nn.LayerNorm(dim)))
+        self.lm_head = nn.Linear(dim, vocab, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight
+
+    def forward(self, idx):
+        x = self.transformer.ln_f(self.transformer.wte(idx))
+        return self.lm_head(x) @ self.transformer.wte.weight
+
+out = Net(10, 8)(torch.randint(0, 10, (2, 5)))
+"""
+
+
+def test_nanogpt_ties_the_embedding_to_the_head_and_reads_it_back():
+    assert _torch(NANOGPT_TIE) == "(2, 5, 8)"
+    assert _problems(NANOGPT_TIE) == [] and _output(NANOGPT_TIE) == "(2, 5, 8)"
+
+
+def test_a_convolution_given_another_weight_is_unknown_not_wrong():
+    source = """
+    import torch
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.conv.weight = nn.Parameter(torch.randn(6, 3, 3, 3))
+            self.conv.bias = nn.Parameter(torch.randn(6))
+            self.fc = nn.Linear(6, 2)
+
+        def forward(self, x):
+            return self.fc(self.conv(x).mean((2, 3)))
+
+    out = Net()(torch.randn(1, 3, 8, 8))
+    """
+    assert _torch(source) == "(1, 2)"
+    assert _problems(source) == []
+
+
+# -- star imports --------------------------------------------------------------------------------------
+UNET_PARTS = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class DoubleConv(nn.Module):
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.double_conv = nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+                                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+    def forward(self, x):
+        return self.double_conv(x)
+
+
+class Up(nn.Module):
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, kernel_size=2, stride=2)
+        self.conv = DoubleConv(in_channels, out_channels)
+
+    def forward(self, x1, x2):
+        x1 = self.up(x1)
+        diffY = x2.size()[2] - x1.size()[2]
+        diffX = x2.size()[3] - x1.size()[3]
+        x1 = F.pad(x1, [diffX // 2, diffX - diffX // 2, diffY // 2, diffY - diffY // 2])
+        return self.conv(torch.cat([x2, x1], dim=1))
+"""
+
+UNET_MODEL = """
+from .unet_parts import *
+
+
+class UNet(nn.Module):
+    def __init__(self, n_channels, n_classes):
+        super(UNet, self).__init__()
+        self.inc = DoubleConv(n_channels, 16)
+        self.down = nn.Sequential(nn.MaxPool2d(2), DoubleConv(16, 32))
+        self.up = Up(32, 16)
+        self.outc = nn.Conv2d({outc_in}, n_classes, kernel_size=1)
+
+    def forward(self, x):
+        x1 = self.inc(x)
+        x = self.up(self.down(x1), x1)
+        return self.outc(x)
+
+
+if __name__ == "__main__":
+    out = UNet(3, 2)(torch.randn(1, 3, 32, 32))
+    print(tuple(out.shape))
+"""
+
+
+def _run_module(root, module: str) -> str:
+    """`python -m module` from root, under torch: its last line of output, or its error's last line."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", module], cwd=root, capture_output=True, text=True, timeout=300)
+    return (done.stdout.strip().splitlines() or [""])[-1] if done.returncode == 0 else done.stderr.strip().splitlines()[-1]
+
+
+def _analyze_file(path):
+    from shapels.imports import FileLoader
+
+    return analyze(path.read_text(), str(path), Options(loader=FileLoader(include_site_packages=False)))
+
+
+@pytest.mark.parametrize("outc_in, verdict", [(16, "(1, 2, 32, 32)"), (32, "RuntimeError")])
+def test_a_star_import_brings_the_modules_own_imports_so_the_class_is_a_module(tmp_path, outc_in, verdict):
+    """`from .unet_parts import *` binds `nn`, `torch` and `F` as unet_parts imported them: UNet is an
+    nn.Module, built and checked (a wrong in_channels is found, as torch finds it)."""
+    pkg = tmp_path / "unet"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "unet_parts.py").write_text(UNET_PARTS)
+    model = pkg / "unet_model.py"
+    model.write_text(UNET_MODEL.format(outc_in=outc_in))
+    assert _run_module(tmp_path, "unet.unet_model").startswith(verdict)
+    result = _analyze_file(model)
+    errors = [f.code for f in result.findings if f.severity == "error"]
+    [unet] = [m for m in result.modules if m.name == "UNet"]
+    if verdict == "RuntimeError":
+        assert errors == ["conv-in-channels"]
+    else:
+        assert errors == [] and unet.output.shape.show() == verdict
+    assert not [f for f in result.findings if f.code == "unresolved-import"]
+
+
+VAE_BASE = """
+from torch import nn
+
+
+class BaseVAE(nn.Module):
+    def __init__(self) -> None:
+        super(BaseVAE, self).__init__()
+"""
+
+VAE = """
+import torch
+from models import BaseVAE
+from torch import nn
+
+
+class VanillaVAE(BaseVAE):
+    def __init__(self, in_channels, latent_dim):
+        super(VanillaVAE, self).__init__()
+        self.encoder = nn.Sequential(nn.Conv2d(in_channels, 32, 3, stride=2, padding=1), nn.LeakyReLU())
+        self.fc_mu = nn.Linear({fc_in}, latent_dim)
+
+    def forward(self, input):
+        return self.fc_mu(torch.flatten(self.encoder(input), start_dim=1))
+
+
+if __name__ == "__main__":
+    out = VanillaVAE(3, 10)(torch.randn(2, 3, 8, 8))
+    print(tuple(out.shape))
+"""
+
+
+@pytest.mark.parametrize("fc_in, verdict", [("32 * 4 * 4", "(2, 10)"), ("32 * 4", "RuntimeError")])
+def test_a_circular_star_import_still_gives_the_base_class(tmp_path, fc_in, verdict):
+    """models/__init__.py star-imports base.py, then vae.py, which imports BaseVAE from the package
+    itself: when that star import runs, models.BaseVAE is base.py's class (PyTorch-VAE's layout)."""
+    pkg = tmp_path / "models"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from .base import *\nfrom .vae import *\n\nvae_models = {'VAE': VanillaVAE}\n")
+    (pkg / "base.py").write_text(VAE_BASE)
+    model = pkg / "vae.py"
+    model.write_text(VAE.format(fc_in=fc_in))
+    assert _run_module(tmp_path, "models.vae").startswith(verdict)
+    result = _analyze_file(model)
+    [vae] = [m for m in result.modules if m.name == "VanillaVAE"]
+    errors = [f.code for f in result.findings if f.severity == "error"]
+    if verdict == "RuntimeError":
+        assert errors == ["linear-in-features"]
+    else:
+        assert errors == [] and vae.output.shape.show() == verdict
+    init = _analyze_file(pkg / "__init__.py")
+    assert not [f for f in init.findings if f.severity in ("error", "warning")]
+
+
+# -- an import that does not resolve is said once ----------------------------------------------------------
+UNRESOLVED = """
+import torch.nn as nn
+from mylib.layers import BaseBlock
+from .missing_parts import *
+
+
+class Encoder(BaseBlock):
+    def forward(self, x):
+        return x
+
+
+class Decoder(BaseBlock):
+    pass
+
+
+class Head(Mystery):
+    pass
+
+
+class Fine(nn.Module):
+    def forward(self, x):
+        return x
+
+
+class Mixed(BaseBlock, nn.Module):
+    def forward(self, x):
+        return x
+"""
+
+
+def test_classes_whose_base_import_does_not_resolve_get_one_note(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text(UNRESOLVED)
+    result = _analyze_file(path)
+    [note] = [f for f in result.findings if f.code == "unresolved-import"]
+    assert note.severity == "information" and note.span.start_line == 3
+    assert "`mylib.layers.BaseBlock` (for Encoder, Decoder)" in note.message
+    assert "`from .missing_parts import *` (for Head)" in note.message
+    assert "Mixed" not in note.message and "Fine" not in note.message  # modules: analysed
+    assert not [f for f in result.findings if f.severity in ("error", "warning")]
+
+
+def test_the_note_leaves_the_exit_status_alone_and_can_be_silenced(tmp_path):
+    from conftest import run_shapels
+
+    path = tmp_path / "m.py"
+    path.write_text(UNRESOLVED)
+    done = run_shapels("check", str(path), cwd=tmp_path)
+    assert done.returncode == 0 and "unresolved-import" in done.stdout
+    path.write_text(UNRESOLVED.replace("import BaseBlock", "import BaseBlock  # shapels: ignore[unresolved-import]"))
+    assert "unresolved-import" not in run_shapels("check", str(path), cwd=tmp_path).stdout
+
+
+def test_no_note_without_a_loader_or_when_the_import_resolves(tmp_path):
+    assert not [f for f in analyze(UNRESOLVED, "m.py", Options()).findings if f.code == "unresolved-import"]
+    (tmp_path / "mylib").mkdir()
+    (tmp_path / "mylib" / "__init__.py").write_text("")
+    (tmp_path / "mylib" / "layers.py").write_text("import torch.nn as nn\nclass BaseBlock(nn.Module):\n    pass\n")
+    (tmp_path / "missing_parts.py").write_text("import torch.nn as nn\nclass Mystery(nn.Module):\n    pass\n")
+    path = tmp_path / "m.py"
+    path.write_text(UNRESOLVED)
+    assert not [f for f in _analyze_file(path).findings if f.code == "unresolved-import"]
