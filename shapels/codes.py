@@ -93,6 +93,10 @@ _CODES = [
          "a 10,000-layer Sequential"),
     Code("analysis-internal-error", "Information: shapels failed on one statement or class (a bug in shapels); "
          "the rest of the file is analysed.", "an unexpected exception in a class's run"),
+    Code("unresolved-import", "Information: an import that gives a class its base could not be resolved (the module "
+         "was not found in the workspace or the environment), so the class was not analysed as a module. One note "
+         "per file, at the first such import.",
+         "class VanillaVAE(BaseVAE) after from models import BaseVAE, with no models package found"),
     Code("syntax-error", "The file is not valid Python, so it was not analysed; the position is Python's own. "
          "`shapels check` exits 1.", "self.fc = nn.Linear(4, 2 on line 7: '(' was never closed"),
     Code("missing-input", "Information: a module's forward got no input shape (no driver calls it, nothing is "

@@ -154,6 +154,8 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     failures: list = []  # internal errors, each confined to the statement or class it broke
     try:
         _guarded(interp, failures, "the bases of this file's classes", None, lambda: interp.link_bases(main))
+        _guarded(interp, failures, "the imports of this file's classes", None,
+                 lambda: recorder.findings.extend(_unresolved_import_note(interp, main)))
         _run_driver(interp, module, failures)
         _run_fallbacks(interp, table, options, failures)
     except (BudgetExceeded, RecursionError):
@@ -225,6 +227,53 @@ def _run_driver(interp: Interpreter, module: cst.Module, failures: list) -> None
             _guarded(interp, failures, "this statement", stmt, lambda: interp.exec_stmt(stmt, frame))
         except RecursionError:
             continue
+
+
+def _unresolved_import_note(interp: Interpreter, main) -> list:
+    """One information note for the file, at the first import that should have given a class its base
+    and did not (its module was not found or not read): those classes are not analysed as modules, and
+    saying nothing would read as "checked, no problem"."""
+    missed: dict = {}  # import name -> (qualname or None for a star import, [class names])
+    for info, written, qualname, name in interp.unresolved.get(main.path, []):
+        if info.is_module:
+            continue  # another base made it a module: it is analysed
+        entry = missed.setdefault(name, (qualname, []))
+        if info.name not in entry[1]:
+            entry[1].append(info.name)
+    if not missed:
+        return []
+    where = [(_import_statement(main.module, name, qualname is None), name) for name, (qualname, _) in missed.items()]
+    parts = []
+    for name, (qualname, classes) in missed.items():
+        what = f"`from {name} import *`" if qualname is None else f"`{qualname}`"
+        parts.append(f"{what} (for {', '.join(classes)})")
+    anchor = next((node for node, _ in where if node is not None), None)
+    message = (f"shapels could not resolve {'the import' if len(parts) == 1 else 'the imports'} {'; '.join(parts)}: "
+               f"{'that class is' if sum(len(c) for _, c in missed.values()) == 1 else 'those classes are'} not "
+               "analysed as modules, so their shapes are not checked. Is the package installed in the environment "
+               "shapels runs in, or its folder a workspace root?")
+    loc = Loc(anchor[0], anchor[1]) if anchor is not None else None
+    return [Finding("unresolved-import", "information", message, loc, span=None if loc is not None else Span(1, 0, 1, 0))]
+
+
+def _import_statement(module: cst.Module, name: str, star: bool) -> Optional[tuple]:
+    """(top-level statement, import node) of the import that binds `name` (or star-imports module
+    `name`), looking inside `try:` blocks as the module table does."""
+    from shapels.analysis.modtable import _top_level_statements, add_import, star_module
+
+    for stmt in _top_level_statements(module.body):
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if star:
+                if star_module(small) == name:
+                    return stmt, small
+                continue
+            bound: dict = {}
+            add_import(bound, small)
+            if name in bound:
+                return stmt, small
+    return None
 
 
 def _explicit_inputs(info: ClassInfo, forward: cst.FunctionDef, options: Options) -> tuple:
