@@ -76,6 +76,14 @@ def line_starts(text: str) -> list:
     return [0] + [m.end() for m in LINE_BREAK.finditer(text)]
 
 
+def apply_fix(text: str, fix) -> Optional[str]:
+    """`text` with every edit of `fix` made (a fix may change two lines together), the last first so the
+    earlier positions hold; None when one does not fit the text."""
+    for span, content in sorted(fix.edits(), key=lambda edit: (edit[0].start_line, edit[0].start_col), reverse=True):
+        text = apply_edit(text, span, content) if text is not None else None
+    return text
+
+
 def apply_edit(text: str, span, content: str) -> Optional[str]:
     """`text` with the span replaced by `content` (written with the file's line endings), or None when
     the span is not inside the text."""
@@ -150,7 +158,7 @@ def fix_text(text: str, analyse: Callable[[str], object], result=None) -> FixOut
             break
         tried.add(_key(finding))
         fix = finding.fix
-        edited = apply_edit(outcome.text, fix.span, fix.content)
+        edited = apply_fix(outcome.text, fix)
         if edited is None or edited == outcome.text:
             continue
         after = analyse(edited)

@@ -36,8 +36,8 @@ def fix_json(fix) -> Optional[dict]:
         return None
     return {
         "message": fix.message,
-        "edits": [{"content": fix.content, "location": _loc(fix.span.start_line, fix.span.start_col),
-                   "end_location": _loc(fix.span.end_line, fix.span.end_col)}],
+        "edits": [{"content": content, "location": _loc(span.start_line, span.start_col),
+                   "end_location": _loc(span.end_line, span.end_col)} for span, content in fix.edits()],
     }
 
 
@@ -130,13 +130,12 @@ def _sarif_uri(path: str) -> str:
 
 
 def _sarif_fix(uri: str, fix) -> dict:
-    s = fix.span
     return {
         "description": {"text": fix.message},
         "artifactChanges": [{"artifactLocation": {"uri": uri}, "replacements": [{
             "deletedRegion": {"startLine": s.start_line, "startColumn": s.start_col + 1,
                               "endLine": s.end_line, "endColumn": s.end_col + 1},
-            "insertedContent": {"text": fix.content}}]}],
+            "insertedContent": {"text": content}} for s, content in fix.edits()]}],
     }
 
 

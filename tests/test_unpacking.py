@@ -19,7 +19,7 @@ TEMPLATE = textwrap.dedent('''
     class Block(nn.Module):
         def forward(self, x):
             {line}
-            return a
+            return x
 
 
     y = Block()(torch.randn(2, 6, 12))
@@ -37,6 +37,10 @@ CASES = [
     ("a, *rest = x.split(4, dim=2)", False),
     ("a, b, *rest = x.unbind(0)", False),
     ("a, b = x.shape[:2]", False),
+    ("n, l, c = x.shape", False),
+    ("n, c = x.shape", True),
+    ("n, l, c, d = x.size()", True),
+    ("a, b = x.shape[1:]", False),
 ]
 
 

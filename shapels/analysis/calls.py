@@ -757,6 +757,9 @@ def apply_rule(interp, rule, qualname: str, layer: Optional[Layer], args: list, 
         primary = listed[0] if len(listed) == 1 else None
     after_error = next((v.after_error for v in _tensors(bound.values()) if v.after_error is not None), None)
     rule_call = RuleCall(qualname, layer.args if layer is not None else None, bound, layer)
+    if interp.reach and node in interp.reach:
+        interp.reached.append(all(t.shape.ranked and not any(D.has_unknown(d) for d in t.shape.dims)
+                                  for t in _tensors(bound.values())))
     loc = frame.loc(node) if node is not None else None
     try:
         output = rule.fn(rule_call)

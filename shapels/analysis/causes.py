@@ -109,6 +109,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from _dropped_keepdim(finding, source)
     yield from _forgotten_flatten(finding, source)
     yield from _driver_input(finding, source, sizes=False)
+    yield from _fixed_batch_state(finding, source)
     yield from _odd_geometry(finding)
     yield from _odd_width_in_a_broadcast(finding)
     yield from _channels_the_product_names(finding)
@@ -688,6 +689,55 @@ def _literal_factors(node) -> Optional[list]:
         left, right = _literal_factors(node.left), _literal_factors(node.right)
         return left + right if left is not None and right is not None else None
     return None
+
+
+# -- state built for one batch size ---------------------------------------------------------------------
+def _fixed_batch_state(finding: Finding, source: Source) -> Iterator[Cause]:
+    """`h0 = torch.zeros(self.num_layers, 32, self.hidden_size)` in forward, for a model then called on a
+    batch of 16: the literal batch of a state made inside the model becomes `x.size(0)` (or 1), in every
+    such factory of that function at once (h0 and c0), so any batch fits."""
+    evidence = finding.evidence
+    if evidence is None:
+        return
+    made = [t for t in evidence.operands if _made_in_a_method(t, source)]
+    data = [t for t in evidence.operands if not any(t is m for m in made) and t.shape.ranked]
+    if not made or not data:
+        return
+    unit = made[0].trace[0].loc.unit
+    name = _first_parameter(unit)
+    if name is None:
+        return
+    calls = [t.trace[0].loc.node for t in made if t.trace[0].loc.unit is unit]
+    first = [a.value for a in calls[0].args if a.keyword is None]
+    for dim in (0, 1):
+        batch = D.as_int(data[0].shape.dim(dim)) if data[0].shape.rank > dim else None
+        for position, node in enumerate(first):
+            if batch is None or not isinstance(node, cst.Integer) or int(node.value, 0) == batch:
+                continue
+            literal = node.value
+            edits = [Loc(unit, args[position].value) for args in ([a for a in c.args if a.keyword is None] for c in calls)
+                     if len(args) > position and isinstance(args[position].value, cst.Integer)
+                     and args[position].value.value == literal]
+            content = f"{name}.size({dim})"
+            fixes = [Fix(f"Follow the batch: {content}", loc, content, target="the state's batch") for loc in edits]
+            fix = fixes[0]
+            fix.also = tuple(fixes[1:])
+            yield Cause(finding.code, fix, f"the state made in forward has a batch of {literal}, and `{name}` has "
+                                           f"{batch}: {content} follows the batch: {finding.message}")
+
+
+def _made_in_a_method(tensor, source: Source) -> bool:
+    first = tensor.trace[0] if isinstance(tensor, Tensor) and tensor.trace else None
+    return first is not None and first.label == "input" and first.loc is not None and \
+        isinstance(first.loc.node, cst.Call) and id(first.loc.unit) in source.methods
+
+
+def _first_parameter(unit) -> Optional[str]:
+    """`x` of `def forward(self, x, hidden=None)`."""
+    if not isinstance(unit, cst.FunctionDef):
+        return None
+    params = list(unit.params.posonly_params) + list(unit.params.params)
+    return params[1].name.value if len(params) > 1 else None
 
 
 # -- the name written -----------------------------------------------------------------------------

@@ -38,6 +38,7 @@ class Options:
     loader: Optional[Loader] = None  # reads imported workspace/package modules; None: this file only
     verify_fixes: bool = True  # re-analyse with the first errors' fixes applied (repair.py)
     watch: Optional[tuple] = None  # (line, col, end line, end col): record layer arguments written there
+    reach: Optional[int] = None  # a line whose calls a fix trial wants to see run on known shapes
 
 
 @dataclass
@@ -91,6 +92,7 @@ class AnalysisResult:
     partial: bool = False
     text: str = ""
     watched: list = field(default_factory=list)  # (parameter, value) of layer arguments at Options.watch
+    reached: list = field(default_factory=list)  # per call on Options.reach's line: were its tensors all known
     _build_modules: Any = field(default=None, repr=False)
     _modules: Optional[list] = field(default=None, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
@@ -150,6 +152,9 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     if options.watch is not None:
         interp.watch = {node for node, where in node_ranges(module).items() if where == tuple(options.watch)}
         interp.watched = result.watched
+    if options.reach is not None:
+        interp.reach = {node for node, where in node_ranges(module).items() if where[0] == options.reach}
+        interp.reached = result.reached
     stopped = False
     failures: list = []  # internal errors, each confined to the statement or class it broke
     try:
@@ -168,7 +173,8 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
         recorder.findings.extend(failures)
     findings = _resolve_findings(recorder.findings, positions, text)
     if options.verify_fixes and not result.partial and not stopped:
-        repair.choose_fixes(findings, text, lambda trial_text, watch: _trial(trial_text, watch, path, options, budget),
+        repair.choose_fixes(findings, text,
+                            lambda trial_text, watch, reach: _trial(trial_text, watch, reach, path, options, budget),
                             causes.Source(module, main.globals), positions.span)
         findings = _unsuppressed(findings, text)  # a blame moved to another line meets its comments there
     result.findings = result.findings + findings
@@ -178,14 +184,15 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     return result
 
 
-def _trial(text: str, watch: tuple, path: str, options: Options, budget: Budget) -> Optional[AnalysisResult]:
+def _trial(text: str, watch: tuple, reach: Optional[int], path: str, options: Options,
+           budget: Budget) -> Optional[AnalysisResult]:
     """Analyse a variant of the file in what is left of this analysis's budget (None: nothing left)."""
     seconds = None
     if budget.deadline is not None:
         seconds = budget.deadline - time.monotonic()
         if seconds <= 0.01:
             return None
-    return analyze(text, path, replace(options, budget_seconds=seconds, verify_fixes=False, watch=watch))
+    return analyze(text, path, replace(options, budget_seconds=seconds, verify_fixes=False, watch=watch, reach=reach))
 
 
 def _budget_note(message: str) -> Finding:

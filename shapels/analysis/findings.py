@@ -27,6 +27,11 @@ class Fix:
     target: str = ""  # what it changes, for messages: "conv1's out_channels"
     param: str = ""  # the constructor parameter it sets
     size: Any = None  # the value (a dim) that parameter needs for the inputs in play
+    also: tuple = ()  # further edits (Fix) made with this one, as one fix: h0's and c0's batch together
+
+    def edits(self) -> list:
+        """(span, content) of every edit of this fix, this one's first."""
+        return [(self.span, self.content)] + [(more.span, more.content) for more in self.also]
 
 
 @dataclass

@@ -126,6 +126,8 @@ class Interpreter:
         self.watch: set = set()  # argument nodes whose values a fix trial wants to see (repair.py)
         self.silenced = 0  # > 0 inside a loop probe whose findings are dropped
         self.watched: list = []
+        self.reach: set = set()  # call nodes a fix trial wants to see run on known shapes (repair.py)
+        self.reached: list = []
         self.unresolved: dict = {}  # path -> [(ClassInfo, base as written, qualname or None, import)], link_bases
 
     @property
@@ -615,9 +617,12 @@ class Interpreter:
             star = [i for i, e in enumerate(elements) if isinstance(e, cst.StarredElement)]
             items = iterate(value)
             if items is None or (not star and len(items) != len(elements)):
-                if items is not None and type(value) is Seq and items and all(type(v) is Tensor for v in items):
-                    # a split/chunk/unbind of known count: Python's ValueError is certain
-                    report.unpack_error(self, frame, frame.loc(target), len(items), len(elements), items[0])
+                if items is not None and type(value) is Seq and items and (
+                        all(type(v) is Tensor for v in items) or all(type(v) is Number for v in items)):
+                    # a split/chunk/unbind of known count, or a shape (`B, N, C = x.shape` of a 4-D x):
+                    # Python's ValueError is certain
+                    report.unpack_error(self, frame, frame.loc(target), len(items), len(elements),
+                                        items[0] if type(items[0]) is Tensor else None)
                 for e in elements:
                     self.assign(e.value, UNKNOWN, frame)
                 return

@@ -36,16 +36,20 @@ MAX_CAUSES = 6  # causes tried per finding
 MAX_NAMES = 2  # variables tried per side
 PROBLEMS = ("error", "warning")
 
-# (text, where the new argument is written) -> AnalysisResult, or None when out of budget
-Analyse = Callable[[str, tuple], Optional[object]]
+# (text, where the new argument is written, the line whose calls must run on known shapes)
+#   -> AnalysisResult, or None when out of budget
+Analyse = Callable[[str, tuple, Optional[int]], Optional[object]]
 
 
 @dataclass(frozen=True)
 class Leave:
-    """What a fix may leave behind: `strict` to be preferred, `lenient` to be offered at all."""
+    """What a fix may leave behind: `strict` to be preferred, `lenient` to be offered at all; and the line
+    of the failing call, which must then run on shapes the analysis knows (an edit that only made them
+    unknown silenced the check, it did not fix anything)."""
 
     strict: frozenset
     lenient: frozenset
+    reach: Optional[int] = None
 
 
 @dataclass
@@ -98,7 +102,13 @@ class _Trials:
         one (a producer rather than its consumer). At least every problem already reported: a fix that
         adds none is still a fix where the file has independent errors."""
         others = [f for f in self.findings if f is not finding]
-        return Leave(problem_keys([f for f in others if not _follows(f, finding)]), problem_keys(others))
+        evidence = finding.evidence
+        # Where the failing call saw shapes it knew, a fix must leave them known there.
+        call = evidence.call_loc if evidence is not None and evidence.operands and all(
+            _known(t) for t in evidence.operands) else None
+        span = self.span_of(call) if call is not None else None
+        return Leave(problem_keys([f for f in others if not _follows(f, finding)]), problem_keys(others),
+                     span.start_line if span is not None else None)
 
     def fixes(self, fix: Fix, allowed: "Leave") -> Optional[bool]:
         """True: with `fix` applied the file has no problem outside `allowed.strict` (and a constructor
@@ -108,19 +118,30 @@ class _Trials:
         if self.left <= 0:
             return None
         edit = self.edit(fix.span, fix.content)
-        if edit is None:
+        further = [self.edit(more.span, more.content) for more in fix.also]
+        if edit is None or None in further:
             return False
         self.left -= 1
-        result = self.analyse(self.text[:edit.start] + edit.content + self.text[edit.end:], edit.written_at())
+        text = self.text
+        for part in sorted([edit] + further, key=lambda e: e.start, reverse=True):  # the last first: offsets hold
+            text = text[:part.start] + part.content + text[part.end:]
+        result = self.analyse(text, edit.written_at(), allowed.reach)
         if result is None or result.partial:
             return None
         if result.syntax_error is not None or fix.param and not _gives(result.watched, fix):
+            return False
+        if allowed.reach is not None and not (result.reached and all(result.reached)):
             return False
         new = [f for f in result.findings if f.severity in PROBLEMS and f.span is not None
                and (f.code, _before_edit(f.span.start_line, edit)) not in allowed.strict]
         self.last_new = new
         self.leniently = all((f.code, _before_edit(f.span.start_line, edit)) in allowed.lenient for f in new)
         return not new
+
+
+def _known(tensor) -> bool:
+    shape = tensor.shape
+    return shape.ranked and not any(D.has_unknown(d) for d in shape.dims)
 
 
 def _gives(watched: list, fix: Fix) -> bool:
@@ -229,7 +250,8 @@ def _first_cause(candidates, trials: _Trials, allowed: Leave):
     time or trials."""
     fallback = False
     for cause in list(candidates)[:MAX_CAUSES]:
-        cause.fix.span = trials.span_of(cause.fix.loc)
+        for part in (cause.fix,) + cause.fix.also:
+            part.span = trials.span_of(part.loc)
         verdict = trials.fixes(cause.fix, allowed)
         if verdict is None:
             return None

@@ -118,7 +118,8 @@ def unpack_error(interp, frame, target_loc, count: int, names: int, source: Opti
     """`q, k, v = x.split(n_embd, dim=2)` on a split into 4: Python's ValueError, before any shape."""
     why = chain(source)
     many = "too many" if count > names else "not enough"
-    message = (f"{many} values to unpack: {count} tensors into {names} names (Python raises ValueError)"
+    what = "tensors" if source is not None else "values"
+    message = (f"{many} values to unpack: {count} {what} into {names} names (Python raises ValueError)"
                + (f": {why}" if why else ""))
     related: list = []
     severity, message = _standing(interp, frame, target_loc, message, related, None)

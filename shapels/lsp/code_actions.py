@@ -49,13 +49,14 @@ def wanted(only: Optional[list]) -> bool:
 
 
 def _edit_action(server, uri, data, fix, diagnostic, preferred: bool) -> types.CodeAction:
-    edit = types.TextEdit(range=_range(fix["range"]), new_text=fix["newText"])
+    edits = [types.TextEdit(range=_range(part["range"]), new_text=part["newText"])
+             for part in [fix] + list(fix.get("more") or [])]  # a fix of several edits applies them together
     return types.CodeAction(
         title=fix["title"],
         kind=KIND,
         diagnostics=[diagnostic],
         is_preferred=preferred,
-        edit=workspace_edit(server, uri, data.get("version"), [edit]),
+        edit=workspace_edit(server, uri, data.get("version"), edits),
     )
 
 

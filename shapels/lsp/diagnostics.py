@@ -192,10 +192,17 @@ def to_diagnostic(finding, uri, version, codec, lines, settings) -> types.Diagno
 def _fix_data(fix, codec, lines) -> Optional[dict]:
     if fix is None or fix.span is None:
         return None
-    rng = to_range(codec, lines, fix.span)
+    data = _edit_data(fix.span, fix.content, codec, lines)
+    data["title"] = fix.message
+    if fix.also:
+        data["more"] = [_edit_data(more.span, more.content, codec, lines) for more in fix.also]
+    return data
+
+
+def _edit_data(span, content: str, codec, lines) -> dict:
+    rng = to_range(codec, lines, span)
     return {
-        "title": fix.message,
-        "newText": fix.content,
+        "newText": content,
         "range": {
             "start": {"line": rng.start.line, "character": rng.start.character},
             "end": {"line": rng.end.line, "character": rng.end.character},
