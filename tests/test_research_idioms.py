@@ -345,3 +345,252 @@ def test_no_note_without_a_loader_or_when_the_import_resolves(tmp_path):
     path = tmp_path / "m.py"
     path.write_text(UNRESOLVED)
     assert not [f for f in _analyze_file(path).findings if f.code == "unresolved-import"]
+
+
+# -- lambdas and map ---------------------------------------------------------------------------------------
+LAMBDAS = """
+import torch
+import torch.nn as nn
+from einops import rearrange
+
+
+def split_heads(t, h=4):
+    return rearrange(t, 'b n (h d) -> b h n d', h=h)
+
+
+class Attention(nn.Module):
+    def __init__(self, dim, heads=4, dim_head=8):
+        super().__init__()
+        self.heads = heads
+        self.to_qkv = nn.Linear(dim, heads * dim_head * 3, bias=False)
+        self.to_out = nn.Linear({out_in}, dim)
+
+    def forward(self, x):
+        h = self.heads
+        qkv = self.to_qkv(x).chunk(3, dim=-1)
+        {unpack}
+        dots = torch.matmul(q, k.transpose(-1, -2))
+        out = torch.matmul(dots.softmax(dim=-1), v)
+        return self.to_out(rearrange(out, 'b h n d -> b n (h d)'))
+
+
+class Net(nn.Module):
+    def __init__(self, n_embd):
+        super().__init__()
+        self.c_fc = nn.Linear(n_embd, 4 * n_embd)
+        self.c_proj = nn.Linear({proj_in}, n_embd)
+        self.act = nn.GELU()
+        self.attn = Attention(n_embd)
+        self.mlpf = lambda x: self.c_proj(self.act(self.c_fc(x)))
+
+    def forward(self, x):
+        x = x + self.attn(x)
+        return x + self.mlpf(x)
+
+
+out = Net(32)(torch.randn(2, 10, 32))
+"""
+
+MAP_LAMBDA = "q, k, v = map(lambda t: rearrange(t, 'b n (h d) -> b h n d', h=h), qkv)"
+MAP_FUNCTION = "q, k, v = map(split_heads, qkv)"
+MAP_PARTIAL_LIST = "q, k, v = list(map(lambda t, n: split_heads(t, h=n), qkv, [h, h, h]))"
+
+
+@pytest.mark.parametrize("unpack", [MAP_LAMBDA, MAP_FUNCTION, MAP_PARTIAL_LIST])
+@pytest.mark.parametrize("out_in, proj_in", [(32, "4 * n_embd"), (24, "4 * n_embd"), (32, "3 * n_embd")])
+def test_map_of_a_lambda_or_a_function_and_a_lambda_on_self_match_torch(unpack, out_in, proj_in):
+    source = LAMBDAS.format(unpack=unpack, out_in=out_in, proj_in=proj_in)
+    verdict = _torch(source)
+    problems = _problems(source)
+    if verdict.startswith("RuntimeError"):
+        assert [code for code, severity in problems if severity == "error"] == ["linear-in-features"]
+    else:
+        assert verdict == "(2, 10, 32)" and problems == [] and _output(source) == verdict
+        [attention] = [m for m in _analyze(source).modules if m.name == "Attention"]
+        assert {b.name: b.shape.show() for b in attention.bindings if b.name in "qkv"} == {
+            "q": "(2, 4, 10, 8)", "k": "(2, 4, 10, 8)", "v": "(2, 4, 10, 8)"}
+
+
+def test_map_into_the_wrong_number_of_names_is_pythons_error():
+    source = LAMBDAS.format(unpack=MAP_LAMBDA.replace("q, k, v =", "q, k =") + "\n        v = k",
+                            out_in=32, proj_in="4 * n_embd")
+    assert _torch(source).startswith("ValueError: too many values to unpack")
+    assert [code for code, severity in _problems(source) if severity == "error"] == ["unpack-mismatch"]
+
+
+def test_map_over_items_of_unknown_count_is_unknown():
+    source = """
+    import torch
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, xs):
+            a, b = map(lambda t: self.fc(t), xs)
+            return a + b
+    """
+    assert _problems(source) == []
+
+
+def test_a_class_level_lambda_binds_like_a_method():
+    source = """
+    import torch
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        act = lambda self, x: self.fc(x)
+
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.act(x)
+
+    out = Net()(torch.randn(2, 4))
+    """
+    assert _torch(source) == "(2, 3)"
+    assert _problems(source) == [] and _output(source) == "(2, 3)"
+
+
+# -- attributes named by computed strings ----------------------------------------------------------------
+LEVELS = """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, depth=3):
+        super().__init__()
+        self.depth = depth
+        for i in range(depth):
+            setattr(self, f'level_{{i}}', nn.Linear(8 * (i + 1), 8 * (i + 2)))
+        for i in range(depth):
+            setattr(self, 'norm_%d' % i, nn.LayerNorm(8 * (i + 2)))
+        self.head = nn.Linear({head_in}, 2)
+
+    def forward(self, x):
+        for i in range(self.depth):
+            x = getattr(self, 'level_{{}}'.format(i))(x)
+            x = getattr(self, 'norm_%d' % i)(x)
+        return self.head(x)
+
+
+out = Net()(torch.randn(2, 8))
+"""
+
+
+@pytest.mark.parametrize("head_in", [32, 24])
+def test_setattr_and_getattr_with_computed_names_match_torch(head_in):
+    source = LEVELS.format(head_in=head_in)
+    verdict = _torch(source)
+    if verdict.startswith("RuntimeError"):
+        assert [code for code, _ in _problems(source)] == ["linear-in-features"]
+    else:
+        assert verdict == "(2, 2)" and _problems(source) == [] and _output(source) == "(2, 2)"
+
+
+# -- hasattr ------------------------------------------------------------------------------------------------
+HASATTR = """
+import torch
+import torch.nn as nn
+
+
+class Base(nn.Module):
+    def forward(self, x):
+        out = self.body(x)
+        if hasattr(self, 'shortcut'):
+            x = self.shortcut(x)
+        return out + x
+
+
+class Plain(Base):
+    def __init__(self, c):
+        super().__init__()
+        self.body = nn.Conv2d(c, c, 3, padding=1)
+
+
+class Proj(Base):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.body = nn.Conv2d(cin, cout, 3, padding=1)
+        self.shortcut = nn.Conv2d(cin, cout, 1)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = Plain(4)
+        self.b = Proj(4, 8)
+        self.head = nn.Linear({head_in}, 2)
+
+    def forward(self, x):
+        return self.head(self.b(self.a(x)).mean((2, 3)))
+
+{extra}
+out = Net()(torch.randn(1, 4, 6, 6))
+"""
+
+
+@pytest.mark.parametrize("head_in", [8, 4])
+def test_hasattr_of_an_attribute_no_code_sets_is_false(head_in):
+    """Plain never sets `shortcut` (Proj, a sibling, does): hasattr is False for it, True for Proj."""
+    source = HASATTR.format(head_in=head_in, extra="")
+    verdict = _torch(source)
+    result = _analyze(source)
+    [plain] = [m for m in result.modules if m.name == "Plain"]
+    assert plain.output.shape.show() == "(1, 4, 6, 6)"
+    if verdict.startswith("RuntimeError"):
+        assert [(f.code, f.severity) for f in result.findings if f.severity != "information"] == [
+            ("linear-in-features", "error")]
+    else:
+        assert verdict == "(1, 2)" and _output(source) == verdict
+
+
+@pytest.mark.parametrize("extra", [
+    "def patch(m):\n    m.shortcut = nn.Identity()\n",  # a write on another receiver, anywhere
+    "def patch(m, k):\n    setattr(m, k, nn.Identity())\n",  # a name shapels cannot read
+    "def patch(m):\n    m.__dict__['x'] = 1\n",
+    "def patch(m, i):\n    setattr(m, f'short{i}', nn.Identity())\n",  # a computed name that may be it
+])
+def test_hasattr_is_unknown_where_some_code_may_set_the_attribute(extra):
+    result = _analyze(HASATTR.format(head_in=8, extra=extra))
+    [plain] = [m for m in result.modules if m.name == "Plain"]
+    assert plain.output is None or plain.output.shape.show() != "(1, 4, 6, 6)"
+
+
+def test_a_computed_name_that_cannot_be_it_leaves_hasattr_false():
+    source = HASATTR.format(head_in=8, extra="def patch(m, i):\n    setattr(m, f'level_{i}', nn.Identity())\n")
+    [plain] = [m for m in _analyze(source).modules if m.name == "Plain"]
+    assert plain.output.shape.show() == "(1, 4, 6, 6)"
+
+
+@pytest.mark.parametrize("init", [
+    "        if flag:\n            self.shortcut = nn.Conv2d(4, 4, 1)\n",
+    "        if not flag:\n            return\n        self.shortcut = nn.Conv2d(4, 4, 1)\n",
+])
+def test_hasattr_of_an_attribute_set_on_a_path_that_may_not_run_is_unknown(init):
+    source = f"""
+import os
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, flag):
+        super().__init__()
+        self.body = nn.Conv2d(4, 4, 3, padding=1)
+{init}
+    def forward(self, x):
+        if hasattr(self, 'shortcut'):
+            return self.shortcut(x)[:, :, 0]
+        return self.body(x)
+
+
+out = Net(os.environ.get('FLAG'))(torch.randn(1, 4, 6, 6))
+"""
+    assert _problems(source) == []
+    assert _output(source) not in ("(1, 4, 6)", "(1, 4, 6, 6)")  # either may be what runs

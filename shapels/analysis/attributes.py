@@ -69,6 +69,8 @@ def _instance_attribute(interp, base: Instance, name: str, frame) -> Value:
         return bind_method(interp, base, found, frame)
     attr = class_attribute(interp, base.info, name)
     if attr is not None:
+        if type(attr) is UserFunction and isinstance(attr.node, cst.Lambda):
+            return BoundUserMethod(base, attr)  # `act = lambda self, x: ...` in the class body binds as a def
         return attr
     if base.info.is_module and name in MODULE_METHODS:
         return BoundMethod(base, name)
@@ -97,6 +99,11 @@ def _class_attribute_or_method(interp, base: ClassRef, name: str, frame) -> Valu
     if found is not None:
         return bind_method(interp, base, found, frame)
     return UNKNOWN
+
+
+def function_name(function: UserFunction) -> str:
+    """A def's name; `<lambda>` for a lambda, as Python names it."""
+    return function.node.name.value if isinstance(function.node, cst.FunctionDef) else "<lambda>"
 
 
 def _method_of(interp, base: Value, name: str, frame) -> Value:
@@ -315,7 +322,7 @@ _ATTRIBUTE_BY_TYPE = {
     FunctionRef: lambda interp, base, name, frame: _library_attribute(base, name),
     ModuleRef: lambda interp, base, name, frame: interp.lookup_global(name, base.scope),
     Instance: _instance_attribute,
-    UserFunction: lambda interp, base, name, frame: Const(base.node.name.value) if name == "__name__" else UNKNOWN,
+    UserFunction: lambda interp, base, name, frame: Const(function_name(base)) if name == "__name__" else UNKNOWN,
     SuperRef: _super_attribute,
     ClassRef: _class_attribute_or_method,
     Tensor: lambda interp, base, name, frame: tensor_attribute(base, name),

@@ -142,7 +142,8 @@ def _call_function_ref(interp, callee: FunctionRef, args: list, kwargs: dict, fr
 
 
 def _call_bound_user_method(interp, callee: BoundUserMethod, args: list, kwargs: dict, frame, node) -> Value:
-    if callee.function.node.name.value == "forward" and isinstance(callee.receiver, Instance):
+    node_name = getattr(callee.function.node, "name", None)  # a lambda has none
+    if node_name is not None and node_name.value == "forward" and isinstance(callee.receiver, Instance):
         return call_instance(interp, callee.receiver, args, kwargs, frame, node, callee.function)
     return interp.invoke(callee.function, args, kwargs, frame, receiver=callee.receiver, call_node=node)
 
@@ -297,12 +298,18 @@ def build_container(qualname: str, args: list, frame, node) -> Value:
     return layer
 
 
-def register_submodule(instance: Instance, name: str, value: Value, certain: bool = True) -> None:
+def register_submodule(instance: Instance, name: str, value: Value, certain: bool = True,
+                       reached: Optional[bool] = None) -> None:
     """`self.x = m`, `setattr(self, "x", m)`, `self.add_module("x", m)`: as nn.Module.__setattr__ does,
     a module assigned to a Sequential/ModuleDict subclass also becomes its next member. Set where the
     code may not run, which modules the instance holds is no longer known."""
     from shapels.analysis.interpreter import name_module
 
+    reached = certain if reached is None else reached  # False after `if not use: return` too
+    if not reached and name not in instance.attrs:
+        instance.maybe_absent.add(name)  # hasattr(self, name) is no longer certain either way
+    elif reached:
+        instance.maybe_absent.discard(name)
     name_module(value, name)
     if name in instance.attrs and _is_module(value) and not _is_module(instance.attrs[name]):
         del instance.attrs[name]  # a plain attribute becomes a child: registered last, as in _modules
@@ -549,7 +556,7 @@ def call_method(interp, method: BoundMethod, args: list, kwargs: dict, frame, no
     if isinstance(receiver, Instance):
         if name in ("add_module", "register_module", "register_buffer", "register_parameter"):
             if len(args) >= 2 and isinstance(args[0], Const) and isinstance(args[0].value, str):
-                register_submodule(receiver, args[0].value, args[1], frame.certain)
+                register_submodule(receiver, args[0].value, args[1], frame.certain, frame.surely_reached)
             else:
                 receiver.opaque = True
             return NONE

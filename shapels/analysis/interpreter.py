@@ -128,6 +128,7 @@ class Interpreter:
         self.watched: list = []
         self.reach: set = set()  # call nodes a fix trial wants to see run on known shapes (repair.py)
         self.reached: list = []
+        self.attribute_writes: dict = {}  # id(module) -> (module, attribute_writes.Writes), for hasattr
         self.unresolved: dict = {}  # path -> [(ClassInfo, base as written, qualname or None, import)], link_bases
 
     @property
@@ -651,7 +652,7 @@ class Interpreter:
                         value = join(obj.attrs[name], value)
                     if obj.base_layer is not None:
                         obj.base_layer.opaque = True  # membership of the container now unknown
-                calls.register_submodule(obj, name, value, frame.certain)
+                calls.register_submodule(obj, name, value, frame.certain, frame.surely_reached)
             elif isinstance(obj, Layer):
                 calls.assign_layer_attribute(obj, name, value, frame.certain)
         elif isinstance(target, cst.Subscript):
@@ -881,8 +882,10 @@ class Interpreter:
             return self.eval(node.orelse, frame)
         return join(self.eval(node.body, frame), self.eval(node.orelse, frame))
 
-    def eval_Lambda(self, node, frame: Frame) -> Value:
-        return UNKNOWN
+    def eval_Lambda(self, node: cst.Lambda, frame: Frame) -> Value:
+        """A function like any other (`invoke` evaluates its body): `self.mlpf = lambda x: ...`, and
+        `map(lambda t: rearrange(t, ...), qkv)`. Its names resolve where it was written, late, as a def's."""
+        return UserFunction(node, frame.owner, closure=frame.env, scope=frame.scope)
 
     def eval_FormattedString(self, node: cst.FormattedString, frame: Frame) -> Value:
         """f"denseblock{i + 1}": known when every part is (layer names are often computed so)."""
@@ -959,6 +962,8 @@ class Interpreter:
             names = [p.name.value for p in list(node.params.posonly_params) + list(node.params.params)]
             written = calls.argument_nodes(names[1:] if receiver is not None else names, call_node)
             inner.param_locs = calls.argument_locs(written, frame)
+        if type(node) is cst.Lambda:
+            return self.eval(node.body, inner)
         status = self.exec_block(node.body, inner)
         results = list(inner.returns)
         if status == NORMAL:

@@ -36,6 +36,7 @@ class Instance(Value):
     base_layer: Any = None  # the torch module a subclass of e.g. nn.Sequential built in super().__init__
     training: Optional[bool] = True  # nn.Module's default; .eval() / .train(False) clear it
     members_uncertain: bool = False  # an attribute was set where the code may not run: children() unknown
+    maybe_absent: set = field(default_factory=set)  # attributes set only where the code may not run (hasattr)
 
     @property
     def label(self) -> str:

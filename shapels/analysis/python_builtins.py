@@ -118,6 +118,16 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         if any(s is None for s in seqs):
             return UNKNOWN
         return ListValue([Seq(tuple(group)) for group in zip(*seqs)])
+    if name == "map" and len(args) >= 2 and not kwargs:
+        # map(lambda t: rearrange(t, 'b n (h d) -> b h n d', h=h), qkv): each item through the function,
+        # as a comprehension is followed; `q, k, v = map(...)` unpacks the result
+        columns = [iterate(a) for a in args[1:]]
+        if any(c is None for c in columns):
+            return UNKNOWN
+        rows = list(zip(*columns))
+        if len(rows) > 256:
+            return UNKNOWN
+        return Seq(tuple(calls.call(interp, args[0], list(row), {}, frame, node) for row in rows))
     if name == "reversed" and args:
         items = iterate(args[0])
         return ListValue(list(reversed(items))) if items is not None else UNKNOWN
@@ -178,11 +188,44 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         if not isinstance(args[1], Const):
             args[0].opaque = True
             return NONE
-        calls.register_submodule(args[0], str(args[1].value), args[2], frame.certain)
+        calls.register_submodule(args[0], str(args[1].value), args[2], frame.certain, frame.surely_reached)
         return NONE
-    if name == "hasattr" and len(args) == 2 and isinstance(args[0], Instance) and isinstance(args[1], Const):
-        return Const(True) if args[1].value in args[0].attrs else UNKNOWN
+    if name == "hasattr" and len(args) == 2 and isinstance(args[0], Instance) and isinstance(args[1], Const) \
+            and isinstance(args[1].value, str):
+        return has_attribute(interp, args[0], args[1].value)
     return UNKNOWN
+
+
+def has_attribute(interp, instance: Instance, name: str) -> Value:
+    """`hasattr(self, 'shortcut')`: True where it was set on every path so far (or the class gives it),
+    False where no code shapels read could ever set it, else unknown."""
+    from shapels.analysis.attribute_writes import MODULE_ATTRIBUTES, may_be_written
+
+    info = instance.info
+    if instance.opaque:
+        return UNKNOWN
+    if name in instance.attrs:
+        return UNKNOWN if name in instance.maybe_absent else Const(True)
+    if info.find_method(name) is not None or info.find_attribute(name) is not None \
+            or info.is_module and name in MODULE_ATTRIBUTES:
+        return Const(True)
+    classes = [info] + info.mro_after(info)
+    if name.startswith("_") or instance.base_layer is not None or any(_unknown_bases(c) for c in classes):
+        return UNKNOWN  # dunders, a torch layer's own attributes, a base shapels did not read
+    if any(name in (f for f, _ in c.fields) or "__getattr__" in c.methods or "__getattribute__" in c.methods
+           for c in classes):
+        return UNKNOWN
+    modules = [scope.module for scope in interp.scopes.values()]
+    return UNKNOWN if may_be_written(name, classes, modules, interp.attribute_writes) else Const(False)
+
+
+def _unknown_bases(info) -> bool:
+    """A base that is neither a class shapels read nor nn.Module/object: it may give any attribute."""
+    from shapels.analysis.modtable import MODULE_BASES
+
+    read = {b.name for b in info.bases}
+    return any(base not in MODULE_BASES and base not in ("object", "abc.ABC", "typing.Generic") and base.rsplit(".", 1)[-1] not in read
+               for base in info.base_names)
 
 
 _SEQUENCE_TYPES = {"collections.abc.Sequence", "typing.Sequence", "collections.abc.Iterable", "typing.Iterable",
@@ -334,6 +377,7 @@ def copy_value(value: Value) -> Value:
     if isinstance(value, Instance):
         clone = Instance(value.info, dict(value.attrs), value.loc, None, dict(value.init_args))
         clone.opaque, clone.training, clone.base_layer = value.opaque, value.training, value.base_layer
+        clone.members_uncertain, clone.maybe_absent = value.members_uncertain, set(value.maybe_absent)
         return clone
     if isinstance(value, ListValue):
         return ListValue(list(value.items), value.uncertain)
