@@ -19,6 +19,10 @@ Usage: .venv/bin/python corpus/intent_mutants.py            rewrites corpus/INTE
                                                             2 cores unlabelled, seconds once the labels are cached)
        ... --program NAME / --operator NAME                 one program / operator, table only
        ... --commit aeb5002                                 shapels as it was at a commit (the baseline), table only
+       ... --programs corpus/intent_heldout --results corpus/INTENT_HELDOUT_RESULTS.md
+                                                            another folder of programs (the held-out set, never
+                                                            looked at while tuning the engine); --results is needed
+                                                            to write a results file for another folder
 Labels are cached in .tools/intent_labels.json, keyed by the sha256 of the program text.
 """
 
@@ -793,6 +797,12 @@ def programs(only: Optional[str] = None) -> list:
     return [p for p in sorted(PROGRAMS.glob("*.py")) if only is None or p.stem == only]
 
 
+def _folder() -> str:
+    """The programs' folder as the results name it (relative to the repository when inside it)."""
+    where = PROGRAMS.resolve()
+    return str(where.relative_to(ROOT) if where.is_relative_to(ROOT) else where)
+
+
 def evaluate_program(path: Path, labeller: Labeller, operators=OPERATORS) -> dict:
     text = path.read_text()
     base = labeller.label(text, str(path), trace=True)
@@ -908,7 +918,7 @@ def render(rows: list) -> str:
         "# The intent mutation corpus: the right line and the right fix",
         "",
         "Written by `.venv/bin/python corpus/intent_mutants.py` (see its docstring). "
-        f"{len(rows)} working programs in `corpus/intent/`, {len(entries)} one-line mutants "
+        f"{len(rows)} working programs in `{_folder()}/`, {len(entries)} one-line mutants "
         f"(at most {CAP} per program and operator), each labelled by running it with torch.",
         "",
         "- *failing*: the mutant raises when run. *detected*: shapels reports an error-level finding. *on line*: "
@@ -998,8 +1008,11 @@ def shapels_source() -> str:
 
 
 def main(argv=None) -> int:
+    global PROGRAMS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--program", help="only this program (file stem in corpus/intent)")
+    parser.add_argument("--programs", type=Path, default=PROGRAMS,
+                        help=f"the folder of programs (default: {PROGRAMS.relative_to(ROOT)})")
+    parser.add_argument("--program", help="only this program (file stem in the --programs folder)")
     parser.add_argument("--operator", choices=OPERATORS, help="only this operator")
     parser.add_argument("--write", action="store_true", help="write the results even with a filter")
     parser.add_argument("--results", type=Path, help=f"where to write them (default: {RESULTS.relative_to(ROOT)})")
@@ -1010,6 +1023,10 @@ def main(argv=None) -> int:
     if args.worker:
         worker()
         return 0
+    PROGRAMS = args.programs.resolve()
+    if not PROGRAMS.is_dir():
+        parser.error(f"--programs: no folder {args.programs}")
+    default_folder = PROGRAMS == (HERE / "intent").resolve()
     if args.commit:
         global ARCHIVED
         where, ARCHIVED = archived_shapels(args.commit)
@@ -1032,6 +1049,10 @@ def main(argv=None) -> int:
     fps = sum(len(r["base_errors"]) for r in rows)
     print(f"\n{len(rows)} programs, {fps} error-level findings on them (false positives), {seconds:.0f} s")
     whole = args.program is None and args.operator is None and args.commit is None
+    if not default_folder and args.results is None:
+        if whole or args.write:
+            print("no results file written: give --results for a --programs folder other than the default")
+        return 0
     if whole or args.write or args.results:
         target = args.results or RESULTS
         target.write_text(render(rows))
