@@ -525,3 +525,27 @@ def test_a_state_built_for_one_batch_size_follows_the_batch_in_one_fix_of_two_ed
     fixed = apply_fix(program, finding.fix)
     assert fixed.count("torch.zeros(self.num_layers, x.size(0), self.hidden_size)") == 2
     assert _torch_error(fixed) is None and _torch_error(fixed.replace("randn(16,", "randn(5,")) is None
+
+
+def test_a_residual_without_its_downsample_is_named():
+    source = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+
+        class Block(nn.Module):
+            def __init__(self, cin, cout, stride):
+                super().__init__()
+                self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
+                self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+
+            def forward(self, x):
+                return torch.relu(self.conv2(torch.relu(self.conv1(x))) + x)
+
+
+        y = Block(16, 32, 2)(torch.randn(2, 16, 8, 8))
+    ''')
+    assert _torch_error(source) is not None
+    (finding,) = [f for f in analyze(source, "model.py").findings if f.severity == "error"]
+    assert finding.code == "broadcast-mismatch" and finding.fix is None
+    assert "the shortcut needs a downsample" in finding.message

@@ -141,6 +141,22 @@ def names_first(finding: Finding) -> bool:
         produced in (getattr(producer, "named_args", None) or {})
 
 
+def missing_layer(finding: Finding) -> Optional[str]:
+    """The layer a pattern says is missing, where no edit could be checked: a residual add whose shortcut
+    is the block's input unchanged while the branch changed its channels or size."""
+    evidence = finding.evidence
+    if finding.code != "broadcast-mismatch" or evidence is None or len(evidence.operands) != 2:
+        return None
+    for branch, shortcut in (evidence.operands, evidence.operands[::-1]):
+        steps = {id(step) for step in branch.trace}
+        rank4 = branch.shape.ranked and shortcut.shape.ranked and branch.shape.rank == shortcut.shape.rank == 4
+        if rank4 and shortcut.trace and len(branch.trace) > len(shortcut.trace) and \
+                all(id(step) in steps for step in shortcut.trace):
+            return ("the shortcut adds the block's input unchanged, and the branch changed its channels or size: "
+                    "the shortcut needs a downsample (a 1×1 Conv2d with the block's stride, then a norm)")
+    return None
+
+
 def written_for_a_map(finding: Finding) -> bool:
     """Whether the blamed size is written as a product (`16 * 5 * 5`, `28 * 28`): the author wrote down the
     map it was computed for, so an input that gives that map keeps what they meant."""

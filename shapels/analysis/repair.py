@@ -195,6 +195,10 @@ def choose_fixes(findings: list, text: str, analyse: Analyse, source: Optional[C
                 if follower in findings:
                     findings.remove(follower)
                     owner.related.append(_consequence(follower))
+    for finding in chosen:
+        missing = C.missing_layer(finding) if finding.fix is None and finding in findings else None
+        if missing:
+            finding.message += f" ({missing})"
     for finding in findings:  # only what a re-analysis confirmed is offered
         if finding.fix is not None and id(finding.fix) not in verified:
             finding.fix = None
