@@ -549,3 +549,30 @@ def test_a_residual_without_its_downsample_is_named():
     (finding,) = [f for f in analyze(source, "model.py").findings if f.severity == "error"]
     assert finding.code == "broadcast-mismatch" and finding.fix is None
     assert "the shortcut needs a downsample" in finding.message
+
+
+def test_the_width_of_a_wrapped_layer_where_it_is_written():
+    source = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+
+        class Model(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Embedding(1000, 256)
+                layer = nn.TransformerEncoderLayer(d_model=512, nhead=8, batch_first=True)
+                self.encoder = nn.TransformerEncoder(layer, 2)
+                self.head = nn.Linear(256, 10)
+
+            def forward(self, tokens):
+                return self.head(self.encoder(self.embed(tokens)).mean(1))
+
+
+        y = Model()(torch.randint(0, 1000, (4, 12)))
+    ''')
+    assert _torch_error(source) is not None
+    (finding,) = [f for f in analyze(source, "model.py").findings if f.severity == "error"]
+    assert finding.span.start_line == source.splitlines().index(
+        "        layer = nn.TransformerEncoderLayer(d_model=512, nhead=8, batch_first=True)") + 1
+    assert _torch_error(_apply(source, finding.fix)) is None

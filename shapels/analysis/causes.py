@@ -108,6 +108,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from _flattened_batch(finding, source)
     yield from _dropped_keepdim(finding, source)
     yield from _forgotten_flatten(finding, source)
+    yield from _wrapped_width(finding)
     yield from _driver_input(finding, source, sizes=False)
     yield from _fixed_batch_state(finding, source)
     yield from _odd_geometry(finding)
@@ -326,6 +327,31 @@ def _conv_map_into_linear(finding: Finding) -> Optional[tuple]:
         return None
     expected = to_dim(layer.args.get("in_features")) if hasattr(layer, "args") else None
     return (shape, expected) if expected is not None else None
+
+
+def _wrapped_width(finding: Finding) -> Iterator[Cause]:
+    """`nn.TransformerEncoder(layer, 2)` fed 256 features where `layer = nn.TransformerEncoderLayer(d_model=512,
+    ...)`: torch fails in the encoder, but the argument to change is the wrapped layer's d_model, where it
+    is written."""
+    evidence = finding.evidence
+    layer = evidence.layer if evidence is not None else None
+    source = evidence.source if evidence is not None else None
+    if layer is None or not isinstance(source, Tensor) or not source.shape.ranked or not source.shape.dims:
+        return
+    arrived = D.as_int(source.shape.dims[-1])
+    for inner in (getattr(layer, "args", None) or {}).values():
+        if not hasattr(inner, "arg_locs") or inner is layer or arrived is None:
+            continue
+        for param in _MAKES_WIDTH:
+            where = inner.arg_locs.get(param)
+            current = D.as_int(to_dim(inner.args.get(param))) if param in inner.args else None
+            if where is None or current is None or current == arrived or not isinstance(where.node, cst.Integer):
+                continue
+            fix = Fix(f"Set {param} to {arrived}", where, str(arrived), target=f"the wrapped layer's {param}",
+                      param=param)
+            yield Cause(finding.code, fix, f"the layer {layer.label} wraps is built with {param}={current}, and "
+                                           f"{arrived} features arrive: {finding.message}")
+            return
 
 
 # -- the driver's input ----------------------------------------------------------------------------
