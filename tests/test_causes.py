@@ -576,3 +576,29 @@ def test_the_width_of_a_wrapped_layer_where_it_is_written():
     assert finding.span.start_line == source.splitlines().index(
         "        layer = nn.TransformerEncoderLayer(d_model=512, nhead=8, batch_first=True)") + 1
     assert _torch_error(_apply(source, finding.fix)) is None
+
+
+def test_a_shape_unpacked_into_one_name_more_finds_the_missing_batch():
+    program = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+
+        class SelfAttention(nn.Module):
+            def __init__(self, dim, heads):
+                super().__init__()
+                self.heads = heads
+                self.qkv = nn.Linear(dim, dim * 3)
+
+            def forward(self, x):
+                B, T, C = x.size()
+                q, k, v = self.qkv(x).split(C, dim=2)
+                return q.view(B, T, self.heads, C // self.heads).transpose(1, 2)
+
+
+        tokens = torch.randn(1, 10, 64)
+        y = SelfAttention(64, 4)(tokens)
+    ''')
+    mutant = program.replace("torch.randn(1, 10, 64)", "torch.randn(10, 64)")
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert finding.code == "input-shape" and _apply(mutant, finding.fix) == program

@@ -594,3 +594,168 @@ out = Net(os.environ.get('FLAG'))(torch.randn(1, 4, 6, 6))
 """
     assert _problems(source) == []
     assert _output(source) not in ("(1, 4, 6)", "(1, 4, 6, 6)")  # either may be what runs
+
+
+# -- dicts keyed by numbers ------------------------------------------------------------------------------
+NUMBER_KEYS = """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, net_size):
+        super().__init__()
+        out_channels = {{0.5: (48, 96, 192), 1: (116, 232, 464), 1.5: (176, 352, 704)}}[net_size]
+        heads = {{2: 16, 3: 24}}
+        self.conv = nn.Conv2d(3, out_channels[2], 1)
+        self.fc = nn.Linear({fc_in}, heads[2])
+        for k, v in heads.items():
+            setattr(self, f'head{{k}}', nn.Linear(16, v))
+
+    def forward(self, x):
+        x = self.fc(self.conv(x).mean((2, 3)))
+        return self.head2(x) + self.head3(x)[:, :16]
+
+
+out = Net({size})(torch.randn(1, 3, 8, 8))
+"""
+
+
+@pytest.mark.parametrize("size, fc_in", [(0.5, "out_channels[-1]"), (1.0, "out_channels[-1]"), (1, "464"),
+                                         (1.5, "464")])
+def test_int_and_float_keyed_dicts_match_torch(size, fc_in):
+    """1.0 finds the key 1, as Python's dict does; iterating the dict gives its int keys as numbers."""
+    source = NUMBER_KEYS.format(size=size, fc_in=fc_in)
+    verdict = _torch(source)
+    if verdict.startswith("RuntimeError"):
+        assert [code for code, _ in _problems(source)] == ["linear-in-features"]
+    else:
+        assert verdict == "(1, 16)" and _problems(source) == [] and _output(source) == verdict
+
+
+@pytest.mark.parametrize("size", ["2", "float('nan')", "int(input())"])
+def test_a_key_the_dict_lacks_or_one_not_known_is_unknown(size):
+    """Net(2) is Python's KeyError, not a shape finding; an unknown key picks nothing."""
+    source = NUMBER_KEYS.format(size=size, fc_in="464")
+    if size == "2":
+        with pytest.raises(KeyError):
+            exec(compile(textwrap.dedent(source), "<model>", "exec"), {"__name__": "__main__"})
+    assert _problems(source) == []
+
+
+# -- advanced indexing --------------------------------------------------------------------------------------
+INDEX_PRELUDE = """
+import torch
+x = torch.randn(3, 4, 5, 6)
+i = torch.tensor([0, 1])
+j = torch.tensor([[1], [2]])
+t = torch.tensor(0)
+n = torch.arange(3)
+mask = x > 0
+"""
+
+INDEXES = [
+    "x[:, [-1], :]", "x[[-1]]", "x[[0, 1]]", "x[0, :, [1, 2]]", "x[[0, 1], :, [1, 2]]", "x[:, [0, 1], [1, 2]]",
+    "x[:, None, [0, 1]]", "x[[0, 1], None, [1, 2]]", "x[None, [0, 1]]", "x[..., [0, 1]]", "x[[0, 1], ..., [1, 2]]",
+    "x[:, 0, [1, 2]]", "x[1, [0, 1]]", "x[[[0], [1]], :, [1, 2]]", "x[:, 1:3, [0, 1]]", "x[[0, 1], 1, :, 2]",
+    "x[:, [0, 1], None, [1, 2]]", "x[[0, 1], 0, [1, 2]]", "x[[0, 1], 0, :, [1, 2]]", "x[None, [0, 1], :, [1, 2]]",
+    "x[[0, 1], ..., None]", "x[[0, 1], [[0], [1], [2]]]", "x[[0, 1], [1]]", "x[:, t, :, [1, 2]]", "x[t]",
+    "x[[0, 1], t, :, [1, 2]]", "x[n, torch.tensor([1, 2, 3])]", "x[n, :, j]", "x[i, j]", "x[:, i, :, j]",
+    "x[..., i, None]", "x[i, ..., j]", "x[None, ..., i]", "x[n, n.argmax(0)]", "x[:, [3, -4]]",
+    # unknown on purpose: a bool mask or list, a tuple inside the index, a list of lists as the whole
+    # index (torch reads it as a tuple), arrays that do not broadcast, an index out of range
+    "x[mask]", "x[[True, False, True]]", "x[:, (0, 1)]", "x[[[0, 1]]]", "x[[0, 1], [0, 1, 2]]", "x[[5, 0]]",
+    "x[:, [4]]",
+]
+
+
+@pytest.mark.parametrize("index", INDEXES)
+def test_advanced_indexing_matches_torch_or_stays_unknown(index):
+    from conftest import driver_globals
+
+    source = INDEX_PRELUDE + f"out = {index}\n"
+    verdict = _torch(source)
+    out = driver_globals(textwrap.dedent(source))["out"]
+    shown = out.shape.show() if hasattr(out, "shape") and out.shape.ranked else None
+    assert shown is None or shown == verdict
+    if index in ("x[mask]", "x[[True, False, True]]", "x[:, (0, 1)]", "x[[[0, 1]]]") or verdict.startswith("IndexError"):
+        assert shown is None
+    else:
+        assert shown == verdict
+
+
+def test_nanogpt_keeps_the_time_dim_with_a_list_index():
+    source = """
+    import torch
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lm_head = nn.Linear(8, 10, bias=False)
+            self.proj = nn.Linear({proj_in}, 4)
+
+        def forward(self, x):
+            logits = self.lm_head(x[:, [-1], :])
+            return self.proj(logits.transpose(1, 2))
+
+    out = Net()(torch.randn(2, 5, 8))
+    """
+    assert _torch(source.format(proj_in=1)) == "(2, 10, 4)"
+    assert _output(source.format(proj_in=1)) == "(2, 10, 4)" and _problems(source.format(proj_in=1)) == []
+    assert _torch(source.format(proj_in=5)).startswith("RuntimeError")
+    assert [code for code, _ in _problems(source.format(proj_in=5))] == ["linear-in-features"]
+
+
+# -- iterating a tensor --------------------------------------------------------------------------------------
+DROP_RATES = """
+import torch
+import torch.nn as nn
+
+
+class DropPath(nn.Module):
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        return x
+
+
+class Net(nn.Module):
+    def __init__(self, depth=4, drop_path_rate=0.1):
+        super().__init__()
+        dpr = [x.item() for x in torch.linspace(0, drop_path_rate, depth)]
+        self.blocks = nn.ModuleList([nn.Sequential(nn.Linear(8, 8), DropPath(dpr[i]) if dpr[i] > 0. else nn.Identity())
+                                     for i in range(depth)])
+        self.head = nn.Linear({head_in}, len(dpr))
+
+    def forward(self, x):
+        for blk in self.blocks:
+            x = x + blk(x)
+        return self.head(x)
+
+
+out = Net()(torch.randn(2, 8))
+"""
+
+
+@pytest.mark.parametrize("head_in", [8, 6])
+def test_drop_rates_from_a_linspace_are_a_list_of_depth_items(head_in):
+    source = DROP_RATES.format(head_in=head_in)
+    verdict = _torch(source)
+    if verdict.startswith("RuntimeError"):
+        assert [code for code, _ in _problems(source)] == ["linear-in-features"]
+    else:
+        assert verdict == "(2, 4)" and _problems(source) == [] and _output(source) == verdict
+
+
+def test_iterating_a_tensor_gives_its_rows():
+    from conftest import driver_globals
+
+    source = ("import torch\nx = torch.randn(3, 4, 5)\nrows = [r.sum(0) for r in x]\nout = torch.stack(rows)\n"
+              "a, b, c = x\ny = torch.randn(300, 2)\nmany = [r for r in y]\n")
+    assert _torch(source) == "(3, 5)"
+    found = driver_globals(source)
+    assert found["out"].shape.show() == "(3, 5)" and found["b"].shape.show() == "(4, 5)"
+    assert type(found["many"]).__name__ == "Unknown"  # past 256 rows: not unrolled

@@ -39,7 +39,7 @@ CASES = [
     ("a, b = x.shape[:2]", False),
     ("n, l, c = x.shape", False),
     ("n, c = x.shape", True),
-    ("n, l, c, d = x.size()", True),
+    ("n, l, c, d, e = x.size()", True),
     ("a, b = x.shape[1:]", False),
 ]
 

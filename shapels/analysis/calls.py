@@ -28,6 +28,8 @@ from shapels.analysis.objects import CHAINED_MODULE_METHODS, CONTAINERS
 from shapels.analysis.python_builtins import (
     MISSING_VALUE,
     call_builtin,
+    dict_key,
+    key_value,
     copy_value,
     dict_from,
     numpy_sequence,
@@ -95,15 +97,16 @@ def set_item(obj: Value, key: Value, value: Value, certain: bool = True) -> None
         # On a path that may not run, the old and the new value are both possible.
         from shapels.analysis.env import join
 
-        if isinstance(obj, DictValue) and isinstance(key, Const):
-            obj.items[key.value] = join(obj.items[key.value], value) if key.value in obj.items else UNKNOWN
+        if isinstance(obj, DictValue) and dict_key(key) is not MISSING_VALUE:
+            k = dict_key(key)
+            obj.items[k] = join(obj.items[k], value) if k in obj.items else UNKNOWN
         elif isinstance(obj, ListValue):
             obj.uncertain = True
         elif isinstance(obj, Layer):
             obj.opaque = True
         return
-    if isinstance(obj, DictValue) and isinstance(key, Const):
-        obj.items[key.value] = value
+    if isinstance(obj, DictValue) and dict_key(key) is not MISSING_VALUE:
+        obj.items[dict_key(key)] = value
     elif isinstance(obj, ListValue) and isinstance(key, Number):
         i = D.as_int(key.value)
         if i is not None and -len(obj.items) <= i < len(obj.items):
@@ -511,12 +514,12 @@ def call_method(interp, method: BoundMethod, args: list, kwargs: dict, frame, no
         return _set_method(receiver, name, args, kwargs, frame)
     if isinstance(receiver, DictValue):
         if name == "items":
-            return ListValue([Seq((Const(k), v)) for k, v in receiver.items.items()])
+            return ListValue([Seq((key_value(k), v)) for k, v in receiver.items.items()])
         if name == "keys":
-            return ListValue([Const(k) for k in receiver.items])
+            return ListValue([key_value(k) for k in receiver.items])
         if name == "values":
             return ListValue(list(receiver.items.values()))
-        key = args[0].value if args and isinstance(args[0], Const) else MISSING_VALUE
+        key = dict_key(args[0]) if args else MISSING_VALUE
         if name == "get" and key is not MISSING_VALUE:
             return receiver.items.get(key, args[1] if len(args) > 1 else NONE)
         if name == "copy":

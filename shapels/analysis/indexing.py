@@ -47,9 +47,10 @@ def subscript(interp, base: Value, key: Value, frame, node) -> Value:
             return UNKNOWN
         return sequence_index(base, key)
     if isinstance(base, DictValue):
-        if isinstance(key, Const) and key.value in base.items:
-            return base.items[key.value]
-        return UNKNOWN
+        from shapels.analysis.python_builtins import dict_key
+
+        found = dict_key(key)  # (MISSING_VALUE for a key not known is in no dict)
+        return base.items.get(found, UNKNOWN)  # a key it lacks: Python's KeyError, not ours
     if isinstance(base, Layer) and base.kind in ("torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"):
         if base.opaque:
             return UNKNOWN
@@ -134,20 +135,118 @@ def tensor_index(shape: Shape, key: Value) -> Optional[Shape]:
 
 
 def integer_array_index(shape: Shape, key: Value) -> Optional[Shape]:
-    """`table[index]`, `x[:, index]`: one tensor of a known integer dtype among full slices picks rows
-    by position, so its shape replaces that dim (a bool mask, or an unknown dtype, stays unknown: its
-    count depends on the data). Whether every index is in range is not checked: silence, not a finding."""
-    keys = list(key.items) if isinstance(key, Seq) else [key]
-    tensors = [i for i, k in enumerate(keys) if isinstance(k, Tensor)]
-    if not shape.ranked or len(tensors) != 1 or len(keys) > shape.rank:
+    """Advanced indexing by integer arrays, as torch does it: `table[index]`, `x[:, [-1], :]` (keeps
+    the dim, length 1), `x[torch.arange(n), idx]`. An index array is a tensor of a known integer dtype
+    or a list of known ints (nested lists inside a tuple index are arrays of that shape); a 0-d integer
+    tensor and an int select a dim first (basic indexing, which drops it, unlike NumPy's rule); None adds a
+    dim. The arrays broadcast together, and their shape takes their place where they stand together (no
+    slice, None or `...` between them), else it goes first. A bool mask, an index of unknown dtype, arrays
+    that may not broadcast, or a known index out of range stay unknown (its count or torch's error)."""
+    if not shape.ranked:
         return None
-    position, index = tensors[0], keys[tensors[0]]
-    if index.dtype not in dtypes.INTEGER or not index.shape.ranked:
+    if isinstance(key, ListValue):  # the whole index one list: torch reads a flat list of ints as one array
+        array = _list_index(key, nested=False)
+        keys = [key] if array is not None else None
+    else:
+        keys = list(key.items) if isinstance(key, Seq) else [key]
+    if keys is None:
         return None
-    if not all(_is_full(k) for i, k in enumerate(keys) if i != position):
+    kinds = []
+    for k in keys:
+        kind = _index_kind(k)
+        if kind is None:
+            return None
+        kinds.append(kind)
+    if not any(kind[0] == "array" for kind in kinds) and not any(isinstance(k, Tensor) for k in keys):
+        return None  # basic indexing (tensor_index's): here only with a 0-d index tensor
+    consuming = sum(1 for kind in kinds if kind[0] in ("slice", "int", "array"))
+    ellipsis = [i for i, kind in enumerate(kinds) if kind[0] == "ellipsis"]
+    if consuming > shape.rank or len(ellipsis) > 1:
         return None
-    dims = list(shape.dims)
-    return Shape.of(dims[:position] + list(index.shape.dims) + dims[position + 1:])
+    fill = [("slice", SliceValue(Const(None), Const(None), Const(None)))] * (shape.rank - consuming)
+    kinds = kinds[:ellipsis[0]] + fill + kinds[ellipsis[0] + 1:] if ellipsis else kinds + fill
+    out: list = []  # the dims after basic indexing; None marks where an index array stands
+    arrays: list = []
+    positions: list = []
+    dims = iter(shape.dims)
+    for kind in kinds:
+        if kind[0] == "new":
+            out.append(sympy.Integer(1))
+            continue
+        size = next(dims)
+        if kind[0] == "slice":
+            out.append(_slice_length(kind[1], size))
+        elif kind[0] == "array":
+            array, values = kind[1], kind[2]
+            n = D.as_int(size)
+            if values and n is not None and not all(-n <= v < n for v in values):
+                return None  # torch's IndexError, not a shape
+            positions.append(len(out))
+            out.append(None)
+            arrays.append(array)
+    together = _broadcast_all(arrays)
+    if together is None:
+        return None
+    if not positions:
+        return Shape.of(out)
+    if positions == list(range(positions[0], positions[0] + len(positions))):
+        result = out[:positions[0]] + together + out[positions[-1] + 1:]
+    else:
+        result = together + [d for d in out if d is not None]
+    return Shape.of(result)
+
+
+def _index_kind(key: Value) -> Optional[tuple]:
+    if isinstance(key, Const) and key.value is None:
+        return ("new",)
+    if isinstance(key, Const) and key.value is Ellipsis:
+        return ("ellipsis",)
+    if isinstance(key, SliceValue):
+        return ("slice", key)
+    if isinstance(key, Number) and not isinstance(key.value, float):
+        return ("int",)
+    if isinstance(key, Tensor):
+        if key.dtype not in dtypes.INTEGER or not key.shape.ranked:
+            return None  # a bool mask (its count is the data's), or a dtype not known
+        return ("int",) if key.shape.rank == 0 else ("array", list(key.shape.dims), [])
+    if isinstance(key, ListValue):
+        found = _list_index(key, nested=True)
+        return ("array", found[0], found[1]) if found is not None else None
+    return None
+
+
+def _list_index(items: ListValue, nested: bool) -> Optional[tuple]:
+    """(shape, the ints) of a list of known ints, or (inside a tuple index) of equal nested lists."""
+    if items.uncertain or not items.items:
+        return None
+    if all(isinstance(i, Number) and not isinstance(i.value, float) and D.as_int(i.value) is not None
+           for i in items.items):
+        return [sympy.Integer(len(items.items))], [D.as_int(i.value) for i in items.items]
+    if not nested or not all(isinstance(i, ListValue) for i in items.items):
+        return None
+    inner = [_list_index(i, nested=True) for i in items.items]
+    if any(i is None for i in inner) or any(i[0] != inner[0][0] for i in inner):
+        return None
+    return [sympy.Integer(len(inner))] + inner[0][0], [v for i in inner for v in i[1]]
+
+
+def _broadcast_all(shapes: list) -> Optional[list]:
+    """The shapes broadcast together where certainly possible, else None."""
+    out: list = []
+    for dims in shapes:
+        n = max(len(out), len(dims))
+        a = [sympy.Integer(1)] * (n - len(out)) + out
+        b = [sympy.Integer(1)] * (n - len(dims)) + list(dims)
+        merged = []
+        for x, y in zip(a, b):
+            if D.eq(x, y) is True or D.eq(y, 1) is True:
+                merged.append(x)
+            elif D.eq(x, 1) is True:
+                merged.append(y)
+            else:
+                return None
+        out = merged
+    return out
 
 
 def _is_full(key: Value) -> bool:

@@ -420,9 +420,25 @@ class Interpreter:
 
     def exec_assign(self, small: cst.Assign, frame: Frame) -> str:
         value = self.eval(small.value, frame)
+        shaped = self._shape_of(small.value, frame) if type(value) is Seq else None
         for target in small.targets:
-            self.assign(target.target, value, frame)
+            self.assign(target.target, value, frame, shaped)
         return NORMAL
+
+    def _shape_of(self, node, frame: Frame) -> Optional[Tensor]:
+        """The tensor whose sizes `x.shape` / `x.size()` reads (x a name or self.x): an unpacking of them into
+        the wrong number of names is blamed with the tensor's provenance, so its cause can be found."""
+        if isinstance(node, cst.Call) and not node.args:
+            node = node.func
+            if not (isinstance(node, cst.Attribute) and node.attr.value == "size"):
+                return None
+        elif not (isinstance(node, cst.Attribute) and node.attr.value == "shape"):
+            return None
+        base = node.value
+        if not (isinstance(base, cst.Name) or isinstance(base, cst.Attribute) and isinstance(base.value, cst.Name)):
+            return None
+        tensor = self.eval(base, frame)
+        return tensor if isinstance(tensor, Tensor) else None
 
     def exec_ann_assign(self, small: cst.AnnAssign, frame: Frame) -> str:
         if small.value is not None:
@@ -608,7 +624,7 @@ class Interpreter:
         return NORMAL
 
     # -- assignment ----------------------------------------------------------------------------
-    def assign(self, target, value: Value, frame: Frame) -> None:
+    def assign(self, target, value: Value, frame: Frame, shaped: Optional[Tensor] = None) -> None:
         if isinstance(target, cst.Name):
             frame.env[target.value] = value
             if frame.record:
@@ -622,8 +638,11 @@ class Interpreter:
                         all(type(v) is Tensor for v in items) or all(type(v) is Number for v in items)):
                     # a split/chunk/unbind of known count, or a shape (`B, N, C = x.shape` of a 4-D x):
                     # Python's ValueError is certain
+                    # one name more than the shape has dims: the tensor may lack a dim (its provenance goes
+                    # with the finding, for the repair); a split's count says nothing of the kind
+                    missing_dim = shaped if shaped is not None and len(elements) == len(items) + 1 else None
                     report.unpack_error(self, frame, frame.loc(target), len(items), len(elements),
-                                        items[0] if type(items[0]) is Tensor else None)
+                                        items[0] if type(items[0]) is Tensor else shaped, missing_dim)
                 for e in elements:
                     self.assign(e.value, UNKNOWN, frame)
                 return

@@ -318,6 +318,22 @@ def is_instance(value: Value, kind: Value) -> Optional[bool]:
 MISSING_VALUE = object()
 
 
+def dict_key(value: Value):
+    """A dict key as the Python value it is: a string, bool or None, or a known int or float
+    (`{0.5: (48, 96), 1: (116, 232)}[net_size]`); else MISSING_VALUE. Python's own dict then decides
+    which keys are the same (1 == 1.0 == True)."""
+    if isinstance(value, Const):
+        return value.value if isinstance(value.value, (str, bool, type(None))) else MISSING_VALUE
+    if isinstance(value, Number):
+        return plain(value)
+    return MISSING_VALUE
+
+
+def key_value(key) -> Value:
+    """A dict's key back as a Value: a Number for an int or float key, else a Const."""
+    return from_python(key)
+
+
 def dict_from(args: list, kwargs: dict) -> Value:
     """`dict(...)` / `OrderedDict(...)`: of keywords, of another dict, or of (key, value) pairs
     (`dict(zip(names, values))`), then the keywords on top. Keys must be known constants."""
@@ -333,9 +349,10 @@ def dict_from(args: list, kwargs: dict) -> Value:
         if pairs is None:
             return UNKNOWN
         for pair in pairs:
-            if not isinstance(pair, (Seq, ListValue)) or len(pair.items) != 2 or not isinstance(pair.items[0], Const):
+            if not isinstance(pair, (Seq, ListValue)) or len(pair.items) != 2 \
+                    or dict_key(pair.items[0]) is MISSING_VALUE:
                 return UNKNOWN
-            items[pair.items[0].value] = pair.items[1]
+            items[dict_key(pair.items[0])] = pair.items[1]
     items.update(kwargs)
     return DictValue(items)
 

@@ -114,7 +114,8 @@ def _standing(interp, frame, loc, message: str, related: list, after_error) -> t
     return severity, message
 
 
-def unpack_error(interp, frame, target_loc, count: int, names: int, source: Optional[Tensor]) -> None:
+def unpack_error(interp, frame, target_loc, count: int, names: int, source: Optional[Tensor],
+                 lacking: Optional[Tensor] = None) -> None:
     """`q, k, v = x.split(n_embd, dim=2)` on a split into 4: Python's ValueError, before any shape."""
     why = chain(source)
     many = "too many" if count > names else "not enough"
@@ -123,7 +124,9 @@ def unpack_error(interp, frame, target_loc, count: int, names: int, source: Opti
                + (f": {why}" if why else ""))
     related: list = []
     severity, message = _standing(interp, frame, target_loc, message, related, None)
-    interp.recorder.add(Finding("unpack-mismatch", severity, message, target_loc, related, module=_module_name(interp)))
+    evidence = Evidence((lacking,), lacking, None, target_loc) if lacking is not None else None
+    interp.recorder.add(Finding("unpack-mismatch", severity, message, target_loc, related, module=_module_name(interp),
+                                evidence=evidence))
     if severity == "error" and interp.first_error is None:
         interp.first_error = target_loc
 
