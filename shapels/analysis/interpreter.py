@@ -28,6 +28,7 @@ from shapels.analysis.positions import Loc
 from shapels.analysis.recorder import Recorder
 from shapels.rules import registry as rule_registry
 from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
 from shapels.values import (
     NONE,
     UNKNOWN,
@@ -746,10 +747,10 @@ class Interpreter:
                     return UNKNOWN
                 items.update(spread.items)
                 continue
-            key = self.eval(e.key, frame)
-            if not isinstance(key, Const):
+            key = python_builtins.dict_key(self.eval(e.key, frame))
+            if key is python_builtins.MISSING_VALUE:
                 return UNKNOWN
-            items[key.value] = self.eval(e.value, frame)
+            items[key] = self.eval(e.value, frame)
         return DictValue(items)
 
     def eval_Set(self, node: cst.Set, frame: Frame) -> Value:
@@ -1207,7 +1208,7 @@ def iterate(value: Value) -> Optional[list]:
     if isinstance(value, (Seq, ListValue)):
         return list(value.items)
     if isinstance(value, DictValue):
-        return [Const(k) for k in value.items]
+        return [python_builtins.key_value(k) for k in value.items]
     if isinstance(value, Layer) and value.kind in calls.CONTAINERS:
         if value.opaque:
             return None
@@ -1218,6 +1219,14 @@ def iterate(value: Value) -> Optional[list]:
         return value.items()
     if isinstance(value, SetValue):
         return membership.iteration(value)
+    if isinstance(value, Tensor) and value.shape.ranked and value.shape.rank >= 1:
+        # `[x.item() for x in torch.linspace(0, p, depth)]`: torch iterates along dim 0, each item a
+        # view of the rest (its values not followed)
+        count = D.as_int(value.shape.dims[0])
+        if count is None or count > MAX_LOOP:
+            return None
+        item = Tensor(Shape.of(value.shape.dims[1:]), value.trace, dtype=value.dtype)
+        return [item] * count
     return None
 
 
