@@ -1,0 +1,100 @@
+"""Causes of a shape error beyond the constructor argument torch blames, as candidate edits.
+
+A mismatch at `fc1` is often not `fc1`'s fault: the driver's image has no batch dim, `x.view(...)`'s
+result was never assigned, a flatten swallowed the batch, a reduction dropped the dim a broadcast
+needed. Each generator here reads the failing call's evidence (the tensors it got and where they came
+from) or the syntax around it, and proposes an edit with a diagnosis in the author's terms. Nothing
+here decides: repair.py re-analyses the edited text and keeps a cause only if the file then runs
+clean, so a proposal that is wrong costs a trial, never a false fix.
+
+The order of `causes()` is the preference: a statement that certainly does nothing comes before a
+changed input, which comes before a changed size.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from shapels.analysis.causes.base import Cause, Source, conv_map_into_linear, written_for_a_map
+from shapels.analysis.causes.geometry import odd_geometry
+from shapels.analysis.causes.inputs import driver_input, fixed_batch_state
+from shapels.analysis.causes.names import other_name
+from shapels.analysis.causes.statements import (discarded_results, dropped_keepdim, flattened_batch,
+                                                forgotten_flatten, wrapped_width)
+from shapels.analysis.causes.widths import channels_the_product_names, odd_width, odd_width_in_a_broadcast
+from shapels.analysis.findings import Finding
+from shapels.values import Tensor
+
+__all__ = ["Cause", "Source", "causes", "other_names", "second_readings", "names_first", "missing_layer",
+           "merges_batch", "odd_width", "written_for_a_map"]
+
+
+def causes(finding: Finding, source: Source) -> Iterator[Cause]:
+    """Candidate causes of `finding` that come before any constructor argument, the preferred first: each
+    makes code that certainly does something unintended (a dropped result, a flattened batch, one sample
+    where the model takes a batch) do what the rest of the program says."""
+    yield from discarded_results(finding, source)
+    yield from flattened_batch(finding, source)
+    yield from dropped_keepdim(finding, source)
+    yield from forgotten_flatten(finding, source)
+    yield from wrapped_width(finding)
+    yield from driver_input(finding, source, sizes=False)
+    yield from fixed_batch_state(finding, source)
+    yield from odd_geometry(finding)
+    yield from odd_width_in_a_broadcast(finding)
+    yield from channels_the_product_names(finding)
+
+
+def other_names(finding: Finding, source: Source) -> Iterator[Cause]:
+    """Another int name where the blamed layer's arguments are written as names. Tried before the number
+    when that number would be written at a caller (`ResBlock(64, 128)`): the caller's hyperparameters
+    stay, the class's own name is what was wrong."""
+    yield from other_name(finding, source)
+
+
+def second_readings(finding: Finding, source: Source) -> Iterator[Cause]:
+    """Causes as plausible as the constructor's number, tried when it fails and offered beside it when it
+    works: an image size the model was built for, another name where the argument is written."""
+    yield from driver_input(finding, source, sizes=True)
+    yield from other_name(finding, source)
+
+
+def names_first(finding: Finding) -> bool:
+    """Whether the argument that sets the size, at the blamed layer or upstream, is written as a name:
+    then the class's other names come before a number, which would replace the name with a literal or be
+    written at a caller (`ResBlock(64, 128)`), changing the caller's hyperparameters."""
+    evidence = finding.evidence
+    if evidence is None:
+        return False
+    producer, produced = evidence.producer or (None, None)
+    return finding.param in (getattr(evidence.layer, "named_args", None) or {}) or \
+        produced in (getattr(producer, "named_args", None) or {})
+
+
+def missing_layer(finding: Finding) -> Optional[str]:
+    """The layer a pattern says is missing, where no edit could be checked: a residual add whose shortcut
+    is the block's input unchanged while the branch changed its channels or size."""
+    evidence = finding.evidence
+    if finding.code != "broadcast-mismatch" or evidence is None or len(evidence.operands) != 2:
+        return None
+    for branch, shortcut in (evidence.operands, evidence.operands[::-1]):
+        steps = {id(step) for step in branch.trace}
+        rank4 = branch.shape.ranked and shortcut.shape.ranked and branch.shape.rank == shortcut.shape.rank == 4
+        if rank4 and shortcut.trace and len(branch.trace) > len(shortcut.trace) and \
+                all(id(step) in steps for step in shortcut.trace):
+            return ("the shortcut adds the block's input unchanged, and the branch changed its channels or size: "
+                    "the shortcut needs a downsample (a 1×1 Conv2d with the block's stride, then a norm)")
+    return None
+
+
+def merges_batch(finding: Finding) -> Optional[str]:
+    """Why the constructor's number fix would only make torch run, if it would: the model got one
+    unbatched sample, or a Linear got a conv feature map whose last axis it would take as the features."""
+    evidence = finding.evidence
+    if evidence is None or not isinstance(evidence.source, Tensor):
+        return None
+    if any(step.unbatched for step in evidence.source.trace):
+        return "a layer took its input as one unbatched sample, so the batch is not where the model expects it"
+    if conv_map_into_linear(finding) is not None:
+        return "a Linear got a conv feature map and takes its last axis as the features; was a flatten forgotten?"
+    return None

@@ -1,0 +1,160 @@
+"""What every cause needs: the Cause itself, the file's syntax read once (Source), and readings of a
+finding's evidence shared by several causes (the size a layer expected, the square map a Linear was
+written for)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from shapels.analysis.findings import Finding, Fix
+from shapels.rules.base import to_dim
+from shapels.symbolic import dims as D
+from shapels.values import Layer, Tensor
+
+
+@dataclass
+class Cause:
+    code: str  # the diagnostic's code once this is the cause (codes.py)
+    fix: Fix
+    diagnosis: str  # the finding's new message: the cause, said in the author's terms
+
+
+class Source:
+    """The file's syntax, read once per repair: where statements, calls and assignments are."""
+
+    def __init__(self, module: cst.Module, module_globals: Optional[dict] = None):
+        self.module = module
+        self.globals = module_globals or {}  # the file's top-level names and values, after its run
+        self.functions: set = set()  # ids of the functions defined in this file
+        self.methods: set = set()  # ids of functions defined in a class body
+        self.assigned: dict = {}  # id(call) -> the name it is assigned to (`x = torch.randn(...)`)
+        self.bare_calls: list = []  # (unit, Expr statement) whose value is a call
+        self.calls: list = []  # (unit, Call) for every call in a function
+        module.visit(_Collector(self))
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+
+class _Collector(cst.CSTVisitor):
+    def __init__(self, source: Source):
+        self.source = source
+        self.units: list = []
+        self.classes = 0
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes += 1
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.classes -= 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.source.functions.add(id(node))
+        if self.classes and not self.units:
+            self.source.methods.add(id(node))
+        self.units.append(node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.units.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.source.assigned[id(node.value)] = node.targets[0].target.value
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        if self.units and isinstance(node.value, cst.Call):
+            self.source.bare_calls.append((self.units[-1], node))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.units:
+            self.source.calls.append((self.units[-1], node))
+
+
+def failing_unit(finding: Finding):
+    evidence = finding.evidence
+    return evidence.call_loc.unit if evidence is not None and evidence.call_loc is not None else None
+
+
+def shape_text(dims: list) -> str:
+    return "(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def short(text: str, limit: int = 48) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 5] + "...)"
+
+
+def kind_of(layer) -> str:
+    """`Conv2d` for a torch.nn.Conv2d layer; "" for anything else (a step with no layer)."""
+    return layer.short_kind if isinstance(layer, Layer) else ""
+
+
+def expected_size(finding: Finding) -> Optional[int]:
+    """The size the blamed layer argument holds (`in_channels` 3), which the input should have had."""
+    evidence = finding.evidence
+    layer = evidence.layer if evidence is not None else None
+    if layer is None or not finding.param or not hasattr(layer, "args"):
+        return None
+    return D.as_int(to_dim(layer.args.get(finding.param))) if finding.param in layer.args else None
+
+
+def map_side(tensor: Tensor, expected: Optional[int]) -> Optional[tuple]:
+    """(the side the last square map has, the side the Linear was sized for)."""
+    if expected is None:
+        return None
+    for step in reversed(tensor.trace):
+        shape = step.shape
+        if shape.ranked and shape.rank == 4:
+            channels, h, w = (D.as_int(d) for d in shape.dims[1:])
+            if None in (channels, h, w) or h != w or h == 0 or expected % channels:
+                return None
+            side = math.isqrt(expected // channels)
+            return (h, side) if side * side * channels == expected and side != h else None
+    return None
+
+
+def flatten_width(finding: Finding) -> Optional[int]:
+    """The features per sample of a flattening `x.view(-1, 16 * 5 * 5)`: its second size."""
+    evidence = finding.evidence
+    call = evidence.call_loc.node if evidence is not None and evidence.call_loc is not None else None
+    sizes = evidence.sizes if evidence is not None else None
+    if not isinstance(call, cst.Call) or not sizes or len(sizes) != 2:
+        return None
+    first = call.args[0].value if call.args else None
+    is_minus_one = isinstance(first, cst.UnaryOperation) and isinstance(first.operator, cst.Minus) and \
+        isinstance(first.expression, cst.Integer) and first.expression.value == "1"
+    return D.as_int(sizes[1]) if is_minus_one else None
+
+
+def written_for_a_map(finding: Finding) -> bool:
+    """Whether the blamed size is written as a product (`16 * 5 * 5`, `28 * 28`): the author wrote down the
+    map it was computed for, so an input that gives that map keeps what they meant."""
+    node = finding.loc.node if finding.loc is not None else None
+    return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)
+
+
+MAKES_WIDTH = ("out_features", "out_channels", "embedding_dim", "hidden_size", "d_model", "embed_dim",
+                "num_features", "normalized_shape")
+
+
+def conv_map_into_linear(finding: Finding) -> Optional[tuple]:
+    """(the map's shape, in_features) when a Linear got a tensor of rank 3 or more that a convolution or
+    pooling layer made."""
+    evidence = finding.evidence
+    layer = evidence.layer if evidence is not None else None
+    tensor = evidence.source if evidence is not None else None
+    if finding.code != "linear-in-features" or layer is None or not isinstance(tensor, Tensor):
+        return None
+    shape = tensor.shape
+    if not shape.ranked or shape.rank < 3 or not tensor.trace:
+        return None
+    step = tensor.trace[-1]
+    made_by = (getattr(step.layer, "kind", None) or step.label).lower()
+    if not any(word in made_by for word in ("conv", "pool", "norm", "upsample", "interpolate")):
+        return None
+    expected = to_dim(layer.args.get("in_features")) if hasattr(layer, "args") else None
+    return (shape, expected) if expected is not None else None

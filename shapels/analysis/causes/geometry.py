@@ -1,0 +1,150 @@
+"""A layer's kernel, stride or padding against the convention and its siblings, where the map it leaves
+is not the one the rest of the program expects; sizes followed with the rules' own conv/pool
+arithmetic."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from shapels.analysis.causes.base import Cause, expected_size, flatten_width, kind_of, map_side
+from shapels.analysis.findings import Finding, Fix
+from shapels.rules.base import to_dim
+from shapels.rules.common import conv_out, pool_out
+from shapels.symbolic import dims as D
+from shapels.values import Tensor
+
+_GEOMETRY = {"kernel_size": (-2, 2), "stride": (-1, 1), "padding": (-1, 1)}  # the edits tried, per argument
+
+
+MAX_GEOMETRY = 3  # geometry edits tried per finding
+
+
+_SLIDING = ("Conv1d", "Conv2d", "Conv3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d")
+
+
+def odd_geometry(finding: Finding) -> Iterator[Cause]:
+    """`nn.MaxPool2d(4, 2)` among pools of kernel 2, before a Linear written for a 4x4 map; a conv of
+    kernel 5 with padding 1 before a residual add: the one layer whose kernel, stride or padding breaks
+    the convention (a pool's stride is its kernel, a conv's padding keeps the size) or differs from its
+    siblings', set to the usual value, gives the map the rest of the program expects. The sizes are
+    followed through the trace with the rules' own arithmetic; an edit is proposed only where that
+    reaches the size wanted. A layer built by one constructor call many times (a cfg loop) changes
+    everywhere it runs."""
+    found = []  # (the arithmetic could not follow it, cause): the ones it confirms are tried first
+    for steps, wanted in _maps_wanted(finding):
+        sliding = [step.layer for step in steps if kind_of(step.layer) in _SLIDING]
+        start = 1 if len(steps) < 12 else 2  # a trace cut to its last steps has a gap after its first
+        proposed = set()
+        for index in range(start, len(steps)):
+            layer = steps[index].layer
+            if kind_of(layer) not in _SLIDING:
+                continue
+            for param, value, why in _usual_geometry(layer, sliding):
+                where = layer.arg_locs.get(param)
+                if where is None or not isinstance(where.node, cst.Integer) or (id(where.node), value) in proposed:
+                    continue
+                followed = _side_after(steps, index, where.node, param, value)
+                if followed is not None and followed != wanted:
+                    continue  # the arithmetic says it does not give the map; an unknown step leaves it to the trial
+                proposed.add((id(where.node), value))
+                fix = Fix(f"Set {layer.label}'s {param} to {value}", where, str(value),
+                          target=f"{layer.label}'s {param}", param=param)
+                found.append((followed is None, Cause(
+                    finding.code, fix, f"{layer.label}'s {param}={_int_arg(layer, param)} {why}, and the map comes "
+                                       f"out the wrong size where {wanted}×{wanted} is expected: {finding.message}")))
+    found.sort(key=lambda pair: pair[0])
+    yield from (cause for _, cause in found[:MAX_GEOMETRY])
+
+
+def _usual_geometry(layer, sliding: list) -> Iterator[tuple]:
+    """(argument, value, why the current one is odd): the conventions first, then what its siblings of
+    the same kind have."""
+    kind = kind_of(layer)
+    kernel, stride, padding = (_int_arg(layer, p) for p in ("kernel_size", "stride", "padding"))
+    if "Pool" in kind and None not in (kernel, stride) and kernel != stride:
+        yield "stride", kernel, "differs from its kernel"
+        yield "kernel_size", stride, "differs from its stride"
+    if "Conv" in kind and None not in (kernel, padding) and kernel % 2 and padding not in (0, (kernel - 1) // 2):
+        yield "kernel_size", 2 * padding + 1, f"does not match its padding {padding}"
+        yield "padding", (kernel - 1) // 2, f"does not keep the size with kernel {kernel}"
+    for param in _GEOMETRY:
+        current = _int_arg(layer, param)
+        siblings = [_int_arg(other, param) for other in sliding if other is not layer and kind_of(other) == kind]
+        for value in {v for v in siblings if v is not None and v != current}:
+            if current is not None and siblings.count(value) * 2 > len(siblings):
+                yield param, value, f"differs from the other {kind} layers' {value}"
+
+
+def _maps_wanted(finding: Finding) -> Iterator[tuple]:
+    """(the steps of a tensor's trace, the side its last square map should have): for a Linear whose
+    in_features is C*s*s of the C-channel map it got, s; for a skip connection (cat, +) of two square
+    maps, the other one's side, with the steps since the two parted."""
+    evidence = finding.evidence
+    if evidence is None:
+        return
+    if finding.code in ("linear-in-features", "view-invalid-shape") and isinstance(evidence.source, Tensor):
+        width = expected_size(finding) if finding.code == "linear-in-features" else flatten_width(finding)
+        found = map_side(evidence.source, width)
+        if found is not None:
+            yield evidence.source.trace, found[1]
+    elif finding.code in ("cat-mismatch", "broadcast-mismatch") and len(evidence.operands) == 2:
+        first, second = evidence.operands
+        for one, other in ((first, second), (second, first)):
+            side = _side(other.shape)
+            shared = {id(step) for step in other.trace}
+            parted = next((i for i, step in enumerate(one.trace) if id(step) not in shared), None)
+            if side is not None and parted and _side(one.shape) not in (None, side):
+                yield one.trace[parted - 1:], side
+
+
+def _int_arg(layer, param: str) -> Optional[int]:
+    value = layer.args.get(param) if hasattr(layer, "args") else None
+    if param == "stride" and getattr(value, "value", 0) is None:
+        value = layer.args.get("kernel_size")  # a pool's stride defaults to its kernel
+    dim = to_dim(value) if value is not None else None
+    return D.as_int(dim) if dim is not None else None
+
+
+def _side_after(steps: tuple, index: int, node, param: str, value: int) -> Optional[int]:
+    """The last square map's side when `param` written at `node` is `value` (from step `index` on, in every
+    layer that constructor call built), following the sizes through the steps; None where a step's
+    arithmetic is not known here."""
+    side = _side(steps[index - 1].shape)
+    if side is None:
+        return None
+    last = None
+    for position in range(index, len(steps)):
+        step = steps[position]
+        before, after = _side(steps[position - 1].shape), _side(step.shape)
+        if kind_of(step.layer) in _SLIDING:
+            where = step.layer.arg_locs.get(param)
+            side = _slide(step.layer, side, {param: value} if where is not None and where.node is node else {})
+            if side is None or side < 1:
+                return None
+        elif after is None:
+            break  # flattened: the map before it is the one the Linear was written for
+        elif before != after:
+            return None  # a step that resizes the map in a way not followed here
+        last = side
+    return last
+
+
+def _slide(layer, side: int, change: dict) -> Optional[int]:
+    args = {p: change.get(p, _int_arg(layer, p)) for p in ("kernel_size", "stride", "padding", "dilation")}
+    if args["dilation"] is None:
+        args["dilation"] = 1
+    if None in args.values() or getattr(layer.args.get("ceil_mode"), "value", False):
+        return None
+    sizes = (side, args["kernel_size"], args["stride"], args["padding"], args["dilation"])
+    out = pool_out(*sizes, False) if "Pool" in kind_of(layer) else conv_out(*sizes)
+    return D.as_int(out)
+
+
+def _side(shape) -> Optional[int]:
+    """The side of a square 2-D map (N, C, H, W), else None."""
+    if shape is None or not shape.ranked or shape.rank != 4:
+        return None
+    h, w = D.as_int(shape.dims[2]), D.as_int(shape.dims[3])
+    return h if h is not None and h == w else None

@@ -1,0 +1,187 @@
+"""The input: the driver's tensor without a batch dim, channels-last, transposed, or of an image size the
+model was not built for, rewritten where the factory writes its sizes; and a state made in forward for
+one batch size."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from shapels.analysis.causes.base import Cause, Source, expected_size, flatten_width, map_side, shape_text
+from shapels.analysis.findings import Finding, Fix
+from shapels.analysis.positions import Loc
+from shapels.symbolic import dims as D
+from shapels.values import Tensor
+
+# Image sizes people build models for: the candidates when the input's size looks like the cause.
+_IMAGE_SIZES = (28, 32, 64, 96, 112, 128, 160, 192, 224, 227, 256, 299, 320, 384, 448, 512)
+
+
+MAX_SIZE_TRIALS = 2
+
+
+def driver_input(finding: Finding, source: Source, sizes: bool) -> Iterator[Cause]:
+    """The tensor the driver made has no batch dim, is channels-last, is transposed, or has an image
+    size the model was not built for: the fix rewrites the sizes where it is made, in the driver's own
+    terms (`torch.randn(batch_size, latent_dim)` is reordered, not turned into numbers)."""
+    evidence = finding.evidence
+    if evidence is None:
+        return
+    seen = set()
+    for tensor in ([evidence.source] if evidence.source is not None else []) + list(evidence.operands):
+        origin = _origin(tensor, source)
+        if origin is None or id(origin[1]) in seen:
+            continue
+        seen.add(id(origin[1]))
+        loc, call, dims, texts, holder = origin
+        name = source.assigned.get(id(call))
+        what = f"`{name}`" if name else "the input"
+        for layout, diagnosis, size_only in _input_shapes(finding, tensor, dims, what):
+            if size_only != sizes:
+                continue
+            new_texts = [texts[item] if isinstance(item, int) else item[0] for item in layout]
+            new_dims = [dims[item] if isinstance(item, int) else int(item[0]) for item in layout]
+            content = _factory_text(call, holder, new_texts, source)
+            fix = Fix(f"Make the input {shape_text(new_dims)}", loc, content, target="the model's input")
+            yield Cause("input-shape", fix, diagnosis)
+
+
+def _origin(tensor, source: Source) -> Optional[tuple]:
+    """(loc, call, sizes, their texts, the tuple that holds them or None) of the driver's factory call that
+    made this tensor: `torch.randn(1, 28, 28)`, `torch.zeros((n, 3))`, `torch.randint(0, 9, (40,))`. The
+    sizes are what the analysis knows them to be; each must be known."""
+    if not isinstance(tensor, Tensor) or not tensor.trace:
+        return None
+    first = tensor.trace[0]
+    loc = first.loc
+    if first.label != "input" or loc is None or not isinstance(loc.node, cst.Call) or id(loc.unit) in source.methods:
+        return None
+    call = loc.node
+    if any(a.star for a in call.args) or any(a.keyword is not None and a.keyword.value == "size" for a in call.args):
+        return None
+    positional = [a.value for a in call.args if a.keyword is None]
+    tuples = [v for v in positional if isinstance(v, (cst.Tuple, cst.List))]
+    holder = tuples[0] if len(tuples) == 1 else None
+    values = [element.value for element in holder.elements] if holder is not None else positional
+    shape = first.shape
+    dims = [D.as_int(d) for d in shape.dims] if shape.ranked else []
+    starred = holder is not None and any(isinstance(e, cst.StarredElement) for e in holder.elements)
+    if not values or len(values) != len(dims) or None in dims or starred:
+        return None
+    return loc, call, dims, [source.code(v) for v in values], holder
+
+
+def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str) -> Iterator[tuple]:
+    """(layout, diagnosis, whether only the size changed) for each way the input may be wrong, the most
+    specific first. A layout lists the new sizes: an index keeps that size as written, a 1-tuple is a new
+    number."""
+    expected = expected_size(finding)
+    old = shape_text(dims)
+    keep = list(range(len(dims)))
+    no_batch = (f"{what} has no batch dim: the model takes a batch ({', '.join(['N'] + [str(d) for d in dims])}), "
+                f"and {what} is one sample {old}")
+    unbatched = any(step.unbatched for step in tensor.trace) or finding.code.endswith("-input-rank")
+    if unbatched and len(dims) <= 4:
+        yield [("1",)] + keep, no_batch, False
+    if expected is not None and len(dims) >= 3 and dims[-1] == expected and dims[1] != expected:
+        layout = [0, len(dims) - 1] + keep[1:-1]
+        new = [dims[i] for i in layout]
+        yield layout, f"{what} is channels-last {old}: the model takes channels at dim 1, {shape_text(new)}", False
+    if expected is not None and len(dims) == 2 and dims[0] == expected and dims[1] != expected:
+        yield [1, 0], (f"{what} is transposed: {old}, where the model takes rows of {expected} features, "
+                       f"{shape_text([dims[1], dims[0]])}"), False
+    if not unbatched and len(dims) <= 3:
+        # No layer said so, but a batch of one is what a program that reads x.size(0) as the batch may need.
+        yield [("1",)] + keep, no_batch, False
+    for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
+        yield keep[:-2] + [(str(size),), (str(size),)], (f"the model was built for {size}×{size} inputs, and "
+                                                        f"{what} is {dims[-2]}×{dims[-1]} {old}"), True
+
+
+def _image_sizes(finding: Finding, tensor: Tensor, dims: list) -> list:
+    """Square image sizes to try when a Linear after the convolutions expects C*s*s features for the
+    C-channel map it gets (the author sized it for an s×s map), or a skip connection does not line up."""
+    if len(dims) != 4 or dims[-1] != dims[-2]:
+        return []
+    if finding.code in ("linear-in-features", "view-invalid-shape"):
+        expected = expected_size(finding) if finding.code == "linear-in-features" else flatten_width(finding)
+        side = map_side(tensor, expected)
+        if side is None:
+            return []
+        got, wanted = side
+        estimate = dims[-1] * wanted / got
+    elif finding.code == "conv-kernel-too-large":
+        return [s for s in _IMAGE_SIZES if s > dims[-1]]
+    elif finding.code in ("cat-mismatch", "broadcast-mismatch"):
+        estimate = dims[-1]
+        sizes = sorted({16 * math.floor(estimate / 16), 16 * math.ceil(estimate / 16)} - {dims[-1], 0})
+        return sorted(sizes, key=lambda s: abs(s - estimate))
+    else:
+        return []
+    # An image size people mistake for another is near it (28 for 32, 256 for 224), never 4x away.
+    near = (s for s in _IMAGE_SIZES if s != dims[-1] and dims[-1] / 2 <= s <= dims[-1] * 2)
+    return sorted(near, key=lambda s: abs(s - estimate))
+
+
+def _factory_text(call: cst.Call, holder, sizes: list, source: Source) -> str:
+    """`torch.randn(1, 1, 28, 28)` for `torch.randn(1, 28, 28)`; `torch.randint(0, 9, (8, 40))` for
+    `torch.randint(0, 9, (40,))`: the other arguments kept as written."""
+    if holder is not None:
+        inner = ", ".join(sizes) + ("," if len(sizes) == 1 else "")
+        written = f"[{', '.join(sizes)}]" if isinstance(holder, cst.List) else f"({inner})"
+        args = [written if a.value is holder else source.code(a).strip().rstrip(",").strip() for a in call.args]
+    else:
+        keywords = [source.code(a).strip().rstrip(",").strip() for a in call.args if a.keyword is not None]
+        args = [", ".join(sizes)] + keywords
+    return f"{source.code(call.func)}({', '.join(args)})"
+
+
+def fixed_batch_state(finding: Finding, source: Source) -> Iterator[Cause]:
+    """`h0 = torch.zeros(self.num_layers, 32, self.hidden_size)` in forward, for a model then called on a
+    batch of 16: the literal batch of a state made inside the model becomes `x.size(0)` (or 1), in every
+    such factory of that function at once (h0 and c0), so any batch fits."""
+    evidence = finding.evidence
+    if evidence is None:
+        return
+    made = [t for t in evidence.operands if _made_in_a_method(t, source)]
+    data = [t for t in evidence.operands if not any(t is m for m in made) and t.shape.ranked]
+    if not made or not data:
+        return
+    unit = made[0].trace[0].loc.unit
+    name = _first_parameter(unit)
+    if name is None:
+        return
+    calls = [t.trace[0].loc.node for t in made if t.trace[0].loc.unit is unit]
+    first = [a.value for a in calls[0].args if a.keyword is None]
+    for dim in (0, 1):
+        batch = D.as_int(data[0].shape.dim(dim)) if data[0].shape.rank > dim else None
+        for position, node in enumerate(first):
+            if batch is None or not isinstance(node, cst.Integer) or int(node.value, 0) == batch:
+                continue
+            literal = node.value
+            positional = ([a for a in c.args if a.keyword is None] for c in calls)
+            edits = [Loc(unit, args[position].value) for args in positional
+                     if len(args) > position and isinstance(args[position].value, cst.Integer)
+                     and args[position].value.value == literal]
+            content = f"{name}.size({dim})"
+            fixes = [Fix(f"Follow the batch: {content}", loc, content, target="the state's batch") for loc in edits]
+            fix = fixes[0]
+            fix.also = tuple(fixes[1:])
+            yield Cause(finding.code, fix, f"the state made in forward has a batch of {literal}, and `{name}` has "
+                                           f"{batch}: {content} follows the batch: {finding.message}")
+
+
+def _made_in_a_method(tensor, source: Source) -> bool:
+    first = tensor.trace[0] if isinstance(tensor, Tensor) and tensor.trace else None
+    return first is not None and first.label == "input" and first.loc is not None and \
+        isinstance(first.loc.node, cst.Call) and id(first.loc.unit) in source.methods
+
+
+def _first_parameter(unit) -> Optional[str]:
+    """`x` of `def forward(self, x, hidden=None)`."""
+    if not isinstance(unit, cst.FunctionDef):
+        return None
+    params = list(unit.params.posonly_params) + list(unit.params.params)
+    return params[1].name.value if len(params) > 1 else None

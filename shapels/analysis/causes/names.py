@@ -1,0 +1,103 @@
+"""Another int name where an argument is written as a name (`GroupNorm(8, in_ch)` where `out_ch` was
+meant), at the blamed layer, upstream, at a wrapped layer, or at the layers a broadcast meets."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from shapels.analysis.causes.base import MAKES_WIDTH, Cause, Source
+from shapels.analysis.findings import Finding, Fix
+from shapels.rules.base import to_dim
+from shapels.symbolic import dims as D
+from shapels.values import Tensor
+
+MAX_NAMES = 4
+
+
+def other_name(finding: Finding, source: Source) -> Iterator[Cause]:
+    """`nn.GroupNorm(8, in_ch)` where `out_ch` was meant: another int name in scope where an argument is
+    written as a name: at the blamed layer, at the layer upstream that made the arriving size, at a layer
+    the blamed one wraps (`TransformerEncoder(encoder_layer)`), or, for a broadcast, at the layer that
+    made each side. The re-analysis runs every instance of the class, so a name that passes fits them
+    all. Names that hold the size the mismatch calls for come first, then any other int name."""
+    candidates = [c for place in _places(finding) for c in _names_for(finding, source, *place)]
+    candidates.sort(key=lambda pair: not pair[1])  # stable: the names that hold the fitting size first
+    for cause, _ in candidates[:MAX_NAMES]:
+        yield cause
+
+
+def _places(finding: Finding) -> list:
+    """(layer, param, where it is written as a name, the size that would fit there or None)."""
+    evidence = finding.evidence
+    if evidence is None:
+        return []
+    places = []
+
+    def add(layer, first, fits) -> None:
+        written = getattr(layer, "named_args", None) or {}
+        for param in sorted(written, key=lambda p: p != first):  # the argument that sets the size first
+            if param == first or param not in _NOT_A_WIDTH:
+                places.append((layer, param, written[param], fits if param == first else None))
+
+    layer = evidence.layer
+    arriving = finding.fix.size if finding.fix is not None else None
+    expected = to_dim(layer.args.get(finding.param)) if finding.param and hasattr(layer, "args") \
+        and finding.param in layer.args else None
+    add(layer, finding.param, arriving)
+    producer, produced = evidence.producer or (None, None)
+    add(producer, produced, expected)
+    arrived = evidence.source.shape.dims[-1] if isinstance(evidence.source, Tensor) and evidence.source.shape.dims \
+        else None
+    for inner in (getattr(layer, "args", None) or {}).values():
+        if hasattr(inner, "named_args") and inner is not layer:
+            # TransformerEncoder(encoder_layer): the size the wrapped layer gets is what its width should be
+            add(inner, next((p for p in MAKES_WIDTH if p in inner.named_args), None), arrived)
+    if finding.code == "broadcast-mismatch" and len(evidence.operands) == 2:
+        for one, other in (evidence.operands, evidence.operands[::-1]):
+            maker, param, size = _broadcast_maker(one, other)
+            if maker is not None:
+                add(maker, param, size)
+    return places
+
+
+def _broadcast_maker(one: Tensor, other: Tensor) -> tuple:
+    """(the layer that made `one`'s mismatched dim, its argument for it, `other`'s size there)."""
+    if not (one.shape.ranked and other.shape.ranked) or not one.trace:
+        return None, None, None
+    for mine, theirs in zip(reversed(one.shape.dims), reversed(other.shape.dims)):
+        a, b = D.as_int(mine), D.as_int(theirs)
+        if a is not None and b is not None and a != b and 1 not in (a, b):
+            layer = next((step.layer for step in reversed(one.trace) if step.layer is not None), None)
+            param = next((p for p in MAKES_WIDTH if p in (getattr(layer, "args", None) or {})), None)
+            return (layer, param, theirs) if param is not None else (None, None, None)
+    return None, None, None
+
+
+# Arguments that count or shape rather than size a feature dim: never a name meant for a width.
+_NOT_A_WIDTH = frozenset({"num_layers", "kernel_size", "stride", "padding", "dilation", "groups", "num_heads", "nhead",
+                          "num_groups", "dropout", "bias", "batch_first", "bidirectional", "eps", "momentum",
+                          "output_padding", "padding_idx", "max_norm", "dim", "start_dim", "end_dim"})
+
+
+def _names_for(finding: Finding, source: Source, layer, param: str, loc, fits) -> Iterator[tuple]:
+    """(cause, whether the name holds the size that fits there) for each other int name in scope (the
+    function's own names, and this file's top-level ones where the function is defined in it)."""
+    env, current_name = loc.env, loc.node.value
+    if not isinstance(env, dict):
+        return
+    visible = {**source.globals, **env} if id(loc.unit) in source.functions else env
+    if current_name not in visible:
+        return
+    current = to_dim(visible[current_name])
+    if current is None or D.as_int(current) is None:
+        return  # only an int written as a name can have been meant as another int
+    for name, value in visible.items():
+        if name in (current_name, "self") or name.startswith("_") or not name.isidentifier():
+            continue
+        size = to_dim(value)
+        if size is None or D.as_int(size) is None or D.eq(size, current) is True:
+            continue
+        fix = Fix(f"Use {name}", loc, name, target=f"{layer.label}'s {param}", param=param)
+        yield Cause(finding.code, fix, f"{layer.label}'s {param} is `{current_name}` ({D.show(current)}), where "
+                                       f"`{name}` ({D.show(size)}) fits: {finding.message}"), \
+            fits is not None and D.eq(size, fits) is True

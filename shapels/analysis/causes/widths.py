@@ -1,0 +1,93 @@
+"""Widths the rest of the program speaks for: an odd width meeting an even one, and the channels a
+Linear written as C*h*w names."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from shapels.analysis.causes.base import Cause, kind_of
+from shapels.analysis.findings import Finding, Fix
+from shapels.rules.base import to_dim
+from shapels.symbolic import dims as D
+from shapels.values import Tensor
+
+
+def odd_width(arriving, expected) -> bool:
+    """Widths are nearly always even: an odd one (63, 83, 15) meeting an even one it should equal is the
+    typo, the even one is what was meant."""
+    a, e = D.as_int(arriving), D.as_int(expected)
+    return a is not None and e is not None and min(a, e) >= 8 and a % 2 == 1 and e % 2 == 0
+
+
+def odd_width_in_a_broadcast(finding: Finding) -> Iterator[Cause]:
+    """`mu + logvar` where fc22 = nn.Linear(400, 19) beside fc21's 20: the layer that made the odd size."""
+    evidence = finding.evidence
+    if finding.code != "broadcast-mismatch" or evidence is None or len(evidence.operands) != 2:
+        return
+    first, second = evidence.operands
+    if not (first.shape.ranked and second.shape.ranked) or first.shape.rank != second.shape.rank:
+        return
+    for one, other in ((first, second), (second, first)):
+        mine, theirs = D.as_int(one.shape.dims[-1]), D.as_int(other.shape.dims[-1])
+        layer = _maker_of_width(one, mine)
+        if not odd_width(mine, theirs) or layer is None:
+            continue
+        where = layer.arg_locs.get("out_features")
+        if where is None or not isinstance(where.node, cst.Integer):
+            continue
+        fix = Fix(f"Set {layer.label}'s out_features to {theirs}", where, str(theirs),
+                  target=f"{layer.label}'s out_features", param="out_features")
+        yield Cause(finding.code, fix, f"{layer.label}'s out_features={mine} is odd where the tensor it meets has "
+                                       f"{theirs}: {finding.message}")
+
+
+def _maker_of_width(tensor: Tensor, width) -> Optional[object]:
+    """The Linear that made the tensor's last dim, through the steps after it that keep that dim."""
+    for step in reversed(tensor.trace):
+        if kind_of(step.layer) == "Linear":
+            return step.layer
+        shape = step.shape
+        if not shape.ranked or not shape.dims or D.as_int(shape.dims[-1]) != width:
+            return None
+    return None
+
+
+def channels_the_product_names(finding: Finding) -> Iterator[Cause]:
+    """`nn.Linear(32 * 7 * 7, 128)` fed a 64x7x7 map: the product names 32 channels, so the layer that
+    made 64 is the one to change (its out_channels to 32)."""
+    evidence = finding.evidence
+    node = finding.loc.node if finding.loc is not None else None
+    if finding.code != "linear-in-features" or evidence is None or not isinstance(evidence.source, Tensor) or \
+            not isinstance(node, cst.BinaryOperation):
+        return
+    factors = _literal_factors(node)
+    maps = [step for step in reversed(evidence.source.trace) if step.shape.ranked and step.shape.rank == 4]
+    if factors is None or len(factors) != 3 or not maps:
+        return
+    channels, h, w = (D.as_int(d) for d in maps[0].shape.dims[1:])
+    if (factors[1], factors[2]) != (h, w) or factors[0] == channels:
+        return
+    for step in reversed(evidence.source.trace):
+        layer = step.layer
+        made = to_dim(layer.args.get("out_channels")) if kind_of(layer).startswith("Conv") else None
+        if made is not None and D.as_int(made) == channels:
+            where = layer.arg_locs.get("out_channels")
+            if where is not None and isinstance(where.node, cst.Integer):
+                fix = Fix(f"Set {layer.label}'s out_channels to {factors[0]}", where, str(factors[0]),
+                          target=f"{layer.label}'s out_channels", param="out_channels")
+                yield Cause(finding.code, fix, f"{evidence.layer.label}'s in_features is written for a "
+                                               f"{factors[0]}×{h}×{w} map, and {layer.label} makes {channels} "
+                                               f"channels: {finding.message}")
+            return
+
+
+def _literal_factors(node) -> Optional[list]:
+    """[32, 7, 7] for `32 * 7 * 7`; None unless every factor is an int literal."""
+    if isinstance(node, cst.Integer):
+        return [int(node.value, 0)]
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        left, right = _literal_factors(node.left), _literal_factors(node.right)
+        return left + right if left is not None and right is not None else None
+    return None
