@@ -759,3 +759,30 @@ def test_iterating_a_tensor_gives_its_rows():
     found = driver_globals(source)
     assert found["out"].shape.show() == "(3, 5)" and found["b"].shape.show() == "(4, 5)"
     assert type(found["many"]).__name__ == "Unknown"  # past 256 rows: not unrolled
+
+
+@pytest.mark.parametrize("assignment, known", [
+    ("self.norm.momentum = 0.01", True), ("self.fc._is_hf_initialized = True", True), ("self.fc.is_head = True", True),
+    ("self.norm.eps = 1e-3", True), ("self.fc.forward = lambda x: x", False), ("self.pool.stride = 1", False),
+])
+def test_an_attribute_the_layers_forward_does_not_read_changes_nothing(assignment, known):
+    source = f"""
+    import torch
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.BatchNorm1d(4)
+            self.pool = nn.MaxPool1d(2)
+            self.fc = nn.Linear(4, 3)
+            {assignment}
+
+        def forward(self, x):
+            return self.fc(self.pool(self.norm(x)).transpose(1, 2))
+
+    out = Net()(torch.randn(2, 4, 8))
+    """
+    verdict = _torch(source)
+    assert _problems(source) == []
+    assert (_output(source) == verdict) == known

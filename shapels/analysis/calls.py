@@ -688,11 +688,33 @@ def assign_layer_attribute(layer: Layer, name: str, value: Value, certain: bool)
     layer.assigned[name] = value
 
 
+# Constructor arguments a torch layer's forward never reads for a shape (`bn.momentum = 0.01`).
+_SHAPE_NEUTRAL_ARGS = {"eps", "momentum", "p", "inplace", "negative_slope", "approximate", "track_running_stats",
+                       "device", "dtype", "in_features", "out_features", "num_features", "affine",
+                       "elementwise_affine", "max_norm", "norm_type", "scale_grad_by_freq", "sparse", "padding_idx",
+                       "_freeze", "threshold", "value", "alpha", "lambd", "min_val", "max_val", "beta"}
+# Attributes a forward reads beyond its constructor arguments.
+_FORWARD_ATTRIBUTES = {"forward", "running_mean", "running_var", "_reversed_padding_repeated_twice",
+                       "_qkv_same_embed_dim", "head_dim", "normalized_shape", "training"}
+_PARAMETER_PREFIXES = ("weight", "bias", "in_proj", "q_proj", "k_proj", "v_proj", "out_proj")
+
+
+def _read_by_forward(layer: Layer, name: str) -> bool:
+    """Whether torch's forward of this layer may read the attribute for a shape. Anything else
+    assigned to a layer (`proj._is_hf_initialized = True`, a flag of the model's own) changes nothing."""
+    if name in _FORWARD_ATTRIBUTES or name.startswith(_PARAMETER_PREFIXES):
+        return True
+    return name in layer.args and name not in _SHAPE_NEUTRAL_ARGS
+
+
 def _unchanged(layer: Layer, name: str, value: Value) -> bool:
     """The assigned attribute is certainly what the constructor built: a tensor of the same shape
-    (nanoGPT ties wte's (vocab, n_embd) to lm_head's (vocab, n_embd)), or None for None."""
+    (nanoGPT ties wte's (vocab, n_embd) to lm_head's (vocab, n_embd)), or None for None; or one the
+    forward does not read."""
     from shapels.analysis.attributes import built_attribute
 
+    if not _read_by_forward(layer, name):
+        return True
     built = built_attribute(layer, name)
     if isinstance(built, Const) and built.value is None:
         return isinstance(value, Const) and value.value is None
