@@ -165,7 +165,10 @@ def module_json(m: ModuleReport) -> dict:
         ],
         "layers": [
             {"row": l.span.start_line if l.span else None, "name": l.name, "type": l.kind,
-             "input": shape_json(l.input), "output": shape_json(l.output)}
+             "input": shape_json(l.input), "output": value_json(l.output_value) if l.calls else shape_json(l.output),
+             # every call of the layer (a layer called twice is compared twice), with the call's row
+             "calls": [{"row": c.span.start_line if c.span else None, "input": shape_json(c.input),
+                        "output": value_json(c.output)} for c in l.calls]}
             for l in m.layers
         ],
     }
@@ -173,6 +176,12 @@ def module_json(m: ModuleReport) -> dict:
 
 def shapes_json(result: AnalysisResult) -> str:
     return json.dumps({"filename": display_path(result.path), "modules": [module_json(m) for m in result.modules]}, indent=2)
+
+
+def _stopped_at(result: AnalysisResult, module: ModuleReport):
+    """The first error found in this class's run, where torch would stop."""
+    errors = [f for f in result.findings if f.severity == "error" and f.module == module.name and f.span is not None]
+    return min(errors, key=lambda f: (f.span.start_line, f.span.start_col)) if errors else None
 
 
 def shapes_text(result: AnalysisResult) -> str:
@@ -183,12 +192,21 @@ def shapes_text(result: AnalysisResult) -> str:
         inputs = ", ".join(f"{k}: {shape_text(v)}" for k, v in m.inputs.items())
         out.append(f"{m.name} (line {m.span.start_line}, inputs from {m.source}): ({inputs}) -> {output_text(m.output)}")
         rows = [("layer", "type", "line", "input", "output")]
-        for l in m.layers:
-            rows.append((l.name, l.kind.rsplit(".", 1)[-1], str(l.span.start_line if l.span else ""), shape_text(l.input), shape_text(l.output)))
+        calls = sorted(((call.order, number, l, call) for l in m.layers for number, call in enumerate(l.calls, 1)),
+                       key=lambda item: item[0])
+        for _, number, l, call in calls:  # in the order the run called them; a layer called again shows again
+            name = l.name if number == 1 else f"{l.name} (call {number}, line {call.span.start_line if call.span else '?'})"
+            line = str(l.span.start_line if l.span else "")
+            rows.append((name, l.kind.rsplit(".", 1)[-1], line, shape_text(call.input), output_text(call.output)))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         for i, row in enumerate(rows):
             out.append("  " + "  ".join(cell.ljust(widths[j]) for j, cell in enumerate(row)).rstrip())
             if i == 0:
                 out.append("  " + "  ".join("-" * w for w in widths))
+        stopped = _stopped_at(result, m)
+        if stopped is not None:
+            out.append(f"  torch stops at the error reported on line {stopped.span.start_line} ({stopped.code}): "
+                       "the calls after it are not reached, and their shapes are what the fixed model would see "
+                       "(? where unknown)")
         out.append("")
     return "\n".join(out).rstrip() + ("\n" if out else "")

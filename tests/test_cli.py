@@ -66,7 +66,8 @@ def test_shapes_json_contract():
     assert m["bindings"][0] == {"row": 14, "column": 9, "name": "x", "shape": [1, 10, 64, 64]}
     assert [b["row"] for b in m["bindings"]] == [14, 15, 16, 17, 18]
     assert m["layers"][2] == {"row": 10, "name": "adaptive_pool", "type": "torch.nn.AdaptiveAvgPool2d",
-                              "input": [1, 20, 64, 64], "output": [1, 20, 5, 5]}
+                              "input": [1, 20, 64, 64], "output": [1, 20, 5, 5],
+                              "calls": [{"row": 16, "input": [1, 20, 64, 64], "output": [1, 20, 5, 5]}]}
 
 
 def test_shapes_text_table():

@@ -54,14 +54,31 @@ class Binding:
 
 
 @dataclass
+class LayerCall:
+    """One call of a layer in forward: where, the first tensor it got, and what it returned (a tensor, or
+    a tuple such as an LSTM's `(out, (h, c))`)."""
+
+    span: Optional[Span]
+    input: Optional[Shape]
+    output: Any
+    order: int = 0  # its place among all the layer calls of the run
+
+
+@dataclass
 class LayerReport:
     name: str
     kind: str
     span: Optional[Span]  # the constructor call
-    call_span: Optional[Span]  # the call in forward
-    input: Optional[Shape]
-    output: Optional[Shape]
+    call_span: Optional[Span]  # the (first) call in forward
+    input: Optional[Shape]  # of the first call
+    output: Optional[Shape]  # of the first call, where it returned one tensor
     args: dict  # resolved constructor arguments, shown on hover
+    calls: list = field(default_factory=list)  # LayerCall, every call of this layer in the run, in order
+
+    @property
+    def output_value(self) -> Any:
+        """The first call's whole output (a tuple's shapes too)."""
+        return self.calls[0].output if self.calls else None
 
 
 @dataclass
@@ -418,24 +435,27 @@ def _module_report(info: ClassInfo, recorder: Recorder, positions: Positions) ->
             last_write[(b.span.start_line, b.span.start_col)] = b
     bindings = sorted(last_write.values(), key=lambda b: (b.span.start_line, b.span.start_col))
     layers = []
-    seen = set()
-    for event in run.layers:
+    by_layer: dict = {}
+    for order, event in enumerate(run.layers):
         layer = event.layer
-        if id(layer) in seen or not isinstance(layer, (Layer, Instance)):
+        if not isinstance(layer, (Layer, Instance)):
             continue
-        seen.add(id(layer))
         first = next((v for v in event.inputs if isinstance(v, Tensor)), None)
-        layers.append(
-            LayerReport(
-                layer.label,
-                layer.kind if isinstance(layer, Layer) else layer.info.name,
-                positions.span(layer.loc),
-                positions.span(event.loc),
-                first.shape if first is not None else None,
-                event.output.shape if isinstance(event.output, Tensor) else None,
-                dict(layer.args) if isinstance(layer, Layer) else dict(layer.init_args),
-            )
+        call = LayerCall(positions.span(event.loc), first.shape if first is not None else None, event.output, order)
+        if id(layer) in by_layer:
+            by_layer[id(layer)].calls.append(call)  # a layer called again (shared weights, a loop)
+            continue
+        by_layer[id(layer)] = LayerReport(
+            layer.label,
+            layer.kind if isinstance(layer, Layer) else layer.info.name,
+            positions.span(layer.loc),
+            call.span,
+            call.input,
+            event.output.shape if isinstance(event.output, Tensor) else None,
+            dict(layer.args) if isinstance(layer, Layer) else dict(layer.init_args),
+            [call],
         )
+        layers.append(by_layer[id(layer)])
     inputs = {k: (v.shape if isinstance(v, Tensor) else None) for k, v in run.inputs.items()}
     return ModuleReport(info.name, span, forward_span, run.source, inputs, run.output, bindings, names, layers)
 

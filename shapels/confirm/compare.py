@@ -94,7 +94,9 @@ def compare(static, runtime: ConfirmReport) -> list:
             if layer.span is not None:
                 by_line.setdefault(layer.span.start_line, []).append(layer)
     for run in runtime.layers:
-        verdicts.append(_layer_verdict(run, by_line.get(run.line, [])))
+        candidates = by_line.get(run.line, [])
+        verdicts.append(_layer_verdict(run, candidates))
+        verdicts.extend(_later_calls(run, candidates))
     verdicts.extend(_output_verdict(static, runtime))
     verdicts.extend(_error_verdicts(static, runtime))
     verdicts.sort(key=lambda v: v.line)
@@ -111,7 +113,7 @@ def _layer_verdict(run, candidates: list) -> Verdict:
                        "the static result has no layer for this line", None, seen)
     best = None
     for layer in candidates:
-        claimed = {"input": static_shape_json(layer.input), "output": static_shape_json(layer.output)}
+        claimed = _claims(layer.calls[0] if layer.calls else None, layer)
         checks = [agrees(claimed["input"], seen["input"]), agrees(claimed["output"], seen["output"])]
         made = [c for c in checks if c is not None]
         rank = 2 if made and all(made) else (0 if made else 1)
@@ -129,6 +131,38 @@ def _layer_verdict(run, candidates: list) -> Verdict:
         f"{name}: shapels said {show(claimed['input'])} → {show(claimed['output'])}, but the run saw "
         f"{show(run.input)} → {_out(run)} ({SHAPELS_BUG})", claimed, seen,
     )
+
+
+def _claims(call, layer=None) -> dict:
+    """What the static side said about one call: its input, and its whole output (a tuple's too)."""
+    if call is None:
+        return {"input": static_shape_json(layer.input), "output": static_shape_json(layer.output)}
+    return {"input": static_shape_json(call.input), "output": static_value_json(call.output)}
+
+
+def _later_calls(run, candidates: list) -> list:
+    """A layer called again (shared weights, a loop): each later call against the static call of the same
+    number, named with its line."""
+    out = []
+    for number, seen_call in enumerate(run.every[1:], 2):
+        name = f"{run.name or run.type} (call {number}, line {seen_call.get('row') or '?'})"
+        seen = {"input": seen_call.get("input"),
+                "output": None if seen_call.get("status") == "raised" else seen_call.get("output")}
+        calls = [layer.calls[number - 1] for layer in candidates if len(layer.calls) >= number]
+        claimed = _claims(calls[0]) if calls else None
+        made = [] if claimed is None else [c for c in (agrees(claimed["input"], seen["input"]),
+                                                        agrees(claimed["output"], seen["output"])) if c is not None]
+        shown = f"{show(seen['input'])} → {'raised' if seen_call.get('status') == 'raised' else show(seen['output'])}"
+        if not made:
+            out.append(Verdict(run.line, name, RUNTIME_ONLY, f"{name}: shapels had no shape here; the run saw {shown}",
+                               claimed, seen))
+        elif all(made):
+            out.append(Verdict(run.line, name, AGREED, f"{name}: {shown}, as shapels said", claimed, seen))
+        else:
+            out.append(Verdict(run.line, name, STATIC_WRONG,
+                               f"{name}: shapels said {show(claimed['input'])} → {show(claimed['output'])}, but the "
+                               f"run saw {shown} ({SHAPELS_BUG})", claimed, seen))
+    return out
 
 
 def _out(run) -> str:

@@ -83,6 +83,9 @@ def type_name(cls: type) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
+MAX_CALLS_KEPT = 64  # calls of one module whose shapes are kept (a layer in a long loop)
+
+
 class Recorder:
     def __init__(self, filename: str):
         self.filename = filename
@@ -145,7 +148,7 @@ class Recorder:
         record = self.calls.get(id(module))
         if record is None:
             self._alive.append(module)
-            self.calls[id(module)] = {
+            record = self.calls[id(module)] = {
                 "line": origin.line,
                 "name": self.names.get(id(module)) or "",
                 "type": type_name(type(module)),
@@ -154,10 +157,14 @@ class Recorder:
                 "output": None,
                 "calls": 1,
                 "status": "running",
+                "every": [],  # each call: where in the file it was made, what went in and came out
                 "_module": module,
             }
         else:
             record["calls"] += 1
+        if len(record["every"]) < MAX_CALLS_KEPT:
+            record["every"].append({"row": self._calling_line(), "input": first_tensor_shape(args), "output": None,
+                                    "status": "running"})
 
     def _post(self, module, args, output) -> None:
         for i in range(len(self.stack) - 1, -1, -1):
@@ -171,6 +178,12 @@ class Recorder:
         elif record is not None and record["status"] == "running":
             record["output"] = shape_tree(output)
             record["status"] = "ok"
+        if record is not None:
+            call = next((c for c in reversed(record["every"]) if c["status"] == "running"), None)
+            if call is not None:
+                failed = output is None and error is not None
+                call["status"] = "raised" if failed else "ok"
+                call["output"] = None if failed else shape_tree(output)
         if not self.stack and (output is not None or error is None) and len(self.top_calls) < MAX_TOP_CALLS:
             origin = self.origins.get(module)
             self.top_calls.append({
@@ -181,6 +194,13 @@ class Recorder:
                 "input": first_tensor_shape(args),
                 "output": shape_tree(output),
             })
+
+    def _calling_line(self) -> Optional[int]:
+        """The line of the user's file that made the current call (a forward's `self.fc(x)`)."""
+        frame = sys._getframe(2)
+        while frame is not None and frame.f_code.co_filename != self.filename:
+            frame = frame.f_back
+        return frame.f_lineno if frame is not None else None
 
     def _fail(self, module, record, error) -> None:
         if record is not None and record["status"] == "running":

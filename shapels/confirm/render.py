@@ -41,6 +41,10 @@ def text(report: ConfirmReport) -> str:
             out_text = "raised" if l.status == "raised" else show(l.output)
             calls = f" ×{l.calls}" if l.calls > 1 else ""
             rows.append((str(l.line), (l.name or "-") + calls, l.type.rsplit(".", 1)[-1], show(l.input), out_text))
+            for number, call in enumerate(l.every[1:], 2):  # the later calls of a layer called again
+                called = "raised" if call.get("status") == "raised" else show(call.get("output"))
+                rows.append((str(l.line), f"  call {number} (line {call.get('row') or '?'})", "", show(call.get("input")),
+                             called))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         out.append("")
         for i, row in enumerate(rows):

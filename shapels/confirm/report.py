@@ -38,6 +38,7 @@ class LayerRun:
     input: Optional[list] = None  # the first tensor argument's shape
     calls: int = 1
     status: str = "ok"  # ok | raised | running (never returned)
+    every: list = field(default_factory=list)  # each call: {"row", "input", "output", "status"}
 
 
 @dataclass
@@ -100,7 +101,7 @@ class ConfirmReport:
             "output_shape": self.output_shape,
             "layers": [
                 {"row": l.line, "name": l.name, "type": l.type, "input": l.input, "inputs": l.inputs,
-                 "output": l.output, "calls": l.calls, "status": l.status}
+                 "output": l.output, "calls": l.calls, "status": l.status, "every": l.every}
                 for l in self.layers
             ],
             "verdicts": [
@@ -133,7 +134,8 @@ def from_worker(path: str, raw: dict) -> ConfirmReport:
         )
     layers = [
         LayerRun(line=l["line"], name=l.get("name", ""), type=l.get("type", ""), inputs=l.get("inputs") or [],
-                 output=l.get("output"), input=l.get("input"), calls=l.get("calls", 1), status=l.get("status", "ok"))
+                 output=l.get("output"), input=l.get("input"), calls=l.get("calls", 1), status=l.get("status", "ok"),
+                 every=l.get("every") or [])
         for l in raw.get("layers") or []
     ]
     model = raw.get("model") or {}
