@@ -602,3 +602,31 @@ def test_a_shape_unpacked_into_one_name_more_finds_the_missing_batch():
     mutant = program.replace("torch.randn(1, 10, 64)", "torch.randn(10, 64)")
     (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
     assert finding.code == "input-shape" and _apply(mutant, finding.fix) == program
+
+
+def test_token_ids_given_as_sequence_by_batch_are_transposed():
+    program = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+
+        class CharModel(nn.Module):
+            def __init__(self, vocab=50, hidden=32):
+                super().__init__()
+                self.hidden = hidden
+                self.embed = nn.Embedding(vocab, 16)
+                self.lstm = nn.LSTM(16, hidden, batch_first=True)
+
+            def forward(self, ids):
+                h0 = torch.zeros(1, ids.size(0), self.hidden)
+                out, _ = self.lstm(self.embed(ids), (h0, torch.zeros_like(h0)))
+                return out
+
+
+        ids = torch.randint(0, 50, (4, 20))
+        y = CharModel()(ids)
+    ''')
+    mutant = program.replace("(4, 20)", "(20, 4)")
+    assert _torch_error(mutant) is not None
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert finding.code == "input-shape" and _apply(mutant, finding.fix) == program

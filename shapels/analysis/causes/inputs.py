@@ -95,6 +95,10 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str) -> It
     if not unbatched and len(dims) <= 3:
         # No layer said so, but a batch of one is what a program that reads x.size(0) as the batch may need.
         yield [("1",)] + keep, no_batch, False
+    transposed_already = expected is not None and len(dims) == 2 and dims[0] == expected
+    if len(dims) == 2 and dims[0] != dims[1] and not transposed_already:
+        # (seq_len, batch) where the model reads (batch, seq_len): no size names it, the re-analysis decides
+        yield [1, 0], (f"{what} is transposed: {old}, where the model takes {shape_text([dims[1], dims[0]])}"), False
     for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
         yield keep[:-2] + [(str(size),), (str(size),)], (f"the model was built for {size}×{size} inputs, and "
                                                         f"{what} is {dims[-2]}×{dims[-1]} {old}"), True
