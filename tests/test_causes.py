@@ -611,22 +611,21 @@ def test_token_ids_given_as_sequence_by_batch_are_transposed():
 
 
         class CharModel(nn.Module):
-            def __init__(self, vocab=50, hidden=32):
+            def __init__(self, vocab=50, hidden=32, seq_len=20):
                 super().__init__()
-                self.hidden = hidden
                 self.embed = nn.Embedding(vocab, 16)
                 self.lstm = nn.LSTM(16, hidden, batch_first=True)
+                self.fc = nn.Linear(hidden * seq_len, 2)
 
             def forward(self, ids):
-                h0 = torch.zeros(1, ids.size(0), self.hidden)
-                out, _ = self.lstm(self.embed(ids), (h0, torch.zeros_like(h0)))
-                return out
+                out, _ = self.lstm(self.embed(ids))
+                return self.fc(out.reshape(out.size(0), -1))
 
 
         ids = torch.randint(0, 50, (4, 20))
         y = CharModel()(ids)
     ''')
     mutant = program.replace("(4, 20)", "(20, 4)")
-    assert _torch_error(mutant) is not None
+    assert _torch_error(program) is None and _torch_error(mutant) is not None
     (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
     assert finding.code == "input-shape" and _apply(mutant, finding.fix) == program
