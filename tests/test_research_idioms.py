@@ -786,3 +786,34 @@ def test_an_attribute_the_layers_forward_does_not_read_changes_nothing(assignmen
     verdict = _torch(source)
     assert _problems(source) == []
     assert (_output(source) == verdict) == known
+
+
+@pytest.mark.parametrize("body", [
+    "    shortcut = other = None\n",
+    "    if True:\n        def shortcut(self, x):\n            return x\n",
+    "    for shortcut in range(1):\n        pass\n",
+    "    def setup(self):\n        self._modules['short' + 'cut'] = nn.Identity()\n",
+])
+def test_hasattr_sees_names_the_class_body_binds_or_nn_modules_tables(body):
+    source = HASATTR.format(head_in=8, extra="").replace(
+        "class Plain(Base):\n", "class Plain(Base):\n" + body)
+    result = _analyze(source)
+    [plain] = [m for m in result.modules if m.name == "Plain"]
+    assert plain.output is None or plain.output.shape.show() != "(1, 4, 6, 6)"  # not certainly False
+    assert not [f for f in result.findings if f.severity == "error"]
+
+
+def test_no_note_for_a_builtin_or_standard_library_base(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("import threading\nfrom json import JSONEncoder\nfrom .gone import *\n\n"
+                    "class Error(Exception):\n    pass\n\nclass Worker(threading.Thread):\n    pass\n\n"
+                    "class Enc(JSONEncoder):\n    pass\n")
+    assert not [f for f in _analyze_file(path).findings if f.code == "unresolved-import"]
+
+
+def test_max_with_a_key_is_not_read_without_it():
+    from conftest import driver_globals
+
+    found = driver_globals("a = max([1, 5, 3], key=lambda v: -v)\nb = sum([1, 2], start=10)\nc = max(1, 5)\n")
+    assert type(found["a"]).__name__ == "Unknown" and type(found["b"]).__name__ == "Unknown"
+    assert found["c"].value == 5

@@ -74,9 +74,13 @@ class _Visitor:
         while stack:
             node, cls, receiver, in_class_body = stack.pop()
             if isinstance(node, cst.ClassDef):
+                if cls is not None and receiver is None:
+                    self.writes.by_class[cls].add(node.name.value)  # a class nested in a class body
                 self.writes.by_class.setdefault(node, set())
                 stack.extend((child, node, None, True) for child in node.body.children)
                 continue
+            if isinstance(node, cst.FunctionDef) and cls is not None and receiver is None:
+                self.writes.by_class[cls].add(node.name.value)  # a def in the class body (under an `if` too)
             if isinstance(node, cst.FunctionDef):
                 params = list(node.params.posonly_params) + list(node.params.params)
                 first = params[0].name.value if params and in_class_body else None
@@ -84,10 +88,12 @@ class _Visitor:
                 stack.extend((child, cls if in_class_body or receiver else None, first or receiver, False)
                              for child in node.children)
                 continue
-            if isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+            if isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.For, cst.NamedExpr)):
                 targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
                 for target in targets:
                     self._target(target, cls, receiver)
+            elif isinstance(node, cst.AsName) and isinstance(node.name, (cst.Name, cst.Tuple, cst.List)):
+                self._target(node.name, cls, receiver)  # `import x as y`, `with ... as y` in a class body
             elif isinstance(node, cst.Call):
                 self._call(node)
             elif isinstance(node, cst.Name) and node.value == "vars":
@@ -98,6 +104,11 @@ class _Visitor:
                          for child in node.children)
 
     def _target(self, target, cls, receiver) -> None:
+        if isinstance(target, cst.Name) and cls is not None and receiver is None:
+            self.writes.by_class[cls].add(target.value)  # `a = b = None` in the class body: a class attribute
+        elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Attribute) \
+                and target.value.attr.value in ("_modules", "_parameters", "_buffers"):
+            self.writes.dynamic = True  # self._modules[name] = m: nn.Module's own tables
         if isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self._target(element.value, cls, receiver)

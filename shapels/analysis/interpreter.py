@@ -9,8 +9,10 @@ evaluation. Whatever it cannot follow becomes UNKNOWN, which never produces a di
 from __future__ import annotations
 
 import ast
+import builtins
 import functools
 import operator
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -55,6 +57,7 @@ UNBOUND = Unknown("parameter without an argument")  # replaced by the default wh
 MAX_DEPTH = 32
 MAX_UNCERTAIN_RECURSION = 2  # calls of one function already running, past which an uncertain call is unknown
 
+_PYTHON_BUILTINS = frozenset(dir(builtins))  # `class Error(Exception)`: no import gives it
 BUILTIN_NAMES = {
     "len", "range", "int", "float", "list", "tuple", "enumerate", "zip", "min", "max", "sum", "abs", "isinstance",
     "print", "getattr", "setattr", "hasattr", "super", "dict", "bool", "str", "reversed", "round", "sorted", "any",
@@ -254,10 +257,10 @@ class Interpreter:
         written = names[n] if n < len(names) else None
         head = (written or "").split(".")[0]
         table = scope.table
-        if not head or head in table.classes or head in table.functions:
+        if not head or head in table.classes or head in table.functions or head in _PYTHON_BUILTINS:
             return
         if head in table.aliases:
-            if is_loadable(qualname):
+            if is_loadable(qualname) and qualname.lstrip(".").split(".")[0] not in sys.stdlib_module_names:
                 self.unresolved.setdefault(scope.path, []).append((info, written, qualname, head))
             return
         missing = [m for m in table.star_imports if self.load_scope(scope, m) is None]

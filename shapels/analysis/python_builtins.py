@@ -146,7 +146,7 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
             return UNKNOWN  # Python raises: not our finding
     if name == "float" and len(args) == 1 and isinstance(args[0], Number):
         return Number(float(args[0].value)) if D.as_int(args[0].value) is not None or isinstance(args[0].value, float) else UNKNOWN
-    if name in ("min", "max", "sum"):
+    if name in ("min", "max", "sum") and not kwargs:  # max(xs, key=...), sum(xs, start=...): not followed
         items = args if len(args) > 1 else (iterate(args[0]) if args else None)
         if not items or not all(isinstance(i, Number) for i in items):
             return UNKNOWN
