@@ -817,3 +817,10 @@ def test_max_with_a_key_is_not_read_without_it():
     found = driver_globals("a = max([1, 5, 3], key=lambda v: -v)\nb = sum([1, 2], start=10)\nc = max(1, 5)\n")
     assert type(found["a"]).__name__ == "Unknown" and type(found["b"]).__name__ == "Unknown"
     assert found["c"].value == 5
+
+
+def test_the_note_names_the_import_as_written_and_one_class_in_the_singular(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("from tqdm import tqdm\n\n\nclass TqdmUpTo(tqdm):\n    pass\n")
+    [note] = [f for f in _analyze_file(path).findings if f.code == "unresolved-import"]
+    assert "`tqdm.tqdm` (for TqdmUpTo): that class is not analysed as a module" in note.message

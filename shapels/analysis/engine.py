@@ -273,9 +273,10 @@ def _unresolved_import_note(interp: Interpreter, main) -> list:
         parts.append(f"{what} (for {', '.join(classes)})")
     anchor = next((node for node, _ in where if node is not None), None)
     message = (f"shapels could not resolve {'the import' if len(parts) == 1 else 'the imports'} {'; '.join(parts)}: "
-               f"{'that class is' if sum(len(c) for _, c in missed.values()) == 1 else 'those classes are'} not "
-               "analysed as modules, so their shapes are not checked. Is the package installed in the environment "
-               "shapels runs in, or its folder a workspace root?")
+               + ("that class is not analysed as a module, so its shapes are not checked"
+                  if sum(len(c) for _, c in missed.values()) == 1 else
+                  "those classes are not analysed as modules, so their shapes are not checked")
+               + ". Is the package installed in the environment shapels runs in, or its folder a workspace root?")
     loc = Loc(anchor[0], anchor[1]) if anchor is not None else None
     return [Finding("unresolved-import", "information", message, loc, span=None if loc is not None else Span(1, 0, 1, 0))]
 

@@ -253,7 +253,7 @@ class Interpreter:
     def _record_unresolved(self, scope: Scope, info, n: int, qualname: str) -> None:
         """A base class that an import should have given and did not (its module was not found or not
         read): the class may be an nn.Module that goes unchecked, so the engine says so, once a file."""
-        names = [name for name in (dotted_name(arg.value) for arg in info.node.bases) if name]  # as _class_info reads them
+        names = _written_bases(info)
         written = names[n] if n < len(names) else None
         head = (written or "").split(".")[0]
         table = scope.table
@@ -356,11 +356,15 @@ class Interpreter:
         """Bases imported from other files join the class's MRO (and may make it an nn.Module)."""
         changed = False
         for info in scope.table.classes.values():
+            written_names = _written_bases(info)
             for n, base in enumerate(info.base_names):
                 if base in scope.table.classes:
                     continue
-                head = base.split(".")[0]
-                qualname = scope.table.aliases.get(head, head) + base[len(head):] if head in scope.table.aliases else base
+                # qualified from the base as written (an import after the class counts too): `from tqdm
+                # import tqdm` then `class T(tqdm)` is tqdm.tqdm, not tqdm.tqdm.tqdm
+                written = written_names[n] if n < len(written_names) else base
+                head = written.split(".")[0]
+                qualname = scope.table.aliases[head] + written[len(head):] if head in scope.table.aliases else base
                 value = self.resolve_external(qualname, scope)
                 if value is None and scope.table.star_imports and self.loader is not None:
                     value = self._star_base(base, scope)  # `class UNet(nn.Module)` after `from .parts import *`
@@ -1046,6 +1050,11 @@ def _evaluate_string(text: str) -> Value:
 
 
 _string_literal = functools.lru_cache(maxsize=8192)(_evaluate_string)
+
+
+def _written_bases(info) -> list:
+    """A class's bases as written (`nn.Module`), in the order of its base_names (as _class_info reads them)."""
+    return [name for name in (dotted_name(arg.value) for arg in info.node.bases) if name]
 
 
 def is_import_line(stmt) -> bool:
