@@ -824,3 +824,31 @@ def test_the_note_names_the_import_as_written_and_one_class_in_the_singular(tmp_
     path.write_text("from tqdm import tqdm\n\n\nclass TqdmUpTo(tqdm):\n    pass\n")
     [note] = [f for f in _analyze_file(path).findings if f.code == "unresolved-import"]
     assert "`tqdm.tqdm` (for TqdmUpTo): that class is not analysed as a module" in note.message
+
+
+@pytest.mark.parametrize("assignment, verdict_known", [
+    ("self.layer0.pool = nn.Identity()", True),  # SENet's encoder: replaces the member where it stands
+    ("self.layer0.extra = nn.Conv2d(4, 6, 1)", True),  # a new name runs last
+    ("self.layer0.pool = None", False),
+])
+def test_a_module_assigned_to_a_sequential_replaces_or_joins_its_members(assignment, verdict_known):
+    source = f"""
+    import torch
+    import torch.nn as nn
+    from collections import OrderedDict
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer0 = nn.Sequential(OrderedDict([('conv', nn.Conv2d(3, 4, 3, padding=1)),
+                                                     ('pool', nn.MaxPool2d(2))]))
+            {assignment}
+
+        def forward(self, x):
+            return self.layer0(x)
+
+    out = Net()(torch.randn(1, 3, 8, 8))
+    """
+    verdict = _torch(source)
+    assert _problems(source) == []
+    assert (_output(source) == verdict) == verdict_known

@@ -675,9 +675,15 @@ def call_library_method(interp, tensor: Tensor, name: str, args: list, kwargs: d
 def assign_layer_attribute(layer: Layer, name: str, value: Value, certain: bool) -> None:
     """`self.head.weight = self.emb.weight` (weight tying) replaces what the constructor built; on a
     path that may not run, either may be there. A module assigned to a container becomes its member
-    (torch registers it), where we cannot say: the container's members are no longer known."""
+    (torch registers it: `self.layer0.pool = nn.Identity()` replaces the member of that name where it
+    stands, a new name is appended); where that is not certain, the members are no longer known."""
     if layer.kind in CONTAINERS:
-        if not isinstance(value, (Tensor, Number, Const, Seq, ListValue, DictValue)):
+        if certain and _is_module(value) and not isinstance(value, Alternatives):
+            from shapels.analysis.interpreter import name_module
+
+            name_module(value, f"{layer.name}.{name}" if layer.name else name)
+            _container_put(layer, name, value)
+        elif name in layer.child_names or not isinstance(value, (Tensor, Number, Const, Seq, ListValue, DictValue)):
             layer.opaque = True
         return
     if not certain:
