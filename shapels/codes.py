@@ -87,6 +87,10 @@ _CODES = [
          "x - x.mean(-1) for x of (8, 10, 16): x.mean(-1, keepdim=True)"),
     Code("missing-flatten", "A Linear gets a convolution's feature map unflattened and takes its last axis as the "
          "features.", "nn.Linear(400, 120) fed (4, 16, 5, 5): x.flatten(1)"),
+    Code("loss-target", "A loss function's input and target do not fit: BCE's target of another size than its input, "
+         "CrossEntropy/NLL class indices whose batch or rank does not match the scores (or that are not int64), MSE/L1 "
+         "shapes that cannot broadcast, a class weight of another length.",
+         "nn.CrossEntropyLoss() fed (8, 10) scores and (4,) targets"),
     Code("shape-condition", "Information: the model runs only if a condition on symbolic dims holds.",
          "holds only if L*512 = 1024"),
     Code("analysis-budget", "Information: the analysis stopped at its time budget; results are partial.",

@@ -55,7 +55,7 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
                 fix = fix[0]  # LayerNorm2d(96) holds normalized_shape (96,): the fix is written as an int too
             error = ShapeError(error.code, message, param=param, fix=fix,
                                input_name=error.input_name, recover=error.recover)
-    loc, on_argument = _blame(error.param, layer, call_loc)
+    loc, on_argument = _blame(error.param, None if error.at_call and call_loc is not None else layer, call_loc)
     why = chain(source)
     message = error.message + (f": {why}" if why else "")
     related = []
@@ -182,7 +182,7 @@ def cast_fix(call: RuleCall, call_loc, input_name: Optional[str], method: str) -
     text = cst.Module(body=[]).code_for_node(expression)
     if not (isinstance(expression, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) or expression.lpar):
         text = f"({text})"
-    why = " (its values must be row indices of the embedding)" if method == "long" else ""
+    why = " (its values must be row indices of the embedding)" if method == "long" and "mbedding" in call.qualname else ""
     return Fix(f"Convert {text} with .{method}(){why}", Loc(call_loc.unit, expression), f"{text}.{method}()",
                target=f"the {input_name} passed here")
 

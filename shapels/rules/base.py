@@ -54,6 +54,7 @@ class ShapeError(Exception):
         self.fix = fix
         self.input_name = input_name
         self.recover = recover
+        self.at_call = False  # True: the finding belongs on the call, not the layer's constructor (a loss)
 
 
 @dataclass
