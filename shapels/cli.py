@@ -4,6 +4,11 @@ Exit status of `check`: 0 when no error was found, 1 when any was (a syntax erro
 usage error or an internal failure (DESIGN.md part B). A usage error: a path that does not exist or
 holds no Python file, an unreadable `--input`, or an input entry (`--input`, `[tool.shapels]`) that
 names a class or forward parameter that does not exist. `--fix`/`--diff`: shapels/fixes.py.
+
+A Jupyter notebook (`*.ipynb`, named or under a folder) is analysed as one program of its code cells
+(shapels/notebooks.py); its findings name the cell (`nb.ipynb:cell 3:2:5: ...`). A notebook that
+cannot be read (bad JSON, an unknown nbformat) is named on stderr with the reason, the other files
+are still reported, and the exit status is 2.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from typing import Optional
 from shapels import __version__
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
-SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", "build", "dist"}
+SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", "build", "dist",
+             ".ipynb_checkpoints"}
+PATTERNS = ("*.py", "*.ipynb")
 
 
 class UsageError(Exception):
@@ -26,16 +33,16 @@ class UsageError(Exception):
 
 
 def iter_python_files(paths: list) -> list:
-    """The files to analyse: each file named, and the *.py files under each folder named. A path that
-    does not exist, or a folder that holds no Python file, is a usage error."""
+    """The files to analyse: each file named, and the *.py files and notebooks (*.ipynb) under each
+    folder named. A path that does not exist, or a folder that holds neither, is a usage error."""
     files, seen = [], set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = [c for c in sorted(path.rglob("*.py"))
+            found = [c for c in sorted(c for pattern in PATTERNS for c in path.rglob(pattern))
                      if c.is_file() and not SKIP_DIRS.intersection(c.relative_to(path).parts[:-1])]
             if not found:
-                raise UsageError(f"{raw}: no Python file (*.py) in this folder")
+                raise UsageError(f"{raw}: no Python file (*.py) or notebook (*.ipynb) in this folder")
         elif path.is_file():
             found = [path]
         else:
@@ -121,18 +128,44 @@ def check_inputs(settings: Settings, texts: dict) -> None:
         raise UsageError(str(error)) from None
 
 
-def analyse_file(path: Path, text: str, options, strict: bool = False):
+def analyse_file(path: Path, text: str, options, strict: bool = False, notebook=None):
     """The file's AnalysisResult with the CLI's findings added (syntax error, classes without input),
-    or None when the analysis failed (a bug in shapels, named on stderr)."""
+    or None when the analysis failed (a bug in shapels, named on stderr) or the notebook could not be
+    read (`notebook` a NotebookError, named on stderr). For a notebook (`notebook` its Program, whose
+    text is `text`), the result carries the program as `result.notebook`, for the outputs."""
     from shapels.analysis.engine import analyze
+    from shapels.notebooks import NotebookError
 
+    if isinstance(notebook, NotebookError):
+        print(f"{_shown(str(path))}: {notebook}", file=sys.stderr)
+        return None
     try:
         result = analyze(text, str(path), options)
     except Exception as error:  # noqa: BLE001 - a bug on one file must not cost the others' results
         print(f"{_shown(str(path))}: not analysed, internal error: {type(error).__name__}: {error}",
               file=sys.stderr)
         return None
-    return with_cli_findings(result, text, strict)
+    return with_notebook(with_cli_findings(result, text, strict), notebook)
+
+
+def with_notebook(result, program):
+    """A notebook's result: the program attached (outputs place findings in cells with it), and a
+    `syntax-error` finding on each code cell that does not compile (that cell was left out, the
+    others analysed, as Jupyter would run them)."""
+    if program is None:
+        return result
+    from shapels.analysis.findings import Finding
+    from shapels.analysis.positions import Span
+
+    result.notebook = program
+    broken = []
+    for b in program.broken:
+        first = program.program_line(b.cell, 1)
+        span = Span(first + b.line - 1, b.column, first + b.end_line - 1, b.end_column)
+        broken.append(Finding("syntax-error", "error", f"{b.message}; this cell was not analysed", None, span=span))
+    if broken:
+        result.findings = broken + list(result.findings)
+    return result
 
 
 def with_cli_findings(result, text: str, strict: bool = False):
@@ -153,14 +186,26 @@ def with_cli_findings(result, text: str, strict: bool = False):
         return result
 
 
-def read_all(files: list) -> dict:
-    texts = {}
+def read_all(files: list) -> tuple:
+    """(texts, notebooks): each file's text; for a notebook, the text of its program, and in
+    `notebooks` its Program (or the NotebookError that says why it cannot be read; its text is "")."""
+    from shapels.notebooks import NotebookError, is_notebook, program_of, read_notebook
+
+    texts, notebooks = {}, {}
     for path in files:
+        if is_notebook(path):
+            try:
+                program = program_of(read_notebook(path))
+            except NotebookError as error:
+                notebooks[path], texts[path] = error, ""
+            else:
+                notebooks[path], texts[path] = program, program.text
+            continue
         try:
             texts[path] = read_source(path)
         except OSError as error:
             raise UsageError(f"{path}: cannot read: {error.strerror or error}") from None
-    return texts
+    return texts, notebooks
 
 
 def _plural(n: int, word: str) -> str:
@@ -172,11 +217,11 @@ def cmd_check(args) -> int:
         raise UsageError("--diff prints a unified diff; it cannot be combined with --format " + args.format)
     files = iter_python_files(args.paths)
     settings = load_settings(args.paths, args.input)
-    texts = read_all(files)
+    texts, notebooks = read_all(files)
     check_inputs(settings, texts)
     if args.diff or args.fix:
-        return _check_and_fix(args, files, texts, settings)
-    outcomes = [analyse_file(path, texts[path], settings.options, args.strict) for path in files]
+        return _check_and_fix(args, files, texts, notebooks, settings)
+    outcomes = [analyse_file(path, texts[path], settings.options, args.strict, notebooks.get(path)) for path in files]
     return _report(args, files, outcomes)
 
 
@@ -206,47 +251,20 @@ def _report(args, files: list, outcomes: list, fixed: int = 0) -> int:
     return EXIT_USAGE if _internal_failure(outcomes) else EXIT_FOUND if errors else EXIT_OK
 
 
-def _check_and_fix(args, files: list, texts: dict, settings: Settings) -> int:
+def _check_and_fix(args, files: list, texts: dict, notebooks: dict, settings: Settings) -> int:
     """--fix: apply the offered fixes one at a time, write the files and report what is left.
     --diff: print what --fix would change, and exit 1 when it would change anything."""
-    from shapels.analysis.engine import analyze
-    from shapels.fixes import SourceFile, UnreadableSource, fix_text, unified_diff
-
     outcomes, fixed, changed, syntax_errors, unwritten = [], 0, 0, 0, 0
     for path in files:
-        shown = _shown(str(path))
-        try:
-            source = SourceFile.read(path)
-        except (OSError, UnreadableSource) as error:
-            print(f"{shown}: {error}", file=sys.stderr)
-            outcomes.append(analyse_file(path, texts[path], settings.options, args.strict))
-            continue
-        try:
-            outcome = fix_text(source.text, lambda text: analyze(text, str(path), settings.options))
-        except Exception as error:  # noqa: BLE001 - a bug on one file must not cost the others' results
-            print(f"{shown}: not fixed, internal error: {type(error).__name__}: {error}", file=sys.stderr)
-            outcomes.append(None)
-            continue
-        for applied in outcome.applied:
-            verb = "would fix" if args.diff else "fixed"
-            print(f"{shown}:{applied.line}: {verb} {applied.code}: {applied.message}", file=sys.stderr)
-        if outcome.stopped:
-            print(f"{shown}: {outcome.stopped}", file=sys.stderr)
-        if outcome.changed:
-            if args.diff:
-                sys.stdout.write(unified_diff(outcome.original, outcome.text, shown))
-            else:
-                try:
-                    source.write(outcome.text)
-                except OSError as error:
-                    print(f"{shown}: not fixed, cannot write it: {error.strerror or error}", file=sys.stderr)
-                    unwritten += 1
-                    outcomes.append(analyse_file(path, texts[path], settings.options, args.strict))
-                    continue
+        fixer = _fix_notebook if path in notebooks else _fix_file
+        result, applied, not_written = fixer(args, path, _shown(str(path)), texts, notebooks, settings)
+        unwritten += not_written
+        if applied:
             changed += 1
-            fixed += len(outcome.applied)
-        result = with_cli_findings(outcome.result, outcome.text, args.strict)
-        syntax_errors += result.syntax_error is not None
+            fixed += applied
+        if result is not None:
+            program = getattr(result, "notebook", None)
+            syntax_errors += result.syntax_error is not None or bool(program is not None and program.broken)
         outcomes.append(result)
     if args.diff:
         sys.stdout.flush()
@@ -255,6 +273,87 @@ def _check_and_fix(args, files: list, texts: dict, settings: Settings) -> int:
         return EXIT_USAGE if _internal_failure(outcomes) else EXIT_FOUND if changed or syntax_errors else EXIT_OK
     status = _report(args, files, outcomes, fixed)
     return EXIT_USAGE if unwritten else status
+
+
+def _fix_file(args, path, shown, texts, notebooks, settings):
+    """One .py file through fixes.fix_text: (result, number of fixes applied) or a bare result (None
+    or not fixed) for the report."""
+    from shapels.analysis.engine import analyze
+    from shapels.fixes import SourceFile, UnreadableSource, fix_text, unified_diff
+
+    try:
+        source = SourceFile.read(path)
+    except (OSError, UnreadableSource) as error:
+        print(f"{shown}: {error}", file=sys.stderr)
+        return analyse_file(path, texts[path], settings.options, args.strict), 0, False
+    try:
+        outcome = fix_text(source.text, lambda text: analyze(text, str(path), settings.options))
+    except Exception as error:  # noqa: BLE001 - a bug on one file must not cost the others' results
+        print(f"{shown}: not fixed, internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return None, 0, False
+    _say_applied(args, shown, outcome)
+    if outcome.changed:
+        if args.diff:
+            sys.stdout.write(unified_diff(outcome.original, outcome.text, shown))
+        else:
+            try:
+                source.write(outcome.text)
+            except OSError as error:
+                print(f"{shown}: not fixed, cannot write it: {error.strerror or error}", file=sys.stderr)
+                return analyse_file(path, texts[path], settings.options, args.strict), 0, True
+    result = with_cli_findings(outcome.result, outcome.text, args.strict)
+    return result, len(outcome.applied) if outcome.changed else 0, False
+
+
+def _fix_notebook(args, path, shown, texts, notebooks, settings):
+    """A notebook through fixes.fix_text: the edits go into the cells (notebooks.NotebookFile), the
+    diff is shown per cell (`nb.ipynb:cell 3`), and the file is rewritten with only those cells'
+    sources changed."""
+    from shapels.analysis.engine import analyze
+    from shapels.fixes import fix_text, unified_diff
+    from shapels.notebooks import NotebookError, NotebookFile
+
+    program = notebooks[path]
+    if isinstance(program, NotebookError):
+        return analyse_file(path, "", settings.options, args.strict, program), 0, False
+    try:
+        notebook = NotebookFile.read(path)
+    except NotebookError as error:
+        print(f"{shown}: {error}", file=sys.stderr)
+        return None, 0, False
+
+    def locate(text: str, line: int) -> tuple:
+        cell, row = notebook.program(text).locate(line)
+        return cell + 1, row
+
+    try:
+        outcome = fix_text(notebook.original.text, lambda text: analyze(text, str(path), settings.options),
+                           apply=notebook.apply, locate=locate)
+    except Exception as error:  # noqa: BLE001 - a bug on one file must not cost the others' results
+        print(f"{shown}: not fixed, internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return None, 0, False
+    _say_applied(args, shown, outcome)
+    if outcome.changed:
+        if args.diff:
+            for index, before, after in notebook.changed_cells(outcome.text):
+                sys.stdout.write(unified_diff(before, after, f"{shown}:cell {index + 1}"))
+        else:
+            try:
+                notebook.write(outcome.text)
+            except OSError as error:
+                print(f"{shown}: not fixed, cannot write it: {error.strerror or error}", file=sys.stderr)
+                return analyse_file(path, texts[path], settings.options, args.strict, program), 0, True
+    result = with_notebook(with_cli_findings(outcome.result, outcome.text, args.strict), notebook.program(outcome.text))
+    return result, len(outcome.applied) if outcome.changed else 0, False
+
+
+def _say_applied(args, shown: str, outcome) -> None:
+    for applied in outcome.applied:
+        verb = "would fix" if args.diff else "fixed"
+        where = f"cell {applied.cell}:{applied.line}" if applied.cell is not None else f"{applied.line}"
+        print(f"{shown}:{where}: {verb} {applied.code}: {applied.message}", file=sys.stderr)
+    if outcome.stopped:
+        print(f"{shown}: {outcome.stopped}", file=sys.stderr)
 
 
 def _internal_failure(outcomes: list) -> bool:
@@ -268,19 +367,21 @@ def cmd_shapes(args) -> int:
 
     files = iter_python_files([args.path])
     settings = load_settings([args.path], args.input)
-    texts = read_all(files)
+    texts, notebooks = read_all(files)
     check_inputs(settings, texts)
-    outcomes = [analyse_file(path, texts[path], settings.options) for path in files]
+    outcomes = [analyse_file(path, texts[path], settings.options, notebook=notebooks.get(path)) for path in files]
     broken = False
     for result in outcomes:
         if result is None:
             continue
-        if result.syntax_error is not None:
+        program = getattr(result, "notebook", None)
+        if result.syntax_error is not None or (program is not None and program.broken):
             broken = True
             for f in result.findings:
-                print(f"{_shown(result.path)}:{f.span.start_line}:{f.span.start_col + 1}: {f.code} {f.message}",
-                      file=sys.stderr)
-            continue
+                if f.code == "syntax-error" or result.syntax_error is not None:
+                    print(output.finding_text(result, f), file=sys.stderr)
+            if result.syntax_error is not None:
+                continue
         print(output.shapes_json(result) if args.format == "json" else output.shapes_text(result))
     return EXIT_USAGE if _internal_failure(outcomes) else EXIT_FOUND if broken else EXIT_OK
 

@@ -8,6 +8,9 @@ runs out of time) is reverted, and that file is left as it then is.
 
 Edits are spans (1-based lines, 0-based code-point columns, lines broken at \\r\\n, \\r or \\n as
 libcst breaks them). A file keeps its encoding (a UTF-8 BOM, a coding cookie) and its line endings.
+
+A notebook goes through the same loop on its program's text (shapels/notebooks.py): `fix_text`'s
+`apply` puts each edit into the right cell and `locate` names a line as (cell, line in it).
 """
 
 from __future__ import annotations
@@ -105,9 +108,10 @@ def apply_edit(text: str, span, content: str) -> Optional[str]:
 
 @dataclass
 class Applied:
-    line: int
+    line: int  # in the file (in the cell, for a notebook)
     code: str
     message: str  # the fix's message: "Set in_features to 5120"
+    cell: Optional[int] = None  # a notebook's cell, 1-based (all cells counted)
 
 
 @dataclass
@@ -147,8 +151,20 @@ def _before_edit(line: int, span, content: str) -> int:
     return line - delta if line > span.end_line + delta else line
 
 
-def fix_text(text: str, analyse: Callable[[str], object], result=None) -> FixOutcome:
-    """Apply the first offered fix, re-analyse, apply the next, until none is left."""
+def fix_text(text: str, analyse: Callable[[str], object], result=None,
+             apply: Optional[Callable[[str, object], Optional[str]]] = None,
+             locate: Optional[Callable[[str, int], tuple]] = None) -> FixOutcome:
+    """Apply the first offered fix, re-analyse, apply the next, until none is left. `apply(text, fix)`
+    makes a fix's edits (default: `apply_fix`); `locate(text, line)` gives (cell, line) for messages."""
+    apply = apply or apply_fix
+
+    def where(text_: str, line: int) -> tuple:
+        return locate(text_, line) if locate is not None else (None, line)
+
+    def named(text_: str, line: int) -> str:
+        cell, row = where(text_, line)
+        return f"cell {cell}, line {row}" if cell is not None else f"line {row}"
+
     result = result if result is not None else analyse(text)
     outcome = FixOutcome(text, text, result)
     tried: set = set()
@@ -158,16 +174,16 @@ def fix_text(text: str, analyse: Callable[[str], object], result=None) -> FixOut
             break
         tried.add(_key(finding))
         fix = finding.fix
-        edited = apply_fix(outcome.text, fix)
+        edited = apply(outcome.text, fix)
         if edited is None or edited == outcome.text:
             continue
         after = analyse(edited)
-        where = f"line {finding.span.start_line}: {fix.message}"
+        where_ = f"{named(outcome.text, finding.span.start_line)}: {fix.message}"
         if after.syntax_error is not None:
-            outcome.stopped = f"{where}: not applied, the file would not parse"
+            outcome.stopped = f"{where_}: not applied, the file would not parse"
             break
         if after.partial:
-            outcome.stopped = f"{where}: not applied, the analysis of the edited file did not finish"
+            outcome.stopped = f"{where_}: not applied, the analysis of the edited file did not finish"
             break
         before = _problems(outcome.result)
         new = sorted((f for f in after.findings if f.severity in PROBLEMS and f.span is not None
@@ -175,10 +191,11 @@ def fix_text(text: str, analyse: Callable[[str], object], result=None) -> FixOut
                      key=lambda f: (f.span.start_line, f.span.start_col))
         if new:
             first = new[0]
-            outcome.stopped = (f"{where}: not applied, it would add {first.code} on line {first.span.start_line} "
+            outcome.stopped = (f"{where_}: not applied, it would add {first.code} on {named(edited, first.span.start_line)} "
                                f"({first.message[:120]})")
             break
-        outcome.applied.append(Applied(finding.span.start_line, finding.code, fix.message))
+        cell, row = where(outcome.text, finding.span.start_line)
+        outcome.applied.append(Applied(row, finding.code, fix.message, cell))
         outcome.text, outcome.result = edited, after
     return outcome
 

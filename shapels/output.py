@@ -1,4 +1,11 @@
-"""CLI output formats: text, ruff-style JSON, SARIF, and the `shapes` table/JSON (DESIGN.md part B)."""
+"""CLI output formats: text, ruff-style JSON, SARIF, and the `shapes` table/JSON (DESIGN.md part B).
+
+A notebook's result carries its program as `result.notebook` (shapels/notebooks.py; cli.with_notebook):
+every position is then given within its cell, and the cell (1-based, every cell counted, as ruff
+does) beside it: `nb.ipynb:cell 3:2:5:` in text, a `"cell"` field in JSON (the finding, each fix
+edit, each related location, and `shapes`' modules, bindings and layers), and `properties.cell` on
+SARIF regions. Nothing changes for a .py file.
+"""
 
 from __future__ import annotations
 
@@ -31,50 +38,89 @@ def _loc(line: int, col0: int) -> dict:
     return {"row": line, "column": col0 + 1}
 
 
-def fix_json(fix) -> Optional[dict]:
+def placer(result):
+    """span -> (cell or None, span): for a notebook's result, the 1-based cell and the span within it."""
+    program = getattr(result, "notebook", None)
+    if program is None:
+        return _in_file
+
+    def place(span):
+        if span is None:
+            return None, None
+        cell, local = program.cell_span(span)
+        return cell + 1, local
+
+    return place
+
+
+def _in_file(span):
+    return None, span
+
+
+def _with_cell(entry: dict, cell: Optional[int]) -> dict:
+    if cell is not None:
+        entry["cell"] = cell
+    return entry
+
+
+def fix_json(fix, place=_in_file) -> Optional[dict]:
     if fix is None or fix.span is None:
         return None
-    return {
-        "message": fix.message,
-        "edits": [{"content": content, "location": _loc(span.start_line, span.start_col),
-                   "end_location": _loc(span.end_line, span.end_col)} for span, content in fix.edits()],
-    }
+    edits = []
+    for span, content in fix.edits():
+        cell, span = place(span)
+        edits.append(_with_cell({"content": content, "location": _loc(span.start_line, span.start_col),
+                                 "end_location": _loc(span.end_line, span.end_col)}, cell))
+    return {"message": fix.message, "edits": edits}
 
 
-def finding_json(path: str, f) -> dict:
-    fix = fix_json(f.fix)
-    return {
+def finding_json(path: str, f, place=_in_file) -> dict:
+    fix = fix_json(f.fix, place)
+    cell, span = place(f.span)
+    entry = {
         "filename": path,
         "code": f.code,
         "severity": f.severity,
         "message": f.message,
-        "location": _loc(f.span.start_line, f.span.start_col),
-        "end_location": _loc(f.span.end_line, f.span.end_col),
-        "fix": fix,
-        "related": [
-            {"filename": path, "location": _loc(r.span.start_line, r.span.start_col),
-             "end_location": _loc(r.span.end_line, r.span.end_col), "message": r.message}
-            for r in f.related
-        ],
-        # An extension of the contract: the other fixes the editor offers (upstream layer, LazyLinear).
-        "alternatives": [d for d in (fix_json(a) for a in f.alternatives) if d is not None],
     }
+    if cell is not None:
+        entry["cell"] = cell  # a notebook's: location, end_location and the edits count within it
+    related = []
+    for r in f.related:
+        r_cell, r_span = place(r.span)
+        related.append(_with_cell({"filename": path, "location": _loc(r_span.start_line, r_span.start_col),
+                                   "end_location": _loc(r_span.end_line, r_span.end_col), "message": r.message}, r_cell))
+    entry.update({
+        "location": _loc(span.start_line, span.start_col),
+        "end_location": _loc(span.end_line, span.end_col),
+        "fix": fix,
+        "related": related,
+        # An extension of the contract: the other fixes the editor offers (upstream layer, LazyLinear).
+        "alternatives": [d for d in (fix_json(a, place) for a in f.alternatives) if d is not None],
+    })
+    return entry
+
+
+def finding_text(result, f) -> str:
+    """`path:row:col: code message`; `path:cell 3:row:col: code message` in a notebook."""
+    cell, span = placer(result)(f.span)
+    where = f"cell {cell}:" if cell is not None else ""
+    return f"{display_path(result.path)}:{where}{span.start_line}:{span.start_col + 1}: {f.code} {f.message}"
 
 
 def check_text(results: list) -> str:
     """`path:row:col: code message`, and the fix on a line of its own (`  help: Set in_features to 5120`)."""
     lines = []
     for r in results:
-        path = display_path(r.path)
         for f in r.findings:
-            lines.append(f"{path}:{f.span.start_line}:{f.span.start_col + 1}: {f.code} {f.message}")
+            lines.append(finding_text(r, f))
             if f.fix is not None and f.fix.span is not None:
                 lines.append(f"  help: {f.fix.message}")
     return "\n".join(lines)
 
 
 def check_json(results: list) -> str:
-    return json.dumps([finding_json(display_path(r.path), f) for r in results for f in r.findings],
+    return json.dumps([finding_json(display_path(r.path), f, placer(r)) for r in results for f in r.findings],
                       indent=2, ensure_ascii=False)
 
 
@@ -91,9 +137,9 @@ def check_sarif(results: list) -> str:
     sarif_results = []
     for r in results:
         uri = _sarif_uri(r.path)
+        place = placer(r)
         for f in r.findings:
-            region = {"startLine": f.span.start_line, "startColumn": f.span.start_col + 1,
-                      "endLine": f.span.end_line, "endColumn": f.span.end_col + 1}
+            region = _sarif_region(*place(f.span))
             entry: dict[str, Any] = {
                 "ruleId": f.code,
                 "level": _SARIF_LEVEL.get(f.severity, "note"),
@@ -104,10 +150,10 @@ def check_sarif(results: list) -> str:
                 entry["relatedLocations"] = [
                     {"id": i, "message": {"text": rel.message},
                      "physicalLocation": {"artifactLocation": {"uri": uri},
-                                          "region": {"startLine": rel.span.start_line, "startColumn": rel.span.start_col + 1}}}
+                                          "region": _sarif_region(*place(rel.span), end=False)}}
                     for i, rel in enumerate(f.related)
                 ]
-            fixes = [_sarif_fix(uri, x) for x in [f.fix] + list(f.alternatives) if x is not None and x.span is not None]
+            fixes = [_sarif_fix(uri, x, place) for x in [f.fix] + list(f.alternatives) if x is not None and x.span is not None]
             if fixes:
                 entry["fixes"] = fixes  # the preferred one first
             sarif_results.append(entry)
@@ -129,12 +175,22 @@ def _sarif_uri(path: str) -> str:
     return quote(shown.replace(os.sep, "/"))
 
 
-def _sarif_fix(uri: str, fix) -> dict:
+def _sarif_region(cell: Optional[int], span, end: bool = True) -> dict:
+    """A SARIF region; in a notebook, lines and columns count within the cell, named in the region's
+    property bag (`properties.cell`, 1-based, every cell counted)."""
+    region: dict[str, Any] = {"startLine": span.start_line, "startColumn": span.start_col + 1}
+    if end:
+        region.update({"endLine": span.end_line, "endColumn": span.end_col + 1})
+    if cell is not None:
+        region["properties"] = {"cell": cell}
+    return region
+
+
+def _sarif_fix(uri: str, fix, place=_in_file) -> dict:
     return {
         "description": {"text": fix.message},
         "artifactChanges": [{"artifactLocation": {"uri": uri}, "replacements": [{
-            "deletedRegion": {"startLine": s.start_line, "startColumn": s.start_col + 1,
-                              "endLine": s.end_line, "endColumn": s.end_col + 1},
+            "deletedRegion": _sarif_region(*place(s)),
             "insertedContent": {"text": content}} for s, content in fix.edits()]}],
     }
 
@@ -152,30 +208,38 @@ def value_json(value):
     return None
 
 
-def module_json(m: ModuleReport) -> dict:
-    return {
-        "name": m.name,
-        "row": m.span.start_line,
+def module_json(m: ModuleReport, place=_in_file) -> dict:
+    """A module for `shapes --format json`; in a notebook each row has its cell beside it."""
+    def at(span, entry: dict, column: bool = False) -> dict:
+        cell, local = place(span)
+        out = {"row": local.start_line if local else None}
+        if column:
+            out["column"] = local.start_col + 1
+        if cell is not None:
+            out["cell"] = cell
+        out.update(entry)
+        return out
+
+    return {"name": m.name, **at(m.span, {
         "source": m.source,
         "inputs": {k: shape_json(v) for k, v in m.inputs.items()},
         "output": value_json(m.output),
-        "bindings": [
-            {"row": b.span.start_line, "column": b.span.start_col + 1, "name": b.name, "shape": shape_json(b.shape)}
-            for b in m.bindings
-        ],
+        "bindings": [at(b.span, {"name": b.name, "shape": shape_json(b.shape)}, column=True) for b in m.bindings],
         "layers": [
-            {"row": l.span.start_line if l.span else None, "name": l.name, "type": l.kind,
-             "input": shape_json(l.input), "output": value_json(l.output_value) if l.calls else shape_json(l.output),
-             # every call of the layer (a layer called twice is compared twice), with the call's row
-             "calls": [{"row": c.span.start_line if c.span else None, "input": shape_json(c.input),
-                        "output": value_json(c.output)} for c in l.calls]}
+            at(l.span, {"name": l.name, "type": l.kind, "input": shape_json(l.input),
+                        "output": value_json(l.output_value) if l.calls else shape_json(l.output),
+                        # every call of the layer (a layer called twice is compared twice), with the call's row
+                        "calls": [at(c.span, {"input": shape_json(c.input), "output": value_json(c.output)})
+                                  for c in l.calls]})
             for l in m.layers
         ],
-    }
+    })}
 
 
 def shapes_json(result: AnalysisResult) -> str:
-    return json.dumps({"filename": display_path(result.path), "modules": [module_json(m) for m in result.modules]}, indent=2)
+    place = placer(result)
+    return json.dumps({"filename": display_path(result.path), "modules": [module_json(m, place) for m in result.modules]},
+                      indent=2)
 
 
 def _stopped_at(result: AnalysisResult, module: ModuleReport):
@@ -185,18 +249,30 @@ def _stopped_at(result: AnalysisResult, module: ModuleReport):
 
 
 def shapes_text(result: AnalysisResult) -> str:
+    """A table per module; in a notebook a line is `cell:line` (`3:8`: cell 3's line 8)."""
+    place = placer(result)
+    notebook = getattr(result, "notebook", None) is not None
+
+    def line_of(span, named: bool = False) -> str:
+        if span is None:
+            return "?" if named else ""
+        cell, local = place(span)
+        if named:
+            return f"cell {cell}, line {local.start_line}" if cell is not None else f"line {local.start_line}"
+        return f"{cell}:{local.start_line}" if cell is not None else str(local.start_line)
+
     out = []
     for m in result.modules:
         if m.forward_span is None:
             continue  # a base class without forward has no shapes of its own
         inputs = ", ".join(f"{k}: {shape_text(v)}" for k, v in m.inputs.items())
-        out.append(f"{m.name} (line {m.span.start_line}, inputs from {m.source}): ({inputs}) -> {output_text(m.output)}")
-        rows = [("layer", "type", "line", "input", "output")]
+        out.append(f"{m.name} ({line_of(m.span, True)}, inputs from {m.source}): ({inputs}) -> {output_text(m.output)}")
+        rows = [("layer", "type", "cell:line" if notebook else "line", "input", "output")]
         calls = sorted(((call.order, number, l, call) for l in m.layers for number, call in enumerate(l.calls, 1)),
                        key=lambda item: item[0])
         for _, number, l, call in calls:  # in the order the run called them; a layer called again shows again
-            name = l.name if number == 1 else f"{l.name} (call {number}, line {call.span.start_line if call.span else '?'})"
-            line = str(l.span.start_line if l.span else "")
+            name = l.name if number == 1 else f"{l.name} (call {number}, {line_of(call.span, True)})"
+            line = line_of(l.span)
             rows.append((name, l.kind.rsplit(".", 1)[-1], line, shape_text(call.input), output_text(call.output)))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         for i, row in enumerate(rows):
@@ -205,7 +281,7 @@ def shapes_text(result: AnalysisResult) -> str:
                 out.append("  " + "  ".join("-" * w for w in widths))
         stopped = _stopped_at(result, m)
         if stopped is not None:
-            out.append(f"  torch stops at the error reported on line {stopped.span.start_line} ({stopped.code}): "
+            out.append(f"  torch stops at the error reported on {line_of(stopped.span, True)} ({stopped.code}): "
                        "the calls after it are not reached, and their shapes are what the fixed model would see "
                        "(? where unknown)")
         out.append("")

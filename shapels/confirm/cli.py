@@ -5,11 +5,16 @@ stopped) or disagreed, 2 for a usage error or when it could not run at all (no t
 when the file ran but called no model that a module class of it defines: there was nothing to
 confirm (the note says how to give a model an input). The JSON's filename is relative to the current
 directory, as `check` prints it (absolute only outside it).
+
+A notebook runs as its program (shapels/notebooks.py: the code cells in order, IPython lines blanked)
+in the same worker, never a kernel; every row is then given within its cell, with `"cell"` beside it
+(`"constructor_cell"` beside `constructor_row`), and the text names `cell 3, line 2`.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
@@ -20,11 +25,21 @@ def run_confirm(args) -> int:
     from shapels.confirm.api import confirm_file
 
     from shapels.cli import check_inputs, load_settings, read_source
+    from shapels.notebooks import NotebookError, is_notebook, program_of, read_notebook
     from shapels.output import display_path
 
     settings = load_settings([args.path], getattr(args, "input", []))
     path = Path(args.path)
-    text = read_source(path) if path.is_file() else None
+    program = None
+    if path.is_file() and is_notebook(path):
+        try:
+            program = program_of(read_notebook(path))
+        except NotebookError as error:
+            print(f"shapels: {display_path(str(path))}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        text = program.text
+    else:
+        text = read_source(path) if path.is_file() else None
     if text is not None and settings.entries:
         check_inputs(settings, {path: text})
     static = _analyse(text, str(path.absolute()), settings.options) if text is not None else None
@@ -35,6 +50,7 @@ def run_confirm(args) -> int:
         memory_mb=getattr(args, "memory_mb", 4096),
         options=settings.options,
         static=static,
+        text=text if program is not None else None,
     )
     nothing_called = _nothing_called(report)
     unconfirmed = _without_input(static) if static is not None else []
@@ -43,13 +59,44 @@ def run_confirm(args) -> int:
                                       if m.forward_span is not None]
     if unconfirmed:
         report.notes.append(_hint(unconfirmed, nothing_called))
+    where = None
+    if program is not None:
+        for b in program.broken:
+            report.notes.append(f"cell {b.cell + 1} was not run: {b.message} at its line {b.line}")
+
+        def where(line: int) -> tuple:
+            cell, row = program.locate(line)
+            return cell + 1, row
+
     if getattr(args, "format", "text") == "json":
         data = report.to_dict()
         data["filename"] = display_path(report.path)
+        if where is not None:
+            data = _in_cells(data, where)
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        print(render.text(report))
+        print(render.text(report, where))
     return EXIT_USAGE if nothing_called and unconfirmed else exit_code(report)
+
+
+def _in_cells(data, where):
+    """A report's JSON with each `row` counted within its cell and `cell` beside it (`constructor_row`
+    gets `constructor_cell`)."""
+    if isinstance(data, list):
+        return [_in_cells(item, where) for item in data]
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        if key in ("row", "constructor_row") and isinstance(value, int) and not isinstance(value, bool):
+            cell, row = where(value)
+            out[key] = row
+            out["cell" if key == "row" else "constructor_cell"] = cell
+        elif key in ("static", "runtime", "output_shape", "input", "inputs", "output"):
+            out[key] = value  # shapes and the like: no rows in them
+        else:
+            out[key] = _in_cells(value, where)
+    return out
 
 
 def exit_code(report) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from typing import Callable, Optional
 
 from shapels.confirm.compare import show
 from shapels.confirm.report import AGREED, ConfirmReport
@@ -10,7 +12,27 @@ from shapels.confirm.report import AGREED, ConfirmReport
 MARK = {"agreed": "ok  ", "static-missed": "MISS", "static-wrong": "WRONG", "runtime-only": "new "}
 
 
-def text(report: ConfirmReport) -> str:
+_LINE = re.compile(r"\bline (\d+)\b")
+
+
+def text(report: ConfirmReport, where: Optional[Callable[[int], tuple]] = None) -> str:
+    """The report as text. `where(line)` -> (cell, line in it) names a notebook's lines as
+    `cell 3, line 2` (`3:2` in the table), the verdicts' and notes' words included."""
+    def at(line) -> str:
+        if where is None or not isinstance(line, int):
+            return f"line {line}"
+        cell, row = where(line)
+        return f"cell {cell}, line {row}"
+
+    def short(line) -> str:
+        if where is None or not isinstance(line, int):
+            return str(line)
+        cell, row = where(line)
+        return f"{cell}:{row}"
+
+    def words(message: str) -> str:
+        return message if where is None else _LINE.sub(lambda m: at(int(m.group(1))), message)
+
     name = os.path.relpath(report.path)
     if name.startswith(".."):
         name = report.path
@@ -29,21 +51,21 @@ def text(report: ConfirmReport) -> str:
         else:
             out.append("no nn.Module was called at the top level; nothing to compare")
     else:
-        where = f"line {e.line}: " if e.line else ""
-        out.append(f"error: {where}{e.show()}")
+        place = f"{at(e.line)}: " if e.line else ""
+        out.append(f"error: {place}{e.show()}")
         if e.constructor_line:
-            out.append(f"  raised in {e.layer or 'a layer'} ({e.layer_type}), built at line {e.constructor_line}")
+            out.append(f"  raised in {e.layer or 'a layer'} ({e.layer_type}), built at {at(e.constructor_line)}")
         if e.raw_message and e.raw_message != e.message and report.device == "meta":
             out.append(f"  (torch on meta said: {e.raw_message})")
     if report.layers:
-        rows = [("line", "layer", "type", "input", "output")]
+        rows = [("line" if where is None else "cell:line", "layer", "type", "input", "output")]
         for l in report.layers:
             out_text = "raised" if l.status == "raised" else show(l.output)
             calls = f" ×{l.calls}" if l.calls > 1 else ""
-            rows.append((str(l.line), (l.name or "-") + calls, l.type.rsplit(".", 1)[-1], show(l.input), out_text))
+            rows.append((short(l.line), (l.name or "-") + calls, l.type.rsplit(".", 1)[-1], show(l.input), out_text))
             for number, call in enumerate(l.every[1:], 2):  # the later calls of a layer called again
                 called = "raised" if call.get("status") == "raised" else show(call.get("output"))
-                rows.append((str(l.line), f"  call {number} (line {call.get('row') or '?'})", "", show(call.get("input")),
+                rows.append((short(l.line), f"  call {number} ({at(call.get('row') or '?')})", "", show(call.get("input")),
                              called))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         out.append("")
@@ -56,9 +78,9 @@ def text(report: ConfirmReport) -> str:
         out.append("")
         out.append(f"static vs run: {agreed} agreed, {len(report.verdicts) - agreed} other")
         for v in report.verdicts:
-            out.append(f"  {MARK.get(v.verdict, v.verdict)}  line {v.line}: {v.verdict}: {v.message}")
+            out.append(f"  {MARK.get(v.verdict, v.verdict)}  {at(v.line)}: {v.verdict}: {words(v.message)}")
     for note in report.notes:
-        out.append(f"note: {note}")
+        out.append(f"note: {words(note)}")
     if report.stdout.strip():
         lines = report.stdout.rstrip("\n").splitlines()
         out.append("")
