@@ -4,16 +4,18 @@ An attribute that no code writes is certainly absent, so `hasattr` of it is Fals
 find it. Only certain where nothing could write it: no `self.shortcut = ...` in a method of a class of
 the instance's hierarchy, no `x.shortcut = ...` (any other receiver) and no `setattr`/`add_module`/
 `register_buffer` of that name anywhere in the files the analysis read, and no write under a name it
-cannot read (`setattr(self, k, v)`, `self.__dict__`, `vars(self)`) anywhere in them.
+cannot read (`setattr(self, k, v)`, `self.__dict__`, `vars(self)`, `self._modules[k]`) anywhere in them.
+
+The files are read with Python's `ast` (a libcst walk of a large file costs seconds), once per text.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Optional
-
-import libcst as cst
 
 # The public attributes every nn.Module has (torch 2.13's dir(nn.Module) and an instance's __dict__).
 MODULE_ATTRIBUTES = frozenset({
@@ -29,115 +31,131 @@ MODULE_ATTRIBUTES = frozenset({
 })
 
 # Calls that set an attribute named by their first argument (after the object, for setattr).
-_NAMING_METHODS = {"add_module", "register_module", "register_buffer", "register_parameter", "__setattr__"}
+_NAMING_METHODS = {"add_module", "register_module", "register_buffer", "register_parameter"}
+_TABLES = {"_modules", "_parameters", "_buffers"}
 
 
 @dataclass
 class Writes:
-    """What one file's source may write: names written through `self` in each class's methods, names
-    written on any other receiver (or by name: setattr), patterns of computed names, and whether some
-    write's name cannot be read at all."""
+    """What one file's source may write: names written through `self` (or bound in the class body) for
+    each top-level class, by name; names written on any other receiver, or by name (setattr); patterns
+    of computed names; and whether some write's name cannot be read at all."""
 
-    by_class: dict = field(default_factory=dict)  # ClassDef node -> {names written as self.NAME in its methods}
+    by_class: dict = field(default_factory=dict)  # top-level class name -> {names}
     anywhere: set = field(default_factory=set)
     patterns: list = field(default_factory=list)  # compiled regexes of computed names (f'level_{i}')
     dynamic: bool = False
 
 
-def writes_of(module: cst.Module, cache: dict) -> Writes:
-    """The module's writes, scanned once per analysis (`cache` lives as long as the Interpreter: a
-    parsed module cannot be weakly referenced, and a global cache would keep every tree alive)."""
-    found = cache.get(id(module))
-    if found is None or found[0] is not module:
-        found = cache[id(module)] = (module, _scan(module))
-    return found[1]
-
-
-def _scan(module: cst.Module) -> Writes:
+@functools.lru_cache(maxsize=64)
+def writes_of(text: str) -> Writes:
     writes = Writes()
-    _Visitor(writes).visit_module(module)
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        writes.dynamic = True  # not read: anything may be written
+        return writes
+    _Scan(writes).module(tree)
     return writes
 
 
-class _Visitor:
-    """A plain walk (libcst's visitor machinery is slow on big files): the enclosing class's method and
-    its first parameter's name, for `self.NAME = ...`."""
-
+class _Scan:
     def __init__(self, writes: Writes):
         self.writes = writes
 
-    def visit_module(self, module: cst.Module) -> None:
-        self._walk(module, None, None)
-
-    def _walk(self, node: cst.CSTNode, cls: Optional[cst.ClassDef], receiver: Optional[str]) -> None:
-        stack = [(node, cls, receiver, False)]
-        while stack:
-            node, cls, receiver, in_class_body = stack.pop()
-            if isinstance(node, cst.ClassDef):
-                if cls is not None and receiver is None:
-                    self.writes.by_class[cls].add(node.name.value)  # a class nested in a class body
-                self.writes.by_class.setdefault(node, set())
-                stack.extend((child, node, None, True) for child in node.body.children)
-                continue
-            if isinstance(node, cst.FunctionDef) and cls is not None and receiver is None:
-                self.writes.by_class[cls].add(node.name.value)  # a def in the class body (under an `if` too)
-            if isinstance(node, cst.FunctionDef):
-                params = list(node.params.posonly_params) + list(node.params.params)
-                first = params[0].name.value if params and in_class_body else None
-                # a def nested in a method keeps the method's `self` (a closure writes through it)
-                stack.extend((child, cls if in_class_body or receiver else None, first or receiver, False)
-                             for child in node.children)
-                continue
-            if isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.For, cst.NamedExpr)):
-                targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
-                for target in targets:
-                    self._target(target, cls, receiver)
-            elif isinstance(node, cst.AsName) and isinstance(node.name, (cst.Name, cst.Tuple, cst.List)):
-                self._target(node.name, cls, receiver)  # `import x as y`, `with ... as y` in a class body
-            elif isinstance(node, cst.Call):
-                self._call(node)
-            elif isinstance(node, cst.Name) and node.value == "vars":
-                self.writes.dynamic = True  # vars(self)[k] = v
-            elif isinstance(node, cst.Attribute) and node.attr.value == "__dict__":
-                self.writes.dynamic = True
-            stack.extend((child, cls, receiver, in_class_body and isinstance(child, cst.BaseSuite))
-                         for child in node.children)
-
-    def _target(self, target, cls, receiver) -> None:
-        if isinstance(target, cst.Name) and cls is not None and receiver is None:
-            self.writes.by_class[cls].add(target.value)  # `a = b = None` in the class body: a class attribute
-        elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Attribute) \
-                and target.value.attr.value in ("_modules", "_parameters", "_buffers"):
-            self.writes.dynamic = True  # self._modules[name] = m: nn.Module's own tables
-        if isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self._target(element.value, cls, receiver)
-        elif isinstance(target, cst.StarredElement):
-            self._target(target.value, cls, receiver)
-        elif isinstance(target, cst.Attribute):
-            name = target.attr.value
-            if cls is not None and receiver is not None and isinstance(target.value, cst.Name) \
-                    and target.value.value == receiver:
-                self.writes.by_class[cls].add(name)
+    def module(self, tree: ast.Module) -> None:
+        for stmt in tree.body:
+            if isinstance(stmt, ast.ClassDef):
+                names = self.writes.by_class.setdefault(stmt.name, set())
+                self._class_body(stmt, names)
             else:
-                self.writes.anywhere.add(name)
+                self._walk(stmt, None, None)
 
-    def _call(self, node: cst.Call) -> None:
+    def _class_body(self, cls: ast.ClassDef, names: set) -> None:
+        """Names the class body binds, and what its methods write through their first parameter."""
+        stack = list(cls.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names.add(node.name)
+                params = node.args.posonlyargs + node.args.args
+                receiver = params[0].arg if params else None
+                for child in node.args.defaults + node.args.kw_defaults + node.decorator_list:
+                    if child is not None:
+                        self._walk(child, None, None)
+                for stmt in node.body:
+                    self._walk(stmt, names, receiver)
+                continue
+            if isinstance(node, ast.ClassDef):
+                names.add(node.name)
+                self._class_body(node, set())  # a nested class: its own self
+                continue
+            for target in _bound_targets(node):
+                self._class_level_target(target, names)
+            if isinstance(node, ast.stmt) and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for child in ast.iter_child_nodes(node):
+                    if isinstance(child, ast.stmt):
+                        stack.append(child)  # an `if` or `for` in the class body: still its body
+                    else:
+                        self._walk(child, None, None)
+
+    def _class_level_target(self, target, names: set) -> None:
+        if isinstance(target, ast.Name):
+            names.add(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._class_level_target(element, names)
+        elif isinstance(target, ast.Starred):
+            self._class_level_target(target.value, names)
+        else:
+            self._target(target, None, None)
+
+    def _walk(self, node, names: Optional[set], receiver: Optional[str]) -> None:
+        """Every write under node; `names`/`receiver`: the method's class and its self (else None)."""
+        for child in ast.walk(node):
+            if isinstance(child, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.With,
+                                  ast.AsyncWith, ast.NamedExpr, ast.Delete)):
+                for target in _bound_targets(child):
+                    self._target(target, names, receiver)
+            elif isinstance(child, ast.Call):
+                self._call(child)
+            elif isinstance(child, ast.Name) and child.id == "vars":
+                self.writes.dynamic = True  # vars(self)[k] = v
+            elif isinstance(child, ast.Attribute) and child.attr == "__dict__":
+                self.writes.dynamic = True
+            elif isinstance(child, ast.ClassDef) and names is None and receiver is None:
+                pass  # a class inside a function: its own self writes are its own
+            # a def nested in a method keeps the method's self: ast.walk reaches its body with the same receiver
+
+    def _target(self, target, names: Optional[set], receiver: Optional[str]) -> None:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._target(element, names, receiver)
+        elif isinstance(target, ast.Starred):
+            self._target(target.value, names, receiver)
+        elif isinstance(target, ast.Attribute):
+            if names is not None and isinstance(target.value, ast.Name) and target.value.id == receiver:
+                names.add(target.attr)
+            else:
+                self.writes.anywhere.add(target.attr)
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Attribute) \
+                and target.value.attr in _TABLES:
+            self.writes.dynamic = True  # self._modules[name] = m: nn.Module's own tables
+
+    def _call(self, node: ast.Call) -> None:
         func = node.func
-        if isinstance(func, cst.Name) and func.value == "setattr":
+        if isinstance(func, ast.Name) and func.id == "setattr":
             candidates = [1]
-        elif isinstance(func, cst.Attribute) and func.attr.value == "__setattr__":
+        elif isinstance(func, ast.Attribute) and func.attr == "__setattr__":
             candidates = [0, 1]  # self.__setattr__(name, v) or object.__setattr__(self, name, v)
-        elif isinstance(func, cst.Attribute) and func.attr.value in _NAMING_METHODS:
+        elif isinstance(func, ast.Attribute) and func.attr in _NAMING_METHODS:
             candidates = [0]
         else:
             return
-        patterns = []
-        for index in candidates:
-            arg = node.args[index] if index < len(node.args) else None
-            if arg is None or arg.keyword is not None or arg.star:
-                continue
-            patterns.append(_name_pattern(arg.value))
+        if any(isinstance(a, ast.Starred) for a in node.args) or not node.args:
+            self.writes.dynamic = True
+            return
+        patterns = [_name_pattern(node.args[i]) if i < len(node.args) else None for i in candidates]
         known = [p for p in patterns if p is not None]
         if not known or len(candidates) == 1 and None in patterns:
             self.writes.dynamic = True  # setattr(self, k, v): any name
@@ -148,40 +166,54 @@ class _Visitor:
                 self.writes.patterns.append(pattern)
 
 
+def _bound_targets(node) -> list:
+    if isinstance(node, ast.Assign):
+        return list(node.targets)
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+        return [node.target]
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        return [node.target]
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return [item.optional_vars for item in node.items if item.optional_vars is not None]
+    if isinstance(node, ast.Delete):
+        return list(node.targets)  # `del self.x` changes hasattr too
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [ast.Name((alias.asname or alias.name).split(".")[0]) for alias in node.names]
+    return []
+
+
+def _regex(pieces: list) -> "re.Pattern":
+    """Literal pieces at even places, computed ones at odd places."""
+    return re.compile("".join(".*" if i % 2 else re.escape(p) for i, p in enumerate(pieces)) + r"\Z", re.DOTALL)
+
+
 def _name_pattern(expr):
     """A constant name as a str; a computed one whose literal parts are known as a regex
     (f'level_{i}', 'level_%d' % i, 'level_{}'.format(i)); else None."""
-    if isinstance(expr, cst.SimpleString):
-        value = expr.evaluated_value
-        return value if isinstance(value, str) else None
-    if isinstance(expr, cst.FormattedString):
-        parts = []
-        for part in expr.parts:
-            if isinstance(part, cst.FormattedStringText):
-                parts.append(re.escape(part.value))
-            else:
-                parts.append(".*")
+    if isinstance(expr, ast.Constant):
+        return expr.value if isinstance(expr.value, str) else None
+    if isinstance(expr, ast.JoinedStr):
+        parts = [re.escape(part.value) if isinstance(part, ast.Constant) and isinstance(part.value, str) else ".*"
+                 for part in expr.values]
         return re.compile("".join(parts) + r"\Z", re.DOTALL)
-    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Modulo) \
-            and isinstance(expr.left, cst.SimpleString) and isinstance(expr.left.evaluated_value, str):
-        pieces = re.split(r"(%[-#0 +]*\d*(?:\.\d+)?[a-zA-Z%])", expr.left.evaluated_value)
-        return re.compile("".join(".*" if i % 2 else re.escape(p) for i, p in enumerate(pieces)) + r"\Z", re.DOTALL)
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "format" \
-            and isinstance(expr.func.value, cst.SimpleString) and isinstance(expr.func.value.evaluated_value, str):
-        pieces = re.split(r"(\{[^{}]*\})", expr.func.value.evaluated_value)
-        return re.compile("".join(".*" if i % 2 else re.escape(p) for i, p in enumerate(pieces)) + r"\Z", re.DOTALL)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mod) and isinstance(expr.left, ast.Constant) \
+            and isinstance(expr.left.value, str):
+        return _regex(re.split(r"(%[-#0 +]*\d*(?:\.\d+)?[a-zA-Z%])", expr.left.value))
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "format" \
+            and isinstance(expr.func.value, ast.Constant) and isinstance(expr.func.value.value, str):
+        return _regex(re.split(r"(\{[^{}]*\})", expr.func.value.value))
     return None
 
 
-def may_be_written(name: str, classes: list, modules: list, cache: dict) -> bool:
+def may_be_written(name: str, classes: list, texts: list) -> bool:
     """Whether any of the source could write attribute `name` of an instance of the class whose MRO
-    is `classes` (ClassInfo), given every file the analysis read (`modules`)."""
-    nodes = {id(info.node) for info in classes}
-    for module in modules:
-        writes = writes_of(module, cache)
+    is `classes` (ClassInfo, each a top-level class of its file), given the text of every file the
+    analysis read."""
+    class_names = {info.name for info in classes}
+    for text in texts:
+        writes = writes_of(text)
         if writes.dynamic or name in writes.anywhere or any(p.match(name) for p in writes.patterns):
             return True
-        for cls, names in writes.by_class.items():
-            if id(cls) in nodes and name in names:
-                return True
+        if any(name in writes.by_class.get(cls, ()) for cls in class_names):
+            return True
     return False

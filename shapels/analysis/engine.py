@@ -161,7 +161,7 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     except (RecursionError, MemoryError, ValueError) as error:
         result.syntax_error = SyntaxProblem(f"cannot parse: {type(error).__name__}", 1, 0)
         return result
-    main = make_scope("__main__", path, module)
+    main = make_scope("__main__", path, module, text)
     table = main.table
     recorder = Recorder()
     interp = Interpreter(main, recorder, budget, options.loader)

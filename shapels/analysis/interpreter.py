@@ -132,7 +132,6 @@ class Interpreter:
         self.watched: list = []
         self.reach: set = set()  # call nodes a fix trial wants to see run on known shapes (repair.py)
         self.reached: list = []
-        self.attribute_writes: dict = {}  # id(module) -> (module, attribute_writes.Writes), for hasattr
         self.unresolved: dict = {}  # path -> [(ClassInfo, base as written, qualname or None, import)], link_bases
 
     @property
@@ -332,7 +331,7 @@ class Interpreter:
         module = parse_cached(text)
         if module is None:
             return None
-        scope = make_scope(module_name.lstrip("."), path, module)
+        scope = make_scope(module_name.lstrip("."), path, module, text)
         self.scopes[path] = scope
         self.link_bases(scope)
         scope.globals["__name__"] = Const(scope.name)

@@ -215,8 +215,8 @@ def has_attribute(interp, instance: Instance, name: str) -> Value:
     if any(name in (f for f, _ in c.fields) or "__getattr__" in c.methods or "__getattribute__" in c.methods
            for c in classes):
         return UNKNOWN
-    modules = [scope.module for scope in interp.scopes.values()]
-    return UNKNOWN if may_be_written(name, classes, modules, interp.attribute_writes) else Const(False)
+    texts = [scope.source for scope in interp.scopes.values()]
+    return UNKNOWN if may_be_written(name, classes, texts) else Const(False)
 
 
 def _unknown_bases(info) -> bool:

@@ -33,6 +33,13 @@ class Scope:
     module: cst.Module
     table: ModuleTable
     globals: dict = field(default_factory=dict)
+    text: Optional[str] = None  # the source, where the caller has it (hasattr's scan reads it with ast)
+
+    @property
+    def source(self) -> str:
+        if self.text is None:
+            self.text = self.module.code  # libcst's own rendering: the same source
+        return self.text
 
 
 @functools.lru_cache(maxsize=128)
@@ -46,9 +53,9 @@ def parse_cached(text: str) -> Optional[cst.Module]:
         return None
 
 
-def make_scope(name: str, path: str, module: cst.Module) -> Scope:
+def make_scope(name: str, path: str, module: cst.Module, text: Optional[str] = None) -> Scope:
     table = build_table(module)
-    scope = Scope(name, path, module, table)
+    scope = Scope(name, path, module, table, text=text)
     for info in table.classes.values():
         info.scope = scope
     return scope
