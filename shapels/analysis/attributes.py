@@ -8,7 +8,7 @@ from typing import Optional
 import libcst as cst
 import sympy
 
-from shapels.analysis import enums
+from shapels.analysis import argparse_values, enums
 from shapels.analysis.objects import (
     CHAINED_MODULE_METHODS,
     CONTAINERS,
@@ -332,4 +332,6 @@ _ATTRIBUTE_BY_TYPE = {
     SetValue: _method_of,
     Seq: _method_of,
     Number: _method_of,
+    argparse_values.ArgParser: argparse_values.parser_attribute,
+    argparse_values.Namespace: argparse_values.namespace_attribute,
 }

@@ -14,7 +14,7 @@ import libcst as cst
 import sympy
 
 from shapels import rules as rule_registry
-from shapels.analysis import dtypes, enums, membership, report, tensor_values
+from shapels.analysis import argparse_values, dtypes, enums, membership, report, tensor_values
 from shapels.analysis.objects import (
     BoundUserMethod,
     Builtin,
@@ -88,6 +88,8 @@ def canonical(qualname: str) -> str:
 
 
 def unknown_result(callee: Value) -> Value:
+    if type(callee) is argparse_values.ParserMethod:
+        argparse_values.unknown_call(callee)  # parser.add_argument(*flags, **options) not read
     return UNKNOWN
 
 
@@ -211,6 +213,8 @@ def call_library(interp, qualname: str, args: list, kwargs: dict, frame, node) -
         return Const(False)  # an analysed model runs eagerly
     if qualname in ("torch._assert", "torch._log_api_usage_once", "torch.jit.unused", "warnings.warn"):
         return NONE
+    if qualname in argparse_values.CONSTRUCTORS:
+        return argparse_values.construct(qualname, args, kwargs)
     rule = rule_registry.lookup(qualname)
     if rule is None:
         return _unknown_call(args, kwargs)
@@ -911,4 +915,5 @@ _CALL_BY_TYPE = {
     ClassRef: _call_class,
     Partial: _call_partial,
     Builtin: _call_builtin,
+    argparse_values.ParserMethod: argparse_values.call_method,
 }

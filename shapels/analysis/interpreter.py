@@ -20,7 +20,7 @@ from typing import Any, Optional
 import libcst as cst
 import sympy
 
-from shapels.analysis import attributes, calls, enums, indexing, membership, operators, python_builtins, report, tensor_values
+from shapels.analysis import argparse_values, attributes, calls, enums, indexing, membership, operators, python_builtins, report, tensor_values
 from shapels.analysis.env import join, join_all, join_envs, unanimous
 from shapels.analysis.modtable import add_import, dotted_name, mark_modules
 from shapels.analysis.objects import (BoundUserMethod, Builtin, ClassRef, Instance, ModuleRef, Partial, PendingImport,
@@ -61,7 +61,7 @@ _PYTHON_BUILTINS = frozenset(dir(builtins))  # `class Error(Exception)`: no impo
 BUILTIN_NAMES = {
     "len", "range", "int", "float", "list", "tuple", "enumerate", "zip", "min", "max", "sum", "abs", "isinstance",
     "print", "getattr", "setattr", "hasattr", "super", "dict", "bool", "str", "reversed", "round", "sorted", "any",
-    "all", "type", "iter", "next", "divmod", "map", "callable", "set", "frozenset",
+    "all", "type", "iter", "next", "divmod", "map", "callable", "set", "frozenset", "vars",
 }
 
 
@@ -681,6 +681,8 @@ class Interpreter:
                 calls.register_submodule(obj, name, value, frame.certain, frame.surely_reached)
             elif isinstance(obj, Layer):
                 calls.assign_layer_attribute(obj, name, value, frame.certain)
+            elif type(obj) is argparse_values.Namespace:
+                argparse_values.set_attribute(obj, name, value, frame.certain)
         elif isinstance(target, cst.Subscript):
             obj = self.eval(target.value, frame)
             tensor_values.forget([obj])  # t[i] = v writes to the tensor's memory

@@ -9,7 +9,7 @@ from typing import Optional
 
 import sympy
 
-from shapels.analysis import calls, membership
+from shapels.analysis import argparse_values, calls, membership
 from shapels.analysis.attributes import get_attribute
 from shapels.analysis.env import unanimous
 from shapels.analysis.objects import (
@@ -68,6 +68,10 @@ def sorted_list(items: Optional[list], reverse: Optional[bool]) -> Value:
 def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Value:
     from shapels.analysis.interpreter import iterate, truth
 
+    if args and type(args[0]) is argparse_values.Namespace and name in ("vars", "getattr", "setattr", "hasattr"):
+        result = argparse_values.builtin(name, args, frame)
+        if result is not None:
+            return result
     if name == "super":
         self_value = frame.env.get("self")
         if isinstance(self_value, Instance) and frame.owner is not None:
