@@ -12,6 +12,7 @@ from shapels.symbolic import dims as D
 from shapels.values import Tensor
 
 MAX_NAMES = 4
+MAX_UNFITTED = 2  # names tried where the mismatch does not say which size fits
 
 
 def other_name(finding: Finding, source: Source) -> Iterator[Cause]:
@@ -19,11 +20,23 @@ def other_name(finding: Finding, source: Source) -> Iterator[Cause]:
     written as a name: at the blamed layer, at the layer upstream that made the arriving size, at a layer
     the blamed one wraps (`TransformerEncoder(encoder_layer)`), or, for a broadcast, at the layer that
     made each side. The re-analysis runs every instance of the class, so a name that passes fits them
-    all. Names that hold the size the mismatch calls for come first, then any other int name."""
-    candidates = [c for place in _places(finding) for c in _names_for(finding, source, *place)]
-    candidates.sort(key=lambda pair: not pair[1])  # stable: the names that hold the fitting size first
-    for cause, _ in candidates[:MAX_NAMES]:
-        yield cause
+    all. Where the mismatch says which size fits, only names that hold it are tried; where it does not
+    (a GroupNorm's divisibility), a few names that hold a width (8 or more, not a count or a stride)."""
+    places = _places(finding)
+    candidates = [c for place in places for c in _names_for(finding, source, *place)]
+    fitting = [cause for cause, fits in candidates if fits]
+    if fitting or any(place[3] is not None for place in places):
+        yield from fitting[:MAX_NAMES]
+        return
+    widths = [cause for cause, _ in candidates if D.as_int(to_dim(cause.fix.loc.env.get(cause.fix.content))) or 0]
+    yield from [cause for cause in widths if _holds_a_width(cause, source)][:MAX_UNFITTED]
+
+
+def _holds_a_width(cause: Cause, source: Source) -> bool:
+    loc = cause.fix.loc
+    visible = {**source.globals, **loc.env} if id(loc.unit) in source.functions else loc.env
+    value = D.as_int(to_dim(visible.get(cause.fix.content)))
+    return value is not None and value >= 8
 
 
 def _places(finding: Finding) -> list:
