@@ -861,6 +861,9 @@ def summarise(entries: list) -> dict:
         "alt_restores": sum(e["alt_restores"] for e in detected),
         "either_restores": sum(e["verdict"] == "restores" or e["alt_restores"] for e in detected),
         "batch_merged": sum(e["verdict"] == "batch merged" for e in detected),
+        # drop_batch judges against the program with a batch of one; where that program itself fails
+        # (labels of the old batch, BatchNorm training on one sample) no fix can restore it
+        "no_reference": sum(e["verdict"] == "intended program fails" for e in detected),
         "alarms": sum(e["detected"] for e in running),
         "partial": sum(e["partial"] for e in entries),
         "crashes": sum(bool(e["crash"]) for e in entries),
@@ -873,7 +876,7 @@ def _pct(n: int, d: int) -> str:
 
 HEADER = ("| operator | mutants | failing | detected | on line (of failing) | on line (of detected) | fix restores "
           "| alt restores | fix or alt restores | batch merged | errors on running (false alarms) "
-          "| running, shapes changed | shapels crashed / partial |")
+          "| running, shapes changed | shapels crashed / partial | reference fails | fix restores (of restorable) |")
 
 
 def table(rows: list, operators=OPERATORS) -> list:
@@ -887,7 +890,8 @@ def table(rows: list, operators=OPERATORS) -> list:
                      f"| {_pct(s['on_line'], d)} "
                      f"| {_pct(s['restores'], f)} | {_pct(s['alt_restores'], f)} | {_pct(s['either_restores'], f)} "
                      f"| {s['batch_merged']} | {s['alarms']} of {s['running']} | {s['silent']} "
-                     f"| {s['crashes']} / {s['partial']} |")
+                     f"| {s['crashes']} / {s['partial']} | {s['no_reference']} "
+                     f"| {_pct(s['restores'], f - s['no_reference'])} |")
     return lines
 
 
@@ -929,6 +933,9 @@ def render(rows: list) -> str:
         "- *errors on running*: error-level findings on mutants that run (false alarms, target 0). "
         "*running, shapes changed*: mutants that run but change some call's shapes (silent bugs; an error "
         "there would still count as a false alarm above).",
+        "- *reference fails*: drop_batch mutants whose batch-of-one reference program itself fails under torch "
+        "(targets of the old batch size, BatchNorm training on one sample): no fix can restore them. *fix "
+        "restores (of restorable)* leaves them out.",
         "",
         f"Unmutated programs with an error-level finding (false positives, target 0): {len(fps)}"
         + ("" if not fps else ": " + "; ".join(f"{p} line {e['line']} {e['code']}" for p, e in fps)),
