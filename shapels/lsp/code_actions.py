@@ -49,14 +49,20 @@ def wanted(only: Optional[list]) -> bool:
 
 
 def _edit_action(server, uri, data, fix, diagnostic, preferred: bool) -> types.CodeAction:
-    edits = [types.TextEdit(range=_range(part["range"]), new_text=part["newText"])
-             for part in [fix] + list(fix.get("more") or [])]  # a fix of several edits applies them together
+    # A fix of several edits applies them together; in a notebook an edit may lie in another cell
+    # (its own `uri` and `version`).
+    documents: dict = {}
+    for part in [fix] + list(fix.get("more") or []):
+        target = part.get("uri", uri)
+        version = part["version"] if "uri" in part else data.get("version")
+        documents.setdefault(target, (version, []))[1].append(
+            types.TextEdit(range=_range(part["range"]), new_text=part["newText"]))
     return types.CodeAction(
         title=fix["title"],
         kind=KIND,
         diagnostics=[diagnostic],
         is_preferred=preferred,
-        edit=workspace_edit(server, uri, data.get("version"), edits),
+        edit=workspace_edits(server, documents),
     )
 
 
@@ -96,6 +102,11 @@ def _ignore_action(server, uri, diagnostic) -> Optional[types.CodeAction]:
 def workspace_edit(server, uri: str, version, edits: list) -> types.WorkspaceEdit:
     """`documentChanges` where the client supports it, versioned with the text the edit was computed
     from, so a client refuses a fix that no longer applies."""
+    return workspace_edits(server, {uri: (version, edits)})
+
+
+def workspace_edits(server, documents: dict) -> types.WorkspaceEdit:
+    """workspace_edit for several documents: uri -> (version, edits)."""
     caps = server.client_capabilities
     supports = getattr(getattr(getattr(caps, "workspace", None), "workspace_edit", None), "document_changes", None)
     if supports:
@@ -105,9 +116,10 @@ def workspace_edit(server, uri: str, version, edits: list) -> types.WorkspaceEdi
                     text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
                     edits=edits,
                 )
+                for uri, (version, edits) in documents.items()
             ]
         )
-    return types.WorkspaceEdit(changes={uri: edits})
+    return types.WorkspaceEdit(changes={uri: edits for uri, (_, edits) in documents.items()})
 
 
 def _current_version(server, uri: str):

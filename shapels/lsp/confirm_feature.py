@@ -9,6 +9,9 @@
   `doc.runtime` (line -> text) makes hover show the runtime shape next to the static one.
 - Workspace trust: with the initializationOption `shapels.trusted = false` the command refuses.
   Nothing here runs on open or edit.
+- A notebook (the uri of a cell, as its code lens passes, or of the notebook) runs as its program
+  (the code cells in order, shapels/notebooks.py) in the same worker, never in the user's kernel;
+  the results are published on the cells they concern.
 """
 
 from __future__ import annotations
@@ -49,8 +52,16 @@ async def run_command(server, args: list) -> dict:
         _show(server, types.MessageType.Warning, UNTRUSTED)
         return {"ok": False, "refused": True, "error": {"kind": "untrusted", "message": UNTRUSTED}}
     options = args[2] if len(args) > 2 and isinstance(args[2], dict) else {}
-    document = server.workspace.get_text_document(uri)
-    text = document.source if document is not None else None
+    from shapels.lsp import notebook_sync
+
+    notebook = notebook_sync.notebook_of(server, uri)
+    program = None
+    if notebook is not None:
+        program = notebook_sync.program_for(server, notebook)
+        uri, text = notebook.uri, program.text
+    else:
+        document = server.workspace.get_text_document(uri)
+        text = document.source if document is not None else None
     path = to_fs_path(uri) if uri.startswith("file:") else uri
 
     cancel = threading.Event()
@@ -67,7 +78,10 @@ async def run_command(server, args: list) -> dict:
         _end_progress(server, token, f"failed: {error}")
         return {"ok": False, "error": {"kind": "internal", "message": f"{type(error).__name__}: {error}"}}
     _end_progress(server, token, summary(report))
-    publish(server, uri, report)
+    if program is not None:
+        publish_notebook(server, uri, program, report)
+    else:
+        publish(server, uri, report)
     return report.to_dict()
 
 
@@ -148,6 +162,26 @@ def publish(server, uri: str, report) -> None:
     from shapels.lsp import diagnostics as static_diagnostics
 
     static_diagnostics.publish(server, uri)
+    if report.error is not None and report.error.kind not in ("exception",):
+        _show(server, types.MessageType.Warning, f"shapels confirm: {report.error.message}")
+
+
+def publish_notebook(server, uri: str, program, report) -> None:
+    """A notebook's run: diagnostics and hover notes made against its program, moved into its cells."""
+    from shapels.lsp import diagnostics as static_diagnostics
+    from shapels.lsp import notebook_sync
+
+    state = server.state.notebooks.get(uri)
+    static = getattr(state, "result", None)
+    lines = _split(program.text)
+    made = to_diagnostics(report, static, lines, _codec(server), uri)
+    per_cell = notebook_sync.split_by_cell(program, made)
+    notes = notebook_sync.runtime_by_cell(program, runtime_notes(report, static))
+    for cell_uri, found in per_cell.items():
+        doc = server.state.document(cell_uri)
+        doc.diagnostics[SOURCE] = found
+        doc.runtime = notes.get(cell_uri, {})
+        static_diagnostics.publish(server, cell_uri)
     if report.error is not None and report.error.kind not in ("exception",):
         _show(server, types.MessageType.Warning, f"shapels confirm: {report.error.message}")
 

@@ -2,6 +2,9 @@
 
 A syntax error, or an analysis that fails, keeps the last good results: nothing is re-published
 (so nothing flashes away) and the reason goes to window/logMessage.
+
+A notebook (notebook_sync.py) goes through the same scheduler under its own uri, with its Program as
+the text to analyse; its result is published per cell by notebook_sync.on_result.
 """
 
 from __future__ import annotations
@@ -75,9 +78,13 @@ def request(server, uri: str, version: Optional[int], text: str, delay: float) -
 
 
 def reanalyse_all(server) -> None:
-    """Settings changed: analyse every open document again, now."""
+    """Settings changed: analyse every open document again, now (a notebook as a whole, not its cells)."""
+    from shapels.lsp import notebook_sync
+
     for uri, document in list(server.workspace.text_documents.items()):
-        request(server, uri, document.version, document.source, delay=0.0)
+        if not notebook_sync.is_cell(server, uri):
+            request(server, uri, document.version, document.source, delay=0.0)
+    notebook_sync.reanalyse_all(server)
 
 
 def publish(server, uri: str, version: Optional[int] = None) -> None:
@@ -96,7 +103,10 @@ def publish(server, uri: str, version: Optional[int] = None) -> None:
 
 
 # -- the work, off the event loop -----------------------------------------------------------------
-def _analyse(server, uri: str, text: str):
+def _analyse(server, uri: str, text):
+    """(result, problems, settings, program): `text` is a file's text, or a notebook's Program."""
+    program = text if not isinstance(text, str) else None
+    text = program.text if program is not None else text
     settings = server.state.settings
     path = to_fs_path(uri) if uri.startswith("file:") else None
     project, problems, pyproject = server.project_settings.section(Path(path) if path else None)
@@ -105,7 +115,7 @@ def _analyse(server, uri: str, text: str):
     if path is not None:
         options.loader = _loader(server)
     result = analyze(text, path or uri, options)
-    return result, problems, settings
+    return result, problems, settings, program
 
 
 def _loader(server) -> FileLoader:
@@ -117,9 +127,14 @@ def _loader(server) -> FileLoader:
 
 
 def _on_result(server, uri: str, version: Optional[int], outcome) -> None:
-    result, problems, settings = outcome
+    result, problems, settings, program = outcome
     for problem in problems:
         server.warn_once(problem)
+    if program is not None:
+        from shapels.lsp import notebook_sync
+
+        notebook_sync.on_result(server, uri, version, result, program, settings)
+        return
     doc = server.state.documents.get(uri)
     if doc is None:  # closed meanwhile
         return
@@ -160,25 +175,28 @@ def to_diagnostics(server, uri: str, version: Optional[int], result, settings) -
     return [to_diagnostic(f, uri, version, codec, lines, settings) for f in result.findings if f.span is not None]
 
 
-def to_diagnostic(finding, uri, version, codec, lines, settings) -> types.Diagnostic:
+def to_diagnostic(finding, uri, version, codec, lines, settings, locate=None) -> types.Diagnostic:
+    """`locate(span)` -> (uri, version, lines, span there), for a notebook: where each span lies (the
+    finding's own cell is `uri`); a related location or fix edit elsewhere names its cell's uri."""
+    locate = locate or (lambda span: (uri, version, lines, span))
     level = settings.severity_for(finding.code, finding.severity)
     code = codes.CODES.get(finding.code)
-    related = [
-        types.DiagnosticRelatedInformation(
-            location=types.Location(uri=uri, range=to_range(codec, lines, r.span)), message=r.message
-        )
-        for r in finding.related
-        if r.span is not None
-    ]
+    related = []
+    for r in finding.related:
+        if r.span is not None:
+            r_uri, _, r_lines, r_span = locate(r.span)
+            related.append(types.DiagnosticRelatedInformation(
+                location=types.Location(uri=r_uri, range=to_range(codec, r_lines, r_span)), message=r.message))
+    _, _, _, span = locate(finding.span)
     data = {
         "uri": uri,
         "version": version,
         "code": finding.code,
-        "fix": _fix_data(finding.fix, codec, lines),
-        "alternatives": [d for d in (_fix_data(a, codec, lines) for a in finding.alternatives) if d],
+        "fix": _fix_data(finding.fix, codec, uri, locate),
+        "alternatives": [d for d in (_fix_data(a, codec, uri, locate) for a in finding.alternatives) if d],
     }
     return types.Diagnostic(
-        range=to_range(codec, lines, finding.span),
+        range=to_range(codec, lines, span),
         message=finding.message,
         severity=SEVERITY.get(level, types.DiagnosticSeverity.Warning),
         code=finding.code,
@@ -189,22 +207,28 @@ def to_diagnostic(finding, uri, version, codec, lines, settings) -> types.Diagno
     )
 
 
-def _fix_data(fix, codec, lines) -> Optional[dict]:
+def _fix_data(fix, codec, uri, locate) -> Optional[dict]:
     if fix is None or fix.span is None:
         return None
-    data = _edit_data(fix.span, fix.content, codec, lines)
+    data = _edit_data(fix.span, fix.content, codec, uri, locate)
     data["title"] = fix.message
     if fix.also:
-        data["more"] = [_edit_data(more.span, more.content, codec, lines) for more in fix.also]
+        data["more"] = [_edit_data(more.span, more.content, codec, uri, locate) for more in fix.also]
     return data
 
 
-def _edit_data(span, content: str, codec, lines) -> dict:
+def _edit_data(span, content: str, codec, uri, locate) -> dict:
+    """An edit for the quick fix; one in another document than the diagnostic's (another cell) names
+    that document's `uri` and `version`."""
+    edit_uri, edit_version, lines, span = locate(span)
     rng = to_range(codec, lines, span)
-    return {
+    data = {
         "newText": content,
         "range": {
             "start": {"line": rng.start.line, "character": rng.start.character},
             "end": {"line": rng.end.line, "character": rng.end.character},
         },
     }
+    if edit_uri != uri:
+        data.update(uri=edit_uri, version=edit_version)
+    return data

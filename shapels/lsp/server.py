@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # scheduler that `configuration` uses.
 FEATURES = [
     "shapels.lsp.diagnostics",
+    "shapels.lsp.notebook_sync",
     "shapels.lsp.configuration",
     "shapels.lsp.hover",
     "shapels.lsp.code_actions",
@@ -31,7 +32,10 @@ OPTIONAL_FEATURES = ["shapels.lsp.confirm_feature"]
 
 class ShapelsServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("shapels", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        from shapels.lsp.notebook_sync import SYNC_OPTIONS
+
+        super().__init__("shapels", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+                         notebook_document_sync=SYNC_OPTIONS)
         self.state = ServerState()
         self.project_settings = ProjectSettings()
         self.features: list = []

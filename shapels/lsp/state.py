@@ -7,6 +7,8 @@ This is the integration point for other features (e.g. `confirm_feature`):
 - `server.state.documents[uri].diagnostics` maps a diagnostic source ("shapels", "shapels (run)")
   to its list of LSP diagnostics; `diagnostics.publish(server, uri)` sends them all merged, so one
   source never erases another's.
+- A notebook's cells are documents here too (their `result` a notebook_sync.CellView), and
+  `server.state.notebooks[notebook_uri]` holds the notebook's own last result and program.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class ServerState:
     settings: Settings = field(default_factory=Settings)
     init_settings: dict = field(default_factory=dict)  # raw `shapels` section from initializationOptions
     documents: dict = field(default_factory=dict)  # uri -> DocumentState
+    notebooks: dict = field(default_factory=dict)  # notebook uri -> notebook_sync.NotebookState
     settings_generation: int = 0  # bumped by each pushed change; a pull answered later is dropped
     startup_problems: list = field(default_factory=list)  # invalid initializationOptions, shown after `initialized`
 

@@ -157,15 +157,17 @@ SERVER = ClientServerConfig(
 )
 
 
-async def start(client: RecordingClient, profile: str, options: Optional[dict] = None, root: Optional[Path] = None):
+async def start(client: RecordingClient, profile: str, options: Optional[dict] = None, root: Optional[Path] = None,
+                capabilities: Optional[types.ClientCapabilities] = None):
     result = await client.initialize_session(
         types.InitializeParams(
-            capabilities=client_capabilities(profile),
+            capabilities=capabilities or client_capabilities(profile),
             initialization_options={"shapels": {**TEST_SETTINGS, **(options or {})}},
             root_uri=root.as_uri() if root else None,
         )
     )
     client.encoding = result.capabilities.position_encoding or types.PositionEncodingKind.Utf16
+    client.server_capabilities = result.capabilities
     return result
 
 
