@@ -24,6 +24,7 @@ import { initializationOptions, needsRestart, readSettings } from "./settings";
 import { StderrClassifier } from "./stderr";
 
 const CLIENT_ID = "shapels";
+const NOTEBOOK_TYPE = "jupyter-notebook";
 const SERVER_CONFIRM_COMMAND = "shapels.confirm";
 const PYTHON_EXTENSION_ID = "ms-python.python";
 
@@ -207,6 +208,10 @@ async function start(): Promise<void> {
     documentSelector: [
       { scheme: "file", language: "python" },
       { scheme: "untitled", language: "python" },
+      // Python cells of Jupyter notebooks: the server announces notebookDocumentSync for them, so the
+      // client sends notebookDocument/didOpen|didChange|didClose and asks hover, code actions, inlay
+      // hints and code lenses of each cell.
+      { notebook: { notebookType: NOTEBOOK_TYPE }, language: "python" },
     ],
     outputChannel: output,
     traceOutputChannel: output,
