@@ -208,24 +208,25 @@ def choose_fixes(findings: list, text: str, analyse: Analyse, source: Optional[C
 def _choose(finding: Finding, trials: _Trials, allowed: Leave, source: Optional[C.Source], verified: set,
             named: dict, findings: list) -> bool:
     """The cause of one error and its fix; False when out of time or trials."""
-    if source is not None:
-        cause = _first_cause(C.causes(finding, source), trials, allowed)
-        if cause is None:
-            return False
+    def taken(candidates) -> Optional[bool]:
+        """True: a candidate became the diagnosis; None: out of time or trials; False: none ran clean."""
+        cause = _first_cause(candidates, trials, allowed)
         if cause:
             _take_cause(finding, cause, verified, named, findings)
-            return True
+        return None if cause is None else bool(cause)
+
+    if source is not None:
+        outcome = taken(C.causes(finding, source))
+        if outcome is not False:
+            return outcome is True
     merged = C.merges_batch(finding)
     if merged:
         _refuse_number_fix(finding, merged)
         return True
     if source is not None and C.names_first(finding):
-        cause = _first_cause(C.other_names(finding, source), trials, allowed)
-        if cause is None:
-            return False
-        if cause:
-            _take_cause(finding, cause, verified, named, findings)
-            return True
+        outcome = taken(C.other_names(finding, source))
+        if outcome is not False:
+            return outcome is True
     decided = _decide(finding, trials, allowed, verified) if finding.fix is not None else False
     if decided is None:
         return False
