@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
+from urllib.parse import unquote
 
 import attrs
 from lsprotocol import types
@@ -83,7 +84,8 @@ def program_for(server, notebook) -> Any:
     """The notebook's program as it stands now (cell texts from the workspace)."""
     cells = []
     for index, cell in enumerate(notebook.cells):
-        document = server.workspace.text_documents.get(cell.document)
+        # pygls keys its documents by the unquoted uri; VS Code's cell uris carry %-escapes
+        document = server.workspace.text_documents.get(unquote(cell.document))
         code = cell.kind == types.NotebookCellKind.Code
         language = (document.language_id or "python") if document is not None else "python"
         cells.append(Cell(index, "code" if code else "markdown", document.source if document is not None else "",

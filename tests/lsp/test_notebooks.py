@@ -55,7 +55,8 @@ class Notebook:
 
     def _cell(self, kind: str, text: str) -> dict:
         self._next += 1
-        return {"kind": kind, "uri": f"vscode-notebook-cell:{self.path.as_posix()}#W{self._next}s", "text": text,
+        # as VS Code writes them: a %-escaped fragment (the server must not look them up unescaped)
+        return {"kind": kind, "uri": f"vscode-notebook-cell:{self.path.as_posix()}#W{self._next}sZmlsZQ%3D%3D", "text": text,
                 "version": 1}
 
     def uri_of(self, number: int) -> str:  # 1-based, every cell counted
