@@ -593,3 +593,113 @@ def test_untrusted_workspace_static_only(code_server, browser):
         raise
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebooks: code-server's built-in notebook editor (the ipynb extension; no kernel needed)
+
+CELLS_JS = """() => {
+  const rows = [...document.querySelectorAll('.notebook-editor .monaco-list-row[data-index]')];
+  return rows.map(row => ({
+    index: parseInt(row.getAttribute('data-index'), 10),
+    code: !!row.querySelector('.cell-editor-container .monaco-editor'),
+    squiggles: row.querySelectorAll('.cell-editor-container .squiggly-error').length,
+    text: [...row.querySelectorAll('.cell-editor-container .view-line')]
+      .map(l => l.textContent.replace(/\\u00a0/g, ' ')).join('\\n'),
+  }));
+}"""
+
+
+def notebook_cells(page) -> dict:
+    """Rendered cells by 0-based index: whether code, the squiggles in it, its visible text."""
+    return {c["index"]: c for c in page.evaluate(CELLS_JS)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code_server", ["trusted"], indirect=True)
+def test_notebook_squiggle_in_the_right_cell_and_quick_fix(code_server, browser):
+    """A real .ipynb in code-server's notebook editor: the squiggle lands in the cell of the argument
+    (cell 5 of FIVE_CELLS, markdown and magics between; the input comes from cell 8), hover shows a
+    tensor's shape in forward, and the quick fix edits that cell and clears the squiggle."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from notebook_helpers import FC1_CELL, FIVE_CELLS, write_notebook
+
+    server = code_server
+    notebook = write_notebook(server.ws / "five.ipynb", FIVE_CELLS)
+    started = time.monotonic()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(server.url, wait_until="domcontentloaded")
+        page.locator(".monaco-workbench").wait_for(state="visible", timeout=120_000)
+        page.locator(".explorer-folders-view, .explorer-viewlet").first.wait_for(timeout=120_000)
+        page.keyboard.press("Control+p")
+        box = page.locator(".quick-input-widget input")
+        box.wait_for(state="visible")
+        box.fill("five.ipynb")
+        page.locator(".quick-input-widget .monaco-list-row", has_text="five.ipynb").first.wait_for()
+        page.keyboard.press("Enter")
+        page.locator(".notebook-editor").first.wait_for(timeout=60_000)
+        _log(f"[{server.name}] notebook open after {time.monotonic() - started:.1f}s")
+
+        cells = wait_for(lambda: (c := notebook_cells(page)) and any(x["squiggles"] for x in c.values()) and c,
+                         UI_TIMEOUT_MS / 1000, "a squiggle in a notebook cell", page)
+        squiggled = sorted(i for i, c in cells.items() if c["squiggles"])
+        _log(f"squiggles in cells {[i + 1 for i in squiggled]} after {time.monotonic() - started:.1f}s")
+        assert squiggled == [FC1_CELL - 1], cells
+        assert "nn.Linear(2000, num_classes)" in cells[FC1_CELL - 1]["text"]
+        shot(page, "20-notebook-squiggle")
+        readme_image(page, "notebook-squiggle")
+
+        # The quick fix, from the Problems panel: it opens the cell at the diagnostic.
+        run_command(page, "View: Focus Problems")
+        problems = page.locator(".markers-panel")
+        problems.wait_for(state="visible")
+        row = problems.locator(".monaco-list-row", has_text="in_features").first
+        row.wait_for(timeout=20_000)
+        problems_text = problems.inner_text().replace("\u00a0", " ")
+        assert "shapels" in problems_text and "[Ln 6, Col 30]" in problems_text, problems_text
+        # The hover on `x` in forward, the cell's line 10 (`x = torch.flatten(x, 1)`): from the
+        # diagnostic (line 6), four lines down, at the first character.
+        row.dblclick()
+        page.wait_for_timeout(500)
+        for _ in range(4):
+            page.keyboard.press("ArrowDown")
+        page.keyboard.press("Home")
+        run_command(page, "Show or Focus Hover")
+        hover = page.locator(".monaco-hover:not(.hidden) .monaco-hover-content, .monaco-hover .hover-contents").first
+        hover.wait_for(state="visible", timeout=20_000)
+        hover_text = wait_for(lambda: hover.inner_text().replace("\u00a0", " ").strip(), 10, "hover text", page)
+        _log(f"hover: {hover_text!r}")
+        assert re.search(r"x\s*:\s*Tensor\[4,\s*4096\]", hover_text), hover_text
+        shot(page, "21-notebook-hover")
+        readme_image(page, "notebook-hover")
+        page.keyboard.press("Escape")
+        action = page.locator(".action-widget .monaco-list-row", has_text="Set in_features to 4096").first
+        for attempt in range(4):
+            row.dblclick()
+            page.wait_for_timeout(500)
+            page.keyboard.press("Control+.")
+            try:
+                action.wait_for(state="visible", timeout=10_000)
+                break
+            except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
+                _log(f"quick-fix menu not shown (attempt {attempt + 1}); retrying")
+                page.keyboard.press("Escape")
+        action.wait_for(state="visible", timeout=10_000)
+        shot(page, "22-notebook-quick-fix")
+        action.click()
+        cells = wait_for(lambda: (c := notebook_cells(page)) and "nn.Linear(4096, num_classes)" in c[FC1_CELL - 1]["text"]
+                         and not any(x["squiggles"] for x in c.values()) and c,
+                         UI_TIMEOUT_MS / 1000, "the cell fixed and the squiggle gone", page)
+        shot(page, "23-notebook-fixed")
+        readme_image(page, "notebook-fixed")
+        assert all("4096" not in c["text"] for i, c in cells.items() if i != FC1_CELL - 1)
+        assert "nn.Linear(2000" in notebook.read_text()  # autosave off: the file is unchanged until saved
+        _log(f"[{server.name}] notebook part took {time.monotonic() - started:.1f}s")
+    except BaseException:
+        _failure_shot(page, server.name + "-notebook")
+        raise
+    finally:
+        context.close()
