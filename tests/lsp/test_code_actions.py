@@ -166,3 +166,44 @@ async def test_a_view_that_needs_a_copy_is_fixed_with_reshape(client, tmp_path):
     path.write_text(new_text)
     run = runs_under_torch(path)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+STATE_FOR_ONE_BATCH = '''import torch
+import torch.nn as nn
+
+
+class Classifier(nn.Module):
+    def __init__(self, input_size=28, hidden_size=64, num_layers=2, num_classes=10):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)
+        self.fc = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, x):
+        h0 = torch.zeros(self.num_layers, 32, self.hidden_size)
+        c0 = torch.zeros(self.num_layers, 32, self.hidden_size)
+        out, _ = self.lstm(x, (h0, c0))
+        return self.fc(out[:, -1, :])
+
+
+model = Classifier()
+y = model(torch.randn(16, 28, 28))
+'''
+
+
+async def test_a_fix_of_two_edits_is_one_quick_fix_that_makes_both(client, tmp_path):
+    # h0 and c0 are built for a batch of 32: the one fix follows the batch in both, in one WorkspaceEdit.
+    path = tmp_path / "state.py"
+    path.write_text(STATE_FOR_ONE_BATCH)
+    uri, diagnostics = await client.open(path)
+    errors = [d for d in diagnostics if d.severity == types.DiagnosticSeverity.Error]
+    assert len(errors) == 1 and errors[0].range.start.line == 13
+    preferred = [a for a in await actions(client, uri, errors) if a.is_preferred]
+    assert len(preferred) == 1
+    assert sorted(e.range.start.line for e in edits_of(preferred[0].edit, uri)) == [13, 14]
+    new_text = await apply(client, uri, STATE_FOR_ONE_BATCH, preferred[0], 2)
+    assert new_text.count("torch.zeros(self.num_layers, x.size(0), self.hidden_size)") == 2
+    assert [d for d in client.latest(uri).diagnostics if d.severity == types.DiagnosticSeverity.Error] == []
+    path.write_text(new_text)
+    assert runs_under_torch(path).returncode == 0
