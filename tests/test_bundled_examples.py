@@ -16,9 +16,9 @@ EXPECTED = {k: v for k, v in json.loads((BUNDLED / "expected.json").read_text())
 def test_static_findings(name):
     spec = EXPECTED[name]
     diags = json.loads(run_shapels("check", "--format", "json", str(BUNDLED / name)).stdout)
-    errors = {(d["location"]["row"], d["fix"]["edits"][0]["content"] if d["fix"] else None)
+    errors = {(d.get("cell"), d["location"]["row"], d["fix"]["edits"][0]["content"] if d["fix"] else None)
               for d in diags if d["severity"] in ("error", "warning")}
-    assert errors == {(f["line"], str(f["fix"])) for f in spec["flags"]}
+    assert errors == {(f.get("cell"), f["line"], str(f["fix"])) for f in spec["flags"]}
     offered = {(e["location"]["row"], e["content"]) for d in diags for a in d["alternatives"] for e in a["edits"]}
     assert {(f["line"], str(f["fix"])) for f in spec.get("alternatives", [])} <= offered
     if "output_shape" in spec:
@@ -27,9 +27,15 @@ def test_static_findings(name):
 
 
 @pytest.mark.parametrize("name", sorted(n for n, s in EXPECTED.items() if s["runs"] is not None))
-def test_torch_agrees(name):
+def test_torch_agrees(name, tmp_path):
     spec = EXPECTED[name]
-    result = run_python(BUNDLED / name)
+    path = BUNDLED / name
+    if path.suffix == ".ipynb":  # its code cells in order, as a kernel would run them (magics left out)
+        from shapels.notebooks import program_of, read_notebook
+
+        path = tmp_path / "notebook.py"
+        path.write_text(program_of(read_notebook(BUNDLED / name)).text)
+    result = run_python(path)
     assert (result.returncode == 0) == spec["runs"], result.stderr[-1500:]
     if not spec["runs"]:
         assert "shapes cannot be multiplied" in result.stderr
