@@ -46,8 +46,8 @@ def _run(args: list, cwd: Path, env: dict) -> subprocess.CompletedProcess:
 
 def test_manifest_is_valid_for_pre_commit():
     [hook] = yaml.safe_load(MANIFEST.read_text())
-    assert {k: hook[k] for k in ("id", "entry", "language", "types")} == {
-        "id": "shapels", "entry": "shapels check", "language": "python", "types": ["python"]}
+    assert {k: hook[k] for k in ("id", "entry", "language", "types_or")} == {
+        "id": "shapels", "entry": "shapels check", "language": "python", "types_or": ["python", "jupyter"]}
     result = subprocess.run([sys.executable, "-m", "pre_commit", "validate-manifest", str(MANIFEST)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -84,3 +84,10 @@ def test_a_commit_with_a_shape_bug_is_refused_and_a_fixed_one_accepted(tmp_path)
     _run(["git", "add", "."], repo, env)
     refused = _run(["git", "commit", "-m", "a syntax error"], repo, env)
     assert refused.returncode != 0 and "broken.py:2:5: syntax-error" in refused.stdout + refused.stderr
+    (repo / "broken.py").unlink()
+
+    notebook = ROOT / "examples" / "digit_notebook.ipynb"  # one unbatched image into a CNN, in cell 5
+    shutil.copy(notebook, repo / "digits.ipynb")
+    _run(["git", "add", "-A"], repo, env)
+    refused = _run(["git", "commit", "-m", "a notebook with a shape bug"], repo, env)
+    assert refused.returncode != 0 and "digits.ipynb:cell 5:2:9: input-shape" in refused.stdout + refused.stderr
