@@ -605,6 +605,7 @@ def test_a_shape_unpacked_into_one_name_more_finds_the_missing_batch():
 
 
 def test_token_ids_given_as_sequence_by_batch_are_transposed():
+    # Nothing names the orientation and no constructor number fits: only then is the transpose tried.
     program = textwrap.dedent('''
         import torch
         import torch.nn as nn
@@ -613,13 +614,13 @@ def test_token_ids_given_as_sequence_by_batch_are_transposed():
         class CharModel(nn.Module):
             def __init__(self, vocab=50, hidden=32, seq_len=20):
                 super().__init__()
+                self.seq_len, self.hidden = seq_len, hidden
                 self.embed = nn.Embedding(vocab, 16)
                 self.lstm = nn.LSTM(16, hidden, batch_first=True)
-                self.fc = nn.Linear(hidden * seq_len, 2)
 
             def forward(self, ids):
                 out, _ = self.lstm(self.embed(ids))
-                return self.fc(out.reshape(out.size(0), -1))
+                return out.reshape(ids.size(0), self.seq_len * self.hidden)
 
 
         ids = torch.randint(0, 50, (4, 20))

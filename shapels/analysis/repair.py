@@ -221,8 +221,10 @@ def _choose(finding: Finding, trials: _Trials, allowed: Leave, source: Optional[
             return outcome is True
     merged = C.merges_batch(finding)
     if merged:
-        _refuse_number_fix(finding, merged)
-        return True
+        outcome = taken(C.last_resorts(finding, source)) if source is not None else False
+        if outcome is False:
+            _refuse_number_fix(finding, merged)
+        return outcome is not None
     if source is not None and C.names_first(finding):
         outcome = taken(C.other_names(finding, source))
         if outcome is not False:
@@ -232,9 +234,12 @@ def _choose(finding: Finding, trials: _Trials, allowed: Leave, source: Optional[
         return False
     if source is None:
         return True
-    reading = _first_cause(C.second_readings(finding, source), trials, allowed)
+    reading = _first_cause(C.size_reading(finding, source), trials, allowed)
     if reading is None:
         return False
+    if not reading and not decided:  # nothing ran clean yet: the readings nothing names, last
+        outcome = taken(C.last_resorts(finding, source))
+        return outcome is not None
     if reading and decided and reading.code == "input-shape" and C.written_for_a_map(finding):
         # `nn.Linear(16 * 5 * 5, 120)` says which map it was written for: the input that gives it wins.
         number = finding.fix

@@ -17,7 +17,7 @@ from typing import Iterator, Optional
 
 from shapels.analysis.causes.base import Cause, Source, conv_map_into_linear, written_for_a_map
 from shapels.analysis.causes.geometry import odd_geometry
-from shapels.analysis.causes.inputs import driver_input, fixed_batch_state
+from shapels.analysis.causes.inputs import GUESS, SIGNALLED, SIZE, driver_input, fixed_batch_state
 from shapels.analysis.causes.names import other_name
 from shapels.analysis.causes.statements import (discarded_results, dropped_keepdim, flattened_batch,
                                                 forgotten_flatten, wrapped_width)
@@ -25,7 +25,7 @@ from shapels.analysis.causes.widths import channels_the_product_names, odd_width
 from shapels.analysis.findings import Finding
 from shapels.values import Tensor
 
-__all__ = ["Cause", "Source", "causes", "other_names", "second_readings", "names_first", "missing_layer",
+__all__ = ["Cause", "Source", "causes", "other_names", "size_reading", "last_resorts", "names_first", "missing_layer",
            "merges_batch", "odd_width", "written_for_a_map"]
 
 
@@ -38,7 +38,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from dropped_keepdim(finding, source)
     yield from forgotten_flatten(finding, source)
     yield from wrapped_width(finding)
-    yield from driver_input(finding, source, sizes=False)
+    yield from driver_input(finding, source, SIGNALLED)
     yield from fixed_batch_state(finding, source)
     yield from odd_geometry(finding)
     yield from odd_width_in_a_broadcast(finding)
@@ -52,11 +52,18 @@ def other_names(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from other_name(finding, source)
 
 
-def second_readings(finding: Finding, source: Source) -> Iterator[Cause]:
-    """Causes as plausible as the constructor's number, tried when it fails and offered beside it when it
-    works: an image size the model was built for, another name where the argument is written."""
-    yield from driver_input(finding, source, sizes=True)
+def size_reading(finding: Finding, source: Source) -> Iterator[Cause]:
+    """An image size the model was built for: as plausible as the constructor's number, so tried when it
+    fails and offered beside it when it works (preferred where the Linear is written as a product)."""
+    yield from driver_input(finding, source, SIZE)
+
+
+def last_resorts(finding: Finding, source: Source) -> Iterator[Cause]:
+    """Tried only where nothing else ran clean (no number fix, or one that would merge the batch): another
+    int name where nothing says which size fits, and the input with a batch dim or transposed where no
+    layer or size names it."""
     yield from other_name(finding, source)
+    yield from driver_input(finding, source, GUESS)
 
 
 def names_first(finding: Finding) -> bool:

@@ -22,7 +22,10 @@ _IMAGE_SIZES = (28, 32, 64, 96, 112, 128, 160, 192, 224, 227, 256, 299, 320, 384
 MAX_SIZE_TRIALS = 2
 
 
-def driver_input(finding: Finding, source: Source, sizes: bool) -> Iterator[Cause]:
+SIGNALLED, SIZE, GUESS = "signalled", "size", "guess"  # what says the input is the cause (see _input_shapes)
+
+
+def driver_input(finding: Finding, source: Source, kind: str) -> Iterator[Cause]:
     """The tensor the driver made has no batch dim, is channels-last, is transposed, or has an image
     size the model was not built for: the fix rewrites the sizes where it is made, in the driver's own
     terms (`torch.randn(batch_size, latent_dim)` is reordered, not turned into numbers)."""
@@ -38,8 +41,8 @@ def driver_input(finding: Finding, source: Source, sizes: bool) -> Iterator[Caus
         loc, call, dims, texts, holder = origin
         name = source.assigned.get(id(call))
         what = f"`{name}`" if name else "the input"
-        for layout, diagnosis, size_only in _input_shapes(finding, tensor, dims, what):
-            if size_only != sizes:
+        for layout, diagnosis, reading in _input_shapes(finding, tensor, dims, what):
+            if reading != kind:
                 continue
             new_texts = [texts[item] if isinstance(item, int) else item[0] for item in layout]
             new_dims = [dims[item] if isinstance(item, int) else int(item[0]) for item in layout]
@@ -74,9 +77,10 @@ def _origin(tensor, source: Source) -> Optional[tuple]:
 
 
 def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str) -> Iterator[tuple]:
-    """(layout, diagnosis, whether only the size changed) for each way the input may be wrong, the most
-    specific first. A layout lists the new sizes: an index keeps that size as written, a 1-tuple is a new
-    number."""
+    """(layout, diagnosis, kind) for each way the input may be wrong, the most specific first. A layout
+    lists the new sizes: an index keeps that size as written, a 1-tuple is a new number. The kind says
+    what speaks for it: SIGNALLED (a layer took the input unbatched, the expected size sits at another
+    dim), SIZE (an image size the model was built for) or GUESS (nothing names it: tried last)."""
     expected = expected_size(finding)
     old = shape_text(dims)
     keep = list(range(len(dims)))
@@ -84,24 +88,24 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str) -> It
                 f"and {what} is one sample {old}")
     unbatched = any(step.unbatched for step in tensor.trace) or finding.code.endswith("-input-rank")
     if unbatched and len(dims) <= 4:
-        yield [("1",)] + keep, no_batch, False
+        yield [("1",)] + keep, no_batch, SIGNALLED
     if expected is not None and len(dims) >= 3 and dims[-1] == expected and dims[1] != expected:
         layout = [0, len(dims) - 1] + keep[1:-1]
         new = [dims[i] for i in layout]
-        yield layout, f"{what} is channels-last {old}: the model takes channels at dim 1, {shape_text(new)}", False
+        yield layout, f"{what} is channels-last {old}: the model takes channels at dim 1, {shape_text(new)}", SIGNALLED
     if expected is not None and len(dims) == 2 and dims[0] == expected and dims[1] != expected:
         yield [1, 0], (f"{what} is transposed: {old}, where the model takes rows of {expected} features, "
-                       f"{shape_text([dims[1], dims[0]])}"), False
+                       f"{shape_text([dims[1], dims[0]])}"), SIGNALLED
     if not unbatched and len(dims) <= 3:
         # No layer said so, but a batch of one is what a program that reads x.size(0) as the batch may need.
-        yield [("1",)] + keep, no_batch, False
+        yield [("1",)] + keep, no_batch, GUESS
     transposed_already = expected is not None and len(dims) == 2 and dims[0] == expected
     if len(dims) == 2 and dims[0] != dims[1] and not transposed_already:
         # (seq_len, batch) where the model reads (batch, seq_len): no size names it, the re-analysis decides
-        yield [1, 0], (f"{what} is transposed: {old}, where the model takes {shape_text([dims[1], dims[0]])}"), False
+        yield [1, 0], (f"{what} is transposed: {old}, where the model takes {shape_text([dims[1], dims[0]])}"), GUESS
     for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
         yield keep[:-2] + [(str(size),), (str(size),)], (f"the model was built for {size}×{size} inputs, and "
-                                                        f"{what} is {dims[-2]}×{dims[-1]} {old}"), True
+                                                        f"{what} is {dims[-2]}×{dims[-1]} {old}"), SIZE
 
 
 def _image_sizes(finding: Finding, tensor: Tensor, dims: list) -> list:
