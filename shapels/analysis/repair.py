@@ -20,6 +20,7 @@ message still says what is wrong.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
@@ -33,6 +34,7 @@ from shapels.symbolic import dims as D
 MAX_FINDINGS = 2  # the first errors are the ones torch would stop at
 MAX_TRIALS = 16  # re-analyses per analysis, whatever the findings
 MAX_CAUSES = 6  # causes tried per finding
+EXPENSIVE_TRIAL = 0.1  # seconds: a file whose re-analysis takes longer gets no checked alternatives
 MAX_NAMES = 2  # variables tried per side
 PROBLEMS = ("error", "warning")
 
@@ -81,6 +83,13 @@ class _Trials:
         self._starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
         self.last_new: list = []  # what the last rejected trial newly reported
         self.positions = None  # Loc -> Span in this text, for edits the causes propose
+        self.slowest = 0.0  # the longest re-analysis so far (seconds)
+
+    @property
+    def expensive(self) -> bool:
+        """Re-analyses of this file cost enough that only what the diagnosis needs is tried: the
+        preferred fix; alternatives beside it are then not checked, and so not offered."""
+        return self.slowest > EXPENSIVE_TRIAL
 
     def span_of(self, loc) -> Any:
         return self.positions(loc) if self.positions is not None else None
@@ -125,7 +134,9 @@ class _Trials:
         text = self.text
         for part in sorted([edit] + further, key=lambda e: e.start, reverse=True):  # the last first: offsets hold
             text = text[:part.start] + part.content + text[part.end:]
+        started = time.monotonic()
         result = self.analyse(text, edit.written_at(), allowed.reach)
+        self.slowest = max(self.slowest, time.monotonic() - started)
         if result is None or result.partial:
             return None
         if result.syntax_error is not None or fix.param and not _gives(result.watched, fix):
@@ -360,7 +371,8 @@ def _check_alternatives(finding: Finding, producer: Optional[Fix], trials: _Tria
     """Offer the upstream change and the other alternatives beside a verified fix only if each passes the
     same test."""
     for alternative in list(finding.alternatives):
-        verdict = trials.fixes(alternative, allowed) if alternative.span is not None else False
+        checkable = alternative.span is not None and not trials.expensive
+        verdict = trials.fixes(alternative, allowed) if checkable else False
         if verdict or verdict is False and trials.leniently:
             verified.add(id(alternative))
             continue
