@@ -198,6 +198,8 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
                             lambda trial_text, watch, reach: _trial(trial_text, watch, reach, path, options, budget),
                             source, positions.span)
         findings = _unsuppressed(findings, text)  # a blame moved to another line meets its comments there
+    for finding in findings:
+        finding.evidence = None  # the repair's reading of the failing call: not kept with the results
     result.findings = result.findings + findings
     if stopped:
         result.findings.append(_budget_note("shapels stopped at its time budget for this file; the results are partial"))
