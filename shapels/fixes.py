@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import difflib
 import io
-import os
 import re
-import tempfile
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
+
+from shapels.atomic import write_atomically
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 PROBLEMS = ("error", "warning")
@@ -52,21 +52,7 @@ class SourceFile:
 
     def write(self, text: str) -> None:
         """Replace the file's contents atomically, keeping its encoding and permissions."""
-        data = text.encode(self.encoding)
-        folder = self.path.parent
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".shapels-fix", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            try:
-                os.chmod(tmp, os.stat(self.path).st_mode & 0o7777)
-            except OSError:
-                pass
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomically(self.path, text.encode(self.encoding))
 
 
 def newline_of(text: str) -> str:

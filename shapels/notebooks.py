@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+
+from shapels.atomic import write_atomically
 
 SUFFIX = ".ipynb"
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")  # a line with its ending (LSP's and libcst's breaks)
@@ -399,20 +399,7 @@ class NotebookFile:
         return replace_sources(self.data.raw, changes)
 
     def write(self, text: str) -> None:
-        data = self.rewritten(text).encode("utf-8")
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".shapels-fix", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            try:
-                os.chmod(tmp, os.stat(self.path).st_mode & 0o7777)
-            except OSError:
-                pass
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomically(self.path, self.rewritten(text).encode("utf-8"))
 
 
 _WS = re.compile(r"[ \t\n\r]*")
