@@ -53,3 +53,28 @@ LINEAR_PRODUCER_BUG = textwrap.dedent("""\
     model = Net()
     out = model(torch.randn(3, 8))
 """)
+
+
+# h0 and c0 built in forward for a batch of 32, the model called on 16: one fix of two edits.
+STATE_FOR_ONE_BATCH = '''import torch
+import torch.nn as nn
+
+
+class Classifier(nn.Module):
+    def __init__(self, input_size=28, hidden_size=64, num_layers=2, num_classes=10):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)
+        self.fc = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, x):
+        h0 = torch.zeros(self.num_layers, 32, self.hidden_size)
+        c0 = torch.zeros(self.num_layers, 32, self.hidden_size)
+        out, _ = self.lstm(x, (h0, c0))
+        return self.fc(out[:, -1, :])
+
+
+model = Classifier()
+y = model(torch.randn(16, 28, 28))
+'''

@@ -14,6 +14,8 @@ import pytest
 
 from shapels.analysis.engine import analyze
 
+from producer_models import STATE_FOR_ONE_BATCH
+
 torch = pytest.importorskip("torch")
 
 CNN = '''
@@ -494,29 +496,7 @@ def test_names_where_the_width_is_written_at_a_wrapped_layer_or_a_broadcast():
 def test_a_state_built_for_one_batch_size_follows_the_batch_in_one_fix_of_two_edits():
     from shapels.fixes import apply_fix
 
-    program = textwrap.dedent('''
-        import torch
-        import torch.nn as nn
-
-
-        class Classifier(nn.Module):
-            def __init__(self, input_size=28, hidden_size=64, num_layers=2, num_classes=10):
-                super().__init__()
-                self.hidden_size = hidden_size
-                self.num_layers = num_layers
-                self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)
-                self.fc = nn.Linear(hidden_size, num_classes)
-
-            def forward(self, x):
-                h0 = torch.zeros(self.num_layers, 32, self.hidden_size)
-                c0 = torch.zeros(self.num_layers, 32, self.hidden_size)
-                out, _ = self.lstm(x, (h0, c0))
-                return self.fc(out[:, -1, :])
-
-
-        model = Classifier()
-        y = model(torch.randn(16, 28, 28))
-    ''')
+    program = STATE_FOR_ONE_BATCH
     assert _torch_error(program) is not None
     (finding,) = [f for f in analyze(program, "model.py").findings if f.severity == "error"]
     assert finding.span.start_line == program.splitlines().index(

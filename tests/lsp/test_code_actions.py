@@ -14,6 +14,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 from tests.lsp.conftest import apply_edits, copy_example, edits_of  # noqa: E402
 from producer_models import CONV_PRODUCER_BUG as PRODUCER_BUG  # noqa: E402
+from producer_models import STATE_FOR_ONE_BATCH  # noqa: E402
 
 FIXABLE = ["seed000_ex3.py", "seed004_ex1.py"]
 FLAGGED = FIXABLE + ["seed004_ex2.py"]
@@ -168,28 +169,6 @@ async def test_a_view_that_needs_a_copy_is_fixed_with_reshape(client, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
 
 
-STATE_FOR_ONE_BATCH = '''import torch
-import torch.nn as nn
-
-
-class Classifier(nn.Module):
-    def __init__(self, input_size=28, hidden_size=64, num_layers=2, num_classes=10):
-        super().__init__()
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)
-        self.fc = nn.Linear(hidden_size, num_classes)
-
-    def forward(self, x):
-        h0 = torch.zeros(self.num_layers, 32, self.hidden_size)
-        c0 = torch.zeros(self.num_layers, 32, self.hidden_size)
-        out, _ = self.lstm(x, (h0, c0))
-        return self.fc(out[:, -1, :])
-
-
-model = Classifier()
-y = model(torch.randn(16, 28, 28))
-'''
 
 
 async def test_a_fix_of_two_edits_is_one_quick_fix_that_makes_both(client, tmp_path):
