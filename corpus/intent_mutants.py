@@ -266,7 +266,7 @@ class Labeller:
 # --------------------------------------------------------------------------------------------------------
 
 sys.path.insert(0, str(HERE))
-from mutate import GEOMETRY, LAYER_PARAMS  # noqa: E402
+from mutate import GEOMETRY, LAYER_PARAMS, bound_arguments  # noqa: E402
 
 # corpus/mutate.py's table (torchvision's layers) plus the ones forum models use.
 LAYERS = {name: params for name, params in LAYER_PARAMS.items() if name not in ("Conv2dNormActivation",
@@ -475,18 +475,7 @@ class _Finder(cst.CSTVisitor):
                 self.flattens.append((arg.value, "0"))
 
     def _layer_args(self, layer: str, node: cst.Call):
-        params = LAYERS[layer]
-        positional = 0
-        for arg in node.args:
-            if arg.star:
-                return
-            if arg.keyword is None:
-                if positional >= len(params):
-                    continue
-                param = params[positional]
-                positional += 1
-            else:
-                param = arg.keyword.value
+        for param, arg in bound_arguments(node, LAYERS[layer]):
             self.layer_args.append((layer, param, arg.value, self._scope_key()))
 
 

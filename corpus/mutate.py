@@ -107,19 +107,8 @@ class _Collector(cst.CSTVisitor):
         layer = _callee_name(node.func, self.aliases)
         if layer is None:
             return
-        params = LAYER_PARAMS[layer]
         call_pos = self.get_metadata(PositionProvider, node)
-        positional = 0
-        for arg in node.args:
-            if arg.star:
-                return  # *args / **kwargs: binding unknown
-            if arg.keyword is None:
-                if positional >= len(params):
-                    continue
-                param = params[positional]
-                positional += 1
-            else:
-                param = arg.keyword.value
+        for param, arg in bound_arguments(node, LAYER_PARAMS[layer]):
             new = _mutated(param, arg.value, self.module)
             if new is None:
                 continue
@@ -127,6 +116,24 @@ class _Collector(cst.CSTVisitor):
             self.found.append(Mutation(
                 layer, param, pos.start.line, pos.start.column, pos.end.line, pos.end.column,
                 call_pos.start.line, call_pos.end.line, self.module.code_for_node(arg.value), new))
+
+
+def bound_arguments(call: cst.Call, params: list) -> list:
+    """(parameter, argument) for each argument of a constructor call, by position or keyword; none at all
+    when the call spreads *args/**kwargs (its binding is unknown)."""
+    out = []
+    positional = 0
+    for arg in call.args:
+        if arg.star:
+            return []
+        if arg.keyword is None:
+            if positional >= len(params):
+                continue
+            out.append((params[positional], arg))
+            positional += 1
+        else:
+            out.append((arg.keyword.value, arg))
+    return out
 
 
 def _mutated(param: str, value: cst.BaseExpression, module: cst.Module) -> str | None:

@@ -32,39 +32,10 @@ import select
 import signal
 import sys
 import traceback
-import types
+
+from standins import StandInModule  # noqa: E402  (corpus/, the script's folder)
 
 STAND_INS = {"torchvision", "PIL", "accelerate", "ema_pytorch", "pytorch_fid", "scipy"}
-
-
-class _AnythingMeta(type):
-    def __getattr__(cls, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return _anything(name)
-
-    def __iter__(cls):
-        return iter(())
-
-    def __or__(cls, other):
-        return cls
-
-    __ror__ = __or__
-
-
-def _anything(name: str):
-    return _AnythingMeta(name, (), {"__init__": lambda self, *a, **k: None, "__call__": lambda self, *a, **k: None})
-
-
-class _StandInModule(types.ModuleType):
-    __version__ = "99.0.0"
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        value = _anything(name)
-        setattr(self, name, value)
-        return value
 
 
 class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -85,7 +56,7 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec):
         if spec.name.split(".")[0] in STAND_INS:
-            module = _StandInModule(spec.name)
+            module = StandInModule(spec.name)
             module.__path__ = []
             return module
         return None
