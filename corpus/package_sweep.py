@@ -11,10 +11,8 @@ Usage: .venv/bin/python corpus/package_sweep.py transformers 5.24.0 'transformer
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,23 +20,9 @@ sys.path.insert(0, str(ROOT))
 
 from shapels.analysis.engine import Options, analyze  # noqa: E402
 from shapels.imports import FileLoader  # noqa: E402
+from wheels import fetch  # noqa: E402,F401  (timm_sweep/timm_mutants import it from here)
 
 ZOO = ROOT / ".tools" / "zoo" / "src"  # torchvision's sources (corpus/fetch_zoo.sh): libraries import its ops
-
-
-def fetch(package: str, version: str) -> Path:
-    """The package's .py files, unzipped from its wheel into .tools/<package>/src-<version>."""
-    tools = ROOT / ".tools" / package
-    src = tools / f"src-{version}"
-    if (src / package / "__init__.py").is_file():
-        return src
-    tools.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", f"{package}=={version}", "-d",
-                    str(tools)], check=True)
-    [wheel] = tools.glob(f"{package}-{version}-*.whl")
-    with zipfile.ZipFile(wheel) as z:
-        z.extractall(src, [n for n in z.namelist() if n.startswith(f"{package}/") and n.endswith(".py")])
-    return src
 
 
 def loader(src: Path) -> FileLoader:

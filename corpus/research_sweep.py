@@ -19,9 +19,10 @@ import subprocess
 import sys
 import tarfile
 import time
-import zipfile
 from collections import Counter
 from pathlib import Path
+
+from wheels import fetch  # noqa: F401  (research_mutants imports it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 ZOO = ROOT / ".tools" / "zoo" / "src"  # torchvision's sources (corpus/fetch_zoo.sh): libraries import its ops
@@ -35,21 +36,6 @@ PACKAGES = {
     "segmentation-models-pytorch": ("0.6.0", "segmentation_models_pytorch"),
 }
 READ_ONLY = {"timm": ("1.0.31", "timm")}
-
-
-def fetch(dist: str, version: str, module: str) -> Path:
-    """The package's .py files, unzipped from its wheel into .tools/<dist>/src-<version>."""
-    tools = ROOT / ".tools" / dist
-    src = tools / f"src-{version}"
-    if (src / module).is_dir():
-        return src
-    tools.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", f"{dist}=={version}", "-d",
-                    str(tools)], check=True)
-    [wheel] = tools.glob(f"{module}-{version}-*.whl")
-    with zipfile.ZipFile(wheel) as z:
-        z.extractall(src, [n for n in z.namelist() if n.startswith(f"{module}/") and n.endswith(".py")])
-    return src
 
 
 def archived_shapels(rev: str) -> Path:
