@@ -17,9 +17,13 @@ A mutation on a path that may not run leaves what it touched unknown (its old va
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
+from shapels.analysis.env import join
 from shapels.values import NONE, UNKNOWN, Const, DictValue, FunctionRef, ListValue, Seq, Unknown, Value
+
+if TYPE_CHECKING:
+    from shapels.analysis.protocol import Interp
 
 CONSTRUCTORS = ("argparse.ArgumentParser", "argparse.Namespace")
 SUPPRESS = "argparse.SUPPRESS"
@@ -99,11 +103,11 @@ def construct(qualname: str, args: list, kwargs: dict) -> Value:
 
 
 # -- attributes ----------------------------------------------------------------------------------
-def parser_attribute(interp, base: ArgParser, name: str, frame) -> Value:
+def parser_attribute(interp: Interp, base: ArgParser, name: str, frame) -> Value:
     return ParserMethod(base, name)
 
 
-def namespace_attribute(interp, base: Namespace, name: str, frame) -> Value:
+def namespace_attribute(interp: Interp, base: Namespace, name: str, frame) -> Value:
     if name == "__dict__":
         base.complete = False  # the dict may now be written under names shapels does not read
         return base.values
@@ -117,8 +121,6 @@ def set_attribute(namespace: Namespace, name: str, value: Value, certain: bool) 
         items[name] = value
         namespace.maybe_absent.discard(name)
         return
-    from shapels.analysis.env import join
-
     if name in items:
         items[name] = join(items[name], value)
     else:
@@ -151,7 +153,7 @@ def builtin(name: str, args: list, frame) -> Optional[Value]:
 
 
 # -- the parser's methods ------------------------------------------------------------------------
-def call_method(interp, method: ParserMethod, args: list, kwargs: dict, frame, node) -> Value:
+def call_method(interp: Interp, method: ParserMethod, args: list, kwargs: dict, frame, node) -> Value:
     parser, name = method.parser, method.name
     if name == "add_argument":
         _add_argument(parser, args, kwargs, frame.certain)
@@ -243,9 +245,7 @@ def _add_argument(parser: ArgParser, args: list, kwargs: dict, certain: bool) ->
     parser.actions.append(Action(dest, default, kwargs.get("type"), given))
 
 
-def _parse(interp, parser: ArgParser, frame, node) -> Namespace:
-    from shapels.analysis import calls
-
+def _parse(interp: Interp, parser: ArgParser, frame, node) -> Namespace:
     values: dict = {}
     for action in parser.actions:
         if action.dest in values:
@@ -257,7 +257,7 @@ def _parse(interp, parser: ArgParser, frame, node) -> Namespace:
             values[action.dest] = UNKNOWN
             continue
         if isinstance(default, Const) and isinstance(default.value, str) and action.type is not None:
-            converted = calls.call(interp, action.type, [default], {}, frame, node)
+            converted = interp.call(action.type, [default], {}, frame, node)
             default = UNKNOWN if isinstance(converted, Unknown) else converted
         values[action.dest] = default
     for dest, value in parser.defaults.items():

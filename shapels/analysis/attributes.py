@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 import sympy
 
 from shapels.analysis import argparse_values, enums
+from shapels.analysis.env import join_all
+from shapels.analysis.frame import Frame
+from shapels.analysis.library_names import canonical
+from shapels.analysis.modtable import dotted_name
 from shapels.analysis.objects import (
     CHAINED_MODULE_METHODS,
     CONTAINERS,
@@ -42,11 +46,14 @@ from shapels.values import (
     Value,
 )
 
+if TYPE_CHECKING:
+    from shapels.analysis.protocol import Interp
+
 MODULE_METHODS = {"add_module", "register_module", "register_buffer", "register_parameter", "children",
                   "named_children"} | CHAINED_MODULE_METHODS
 
 
-def get_attribute(interp, base: Value, name: str, frame) -> Value:
+def get_attribute(interp: Interp, base: Value, name: str, frame) -> Value:
     handler = _ATTRIBUTE_BY_TYPE.get(type(base))  # value classes are never subclassed: exact types
     if handler is not None:
         return handler(interp, base, name, frame)
@@ -55,7 +62,7 @@ def get_attribute(interp, base: Value, name: str, frame) -> Value:
     return UNKNOWN
 
 
-def _instance_attribute(interp, base: Instance, name: str, frame) -> Value:
+def _instance_attribute(interp: Interp, base: Instance, name: str, frame) -> Value:
     if base.opaque:
         return UNKNOWN
     if name in base.attrs:
@@ -79,14 +86,14 @@ def _instance_attribute(interp, base: Instance, name: str, frame) -> Value:
     return UNKNOWN
 
 
-def _super_attribute(interp, base: SuperRef, name: str, frame) -> Value:
+def _super_attribute(interp: Interp, base: SuperRef, name: str, frame) -> Value:
     for cls in base.instance.info.mro_after(base.owner):
         if name in cls.methods:
             return BoundUserMethod(base.instance, UserFunction(cls.methods[name], cls))
     return BoundMethod(base, name)  # nn.Module's own methods: __init__ and friends
 
 
-def _class_attribute_or_method(interp, base: ClassRef, name: str, frame) -> Value:
+def _class_attribute_or_method(interp: Interp, base: ClassRef, name: str, frame) -> Value:
     if name == "__name__":
         return Const(base.info.name)
     kind = enums.enum_kind(base.info) if enums.is_member_name(base.info, name) else None
@@ -106,17 +113,15 @@ def function_name(function: UserFunction) -> str:
     return function.node.name.value if isinstance(function.node, cst.FunctionDef) else "<lambda>"
 
 
-def _method_of(interp, base: Value, name: str, frame) -> Value:
+def _method_of(interp: Interp, base: Value, name: str, frame) -> Value:
     return BoundMethod(base, name)
 
 
 def _decorators(node: cst.FunctionDef) -> set:
-    from shapels.analysis.modtable import dotted_name
-
     return {(dotted_name(d.decorator) or "").rsplit(".", 1)[-1] for d in node.decorators}
 
 
-def bind_method(interp, receiver: Value, found: tuple, frame) -> Value:
+def bind_method(interp: Interp, receiver: Value, found: tuple, frame) -> Value:
     """A method looked up on an instance or a class, bound as Python binds it."""
     owner, node = found
     function = UserFunction(node, owner)
@@ -133,13 +138,11 @@ def bind_method(interp, receiver: Value, found: tuple, frame) -> Value:
     return BoundUserMethod(receiver, function)
 
 
-def class_attribute(interp, info, name: str) -> Optional[Value]:
+def class_attribute(interp: Interp, info, name: str) -> Optional[Value]:
     """A class-level `expansion = 4`, evaluated in the scope of the class that defines it."""
     found = info.find_attribute(name)
     if found is None:
         return None
-    from shapels.analysis.interpreter import Frame
-
     owner, expr = found
     return interp.eval(expr, Frame(owner.node, {}, True, owner, scope=owner.scope))
 
@@ -285,7 +288,7 @@ def built_attribute(layer: Layer, name: str) -> Value:
     return BoundMethod(layer, name)
 
 
-def _partial_attribute(interp, base: Partial, name: str, frame) -> Value:
+def _partial_attribute(interp: Interp, base: Partial, name: str, frame) -> Value:
     """functools.partial's func, args and keywords: timm's get_norm_layer unbinds a partial so."""
     if name == "func":
         return base.func
@@ -300,17 +303,13 @@ def _library_attribute(base: FunctionRef, name: str) -> Value:
     """`torch.nn.functional` -> a deeper name; `nn.BatchNorm2d.__name__` is its class name (timm's
     get_norm_act_layer maps layer types by it), known for the classes and functions the rules model."""
     if name == "__name__":
-        from shapels.analysis.calls import canonical
-
         qualname = canonical(base.qualname)
         return Const(qualname.rsplit(".", 1)[-1]) if rule_registry.lookup(qualname) is not None else UNKNOWN
     return FunctionRef(f"{base.qualname}.{name}")
 
 
-def _alternatives_attribute(interp, base: Alternatives, name: str, frame) -> Value:
+def _alternatives_attribute(interp: Interp, base: Alternatives, name: str, frame) -> Value:
     """`self.norm.weight` where norm is one of several layers: each one's, joined."""
-    from shapels.analysis.env import join_all
-
     return join_all([get_attribute(interp, option, name, frame) for option in base.options])
 
 

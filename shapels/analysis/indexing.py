@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import sympy
 
 from shapels.analysis import dtypes, tensor_values
+from shapels.analysis.python_values import dict_key
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -25,10 +26,13 @@ from shapels.values import (
     Value,
 )
 
+if TYPE_CHECKING:
+    from shapels.analysis.protocol import Interp
+
 MAX_TRACE = 12
 
 
-def subscript(interp, base: Value, key: Value, frame, node) -> Value:
+def subscript(interp: Interp, base: Value, key: Value, frame, node) -> Value:
     if getattr(base, "base_layer", None) is not None:  # a user subclass of nn.Sequential: self[0]
         base = base.base_layer
     if isinstance(base, Tensor):
@@ -47,8 +51,6 @@ def subscript(interp, base: Value, key: Value, frame, node) -> Value:
             return UNKNOWN
         return sequence_index(base, key)
     if isinstance(base, DictValue):
-        from shapels.analysis.python_builtins import dict_key
-
         found = dict_key(key)  # (MISSING_VALUE for a key not known is in no dict)
         return base.items.get(found, UNKNOWN)  # a key it lacks: Python's KeyError, not ours
     if isinstance(base, Layer) and base.kind in ("torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"):

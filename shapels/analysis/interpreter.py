@@ -11,26 +11,24 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
-import operator
 import sys
-import time
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 import libcst as cst
 import sympy
 
-from shapels.analysis import argparse_values, attributes, calls, enums, indexing, membership, operators, python_builtins, report, tensor_values
-from shapels.analysis.env import join, join_all, join_envs, unanimous
+from shapels.analysis import (argparse_values, attributes, calls, containers, indexing, membership, operators, report,
+                              tensor_values)
+from shapels.analysis.env import join, join_all, join_envs
+# BudgetExceeded is engine.py's to catch; it imports it from here with Budget and Frame
+from shapels.analysis.frame import BREAK, CONTINUE, DEAD, NORMAL, RETURN, Budget, BudgetExceeded, Frame  # noqa: F401
 from shapels.analysis.modtable import add_import, dotted_name, mark_modules
-from shapels.analysis.objects import (BoundUserMethod, Builtin, ClassRef, Instance, ModuleRef, Partial, PendingImport,
-                                     UserFunction)
+from shapels.analysis.objects import Builtin, ClassRef, Instance, ModuleRef, PendingImport, UserFunction
 from shapels.analysis.scopes import MAX_SCOPES, Loader, Scope, is_loadable, make_scope, parse_cached
-from shapels.analysis.positions import Loc
+from shapels.analysis.python_values import MISSING_VALUE, dict_key, plain
 from shapels.analysis.recorder import Recorder
+from shapels.analysis.semantics import MAX_LOOP, UNBOUND, bind_user_params, compare, iterate, truth
 from shapels.rules import registry as rule_registry
-from shapels.symbolic import dims as D
-from shapels.symbolic.shape import Shape
 from shapels.values import (
     NONE,
     UNKNOWN,
@@ -49,11 +47,8 @@ from shapels.values import (
     Value,
 )
 
-NORMAL, RETURN, BREAK, CONTINUE, DEAD = "normal", "return", "break", "continue", "dead"
-MAX_LOOP = 256
 _PENDING = (PendingImport, Alternatives)  # what a name lookup may have to settle (Interpreter.settle)
 MAX_WHILE_ROUNDS = 32
-UNBOUND = Unknown("parameter without an argument")  # replaced by the default where there is one
 MAX_DEPTH = 32
 MAX_UNCERTAIN_RECURSION = 2  # calls of one function already running, past which an uncertain call is unknown
 
@@ -63,53 +58,6 @@ BUILTIN_NAMES = {
     "print", "getattr", "setattr", "hasattr", "super", "dict", "bool", "str", "reversed", "round", "sorted", "any",
     "all", "type", "iter", "next", "divmod", "map", "callable", "set", "frozenset", "vars",
 }
-
-
-class BudgetExceeded(Exception):
-    """The per-analysis time budget ran out; results so far are kept."""
-
-
-class Budget:
-    """A deadline for one analysis, from its start (the parse counts), checked every few steps."""
-
-    def __init__(self, seconds: Optional[float]):
-        self.deadline = None if seconds is None else time.monotonic() + seconds
-        self._ticks = 0
-
-    def tick(self) -> None:
-        self._ticks += 1
-        if self.deadline is not None and self._ticks % 16 == 0 and time.monotonic() > self.deadline:
-            raise BudgetExceeded()
-
-
-@dataclass
-class Frame:
-    unit: cst.CSTNode  # the function (or top-level statement) whose nodes we are in
-    env: dict
-    certain: bool = True  # False inside a branch or loop body that may not run
-    owner: Any = None  # ClassInfo whose method this is, for super()
-    record: bool = False  # record names for hover (forward of a module)
-    returns: list = field(default_factory=list)
-    depth: int = 0
-    scope: Any = None  # the Scope (file) whose globals names resolve in; None: the analysed file
-    param_locs: dict = field(default_factory=dict)  # parameter -> where the caller wrote its argument
-    # True once this code is reached only on some paths: after `if <unknown>: return` (or break/continue),
-    # the rest runs only when the branch did not. Findings there depend on the branch; mutations stay
-    # certain for the code that follows them, so `certain` keeps its meaning. A branch frame starts with
-    # its parent's value, so one that turns True inside a branch tells the join a path left early.
-    conditional: bool = False
-
-    def branch(self, env: dict, certain: bool) -> "Frame":
-        return Frame(self.unit, env, certain, self.owner, self.record, self.returns, self.depth, self.scope,
-                     self.param_locs, self.conditional)
-
-    @property
-    def surely_reached(self) -> bool:
-        """This code runs on every path of the inputs in play: its findings are certain."""
-        return self.certain and not self.conditional
-
-    def loc(self, node: cst.CSTNode) -> Loc:
-        return Loc(self.unit, node)
 
 
 class Interpreter:
@@ -137,6 +85,13 @@ class Interpreter:
     @property
     def globals(self) -> dict:
         return self.main.globals
+
+    # -- what the semantic modules call back (protocol.Interp) ----------------------------------
+    def call(self, callee: Value, args: list, kwargs: dict, frame: Frame, node) -> Value:
+        return calls.call(self, callee, args, kwargs, frame, node)
+
+    def class_attribute(self, info, name: str) -> Optional[Value]:
+        return attributes.class_attribute(self, info, name)
 
     # -- names ---------------------------------------------------------------------------------
     def lookup_global(self, name: str, scope: Optional[Scope] = None) -> Value:
@@ -678,9 +633,9 @@ class Interpreter:
                         value = join(obj.attrs[name], value)
                     if obj.base_layer is not None:
                         obj.base_layer.opaque = True  # membership of the container now unknown
-                calls.register_submodule(obj, name, value, frame.certain, frame.surely_reached)
+                containers.register_submodule(obj, name, value, frame.certain, frame.surely_reached)
             elif isinstance(obj, Layer):
-                calls.assign_layer_attribute(obj, name, value, frame.certain)
+                containers.assign_layer_attribute(obj, name, value, frame.certain)
             elif type(obj) is argparse_values.Namespace:
                 argparse_values.set_attribute(obj, name, value, frame.certain)
         elif isinstance(target, cst.Subscript):
@@ -688,7 +643,7 @@ class Interpreter:
             tensor_values.forget([obj])  # t[i] = v writes to the tensor's memory
             if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
                 key = self.eval(target.slice[0].slice.value, frame)
-                calls.set_item(obj, key, value, frame.certain)
+                containers.set_item(obj, key, value, frame.certain)
 
     # -- expressions ---------------------------------------------------------------------------
     def eval(self, node, frame: Frame) -> Value:
@@ -755,8 +710,8 @@ class Interpreter:
                     return UNKNOWN
                 items.update(spread.items)
                 continue
-            key = python_builtins.dict_key(self.eval(e.key, frame))
-            if key is python_builtins.MISSING_VALUE:
+            key = dict_key(self.eval(e.key, frame))
+            if key is MISSING_VALUE:
                 return UNKNOWN
             items[key] = self.eval(e.value, frame)
         return DictValue(items)
@@ -922,8 +877,8 @@ class Interpreter:
             if isinstance(part, cst.FormattedStringText):
                 out.append(part.value)
                 continue
-            value = python_builtins.plain(self.eval(part.expression, frame))
-            if value is python_builtins.MISSING_VALUE or part.conversion is not None:
+            value = plain(self.eval(part.expression, frame))
+            if value is MISSING_VALUE or part.conversion is not None:
                 return UNKNOWN
             spec = ""
             if part.format_spec:
@@ -1066,181 +1021,10 @@ def is_import_line(stmt) -> bool:
     )
 
 
-def name_module(value: Value, name: str) -> None:
-    """Give a layer (and its container children) the attribute name used in messages."""
-    if isinstance(value, Alternatives):
-        for option in value.options:
-            name_module(option, name)
-        return
-    if isinstance(value, (Layer, Instance)) and value.name is None:
-        value.name = name
-        if isinstance(value, Instance) and value.base_layer is not None:
-            value.base_layer.name = None
-            name_module(value.base_layer, name)
-        if isinstance(value, Layer):
-            for i, child in enumerate(value.children):
-                child_name = value.child_names[i] if i < len(value.child_names) else str(i)
-                name_module(child, f"{name}.{child_name}")
-
-
 # libcst comparison operator -> (the Tensor method Python calls, the one it calls when reflected)
 _TENSOR_COMPARISONS = {"Equal": ("__eq__", "__eq__"), "NotEqual": ("__ne__", "__ne__"),
                        "LessThan": ("__lt__", "__gt__"), "LessThanEqual": ("__le__", "__ge__"),
                        "GreaterThan": ("__gt__", "__lt__"), "GreaterThanEqual": ("__ge__", "__le__")}
-
-
-def truth(value: Value) -> Optional[bool]:
-    if isinstance(value, enums.EnumMember):
-        return truth(value.value) if value.mixin else True
-    if isinstance(value, Alternatives):
-        return unanimous(truth(option) for option in value.options)
-    if isinstance(value, Const):
-        try:
-            return bool(value.value)
-        except Exception:  # noqa: BLE001
-            return None
-    if isinstance(value, Number):
-        if isinstance(value.value, float):
-            return value.value != 0.0
-        v = D.as_int(value.value)
-        return None if v is None else v != 0
-    if isinstance(value, Instance):
-        if value.info.find_method("__bool__") or value.info.find_method("__len__"):
-            return None
-        value = value.base_layer if value.base_layer is not None else value
-    if isinstance(value, Layer) and value.kind in calls.CONTAINERS:
-        return None if value.opaque else len(value.children) > 0  # an empty nn.Sequential() is falsy
-    if isinstance(value, (Layer, Instance, ClassRef, UserFunction, FunctionRef, Partial, BoundUserMethod, Builtin)):
-        return True  # `conv_block = conv_block or ConvNormAct` with a partial
-    if isinstance(value, (Seq, ListValue)):
-        return len(value.items) > 0
-    if isinstance(value, DictValue):
-        return len(value.items) > 0
-    if isinstance(value, SetValue) and not value.uncertain:
-        return len(value.items) > 0
-    return None
-
-
-def compare(op: str, left: Value, right: Value) -> Optional[bool]:
-    if isinstance(left, enums.EnumMember) or isinstance(right, enums.EnumMember):
-        if op in ("Equal", "NotEqual", "Is", "IsNot"):
-            verdict = (enums.equal if op in ("Equal", "NotEqual") else enums.identical)(left, right)
-            return None if verdict is None else verdict == (op in ("Equal", "Is"))
-    if isinstance(left, ClassRef) and isinstance(right, ClassRef) and op in ("Is", "IsNot", "Equal", "NotEqual"):
-        same = membership.same(left, right)  # one class statement, one class object
-        return same if op in ("Is", "Equal") else not same
-    if op in ("Is", "IsNot"):
-        if isinstance(left, Unknown) or isinstance(right, Unknown):
-            return None
-        left_none = isinstance(left, Const) and left.value is None
-        right_none = isinstance(right, Const) and right.value is None
-        if left_none or right_none:
-            same = left_none and right_none
-            return same if op == "Is" else not same
-        return None
-    if op in ("In", "NotIn"):
-        if isinstance(left, Const) and isinstance(right, Const) and isinstance(left.value, str) \
-                and isinstance(right.value, str):
-            found = left.value in right.value  # a substring test: 'deep' in stem_type
-            return found if op == "In" else not found
-        items = membership.members(right)  # a dict's keys, as iterating it gives them
-        found = membership.contains(items, left) if items is not None else None
-        if found is None:
-            return None
-        return found if op == "In" else not found
-    if isinstance(left, Const) and isinstance(right, Const):
-        try:
-            return {
-                "Equal": lambda a, b: a == b, "NotEqual": lambda a, b: a != b,
-            }[op](left.value, right.value)
-        except KeyError:
-            return None
-    if isinstance(left, Number) and isinstance(right, Number):
-        a, b = left.value, right.value
-        if isinstance(a, float) or isinstance(b, float):
-            try:
-                a, b = float(a), float(b)
-            except TypeError:
-                return None
-        if op == "Equal":
-            return D.eq(a, b) if not isinstance(a, float) else a == b
-        if op == "NotEqual":
-            v = D.eq(a, b) if not isinstance(a, float) else a == b
-            return None if v is None else not v
-        if isinstance(a, sympy.Integer) and isinstance(b, sympy.Integer):
-            a, b = int(a), int(b)
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-            order = _ORDER.get(op)
-            if order is None or a != a or b != b:  # NaN: sympy refuses to order it, and so do we
-                return None
-            return order(a, b)
-        try:
-            rel = {"LessThan": sympy.Lt, "LessThanEqual": sympy.Le, "GreaterThan": sympy.Gt,
-                   "GreaterThanEqual": sympy.Ge}[op](a, b)
-        except (KeyError, TypeError):
-            return None
-        if rel is sympy.true or rel is True:
-            return True
-        if rel is sympy.false or rel is False:
-            return False
-        return None
-    if op in ("Equal", "NotEqual") and isinstance(left, Const) != isinstance(right, Const):
-        if isinstance(left, (Number, Const)) and isinstance(right, (Number, Const)):
-            return op == "NotEqual"
-    if op in ("Equal", "NotEqual") and (isinstance(left, (Seq, ListValue)) or isinstance(right, (Seq, ListValue))):
-        same = _sequences_equal(left, right)
-        return None if same is None else same == (op == "Equal")
-    return None
-
-
-def _sequences_equal(left: Value, right: Value) -> Optional[bool]:
-    """`conv.kernel_size == 3` is False ((3, 3) is a tuple); tuples equal item by item; a list never
-    equals a tuple."""
-    scalars = (Number, Const)
-    if isinstance(left, scalars) or isinstance(right, scalars):
-        return False
-    if not (isinstance(left, (Seq, ListValue)) and isinstance(right, (Seq, ListValue))):
-        return None
-    if getattr(left, "uncertain", False) or getattr(right, "uncertain", False):
-        return None  # changed on a path that may not run
-    if type(left) is not type(right) or len(left.items) != len(right.items):
-        return False
-    verdicts = [compare("Equal", a, b) for a, b in zip(left.items, right.items)]
-    return False if False in verdicts else (None if None in verdicts else True)
-
-
-_ORDER = {"LessThan": operator.lt, "LessThanEqual": operator.le, "GreaterThan": operator.gt,
-          "GreaterThanEqual": operator.ge}
-
-
-def iterate(value: Value) -> Optional[list]:
-    if isinstance(value, ListValue) and value.uncertain:
-        return None
-    if isinstance(value, Instance) and value.base_layer is not None:
-        value = value.base_layer
-    if isinstance(value, (Seq, ListValue)):
-        return list(value.items)
-    if isinstance(value, DictValue):
-        return [python_builtins.key_value(k) for k in value.items]
-    if isinstance(value, Layer) and value.kind in calls.CONTAINERS:
-        if value.opaque:
-            return None
-        if value.kind == "torch.nn.ModuleDict":
-            return [Const(k) for k in value.child_names]
-        return list(value.children)
-    if isinstance(value, python_builtins.RangeValue):
-        return value.items()
-    if isinstance(value, SetValue):
-        return membership.iteration(value)
-    if isinstance(value, Tensor) and value.shape.ranked and value.shape.rank >= 1:
-        # `[x.item() for x in torch.linspace(0, p, depth)]`: torch iterates along dim 0, each item a
-        # view of the rest (its values not followed)
-        count = D.as_int(value.shape.dims[0])
-        if count is None or count > MAX_LOOP:
-            return None
-        item = Tensor(Shape.of(value.shape.dims[1:]), value.trace, dtype=value.dtype)
-        return [item] * count
-    return None
 
 
 def _always_true(test) -> bool:
@@ -1288,28 +1072,3 @@ def targets_of(target) -> set:
     return set()
 
 
-def bind_user_params(node: cst.FunctionDef, args: list, kwargs: dict) -> Optional[dict]:
-    """Bind like Python; a parameter without a value becomes UNKNOWN (never an error of ours)."""
-    params = node.params
-    positional = list(params.posonly_params) + list(params.params)
-    env: dict = {}
-    for p, a in zip(positional, args):
-        env[p.name.value] = a
-    extra = args[len(positional):]
-    if isinstance(params.star_arg, cst.Param):
-        env[params.star_arg.name.value] = Seq(tuple(extra))
-    elif extra:
-        return None
-    names = {p.name.value for p in positional} | {p.name.value for p in params.kwonly_params}
-    rest = {}
-    for k, v in kwargs.items():
-        if k in names:
-            env[k] = v
-        else:
-            rest[k] = v
-    if params.star_kwarg is not None:
-        env[params.star_kwarg.name.value] = DictValue(rest)
-    for p in positional + list(params.kwonly_params):
-        if p.name.value not in env:
-            env[p.name.value] = UNBOUND
-    return env

@@ -1,4 +1,5 @@
-"""Sets and `in` tests over values whose identity is known: strings, ints, classes, functions.
+"""Sets, `in` tests, and the equality of values whose identity is known: strings, ints, classes,
+functions, enum members.
 
 timm keeps its layer types in sets (`_NORM_ACT_REQUIRES_ARG = {BatchNormAct2d, GroupNormAct, ...}`)
 and asks `norm_layer in _NORM_ACT_TYPES`. A set is a `SetValue`, mutable as Python's is: its members
@@ -12,9 +13,8 @@ from typing import Optional
 
 import sympy
 
-from shapels.analysis import enums
-from shapels.analysis.enums import EnumMember
-from shapels.analysis.objects import ClassRef, UserFunction
+from shapels.analysis.library_names import canonical
+from shapels.analysis.objects import ClassRef, EnumMember, UserFunction
 from shapels.rules import registry as rule_registry
 from shapels.symbolic import dims as D
 from shapels.values import UNKNOWN, Const, FunctionRef, Number, SetValue, Value
@@ -23,7 +23,7 @@ from shapels.values import UNKNOWN, Const, FunctionRef, Number, SetValue, Value
 def same(a: Value, b: Value) -> Optional[bool]:
     """Whether `a == b` for two members of a container, where that is certain; else None."""
     if isinstance(a, EnumMember) or isinstance(b, EnumMember):
-        return enums.equal(a, b)
+        return enum_equal(a, b)
     if isinstance(a, Const) and isinstance(b, Const):
         return a.value == b.value
     if isinstance(a, Number) and isinstance(b, Number):
@@ -47,8 +47,6 @@ def same(a: Value, b: Value) -> Optional[bool]:
 
 
 def _same_library_callable(a: str, b: str) -> Optional[bool]:
-    from shapels.analysis.calls import canonical  # calls imports this module
-
     a, b = canonical(a), canonical(b)
     if a == b:
         return True
@@ -56,6 +54,36 @@ def _same_library_callable(a: str, b: str) -> Optional[bool]:
     if rule_a is not None and rule_b is not None and rule_a.is_layer and rule_b.is_layer:
         return False  # two torch.nn classes (their other spellings canonicalise to these names)
     return None
+
+
+def _same_member(a: EnumMember, b: EnumMember) -> Optional[bool]:
+    """Members are singletons; a second name for a value already taken is an alias of the first."""
+    if a.info.node is not b.info.node:
+        return False
+    return True if a.name == b.name else same(a.value, b.value)
+
+
+def enum_equal(a: Value, b: Value) -> Optional[bool]:
+    """`a == b` where one side is a member."""
+    if isinstance(a, EnumMember) and isinstance(b, EnumMember):
+        if a.mixin and b.mixin:
+            return same(a.value, b.value)  # str/int mixins compare as their values, across classes too
+        return _same_member(a, b)
+    one, other = (a, b) if isinstance(a, EnumMember) else (b, a)
+    if one.mixin:
+        return same(one.value, other)
+    if isinstance(other, (Const, Number)):
+        return False  # a plain enum's member equals no str, number, None
+    return None
+
+
+def enum_identical(a: Value, b: Value) -> Optional[bool]:
+    """`a is b` where one side is a member: members are singletons, and none is a raw value."""
+    if isinstance(a, EnumMember) and isinstance(b, EnumMember):
+        return _same_member(a, b)
+    other = b if isinstance(a, EnumMember) else a
+    return False if isinstance(other, (Const, Number)) else None
+
 
 
 def contains(members: list, value: Value) -> Optional[bool]:
@@ -96,14 +124,4 @@ def iteration(value: SetValue) -> Optional[list]:
     return [Number(sympy.Integer(v)) for v in set(ints)]
 
 
-def members(container: Value) -> Optional[list]:
-    """The members an `in` test looks through, where known (a set's too, whatever its order; a
-    range's, a ModuleList's: what iterating it gives)."""
-    if isinstance(container, SetValue):
-        return None if container.uncertain else list(container.items)
-    from shapels.analysis.interpreter import iterate  # the interpreter imports this module
-
-    return iterate(container)
-
-
-__all__ = ["contains", "iteration", "make_set", "members", "same"]
+__all__ = ["contains", "enum_equal", "enum_identical", "iteration", "make_set", "same"]

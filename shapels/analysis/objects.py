@@ -90,3 +90,14 @@ class SuperRef(Value):
 @dataclass(frozen=True, eq=False)
 class Builtin(Value):
     name: str
+
+
+@dataclass(frozen=True, eq=False)
+class EnumMember(Value):
+    """A member of an enum class (enums.py); equal as membership.enum_equal says."""
+
+    info: ClassInfo
+    name: str
+    value: Any  # the raw value (a Value)
+    mixin: bool  # str/int mixin: equal to its raw value too
+

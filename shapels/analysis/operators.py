@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 import sympy
 
 from shapels import rules as rule_registry
 from shapels.analysis import calls
-from shapels.analysis.python_builtins import MISSING_VALUE, plain
+from shapels.analysis.python_values import MISSING_VALUE, plain
 from shapels.symbolic import dims as D
 from shapels.values import (
     UNKNOWN,
@@ -20,6 +21,10 @@ from shapels.values import (
     Tensor,
     Value,
 )
+
+if TYPE_CHECKING:
+    from shapels.analysis.protocol import Interp
+
 
 _NUMBER_OPS = {
     "Add": lambda a, b: a + b,
@@ -46,7 +51,7 @@ _TENSOR_OPS = {
 }
 
 
-def binary(interp, op: str, left: Value, right: Value, frame, node) -> Value:
+def binary(interp: Interp, op: str, left: Value, right: Value, frame, node) -> Value:
     if isinstance(left, Number) and isinstance(right, Number):
         return number_op(op, left, right)
     if isinstance(left, Tensor) or isinstance(right, Tensor):

@@ -4,14 +4,18 @@ min/max/round, str formatting, copy, numpy.linspace; and turning known values ba
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+import numbers
+from typing import TYPE_CHECKING, Optional
 
 import sympy
 
-from shapels.analysis import argparse_values, calls, membership
+from shapels.analysis import argparse_values, membership
+from shapels.analysis.attribute_writes import MODULE_ATTRIBUTES, may_be_written
 from shapels.analysis.attributes import get_attribute
+from shapels.analysis.containers import register_submodule
 from shapels.analysis.env import unanimous
+from shapels.analysis.library_names import canonical
+from shapels.analysis.modtable import MODULE_BASES
 from shapels.analysis.objects import (
     BoundUserMethod,
     Builtin,
@@ -22,6 +26,8 @@ from shapels.analysis.objects import (
     UserFunction,
 )
 from shapels.rules import registry as rule_registry
+from shapels.analysis.python_values import MISSING_VALUE, RangeValue, dict_key, plain, python_number
+from shapels.analysis.semantics import iterate, truth
 from shapels.rules.base import from_python, to_dim
 from shapels.symbolic import dims as D
 from shapels.values import (
@@ -42,17 +48,9 @@ from shapels.values import (
     Value,
 )
 
-@dataclass(eq=False)
-class RangeValue(Value):
-    start: int
-    stop: int
-    step: int
-
-    def items(self) -> Optional[list]:
-        r = range(self.start, self.stop, self.step)
-        if len(r) > 4096:
-            return None
-        return [Number(sympy.Integer(i)) for i in r]
+if TYPE_CHECKING:
+    from shapels.analysis.frame import Frame
+    from shapels.analysis.protocol import Interp
 
 
 def sorted_list(items: Optional[list], reverse: Optional[bool]) -> Value:
@@ -65,9 +63,7 @@ def sorted_list(items: Optional[list], reverse: Optional[bool]) -> Value:
     return ListValue([from_python(v) for v in sorted(values, reverse=reverse)])
 
 
-def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Value:
-    from shapels.analysis.interpreter import iterate, truth
-
+def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Frame, node) -> Value:
     if args and type(args[0]) is argparse_values.Namespace and name in ("vars", "getattr", "setattr", "hasattr"):
         result = argparse_values.builtin(name, args, frame)
         if result is not None:
@@ -92,7 +88,7 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         items = iterate(args[0])
         if items is None:
             return UNKNOWN
-        verdicts = [truth_of(i) for i in items]
+        verdicts = [truth(i) for i in items]
         decisive = name == "any"  # any() stops at a true item, all() at a false one
         if decisive in verdicts:
             return Const(decisive)
@@ -131,7 +127,7 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         rows = list(zip(*columns))
         if len(rows) > 256:
             return UNKNOWN
-        return Seq(tuple(calls.call(interp, args[0], list(row), {}, frame, node) for row in rows))
+        return Seq(tuple(interp.call(args[0], list(row), {}, frame, node) for row in rows))
     if name == "reversed" and args:
         items = iterate(args[0])
         return ListValue(list(reversed(items))) if items is not None else UNKNOWN
@@ -192,7 +188,7 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
         if not isinstance(args[1], Const):
             args[0].opaque = True
             return NONE
-        calls.register_submodule(args[0], str(args[1].value), args[2], frame.certain, frame.surely_reached)
+        register_submodule(args[0], str(args[1].value), args[2], frame.certain, frame.surely_reached)
         return NONE
     if name == "hasattr" and len(args) == 2 and isinstance(args[0], Instance) and isinstance(args[1], Const) \
             and isinstance(args[1].value, str):
@@ -200,11 +196,9 @@ def call_builtin(interp, name: str, args: list, kwargs: dict, frame, node) -> Va
     return UNKNOWN
 
 
-def has_attribute(interp, instance: Instance, name: str) -> Value:
+def has_attribute(interp: Interp, instance: Instance, name: str) -> Value:
     """`hasattr(self, 'shortcut')`: True where it was set on every path so far (or the class gives it),
     False where no code shapels read could ever set it, else unknown."""
-    from shapels.analysis.attribute_writes import MODULE_ATTRIBUTES, may_be_written
-
     info = instance.info
     if instance.opaque:
         return UNKNOWN
@@ -225,8 +219,6 @@ def has_attribute(interp, instance: Instance, name: str) -> Value:
 
 def _unknown_bases(info) -> bool:
     """A base that is neither a class shapels read nor nn.Module/object: it may give any attribute."""
-    from shapels.analysis.modtable import MODULE_BASES
-
     read = {b.name for b in info.bases}
     return any(base not in MODULE_BASES and base not in ("object", "abc.ABC", "typing.Generic") and base.rsplit(".", 1)[-1] not in read
                for base in info.base_names)
@@ -250,7 +242,7 @@ def _callable_kind(value: Value) -> Optional[str]:
     if isinstance(value, Partial):
         return "partial"
     if isinstance(value, FunctionRef):
-        rule = rule_registry.lookup(calls.canonical(value.qualname))
+        rule = rule_registry.lookup(canonical(value.qualname))
         if rule is not None:
             return "class" if rule.is_layer else "function"
     return None
@@ -286,7 +278,7 @@ def is_instance(value: Value, kind: Value) -> Optional[bool]:
                                        "list": list, "dict": dict}[kind.name])
         return None
     if isinstance(kind, FunctionRef):
-        q = calls.canonical(kind.qualname)
+        q = canonical(kind.qualname)
         if q in _SEQUENCE_TYPES:
             if isinstance(value, (Seq, ListValue)) or (isinstance(value, Const) and isinstance(value.value, str)):
                 return True
@@ -316,33 +308,11 @@ def is_instance(value: Value, kind: Value) -> Optional[bool]:
     return None
 
 
-# -- operators ---------------------------------------------------------------------------------
-
-
-MISSING_VALUE = object()
-
-
-def dict_key(value: Value):
-    """A dict key as the Python value it is: a string, bool or None, or a known int or float
-    (`{0.5: (48, 96), 1: (116, 232)}[net_size]`); else MISSING_VALUE. Python's own dict then decides
-    which keys are the same (1 == 1.0 == True)."""
-    if isinstance(value, Const):
-        return value.value if isinstance(value.value, (str, bool, type(None))) else MISSING_VALUE
-    if isinstance(value, Number):
-        return plain(value)
-    return MISSING_VALUE
-
-
-def key_value(key) -> Value:
-    """A dict's key back as a Value: a Number for an int or float key, else a Const."""
-    return from_python(key)
 
 
 def dict_from(args: list, kwargs: dict) -> Value:
     """`dict(...)` / `OrderedDict(...)`: of keywords, of another dict, or of (key, value) pairs
     (`dict(zip(names, values))`), then the keywords on top. Keys must be known constants."""
-    from shapels.analysis.interpreter import iterate
-
     if len(args) > 1:
         return UNKNOWN
     items: dict = {}
@@ -378,8 +348,6 @@ def numpy_sequence(qualname: str, args: list, kwargs: dict) -> Value:
         return ListValue([Number(float(start + i * step)) for i in range(count)])
     if MISSING_VALUE in values or not all(isinstance(v, (int, float)) for v in values):
         return UNKNOWN
-    import numbers
-
     items = list(range(*values)) if all(isinstance(v, numbers.Integral) for v in values) else None
     return ListValue([Number(sympy.Integer(i)) for i in items]) if items is not None and len(items) <= 4096 else UNKNOWN
 
@@ -409,27 +377,6 @@ def copy_value(value: Value) -> Value:
     return UNKNOWN
 
 
-def python_number(value) -> Value:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return UNKNOWN
-    return Number(sympy.Integer(value)) if isinstance(value, int) else Number(float(value))
-
-
-def plain(value: Value):
-    """A known value as the Python object it stands for (for computed names); else MISSING_VALUE."""
-    if isinstance(value, Const):
-        return value.value
-    if isinstance(value, Number):
-        if isinstance(value.value, float):
-            return value.value
-        n = D.as_int(value.value)
-        return n if n is not None else MISSING_VALUE
-    if isinstance(value, Seq):
-        items = tuple(plain(i) for i in value.items)
-        return MISSING_VALUE if any(i is MISSING_VALUE for i in items) else items
-    return MISSING_VALUE
-
-
 def string_method(receiver: Const, name: str, args: list, kwargs: dict) -> Value:
     values = [plain(a) for a in args]
     named = {k: plain(v) for k, v in kwargs.items()}
@@ -455,9 +402,3 @@ STRING_METHODS = {
     "partition", "rpartition", "count", "find", "rfind", "index", "rindex", "isdigit", "isnumeric",
     "isdecimal", "isalpha", "isalnum", "isidentifier", "islower", "isupper", "isspace",
 }  # not zfill/center/ljust/rjust: a width from the analysed code could ask for gigabytes
-
-
-def truth_of(value: Value):
-    from shapels.analysis.interpreter import truth
-
-    return truth(value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 import sympy
@@ -15,6 +15,9 @@ from shapels.rules.registry import lookup as rule_for
 from shapels.values import UNKNOWN
 from shapels.symbolic import dims as D
 from shapels.values import Layer, ListValue, Number, Seq, Tensor
+
+if TYPE_CHECKING:
+    from shapels.analysis.protocol import Interp
 
 CHAIN_STEPS = 8
 
@@ -38,7 +41,7 @@ def _blame(error_param: Optional[str], layer: Optional[Layer], call_loc):
     return call_loc, False
 
 
-def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer], source: Optional[Tensor], frame,
+def shape_error(interp: Interp, error: ShapeError, call: RuleCall, layer: Optional[Layer], source: Optional[Tensor], frame,
                 call_loc, after_error=None):
     """Record the finding; returns its location, which later shapes that assume it fixed carry."""
     via_weight = False
@@ -97,7 +100,7 @@ def shape_error(interp, error: ShapeError, call: RuleCall, layer: Optional[Layer
     return loc
 
 
-def _standing(interp, frame, loc, message: str, related: list, after_error) -> tuple:
+def _standing(interp: Interp, frame, loc, message: str, related: list, after_error) -> tuple:
     """(severity, message) of a failure at `loc`: an error where the line surely runs and nothing failed
     before it; a note where it may not run; a warning that names the earlier error torch stops at."""
     severity = "error" if frame.surely_reached else "information"
@@ -114,7 +117,7 @@ def _standing(interp, frame, loc, message: str, related: list, after_error) -> t
     return severity, message
 
 
-def unpack_error(interp, frame, target_loc, count: int, names: int, source: Optional[Tensor],
+def unpack_error(interp: Interp, frame, target_loc, count: int, names: int, source: Optional[Tensor],
                  lacking: Optional[Tensor] = None) -> None:
     """`q, k, v = x.split(n_embd, dim=2)` on a split into 4: Python's ValueError, before any shape."""
     why = chain(source)
@@ -220,7 +223,7 @@ def _written_as_int(layer: Layer, param: str) -> bool:
     return isinstance(value, Number)
 
 
-def condition(interp, cond: Condition, call: RuleCall, layer: Optional[Layer], source: Optional[Tensor], frame, call_loc) -> None:
+def condition(interp: Interp, cond: Condition, call: RuleCall, layer: Optional[Layer], source: Optional[Tensor], frame, call_loc) -> None:
     """An information note, only for conditions stated over named dims a user can act on."""
     if "?" in cond.message or len(cond.message) > 120:
         return  # a condition on unknowns, or too long to read, helps nobody
@@ -231,7 +234,7 @@ def condition(interp, cond: Condition, call: RuleCall, layer: Optional[Layer], s
     )
 
 
-def _module_name(interp) -> Optional[str]:
+def _module_name(interp: Interp) -> Optional[str]:
     run = interp.recorder.current
     return run.class_name if run is not None else None
 
@@ -313,7 +316,7 @@ def _carries(shape, size) -> bool:
     return len(dims) >= 2 and any(D.eq(d, size) is True for d in (dims[1], dims[-1]))
 
 
-def lazy_linear_alternative(interp, layer: Layer) -> Optional[Fix]:
+def lazy_linear_alternative(interp: Interp, layer: Layer) -> Optional[Fix]:
     """`nn.LazyLinear(out_features)` in place of the whole constructor, keeping the spelling of `nn.`."""
     call = layer.loc.node if layer.loc is not None else None
     if not isinstance(call, cst.Call):

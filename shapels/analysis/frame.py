@@ -1,0 +1,62 @@
+"""What one piece of running code sees: its frame (locals, certainty, owner), the analysis budget,
+and how a statement ended. The bottom of the interpreter's stack: every semantic module may use it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import libcst as cst
+
+from shapels.analysis.positions import Loc
+
+# How a statement or block ended: fell through, or left by return/break/continue, or by a raise (dead).
+NORMAL, RETURN, BREAK, CONTINUE, DEAD = "normal", "return", "break", "continue", "dead"
+
+
+class BudgetExceeded(Exception):
+    """The per-analysis time budget ran out; results so far are kept."""
+
+
+class Budget:
+    """A deadline for one analysis, from its start (the parse counts), checked every few steps."""
+
+    def __init__(self, seconds: Optional[float]):
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self._ticks = 0
+
+    def tick(self) -> None:
+        self._ticks += 1
+        if self.deadline is not None and self._ticks % 16 == 0 and time.monotonic() > self.deadline:
+            raise BudgetExceeded()
+
+
+@dataclass
+class Frame:
+    unit: cst.CSTNode  # the function (or top-level statement) whose nodes we are in
+    env: dict
+    certain: bool = True  # False inside a branch or loop body that may not run
+    owner: Any = None  # ClassInfo whose method this is, for super()
+    record: bool = False  # record names for hover (forward of a module)
+    returns: list = field(default_factory=list)
+    depth: int = 0
+    scope: Any = None  # the Scope (file) whose globals names resolve in; None: the analysed file
+    param_locs: dict = field(default_factory=dict)  # parameter -> where the caller wrote its argument
+    # True once this code is reached only on some paths: after `if <unknown>: return` (or break/continue),
+    # the rest runs only when the branch did not. Findings there depend on the branch; mutations stay
+    # certain for the code that follows them, so `certain` keeps its meaning. A branch frame starts with
+    # its parent's value, so one that turns True inside a branch tells the join a path left early.
+    conditional: bool = False
+
+    def branch(self, env: dict, certain: bool) -> "Frame":
+        return Frame(self.unit, env, certain, self.owner, self.record, self.returns, self.depth, self.scope,
+                     self.param_locs, self.conditional)
+
+    @property
+    def surely_reached(self) -> bool:
+        """This code runs on every path of the inputs in play: its findings are certain."""
+        return self.certain and not self.conditional
+
+    def loc(self, node: cst.CSTNode) -> Loc:
+        return Loc(self.unit, node)

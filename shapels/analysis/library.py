@@ -1,0 +1,138 @@
+"""Library functions that shapels models itself rather than by a shape rule: functools.partial,
+dataclasses.replace, copy, math of known numbers, torch's containers and no-op helpers, argparse.
+
+Each handler is registered for its qualified names with `@library(...)`, as rules are with
+`@layer`/`@function` (shapels/rules/registry.py). A handler returns None for a call it does not
+model (`functools.partial()` without a function): the rule registry, then an unknown result, has it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Callable, Optional
+
+from shapels.analysis import argparse_values
+from shapels.analysis.containers import build_container
+from shapels.analysis.dataclass_values import dataclass_replace
+from shapels.analysis.objects import CONTAINERS, Partial
+from shapels.analysis.python_builtins import copy_value, dict_from, numpy_sequence, repeated
+from shapels.analysis.python_values import MISSING_VALUE, plain, python_number
+from shapels.values import NONE, UNKNOWN, Const, ListValue, Seq, Tensor, Value
+
+if TYPE_CHECKING:
+    from shapels.analysis.frame import Frame
+    from shapels.analysis.protocol import Interp
+
+# (interp, qualname, args, kwargs, frame, call node) -> the call's value, or None: not modelled here
+Handler = Callable[["Interp", str, list, dict, "Frame", object], Optional[Value]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def library(*qualnames: str) -> Callable[[Handler], Handler]:
+    def wrap(handler: Handler) -> Handler:
+        for qualname in qualnames:
+            if qualname in HANDLERS:
+                raise ValueError(f"two library handlers for {qualname}")
+            HANDLERS[qualname] = handler
+        return handler
+    return wrap
+
+
+def handler_for(qualname: str) -> Optional[Handler]:
+    return HANDLERS.get(qualname)
+
+
+@library(*sorted(CONTAINERS))
+def _container(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return build_container(qualname, args, frame, node)
+
+
+@library("collections.OrderedDict", "typing.OrderedDict")
+def _ordered_dict(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return dict_from(args, kwargs)
+
+
+@library("functools.partial")
+def _partial(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return Partial(args[0], tuple(args[1:]), dict(kwargs)) if args else None
+
+
+@library("torch.utils.checkpoint.checkpoint", "torch.utils.checkpoint.checkpoint_sequential")
+def _checkpoint(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    """Activation checkpointing runs the function on the arguments; its own options are not the function's."""
+    if not args:
+        return None
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("use_reentrant", "preserve_rng_state")}
+    return interp.call(args[0], args[1:], kwargs, frame, node)
+
+
+@library("torch.nn.Parameter", "torch.nn.parameter.Parameter")
+def _parameter(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    if not args:
+        return None
+    return args[0] if isinstance(args[0], Tensor) else UNKNOWN
+
+
+@library("torch.Size")
+def _size(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return Seq(tuple(args[0].items)) if args and isinstance(args[0], (Seq, ListValue)) else None
+
+
+# math functions of known numbers -> how many arguments they take (math.log(x, base))
+MATH_FUNCTIONS = {"math.ceil": 1, "math.floor": 1, "math.sqrt": 1, "math.log2": 1, "math.prod": 1, "math.log": 2,
+                  "math.log10": 1, "math.exp": 1}
+
+
+@library(*MATH_FUNCTIONS)
+def _math(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    if not 1 <= len(args) <= MATH_FUNCTIONS[qualname] or kwargs:
+        return None
+    values = [plain(a) for a in args]
+    if MISSING_VALUE in values:
+        return UNKNOWN
+    try:
+        return python_number(getattr(math, qualname.rsplit(".", 1)[-1])(*values))
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+        return UNKNOWN
+
+
+@library("numpy.linspace", "numpy.arange")
+def _numpy_sequence(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return numpy_sequence(qualname, args, kwargs)
+
+
+@library("itertools.repeat")
+def _repeat(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return repeated(args[0], args[1]) if len(args) == 2 and not kwargs else None
+
+
+@library("dataclasses.replace")
+def _dataclass_replace(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return dataclass_replace(interp, args, kwargs, frame, node)
+
+
+@library("copy.copy", "copy.deepcopy")
+def _copy(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return copy_value(args[0]) if args else None
+
+
+@library("typing.cast", "torch.jit.annotate")
+def _cast(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    """A type annotation for the checker: the value is the second argument, unchanged."""
+    return args[1] if len(args) == 2 else None
+
+
+@library("torch.jit.is_scripting", "torch.jit.is_tracing", "torch._C._get_tracing_state",
+         "torch.compiler.is_compiling", "torch._dynamo.is_compiling")
+def _compiling(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return Const(False)  # an analysed model runs eagerly
+
+
+@library("torch._assert", "torch._log_api_usage_once", "torch.jit.unused", "warnings.warn")
+def _no_shape_effect(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return NONE
+
+
+@library(*argparse_values.CONSTRUCTORS)
+def _argparse(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return argparse_values.construct(qualname, args, kwargs)

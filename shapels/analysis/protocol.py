@@ -1,0 +1,48 @@
+"""The interpreter as the semantic modules see it.
+
+Attribute lookup, calls, builtins, enums and argparse need to evaluate code and call values, and the
+interpreter needs them: they reach back up through this interface, which the interpreter passes as
+`interp`, instead of importing interpreter.py (an import cycle). Only type checkers read it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional, Protocol
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from shapels.analysis.frame import Budget, Frame
+    from shapels.analysis.modtable import ClassInfo
+    from shapels.analysis.objects import UserFunction
+    from shapels.analysis.positions import Loc
+    from shapels.analysis.recorder import Recorder
+    from shapels.analysis.scopes import Scope
+    from shapels.values import Value
+
+
+class Interp(Protocol):
+    module: cst.Module  # the analysed file
+    scopes: dict  # path -> Scope of every file read
+    recorder: Recorder
+    budget: Budget
+    source: str  # what runs: "driver", "import", ... (a run records it)
+    first_error: Optional[Loc]  # where the current execution would stop
+    silenced: int  # > 0 inside a loop probe whose findings are dropped
+    watch: set  # argument nodes whose values a fix trial wants to see (repair.py)
+    watched: list
+    reach: set  # call nodes a fix trial wants to see run on known shapes (repair.py)
+    reached: list
+
+    def eval(self, node: Any, frame: Frame) -> Value: ...
+
+    def call(self, callee: Value, args: list, kwargs: dict, frame: Frame, node: Any) -> Value:
+        """Call any value as Python would (calls.call)."""
+
+    def invoke(self, function: UserFunction, args: list, kwargs: dict, frame: Frame, *, receiver: Any = None,
+               record: bool = False, owner: Any = None, call_node: Any = None) -> Value: ...
+
+    def lookup_global(self, name: str, scope: Optional[Scope] = None) -> Value: ...
+
+    def class_attribute(self, info: ClassInfo, name: str) -> Optional[Value]:
+        """A class-level assignment's value (attributes.class_attribute); None where there is none."""

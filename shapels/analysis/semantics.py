@@ -1,0 +1,228 @@
+"""What Python's own protocols make of a value: truth, comparison, iteration, argument binding.
+
+`if`, `while`, `and`/`or`, comparisons, `for`, unpacking and calls of user functions all ask these
+questions; None (or an unknown) is the answer where the value does not decide it.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Optional
+
+import libcst as cst
+import sympy
+
+from shapels.analysis import membership
+from shapels.analysis.env import unanimous
+from shapels.analysis.objects import (CONTAINERS, BoundUserMethod, Builtin, ClassRef, EnumMember, Instance, Partial,
+                                     UserFunction)
+from shapels.analysis.python_values import RangeValue, key_value
+from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
+from shapels.values import (
+    Alternatives,
+    Const,
+    DictValue,
+    FunctionRef,
+    Layer,
+    ListValue,
+    Number,
+    Seq,
+    SetValue,
+    Tensor,
+    Unknown,
+    Value,
+)
+
+
+UNBOUND = Unknown("parameter without an argument")  # replaced by the default where there is one
+MAX_LOOP = 256  # items a loop is unrolled over at most (and rows a tensor is iterated into)
+
+
+def truth(value: Value) -> Optional[bool]:
+    if isinstance(value, EnumMember):
+        return truth(value.value) if value.mixin else True
+    if isinstance(value, Alternatives):
+        return unanimous(truth(option) for option in value.options)
+    if isinstance(value, Const):
+        try:
+            return bool(value.value)
+        except Exception:  # noqa: BLE001
+            return None
+    if isinstance(value, Number):
+        if isinstance(value.value, float):
+            return value.value != 0.0
+        v = D.as_int(value.value)
+        return None if v is None else v != 0
+    if isinstance(value, Instance):
+        if value.info.find_method("__bool__") or value.info.find_method("__len__"):
+            return None
+        value = value.base_layer if value.base_layer is not None else value
+    if isinstance(value, Layer) and value.kind in CONTAINERS:
+        return None if value.opaque else len(value.children) > 0  # an empty nn.Sequential() is falsy
+    if isinstance(value, (Layer, Instance, ClassRef, UserFunction, FunctionRef, Partial, BoundUserMethod, Builtin)):
+        return True  # `conv_block = conv_block or ConvNormAct` with a partial
+    if isinstance(value, (Seq, ListValue)):
+        return len(value.items) > 0
+    if isinstance(value, DictValue):
+        return len(value.items) > 0
+    if isinstance(value, SetValue) and not value.uncertain:
+        return len(value.items) > 0
+    return None
+
+
+def compare(op: str, left: Value, right: Value) -> Optional[bool]:
+    if isinstance(left, EnumMember) or isinstance(right, EnumMember):
+        if op in ("Equal", "NotEqual", "Is", "IsNot"):
+            verdict = (membership.enum_equal if op in ("Equal", "NotEqual") else membership.enum_identical)(left, right)
+            return None if verdict is None else verdict == (op in ("Equal", "Is"))
+    if isinstance(left, ClassRef) and isinstance(right, ClassRef) and op in ("Is", "IsNot", "Equal", "NotEqual"):
+        same = membership.same(left, right)  # one class statement, one class object
+        return same if op in ("Is", "Equal") else not same
+    if op in ("Is", "IsNot"):
+        if isinstance(left, Unknown) or isinstance(right, Unknown):
+            return None
+        left_none = isinstance(left, Const) and left.value is None
+        right_none = isinstance(right, Const) and right.value is None
+        if left_none or right_none:
+            same = left_none and right_none
+            return same if op == "Is" else not same
+        return None
+    if op in ("In", "NotIn"):
+        if isinstance(left, Const) and isinstance(right, Const) and isinstance(left.value, str) \
+                and isinstance(right.value, str):
+            found = left.value in right.value  # a substring test: 'deep' in stem_type
+            return found if op == "In" else not found
+        items = members(right)  # a dict's keys, as iterating it gives them
+        found = membership.contains(items, left) if items is not None else None
+        if found is None:
+            return None
+        return found if op == "In" else not found
+    if isinstance(left, Const) and isinstance(right, Const):
+        try:
+            return {
+                "Equal": lambda a, b: a == b, "NotEqual": lambda a, b: a != b,
+            }[op](left.value, right.value)
+        except KeyError:
+            return None
+    if isinstance(left, Number) and isinstance(right, Number):
+        a, b = left.value, right.value
+        if isinstance(a, float) or isinstance(b, float):
+            try:
+                a, b = float(a), float(b)
+            except TypeError:
+                return None
+        if op == "Equal":
+            return D.eq(a, b) if not isinstance(a, float) else a == b
+        if op == "NotEqual":
+            v = D.eq(a, b) if not isinstance(a, float) else a == b
+            return None if v is None else not v
+        if isinstance(a, sympy.Integer) and isinstance(b, sympy.Integer):
+            a, b = int(a), int(b)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            order = _ORDER.get(op)
+            if order is None or a != a or b != b:  # NaN: sympy refuses to order it, and so do we
+                return None
+            return order(a, b)
+        try:
+            rel = {"LessThan": sympy.Lt, "LessThanEqual": sympy.Le, "GreaterThan": sympy.Gt,
+                   "GreaterThanEqual": sympy.Ge}[op](a, b)
+        except (KeyError, TypeError):
+            return None
+        if rel is sympy.true or rel is True:
+            return True
+        if rel is sympy.false or rel is False:
+            return False
+        return None
+    if op in ("Equal", "NotEqual") and isinstance(left, Const) != isinstance(right, Const):
+        if isinstance(left, (Number, Const)) and isinstance(right, (Number, Const)):
+            return op == "NotEqual"
+    if op in ("Equal", "NotEqual") and (isinstance(left, (Seq, ListValue)) or isinstance(right, (Seq, ListValue))):
+        same = _sequences_equal(left, right)
+        return None if same is None else same == (op == "Equal")
+    return None
+
+
+def _sequences_equal(left: Value, right: Value) -> Optional[bool]:
+    """`conv.kernel_size == 3` is False ((3, 3) is a tuple); tuples equal item by item; a list never
+    equals a tuple."""
+    scalars = (Number, Const)
+    if isinstance(left, scalars) or isinstance(right, scalars):
+        return False
+    if not (isinstance(left, (Seq, ListValue)) and isinstance(right, (Seq, ListValue))):
+        return None
+    if getattr(left, "uncertain", False) or getattr(right, "uncertain", False):
+        return None  # changed on a path that may not run
+    if type(left) is not type(right) or len(left.items) != len(right.items):
+        return False
+    verdicts = [compare("Equal", a, b) for a, b in zip(left.items, right.items)]
+    return False if False in verdicts else (None if None in verdicts else True)
+
+
+_ORDER = {"LessThan": operator.lt, "LessThanEqual": operator.le, "GreaterThan": operator.gt,
+          "GreaterThanEqual": operator.ge}
+
+
+def iterate(value: Value) -> Optional[list]:
+    if isinstance(value, ListValue) and value.uncertain:
+        return None
+    if isinstance(value, Instance) and value.base_layer is not None:
+        value = value.base_layer
+    if isinstance(value, (Seq, ListValue)):
+        return list(value.items)
+    if isinstance(value, DictValue):
+        return [key_value(k) for k in value.items]
+    if isinstance(value, Layer) and value.kind in CONTAINERS:
+        if value.opaque:
+            return None
+        if value.kind == "torch.nn.ModuleDict":
+            return [Const(k) for k in value.child_names]
+        return list(value.children)
+    if isinstance(value, RangeValue):
+        return value.items()
+    if isinstance(value, SetValue):
+        return membership.iteration(value)
+    if isinstance(value, Tensor) and value.shape.ranked and value.shape.rank >= 1:
+        # `[x.item() for x in torch.linspace(0, p, depth)]`: torch iterates along dim 0, each item a
+        # view of the rest (its values not followed)
+        count = D.as_int(value.shape.dims[0])
+        if count is None or count > MAX_LOOP:
+            return None
+        item = Tensor(Shape.of(value.shape.dims[1:]), value.trace, dtype=value.dtype)
+        return [item] * count
+    return None
+
+
+def bind_user_params(node: cst.FunctionDef, args: list, kwargs: dict) -> Optional[dict]:
+    """Bind like Python; a parameter without a value becomes UNKNOWN (never an error of ours)."""
+    params = node.params
+    positional = list(params.posonly_params) + list(params.params)
+    env: dict = {}
+    for p, a in zip(positional, args):
+        env[p.name.value] = a
+    extra = args[len(positional):]
+    if isinstance(params.star_arg, cst.Param):
+        env[params.star_arg.name.value] = Seq(tuple(extra))
+    elif extra:
+        return None
+    names = {p.name.value for p in positional} | {p.name.value for p in params.kwonly_params}
+    rest = {}
+    for k, v in kwargs.items():
+        if k in names:
+            env[k] = v
+        else:
+            rest[k] = v
+    if params.star_kwarg is not None:
+        env[params.star_kwarg.name.value] = DictValue(rest)
+    for p in positional + list(params.kwonly_params):
+        if p.name.value not in env:
+            env[p.name.value] = UNBOUND
+    return env
+
+
+def members(container: Value) -> Optional[list]:
+    """The members an `in` test looks through, where known (a set's too, whatever its order; a
+    range's, a ModuleList's: what iterating it gives)."""
+    if isinstance(container, SetValue):
+        return None if container.uncertain else list(container.items)
+    return iterate(container)
