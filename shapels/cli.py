@@ -221,7 +221,9 @@ def cmd_check(args) -> int:
     check_inputs(settings, texts)
     if args.diff or args.fix:
         return _check_and_fix(args, files, texts, notebooks, settings)
-    outcomes = [analyse_file(path, texts[path], settings.options, args.strict, notebooks.get(path)) for path in files]
+    from shapels.parallel_check import analyse_files
+
+    outcomes = analyse_files(files, texts, notebooks, settings.options, args.strict, args.jobs, not args.no_cache)
     return _report(args, files, outcomes)
 
 
@@ -405,6 +407,16 @@ def cmd_confirm(args) -> int:
     return run_confirm(args)
 
 
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of processes, 1 or more")
+    return n
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="shapels", description="Find tensor-shape bugs in PyTorch models without running them.")
     p.add_argument("--version", action="version", version=f"shapels {__version__}")
@@ -422,6 +434,11 @@ def parser() -> argparse.ArgumentParser:
                         help="apply the verified fixes to the files, one at a time, and report what is left")
     fixing.add_argument("--diff", action="store_true",
                         help="print the verified fixes as a unified diff instead of applying them; exit 1 if any")
+    check.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
+                       help="analyse in N worker processes (default: one per CPU; 1: in this process)")
+    check.add_argument("--no-cache", action="store_true",
+                       help="analyse every file afresh, without reading or writing the results cache "
+                            "($SHAPELS_CACHE_DIR, else $XDG_CACHE_HOME/shapels or ~/.cache/shapels)")
     check.set_defaults(func=cmd_check)
 
     shapes = sub.add_parser("shapes", help="print every layer's input and output shape, without running")

@@ -14,6 +14,13 @@ SHARED = ROOT.parent / "shared"
 EXAMPLES = SHARED / "examples"
 
 
+@pytest.fixture(autouse=True)
+def _own_results_cache(tmp_path_factory, monkeypatch):
+    """Each test's `shapels check` runs (in this process or a subprocess) keep their results cache in a
+    folder of their own: never the user's, and never a result another test cached."""
+    monkeypatch.setenv("SHAPELS_CACHE_DIR", str(tmp_path_factory.mktemp("shapels-cache")))
+
+
 def torch_examples() -> list:
     expected = json.loads((EXAMPLES / "expected.json").read_text())
     return [(name, spec) for name, spec in expected.items() if name.startswith("torch/")]

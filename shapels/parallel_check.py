@@ -1,0 +1,147 @@
+"""`shapels check` over many files: each answered from the cache where it can be (check_cache.py), the
+rest analysed in worker processes, one per CPU (`--jobs N`; 1 analyses in this process, as before).
+
+The outcomes come back in the order of the files, whatever order the workers finish in, and what a
+worker writes on stderr (a file not analysed for an internal error) is printed here in the order of
+the files too, so the output is the same for any number of jobs. The biggest files are sent first,
+so that no worker is left with a big one at the end. A worker that dies (killed, out of memory)
+costs nothing but time: what it did not finish is analysed in this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import os
+import sys
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass
+class Stats:
+    """What the last run did, for tests and the benchmark."""
+
+    files: int = 0
+    hits: int = 0  # answered from the cache
+    analysed: int = 0
+    stored: int = 0  # of those analysed here (workers store their own)
+    workers: int = 0  # 0: all in this process
+
+
+last_stats = Stats()
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def analyse_files(files: list, texts: dict, notebooks: dict, options, strict: bool = False,
+                  jobs: Optional[int] = None, use_cache: bool = True, cache_root=None) -> list:
+    """analyse_file's outcome for each file, in the order of `files`."""
+    from shapels.check_cache import Cache, result_of
+    from shapels.notebooks import NotebookError
+
+    global last_stats
+    stats = last_stats = Stats(files=len(files))
+    cache = Cache(options, strict, cache_root) if use_cache else None
+    outcomes: list = [None] * len(files)
+    todo = []  # (index, key): not in the cache
+    for index, path in enumerate(files):
+        notebook = notebooks.get(path)
+        key = None
+        if cache is not None and not isinstance(notebook, NotebookError):
+            key = cache.key(path, texts[path], notebook)
+            record = cache.load(key)
+            if record is not None:
+                outcomes[index] = result_of(record, path, texts[path], notebook)
+                stats.hits += 1
+                continue
+        todo.append((index, key))
+    stats.analysed = len(todo)
+    jobs = jobs or default_jobs()
+    if jobs > 1 and len(todo) > 1:
+        todo = _in_workers(todo, files, texts, notebooks, options, strict, cache, min(jobs, len(todo)), outcomes)
+    for index, key in todo:
+        path = files[index]
+        outcomes[index] = analyse_one(path, texts[path], options, strict, notebooks.get(path), cache, key)
+    if cache is not None:
+        stats.stored += cache.stored
+    return outcomes
+
+
+def analyse_one(path, text: str, options, strict: bool, notebook, cache, key: Optional[str]):
+    """analyse_file, with the import loader's answers recorded and the result kept under `key`."""
+    from shapels.check_cache import RecordingLoader, record_of
+    from shapels.cli import analyse_file
+
+    recorder = None
+    if key is not None and getattr(options, "loader", None) is not None:
+        recorder = RecordingLoader(options.loader)
+        options = copy.copy(options)
+        options.loader = recorder
+    result = analyse_file(path, text, options, strict, notebook)
+    if key is not None:
+        record = record_of(result)
+        if record is not None:
+            cache.store(key, record, recorder.answers if recorder is not None else {})
+    return result
+
+
+def _in_workers(todo: list, files: list, texts: dict, notebooks: dict, options, strict: bool, cache,
+                workers: int, outcomes: list) -> list:
+    """Analyse `todo` in `workers` processes; fill `outcomes`, print the workers' stderr in file order,
+    and return what is left (a worker died)."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    from shapels.check_cache import result_of
+
+    last_stats.workers = workers
+    errors: dict = {}
+    done: set = set()
+    order = sorted(todo, key=lambda item: -len(texts[files[item[0]]]))
+    try:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                                 initargs=(options, strict, cache)) as pool:
+            futures = [pool.submit(_work, index, files[index], texts[files[index]], notebooks.get(files[index]), key)
+                       for index, key in order]
+            for future in as_completed(futures):
+                try:
+                    index, transfer, stderr = future.result()
+                except BrokenProcessPool:
+                    break
+                path = files[index]
+                if transfer is not None:
+                    outcomes[index] = result_of(transfer, path, texts[path], notebooks.get(path))
+                errors[index] = stderr
+                done.add(index)
+    except (BrokenProcessPool, OSError, NotImplementedError, ImportError):
+        pass  # no pool (no semaphores on this system, a worker killed): this process does the rest
+    for index in sorted(errors):
+        if errors[index]:
+            sys.stderr.write(errors[index])
+    sys.stderr.flush()
+    return [item for item in todo if item[0] not in done]
+
+
+_worker: dict = {}
+
+
+def _start_worker(options, strict: bool, cache) -> None:
+    _worker.update(options=options, strict=strict, cache=cache)
+
+
+def _work(index: int, path, text: str, notebook, key: Optional[str]) -> tuple:
+    """In a worker: (index, the result's findings/syntax error/partial or None, what it wrote on stderr)."""
+    from shapels.check_cache import transfer_of
+
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        result = analyse_one(path, text, _worker["options"], _worker["strict"], notebook, _worker["cache"], key)
+    return index, None if result is None else transfer_of(result), stderr.getvalue()

@@ -1,0 +1,292 @@
+"""`shapels check` in worker processes and from its results cache (shapels/parallel_check.py,
+shapels/check_cache.py): the same output for any --jobs, a repeated run answered from the cache,
+and a miss whenever the file or anything it imports changed. conftest gives each test its own
+cache folder ($SHAPELS_CACHE_DIR)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, ROOT
+from shapels import cli, parallel_check
+from shapels.analysis import engine
+
+BLOCKS = """\
+import torch.nn as nn
+
+WIDTH = 64
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(32, WIDTH)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+MODEL = """\
+import torch
+import torch.nn as nn
+from blocks import Block, WIDTH
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = Block()
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.head(self.block(x))
+
+
+Net()(torch.randn(2, 32))
+"""
+
+
+def project(tmp_path: Path) -> Path:
+    """A folder with a model that imports a block from a sibling file, the seed examples (three with
+    an error) and a file with a syntax error."""
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "blocks.py").write_text(BLOCKS)
+    (folder / "model.py").write_text(MODEL)
+    (folder / "broken.py").write_text("def f(:\n    pass\n")
+    for example in sorted((EXAMPLES / "torch").glob("*.py")):
+        (folder / example.name).write_bytes(example.read_bytes())
+    return folder
+
+
+def check(capsys, *args: str) -> tuple:
+    status = cli.main(["check", *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def count_analyses(monkeypatch) -> list:
+    """The paths the engine is asked to analyse, in this process (a file with an error more than once:
+    its fixes are tried by analysing it again)."""
+    calls = []
+    real = engine.analyze
+
+    def counted(text, path="<string>", options=None):
+        calls.append(path)
+        return real(text, path, options)
+
+    monkeypatch.setattr(engine, "analyze", counted)
+    return calls
+
+
+def test_the_output_is_the_same_for_any_number_of_jobs(tmp_path, capsys):
+    folder = project(tmp_path)
+    for fmt in ("text", "json", "sarif"):
+        serial = check(capsys, "--no-cache", "--jobs", "1", "--format", fmt, str(folder))
+        parallel = check(capsys, "--no-cache", "--jobs", "3", "--format", fmt, str(folder))
+        assert parallel == serial
+        assert serial[0] == 1
+    assert parallel_check.last_stats.workers == 3
+    text = check(capsys, "--no-cache", "-j", "2", str(folder))[1]
+    assert "broken.py:1:" in text and "seed004_ex1.py:11:29: linear-in-features" in text
+    assert "model.py" not in text  # the imported block's width fits the head
+
+
+def test_a_second_run_is_answered_from_the_cache(tmp_path, capsys, monkeypatch):
+    folder = project(tmp_path)
+    fresh = check(capsys, "--no-cache", "--jobs", "1", "--format", "json", str(folder))
+    first = check(capsys, "--jobs", "2", "--format", "json", str(folder))
+    files = parallel_check.last_stats.files
+    assert parallel_check.last_stats.analysed == files and first == fresh
+    calls = count_analyses(monkeypatch)
+    second = check(capsys, "--jobs", "1", "--format", "json", str(folder))
+    assert calls == [] and parallel_check.last_stats.hits == files
+    assert second == fresh
+    # the cached findings carry everything the outputs show: text and SARIF from the cache too
+    for fmt in ("text", "sarif"):
+        cached = check(capsys, "--format", fmt, str(folder))
+        assert cached == check(capsys, "--no-cache", "-j", "1", "--format", fmt, str(folder))
+    assert set(calls) == {str(p) for p in cli.iter_python_files([str(folder)])}  # only the --no-cache runs
+
+
+def test_a_changed_file_or_imported_file_is_analysed_again(tmp_path, capsys, monkeypatch):
+    folder = project(tmp_path)
+    check(capsys, "-j", "1", str(folder))
+    calls = count_analyses(monkeypatch)
+    (folder / "broken.py").write_text("def f():\n    pass\n")
+    status, out, _ = check(capsys, "-j", "1", str(folder))
+    assert set(calls) == {str(folder / "broken.py")} and "broken.py" not in out
+    # the block now makes 48 features, and the head of the model that imports it wants 64
+    calls.clear()
+    (folder / "blocks.py").write_text(BLOCKS.replace("WIDTH = 64", "WIDTH = 48"))
+    status, out, _ = check(capsys, "-j", "1", str(folder))
+    assert set(calls) == {str(folder / "blocks.py"), str(folder / "model.py")}
+    assert "model.py:" in out and "linear-in-features" in out
+    assert (status, out) == check(capsys, "--no-cache", "-j", "1", str(folder))[:2]
+
+
+def test_a_new_file_that_shadows_an_import_is_a_miss(tmp_path, capsys, monkeypatch):
+    folder = project(tmp_path)
+    (folder / "pkg").mkdir()
+    (folder / "pkg" / "model.py").write_text(MODEL)
+    elsewhere = tmp_path / "lib"
+    elsewhere.mkdir()
+    (elsewhere / "blocks.py").write_text(BLOCKS)
+    (folder / "blocks.py").unlink()
+    monkeypatch.chdir(elsewhere)  # found through the working folder's root
+    target = str(folder / "pkg" / "model.py")
+    assert check(capsys, "-j", "1", target)[0] == 0
+    calls = count_analyses(monkeypatch)
+    (folder / "pkg" / "blocks.py").write_text(BLOCKS.replace("WIDTH = 64", "WIDTH = 48"))  # found first now
+    status, out, _ = check(capsys, "-j", "1", target)
+    assert set(calls) == {target} and status == 1 and "linear-in-features" in out
+
+
+def test_a_corrupt_or_unreadable_entry_is_analysed_again(tmp_path, capsys):
+    folder = project(tmp_path)
+    fresh = check(capsys, "--no-cache", "-j", "1", str(folder))
+    check(capsys, "-j", "1", str(folder))
+    entries = sorted(Path(os.environ["SHAPELS_CACHE_DIR"]).rglob("*.pickle"))
+    assert len(entries) == parallel_check.last_stats.files
+    entries[0].write_bytes(b"")
+    entries[1].write_bytes(b"not a pickle")
+    entries[2].write_bytes(entries[3].read_bytes())  # a valid entry, of another key
+    entries[4].write_bytes(entries[4].read_bytes()[:40])
+    entries[5].unlink()
+    assert check(capsys, "-j", "1", str(folder)) == fresh
+    assert parallel_check.last_stats.analysed == 5
+    assert check(capsys, "-j", "1", str(folder)) == fresh and parallel_check.last_stats.hits == len(entries)
+
+
+def test_an_unwritable_cache_folder_is_no_cache(tmp_path, capsys, monkeypatch):
+    folder = project(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("SHAPELS_CACHE_DIR", str(blocker / "cache"))
+    fresh = check(capsys, "--no-cache", "-j", "1", str(folder))
+    assert check(capsys, "-j", "2", str(folder)) == fresh
+    assert check(capsys, "-j", "1", str(folder)) == fresh and parallel_check.last_stats.hits == 0
+
+
+def test_no_cache_writes_nothing(tmp_path, capsys):
+    check(capsys, "--no-cache", str(project(tmp_path)))
+    assert not list(Path(os.environ["SHAPELS_CACHE_DIR"]).rglob("*"))
+
+
+def test_the_cache_folder_follows_the_environment(tmp_path, monkeypatch):
+    from shapels.check_cache import cache_root
+
+    monkeypatch.delenv("SHAPELS_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_root() == tmp_path / "xdg" / "shapels"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_root() == tmp_path / "home" / ".cache" / "shapels"
+
+
+def test_options_that_change_results_are_part_of_the_key(tmp_path, capsys):
+    folder = project(tmp_path)
+    check(capsys, "-j", "1", str(folder))
+    check(capsys, "-j", "1", "--strict", str(folder))
+    assert parallel_check.last_stats.hits == 0
+    check(capsys, "-j", "1", "--input", "Net:x=(2, 32)", str(folder))
+    assert parallel_check.last_stats.hits == 0
+    check(capsys, "-j", "1", "--input", "Net:x=(2, 32)", str(folder))
+    assert parallel_check.last_stats.hits == parallel_check.last_stats.files
+
+
+def test_failed_analyses_are_not_kept(tmp_path, capsys, monkeypatch):
+    folder = project(tmp_path)
+    real = engine.analyze
+
+    def analyze_or_fail(text, path="<string>", options=None):
+        if path.endswith("model.py"):
+            raise RuntimeError("boom")
+        return real(text, path, options)
+
+    monkeypatch.setattr(engine, "analyze", analyze_or_fail)
+    status, _, err = check(capsys, "-j", "1", str(folder))
+    assert status == 2 and "model.py: not analysed, internal error: RuntimeError: boom" in err
+    monkeypatch.setattr(engine, "analyze", real)
+    calls = count_analyses(monkeypatch)
+    assert check(capsys, "-j", "1", str(folder))[0] == 1
+    assert set(calls) == {str(folder / "model.py")}
+
+
+def test_worker_stderr_comes_in_the_order_of_the_files(tmp_path, capsys, monkeypatch):
+    """Workers are forked (or spawned) from this process: the failure is patched into them too where
+    they are forked; either way stderr names the files in order, as one process does."""
+    folder = project(tmp_path)
+    real = engine.analyze
+
+    def analyze_or_fail(text, path="<string>", options=None):
+        if path.endswith(("seed000_ex1.py", "seed004_ex3.py", "model.py")):
+            raise RuntimeError("boom")
+        return real(text, path, options)
+
+    monkeypatch.setattr(engine, "analyze", analyze_or_fail)
+    serial = check(capsys, "--no-cache", "-j", "1", str(folder))
+    assert serial[0] == 2 and serial[2].count("boom") == 3
+    import multiprocessing
+
+    if multiprocessing.get_start_method() == "fork":
+        assert check(capsys, "--no-cache", "-j", "2", str(folder)) == serial
+
+
+def test_fix_reads_the_file_not_the_cache(tmp_path, capsys):
+    folder = tmp_path / "fix"
+    folder.mkdir()
+    target = folder / "seed004_ex1.py"
+    target.write_bytes((EXAMPLES / "torch" / "seed004_ex1.py").read_bytes())
+    assert check(capsys, str(target))[0] == 1
+    assert check(capsys, "--fix", str(target))[0] == 0
+    assert check(capsys, str(target))[0] == 0 and parallel_check.last_stats.hits == 0
+
+
+def test_jobs_must_be_a_positive_number(capsys):
+    assert cli.main(["check", "--jobs", "0", str(EXAMPLES / "torch")]) == 2
+    assert cli.main(["check", "-j", "x", str(EXAMPLES / "torch")]) == 2
+
+
+def test_concurrent_runs_share_one_cache_folder(tmp_path, capsys):
+    folder = project(tmp_path)
+    fresh = check(capsys, "--no-cache", "-j", "1", "--format", "json", str(folder))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-m", "shapels", "check", "--format", "json", str(folder)]
+    runs = [subprocess.Popen(command + ["-j", jobs], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env, cwd=ROOT) for jobs in ("1", "2", "2", "1")]
+    for run in runs:
+        out, err = run.communicate(timeout=300)
+        assert (run.returncode, out, err) == fresh
+    assert not [p for p in Path(os.environ["SHAPELS_CACHE_DIR"]).rglob("*") if ".shapels-fix" in p.name]  # no temp left
+    assert check(capsys, "-j", "1", "--format", "json", str(folder)) == fresh
+    assert parallel_check.last_stats.hits == parallel_check.last_stats.files
+    assert json.loads(fresh[1])  # the project has findings to compare
+
+
+def test_a_worker_that_dies_costs_only_time(tmp_path, capsys, monkeypatch):
+    """A worker killed mid-file (here it exits): what the workers did not finish is analysed in this
+    process, and the output is the serial run's."""
+    import multiprocessing
+
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("the patch reaches the workers only when they are forked")
+    folder = project(tmp_path)
+    fresh = check(capsys, "--no-cache", "-j", "1", str(folder))
+    parent, real = os.getpid(), engine.analyze
+
+    def dies_in_a_worker(text, path="<string>", options=None):
+        if os.getpid() != parent and path.endswith("model.py"):
+            os._exit(1)
+        return real(text, path, options)
+
+    monkeypatch.setattr(engine, "analyze", dies_in_a_worker)
+    assert check(capsys, "-j", "2", str(folder)) == fresh
+    assert parallel_check.last_stats.workers == 2
