@@ -9,7 +9,7 @@ against a fresh torch run of the same example.
   Files: the six seed examples (../shared/examples/torch), the biggest torchvision model files (fetched
   by corpus/fetch_zoo.sh into .tools/zoo/src; as they are, and with the corpus driver appended), and large
   torch.nn module files read as text from the installed torch (transformer.py, 1,000+ lines).
-- Cold: `python -m shapels check FILE --format json` in a fresh process, against `python FILE` (the
+- Cold: `python -m shapels check FILE --format json --no-cache` in a fresh process, against `python FILE` (the
   example runs with torch) in a fresh process, best and median of M runs each.
 
 Targets (issue 2): analysis <= 1.5x parse time warm; cold CLI <= 1/4 of the fresh torch run.
@@ -147,7 +147,8 @@ def cold(repeat: int) -> list:
     rows = []
     py = sys.executable
     for p in sorted(SEEDS.glob("*.py")):
-        cli_best, cli_med, cli_cpu, cli_rc = _fresh([py, "-m", "shapels", "check", str(p), "--format", "json"], repeat)
+        cli_best, cli_med, cli_cpu, cli_rc = _fresh([py, "-m", "shapels", "check", str(p), "--format", "json", "--no-cache"],
+                                                   repeat)  # a fresh analysis each time, not the results cache
         run_best, run_med, run_cpu, run_rc = _fresh([py, str(p)], repeat)
         rows.append({"file": p.name, "cli_best": cli_best, "cli_median": cli_med, "cli_rc": cli_rc, "cli_cpu": cli_cpu,
                      "run_best": run_best, "run_median": run_med, "run_rc": run_rc, "run_cpu": run_cpu,

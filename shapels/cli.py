@@ -435,7 +435,8 @@ def parser() -> argparse.ArgumentParser:
     fixing.add_argument("--diff", action="store_true",
                         help="print the verified fixes as a unified diff instead of applying them; exit 1 if any")
     check.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
-                       help="analyse in N worker processes (default: one per CPU; 1: in this process)")
+                       help="analyse in N worker processes (default: one per CPU, for more than a few small files; "
+                            "1: in this process)")
     check.add_argument("--no-cache", action="store_true",
                        help="analyse every file afresh, without reading or writing the results cache "
                             "($SHAPELS_CACHE_DIR, else $XDG_CACHE_HOME/shapels or ~/.cache/shapels)")

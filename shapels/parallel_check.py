@@ -1,5 +1,7 @@
 """`shapels check` over many files: each answered from the cache where it can be (check_cache.py), the
-rest analysed in worker processes, one per CPU (`--jobs N`; 1 analyses in this process, as before).
+rest analysed in worker processes, one per CPU (`--jobs N`; 1 analyses in this process, as before;
+by default a few small files, under MIN_PARALLEL_CHARS of source, are analysed here too, where
+starting the workers would cost more than it saves).
 
 The outcomes come back in the order of the files, whatever order the workers finish in, and what a
 worker writes on stderr (a file not analysed for an internal error) is printed here in the order of
@@ -31,6 +33,7 @@ class Stats:
 
 
 last_stats = Stats()
+MIN_PARALLEL_CHARS = 50_000  # of source to analyse, for the default --jobs to start workers (~0.1 s each)
 
 
 def default_jobs() -> int:
@@ -64,7 +67,8 @@ def analyse_files(files: list, texts: dict, notebooks: dict, options, strict: bo
                 continue
         todo.append((index, key))
     stats.analysed = len(todo)
-    jobs = jobs or default_jobs()
+    if jobs is None:  # one worker per CPU, where there is enough to analyse to pay for starting them
+        jobs = default_jobs() if sum(len(texts[files[index]]) for index, _ in todo) >= MIN_PARALLEL_CHARS else 1
     if jobs > 1 and len(todo) > 1:
         todo = _in_workers(todo, files, texts, notebooks, options, strict, cache, min(jobs, len(todo)), outcomes)
     for index, key in todo:

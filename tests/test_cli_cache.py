@@ -250,6 +250,13 @@ def test_fix_reads_the_file_not_the_cache(tmp_path, capsys):
     assert check(capsys, str(target))[0] == 0 and parallel_check.last_stats.hits == 0
 
 
+def test_a_few_small_files_are_analysed_here_by_default(tmp_path, capsys):
+    folder = project(tmp_path)
+    check(capsys, "--no-cache", str(folder))
+    assert parallel_check.last_stats.workers == 0
+    assert check(capsys, "--no-cache", "-j", "2", str(folder))[0] == 1 and parallel_check.last_stats.workers == 2
+
+
 def test_jobs_must_be_a_positive_number(capsys):
     assert cli.main(["check", "--jobs", "0", str(EXAMPLES / "torch")]) == 2
     assert cli.main(["check", "-j", "x", str(EXAMPLES / "torch")]) == 2
