@@ -16,20 +16,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from shapels import __version__
+from shapels.cli_settings import Settings, UsageError, check_inputs, load_settings  # noqa: F401 - the CLI's names
+from shapels.file_check import shown_path, analyse_file, with_cli_findings, with_notebook
+from shapels.sources import SKIP_DIRS, read_source
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
-SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", "build", "dist",
-             ".ipynb_checkpoints"}
 PATTERNS = ("*.py", "*.ipynb")
-
-
-class UsageError(Exception):
-    pass
 
 
 def iter_python_files(paths: list) -> list:
@@ -53,137 +49,6 @@ def iter_python_files(paths: list) -> list:
                 seen.add(key)
                 files.append(candidate)
     return files
-
-
-def _shown(path: str) -> str:
-    from shapels.output import display_path
-
-    return display_path(path)
-
-
-def read_source(path: Path) -> str:
-    """Text as Python reads it: UTF-8 (BOM allowed); undecodable bytes are replaced, never fatal."""
-    data = path.read_bytes()
-    return data.decode("utf-8-sig", errors="replace")
-
-
-@dataclass
-class Settings:
-    options: object  # analysis Options
-    entries: list  # cli_findings.InputEntry, [tool.shapels] ones first
-    pyproject: Optional[Path]
-
-
-def load_settings(paths: list, cli_inputs: list) -> Settings:
-    """Options from [tool.shapels] in the nearest pyproject.toml and `--input` (which wins), and every
-    input entry, where it came from, for check_inputs."""
-    from shapels.analysis.inputs import parse_cli_input, parse_dims
-    from shapels.cli_findings import InputEntry
-    from shapels.config import find_pyproject, options_from_section, read_tool_section
-    from shapels.imports import FileLoader
-
-    start = Path(paths[0]) if paths else Path.cwd()
-    pyproject = find_pyproject(start if start.exists() else Path.cwd())
-    section, problem = read_tool_section(pyproject)
-    if problem:
-        print(f"shapels: {problem}", file=sys.stderr)
-    options, problems = options_from_section(section)
-    for p in problems:
-        print(f"shapels: [tool.shapels] {p}; using the default", file=sys.stderr)
-    entries = []
-    for cls, params in options.inputs.items():
-        for param, spec in params.items():
-            origin = f"[tool.shapels] inputs \"{cls}.{param}\" in {_shown(str(pyproject))}"
-            if parse_dims(spec) is None:
-                raise UsageError(f"{origin}: {spec!r} is not a shape; write it as [1, 3, 64, 64] or \"B 3 H W\"")
-            entries.append(InputEntry(cls, param, spec, origin, configured=True))
-    for text in cli_inputs or []:
-        parsed = parse_cli_input(text)
-        if parsed is None:
-            raise UsageError(f"--input {text!r}: expected 'Class:param=(1,3,64,64)'")
-        cls, param, spec = parsed
-        options.inputs.setdefault(cls, {})[param] = spec
-        entries.append(InputEntry(cls, param, spec, f"--input {text!r}"))
-    options.loader = FileLoader(roots=[Path.cwd()])
-    return Settings(options, entries, pyproject)
-
-
-def build_options(paths: list, cli_inputs: list):
-    return load_settings(paths, cli_inputs).options
-
-
-def check_inputs(settings: Settings, texts: dict) -> None:
-    """A usage error for an input entry that names a class or forward parameter that does not exist."""
-    if not settings.entries:
-        return
-    from shapels.cli_findings import ClassTable, InputError
-    from shapels.cli_findings import check_inputs as check
-
-    table = ClassTable()
-    for path, text in texts.items():
-        table.add_file(text, str(path))
-    try:
-        check(settings.entries, table, settings.pyproject.parent if settings.pyproject else None)
-    except InputError as error:
-        raise UsageError(str(error)) from None
-
-
-def analyse_file(path: Path, text: str, options, strict: bool = False, notebook=None):
-    """The file's AnalysisResult with the CLI's findings added (syntax error, classes without input),
-    or None when the analysis failed (a bug in shapels, named on stderr) or the notebook could not be
-    read (`notebook` a NotebookError, named on stderr). For a notebook (`notebook` its Program, whose
-    text is `text`), the result carries the program as `result.notebook`, for the outputs."""
-    from shapels.analysis.engine import analyze
-    from shapels.notebooks import NotebookError
-
-    if isinstance(notebook, NotebookError):
-        print(f"{_shown(str(path))}: {notebook}", file=sys.stderr)
-        return None
-    try:
-        result = analyze(text, str(path), options)
-    except Exception as error:  # noqa: BLE001 - a bug on one file must not cost the others' results
-        print(f"{_shown(str(path))}: not analysed, internal error: {type(error).__name__}: {error}",
-              file=sys.stderr)
-        return None
-    return with_notebook(with_cli_findings(result, text, strict), notebook)
-
-
-def with_notebook(result, program):
-    """A notebook's result: the program attached (outputs place findings in cells with it), and a
-    `syntax-error` finding on each code cell that does not compile (that cell was left out, the
-    others analysed, as Jupyter would run them)."""
-    if program is None:
-        return result
-    from shapels.analysis.findings import Finding
-    from shapels.analysis.positions import Span
-
-    result.notebook = program
-    broken = []
-    for b in program.broken:
-        first = program.program_line(b.cell, 1)
-        span = Span(first + b.line - 1, b.column, first + b.end_line - 1, b.end_column)
-        broken.append(Finding("syntax-error", "error", f"{b.message}; this cell was not analysed", None, span=span))
-    if broken:
-        result.findings = broken + list(result.findings)
-    return result
-
-
-def with_cli_findings(result, text: str, strict: bool = False):
-    """add_cli_findings; a failure there (a bug in shapels) keeps the engine's findings and adds an
-    analysis-internal-error note, so the exit status is 2 as for any internal failure."""
-    from shapels.analysis.findings import Finding
-    from shapels.analysis.positions import Span
-    from shapels.cli_findings import add_cli_findings
-
-    try:
-        return add_cli_findings(result, text, strict)
-    except Exception as error:  # noqa: BLE001 - the engine's findings still stand
-        result.findings = list(result.findings) + [Finding(
-            "analysis-internal-error", "information",
-            f"shapels could not tell which classes got no input shape (internal error, {type(error).__name__}: "
-            f"{str(error)[:200]}); the findings above stand. This is a bug in shapels: please report it.",
-            None, span=Span(1, 0, 1, 0))]
-        return result
 
 
 def read_all(files: list) -> tuple:
@@ -259,7 +124,7 @@ def _check_and_fix(args, files: list, texts: dict, notebooks: dict, settings: Se
     outcomes, fixed, changed, syntax_errors, unwritten = [], 0, 0, 0, 0
     for path in files:
         fixer = _fix_notebook if path in notebooks else _fix_file
-        result, applied, not_written = fixer(args, path, _shown(str(path)), texts, notebooks, settings)
+        result, applied, not_written = fixer(args, path, shown_path(str(path)), texts, notebooks, settings)
         unwritten += not_written
         if applied:
             changed += 1

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from shapels.analysis.engine import IGNORE, AnalysisResult
+from shapels.analysis.engine import AnalysisResult
 from shapels.analysis.findings import Finding
 from shapels.analysis.positions import Span
+from shapels.analysis.suppression import silenced
 
 EXAMPLE = "1, 3, 64, 64"
 
@@ -85,8 +86,7 @@ def missing_input_notes(result: AnalysisResult, strict: bool = False) -> list:
             continue
         span = _class_name_span(m, lines)
         line_text = lines[span.start_line - 1] if 0 < span.start_line <= len(lines) else ""
-        match = IGNORE.search(line_text)
-        if match and (match.group(1) is None or "missing-input" in {c.strip() for c in match.group(1).split(",")}):
+        if silenced(line_text, "missing-input"):
             continue
         notes.append(Finding("missing-input", "error" if strict else "information", _note(m, unknown, strict),
                              None, span=span, module=m.name))
@@ -245,7 +245,7 @@ def _show(path: Path) -> str:
 
 def _find_in_project(root: Path, name: str) -> Optional[list]:
     """The entries for class `name` in the Python files under root, or None when none defines it."""
-    from shapels.cli import SKIP_DIRS
+    from shapels.sources import SKIP_DIRS, read_source
 
     found = []
     for folder, dirs, files in os.walk(root):
@@ -255,7 +255,7 @@ def _find_in_project(root: Path, name: str) -> Optional[list]:
                 continue
             path = Path(folder) / file
             try:
-                text = path.read_bytes().decode("utf-8-sig", errors="replace")
+                text = read_source(path)
             except OSError:
                 continue
             if not _defines(text, name):

@@ -1,8 +1,15 @@
-"""Settings from `[tool.shapels]` in the nearest pyproject.toml (the one piece of I/O for options)."""
+"""The one configuration path: the analysis Options for a file, from `[tool.shapels]` in the nearest
+pyproject.toml (the one piece of I/O for options) over the caller's defaults, with the import loader.
+
+The CLI, the language server and confirm all build their Options with `build_options` (the server
+passes the editor's settings as `defaults`; the CLI adds its `--input`s after), so a setting or an
+import means the same to each of them.
+"""
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -55,3 +62,35 @@ def options_from_section(section: dict) -> tuple[Options, list]:
         else:
             problems.append("budget_seconds: expected a positive number")
     return options, problems
+
+
+def build_options(section: dict, defaults: Optional[Options] = None, loader=None) -> tuple[Options, list]:
+    """`defaults` (the engine's when None) with a [tool.shapels] `section` over them: its inputs win per
+    class and parameter, its budget when valid; `loader` resolves imports (None: the file alone).
+    Each invalid entry of the section is a problem, "[tool.shapels] ...; using the default"."""
+    base = defaults or Options()
+    options = replace(base, inputs={cls: dict(params) for cls, params in base.inputs.items()}, loader=loader)
+    if not section:
+        return options, []
+    project, problems = options_from_section(section)
+    for cls, params in project.inputs.items():
+        options.inputs.setdefault(cls, {}).update(params)
+    budget_given = section.get("budget_seconds", section.get("budgetSeconds")) is not None
+    if budget_given and not any("budget" in p for p in problems):
+        options.budget_seconds = project.budget_seconds
+    return options, [f"[tool.shapels] {p}; using the default" for p in problems]
+
+
+@dataclass
+class ProjectOptions:
+    options: Options
+    pyproject: Optional[Path]  # where the section came from, if any
+    problems: list = field(default_factory=list)  # the file unreadable, or entries replaced by defaults
+
+
+def project_options(start: Path, defaults: Optional[Options] = None, loader=None) -> ProjectOptions:
+    """build_options with the section of the pyproject.toml nearest to `start` (a file or folder)."""
+    pyproject = find_pyproject(start)
+    section, problem = read_tool_section(pyproject)
+    options, problems = build_options(section, defaults, loader)
+    return ProjectOptions(options, pyproject, ([problem] if problem else []) + problems)

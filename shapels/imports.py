@@ -14,6 +14,8 @@ import sysconfig
 from pathlib import Path
 from typing import Iterable, Optional
 
+from shapels.sources import read_source
+
 MAX_FILE_BYTES = 2_000_000
 
 
@@ -88,7 +90,7 @@ class FileLoader:
             return None
         key = (str(path), found.st_mtime_ns, found.st_size)
         if key not in self._cache:
-            text = path.read_bytes().decode("utf-8-sig", errors="replace")
+            text = read_source(path)
             self._cache = {k: v for k, v in self._cache.items() if k[0] != str(path)}
             self._cache[key] = (str(path), text)
         return self._cache[key]

@@ -1,6 +1,6 @@
 """CLI output formats: text, ruff-style JSON, SARIF, and the `shapes` table/JSON (DESIGN.md part B).
 
-A notebook's result carries its program as `result.notebook` (shapels/notebooks.py; cli.with_notebook):
+A notebook's result carries its program as `result.notebook` (shapels/notebooks.py; file_check.with_notebook):
 every position is then given within its cell, and the cell (1-based, every cell counted, as ruff
 does) beside it: `nb.ipynb:cell 3:2:5:` in text, a `"cell"` field in JSON (the finding, each fix
 edit, each related location, and `shapes`' modules, bindings and layers), and `properties.cell` on

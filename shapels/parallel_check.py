@@ -82,7 +82,7 @@ def analyse_files(files: list, texts: dict, notebooks: dict, options, strict: bo
 def analyse_one(path, text: str, options, strict: bool, notebook, cache, key: Optional[str]):
     """analyse_file, with the import loader's answers recorded and the result kept under `key`."""
     from shapels.check_cache import RecordingLoader, record_of
-    from shapels.cli import analyse_file
+    from shapels.file_check import analyse_file
 
     recorder = None
     if key is not None and getattr(options, "loader", None) is not None:

@@ -16,6 +16,7 @@ from typing import Optional
 from shapels.confirm.compare import compare
 from shapels.confirm.pool import WorkerPool
 from shapels.confirm.report import ConfirmReport, RunError, from_worker
+from shapels.sources import read_source
 
 DEVICES = ("auto", "cuda", "cpu", "meta")
 _POOL: Optional[WorkerPool] = None
@@ -37,12 +38,13 @@ def warm_up() -> None:
 
 
 def static_options(path: str):
-    """The analysis Options `shapels check` would use for this file ([tool.shapels] included)."""
-    from shapels.config import find_pyproject, options_from_section, read_tool_section
+    """The analysis Options `shapels check` would use for this file: [tool.shapels] included, and
+    its imports resolved (a model whose blocks live in another file is compared with their shapes,
+    not with unknowns)."""
+    from shapels.config import project_options
+    from shapels.imports import FileLoader
 
-    section, _ = read_tool_section(find_pyproject(Path(path)))
-    options, _ = options_from_section(section)
-    return options
+    return project_options(Path(path), loader=FileLoader(roots=[Path.cwd()])).options
 
 
 def confirm_file(path: str, device: str = "auto", timeout: float = 60.0, memory_mb: int = 4096,
@@ -56,7 +58,7 @@ def confirm_file(path: str, device: str = "auto", timeout: float = 60.0, memory_
         return _cannot(path, device, "usage", f"unknown device {device!r}: expected one of {', '.join(DEVICES)}", started)
     if text is None:
         try:
-            text = Path(path).read_bytes().decode("utf-8-sig", errors="replace")
+            text = read_source(path)
         except OSError as error:
             return _cannot(path, device, "usage", f"cannot read {path}: {error.strerror or error}", started)
     holder: dict = {"static": static}

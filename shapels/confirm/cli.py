@@ -24,9 +24,10 @@ def run_confirm(args) -> int:
     from shapels.confirm import render
     from shapels.confirm.api import confirm_file
 
-    from shapels.cli import check_inputs, load_settings, read_source
+    from shapels.cli_settings import check_inputs, load_settings
     from shapels.notebooks import NotebookError, is_notebook, program_of, read_notebook
     from shapels.output import display_path
+    from shapels.sources import read_source
 
     settings = load_settings([args.path], getattr(args, "input", []))
     path = Path(args.path)

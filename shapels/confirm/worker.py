@@ -135,8 +135,9 @@ def run_request(request: dict) -> dict:
     text = request.get("text")
     if text is None:
         try:
-            with open(path, "rb") as f:
-                text = f.read().decode("utf-8-sig", errors="replace")
+            from shapels.sources import read_source
+
+            text = read_source(path)
         except OSError as error:
             return {"ok": False, "device": device, "error": {"kind": "usage", "message": f"cannot read {path}: {error.strerror}"}}
     memory_mb = request.get("memory_mb")

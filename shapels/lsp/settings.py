@@ -13,7 +13,8 @@ didChangeConfiguration):
     budgetSeconds  number > 0, default 5: the engine's time budget per file
 
 `[tool.shapels]` in the nearest pyproject.toml is read too; being specific to the project, its
-`inputs` (per class and parameter) and `budget_seconds` win over the editor's defaults.
+`inputs` (per class and parameter) and `budget_seconds` win over the editor's defaults
+(`config.build_options`, with `Settings.defaults()` as the defaults).
 An invalid value is reported (a list of problems) and replaced by its default.
 """
 
@@ -44,6 +45,11 @@ class Settings:
     def severity_for(self, code: str, default: str) -> str:
         table = dict(self.severity)
         return table.get(code, table.get("*", default))
+
+    def defaults(self) -> Options:
+        """The editor's part of the analysis Options, which a project's [tool.shapels] overrides."""
+        return Options(inputs={cls: dict(params) for cls, params in self.inputs.items()},
+                       budget_seconds=self.budget_seconds)
 
 
 def section_of(raw: Any) -> Any:
@@ -170,18 +176,3 @@ class ProjectSettings:
         with self._lock:
             self._cache[pyproject] = (mtime, section)
         return section, problems, pyproject
-
-
-def options_for(settings: Settings, project: dict) -> tuple[Options, list]:
-    """Engine Options: editor settings, overridden by the project's `[tool.shapels]`."""
-    options = Options(inputs={cls: dict(params) for cls, params in settings.inputs.items()},
-                      budget_seconds=settings.budget_seconds)
-    if not project:
-        return options, []
-    project_options, problems = options_from_section(project)
-    for cls, params in project_options.inputs.items():
-        options.inputs.setdefault(cls, {}).update(params)
-    budget_given = project.get("budget_seconds", project.get("budgetSeconds")) is not None
-    if budget_given and not option_problems_mention(problems, "budget"):
-        options.budget_seconds = project_options.budget_seconds
-    return options, [f"[tool.shapels] {p}; using the default" for p in problems]

@@ -10,6 +10,7 @@ from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
 from shapels.analysis.positions import Span
+from shapels.config import build_options
 from shapels.lsp import positions, settings
 from shapels.lsp.scheduler import Scheduler
 
@@ -35,10 +36,14 @@ def test_settings_invalid_values_fall_back_to_defaults():
 
 def test_options_project_overrides_editor():
     editor, _ = settings.parse({"inputs": {"Net": {"x": "(1, 3)", "y": "(2,)"}}, "budgetSeconds": 3})
-    options, problems = settings.options_for(editor, {"inputs": {"Net.x": [9, 9]}, "budget_seconds": 1})
+    options, problems = build_options({"inputs": {"Net.x": [9, 9]}, "budget_seconds": 1}, editor.defaults())
     assert problems == []
     assert options.inputs == {"Net": {"x": [9, 9], "y": "(2,)"}}
     assert options.budget_seconds == 1.0
+    assert editor.inputs == {"Net": {"x": "(1, 3)", "y": "(2,)"}}  # the editor's settings are not changed
+    options, problems = build_options({"budget_seconds": -1}, editor.defaults())
+    assert options.budget_seconds == 3.0
+    assert problems == ["[tool.shapels] budget_seconds: expected a positive number; using the default"]
 
 
 def test_positions_round_trip_utf16_and_utf8():
