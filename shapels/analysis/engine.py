@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -19,15 +18,14 @@ from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpre
 from shapels.analysis.modtable import ClassInfo
 from shapels.analysis.parsing import parse_module
 from shapels.analysis.scopes import Loader, make_scope
+from shapels.analysis.suppression import silenced
 from shapels.analysis.objects import Instance, UserFunction
 from shapels.analysis.positions import Loc, Positions, Span, node_ranges
 from shapels.analysis.recorder import Recorder, Run
 from shapels.rules.base import from_python
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
-from shapels.values import Const, Layer, Number, Step, Tensor, Value
-
-IGNORE = re.compile(r"#\s*shapels:\s*ignore(?:\[([\w\-, ]+)\])?")
+from shapels.values import Const, Layer, Number, Step, Tensor
 SOURCE_RANK = {"config": 0, "comment": 1, "annotation": 2, "driver": 3, "symbolic": 4}
 
 
@@ -407,15 +405,9 @@ def _unsuppressed(findings: list, text: str) -> list:
 
 
 def _suppressed(finding: Finding, lines: list) -> bool:
-    """`# shapels: ignore` or `# shapels: ignore[code, ...]` on any line the finding spans."""
-    for line_no in range(finding.span.start_line, finding.span.end_line + 1):
-        if 0 < line_no <= len(lines):
-            match = IGNORE.search(lines[line_no - 1])
-            if match:
-                codes = match.group(1)
-                if codes is None or finding.code in {c.strip() for c in codes.split(",")}:
-                    return True
-    return False
+    """A suppression comment for the finding's code on any line it spans (analysis/suppression.py)."""
+    return any(silenced(lines[line_no - 1], finding.code)
+               for line_no in range(finding.span.start_line, finding.span.end_line + 1) if 0 < line_no <= len(lines))
 
 
 def _primary_run(runs: list) -> Optional[Run]:
@@ -465,10 +457,6 @@ def _module_report(info: ClassInfo, recorder: Recorder, positions: Positions) ->
         layers.append(by_layer[id(layer)])
     inputs = {k: (v.shape if isinstance(v, Tensor) else None) for k, v in run.inputs.items()}
     return ModuleReport(info.name, span, forward_span, run.source, inputs, run.output, bindings, names, layers)
-
-
-def value_shape(value: Value) -> Optional[Shape]:
-    return value.shape if isinstance(value, Tensor) else None
 
 
 __all__ = ["AnalysisResult", "Binding", "LayerReport", "ModuleReport", "Options", "analyze", "from_python"]

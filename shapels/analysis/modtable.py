@@ -110,13 +110,6 @@ class ModuleTable:
     functions: dict = field(default_factory=dict)  # name -> cst.FunctionDef
     star_imports: list = field(default_factory=list)  # `from .activations import *`: ".activations", in order
 
-    def qualify(self, dotted: str) -> str:
-        head, _, rest = dotted.partition(".")
-        if head in self.aliases:
-            base = self.aliases[head]
-            return f"{base}.{rest}" if rest else base
-        return dotted
-
     def module_classes(self) -> list:
         return [c for c in self.classes.values() if c.is_module]
 

@@ -3,16 +3,17 @@ quick fix, its alternatives (e.g. nn.LazyLinear), and "Ignore on this line"."""
 
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 from lsprotocol import types
 
-from shapels.lsp.diagnostics import SOURCE
+from shapels.analysis.suppression import comment_for, suppression_in
+from shapels.lsp import fix_payload
+from shapels.lsp.capabilities import client_supports
+from shapels.lsp.conversion import SOURCE
 from shapels.lsp.positions import codec_of, document_lines, line_end
 
 KIND = types.CodeActionKind.QuickFix
-IGNORE = re.compile(r"#\s*shapels:\s*ignore(\[([\w\-, ]*)\])?")
 
 
 def register(server) -> None:
@@ -27,13 +28,12 @@ def actions_for(server, params: types.CodeActionParams) -> Optional[list]:
     uri = params.text_document.uri
     actions = []
     for diagnostic in params.context.diagnostics:
-        if diagnostic.source != SOURCE or not isinstance(diagnostic.data, dict):
+        data = fix_payload.from_json(diagnostic.data) if diagnostic.source == SOURCE else None
+        if data is None:
             continue
-        data = diagnostic.data
-        fix = data.get("fix")
-        if fix:
-            actions.append(_edit_action(server, uri, data, fix, diagnostic, preferred=True))
-        for alternative in data.get("alternatives") or []:
+        if data.fix is not None:
+            actions.append(_edit_action(server, uri, data, data.fix, diagnostic, preferred=True))
+        for alternative in data.alternatives:
             actions.append(_edit_action(server, uri, data, alternative, diagnostic, preferred=False))
         ignore = _ignore_action(server, uri, diagnostic)
         if ignore is not None:
@@ -48,17 +48,16 @@ def wanted(only: Optional[list]) -> bool:
     return any(KIND == kind or KIND.startswith(f"{kind}.") or kind == "" for kind in only)
 
 
-def _edit_action(server, uri, data, fix, diagnostic, preferred: bool) -> types.CodeAction:
+def _edit_action(server, uri, data: fix_payload.DiagnosticData, fix: fix_payload.Fix, diagnostic,
+                 preferred: bool) -> types.CodeAction:
     # A fix of several edits applies them together; in a notebook an edit may lie in another cell
     # (its own `uri` and `version`).
     documents: dict = {}
-    for part in [fix] + list(fix.get("more") or []):
-        target = part.get("uri", uri)
-        version = part["version"] if "uri" in part else data.get("version")
-        documents.setdefault(target, (version, []))[1].append(
-            types.TextEdit(range=_range(part["range"]), new_text=part["newText"]))
+    for part in fix.edits():
+        target, version = (part.uri, part.version) if part.uri is not None else (uri, data.version)
+        documents.setdefault(target, (version, []))[1].append(types.TextEdit(range=part.range, new_text=part.new_text))
     return types.CodeAction(
-        title=fix["title"],
+        title=fix.title,
         kind=KIND,
         diagnostics=[diagnostic],
         is_preferred=preferred,
@@ -74,21 +73,18 @@ def _ignore_action(server, uri, diagnostic) -> Optional[types.CodeAction]:
         return None
     text = lines[row]
     codec = codec_of(server)
-    match = IGNORE.search(text)
-    if match and match.group(2) is None:
-        return None  # a bare `# shapels: ignore` already silences the line
-    if match:
-        codes = [c.strip() for c in match.group(2).split(",") if c.strip()]
-        if code in codes:
-            return None
-        new = f"# shapels: ignore[{', '.join(codes + [str(code)])}]"
-        start = codec.client_num_units(text[: match.start()])
-        end = codec.client_num_units(text[: match.end()])
+    found = suppression_in(text)
+    if found is not None and found.silences(str(code)):
+        return None  # the line's comment already silences this code
+    if found is not None:  # a list without this code (`ignore[]` included): add it
+        new = comment_for(found.codes + (str(code),))
+        start = codec.client_num_units(text[: found.start])
+        end = codec.client_num_units(text[: found.end])
         rng = types.Range(start=types.Position(line=row, character=start), end=types.Position(line=row, character=end))
         edit = types.TextEdit(range=rng, new_text=new)
     else:
         end = line_end(codec, lines, row)
-        edit = types.TextEdit(range=types.Range(start=end, end=end), new_text=f"  # shapels: ignore[{code}]")
+        edit = types.TextEdit(range=types.Range(start=end, end=end), new_text=f"  {comment_for((str(code),))}")
     version = _current_version(server, uri)  # computed from the current text
     return types.CodeAction(
         title=f"Ignore {code} on this line",
@@ -107,9 +103,7 @@ def workspace_edit(server, uri: str, version, edits: list) -> types.WorkspaceEdi
 
 def workspace_edits(server, documents: dict) -> types.WorkspaceEdit:
     """workspace_edit for several documents: uri -> (version, edits)."""
-    caps = server.client_capabilities
-    supports = getattr(getattr(getattr(caps, "workspace", None), "workspace_edit", None), "document_changes", None)
-    if supports:
+    if client_supports(server, "workspace.workspace_edit.document_changes"):
         return types.WorkspaceEdit(
             document_changes=[
                 types.TextDocumentEdit(
@@ -127,10 +121,3 @@ def _current_version(server, uri: str):
         return server.workspace.get_text_document(uri).version
     except Exception:  # noqa: BLE001
         return None
-
-
-def _range(raw: dict) -> types.Range:
-    return types.Range(
-        start=types.Position(line=raw["start"]["line"], character=raw["start"]["character"]),
-        end=types.Position(line=raw["end"]["line"], character=raw["end"]["character"]),
-    )

@@ -13,6 +13,7 @@ from shapels.lsp import formatting as fmt
 from shapels.lsp.positions import codec_of, split_lines, to_position
 
 CONFIRM_COMMAND = "shapels.confirm"
+CONFIRM_FEATURE = "shapels.lsp.confirm_feature"  # the module that serves CONFIRM_COMMAND, when registered
 
 
 def register(server) -> None:
@@ -36,7 +37,8 @@ def lenses_for(server, uri: str) -> list:
         return []
     codec = codec_of(server)
     lines = split_lines(result.text)
-    confirm = confirm_available() and _trusted(server)
+    # "Confirm by running" only where the command is served, can run, and may (a trusted workspace).
+    confirm = CONFIRM_FEATURE in server.features and confirm_available() and server.state.trusted
     lenses = []
     for module in result.modules:
         if module.forward_span is None or module.source == "none":
@@ -54,15 +56,6 @@ def lenses_for(server, uri: str) -> list:
                 )
             )
     return lenses
-
-
-def _trusted(server) -> bool:
-    """An untrusted workspace (initializationOptions `shapels.trusted = false`) is not offered a run."""
-    try:
-        from shapels.lsp.confirm_feature import trusted
-    except ImportError:
-        return False
-    return trusted(server)
 
 
 def summary(module) -> str:

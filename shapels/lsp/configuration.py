@@ -10,6 +10,8 @@ from lsprotocol import types
 
 from shapels.lsp import diagnostics, documents
 from shapels.lsp import settings as settings_mod
+from shapels.lsp.capabilities import client_supports
+from shapels.lsp.publish import refresh_views
 from shapels.lsp.settings import SECTION
 
 
@@ -25,7 +27,7 @@ def register(server) -> None:
     async def initialized(ls, params: types.InitializedParams):
         for problem in ls.state.startup_problems:
             ls.warn_once(problem)
-        if _supports(ls, "did_change_configuration"):
+        if client_supports(ls, "workspace.did_change_configuration.dynamic_registration"):
             await _register_for_changes(ls)
         await pull(ls)
 
@@ -44,7 +46,7 @@ def register(server) -> None:
 
 async def pull(server) -> None:
     """Ask the client for the `shapels` section, if it can answer."""
-    if not _client_has(server, "workspace", "configuration"):
+    if not client_supports(server, "workspace.configuration"):
         return
     generation = server.state.settings_generation
     try:
@@ -79,10 +81,7 @@ def apply(server, raw: Any, announce: bool = True) -> None:
     if not announce or new == old:
         return
     diagnostics.reanalyse_all(server)
-    if old.inlay_hints != new.inlay_hints and _client_has(server, "workspace", "inlay_hint", "refresh_support"):
-        server.workspace_inlay_hint_refresh(None)
-    if _client_has(server, "workspace", "code_lens", "refresh_support"):
-        server.workspace_code_lens_refresh(None)
+    refresh_views(server, inlay_hints=old.inlay_hints != new.inlay_hints)
 
 
 async def _register_for_changes(server) -> None:
@@ -101,16 +100,3 @@ async def _register_for_changes(server) -> None:
         )
     except Exception as error:  # noqa: BLE001
         server.log(f"could not register for configuration changes: {error}", types.MessageType.Log)
-
-
-def _supports(server, name: str) -> bool:
-    return _client_has(server, "workspace", name, "dynamic_registration")
-
-
-def _client_has(server, *path: str) -> bool:
-    node: Any = server.client_capabilities
-    for part in path:
-        node = getattr(node, part, None)
-        if node is None:
-            return False
-    return bool(node)

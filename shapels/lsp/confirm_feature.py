@@ -5,8 +5,11 @@
 - Work-done progress (when the client supports it), cancellable: cancelling kills the run.
 - The run happens in the confirm worker process (shapels.confirm.api), awaited off the event loop.
 - Results are diagnostics with source "shapels (run)" on the constructor lines, kept in their own
-  slot of the document state so the static publisher ("shapels") never erases them (nor they it);
-  `doc.runtime` (line -> text) makes hover show the runtime shape next to the static one.
+  slot of the document state (`ServerState.set_diagnostics`, until the next edit) so the static
+  publisher ("shapels") never erases them (nor they it); `doc.runtime` (line -> text) makes hover
+  show the runtime shape next to the static one.
+- The static side is analysed with the Options the diagnostics use (config.build_options: the
+  editor's settings, [tool.shapels], the workspace's imports).
 - Workspace trust: with the initializationOption `shapels.trusted = false` the command refuses.
   Nothing here runs on open or edit.
 - A notebook (the uri of a cell, as its code lens passes, or of the notebook) runs as its program
@@ -23,6 +26,11 @@ from typing import Any, Optional
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
+
+from shapels.lsp import diagnostics, notebook_sync
+from shapels.lsp.capabilities import client_supports
+from shapels.lsp.positions import codec_of, split_lines
+from shapels.lsp.publish import publish as publish_all
 
 COMMAND = "shapels.confirm"
 SOURCE = "shapels (run)"
@@ -48,12 +56,10 @@ async def run_command(server, args: list) -> dict:
     uri = args[0] if args and isinstance(args[0], str) else None
     if uri is None:
         return {"ok": False, "error": {"kind": "usage", "message": f"{COMMAND} expects the document uri"}}
-    if not trusted(server):
+    if not server.state.trusted:
         _show(server, types.MessageType.Warning, UNTRUSTED)
         return {"ok": False, "refused": True, "error": {"kind": "untrusted", "message": UNTRUSTED}}
     options = args[2] if len(args) > 2 and isinstance(args[2], dict) else {}
-    from shapels.lsp import notebook_sync
-
     notebook = notebook_sync.notebook_of(server, uri)
     program = None
     if notebook is not None:
@@ -68,7 +74,7 @@ async def run_command(server, args: list) -> dict:
     token = await _begin_progress(server, path, cancel)
     try:
         report = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: _confirm(path, text, options, cancel)
+            None, lambda: _confirm(server, uri, path, text, options, cancel)
         )
     except asyncio.CancelledError:  # the client cancelled the request itself: kill the run too
         cancel.set()
@@ -85,7 +91,7 @@ async def run_command(server, args: list) -> dict:
     return report.to_dict()
 
 
-def _confirm(path: str, text: Optional[str], options: dict, cancel: threading.Event):
+def _confirm(server, uri: str, path: str, text: Optional[str], options: dict, cancel: threading.Event):
     from shapels.confirm.api import confirm_file
 
     return confirm_file(
@@ -94,26 +100,14 @@ def _confirm(path: str, text: Optional[str], options: dict, cancel: threading.Ev
         timeout=float(options.get("timeout", 60.0)),
         memory_mb=int(options.get("memoryMb", 4096)),
         text=text,
+        options=diagnostics.options_for(server, uri)[0],
         cancel=cancel,
     )
 
 
-def trusted(server) -> bool:
-    """False when the client said so: initializationOptions {"shapels": {"trusted": false}} (or the flat
-    key "shapels.trusted"); a value other than true/false there counts as not trusted (and the
-    settings warning says so). Trusted when the key is absent."""
-    state = getattr(server, "state", None)
-    raw = dict(getattr(state, "init_settings", None) or {})
-    for key in ("trusted", "shapels.trusted"):
-        if key in raw and raw[key] is not True and raw[key] is not None:
-            return False
-    return True
-
-
 # -- progress ---------------------------------------------------------------------------------------
 async def _begin_progress(server, path: str, cancel: threading.Event):
-    window = getattr(server.client_capabilities, "window", None)
-    if not getattr(window, "work_done_progress", False):
+    if not client_supports(server, "window.work_done_progress"):
         return None
     token = f"shapels-confirm-{uuid.uuid4()}"
     try:
@@ -148,40 +142,29 @@ def summary(report) -> str:
 
 # -- results -> diagnostics and hover ---------------------------------------------------------------
 def publish(server, uri: str, report) -> None:
-    state = getattr(server, "state", None)
-    doc = state.document(uri) if state is not None else None
-    static = getattr(doc, "result", None)
-    text = _text(server, uri, static)
-    lines = _split(text)
-    diagnostics = to_diagnostics(report, static, lines, _codec(server), uri)
-    if doc is None:  # no shared state: publish ours alone
-        server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
-        return
-    doc.diagnostics[SOURCE] = diagnostics
+    doc = server.state.document(uri)
+    static = doc.result
+    lines = split_lines(_text(server, uri, static))
+    server.state.set_diagnostics(uri, SOURCE, to_diagnostics(report, static, lines, codec_of(server), uri),
+                                 until_edit=True)
     doc.runtime = runtime_notes(report, static)
-    from shapels.lsp import diagnostics as static_diagnostics
-
-    static_diagnostics.publish(server, uri)
+    publish_all(server, uri)
     if report.error is not None and report.error.kind not in ("exception",):
         _show(server, types.MessageType.Warning, f"shapels confirm: {report.error.message}")
 
 
 def publish_notebook(server, uri: str, program, report) -> None:
     """A notebook's run: diagnostics and hover notes made against its program, moved into its cells."""
-    from shapels.lsp import diagnostics as static_diagnostics
-    from shapels.lsp import notebook_sync
-
     state = server.state.notebooks.get(uri)
     static = getattr(state, "result", None)
-    lines = _split(program.text)
-    made = to_diagnostics(report, static, lines, _codec(server), uri)
+    lines = split_lines(program.text)
+    made = to_diagnostics(report, static, lines, codec_of(server), uri)
     per_cell = notebook_sync.split_by_cell(program, made)
     notes = notebook_sync.runtime_by_cell(program, runtime_notes(report, static))
     for cell_uri, found in per_cell.items():
-        doc = server.state.document(cell_uri)
-        doc.diagnostics[SOURCE] = found
-        doc.runtime = notes.get(cell_uri, {})
-        static_diagnostics.publish(server, cell_uri)
+        server.state.set_diagnostics(cell_uri, SOURCE, found, until_edit=True)
+        server.state.document(cell_uri).runtime = notes.get(cell_uri, {})
+        publish_all(server, cell_uri)
     if report.error is not None and report.error.kind not in ("exception",):
         _show(server, types.MessageType.Warning, f"shapels confirm: {report.error.message}")
 
@@ -252,24 +235,6 @@ def _text(server, uri: str, static) -> str:
         return server.workspace.get_text_document(uri).source
     except Exception:  # noqa: BLE001
         return getattr(static, "text", "") or ""
-
-
-def _split(text: str) -> list:
-    try:
-        from shapels.lsp.positions import split_lines
-
-        return split_lines(text)
-    except ImportError:
-        return text.splitlines()
-
-
-def _codec(server):
-    try:
-        from shapels.lsp.positions import codec_of
-
-        return codec_of(server)
-    except ImportError:
-        return server.workspace.position_codec
 
 
 def _to_position(codec, lines: list, line: int, col: int) -> types.Position:

@@ -9,6 +9,7 @@ from typing import Optional
 from lsprotocol import types
 
 from shapels.lsp import formatting as fmt
+from shapels.lsp.capabilities import client_capability
 from shapels.lsp.positions import codec_of, contains, document_lines, from_position, span_size, split_lines, to_range
 
 
@@ -109,9 +110,7 @@ def render(text: tuple, runtime: Optional[str], markdown: bool) -> types.MarkupC
 
 
 def prefers_markdown(server) -> bool:
-    caps = server.client_capabilities
-    formats = getattr(getattr(getattr(caps, "text_document", None), "hover", None), "content_format", None)
-    for f in formats or []:
+    for f in client_capability(server, "text_document.hover.content_format", None) or []:
         if f == types.MarkupKind.Markdown:
             return True
         if f == types.MarkupKind.PlainText:

@@ -25,6 +25,9 @@ from urllib.parse import unquote
 import attrs
 from lsprotocol import types
 
+from shapels.lsp.conversion import SOURCE, to_diagnostic
+from shapels.lsp.positions import codec_of, split_lines
+from shapels.lsp.publish import clear, publish, refresh_views
 from shapels.notebooks import Cell, build_program
 
 NOTEBOOK_TYPE = "jupyter-notebook"
@@ -96,8 +99,6 @@ def program_for(server, notebook) -> Any:
 
 def request(server, uri: str, delay: float) -> None:
     """Analyse the notebook as it stands (supersedes every earlier request for it)."""
-    from shapels.lsp import diagnostics
-
     notebook = server.workspace.get_notebook_document(notebook_uri=uri)
     if notebook is None:
         return
@@ -106,9 +107,8 @@ def request(server, uri: str, delay: float) -> None:
     if not server.state.settings.enable:
         server.scheduler.cancel(uri)
         for cell in program.code_cells():
-            doc = server.state.document(cell.uri)
-            doc.diagnostics[diagnostics.SOURCE] = []
-            diagnostics.publish(server, cell.uri, cell.version)
+            server.state.set_diagnostics(cell.uri, SOURCE, [])
+            publish(server, cell.uri, cell.version)
         return
     state.version = notebook.version
     server.scheduler.schedule(uri, notebook.version, program, delay)
@@ -128,8 +128,6 @@ def is_cell(server, uri: str) -> bool:
 
 # -- results --------------------------------------------------------------------------------------
 def on_result(server, uri: str, version: Optional[int], result, program, settings) -> None:
-    from shapels.lsp import diagnostics
-
     state = server.state.notebooks.get(uri)
     if state is None:  # closed meanwhile
         return
@@ -144,7 +142,7 @@ def on_result(server, uri: str, version: Optional[int], result, program, setting
                    types.MessageType.Log)
         return
     state.result, state.program, state.version = result, program, version
-    codec = diagnostics.codec_of(server)
+    codec = codec_of(server)
     per_cell = to_cell_diagnostics(result, program, codec, settings)
     published = []
     for cell in program.code_cells():
@@ -153,20 +151,17 @@ def on_result(server, uri: str, version: Optional[int], result, program, setting
         doc = server.state.document(cell.uri)
         doc.result = CellView(result, program, cell.index)
         doc.result_version = cell.version
-        doc.diagnostics[diagnostics.SOURCE] = per_cell.get(cell.index, [])
-        diagnostics.publish(server, cell.uri, cell.version)
+        server.state.set_diagnostics(cell.uri, SOURCE, per_cell.get(cell.index, []))
+        publish(server, cell.uri, cell.version)
         published.append(cell.uri)
     for gone in set(state.cells) - set(published):  # a cell no longer Python (made markdown)
         _clear(server, gone)
     state.cells = published
-    diagnostics.refresh_views(server)
+    refresh_views(server, inlay_hints=server.state.settings.inlay_hints)
 
 
 def to_cell_diagnostics(result, program, codec, settings) -> dict:
     """cell index -> its LSP diagnostics, every position in its cell's own lines."""
-    from shapels.lsp.diagnostics import to_diagnostic
-    from shapels.lsp.positions import split_lines
-
     lines = {c.index: split_lines(c.source) for c in program.code_cells()}
     cells = {c.index: c for c in program.code_cells()}
 
@@ -232,17 +227,14 @@ def runtime_by_cell(program, notes: dict) -> dict:
 def _clear(server, cell_uri: str) -> None:
     """Forget a cell and take its diagnostics away."""
     server.state.forget(cell_uri)
-    server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=cell_uri, diagnostics=[]))
+    clear(server, cell_uri)
 
 
 def _clear_runtime(server, uri: str) -> None:
     """An edit: what a run observed no longer describes the notebook."""
     state = server.state.notebooks.get(uri)
     for cell_uri in state.cells if state else []:
-        doc = server.state.documents.get(cell_uri)
-        if doc is not None:
-            doc.diagnostics.pop("shapels (run)", None)
-            doc.runtime.clear()
+        server.state.edited(cell_uri)
 
 
 # -- a cell's view of the notebook's result --------------------------------------------------------
@@ -301,6 +293,4 @@ def _with_span(call, local):
 
 
 def _cell_lines(source: str) -> list:
-    from shapels.lsp.positions import split_lines
-
     return split_lines(source)

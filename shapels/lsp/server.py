@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+from typing import Optional
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from shapels import __version__
+from shapels.imports import FileLoader
+from shapels.lsp.scheduler import Scheduler
 from shapels.lsp.settings import ProjectSettings
 from shapels.lsp.state import ServerState
 
@@ -36,9 +39,12 @@ class ShapelsServer(LanguageServer):
 
         super().__init__("shapels", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
                          notebook_document_sync=SYNC_OPTIONS)
+        # Every attribute a feature uses is declared here; features share nothing else.
         self.state = ServerState()
         self.project_settings = ProjectSettings()
-        self.features: list = []
+        self.features: list = []  # the feature modules registered, by name
+        self.scheduler: Optional[Scheduler] = None  # set up by `diagnostics.register`
+        self.import_loader: Optional[FileLoader] = None  # made on the first analysis, once folders are known
         self._warned: set = set()
 
     def log(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:

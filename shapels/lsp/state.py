@@ -1,12 +1,14 @@
 """What the server knows per open document: the last good analysis, its diagnostics, runtime notes.
 
-This is the integration point for other features (e.g. `confirm_feature`):
+This is where features meet (none reaches into another):
 - `server.state.documents[uri].result` is the last good `AnalysisResult` (None before the first).
 - `server.state.documents[uri].runtime` maps a 1-based source line to a text (e.g. "(1, 5120)")
   that hover appends as "runtime: ...".
-- `server.state.documents[uri].diagnostics` maps a diagnostic source ("shapels", "shapels (run)")
-  to its list of LSP diagnostics; `diagnostics.publish(server, uri)` sends them all merged, so one
-  source never erases another's.
+- `server.state.set_diagnostics(uri, source, items)` stores one source's LSP diagnostics ("shapels",
+  "shapels (run)"); `publish.publish(server, uri)` sends every source's merged, so one source never
+  erases another's. A source set `until_edit` (a run's: it observed the text as it was) is dropped,
+  with the runtime notes, by `edited(uri)`, which the document's and notebook's edits call.
+- `server.state.trusted`: whether the client allows running the workspace's code (confirm).
 - A notebook's cells are documents here too (their `result` a notebook_sync.CellView), and
   `server.state.notebooks[notebook_uri]` holds the notebook's own last result and program.
 """
@@ -27,6 +29,7 @@ class DocumentState:
     published_version: Optional[int] = None  # newest version whose diagnostics were published
     diagnostics: dict = field(default_factory=dict)  # source -> list[types.Diagnostic]
     runtime: dict = field(default_factory=dict)  # 1-based line -> text, shown on hover
+    until_edit: set = field(default_factory=set)  # sources of `diagnostics` that an edit makes stale
 
 
 @dataclass
@@ -43,6 +46,36 @@ class ServerState:
         if doc is None:
             doc = self.documents[uri] = DocumentState(uri)
         return doc
+
+    def set_diagnostics(self, uri: str, source: str, items: list, until_edit: bool = False) -> None:
+        doc = self.document(uri)
+        doc.diagnostics[source] = list(items)
+        if until_edit:
+            doc.until_edit.add(source)
+        else:
+            doc.until_edit.discard(source)
+
+    def edited(self, uri: str) -> None:
+        """The document's text changed: what a run observed (its diagnostics, its runtime notes) no
+        longer describes it."""
+        doc = self.documents.get(uri)
+        if doc is None:
+            return
+        for source in doc.until_edit:
+            doc.diagnostics.pop(source, None)
+        doc.until_edit.clear()
+        doc.runtime.clear()
+
+    @property
+    def trusted(self) -> bool:
+        """False when the client said so: initializationOptions {"shapels": {"trusted": false}} (or the
+        flat key "shapels.trusted"); a value other than true/false there counts as not trusted (and the
+        settings warning says so). Trusted when the key is absent."""
+        for key in ("trusted", "shapels.trusted"):
+            value = self.init_settings.get(key)
+            if value is not True and value is not None:
+                return False
+        return True
 
     def result(self, uri: str):
         doc = self.documents.get(uri)

@@ -58,12 +58,6 @@ def normalize_dim(call: RuleCall, dim, rank: Optional[int], *, param: str = "dim
     return d % max(rank, 1)
 
 
-def require_ranked(shape: Shape, what: str) -> Shape:
-    if not shape.ranked:
-        raise Unknowable(what)
-    return shape
-
-
 def numel(shape: Shape) -> Optional[sympy.Expr]:
     return D.dim_product(shape.dims) if shape.ranked else None
 

@@ -8,7 +8,7 @@ Guessing the rank is how a shape checker produces false positives, so we never d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence, Union
+from typing import Iterable, Optional, Sequence
 
 from shapels.symbolic.dims import Dim, DimLike, const, show, to_json
 
@@ -80,9 +80,3 @@ class Shape:
             return None
         return [to_json(d) for d in self.dims]
 
-
-ShapeLike = Union[Shape, Sequence[DimLike]]
-
-
-def as_shape(value: ShapeLike) -> Shape:
-    return value if isinstance(value, Shape) else Shape.of(value)

@@ -76,11 +76,6 @@ def view_strides(old_sizes: Sequence[int], old_strides: Sequence[int], new_sizes
     return tuple(new_strides) if view_d == -1 else None
 
 
-def _ints(values) -> Optional[list]:
-    out = [D.as_int(v) for v in values]
-    return None if any(v is None for v in out) else out
-
-
 def after(qualname: str, source_shape: Optional[Shape], source_strides: Optional[tuple], dims_of,
           output: Shape) -> Optional[tuple]:
     """The strides of an operation's result, where torch fixes them; else None.

@@ -94,17 +94,14 @@ async def test_untrusted_workspace_offers_no_run(untrusted, tmp_path):
 
 
 def test_a_wrong_trusted_value_counts_as_untrusted():
-    from shapels.lsp.confirm_feature import trusted
     from shapels.lsp.settings import parse
+    from shapels.lsp.state import ServerState
 
-    class Fake:
-        class state:
-            init_settings = {"trusted": "no"}
-
-    assert trusted(Fake) is False
+    assert ServerState(init_settings={"trusted": "no"}).trusted is False
     assert any("trusted" in p for p in parse({"trusted": "no"})[1])
-    Fake.state.init_settings = {}
-    assert trusted(Fake) is True
+    assert ServerState(init_settings={"shapels.trusted": False}).trusted is False
+    assert ServerState(init_settings={"trusted": True}).trusted is True
+    assert ServerState(init_settings={}).trusted is True
 
 
 def test_cpu_limit_stops_a_run_the_wall_clock_would_not(tmp_path):
