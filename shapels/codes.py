@@ -47,6 +47,10 @@ _CODES = [
          "nn.GroupNorm(3, 16)"),
     Code("input-dtype", "A layer with floating-point weights (Linear, convolution, norm, RNN, attention) gets an "
          "integer or bool tensor.", "nn.Linear(4, 2) fed torch.tensor([[1, 2, 3, 4]]), an int64 tensor"),
+    Code("layer-input-rank", "A Keras layer gets a tensor of a rank its input spec refuses (Keras: `expected "
+         "min_ndim=2, found ndim=1`): a Dense needs a batch axis and a features axis, a RepeatVector exactly (batch, "
+         "features), a Permute the batch and one axis per entry of its pattern.",
+         "keras.layers.Dense(10) fed tf.random.normal((64,)): make it (1, 64)"),
     Code("embedding-input", "An Embedding layer gets a non-integer tensor or an index known to be out of range.",
          "nn.Embedding(10, 4) fed torch.randn(2, 3)"),
     Code("rnn-input-size", "The feature dim arriving at an RNN/LSTM/GRU differs from its input_size.",

@@ -20,8 +20,9 @@ from shapels.analysis.parsing import parse_module
 # (importing file's path, dotted module name with leading dots for relative imports) -> (path, text)
 Loader = Callable[[str, str], Optional[tuple]]
 
-# Never loaded as source: torch is modelled by the rules, and these are infrastructure, not models.
-NOT_LOADED = {"torch", "numpy", "typing", "typing_extensions", "collections", "functools", "math", "os", "sys",
+# Never loaded as source: torch and Keras (under its own name or TensorFlow's) are modelled by the
+# rules, and these are infrastructure, not models.
+NOT_LOADED = {"torch", "keras", "tensorflow", "numpy", "typing", "typing_extensions", "collections", "functools", "math", "os", "sys",
               "builtins", "jaxtyping", "einops", "warnings", "abc", "dataclasses", "enum", "itertools", "copy"}
 MAX_SCOPES = 64
 

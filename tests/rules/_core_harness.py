@@ -254,7 +254,7 @@ def all_examples() -> list:
     seen: set = set()
     cases = []
     for rule in REGISTRY.values():
-        if id(rule) in seen:
+        if id(rule) in seen or rule.name.split(".")[0] == "keras":  # run against Keras by _keras_harness.py
             continue
         seen.add(id(rule))
         for i, ex in enumerate(rule.examples):

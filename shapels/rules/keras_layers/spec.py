@@ -1,0 +1,184 @@
+"""What every Keras layer rule shares: registration under `keras.layers.*`, Keras's input-spec rank
+checks, `data_format`, int-or-tuple arguments, and Keras's `None` dims.
+
+Keras 3 semantics, as `keras.src.layers` implements them: the batch axis comes first and is not part
+of a layer's configuration; layers build their weights from the first input they see (a Dense has no
+in_features); images are channels-last unless `data_format="channels_first"` (the default is
+`keras.config.image_data_format()`, "channels_last" unless the user's keras.json changes it).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import sympy
+
+from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
+from shapels.rules.registry import layer
+from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
+from shapels.values import Const, ListValue, Seq
+
+KERAS_LAYERS = "keras.layers."
+# A constructor argument Keras rejects (ValueError in __init__ or build): no code in the catalogue
+# names it; call-mismatch is the nearest, as for torch's.
+BAD_ARGUMENT = "call-mismatch"
+RANK = "layer-input-rank"
+
+
+class KerasLayer:
+    """A Keras layer passed to another one in an example (`Bidirectional(LSTM(8))`): its class name
+    under keras.layers and its constructor arguments."""
+
+    def __init__(self, name: str, *args, **kwargs):
+        self.qualname = name if "." in name else KERAS_LAYERS + name
+        self.args = args
+        self.kwargs = kwargs
+
+    def __repr__(self) -> str:
+        inner = ", ".join([repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()])
+        return f"{self.qualname.rsplit('.', 1)[-1]}({inner})"
+
+
+def keras_layer(*names: str, init: str = "", call: str = "inputs", examples=(), preserves_shape: bool = False):
+    """Register a rule for a Keras layer class. `names` are the class names under `keras.layers`
+    (aliases included: MaxPool2D for MaxPooling2D); `init` its constructor's own parameters (the
+    base Layer's name=, dtype=, input_shape=... are taken by **kwargs); `call` those of its call().
+    Every Keras layer's __call__ also takes `training=`."""
+    qualnames = [n if "." in n else KERAS_LAYERS + n for n in names]
+    init_spec = ", ".join(p for p in (init, "**kwargs") if p)
+    call_spec = call if "training" in call else f"{call}, training=None"
+    return layer(*qualnames, init=init_spec, forward=call_spec, preserves_shape=preserves_shape, examples=examples)
+
+
+def none_dim():
+    """Keras's `None`: a size not fixed until the model runs (the batch of a `keras.Input`)."""
+    return D.fresh("None")
+
+
+def is_none_dim(d) -> bool:
+    """Whether a dim depends on a Keras None (arithmetic on None gives None, as in Keras)."""
+    return any(isinstance(s, sympy.Dummy) and s.name == "None" for s in D.const(d).free_symbols)
+
+
+def keras_dim(d):
+    """A computed size as Keras states it: None where it depends on a None."""
+    return none_dim() if is_none_dim(d) else d
+
+
+def is_none(value) -> bool:
+    return isinstance(value, Const) and value.value is None
+
+
+def check_rank(call: RuleCall, shape: Shape, *, ndim: Optional[int] = None, min_ndim: Optional[int] = None,
+               max_ndim: Optional[int] = None, code: str = RANK, needs: str = "") -> None:
+    """Keras's InputSpec check (`expected min_ndim=2, found ndim=1`). `needs` says what the axes are
+    for, in the message."""
+    if not shape.ranked:
+        return
+    rank = shape.rank
+    if ndim is not None and rank != ndim:
+        expected = f"ndim={ndim}"
+    elif min_ndim is not None and rank < min_ndim:
+        expected = f"min_ndim={min_ndim}"
+    elif max_ndim is not None and rank > max_ndim:
+        expected = f"max_ndim={max_ndim}"
+    else:
+        return
+    why = f": {needs}" if needs else ""
+    call.fail(code, f"{layer_name(call)} gets a {rank}-D input {shape.show()} (Keras: expected {expected}, found "
+              f"ndim={rank}){why}", input_name=_first_input(call))
+
+
+def _first_input(call: RuleCall) -> Optional[str]:
+    for name in ("inputs", "sequences", "query"):
+        if name in call.args:
+            return name
+    return None
+
+
+def const(call: RuleCall, name: str):
+    try:
+        return call.const(name)
+    except Unknowable:
+        return None
+
+
+def data_format(call: RuleCall) -> str:
+    """`channels_last` or `channels_first`; None means Keras's default image_data_format()."""
+    value = call.const("data_format")
+    if value is None:
+        return "channels_last"
+    if not isinstance(value, str):
+        raise Unknowable("data_format")
+    if value.lower() not in ("channels_last", "channels_first"):
+        call.fail(BAD_ARGUMENT, f"{layer_name(call)}: data_format must be 'channels_last' or 'channels_first', "
+                  f"got {value!r}", param="data_format")
+    return value.lower()
+
+
+def int_tuple(call: RuleCall, name: str, n: int, *, allow_zero: bool = False) -> tuple:
+    """An int-or-tuple argument (kernel_size=3 or (3, 3)) as n Dims, as Keras's standardize_tuple
+    reads it: a tuple of another length, or a value below 1 (0 where allowed), is Keras's ValueError."""
+    value = call.value(name)
+    if isinstance(value, (Seq, ListValue)):
+        items = [to_dim(i) for i in value.items]
+        if len(items) != n:
+            call.fail(BAD_ARGUMENT, f"{layer_name(call)}: {name} must be an int or a tuple of {n} integers, "
+                      f"got {len(items)} of them", param=name)
+        if any(i is None for i in items):
+            raise Unknowable(name)
+    else:
+        single = to_dim(value)
+        if single is None:
+            raise Unknowable(name)
+        items = [single] * n
+    for item in items:
+        v = D.as_int(item)
+        if v is not None and (v < 0 if allow_zero else v <= 0):
+            bound = ">= 0" if allow_zero else "> 0"
+            call.fail(BAD_ARGUMENT, f"{layer_name(call)}: {name} values must be {bound}, got {D.show(item)}",
+                      param=name)
+    return tuple(items)
+
+
+def padding_mode(call: RuleCall, *, allow_causal: bool = False) -> str:
+    value = call.const("padding")
+    if not isinstance(value, str):
+        raise Unknowable("padding")
+    allowed = ("valid", "same", "causal") if allow_causal else ("valid", "same")
+    if value.lower() not in allowed:
+        call.fail(BAD_ARGUMENT, f"{layer_name(call)}: padding must be one of {', '.join(map(repr, allowed))}, "
+                  f"got {value!r}", param="padding")
+    return value.lower()
+
+
+def split_channels(shape: Shape, n: int, fmt: str):
+    """(batch, spatial dims, channels) of a ranked (n+2)-D input in `fmt`."""
+    dims = list(shape.dims)
+    if fmt == "channels_last":
+        return dims[0], dims[1:-1], dims[-1]
+    return dims[0], dims[2:], dims[1]
+
+
+def show_dims(dims) -> str:
+    """A tuple of dims as Python prints it: (5, 5), (3,)."""
+    parts = [D.show(d) for d in dims]
+    return f"({parts[0]},)" if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+
+
+def join_channels(batch, spatial, channels, fmt: str) -> Shape:
+    if fmt == "channels_last":
+        return Shape.of([batch, *spatial, channels])
+    return Shape.of([batch, channels, *spatial])
+
+
+def positive_int(call: RuleCall, name: str):
+    """An argument Keras requires to be a positive int (Dense's units, RepeatVector's n)."""
+    value = call.dim_or_none(name)
+    if value is None:
+        raise Unknowable(name)
+    v = D.as_int(value)
+    if v is not None and v <= 0:
+        call.fail(BAD_ARGUMENT, f"{layer_name(call)}: {name} must be a positive integer, got {v}", param=name)
+    return value
