@@ -15,7 +15,6 @@ from shapels.analysis.library_names import canonical
 from shapels.analysis.modtable import dotted_name
 from shapels.analysis.objects import (
     CHAINED_MODULE_METHODS,
-    CONTAINERS,
     Partial,
     ModuleRef,
     BoundUserMethod,
@@ -24,9 +23,10 @@ from shapels.analysis.objects import (
     SuperRef,
     UserFunction,
 )
+from shapels.rules import parameters
 from shapels.rules import registry as rule_registry
 from shapels.rules.base import to_dim
-from shapels.symbolic import dims as D
+from shapels.rules.parameters import Parameter, StoredTuple
 from shapels.symbolic.shape import Shape
 from shapels.values import (
     NONE,
@@ -164,101 +164,51 @@ def tensor_attribute(tensor: Tensor, name: str) -> Value:
     return BoundMethod(tensor, name)
 
 
-# Layers whose `bias` constructor flag becomes a `bias` parameter of (size argument,) or None.
-_BIAS_SIZE = {"torch.nn.Linear": "out_features", "torch.nn.Bilinear": "out_features",
-              **{f"torch.nn.Conv{n}d": "out_channels" for n in (1, 2, 3)},
-              **{f"torch.nn.ConvTranspose{n}d": "out_channels" for n in (1, 2, 3)}}
-# What a convolution stores as a tuple of one int per spatial dim, whatever int it was given.
-_CONV_TUPLES = ("kernel_size", "stride", "padding", "dilation", "output_padding")
-
-
-# Normalisation layers: the argument their weight and bias are sized by, and the flag that makes them.
-_NORM_PARAMETERS = {
-    **{f"torch.nn.{kind}{n}d": ("num_features", "affine") for kind in ("BatchNorm", "InstanceNorm") for n in (1, 2, 3)},
-    "torch.nn.LayerNorm": ("normalized_shape", "elementwise_affine"),
-    "torch.nn.RMSNorm": ("normalized_shape", "elementwise_affine"),
-    "torch.nn.GroupNorm": ("num_channels", "affine"),
-}
-
-
-def _sizes(value: Value) -> Optional[list]:
-    """An int or a sequence of ints (LayerNorm's normalized_shape) as dims, or None."""
-    items = value.items if isinstance(value, (Seq, ListValue)) else [value]
-    dims = [to_dim(item) for item in items]
-    return None if not dims or None in dims else dims
-
-
-def _norm_attribute(layer: Layer, name: str) -> Optional[Value]:
-    """A norm layer's weight/bias (a tensor, or None without affine) and LayerNorm's normalized_shape,
-    which torch keeps as a tuple: what F.layer_norm(x, self.normalized_shape, self.weight, ...) reads in
-    a subclass's forward (timm's LayerNorm2d)."""
-    size_param, flag_param = _NORM_PARAMETERS[layer.kind]
-    sizes = _sizes(layer.args.get(size_param, UNKNOWN))
-    if name == "normalized_shape" and size_param == name:
-        if sizes is None:
-            return UNKNOWN
-        origin = (Step(f"{layer.label}.normalized_shape", Shape.of(sizes), layer.loc, layer),)
-        return Seq(tuple(Number(d, origin) for d in sizes))  # the origin: report.py blames the layer
-    if name not in ("weight", "bias") or name == "bias" and "bias" not in layer.args:
-        return None  # (RMSNorm has no bias: its constructor takes none, so its bound arguments hold none)
-    flags = [layer.args.get(flag_param)] + ([layer.args.get("bias")] if name == "bias" else [])
-    if any(isinstance(f, Const) and f.value is False for f in flags):
+def _parameter(layer: Layer, parameter: Parameter) -> Value:
+    """A parameter or buffer the layer's constructor made, as its registry entry declares it: a
+    tensor whose one step names the layer (a mismatch in F.linear(x, fc.weight) is blamed on fc's
+    in_features), None where a flag turned it off, the tensor it was given (Embedding's `_weight`)."""
+    if parameter.given_by is not None:
+        given = layer.args.get(parameter.given_by, NONE)
+        if not (isinstance(given, Const) and given.value is None):
+            return given if isinstance(given, Tensor) else UNKNOWN
+    found = parameters.shape(parameter, layer.args)
+    if found == parameters.ABSENT:
         return NONE
-    if all(isinstance(f, Const) and f.value is True for f in flags) and sizes is not None:
-        shape = Shape.of(sizes)
-        return Tensor(shape, (Step(f"{layer.label}.{name}", shape, layer.loc, layer),))
-    return UNKNOWN
-
-
-def _conv_weight(layer: Layer) -> Value:
-    """(out, in / groups, *kernel) for a convolution; (in, out / groups, *kernel) for a transposed one."""
-    n = int(layer.kind[-2])
-    transposed = "Transpose" in layer.kind
-    first, second = (("in_channels", "out_channels") if transposed else ("out_channels", "in_channels"))
-    lead, split, groups = (to_dim(layer.args.get(k, UNKNOWN)) for k in (first, second, "groups"))
-    kernel = _sizes(layer.args.get("kernel_size", UNKNOWN))
-    if None in (lead, split, groups) or kernel is None or D.divides(groups, split) is not True:
+    if found is None:
         return UNKNOWN
-    kernel = kernel * n if len(kernel) == 1 else kernel
-    if len(kernel) != n:
-        return UNKNOWN
-    shape = Shape.of([lead, D.floordiv(split, groups)] + kernel)
-    return Tensor(shape, (Step(f"{layer.label}.weight", shape, layer.loc, layer),))
+    shape = Shape.of(found)
+    return Tensor(shape, (Step(f"{layer.label}.{parameter.name}", shape, layer.loc, layer),))
 
 
-def _embedding_weight(layer: Layer) -> Value:
-    """(num_embeddings, embedding_dim), or the `_weight` tensor it was given."""
-    given = layer.args.get("_weight", NONE)
-    if not (isinstance(given, Const) and given.value is None):
-        return given if isinstance(given, Tensor) else UNKNOWN
-    rows, width = to_dim(layer.args.get("num_embeddings", UNKNOWN)), to_dim(layer.args.get("embedding_dim", UNKNOWN))
-    if rows is None or width is None:
+def _stored_tuple(layer: Layer, stored: StoredTuple) -> Optional[Value]:
+    """An argument torch keeps as a tuple: `conv.kernel_size` is (3, 3) for a 3. A traced one
+    (LayerNorm's normalized_shape, which F.layer_norm(x, self.normalized_shape, ...) reads in a
+    subclass's forward: timm's LayerNorm2d) names the layer as its items' origin, for report.py's
+    blame; None: the argument as given."""
+    items = parameters.stored_items(stored, layer.args)
+    if not stored.traced:
+        return Seq(tuple(items)) if items is not None else None
+    sizes = [to_dim(item) for item in items] if items is not None else []
+    if not sizes or None in sizes:
         return UNKNOWN
-    shape = Shape.of([rows, width])
-    return Tensor(shape, (Step(f"{layer.label}.weight", shape, layer.loc, layer),))
+    origin = (Step(f"{layer.label}.{stored.arg}", Shape.of(sizes), layer.loc, layer),)
+    return Seq(tuple(Number(d, origin) for d in sizes))
 
 
 def _constructed_attribute(layer: Layer, name: str) -> Optional[Value]:
-    """Attributes torch builds from a constructor argument of the same name: `conv.bias` is a tensor
-    (or None), not the flag; `conv.kernel_size` is (3, 3) for a 3."""
-    if layer.kind in _NORM_PARAMETERS:
-        return _norm_attribute(layer, name)
-    if name == "weight" and layer.kind[-2:] in ("1d", "2d", "3d") and layer.kind.startswith("torch.nn.Conv"):
-        return _conv_weight(layer)
-    if name == "bias" and layer.kind in _BIAS_SIZE:
-        flag = layer.args.get("bias")
-        if isinstance(flag, Const) and flag.value is False:
-            return NONE
-        size = to_dim(layer.args.get(_BIAS_SIZE[layer.kind], UNKNOWN))
-        if isinstance(flag, Const) and flag.value is True and size is not None:
-            return Tensor(Shape.of([size]))
-        return UNKNOWN
-    if name == "weight" and layer.kind == "torch.nn.Embedding":
-        return _embedding_weight(layer)
-    if name in _CONV_TUPLES and layer.kind[-2:] in ("1d", "2d", "3d") and "Conv" in layer.kind:
-        value = layer.args.get(name)
-        if isinstance(value, Number) and not isinstance(value.value, float):
-            return Seq((value,) * int(layer.kind[-2]))
+    """Attributes torch builds from the constructor's arguments, as the layer's registry entry
+    declares them: `conv.bias` is a tensor (or None), not the flag; `conv.kernel_size` is (3, 3) for
+    a 3. None: the layer builds no such attribute."""
+    rule = rule_registry.lookup(layer.kind)
+    if rule is None:
+        return None
+    parameter = rule.parameter(name)
+    if parameter is not None:
+        return _parameter(layer, parameter)
+    stored = rule.stored_tuple(name)
+    if stored is not None:
+        return _stored_tuple(layer, stored)
     return None
 
 
@@ -277,14 +227,8 @@ def built_attribute(layer: Layer, name: str) -> Value:
         return constructed
     if name in layer.args:
         return layer.args[name]
-    if layer.kind in CONTAINERS and name in layer.child_names:
+    if name in layer.child_names and rule_registry.container_for(layer.kind) is not None:
         return layer.children[layer.child_names.index(name)]
-    if name == "weight" and layer.kind == "torch.nn.Linear":
-        out, inp = to_dim(layer.args.get("out_features", UNKNOWN)), to_dim(layer.args.get("in_features", UNKNOWN))
-        if out is not None and inp is not None:
-            shape = Shape.of([out, inp])
-            # The step names its layer: a mismatch in F.linear(x, fc.weight) is blamed on fc's in_features.
-            return Tensor(shape, (Step(f"{layer.label}.weight", shape, layer.loc, layer),))
     return BoundMethod(layer, name)
 
 

@@ -23,7 +23,6 @@ from shapels.analysis.env import join_all
 from shapels.analysis.library_names import canonical
 from shapels.analysis.objects import (
     CHAINED_MODULE_METHODS,
-    CONTAINERS,
     BoundUserMethod,
     Builtin,
     ClassRef,
@@ -186,7 +185,7 @@ def init_library_base(interp: Interp, instance: Instance, args: list, kwargs: di
     base = instance.info.library_base()
     if base is None:
         return
-    if base in CONTAINERS:
+    if rule_registry.container_for(base) is not None:
         layer = build_container(base, args, frame, node)
     else:
         rule = rule_registry.lookup(base)
@@ -365,22 +364,20 @@ def _unchanged(layer: Layer, name: str, value: Value) -> bool:
     return a.ranked and b.ranked and len(a.dims) == len(b.dims) and all(D.eq(x, y) is True for x, y in zip(a.dims, b.dims))
 
 
-# Layers whose forward is one functional call of their parameters: with a weight assigned in place of
-# the one built, the call with the new parameters is what torch runs.
-_FUNCTIONAL_FORWARD = {"torch.nn.Linear": ("torch.nn.functional.linear", ("weight", "bias")),
-                       "torch.nn.Embedding": ("torch.nn.functional.embedding", ("weight",))}
-
-
 def _apply_reassigned(interp: Interp, layer: Layer, args: list, kwargs: dict, frame, node) -> Optional[Value]:
     """A layer with an attribute assigned after construction: None where the assignment changed
     nothing its rule reads; else the functional call with the new parameters, or an unknown result."""
     changed = {name for name, value in layer.assigned.items() if not _unchanged(layer, name, value)}
     if not changed:
         return None
-    functional = _FUNCTIONAL_FORWARD.get(layer.kind)
+    # A layer whose forward is one functional call of its parameters (its registry entry's
+    # `functional`): with a weight assigned in place of the one built, that call with the new one.
+    rule = rule_registry.lookup(layer.kind)
+    functional = rule.functional if rule is not None else None
     primary = next((v for v in args if isinstance(v, Tensor)), None)
-    if functional is not None and changed <= set(functional[1]) and len(args) == 1 and not kwargs:
-        qualname, params = functional
+    if functional is not None and functional.attributes and changed <= set(functional.attributes) \
+            and len(args) == 1 and not kwargs:
+        qualname, params = functional.qualname, functional.attributes
         result = apply_rule(interp, rule_registry.lookup(qualname), qualname, None,
                             [args[0]] + [layer_attribute(layer, p) for p in params], {}, frame, node)
         last = result.trace[-1] if isinstance(result, Tensor) and result.trace else None
@@ -398,7 +395,8 @@ def apply_layer(interp: Interp, layer: Layer, args: list, kwargs: dict, frame, n
         result = _apply_reassigned(interp, layer, args, kwargs, frame, node)
         if result is not None:
             return result
-    if layer.kind == "torch.nn.Sequential":
+    container = rule_registry.container_for(layer.kind)
+    if container is not None and container.chained:  # a Sequential: each member on the last one's output
         if len(args) != 1 or kwargs or layer.opaque:
             return UNKNOWN
         value = args[0]

@@ -1,6 +1,6 @@
-"""What containers hold and how their methods change it: torch's Sequential/ModuleList/ModuleDict
-and the modules an nn.Module registers, as torch builds and mutates them; Python's lists, dicts
-and sets. A mutation on a path that may not run makes the members unknown (or joins old and new)."""
+"""What containers hold and how their methods change it: container modules (torch's Sequential,
+ModuleList, ModuleDict: each declared in the rule registry, shapels/rules/containers.py) and the
+modules an nn.Module registers, as torch builds and mutates them; Python's lists, dicts and sets. A mutation on a path that may not run makes the members unknown (or joins old and new)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Optional
 from shapels.analysis import membership
 from shapels.analysis.attributes import layer_attribute
 from shapels.analysis.env import join
-from shapels.analysis.objects import CONTAINERS, Instance
+from shapels.analysis.objects import Instance
 from shapels.analysis.python_values import MISSING_VALUE, dict_key, key_value
 from shapels.analysis.semantics import iterate
 from shapels.rules.base import to_dim
+from shapels.rules.registry import container_for
 from shapels.symbolic import dims as D
 from shapels.values import (
     NONE,
@@ -69,8 +70,20 @@ def set_item(obj: Value, key: Value, value: Value, certain: bool = True) -> None
         i = D.as_int(key.value)
         if i is not None and -len(obj.items) <= i < len(obj.items):
             obj.items[i] = value
-    elif isinstance(obj, Layer) and obj.kind == "torch.nn.ModuleDict" and isinstance(key, Const):
+    elif isinstance(obj, Layer) and keyed_container(obj) and isinstance(key, Const):
         _container_put(obj, str(key.value), value)
+
+
+def keyed_container(layer: Layer) -> bool:
+    """A container of members by name (a ModuleDict)."""
+    spec = container_for(layer.kind)
+    return spec is not None and spec.keyed
+
+
+def sequence_container(layer: Layer) -> bool:
+    """A container of members by position (a Sequential, a ModuleList)."""
+    spec = container_for(layer.kind)
+    return spec is not None and not spec.keyed
 
 
 def _container_put(layer: Layer, name: str, value: Value) -> None:
@@ -85,8 +98,10 @@ def _container_put(layer: Layer, name: str, value: Value) -> None:
 
 
 def build_container(qualname: str, args: list, frame: Frame, node) -> Value:
+    """A container module as its constructor builds it from `args`, as its registry entry declares."""
+    built_from = container_for(qualname).built_from
     layer = Layer(qualname, {}, loc=frame.loc(node))
-    if qualname == "torch.nn.Sequential":
+    if built_from == "members":  # Sequential(*modules), or Sequential(OrderedDict(...))
         if len(args) == 1 and isinstance(args[0], DictValue):
             for k, v in args[0].items.items():
                 _container_put(layer, str(k), v)
@@ -94,7 +109,7 @@ def build_container(qualname: str, args: list, frame: Frame, node) -> Value:
         members = args
     elif args:
         source = args[0]
-        if qualname == "torch.nn.ModuleDict":
+        if built_from == "mapping":
             if isinstance(source, DictValue):
                 for k, v in source.items.items():
                     _container_put(layer, str(k), v)
@@ -128,7 +143,7 @@ def register_submodule(instance: Instance, name: str, value: Value, certain: boo
     if not certain:
         instance.members_uncertain = True
     container = instance.base_layer
-    if container is not None and container.kind in CONTAINERS:
+    if container is not None and container_for(container.kind) is not None:
         if isinstance(value, (Layer, Instance, Alternatives)):
             _container_put(container, name, value)
         elif isinstance(value, Unknown):
@@ -142,7 +157,7 @@ def module_children(instance: Instance) -> Optional[list]:
     if instance.opaque or instance.members_uncertain:
         return None
     container = instance.base_layer
-    if container is not None and container.kind in CONTAINERS:
+    if container is not None and container_for(container.kind) is not None:
         return None if container.opaque else list(zip(container.child_names, container.children))
     members = []
     for name, value in instance.attrs.items():
@@ -180,7 +195,7 @@ def assign_layer_attribute(layer: Layer, name: str, value: Value, certain: bool)
     path that may not run, either may be there. A module assigned to a container becomes its member
     (torch registers it: `self.layer0.pool = nn.Identity()` replaces the member of that name where it
     stands, a new name is appended); where that is not certain, the members are no longer known."""
-    if layer.kind in CONTAINERS:
+    if container_for(layer.kind) is not None:
         if certain and _is_module(value) and not isinstance(value, Alternatives):
             name_module(value, f"{layer.name}.{name}" if layer.name else name)
             _container_put(layer, name, value)
@@ -277,7 +292,7 @@ def layer_method(layer: Layer, name: str, args: list, kwargs: dict, frame: Frame
     if name in LIST_MUTATORS | {"add_module", "register_module"} and not frame.certain:
         layer.opaque = True
         return NONE
-    if layer.kind in ("torch.nn.ModuleList", "torch.nn.Sequential"):
+    if sequence_container(layer):
         if name == "append" and len(args) == 1:
             _container_put(layer, str(len(layer.children)), args[0])
             return layer
@@ -294,11 +309,11 @@ def layer_method(layer: Layer, name: str, args: list, kwargs: dict, frame: Frame
             else:
                 layer.opaque = True  # where the member sits, and what it replaces, is unknown
             return NONE
-    if layer.kind in CONTAINERS and name in ("children", "named_children") and not args and not kwargs \
+    if container_for(layer.kind) is not None and name in ("children", "named_children") and not args and not kwargs \
             and not layer.opaque:
         pairs = list(zip(layer.child_names, layer.children))
         return ListValue([m for _, m in pairs] if name == "children" else [Seq((Const(n), m)) for n, m in pairs])
-    if layer.kind == "torch.nn.ModuleDict" and name in ("keys", "values", "items"):
+    if keyed_container(layer) and name in ("keys", "values", "items"):
         if name == "keys":
             return ListValue([Const(k) for k in layer.child_names])
         if name == "values":

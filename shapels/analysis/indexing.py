@@ -9,6 +9,7 @@ import sympy
 from shapels.analysis import dtypes, tensor_values
 from shapels.analysis.python_values import dict_key
 from shapels.rules.base import to_dim
+from shapels.rules.registry import container_for
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import (
@@ -53,10 +54,11 @@ def subscript(interp: Interp, base: Value, key: Value, frame, node) -> Value:
     if isinstance(base, DictValue):
         found = dict_key(key)  # (MISSING_VALUE for a key not known is in no dict)
         return base.items.get(found, UNKNOWN)  # a key it lacks: Python's KeyError, not ours
-    if isinstance(base, Layer) and base.kind in ("torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"):
+    container = container_for(base.kind) if isinstance(base, Layer) else None
+    if container is not None:
         if base.opaque:
             return UNKNOWN
-        if base.kind == "torch.nn.ModuleDict":
+        if container.keyed:
             if isinstance(key, Const) and str(key.value) in base.child_names:
                 return base.children[base.child_names.index(str(key.value))]
             return UNKNOWN

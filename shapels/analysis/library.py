@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Callable, Optional
 from shapels.analysis import argparse_values
 from shapels.analysis.containers import build_container
 from shapels.analysis.dataclass_values import dataclass_replace
-from shapels.analysis.objects import CONTAINERS, Partial
+from shapels.analysis.objects import Partial
 from shapels.analysis.python_builtins import copy_value, dict_from, numpy_sequence, repeated
 from shapels.analysis.python_values import MISSING_VALUE, plain, python_number
+from shapels.rules.registry import CONTAINERS
 from shapels.values import NONE, UNKNOWN, Const, ListValue, Seq, Tensor, Value
 
 if TYPE_CHECKING:

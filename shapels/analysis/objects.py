@@ -11,8 +11,6 @@ from shapels.analysis.modtable import ClassInfo
 from shapels.values import Value
 
 
-# torch's container modules, which the interpreter builds and indexes itself rather than by a rule.
-CONTAINERS = {"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"}
 # nn.Module methods that return the module itself
 CHAINED_MODULE_METHODS = {"to", "cuda", "cpu", "xpu", "eval", "train", "float", "double", "half", "bfloat16",
                           "requires_grad_", "apply", "type", "share_memory", "to_empty"}

@@ -9,6 +9,7 @@ import sympy
 
 from shapels import rules as rule_registry
 from shapels.analysis import calls
+from shapels.analysis.containers import sequence_container
 from shapels.analysis.python_values import MISSING_VALUE, plain
 from shapels.symbolic import dims as D
 from shapels.values import (
@@ -60,7 +61,7 @@ def binary(interp: Interp, op: str, left: Value, right: Value, frame, node) -> V
         if rule is None or not isinstance(left, (Tensor, Number)) or not isinstance(right, (Tensor, Number)):
             return Tensor.unknown()
         return calls.apply_rule(interp, rule, qualname, None, [left, right], {}, frame, node)
-    if op == "Add" and isinstance(left, Layer) and left.kind in ("torch.nn.ModuleList", "torch.nn.Sequential"):
+    if op == "Add" and isinstance(left, Layer) and sequence_container(left):
         # `self.layers += [...]`: ModuleList/Sequential.__iadd__ extends in place and returns self
         return calls.call_layer_method(interp, left, "extend", [right], {}, frame, node)
     if op == "Add" and isinstance(left, (Seq, ListValue)) and isinstance(right, (Seq, ListValue)):

@@ -10,7 +10,8 @@ import sympy
 
 from shapels.analysis.findings import EARLIER_ERROR, Evidence, Finding, Fix, Related
 from shapels.analysis.positions import Loc
-from shapels.rules.base import CAST_FIX, Condition, RuleCall, ShapeError, Unknowable, to_dim
+from shapels.rules import parameters
+from shapels.rules.base import CAST_FIX, MISSING, Condition, RuleCall, ShapeError, Unknowable, to_dim
 from shapels.rules.registry import lookup as rule_for
 from shapels.values import UNKNOWN
 from shapels.symbolic import dims as D
@@ -45,8 +46,8 @@ def shape_error(interp: Interp, error: ShapeError, call: RuleCall, layer: Option
                 call_loc, after_error=None):
     """Record the finding; returns its location, which later shapes that assume it fixed carry."""
     via_weight = False
-    if layer is None and error.param in ("weight", "normalized_shape"):
-        owner, param = argument_owner(call.args.get(error.param), error.param)
+    if layer is None and error.param is not None:
+        owner, param = argument_owner(call, error)
         if owner is not None:  # F.linear(x, self.qkv.weight): the fix belongs to qkv's in_features
             layer, via_weight = owner, True
             function = call.qualname.rsplit(".", 1)[-1]
@@ -84,10 +85,8 @@ def shape_error(interp: Interp, error: ShapeError, call: RuleCall, layer: Option
     if producer is not None:
         alternatives.append(producer)
         related.insert(0, Related(producer.loc, producer.message.replace("Set", "or set", 1)))
-    if layer is not None and error.code == "linear-in-features" and layer.kind == "torch.nn.Linear" and not via_weight:
-        lazy = lazy_linear_alternative(interp, layer)
-        if lazy is not None:
-            alternatives.append(lazy)
+    if layer is not None and not via_weight:
+        alternatives.extend(stand_ins(interp, layer, error.param))
     severity, message = _standing(interp, frame, loc, message, related, after_error)
     interp.recorder.add(
         Finding(error.code, severity, message, loc, related, fix, module=_module_name(interp), param=error.param,
@@ -190,32 +189,40 @@ def cast_fix(call: RuleCall, call_loc, input_name: Optional[str], method: str) -
                target=f"the {input_name} passed here")
 
 
-# A layer whose `.weight` a functional call may take, and the argument that sizes what the weight accepts.
-_WEIGHT_SIZED = {"torch.nn.Linear": "in_features", **{f"torch.nn.Conv{n}d": "in_channels" for n in (1, 2, 3)}}
+def _attribute_of(value) -> tuple:
+    """(the layer, the attribute name) that a value is, unchanged, as the layer's constructor built
+    it: `self.weight` of a Linear (a tensor of one step that names it), `self.normalized_shape` of a
+    LayerNorm (items that each name it); (None, None) otherwise."""
+    if isinstance(value, Tensor) and len(value.trace) == 1:
+        step = value.trace[0]
+    elif isinstance(value, Seq) and value.items and all(isinstance(v, Number) and len(v.trace) == 1 for v in value.items):
+        steps = {id(v.trace[0]): v.trace[0] for v in value.items}
+        step = next(iter(steps.values())) if len(steps) == 1 else None
+    else:
+        step = None
+    if step is None or not isinstance(step.layer, Layer) or "." not in step.label:
+        return None, None
+    return step.layer, step.label.rsplit(".", 1)[1]
 
 
-def weight_owner(weight) -> Optional[Layer]:
-    """The nn.Linear / nn.Conv*d whose `.weight` this tensor is, if it is one unchanged."""
-    if isinstance(weight, Tensor) and len(weight.trace) == 1:
-        layer = weight.trace[0].layer
-        if isinstance(layer, Layer) and _WEIGHT_SIZED.get(layer.kind) in layer.arg_locs:
-            return layer
-    return None
-
-
-def argument_owner(value, param: str) -> tuple:
-    """(the layer, its constructor parameter) that a functional call's argument is taken from
-    unchanged: `self.weight` of a Linear/Conv, `self.normalized_shape` of a LayerNorm (a subclass's
-    forward calling F.layer_norm); (None, None) otherwise."""
-    if param == "weight":
-        owner = weight_owner(value)
-        return (owner, _WEIGHT_SIZED[owner.kind]) if owner is not None else (None, None)
-    if isinstance(value, Seq) and value.items and all(isinstance(v, Number) and len(v.trace) == 1 for v in value.items):
-        owners = {id(v.trace[0].layer): v.trace[0].layer for v in value.items}
-        layer = next(iter(owners.values())) if len(owners) == 1 else None
-        if isinstance(layer, Layer) and param in layer.arg_locs:
-            return layer, param
-    return None, None
+def argument_owner(call: RuleCall, error: ShapeError) -> tuple:
+    """(the layer, its constructor argument) to blame for a functional call's error about one of its
+    arguments, where that argument is the layer's own parameter, unchanged, and the call is the layer's
+    own computation (its registry entry's `functional`): `F.linear(x, self.weight)` in a Linear
+    subclass blames in_features, the argument that sized the weight's mismatched dim;
+    `F.layer_norm(x, self.normalized_shape)` blames normalized_shape. (None, None) otherwise."""
+    layer, attribute = _attribute_of(call.args.get(error.param))
+    rule = rule_for(layer.kind) if layer is not None else None
+    if rule is None or rule.functional is None or rule_for(rule.functional.qualname) is not rule_for(call.qualname):
+        return None, None
+    parameter, stored = rule.parameter(attribute), rule.stored_tuple(attribute)
+    if parameter is not None and error.param_dim is not None:
+        names = parameters.sources(parameter, layer.args) or []
+        index = error.param_dim + len(names) if error.param_dim < 0 else error.param_dim
+        source = names[index] if 0 <= index < len(names) else None
+    else:
+        source = stored.arg if stored is not None and stored.traced else None
+    return (layer, source) if source is not None and source in layer.arg_locs else (None, None)
 
 
 def _written_as_int(layer: Layer, param: str) -> bool:
@@ -316,20 +323,41 @@ def _carries(shape, size) -> bool:
     return len(dims) >= 2 and any(D.eq(d, size) is True for d in (dims[1], dims[-1]))
 
 
-def lazy_linear_alternative(interp: Interp, layer: Layer) -> Optional[Fix]:
-    """`nn.LazyLinear(out_features)` in place of the whole constructor, keeping the spelling of `nn.`."""
+def stand_ins(interp: Interp, layer: Layer, param: Optional[str]) -> list:
+    """The layers that can replace this one whole, inferring the blamed argument from the input (its
+    registry entry's `alternatives`), each as a Fix of the whole constructor call."""
+    rule = rule_for(layer.kind)
+    if rule is None or param is None:
+        return []
+    found = (stand_in_fix(interp, layer, alternative) for alternative in rule.alternatives if param in alternative.infers)
+    return [fix for fix in found if fix is not None]
+
+
+def stand_in_fix(interp: Interp, layer: Layer, alternative) -> Optional[Fix]:
+    """`nn.LazyLinear(out_features)` in place of the whole constructor, keeping the spelling of `nn.`:
+    the arguments the alternative takes, as written (required ones positionally, the others by name)."""
     call = layer.loc.node if layer.loc is not None else None
-    if not isinstance(call, cst.Call):
+    rule = rule_for(alternative.qualname)
+    if not isinstance(call, cst.Call) or rule is None or rule.init_signature is None:
         return None
     func_text = interp.module.code_for_node(call.func)
-    if not func_text.endswith("Linear"):
+    name, new_name = layer.short_kind, alternative.qualname.rsplit(".", 1)[-1]
+    if not func_text.endswith(name):
         return None
-    lazy = func_text[: -len("Linear")] + "LazyLinear"
-    out_loc = layer.arg_locs.get("out_features")
-    if out_loc is None:
-        return None
-    args = [interp.module.code_for_node(out_loc.node)]
-    for name in ("bias", "device", "dtype"):
-        if name in layer.arg_locs:
-            args.append(f"{name}={interp.module.code_for_node(layer.arg_locs[name].node)}")
-    return Fix(f"Use {lazy}({args[0]}), which infers in_features", layer.loc, f"{lazy}({', '.join(args)})")
+    replacement = func_text[: -len(name)] + new_name
+    required, optional = [], []
+    for p in rule.init_signature.params:
+        if p.var_positional or p.var_keyword:
+            continue
+        loc = layer.arg_locs.get(p.name)
+        if loc is None and p.default is MISSING:
+            return None  # a required argument not written plainly: no text to keep
+        if loc is not None:
+            text = interp.module.code_for_node(loc.node)
+            if p.default is MISSING and not p.keyword_only:
+                required.append(text)
+            else:
+                optional.append(f"{p.name}={text}")
+    shown = ", ".join(required)
+    return Fix(f"Use {replacement}({shown}), which infers {', '.join(alternative.infers)}", layer.loc,
+               f"{replacement}({', '.join(required + optional)})")

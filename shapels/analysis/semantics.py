@@ -14,9 +14,10 @@ import sympy
 
 from shapels.analysis import membership
 from shapels.analysis.env import unanimous
-from shapels.analysis.objects import (CONTAINERS, BoundUserMethod, Builtin, ClassRef, EnumMember, Instance, Partial,
+from shapels.analysis.objects import (BoundUserMethod, Builtin, ClassRef, EnumMember, Instance, Partial,
                                      UserFunction)
 from shapels.analysis.python_values import RangeValue, key_value
+from shapels.rules.registry import container_for
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import (
@@ -58,7 +59,7 @@ def truth(value: Value) -> Optional[bool]:
         if value.info.find_method("__bool__") or value.info.find_method("__len__"):
             return None
         value = value.base_layer if value.base_layer is not None else value
-    if isinstance(value, Layer) and value.kind in CONTAINERS:
+    if isinstance(value, Layer) and container_for(value.kind) is not None:
         return None if value.opaque else len(value.children) > 0  # an empty nn.Sequential() is falsy
     if isinstance(value, (Layer, Instance, ClassRef, UserFunction, FunctionRef, Partial, BoundUserMethod, Builtin)):
         return True  # `conv_block = conv_block or ConvNormAct` with a partial
@@ -172,10 +173,10 @@ def iterate(value: Value) -> Optional[list]:
         return list(value.items)
     if isinstance(value, DictValue):
         return [key_value(k) for k in value.items]
-    if isinstance(value, Layer) and value.kind in CONTAINERS:
+    if isinstance(value, Layer) and container_for(value.kind) is not None:
         if value.opaque:
             return None
-        if value.kind == "torch.nn.ModuleDict":
+        if container_for(value.kind).keyed:  # a ModuleDict iterates over its keys
             return [Const(k) for k in value.child_names]
         return list(value.children)
     if isinstance(value, RangeValue):

@@ -31,6 +31,8 @@ MISSING = object()
 
 class ShapeError(Exception):
     """A certain mismatch. `param` names the constructor argument to blame (None: the call itself).
+    Where `param` names a tensor argument (F.linear's weight), `param_dim` is the dim of it that
+    does not fit, so that a layer's own parameter passed there blames the argument that sized it.
 
     `fix` is the value that makes the code run for the inputs in play (a Dim or a tuple of them);
     `input_name` names the forward argument whose provenance explains the error; `recover` is the
@@ -46,11 +48,13 @@ class ShapeError(Exception):
         fix: Any = None,
         input_name: Optional[str] = None,
         recover: Any = None,
+        param_dim: Optional[int] = None,
     ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.param = param
+        self.param_dim = param_dim
         self.fix = fix
         self.input_name = input_name
         self.recover = recover
@@ -284,12 +288,14 @@ class RuleCall:
         fix: Any = None,
         input_name: Optional[str] = None,
         recover: Any = None,
+        param_dim: Optional[int] = None,
     ) -> None:
         """Raise when `actual` is known to differ from `expected`; note the condition when unknown."""
         verdict = D.eq(actual, expected)
         if verdict is False:
             text = message() if callable(message) else message  # built only when it fails: printing costs
-            raise ShapeError(code, text, param=param, fix=fix, input_name=input_name, recover=recover)
+            raise ShapeError(code, text, param=param, fix=fix, input_name=input_name, recover=recover,
+                             param_dim=param_dim)
         if verdict is None:
             if D.prints_unknown(expected) or D.prints_unknown(actual):
                 # Its text would show a `?`, and report.condition drops such notes: skip the printing.

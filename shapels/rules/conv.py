@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.common import check_spatial_rank, conv_out, conv_transpose_out
-from shapels.rules.registry import T, ex, function, layer
+from shapels.rules.parameters import Parameter, Size, Sizes, StoredTuple
+from shapels.rules.registry import Functional, T, ex, function, layer
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 
@@ -24,6 +25,20 @@ _TRANSPOSE_INIT = (
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 # No code in the catalogue names "an argument torch rejects"; call-mismatch is the nearest.
 _BAD_ARGUMENT = "call-mismatch"
+
+
+def _conv_parameters(n: int, transposed: bool) -> tuple:
+    """(out, in / groups, *kernel) for a convolution's weight, (in, out / groups, *kernel) for a
+    transposed one's; a bias of out_channels."""
+    lead, split = ("in_channels", "out_channels") if transposed else ("out_channels", "in_channels")
+    return (Parameter("weight", (Size(lead), Size(split, divided_by="groups"), Sizes("kernel_size", n))),
+            Parameter("bias", (Size("out_channels"),), present_if=("bias",)))
+
+
+def _conv_tuples(n: int, transposed: bool) -> tuple:
+    """What a convolution keeps as a tuple of one int per spatial dim, whatever int it was given."""
+    names = ("kernel_size", "stride", "padding", "dilation") + (("output_padding",) if transposed else ())
+    return tuple(StoredTuple(name, n) for name in names)
 
 
 def _known(call: RuleCall, name: str, n: int):
@@ -235,6 +250,9 @@ def _conv_transpose(n: int):
 layer(
     "torch.nn.Conv1d",
     init=_CONV_INIT,
+    parameters=_conv_parameters(1, transposed=False),
+    stored_tuples=_conv_tuples(1, transposed=False),
+    functional=Functional("torch.nn.functional.conv1d"),
     float_inputs=("input",),
     examples=[
         ex(T(2, 4, 50), init=(4, 8, 5), init_kwargs={"stride": 2}, out=(2, 8, 23)),
@@ -248,6 +266,9 @@ layer(
 layer(
     "torch.nn.Conv2d",
     init=_CONV_INIT,
+    parameters=_conv_parameters(2, transposed=False),
+    stored_tuples=_conv_tuples(2, transposed=False),
+    functional=Functional("torch.nn.functional.conv2d"),
     float_inputs=("input",),
     examples=[
         ex(T(1, 3, 32, 32), init=(3, 10), init_kwargs={"kernel_size": 3, "padding": 1}, out=(1, 10, 32, 32)),
@@ -263,12 +284,17 @@ layer(
 layer(
     "torch.nn.Conv3d",
     init=_CONV_INIT,
+    parameters=_conv_parameters(3, transposed=False),
+    stored_tuples=_conv_tuples(3, transposed=False),
+    functional=Functional("torch.nn.functional.conv3d"),
     float_inputs=("input",),
     examples=[ex(T(1, 2, 8, 16, 16), init=(2, 4, 3), init_kwargs={"stride": 2, "padding": 1}, out=(1, 4, 4, 8, 8))],
 )(_conv(3))
 layer(
     "torch.nn.ConvTranspose1d",
     init=_TRANSPOSE_INIT,
+    parameters=_conv_parameters(1, transposed=True),
+    stored_tuples=_conv_tuples(1, transposed=True),
     forward="input, output_size=None",
     float_inputs=("input",),
     examples=[
@@ -280,6 +306,8 @@ layer(
 layer(
     "torch.nn.ConvTranspose2d",
     init=_TRANSPOSE_INIT,
+    parameters=_conv_parameters(2, transposed=True),
+    stored_tuples=_conv_tuples(2, transposed=True),
     forward="input, output_size=None",
     float_inputs=("input",),
     examples=[
@@ -293,6 +321,8 @@ layer(
 layer(
     "torch.nn.ConvTranspose3d",
     init=_TRANSPOSE_INIT,
+    parameters=_conv_parameters(3, transposed=True),
+    stored_tuples=_conv_tuples(3, transposed=True),
     forward="input, output_size=None",
     float_inputs=("input",),
     examples=[ex(T(1, 4, 3, 5, 5), init=(4, 2, 2), init_kwargs={"stride": 2}, out=(1, 2, 6, 10, 10))],
@@ -316,7 +346,7 @@ def _functional_conv(n: int):
         channels = shape.dim(-(n + 1))
         if channels is not None:
             call.expect(channels, per_group * groups, code="conv-in-channels", param="weight", fix=channels,
-                        input_name="input",
+                        input_name="input", param_dim=1,
                         message=lambda: (f"{what} expects weight={D.show(per_group * groups)} input channels (weight "
                                          f"{weight.show()}, groups={D.show(groups)}), but its input {shape.show()} "
                                          f"has {D.show(channels)} channels"))

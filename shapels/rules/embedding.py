@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from shapels.rules.base import CAST_FIX, RuleCall, layer_name
-from shapels.rules.registry import T, ex, function, layer
+from shapels.rules.parameters import Parameter, Size
+from shapels.rules.registry import Functional, T, ex, function, layer
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 
@@ -47,6 +48,8 @@ def _lookup(shape: Shape, dim) -> Shape:
         "num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0, "
         "scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None"
     ),
+    parameters=(Parameter("weight", (Size("num_embeddings"), Size("embedding_dim")), given_by="_weight"),),
+    functional=Functional("torch.nn.functional.embedding", ("weight",)),
     examples=[
         ex(T(1, 10, dtype="long"), init=(1000, 512), out=(1, 10, 512)),
         ex(T(7, dtype="long"), init=(10, 3), out=(7, 3)),

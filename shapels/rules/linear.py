@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name
-from shapels.rules.registry import T, ex, function, layer
+from shapels.rules.parameters import Parameter, Size
+from shapels.rules.registry import Alternative, Functional, T, ex, function, layer
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 
 
-def _features(call: RuleCall, shape, expected, *, param: str, code: str, input_name: str):
+def _features(call: RuleCall, shape, expected, *, param: str, code: str, input_name: str, param_dim=None):
     if shape.ranked and shape.rank == 0:
         call.fail(code, f"{layer_name(call)} needs at least 1-D input, got a 0-D tensor", input_name=input_name)
     last = shape.dim(-1)
@@ -21,6 +22,7 @@ def _features(call: RuleCall, shape, expected, *, param: str, code: str, input_n
         param=param,
         fix=last,
         input_name=input_name,
+        param_dim=param_dim,
         message=lambda: (
             f"{layer_name(call)} expects {param}={D.show(expected)}, "
             f"but its input {shape.show()} has {D.show(last)} features"
@@ -39,6 +41,10 @@ def _replace_features(shape: Shape, new: list) -> Shape:
     "torch.nn.Linear",
     init="in_features, out_features, bias=True, device=None, dtype=None",
     float_inputs=("input",),
+    parameters=(Parameter("weight", (Size("out_features"), Size("in_features"))),
+                Parameter("bias", (Size("out_features"),), present_if=("bias",))),
+    functional=Functional("torch.nn.functional.linear", ("weight", "bias")),
+    alternatives=(Alternative("torch.nn.LazyLinear", infers=("in_features",)),),
     examples=[
         ex(T(1, 1024), init=(1024, 128), out=(1, 128)),
         ex(T(2, 7, 16), init=(16, 4), out=(2, 7, 4)),
@@ -71,6 +77,8 @@ def lazy_linear(call: RuleCall):
     init="in1_features, in2_features, out_features, bias=True, device=None, dtype=None",
     forward="input1, input2",
     float_inputs=("input1", "input2"),
+    parameters=(Parameter("weight", (Size("out_features"), Size("in1_features"), Size("in2_features"))),
+                Parameter("bias", (Size("out_features"),), present_if=("bias",))),
     examples=[
         ex(T(8, 20), T(8, 30), init=(20, 30, 40), out=(8, 40)),
         ex(T(20), T(30), init=(20, 30, 40), out=(40,)),
@@ -172,7 +180,7 @@ def f_linear(call: RuleCall):
         call.fail("linear-in-features", f"linear: the weight must be 1-D or 2-D, got {weight.show()}", input_name="weight")
     if not weight.ranked:
         raise Unknowable("weight")
-    _features(call, shape, weight.dims[-1], param="weight", code="linear-in-features", input_name="input")
+    _features(call, shape, weight.dims[-1], param="weight", code="linear-in-features", input_name="input", param_dim=-1)
     out = _replace_features(shape, [weight.dims[0]] if weight.rank == 2 else [])
     if not call.is_none("bias"):
         _check_bias(call, shape, weight, call.shape("bias"), out)

@@ -24,13 +24,26 @@ from typing import Optional
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.common import normalize_dim
-from shapels.rules.registry import T, ex, function, layer
+from shapels.rules.parameters import Parameter, Size, Sizes, StoredTuple
+from shapels.rules.registry import Functional, T, ex, function, layer
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 
 _BN_INIT = "num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None, *, bias=True"
 _IN_INIT = "num_features, eps=1e-05, momentum=0.1, affine=False, track_running_stats=False, device=None, dtype=None, *, bias=True"
 _LAZY_INIT = "eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None, *, bias=True"
+
+
+def _affine(size, flag: str) -> tuple:
+    """The weight and bias a norm makes when `flag` (and, for the bias, its `bias` argument) is true."""
+    return (Parameter("weight", (size,), present_if=(flag,)), Parameter("bias", (size,), present_if=(flag, "bias")))
+
+
+# BatchNorm's and InstanceNorm's parameters and buffers (running statistics with track_running_stats).
+_BN_PARAMETERS = _affine(Size("num_features"), "affine") + tuple(
+    Parameter(name, (Size("num_features"),), present_if=("track_running_stats",))
+    for name in ("running_mean", "running_var")
+) + (Parameter("num_batches_tracked", (), present_if=("track_running_stats",)),)
 
 
 def _preserving(checks):
@@ -124,6 +137,7 @@ for _n in (1, 2, 3):
         init=_BN_INIT,
         float_inputs=("input",),
         preserves_shape=True,
+        parameters=_BN_PARAMETERS,
         examples={
             1: [
                 ex(T(8, 16), init=(16,), out=(8, 16)),
@@ -209,6 +223,7 @@ for _n in (1, 2, 3):
         init=_IN_INIT,
         float_inputs=("input",),
         preserves_shape=True,
+        parameters=_BN_PARAMETERS,
         examples={
             1: [
                 ex(T(4, 3, 6), init=(3,), out=(4, 3, 6)),
@@ -286,6 +301,9 @@ def _check_affine_shape(call: RuleCall, wanted: tuple) -> None:
     init="normalized_shape, eps=1e-05, elementwise_affine=True, bias=True, device=None, dtype=None",
     float_inputs=("input",),
     preserves_shape=True,
+    parameters=_affine(Sizes("normalized_shape"), "elementwise_affine"),
+    stored_tuples=(StoredTuple("normalized_shape", traced=True),),
+    functional=Functional("torch.nn.functional.layer_norm"),
     examples=[
         ex(T(2, 10, 512), init=(512,), out=(2, 10, 512)),
         ex(T(3, 4, 5), init=((4, 5),), out=(3, 4, 5)),
@@ -305,6 +323,9 @@ def layer_norm(call: RuleCall, shape: Shape):
     float_inputs=("x",),
     forward="x",
     preserves_shape=True,
+    parameters=(Parameter("weight", (Sizes("normalized_shape"),), present_if=("elementwise_affine",)),),
+    stored_tuples=(StoredTuple("normalized_shape", traced=True),),
+    functional=Functional("torch.nn.functional.rms_norm"),
     examples=[ex(T(2, 7, 16), init=(16,), out=(2, 7, 16)), ex(T(2, 4), init=(5,), error="layernorm-shape")],
 )
 @_preserving
@@ -362,6 +383,7 @@ def _check_groups(call: RuleCall, shape: Shape, groups) -> None:
     init="num_groups, num_channels, eps=1e-05, affine=True, device=None, dtype=None, *, bias=True",
     float_inputs=("input",),
     preserves_shape=True,
+    parameters=_affine(Size("num_channels"), "affine"),
     examples=[
         ex(T(2, 6, 4), init=(3, 6), out=(2, 6, 4)),
         ex(T(2, 32, 8, 8), init=(8, 32), out=(2, 32, 8, 8)),

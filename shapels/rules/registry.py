@@ -1,6 +1,13 @@
 """The registry of shape rules, keyed by qualified name (`torch.nn.Linear`, `torch.Tensor.view`).
 
 Each rule carries examples (`Example`) that the tests run against real torch, Fixit-style.
+
+A layer's entry holds everything shapels knows about the layer: besides its shape rule, the
+parameters its constructor builds and the argument each of their dims comes from
+(shapels/rules/parameters.py), the arguments torch keeps as tuples, the functional call its forward
+is, and the layers that can stand in for it (LazyLinear for Linear). Container modules (Sequential,
+ModuleList, ModuleDict), which have no shape rule, are registered with `container(...)`. The analysis
+asks these entries and names no layer itself, so a new framework's layers register the same way.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from shapels.rules.base import RuleCall, Signature, checking_input_dtypes
+from shapels.rules.parameters import Parameter, StoredTuple
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,45 @@ def ex(*args, init=(), init_kwargs=None, out=None, error=None, **kwargs) -> Exam
     return Example(tuple(args), dict(kwargs), tuple(init), dict(init_kwargs or {}), out, error)
 
 
+@dataclass(frozen=True)
+class Functional:
+    """The functional call a layer's forward makes: `F.linear(input, self.weight, self.bias)` for a
+    Linear. A call of it given the layer's own parameters (a subclass's forward, timm's StdConv2d) is
+    the layer's computation, so a mismatch there is blamed on the layer's constructor argument that
+    sized the mismatched dim. `attributes`: the layer attributes the forward passes after the input,
+    in order, where that call is all the forward does (so that with a parameter reassigned, as in
+    weight tying, the forward is this call with the new one); () where it does more (a convolution's
+    padding_mode)."""
+
+    qualname: str
+    attributes: tuple = ()
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A layer that can replace this one whole, inferring `infers` from its first input
+    (`nn.LazyLinear(out_features)` for `nn.Linear(in_features, out_features)`): offered beside the fix
+    of a mismatch blamed on one of those arguments. Its constructor takes the others, as written."""
+
+    qualname: str
+    infers: tuple
+
+
+@dataclass(frozen=True)
+class Container:
+    """A module that holds other modules (torch's Sequential, ModuleList, ModuleDict).
+
+    `keyed`: members by name (ModuleDict) rather than by position. `chained`: calling it calls each
+    member on the previous one's output (Sequential). `built_from`: what its constructor takes:
+    "members" (the modules as arguments, or one dict of named ones), "iterable" (one iterable of
+    modules) or "mapping" (one dict of named modules)."""
+
+    qualname: str
+    keyed: bool = False
+    chained: bool = False
+    built_from: str = "iterable"
+
+
 @dataclass
 class Rule:
     qualnames: tuple
@@ -55,6 +102,17 @@ class Rule:
     preserves_shape: bool = False
     label: Optional[str] = None
     examples: tuple = ()
+    # what a layer's constructor builds (shapels/rules/parameters.py), by attribute name
+    parameters: tuple = ()  # Parameter
+    stored_tuples: tuple = ()  # StoredTuple
+    functional: Optional[Functional] = None
+    alternatives: tuple = ()  # Alternative
+
+    def parameter(self, name: str) -> Optional[Parameter]:
+        return next((p for p in self.parameters if p.name == name), None)
+
+    def stored_tuple(self, name: str) -> Optional[StoredTuple]:
+        return next((t for t in self.stored_tuples if t.arg == name), None)
 
     @property
     def is_layer(self) -> bool:
@@ -80,10 +138,13 @@ def _register(rule: Rule) -> Rule:
 
 
 def layer(*qualnames: str, init: str, forward: str = "input", preserves_shape: bool = False, examples=(),
-          float_inputs: tuple = ()):
+          float_inputs: tuple = (), parameters: tuple = (), stored_tuples: tuple = (),
+          functional: Optional[Functional] = None, alternatives: tuple = ()):
     """Register a rule for a torch.nn module class: `init` is its constructor's parameter list,
     `forward` that of its forward(). `float_inputs`: the forward parameters that meet its floating-point
-    weights, so an integer or bool tensor there is torch's dtype error (`input-dtype`)."""
+    weights, so an integer or bool tensor there is torch's dtype error (`input-dtype`).
+    `parameters`, `stored_tuples`, `functional`, `alternatives`: what the constructor builds and what
+    stands in for the layer (see Rule)."""
 
     def wrap(fn):
         _register(
@@ -94,6 +155,10 @@ def layer(*qualnames: str, init: str, forward: str = "input", preserves_shape: b
                 Signature(init),
                 preserves_shape=preserves_shape,
                 examples=tuple(examples),
+                parameters=tuple(parameters),
+                stored_tuples=tuple(stored_tuples),
+                functional=functional,
+                alternatives=tuple(alternatives),
             )
         )
         return fn
@@ -118,3 +183,21 @@ def function(*qualnames: str, signature: str, preserves_shape: bool = False, lab
 
 def lookup(qualname: str) -> Optional[Rule]:
     return REGISTRY.get(qualname)
+
+
+CONTAINERS: dict[str, Container] = {}
+
+
+def container(qualname: str, *, keyed: bool = False, chained: bool = False, built_from: str = "iterable") -> Container:
+    """Register a container module class (see Container)."""
+    if built_from not in ("members", "iterable", "mapping"):
+        raise ValueError(f"{qualname}: built_from must be members, iterable or mapping, not {built_from!r}")
+    if qualname in CONTAINERS or qualname in REGISTRY:
+        DUPLICATES.append((qualname, "container", "container"))
+        return CONTAINERS.get(qualname)
+    CONTAINERS[qualname] = entry = Container(qualname, keyed, chained, built_from)
+    return entry
+
+
+def container_for(qualname: str) -> Optional[Container]:
+    return CONTAINERS.get(qualname)
