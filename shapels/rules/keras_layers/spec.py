@@ -14,10 +14,10 @@ from typing import Optional
 import sympy
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
-from shapels.rules.registry import layer
+from shapels.rules.registry import layer, lookup
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
-from shapels.values import Const, ListValue, Seq
+from shapels.values import Const, Layer, ListValue, Seq, Tensor
 
 KERAS_LAYERS = "keras.layers."
 # A constructor argument Keras rejects (ValueError in __init__ or build): no code in the catalogue
@@ -159,6 +159,16 @@ def split_channels(shape: Shape, n: int, fmt: str):
     if fmt == "channels_last":
         return dims[0], dims[1:-1], dims[-1]
     return dims[0], dims[2:], dims[1]
+
+
+def apply_layer(call: RuleCall, inner, shape: Shape):
+    """The output of a wrapped Keras layer (Bidirectional's RNN, TimeDistributed's layer) called on a
+    tensor of `shape`, by its own rule."""
+    rule = lookup(inner.kind) if isinstance(inner, Layer) else None
+    if rule is None or not rule.is_layer or not inner.kind.startswith(KERAS_LAYERS):
+        raise Unknowable("layer")
+    bound = rule.call_signature.bind([Tensor(shape)], {})
+    return rule.fn(RuleCall(inner.kind, inner.args, bound, inner))
 
 
 def show_dims(dims) -> str:

@@ -1,0 +1,104 @@
+"""BatchNormalization, LayerNormalization and GroupNormalization: the output has the input's shape;
+what can be wrong is an axis outside the input's rank and, for GroupNormalization, groups that do not
+divide the channels (the default groups=32 on fewer or other channels)."""
+
+from __future__ import annotations
+
+from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
+from shapels.rules.keras_layers.spec import is_none_dim, keras_layer
+from shapels.rules.registry import T, ex
+from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
+from shapels.values import ListValue, Seq
+
+
+def _axes(call: RuleCall) -> list:
+    value = call.value("axis")
+    items = value.items if isinstance(value, (Seq, ListValue)) else [value]
+    axes = [D.as_int(to_dim(i)) if to_dim(i) is not None else None for i in items]
+    if None in axes:
+        raise Unknowable("axis")
+    return axes
+
+
+def _check_axes(call: RuleCall, shape: Shape, axes: list) -> None:
+    for axis in axes:
+        if not -shape.rank <= axis < shape.rank:
+            call.fail("dim-out-of-range", f"{layer_name(call)}: axis {axis} is out of range for its {shape.rank}-D "
+                      f"input {shape.show()}", param="axis", input_name="inputs")
+
+
+def _normalization(call: RuleCall):
+    axes = _axes(call)
+    shape = call.shape("inputs")
+    if shape.ranked:
+        _check_axes(call, shape, axes)
+    return shape
+
+
+_NORM_COMMON = ("beta_initializer='zeros', gamma_initializer='ones', beta_regularizer=None, gamma_regularizer=None, "
+                "beta_constraint=None, gamma_constraint=None")
+
+keras_layer(
+    "BatchNormalization",
+    init="axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True, " + _NORM_COMMON + ", "
+         "moving_mean_initializer='zeros', moving_variance_initializer='ones', renorm=False, renorm_clipping=None, "
+         "renorm_momentum=0.99, synchronized=False",
+    call="inputs, training=None, mask=None",
+    preserves_shape=True,
+    examples=[
+        ex(T(4, 5, 5, 8), out=(4, 5, 5, 8)),
+        ex(T(None, 8, 5, 5), init=(1,), out=(None, 8, 5, 5)),
+        ex(T(4, 8), init=(2,), error="dim-out-of-range"),
+    ],
+)(_normalization)
+keras_layer(
+    "LayerNormalization",
+    init="axis=-1, epsilon=0.001, center=True, scale=True, " + _NORM_COMMON,
+    preserves_shape=True,
+    examples=[
+        ex(T(2, 10, 16), out=(2, 10, 16)),
+        ex(T(2, 3, 4, 5), init=([1, 2, 3],), out=(2, 3, 4, 5)),
+        ex(T(2, 10), init=(-3,), error="dim-out-of-range"),
+        ex(T(2, 10), init=([1, 2],), error="dim-out-of-range"),
+    ],
+)(_normalization)
+
+
+@keras_layer(
+    "GroupNormalization",
+    init="groups=32, axis=-1, epsilon=0.001, center=True, scale=True, " + _NORM_COMMON,
+    preserves_shape=True,
+    examples=[
+        ex(T(2, 8, 8, 64), out=(2, 8, 8, 64)),
+        ex(T(2, 6, 4, 4), init=(3, 1), out=(2, 6, 4, 4)),
+        ex(T(2, 5, 7), init=(-1,), out=(2, 5, 7)),
+        ex(T(2, 8, 8, 16), error="groupnorm-groups"),  # the default 32 groups on 16 channels
+        ex(T(2, 8, 8, 48), error="groupnorm-groups"),
+        ex(T(2, 6, 4, 4), init=(4, 1), error="groupnorm-groups"),
+        ex(T(2, 6), init=(2, 3), error="dim-out-of-range"),
+    ],
+)
+def group_normalization(call: RuleCall):
+    (axis,) = _axes(call)
+    groups = to_dim(call.value("groups"))
+    if groups is None:
+        raise Unknowable("groups")
+    shape = call.shape("inputs")
+    if not shape.ranked:
+        raise Unknowable("inputs")
+    _check_axes(call, shape, [axis])
+    channels = shape.dims[axis]
+    g, c = D.as_int(groups), D.as_int(channels)
+    if g == -1 or is_none_dim(channels):
+        return shape
+    name = layer_name(call)
+    if g is not None and g <= 0:
+        raise Unknowable("groups")  # Keras fails on 0 with a ZeroDivisionError; other negatives: not modelled
+    if g is not None and c is not None and c < g:
+        call.fail("groupnorm-groups", f"{name}: groups={g} is more than the {c} channels of its input {shape.show()} "
+                  f"(axis {axis})", param="groups", fix=c, input_name="inputs")
+    if D.divides(groups, channels) is False:
+        call.fail("groupnorm-groups", f"{name}: groups={D.show(groups)} does not divide the {D.show(channels)} channels "
+                  f"of its input {shape.show()} (axis {axis})", param="groups", input_name="inputs")
+    return shape
