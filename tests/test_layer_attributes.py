@@ -99,3 +99,26 @@ def test_a_flag_that_turns_a_parameter_off_makes_it_none(body, name):
     source = _program(body, f"x if self.layer.{name} is None else x.sum()", "torch.randn(2, 3)")
     assert _torch_shape(source) == "(2, 3)"
     assert _analysis(source) == ("(2, 3)", [])
+
+
+def test_a_list_changed_where_the_code_may_not_run_sizes_nothing():
+    """`kernel_size` built in a loop of unknown length: neither the weight nor the stored tuple is known."""
+    source = textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, n):
+                super().__init__()
+                sizes = [3]
+                for _ in range(n):
+                    sizes.append(5)
+                self.layer = nn.Conv1d(2, 4, sizes)
+
+            def forward(self, x):
+                return x.new_zeros(self.layer.kernel_size) + self.layer.weight.sum(0)
+        """)
+    result = analyze(source, "m.py", Options())
+    [net] = [m for m in result.modules if m.name == "Net"]
+    assert [f.code for f in result.findings if f.severity == "error"] == []
+    assert not (hasattr(net.output, "shape") and net.output.shape.ranked)

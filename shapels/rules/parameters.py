@@ -83,9 +83,9 @@ def _items(value: Optional[Value], count: int) -> Optional[list]:
     """An int-or-sequence argument's items: an int as `count` copies, a tuple or list as it is."""
     if isinstance(value, Number) and not isinstance(value.value, float):
         return [value] * count
-    if isinstance(value, (Seq, ListValue)):
+    if isinstance(value, Seq) or isinstance(value, ListValue) and not value.uncertain:
         return list(value.items)
-    return None
+    return None  # (a list appended to where the code may not run holds items that may not be its own)
 
 
 def _expand(parameter: Parameter, args: dict) -> Optional[list]:
