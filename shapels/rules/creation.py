@@ -309,3 +309,24 @@ def arange(call: RuleCall):
     if step == 1 and not isinstance(start, float) and not isinstance(end, float):
         return Shape.of([sympy.sympify(end) - start])
     raise Unknowable("step")
+
+
+@function(
+    "torch.eye",
+    signature="n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False",
+    label="eye",
+    examples=[ex(3, out=(3, 3)), ex(2, 4, out=(2, 4)), ex(0, out=(0, 0)), ex(-1, error="call-mismatch"),
+              ex(3, -2, error="call-mismatch")],
+)
+def eye(call: RuleCall):
+    """An n×m identity (m defaults to n); a negative size is torch's RuntimeError."""
+    for name in ("n", "m"):
+        if call.is_none(name):
+            continue
+        if not isinstance(call.value(name), Number) or isinstance(call.value(name).value, float):
+            raise Unknowable(name)  # a float or tensor size: torch's TypeError, not a shape
+        size = D.as_int(call.dim(name))
+        if size is not None and size < 0:
+            call.fail(_BAD_ARGUMENT, f"eye: {name} must be greater or equal to 0, got {size}", param=name)
+    n = call.dim("n")
+    return Shape.of([n, n if call.is_none("m") else call.dim("m")])
