@@ -80,6 +80,8 @@ _CODES = [
     Code("call-mismatch", "A layer is called with the wrong number or kind of tensors.", "nn.Bilinear called with one tensor"),
     Code("unpack-mismatch", "A split, chunk or unbind gives another number of tensors than the names they are "
          "unpacked into: Python raises ValueError.", "q, k, v = x.split(256, dim=2) for x of (1, 8, 1024)"),
+    Code("tensor-index", "An index is out of range for the tensor's dim it selects, or a subscript has more indices "
+         "than the tensor has dims: torch raises IndexError.", "x[:, 5] for x of (2, 3)"),
     Code("input-shape", "The model's input is not shaped as the model was built for: no batch dim, channels-last, "
          "transposed, or an image size its layers do not fit. The fix rewrites the sizes where the input is made.",
          "x = torch.randn(1, 28, 28) into a Conv2d(1, 32, 3) model: make it (1, 1, 28, 28)"),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
+import libcst as cst
 import sympy
 
-from shapels.analysis import dtypes, tensor_values
+from shapels.analysis import dtypes, report, tensor_values
 from shapels.analysis.python_values import dict_key
 from shapels.rules.base import to_dim
 from shapels.rules.registry import container_for
@@ -38,6 +39,13 @@ def subscript(interp: Interp, base: Value, key: Value, frame, node) -> Value:
         base = base.base_layer
     if isinstance(base, Tensor):
         tensor_values.forget([base])  # t[1:] is a view: a write through it changes t's values
+        problem = index_problem(base.shape, key)
+        if problem is not None:
+            position, message = problem
+            elements = node.slice if isinstance(node, cst.Subscript) else ()
+            at = elements[position] if position is not None and position < len(elements) else node
+            report.index_error(interp, frame, frame.loc(at), message, base)
+            return Tensor(Shape.unknown(), base.trace, dtype=base.dtype)
         shape = tensor_index(base.shape, key)
         if shape is None:
             shape = integer_array_index(base.shape, key)
@@ -101,6 +109,50 @@ def _slice_bounds(key: SliceValue, length: int) -> Optional[tuple]:
         else:
             return None
     return slice(*parts).indices(length)
+
+
+def index_problem(shape: Shape, key: Value) -> Optional[tuple]:
+    """(the key's position in the subscript, why) where indexing a tensor of this shape certainly raises
+    torch's IndexError: more indices than dims, or a known int (or a list of known ints) outside a known
+    size. None where it runs or where that is not certain (an unknown size, a tensor index, a mask)."""
+    if not shape.ranked or shape.rank == 0 and isinstance(key, ListValue):
+        return None
+    if isinstance(key, ListValue):  # `x[[0, 2]]`: one index array over dim 0, as torch reads a flat list
+        found = _list_index(key, nested=False)
+        keys, kinds = [key], [("array", found[0], found[1]) if found is not None else None]
+    else:
+        keys = list(key.items) if isinstance(key, Seq) else [key]
+        kinds = [_index_kind(k) for k in keys]
+    if any(kind is None for kind in kinds):
+        return None
+    consuming = [i for i, kind in enumerate(kinds) if kind[0] in ("slice", "int", "array")]
+    ellipsis = [i for i, kind in enumerate(kinds) if kind[0] == "ellipsis"]
+    if len(ellipsis) > 1:
+        return None  # Python's own IndexError ("an index can only have a single ellipsis"), not a shape
+    if len(consuming) > shape.rank:
+        return (consuming[shape.rank], f"too many indices: {len(consuming)} for a tensor of {shape.rank} dims "
+                                       f"{_shape_text(shape)} (torch raises IndexError)")
+    dim = 0
+    for position, (k, kind) in enumerate(zip(keys, kinds)):
+        if kind[0] == "ellipsis":
+            dim += shape.rank - len(consuming)
+            continue
+        if kind[0] == "new":
+            continue
+        size = D.as_int(shape.dims[dim])
+        values = [D.as_int(to_dim(k))] if kind[0] == "int" and isinstance(k, Number) else \
+            kind[2] if kind[0] == "array" else []
+        for value in values:
+            if size is not None and value is not None and not -size <= value < size:
+                return (position, f"index {value} is out of range for dim {dim} of size {size} of a tensor "
+                                  f"{_shape_text(shape)} (torch raises IndexError)")
+        dim += 1
+    return None
+
+
+def _shape_text(shape: Shape) -> str:
+    dims = [D.show(d) for d in shape.dims]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
 def tensor_index(shape: Shape, key: Value) -> Optional[Shape]:

@@ -133,6 +133,19 @@ def unpack_error(interp: Interp, frame, target_loc, count: int, names: int, sour
         interp.first_error = target_loc
 
 
+def index_error(interp: Interp, frame, loc, message: str, source: Optional[Tensor]) -> None:
+    """`x[:, 5]` on x of (2, 3): torch's IndexError, at the index."""
+    why = chain(source)
+    message += f": {why}" if why else ""
+    related: list = []
+    severity, message = _standing(interp, frame, loc, message, related, None)
+    evidence = Evidence((source,), source, None, loc) if source is not None else None
+    interp.recorder.add(Finding("tensor-index", severity, message, loc, related, module=_module_name(interp),
+                                evidence=evidence))
+    if severity == "error" and interp.first_error is None:
+        interp.first_error = loc
+
+
 def _asked_sizes(call: RuleCall) -> Optional[tuple]:
     """`view(-1, 400)`'s sizes, for the repair's reading of what the flatten was written for."""
     if "shape" not in call.args:
