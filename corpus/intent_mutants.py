@@ -11,7 +11,8 @@ Labels come from running (torch, one worker process, `--worker`): whether the pr
 the innermost traceback line in the program, and every module call's input and output shapes (a global
 forward hook). Per failing mutant, shapels' first error-level finding gives the preferred fix; the fix is
 applied and the result run again: it *restores* the original when every module call sees the shapes the
-unmutated program saw (for drop_batch: the program with a batch of one, all the mutant still says), and it
+unmutated program saw (for drop_batch: the program with a batch of one, all the mutant still says, or the
+unmutated program itself, where the fix gives back its batch size from the driver's other inputs), and it
 *merges the batch* when it runs but some call's input has another rank or another dim 0 (a fix that makes
 the shapes fit by folding the batch into the features).
 
@@ -808,6 +809,7 @@ def evaluate_program(path: Path, labeller: Labeller, operators=OPERATORS) -> dic
 def evaluate_mutant(m: Mutant, text: str, path: Path, base: dict, labeller: Labeller) -> dict:
     mutated = m.apply(text)
     label = labeller.label(mutated, str(path))
+    original = base
     if m.reference is not None:
         base = labeller.label(m.intended(text), str(path))
     static = shapels_errors(mutated, str(path))
@@ -819,15 +821,24 @@ def evaluate_mutant(m: Mutant, text: str, path: Path, base: dict, labeller: Labe
              "verdict": None, "alt_restores": False}
     if label["runs"] or not errors:
         return entry
-    if not base["runs"]:
-        # e.g. a batch of one in a training-mode BatchNorm: no fix can give what the author meant
+    # drop_batch: the batch of one, or the unmutated program's own batch size (where the driver's other
+    # inputs say it), both keep what the author meant
+    bases = [b for b in ([base, original] if m.reference is not None else [base]) if b["runs"]]
+    fix = errors[0]["fix"]
+    if not bases or fix is None and m.reference is not None and not base["runs"]:
+        # e.g. a batch of one in a training-mode BatchNorm, and no fix that gives back the batch size
         entry["verdict"] = "intended program fails"
         return entry
-    fix = errors[0]["fix"]
-    entry["verdict"] = "no fix" if fix is None else _try(fix, mutated, path, base, labeller)
-    entry["alt_verdicts"] = [_try(alt, mutated, path, base, labeller) for alt in errors[0]["alternatives"]]
+    entry["verdict"] = "no fix" if fix is None else _best(fix, mutated, path, bases, labeller)
+    entry["alt_verdicts"] = [_best(alt, mutated, path, bases, labeller) for alt in errors[0]["alternatives"]]
     entry["alt_restores"] = "restores" in entry["alt_verdicts"]
     return entry
+
+
+def _best(fix: dict, text: str, path: Path, bases: list, labeller: Labeller) -> str:
+    """The fix's verdict against the first reference program it restores, else against the first."""
+    verdicts = [_try(fix, text, path, base, labeller) for base in bases]
+    return "restores" if "restores" in verdicts else verdicts[0]
 
 
 def _try(fix: dict, text: str, path: Path, base: dict, labeller: Labeller) -> str:
@@ -923,8 +934,9 @@ def render(rows: list) -> str:
         "*running, shapes changed*: mutants that run but change some call's shapes (silent bugs; an error "
         "there would still count as a false alarm above).",
         "- *reference fails*: drop_batch mutants whose batch-of-one reference program itself fails under torch "
-        "(targets of the old batch size, BatchNorm training on one sample): no fix can restore them. *fix "
-        "restores (of restorable)* leaves them out.",
+        "(targets of the old batch size, BatchNorm training on one sample) and that got no fix: a fix restores "
+        "a drop_batch mutant when it gives back either the batch-of-one program or the unmutated program (its "
+        "batch size, which the driver's other inputs may say). *fix restores (of restorable)* leaves them out.",
         "",
         f"Unmutated programs with an error-level finding (false positives, target 0): {len(fps)}"
         + ("" if not fps else ": " + "; ".join(f"{p} line {e['line']} {e['code']}" for p, e in fps)),

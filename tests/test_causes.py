@@ -151,6 +151,100 @@ model = Net()
 y = model(torch.randn(2, 3, 32, 32))
 '''
 
+AUTOENCODER = '''
+import torch
+import torch.nn as nn
+
+
+class AE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2, 2),
+            nn.Conv2d(8, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2, stride=2),
+        )
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(16, 8, 2, stride=2),
+            nn.ReLU(),
+            nn.ConvTranspose2d(8, 1, 2, stride=2),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+model = AE()
+x = torch.rand(4, 1, 28, 28)
+loss = nn.MSELoss()(model(x), x)
+'''
+
+
+SENSOR_CNN = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class HAR(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(9, 32, 5, padding=2)
+        self.pool1 = nn.MaxPool1d(2, 2)
+        self.conv2 = nn.Conv1d(32, 64, 5, padding=2)
+        self.pool2 = nn.MaxPool1d(2, stride=2)
+        self.fc = nn.Linear(64 * 32, 6)
+
+    def forward(self, x):
+        x = self.pool1(F.relu(self.conv1(x)))
+        x = self.pool2(F.relu(self.conv2(x)))
+        return self.fc(x.flatten(1))
+
+
+x = torch.randn(8, 9, 128)
+out = HAR()(x)
+'''
+
+
+FORECASTER = '''
+import torch
+import torch.nn as nn
+
+
+class Forecaster(nn.Module):
+    def __init__(self, features=16, hidden=32):
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1, :])
+
+
+x = torch.randn(1, 20, 16)
+y = Forecaster()(x)
+'''
+
+SEQUENTIAL_AT_TOP_LEVEL = '''
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(
+    nn.Conv2d(1, 8, 3, padding=1),
+    nn.ReLU(),
+    nn.MaxPool2d(2),
+    nn.Flatten(start_dim=1),
+    nn.Linear(8 * 14 * 14, 10),
+)
+x = torch.randn(4, 1, 28, 28)
+out = model(x)
+'''
+
 # (name, the author's program, what was written instead, the code the diagnostic has)
 CASES = [
     ("no batch dim", CNN, ("x = torch.randn(1, 1, 28, 28)", "x = torch.randn(1, 28, 28)"), "input-shape"),
@@ -163,6 +257,22 @@ CASES = [
     ("mean without keepdim", NORMALISE, ("x.mean(dim=-1, keepdim=True)", "x.mean(dim=-1)"), "missing-keepdim"),
     ("the wrong name", RESNET, ("self.norm1 = nn.GroupNorm(8, out_ch)", "self.norm1 = nn.GroupNorm(8, in_ch)"),
      "groupnorm-groups"),
+    ("a flatten from dim 0 in a top-level Sequential", SEQUENTIAL_AT_TOP_LEVEL,
+     ("nn.Flatten(start_dim=1)", "nn.Flatten(start_dim=0)"), "flatten-batch"),
+    ("a pool unlike its siblings before an autoencoder's loss", AUTOENCODER,
+     ("nn.MaxPool2d(2, stride=2)", "nn.MaxPool2d(3, stride=2)"), "loss-target"),
+    ("a 1-D pool unlike its siblings before a Linear", SENSOR_CNN,
+     ("nn.MaxPool1d(2, stride=2)", "nn.MaxPool1d(4, stride=2)"), "linear-in-features"),
+    ("one sequence where the LSTM takes a batch", FORECASTER,
+     ("torch.randn(1, 20, 16)", "torch.randn(20, 16)"), "input-shape"),
+    ("no batch dim where the targets keep the batch size",
+     CNN.replace("x = torch.randn(1, 1, 28, 28)\nout = model(x)\n",
+                 "batch_size = 8\nx = torch.randn(batch_size, 1, 28, 28)\nlabels = torch.randint(0, 10, (batch_size,))\n"
+                 "loss = F.cross_entropy(model(x), labels)\n"),
+     ("torch.randn(batch_size, 1, 28, 28)", "torch.randn(1, 28, 28)"), "input-shape"),
+    ("a view by the batch size written for another image size",
+     LENET.replace("x = x.view(-1, 16 * 5 * 5)", "x = x.view(x.size(0), 16 * 5 * 5)"),
+     ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 3, 28, 28)"), "input-shape"),
 ]
 
 

@@ -421,9 +421,13 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
         # appended to on a path that may not run (a loop of unknown length): its items are not the list's
         bound = {k: UNKNOWN if type(v) is ListValue and v.uncertain else v for k, v in bound.items()}
     primary = next((v for v in bound.values() if isinstance(v, Tensor)), None)
+    traced = primary  # whose provenance the result carries
     if primary is None:  # torch.cat([x]): a list of one tensor keeps that tensor's provenance
         listed = list(_tensors(bound.values()))
         primary = listed[0] if len(listed) == 1 else None
+        # torch.cat([h_fwd, h_bwd]): the result carries the first one's provenance, so a later error's
+        # causes can reach back past the join (the input that fed both, a transposed sequence)
+        traced = listed[0] if listed else None
     after_error = next((v.after_error for v in _tensors(bound.values()) if v.after_error is not None), None)
     rule_call = RuleCall(qualname, layer.args if layer is not None else None, bound, layer)
     if interp.reach and node in interp.reach:
@@ -447,7 +451,7 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
     label = layer.label if layer is not None else (rule.label or qualname.rsplit(".", 1)[-1])
     if label.startswith("__"):
         label = _OPERATOR_LABELS.get(label, label)
-    result = to_value(output, primary.trace if primary is not None else (), label, loc, rule.preserves_shape,
+    result = to_value(output, traced.trace if traced is not None else (), label, loc, rule.preserves_shape,
                       after_error, layer)
     if rule_call.unbatched and isinstance(result, Tensor) and result.trace and result.trace[-1].loc is loc:
         result = dataclasses.replace(result, trace=result.trace[:-1] + (dataclasses.replace(result.trace[-1], unbatched=True),))

@@ -97,6 +97,7 @@ def _sequence(kind: str):
             batch_dims = [batch]
         else:
             length, batch_dims = shape.dims[0], []
+            call.unbatched = True  # (L, H_in) is one sequence: the repair asks whether a batch dim went missing
         if D.as_int(length) == 0:
             call.fail("op-input-shape", f"{layer_name(call)} needs a sequence length above 0, got {shape.show()}")
         out = shape.replace_tail(1, [out_features])

@@ -34,6 +34,7 @@ class Source:
         self.assigned: dict = {}  # id(call) -> the name it is assigned to (`x = torch.randn(...)`)
         self.bare_calls: list = []  # (unit, Expr statement) whose value is a call
         self.calls: list = []  # (unit, Call) for every call in a function
+        self.top_level_calls: list = []  # (statement, Call) for every call in a top-level statement
         module.visit(_Collector(self))
 
     def code(self, node: cst.CSTNode) -> str:
@@ -45,6 +46,15 @@ class _Collector(cst.CSTVisitor):
         self.source = source
         self.units: list = []
         self.classes = 0
+        self.statement = None  # the top-level statement being read (a driver's `model = nn.Sequential(...)`)
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        if not self.units and not self.classes:
+            self.statement = node
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
+        if original_node is self.statement:
+            self.statement = None
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.classes += 1
@@ -72,6 +82,8 @@ class _Collector(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         if self.units:
             self.source.calls.append((self.units[-1], node))
+        elif self.statement is not None:
+            self.source.top_level_calls.append((self.statement, node))
 
 
 def failing_unit(finding: Finding):
@@ -102,23 +114,52 @@ def expected_size(finding: Finding) -> Optional[int]:
     return D.as_int(to_dim(layer.args.get(finding.param))) if finding.param in layer.args else None
 
 
+# Layers that slide a window over a map: their kernel, stride and padding set the map's size.
+SLIDING = ("Conv1d", "Conv2d", "Conv3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d")
+
+
+def is_one_d_sliding(steps) -> bool:
+    """Whether the maps in these steps are 1-D sequences (N, C, L): a Conv1d or 1-D pool made one."""
+    return any(kind_of(step.layer) in SLIDING and kind_of(step.layer).endswith("1d") for step in steps)
+
+
+def map_size(shape, one_d: bool) -> Optional[int]:
+    """The side of a square 2-D map (N, C, H, W), or the length of a 1-D map (N, C, L) where `one_d`."""
+    if shape is None or not shape.ranked:
+        return None
+    if one_d and shape.rank == 3:
+        return D.as_int(shape.dims[2])
+    if shape.rank != 4:
+        return None
+    h, w = D.as_int(shape.dims[2]), D.as_int(shape.dims[3])
+    return h if h is not None and h == w else None
+
+
 def map_side(tensor: Tensor, expected: Optional[int]) -> Optional[tuple]:
-    """(the side the last square map has, the side the Linear was sized for)."""
+    """(the side the last square map has, the side the Linear was sized for); for a 1-D map (a Conv1d's
+    (N, C, L)), its length and the length the Linear was sized for."""
     if expected is None:
         return None
+    one_d = is_one_d_sliding(tensor.trace)
     for step in reversed(tensor.trace):
         shape = step.shape
-        if shape.ranked and shape.rank == 4:
-            channels, h, w = (D.as_int(d) for d in shape.dims[1:])
-            if None in (channels, h, w) or h != w or h == 0 or expected % channels:
-                return None
-            side = math.isqrt(expected // channels)
-            return (h, side) if side * side * channels == expected and side != h else None
+        if not shape.ranked or shape.rank != (3 if one_d else 4):
+            continue
+        channels = D.as_int(shape.dims[1])
+        got = map_size(shape, one_d)
+        if channels is None or got is None or got == 0 or expected % channels:
+            return None
+        if one_d:
+            wanted = expected // channels
+            return (got, wanted) if wanted != got else None
+        side = math.isqrt(expected // channels)
+        return (got, side) if side * side * channels == expected and side != got else None
     return None
 
 
 def flatten_width(finding: Finding) -> Optional[int]:
-    """The features per sample of a flattening `x.view(-1, 16 * 5 * 5)`: its second size."""
+    """The features per sample of a flattening `x.view(-1, 16 * 5 * 5)` or `x.view(x.size(0), 16 * 5 * 5)`:
+    its second size, where the first is -1 or the input's own batch size."""
     evidence = finding.evidence
     call = evidence.call_loc.node if evidence is not None and evidence.call_loc is not None else None
     sizes = evidence.sizes if evidence is not None else None
@@ -127,7 +168,17 @@ def flatten_width(finding: Finding) -> Optional[int]:
     first = call.args[0].value if call.args else None
     is_minus_one = isinstance(first, cst.UnaryOperation) and isinstance(first.operator, cst.Minus) and \
         isinstance(first.expression, cst.Integer) and first.expression.value == "1"
-    return D.as_int(sizes[1]) if is_minus_one else None
+    width = D.as_int(sizes[1])
+    if width is None or width < 1:
+        return None
+    return width if is_minus_one or _keeps_the_batch(sizes[0], evidence.source) else None
+
+
+def _keeps_the_batch(size: Optional[D.Dim], source) -> bool:
+    """Whether a view's first size is its input's dim 0 (`x.size(0)`, `x.shape[0]`), the same dim."""
+    if not isinstance(source, Tensor) or not source.shape.ranked or source.shape.rank < 2:
+        return False
+    return size is not None and D.eq(size, source.shape.dims[0]) is True  # the asked sizes are dims already
 
 
 def written_for_a_map(finding: Finding) -> bool:

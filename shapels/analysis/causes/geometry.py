@@ -8,7 +8,8 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from shapels.analysis.causes.base import Cause, expected_size, flatten_width, kind_of, map_side
+from shapels.analysis.causes.base import SLIDING as _SLIDING
+from shapels.analysis.causes.base import Cause, expected_size, flatten_width, is_one_d_sliding, kind_of, map_side, map_size
 from shapels.analysis.findings import Finding, Fix
 from shapels.rules.base import to_dim
 from shapels.rules.common import conv_out, pool_out
@@ -21,9 +22,6 @@ _GEOMETRY = {"kernel_size": (-2, 2), "stride": (-1, 1), "padding": (-1, 1)}  # t
 MAX_GEOMETRY = 3  # geometry edits tried per finding
 
 
-_SLIDING = ("Conv1d", "Conv2d", "Conv3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d")
-
-
 def odd_geometry(finding: Finding) -> Iterator[Cause]:
     """`nn.MaxPool2d(4, 2)` among pools of kernel 2, before a Linear written for a 4x4 map; a conv of
     kernel 5 with padding 1 before a residual add: the one layer whose kernel, stride or padding breaks
@@ -34,6 +32,8 @@ def odd_geometry(finding: Finding) -> Iterator[Cause]:
     everywhere it runs."""
     found = []  # (the arithmetic could not follow it, cause): the ones it confirms are tried first
     for steps, wanted in _maps_wanted(finding):
+        one_d = is_one_d_sliding(steps)
+        wanted_map = f"length {wanted}" if one_d else f"{wanted}×{wanted}"
         sliding = [step.layer for step in steps if kind_of(step.layer) in _SLIDING]
         start = 1 if len(steps) < 12 else 2  # a trace cut to its last steps has a gap after its first
         proposed = set()
@@ -45,7 +45,7 @@ def odd_geometry(finding: Finding) -> Iterator[Cause]:
                 where = layer.arg_locs.get(param)
                 if where is None or not isinstance(where.node, cst.Integer) or (id(where.node), value) in proposed:
                     continue
-                followed = _side_after(steps, index, where.node, param, value)
+                followed = _side_after(steps, index, where.node, param, value, one_d)
                 if followed is not None and followed != wanted:
                     continue  # the arithmetic says it does not give the map; an unknown step leaves it to the trial
                 proposed.add((id(where.node), value))
@@ -53,7 +53,7 @@ def odd_geometry(finding: Finding) -> Iterator[Cause]:
                           target=f"{layer.label}'s {param}", param=param)
                 found.append((followed is None, Cause(
                     finding.code, fix, f"{layer.label}'s {param}={_int_arg(layer, param)} {why}, and the map comes "
-                                       f"out the wrong size where {wanted}×{wanted} is expected: {finding.message}")))
+                                       f"out the wrong size where {wanted_map} is expected: {finding.message}")))
     found.sort(key=lambda pair: pair[0])
     yield from (cause for _, cause in found[:MAX_GEOMETRY])
 
@@ -78,9 +78,10 @@ def _usual_geometry(layer, sliding: list) -> Iterator[tuple]:
 
 
 def _maps_wanted(finding: Finding) -> Iterator[tuple]:
-    """(the steps of a tensor's trace, the side its last square map should have): for a Linear whose
-    in_features is C*s*s of the C-channel map it got, s; for a skip connection (cat, +) of two square
-    maps, the other one's side, with the steps since the two parted."""
+    """(the steps of a tensor's trace, the side its last map should have): for a Linear whose
+    in_features is C*s*s of the C-channel map it got, s (C*L for a 1-D map: L); for two maps that must
+    agree (a skip connection's cat or +, a loss's input against its target, as an autoencoder's output
+    against its input), the other one's side, with the steps since the two parted."""
     evidence = finding.evidence
     if evidence is None:
         return
@@ -89,13 +90,16 @@ def _maps_wanted(finding: Finding) -> Iterator[tuple]:
         found = map_side(evidence.source, width)
         if found is not None:
             yield evidence.source.trace, found[1]
-    elif finding.code in ("cat-mismatch", "broadcast-mismatch") and len(evidence.operands) == 2:
+    elif finding.code in ("cat-mismatch", "broadcast-mismatch", "loss-target") and len(evidence.operands) == 2:
         first, second = evidence.operands
+        if not (isinstance(first, Tensor) and isinstance(second, Tensor)):
+            return
+        one_d = is_one_d_sliding(first.trace + second.trace)
         for one, other in ((first, second), (second, first)):
-            side = _side(other.shape)
+            side = map_size(other.shape, one_d)
             shared = {id(step) for step in other.trace}
             parted = next((i for i, step in enumerate(one.trace) if id(step) not in shared), None)
-            if side is not None and parted and _side(one.shape) not in (None, side):
+            if side is not None and parted and map_size(one.shape, one_d) not in (None, side):
                 yield one.trace[parted - 1:], side
 
 
@@ -107,17 +111,17 @@ def _int_arg(layer, param: str) -> Optional[int]:
     return D.as_int(dim) if dim is not None else None
 
 
-def _side_after(steps: tuple, index: int, node, param: str, value: int) -> Optional[int]:
+def _side_after(steps: tuple, index: int, node, param: str, value: int, one_d: bool) -> Optional[int]:
     """The last square map's side when `param` written at `node` is `value` (from step `index` on, in every
     layer that constructor call built), following the sizes through the steps; None where a step's
     arithmetic is not known here."""
-    side = _side(steps[index - 1].shape)
+    side = map_size(steps[index - 1].shape, one_d)
     if side is None:
         return None
     last = None
     for position in range(index, len(steps)):
         step = steps[position]
-        before, after = _side(steps[position - 1].shape), _side(step.shape)
+        before, after = map_size(steps[position - 1].shape, one_d), map_size(step.shape, one_d)
         if kind_of(step.layer) in _SLIDING:
             where = step.layer.arg_locs.get(param)
             side = _slide(step.layer, side, {param: value} if where is not None and where.node is node else {})
@@ -140,11 +144,3 @@ def _slide(layer, side: int, change: dict) -> Optional[int]:
     sizes = (side, args["kernel_size"], args["stride"], args["padding"], args["dilation"])
     out = pool_out(*sizes, False) if "Pool" in kind_of(layer) else conv_out(*sizes)
     return D.as_int(out)
-
-
-def _side(shape) -> Optional[int]:
-    """The side of a square 2-D map (N, C, H, W), else None."""
-    if shape is None or not shape.ranked or shape.rank != 4:
-        return None
-    h, w = D.as_int(shape.dims[2]), D.as_int(shape.dims[3])
-    return h if h is not None and h == w else None

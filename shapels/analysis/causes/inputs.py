@@ -41,11 +41,12 @@ def driver_input(finding: Finding, source: Source, kind: str) -> Iterator[Cause]
         loc, call, dims, texts, holder = origin
         name = source.assigned.get(id(call))
         what = f"`{name}`" if name else "the input"
-        for layout, diagnosis, reading in _input_shapes(finding, tensor, dims, what):
+        for layout, diagnosis, reading in _input_shapes(finding, tensor, dims, what, _driver_batch(tensor, source)):
             if reading != kind:
                 continue
             new_texts = [texts[item] if isinstance(item, int) else item[0] for item in layout]
-            new_dims = [dims[item] if isinstance(item, int) else int(item[0]) for item in layout]
+            new_dims = [dims[item] if isinstance(item, int) else item[-1] if len(item) > 1 else int(item[0])
+                        for item in layout]
             content = _factory_text(call, holder, new_texts, source)
             fix = Fix(f"Make the input {shape_text(new_dims)}", loc, content, target="the model's input")
             yield Cause("input-shape", fix, diagnosis)
@@ -76,11 +77,13 @@ def _origin(tensor, source: Source) -> Optional[tuple]:
     return loc, call, dims, [source.code(v) for v in values], holder
 
 
-def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str) -> Iterator[tuple]:
+def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch: Optional[tuple]) -> Iterator[tuple]:
     """(layout, diagnosis, kind) for each way the input may be wrong, the most specific first. A layout
-    lists the new sizes: an index keeps that size as written, a 1-tuple is a new number. The kind says
+    lists the new sizes: an index keeps that size as written, a 1-tuple is a new number ((text, size) where
+    the text is a name, `batch_size`). The kind says
     what speaks for it: SIGNALLED (a layer took the input unbatched, the expected size sits at another
-    dim), SIZE (an image size the model was built for) or GUESS (nothing names it: tried last)."""
+    dim), SIZE (an image size the model was built for) or GUESS (nothing names it: tried last). `batch`
+    is (size, its text) where the driver's other inputs say what the batch is."""
     expected = expected_size(finding)
     old = shape_text(dims)
     keep = list(range(len(dims)))
@@ -89,6 +92,9 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str) -> It
     unbatched = any(step.unbatched for step in tensor.trace) or finding.code.endswith("-input-rank")
     if unbatched and len(dims) <= 4:
         yield [("1",)] + keep, no_batch, SIGNALLED
+        if batch is not None:
+            # A batch of one may not be the program's (targets of the batch size, a BatchNorm in training)
+            yield [(batch[1], batch[0])] + keep, no_batch + f"; the driver's other inputs have a batch of {batch[0]}", SIGNALLED
     if expected is not None and len(dims) >= 3 and dims[-1] == expected and dims[1] != expected:
         layout = [0, len(dims) - 1] + keep[1:-1]
         new = [dims[i] for i in layout]
@@ -99,6 +105,8 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str) -> It
     if not unbatched and len(dims) <= 3:
         # No layer said so, but a batch of one is what a program that reads x.size(0) as the batch may need.
         yield [("1",)] + keep, no_batch, GUESS
+        if batch is not None:
+            yield [(batch[1], batch[0])] + keep, no_batch + f"; the driver's other inputs have a batch of {batch[0]}", GUESS
     transposed_already = expected is not None and len(dims) == 2 and dims[0] == expected
     if len(dims) == 2 and dims[0] != dims[1] and not transposed_already:
         # (seq_len, batch) where the model reads (batch, seq_len): no size names it, the re-analysis decides
@@ -106,6 +114,61 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str) -> It
     for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
         yield keep[:-2] + [(str(size),), (str(size),)], (f"the model was built for {size}×{size} inputs, and "
                                                         f"{what} is {dims[-2]}×{dims[-1]} {old}"), SIZE
+
+
+def _driver_batch(tensor: Tensor, source: Source) -> Optional[tuple]:
+    """(size, text) of the batch the driver's other inputs have: the dim 0 most of its other top-level
+    tensors made by a factory share (above 1), written as the driver's own int name for it where one holds
+    it (`batch_size`) and is assigned before the input is made; None where they do not agree."""
+    own = tensor.trace[0].loc if tensor.trace else None
+    if own is None:
+        return None
+    counts: dict = {}
+    for value in source.globals.values():
+        if not isinstance(value, Tensor) or len(value.trace) != 1 or not value.shape.ranked or not value.shape.rank:
+            continue
+        first = value.trace[0]
+        if first.label != "input" or first.loc is None or first.loc.node is own.node:
+            continue
+        size = D.as_int(value.shape.dims[0])
+        if size is not None and size > 1:
+            counts[size] = counts.get(size, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    if not ranked or len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None
+    size = ranked[0][0]
+    return size, _batch_name(size, own.unit, source) or str(size)
+
+
+def _batch_name(size: int, statement, source: Source) -> Optional[str]:
+    """A top-level int name holding `size` whose name says batch (`batch_size`, `BATCH`), assigned in a
+    statement before `statement` (where the input is made)."""
+    for node in source.module.body:
+        if node is statement or _holds(node, statement):
+            return None
+        if not isinstance(node, cst.SimpleStatementLine):
+            continue
+        for small in node.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                name = small.targets[0].target.value
+                value = source.globals.get(name)
+                if "batch" in name.lower() and D.as_int(getattr(value, "value", None)) == size:
+                    return name
+    return None
+
+
+def _holds(node: cst.CSTNode, inner: cst.CSTNode) -> bool:
+    """Whether `inner` is inside `node` (a driver under `if __name__ == "__main__":`)."""
+    found = []
+
+    class _Find(cst.CSTVisitor):
+        def on_visit(self, visited: cst.CSTNode) -> bool:
+            if visited is inner:
+                found.append(visited)
+            return not found
+
+    node.visit(_Find())
+    return bool(found)
 
 
 def _image_sizes(finding: Finding, tensor: Tensor, dims: list) -> list:

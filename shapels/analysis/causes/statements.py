@@ -77,8 +77,9 @@ def _is_target(node: cst.BaseExpression) -> bool:
 
 
 def flattened_batch(finding: Finding, source: Source) -> Iterator[Cause]:
-    """`nn.Flatten(start_dim=0)`, `torch.flatten(x, 0)`, `x.flatten(0)`: the batch becomes features."""
-    for fn, call in source.calls:
+    """`nn.Flatten(start_dim=0)`, `torch.flatten(x, 0)`, `x.flatten(0)`: the batch becomes features. Also
+    in a top-level `model = nn.Sequential(..., nn.Flatten(0), ...)`."""
+    for fn, call in source.calls + source.top_level_calls:
         argument = _start_dim_argument(call)
         if argument is None:
             continue
