@@ -245,6 +245,30 @@ x = torch.randn(4, 1, 28, 28)
 out = model(x)
 '''
 
+LOOPED_MLP = '''
+import torch
+import torch.nn as nn
+
+
+class MLP(nn.Module):
+    def __init__(self, n_in, widths, n_out):
+        super().__init__()
+        layers = []
+        for width in widths:
+            layers.append(nn.Linear(n_in, width))
+            layers.append(nn.ReLU())
+            n_in = width
+        layers.append(nn.Linear(widths[-1], n_out))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+model = MLP(23, [200, 100], 2)
+y = model(torch.randn(64, 23))
+'''
+
 # (name, the author's program, what was written instead, the code the diagnostic has)
 CASES = [
     ("no batch dim", CNN, ("x = torch.randn(1, 1, 28, 28)", "x = torch.randn(1, 28, 28)"), "input-shape"),
@@ -270,6 +294,8 @@ CASES = [
                  "batch_size = 8\nx = torch.randn(batch_size, 1, 28, 28)\nlabels = torch.randint(0, 10, (batch_size,))\n"
                  "loss = F.cross_entropy(model(x), labels)\n"),
      ("torch.randn(batch_size, 1, 28, 28)", "torch.randn(1, 28, 28)"), "input-shape"),
+    ("a name a loop rebinds (n_in = width), meant where the loop's own name is written", LOOPED_MLP,
+     ("nn.Linear(n_in, width)", "nn.Linear(width, width)"), "linear-in-features"),
     ("a view by the batch size written for another image size",
      LENET.replace("x = x.view(-1, 16 * 5 * 5)", "x = x.view(x.size(0), 16 * 5 * 5)"),
      ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 3, 28, 28)"), "input-shape"),

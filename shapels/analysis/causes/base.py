@@ -35,10 +35,65 @@ class Source:
         self.bare_calls: list = []  # (unit, Expr statement) whose value is a call
         self.calls: list = []  # (unit, Call) for every call in a function
         self.top_level_calls: list = []  # (statement, Call) for every call in a top-level statement
+        self._rebound: dict = {}  # id(function) -> the names it rebinds (rebound())
         module.visit(_Collector(self))
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    def rebound(self, unit: cst.CSTNode) -> frozenset:
+        """The names a function binds more than once or in a loop (`n_in = i` after each layer): their
+        final values are not the ones every statement saw."""
+        if id(unit) not in self._rebound:
+            finder = _Bindings()
+            if isinstance(unit, cst.FunctionDef):
+                unit.body.visit(finder)
+            self._rebound[id(unit)] = frozenset(n for n, count in finder.counts.items() if count > 1)
+        return self._rebound[id(unit)]
+
+
+class _Bindings(cst.CSTVisitor):
+    """How often each name is bound (a binding inside a loop counts twice)."""
+
+    def __init__(self):
+        self.counts: dict = {}
+        self.loops = 0
+
+    def _bind(self, target: cst.CSTNode) -> None:
+        if isinstance(target, cst.Name):
+            self.counts[target.value] = self.counts.get(target.value, 0) + (2 if self.loops else 1)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind(element.value)
+
+    def visit_For(self, node: cst.For) -> None:
+        self.loops += 1
+        self._bind(node.target)
+
+    def leave_For(self, original_node: cst.For) -> None:
+        self.loops -= 1
+
+    def visit_While(self, node: cst.While) -> None:
+        self.loops += 1
+
+    def leave_While(self, original_node: cst.While) -> None:
+        self.loops -= 1
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._bind(target.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind(node.target)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # a nested function's names are its own
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
 
 
 class _Collector(cst.CSTVisitor):

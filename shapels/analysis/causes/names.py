@@ -24,9 +24,12 @@ def other_name(finding: Finding, source: Source) -> Iterator[Cause]:
     (a GroupNorm's divisibility), a few names that hold a width (8 or more, not a count or a stride)."""
     places = _places(finding)
     candidates = [c for place in places for c in _names_for(finding, source, *place)]
-    fitting = [cause for cause, fits in candidates if fits]
+    fitting = [cause for cause, fits in candidates if fits is True]
     if fitting or any(place[3] is not None for place in places):
         yield from fitting[:MAX_NAMES]
+        # A name rebound in a loop (`n_in = i` after each layer) held another value when the layer was
+        # made than it holds now: whether it fits is the re-analysis's to say
+        yield from [cause for cause, fits in candidates if fits is None][:MAX_UNFITTED]
         return
     widths = [cause for cause, _ in candidates if D.as_int(to_dim(cause.fix.loc.env.get(cause.fix.content))) or 0]
     yield from [cause for cause in widths if _holds_a_width(cause, source)][:MAX_UNFITTED]
@@ -104,13 +107,21 @@ def _names_for(finding: Finding, source: Source, layer, param: str, loc, fits) -
     current = to_dim(visible[current_name])
     if current is None or D.as_int(current) is None:
         return  # only an int written as a name can have been meant as another int
+    rebound = source.rebound(loc.unit)
     for name, value in visible.items():
         if name in (current_name, "self") or name.startswith("_") or not name.isidentifier():
             continue
         size = to_dim(value)
-        if size is None or D.as_int(size) is None or D.eq(size, current) is True:
+        # the values are the ones the names hold when the function ends: a name rebound in it may have held
+        # another when the layer was made, so whether it fits (or differs) is not known here
+        if size is None or D.as_int(size) is None:
+            continue
+        unsettled = name in rebound
+        if D.eq(size, current) is True and not unsettled and current_name not in rebound:
             continue
         fix = Fix(f"Use {name}", loc, name, target=f"{layer.label}'s {param}", param=param)
-        yield Cause(finding.code, fix, f"{layer.label}'s {param} is `{current_name}` ({D.show(current)}), where "
-                                       f"`{name}` ({D.show(size)}) fits: {finding.message}"), \
-            fits is not None and D.eq(size, fits) is True
+        was = "" if current_name in rebound else f" ({D.show(current)})"
+        held, fitted = ("", "may fit") if unsettled else (f" ({D.show(size)})", "fits")
+        yield Cause(finding.code, fix, f"{layer.label}'s {param} is `{current_name}`{was}, where `{name}`{held} "
+                                       f"{fitted}: {finding.message}"), \
+            None if unsettled else fits is not None and D.eq(size, fits) is True
