@@ -425,9 +425,10 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
     if primary is None:  # torch.cat([x]): a list of one tensor keeps that tensor's provenance
         listed = list(_tensors(bound.values()))
         primary = listed[0] if len(listed) == 1 else None
-        # torch.cat([h_fwd, h_bwd]): the result carries the first one's provenance, so a later error's
-        # causes can reach back past the join (the input that fed both, a transposed sequence)
-        traced = listed[0] if listed else None
+        # torch.cat([cls_token, x]): the result carries the provenance of the tensor that came the longest
+        # way (the data, not a parameter), so a later error's causes can reach back past the join to the
+        # input that fed it (a transposed sequence, an image of another size)
+        traced = max(listed, key=lambda t: len(t.trace)) if listed else None
     after_error = next((v.after_error for v in _tensors(bound.values()) if v.after_error is not None), None)
     rule_call = RuleCall(qualname, layer.args if layer is not None else None, bound, layer)
     if interp.reach and node in interp.reach:

@@ -62,7 +62,7 @@ def last_resorts(finding: Finding, source: Source) -> Iterator[Cause]:
     """Tried only where nothing else ran clean (no number fix, or one that would merge the batch): another
     int name where nothing says which size fits, and the input with a batch dim or transposed where no
     layer or size names it."""
-    yield from other_name(finding, source)
+    yield from other_name(finding, source, unsettled=True)
     yield from driver_input(finding, source, GUESS)
 
 

@@ -15,21 +15,23 @@ MAX_NAMES = 4
 MAX_UNFITTED = 2  # names tried where the mismatch does not say which size fits
 
 
-def other_name(finding: Finding, source: Source) -> Iterator[Cause]:
+def other_name(finding: Finding, source: Source, unsettled: bool = False) -> Iterator[Cause]:
     """`nn.GroupNorm(8, in_ch)` where `out_ch` was meant: another int name in scope where an argument is
     written as a name: at the blamed layer, at the layer upstream that made the arriving size, at a layer
     the blamed one wraps (`TransformerEncoder(encoder_layer)`), or, for a broadcast, at the layer that
     made each side. The re-analysis runs every instance of the class, so a name that passes fits them
     all. Where the mismatch says which size fits, only names that hold it are tried; where it does not
-    (a GroupNorm's divisibility), a few names that hold a width (8 or more, not a count or a stride)."""
+    (a GroupNorm's divisibility), a few names that hold a width (8 or more, not a count or a stride).
+    `unsettled`: also names the function rebinds, whose value when the layer was made is not known here."""
     places = _places(finding)
     candidates = [c for place in places for c in _names_for(finding, source, *place)]
     fitting = [cause for cause, fits in candidates if fits is True]
     if fitting or any(place[3] is not None for place in places):
         yield from fitting[:MAX_NAMES]
-        # A name rebound in a loop (`n_in = i` after each layer) held another value when the layer was
-        # made than it holds now: whether it fits is the re-analysis's to say
-        yield from [cause for cause, fits in candidates if fits is None][:MAX_UNFITTED]
+        if unsettled:
+            # A name rebound in a loop (`n_in = i` after each layer) held another value when the layer was
+            # made than it holds now: whether it fits is the re-analysis's to say (a last resort: trials cost)
+            yield from [cause for cause, fits in candidates if fits is None][:MAX_UNFITTED]
         return
     widths = [cause for cause, _ in candidates if D.as_int(to_dim(cause.fix.loc.env.get(cause.fix.content))) or 0]
     yield from [cause for cause in widths if _holds_a_width(cause, source)][:MAX_UNFITTED]
