@@ -288,10 +288,6 @@ def _python_over(text: str, names: set) -> bool:
     return all(node.id in names for node in ast.walk(tree) if isinstance(node, ast.Name))
 
 
-# Constructor arguments that decide the size of a layer's output feature/channel dim.
-PRODUCER_PARAMS = ("out_channels", "out_features", "embedding_dim", "hidden_size", "d_model", "embed_dim")
-
-
 def producer_fix(consumer: Optional[Layer], error: ShapeError, source: Optional[Tensor], blamed) -> Optional[Fix]:
     """The other way to fix a channel/feature mismatch: change the layer upstream that produced the
     arriving size (`conv1`'s out_channels) to what this layer expects."""
@@ -321,10 +317,11 @@ def find_producer(consumer: Optional[Layer], error: ShapeError, source: Optional
     for index in range(len(steps) - 1, -1, -1):
         producer = steps[index].layer
         if isinstance(producer, Layer) and producer is not consumer:
-            for param in PRODUCER_PARAMS:
-                value = to_dim(producer.args.get(param, UNKNOWN))
-                if value is not None and D.eq(value, arriving) is True and param in producer.arg_locs:
-                    return producer, param
+            entry = rule_for(producer.kind)
+            param = entry.makes_width if entry is not None else None  # the argument that sizes its output
+            value = to_dim(producer.args.get(param, UNKNOWN)) if param is not None else None
+            if value is not None and D.eq(value, arriving) is True and param in producer.arg_locs:
+                return producer, param
         if index == 0 or not _carries(steps[index - 1].shape, arriving):
             return None  # this step made the size: if not by a producer argument, do not guess further
     return None

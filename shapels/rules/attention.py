@@ -68,6 +68,7 @@ def _seq_and_batch(shape: Shape, batch_first: bool):
 # -- MultiheadAttention ------------------------------------------------------------------------
 @layer(
     "torch.nn.MultiheadAttention",
+    makes_width="embed_dim",
     init=(
         "embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False, kdim=None, "
         "vdim=None, batch_first=False, device=None, dtype=None"
@@ -191,6 +192,7 @@ def _check_batches(call: RuleCall, a: Shape, b: Shape, names: tuple) -> None:
 
 @layer(
     "torch.nn.TransformerEncoderLayer",
+    makes_width="d_model",
     init=_LAYER_INIT,
     forward="src, src_mask=None, src_key_padding_mask=None, is_causal=False",
     examples=[
@@ -210,6 +212,7 @@ def transformer_encoder_layer(call: RuleCall):
 
 @layer(
     "torch.nn.TransformerDecoderLayer",
+    makes_width="d_model",
     init=_LAYER_INIT,
     forward=(
         "tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None, memory_key_padding_mask=None, "
@@ -280,6 +283,7 @@ layer(
 
 @layer(
     "torch.nn.Transformer",
+    makes_width="d_model",
     init=(
         "d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6, dim_feedforward=2048, dropout=0.1, "
         "activation='relu', custom_encoder=None, custom_decoder=None, layer_norm_eps=1e-05, batch_first=False, "

@@ -249,6 +249,7 @@ def _conv_transpose(n: int):
 
 layer(
     "torch.nn.Conv1d",
+    makes_width="out_channels",
     init=_CONV_INIT,
     parameters=_conv_parameters(1, transposed=False),
     stored_tuples=_conv_tuples(1, transposed=False),
@@ -265,6 +266,7 @@ layer(
 )(_conv(1))
 layer(
     "torch.nn.Conv2d",
+    makes_width="out_channels",
     init=_CONV_INIT,
     parameters=_conv_parameters(2, transposed=False),
     stored_tuples=_conv_tuples(2, transposed=False),
@@ -283,6 +285,7 @@ layer(
 )(_conv(2))
 layer(
     "torch.nn.Conv3d",
+    makes_width="out_channels",
     init=_CONV_INIT,
     parameters=_conv_parameters(3, transposed=False),
     stored_tuples=_conv_tuples(3, transposed=False),
@@ -292,6 +295,7 @@ layer(
 )(_conv(3))
 layer(
     "torch.nn.ConvTranspose1d",
+    makes_width="out_channels",
     init=_TRANSPOSE_INIT,
     parameters=_conv_parameters(1, transposed=True),
     stored_tuples=_conv_tuples(1, transposed=True),
@@ -305,6 +309,7 @@ layer(
 )(_conv_transpose(1))
 layer(
     "torch.nn.ConvTranspose2d",
+    makes_width="out_channels",
     init=_TRANSPOSE_INIT,
     parameters=_conv_parameters(2, transposed=True),
     stored_tuples=_conv_tuples(2, transposed=True),
@@ -320,6 +325,7 @@ layer(
 )(_conv_transpose(2))
 layer(
     "torch.nn.ConvTranspose3d",
+    makes_width="out_channels",
     init=_TRANSPOSE_INIT,
     parameters=_conv_parameters(3, transposed=True),
     stored_tuples=_conv_tuples(3, transposed=True),

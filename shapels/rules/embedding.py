@@ -44,6 +44,7 @@ def _lookup(shape: Shape, dim) -> Shape:
 
 @layer(
     "torch.nn.Embedding",
+    makes_width="embedding_dim",
     init=(
         "num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0, "
         "scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None"

@@ -39,6 +39,7 @@ def _replace_features(shape: Shape, new: list) -> Shape:
 
 @layer(
     "torch.nn.Linear",
+    makes_width="out_features",
     init="in_features, out_features, bias=True, device=None, dtype=None",
     float_inputs=("input",),
     parameters=(Parameter("weight", (Size("out_features"), Size("in_features"))),
@@ -61,6 +62,7 @@ def linear(call: RuleCall):
 
 @layer(
     "torch.nn.LazyLinear",
+    makes_width="out_features",
     init="out_features, bias=True, device=None, dtype=None",
     float_inputs=("input",),
     examples=[ex(T(3, 99), init=(5,), out=(3, 5)), ex(T(), init=(5,), error="linear-in-features")],
@@ -74,6 +76,7 @@ def lazy_linear(call: RuleCall):
 
 @layer(
     "torch.nn.Bilinear",
+    makes_width="out_features",
     init="in1_features, in2_features, out_features, bias=True, device=None, dtype=None",
     forward="input1, input2",
     float_inputs=("input1", "input2"),

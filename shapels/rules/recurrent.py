@@ -113,6 +113,7 @@ def _sequence(kind: str):
 
 layer(
     "torch.nn.RNN",
+    makes_width="hidden_size",
     init=_RNN_INIT,
     float_inputs=("input",),
     forward="input, hx=None",
@@ -129,6 +130,7 @@ layer(
 )(_sequence("rnn"))
 layer(
     "torch.nn.LSTM",
+    makes_width="hidden_size",
     init=_LSTM_INIT,
     float_inputs=("input",),
     forward="input, hx=None",
@@ -145,6 +147,7 @@ layer(
 )(_sequence("lstm"))
 layer(
     "torch.nn.GRU",
+    makes_width="hidden_size",
     init=_GRU_INIT,
     float_inputs=("input",),
     forward="input, hx=None",
@@ -174,6 +177,7 @@ def _cell(kind: str):
 _CELL_INIT = "input_size, hidden_size, bias=True, device=None, dtype=None"
 layer(
     "torch.nn.RNNCell",
+    makes_width="hidden_size",
     init="input_size, hidden_size, bias=True, nonlinearity='tanh', device=None, dtype=None",
     float_inputs=("input",),
     forward="input, hx=None",
@@ -187,6 +191,7 @@ layer(
 )(_cell("rnn"))
 layer(
     "torch.nn.LSTMCell",
+    makes_width="hidden_size",
     init=_CELL_INIT,
     float_inputs=("input",),
     forward="input, hx=None",
@@ -199,6 +204,7 @@ layer(
 )(_cell("lstm"))
 layer(
     "torch.nn.GRUCell",
+    makes_width="hidden_size",
     init=_CELL_INIT,
     float_inputs=("input",),
     forward="input, hx=None",

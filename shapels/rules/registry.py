@@ -107,6 +107,9 @@ class Rule:
     stored_tuples: tuple = ()  # StoredTuple
     functional: Optional[Functional] = None
     alternatives: tuple = ()  # Alternative
+    # the constructor argument that sets the size of its output's feature or channel dim (a Conv2d's
+    # out_channels): a mismatch a later layer reports may be fixed here instead (report.find_producer)
+    makes_width: Optional[str] = None
 
     def parameter(self, name: str) -> Optional[Parameter]:
         return next((p for p in self.parameters if p.name == name), None)
@@ -139,12 +142,12 @@ def _register(rule: Rule) -> Rule:
 
 def layer(*qualnames: str, init: str, forward: str = "input", preserves_shape: bool = False, examples=(),
           float_inputs: tuple = (), parameters: tuple = (), stored_tuples: tuple = (),
-          functional: Optional[Functional] = None, alternatives: tuple = ()):
+          functional: Optional[Functional] = None, alternatives: tuple = (), makes_width: Optional[str] = None):
     """Register a rule for a torch.nn module class: `init` is its constructor's parameter list,
     `forward` that of its forward(). `float_inputs`: the forward parameters that meet its floating-point
     weights, so an integer or bool tensor there is torch's dtype error (`input-dtype`).
-    `parameters`, `stored_tuples`, `functional`, `alternatives`: what the constructor builds and what
-    stands in for the layer (see Rule)."""
+    `parameters`, `stored_tuples`, `functional`, `alternatives`, `makes_width`: what the constructor
+    builds, what stands in for the layer, which argument sizes its output (see Rule)."""
 
     def wrap(fn):
         _register(
@@ -159,6 +162,7 @@ def layer(*qualnames: str, init: str, forward: str = "input", preserves_shape: b
                 stored_tuples=tuple(stored_tuples),
                 functional=functional,
                 alternatives=tuple(alternatives),
+                makes_width=makes_width,
             )
         )
         return fn

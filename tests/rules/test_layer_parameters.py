@@ -27,7 +27,7 @@ import torch
 
 from shapels.rules import parameters as P
 from shapels.rules.base import MISSING
-from shapels.rules.registry import CONTAINERS, REGISTRY, Rule
+from shapels.rules.registry import CONTAINERS, REGISTRY, Example, Rule, T
 
 
 def _harness():
@@ -297,3 +297,64 @@ def test_containers_are_torchs():
         if spec.chained:
             assert tuple(built(torch.randn(5, 2)).shape) == (5, 4)
 
+
+
+def _first_tensor(out):
+    if isinstance(out, torch.Tensor):
+        return out
+    return next((t for t in map(_first_tensor, out) if t is not None), None) if isinstance(out, (tuple, list)) else None
+
+
+def _scaled(value, old: int):
+    """An example's input with every dim equal to `old` doubled (the width a layer's input must share)."""
+    if isinstance(value, T):
+        return T(*(d * 2 if d == old else d for d in value.dims), dtype=value.dtype)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_scaled(v, old) for v in value)
+    return value
+
+
+def _call(module, args: tuple, kwargs: dict):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return _first_tensor(module(*H.to_torch(args), **H.to_torch(kwargs)))
+        except (RuntimeError, ValueError, AssertionError):
+            return None
+
+
+# Calls beyond the examples' (constructor keywords, forward arguments): the examples of these show
+# only a width that another argument changes (a bidirectional GRU's is twice hidden_size).
+WIDTH_EXTRA = {"torch.nn.GRU": [(dict(input_size=4, hidden_size=6), (T(5, 3, 4),))]}
+
+
+def test_makes_width_sizes_the_output():
+    """The declared argument is the output's channel (dim 1) or feature (last) size, in some example;
+    doubled, that dim doubles (the inputs widened with it where the layer's input shares the width:
+    attention's embed_dim)."""
+    declaring = [rule for rule in _layers() if rule.makes_width is not None]
+    assert {"torch.nn.Linear", "torch.nn.Conv2d", "torch.nn.Embedding", "torch.nn.LSTM",
+            "torch.nn.MultiheadAttention"} <= {rule.name for rule in declaring}
+    for rule in declaring:
+        arg = rule.makes_width
+        assert arg in {p.name for p in rule.init_signature.params}, rule.name
+        shown = 0
+        extra = [Example(args, init_kwargs=kwargs) for kwargs, args in WIDTH_EXTRA.get(rule.name, [])]
+        for example in list(rule.examples) + extra:
+            if example.error is not None:
+                continue
+            full = _with_defaults(rule, _keywords(rule, example.init, example.init_kwargs))
+            module = _build(rule.name, full)
+            out = _call(module, example.args, example.kwargs) if module is not None else None
+            value = full[arg]
+            places = [p for p in (1, out.ndim - 1) if 0 <= p < out.ndim and out.shape[p] == value] if out is not None else []
+            if not places:
+                continue  # the width is another here (a bidirectional RNN, an LSTM's proj_size)
+            wider = _build(rule.name, full | {arg: value * 2})
+            after = _call(wider, example.args, example.kwargs)
+            if after is None:
+                after = _call(wider, _scaled(example.args, value), _scaled(example.kwargs, value))
+            assert after is not None, (rule.name, example)
+            assert any(after.shape[p] == value * 2 for p in places), (rule.name, example, tuple(after.shape))
+            shown += 1
+        assert shown, f"{rule.name}: no example shows {arg} sizing the output"
