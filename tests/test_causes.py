@@ -269,6 +269,27 @@ model = MLP(23, [200, 100], 2)
 y = model(torch.randn(64, 23))
 '''
 
+CHAR_LSTM = '''
+import torch
+import torch.nn as nn
+
+
+class CharLSTM(nn.Module):
+    def __init__(self, vocab_size, embed_dim, hidden_size):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_dim)
+        self.lstm = nn.LSTM(embed_dim, hidden_size, batch_first=True)
+        self.fc = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, x):
+        out, _ = self.lstm(self.embedding(x))
+        return self.fc(out)
+
+
+model = CharLSTM(65, 32, 128)
+logits = model(torch.randint(0, 65, (16, 50)))
+'''
+
 # (name, the author's program, what was written instead, the code the diagnostic has)
 CASES = [
     ("no batch dim", CNN, ("x = torch.randn(1, 1, 28, 28)", "x = torch.randn(1, 28, 28)"), "input-shape"),
@@ -296,6 +317,10 @@ CASES = [
      ("torch.randn(batch_size, 1, 28, 28)", "torch.randn(1, 28, 28)"), "input-shape"),
     ("a name a loop rebinds (n_in = width), meant where the loop's own name is written", LOOPED_MLP,
      ("nn.Linear(n_in, width)", "nn.Linear(width, width)"), "linear-in-features"),
+    # Both `lstm(vocab_size, ...)` and `Embedding(vocab_size, embed_dim)` run; only the second uses the
+    # parameter embed_dim that the caller passes and the mistake left unused.
+    ("a name swapped at the producer, where the consumer's name would leave a parameter unused", CHAR_LSTM,
+     ("nn.Embedding(vocab_size, embed_dim)", "nn.Embedding(vocab_size, vocab_size)"), "rnn-input-size"),
     ("a view by the batch size written for another image size",
      LENET.replace("x = x.view(-1, 16 * 5 * 5)", "x = x.view(x.size(0), 16 * 5 * 5)"),
      ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 3, 28, 28)"), "input-shape"),

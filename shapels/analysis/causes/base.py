@@ -35,11 +35,20 @@ class Source:
         self.bare_calls: list = []  # (unit, Expr statement) whose value is a call
         self.calls: list = []  # (unit, Call) for every call in a function
         self.top_level_calls: list = []  # (statement, Call) for every call in a top-level statement
-        self._rebound: dict = {}  # id(function) -> the names it rebinds (rebound())
+        self._rebound: dict = {}  # per function: the names it rebinds (rebound()), its name uses (name_uses())
         module.visit(_Collector(self))
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    def name_uses(self, unit: cst.FunctionDef) -> dict:
+        """How often each name occurs in the function's body (an unused parameter occurs 0 times)."""
+        key = ("uses", id(unit))
+        if key not in self._rebound:
+            counter = _Uses()
+            unit.body.visit(counter)
+            self._rebound[key] = counter.counts
+        return self._rebound[key]
 
     def rebound(self, unit: cst.CSTNode) -> frozenset:
         """The names a function binds more than once or in a loop (`n_in = i` after each layer): their
@@ -50,6 +59,20 @@ class Source:
                 unit.body.visit(finder)
             self._rebound[id(unit)] = frozenset(n for n, count in finder.counts.items() if count > 1)
         return self._rebound[id(unit)]
+
+
+class _Uses(cst.CSTVisitor):
+    """How often each name is read or written in a function's body (nested functions included)."""
+
+    def __init__(self):
+        self.counts: dict = {}
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.counts[node.value] = self.counts.get(node.value, 0) + 1
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # `self.embed_dim`'s attr is not the name embed_dim
+        return False
 
 
 class _Bindings(cst.CSTVisitor):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import libcst as cst
+
 from shapels.analysis.causes.base import MAKES_WIDTH, Cause, Source
 from shapels.analysis.findings import Finding, Fix
 from shapels.rules.base import to_dim
@@ -25,7 +27,7 @@ def other_name(finding: Finding, source: Source, unsettled: bool = False) -> Ite
     `unsettled`: also names the function rebinds, whose value when the layer was made is not known here."""
     places = _places(finding)
     candidates = [c for place in places for c in _names_for(finding, source, *place)]
-    fitting = [cause for cause, fits in candidates if fits is True]
+    fitting = sorted((cause for cause, fits in candidates if fits is True), key=lambda c: _disuse(c, source))
     if fitting or any(place[3] is not None for place in places):
         yield from fitting[:MAX_NAMES]
         if unsettled:
@@ -35,6 +37,25 @@ def other_name(finding: Finding, source: Source, unsettled: bool = False) -> Ite
         return
     widths = [cause for cause, _ in candidates if D.as_int(to_dim(cause.fix.loc.env.get(cause.fix.content))) or 0]
     yield from [cause for cause in widths if _holds_a_width(cause, source)][:MAX_UNFITTED]
+
+
+def _disuse(cause: Cause, source: Source) -> int:
+    """What the rest of the function says of a name swap (0 first): a parameter the function never
+    uses, written back where it fits, is what the author passed it for (0); a swap that leaves the
+    replaced name's only use gone makes that parameter unused (2); anything else (1)."""
+    loc = cause.fix.loc
+    unit = loc.unit
+    if not isinstance(unit, cst.FunctionDef):
+        return 1
+    uses = source.name_uses(unit)
+    parameters = {p.name.value for p in list(unit.params.posonly_params) + list(unit.params.params)
+                  + list(unit.params.kwonly_params)}
+    if cause.fix.content in parameters and uses.get(cause.fix.content, 0) == 0:
+        return 0
+    replaced = loc.node.value if isinstance(loc.node, cst.Name) else None
+    if replaced in parameters and uses.get(replaced, 0) == 1:
+        return 2
+    return 1
 
 
 def _holds_a_width(cause: Cause, source: Source) -> bool:
