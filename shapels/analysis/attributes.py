@@ -13,6 +13,7 @@ from shapels.analysis.env import join_all
 from shapels.analysis.frame import Frame
 from shapels.analysis.library_names import canonical
 from shapels.analysis.modtable import dotted_name
+from shapels.analysis.python_values import library_constant
 from shapels.analysis.objects import (
     CHAINED_MODULE_METHODS,
     Partial,
@@ -249,7 +250,7 @@ def _library_attribute(base: FunctionRef, name: str) -> Value:
     if name == "__name__":
         qualname = canonical(base.qualname)
         return Const(qualname.rsplit(".", 1)[-1]) if rule_registry.lookup(qualname) is not None else UNKNOWN
-    return FunctionRef(f"{base.qualname}.{name}")
+    return library_constant(f"{base.qualname}.{name}") or FunctionRef(f"{base.qualname}.{name}")
 
 
 def _alternatives_attribute(interp: Interp, base: Alternatives, name: str, frame) -> Value:

@@ -70,8 +70,45 @@ def set_item(obj: Value, key: Value, value: Value, certain: bool = True) -> None
         i = D.as_int(key.value)
         if i is not None and -len(obj.items) <= i < len(obj.items):
             obj.items[i] = value
+        elif i is None:
+            obj.uncertain = True
     elif isinstance(obj, Layer) and keyed_container(obj) and isinstance(key, Const):
         _container_put(obj, str(key.value), value)
+    elif isinstance(obj, Layer) and container_for(obj.kind) is not None:
+        i = D.as_int(to_dim(key)) if isinstance(key, Number) else None
+        if i is not None and -len(obj.children) <= i < len(obj.children) and not obj.opaque:
+            obj.children[i] = value  # `self.blocks[0] = Block(...)`: torch keeps the member's name
+        else:
+            obj.opaque = True
+
+
+def delete_item(obj: Value, key: Value, certain: bool = True) -> None:
+    """`del d[k]`, `del blocks[0]`: a dict loses a known key, a list or container the item at a known index
+    (torch renumbers a ModuleList's members); anything else, or on a path that may not run, leaves the
+    contents unknown."""
+    if isinstance(obj, DictValue):
+        k = dict_key(key)
+        if certain and k is not MISSING_VALUE:
+            obj.items.pop(k, None)
+        else:
+            for name in list(obj.items) if k is MISSING_VALUE else [k]:
+                if name in obj.items:
+                    obj.items[name] = UNKNOWN  # (still maybe there: a later read is unknown, not stale)
+        return
+    i = D.as_int(to_dim(key)) if isinstance(key, Number) else None
+    if isinstance(obj, ListValue):
+        if certain and i is not None and -len(obj.items) <= i < len(obj.items):
+            del obj.items[i]
+        else:
+            obj.uncertain = True
+    elif isinstance(obj, Layer) and container_for(obj.kind) is not None:
+        count = len(obj.children)
+        if certain and i is not None and -count <= i < count and not obj.opaque \
+                and obj.child_names == [str(n) for n in range(count)]:
+            del obj.children[i]
+            obj.child_names.pop()
+        else:
+            obj.opaque = True
 
 
 def keyed_container(layer: Layer) -> bool:
@@ -95,6 +132,18 @@ def _container_put(layer: Layer, name: str, value: Value) -> None:
     else:
         layer.children.append(value)
         layer.child_names.append(name)
+
+
+def _insert(layer: Layer, index: Value, value: Value) -> bool:
+    """ModuleList/Sequential.insert(i, m) at a known 0 <= i <= len over members named 0..n-1: the members
+    from i on move up one (karras_unet's `prepend(self.ups, dec)`). False where not followed."""
+    i = D.as_int(to_dim(index)) if isinstance(index, Number) else None
+    count = len(layer.children)
+    if i is None or not 0 <= i <= count or layer.opaque or layer.child_names != [str(n) for n in range(count)]:
+        return False
+    layer.children.insert(i, value)
+    layer.child_names.append(str(count))
+    return True
 
 
 def build_container(qualname: str, args: list, frame: Frame, node) -> Value:
@@ -309,6 +358,11 @@ def layer_method(layer: Layer, name: str, args: list, kwargs: dict, frame: Frame
             else:
                 layer.opaque = True  # where the member sits, and what it replaces, is unknown
             return NONE
+        if name == "insert" and len(args) == 2 and _insert(layer, args[0], args[1]):
+            return NONE
+    if name in LIST_MUTATORS | {"update", "popitem"} and container_for(layer.kind) is not None:
+        layer.opaque = True  # a change not followed (`prepend(self.ups, dec)` with a negative index, pop, ...)
+        return UNKNOWN
     if container_for(layer.kind) is not None and name in ("children", "named_children") and not args and not kwargs \
             and not layer.opaque:
         pairs = list(zip(layer.child_names, layer.children))

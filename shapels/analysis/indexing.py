@@ -82,7 +82,19 @@ def subscript(interp: Interp, base: Value, key: Value, frame, node) -> Value:
         i = D.as_int(to_dim(key)) if isinstance(key, Number) else None
         if i is not None and -len(base.children) <= i < len(base.children):
             return base.children[i]
+    if isinstance(base, Const) and isinstance(base.value, str):
+        return string_index(base.value, key)
     return UNKNOWN
+
+
+def string_index(text: str, key: Value) -> Value:
+    """`name[len(prefix):]`, `name[0]`: a known string's slice or character (an index out of range is
+    Python's IndexError, not followed)."""
+    if isinstance(key, SliceValue):
+        bounds = _slice_bounds(key, len(text))
+        return Const(text[slice(*bounds)]) if bounds is not None else UNKNOWN
+    i = D.as_int(to_dim(key)) if isinstance(key, Number) else None
+    return Const(text[i]) if i is not None and -len(text) <= i < len(text) else UNKNOWN
 
 
 def sequence_index(base, key: Value) -> Value:

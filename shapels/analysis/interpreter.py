@@ -25,7 +25,7 @@ from shapels.analysis.frame import BREAK, CONTINUE, DEAD, NORMAL, RETURN, Budget
 from shapels.analysis.modtable import add_import, dotted_name, mark_modules
 from shapels.analysis.objects import Builtin, ClassRef, Instance, ModuleRef, PendingImport, UserFunction
 from shapels.analysis.scopes import MAX_SCOPES, Loader, Scope, is_loadable, make_scope, parse_cached
-from shapels.analysis.python_values import MISSING_VALUE, dict_key, plain
+from shapels.analysis.python_values import MISSING_VALUE, dict_key, library_constant, plain
 from shapels.analysis.recorder import Recorder
 from shapels.analysis.semantics import MAX_LOOP, UNBOUND, bind_user_params, compare, iterate, truth
 from shapels.rules import registry as rule_registry
@@ -56,7 +56,7 @@ _PYTHON_BUILTINS = frozenset(dir(builtins))  # `class Error(Exception)`: no impo
 BUILTIN_NAMES = {
     "len", "range", "int", "float", "list", "tuple", "enumerate", "zip", "min", "max", "sum", "abs", "isinstance",
     "print", "getattr", "setattr", "hasattr", "super", "dict", "bool", "str", "reversed", "round", "sorted", "any",
-    "all", "type", "iter", "next", "divmod", "map", "callable", "set", "frozenset", "vars",
+    "all", "type", "iter", "next", "divmod", "map", "callable", "set", "frozenset", "vars", "locals",
 }
 
 
@@ -108,7 +108,7 @@ class Interpreter:
             return UserFunction(table.functions[name], scope=scope)
         if name in table.aliases:
             qualname = table.aliases[name]
-            return self.resolve_external(qualname, scope) or FunctionRef(qualname)
+            return self.resolve_external(qualname, scope) or library_constant(qualname) or FunctionRef(qualname)
         if table.star_imports and self.loader is not None:
             found = self.star_lookup(name, scope)
             if found is not None:
@@ -133,7 +133,8 @@ class Interpreter:
         """The value of a name an import bound (PendingImport), loading its module now; one of several
         values (Alternatives) with its imported options settled. Anything else as it is."""
         if type(value) is PendingImport:
-            return self.resolve_external(value.qualname, value.scope) or FunctionRef(value.qualname)
+            return (self.resolve_external(value.qualname, value.scope) or library_constant(value.qualname)
+                    or FunctionRef(value.qualname))
         if any(type(option) is PendingImport for option in value.options):
             return join_all([self.settle(option) for option in value.options])
         return value
@@ -433,7 +434,7 @@ class Interpreter:
         scope = frame.scope or self.main
         for local, target in aliases.items():
             if self.loader is None or not is_loadable(target):
-                frame.env[local] = FunctionRef(target)
+                frame.env[local] = library_constant(target) or FunctionRef(target)
                 continue
             key = (scope.path, target)  # one object per import: both branches' bindings join as the same
             if key not in self._pending:
@@ -442,7 +443,7 @@ class Interpreter:
         return NORMAL
 
     def exec_if(self, stmt: cst.If, frame: Frame) -> str:
-        verdict = truth(self.eval(stmt.test, frame))
+        verdict = self.test_truth(stmt.test, frame)
         orelse = stmt.orelse
         if verdict is True:
             return self.exec_block(stmt.body, frame)
@@ -520,7 +521,7 @@ class Interpreter:
         known up front, and a training loop's body can be a whole model); then as an unknown loop."""
         returned = len(frame.returns)
         for _ in range(MAX_WHILE_ROUNDS):
-            verdict = truth(self.eval(stmt.test, frame))
+            verdict = self.test_truth(stmt.test, frame)
             if verdict is False:
                 return self.exec_block(stmt.orelse.body, frame) if stmt.orelse is not None else NORMAL
             if verdict is None:
@@ -645,6 +646,31 @@ class Interpreter:
                 key = self.eval(target.slice[0].slice.value, frame)
                 containers.set_item(obj, key, value, frame.certain)
 
+    def exec_del(self, small: cst.Del, frame: Frame) -> str:
+        """`del blocks[0]`, `del d[k]`: the container changes (containers.delete_item); `del self.x` and
+        `del name` unbind the attribute or name."""
+        targets = [e.value for e in small.target.elements] if isinstance(small.target, (cst.Tuple, cst.List)) \
+            else [small.target]
+        for target in targets:
+            if isinstance(target, cst.Subscript):
+                obj = self.eval(target.value, frame)
+                tensor_values.forget([obj])
+                if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+                    key = self.eval(target.slice[0].slice.value, frame)
+                    containers.delete_item(obj, key, frame.certain)
+                else:
+                    containers.delete_item(obj, UNKNOWN, False)  # a slice: which items go is not followed
+            elif isinstance(target, cst.Attribute):
+                obj = self.eval(target.value, frame)
+                if isinstance(obj, Instance):
+                    if frame.certain:
+                        obj.attrs.pop(target.attr.value, None)
+                    else:
+                        obj.attrs[target.attr.value] = UNKNOWN
+            elif isinstance(target, cst.Name):
+                frame.env[target.value] = UNKNOWN  # a later read is NameError, not followed
+        return NORMAL
+
     # -- expressions ---------------------------------------------------------------------------
     def eval(self, node, frame: Frame) -> Value:
         if node is None:
@@ -742,7 +768,7 @@ class Interpreter:
         out = []
         for item in items:
             self.assign(comp.target, item, inner)
-            kept = [truth(self.eval(condition.test, inner)) for condition in comp.ifs]
+            kept = [self.test_truth(condition.test, inner) for condition in comp.ifs]
             if None in kept:
                 return None  # which items stay is unknown, so is the list
             if all(kept):
@@ -811,6 +837,24 @@ class Interpreter:
             return value
         return UNKNOWN
 
+    def test_truth(self, node: cst.BaseExpression, frame: Frame) -> Optional[bool]:
+        """The truth of a condition (`if`, `while`, a ternary, a comprehension's `if`). `a or b` is true when
+        either side is, and `a and b` false when either is, even where the other side's truth and so the
+        expression's value are unknown: `if drop_prob <= 0. or not self.training` in eval mode."""
+        if isinstance(node, cst.BooleanOperation):
+            left = self.test_truth(node.left, frame)
+            short = not isinstance(node.operator, cst.And)  # the left truth that decides without the right
+            if left is short:
+                return short
+            right = self.test_truth(node.right, frame)
+            if left is not None or right is short:
+                return right
+            return None
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            inner = self.test_truth(node.expression, frame)
+            return None if inner is None else not inner
+        return truth(self.eval(node, frame))
+
     def eval_BooleanOperation(self, node: cst.BooleanOperation, frame: Frame) -> Value:
         left = self.eval(node.left, frame)
         t = truth(left)
@@ -858,7 +902,7 @@ class Interpreter:
         return Const(True) if result else UNKNOWN
 
     def eval_IfExp(self, node: cst.IfExp, frame: Frame) -> Value:
-        t = truth(self.eval(node.test, frame))
+        t = self.test_truth(node.test, frame)
         if t is True:
             return self.eval(node.body, frame)
         if t is False:
@@ -977,6 +1021,7 @@ _SMALL_STATEMENTS: dict = {
     cst.Continue: lambda interp, small, frame: CONTINUE,
     cst.Import: Interpreter.exec_import,
     cst.ImportFrom: Interpreter.exec_import,
+    cst.Del: Interpreter.exec_del,
 }
 _STATEMENTS.update(_SMALL_STATEMENTS)  # the body of a one-line suite (`if x: return y`) is small statements
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numbers
 from typing import TYPE_CHECKING, Optional
 
+import libcst as cst
 import sympy
 
 from shapels.analysis import argparse_values, membership
@@ -73,6 +74,12 @@ def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Fra
         if isinstance(self_value, Instance) and frame.owner is not None:
             return SuperRef(self_value, frame.owner)
         return UNKNOWN
+    if name == "callable" and len(args) == 1 and not kwargs:
+        verdict = unanimous(is_callable(option) for option in
+                            (args[0].options if isinstance(args[0], Alternatives) else (args[0],)))
+        return Const(verdict) if verdict is not None else UNKNOWN
+    if name == "locals" and not args and not kwargs:
+        return local_names(frame)
     if name == "len" and len(args) == 1:
         if isinstance(args[0], Tensor):
             d = args[0].shape.dim(0)
@@ -146,6 +153,10 @@ def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Fra
             return UNKNOWN  # Python raises: not our finding
     if name == "float" and len(args) == 1 and isinstance(args[0], Number):
         return Number(float(args[0].value)) if D.as_int(args[0].value) is not None or isinstance(args[0].value, float) else UNKNOWN
+    if name == "sum" and 1 <= len(args) <= 2 and not kwargs:
+        total = tensor_sum(interp, args, frame, node)
+        if total is not None:
+            return total
     if name in ("min", "max", "sum") and not kwargs:  # max(xs, key=...), sum(xs, start=...): not followed
         items = args if len(args) > 1 else (iterate(args[0]) if args else None)
         if not items or not all(isinstance(i, Number) for i in items):
@@ -196,6 +207,27 @@ def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Fra
     return UNKNOWN
 
 
+def local_names(frame: Frame) -> Value:
+    """`locals()` in a function: its names bound so far, by name (`kwargs = dict(locals())` at the top of a
+    constructor, then filtered by prefix). At module level it is the globals, not followed."""
+    if not isinstance(frame.unit, (cst.FunctionDef, cst.Lambda)):
+        return UNKNOWN
+    return DictValue({name: value for name, value in frame.env.items() if isinstance(name, str) and isinstance(value, Value)})
+
+
+def tensor_sum(interp: Interp, args: list, frame: Frame, node) -> Optional[Value]:
+    """`sum([fn(x) for fn in self.fns])` over tensors: Python's `start + t1 + t2 ...` (start 0), each `+`
+    torch's broadcasting add. None when no item is a tensor (numbers are summed as numbers) or the items
+    are not known."""
+    items = iterate(args[0])
+    if not items or len(items) > 256 or not any(isinstance(i, Tensor) for i in items):
+        return None
+    total = args[1] if len(args) == 2 else Number(sympy.Integer(0))
+    for item in items:
+        total = interp.binary("Add", total, item, frame, node)
+    return total
+
+
 def has_attribute(interp: Interp, instance: Instance, name: str) -> Value:
     """`hasattr(self, 'shortcut')`: True where it was set on every path so far (or the class gives it),
     False where no code shapels read could ever set it, else unknown."""
@@ -229,6 +261,21 @@ _SEQUENCE_TYPES = {"collections.abc.Sequence", "typing.Sequence", "collections.a
 
 
 _DATA = (Tensor, Layer, Instance, Number, Const, Seq, ListValue, DictValue)
+
+
+def is_callable(value: Value) -> Optional[bool]:
+    """`callable(d)` in lucidrains' `default(val, d)` (`d() if callable(d) else d`): numbers, strings, None,
+    tuples, lists, dicts and tensors are not; functions, classes, partials, modules and torch layers
+    are; an instance of a plain class is when it defines `__call__`; anything else is unknown."""
+    if isinstance(value, (Number, Const, Seq, ListValue, DictValue, SetValue, Tensor)):
+        return False
+    if isinstance(value, (Layer, Builtin, BoundMethod)) or _callable_kind(value) is not None:
+        return True
+    if isinstance(value, Instance):
+        if value.info.is_module or value.info.find_method("__call__"):
+            return True
+        return None
+    return None
 
 
 def _callable_kind(value: Value) -> Optional[str]:

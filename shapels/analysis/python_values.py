@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -42,6 +43,18 @@ def dict_key(value: Value):
 def key_value(key) -> Value:
     """A dict's key back as a Value: a Number for an int or float key, else a Const."""
     return from_python(key)
+
+
+# Float constants of the math libraries model code scales by (`freqs * 2 * math.pi`, `from math import pi`).
+LIBRARY_CONSTANTS = {f"{module}.{name}": getattr(math, name)
+                     for module in ("math", "torch", "numpy") for name in ("pi", "e", "inf")}
+LIBRARY_CONSTANTS.update({"math.tau": math.tau, "numpy.nan": math.nan, "math.nan": math.nan, "torch.nan": math.nan})
+
+
+def library_constant(qualname: str) -> Optional[Value]:
+    """`math.pi` and the like as the float it is; None for any other name."""
+    value = LIBRARY_CONSTANTS.get(qualname)
+    return Number(value) if value is not None else None
 
 
 def python_number(value) -> Value:
