@@ -35,7 +35,7 @@ PACKAGES = {
     "denoising-diffusion-pytorch": ("2.3.4", "denoising_diffusion_pytorch"),
     "segmentation-models-pytorch": ("0.6.0", "segmentation_models_pytorch"),
 }
-READ_ONLY = {"timm": ("1.0.31", "timm")}
+READ_ONLY = {"timm": ("1.0.31", "timm"), "torch-einops-utils": ("0.2.0", "torch_einops_utils")}
 
 
 def archived_shapels(rev: str) -> Path:

@@ -46,7 +46,7 @@ def _torch(source: str, name: str = "out"):
         exec(compile(textwrap.dedent(source), "<model>", "exec"), scope)
     except (RuntimeError, ValueError, IndexError, TypeError) as error:
         return f"{type(error).__name__}: {error}"
-    return str(tuple(scope[name].shape)).replace(",)", ")")
+    return str(tuple(scope[name].shape))
 
 
 def _agrees(source: str, error_code: str) -> None:
@@ -320,3 +320,100 @@ def test_unfold_in_a_patch_embedding_matches_torch(linear_in, size):
         assert verdict.startswith("RuntimeError") and _errors(source) == ["pool-output-empty"]
         return
     _agrees(source, "linear-in-features")
+
+
+# -- x-transformers' layer construction: flags or'ed with |, iter/next of per-layer kwargs, filter, dict
+# comprehensions ----------------------------------------------------------------------------------------
+LAYERS = """
+import torch
+from torch import nn
+from functools import partial
+
+def equals(val):
+    def inner(x):
+        return x == val
+    return inner
+
+def groupby_prefix_and_trim(prefix, d):
+    with_prefix = {{k: v for k, v in d.items() if k.startswith(prefix)}}
+    return {{k[len(prefix):]: v for k, v in with_prefix.items()}}, {{k: v for k, v in d.items() if not k.startswith(prefix)}}
+
+class Layers(nn.Module):
+    def __init__(self, dim, depth, **kwargs):
+        super().__init__()
+        ff_kwargs, kwargs = groupby_prefix_and_trim('ff_', kwargs)
+        layer_types = ('a', 'f') * depth
+        self.num_ff_layers = len(list(filter(equals('f'), layer_types)))
+        ff_iter = iter([{{k: (v[i] if isinstance(v, tuple) else v) for k, v in ff_kwargs.items()}}
+                        for i in range(self.num_ff_layers)])
+        self.layers = nn.ModuleList([])
+        for layer_type in layer_types:
+            if layer_type == 'a':
+                layer = nn.Linear(dim, dim)
+            else:
+                mult = next(ff_iter)['mult']
+                layer = nn.Sequential(nn.Linear(dim, dim * mult), nn.Linear(dim * mult, dim))
+            self.layers.append(layer)
+        self.head = nn.Linear({head_in}, 3)
+
+    def forward(self, x, return_hiddens=False, return_attn=False):
+        hiddens = return_hiddens | return_attn
+        for layer in self.layers:
+            x = layer(x)
+        return self.head(x) if not hiddens else x
+
+out = Layers(8, 2, ff_mult=(2, 4), ff_other=1)(torch.randn(2, 5, 8))
+"""
+
+
+@pytest.mark.parametrize("head_in", [8, 16])
+def test_per_layer_kwargs_through_iter_next_filter_and_dict_comprehensions_match_torch(head_in):
+    _agrees(LAYERS.format(head_in=head_in), "linear-in-features")
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("len(list(filter(None, [0, 1, 2, None, 3])))", 3),
+    ("len(list(filter(lambda v: v > 1, (1, 2, 3))))", 2),
+    ("next(iter([4, 5]))", 4),
+    ("next(iter([]), 6)", 6),
+    ("len({k: v for k, v in {'a': 1, 'b': 2}.items() if k != 'a'})", 1),
+    ("len([1, 2, 3][::-1][:2])", 2),
+    ("(1, 2, 3)[::-1][0]", 3),
+    ("len('abcd'[::-2])", 2),
+    ("int(True | False) + 1", 2),
+    ("int(('batchnorm' is True) or ('x' is not False)) + 1", 2),
+])
+def test_python_values_model_code_computes_sizes_with(expression, expected):
+    source = f"""
+    import torch
+    out = torch.zeros({expression})
+    """
+    assert _torch(source) == f"({expected},)"
+    assert _errors(source) == [] and _shape(source) == f"({expected},)"
+
+
+def test_an_iterator_advanced_where_the_code_may_not_run_is_unknown_from_there():
+    source = """
+    import torch
+    from torch import nn
+    widths = iter([4, 8])
+    if torch.rand(()).item() > 2:
+        next(widths)
+    fc = nn.Linear(3, next(widths))
+    out = nn.Linear(4, 2)(fc(torch.randn(1, 3)))
+    """
+    assert _torch(source) == "(1, 2)"
+    assert _errors(source) == []
+
+
+def test_a_reversed_list_of_features_keeps_its_items():
+    # smp's Unet decoder: features[1:][::-1], head = features[0] (a slice with a negative step was empty)
+    source = """
+    import torch
+    from torch import nn
+    features = [torch.randn(1, 3, 32, 32), torch.randn(1, 8, 16, 16), torch.randn(1, 16, 8, 8)]
+    features = features[1:][::-1]
+    out = nn.Conv2d(16, 4, 1)(features[0])
+    """
+    assert _torch(source) == "(1, 4, 8, 8)"
+    assert _errors(source) == [] and _shape(source) == "(1, 4, 8, 8)"

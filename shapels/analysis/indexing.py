@@ -92,7 +92,7 @@ def string_index(text: str, key: Value) -> Value:
     Python's IndexError, not followed)."""
     if isinstance(key, SliceValue):
         bounds = _slice_bounds(key, len(text))
-        return Const(text[slice(*bounds)]) if bounds is not None else UNKNOWN
+        return Const("".join(text[i] for i in range(*bounds))) if bounds is not None else UNKNOWN
     i = D.as_int(to_dim(key)) if isinstance(key, Number) else None
     return Const(text[i]) if i is not None and -len(text) <= i < len(text) else UNKNOWN
 
@@ -103,7 +103,7 @@ def sequence_index(base, key: Value) -> Value:
         bounds = _slice_bounds(key, len(items))
         if bounds is None:
             return UNKNOWN
-        picked = items[slice(*bounds)]
+        picked = [items[i] for i in range(*bounds)]  # (slice(*bounds) would read a stop of -1 as the end)
         return Seq(tuple(picked)) if isinstance(base, Seq) else ListValue(picked)
     i = D.as_int(to_dim(key)) if isinstance(key, Number) else None
     if i is not None and -len(items) <= i < len(items):

@@ -56,7 +56,7 @@ _PYTHON_BUILTINS = frozenset(dir(builtins))  # `class Error(Exception)`: no impo
 BUILTIN_NAMES = {
     "len", "range", "int", "float", "list", "tuple", "enumerate", "zip", "min", "max", "sum", "abs", "isinstance",
     "print", "getattr", "setattr", "hasattr", "super", "dict", "bool", "str", "reversed", "round", "sorted", "any",
-    "all", "type", "iter", "next", "divmod", "map", "callable", "set", "frozenset", "vars", "locals",
+    "all", "type", "iter", "next", "divmod", "map", "callable", "set", "frozenset", "vars", "locals", "filter",
 }
 
 
@@ -756,7 +756,21 @@ class Interpreter:
         items = self.comprehension(node, frame)
         return Seq(tuple(items)) if items is not None else UNKNOWN
 
-    def comprehension(self, node, frame: Frame) -> Optional[list]:
+    def eval_DictComp(self, node: cst.DictComp, frame: Frame) -> Value:
+        """`{key[prefix_len:]: value for key, value in kwargs.items()}`: a dict of known keys."""
+        pairs = self.comprehension(node, frame, lambda inner: (self.eval(node.key, inner), self.eval(node.value, inner)))
+        if pairs is None:
+            return UNKNOWN
+        items = {}
+        for key, value in pairs:
+            if dict_key(key) is MISSING_VALUE:
+                return UNKNOWN
+            items[dict_key(key)] = value
+        return DictValue(items)
+
+    def comprehension(self, node, frame: Frame, element=None) -> Optional[list]:
+        """The items of a one-`for` comprehension: `element(inner_frame)` per kept item (its `elt` by
+        default); None where the items or which of them are kept are unknown."""
         comp = node.for_in
         if comp.inner_for_in is not None:
             return None
@@ -772,7 +786,7 @@ class Interpreter:
             if None in kept:
                 return None  # which items stay is unknown, so is the list
             if all(kept):
-                out.append(self.eval(node.elt, inner))
+                out.append(element(inner) if element is not None else self.eval(node.elt, inner))
         return out
 
     def eval_Attribute(self, node: cst.Attribute, frame: Frame) -> Value:

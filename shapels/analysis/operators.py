@@ -52,6 +52,10 @@ _TENSOR_OPS = {
 }
 
 
+# bool op bool is a bool (`|`, `&`, `^` of two flags)
+_BOOL_OPS = {"BitOr": lambda a, b: a | b, "BitAnd": lambda a, b: a & b, "BitXor": lambda a, b: a ^ b}
+
+
 def binary(interp: Interp, op: str, left: Value, right: Value, frame, node) -> Value:
     if isinstance(left, Number) and isinstance(right, Number):
         return number_op(op, left, right)
@@ -72,6 +76,9 @@ def binary(interp: Interp, op: str, left: Value, right: Value, frame, node) -> V
         if n is not None and 0 <= n <= 4096:
             items = list(left.items) * n
             return Seq(tuple(items)) if isinstance(left, Seq) else ListValue(items)
+    if op in _BOOL_OPS and isinstance(left, Const) and isinstance(right, Const) \
+            and type(left.value) is bool and type(right.value) is bool:
+        return Const(_BOOL_OPS[op](left.value, right.value))  # `return_mems | return_attn`: flags
     if op == "Modulo" and isinstance(left, Const) and isinstance(left.value, str):
         values = plain(right)
         if values is MISSING_VALUE:

@@ -27,7 +27,7 @@ from shapels.analysis.objects import (
     UserFunction,
 )
 from shapels.rules import registry as rule_registry
-from shapels.analysis.python_values import MISSING_VALUE, RangeValue, dict_key, plain, python_number
+from shapels.analysis.python_values import MISSING_VALUE, IteratorValue, RangeValue, dict_key, plain, python_number
 from shapels.analysis.semantics import iterate, truth
 from shapels.rules.base import from_python, to_dim
 from shapels.symbolic import dims as D
@@ -78,6 +78,13 @@ def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Fra
         verdict = unanimous(is_callable(option) for option in
                             (args[0].options if isinstance(args[0], Alternatives) else (args[0],)))
         return Const(verdict) if verdict is not None else UNKNOWN
+    if name == "filter" and len(args) == 2 and not kwargs:
+        return filtered(interp, args[0], args[1], frame, node)
+    if name == "iter" and len(args) == 1 and not kwargs:
+        items = iterate(args[0])
+        return IteratorValue(list(items)) if items is not None else UNKNOWN
+    if name == "next" and 1 <= len(args) <= 2 and not kwargs and isinstance(args[0], IteratorValue):
+        return next_item(args[0], args[1] if len(args) == 2 else None, frame)
     if name == "locals" and not args and not kwargs:
         return local_names(frame)
     if name == "len" and len(args) == 1:
@@ -205,6 +212,36 @@ def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Fra
             and isinstance(args[1].value, str):
         return has_attribute(interp, args[0], args[1].value)
     return UNKNOWN
+
+
+def filtered(interp: Interp, keep: Value, iterable: Value, frame: Frame, node) -> Value:
+    """`filter(fn, items)` (`filter(None, items)`: the truthy ones), an iterator: x-transformers counts its
+    layers with `len(list(filter(equals('a'), layer_types)))`. Unknown where an item's verdict is."""
+    items = iterate(iterable)
+    if items is None or len(items) > 256:
+        return UNKNOWN
+    kept = []
+    for item in items:
+        verdict = truth(item if keep is NONE else interp.call(keep, [item], {}, frame, node))
+        if verdict is None:
+            return UNKNOWN
+        if verdict:
+            kept.append(item)
+    return IteratorValue(kept)
+
+
+def next_item(iterator: IteratorValue, default: Optional[Value], frame: Frame) -> Value:
+    """`next(it)` / `next(it, default)`: the next item, or the default once they are used up (without one,
+    Python's StopIteration, not followed). On a path that may not run the position becomes unknown."""
+    if iterator.uncertain:
+        return UNKNOWN
+    if not frame.certain:
+        iterator.uncertain = True
+        return UNKNOWN
+    if iterator.position < len(iterator.items):
+        iterator.position += 1
+        return iterator.items[iterator.position - 1]
+    return default if default is not None else UNKNOWN
 
 
 def local_names(frame: Frame) -> Value:

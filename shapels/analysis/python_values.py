@@ -26,6 +26,17 @@ class RangeValue(Value):
         return [Number(sympy.Integer(i)) for i in r]
 
 
+@dataclass(eq=False)
+class IteratorValue(Value):
+    """`iter(items)` of known items: `next(it)` hands them out in order (x-transformers'
+    `**next(attn_kwargs_iter)` per layer). Once a `next` may not run, or a loop consumed it, the position is
+    unknown and so is every later item."""
+
+    items: list
+    position: int = 0
+    uncertain: bool = False
+
+
 MISSING_VALUE = object()
 
 

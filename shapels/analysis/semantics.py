@@ -16,7 +16,7 @@ from shapels.analysis import membership
 from shapels.analysis.env import unanimous
 from shapels.analysis.objects import (BoundUserMethod, Builtin, ClassRef, EnumMember, Instance, Partial,
                                      UserFunction)
-from shapels.analysis.python_values import RangeValue, key_value
+from shapels.analysis.python_values import IteratorValue, RangeValue, key_value
 from shapels.rules.registry import container_for
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -72,6 +72,25 @@ def truth(value: Value) -> Optional[bool]:
     return None
 
 
+def _is_singleton(value: Value) -> bool:
+    return isinstance(value, Const) and (type(value.value) is bool or value.value is Ellipsis)
+
+
+def _singleton_identity(left: Value, right: Value) -> Optional[bool]:
+    """`use_norm is True`: True, False and Ellipsis are singletons, so identity with one is equality of
+    the same type; a string, float, tuple, list, dict, tensor or module is never one. Numbers are left
+    unknown (a bool may have been computed as one)."""
+    if not _is_singleton(left):
+        left, right = right, left
+    if not _is_singleton(left):
+        return None
+    if isinstance(right, Const):
+        return type(right.value) is type(left.value) and right.value == left.value
+    if isinstance(right, (Seq, ListValue, DictValue, Tensor, Layer)):
+        return False
+    return None
+
+
 def compare(op: str, left: Value, right: Value) -> Optional[bool]:
     if isinstance(left, EnumMember) or isinstance(right, EnumMember):
         if op in ("Equal", "NotEqual", "Is", "IsNot"):
@@ -88,7 +107,8 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
         if left_none or right_none:
             same = left_none and right_none
             return same if op == "Is" else not same
-        return None
+        same = _singleton_identity(left, right)
+        return None if same is None else same == (op == "Is")
     if op in ("In", "NotIn"):
         if isinstance(left, Const) and isinstance(right, Const) and isinstance(left.value, str) \
                 and isinstance(right.value, str):
@@ -181,6 +201,11 @@ def iterate(value: Value) -> Optional[list]:
         return list(value.children)
     if isinstance(value, RangeValue):
         return value.items()
+    if isinstance(value, IteratorValue):
+        if value.uncertain:
+            return None
+        value.uncertain = True  # consumed by whoever iterates: a later next() is not followed
+        return value.items[value.position:]
     if isinstance(value, SetValue):
         return membership.iteration(value)
     if isinstance(value, Tensor) and value.shape.ranked and value.shape.rank >= 1:
