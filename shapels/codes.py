@@ -51,6 +51,9 @@ _CODES = [
          "min_ndim=2, found ndim=1`): a Dense needs a batch axis and a features axis, a RepeatVector exactly (batch, "
          "features), a Permute the batch and one axis per entry of its pattern.",
          "keras.layers.Dense(10) fed tf.random.normal((64,)): make it (1, 64)"),
+    Code("undefined-dim", "A Keras layer builds a weight from an input axis whose size is None: Keras needs that "
+         "axis defined when the layer is built (`keras.Input(shape=(None, 32))` into an LSTM builds; `(32, None)` does "
+         "not).", "keras.layers.Dense(10) fed keras.Input(shape=(None,)): give the features axis a size"),
     Code("embedding-input", "An Embedding layer gets a non-integer tensor or an index known to be out of range.",
          "nn.Embedding(10, 4) fed torch.randn(2, 3)"),
     Code("rnn-input-size", "The feature dim arriving at an RNN/LSTM/GRU differs from its input_size.",

@@ -6,7 +6,7 @@ each input's own last axis, so query, key and value may have different feature s
 from __future__ import annotations
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
-from shapels.rules.keras_layers.spec import is_none_dim, keras_layer, positive_int
+from shapels.rules.keras_layers.spec import is_none_dim, keras_layer, positive_int, require_defined
 from shapels.rules.registry import T, ex
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -58,6 +58,8 @@ def multi_head_attention(call: RuleCall):
     key = value if call.is_none("key") else call.shape("key")
     if not (query.ranked and value.ranked and key.ranked) or {query.rank, value.rank, key.rank} != {3}:
         raise Unknowable("query")
+    for name, tensor in (("query", query), ("value", value), ("key", key)):
+        require_defined(call, tensor, -1, f"its {name} projection", input_name=name)
     if value.rank == key.rank:
         for v, k in zip(value.dims[1:-1], key.dims[1:-1]):
             if not is_none_dim(v) and not is_none_dim(k) and D.eq(v, k) is False:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, check_rank, data_format, int_tuple, join_channels,
-                                             keras_dim, keras_layer, padding_mode, positive_int, split_channels)
+                                             keras_dim, keras_layer, padding_mode, positive_int, require_defined,
+                                             split_channels)
 from shapels.rules.registry import T, ex
 from shapels.symbolic import dims as D
 
@@ -48,6 +49,7 @@ def _input(call: RuleCall, n: int, fmt: str):
     layout = "(batch, *spatial, channels)" if fmt == "channels_last" else "(batch, channels, *spatial)"
     check_rank(call, shape, ndim=n + 2, code="conv-input-rank",
                needs=f"a {n}D convolution takes {layout}, here with {n} spatial axes")
+    require_defined(call, shape, -1 if fmt == "channels_last" else 1, "its kernel")
     return shape, *split_channels(shape, n, fmt)
 
 
@@ -180,6 +182,7 @@ keras_layer(
         ex(T(1, 2, 28, 28, 1), init=(8, 3), error="conv-input-rank"),
         ex(T(1, 9, 9, 2), init=(6, 3), init_kwargs={"groups": 4}, error=BAD_ARGUMENT),
         ex(T(1, 9, 9, 2), init=(8, 3), init_kwargs={"padding": "full"}, error=BAD_ARGUMENT),
+        ex(T(None, 9, 9, None), init=(8, 3), error="undefined-dim"),
     ],
 )(_conv(2))
 keras_layer(

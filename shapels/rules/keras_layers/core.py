@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
 from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, RANK, check_rank, is_none, keras_layer, none_dim, positive_int,
-                                             show_dims)
+                                             require_defined, show_dims)
 from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -68,6 +68,7 @@ def keras_input(call: RuleCall):
         ex(T(16, 5, 5, 64), init=(256,), out=(16, 5, 5, 256)),  # seed 001 example 2: the last axis, any rank
         ex(T(None, 20, 32), init=(4,), out=(None, 20, 4)),
         ex(T(64), init=(10,), error=RANK),  # seed 002 example 1: expected min_ndim=2, found ndim=1
+        ex(T(None, None), init=(10,), error="undefined-dim"),
         ex(T(2, 8), init=(0,), error=BAD_ARGUMENT),
     ],
 )
@@ -75,6 +76,7 @@ def dense(call: RuleCall):
     units = positive_int(call, "units")
     shape = call.shape("inputs")
     check_rank(call, shape, min_ndim=2, needs="a Dense needs a batch axis and a features axis")
+    require_defined(call, shape, -1, "its kernel")
     if not shape.dims:
         return Shape.suffix([units])
     return shape.replace_tail(1, [units])
@@ -224,8 +226,32 @@ keras_layer("LeakyReLU", init="negative_slope=0.3", preserves_shape=True, exampl
 keras_layer("ELU", init="alpha=1.0", preserves_shape=True, examples=[ex(T(2, 3), out=(2, 3))])(_same)
 keras_layer("Softmax", init="axis=-1", call="inputs, mask=None", preserves_shape=True,
             examples=[ex(T(2, 3), out=(2, 3))])(_same)
-keras_layer("PReLU", init="alpha_initializer='Zeros', alpha_regularizer=None, alpha_constraint=None, shared_axes=None",
-            preserves_shape=True, examples=[ex(T(2, 3, 4), out=(2, 3, 4))])(_same)
+@keras_layer(
+    "PReLU", init="alpha_initializer='Zeros', alpha_regularizer=None, alpha_constraint=None, shared_axes=None",
+    preserves_shape=True,
+    examples=[
+        ex(T(2, 3, 4), out=(2, 3, 4)),
+        ex(T(None, None, 4), init_kwargs={"shared_axes": [1]}, out=(None, None, 4)),
+        ex(T(None, None, 4), error="undefined-dim"),
+    ],
+)
+def prelu(call: RuleCall):
+    """alpha has the input's shape but the batch, 1 on the shared axes."""
+    shape = call.shape("inputs")
+    if not shape.ranked:
+        return shape
+    value = call.value("shared_axes")
+    if is_none(value):
+        shared = []
+    else:
+        items = value.items if isinstance(value, (Seq, ListValue)) else [value]
+        shared = [D.as_int(to_dim(i)) if to_dim(i) is not None else None for i in items]
+        if None in shared:
+            return shape
+    for axis in range(1, shape.rank):
+        if axis not in shared and axis - shape.rank not in shared:
+            require_defined(call, shape, axis, "its alpha")
+    return shape
 keras_layer("Identity", preserves_shape=True, examples=[ex(T(None, 3), out=(None, 3))])(_same)
 keras_layer("GaussianNoise", init="stddev, seed=None", call="inputs, training=False", preserves_shape=True,
             examples=[ex(T(2, 3), init=(0.1,), out=(2, 3))])(_same)

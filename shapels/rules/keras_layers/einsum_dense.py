@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
-from shapels.rules.keras_layers.spec import BAD_ARGUMENT, is_none, is_none_dim, keras_dim, keras_layer, none_dim
+from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, is_none, is_none_dim, keras_dim, keras_layer, none_dim,
+                                             require_defined)
 from shapels.rules.registry import T, ex
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -60,6 +61,7 @@ def _differs(a, b) -> bool:
         ex(T(2, 10, 32), init=("abc,cd->abe", (10, 64)), error=BAD_ARGUMENT),
         ex(T(2, 32), init=("ab,bc->ac", 64), init_kwargs={"bias_axes": "x"}, error=BAD_ARGUMENT),
         ex(T(2, 32), init=("ab,bc", 64), error=BAD_ARGUMENT),
+        ex(T(2, None), init=("ab,bc->ac", 64), error="undefined-dim"),
     ],
 )
 def einsum_dense(call: RuleCall):
@@ -121,5 +123,13 @@ def einsum_dense(call: RuleCall):
         if d not in output_spec:
             call.fail(BAD_ARGUMENT, f"{name}: bias axis {d!r} is not an axis of the output {output_spec!r}",
                       param="bias_axes")
+    for d in weight_spec:  # the kernel's axes, each sized from the output (first) or the input
+        if d in output_map:
+            size = output[output_map[d]]
+            if size is None or is_none_dim(size):
+                call.fail("undefined-dim", f"{name} sizes its kernel's axis {d!r} from the output, where it is None",
+                          param="output_shape")
+        else:
+            require_defined(call, shape, input_map[d], f"its kernel's axis {d!r}")
     # output_shape's None stays None in Keras's symbolic shape (the einsum gives the input's size there)
     return Shape.of([none_dim() if d is None else keras_dim(d) for d in output])

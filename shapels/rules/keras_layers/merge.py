@@ -110,6 +110,13 @@ def concatenate(call: RuleCall):
     if axis is None:
         raise Unknowable("axis")
     shapes = _inputs(call)
+    if len(shapes) == 1:  # a lone input comes back as it is, if the axis passes build's check
+        if axis < -shapes[0].rank:
+            call.fail("dim-out-of-range", f"{layer_name(call)}: axis {axis} is out of range for its "
+                      f"{shapes[0].rank}-D input {shapes[0].show()}", param="axis", input_name="inputs")
+        if axis >= shapes[0].rank:
+            raise Unknowable("axis")  # Keras's eager call refuses the axis, its symbolic one does not
+        return shapes[0]
     name = layer_name(call)
     ranks = {s.rank for s in shapes}
     if len(ranks) != 1:

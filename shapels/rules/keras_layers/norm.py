@@ -5,7 +5,7 @@ divide the channels (the default groups=32 on fewer or other channels)."""
 from __future__ import annotations
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
-from shapels.rules.keras_layers.spec import is_none_dim, keras_layer
+from shapels.rules.keras_layers.spec import keras_layer, require_defined
 from shapels.rules.registry import T, ex
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -26,6 +26,8 @@ def _check_axes(call: RuleCall, shape: Shape, axes: list) -> None:
         if not -shape.rank <= axis < shape.rank:
             call.fail("dim-out-of-range", f"{layer_name(call)}: axis {axis} is out of range for its {shape.rank}-D "
                       f"input {shape.show()}", param="axis", input_name="inputs")
+    for axis in axes:
+        require_defined(call, shape, axis, "its scale and offset")
 
 
 def _normalization(call: RuleCall):
@@ -50,6 +52,7 @@ keras_layer(
         ex(T(4, 5, 5, 8), out=(4, 5, 5, 8)),
         ex(T(None, 8, 5, 5), init=(1,), out=(None, 8, 5, 5)),
         ex(T(4, 8), init=(2,), error="dim-out-of-range"),
+        ex(T(None, 5, None), error="undefined-dim"),
     ],
 )(_normalization)
 keras_layer(
@@ -77,6 +80,7 @@ keras_layer(
         ex(T(2, 8, 8, 48), error="groupnorm-groups"),
         ex(T(2, 6, 4, 4), init=(4, 1), error="groupnorm-groups"),
         ex(T(2, 6), init=(2, 3), error="dim-out-of-range"),
+        ex(T(2, 6, None), init=(2,), error="undefined-dim"),
     ],
 )
 def group_normalization(call: RuleCall):
@@ -90,7 +94,7 @@ def group_normalization(call: RuleCall):
     _check_axes(call, shape, [axis])
     channels = shape.dims[axis]
     g, c = D.as_int(groups), D.as_int(channels)
-    if g == -1 or is_none_dim(channels):
+    if g == -1:
         return shape
     name = layer_name(call)
     if g is not None and g <= 0:

@@ -11,7 +11,7 @@ from shapels.rules.registry import T, ex
 from shapels.symbolic import dims as D
 
 
-def _pool(n: int):
+def _pool(n: int, average: bool):
     def rule(call: RuleCall):
         fmt = data_format(call)
         pool = int_tuple(call, "pool_size", n)
@@ -39,9 +39,27 @@ def _pool(n: int):
             else:
                 o = D.floordiv(size - 1, s) + 1
             out.append(keras_dim(o))
+        if average and n == 3 and padding == "same" and _eager_avg_pool3d_may_refuse(spatial, pool, strides):
+            raise Unknowable("pool_size")
         return join_channels(batch, out, channels, fmt)
 
     return rule
+
+
+def _eager_avg_pool3d_may_refuse(spatial, pool, strides) -> bool:
+    """Keras's torch backend pads 'same' itself where the padding is lopsided, else passes it to
+    torch's avg_pool3d, which refuses an unpadded input smaller than the pool; Keras's symbolic shape
+    does not check that. Whether it may happen: no axis known lopsided, and an axis known too small."""
+    small = False
+    for size, k, s in zip(spatial, pool, strides):
+        L, K, S = D.as_int(size), D.as_int(k), D.as_int(s)
+        if L is None or K is None or S is None:
+            continue
+        total = K - 1 if S == 1 else max(0, ((L + S - 1) // S - 1) * S + K - L)
+        if total % 2:
+            return False  # lopsided: padded by hand, then pooled unpadded
+        small = small or L < K
+    return small
 
 
 def _global(n: int):
@@ -88,11 +106,11 @@ for _n in (1, 2, 3):
     _default = "2" if _n == 1 else str((2,) * _n)
     keras_layer(f"MaxPooling{_n}D", f"MaxPool{_n}D",
                 init=f"pool_size={_default}, strides=None, padding='valid', data_format=None, name=None",
-                examples=_POOL_EXAMPLES[_n])(_pool(_n))
+                examples=_POOL_EXAMPLES[_n])(_pool(_n, average=False))
     keras_layer(f"AveragePooling{_n}D", f"AvgPool{_n}D",
                 init="pool_size, strides=None, padding='valid', data_format=None, name=None",
                 examples=[ex(e.args[0], init=e.init or (2,), init_kwargs=e.init_kwargs, out=e.out, error=e.error)
-                          for e in _POOL_EXAMPLES[_n]])(_pool(_n))
+                          for e in _POOL_EXAMPLES[_n]])(_pool(_n, average=True))
     keras_layer(f"GlobalMaxPooling{_n}D", f"GlobalMaxPool{_n}D", init="data_format=None, keepdims=False",
                 examples=[
                     ex(T(2, *([4] * _n), 3), out=(2, 3)),

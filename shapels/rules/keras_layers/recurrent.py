@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, RANK, KerasLayer, apply_layer, check_rank, keras_dim,
-                                             keras_layer, positive_int)
+                                             keras_layer, positive_int, require_defined)
 from shapels.rules.registry import T, ex
 from shapels.symbolic.shape import Shape
 from shapels.values import Layer
@@ -55,6 +55,7 @@ def _rnn(call: RuleCall):
         raise Unknowable("sequences")
     check_rank(call, shape, ndim=3, code="rnn-input-rank", needs=f"{layer_name(call)} takes (batch, timesteps, "
                f"features)")
+    require_defined(call, shape, -1, "its kernel", input_name="sequences")
     batch, steps, _ = shape.dims
     out = Shape.of([batch, steps, units] if return_sequences else [batch, units])
     if return_state:
@@ -95,6 +96,7 @@ keras_layer(
         ex(T(10, 20, 32), init=(64,), init_kwargs={"return_sequences": True, "return_state": True},
            out=((10, 20, 64), (10, 64))),
         ex(T(10, 32), init=(64,), error="rnn-input-rank"),
+        ex(T(None, 20, None), init=(8,), error="undefined-dim"),
     ],
 )(_rnn)
 

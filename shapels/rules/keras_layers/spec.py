@@ -66,6 +66,16 @@ def keras_dim(d):
     return none_dim() if is_none_dim(d) else d
 
 
+def require_defined(call: RuleCall, shape: Shape, axis: int, what: str, *, input_name: Optional[str] = None) -> None:
+    """Keras builds a weight from this axis of the input: a None there is its error when the layer is
+    built ("Shapes used to initialize variables must be fully-defined"). Only Keras's own None (a
+    keras.Input's) counts; a size shapels does not know decides nothing."""
+    d = shape.dim(axis)
+    if d is not None and is_none_dim(d):
+        call.fail("undefined-dim", f"{layer_name(call)} builds {what} from axis {axis} of its input {shape.show()}, "
+                  f"whose size is None: Keras needs it defined", input_name=input_name or _first_input(call))
+
+
 def is_none(value) -> bool:
     return isinstance(value, Const) and value.value is None
 
