@@ -290,6 +290,44 @@ model = CharLSTM(65, 32, 128)
 logits = model(torch.randint(0, 65, (16, 50)))
 '''
 
+GAN = '''
+import torch
+import torch.nn as nn
+
+latent_dim = 64
+img_channels = 1
+
+
+class Generator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(latent_dim, 32 * 7 * 7)
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(32, 16, 4, 2, 1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(16, img_channels, 4, 2, 1),
+            nn.Tanh(),
+        )
+
+    def forward(self, z):
+        return self.net(self.fc(z).view(-1, 32, 7, 7))
+
+
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(img_channels, 16, 4, 2, 1)
+        self.fc = nn.Linear(16 * 14 * 14, 1)
+
+    def forward(self, img):
+        return self.fc(self.conv(img).flatten(1))
+
+
+G, D = Generator(), Discriminator()
+d_real = D(torch.randn(8, img_channels, 28, 28))
+d_fake = D(G(torch.randn(8, latent_dim)))
+'''
+
 # (name, the author's program, what was written instead, the code the diagnostic has)
 CASES = [
     ("no batch dim", CNN, ("x = torch.randn(1, 1, 28, 28)", "x = torch.randn(1, 28, 28)"), "input-shape"),
@@ -321,6 +359,15 @@ CASES = [
     # parameter embed_dim that the caller passes and the mistake left unused.
     ("a name swapped at the producer, where the consumer's name would leave a parameter unused", CHAR_LSTM,
      ("nn.Embedding(vocab_size, embed_dim)", "nn.Embedding(vocab_size, vocab_size)"), "rnn-input-size"),
+    ("no batch dim where a target written inline keeps the batch size",
+     CNN.replace("x = torch.randn(1, 1, 28, 28)\nout = model(x)\n",
+                 "x = torch.randn(8, 1, 28, 28)\nloss = F.cross_entropy(model(x), torch.randint(0, 10, (8,)))\n"),
+     ("torch.randn(8, 1, 28, 28)", "torch.randn(1, 28, 28)"), "input-shape"),
+    # The discriminator also takes real images, so only the generator's last layer can change; the
+    # generator's output step keeps that layer, so the blame reaches it.
+    ("a name swapped in the last layer of another module", GAN,
+     ("nn.ConvTranspose2d(16, img_channels, 4, 2, 1)", "nn.ConvTranspose2d(16, latent_dim, 4, 2, 1)"),
+     "conv-in-channels"),
     ("a view by the batch size written for another image size",
      LENET.replace("x = x.view(-1, 16 * 5 * 5)", "x = x.view(x.size(0), 16 * 5 * 5)"),
      ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 3, 28, 28)"), "input-shape"),
@@ -771,3 +818,43 @@ def test_token_ids_given_as_sequence_by_batch_are_transposed():
     assert _torch_error(program) is None and _torch_error(mutant) is not None
     (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
     assert finding.code == "input-shape" and _apply(mutant, finding.fix) == program
+
+
+def test_a_sequence_without_its_batch_summed_to_the_features_gets_the_batch_not_the_number():
+    # Without its batch, the (50, 40) sequence is pooled over its features and reaches `out` as (50,):
+    # in_features=50 would run, with the sequence as the features. The input's batch is the fix.
+    program = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+
+        class Pool(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.score = nn.Linear(dim, 1)
+
+            def forward(self, x):
+                weights = torch.softmax(self.score(x), dim=1)
+                return (weights * x).sum(dim=1, keepdim=True).squeeze(1)
+
+
+        class Encoder(nn.Module):
+            def __init__(self, in_dim=40, hidden=64, out_dim=32):
+                super().__init__()
+                self.proj = nn.Linear(in_dim, hidden)
+                self.pool = Pool(hidden)
+                self.out = nn.Linear(hidden, out_dim)
+
+            def forward(self, feats):
+                h = torch.tanh(self.proj(feats))
+                h = h / h.norm(dim=-1, keepdim=True)
+                return self.out(self.pool(h))
+
+
+        emb = Encoder()(torch.randn(6, 50, 40))
+    ''')
+    mutant = program.replace("torch.randn(6, 50, 40)", "torch.randn(50, 40)")
+    assert _torch_error(program) is None and _torch_error(mutant) is not None
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert finding.code == "input-shape" and finding.fix.content == "torch.randn(1, 50, 40)"
+    assert _torch_error(_apply(mutant, finding.fix)) is None

@@ -228,10 +228,12 @@ def call_instance(interp: Interp, instance: Instance, args: list, kwargs: dict, 
 
 
 def _with_step(result: Value, label: str, loc) -> Value:
-    """A user module's output continues the chain of its input with one step named after it."""
+    """A user module's output continues the chain of its input with one step named after it, which
+    keeps the layer its last step ran (the producer of its width, for a later mismatch's blame)."""
     if isinstance(result, Tensor) and result.trace:
         last = result.trace[-1]
-        return Tensor(result.shape, result.trace[: -1] + (Step(f"{label}", result.shape, last.loc),))
+        return Tensor(result.shape, result.trace[: -1] + (Step(f"{label}", result.shape, last.loc, last.layer,
+                                                                last.unbatched),))
     return result
 
 

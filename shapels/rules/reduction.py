@@ -124,12 +124,17 @@ def std_mean(call: RuleCall):
 @function(
     "torch.norm", "torch.Tensor.norm",
     signature="input, p='fro', dim=None, keepdim=False, out=None, dtype=None",
-    examples=[ex(T(2, 3, 4), out=()), ex(T(2, 3, 4), 2, -1, True, out=(2, 3, 1)), ex(T(2, 3, 4), dim=(1, 2), out=(2,))],
+    examples=[ex(T(2, 3, 4), out=()), ex(T(2, 3, 4), 2, -1, True, out=(2, 3, 1)), ex(T(2, 3, 4), dim=(1, 2), out=(2,)),
+              ex(T(2, 3, 4), dim=-1, keepdim=True, out=(2, 3, 1)), ex(T(2, 3, 4), "fro", 1, out=(2, 4)),
+              ex(T(2, 3, 4), "nuc", (1, 2), out=(2,))],
 )
 def norm(call: RuleCall):
     dims, p = _dims(call), call.value("p")
-    if dims is not None and isinstance(p, Const) and isinstance(p.value, str) and len(dims) != 2:
-        raise Unknowable("p")  # matrix norms ('fro', 'nuc') over other than two dims: not modelled
+    if dims is not None and isinstance(p, Const) and isinstance(p.value, str) and \
+            not (len(dims) == 2 or p.value == "fro" and len(dims) == 1):
+        # the default 'fro' over one dim is the vector 2-norm; 'nuc', or 'fro' over three dims or more, is
+        # torch's matrix_norm error ("dim must be a 2-tuple"): not claimed here
+        raise Unknowable("p")
     return reduce_shape(call, call.shape("input"), dims, call.known_flag("keepdim"))
 
 

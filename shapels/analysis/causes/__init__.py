@@ -23,6 +23,7 @@ from shapels.analysis.causes.statements import (discarded_results, dropped_keepd
                                                 forgotten_flatten, wrapped_width)
 from shapels.analysis.causes.widths import channels_the_product_names, odd_width, odd_width_in_a_broadcast
 from shapels.analysis.findings import Finding
+from shapels.symbolic import dims as D
 from shapels.values import Tensor
 
 __all__ = ["Cause", "Source", "causes", "other_names", "size_reading", "last_resorts", "names_first", "missing_layer",
@@ -104,4 +105,20 @@ def merges_batch(finding: Finding) -> Optional[str]:
         return "a layer took its input as one unbatched sample, so the batch is not where the model expects it"
     if conv_map_into_linear(finding) is not None:
         return "a Linear got a conv feature map and takes its last axis as the features; was a flatten forgotten?"
+    if _first_dim_as_features(finding, evidence.source):
+        return ("the size it would need is the input's first dim, which lost its place on the way (a model that "
+                "takes a batch reads that dim as the batch)")
     return None
+
+
+def _first_dim_as_features(finding: Finding, tensor: Tensor) -> bool:
+    """Whether the number fix would write the driver input's first dim, where the tensor arriving has fewer
+    dims than that input had: a (50, 40) sequence given without its batch, summed over its features, reaches
+    a Linear as (50,), and in_features=50 would make the sequence the features."""
+    first = tensor.trace[0] if tensor.trace else None
+    if finding.fix is None or first is None or first.label != "input" or not first.shape.ranked:
+        return False
+    if not tensor.shape.ranked or first.shape.rank < 2 or tensor.shape.rank >= first.shape.rank:
+        return False
+    size = D.as_int(first.shape.dims[0])
+    return size is not None and size > 1 and size == D.as_int(getattr(finding.fix, "size", None))

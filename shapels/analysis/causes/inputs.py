@@ -12,6 +12,7 @@ import libcst as cst
 from shapels.analysis.causes.base import Cause, Source, expected_size, flatten_width, map_side, shape_text
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
+from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.values import Tensor
 
@@ -117,20 +118,30 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch
 
 
 def _driver_batch(tensor: Tensor, source: Source) -> Optional[tuple]:
-    """(size, text) of the batch the driver's other inputs have: the dim 0 most of its other top-level
-    tensors made by a factory share (above 1), written as the driver's own int name for it where one holds
-    it (`batch_size`) and is assigned before the input is made; None where they do not agree."""
+    """(size, text) of the batch the driver's other inputs have: the dim 0 most of the driver's other
+    tensors share (above 1), written as the driver's own int name for it where one holds it (`batch_size`)
+    and is assigned before the input is made; None where they do not agree. The other tensors: top-level
+    names whose tensor keeps the dim 0 of the factory that made it (`adj = torch.rand(30, 30) > 0.5`), and
+    factories written inline in a top-level statement with literal sizes (`loss(out, torch.ones(16))`)."""
     own = tensor.trace[0].loc if tensor.trace else None
     if own is None:
         return None
     counts: dict = {}
+    made = set()
     for value in source.globals.values():
-        if not isinstance(value, Tensor) or len(value.trace) != 1 or not value.shape.ranked or not value.shape.rank:
+        if not isinstance(value, Tensor) or not value.trace or not value.shape.ranked or not value.shape.rank:
             continue
         first = value.trace[0]
-        if first.label != "input" or first.loc is None or first.loc.node is own.node:
+        if first.label != "input" or first.loc is None or first.loc.node is own.node or id(first.loc.node) in made:
             continue
         size = D.as_int(value.shape.dims[0])
+        if first.shape.ranked and first.shape.rank and D.as_int(first.shape.dims[0]) == size and size and size > 1:
+            made.add(id(first.loc.node))
+            counts[size] = counts.get(size, 0) + 1
+    for _, call in source.top_level_calls:
+        if call is own.node or id(call) in made:
+            continue
+        size = _literal_batch(call, source)
         if size is not None and size > 1:
             counts[size] = counts.get(size, 0) + 1
     ranked = sorted(counts.items(), key=lambda item: -item[1])
@@ -138,6 +149,29 @@ def _driver_batch(tensor: Tensor, source: Source) -> Optional[tuple]:
         return None
     size = ranked[0][0]
     return size, _batch_name(size, own.unit, source) or str(size)
+
+
+_FACTORIES = {"randn": 0, "rand": 0, "zeros": 0, "ones": 0, "empty": 0, "full": 0, "randint": -1}
+
+
+def _literal_batch(call: cst.Call, source: Source) -> Optional[int]:
+    """The first size of `torch.ones(16)`, `torch.zeros((16, 1))`, `torch.randint(0, 2, (16,))`, written
+    as an int literal or a top-level int name; None for anything else."""
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "torch"
+            and func.attr.value in _FACTORIES):
+        return None
+    positional = [a.value for a in call.args if a.keyword is None and not a.star]
+    if not positional:
+        return None
+    sizes = positional[_FACTORIES[func.attr.value]]
+    first = sizes.elements[0].value if isinstance(sizes, (cst.Tuple, cst.List)) and sizes.elements else \
+        None if _FACTORIES[func.attr.value] == -1 or func.attr.value == "full" else sizes
+    if isinstance(first, cst.Integer):
+        return int(first.value, 0)
+    if isinstance(first, cst.Name):
+        return D.as_int(to_dim(source.globals.get(first.value)))
+    return None
 
 
 def _batch_name(size: int, statement, source: Source) -> Optional[str]:
