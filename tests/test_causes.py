@@ -328,6 +328,28 @@ d_real = D(torch.randn(8, img_channels, 28, 28))
 d_fake = D(G(torch.randn(8, latent_dim)))
 '''
 
+SENTIMENT = '''
+import torch
+import torch.nn as nn
+
+
+class Sentiment(nn.Module):
+    def __init__(self, vocab, embedding_dim, hidden_dim, output_dim):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, embedding_dim)
+        self.rnn = nn.GRU(embedding_dim, hidden_dim, batch_first=True)
+        self.fc = nn.Linear(hidden_dim, output_dim)
+
+    def forward(self, text):
+        _, hidden = self.rnn(self.embedding(text))
+        return self.fc(hidden[-1])
+
+
+model = Sentiment(1000, 50, 32, 1)
+predictions = model(torch.randint(0, 1000, (16, 30))).squeeze(1)
+loss = nn.BCEWithLogitsLoss()(predictions, torch.ones(16))
+'''
+
 # (name, the author's program, what was written instead, the code the diagnostic has)
 CASES = [
     ("no batch dim", CNN, ("x = torch.randn(1, 1, 28, 28)", "x = torch.randn(1, 28, 28)"), "input-shape"),
@@ -368,6 +390,9 @@ CASES = [
     ("a name swapped in the last layer of another module", GAN,
      ("nn.ConvTranspose2d(16, img_channels, 4, 2, 1)", "nn.ConvTranspose2d(16, latent_dim, 4, 2, 1)"),
      "conv-in-channels"),
+    # The loss is where it fails; the constructor's never-used output_dim says which width was meant.
+    ("a width written as another name, where the constructor never uses a parameter", SENTIMENT,
+     ("nn.Linear(hidden_dim, output_dim)", "nn.Linear(hidden_dim, hidden_dim)"), "loss-target"),
     ("a view by the batch size written for another image size",
      LENET.replace("x = x.view(-1, 16 * 5 * 5)", "x = x.view(x.size(0), 16 * 5 * 5)"),
      ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 3, 28, 28)"), "input-shape"),

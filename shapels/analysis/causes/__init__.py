@@ -18,7 +18,7 @@ from typing import Iterator, Optional
 from shapels.analysis.causes.base import Cause, Source, conv_map_into_linear, written_for_a_map
 from shapels.analysis.causes.geometry import odd_geometry
 from shapels.analysis.causes.inputs import GUESS, SIGNALLED, SIZE, driver_input, fixed_batch_state
-from shapels.analysis.causes.names import other_name
+from shapels.analysis.causes.names import other_name, unused_parameter
 from shapels.analysis.causes.statements import (discarded_results, dropped_keepdim, flattened_batch,
                                                 forgotten_flatten, wrapped_width)
 from shapels.analysis.causes.widths import channels_the_product_names, odd_width, odd_width_in_a_broadcast
@@ -44,6 +44,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from odd_geometry(finding)
     yield from odd_width_in_a_broadcast(finding)
     yield from channels_the_product_names(finding)
+    yield from unused_parameter(finding, source)
 
 
 def other_names(finding: Finding, source: Source) -> Iterator[Cause]:

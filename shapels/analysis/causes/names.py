@@ -148,3 +148,46 @@ def _names_for(finding: Finding, source: Source, layer, param: str, loc, fits) -
         yield Cause(finding.code, fix, f"{layer.label}'s {param} is `{current_name}`{was}, where `{name}`{held} "
                                        f"{fitted}: {finding.message}"), \
             None if unsettled else fits is not None and D.eq(size, fits) is True
+
+
+MAX_UNUSED = 3  # unused-parameter edits tried per finding
+
+
+def unused_parameter(finding: Finding, source: Source) -> Iterator[Cause]:
+    """`self.fc = nn.Linear(hidden_dim * 2, hidden_dim)` in a constructor that takes `output_dim` and never
+    uses it: the parameter the caller passes for a width, written back at a width argument of a layer the
+    failing tensor went through (or the blamed layer's own argument), where that argument is a bare name.
+    The caller passed it for a reason; the re-analysis decides whether it fits."""
+    evidence = finding.evidence
+    if evidence is None:
+        return
+    layers = [evidence.layer] if evidence.layer is not None else []
+    for tensor in ([evidence.source] if isinstance(evidence.source, Tensor) else []) + list(evidence.operands):
+        if isinstance(tensor, Tensor):
+            layers += [step.layer for step in reversed(tensor.trace) if step.layer is not None]
+    seen, found = set(), 0
+    for layer in layers:
+        written = getattr(layer, "named_args", None) or {}
+        for param, loc in written.items():
+            if param not in MAKES_WIDTH and param != finding.param or (id(loc.node), param) in seen:
+                continue
+            seen.add((id(loc.node), param))
+            for name in _unused_parameters(loc, source):
+                fix = Fix(f"Use {name}", loc, name, target=f"{layer.label}'s {param}", param=param)
+                yield Cause(finding.code, fix, f"{layer.label}'s {param} is `{loc.node.value}`, and `{name}`, which "
+                                               f"the constructor takes, is never used: {finding.message}")
+                found += 1
+                if found >= MAX_UNUSED:
+                    return
+
+
+def _unused_parameters(loc, source: Source) -> list:
+    """The int parameters of the function the argument is written in that its body never names."""
+    unit = loc.unit
+    if not isinstance(unit, cst.FunctionDef) or not isinstance(loc.node, cst.Name) or not isinstance(loc.env, dict):
+        return []
+    uses = source.name_uses(unit)
+    parameters = [p.name.value for p in list(unit.params.posonly_params) + list(unit.params.params)
+                  + list(unit.params.kwonly_params)]
+    return [name for name in parameters[1:] if uses.get(name, 0) == 0 and name != loc.node.value
+            and D.as_int(to_dim(loc.env.get(name))) is not None]
