@@ -230,19 +230,37 @@ def _agree(*outcomes_) -> bool:
                for o in outcomes_[1:])
 
 
-def differential(qualname: str, *args, init=(), init_kwargs=None, **kwargs) -> dict:
+def _none_where_eager_knows(expected: dict) -> bool:
+    """Keras's two modes differ only where the symbolic shape has a None (EinsumDense's output_shape None)."""
+    eager, symbolic = expected.get("eager"), expected.get("symbolic")
+
+    def fits(e, s) -> bool:
+        if isinstance(e, tuple) and isinstance(s, tuple):
+            return len(e) == len(s) and all(fits(a, b) for a, b in zip(e, s))
+        return s is None or e == s
+
+    return eager is not None and not isinstance(eager, Raised) and not isinstance(symbolic, Raised) and \
+        eager != symbolic and fits(eager, symbolic)
+
+
+def differential(qualname: str, *args, init=(), init_kwargs=None, may_miss_errors=False, **kwargs) -> dict:
     """Run the rule and Keras (eager and symbolic) on one call; assert that they agree. Where Keras's
-    two modes disagree with each other, the rule must decline (an unknown output). Returns Keras's
-    outcomes by mode."""
+    two modes disagree with each other, the rule must decline (an unknown output). `may_miss_errors`:
+    the rule may also decline where Keras raises (for a rule known to miss some errors). Returns
+    Keras's outcomes by mode."""
     rule = REGISTRY[qualname]
     ex = Example(tuple(args), dict(kwargs), tuple(init), dict(init_kwargs or {}))
     expected = outcomes(qualname, ex)
     got = run_rule(rule, qualname, ex)
     where = describe(qualname, ex)
+    if _none_where_eager_knows(expected) and got in (expected["symbolic"], expected["eager"]):
+        return expected  # Keras's symbolic shape says None where the eager run has a size: either is right
     if not _agree(*expected.values()):
         # Keras disagrees with itself (eager against symbolic): the rule must not claim either outcome
         assert isinstance(got, Opaque), f"{where}\n  keras gave {expected!r}\n  rule claimed {got!r}"
         return expected
+    if may_miss_errors and isinstance(got, Opaque) and all(isinstance(o, Raised) for o in expected.values()):
+        return expected  # a rule that declines where Keras raises: a miss the caller accepts, never a wrong claim
     for mode, outcome in expected.items():
         if isinstance(outcome, Raised):
             assert isinstance(got, Raised), f"{where}\n  keras ({mode}) raised {outcome}\n  rule gave {got!r}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
-from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, is_none, is_none_dim, keras_dim, keras_layer, none_dim,
+from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, RANK, is_none, is_none_dim, keras_dim, keras_layer, none_dim,
                                              require_defined)
 from shapels.rules.registry import T, ex
 from shapels.symbolic import dims as D
@@ -40,8 +40,12 @@ def _partial_output(call: RuleCall) -> list:
     return dims
 
 
-def _differs(a, b) -> bool:
-    return a is not None and b is not None and not is_none_dim(a) and not is_none_dim(b) and D.eq(a, b) is False
+def _differs(output, given) -> bool:
+    """Keras's check of a shared axis: output_shape's size, where given, must be the input's (a None
+    in the input matches no size)."""
+    if output is None or is_none_dim(output):
+        return False
+    return is_none_dim(given) or D.eq(output, given) is False
 
 
 @keras_layer(
@@ -62,6 +66,7 @@ def _differs(a, b) -> bool:
         ex(T(2, 32), init=("ab,bc->ac", 64), init_kwargs={"bias_axes": "x"}, error=BAD_ARGUMENT),
         ex(T(2, 32), init=("ab,bc", 64), error=BAD_ARGUMENT),
         ex(T(2, None), init=("ab,bc->ac", 64), error="undefined-dim"),
+        ex(T(2, 32), init=("abc,cd->abd", (4, 64)), error=RANK),
     ],
 )
 def einsum_dense(call: RuleCall):
@@ -85,7 +90,10 @@ def einsum_dense(call: RuleCall):
     input_spec, weight_spec, output_spec = match.groups()
     dims = list(shape.dims)
     elided = len(dims) - len(input_spec)
-    if elided < 0 or (elided > 0 and "0" not in dotted):
+    if elided < 0:
+        call.fail(RANK, f"{name}: its input {shape.show()} has fewer axes than {input_spec!r} in {equation!r}",
+                  input_name="inputs")
+    if elided > 0 and "0" not in dotted:
         raise Unknowable("inputs")  # the einsum itself then fails on the input's rank: not modelled here
     # output_shape names the output's axes but the batch; with a leading `...` the batch is among the elided
     if len(partial) > len(output_spec) - (0 if left_elided else 1) or (left_elided and elided > 2):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
 from shapels.rules.keras_layers.spec import is_none_dim, keras_dim, keras_layer, none_dim
-from shapels.rules.registry import T, ex
+from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import ListValue, Seq, Tensor
@@ -165,6 +165,18 @@ def dot(call: RuleCall):
     if None in axes:
         raise Unknowable("axes")
     a, b = _inputs(call, count=2)
+    if single is not None and axes[0] < 0:
+        axes = [axes[0] % a.rank, axes[1] % b.rank]
+    name = layer_name(call)
+    for axis, shape in zip(axes, (a, b)):
+        if not -shape.rank <= axis < shape.rank:
+            call.fail("dim-out-of-range", f"{name}: axis {axis} is out of range for {shape.show()}", param="axes",
+                      input_name="inputs")
+    # Keras's build compares the two axes' sizes (a None only with a None)
+    x, y = a.dims[axes[0]], b.dims[axes[1]]
+    if is_none_dim(x) != is_none_dim(y) or (not is_none_dim(x) and D.eq(x, y) is False):
+        call.fail("matmul-mismatch", f"{name}: axis {axes[0]} of {a.show()} ({D.show(x)}) differs from axis "
+                  f"{axes[1]} of {b.show()} ({D.show(y)})", input_name="inputs")
     if a.rank not in (2, 3) or b.rank not in (2, 3):
         raise Unknowable("inputs")  # batch_dot on other ranks: not modelled
     axes = [axes[0] % a.rank, axes[1] % b.rank]
@@ -172,11 +184,20 @@ def dot(call: RuleCall):
         raise Unknowable("axes")  # a product over the batch axis: not modelled
     if not is_none_dim(a.dims[0]) and not is_none_dim(b.dims[0]) and D.eq(a.dims[0], b.dims[0]) is not True:
         raise Unknowable("inputs")  # Keras checks the batch only when it runs
-    x, y = a.dims[axes[0]], b.dims[axes[1]]
-    if not is_none_dim(x) and not is_none_dim(y) and D.eq(x, y) is False:
-        call.fail("matmul-mismatch", f"{layer_name(call)}: axis {axes[0]} of {a.show()} ({D.show(x)}) differs from axis "
-                  f"{axes[1]} of {b.show()} ({D.show(y)})", input_name="inputs")
     out = [d for i, d in enumerate(a.dims) if i != axes[0]] + [d for i, d in enumerate(b.dims) if i not in (0, axes[1])]
     if len(out) == 1:
         out.append(1)
     return Shape.of(out)
+
+
+# The functional forms (`layers.add([a, b])`, `layers.concatenate([a, b], axis=1)`): the layer, made and
+# called at once.
+for _name, _rule in (("add", _elementwise()), ("multiply", _elementwise()), ("average", _elementwise()),
+                     ("maximum", _elementwise()), ("minimum", _elementwise()), ("subtract", _elementwise(count=2))):
+    function(f"keras.layers.{_name}", signature="inputs, **kwargs",
+             examples=[ex([T(2, 3), T(2, 3)], out=(2, 3)), ex([T(2, 3), T(2, 4)], error="broadcast-mismatch")])(_rule)
+function("keras.layers.concatenate", signature="inputs, axis=-1, **kwargs",
+         examples=[ex([T(2, 3), T(2, 4)], out=(2, 7)), ex([T(2, 3), T(3, 3)], axis=0, out=(5, 3)),
+                   ex([T(2, 3), T(3, 3)], error="cat-mismatch")])(concatenate)
+function("keras.layers.dot", signature="inputs, axes=-1, **kwargs",
+         examples=[ex([T(2, 3, 4), T(2, 5, 4)], out=(2, 3, 5)), ex([T(2, 3), T(2, 4)], axes=1, error="matmul-mismatch")])(dot)

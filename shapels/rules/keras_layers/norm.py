@@ -55,6 +55,32 @@ keras_layer(
         ex(T(None, 5, None), error="undefined-dim"),
     ],
 )(_normalization)
+def _layer_normalization(call: RuleCall):
+    axes = sorted(_axes(call))
+    shape = _normalization(call)
+    if len(axes) > 1 and not _contiguous(axes) and min(axes) < 0:
+        raise Unknowable("axis")  # negative and other axes: Keras's eager broadcast of gamma goes astray
+    if shape.ranked and len({a % shape.rank for a in axes}) < len(axes):
+        raise Unknowable("axis")  # an axis named twice: torch refuses it under Keras's eager call, not symbolically
+    if shape.ranked and _contiguous(axes):
+        # Keras's torch backend hands contiguous axes to torch's layer_norm, which normalizes the last
+        # len(axes) dims and so refuses other sizes there; Keras's symbolic shape does not check
+        at_axes = [shape.dims[a] for a in axes]
+        last = list(shape.dims[shape.rank - len(axes):])
+        if [a % shape.rank for a in axes] != list(range(shape.rank - len(axes), shape.rank)) and \
+                not all(D.eq(x, y) is True for x, y in zip(at_axes, last)):
+            raise Unknowable("axis")
+    return shape
+
+
+def _contiguous(axes: list) -> bool:
+    """Keras's is_continuous_axis, on the axes as given (sorted)."""
+    if len(axes) <= 1:
+        return True
+    step = axes[1] - axes[0]
+    return step in (1, -1) and all(b - a == step for a, b in zip(axes, axes[1:]))
+
+
 keras_layer(
     "LayerNormalization",
     init="axis=-1, epsilon=0.001, center=True, scale=True, " + _NORM_COMMON,
@@ -65,7 +91,7 @@ keras_layer(
         ex(T(2, 10), init=(-3,), error="dim-out-of-range"),
         ex(T(2, 10), init=([1, 2],), error="dim-out-of-range"),
     ],
-)(_normalization)
+)(_layer_normalization)
 
 
 @keras_layer(
@@ -95,7 +121,7 @@ def group_normalization(call: RuleCall):
     channels = shape.dims[axis]
     g, c = D.as_int(groups), D.as_int(channels)
     if g == -1:
-        return shape
+        return _usual_axis(shape, axis)
     name = layer_name(call)
     if g is not None and g <= 0:
         raise Unknowable("groups")  # Keras fails on 0 with a ZeroDivisionError; other negatives: not modelled
@@ -105,4 +131,12 @@ def group_normalization(call: RuleCall):
     if D.divides(groups, channels) is False:
         call.fail("groupnorm-groups", f"{name}: groups={D.show(groups)} does not divide the {D.show(channels)} channels "
                   f"of its input {shape.show()} (axis {axis})", param="groups", input_name="inputs")
+    return _usual_axis(shape, axis)
+
+
+def _usual_axis(shape: Shape, axis: int) -> Shape:
+    """GroupNormalization's call reshapes the input into groups correctly only for axis -1 or a
+    positive axis past the batch; elsewhere its eager call fails where its symbolic one does not."""
+    if shape.rank < 2 or not (axis == -1 or 1 <= axis < shape.rank):
+        raise Unknowable("axis")
     return shape

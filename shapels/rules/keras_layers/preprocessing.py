@@ -1,0 +1,69 @@
+"""The image preprocessing layers a model may start with (Rescaling, Normalization, Resizing,
+CenterCrop) and the other layers that keep their input's shape (Masking, UnitNormalization,
+ActivityRegularization). Resizing and CenterCrop take a batch of images or one image, channels-last
+unless data_format says otherwise, and give (height, width) whatever the input's size."""
+
+from __future__ import annotations
+
+from shapels.rules.base import RuleCall, Unknowable
+from shapels.rules.keras_layers.spec import data_format, keras_layer, positive_int
+from shapels.rules.registry import T, ex
+from shapels.symbolic.shape import Shape
+
+
+def _same(call: RuleCall):
+    return call.shape("inputs")
+
+
+keras_layer("Rescaling", init="scale, offset=0.0", preserves_shape=True,
+            examples=[ex(T(2, 8, 8, 3), init=(1 / 255,), out=(2, 8, 8, 3))])(_same)
+keras_layer("Masking", init="mask_value=0.0", preserves_shape=True,
+            examples=[ex(T(2, 5, 3), out=(2, 5, 3))])(_same)
+keras_layer("ActivityRegularization", init="l1=0.0, l2=0.0", preserves_shape=True,
+            examples=[ex(T(2, 5), out=(2, 5))])(_same)
+keras_layer("UnitNormalization", init="axis=-1", preserves_shape=True,
+            examples=[ex(T(2, 5, 3), out=(2, 5, 3))])(_same)
+
+
+@keras_layer(
+    "Normalization",
+    init="axis=-1, mean=None, variance=None, invert=False",
+    preserves_shape=True,
+    examples=[ex(T(2, 5, 5, 3), out=(2, 5, 5, 3)), ex(T(2, 5, 5, 3), init=(-1, 0.5, 2.0), out=(2, 5, 5, 3))],
+)
+def normalization(call: RuleCall):
+    if not (call.is_none("mean") and call.is_none("variance")):
+        # mean and variance are broadcast against the input's axes: not modelled; nor is the axis
+        value, mean = call.shape_or_none("inputs"), call.value("mean")
+        if value is None or not isinstance(getattr(mean, "value", None), (int, float)):
+            raise Unknowable("mean")
+    return call.shape("inputs")
+
+
+def _image_size(call: RuleCall):
+    height, width = positive_int(call, "height"), positive_int(call, "width")
+    fmt = data_format(call)
+    shape = call.shape("data")
+    if not shape.ranked or shape.rank not in (3, 4):
+        raise Unknowable("data")  # Keras's symbolic and eager calls treat other ranks differently
+    dims = list(shape.dims)
+    if fmt == "channels_last":
+        return Shape.of(dims[:-3] + [height, width, dims[-1]])
+    return Shape.of(dims[:-2] + [height, width])
+
+
+_IMAGE_EXAMPLES = [
+    ex(T(2, 5, 8, 3), init=(4, 6), out=(2, 4, 6, 3)),
+    ex(T(5, 8, 3), init=(7, 6), out=(7, 6, 3)),
+    ex(T(None, 5, 8, 3), init=(4, 6), out=(None, 4, 6, 3)),
+    ex(T(2, 3, 5, 8), init=(4, 6), init_kwargs={"data_format": "channels_first"}, out=(2, 3, 4, 6)),
+]
+@keras_layer("Resizing", init="height, width, interpolation='bilinear', crop_to_aspect_ratio=False, "
+             "pad_to_aspect_ratio=False, fill_mode='constant', fill_value=0.0, antialias=False, data_format=None",
+             call="data, training=True", examples=_IMAGE_EXAMPLES)
+def resizing(call: RuleCall):
+    return _image_size(call)
+
+
+keras_layer("CenterCrop", init="height, width, data_format=None", call="data, training=True",
+            examples=_IMAGE_EXAMPLES)(_image_size)
