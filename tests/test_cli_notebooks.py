@@ -198,7 +198,7 @@ def test_malformed_notebooks_get_a_clear_message(tmp_path, case):
         result = run_shapels(*command, cwd=tmp_path)
         assert result.returncode == 2, (command, result.stderr)
         assert "Traceback" not in result.stderr and "internal error" not in result.stderr
-        assert f"bad.ipynb: " in result.stderr and message in result.stderr, result.stderr
+        assert "bad.ipynb: " in result.stderr and message in result.stderr, result.stderr
         if command[-1] == "model.py" or command[-1] == ".":
             assert "model.py" in result.stdout  # the other files are still reported
 

@@ -4,7 +4,6 @@ tensor picks rows by position (its shape known), a mask does not (a data-depende
 from __future__ import annotations
 
 import pytest
-import torch
 
 from shapels.analysis.engine import Options, analyze
 from shapels.values import Tensor

@@ -78,7 +78,7 @@ def test_introspection_picks_the_branch_torch_takes(name, built):
         assert errors == []
     else:
         assert [f.code for f in errors] == ["linear-in-features"]
-        assert f"y = model(" not in source.splitlines()[errors[0].span.start_line - 1]
+        assert "y = model(" not in source.splitlines()[errors[0].span.start_line - 1]
 
 
 def test_a_different_class_statement_is_a_different_class():

@@ -11,7 +11,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-import torch
 
 from conftest import torch_error
 from shapels.analysis import interpreter

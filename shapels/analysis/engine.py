@@ -262,7 +262,7 @@ def _unresolved_import_note(interp: Interpreter, main) -> list:
     and did not (its module was not found or not read): those classes are not analysed as modules, and
     saying nothing would read as "checked, no problem"."""
     missed: dict = {}  # import name -> (qualname or None for a star import, [class names])
-    for info, written, qualname, name in interp.unresolved.get(main.path, []):
+    for info, qualname, name in interp.unresolved.get(main.path, []):
         if info.is_module:
             continue  # another base made it a module: it is analysed
         entry = missed.setdefault(name, (qualname, []))

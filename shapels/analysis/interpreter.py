@@ -80,7 +80,7 @@ class Interpreter:
         self.watched: list = []
         self.reach: set = set()  # call nodes a fix trial wants to see run on known shapes (repair.py)
         self.reached: list = []
-        self.unresolved: dict = {}  # path -> [(ClassInfo, base as written, qualname or None, import)], link_bases
+        self.unresolved: dict = {}  # path -> [(ClassInfo, qualname or None, import)], link_bases
 
     @property
     def globals(self) -> dict:
@@ -216,11 +216,11 @@ class Interpreter:
             return
         if head in table.aliases:
             if is_loadable(qualname) and qualname.lstrip(".").split(".")[0] not in sys.stdlib_module_names:
-                self.unresolved.setdefault(scope.path, []).append((info, written, qualname, head))
+                self.unresolved.setdefault(scope.path, []).append((info, qualname, head))
             return
         missing = [m for m in table.star_imports if self.load_scope(scope, m) is None]
         if missing:  # a name no star import gave, while one of them could not be read
-            self.unresolved.setdefault(scope.path, []).append((info, written, None, missing[0]))
+            self.unresolved.setdefault(scope.path, []).append((info, None, missing[0]))
 
     def _star_base(self, base: str, scope: Scope) -> Optional[Value]:
         """A base class named through a star import: `nn.Module` where `nn` is the star-imported

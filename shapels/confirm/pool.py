@@ -166,9 +166,9 @@ class WorkerPool:
                 raise WorkerUnavailable("cancelled", "cancelled while the worker was starting")
             try:
                 hello = worker.read_message(min(0.1, max(0.0, deadline - time.monotonic())))
-            except (EOFError, ValueError):
+            except (EOFError, ValueError) as error:
                 code = worker.proc.wait()
-                raise WorkerUnavailable("crash", f"the confirm worker exited while starting (status {code})")
+                raise WorkerUnavailable("crash", f"the confirm worker exited while starting (status {code})") from error
             if hello is not None:
                 worker.hello = hello
                 if not hello.get("ready"):

@@ -11,7 +11,6 @@ rejects whatever the shapes (no `*`, a repeated or invalid name) is not a shape 
 from __future__ import annotations
 
 import keyword
-from typing import Optional
 
 import sympy
 
@@ -76,7 +75,7 @@ def pack(call: RuleCall):
     if not all(_nonzero(h + t) for h, t in zip(heads, tails)):
         raise Unknowable("tensors")
     kept = []
-    for position, sizes in enumerate(zip(*[h + t for h, t in zip(heads, tails)])):
+    for sizes in zip(*[h + t for h, t in zip(heads, tails)]):
         first = sizes[0]
         for i, size in enumerate(sizes[1:], 1):
             if D.eq(first, size) is False:

@@ -17,7 +17,6 @@ what is actually wrong: the generator's intent is only a bias.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Optional, Union
 

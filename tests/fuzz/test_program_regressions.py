@@ -6,8 +6,6 @@ drop the marker and re-enable the construct in program_gen (the EXCLUDE_* flags)
 
 from __future__ import annotations
 
-import pytest
-
 from .program_gen import Program
 from .test_program_differential import check_program
 

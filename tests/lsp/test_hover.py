@@ -81,7 +81,7 @@ async def test_hover_plaintext_when_asked(tmp_path, profile_formats):
     """A client that asks for plain text gets no Markdown fences."""
     from pytest_lsp import client_capabilities
 
-    from tests.lsp.conftest import SERVER, start
+    from tests.lsp.conftest import SERVER
 
     lsp_client = await SERVER.start()
     try:

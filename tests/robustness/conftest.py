@@ -5,7 +5,6 @@ engine run gives for a text, converted to LSP ranges independently of the server
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Optional
 
 from lsprotocol import types
@@ -37,11 +36,11 @@ class ClientDoc:
         return _LINE.findall(self.text)
 
     def position(self, offset: int) -> types.Position:
-        row, start = 0, 0
+        row, line_start = 0, 0
         for row, line in enumerate(self.lines()):
-            if offset < start + len(line) or (offset == start + len(line) and not line.endswith(("\n", "\r"))):
-                return types.Position(line=row, character=units(line[: offset - start], self.encoding))
-            start += len(line)
+            if offset < line_start + len(line) or (offset == line_start + len(line) and not line.endswith(("\n", "\r"))):
+                return types.Position(line=row, character=units(line[: offset - line_start], self.encoding))
+            line_start += len(line)
         return types.Position(line=len(self.lines()), character=0)  # just past a final newline
 
     def safe_offset(self, offset: int) -> int:
@@ -51,13 +50,13 @@ class ClientDoc:
             offset -= 1
         return offset
 
-    def edit(self, start: int, end: int, new: str) -> types.TextDocumentContentChangePartial:
-        """Replace text[start:end] with `new`; returns the change to send (positions before the edit)."""
-        start, end = self.safe_offset(start), self.safe_offset(end)
-        start, end = min(start, end), max(start, end)
+    def edit(self, begin: int, end: int, new: str) -> types.TextDocumentContentChangePartial:
+        """Replace text[begin:end] with `new`; returns the change to send (positions before the edit)."""
+        begin, end = self.safe_offset(begin), self.safe_offset(end)
+        begin, end = min(begin, end), max(begin, end)
         change = types.TextDocumentContentChangePartial(
-            range=types.Range(start=self.position(start), end=self.position(end)), text=new)
-        self.text = self.text[:start] + new + self.text[end:]
+            range=types.Range(start=self.position(begin), end=self.position(end)), text=new)
+        self.text = self.text[:begin] + new + self.text[end:]
         return change
 
 
@@ -93,19 +92,19 @@ def published(diagnostics) -> list:
         for d in diagnostics if d.source == "shapels")
 
 
-def errors_in_log(client: RecordingClient, after: int = 0, shown_after: int = 0) -> list:
+def errors_in_log(lsp_client: RecordingClient, after: int = 0, shown_after: int = 0) -> list:
     """Error-level window/logMessage and window/showMessage (pygls reports a failing handler there)."""
-    logs = [m.message for m in client.log_messages[after:] if m.type == types.MessageType.Error]
-    shown = [m.message for m in client.messages[shown_after:] if m.type == types.MessageType.Error]
+    logs = [m.message for m in lsp_client.log_messages[after:] if m.type == types.MessageType.Error]
+    shown = [m.message for m in lsp_client.messages[shown_after:] if m.type == types.MessageType.Error]
     return logs + shown
 
 
-def processed(client: RecordingClient, uri: str, version: int, after: int = 0, logs_after: int = 0):
+def processed(lsp_client: RecordingClient, uri: str, version: int, after: int = 0, logs_after: int = 0):
     """A predicate: the server is done with `version` (published it, or logged why not)."""
     needle = f"{uri} (version {version})"
 
     def done() -> bool:
-        return (any(p.uri == uri and p.version is not None and p.version >= version for p in client.publishes[after:])
-                or any(needle in m.message for m in client.log_messages[logs_after:]))
+        return (any(p.uri == uri and p.version is not None and p.version >= version for p in lsp_client.publishes[after:])
+                or any(needle in m.message for m in lsp_client.log_messages[logs_after:]))
 
     return done

@@ -5,7 +5,6 @@ sys.exit, megabytes of output and fork are covered in tests/confirm/test_limits.
 
 from __future__ import annotations
 
-import os
 import textwrap
 import time
 

@@ -11,16 +11,13 @@ rank checks (training mode only). Torch runs with oneDNN off (see _core_harness.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-
-import _core_harness as H  # noqa: E402  (tests/rules is on sys.path: pytest's rootdir import mode)
+import _core_harness as H  # tests/rules is on sys.path: pytest's rootdir import mode
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 T = H.T
 check = H.differential

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-
-import _torch_diff_nra as H  # noqa: E402  (tests/rules is on sys.path: pytest's rootdir import mode)
+import _torch_diff_nra as H  # tests/rules is on sys.path: pytest's rootdir import mode
 T, check = H.T, H.check
 SETTINGS = H.SETTINGS
 size = st.integers(1, 3)

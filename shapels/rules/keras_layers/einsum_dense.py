@@ -80,13 +80,11 @@ def einsum_dense(call: RuleCall):
         raise Unknowable("inputs")
     name = layer_name(call)
     dotted = equation.replace("...", "0")
-    for pattern, left_elided in _FORMS:
-        match = pattern.match(dotted)
-        if match:
-            break
-    else:
+    found = next(((match, left_elided) for pattern, left_elided in _FORMS if (match := pattern.match(dotted))), None)
+    if found is None:
         call.fail(BAD_ARGUMENT, f"{name}: invalid equation {equation!r}; Keras takes '[X],[Y]->[Z]', "
                   f"'...[X],[Y]->...[Z]' or '[X]...,[Y]->[Z]...'", param="equation")
+    match, left_elided = found
     input_spec, weight_spec, output_spec = match.groups()
     dims = list(shape.dims)
     elided = len(dims) - len(input_spec)
