@@ -350,6 +350,30 @@ predictions = model(torch.randint(0, 1000, (16, 30))).squeeze(1)
 loss = nn.BCEWithLogitsLoss()(predictions, torch.ones(16))
 '''
 
+CLIPS = '''
+import torch
+import torch.nn as nn
+
+
+class Clips(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv3d(3, 16, 3, padding=1)
+        self.conv2 = nn.Conv3d(16, 32, 3, padding=1)
+        self.bn2 = nn.BatchNorm3d(32)
+        self.pool = nn.MaxPool3d(2)
+        self.fc = nn.Linear(32 * 2 * 4 * 4, 10)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.conv1(x)))
+        x = self.pool(torch.relu(self.bn2(self.conv2(x))))
+        x = x.view(-1, 32 * 2 * 4 * 4)
+        return self.fc(x)
+
+
+out = Clips()(torch.randn(2, 3, 8, 16, 16))
+'''
+
 # (name, the author's program, what was written instead, the code the diagnostic has)
 CASES = [
     ("no batch dim", CNN, ("x = torch.randn(1, 1, 28, 28)", "x = torch.randn(1, 28, 28)"), "input-shape"),
@@ -393,6 +417,10 @@ CASES = [
     # The loss is where it fails; the constructor's never-used output_dim says which width was meant.
     ("a width written as another name, where the constructor never uses a parameter", SENTIMENT,
      ("nn.Linear(hidden_dim, output_dim)", "nn.Linear(hidden_dim, hidden_dim)"), "loss-target"),
+    # bn2's num_features=64 would run too, but then the view's -1 doubles the batch: the conv is the fix.
+    ("a producer's literal where the consumer's fix would let a view merge the batch", CLIPS,
+     ("self.conv2 = nn.Conv3d(16, 32, 3, padding=1)", "self.conv2 = nn.Conv3d(16, 64, 3, padding=1)"),
+     "norm-num-features"),
     ("a view by the batch size written for another image size",
      LENET.replace("x = x.view(-1, 16 * 5 * 5)", "x = x.view(x.size(0), 16 * 5 * 5)"),
      ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 3, 28, 28)"), "input-shape"),
@@ -883,3 +911,18 @@ def test_a_sequence_without_its_batch_summed_to_the_features_gets_the_batch_not_
     (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
     assert finding.code == "input-shape" and finding.fix.content == "torch.randn(1, 50, 40)"
     assert _torch_error(_apply(mutant, finding.fix)) is None
+
+
+@pytest.mark.parametrize("shape, view, merges", [
+    ("2, 128, 2, 4, 4", "-1, 64 * 2 * 4 * 4", True),  # the -1 takes the batch with half the channels
+    ("2, 64, 2, 4, 4", "-1, 64 * 2 * 4 * 4", False),  # whole dims: the batch stays
+    ("16, 50, 128", "-1, 128", False),  # batch and time together, whole dims (a char LSTM's logits)
+    ("4, 6", "-1, 3", True),
+    ("4, 6", "4, -1", False),  # no leading -1
+])
+def test_a_view_whose_leading_minus_one_takes_part_of_a_dim_is_recorded(shape, view, merges):
+    text = f"import torch\nx = torch.randn({shape})\ny = x.view({view})\n"
+    result = analyze(text, "view.py")
+    assert bool(result.batch_merges) == merges
+    x = torch.randn(*eval(f"({shape},)"))
+    assert (x.view(*eval(f"({view},)")).shape[0] != x.shape[0]) or not merges  # torch runs it, on another dim 0

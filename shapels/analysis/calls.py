@@ -456,6 +456,8 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
         label = _OPERATOR_LABELS.get(label, label)
     result = to_value(output, traced.trace if traced is not None else (), label, loc, rule.preserves_shape,
                       after_error, layer)
+    if rule_call.merges_leading and frame.certain:
+        interp.batch_merges.append(loc)
     if rule_call.unbatched and isinstance(result, Tensor) and result.trace and result.trace[-1].loc is loc:
         result = dataclasses.replace(result, trace=result.trace[:-1] + (dataclasses.replace(result.trace[-1], unbatched=True),))
     if isinstance(result, Tensor) and layer is None and "memory_format" not in kwargs and (

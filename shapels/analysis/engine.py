@@ -108,6 +108,7 @@ class AnalysisResult:
     text: str = ""
     watched: list = field(default_factory=list)  # (parameter, value) of layer arguments at Options.watch
     reached: list = field(default_factory=list)  # per call on Options.reach's line: were its tensors all known
+    batch_merges: list = field(default_factory=list)  # views whose leading -1 took the batch with part of a dim
     _build_modules: Any = field(default=None, repr=False)
     _modules: Optional[list] = field(default=None, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
@@ -171,6 +172,7 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     if options.reach is not None:
         interp.reach = {node for node, where in ranges.items() if where[0] == options.reach}
         interp.reached = result.reached
+    interp.batch_merges = result.batch_merges
     stopped = False
     failures: list = []  # internal errors, each confined to the statement or class it broke
     try:

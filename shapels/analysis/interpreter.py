@@ -80,6 +80,7 @@ class Interpreter:
         self.watched: list = []
         self.reach: set = set()  # call nodes a fix trial wants to see run on known shapes (repair.py)
         self.reached: list = []
+        self.batch_merges: list = []  # locations of views that merged the batch with part of a dim (repair.py)
         self.unresolved: dict = {}  # path -> [(ClassInfo, qualname or None, import)], link_bases
 
     @property

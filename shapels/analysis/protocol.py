@@ -33,6 +33,7 @@ class Interp(Protocol):
     watched: list
     reach: set  # call nodes a fix trial wants to see run on known shapes (repair.py)
     reached: list
+    batch_merges: list  # views whose leading -1 took the batch with part of another dim (repair.py)
 
     def eval(self, node: Any, frame: Frame) -> Value: ...
 

@@ -82,6 +82,7 @@ class _Trials:
         self.left = MAX_TRIALS
         self._starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
         self.last_new: list = []  # what the last rejected trial newly reported
+        self.last_merges = 0  # views in the last trial whose leading -1 took the batch with part of a dim
         self.positions = None  # Loc -> Span in this text, for edits the causes propose
         self.slowest = 0.0  # the longest re-analysis so far (seconds)
 
@@ -146,6 +147,7 @@ class _Trials:
         new = [f for f in result.findings if f.severity in PROBLEMS and f.span is not None
                and (f.code, _before_edit(f.span.start_line, edit)) not in allowed.strict]
         self.last_new = new
+        self.last_merges = len(result.batch_merges)
         self.leniently = all((f.code, _before_edit(f.span.start_line, edit)) in allowed.lenient for f in new)
         return not new
 
@@ -340,6 +342,14 @@ def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set) ->
             return None
         fallback = fallback or (candidate if trials.leniently else None)
         if verdict:
+            if trials.last_merges and producer is not None:
+                preferred = _producer_that_keeps_the_batch(finding, producer, trials, allowed, trials.last_merges)
+                if preferred is None:
+                    return None
+                if preferred:
+                    verified.add(id(preferred))
+                    _blame_producer(finding, preferred, consumer_fix, [])
+                    return True
             verified.add(id(candidate))
             if candidate is not consumer_fix:
                 finding.fix = candidate
@@ -364,6 +374,20 @@ def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set) ->
     verified.add(id(fallback))
     finding.fix = fallback
     return True
+
+
+def _producer_that_keeps_the_batch(finding: Finding, producer: Fix, trials: _Trials, allowed: Leave,
+                                   merges: int):
+    """A producer fix that runs clean with fewer views that merge the batch than the consumer's fix left
+    (C3D's `x.view(-1, 64 * 2 * 4 * 4)` after a conv of 128 channels: resizing the BatchNorm runs, and the
+    view then doubles the batch). False when none does; None when out of trials."""
+    for candidate in _producer_candidates(finding, producer, trials):
+        verdict = trials.fixes(candidate, allowed)
+        if verdict is None:
+            return None
+        if verdict and trials.last_merges < merges:
+            return candidate
+    return False
 
 
 def _check_alternatives(finding: Finding, producer: Optional[Fix], trials: _Trials, allowed: Leave,

@@ -175,6 +175,10 @@ class RuleCall:
         self.layer = layer
         self.conditions: list[Condition] = []
         self.unbatched = False  # the input was taken as one unbatched sample ((C, H, W) into a Conv2d)
+        # a view's leading -1 took the batch together with part of another dim ((2, 128, 4) viewed as
+        # (-1, 256) gives (4, 256)): torch runs, and the batch is no longer the batch (the repair's trials
+        # count it against a fix)
+        self.merges_leading = False
 
     # -- reading arguments -------------------------------------------------------------------
     def _raw(self, name: str) -> Value:

@@ -21,6 +21,19 @@ def _quotient(total, rest):
     return total / rest
 
 
+def _suffix_product(source: Shape, size: int) -> bool:
+    """Whether `size` is the product of some trailing dims of `source` (then a leading -1 keeps whole dims)."""
+    product = 1
+    for d in reversed(source.dims):
+        if product == size:
+            return True
+        n = D.as_int(d)
+        if n is None:
+            return True  # not known: not claimed
+        product *= n
+    return product == size
+
+
 def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
     """The shape view/reshape gives, or a view-invalid-shape error when it is certain."""
     requested = list(requested)
@@ -52,6 +65,8 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
                     fix=None,
                 )
             inferred = sympy.Integer(t // r)
+            if i == 0 and source.ranked and source.rank >= 2:
+                call.merges_leading = not _suffix_product(source, r) and D.eq(inferred, source.dims[0]) is False
         else:
             # No denominator left: a product of integer dims. An unknown in it: nothing can be decided
             # (dims.py), and sympy's assumption query would take ~7 ms to say so. (as_numer_denom, not
