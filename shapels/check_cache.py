@@ -33,6 +33,8 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from shapels.codes import ANALYSIS_INTERNAL_ERROR
+
 FORMAT = 1  # of an entry; a change here makes every old entry a miss
 ENV = "SHAPELS_CACHE_DIR"
 TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# Created by shapels: its results cache (see check_cache.py).\n"
@@ -199,7 +201,7 @@ class Cache:
 def record_of(result) -> Optional[tuple]:
     """What an entry keeps of a check result, or None for one that is not kept (failed, or partial:
     the time budget is the machine's, not the file's)."""
-    if result is None or result.partial or any(f.code == "analysis-internal-error" for f in result.findings):
+    if result is None or result.partial or any(f.code == ANALYSIS_INTERNAL_ERROR for f in result.findings):
         return None
     return transfer_of(result)
 

@@ -21,6 +21,7 @@ from typing import Optional
 
 from shapels import __version__
 from shapels.cli_settings import Settings, UsageError, check_inputs, load_settings  # noqa: F401 - the CLI's names
+from shapels.codes import ANALYSIS_INTERNAL_ERROR, MISSING_INPUT, SYNTAX_ERROR
 from shapels.file_check import shown_path, analyse_file, with_cli_findings, with_notebook
 from shapels.sources import SKIP_DIRS, read_source
 
@@ -110,7 +111,7 @@ def _report(args, files: list, outcomes: list, fixed: int = 0) -> int:
         summary = f"{_plural(errors, 'error')} in {_plural(len(files), 'file')}"
         if args.fix:
             summary = f"fixed {_plural(fixed, 'error')}; {summary} left"
-        unchecked = sum(1 for r in results for f in r.findings if f.code == "missing-input" and f.severity != "error")
+        unchecked = sum(1 for r in results for f in r.findings if f.code == MISSING_INPUT and f.severity != "error")
         if unchecked:
             summary += (f"; {_plural(unchecked, 'class')} not checked for lack of an input shape "
                         "(missing-input; --strict fails on them)")
@@ -226,7 +227,7 @@ def _say_applied(args, shown: str, outcome) -> None:
 def _internal_failure(outcomes: list) -> bool:
     """A file not analysed, or a statement or class of one given up, for a bug in shapels: exit 2, as
     the contract says, after every result that was found is printed."""
-    return any(r is None or any(f.code == "analysis-internal-error" for f in r.findings) for r in outcomes)
+    return any(r is None or any(f.code == ANALYSIS_INTERNAL_ERROR for f in r.findings) for r in outcomes)
 
 
 def cmd_shapes(args) -> int:
@@ -245,7 +246,7 @@ def cmd_shapes(args) -> int:
         if result.syntax_error is not None or (program is not None and program.broken):
             broken = True
             for f in result.findings:
-                if f.code == "syntax-error" or result.syntax_error is not None:
+                if f.code == SYNTAX_ERROR or result.syntax_error is not None:
                     print(output.finding_text(result, f), file=sys.stderr)
             if result.syntax_error is not None:
                 continue

@@ -24,6 +24,7 @@ from shapels.analysis.engine import AnalysisResult
 from shapels.analysis.findings import Finding
 from shapels.analysis.positions import Span
 from shapels.analysis.suppression import silenced
+from shapels.codes import MISSING_INPUT, SYNTAX_ERROR
 
 EXAMPLE = "1, 3, 64, 64"
 
@@ -48,17 +49,17 @@ def syntax_finding(text: str, path: str, fallback) -> Finding:
         if end_line is None or (end_line, end_col) <= (line, col):
             end_line, end_col = line, col + 1  # Python gives no end: one character
         message = f"SyntaxError: {error.msg}; the file was not analysed"
-        return Finding("syntax-error", "error", message, None, span=Span(line, col, end_line, end_col))
+        return Finding(SYNTAX_ERROR, "error", message, None, span=Span(line, col, end_line, end_col))
     except ValueError as error:  # null bytes, on Pythons that raise ValueError for them
         line, col = _first_nul(text)
-        return Finding("syntax-error", "error", f"SyntaxError: {error}; the file was not analysed", None,
+        return Finding(SYNTAX_ERROR, "error", f"SyntaxError: {error}; the file was not analysed", None,
                        span=Span(line, col, line, col + 1))
     except (RecursionError, MemoryError) as error:
         line, col = fallback.line, fallback.column
-        return Finding("syntax-error", "error", f"Python cannot compile this file ({type(error).__name__}); "
+        return Finding(SYNTAX_ERROR, "error", f"Python cannot compile this file ({type(error).__name__}); "
                        "the file was not analysed", None, span=Span(line, col, line, col))
     line, col = max(fallback.line, 1), max(fallback.column, 0)
-    return Finding("syntax-error", "error", f"shapels cannot parse this file, which Python accepts ({fallback.message}); "
+    return Finding(SYNTAX_ERROR, "error", f"shapels cannot parse this file, which Python accepts ({fallback.message}); "
                    "the file was not analysed", None, span=Span(line, col, line, col))
 
 
@@ -86,9 +87,9 @@ def missing_input_notes(result: AnalysisResult, strict: bool = False) -> list:
             continue
         span = _class_name_span(m, lines)
         line_text = lines[span.start_line - 1] if 0 < span.start_line <= len(lines) else ""
-        if silenced(line_text, "missing-input"):
+        if silenced(line_text, MISSING_INPUT):
             continue
-        notes.append(Finding("missing-input", "error" if strict else "information", _note(m, unknown, strict),
+        notes.append(Finding(MISSING_INPUT, "error" if strict else "information", _note(m, unknown, strict),
                              None, span=span, module=m.name))
     return notes
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from shapels.codes import ANALYSIS_INTERNAL_ERROR, SYNTAX_ERROR
+
 
 def shown_path(path: str) -> str:
     from shapels.output import display_path
@@ -48,7 +50,7 @@ def with_notebook(result, program):
     for b in program.broken:
         first = program.program_line(b.cell, 1)
         span = Span(first + b.line - 1, b.column, first + b.end_line - 1, b.end_column)
-        broken.append(Finding("syntax-error", "error", f"{b.message}; this cell was not analysed", None, span=span))
+        broken.append(Finding(SYNTAX_ERROR, "error", f"{b.message}; this cell was not analysed", None, span=span))
     if broken:
         result.findings = broken + list(result.findings)
     return result
@@ -65,7 +67,7 @@ def with_cli_findings(result, text: str, strict: bool = False):
         return add_cli_findings(result, text, strict)
     except Exception as error:  # noqa: BLE001 - the engine's findings still stand
         result.findings = list(result.findings) + [Finding(
-            "analysis-internal-error", "information",
+            ANALYSIS_INTERNAL_ERROR, "information",
             f"shapels could not tell which classes got no input shape (internal error, {type(error).__name__}: "
             f"{str(error)[:200]}); the findings above stand. This is a bug in shapels: please report it.",
             None, span=Span(1, 0, 1, 0))]

@@ -22,6 +22,7 @@ from shapels.analysis.suppression import silenced
 from shapels.analysis.objects import Instance, UserFunction
 from shapels.analysis.positions import Loc, Positions, Span, node_ranges
 from shapels.analysis.recorder import Recorder, Run
+from shapels.codes import ANALYSIS_BUDGET, ANALYSIS_INTERNAL_ERROR, UNRESOLVED_IMPORT
 from shapels.rules.base import from_python
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -219,7 +220,7 @@ def _trial(text: str, watch: tuple, reach: Optional[int], path: str, options: Op
 
 
 def _budget_note(message: str) -> Finding:
-    return Finding("analysis-budget", "information", message, None, span=Span(1, 0, 1, 0))
+    return Finding(ANALYSIS_BUDGET, "information", message, None, span=Span(1, 0, 1, 0))
 
 
 # -- running ---------------------------------------------------------------------------------------
@@ -238,7 +239,7 @@ def _guarded(interp: Interpreter, failures: list, what: str, anchor: Optional[cs
             interp.recorder.end_run(None)
         detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         failures.append(Finding(
-            "analysis-internal-error", "information",
+            ANALYSIS_INTERNAL_ERROR, "information",
             f"shapels could not finish analysing {what} (internal error, {detail[:200]}); the rest of the file "
             "is analysed. This is a bug in shapels: please report it.",
             Loc(anchor, anchor) if anchor is not None else None, span=None if anchor is not None else Span(1, 0, 1, 0)))
@@ -284,7 +285,7 @@ def _unresolved_import_note(interp: Interpreter, main) -> list:
                   "those classes are not analysed as modules, so their shapes are not checked")
                + ". Is the package installed in the environment shapels runs in, or its folder a workspace root?")
     loc = Loc(anchor[0], anchor[1]) if anchor is not None else None
-    return [Finding("unresolved-import", "information", message, loc, span=None if loc is not None else Span(1, 0, 1, 0))]
+    return [Finding(UNRESOLVED_IMPORT, "information", message, loc, span=None if loc is not None else Span(1, 0, 1, 0))]
 
 
 def _import_statement(module: cst.Module, name: str, star: bool) -> Optional[tuple]:

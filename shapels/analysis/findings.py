@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from shapels.analysis.positions import Loc, Span
+from shapels.codes import Code
 
 
 EARLIER_ERROR = "the earlier error"  # a warning's related note pointing at the error torch stops at
@@ -49,7 +50,7 @@ class Evidence:
 
 @dataclass
 class Finding:
-    code: str
+    code: Code  # a constant of shapels/codes.py
     severity: str  # error | warning | information | hint
     message: str
     loc: Optional[Loc]

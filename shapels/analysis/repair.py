@@ -28,6 +28,7 @@ import libcst as cst
 
 from shapels.analysis import causes as C
 from shapels.analysis.findings import EARLIER_ERROR, Finding, Fix, Related
+from shapels.codes import INPUT_SHAPE
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 
@@ -253,7 +254,7 @@ def _choose(finding: Finding, trials: _Trials, allowed: Leave, source: Optional[
     if not reading and not decided:  # nothing ran clean yet: the readings nothing names, last
         outcome = taken(C.last_resorts(finding, source))
         return outcome is not None
-    if reading and decided and reading.code == "input-shape" and C.written_for_a_map(finding):
+    if reading and decided and reading.code == INPUT_SHAPE and C.written_for_a_map(finding):
         # `nn.Linear(16 * 5 * 5, 120)` says which map it was written for: the input that gives it wins.
         number = finding.fix
         _take_cause(finding, reading, verified, named, findings)

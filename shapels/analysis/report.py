@@ -10,6 +10,7 @@ import sympy
 
 from shapels.analysis.findings import EARLIER_ERROR, Evidence, Finding, Fix, Related
 from shapels.analysis.positions import Loc
+from shapels.codes import SHAPE_CONDITION, TENSOR_INDEX, UNPACK_MISMATCH, VIEW_STRIDE
 from shapels.rules import parameters
 from shapels.rules.base import CAST_FIX, MISSING, Condition, RuleCall, ShapeError, Unknowable, to_dim
 from shapels.rules.registry import lookup as rule_for
@@ -77,7 +78,7 @@ def shape_error(interp: Interp, error: ShapeError, call: RuleCall, layer: Option
             size = None if isinstance(error.fix, (tuple, list)) else D.const(error.fix)
             fix = Fix(f"Set {error.param} to {content}", loc, content, target=f"{layer.label}'s {error.param}",
                       param=error.param, size=size)
-    if fix is None and error.code == "view-stride":
+    if fix is None and error.code == VIEW_STRIDE:
         fix = reshape_fix(call_loc)
     if fix is None and isinstance(error.fix, str) and error.fix.startswith(CAST_FIX):
         fix = cast_fix(call, call_loc, error.input_name, error.fix[len(CAST_FIX):])
@@ -127,7 +128,7 @@ def unpack_error(interp: Interp, frame, target_loc, count: int, names: int, sour
     related: list = []
     severity, message = _standing(interp, frame, target_loc, message, related, None)
     evidence = Evidence((lacking,), lacking, None, target_loc) if lacking is not None else None
-    interp.recorder.add(Finding("unpack-mismatch", severity, message, target_loc, related, module=_module_name(interp),
+    interp.recorder.add(Finding(UNPACK_MISMATCH, severity, message, target_loc, related, module=_module_name(interp),
                                 evidence=evidence))
     if severity == "error" and interp.first_error is None:
         interp.first_error = target_loc
@@ -140,7 +141,7 @@ def index_error(interp: Interp, frame, loc, message: str, source: Optional[Tenso
     related: list = []
     severity, message = _standing(interp, frame, loc, message, related, None)
     evidence = Evidence((source,), source, None, loc) if source is not None else None
-    interp.recorder.add(Finding("tensor-index", severity, message, loc, related, module=_module_name(interp),
+    interp.recorder.add(Finding(TENSOR_INDEX, severity, message, loc, related, module=_module_name(interp),
                                 evidence=evidence))
     if severity == "error" and interp.first_error is None:
         interp.first_error = loc
@@ -250,7 +251,7 @@ def condition(interp: Interp, cond: Condition, call: RuleCall, layer: Optional[L
     loc, _ = _blame(cond.param, layer, call_loc)
     who = f"{layer.label}: " if layer is not None else ""
     interp.recorder.add(
-        Finding("shape-condition", "information", f"{who}{cond.message}", loc, module=_module_name(interp), param=cond.param)
+        Finding(SHAPE_CONDITION, "information", f"{who}{cond.message}", loc, module=_module_name(interp), param=cond.param)
     )
 
 

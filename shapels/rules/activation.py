@@ -3,6 +3,7 @@ elementwise ops that look shape-preserving but broadcast (masked_fill, clamp wit
 
 from __future__ import annotations
 
+from shapels.codes import BROADCAST_MISMATCH, CALL_MISMATCH, CONV_INPUT_RANK, DIM_OUT_OF_RANGE, NORM_NUM_FEATURES
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.common import normalize_dim
 from shapels.rules.elementwise import broadcast, broadcast_inplace
@@ -12,7 +13,7 @@ from shapels.symbolic.shape import Shape
 from shapels.values import Tensor
 
 # No code in the catalogue names "an argument torch rejects"; call-mismatch is the nearest.
-_BAD_ARGUMENT = "call-mismatch"
+_BAD_ARGUMENT = CALL_MISMATCH
 
 _PRESERVING_MODULES = [
     "ReLU", "ReLU6", "LeakyReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid",
@@ -79,7 +80,7 @@ def _check_p(call: RuleCall) -> None:
 
 def _dropout1d_rank(call: RuleCall, shape: Shape) -> None:
     if shape.ranked and shape.rank not in (2, 3):
-        call.fail("conv-input-rank", f"{layer_name(call)} expects a 2-D or 3-D input, got {shape.rank}-D {shape.show()}")
+        call.fail(CONV_INPUT_RANK, f"{layer_name(call)} expects a 2-D or 3-D input, got {shape.rank}-D {shape.show()}")
 
 
 def _dropout_module(call: RuleCall):
@@ -101,14 +102,14 @@ layer(
     "torch.nn.FeatureAlphaDropout",
     init="p=0.5, inplace=False",
     preserves_shape=True,
-    examples=[ex(T(2, 3, 4), out=(2, 3, 4)), ex(T(2, 3), init=(1.5,), error="call-mismatch")],
+    examples=[ex(T(2, 3, 4), out=(2, 3, 4)), ex(T(2, 3), init=(1.5,), error=CALL_MISMATCH)],
 )(_dropout_module)
 
 layer(
     "torch.nn.Dropout1d",
     init="p=0.5, inplace=False",
     preserves_shape=True,
-    examples=[ex(T(2, 3, 4), out=(2, 3, 4)), ex(T(3, 4), out=(3, 4)), ex(T(2, 3, 4, 5), error="conv-input-rank")],
+    examples=[ex(T(2, 3, 4), out=(2, 3, 4)), ex(T(3, 4), out=(3, 4)), ex(T(2, 3, 4, 5), error=CONV_INPUT_RANK)],
 )(_dropout1d_module)
 
 
@@ -128,7 +129,7 @@ def _f_dropout(min_rank: int = 0, one_d: bool = False):
                 return shape
             numel = D.as_int(D.dim_product(shape.dims))
             if training and isinstance(p, (int, float)) and p > 0 and numel is not None and numel > 0:
-                call.fail("conv-input-rank",
+                call.fail(CONV_INPUT_RANK,
                           f"{layer_name(call)}: feature dropout needs at least 2 dims in the input, got {shape.show()}")
         return shape
 
@@ -137,7 +138,7 @@ def _f_dropout(min_rank: int = 0, one_d: bool = False):
 
 function(
     "torch.nn.functional.dropout", signature="input, p=0.5, training=True, inplace=False", preserves_shape=True,
-    examples=[ex(T(2, 3), out=(2, 3)), ex(T(2, 3), 2.0, error="call-mismatch")],
+    examples=[ex(T(2, 3), out=(2, 3)), ex(T(2, 3), 2.0, error=CALL_MISMATCH)],
 )(_f_dropout())
 function(
     "torch.nn.functional.alpha_dropout", signature="input, p=0.5, training=False, inplace=False", preserves_shape=True,
@@ -145,20 +146,20 @@ function(
 )(_f_dropout())
 function(
     "torch.nn.functional.dropout1d", signature="input, p=0.5, training=True, inplace=False", preserves_shape=True,
-    examples=[ex(T(2, 3), out=(2, 3)), ex(T(3), error="conv-input-rank")],
+    examples=[ex(T(2, 3), out=(2, 3)), ex(T(3), error=CONV_INPUT_RANK)],
 )(_f_dropout(one_d=True))
 function(
     "torch.nn.functional.dropout2d", signature="input, p=0.5, training=True, inplace=False", preserves_shape=True,
-    examples=[ex(T(2, 3), out=(2, 3)), ex(T(3), training=False, out=(3,)), ex(T(3), error="conv-input-rank")],
+    examples=[ex(T(2, 3), out=(2, 3)), ex(T(3), training=False, out=(3,)), ex(T(3), error=CONV_INPUT_RANK)],
 )(_f_dropout(min_rank=2))
 function(
     "torch.nn.functional.dropout3d", signature="input, p=0.5, training=True, inplace=False", preserves_shape=True,
-    examples=[ex(T(3), out=(3,)), ex(T(), error="conv-input-rank")],
+    examples=[ex(T(3), out=(3,)), ex(T(), error=CONV_INPUT_RANK)],
 )(_f_dropout(min_rank=1))  # a non-5-D input gets a batch dim first
 function(
     "torch.nn.functional.feature_alpha_dropout", signature="input, p=0.5, training=False, inplace=False",
     preserves_shape=True,
-    examples=[ex(T(3), out=(3,)), ex(T(3), training=True, error="conv-input-rank")],
+    examples=[ex(T(3), out=(3,)), ex(T(3), training=True, error=CONV_INPUT_RANK)],
 )(_f_dropout(min_rank=2))
 
 
@@ -170,14 +171,14 @@ def _prelu(call: RuleCall, shape: Shape, count, param) -> Shape:
         return shape
     if shape.rank == 0:
         if D.eq(count, 1) is False:
-            call.fail("norm-num-features", f"{layer_name(call)}: {D.show(count)} parameters need an input with a "
+            call.fail(NORM_NUM_FEATURES, f"{layer_name(call)}: {D.show(count)} parameters need an input with a "
                       f"channel dim, got a 0-d tensor", param=param)
         return shape
     channels = shape.dims[1] if shape.rank >= 2 else 1
     call.expect(
         channels,
         count,
-        code="norm-num-features",
+        code=NORM_NUM_FEATURES,
         param=param,
         fix=channels,
         input_name="input",
@@ -194,7 +195,7 @@ def _prelu(call: RuleCall, shape: Shape, count, param) -> Shape:
     examples=[
         ex(T(2, 3, 4), out=(2, 3, 4)),
         ex(T(2, 3, 4), init=(3,), out=(2, 3, 4)),
-        ex(T(2, 5, 4), init=(3,), error="norm-num-features"),
+        ex(T(2, 5, 4), init=(3,), error=NORM_NUM_FEATURES),
     ],
 )
 def prelu(call: RuleCall):
@@ -205,12 +206,12 @@ def prelu(call: RuleCall):
     "torch.nn.functional.prelu", "torch.prelu",
     signature="input, weight",
     preserves_shape=True,
-    examples=[ex(T(2, 3), T(3), out=(2, 3)), ex(T(2, 3), T(1, 3), error="norm-num-features")],
+    examples=[ex(T(2, 3), T(3), out=(2, 3)), ex(T(2, 3), T(1, 3), error=NORM_NUM_FEATURES)],
 )
 def f_prelu(call: RuleCall):
     shape, weight = call.shape("input"), call.shape("weight")
     if weight.ranked and weight.rank > 1:
-        call.fail("norm-num-features", f"prelu: the weight must be 0-d or 1-D, got {weight.show()}", input_name="weight")
+        call.fail(NORM_NUM_FEATURES, f"prelu: the weight must be 0-d or 1-D, got {weight.show()}", input_name="weight")
     if not weight.ranked:
         return shape
     return _prelu(call, shape, D.dim_product(weight.dims), None)
@@ -237,7 +238,7 @@ def masked_fill(call: RuleCall):
     "torch.Tensor.masked_fill_",
     signature="input, mask, value",
     preserves_shape=True,
-    examples=[ex(T(2, 3), T(3, dtype="bool"), 0.0, out=(2, 3)), ex(T(3), T(2, 3, dtype="bool"), 0.0, error="broadcast-mismatch")],
+    examples=[ex(T(2, 3), T(3, dtype="bool"), 0.0, out=(2, 3)), ex(T(3), T(2, 3, dtype="bool"), 0.0, error=BROADCAST_MISMATCH)],
 )
 def masked_fill_(call: RuleCall):
     shape, mask = call.shape("input"), _tensor_shape(call, "mask")
@@ -265,7 +266,7 @@ def clamp(call: RuleCall):
     "torch.Tensor.clamp_", "torch.Tensor.clip_", "torch.clamp_", "torch.clip_",
     signature="input, min=None, max=None",
     preserves_shape=True,
-    examples=[ex(T(2, 3), min=T(3), out=(2, 3)), ex(T(3), min=T(2, 3), error="broadcast-mismatch")],
+    examples=[ex(T(2, 3), min=T(3), out=(2, 3)), ex(T(3), min=T(2, 3), error=BROADCAST_MISMATCH)],
 )
 def clamp_(call: RuleCall):
     shape = call.shape("input")
@@ -289,7 +290,7 @@ def bernoulli(call: RuleCall):
     signature="input, p=0.5, *, generator=None",
     preserves_shape=True,
     examples=[ex(T(2, 3), 0.9, out=(2, 3)), ex(T(2, 3), T(3, dtype="probability"), out=(2, 3)),
-              ex(T(2, 3), T(5, dtype="probability"), error="broadcast-mismatch")],
+              ex(T(2, 3), T(5, dtype="probability"), error=BROADCAST_MISMATCH)],
 )
 def bernoulli_(call: RuleCall):
     """DropPath's `x.new_empty(shape).bernoulli_(keep_prob)`; a tensor p must broadcast to the input."""
@@ -312,12 +313,12 @@ layer(
     "torch.nn.Softmax", "torch.nn.LogSoftmax", "torch.nn.Softmin",
     init="dim=None",
     preserves_shape=True,
-    examples=[ex(T(2, 5), init=(1,), out=(2, 5)), ex(T(2, 5), init=(2,), error="dim-out-of-range")],
+    examples=[ex(T(2, 5), init=(1,), out=(2, 5)), ex(T(2, 5), init=(2,), error=DIM_OUT_OF_RANGE)],
 )(_softmax)
 function(
     "torch.nn.functional.softmax", "torch.nn.functional.log_softmax", "torch.softmax", "torch.log_softmax",
     "torch.Tensor.softmax", "torch.Tensor.log_softmax", "torch.nn.functional.softmin",
     signature="input, dim=None, _stacklevel=3, dtype=None",
     preserves_shape=True,
-    examples=[ex(T(2, 5), dim=-1, out=(2, 5)), ex(T(2, 5), 2, error="dim-out-of-range")],
+    examples=[ex(T(2, 5), dim=-1, out=(2, 5)), ex(T(2, 5), 2, error=DIM_OUT_OF_RANGE)],
 )(_softmax)

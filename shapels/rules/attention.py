@@ -14,6 +14,7 @@ sequence lengths before add_bias_kv/add_zero_attn extend them.
 
 from __future__ import annotations
 
+from shapels.codes import ATTENTION_EMBED_DIM, ATTENTION_HEADS, BROADCAST_MISMATCH, OP_INPUT_SHAPE
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.elementwise import broadcast
 from shapels.rules.registry import T, ex, function, layer, lookup
@@ -25,10 +26,10 @@ from shapels.values import NONE, UNKNOWN, Layer, Tensor
 def _check_heads(call: RuleCall, embed, heads, *, embed_name: str, heads_name: str) -> None:
     e, h = D.as_int(embed), D.as_int(heads)
     if (e is not None and e <= 0) or (h is not None and h <= 0):
-        call.fail("attention-heads", f"{layer_name(call)}: {embed_name} and {heads_name} must be positive, got {e} and {h}",
+        call.fail(ATTENTION_HEADS, f"{layer_name(call)}: {embed_name} and {heads_name} must be positive, got {e} and {h}",
                   param=heads_name if h is not None and h <= 0 else embed_name)
     if e is not None and h is not None and e % h:
-        call.fail("attention-heads", f"{layer_name(call)}: {embed_name}={e} is not divisible by {heads_name}={h}",
+        call.fail(ATTENTION_HEADS, f"{layer_name(call)}: {embed_name}={e} is not divisible by {heads_name}={h}",
                   param=heads_name)
 
 
@@ -38,7 +39,7 @@ def _check_last(call: RuleCall, shape: Shape, expected, *, name: str, param) -> 
     if last is None or expected is None:
         return
     call.expect(
-        last, expected, code="attention-embed-dim", param=param, fix=last if param else None, input_name=name,
+        last, expected, code=ATTENTION_EMBED_DIM, param=param, fix=last if param else None, input_name=name,
         message=lambda: f"{layer_name(call)} expects {name} with {D.show(expected)} features"
                 + (f" ({param})" if param else "") + f", got {shape.show()}",
     )
@@ -47,15 +48,15 @@ def _check_last(call: RuleCall, shape: Shape, expected, *, name: str, param) -> 
 def _check_rank(call: RuleCall, shape: Shape, ranks: tuple, name: str) -> None:
     if shape.ranked and shape.rank not in ranks:
         wanted = " or ".join(f"{r}-D" for r in ranks)
-        call.fail("op-input-shape", f"{layer_name(call)} expects a {wanted} {name}, got {shape.show()}", input_name=name)
+        call.fail(OP_INPUT_SHAPE, f"{layer_name(call)} expects a {wanted} {name}, got {shape.show()}", input_name=name)
 
 
 def _check_same(call: RuleCall, got: Shape, want: Shape, message: str, name: str) -> None:
     """`got` must have exactly the shape `want` (both ranked)."""
     if got.rank != want.rank:
-        call.fail("op-input-shape", message, input_name=name)
+        call.fail(OP_INPUT_SHAPE, message, input_name=name)
     for g, w in zip(got.dims, want.dims):
-        call.expect(g, w, code="op-input-shape", message=message, input_name=name)
+        call.expect(g, w, code=OP_INPUT_SHAPE, message=message, input_name=name)
 
 
 def _seq_and_batch(shape: Shape, batch_first: bool):
@@ -85,11 +86,11 @@ def _seq_and_batch(shape: Shape, batch_first: bool):
         ex(T(5, 8), T(7, 8), T(7, 8), init=(8, 2), init_kwargs={"add_bias_kv": True, "add_zero_attn": True},
            out=((5, 8), (5, 9))),
         ex(T(5, 3, 8), T(5, 3, 8), T(5, 3, 8), init=(8, 2), need_weights=False, out=((5, 3, 8), None)),
-        ex(T(10, 2, 256), T(10, 2, 256), T(10, 2, 256), init=(512, 8), error="attention-embed-dim"),
-        ex(T(5, 3, 8), T(7, 3, 6), T(7, 3, 8), init=(8, 2), error="attention-embed-dim"),
-        ex(T(5, 3, 8), T(7, 3, 8), T(7, 3, 8), init=(8, 3), error="attention-heads"),
-        ex(T(5, 3, 8), T(7, 2, 8), T(7, 2, 8), init=(8, 2), error="op-input-shape"),
-        ex(T(5, 3, 8), T(7, 3, 8), T(7, 3, 8), init=(8, 2), attn_mask=T(5, 6), error="op-input-shape"),
+        ex(T(10, 2, 256), T(10, 2, 256), T(10, 2, 256), init=(512, 8), error=ATTENTION_EMBED_DIM),
+        ex(T(5, 3, 8), T(7, 3, 6), T(7, 3, 8), init=(8, 2), error=ATTENTION_EMBED_DIM),
+        ex(T(5, 3, 8), T(7, 3, 8), T(7, 3, 8), init=(8, 3), error=ATTENTION_HEADS),
+        ex(T(5, 3, 8), T(7, 2, 8), T(7, 2, 8), init=(8, 2), error=OP_INPUT_SHAPE),
+        ex(T(5, 3, 8), T(7, 3, 8), T(7, 3, 8), init=(8, 2), attn_mask=T(5, 6), error=OP_INPUT_SHAPE),
     ],
 )
 def multihead_attention(call: RuleCall):
@@ -130,7 +131,7 @@ def _attention_weights(call: RuleCall, q: Shape):
     L, N = _seq_and_batch(q, batch_first)
     S, key_batch = _seq_and_batch(k, batch_first)
     if N is not None:
-        call.expect(key_batch, N, code="op-input-shape", input_name="key",
+        call.expect(key_batch, N, code=OP_INPUT_SHAPE, input_name="key",
                     message=lambda: f"{layer_name(call)}: query {q.show()} and key {k.show()} have different batch sizes")
     _check_masks(call, L, S, N, heads)
 
@@ -186,7 +187,7 @@ def _check_batches(call: RuleCall, a: Shape, b: Shape, names: tuple) -> None:
     _check_rank(call, b, (a.rank,), names[1])
     if a.rank == 3:
         i = 0 if call.known_flag("batch_first") else 1
-        call.expect(b.dims[i], a.dims[i], code="op-input-shape", input_name=names[1],
+        call.expect(b.dims[i], a.dims[i], code=OP_INPUT_SHAPE, input_name=names[1],
                     message=lambda: f"{layer_name(call)}: {names[0]} {a.show()} and {names[1]} {b.show()} have different batch sizes")
 
 
@@ -198,9 +199,9 @@ def _check_batches(call: RuleCall, a: Shape, b: Shape, names: tuple) -> None:
     examples=[
         ex(T(5, 3, 8), init=(8, 2, 16), out=(5, 3, 8)),
         ex(T(5, 8), init=(8, 2, 16), init_kwargs={"batch_first": True}, out=(5, 8)),
-        ex(T(5, 3, 6), init=(8, 2, 16), error="attention-embed-dim"),
-        ex(T(5, 3, 8), init=(8, 3, 16), error="attention-heads"),
-        ex(T(1, 5, 3, 8), init=(8, 2, 16), error="op-input-shape"),
+        ex(T(5, 3, 6), init=(8, 2, 16), error=ATTENTION_EMBED_DIM),
+        ex(T(5, 3, 8), init=(8, 3, 16), error=ATTENTION_HEADS),
+        ex(T(1, 5, 3, 8), init=(8, 2, 16), error=OP_INPUT_SHAPE),
     ],
 )
 def transformer_encoder_layer(call: RuleCall):
@@ -221,8 +222,8 @@ def transformer_encoder_layer(call: RuleCall):
     examples=[
         ex(T(5, 3, 8), T(7, 3, 8), init=(8, 2, 16), out=(5, 3, 8)),
         ex(T(3, 5, 8), T(3, 7, 8), init=(8, 2, 16), init_kwargs={"batch_first": True}, out=(3, 5, 8)),
-        ex(T(5, 3, 8), T(7, 3, 6), init=(8, 2, 16), error="attention-embed-dim"),
-        ex(T(5, 3, 8), T(7, 2, 8), init=(8, 2, 16), error="op-input-shape"),
+        ex(T(5, 3, 8), T(7, 3, 6), init=(8, 2, 16), error=ATTENTION_EMBED_DIM),
+        ex(T(5, 3, 8), T(7, 2, 8), init=(8, 2, 16), error=OP_INPUT_SHAPE),
     ],
 )
 def transformer_decoder_layer(call: RuleCall):
@@ -254,7 +255,7 @@ def _stack(layer_arg: str, inputs: tuple):
     def rule(call: RuleCall):
         n = D.as_int(call.dim("num_layers"))
         if n is not None and n < 1:
-            call.fail("op-input-shape", f"{layer_name(call)} needs num_layers >= 1, got {n}", param="num_layers")
+            call.fail(OP_INPUT_SHAPE, f"{layer_name(call)} needs num_layers >= 1, got {n}", param="num_layers")
         # Each copy maps the first input to its own shape, so one application decides them all.
         out = _run_inner(call, call.value(layer_arg), [Tensor(call.shape(name)) for name in inputs], layer_arg)
         if not isinstance(out, Shape):
@@ -297,8 +298,8 @@ layer(
     examples=[
         ex(T(5, 3, 8), T(7, 3, 8), init=(8, 2, 1, 1, 16), out=(7, 3, 8)),
         ex(T(5, 8), T(7, 8), init=(8, 2, 1, 1, 16), out=(7, 8)),
-        ex(T(5, 3, 8), T(7, 2, 8), init=(8, 2, 1, 1, 16), error="op-input-shape"),
-        ex(T(5, 3, 6), T(7, 3, 6), init=(8, 2, 1, 1, 16), error="attention-embed-dim"),
+        ex(T(5, 3, 8), T(7, 2, 8), init=(8, 2, 1, 1, 16), error=OP_INPUT_SHAPE),
+        ex(T(5, 3, 6), T(7, 3, 6), init=(8, 2, 1, 1, 16), error=ATTENTION_EMBED_DIM),
     ],
 )
 def transformer(call: RuleCall):
@@ -328,21 +329,21 @@ def _split(shape: Shape):
         ex(T(2, 3, 5, 4), T(2, 3, 7, 4), T(2, 3, 7, 6), out=(2, 3, 5, 6)),
         ex(T(3, 5, 4), T(1, 3, 7, 4), T(2, 1, 7, 6), out=(2, 3, 5, 6)),
         ex(T(2, 4, 5, 4), T(2, 2, 7, 4), T(2, 2, 7, 6), enable_gqa=True, out=(2, 4, 5, 6)),
-        ex(T(2, 3, 5, 4), T(2, 3, 7, 5), T(2, 3, 7, 6), error="attention-embed-dim"),
-        ex(T(2, 3, 5, 4), T(2, 3, 7, 4), T(2, 3, 6, 6), error="op-input-shape"),
-        ex(T(2, 3, 5, 4), T(3, 3, 7, 4), T(3, 3, 7, 6), error="broadcast-mismatch"),
+        ex(T(2, 3, 5, 4), T(2, 3, 7, 5), T(2, 3, 7, 6), error=ATTENTION_EMBED_DIM),
+        ex(T(2, 3, 5, 4), T(2, 3, 7, 4), T(2, 3, 6, 6), error=OP_INPUT_SHAPE),
+        ex(T(2, 3, 5, 4), T(3, 3, 7, 4), T(3, 3, 7, 6), error=BROADCAST_MISMATCH),
     ],
 )
 def scaled_dot_product_attention(call: RuleCall):
     q, k, v = call.shape("query"), call.shape("key"), call.shape("value")
     for name, s in (("query", q), ("key", k), ("value", v)):
         if s.ranked and s.rank < 2:
-            call.fail("op-input-shape", f"scaled_dot_product_attention needs tensors of at least 2 dims, got {name} {s.show()}",
+            call.fail(OP_INPUT_SHAPE, f"scaled_dot_product_attention needs tensors of at least 2 dims, got {name} {s.show()}",
                       input_name=name)
     (qb, (L, E)), (kb, (S, Ek)), (vb, (Sv, Ev)) = _split(q), _split(k), _split(v)
-    call.expect(Ek, E, code="attention-embed-dim", input_name="key",
+    call.expect(Ek, E, code=ATTENTION_EMBED_DIM, input_name="key",
                 message=lambda: f"scaled_dot_product_attention: query {q.show()} and key {k.show()} differ in their last dim")
-    call.expect(Sv, S, code="op-input-shape", input_name="value",
+    call.expect(Sv, S, code=OP_INPUT_SHAPE, input_name="value",
                 message=lambda: f"scaled_dot_product_attention: key {k.show()} and value {v.show()} differ in sequence length")
     if call.flag("enable_gqa"):
         kb, vb = _grouped_heads(call, q, k, v, qb, kb, vb)
@@ -355,7 +356,7 @@ def scaled_dot_product_attention(call: RuleCall):
         joined = broadcast(call, mask, scores)
         if joined.ranked and scores.ranked and (joined.rank != scores.rank or any(
                 D.eq(a, b) is False for a, b in zip(joined.dims, scores.dims))):
-            call.fail("broadcast-mismatch", f"scaled_dot_product_attention: attn_mask {mask.show()} does not broadcast "
+            call.fail(BROADCAST_MISMATCH, f"scaled_dot_product_attention: attn_mask {mask.show()} does not broadcast "
                                             f"to the attention scores {scores.show()}", input_name="attn_mask")
     batch = broadcast(call, scores_batch, vb)
     return Shape(batch.dims + (L, Ev), batch.ranked)
@@ -365,12 +366,12 @@ def _grouped_heads(call: RuleCall, q: Shape, k: Shape, v: Shape, qb: Shape, kb: 
     """enable_gqa: key/value heads (dim -3) are repeated up to the query's, which they must divide."""
     for name, s in (("query", q), ("key", k), ("value", v)):
         if s.ranked and s.rank < 3:
-            call.fail("op-input-shape", f"scaled_dot_product_attention with enable_gqa needs a heads dim (-3), "
+            call.fail(OP_INPUT_SHAPE, f"scaled_dot_product_attention with enable_gqa needs a heads dim (-3), "
                                         f"got {name} {s.show()}", input_name=name)
     hq, hk, hv = (D.as_int(s.dim(-3)) for s in (q, k, v))
     if None in (hq, hk, hv):
         raise Unknowable("enable_gqa")
     if hq % hk or hq % hv:
-        call.fail("op-input-shape", f"scaled_dot_product_attention: key heads ({hk}) and value heads ({hv}) must divide "
+        call.fail(OP_INPUT_SHAPE, f"scaled_dot_product_attention: key heads ({hk}) and value heads ({hv}) must divide "
                                     f"the query heads ({hq})", input_name="key")
     return kb.with_dim(-1, hq), vb.with_dim(-1, hq)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import ast as _ast
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, NoReturn, Optional, Sequence
 
 import sympy
 
+from shapels.codes import INPUT_DTYPE, Code
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import (
@@ -41,7 +42,7 @@ class ShapeError(Exception):
 
     def __init__(
         self,
-        code: str,
+        code: Code,
         message: str,
         *,
         param: Optional[str] = None,
@@ -65,7 +66,7 @@ class ShapeError(Exception):
 class Condition:
     """A check that holds only under a condition on symbolic dims."""
 
-    code: str
+    code: Code
     message: str
     param: Optional[str] = None
 
@@ -286,7 +287,7 @@ class RuleCall:
         actual: Any,
         expected: Any,
         *,
-        code: str,
+        code: Code,
         message: Any,  # str, or a function that builds it
         param: Optional[str] = None,
         fix: Any = None,
@@ -307,7 +308,7 @@ class RuleCall:
             else:
                 self.conditions.append(Condition(code, f"holds only if {D.show(expected)} = {D.show(actual)}", param))
 
-    def fail(self, code: str, message: str, **kw) -> None:
+    def fail(self, code: Code, message: str, **kw) -> NoReturn:
         raise ShapeError(code, message, **kw)
 
 
@@ -355,7 +356,7 @@ def checking_input_dtypes(fn, names: tuple):
             dtype = getattr(value, "dtype", None)
             if dtype in _NOT_FLOATING:
                 call.fail(
-                    "input-dtype",
+                    INPUT_DTYPE,
                     f"{layer_name(call)} has floating-point weights but gets a {dtype} tensor as {name}, which torch "
                     f"refuses (for a Linear: mat1 and mat2 must have the same dtype); convert it first, e.g. `.float()`",
                     input_name=name,

@@ -6,6 +6,7 @@ from typing import Optional
 
 import sympy
 
+from shapels.codes import CONV_INPUT_RANK, DIM_OUT_OF_RANGE
 from shapels.rules.base import RuleCall, ShapeError, Unknowable
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -52,7 +53,7 @@ def normalize_dim(call: RuleCall, dim, rank: Optional[int], *, param: str = "dim
     lo, hi = -max(rank, 1), max(rank, 1) - 1
     if not lo <= d <= hi:
         raise ShapeError(
-            "dim-out-of-range",
+            DIM_OUT_OF_RANGE,
             f"dim {d} is out of range for a tensor of rank {rank} (expected one of [{lo}, {hi}])",
         )
     return d % max(rank, 1)
@@ -68,7 +69,7 @@ def check_spatial_rank(call: RuleCall, shape: Shape, n: int, what: str) -> bool:
         return False
     if shape.rank not in (n + 1, n + 2):
         call.fail(
-            "conv-input-rank",
+            CONV_INPUT_RANK,
             f"{what} expects a {n + 1}-D (unbatched) or {n + 2}-D (batched) input, got {shape.rank}-D {shape.show()}",
         )
     call.unbatched = shape.rank == n + 1  # the repair asks whether a missing batch dim is the cause

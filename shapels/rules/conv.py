@@ -7,6 +7,7 @@ when the layer is called, blamed on the offending argument.
 
 from __future__ import annotations
 
+from shapels.codes import CALL_MISMATCH, CONV_INPUT_RANK, CONV_IN_CHANNELS, CONV_KERNEL_TOO_LARGE
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.common import check_spatial_rank, conv_out, conv_transpose_out
 from shapels.rules.parameters import Parameter, Size, Sizes, StoredTuple
@@ -24,7 +25,7 @@ _TRANSPOSE_INIT = (
 )
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 # No code in the catalogue names "an argument torch rejects"; call-mismatch is the nearest.
-_BAD_ARGUMENT = "call-mismatch"
+_BAD_ARGUMENT = CALL_MISMATCH
 
 
 def _conv_parameters(n: int, transposed: bool) -> tuple:
@@ -73,7 +74,7 @@ def _check_config(call: RuleCall, n: int, transposed: bool) -> None:
             channels = call.dim_or_none(which)
             if channels is not None and D.divides(groups, channels) is False:
                 call.fail(
-                    "conv-in-channels",
+                    CONV_IN_CHANNELS,
                     f"{name}: {which}={D.show(channels)} is not divisible by groups={D.show(groups)}",
                     param="groups",
                 )
@@ -108,7 +109,7 @@ def _check_channels(call: RuleCall, shape: Shape, n: int) -> None:
         call.expect(
             channels,
             expected,
-            code="conv-in-channels",
+            code=CONV_IN_CHANNELS,
             param="in_channels",
             fix=channels,
             input_name="input",
@@ -134,7 +135,7 @@ def _finish(call: RuleCall, shape: Shape, n: int, spatial_out, transposed: bool 
             else:
                 message = (f"{layer_name(call)}: the padded input {shape.show()} is smaller than the kernel "
                            f"(output size would be {D.show(size)})")
-            call.fail("conv-kernel-too-large", message)
+            call.fail(CONV_KERNEL_TOO_LARGE, message)
     tail = [call.dim("out_channels"), *spatial_out]
     if shape.ranked:
         return Shape.of(list(shape.dims[: shape.rank - (n + 1)]) + tail)
@@ -152,7 +153,7 @@ def _check_pad_mode(call: RuleCall, shape: Shape, mode: str, spatial, pads) -> N
             if (mode == "reflect" and p_int >= size_int) or (mode == "circular" and p_int > size_int):
                 need = "larger than" if mode == "reflect" else "at least"
                 call.fail(
-                    "conv-kernel-too-large",
+                    CONV_KERNEL_TOO_LARGE,
                     f"{layer_name(call)}: padding {p_int} with padding_mode={mode!r} needs each padded dim of the "
                     f"input to be {need} the padding, got {shape.show()}",
                     param="padding",
@@ -259,9 +260,9 @@ layer(
         ex(T(2, 4, 50), init=(4, 8, 5), init_kwargs={"stride": 2}, out=(2, 8, 23)),
         ex(T(4, 50), init=(4, 8, 3), init_kwargs={"padding": "same"}, out=(8, 50)),
         ex(T(1, 2, 5), init=(2, 2, 3), init_kwargs={"padding": 2, "padding_mode": "circular"}, out=(1, 2, 7)),
-        ex(T(2, 3, 50), init=(4, 8, 5), error="conv-in-channels"),
-        ex(T(1, 4, 50), init=(4, 8, 3), init_kwargs={"padding": "same", "stride": 2}, error="call-mismatch"),
-        ex(T(1, 2, 3), init=(2, 2, 3), init_kwargs={"padding": 3, "padding_mode": "reflect"}, error="conv-kernel-too-large"),
+        ex(T(2, 3, 50), init=(4, 8, 5), error=CONV_IN_CHANNELS),
+        ex(T(1, 4, 50), init=(4, 8, 3), init_kwargs={"padding": "same", "stride": 2}, error=CALL_MISMATCH),
+        ex(T(1, 2, 3), init=(2, 2, 3), init_kwargs={"padding": 3, "padding_mode": "reflect"}, error=CONV_KERNEL_TOO_LARGE),
     ],
 )(_conv(1))
 layer(
@@ -277,10 +278,10 @@ layer(
         ex(T(1, 3, 64, 48), init=(3, 6, (5, 3)), init_kwargs={"stride": (2, 1), "dilation": 2}, out=(1, 6, 28, 44)),
         ex(T(3, 9, 9), init=(3, 4, 3), init_kwargs={"padding": "valid"}, out=(4, 7, 7)),
         ex(T(2, 6, 8, 8), init=(6, 9, 3), init_kwargs={"groups": 3}, out=(2, 9, 6, 6)),
-        ex(T(1, 10, 32, 32), init=(16, 32, 3), error="conv-in-channels"),
-        ex(T(1, 6, 8, 8), init=(6, 8, 3), init_kwargs={"groups": 3}, error="conv-in-channels"),
-        ex(T(1, 3, 4, 4), init=(3, 8, 7), error="conv-kernel-too-large"),
-        ex(T(3, 32), init=(3, 8, 3), error="conv-input-rank"),
+        ex(T(1, 10, 32, 32), init=(16, 32, 3), error=CONV_IN_CHANNELS),
+        ex(T(1, 6, 8, 8), init=(6, 8, 3), init_kwargs={"groups": 3}, error=CONV_IN_CHANNELS),
+        ex(T(1, 3, 4, 4), init=(3, 8, 7), error=CONV_KERNEL_TOO_LARGE),
+        ex(T(3, 32), init=(3, 8, 3), error=CONV_INPUT_RANK),
     ],
 )(_conv(2))
 layer(
@@ -303,8 +304,8 @@ layer(
     float_inputs=("input",),
     examples=[
         ex(T(2, 4, 10), init=(4, 2, 3), init_kwargs={"stride": 2}, out=(2, 2, 21)),
-        ex(T(1, 4, 3), init=(4, 2, 1), init_kwargs={"padding": 2}, error="conv-kernel-too-large"),
-        ex(T(1, 4, 3), init=(4, 2, 2), init_kwargs={"output_padding": 1}, error="call-mismatch"),
+        ex(T(1, 4, 3), init=(4, 2, 1), init_kwargs={"padding": 2}, error=CONV_KERNEL_TOO_LARGE),
+        ex(T(1, 4, 3), init=(4, 2, 2), init_kwargs={"output_padding": 1}, error=CALL_MISMATCH),
     ],
 )(_conv_transpose(1))
 layer(
@@ -319,8 +320,8 @@ layer(
         ex(T(1, 16, 8, 8), init=(16, 8, 4), init_kwargs={"stride": 2, "padding": 1}, out=(1, 8, 16, 16)),
         ex(T(1, 16, 7, 7), init=(16, 8, 3), init_kwargs={"stride": 2, "padding": 1, "output_padding": 1}, out=(1, 8, 14, 14)),
         ex(T(1, 16, 7, 7), init=(16, 8, 3), init_kwargs={"stride": 2, "padding": 1}, output_size=(14, 14), out=(1, 8, 14, 14)),
-        ex(T(1, 16, 7, 7), init=(16, 8, 3), init_kwargs={"stride": 2, "padding": 1}, output_size=(16, 16), error="call-mismatch"),
-        ex(T(1, 15, 8, 8), init=(16, 8, 4), error="conv-in-channels"),
+        ex(T(1, 16, 7, 7), init=(16, 8, 3), init_kwargs={"stride": 2, "padding": 1}, output_size=(16, 16), error=CALL_MISMATCH),
+        ex(T(1, 15, 8, 8), init=(16, 8, 4), error=CONV_IN_CHANNELS),
     ],
 )(_conv_transpose(2))
 layer(
@@ -345,13 +346,13 @@ def _functional_conv(n: int):
         if not weight.ranked:
             raise Unknowable("weight")
         if weight.rank != n + 2:
-            call.fail("conv-input-rank", f"{what}: the weight must be {n + 2}-D, got {weight.show()}", input_name="weight")
+            call.fail(CONV_INPUT_RANK, f"{what}: the weight must be {n + 2}-D, got {weight.show()}", input_name="weight")
         check_spatial_rank(call, shape, n, what)
         groups = call.dim("groups")
         out_channels, per_group, kernel = weight.dims[0], weight.dims[1], list(weight.dims[2:])
         channels = shape.dim(-(n + 1))
         if channels is not None:
-            call.expect(channels, per_group * groups, code="conv-in-channels", param="weight", fix=channels,
+            call.expect(channels, per_group * groups, code=CONV_IN_CHANNELS, param="weight", fix=channels,
                         input_name="input", param_dim=1,
                         message=lambda: (f"{what} expects weight={D.show(per_group * groups)} input channels (weight "
                                          f"{weight.show()}, groups={D.show(groups)}), but its input {shape.show()} "
@@ -368,7 +369,7 @@ def _functional_conv(n: int):
             out = [conv_out(spatial[i], kernel[i], stride[i], pads[i], dilation[i]) for i in range(n)]
         for size in out:
             if D.as_int(size) is not None and D.as_int(size) < 1:
-                call.fail("conv-kernel-too-large", f"{what}: the padded input {shape.show()} is smaller than the "
+                call.fail(CONV_KERNEL_TOO_LARGE, f"{what}: the padded input {shape.show()} is smaller than the "
                           f"kernel {weight.show()} (output size would be {D.show(size)})")
         tail = [out_channels, *out]
         return Shape.of(list(shape.dims[: shape.rank - (n + 1)]) + tail) if shape.ranked else Shape.suffix(tail)
@@ -378,13 +379,13 @@ def _functional_conv(n: int):
 
 for _n, _examples in {
     1: [ex(T(2, 4, 10), T(8, 4, 3), out=(2, 8, 8)), ex(T(2, 4, 10), T(8, 2, 3), groups=2, out=(2, 8, 8)),
-        ex(T(2, 5, 10), T(8, 4, 3), error="conv-in-channels")],
+        ex(T(2, 5, 10), T(8, 4, 3), error=CONV_IN_CHANNELS)],
     2: [ex(T(1, 3, 9, 9), T(8, 3, 3, 3), out=(1, 8, 7, 7)), ex(T(1, 3, 9, 9), T(8, 3, 3, 3), None, 2, 1, out=(1, 8, 5, 5)),
         ex(T(3, 9, 9), T(8, 3, 3, 3), padding="same", out=(8, 9, 9)), ex(T(1, 6, 8, 8), T(6, 1, 3, 3), groups=6, out=(1, 6, 6, 6)),
         ex(T(1, 3, 8, 8), T(8, 3, 3, 3), padding="valid", dilation=2, out=(1, 8, 4, 4)),
-        ex(T(1, 4, 9, 9), T(8, 3, 3, 3), error="conv-in-channels"), ex(T(1, 3, 2, 2), T(8, 3, 3, 3), error="conv-kernel-too-large"),
-        ex(T(3, 9), T(8, 3, 3, 3), error="conv-input-rank")],
-    3: [ex(T(1, 2, 5, 5, 5), T(4, 2, 3, 3, 3), out=(1, 4, 3, 3, 3)), ex(T(1, 3, 5, 5, 5), T(4, 2, 3, 3, 3), error="conv-in-channels")],
+        ex(T(1, 4, 9, 9), T(8, 3, 3, 3), error=CONV_IN_CHANNELS), ex(T(1, 3, 2, 2), T(8, 3, 3, 3), error=CONV_KERNEL_TOO_LARGE),
+        ex(T(3, 9), T(8, 3, 3, 3), error=CONV_INPUT_RANK)],
+    3: [ex(T(1, 2, 5, 5, 5), T(4, 2, 3, 3, 3), out=(1, 4, 3, 3, 3)), ex(T(1, 3, 5, 5, 5), T(4, 2, 3, 3, 3), error=CONV_IN_CHANNELS)],
 }.items():
     function(f"torch.nn.functional.conv{_n}d", f"torch.conv{_n}d",
              signature="input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1",

@@ -6,6 +6,7 @@ import math
 
 import sympy
 
+from shapels.codes import CALL_MISMATCH
 from shapels.rules.base import RuleCall, Unknowable, to_dim
 from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
@@ -14,7 +15,7 @@ from shapels.values import Const, ListValue, Number, Seq, Tensor, Value
 
 _SIZE_FACTORIES = ["randn", "rand", "zeros", "ones", "empty"]
 # No code in the catalogue names "an argument torch rejects"; call-mismatch is the nearest.
-_BAD_ARGUMENT = "call-mismatch"
+_BAD_ARGUMENT = CALL_MISMATCH
 
 
 def _shape(call: RuleCall, dims, what: str) -> Shape:
@@ -44,7 +45,7 @@ def _given_size(call: RuleCall) -> tuple:
     signature="*sizes, size=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, "
               "pin_memory=False, generator=None, memory_format=None",
     label="input",
-    examples=[ex(2, 3, out=(2, 3)), ex((1, 3, 8, 8), out=(1, 3, 8, 8)), ex([], out=()), ex(2, -1, error="call-mismatch"),
+    examples=[ex(2, 3, out=(2, 3)), ex((1, 3, 8, 8), out=(1, 3, 8, 8)), ex([], out=()), ex(2, -1, error=CALL_MISMATCH),
               ex(size=(2, 5), out=(2, 5))],
 )
 def factory(call: RuleCall):
@@ -55,7 +56,7 @@ def factory(call: RuleCall):
     "torch.Tensor.new_empty", "torch.Tensor.new_zeros", "torch.Tensor.new_ones",
     signature="input, *sizes, size=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False",
     examples=[ex(T(2, 3), 4, 5, out=(4, 5)), ex(T(2, 3), (2, 1, 1), out=(2, 1, 1)), ex(T(2, 3), [], out=()),
-              ex(T(2, 3), size=(7,), out=(7,)), ex(T(2, 3), 4, -1, error="call-mismatch")],
+              ex(T(2, 3), size=(7,), out=(7,)), ex(T(2, 3), 4, -1, error=CALL_MISMATCH)],
 )
 def new_factory(call: RuleCall):
     """A tensor of the given size, with the receiver's dtype and device: its shape is not the receiver's."""
@@ -65,7 +66,7 @@ def new_factory(call: RuleCall):
 @function(
     "torch.Tensor.new_full",
     signature="input, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False",
-    examples=[ex(T(2, 3), (4, 1), 1.5, out=(4, 1)), ex(T(2, 3), (-4,), 1.5, error="call-mismatch")],
+    examples=[ex(T(2, 3), (4, 1), 1.5, out=(4, 1)), ex(T(2, 3), (-4,), 1.5, error=CALL_MISMATCH)],
 )
 def new_full(call: RuleCall):
     if not isinstance(call.value("size"), (Seq, ListValue)):
@@ -86,7 +87,7 @@ def new_tensor(call: RuleCall):
     "torch.full",
     signature="size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False",
     label="input",
-    examples=[ex((2, 3), 7.0, out=(2, 3)), ex((-2, 3), 7.0, error="call-mismatch")],
+    examples=[ex((2, 3), 7.0, out=(2, 3)), ex((-2, 3), 7.0, error=CALL_MISMATCH)],
 )
 def full(call: RuleCall):
     return _size(call, "size")
@@ -106,7 +107,7 @@ def _int_value(v: Value):
         ex(0, 1000, (1, 10), out=(1, 10)),
         ex(5, (3, 4), out=(3, 4)),
         ex(0, 5, size=(2,), out=(2,)),
-        ex(3, 3, (2,), error="call-mismatch"),
+        ex(3, 3, (2,), error=CALL_MISMATCH),
     ],
 )
 def randint(call: RuleCall):
@@ -194,7 +195,7 @@ def _from_data(call: RuleCall, value) -> Shape:
         ex([[1, 2, 3], [4, 5, 6]], out=(2, 3)),
         ex([1.0, 2.0], out=(2,)),
         ex(3, out=()),
-        ex([[1, 2], [3]], error="call-mismatch"),
+        ex([[1, 2], [3]], error=CALL_MISMATCH),
     ],
 )
 def tensor(call: RuleCall):
@@ -206,7 +207,7 @@ def tensor(call: RuleCall):
     "torch.BoolTensor",
     signature="*args, **kwargs",
     label="input",
-    examples=[ex(2, 3, out=(2, 3)), ex([1.0, 2.0], out=(2,)), ex(out=(0,)), ex(2, -1, error="call-mismatch")],
+    examples=[ex(2, 3, out=(2, 3)), ex([1.0, 2.0], out=(2,)), ex(out=(0,)), ex(2, -1, error=CALL_MISMATCH)],
 )
 def legacy_constructor(call: RuleCall):
     """torch.Tensor(2, 3) makes a (2, 3) tensor, torch.Tensor([2, 3]) a (2,) one."""
@@ -263,7 +264,7 @@ def _steps(call: RuleCall) -> Shape:
     signature="start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False",
     label="linspace",
     examples=[ex(0, 1, 5, out=(5,)), ex(0.0, 0.3, 13, out=(13,)), ex(0, 1, 0, out=(0,)),
-              ex(0, 1, -1, error="call-mismatch")],
+              ex(0, 1, -1, error=CALL_MISMATCH)],
 )
 def linspace(call: RuleCall):
     return _steps(call)
@@ -273,7 +274,7 @@ def linspace(call: RuleCall):
     "torch.logspace",
     signature="start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False",
     label="logspace",
-    examples=[ex(0, 2, 3, out=(3,)), ex(0, 1, 4, 2.0, out=(4,)), ex(0, 1, -2, error="call-mismatch")],
+    examples=[ex(0, 2, 3, out=(3,)), ex(0, 1, 4, 2.0, out=(4,)), ex(0, 1, -2, error=CALL_MISMATCH)],
 )
 def logspace(call: RuleCall):
     return _steps(call)
@@ -287,8 +288,8 @@ def logspace(call: RuleCall):
         ex(10, out=(10,)),
         ex(2, 11, 3, out=(3,)),
         ex(0, 1, 0.1, out=(10,)),
-        ex(5, 0, error="call-mismatch"),
-        ex(0, 5, 0, error="call-mismatch"),
+        ex(5, 0, error=CALL_MISMATCH),
+        ex(0, 5, 0, error=CALL_MISMATCH),
     ],
 )
 def arange(call: RuleCall):
@@ -315,8 +316,8 @@ def arange(call: RuleCall):
     "torch.eye",
     signature="n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False",
     label="eye",
-    examples=[ex(3, out=(3, 3)), ex(2, 4, out=(2, 4)), ex(0, out=(0, 0)), ex(-1, error="call-mismatch"),
-              ex(3, -2, error="call-mismatch")],
+    examples=[ex(3, out=(3, 3)), ex(2, 4, out=(2, 4)), ex(0, out=(0, 0)), ex(-1, error=CALL_MISMATCH),
+              ex(3, -2, error=CALL_MISMATCH)],
 )
 def eye(call: RuleCall):
     """An n×m identity (m defaults to n); a negative size is torch's RuntimeError."""

@@ -14,13 +14,14 @@ import keyword
 
 import sympy
 
+from shapels.codes import CAT_MISMATCH, OP_INPUT_SHAPE
 from shapels.rules.base import RuleCall, Unknowable, to_dim
 from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import Const, ListValue, Seq, Tensor
 
-CODE = "op-input-shape"
+CODE = OP_INPUT_SHAPE
 
 
 def _pattern(call: RuleCall, opname: str) -> tuple:
@@ -51,7 +52,7 @@ def _nonzero(dims) -> bool:
     examples=[
         ex([T(2, 3, 5), T(2, 3, 7, 5), T(2, 3, 7, 9, 5)], "i j * k", out=((2, 3, 71, 5), ((), (7,), (7, 9)))),
         ex([T(2, 16, 8), T(2, 8)], "b * d", out=((2, 17, 8), ((16,), ()))),
-        ex([T(2, 16, 8), T(2, 4)], "b * d", error="cat-mismatch"),
+        ex([T(2, 16, 8), T(2, 4)], "b * d", error=CAT_MISMATCH),
         ex([T(2, 16, 8), T(8)], "b * d", error=CODE),
         ex([T(4, 5)], "* c", out=((4, 5), ((4,),))),
     ],
@@ -79,7 +80,7 @@ def pack(call: RuleCall):
         first = sizes[0]
         for i, size in enumerate(sizes[1:], 1):
             if D.eq(first, size) is False:
-                call.fail("cat-mismatch", f"einops.pack: the tensors differ outside the packed axis: "
+                call.fail(CAT_MISMATCH, f"einops.pack: the tensors differ outside the packed axis: "
                                           f"{shapes[0].show()} and {shapes[i].show()}", input_name="tensors")
         kept.append(first if all(D.eq(first, s) is True for s in sizes) else D.fresh("?"))
     packed = sympy.Integer(0)

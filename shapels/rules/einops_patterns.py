@@ -14,6 +14,7 @@ import keyword
 
 import sympy
 
+from shapels.codes import OP_INPUT_SHAPE
 from shapels.rules.base import RuleCall, Unknowable, to_dim
 from shapels.rules.registry import T, ex, function, layer
 from shapels.symbolic import dims as D
@@ -21,7 +22,7 @@ from shapels.symbolic.shape import Shape
 from shapels.values import Const, Tensor
 
 ELLIPSIS = "..."
-CODE = "op-input-shape"
+CODE = OP_INPUT_SHAPE
 
 
 class Group(list):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from shapels.codes import BROADCAST_MISMATCH, SHAPE_CONDITION
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
@@ -38,7 +39,7 @@ def _broadcast_dim(call: RuleCall, x, y, a: Shape, b: Shape, index: int):
         return y
     if D.eq(x, y) is False and D.eq(x, 1) is False and D.eq(y, 1) is False:
         call.fail(
-            "broadcast-mismatch",
+            BROADCAST_MISMATCH,
             f"the size of tensor a ({D.show(x)}) must match the size of tensor b ({D.show(y)}) "
             f"at non-singleton dimension {index}: {a.show()} and {b.show()}",
         )
@@ -51,7 +52,7 @@ def _broadcast_dim(call: RuleCall, x, y, a: Shape, b: Shape, index: int):
 def _condition(message: str):
     from shapels.rules.base import Condition
 
-    return Condition("shape-condition", message)
+    return Condition(SHAPE_CONDITION, message)
 
 
 def _shape_of(call: RuleCall, name: str) -> Optional[Shape]:
@@ -79,7 +80,7 @@ def broadcast_inplace(call: RuleCall, a: Shape, b: Shape, what: str = "an in-pla
     grows = a.ranked and out.ranked and out.rank > a.rank
     if grows or any(D.eq(a.dim(-i), out.dim(-i)) is False for i in range(1, min(len(a.dims), len(out.dims)) + 1)):
         call.fail(
-            "broadcast-mismatch",
+            BROADCAST_MISMATCH,
             f"{what} on {a.show()} cannot broadcast it to {out.show()} (the other operand is {b.show()})",
         )
     return a
@@ -110,7 +111,7 @@ function(
         ex(T(4, 1, 3), T(5, 1), out=(4, 5, 3)),
         ex(T(2, 3), T(3), out=(2, 3)),
         ex(T(2, 3), 2.0, out=(2, 3)),
-        ex(T(4, 5), T(4, 3), error="broadcast-mismatch"),
+        ex(T(4, 5), T(4, 3), error=BROADCAST_MISMATCH),
     ],
 )(_binary)
 
@@ -119,8 +120,8 @@ function(
     signature="input, other, *args, **kwargs",
     examples=[
         ex(T(2, 3), T(3), out=(2, 3)),
-        ex(T(3), T(2, 3), error="broadcast-mismatch"),
-        ex(T(1, 3), T(2, 3), error="broadcast-mismatch"),
+        ex(T(3), T(2, 3), error=BROADCAST_MISMATCH),
+        ex(T(1, 3), T(2, 3), error=BROADCAST_MISMATCH),
     ],
 )(_inplace)
 
@@ -131,8 +132,8 @@ function(
     examples=[
         ex(T(2, 3), T(3), out=(2, 3)),
         ex(T(2, 3), T(1, 1), out=(2, 3)),
-        ex(T(3), T(2, 3), error="broadcast-mismatch"),
-        ex(T(2, 3), T(2, 4), error="broadcast-mismatch"),
+        ex(T(3), T(2, 3), error=BROADCAST_MISMATCH),
+        ex(T(2, 3), T(2, 4), error=BROADCAST_MISMATCH),
     ],
 )
 def copy_(call: RuleCall):
@@ -148,7 +149,7 @@ def copy_(call: RuleCall):
 @function(
     "torch.where",
     signature="condition, input=None, other=None",
-    examples=[ex(T(3, 1, dtype="bool"), T(1, 4), T(4), out=(3, 4)), ex(T(3, 1, dtype="bool"), T(2, 4), 0.0, error="broadcast-mismatch")],
+    examples=[ex(T(3, 1, dtype="bool"), T(1, 4), T(4), out=(3, 4)), ex(T(3, 1, dtype="bool"), T(2, 4), 0.0, error=BROADCAST_MISMATCH)],
 )
 def where(call: RuleCall):
     if call.is_none("input") and call.is_none("other"):

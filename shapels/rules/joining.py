@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sympy
 
+from shapels.codes import CAT_MISMATCH, DIM_OUT_OF_RANGE, OP_INPUT_SHAPE
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.common import normalize_dim
 from shapels.rules.registry import T, ex, function
@@ -30,7 +31,7 @@ def _common_rank(call: RuleCall, shapes, what: str):
     ranks = {s.rank for s in shapes if s.ranked}
     longest = max(len(s.dims) for s in shapes)
     if len(ranks) > 1 or (ranks and longest > min(ranks)):
-        call.fail("cat-mismatch", f"{what}: the tensors {_show(shapes)} must have the same number of dims")
+        call.fail(CAT_MISMATCH, f"{what}: the tensors {_show(shapes)} must have the same number of dims")
     return ranks.pop() if ranks else None
 
 
@@ -44,7 +45,7 @@ def _agree(call: RuleCall, shapes, index: int, what: str):
         call.expect(
             size,
             first,
-            code="cat-mismatch",
+            code=CAT_MISMATCH,
             message=lambda k=k, size=size: (
                 f"{what}: sizes must match except in the joined dim; tensor {k} has {D.show(size)} "
                 f"where tensor {known[0][0]} has {D.show(first)}: {_show(shapes)}"
@@ -55,7 +56,7 @@ def _agree(call: RuleCall, shapes, index: int, what: str):
 
 def cat_shapes(call: RuleCall, shapes, dim) -> Shape:
     if any(s.ranked and s.rank == 0 for s in shapes):
-        call.fail("cat-mismatch", f"torch.cat: a zero-dimensional tensor cannot be concatenated: {_show(shapes)}")
+        call.fail(CAT_MISMATCH, f"torch.cat: a zero-dimensional tensor cannot be concatenated: {_show(shapes)}")
     # Legacy: 1-D tensors of size 0 are skipped, whatever the others' rank (and dim).
     shapes = [s for s in shapes if not (s.ranked and s.rank == 1 and D.as_int(s.dims[0]) == 0)]
     if not shapes:
@@ -80,9 +81,9 @@ _CAT_EXAMPLES = [
     ex([T(2, 3), T(2, 4)], 1, out=(2, 7)),
     ex((T(2, 3), T(5, 3)), dim=0, out=(7, 3)),
     ex([T(2, 3), T(0)], out=(2, 3)),
-    ex([T(2, 3), T(2, 4)], 0, error="cat-mismatch"),
-    ex([T(2, 3), T(2, 3, 1)], error="cat-mismatch"),
-    ex([T(2, 3), T(2, 3)], 2, error="dim-out-of-range"),
+    ex([T(2, 3), T(2, 4)], 0, error=CAT_MISMATCH),
+    ex([T(2, 3), T(2, 3, 1)], error=CAT_MISMATCH),
+    ex([T(2, 3), T(2, 3)], 2, error=DIM_OUT_OF_RANGE),
 ]
 
 
@@ -101,8 +102,8 @@ def cat(call: RuleCall):
     examples=[
         ex([T(2, 3), T(2, 3)], out=(2, 2, 3)),
         ex([T(2, 3), T(2, 3), T(2, 3)], -1, out=(2, 3, 3)),
-        ex([T(2, 3), T(2, 4)], error="cat-mismatch"),
-        ex([T(2, 3), T(2, 3)], 3, error="dim-out-of-range"),
+        ex([T(2, 3), T(2, 4)], error=CAT_MISMATCH),
+        ex([T(2, 3), T(2, 3)], 3, error=DIM_OUT_OF_RANGE),
     ],
 )
 def stack(call: RuleCall):
@@ -139,7 +140,7 @@ def _ranked_shapes(call: RuleCall) -> list:
 @function(
     "torch.hstack",
     signature="tensors, *, out=None",
-    examples=[ex([T(2, 3), T(2, 4)], out=(2, 7)), ex([T(2), T(3)], out=(5,)), ex([T(2, 3), T(3, 3)], error="cat-mismatch")],
+    examples=[ex([T(2, 3), T(2, 4)], out=(2, 7)), ex([T(2), T(3)], out=(5,)), ex([T(2, 3), T(3, 3)], error=CAT_MISMATCH)],
 )
 def hstack(call: RuleCall):
     shapes = [_at_least(s, 1) for s in _ranked_shapes(call)]
@@ -149,7 +150,7 @@ def hstack(call: RuleCall):
 @function(
     "torch.vstack", "torch.row_stack",
     signature="tensors, *, out=None",
-    examples=[ex([T(3), T(3)], out=(2, 3)), ex([T(2, 3), T(3)], out=(3, 3)), ex([T(3), T(2)], error="cat-mismatch")],
+    examples=[ex([T(3), T(3)], out=(2, 3)), ex([T(2, 3), T(3)], out=(3, 3)), ex([T(3), T(2)], error=CAT_MISMATCH)],
 )
 def vstack(call: RuleCall):
     return cat_shapes(call, [_at_least(s, 2) for s in _ranked_shapes(call)], 0)
@@ -182,7 +183,7 @@ def column_stack(call: RuleCall):
         ex(T(2), T(3), T(4), indexing="xy", out=((3, 2, 4), (3, 2, 4), (3, 2, 4))),
         ex([T(5), T(1)], indexing="ij", out=((5, 1), (5, 1))),
         ex(T(2), indexing="xy", out=((2,),)),
-        ex(T(2, 2), T(3), indexing="ij", error="op-input-shape"),
+        ex(T(2, 2), T(3), indexing="ij", error=OP_INPUT_SHAPE),
     ],
 )
 def meshgrid(call: RuleCall):
@@ -197,7 +198,7 @@ def meshgrid(call: RuleCall):
     sizes = []
     for k, t in enumerate(items):
         if t.shape.rank > 1:
-            call.fail("op-input-shape", f"torch.meshgrid: tensor {k} is {t.shape.show()}; each must be 0-D or 1-D")
+            call.fail(OP_INPUT_SHAPE, f"torch.meshgrid: tensor {k} is {t.shape.show()}; each must be 0-D or 1-D")
         sizes.append(t.shape.dims[0] if t.shape.rank == 1 else sympy.Integer(1))
     indexing = call.const("indexing")
     if indexing not in (None, "ij", "xy"):

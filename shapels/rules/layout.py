@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sympy
 
+from shapels.codes import DIM_OUT_OF_RANGE, EXPAND_MISMATCH, OP_INPUT_SHAPE, SPLIT_MISMATCH, VIEW_INVALID_SHAPE
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.common import normalize_dim, numel
 from shapels.rules.registry import T, ex, function
@@ -30,7 +31,7 @@ def dim_indices(call: RuleCall, shape: Shape, dims, param: str = "dim") -> list:
     """Several dim arguments (permute, flip, sum over a tuple): no dim may appear twice."""
     out = [dim_index(call, shape, d, param) for d in dims]
     if len(set(out)) != len(out):
-        call.fail("dim-out-of-range", f"a dim appears more than once in ({', '.join(D.show(d) for d in dims)})")
+        call.fail(DIM_OUT_OF_RANGE, f"a dim appears more than once in ({', '.join(D.show(d) for d in dims)})")
     return out
 
 
@@ -43,7 +44,7 @@ def _ranked(call: RuleCall, name: str = "input") -> Shape:
 
 def _at_least_1d(call: RuleCall, shape: Shape, what: str) -> None:
     if shape.ranked and shape.rank == 0:
-        call.fail("op-input-shape", f"{what}() cannot be applied to a 0-dim tensor")
+        call.fail(OP_INPUT_SHAPE, f"{what}() cannot be applied to a 0-dim tensor")
 
 
 def _concrete(d, name: str) -> int:
@@ -58,7 +59,7 @@ def _permute(call: RuleCall, order) -> Shape:
     shape = _ranked(call)
     if len(order) != shape.rank:
         call.fail(
-            "op-input-shape",
+            OP_INPUT_SHAPE,
             f"permute() got {len(order)} dims for the {shape.rank}-D tensor {shape.show()}: "
             f"it needs one per dim",
         )
@@ -71,8 +72,8 @@ def _permute(call: RuleCall, order) -> Shape:
     examples=[
         ex(T(2, 3, 4), 0, 2, 1, out=(2, 4, 3)),
         ex(T(2, 3, 4), (2, 0, 1), out=(4, 2, 3)),
-        ex(T(2, 3, 4), 2, 1, error="op-input-shape"),
-        ex(T(2, 3, 4), 0, 0, 1, error="dim-out-of-range"),
+        ex(T(2, 3, 4), 2, 1, error=OP_INPUT_SHAPE),
+        ex(T(2, 3, 4), 0, 0, 1, error=DIM_OUT_OF_RANGE),
     ],
 )
 def permute(call: RuleCall):
@@ -100,7 +101,7 @@ def _swap(call: RuleCall, a, b) -> Shape:
     examples=[
         ex(T(2, 3, 4), 1, 2, out=(2, 4, 3)),
         ex(T(2, 3, 4), -1, -3, out=(4, 3, 2)),
-        ex(T(2, 3), 0, 2, error="dim-out-of-range"),
+        ex(T(2, 3), 0, 2, error=DIM_OUT_OF_RANGE),
     ],
 )
 def transpose(call: RuleCall):
@@ -119,12 +120,12 @@ def swapaxes(call: RuleCall):
 @function(
     "torch.Tensor.t", "torch.t",
     signature="input",
-    examples=[ex(T(2, 3), out=(3, 2)), ex(T(3), out=(3,)), ex(T(2, 3, 4), error="op-input-shape")],
+    examples=[ex(T(2, 3), out=(3, 2)), ex(T(3), out=(3,)), ex(T(2, 3, 4), error=OP_INPUT_SHAPE)],
 )
 def t(call: RuleCall):
     shape = call.shape("input")
     if len(shape.dims) > 2:
-        call.fail("op-input-shape", f"t() expects a tensor with <= 2 dims, but {shape.show()} has {len(shape.dims)}")
+        call.fail(OP_INPUT_SHAPE, f"t() expects a tensor with <= 2 dims, but {shape.show()} has {len(shape.dims)}")
     shape = _ranked(call)
     return Shape.of(reversed(shape.dims))
 
@@ -138,7 +139,7 @@ def t(call: RuleCall):
         ex(T(1, 3, 1), 2, out=(1, 3)),
         ex(T(1, 3, 1), 1, out=(1, 3, 1)),
         ex(T(1, 3, 1), (0, 2), out=(3,)),
-        ex(T(1, 3), 2, error="dim-out-of-range"),
+        ex(T(1, 3), 2, error=DIM_OUT_OF_RANGE),
     ],
 )
 def squeeze(call: RuleCall):
@@ -165,7 +166,7 @@ def squeeze(call: RuleCall):
     examples=[
         ex(T(2, 3), 0, out=(1, 2, 3)),
         ex(T(2, 3), -1, out=(2, 3, 1)),
-        ex(T(2, 3), 3, error="dim-out-of-range"),
+        ex(T(2, 3), 3, error=DIM_OUT_OF_RANGE),
     ],
 )
 def unsqueeze(call: RuleCall):
@@ -186,7 +187,7 @@ def _expand(call: RuleCall, shape: Shape, sizes) -> Shape:
     An unranked input is checked against its known suffix; the result's rank is len(sizes)."""
     if len(sizes) < len(shape.dims):
         call.fail(
-            "expand-mismatch",
+            EXPAND_MISMATCH,
             f"expand: {len(sizes)} sizes given for the {len(shape.dims)}-D tensor {shape.show()}; "
             f"it needs at least one per dim",
         )
@@ -195,11 +196,11 @@ def _expand(call: RuleCall, shape: Shape, sizes) -> Shape:
     for k, size in enumerate(sizes):
         value = D.as_int(size)
         if value is not None and value < -1:
-            call.fail("expand-mismatch", f"expand: invalid size {value}")
+            call.fail(EXPAND_MISMATCH, f"expand: invalid size {value}")
         if k < lead:
             if value == -1:
                 if shape.ranked:
-                    call.fail("expand-mismatch", f"expand: -1 is not allowed for the new leading dim {k}")
+                    call.fail(EXPAND_MISMATCH, f"expand: -1 is not allowed for the new leading dim {k}")
                 out.append(D.fresh("?"))  # maybe an existing dim of the unranked input
             else:
                 out.append(size if size is not None else D.fresh("?"))
@@ -215,7 +216,7 @@ def _expand(call: RuleCall, shape: Shape, sizes) -> Shape:
             call.expect(
                 current,
                 size,
-                code="expand-mismatch",
+                code=EXPAND_MISMATCH,
                 message=lambda: (
                     f"the expanded size ({D.show(size)}) must match the existing size ({D.show(current)}) "
                     f"at non-singleton dim {k}: {shape.show()} cannot expand to "
@@ -232,8 +233,8 @@ def _expand(call: RuleCall, shape: Shape, sizes) -> Shape:
     examples=[
         ex(T(3, 1), 3, 4, out=(3, 4)),
         ex(T(3, 1), 2, -1, 5, out=(2, 3, 5)),
-        ex(T(2, 3), 4, 4, error="expand-mismatch"),
-        ex(T(2, 3), 3, error="expand-mismatch"),
+        ex(T(2, 3), 4, 4, error=EXPAND_MISMATCH),
+        ex(T(2, 3), 3, error=EXPAND_MISMATCH),
     ],
 )
 def expand(call: RuleCall):
@@ -243,7 +244,7 @@ def expand(call: RuleCall):
 @function(
     "torch.Tensor.expand_as",
     signature="input, other",
-    examples=[ex(T(1, 3), T(2, 3), out=(2, 3)), ex(T(2, 3), T(3, 3), error="expand-mismatch")],
+    examples=[ex(T(1, 3), T(2, 3), out=(2, 3)), ex(T(2, 3), T(3, 3), error=EXPAND_MISMATCH)],
 )
 def expand_as(call: RuleCall):
     return _expand(call, call.shape("input"), _ranked(call, "other").dims)
@@ -252,7 +253,7 @@ def expand_as(call: RuleCall):
 def _repeat(call: RuleCall, shape: Shape, reps) -> Shape:
     if len(reps) < len(shape.dims):
         call.fail(
-            "expand-mismatch",
+            EXPAND_MISMATCH,
             f"repeat: {len(reps)} sizes given for the {len(shape.dims)}-D tensor {shape.show()}; "
             f"it needs at least one per dim",
         )
@@ -261,7 +262,7 @@ def _repeat(call: RuleCall, shape: Shape, reps) -> Shape:
     for k, r in enumerate(reps):
         value = D.as_int(r)
         if value is not None and value < 0:
-            call.fail("expand-mismatch", f"repeat: negative repeat {value}")
+            call.fail(EXPAND_MISMATCH, f"repeat: negative repeat {value}")
         if r is None or (k < lead and not shape.ranked):
             out.append(D.fresh("?"))
         else:
@@ -275,7 +276,7 @@ def _repeat(call: RuleCall, shape: Shape, reps) -> Shape:
     examples=[
         ex(T(2, 3), 2, 2, out=(4, 6)),
         ex(T(2, 3), 4, 1, 1, out=(4, 2, 3)),
-        ex(T(2, 3), 2, error="expand-mismatch"),
+        ex(T(2, 3), 2, error=EXPAND_MISMATCH),
     ],
 )
 def repeat(call: RuleCall):
@@ -305,7 +306,7 @@ def repeat_interleave(call: RuleCall):
             raise Unknowable("input")
         return Shape.of([total * repeats])
     if shape.rank == 0:  # torch rejects every dim here, even 0 and -1
-        call.fail("dim-out-of-range", "repeat_interleave: a 0-dim tensor takes no dim")
+        call.fail(DIM_OUT_OF_RANGE, "repeat_interleave: a 0-dim tensor takes no dim")
     i = dim_index(call, shape, call.dim("dim"))
     return shape.with_dim(i, shape.dims[i] * repeats)
 
@@ -321,7 +322,7 @@ def _split_sizes(call: RuleCall, size, split_size) -> list:
     """torch.split with an int: pieces of split_size, the last one shorter."""
     s, n = D.as_int(split_size), D.as_int(size)
     if s is not None and s < 0:
-        call.fail("split-mismatch", f"split expects a non-negative split_size, got {s}")
+        call.fail(SPLIT_MISMATCH, f"split expects a non-negative split_size, got {s}")
     if n is None or s is None:  # symbolic: only an even split into a known number of pieces
         count = D.as_int(sympy.cancel(size / split_size))
         if count is None or count <= 0:
@@ -329,7 +330,7 @@ def _split_sizes(call: RuleCall, size, split_size) -> list:
         return [split_size] * count
     if s == 0:
         if n != 0:
-            call.fail("split-mismatch", f"split_size can only be 0 if the dim's size is 0, but it is {n}")
+            call.fail(SPLIT_MISMATCH, f"split_size can only be 0 if the dim's size is 0, but it is {n}")
         return [sympy.Integer(0)]
     if n == 0:
         return [sympy.Integer(0)]
@@ -350,12 +351,12 @@ def _split(call: RuleCall, split) -> tuple:
         raise Unknowable(split)
     for s in sizes:
         if D.as_int(s) is not None and D.as_int(s) < 0:
-            call.fail("split-mismatch", f"split sizes must be non-negative, got {D.show(s)}")
+            call.fail(SPLIT_MISMATCH, f"split sizes must be non-negative, got {D.show(s)}")
     total = sympy.Add(*sizes)
     call.expect(
         total,
         size,
-        code="split-mismatch",
+        code=SPLIT_MISMATCH,
         message=lambda: (
             f"split sizes ({', '.join(D.show(s) for s in sizes)}) add up to {D.show(total)}, "
             f"but dim {i} of {shape.show()} has size {D.show(size)}"
@@ -370,7 +371,7 @@ def _split(call: RuleCall, split) -> tuple:
     examples=[
         ex(T(7, 2), 3, out=((3, 2), (3, 2), (1, 2))),
         ex(T(2, 10), [3, 7], dim=1, out=((2, 3), (2, 7))),
-        ex(T(2, 10), [3, 3], dim=1, error="split-mismatch"),
+        ex(T(2, 10), [3, 3], dim=1, error=SPLIT_MISMATCH),
     ],
 )
 def split_method(call: RuleCall):
@@ -392,14 +393,14 @@ def torch_split(call: RuleCall):
     examples=[
         ex(T(2, 10), 2, dim=-1, out=((2, 5), (2, 5))),
         ex(T(5), 4, out=((2,), (2,), (1,))),
-        ex(T(4), 0, error="split-mismatch"),
+        ex(T(4), 0, error=SPLIT_MISMATCH),
     ],
 )
 def chunk(call: RuleCall):
     shape, chunks = call.shape("input"), _concrete(call.dim("chunks"), "chunks")
     _at_least_1d(call, shape, "chunk")
     if chunks <= 0:
-        call.fail("split-mismatch", f"chunk expects chunks to be greater than 0, got {chunks}")
+        call.fail(SPLIT_MISMATCH, f"chunk expects chunks to be greater than 0, got {chunks}")
     i = dim_index(call, shape, call.dim("dim"))
     size = shape.dims[i]
     if D.as_int(size) == 0:
@@ -415,12 +416,12 @@ def chunk(call: RuleCall):
 @function(
     "torch.Tensor.unbind", "torch.unbind",
     signature="input, dim=0",
-    examples=[ex(T(2, 3), 1, out=((2,), (2,), (2,))), ex(T(2, 3), 2, error="dim-out-of-range")],
+    examples=[ex(T(2, 3), 1, out=((2,), (2,), (2,))), ex(T(2, 3), 2, error=DIM_OUT_OF_RANGE)],
 )
 def unbind(call: RuleCall):
     shape = call.shape("input")
     if shape.rank == 0:
-        call.fail("dim-out-of-range", "unbind: a 0-dim tensor has no dim to unbind")
+        call.fail(DIM_OUT_OF_RANGE, "unbind: a 0-dim tensor has no dim to unbind")
     i = dim_index(call, shape, call.dim("dim"))
     count = _concrete(shape.dims[i], "input")
     rest = Shape(shape.dims[:i] + shape.dims[i + 1 :], shape.ranked)
@@ -436,7 +437,7 @@ def unbind(call: RuleCall):
     examples=[
         ex(T(2, 3, 4), 0, -1, out=(3, 4, 2)),
         ex(T(2, 3, 4), (0, 1), (2, 0), out=(3, 4, 2)),
-        ex(T(2, 3, 4), (0, 1), (2,), error="dim-out-of-range"),
+        ex(T(2, 3, 4), (0, 1), (2,), error=DIM_OUT_OF_RANGE),
     ],
 )
 def movedim(call: RuleCall):
@@ -444,7 +445,7 @@ def movedim(call: RuleCall):
     source, destination = call.dims("source"), call.dims("destination")
     if len(source) != len(destination):
         call.fail(
-            "dim-out-of-range",
+            DIM_OUT_OF_RANGE,
             f"movedim: source has {len(source)} dims but destination has {len(destination)}",
         )
     src = dim_indices(call, shape, source, "source")
@@ -464,7 +465,7 @@ def movedim(call: RuleCall):
     examples=[
         ex(T(4, 6), 1, 2, 3, out=(4, 3)),
         ex(T(4, 6), 1, -2, 2, out=(4, 2)),
-        ex(T(4, 6), 1, 4, 3, error="op-input-shape"),
+        ex(T(4, 6), 1, 4, 3, error=OP_INPUT_SHAPE),
     ],
 )
 def narrow(call: RuleCall):
@@ -474,14 +475,14 @@ def narrow(call: RuleCall):
     length = call.dim("length")
     size, start = D.as_int(shape.dims[i]), D.as_int(call.dim_or_none("start"))
     if D.as_int(length) is not None and D.as_int(length) < 0:
-        call.fail("op-input-shape", "narrow(): length must be non-negative")
+        call.fail(OP_INPUT_SHAPE, "narrow(): length must be non-negative")
     if size is not None and start is not None:
         if not -size <= start <= size:
-            call.fail("op-input-shape", f"narrow(): start {start} is out of range for dim {i} of size {size}")
+            call.fail(OP_INPUT_SHAPE, f"narrow(): start {start} is out of range for dim {i} of size {size}")
         start += size if start < 0 else 0
         if D.as_int(length) is not None and start + D.as_int(length) > size:
             call.fail(
-                "op-input-shape",
+                OP_INPUT_SHAPE,
                 f"narrow(): start ({start}) + length ({D.as_int(length)}) exceeds dim {i} of size {size}",
             )
     return shape.with_dim(i, length)
@@ -490,7 +491,7 @@ def narrow(call: RuleCall):
 @function(
     "torch.Tensor.select", "torch.select",
     signature="input, dim, index",
-    examples=[ex(T(4, 6), 1, -1, out=(4,)), ex(T(4, 6), 0, 4, error="op-input-shape")],
+    examples=[ex(T(4, 6), 1, -1, out=(4,)), ex(T(4, 6), 0, 4, error=OP_INPUT_SHAPE)],
 )
 def select(call: RuleCall):
     shape = call.shape("input")
@@ -498,14 +499,14 @@ def select(call: RuleCall):
     i = dim_index(call, shape, call.dim("dim"))
     size, index = D.as_int(shape.dims[i]), D.as_int(call.dim_or_none("index"))
     if size is not None and index is not None and not -size <= index < size:
-        call.fail("op-input-shape", f"select(): index {index} is out of range for dim {i} of size {size}")
+        call.fail(OP_INPUT_SHAPE, f"select(): index {index} is out of range for dim {i} of size {size}")
     return Shape(shape.dims[:i] + shape.dims[i + 1 :], shape.ranked)
 
 
 @function(
     "torch.Tensor.unfold",
     signature="input, dimension, size, step",
-    examples=[ex(T(2, 10), 1, 3, 2, out=(2, 4, 3)), ex(T(2, 10), 1, 11, 1, error="op-input-shape")],
+    examples=[ex(T(2, 10), 1, 3, 2, out=(2, 4, 3)), ex(T(2, 10), 1, 11, 1, error=OP_INPUT_SHAPE)],
 )
 def unfold(call: RuleCall):
     shape = call.shape("input")
@@ -514,11 +515,11 @@ def unfold(call: RuleCall):
     i = dim_index(call, shape, call.dim("dimension"), "dimension")
     size, step, length = call.dim("size"), call.dim("step"), shape.dims[i]
     if D.as_int(step) is not None and D.as_int(step) <= 0:
-        call.fail("op-input-shape", f"unfold: step must be positive, got {D.as_int(step)}")
+        call.fail(OP_INPUT_SHAPE, f"unfold: step must be positive, got {D.as_int(step)}")
     if D.as_int(size) is not None and D.as_int(size) < 0:
-        call.fail("op-input-shape", f"unfold: size must be non-negative, got {D.as_int(size)}")
+        call.fail(OP_INPUT_SHAPE, f"unfold: size must be non-negative, got {D.as_int(size)}")
     if D.as_int(size) is not None and D.as_int(length) is not None and D.as_int(size) > D.as_int(length):
-        call.fail("op-input-shape", f"unfold: size {D.as_int(size)} is larger than dim {i} of {shape.show()}")
+        call.fail(OP_INPUT_SHAPE, f"unfold: size {D.as_int(size)} is larger than dim {i} of {shape.show()}")
     out = shape.with_dim(i, D.floordiv(length - size, step) + 1)
     return Shape(out.dims + (size,), shape.ranked)
 
@@ -534,7 +535,7 @@ def _check_dims(call: RuleCall, dims) -> Shape:
     "torch.Tensor.flip",
     signature="input, *dims",
     preserves_shape=True,
-    examples=[ex(T(2, 3), 0, 1, out=(2, 3)), ex(T(2, 3), 0, 0, error="dim-out-of-range")],
+    examples=[ex(T(2, 3), 0, 1, out=(2, 3)), ex(T(2, 3), 0, 0, error=DIM_OUT_OF_RANGE)],
 )
 def flip(call: RuleCall):
     return _check_dims(call, call.int_list("dims"))
@@ -549,14 +550,14 @@ def torch_flip(call: RuleCall):
     "torch.Tensor.roll", "torch.roll",
     signature="input, shifts, dims=None",
     preserves_shape=True,
-    examples=[ex(T(2, 3), 1, 1, out=(2, 3)), ex(T(2, 3), 1, 2, error="dim-out-of-range")],
+    examples=[ex(T(2, 3), 1, 1, out=(2, 3)), ex(T(2, 3), 1, 2, error=DIM_OUT_OF_RANGE)],
 )
 def roll(call: RuleCall):
     shape = call.shape("input")
     if call.is_none("dims"):
         return shape
     if shape.rank == 0:
-        call.fail("dim-out-of-range", "roll: a 0-dim tensor has no dims to roll along")
+        call.fail(DIM_OUT_OF_RANGE, "roll: a 0-dim tensor has no dims to roll along")
     for d in call.dims("dims"):  # repeats are allowed here
         dim_index(call, shape, d, "dims")
     return shape
@@ -566,19 +567,19 @@ def roll(call: RuleCall):
     "torch.Tensor.tril", "torch.tril", "torch.Tensor.triu", "torch.triu",
     signature="input, diagonal=0",
     preserves_shape=True,
-    examples=[ex(T(2, 3, 4), 1, out=(2, 3, 4)), ex(T(3), error="op-input-shape")],
+    examples=[ex(T(2, 3, 4), 1, out=(2, 3, 4)), ex(T(3), error=OP_INPUT_SHAPE)],
 )
 def tril(call: RuleCall):
     shape = call.shape("input")
     if shape.ranked and shape.rank < 2:
-        call.fail("op-input-shape", f"tril/triu need a tensor with at least 2 dims, got {shape.show()}")
+        call.fail(OP_INPUT_SHAPE, f"tril/triu need a tensor with at least 2 dims, got {shape.show()}")
     return shape
 
 
 @function(
     "torch.Tensor.view_as", "torch.Tensor.reshape_as",
     signature="input, other",
-    examples=[ex(T(6), T(2, 3), out=(2, 3)), ex(T(6), T(2, 4), error="view-invalid-shape")],
+    examples=[ex(T(6), T(2, 3), out=(2, 3)), ex(T(6), T(2, 4), error=VIEW_INVALID_SHAPE)],
 )
 def view_as(call: RuleCall):
     source, target = call.shape("input"), _ranked(call, "other")
@@ -587,7 +588,7 @@ def view_as(call: RuleCall):
         call.expect(
             want,
             have,
-            code="view-invalid-shape",
+            code=VIEW_INVALID_SHAPE,
             message=lambda: f"view_as: {source.show()} holds {D.show(have)} elements, {target.show()} {D.show(want)}",
         )
     return target

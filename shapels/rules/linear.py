@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shapels.codes import BILINEAR_IN_FEATURES, BROADCAST_MISMATCH, CALL_MISMATCH, LINEAR_IN_FEATURES
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.parameters import Parameter, Size
 from shapels.rules.registry import Alternative, Functional, T, ex, function, layer
@@ -50,13 +51,13 @@ def _replace_features(shape: Shape, new: list) -> Shape:
         ex(T(1, 1024), init=(1024, 128), out=(1, 128)),
         ex(T(2, 7, 16), init=(16, 4), out=(2, 7, 4)),
         ex(T(16), init=(16, 4), out=(4,)),
-        ex(T(1, 5120), init=(1024, 128), error="linear-in-features"),
-        ex(T(), init=(1, 4), error="linear-in-features"),
+        ex(T(1, 5120), init=(1024, 128), error=LINEAR_IN_FEATURES),
+        ex(T(), init=(1, 4), error=LINEAR_IN_FEATURES),
     ],
 )
 def linear(call: RuleCall):
     shape = call.shape("input")
-    _features(call, shape, call.dim("in_features"), param="in_features", code="linear-in-features", input_name="input")
+    _features(call, shape, call.dim("in_features"), param="in_features", code=LINEAR_IN_FEATURES, input_name="input")
     return _replace_features(shape, [call.dim("out_features")])
 
 
@@ -65,12 +66,12 @@ def linear(call: RuleCall):
     makes_width="out_features",
     init="out_features, bias=True, device=None, dtype=None",
     float_inputs=("input",),
-    examples=[ex(T(3, 99), init=(5,), out=(3, 5)), ex(T(), init=(5,), error="linear-in-features")],
+    examples=[ex(T(3, 99), init=(5,), out=(3, 5)), ex(T(), init=(5,), error=LINEAR_IN_FEATURES)],
 )
 def lazy_linear(call: RuleCall):
     shape = call.shape("input")
     if shape.ranked and shape.rank == 0:
-        call.fail("linear-in-features", f"{layer_name(call)} needs at least 1-D input, got a 0-D tensor")
+        call.fail(LINEAR_IN_FEATURES, f"{layer_name(call)} needs at least 1-D input, got a 0-D tensor")
     return _replace_features(shape, [call.dim("out_features")])
 
 
@@ -85,8 +86,8 @@ def lazy_linear(call: RuleCall):
     examples=[
         ex(T(8, 20), T(8, 30), init=(20, 30, 40), out=(8, 40)),
         ex(T(20), T(30), init=(20, 30, 40), out=(40,)),
-        ex(T(8, 20), T(8, 31), init=(20, 30, 40), error="bilinear-in-features"),
-        ex(T(8, 20), T(4, 30), init=(20, 30, 40), error="call-mismatch"),
+        ex(T(8, 20), T(8, 31), init=(20, 30, 40), error=BILINEAR_IN_FEATURES),
+        ex(T(8, 20), T(4, 30), init=(20, 30, 40), error=CALL_MISMATCH),
     ],
 )
 def bilinear(call: RuleCall):
@@ -94,16 +95,16 @@ def bilinear(call: RuleCall):
     name = layer_name(call)
     # torch checks the ranks first, then the batch dims (equal, no broadcasting), then the features
     if a.ranked and b.ranked and a.rank != b.rank:
-        call.fail("call-mismatch", f"{name}: its inputs must have the same rank, got {a.show()} and {b.show()}")
+        call.fail(CALL_MISMATCH, f"{name}: its inputs must have the same rank, got {a.show()} and {b.show()}")
     for i in range(2, min(len(a.dims), len(b.dims)) + 1):
         x, y = a.dim(-i), b.dim(-i)
         if D.eq(x, y) is False:
             call.fail(
-                "call-mismatch",
+                CALL_MISMATCH,
                 f"{name}: the batch dims of its inputs must match, got {a.show()} and {b.show()}",
             )
-    _features(call, a, call.dim("in1_features"), param="in1_features", code="bilinear-in-features", input_name="input1")
-    _features(call, b, call.dim("in2_features"), param="in2_features", code="bilinear-in-features", input_name="input2")
+    _features(call, a, call.dim("in1_features"), param="in1_features", code=BILINEAR_IN_FEATURES, input_name="input1")
+    _features(call, b, call.dim("in2_features"), param="in2_features", code=BILINEAR_IN_FEATURES, input_name="input2")
     if not a.ranked:
         if b.ranked:
             a = b
@@ -163,7 +164,7 @@ def _check_bias(call: RuleCall, shape: Shape, weight: Shape, bias: Shape, out: S
             message = "linear: with a bias, torch's fused addmm path needs a 2-D weight"
         else:
             message = f"linear: a bias of shape {bias.show()} cannot be added to an output of shape {out.show()}"
-        call.fail("broadcast-mismatch", message, input_name="bias")
+        call.fail(BROADCAST_MISMATCH, message, input_name="bias")
 
 
 @function(
@@ -173,17 +174,17 @@ def _check_bias(call: RuleCall, shape: Shape, weight: Shape, bias: Shape, out: S
         ex(T(2, 5), T(3, 5), out=(2, 3)),
         ex(T(2, 5), T(3, 5), T(3), out=(2, 3)),
         ex(T(4, 5), T(5), out=(4,)),
-        ex(T(2, 5), T(3, 4), error="linear-in-features"),
-        ex(T(2, 5), T(3, 5), T(2), error="broadcast-mismatch"),
+        ex(T(2, 5), T(3, 4), error=LINEAR_IN_FEATURES),
+        ex(T(2, 5), T(3, 5), T(2), error=BROADCAST_MISMATCH),
     ],
 )
 def f_linear(call: RuleCall):
     shape, weight = call.shape("input"), call.shape("weight")
     if weight.ranked and (weight.rank == 0 or weight.rank > 2):
-        call.fail("linear-in-features", f"linear: the weight must be 1-D or 2-D, got {weight.show()}", input_name="weight")
+        call.fail(LINEAR_IN_FEATURES, f"linear: the weight must be 1-D or 2-D, got {weight.show()}", input_name="weight")
     if not weight.ranked:
         raise Unknowable("weight")
-    _features(call, shape, weight.dims[-1], param="weight", code="linear-in-features", input_name="input", param_dim=-1)
+    _features(call, shape, weight.dims[-1], param="weight", code=LINEAR_IN_FEATURES, input_name="input", param_dim=-1)
     out = _replace_features(shape, [weight.dims[0]] if weight.rank == 2 else [])
     if not call.is_none("bias"):
         _check_bias(call, shape, weight, call.shape("bias"), out)

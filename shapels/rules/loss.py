@@ -28,13 +28,14 @@ from __future__ import annotations
 
 from typing import Optional
 
+from shapels.codes import LOSS_TARGET
 from shapels.rules.base import CAST_FIX, RuleCall, ShapeError, Unknowable, layer_name
 from shapels.rules.elementwise import broadcast, broadcast_inplace
 from shapels.rules.registry import T, ex, function, layer
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 
-CODE = "loss-target"
+CODE = LOSS_TARGET
 SCALAR = Shape.of([])
 _FLOATING = ("float32", "float64", "float16", "bfloat16")
 _REDUCTIONS = ("none", "mean", "sum")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from shapels.codes import BILINEAR_IN_FEATURES, BROADCAST_MISMATCH, MATMUL_MISMATCH, SHAPE_CONDITION
 from shapels.rules.base import Condition, RuleCall, ShapeError, Unknowable
 from shapels.rules.elementwise import broadcast
 from shapels.rules.registry import T, ex, function
@@ -26,7 +27,7 @@ def _inner(call: RuleCall, k1, k2, a: Shape, b: Shape, what: str) -> None:
     call.expect(
         k2,
         k1,
-        code="matmul-mismatch",
+        code=MATMUL_MISMATCH,
         message=lambda: f"{what}: {a.show()} and {b.show()} cannot be multiplied, the inner dims differ ({D.show(k1)} vs {D.show(k2)})",
     )
 
@@ -37,7 +38,7 @@ def _batch(call: RuleCall, a: Shape, b: Shape) -> Shape:
         return broadcast(call, Shape(a.dims[:-2], a.ranked), Shape(b.dims[:-2], b.ranked))
     except ShapeError as error:
         raise ShapeError(
-            "matmul-mismatch", f"matmul batch dims do not broadcast: {a.show()} @ {b.show()} ({error.message})"
+            MATMUL_MISMATCH, f"matmul batch dims do not broadcast: {a.show()} @ {b.show()} ({error.message})"
         ) from None
 
 
@@ -50,15 +51,15 @@ def _batch(call: RuleCall, a: Shape, b: Shape) -> Shape:
         ex(T(3), T(5, 3, 4), out=(5, 4)),
         ex(T(5, 3, 4), T(4), out=(5, 3)),
         ex(T(3), T(3), out=()),
-        ex(T(2, 3), T(4, 5), error="matmul-mismatch"),
-        ex(T(5, 3, 3, 4), T(2, 4, 6), error="matmul-mismatch"),
+        ex(T(2, 3), T(4, 5), error=MATMUL_MISMATCH),
+        ex(T(5, 3, 3, 4), T(2, 4, 6), error=MATMUL_MISMATCH),
     ],
 )
 def matmul(call: RuleCall):
     a, b = call.shape("input"), call.shape("other")
     for s in (a, b):
         if s.ranked and s.rank == 0:
-            call.fail("matmul-mismatch", f"both arguments to matmul need to be at least 1-D, got {a.show()} and {b.show()}")
+            call.fail(MATMUL_MISMATCH, f"both arguments to matmul need to be at least 1-D, got {a.show()} and {b.show()}")
     a_vec, b_vec = _is_vector(a, "input"), _is_vector(b, "other")
     _inner(call, a.dims[-1], b.dims[-1] if b_vec else b.dims[-2], a, b, "matmul")
     if a_vec and b_vec:
@@ -78,7 +79,7 @@ def _matrices(call: RuleCall, names, rank: int, what: str) -> list:
     for name in names:
         s = call.shape(name)
         if (s.ranked and s.rank != rank) or len(s.dims) > rank:
-            call.fail("matmul-mismatch", f"{what} expects {rank}-D tensors, but {name} is {s.show()}")
+            call.fail(MATMUL_MISMATCH, f"{what} expects {rank}-D tensors, but {name} is {s.show()}")
         if len(s.dims) < rank:
             raise Unknowable(name)
         shapes.append(s)
@@ -88,7 +89,7 @@ def _matrices(call: RuleCall, names, rank: int, what: str) -> list:
 @function(
     "torch.mm", "torch.Tensor.mm",
     signature="input, mat2, *, out=None",
-    examples=[ex(T(2, 3), T(3, 4), out=(2, 4)), ex(T(2, 3), T(2, 4), error="matmul-mismatch"), ex(T(3), T(3, 4), error="matmul-mismatch")],
+    examples=[ex(T(2, 3), T(3, 4), out=(2, 4)), ex(T(2, 3), T(2, 4), error=MATMUL_MISMATCH), ex(T(3), T(3, 4), error=MATMUL_MISMATCH)],
 )
 def mm(call: RuleCall):
     a, b = _matrices(call, ("input", "mat2"), 2, "mm")
@@ -100,7 +101,7 @@ def _bmm(call: RuleCall, a: Shape, b: Shape, what: str) -> Shape:
     call.expect(
         b.dims[0],
         a.dims[0],
-        code="matmul-mismatch",
+        code=MATMUL_MISMATCH,
         message=lambda: f"{what}: the batch sizes differ, {a.show()} and {b.show()} (bmm does not broadcast)",
     )
     _inner(call, a.dims[2], b.dims[1], a, b, what)
@@ -112,8 +113,8 @@ def _bmm(call: RuleCall, a: Shape, b: Shape, what: str) -> Shape:
     signature="input, mat2, *, out=None",
     examples=[
         ex(T(5, 2, 3), T(5, 3, 4), out=(5, 2, 4)),
-        ex(T(5, 2, 3), T(1, 3, 4), error="matmul-mismatch"),
-        ex(T(5, 2, 3), T(5, 2, 4), error="matmul-mismatch"),
+        ex(T(5, 2, 3), T(1, 3, 4), error=MATMUL_MISMATCH),
+        ex(T(5, 2, 3), T(5, 2, 4), error=MATMUL_MISMATCH),
     ],
 )
 def bmm(call: RuleCall):
@@ -124,7 +125,7 @@ def bmm(call: RuleCall):
 @function(
     "torch.mv", "torch.Tensor.mv",
     signature="input, vec, *, out=None",
-    examples=[ex(T(2, 4), T(4), out=(2,)), ex(T(2, 4), T(3), error="matmul-mismatch")],
+    examples=[ex(T(2, 4), T(4), out=(2,)), ex(T(2, 4), T(3), error=MATMUL_MISMATCH)],
 )
 def mv(call: RuleCall):
     (a,), (v,) = _matrices(call, ("input",), 2, "mv"), _matrices(call, ("vec",), 1, "mv")
@@ -135,7 +136,7 @@ def mv(call: RuleCall):
 @function(
     "torch.dot", "torch.Tensor.dot",
     signature="input, other, *, out=None",
-    examples=[ex(T(4), T(4), out=()), ex(T(4), T(3), error="matmul-mismatch")],
+    examples=[ex(T(4), T(4), out=()), ex(T(4), T(3), error=MATMUL_MISMATCH)],
 )
 def dot(call: RuleCall):
     a, b = _matrices(call, ("input", "other"), 1, "dot")
@@ -158,19 +159,19 @@ def _broadcasts_to(call: RuleCall, name: str, target: Shape, what: str) -> None:
     s = call.shape(name)
     message = f"{what}: {name} {s.show()} does not broadcast to the product's shape {target.show()}"
     if len(s.dims) > target.rank:
-        call.fail("broadcast-mismatch", message)
+        call.fail(BROADCAST_MISMATCH, message)
     for have, want in zip(reversed(s.dims), reversed(target.dims)):
         if D.eq(have, 1) is True or D.eq(have, want) is True:
             continue
         if D.eq(have, want) is False and D.eq(have, 1) is False:
-            call.fail("broadcast-mismatch", message)
-        call.conditions.append(Condition("shape-condition", f"{what}: holds only if {D.show(have)} = {D.show(want)} or 1"))
+            call.fail(BROADCAST_MISMATCH, message)
+        call.conditions.append(Condition(SHAPE_CONDITION, f"{what}: holds only if {D.show(have)} = {D.show(want)} or 1"))
 
 
 @function(
     "torch.addmm", "torch.Tensor.addmm",
     signature="input, mat1, mat2, *, beta=1, alpha=1, out=None",
-    examples=[ex(T(3), T(2, 4), T(4, 3), out=(2, 3)), ex(T(2), T(2, 4), T(4, 3), error="broadcast-mismatch")],
+    examples=[ex(T(3), T(2, 4), T(4, 3), out=(2, 3)), ex(T(2), T(2, 4), T(4, 3), error=BROADCAST_MISMATCH)],
 )
 def addmm(call: RuleCall):
     a, b = _matrices(call, ("mat1", "mat2"), 2, "addmm")
@@ -183,7 +184,7 @@ def addmm(call: RuleCall):
 @function(
     "torch.baddbmm", "torch.Tensor.baddbmm",
     signature="input, batch1, batch2, *, beta=1, alpha=1, out=None",
-    examples=[ex(T(1, 1, 3), T(2, 2, 4), T(2, 4, 3), out=(2, 2, 3)), ex(T(2, 2, 4), T(2, 2, 4), T(2, 4, 3), error="broadcast-mismatch")],
+    examples=[ex(T(1, 1, 3), T(2, 2, 4), T(2, 4, 3), out=(2, 2, 3)), ex(T(2, 2, 4), T(2, 2, 4), T(2, 4, 3), error=BROADCAST_MISMATCH)],
 )
 def baddbmm(call: RuleCall):
     a, b = _matrices(call, ("batch1", "batch2"), 3, "baddbmm")
@@ -195,7 +196,7 @@ def baddbmm(call: RuleCall):
 @function(
     "torch.nn.functional.bilinear",
     signature="input1, input2, weight, bias=None",
-    examples=[ex(T(5, 3), T(5, 4), T(6, 3, 4), out=(5, 6)), ex(T(5, 3), T(5, 2), T(6, 3, 4), error="bilinear-in-features")],
+    examples=[ex(T(5, 3), T(5, 4), T(6, 3, 4), out=(5, 6)), ex(T(5, 3), T(5, 2), T(6, 3, 4), error=BILINEAR_IN_FEATURES)],
 )
 def f_bilinear(call: RuleCall):
     a, b = call.shape("input1"), call.shape("input2")
@@ -206,16 +207,16 @@ def f_bilinear(call: RuleCall):
         call.expect(
             shape.dims[-1],
             want,
-            code="bilinear-in-features",
+            code=BILINEAR_IN_FEATURES,
             input_name=name,
             message=lambda: f"bilinear: {name} {shape.show()} has {D.show(shape.dims[-1])} features, the weight {w.show()} wants {D.show(want)}",
         )
     if not (a.ranked and b.ranked):
         raise Unknowable("input1")
     if a.rank != b.rank:
-        call.fail("bilinear-in-features", f"bilinear: input1 {a.show()} and input2 {b.show()} differ in rank")
+        call.fail(BILINEAR_IN_FEATURES, f"bilinear: input1 {a.show()} and input2 {b.show()} differ in rank")
     for x, y in zip(a.dims[:-1], b.dims[:-1]):
-        call.expect(y, x, code="bilinear-in-features", message=lambda: f"bilinear: the batch dims of {a.show()} and {b.show()} differ")
+        call.expect(y, x, code=BILINEAR_IN_FEATURES, message=lambda: f"bilinear: the batch dims of {a.show()} and {b.show()} differ")
     return Shape(a.dims[:-1] + (w.dims[0],), a.ranked)
 
 
@@ -250,8 +251,8 @@ def _einsum_dim(call: RuleCall, sizes: dict, label: str, size, within_operand: b
     if not within_operand and D.eq(size, 1) is True:
         return
     if D.eq(seen, size) is False and (within_operand or (D.eq(seen, 1) is False and D.eq(size, 1) is False)):
-        call.fail("matmul-mismatch", f"einsum(): subscript {label} has size {D.show(seen)} and {D.show(size)}")
-    call.conditions.append(Condition("shape-condition", f"einsum(): holds only if {label}: {D.show(seen)} = {D.show(size)}"))
+        call.fail(MATMUL_MISMATCH, f"einsum(): subscript {label} has size {D.show(seen)} and {D.show(size)}")
+    call.conditions.append(Condition(SHAPE_CONDITION, f"einsum(): holds only if {label}: {D.show(seen)} = {D.show(size)}"))
     sizes[label] = D.fresh("?")
 
 
@@ -259,7 +260,7 @@ def _broadcast_ellipsis(call: RuleCall, a: Shape, b: Shape) -> Shape:
     try:
         return broadcast(call, a, b)
     except ShapeError as error:
-        raise ShapeError("matmul-mismatch", f"einsum(): the dims under '...' do not broadcast ({error.message})") from None
+        raise ShapeError(MATMUL_MISMATCH, f"einsum(): the dims under '...' do not broadcast ({error.message})") from None
 
 
 @function(
@@ -270,7 +271,7 @@ def _broadcast_ellipsis(call: RuleCall, a: Shape, b: Shape) -> Shape:
         ex("ij,jk", T(3, 4), T(4, 5), out=(3, 5)),
         ex("...ij,...jk->...ik", T(7, 3, 4), T(2, 1, 4, 5), out=(2, 7, 3, 5)),
         ex("ii->i", T(3, 3), out=(3,)),
-        ex("bij,bjk->bik", T(2, 3, 4), T(2, 5, 5), error="matmul-mismatch"),
+        ex("bij,bjk->bik", T(2, 3, 4), T(2, 5, 5), error=MATMUL_MISMATCH),
     ],
 )
 def einsum(call: RuleCall):
@@ -292,7 +293,7 @@ def einsum(call: RuleCall):
         named = [label for label in term if label != "..."]
         if len(named) > shape.rank or ("..." not in term and len(named) != shape.rank):
             call.fail(
-                "matmul-mismatch",
+                MATMUL_MISMATCH,
                 f"einsum(): the term '{''.join(term)}' names {len(named)} dims, but the operand is {shape.show()}",
             )
         own: dict = {}

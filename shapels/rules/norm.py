@@ -22,6 +22,9 @@ from __future__ import annotations
 import functools
 from typing import Optional
 
+from shapels.codes import (
+    DIM_OUT_OF_RANGE, GROUPNORM_GROUPS, LAYERNORM_SHAPE, NORM_INPUT_RANK, NORM_NUM_FEATURES, OP_INPUT_SHAPE,
+)
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.common import normalize_dim
 from shapels.rules.parameters import Parameter, Size, Sizes, StoredTuple
@@ -66,7 +69,7 @@ def _check_rank(call: RuleCall, shape: Shape, ranks: tuple) -> None:
     if shape.ranked and shape.rank not in ranks:
         wanted = " or ".join(f"{r}-D" for r in ranks)
         call.fail(
-            "norm-input-rank",
+            NORM_INPUT_RANK,
             f"{layer_name(call)} expects {wanted} input, got {shape.rank}-D {shape.show()}",
             input_name="input",
         )
@@ -79,7 +82,7 @@ def _check_features(call: RuleCall, shape: Shape, channels, expected, *, param: 
     call.expect(
         channels,
         expected,
-        code="norm-num-features",
+        code=NORM_NUM_FEATURES,
         param=param,
         fix=channels if param else None,
         input_name="input",
@@ -94,7 +97,7 @@ def _single_value(call: RuleCall, shape: Shape, count) -> None:
     """torch rejects normalising over `count` values when that is 1 (concrete dims only)."""
     if shape.ranked and D.as_int(count) == 1:
         call.fail(
-            "op-input-shape",
+            OP_INPUT_SHAPE,
             f"{layer_name(call)} would normalise over a single value per channel for input {shape.show()}",
             input_name="input",
         )
@@ -142,16 +145,16 @@ for _n in (1, 2, 3):
             1: [
                 ex(T(8, 16), init=(16,), out=(8, 16)),
                 ex(T(8, 16, 5), init=(16,), out=(8, 16, 5)),
-                ex(T(8, 16), init=(32,), error="norm-num-features"),
+                ex(T(8, 16), init=(32,), error=NORM_NUM_FEATURES),
                 ex(T(8, 3), init=(5,), init_kwargs={"affine": False, "track_running_stats": False}, out=(8, 3)),
-                ex(T(16), init=(16,), error="norm-input-rank"),
+                ex(T(16), init=(16,), error=NORM_INPUT_RANK),
             ],
             2: [
                 ex(T(2, 16, 8, 8), init=(16,), out=(2, 16, 8, 8)),
-                ex(T(1, 16, 8, 8), init=(32,), error="norm-num-features"),
-                ex(T(16, 8, 8), init=(16,), error="norm-input-rank"),
+                ex(T(1, 16, 8, 8), init=(32,), error=NORM_NUM_FEATURES),
+                ex(T(16, 8, 8), init=(16,), error=NORM_INPUT_RANK),
             ],
-            3: [ex(T(2, 4, 3, 5, 5), init=(4,), out=(2, 4, 3, 5, 5)), ex(T(2, 4, 3, 5), init=(4,), error="norm-input-rank")],
+            3: [ex(T(2, 4, 3, 5, 5), init=(4,), out=(2, 4, 3, 5, 5)), ex(T(2, 4, 3, 5), init=(4,), error=NORM_INPUT_RANK)],
         }[_n],
     )(_batch_norm(_n, lazy=False))
     layer(
@@ -159,7 +162,7 @@ for _n in (1, 2, 3):
         init=_LAZY_INIT,
         float_inputs=("input",),
         preserves_shape=True,
-        examples=[ex(T(2, 7, *([3] * _n)), out=(2, 7, *([3] * _n))), ex(_bad_rank, error="norm-input-rank")],
+        examples=[ex(T(2, 7, *([3] * _n)), out=(2, 7, *([3] * _n))), ex(_bad_rank, error=NORM_INPUT_RANK)],
     )(_batch_norm(_n, lazy=True))
 
 
@@ -169,14 +172,14 @@ for _n in (1, 2, 3):
     preserves_shape=True,
     examples=[
         ex(T(4, 3, 5), T(3), T(3), out=(4, 3, 5)),
-        ex(T(4, 3), T(4), T(4), error="norm-num-features"),
-        ex(T(4, 3, 2, 2), None, None, T(5), training=True, error="norm-num-features"),
+        ex(T(4, 3), T(4), T(4), error=NORM_NUM_FEATURES),
+        ex(T(4, 3, 2, 2), None, None, T(5), training=True, error=NORM_NUM_FEATURES),
     ],
 )
 @_preserving
 def f_batch_norm(call: RuleCall, shape: Shape):
     if shape.ranked and shape.rank < 2:
-        call.fail("norm-input-rank", f"batch_norm expects an input of at least 2 dims, got {shape.show()}")
+        call.fail(NORM_INPUT_RANK, f"batch_norm expects an input of at least 2 dims, got {shape.show()}")
     channels = shape.dim(1) if shape.ranked else None
     if call.flag("training") and shape.ranked:
         _single_value(call, shape, D.dim_product((shape.dims[0],) + shape.dims[2:]))
@@ -206,7 +209,7 @@ def _instance_norm(n: int, lazy: bool):
             call.expect(
                 channels,
                 shape.dims[1],
-                code="norm-num-features",
+                code=NORM_NUM_FEATURES,
                 input_name="input",
                 message=lambda: (
                     f"{layer_name(call)} takes num_features from dim 1 ({D.show(shape.dims[1])}), but the "
@@ -229,16 +232,16 @@ for _n in (1, 2, 3):
                 ex(T(4, 3, 6), init=(3,), out=(4, 3, 6)),
                 ex(T(3, 6), init=(3,), out=(3, 6)),
                 ex(T(4, 3, 6), init=(5,), out=(4, 3, 6)),  # affine=False: torch only warns
-                ex(T(4, 3, 6), init=(5,), init_kwargs={"affine": True}, error="norm-num-features"),
-                ex(T(3, 6), init=(5,), init_kwargs={"track_running_stats": True}, error="norm-num-features"),
-                ex(T(6), init=(6,), error="norm-input-rank"),
+                ex(T(4, 3, 6), init=(5,), init_kwargs={"affine": True}, error=NORM_NUM_FEATURES),
+                ex(T(3, 6), init=(5,), init_kwargs={"track_running_stats": True}, error=NORM_NUM_FEATURES),
+                ex(T(6), init=(6,), error=NORM_INPUT_RANK),
             ],
             2: [
                 ex(T(2, 3, 8, 8), init=(3,), init_kwargs={"affine": True}, out=(2, 3, 8, 8)),
                 ex(T(3, 4, 5), init=(3,), out=(3, 4, 5)),
-                ex(T(1, 3, 1, 1), init=(3,), error="op-input-shape"),  # one value per instance and channel
+                ex(T(1, 3, 1, 1), init=(3,), error=OP_INPUT_SHAPE),  # one value per instance and channel
             ],
-            3: [ex(T(2, 3, 4, 4, 4), init=(3,), out=(2, 3, 4, 4, 4)), ex(T(4, 4), init=(3,), error="norm-input-rank")],
+            3: [ex(T(2, 3, 4, 4, 4), init=(3,), out=(2, 3, 4, 4, 4)), ex(T(4, 4), init=(3,), error=NORM_INPUT_RANK)],
         }[_n],
     )(_instance_norm(_n, lazy=False))
     layer(
@@ -247,7 +250,7 @@ for _n in (1, 2, 3):
         float_inputs=("input",),
         preserves_shape=True,
         examples={
-            1: [ex(T(2, 3, 6), out=(2, 3, 6)), ex(T(6, 6), out=(6, 6)), ex(T(3, 6), error="norm-num-features")],
+            1: [ex(T(2, 3, 6), out=(2, 3, 6)), ex(T(6, 6), out=(6, 6)), ex(T(3, 6), error=NORM_NUM_FEATURES)],
             2: [ex(T(2, 3, 5, 5), out=(2, 3, 5, 5))],
             3: [ex(T(2, 3, 4, 4, 4), out=(2, 3, 4, 4, 4))],
         }[_n],
@@ -260,13 +263,13 @@ def _check_normalized(call: RuleCall, shape: Shape, *, param: str) -> None:
     single = call.dim_or_none(param) is not None
     wanted = call.dims(param)
     if not wanted:
-        call.fail("layernorm-shape", f"{layer_name(call)}: normalized_shape must have at least one element", param=param)
+        call.fail(LAYERNORM_SHAPE, f"{layer_name(call)}: normalized_shape must have at least one element", param=param)
     k = len(wanted)
     listed = ", ".join(D.show(w) for w in wanted)
     shown = listed if single else f"({listed})"
     if shape.ranked and shape.rank < k:
         call.fail(
-            "layernorm-shape",
+            LAYERNORM_SHAPE,
             f"{layer_name(call)} normalizes over the last {k} dims {shown}, but its input {shape.show()} has {shape.rank}",
             param=param, input_name="input",
         )
@@ -278,7 +281,7 @@ def _check_normalized(call: RuleCall, shape: Shape, *, param: str) -> None:
         return f"{layer_name(call)} expects input of shape (*, {listed}) for normalized_shape={shown}, got {shape.show()}"
 
     for got, want in zip(tail, wanted):
-        call.expect(got, want, code="layernorm-shape", param=param, fix=fix, input_name="input", message=message)
+        call.expect(got, want, code=LAYERNORM_SHAPE, param=param, fix=fix, input_name="input", message=message)
 
 
 def _check_affine_shape(call: RuleCall, wanted: tuple) -> None:
@@ -290,9 +293,9 @@ def _check_affine_shape(call: RuleCall, wanted: tuple) -> None:
         if w is None or not w.ranked:
             continue
         if w.rank != len(wanted):
-            call.fail("layernorm-shape", f"{name} of shape {w.show()} differs from normalized_shape {Shape.of(wanted).show()}")
+            call.fail(LAYERNORM_SHAPE, f"{name} of shape {w.show()} differs from normalized_shape {Shape.of(wanted).show()}")
         for got, want in zip(w.dims, wanted):
-            call.expect(got, want, code="layernorm-shape",
+            call.expect(got, want, code=LAYERNORM_SHAPE,
                         message=lambda: f"{name} of shape {w.show()} differs from normalized_shape {Shape.of(wanted).show()}")
 
 
@@ -307,9 +310,9 @@ def _check_affine_shape(call: RuleCall, wanted: tuple) -> None:
     examples=[
         ex(T(2, 10, 512), init=(512,), out=(2, 10, 512)),
         ex(T(3, 4, 5), init=((4, 5),), out=(3, 4, 5)),
-        ex(T(1, 10, 256), init=(512,), error="layernorm-shape"),
-        ex(T(5), init=((4, 5),), error="layernorm-shape"),
-        ex(T(2, 4), init=(5,), init_kwargs={"elementwise_affine": False}, error="layernorm-shape"),
+        ex(T(1, 10, 256), init=(512,), error=LAYERNORM_SHAPE),
+        ex(T(5), init=((4, 5),), error=LAYERNORM_SHAPE),
+        ex(T(2, 4), init=(5,), init_kwargs={"elementwise_affine": False}, error=LAYERNORM_SHAPE),
     ],
 )
 @_preserving
@@ -326,7 +329,7 @@ def layer_norm(call: RuleCall, shape: Shape):
     parameters=(Parameter("weight", (Sizes("normalized_shape"),), present_if=("elementwise_affine",)),),
     stored_tuples=(StoredTuple("normalized_shape", traced=True),),
     functional=Functional("torch.nn.functional.rms_norm"),
-    examples=[ex(T(2, 7, 16), init=(16,), out=(2, 7, 16)), ex(T(2, 4), init=(5,), error="layernorm-shape")],
+    examples=[ex(T(2, 7, 16), init=(16,), out=(2, 7, 16)), ex(T(2, 4), init=(5,), error=LAYERNORM_SHAPE)],
 )
 @_preserving
 def rms_norm(call: RuleCall, shape: Shape):
@@ -340,8 +343,8 @@ def rms_norm(call: RuleCall, shape: Shape):
     examples=[
         ex(T(2, 5), [5], out=(2, 5)),
         ex(T(2, 3, 5), (3, 5), T(3, 5), out=(2, 3, 5)),
-        ex(T(2, 5), [4], error="layernorm-shape"),
-        ex(T(2, 5), [5], T(4), error="layernorm-shape"),
+        ex(T(2, 5), [4], error=LAYERNORM_SHAPE),
+        ex(T(2, 5), [5], T(4), error=LAYERNORM_SHAPE),
     ],
 )
 @_preserving
@@ -354,7 +357,7 @@ def f_layer_norm(call: RuleCall, shape: Shape):
     "torch.nn.functional.rms_norm",
     signature="input, normalized_shape, weight=None, eps=None",
     preserves_shape=True,
-    examples=[ex(T(2, 5), [5], out=(2, 5)), ex(T(2, 4), [5], error="layernorm-shape")],
+    examples=[ex(T(2, 5), [5], out=(2, 5)), ex(T(2, 4), [5], error=LAYERNORM_SHAPE)],
 )
 @_preserving
 def f_rms_norm(call: RuleCall, shape: Shape):
@@ -366,7 +369,7 @@ def f_rms_norm(call: RuleCall, shape: Shape):
 def _check_groups(call: RuleCall, shape: Shape, groups) -> None:
     """Input (N, C, *): at least 2-D, and C divisible by num_groups."""
     if shape.ranked and shape.rank < 2:
-        call.fail("norm-input-rank", f"{layer_name(call)} expects an input of at least 2 dims (N, C, *), got {shape.show()}",
+        call.fail(NORM_INPUT_RANK, f"{layer_name(call)} expects an input of at least 2 dims (N, C, *), got {shape.show()}",
                   input_name="input")
     channels = shape.dim(1) if shape.ranked else None
     c, g = D.as_int(channels), D.as_int(groups)
@@ -374,7 +377,7 @@ def _check_groups(call: RuleCall, shape: Shape, groups) -> None:
         # Statistics per (sample, group): (N * C // G) * prod(spatial) values must not be 1.
         _single_value(call, shape, shape.dims[0] * (c // g) * D.dim_product(shape.dims[2:]))
         if c % g:
-            call.fail("groupnorm-groups", f"{layer_name(call)}: the input {shape.show()} has {c} channels, "
+            call.fail(GROUPNORM_GROUPS, f"{layer_name(call)}: the input {shape.show()} has {c} channels, "
                                           f"which num_groups={g} does not divide", input_name="input")
 
 
@@ -387,11 +390,11 @@ def _check_groups(call: RuleCall, shape: Shape, groups) -> None:
     examples=[
         ex(T(2, 6, 4), init=(3, 6), out=(2, 6, 4)),
         ex(T(2, 32, 8, 8), init=(8, 32), out=(2, 32, 8, 8)),
-        ex(T(2, 16, 4), init=(3, 16), error="groupnorm-groups"),
-        ex(T(2, 9, 4), init=(3, 6), error="groupnorm-groups"),
+        ex(T(2, 16, 4), init=(3, 16), error=GROUPNORM_GROUPS),
+        ex(T(2, 9, 4), init=(3, 6), error=GROUPNORM_GROUPS),
         ex(T(2, 9, 4), init=(3, 6), init_kwargs={"affine": False}, out=(2, 9, 4)),
-        ex(T(6), init=(3, 6), error="norm-input-rank"),
-        ex(T(1, 6), init=(6, 6), error="op-input-shape"),  # one value per (sample, group)
+        ex(T(6), init=(3, 6), error=NORM_INPUT_RANK),
+        ex(T(1, 6), init=(6, 6), error=OP_INPUT_SHAPE),  # one value per (sample, group)
     ],
 )
 @_preserving
@@ -400,14 +403,14 @@ def group_norm(call: RuleCall, shape: Shape):
     g, c = D.as_int(groups), D.as_int(num_channels)
     # torch raises this in the constructor; a rule only runs at the call, which is early enough.
     if g is not None and g <= 0:
-        call.fail("groupnorm-groups", f"GroupNorm: num_groups must be positive, got {g}", param="num_groups")
+        call.fail(GROUPNORM_GROUPS, f"GroupNorm: num_groups must be positive, got {g}", param="num_groups")
     if g is not None and c is not None and c % g:
-        call.fail("groupnorm-groups", f"GroupNorm: num_channels={c} is not divisible by num_groups={g}", param="num_groups")
+        call.fail(GROUPNORM_GROUPS, f"GroupNorm: num_channels={c} is not divisible by num_groups={g}", param="num_groups")
     _check_groups(call, shape, groups)
     channels = shape.dim(1) if shape.ranked else None
     if channels is not None and num_channels is not None and call.flag("affine"):  # only the weight's size
         call.expect(
-            channels, num_channels, code="groupnorm-groups", param="num_channels", fix=channels, input_name="input",
+            channels, num_channels, code=GROUPNORM_GROUPS, param="num_channels", fix=channels, input_name="input",
             message=lambda: f"{layer_name(call)} expects num_channels={D.show(num_channels)}, but its input {shape.show()} "
                     f"has {D.show(channels)} channels",
         )
@@ -417,7 +420,7 @@ def group_norm(call: RuleCall, shape: Shape):
     "torch.nn.functional.group_norm",
     signature="input, num_groups, weight=None, bias=None, eps=1e-05",
     preserves_shape=True,
-    examples=[ex(T(2, 6, 4), 3, out=(2, 6, 4)), ex(T(2, 6, 4), 4, error="groupnorm-groups")],
+    examples=[ex(T(2, 6, 4), 3, out=(2, 6, 4)), ex(T(2, 6, 4), 4, error=GROUPNORM_GROUPS)],
 )
 @_preserving
 def f_group_norm(call: RuleCall, shape: Shape):
@@ -426,7 +429,7 @@ def f_group_norm(call: RuleCall, shape: Shape):
     for name in ("weight", "bias"):
         w = call.shape_or_none(name)
         if channels is not None and w is not None and w.ranked and w.rank == 1:
-            call.expect(w.dims[0], channels, code="groupnorm-groups", input_name="input",
+            call.expect(w.dims[0], channels, code=GROUPNORM_GROUPS, input_name="input",
                         message=lambda: f"group_norm: {name} of shape {w.show()} does not fit the "
                                         f"{D.show(channels)} channels of {shape.show()}")
 
@@ -435,7 +438,7 @@ def f_group_norm(call: RuleCall, shape: Shape):
 @_preserving
 def _lrn(call: RuleCall, shape: Shape):
     if shape.ranked and shape.rank < 3:
-        call.fail("norm-input-rank", f"{layer_name(call)} expects an input of at least 3 dims, got {shape.show()}",
+        call.fail(NORM_INPUT_RANK, f"{layer_name(call)} expects an input of at least 3 dims, got {shape.show()}",
                   input_name="input")
 
 
@@ -443,7 +446,7 @@ layer(
     "torch.nn.LocalResponseNorm",
     init="size, alpha=0.0001, beta=0.75, k=1.0",
     preserves_shape=True,
-    examples=[ex(T(2, 8, 5, 5), init=(2,), out=(2, 8, 5, 5)), ex(T(2, 8), init=(2,), error="norm-input-rank")],
+    examples=[ex(T(2, 8, 5, 5), init=(2,), out=(2, 8, 5, 5)), ex(T(2, 8), init=(2,), error=NORM_INPUT_RANK)],
 )(_lrn)
 function(
     "torch.nn.functional.local_response_norm",
@@ -457,7 +460,7 @@ function(
     "torch.nn.functional.normalize",
     signature="input, p=2.0, dim=1, eps=1e-12, out=None",
     preserves_shape=True,
-    examples=[ex(T(4, 128), out=(4, 128)), ex(T(3), dim=0, out=(3,)), ex(T(3), error="dim-out-of-range")],
+    examples=[ex(T(4, 128), out=(4, 128)), ex(T(3), dim=0, out=(3,)), ex(T(3), error=DIM_OUT_OF_RANGE)],
 )
 @_preserving
 def f_normalize(call: RuleCall, shape: Shape):

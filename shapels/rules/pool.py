@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shapels.codes import CALL_MISMATCH, CONV_INPUT_RANK, POOL_OUTPUT_EMPTY, POOL_PADDING
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
 from shapels.rules.common import check_spatial_rank, pool_out
 from shapels.rules.registry import T, ex, function, layer
@@ -17,7 +18,7 @@ _F_AVG = "input, kernel_size, stride=None, padding=0, ceil_mode=False, count_inc
 
 
 # No code in the catalogue names "an argument torch rejects"; call-mismatch is the nearest.
-_BAD_ARGUMENT = "call-mismatch"
+_BAD_ARGUMENT = CALL_MISMATCH
 
 
 def _spatial(shape: Shape, n: int):
@@ -52,9 +53,9 @@ def _pool(call: RuleCall, n: int, has_dilation: bool):
                 call.fail(_BAD_ARGUMENT, f"{name}: {param} must be greater than zero, got {D.show(v)}", param=param)
     for k, p in zip(kernel, padding):
         if _int(p) is not None and _int(p) < 0:
-            call.fail("pool-padding", f"{name}: padding must be non-negative, got {D.show(p)}", param="padding")
+            call.fail(POOL_PADDING, f"{name}: padding must be non-negative, got {D.show(p)}", param="padding")
         if _int(k) is not None and _int(p) is not None and 2 * _int(p) > _int(k):
-            call.fail("pool-padding", f"{name}: padding {D.show(p)} is more than half the kernel {D.show(k)}", param="padding")
+            call.fail(POOL_PADDING, f"{name}: padding {D.show(p)} is more than half the kernel {D.show(k)}", param="padding")
     if call.has("divisor_override") and _int(call.dim_or_none("divisor_override")) == 0:
         call.fail(_BAD_ARGUMENT, f"{name}: divisor_override must not be zero", param="divisor_override")
     spatial = _spatial(shape, n)
@@ -63,13 +64,13 @@ def _pool(call: RuleCall, n: int, has_dilation: bool):
         for size, k in zip(spatial, kernel):
             if _int(size) is not None and _int(k) is not None and _int(size) < _int(k):
                 call.fail(
-                    "pool-output-empty",
+                    POOL_OUTPUT_EMPTY,
                     f"{name}: input {shape.show()} is smaller than the kernel {tuple(D.show(x) for x in kernel)}",
                 )
     out = [pool_out(spatial[i], kernel[i], stride[i], padding[i], dilation[i], ceil_mode) for i in range(n)]
     for size in out:
         if _int(size) is not None and _int(size) < 1:
-            call.fail("pool-output-empty", f"{name}: input {shape.show()} is too small; output size would be {D.show(size)}")
+            call.fail(POOL_OUTPUT_EMPTY, f"{name}: input {shape.show()} is too small; output size would be {D.show(size)}")
     result = _with_spatial(shape, n, out)
     if has_dilation and call.has("return_indices") and call.flag("return_indices"):
         return (result, result)
@@ -105,7 +106,7 @@ def _adaptive(call: RuleCall, n: int, average: bool):
         # that has them (a tuple output_size asks for one more dim)
         needed = n + 1 if is_tuple else n
         if shape.ranked and shape.rank < needed:
-            call.fail("conv-input-rank", f"{name} with output size 1 needs at least a {needed}-D input, got {shape.show()}")
+            call.fail(CONV_INPUT_RANK, f"{name} with output size 1 needs at least a {needed}-D input, got {shape.show()}")
     else:
         check_spatial_rank(call, shape, n, name)
     result = _with_spatial(shape, n, out)
@@ -125,8 +126,8 @@ def _register(n: int):
                 ex(T(1, 20, 32, 32), init=(2, 2), out=(1, 20, 16, 16)),
                 ex(T(1, 3, 7, 7), init=(2,), init_kwargs={"ceil_mode": True}, out=(1, 3, 4, 4)),
                 ex(T(1, 3, 9, 9), init=(3, 2, 1, 2), out=(1, 3, 4, 4)),
-                ex(T(1, 3, 2, 2), init=(4,), error="pool-output-empty"),
-                ex(T(1, 3, 8, 8), init=(2,), init_kwargs={"padding": 2}, error="pool-padding"),
+                ex(T(1, 3, 2, 2), init=(4,), error=POOL_OUTPUT_EMPTY),
+                ex(T(1, 3, 8, 8), init=(2,), init_kwargs={"padding": 2}, error=POOL_PADDING),
                 ex(T(3, 8, 8), init=(2,), init_kwargs={"return_indices": True}, out=((3, 4, 4), (3, 4, 4))),
             ],
             3: [ex(T(1, 2, 8, 8, 8), init=(2,), out=(1, 2, 4, 4, 4))],
@@ -141,7 +142,7 @@ def _register(n: int):
             3: [
                 ex(T(1, 2, 6, 6, 6), init=(3,), out=(1, 2, 2, 2, 2)),
                 # avg_pool3d wants a whole kernel inside the unpadded input
-                ex(T(1, 2, 2, 2, 2), init=(3,), init_kwargs={"padding": 1}, error="pool-output-empty"),
+                ex(T(1, 2, 2, 2, 2), init=(3,), init_kwargs={"padding": 1}, error=POOL_OUTPUT_EMPTY),
             ],
         }[n],
     )(lambda call: _pool(call, n, False))
@@ -153,9 +154,9 @@ def _register(n: int):
             2: [
                 ex(T(1, 20, 64, 64), init=((5, 5),), out=(1, 20, 5, 5)),
                 ex(T(2, 3, 4, 5, 6), init=(1,), out=(2, 3, 4, 1, 1)),
-                ex(T(2, 3, 4, 5, 6), init=(2,), error="conv-input-rank"),
+                ex(T(2, 3, 4, 5, 6), init=(2,), error=CONV_INPUT_RANK),
                 ex(T(1, 2, 9, 7), init=((None, 3),), out=(1, 2, 9, 3)),
-                ex(T(1, 2, 9, 7), init=((5,),), error="call-mismatch"),
+                ex(T(1, 2, 9, 7), init=((5,),), error=CALL_MISMATCH),
             ],
             3: [ex(T(1, 2, 4, 5, 6), init=(1,), out=(1, 2, 1, 1, 1))],
         }[n],

@@ -9,6 +9,7 @@ hidden states. Cells take (N, H_in) or (H_in,) and return (N, hidden_size) or (h
 
 from __future__ import annotations
 
+from shapels.codes import CALL_MISMATCH, OP_INPUT_SHAPE, RNN_INPUT_RANK, RNN_INPUT_SIZE
 from shapels.rules.base import RuleCall, layer_name
 from shapels.rules.registry import T, ex, layer
 from shapels.symbolic import dims as D
@@ -32,7 +33,7 @@ _LSTM_INIT = (
 def _check_input(call: RuleCall, shape: Shape, ranks: tuple) -> None:
     if shape.ranked and shape.rank not in ranks:
         call.fail(
-            "rnn-input-rank",
+            RNN_INPUT_RANK,
             f"{layer_name(call)} expects a {ranks[0]}-D (unbatched) or {ranks[1]}-D (batched) input, "
             f"got {shape.rank}-D {shape.show()}",
             input_name="input",
@@ -42,7 +43,7 @@ def _check_input(call: RuleCall, shape: Shape, ranks: tuple) -> None:
         call.expect(
             features,
             expected,
-            code="rnn-input-size",
+            code=RNN_INPUT_SIZE,
             param="input_size",
             fix=features,
             input_name="input",
@@ -60,9 +61,9 @@ def _check_hidden(call: RuleCall, value, expected: Shape, what: str) -> None:
     got = value.shape
     message = f"{layer_name(call)} expects {what} of shape {expected.show()}, got {got.show()}"
     if got.rank != expected.rank:
-        call.fail("op-input-shape", message, input_name="hx")
+        call.fail(OP_INPUT_SHAPE, message, input_name="hx")
     for g, e in zip(got.dims, expected.dims):
-        call.expect(g, e, code="op-input-shape", message=message, input_name="hx")
+        call.expect(g, e, code=OP_INPUT_SHAPE, message=message, input_name="hx")
 
 
 def _hidden_state(call: RuleCall, lstm: bool) -> tuple:
@@ -73,7 +74,7 @@ def _hidden_state(call: RuleCall, lstm: bool) -> tuple:
     v = call.value("hx")
     if (lstm and isinstance(v, Tensor)) or (not lstm and isinstance(v, (Seq, ListValue))):
         wanted = "an (h_0, c_0) tuple" if lstm else "a single tensor"
-        call.fail("call-mismatch", f"{layer_name(call)} expects hx to be {wanted}", input_name="hx")
+        call.fail(CALL_MISMATCH, f"{layer_name(call)} expects hx to be {wanted}", input_name="hx")
     if lstm:
         return tuple(v.items) if isinstance(v, (Seq, ListValue)) and len(v.items) == 2 else ()
     return (v,)
@@ -99,7 +100,7 @@ def _sequence(kind: str):
             length, batch_dims = shape.dims[0], []
             call.unbatched = True  # (L, H_in) is one sequence: the repair asks whether a batch dim went missing
         if D.as_int(length) == 0:
-            call.fail("op-input-shape", f"{layer_name(call)} needs a sequence length above 0, got {shape.show()}")
+            call.fail(OP_INPUT_SHAPE, f"{layer_name(call)} needs a sequence length above 0, got {shape.show()}")
         out = shape.replace_tail(1, [out_features])
         h = Shape.of([states, *batch_dims, h_out])
         c = Shape.of([states, *batch_dims, hidden])
@@ -123,9 +124,9 @@ layer(
         ex(T(3, 5, 10), init=(10, 20), init_kwargs={"batch_first": True, "bidirectional": True},
            out=((3, 5, 40), (2, 3, 20))),
         ex(T(5, 3, 10), T(2, 3, 20), init=(10, 20, 2), out=((5, 3, 20), (2, 3, 20))),
-        ex(T(5, 3, 10), T(1, 3, 20), init=(10, 20, 2), error="op-input-shape"),
-        ex(T(5, 3, 12), init=(10, 20), error="rnn-input-size"),
-        ex(T(10), init=(10, 20), error="rnn-input-rank"),
+        ex(T(5, 3, 10), T(1, 3, 20), init=(10, 20, 2), error=OP_INPUT_SHAPE),
+        ex(T(5, 3, 12), init=(10, 20), error=RNN_INPUT_SIZE),
+        ex(T(10), init=(10, 20), error=RNN_INPUT_RANK),
     ],
 )(_sequence("rnn"))
 layer(
@@ -140,9 +141,9 @@ layer(
            out=((4, 7, 8), ((4, 4, 4), (4, 4, 16)))),
         ex(T(7, 8), init=(8, 16), init_kwargs={"proj_size": 4}, out=((7, 4), ((1, 4), (1, 16)))),
         ex(T(5, 3, 10), (T(1, 3, 20), T(1, 3, 20)), init=(10, 20), out=((5, 3, 20), ((1, 3, 20), (1, 3, 20)))),
-        ex(T(4, 10, 100), init=(128, 64), error="rnn-input-size"),
-        ex(T(5, 3, 10), (T(1, 3, 20), T(1, 3, 4)), init=(10, 20), error="op-input-shape"),
-        ex(T(5, 3, 10), T(1, 3, 20), init=(10, 20), error="call-mismatch"),
+        ex(T(4, 10, 100), init=(128, 64), error=RNN_INPUT_SIZE),
+        ex(T(5, 3, 10), (T(1, 3, 20), T(1, 3, 4)), init=(10, 20), error=OP_INPUT_SHAPE),
+        ex(T(5, 3, 10), T(1, 3, 20), init=(10, 20), error=CALL_MISMATCH),
     ],
 )(_sequence("lstm"))
 layer(
@@ -154,7 +155,7 @@ layer(
     examples=[
         ex(T(2, 7, 4), init=(4, 6, 3), init_kwargs={"batch_first": True, "bidirectional": True},
            out=((2, 7, 12), (6, 2, 6))),
-        ex(T(1, 2, 3, 8), init=(8, 8), error="rnn-input-rank"),
+        ex(T(1, 2, 3, 8), init=(8, 8), error=RNN_INPUT_RANK),
     ],
 )(_sequence("gru"))
 
@@ -184,9 +185,9 @@ layer(
     examples=[
         ex(T(3, 4), init=(4, 6), out=(3, 6)),
         ex(T(4), init=(4, 6), out=(6,)),
-        ex(T(3, 4), T(2, 6), init=(4, 6), error="op-input-shape"),
-        ex(T(3, 5), init=(4, 6), error="rnn-input-size"),
-        ex(T(1, 3, 4), init=(4, 6), error="rnn-input-rank"),
+        ex(T(3, 4), T(2, 6), init=(4, 6), error=OP_INPUT_SHAPE),
+        ex(T(3, 5), init=(4, 6), error=RNN_INPUT_SIZE),
+        ex(T(1, 3, 4), init=(4, 6), error=RNN_INPUT_RANK),
     ],
 )(_cell("rnn"))
 layer(
@@ -199,7 +200,7 @@ layer(
         ex(T(3, 4), init=(4, 6), out=((3, 6), (3, 6))),
         ex(T(3, 4), (T(3, 6), T(3, 6)), init=(4, 6), out=((3, 6), (3, 6))),
         ex(T(4), init=(4, 6), out=((6,), (6,))),
-        ex(T(3, 5), init=(4, 6), error="rnn-input-size"),
+        ex(T(3, 5), init=(4, 6), error=RNN_INPUT_SIZE),
     ],
 )(_cell("lstm"))
 layer(
@@ -208,5 +209,5 @@ layer(
     init=_CELL_INIT,
     float_inputs=("input",),
     forward="input, hx=None",
-    examples=[ex(T(3, 4), init=(4, 6), out=(3, 6)), ex(T(5), init=(4, 6), error="rnn-input-size")],
+    examples=[ex(T(3, 4), init=(4, 6), out=(3, 6)), ex(T(5), init=(4, 6), error=RNN_INPUT_SIZE)],
 )(_cell("gru"))

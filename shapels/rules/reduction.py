@@ -7,6 +7,7 @@ from typing import Optional
 
 import sympy
 
+from shapels.codes import BROADCAST_MISMATCH, DIM_OUT_OF_RANGE, OP_INPUT_SHAPE
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.elementwise import broadcast
 from shapels.rules.layout import dim_index, dim_indices
@@ -57,7 +58,7 @@ function(
         ex(T(2, 3, 4), 1, out=(2, 4)),
         ex(T(2, 3, 4), (0, -1), keepdim=True, out=(1, 3, 1)),
         ex(T(2, 3, 4), out=()),
-        ex(T(2, 3, 4), 3, error="dim-out-of-range"),
+        ex(T(2, 3, 4), 3, error=DIM_OUT_OF_RANGE),
     ],
 )(_reduce)
 
@@ -107,7 +108,7 @@ _STD = "input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=N
 function(
     "torch.std", "torch.Tensor.std", "torch.var", "torch.Tensor.var",
     signature=_STD,
-    examples=[ex(T(2, 3, 4), 1, True, True, out=(2, 1, 4)), ex(T(2, 3, 4), out=()), ex(T(2, 3), 2, error="dim-out-of-range")],
+    examples=[ex(T(2, 3, 4), 1, True, True, out=(2, 1, 4)), ex(T(2, 3, 4), out=()), ex(T(2, 3), 2, error=DIM_OUT_OF_RANGE)],
 )(_std)
 
 
@@ -150,13 +151,13 @@ def vector_norm(call: RuleCall):
 @function(
     "torch.linalg.norm",
     signature="A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None",
-    examples=[ex(T(2, 3, 4), out=()), ex(T(2, 3, 4), 2, -1, out=(2, 3)), ex(T(2, 3, 4), 2, error="op-input-shape")],
+    examples=[ex(T(2, 3, 4), out=()), ex(T(2, 3, 4), 2, -1, out=(2, 3)), ex(T(2, 3, 4), 2, error=OP_INPUT_SHAPE)],
 )
 def linalg_norm(call: RuleCall):
     shape, dims = call.shape("A"), _dims(call)
     matrix_or_vector = len(shape.dims) <= 2 and (not shape.ranked or shape.rank > 0)
     if dims is None and not call.is_none("ord") and not matrix_or_vector:
-        call.fail("op-input-shape", f"linalg.norm: with ord and no dim, the input must be 1-D or 2-D, got {shape.show()}")
+        call.fail(OP_INPUT_SHAPE, f"linalg.norm: with ord and no dim, the input must be 1-D or 2-D, got {shape.show()}")
     if dims is not None and len(dims) not in (1, 2):
         raise Unknowable("dim")
     return reduce_shape(call, shape, dims, call.known_flag("keepdim"))
@@ -187,7 +188,7 @@ def _values_indices(call: RuleCall) -> tuple:
         ex(T(2, 3, 4), 1, out=((2, 4), (2, 4))),
         ex(T(2, 3, 4), dim=-1, keepdim=True, out=((2, 3, 1), (2, 3, 1))),
         ex(T(2, 3, 4), T(3, 1), out=(2, 3, 4)),
-        ex(T(2, 3, 4), T(2, 4), error="broadcast-mismatch"),
+        ex(T(2, 3, 4), T(2, 4), error=BROADCAST_MISMATCH),
     ],
 )
 def max_min(call: RuleCall):
@@ -223,13 +224,13 @@ def _check_k(call: RuleCall, shape: Shape, i: int, k, low: int, what: str) -> No
     size = 1 if shape.rank == 0 else shape.dims[i]
     kk, n = D.as_int(k), D.as_int(size)
     if kk is not None and (kk < low or (n is not None and kk > n)):
-        call.fail("op-input-shape", f"{what}: k={kk} is out of range for a dim of size {D.show(size)} in {shape.show()}")
+        call.fail(OP_INPUT_SHAPE, f"{what}: k={kk} is out of range for a dim of size {D.show(size)} in {shape.show()}")
 
 
 @function(
     "torch.kthvalue", "torch.Tensor.kthvalue",
     signature="input, k, dim=-1, keepdim=False, *, out=None",
-    examples=[ex(T(2, 5), 5, out=((2,), (2,))), ex(T(2, 5), 6, error="op-input-shape")],
+    examples=[ex(T(2, 5), 5, out=((2,), (2,))), ex(T(2, 5), 6, error=OP_INPUT_SHAPE)],
 )
 def kthvalue(call: RuleCall):
     shape = call.shape("input")
@@ -240,7 +241,7 @@ def kthvalue(call: RuleCall):
 @function(
     "torch.topk", "torch.Tensor.topk",
     signature="input, k, dim=-1, largest=True, sorted=True, *, out=None",
-    examples=[ex(T(2, 5), 3, out=((2, 3), (2, 3))), ex(T(2, 5), 2, 0, out=((2, 5), (2, 5))), ex(T(2, 5), 6, error="op-input-shape")],
+    examples=[ex(T(2, 5), 3, out=((2, 3), (2, 3))), ex(T(2, 5), 2, 0, out=((2, 5), (2, 5))), ex(T(2, 5), 6, error=OP_INPUT_SHAPE)],
 )
 def topk(call: RuleCall):
     shape, k = call.shape("input"), call.dim("k")
@@ -261,7 +262,7 @@ function(
     "torch.logcumsumexp", "torch.Tensor.logcumsumexp",
     signature="input, dim, *, dtype=None, out=None",
     preserves_shape=True,
-    examples=[ex(T(2, 3), 1, out=(2, 3)), ex(T(2, 3), 2, error="dim-out-of-range")],
+    examples=[ex(T(2, 3), 1, out=(2, 3)), ex(T(2, 3), 2, error=DIM_OUT_OF_RANGE)],
 )(_scan)
 
 function(
@@ -300,7 +301,7 @@ def sort(call: RuleCall):
         ex(T(3, 5), dim=0, out=(2, 5)),
         ex(T(2, 6), n=2, out=(2, 4)),
         ex(T(3), n=5, out=(0,)),
-        ex(T(2, 3), dim=2, error="dim-out-of-range"),
+        ex(T(2, 3), dim=2, error=DIM_OUT_OF_RANGE),
     ],
 )
 def diff(call: RuleCall):
@@ -323,7 +324,7 @@ def diff(call: RuleCall):
 @function(
     "torch.unique", "torch.Tensor.unique",
     signature="input, sorted=True, return_inverse=False, return_counts=False, dim=None",
-    examples=[ex(T(2, 3), dim=5, error="dim-out-of-range")],
+    examples=[ex(T(2, 3), dim=5, error=DIM_OUT_OF_RANGE)],
 )
 def unique(call: RuleCall):
     """How many distinct values (or slices along `dim`) there are depends on the data: that length is

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from shapels.codes import Code
 from shapels.rules.base import RuleCall, Signature, checking_input_dtypes
 from shapels.rules.parameters import Parameter, StoredTuple
 
@@ -47,7 +48,7 @@ class Example:
     init: tuple = ()
     init_kwargs: dict = field(default_factory=dict)
     out: Any = None
-    error: Optional[str] = None
+    error: Optional[Code] = None
 
 
 def ex(*args, init=(), init_kwargs=None, out=None, error=None, **kwargs) -> Example:

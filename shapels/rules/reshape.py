@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sympy
 
+from shapels.codes import DIM_OUT_OF_RANGE, FLATTEN_DIMS, VIEW_INVALID_SHAPE, VIEW_STRIDE
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.common import normalize_dim, numel
 from shapels.rules.registry import T, ex, function, layer
@@ -39,10 +40,10 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
     requested = list(requested)
     minus_one = [i for i, d in enumerate(requested) if d is not None and D.as_int(d) == -1]
     if len(minus_one) > 1:
-        call.fail("view-invalid-shape", "only one dimension can be inferred (-1)")
+        call.fail(VIEW_INVALID_SHAPE, "only one dimension can be inferred (-1)")
     for d in requested:
         if D.as_int(d) is not None and D.as_int(d) < -1:
-            call.fail("view-invalid-shape", f"invalid shape dimension {D.show(d)}")
+            call.fail(VIEW_INVALID_SHAPE, f"invalid shape dimension {D.show(d)}")
     known = [d if d is not None else D.fresh("?") for d in requested]
     total = numel(source)
 
@@ -60,7 +61,7 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
             t, r = int(total), int(rest)
             if r == 0 or t % r != 0:
                 call.fail(
-                    "view-invalid-shape",
+                    VIEW_INVALID_SHAPE,
                     f"shape '{shown()}' is invalid for input of size {t}",
                     fix=None,
                 )
@@ -81,7 +82,7 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
         call.expect(
             requested_total,
             total,
-            code="view-invalid-shape",
+            code=VIEW_INVALID_SHAPE,
             message=lambda: (
                 f"shape '{shown()}' is invalid for input of size {D.show(total)}: "
                 f"{source.show()} holds {D.show(total)} elements, the new shape {D.show(requested_total)}"
@@ -96,8 +97,8 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
     examples=[
         ex(T(1, 20, 16, 16), 1, -1, out=(1, 5120)),
         ex(T(2, 3, 4), (6, 4), out=(6, 4)),
-        ex(T(1, 81920), 1, 20, 32, 32, error="view-invalid-shape"),
-        ex(T(2, 3, 4), -1, 5, error="view-invalid-shape"),
+        ex(T(1, 81920), 1, 20, 32, 32, error=VIEW_INVALID_SHAPE),
+        ex(T(2, 3, 4), -1, 5, error=VIEW_INVALID_SHAPE),
     ],
 )
 def view(call: RuleCall):
@@ -107,7 +108,7 @@ def view(call: RuleCall):
         old, new = strides.sizes(source.shape), strides.sizes(out)
         if old is not None and new is not None and strides.view_strides(old, source.strides, new) is None:
             call.fail(
-                "view-stride",
+                VIEW_STRIDE,
                 f"view size is not compatible with input tensor's size and stride: {source.shape.show()} laid out "
                 f"with strides {tuple(source.strides)} (after a transpose or permute) cannot be viewed as "
                 f"{out.show()} without a copy; use .reshape(...) or .contiguous().view(...)",
@@ -119,7 +120,7 @@ def view(call: RuleCall):
 @function(
     "torch.reshape",
     signature="input, shape",
-    examples=[ex(T(2, 3, 4), (4, -1), out=(4, 6)), ex(T(2, 3, 4), (5, -1), error="view-invalid-shape")],
+    examples=[ex(T(2, 3, 4), (4, -1), out=(4, 6)), ex(T(2, 3, 4), (5, -1), error=VIEW_INVALID_SHAPE)],
 )
 def torch_reshape(call: RuleCall):
     return _reshape(call, call.shape("input"), call.int_list("shape"))
@@ -132,7 +133,7 @@ def _flatten(call: RuleCall, shape: Shape, start, end) -> Shape:
     s = normalize_dim(call, start, rank, param="start_dim")  # a 0-d tensor takes dims 0 and -1
     e = normalize_dim(call, end, rank, param="end_dim")
     if s > e:
-        call.fail("flatten-dims", "flatten() has invalid args: start_dim cannot come after end_dim")
+        call.fail(FLATTEN_DIMS, "flatten() has invalid args: start_dim cannot come after end_dim")
     if rank == 0:
         return Shape.of([1])
     dims = list(shape.dims)
@@ -146,7 +147,7 @@ def _flatten(call: RuleCall, shape: Shape, start, end) -> Shape:
         ex(T(2, 3, 4, 5), 1, out=(2, 60)),
         ex(T(2, 3, 4, 5), 1, 2, out=(2, 12, 5)),
         ex(T(), out=(1,)),
-        ex(T(2, 3), 2, error="dim-out-of-range"),
+        ex(T(2, 3), 2, error=DIM_OUT_OF_RANGE),
     ],
 )
 def flatten(call: RuleCall):
@@ -159,7 +160,7 @@ def flatten(call: RuleCall):
     examples=[
         ex(T(4, 3, 5, 5), out=(4, 75)),
         ex(T(4, 3, 5, 5), init=(2,), out=(4, 3, 25)),
-        ex(T(5), error="dim-out-of-range"),  # start_dim=1 needs a batch dim
+        ex(T(5), error=DIM_OUT_OF_RANGE),  # start_dim=1 needs a batch dim
     ],
 )
 def nn_flatten(call: RuleCall):
@@ -172,17 +173,17 @@ def _unflatten(call: RuleCall, shape: Shape, dim, sizes) -> Shape:
     d = normalize_dim(call, dim, shape.rank)
     sizes = list(sizes)
     if not sizes:
-        call.fail("flatten-dims", "unflatten: sizes must be non-empty")
+        call.fail(FLATTEN_DIMS, "unflatten: sizes must be non-empty")
     if shape.rank == 0:
-        call.fail("dim-out-of-range", "unflatten: a 0-d tensor has no dim to unflatten")
+        call.fail(DIM_OUT_OF_RANGE, "unflatten: a 0-d tensor has no dim to unflatten")
     target = shape.dims[d]
     shown = "(" + ", ".join(D.show(s) if s is not None else "?" for s in sizes) + ")"
     minus = [i for i, s in enumerate(sizes) if s is not None and D.as_int(s) == -1]
     if len(minus) > 1:
-        call.fail("flatten-dims", f"unflatten: only one of the sizes {shown} can be -1")
+        call.fail(FLATTEN_DIMS, f"unflatten: only one of the sizes {shown} can be -1")
     for s in sizes:
         if s is not None and D.as_int(s) is not None and D.as_int(s) < -1:
-            call.fail("flatten-dims", f"unflatten: invalid size {D.as_int(s)} in {shown}")
+            call.fail(FLATTEN_DIMS, f"unflatten: invalid size {D.as_int(s)} in {shown}")
     if any(s is None for s in sizes):
         raise Unknowable("sizes")
     if minus:
@@ -191,7 +192,7 @@ def _unflatten(call: RuleCall, shape: Shape, dim, sizes) -> Shape:
             t, r = D.as_int(target), D.as_int(rest)
             if r == 0 or t % r != 0:
                 call.fail(
-                    "flatten-dims",
+                    FLATTEN_DIMS,
                     f"unflatten: sizes {shown} do not divide dim {d} (of size {t}) of {shape.show()}",
                 )
             sizes[minus[0]] = sympy.Integer(t // r)
@@ -202,7 +203,7 @@ def _unflatten(call: RuleCall, shape: Shape, dim, sizes) -> Shape:
         call.expect(
             D.dim_product(sizes),
             target,
-            code="flatten-dims",
+            code=FLATTEN_DIMS,
             message=lambda: f"unflatten: sizes {shown} do not multiply to dim {d} of {shape.show()}",
         )
     dims = list(shape.dims)
@@ -212,7 +213,7 @@ def _unflatten(call: RuleCall, shape: Shape, dim, sizes) -> Shape:
 @layer(
     "torch.nn.Unflatten",
     init="dim, unflattened_size",
-    examples=[ex(T(4, 12), init=(1, (3, 4)), out=(4, 3, 4)), ex(T(4, 12), init=(1, (2, 5)), error="flatten-dims")],
+    examples=[ex(T(4, 12), init=(1, (3, 4)), out=(4, 3, 4)), ex(T(4, 12), init=(1, (2, 5)), error=FLATTEN_DIMS)],
 )
 def nn_unflatten(call: RuleCall):
     return _unflatten(call, call.shape("input"), call.dim("dim"), call.int_list("unflattened_size"))
@@ -221,7 +222,7 @@ def nn_unflatten(call: RuleCall):
 @function(
     "torch.Tensor.unflatten", "torch.unflatten",
     signature="input, dim, sizes",
-    examples=[ex(T(4, 12), 1, (3, -1), out=(4, 3, 4)), ex(T(4, 12), 1, (5, -1), error="flatten-dims")],
+    examples=[ex(T(4, 12), 1, (3, -1), out=(4, 3, 4)), ex(T(4, 12), 1, (5, -1), error=FLATTEN_DIMS)],
 )
 def unflatten(call: RuleCall):
     return _unflatten(call, call.shape("input"), call.dim("dim"), call.int_list("sizes"))
@@ -230,7 +231,7 @@ def unflatten(call: RuleCall):
 @function(
     "torch.Tensor.size",
     signature="input, dim=None",
-    examples=[ex(T(2, 3), out=(2, 3)), ex(T(2, 3), -1, out=3), ex(T(2, 3), 2, error="dim-out-of-range")],
+    examples=[ex(T(2, 3), out=(2, 3)), ex(T(2, 3), -1, out=3), ex(T(2, 3), 2, error=DIM_OUT_OF_RANGE)],
 )
 def size(call: RuleCall):
     shape = call.shape("input")
@@ -243,7 +244,7 @@ def size(call: RuleCall):
         raise Unknowable("dim")
     if shape.ranked:
         if shape.rank == 0:
-            call.fail("dim-out-of-range", f"size({d}): a 0-d tensor has no dims")
+            call.fail(DIM_OUT_OF_RANGE, f"size({d}): a 0-d tensor has no dims")
         d = normalize_dim(call, d, shape.rank)
     value = shape.dim(d)
     if value is None:

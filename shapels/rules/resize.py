@@ -7,6 +7,7 @@ import math
 
 import sympy
 
+from shapels.codes import OP_INPUT_SHAPE
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.registry import T, ex, function, layer
 from shapels.symbolic import dims as D
@@ -53,13 +54,13 @@ def _interpolate(call: RuleCall, mode: str) -> Shape:
     if shape.ranked:
         if not 3 <= shape.rank <= 5:
             call.fail(
-                "op-input-shape",
+                OP_INPUT_SHAPE,
                 f"interpolate takes 3-D, 4-D or 5-D input (batch, channels, *spatial), got {shape.show()}",
             )
         k = shape.rank - 2
     need = _MODE_RANK.get(mode)
     if need is not None and shape.ranked and shape.rank != need:
-        call.fail("op-input-shape", f"interpolate mode '{mode}' needs {need}-D input, got {shape.show()}")
+        call.fail(OP_INPUT_SHAPE, f"interpolate mode '{mode}' needs {need}-D input, got {shape.show()}")
     if need is not None:
         k = need - 2
     name = "size" if by_size else "scale_factor"
@@ -67,7 +68,7 @@ def _interpolate(call: RuleCall, mode: str) -> Shape:
     if isinstance(given, (Seq, ListValue)):
         if k is not None and len(given.items) != k:
             call.fail(
-                "op-input-shape",
+                OP_INPUT_SHAPE,
                 f"interpolate: {name} has {len(given.items)} entries but {shape.show()} has {k} spatial dims",
             )
         k = len(given.items)
@@ -81,7 +82,7 @@ def _interpolate(call: RuleCall, mode: str) -> Shape:
         out = [_scaled(s, _scale(f)) for s, f in zip(spatial, items)]
     for size in out:
         if mode != "area" and _certain(size <= 0):  # area is an adaptive pool: empty is fine
-            call.fail("op-input-shape", f"interpolate: output size {D.show(size)} from input {shape.show()} is not positive")
+            call.fail(OP_INPUT_SHAPE, f"interpolate: output size {D.show(size)} from input {shape.show()} is not positive")
     return Shape(shape.dims[: len(shape.dims) - k] + tuple(out), shape.ranked)
 
 
@@ -104,8 +105,8 @@ _INTERP = "input, size=None, scale_factor=None, mode='nearest', align_corners=No
         ex(T(1, 3, 5, 7), scale_factor=(2, 0.5), out=(1, 3, 10, 3)),
         ex(T(1, 3, 5, 7), size=(4, 9), out=(1, 3, 4, 9)),
         ex(T(1, 3, 5), size=8, mode="linear", out=(1, 3, 8)),
-        ex(T(1, 3, 5, 7), size=(4,), error="op-input-shape"),
-        ex(T(1, 3, 5, 7), scale_factor=0.1, error="op-input-shape"),
+        ex(T(1, 3, 5, 7), size=(4,), error=OP_INPUT_SHAPE),
+        ex(T(1, 3, 5, 7), scale_factor=0.1, error=OP_INPUT_SHAPE),
     ],
 )
 def interpolate(call: RuleCall):
@@ -143,7 +144,7 @@ def upsample_bilinear(call: RuleCall):
     examples=[
         ex(T(1, 3, 5, 7), init_kwargs={"scale_factor": 2, "mode": "bilinear"}, out=(1, 3, 10, 14)),
         ex(T(2, 4, 3, 3, 3), init=((4, 5, 6),), out=(2, 4, 4, 5, 6)),
-        ex(T(2, 4, 3, 3, 3), init=((4, 5),), error="op-input-shape"),
+        ex(T(2, 4, 3, 3, 3), init=((4, 5),), error=OP_INPUT_SHAPE),
     ],
 )
 def upsample(call: RuleCall):
@@ -172,14 +173,14 @@ def upsampling_bilinear(call: RuleCall):
 def _pad(call: RuleCall, shape: Shape, pads, mode: str) -> Shape:
     """Pads come in (left, right) pairs starting from the last dim."""
     if len(pads) % 2:
-        call.fail("op-input-shape", f"pad: the padding length must be even, got {len(pads)}")
+        call.fail(OP_INPUT_SHAPE, f"pad: the padding length must be even, got {len(pads)}")
     k = len(pads) // 2
     if shape.ranked and k > shape.rank:
-        call.fail("op-input-shape", f"pad: {len(pads)} pads need at least {k} dims, but the input is {shape.show()}")
+        call.fail(OP_INPUT_SHAPE, f"pad: {len(pads)} pads need at least {k} dims, but the input is {shape.show()}")
     if mode != "constant":
         if not 1 <= k <= 3 or (shape.ranked and shape.rank not in (k + 1, k + 2)):
             call.fail(
-                "op-input-shape",
+                OP_INPUT_SHAPE,
                 f"pad: {mode} padding of {k} dim(s) needs {k + 1}-D or {k + 2}-D input, got {shape.show()}",
             )
         if any(D.as_int(p) is None or D.as_int(p) < 0 for p in pads):
@@ -192,13 +193,13 @@ def _pad(call: RuleCall, shape: Shape, pads, mode: str) -> Shape:
         index = len(dims) - 1 - j
         size = dims[index]
         if mode == "reflect" and (_certain(left >= size) or _certain(right >= size)):
-            call.fail("op-input-shape", f"pad: reflect padding ({D.show(left)}, {D.show(right)}) must be less than the dim's size {D.show(size)}")
+            call.fail(OP_INPUT_SHAPE, f"pad: reflect padding ({D.show(left)}, {D.show(right)}) must be less than the dim's size {D.show(size)}")
         if mode == "circular" and (_certain(left > size) or _certain(right > size)):
-            call.fail("op-input-shape", f"pad: circular padding ({D.show(left)}, {D.show(right)}) must not exceed the dim's size {D.show(size)}")
+            call.fail(OP_INPUT_SHAPE, f"pad: circular padding ({D.show(left)}, {D.show(right)}) must not exceed the dim's size {D.show(size)}")
         # Negative pads first crop: what is left must not be negative.
         cropped = size + _negative_part(left) + _negative_part(right)
         if _certain(cropped < 0):
-            call.fail("op-input-shape", f"pad: negative padding ({D.show(left)}, {D.show(right)}) crops more than the dim's size {D.show(size)}")
+            call.fail(OP_INPUT_SHAPE, f"pad: negative padding ({D.show(left)}, {D.show(right)}) crops more than the dim's size {D.show(size)}")
         dims[index] = size + left + right
     return Shape(tuple(dims), shape.ranked)
 
@@ -224,8 +225,8 @@ def _pad_list(call: RuleCall, name: str) -> tuple:
         ex(T(1, 3, 5, 7), (1, 2, 3, 4), out=(1, 3, 12, 10)),
         ex(T(1, 3, 5, 7), (-1, -2), out=(1, 3, 5, 4)),
         ex(T(1, 3, 5, 7), (1, 1, 1, 1), mode="reflect", out=(1, 3, 7, 9)),
-        ex(T(2), (1, 1, 1, 1), error="op-input-shape"),
-        ex(T(1, 3, 5, 7), (7, 1, 1, 1), mode="reflect", error="op-input-shape"),
+        ex(T(2), (1, 1, 1, 1), error=OP_INPUT_SHAPE),
+        ex(T(1, 3, 5, 7), (7, 1, 1, 1), mode="reflect", error=OP_INPUT_SHAPE),
     ],
 )
 def pad(call: RuleCall):
@@ -248,9 +249,9 @@ for _n in (1, 2, 3):
     _padded = tuple(_x.dims[:2]) + tuple(d + 2 for d in _x.dims[2:])
     _small = T(1, 2, *(2,) * _n)  # a reflect pad of 2 or a circular pad of 3 is too large for it
     _errors = {
-        "Zero": [ex(T(*(3,) * (_n - 1)), init=(1,), error="op-input-shape")],
-        "Reflection": [ex(_small, init=(2,), error="op-input-shape")],
-        "Circular": [ex(_small, init=(3,), error="op-input-shape")],
+        "Zero": [ex(T(*(3,) * (_n - 1)), init=(1,), error=OP_INPUT_SHAPE)],
+        "Reflection": [ex(_small, init=(2,), error=OP_INPUT_SHAPE)],
+        "Circular": [ex(_small, init=(3,), error=OP_INPUT_SHAPE)],
     }
     for _kind, _init, _mode_name in (
         ("Zero", "padding", "constant"),
@@ -272,9 +273,9 @@ def _pixel(call: RuleCall, factor, up: bool) -> Shape:
     shape = call.shape("input")
     what = "pixel_shuffle" if up else "pixel_unshuffle"
     if shape.ranked and shape.rank < 3:
-        call.fail("op-input-shape", f"{what} expects at least 3-D input (*, C, H, W), got {shape.show()}")
+        call.fail(OP_INPUT_SHAPE, f"{what} expects at least 3-D input (*, C, H, W), got {shape.show()}")
     if D.as_int(factor) is not None and D.as_int(factor) <= 0:
-        call.fail("op-input-shape", f"{what} expects a positive factor, got {D.as_int(factor)}")
+        call.fail(OP_INPUT_SHAPE, f"{what} expects a positive factor, got {D.as_int(factor)}")
     if len(shape.dims) < 3:
         raise Unknowable("input")
     c, h, w = shape.dims[-3:]
@@ -283,7 +284,7 @@ def _pixel(call: RuleCall, factor, up: bool) -> Shape:
         call.expect(
             c % square,
             0,
-            code="op-input-shape",
+            code=OP_INPUT_SHAPE,
             message=lambda: f"pixel_shuffle: the channel dim {D.show(c)} of {shape.show()} is not divisible by {D.show(square)}",
         )
         new = (c / square, h * factor, w * factor)
@@ -292,7 +293,7 @@ def _pixel(call: RuleCall, factor, up: bool) -> Shape:
             call.expect(
                 size % factor,
                 0,
-                code="op-input-shape",
+                code=OP_INPUT_SHAPE,
                 message=lambda: f"pixel_unshuffle: the {which} {D.show(size)} of {shape.show()} is not divisible by {D.show(factor)}",
             )
         new = (c * square, h / factor, w / factor)
@@ -302,7 +303,7 @@ def _pixel(call: RuleCall, factor, up: bool) -> Shape:
 @layer(
     "torch.nn.PixelShuffle",
     init="upscale_factor",
-    examples=[ex(T(1, 8, 3, 3), init=(2,), out=(1, 2, 6, 6)), ex(T(1, 6, 3, 3), init=(2,), error="op-input-shape")],
+    examples=[ex(T(1, 8, 3, 3), init=(2,), out=(1, 2, 6, 6)), ex(T(1, 6, 3, 3), init=(2,), error=OP_INPUT_SHAPE)],
 )
 def pixel_shuffle_layer(call: RuleCall):
     return _pixel(call, call.dim("upscale_factor"), True)
@@ -320,7 +321,7 @@ def pixel_shuffle(call: RuleCall):
 @layer(
     "torch.nn.PixelUnshuffle",
     init="downscale_factor",
-    examples=[ex(T(1, 2, 4, 6), init=(2,), out=(1, 8, 2, 3)), ex(T(1, 2, 4, 5), init=(2,), error="op-input-shape")],
+    examples=[ex(T(1, 2, 4, 6), init=(2,), out=(1, 8, 2, 3)), ex(T(1, 2, 4, 5), init=(2,), error=OP_INPUT_SHAPE)],
 )
 def pixel_unshuffle_layer(call: RuleCall):
     return _pixel(call, call.dim("downscale_factor"), False)

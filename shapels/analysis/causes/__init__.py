@@ -23,6 +23,7 @@ from shapels.analysis.causes.statements import (discarded_results, dropped_keepd
                                                 forgotten_flatten, wrapped_width)
 from shapels.analysis.causes.widths import channels_the_product_names, odd_width, odd_width_in_a_broadcast
 from shapels.analysis.findings import Finding
+from shapels.codes import BROADCAST_MISMATCH
 from shapels.symbolic import dims as D
 from shapels.values import Tensor
 
@@ -84,7 +85,7 @@ def missing_layer(finding: Finding) -> Optional[str]:
     """The layer a pattern says is missing, where no edit could be checked: a residual add whose shortcut
     is the block's input unchanged while the branch changed its channels or size."""
     evidence = finding.evidence
-    if finding.code != "broadcast-mismatch" or evidence is None or len(evidence.operands) != 2:
+    if finding.code != BROADCAST_MISMATCH or evidence is None or len(evidence.operands) != 2:
         return None
     for branch, shortcut in (evidence.operands, evidence.operands[::-1]):
         steps = {id(step) for step in branch.trace}

@@ -11,6 +11,7 @@ from typing import Optional
 import libcst as cst
 
 from shapels.analysis.findings import Finding, Fix
+from shapels.codes import LINEAR_IN_FEATURES, Code
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.values import Layer, Tensor
@@ -18,7 +19,7 @@ from shapels.values import Layer, Tensor
 
 @dataclass
 class Cause:
-    code: str  # the diagnostic's code once this is the cause (codes.py)
+    code: Code  # the diagnostic's code once this is the cause
     fix: Fix
     diagnosis: str  # the finding's new message: the cause, said in the author's terms
 
@@ -276,7 +277,7 @@ def conv_map_into_linear(finding: Finding) -> Optional[tuple]:
     evidence = finding.evidence
     layer = evidence.layer if evidence is not None else None
     tensor = evidence.source if evidence is not None else None
-    if finding.code != "linear-in-features" or layer is None or not isinstance(tensor, Tensor):
+    if finding.code != LINEAR_IN_FEATURES or layer is None or not isinstance(tensor, Tensor):
         return None
     shape = tensor.shape
     if not shape.ranked or shape.rank < 3 or not tensor.trace:

@@ -11,6 +11,7 @@ import libcst as cst
 from shapels.analysis.causes.base import SLIDING as _SLIDING
 from shapels.analysis.causes.base import Cause, expected_size, flatten_width, is_one_d_sliding, kind_of, map_side, map_size
 from shapels.analysis.findings import Finding, Fix
+from shapels.codes import BROADCAST_MISMATCH, CAT_MISMATCH, LINEAR_IN_FEATURES, LOSS_TARGET, VIEW_INVALID_SHAPE
 from shapels.rules.base import to_dim
 from shapels.rules.common import conv_out, pool_out
 from shapels.symbolic import dims as D
@@ -85,12 +86,12 @@ def _maps_wanted(finding: Finding) -> Iterator[tuple]:
     evidence = finding.evidence
     if evidence is None:
         return
-    if finding.code in ("linear-in-features", "view-invalid-shape") and isinstance(evidence.source, Tensor):
-        width = expected_size(finding) if finding.code == "linear-in-features" else flatten_width(finding)
+    if finding.code in (LINEAR_IN_FEATURES, VIEW_INVALID_SHAPE) and isinstance(evidence.source, Tensor):
+        width = expected_size(finding) if finding.code == LINEAR_IN_FEATURES else flatten_width(finding)
         found = map_side(evidence.source, width)
         if found is not None:
             yield evidence.source.trace, found[1]
-    elif finding.code in ("cat-mismatch", "broadcast-mismatch", "loss-target") and len(evidence.operands) == 2:
+    elif finding.code in (CAT_MISMATCH, BROADCAST_MISMATCH, LOSS_TARGET) and len(evidence.operands) == 2:
         first, second = evidence.operands
         if not (isinstance(first, Tensor) and isinstance(second, Tensor)):
             return

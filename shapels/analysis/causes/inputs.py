@@ -12,6 +12,10 @@ import libcst as cst
 from shapels.analysis.causes.base import Cause, Source, expected_size, flatten_width, map_side, shape_text
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
+from shapels.codes import (
+    BROADCAST_MISMATCH, CAT_MISMATCH, CONV_KERNEL_TOO_LARGE, INPUT_SHAPE, LINEAR_IN_FEATURES,
+    VIEW_INVALID_SHAPE,
+)
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.values import Tensor
@@ -50,7 +54,7 @@ def driver_input(finding: Finding, source: Source, kind: str) -> Iterator[Cause]
                         for item in layout]
             content = _factory_text(call, holder, new_texts, source)
             fix = Fix(f"Make the input {shape_text(new_dims)}", loc, content, target="the model's input")
-            yield Cause("input-shape", fix, diagnosis)
+            yield Cause(INPUT_SHAPE, fix, diagnosis)
 
 
 def _origin(tensor, source: Source) -> Optional[tuple]:
@@ -210,16 +214,16 @@ def _image_sizes(finding: Finding, tensor: Tensor, dims: list) -> list:
     C-channel map it gets (the author sized it for an s×s map), or a skip connection does not line up."""
     if len(dims) != 4 or dims[-1] != dims[-2]:
         return []
-    if finding.code in ("linear-in-features", "view-invalid-shape"):
-        expected = expected_size(finding) if finding.code == "linear-in-features" else flatten_width(finding)
+    if finding.code in (LINEAR_IN_FEATURES, VIEW_INVALID_SHAPE):
+        expected = expected_size(finding) if finding.code == LINEAR_IN_FEATURES else flatten_width(finding)
         side = map_side(tensor, expected)
         if side is None:
             return []
         got, wanted = side
         estimate = dims[-1] * wanted / got
-    elif finding.code == "conv-kernel-too-large":
+    elif finding.code == CONV_KERNEL_TOO_LARGE:
         return [s for s in _IMAGE_SIZES if s > dims[-1]]
-    elif finding.code in ("cat-mismatch", "broadcast-mismatch"):
+    elif finding.code in (CAT_MISMATCH, BROADCAST_MISMATCH):
         estimate = dims[-1]
         sizes = sorted({16 * math.floor(estimate / 16), 16 * math.ceil(estimate / 16)} - {dims[-1], 0})
         return sorted(sizes, key=lambda s: abs(s - estimate))

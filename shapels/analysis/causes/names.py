@@ -9,6 +9,7 @@ import libcst as cst
 
 from shapels.analysis.causes.base import MAKES_WIDTH, Cause, Source
 from shapels.analysis.findings import Finding, Fix
+from shapels.codes import BROADCAST_MISMATCH
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.values import Tensor
@@ -91,7 +92,7 @@ def _places(finding: Finding) -> list:
         if hasattr(inner, "named_args") and inner is not layer:
             # TransformerEncoder(encoder_layer): the size the wrapped layer gets is what its width should be
             add(inner, next((p for p in MAKES_WIDTH if p in inner.named_args), None), arrived)
-    if finding.code == "broadcast-mismatch" and len(evidence.operands) == 2:
+    if finding.code == BROADCAST_MISMATCH and len(evidence.operands) == 2:
         for one, other in (evidence.operands, evidence.operands[::-1]):
             maker, param, size = _broadcast_maker(one, other)
             if maker is not None:

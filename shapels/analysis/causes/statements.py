@@ -11,6 +11,7 @@ import libcst as cst
 from shapels.analysis.causes.base import MAKES_WIDTH, Cause, Source, conv_map_into_linear, failing_unit, short
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
+from shapels.codes import BROADCAST_MISMATCH, FLATTEN_BATCH, MISSING_FLATTEN, MISSING_KEEPDIM, UNUSED_RESULT
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.values import Tensor
@@ -49,7 +50,7 @@ def discarded_results(finding: Finding, source: Source) -> Iterator[Cause]:
         fix = Fix(f"Assign the result: {target} = {short(text)}", Loc(fn, statement), f"{target} = {text}",
                   target="the statement")
         what = call.func.attr.value if isinstance(call.func, cst.Attribute) else "it"
-        yield Cause("unused-result", fix, f"the result of `{short(text)}` is never used: {what} returns a new "
+        yield Cause(UNUSED_RESULT, fix, f"the result of `{short(text)}` is never used: {what} returns a new "
                                           f"tensor and leaves {target} as it was")
 
 
@@ -86,7 +87,7 @@ def flattened_batch(finding: Finding, source: Source) -> Iterator[Cause]:
         keyword = argument.keyword is not None
         fix = Fix("Flatten from dim 1: " + ("start_dim=1" if keyword else "1"), Loc(fn, argument.value), "1",
                   target="start_dim")
-        yield Cause("flatten-batch", fix, f"`{short(source.code(call))}` flattens from dim 0, which merges the "
+        yield Cause(FLATTEN_BATCH, fix, f"`{short(source.code(call))}` flattens from dim 0, which merges the "
                                           "batch into the features: start_dim=1 keeps the batch dim")
 
 
@@ -121,7 +122,7 @@ def dropped_keepdim(finding: Finding, source: Source) -> Iterator[Cause]:
     traced = [(step.loc.unit, step.loc.node) for tensor in evidence.operands for step in reversed(tensor.trace)
               if step.loc is not None and isinstance(step.loc.node, cst.Call)]
     unit = failing_unit(finding)
-    local = [(fn, call) for fn, call in source.calls if fn is unit] if finding.code == "broadcast-mismatch" else []
+    local = [(fn, call) for fn, call in source.calls if fn is unit] if finding.code == BROADCAST_MISMATCH else []
     for fn, call in traced + local:
         if id(call) in seen or not _reduces_a_dim(call):
             continue
@@ -130,7 +131,7 @@ def dropped_keepdim(finding: Finding, source: Source) -> Iterator[Cause]:
         body = text[:-1].rstrip()
         content = body + ("" if body.endswith(("(", ",")) else ", ") + "keepdim=True)"
         fix = Fix("Keep the reduced dim: keepdim=True", Loc(fn, call), content, target="the reduction")
-        yield Cause("missing-keepdim", fix, f"`{short(text)}` drops the reduced dim, so it no longer lines up "
+        yield Cause(MISSING_KEEPDIM, fix, f"`{short(text)}` drops the reduced dim, so it no longer lines up "
                                             "with what follows: keepdim=True keeps it as size 1")
 
 
@@ -164,7 +165,7 @@ def forgotten_flatten(finding: Finding, source: Source) -> Iterator[Cause]:
         text = f"({text})"
     fix = Fix(f"Flatten the map first: {text}.flatten(1)", Loc(finding.evidence.call_loc.unit, argument),
               f"{text}.flatten(1)", target="the layer's input")
-    yield Cause("missing-flatten", fix, f"{finding.evidence.layer.label} gets the feature map {shape.show()} "
+    yield Cause(MISSING_FLATTEN, fix, f"{finding.evidence.layer.label} gets the feature map {shape.show()} "
                                         "unflattened: a Linear takes its last axis as the features; flattened from "
                                         f"dim 1 it is (N, {D.show(expected)}), what it expects")
 

@@ -9,6 +9,7 @@ import libcst as cst
 
 from shapels.analysis.causes.base import Cause, kind_of
 from shapels.analysis.findings import Finding, Fix
+from shapels.codes import BROADCAST_MISMATCH, LINEAR_IN_FEATURES
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.values import Tensor
@@ -24,7 +25,7 @@ def odd_width(arriving, expected) -> bool:
 def odd_width_in_a_broadcast(finding: Finding) -> Iterator[Cause]:
     """`mu + logvar` where fc22 = nn.Linear(400, 19) beside fc21's 20: the layer that made the odd size."""
     evidence = finding.evidence
-    if finding.code != "broadcast-mismatch" or evidence is None or len(evidence.operands) != 2:
+    if finding.code != BROADCAST_MISMATCH or evidence is None or len(evidence.operands) != 2:
         return
     first, second = evidence.operands
     if not (first.shape.ranked and second.shape.ranked) or first.shape.rank != second.shape.rank:
@@ -59,7 +60,7 @@ def channels_the_product_names(finding: Finding) -> Iterator[Cause]:
     made 64 is the one to change (its out_channels to 32)."""
     evidence = finding.evidence
     node = finding.loc.node if finding.loc is not None else None
-    if finding.code != "linear-in-features" or evidence is None or not isinstance(evidence.source, Tensor) or \
+    if finding.code != LINEAR_IN_FEATURES or evidence is None or not isinstance(evidence.source, Tensor) or \
             not isinstance(node, cst.BinaryOperation):
         return
     factors = _literal_factors(node)

@@ -5,6 +5,7 @@ each input's own last axis, so query, key and value may have different feature s
 
 from __future__ import annotations
 
+from shapels.codes import ATTENTION_EMBED_DIM, CALL_MISMATCH
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
 from shapels.rules.keras_layers.spec import is_none_dim, keras_layer, positive_int, require_defined
 from shapels.rules.registry import T, ex
@@ -42,8 +43,8 @@ def _same_batch(a, b) -> bool:
         ex(T(None, 10, 32), T(None, 10, 32), init=(4, 16), out=(None, 10, 32)),
         ex(T(2, 8, 16), T(2, 4, 12), T(2, 4, 6), init=(2, 8), init_kwargs={"output_shape": 5}, out=(2, 8, 5)),
         ex(T(2, 8, 16), T(2, 8, 16), init=(3, 8), return_attention_scores=True, out=((2, 8, 16), (2, 3, 8, 8))),
-        ex(T(2, 8, 16), T(2, 4, 16), T(2, 5, 16), init=(2, 8), error="attention-embed-dim"),
-        ex(T(2, 8, 16), T(2, 4, 16), init=(0, 8), error="call-mismatch"),
+        ex(T(2, 8, 16), T(2, 4, 16), T(2, 5, 16), init=(2, 8), error=ATTENTION_EMBED_DIM),
+        ex(T(2, 8, 16), T(2, 4, 16), init=(0, 8), error=CALL_MISMATCH),
     ],
 )
 def multi_head_attention(call: RuleCall):
@@ -63,7 +64,7 @@ def multi_head_attention(call: RuleCall):
     if value.rank == key.rank:
         for v, k in zip(value.dims[1:-1], key.dims[1:-1]):
             if not is_none_dim(v) and not is_none_dim(k) and D.eq(v, k) is False:
-                call.fail("attention-embed-dim", f"{layer_name(call)}: the value {value.show()} and the key {key.show()} "
+                call.fail(ATTENTION_EMBED_DIM, f"{layer_name(call)}: the value {value.show()} and the key {key.show()} "
                           f"must agree on every axis but the last", input_name="key")
     if not (_same_batch(query.dims[0], value.dims[0]) and _same_batch(value.dims[0], key.dims[0])):
         raise Unknowable("query")  # Keras finds other batch sizes only when it runs

@@ -8,6 +8,7 @@ reported when the layer is called, blamed on the argument.
 
 from __future__ import annotations
 
+from shapels.codes import CONV_INPUT_RANK, CONV_IN_CHANNELS, CONV_KERNEL_TOO_LARGE, UNDEFINED_DIM
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, check_rank, data_format, int_tuple, join_channels,
                                              keras_dim, keras_layer, padding_mode, positive_int, require_defined,
@@ -47,7 +48,7 @@ def _input(call: RuleCall, n: int, fmt: str):
     if not shape.ranked:
         raise Unknowable("inputs")
     layout = "(batch, *spatial, channels)" if fmt == "channels_last" else "(batch, channels, *spatial)"
-    check_rank(call, shape, ndim=n + 2, code="conv-input-rank",
+    check_rank(call, shape, ndim=n + 2, code=CONV_INPUT_RANK,
                needs=f"a {n}D convolution takes {layout}, here with {n} spatial axes")
     require_defined(call, shape, -1 if fmt == "channels_last" else 1, "its kernel")
     return shape, *split_channels(shape, n, fmt)
@@ -62,7 +63,7 @@ def conv_spatial(call: RuleCall, shape, spatial, kernel, strides, dilation, padd
             o = D.floordiv(size - d * (k - 1) - 1, s) + 1
             v = D.as_int(o)
             if v is not None and v <= 0:
-                call.fail("conv-kernel-too-large", f"{layer_name(call)}: its input {shape.show()} is smaller than the "
+                call.fail(CONV_KERNEL_TOO_LARGE, f"{layer_name(call)}: its input {shape.show()} is smaller than the "
                           f"kernel {tuple(D.show(x) for x in kernel)} (dilated by "
                           f"{tuple(D.show(x) for x in dilation)}); with padding='valid' the output would be empty")
         else:  # same, causal
@@ -87,7 +88,7 @@ def _conv(n: int):
         _check_stride_with_dilation(call, strides, dilation)
         shape, batch, spatial, channels = _input(call, n, fmt)
         if D.divides(groups, channels) is False:
-            call.fail("conv-in-channels", f"{name}: its input {shape.show()} has {D.show(channels)} channels, which "
+            call.fail(CONV_IN_CHANNELS, f"{name}: its input {shape.show()} has {D.show(channels)} channels, which "
                       f"groups={D.show(groups)} does not divide", param="groups", input_name="inputs")
         return join_channels(batch, conv_spatial(call, shape, spatial, kernel, strides, dilation, padding), filters, fmt)
 
@@ -161,9 +162,9 @@ keras_layer(
         ex(T(None, 50, 4), init=(8, 3), init_kwargs={"padding": "causal", "dilation_rate": 2}, out=(None, 50, 8)),
         ex(T(2, 4, 50), init=(8, 3), init_kwargs={"data_format": "channels_first", "padding": "same"}, out=(2, 8, 50)),
         ex(T(2, 6, 4), init=(6, 3), init_kwargs={"groups": 2}, out=(2, 4, 6)),
-        ex(T(2, 6, 3), init=(6, 3), init_kwargs={"groups": 2}, error="conv-in-channels"),
-        ex(T(2, 3, 4), init=(8, 5), error="conv-kernel-too-large"),
-        ex(T(50, 4), init=(8, 3), error="conv-input-rank"),
+        ex(T(2, 6, 3), init=(6, 3), init_kwargs={"groups": 2}, error=CONV_IN_CHANNELS),
+        ex(T(2, 3, 4), init=(8, 5), error=CONV_KERNEL_TOO_LARGE),
+        ex(T(50, 4), init=(8, 3), error=CONV_INPUT_RANK),
         ex(T(2, 50, 4), init=(8, 3), init_kwargs={"strides": 2, "dilation_rate": 2}, error=BAD_ARGUMENT),
     ],
 )(_conv(1))
@@ -177,12 +178,12 @@ keras_layer(
            out=(2, 4, 4, 6)),
         ex(T(1, 9, 9, 2), init=(4, 3), init_kwargs={"dilation_rate": 2}, out=(1, 5, 5, 4)),
         ex(T(1, None, 9, 2), init=(4, 3), out=(1, None, 7, 4)),
-        ex(T(1, 4, 4, 3), init=(8, 7), error="conv-kernel-too-large"),
-        ex(T(28, 28, 1), init=(8, 3), error="conv-input-rank"),
-        ex(T(1, 2, 28, 28, 1), init=(8, 3), error="conv-input-rank"),
+        ex(T(1, 4, 4, 3), init=(8, 7), error=CONV_KERNEL_TOO_LARGE),
+        ex(T(28, 28, 1), init=(8, 3), error=CONV_INPUT_RANK),
+        ex(T(1, 2, 28, 28, 1), init=(8, 3), error=CONV_INPUT_RANK),
         ex(T(1, 9, 9, 2), init=(6, 3), init_kwargs={"groups": 4}, error=BAD_ARGUMENT),
         ex(T(1, 9, 9, 2), init=(8, 3), init_kwargs={"padding": "full"}, error=BAD_ARGUMENT),
-        ex(T(None, 9, 9, None), init=(8, 3), error="undefined-dim"),
+        ex(T(None, 9, 9, None), init=(8, 3), error=UNDEFINED_DIM),
     ],
 )(_conv(2))
 keras_layer(
@@ -191,7 +192,7 @@ keras_layer(
     examples=[
         ex(T(1, 8, 16, 16, 2), init=(4, 3), init_kwargs={"strides": 2, "padding": "same"}, out=(1, 4, 8, 8, 4)),
         ex(T(1, 2, 8, 8, 8), init=(4, 3), init_kwargs={"data_format": "channels_first"}, out=(1, 4, 6, 6, 6)),
-        ex(T(1, 2, 8, 8, 3), init=(4, 3), error="conv-kernel-too-large"),
+        ex(T(1, 2, 8, 8, 3), init=(4, 3), error=CONV_KERNEL_TOO_LARGE),
     ],
 )(_conv(3))
 keras_layer(
@@ -199,7 +200,7 @@ keras_layer(
     init=_SEPARABLE_INIT,
     examples=[
         ex(T(2, 20, 3), init=(8, 3), init_kwargs={"depth_multiplier": 2}, out=(2, 18, 8)),
-        ex(T(2, 2, 3), init=(8, 3), error="conv-kernel-too-large"),
+        ex(T(2, 2, 3), init=(8, 3), error=CONV_KERNEL_TOO_LARGE),
     ],
 )(_separable(1, depthwise=False))
 keras_layer(
@@ -207,7 +208,7 @@ keras_layer(
     init=_SEPARABLE_INIT,
     examples=[
         ex(T(2, 10, 10, 3), init=(8, 3), init_kwargs={"padding": "same", "strides": 2}, out=(2, 5, 5, 8)),
-        ex(T(10, 10, 3), init=(8, 3), error="conv-input-rank"),
+        ex(T(10, 10, 3), init=(8, 3), error=CONV_INPUT_RANK),
     ],
 )(_separable(2, depthwise=False))
 keras_layer(
@@ -222,7 +223,7 @@ keras_layer(
         ex(T(2, 10, 10, 3), init=(3,), out=(2, 8, 8, 3)),
         ex(T(2, 3, 10, 10), init=(3,), init_kwargs={"depth_multiplier": 4, "data_format": "channels_first",
                                                      "strides": 2, "padding": "same"}, out=(2, 12, 5, 5)),
-        ex(T(2, 2, 2, 3), init=(3,), error="conv-kernel-too-large"),
+        ex(T(2, 2, 2, 3), init=(3,), error=CONV_KERNEL_TOO_LARGE),
     ],
 )(_separable(2, depthwise=True))
 keras_layer(
@@ -242,7 +243,7 @@ keras_layer(
         ex(T(None, 7, 7, 16), init=(8, 3), init_kwargs={"strides": 2}, out=(None, 15, 15, 8)),
         ex(T(1, 7, 7, 16), init=(8, 3), init_kwargs={"strides": 2, "output_padding": 1}, out=(1, 16, 16, 8)),
         ex(T(1, 16, 7, 7), init=(8, 2), init_kwargs={"strides": 3, "data_format": "channels_first"}, out=(1, 8, 21, 21)),
-        ex(T(7, 7, 16), init=(8, 3), error="conv-input-rank"),
+        ex(T(7, 7, 16), init=(8, 3), error=CONV_INPUT_RANK),
     ],
 )(_transpose(2))
 keras_layer(

@@ -3,6 +3,7 @@ shape (activations, dropouts, noise, Identity)."""
 
 from __future__ import annotations
 
+from shapels.codes import UNDEFINED_DIM, VIEW_INVALID_SHAPE
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
 from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, RANK, check_rank, is_none, keras_layer, none_dim, positive_int,
                                              require_defined, show_dims)
@@ -68,7 +69,7 @@ def keras_input(call: RuleCall):
         ex(T(16, 5, 5, 64), init=(256,), out=(16, 5, 5, 256)),  # seed 001 example 2: the last axis, any rank
         ex(T(None, 20, 32), init=(4,), out=(None, 20, 4)),
         ex(T(64), init=(10,), error=RANK),  # seed 002 example 1: expected min_ndim=2, found ndim=1
-        ex(T(None, None), init=(10,), error="undefined-dim"),
+        ex(T(None, None), init=(10,), error=UNDEFINED_DIM),
         ex(T(2, 8), init=(0,), error=BAD_ARGUMENT),
     ],
 )
@@ -115,10 +116,10 @@ def _target(call: RuleCall) -> list:
     if any(d is None for d in dims):
         raise Unknowable("target_shape")
     if any(D.as_int(d) is not None and D.as_int(d) < -1 for d in dims):
-        call.fail("view-invalid-shape", f"{layer_name(call)}: each size in target_shape must be >= 0, or -1 for the "
+        call.fail(VIEW_INVALID_SHAPE, f"{layer_name(call)}: each size in target_shape must be >= 0, or -1 for the "
                   f"one Keras infers", param="target_shape")
     if sum(1 for d in dims if D.as_int(d) == -1) > 1:
-        call.fail("view-invalid-shape", f"{layer_name(call)}: only one size in target_shape can be -1",
+        call.fail(VIEW_INVALID_SHAPE, f"{layer_name(call)}: only one size in target_shape can be -1",
                   param="target_shape")
     return dims
 
@@ -131,9 +132,9 @@ def _target(call: RuleCall) -> list:
         ex(T(None, 12), init=((3, 4),), out=(None, 3, 4)),
         ex(T(2, 12), init=((-1, 2, 2),), out=(2, 3, 2, 2)),
         ex(T(2, None, 4), init=((-1, 2),), out=(2, None, 2)),
-        ex(T(2, 12), init=((5,),), error="view-invalid-shape"),
-        ex(T(2, 12), init=((-1, 5),), error="view-invalid-shape"),
-        ex(T(2, 12), init=((-1, -1),), error="view-invalid-shape"),
+        ex(T(2, 12), init=((5,),), error=VIEW_INVALID_SHAPE),
+        ex(T(2, 12), init=((-1, 5),), error=VIEW_INVALID_SHAPE),
+        ex(T(2, 12), init=((-1, -1),), error=VIEW_INVALID_SHAPE),
     ],
 )
 def reshape(call: RuleCall):
@@ -149,7 +150,7 @@ def reshape(call: RuleCall):
     name = layer_name(call)
     if not minus_one:
         wanted = D.dim_product(target)
-        call.expect(wanted, total, code="view-invalid-shape", param="target_shape", input_name="inputs",
+        call.expect(wanted, total, code=VIEW_INVALID_SHAPE, param="target_shape", input_name="inputs",
                     message=lambda: f"{name}: target_shape {show_dims(target)} holds "
                                     f"{D.show(wanted)} values per sample, but its input {shape.show()} has "
                                     f"{D.show(total)}")
@@ -159,7 +160,7 @@ def reshape(call: RuleCall):
     k, t = D.as_int(known), D.as_int(total)
     if k is not None and t is not None:
         if k == 0 or t % k:
-            call.fail("view-invalid-shape", f"{name}: its input {shape.show()} has {t} values per sample, which "
+            call.fail(VIEW_INVALID_SHAPE, f"{name}: its input {shape.show()} has {t} values per sample, which "
                       f"target_shape {show_dims(target)} cannot hold for any -1",
                       param="target_shape", input_name="inputs")
         inferred = D.const(t // k)
@@ -232,7 +233,7 @@ keras_layer("Softmax", init="axis=-1", call="inputs, mask=None", preserves_shape
     examples=[
         ex(T(2, 3, 4), out=(2, 3, 4)),
         ex(T(None, None, 4), init_kwargs={"shared_axes": [1]}, out=(None, None, 4)),
-        ex(T(None, None, 4), error="undefined-dim"),
+        ex(T(None, None, 4), error=UNDEFINED_DIM),
     ],
 )
 def prelu(call: RuleCall):

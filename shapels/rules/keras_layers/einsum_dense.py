@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from shapels.codes import UNDEFINED_DIM
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
 from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, RANK, is_none, is_none_dim, keras_dim, keras_layer, none_dim,
                                              require_defined)
@@ -65,7 +66,7 @@ def _differs(output, given) -> bool:
         ex(T(2, 10, 32), init=("abc,cd->abe", (10, 64)), error=BAD_ARGUMENT),
         ex(T(2, 32), init=("ab,bc->ac", 64), init_kwargs={"bias_axes": "x"}, error=BAD_ARGUMENT),
         ex(T(2, 32), init=("ab,bc", 64), error=BAD_ARGUMENT),
-        ex(T(2, None), init=("ab,bc->ac", 64), error="undefined-dim"),
+        ex(T(2, None), init=("ab,bc->ac", 64), error=UNDEFINED_DIM),
         ex(T(2, 32), init=("abc,cd->abd", (4, 64)), error=RANK),
     ],
 )
@@ -133,7 +134,7 @@ def einsum_dense(call: RuleCall):
         if d in output_map:
             size = output[output_map[d]]
             if size is None or is_none_dim(size):
-                call.fail("undefined-dim", f"{name} sizes its kernel's axis {d!r} from the output, where it is None",
+                call.fail(UNDEFINED_DIM, f"{name} sizes its kernel's axis {d!r} from the output, where it is None",
                           param="output_shape")
         else:
             require_defined(call, shape, input_map[d], f"its kernel's axis {d!r}")

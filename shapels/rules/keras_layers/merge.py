@@ -4,6 +4,7 @@ product over one axis of each)."""
 
 from __future__ import annotations
 
+from shapels.codes import BROADCAST_MISMATCH, CALL_MISMATCH, CAT_MISMATCH, DIM_OUT_OF_RANGE, MATMUL_MISMATCH
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
 from shapels.rules.keras_layers.spec import is_none_dim, keras_dim, keras_layer, none_dim
 from shapels.rules.registry import T, ex, function
@@ -17,15 +18,15 @@ def _inputs(call: RuleCall, count=None) -> list:
     value = call.value("inputs")
     name = layer_name(call)
     if isinstance(value, Tensor):
-        call.fail("call-mismatch", f"{name} merges a list of tensors, but is called on one tensor {value.shape.show()}",
+        call.fail(CALL_MISMATCH, f"{name} merges a list of tensors, but is called on one tensor {value.shape.show()}",
                   input_name="inputs")
     if not isinstance(value, (Seq, ListValue)):
         raise Unknowable("inputs")
     if count is not None and len(value.items) != count:
-        call.fail("call-mismatch", f"{name} merges exactly {count} tensors, but is called on {len(value.items)}",
+        call.fail(CALL_MISMATCH, f"{name} merges exactly {count} tensors, but is called on {len(value.items)}",
                   input_name="inputs")
     if not value.items:
-        call.fail("call-mismatch", f"{name} is called on an empty list", input_name="inputs")
+        call.fail(CALL_MISMATCH, f"{name} is called on an empty list", input_name="inputs")
     shapes = []
     for item in value.items:
         if not isinstance(item, Tensor) or not item.shape.ranked:
@@ -43,7 +44,7 @@ def _batch(call: RuleCall, shapes) -> object:
     known = [s.dims[0] for s in shapes if s.dims and not is_none_dim(s.dims[0])]
     for b in known[1:]:
         if D.eq(b, known[0]) is False:
-            call.fail("broadcast-mismatch", f"{layer_name(call)} cannot merge tensors with different batch sizes: "
+            call.fail(BROADCAST_MISMATCH, f"{layer_name(call)} cannot merge tensors with different batch sizes: "
                       f"{_shown(shapes)}", input_name="inputs")
     return known[0] if known else none_dim()
 
@@ -67,7 +68,7 @@ def _elementwise(count=None):
                 elif D.eq(d, 1) is True:
                     out[i] = a
                 elif D.eq(a, d) is False:
-                    call.fail("broadcast-mismatch", f"{layer_name(call)}: its inputs {_shown(shapes)} have "
+                    call.fail(BROADCAST_MISMATCH, f"{layer_name(call)}: its inputs {_shown(shapes)} have "
                               f"incompatible shapes ({D.show(a)} against {D.show(d)} at axis {i + 1})",
                               input_name="inputs")
         return Shape.of([batch, *out])
@@ -79,16 +80,16 @@ _ELEMENTWISE_EXAMPLES = [
     ex([T(2, 3, 4), T(2, 3, 4)], out=(2, 3, 4)),
     ex([T(None, 8), T(None, 8), T(None, 8)], out=(None, 8)),
     ex([T(2, 1, 4), T(2, 3, 1)], out=(2, 3, 4)),
-    ex([T(2, 3, 4), T(2, 3, 5)], error="broadcast-mismatch"),
-    ex([T(2, 4), T(3, 4)], error="broadcast-mismatch"),
+    ex([T(2, 3, 4), T(2, 3, 5)], error=BROADCAST_MISMATCH),
+    ex([T(2, 4), T(3, 4)], error=BROADCAST_MISMATCH),
 ]
 
 for _name in ("Add", "Multiply", "Average", "Maximum", "Minimum"):
     keras_layer(_name, examples=_ELEMENTWISE_EXAMPLES)(_elementwise())
 keras_layer("Subtract", examples=[
     ex([T(2, 3), T(2, 3)], out=(2, 3)),
-    ex([T(2, 3), T(2, 3), T(2, 3)], error="call-mismatch"),
-    ex([T(2, 3), T(2, 4)], error="broadcast-mismatch"),
+    ex([T(2, 3), T(2, 3), T(2, 3)], error=CALL_MISMATCH),
+    ex([T(2, 3), T(2, 4)], error=BROADCAST_MISMATCH),
 ])(_elementwise(count=2))
 
 
@@ -100,9 +101,9 @@ keras_layer("Subtract", examples=[
         ex([T(None, 4), T(None, 6)], out=(None, 10)),
         ex([T(2, 3, 4), T(2, 5, 4)], init=(1,), out=(2, 8, 4)),
         ex([T(2, None, 4), T(2, 5, 4)], init=(1,), out=(2, None, 4)),
-        ex([T(2, 3, 4), T(2, 5, 4)], error="cat-mismatch"),
-        ex([T(2, 3), T(2, 3, 1)], error="cat-mismatch"),
-        ex([T(2, 3), T(2, 3)], init=(2,), error="dim-out-of-range"),
+        ex([T(2, 3, 4), T(2, 5, 4)], error=CAT_MISMATCH),
+        ex([T(2, 3), T(2, 3, 1)], error=CAT_MISMATCH),
+        ex([T(2, 3), T(2, 3)], init=(2,), error=DIM_OUT_OF_RANGE),
     ],
 )
 def concatenate(call: RuleCall):
@@ -112,7 +113,7 @@ def concatenate(call: RuleCall):
     shapes = _inputs(call)
     if len(shapes) == 1:  # a lone input comes back as it is, if the axis passes build's check
         if axis < -shapes[0].rank:
-            call.fail("dim-out-of-range", f"{layer_name(call)}: axis {axis} is out of range for its "
+            call.fail(DIM_OUT_OF_RANGE, f"{layer_name(call)}: axis {axis} is out of range for its "
                       f"{shapes[0].rank}-D input {shapes[0].show()}", param="axis", input_name="inputs")
         if axis >= shapes[0].rank:
             raise Unknowable("axis")  # Keras's eager call refuses the axis, its symbolic one does not
@@ -120,10 +121,10 @@ def concatenate(call: RuleCall):
     name = layer_name(call)
     ranks = {s.rank for s in shapes}
     if len(ranks) != 1:
-        call.fail("cat-mismatch", f"{name}: its inputs {_shown(shapes)} have different ranks", input_name="inputs")
+        call.fail(CAT_MISMATCH, f"{name}: its inputs {_shown(shapes)} have different ranks", input_name="inputs")
     (rank,) = ranks
     if not -rank <= axis < rank:
-        call.fail("dim-out-of-range", f"{name}: axis {axis} is out of range for its {rank}-D inputs {_shown(shapes)}",
+        call.fail(DIM_OUT_OF_RANGE, f"{name}: axis {axis} is out of range for its {rank}-D inputs {_shown(shapes)}",
                   param="axis", input_name="inputs")
     axis %= rank
     out = list(shapes[0].dims)
@@ -135,7 +136,7 @@ def concatenate(call: RuleCall):
             if is_none_dim(a) or is_none_dim(d):
                 out[i] = d if is_none_dim(a) else a
             elif D.eq(a, d) is False:
-                call.fail("cat-mismatch", f"{name}: its inputs {_shown(shapes)} differ at axis {i}, outside the "
+                call.fail(CAT_MISMATCH, f"{name}: its inputs {_shown(shapes)} differ at axis {i}, outside the "
                           f"concatenation axis {axis}", input_name="inputs")
     out[axis] = keras_dim(sum((s.dims[axis] for s in shapes[1:]), shapes[0].dims[axis]))
     return Shape.of(out)
@@ -149,8 +150,8 @@ def concatenate(call: RuleCall):
         ex([T(4, 3, 5), T(4, 7, 5)], init=(2,), out=(4, 3, 7)),
         ex([T(4, 3, 5), T(4, 3, 7)], init=((1, 1),), out=(4, 5, 7)),
         ex([T(None, 3, 5), T(None, 5, 2)], init=((2, 1),), out=(None, 3, 2)),
-        ex([T(4, 3, 5), T(4, 7, 6)], init=(-1,), error="matmul-mismatch"),
-        ex([T(4, 5), T(4, 5), T(4, 5)], init=(1,), error="call-mismatch"),
+        ex([T(4, 3, 5), T(4, 7, 6)], init=(-1,), error=MATMUL_MISMATCH),
+        ex([T(4, 5), T(4, 5), T(4, 5)], init=(1,), error=CALL_MISMATCH),
     ],
 )
 def dot(call: RuleCall):
@@ -170,12 +171,12 @@ def dot(call: RuleCall):
     name = layer_name(call)
     for axis, shape in zip(axes, (a, b)):
         if not -shape.rank <= axis < shape.rank:
-            call.fail("dim-out-of-range", f"{name}: axis {axis} is out of range for {shape.show()}", param="axes",
+            call.fail(DIM_OUT_OF_RANGE, f"{name}: axis {axis} is out of range for {shape.show()}", param="axes",
                       input_name="inputs")
     # Keras's build compares the two axes' sizes (a None only with a None)
     x, y = a.dims[axes[0]], b.dims[axes[1]]
     if is_none_dim(x) != is_none_dim(y) or (not is_none_dim(x) and D.eq(x, y) is False):
-        call.fail("matmul-mismatch", f"{name}: axis {axes[0]} of {a.show()} ({D.show(x)}) differs from axis "
+        call.fail(MATMUL_MISMATCH, f"{name}: axis {axes[0]} of {a.show()} ({D.show(x)}) differs from axis "
                   f"{axes[1]} of {b.show()} ({D.show(y)})", input_name="inputs")
     if a.rank not in (2, 3) or b.rank not in (2, 3):
         raise Unknowable("inputs")  # batch_dot on other ranks: not modelled
@@ -195,9 +196,9 @@ def dot(call: RuleCall):
 for _name, _rule in (("add", _elementwise()), ("multiply", _elementwise()), ("average", _elementwise()),
                      ("maximum", _elementwise()), ("minimum", _elementwise()), ("subtract", _elementwise(count=2))):
     function(f"keras.layers.{_name}", signature="inputs, **kwargs",
-             examples=[ex([T(2, 3), T(2, 3)], out=(2, 3)), ex([T(2, 3), T(2, 4)], error="broadcast-mismatch")])(_rule)
+             examples=[ex([T(2, 3), T(2, 3)], out=(2, 3)), ex([T(2, 3), T(2, 4)], error=BROADCAST_MISMATCH)])(_rule)
 function("keras.layers.concatenate", signature="inputs, axis=-1, **kwargs",
          examples=[ex([T(2, 3), T(2, 4)], out=(2, 7)), ex([T(2, 3), T(3, 3)], axis=0, out=(5, 3)),
-                   ex([T(2, 3), T(3, 3)], error="cat-mismatch")])(concatenate)
+                   ex([T(2, 3), T(3, 3)], error=CAT_MISMATCH)])(concatenate)
 function("keras.layers.dot", signature="inputs, axes=-1, **kwargs",
-         examples=[ex([T(2, 3, 4), T(2, 5, 4)], out=(2, 3, 5)), ex([T(2, 3), T(2, 4)], axes=1, error="matmul-mismatch")])(dot)
+         examples=[ex([T(2, 3, 4), T(2, 5, 4)], out=(2, 3, 5)), ex([T(2, 3), T(2, 4)], axes=1, error=MATMUL_MISMATCH)])(dot)

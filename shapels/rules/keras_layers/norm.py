@@ -4,6 +4,7 @@ divide the channels (the default groups=32 on fewer or other channels)."""
 
 from __future__ import annotations
 
+from shapels.codes import DIM_OUT_OF_RANGE, GROUPNORM_GROUPS, UNDEFINED_DIM
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
 from shapels.rules.keras_layers.spec import keras_layer, require_defined
 from shapels.rules.registry import T, ex
@@ -24,7 +25,7 @@ def _axes(call: RuleCall) -> list:
 def _check_axes(call: RuleCall, shape: Shape, axes: list) -> None:
     for axis in axes:
         if not -shape.rank <= axis < shape.rank:
-            call.fail("dim-out-of-range", f"{layer_name(call)}: axis {axis} is out of range for its {shape.rank}-D "
+            call.fail(DIM_OUT_OF_RANGE, f"{layer_name(call)}: axis {axis} is out of range for its {shape.rank}-D "
                       f"input {shape.show()}", param="axis", input_name="inputs")
     for axis in axes:
         require_defined(call, shape, axis, "its scale and offset")
@@ -51,8 +52,8 @@ keras_layer(
     examples=[
         ex(T(4, 5, 5, 8), out=(4, 5, 5, 8)),
         ex(T(None, 8, 5, 5), init=(1,), out=(None, 8, 5, 5)),
-        ex(T(4, 8), init=(2,), error="dim-out-of-range"),
-        ex(T(None, 5, None), error="undefined-dim"),
+        ex(T(4, 8), init=(2,), error=DIM_OUT_OF_RANGE),
+        ex(T(None, 5, None), error=UNDEFINED_DIM),
     ],
 )(_normalization)
 def _layer_normalization(call: RuleCall):
@@ -88,8 +89,8 @@ keras_layer(
     examples=[
         ex(T(2, 10, 16), out=(2, 10, 16)),
         ex(T(2, 3, 4, 5), init=([1, 2, 3],), out=(2, 3, 4, 5)),
-        ex(T(2, 10), init=(-3,), error="dim-out-of-range"),
-        ex(T(2, 10), init=([1, 2],), error="dim-out-of-range"),
+        ex(T(2, 10), init=(-3,), error=DIM_OUT_OF_RANGE),
+        ex(T(2, 10), init=([1, 2],), error=DIM_OUT_OF_RANGE),
     ],
 )(_layer_normalization)
 
@@ -102,11 +103,11 @@ keras_layer(
         ex(T(2, 8, 8, 64), out=(2, 8, 8, 64)),
         ex(T(2, 6, 4, 4), init=(3, 1), out=(2, 6, 4, 4)),
         ex(T(2, 5, 7), init=(-1,), out=(2, 5, 7)),
-        ex(T(2, 8, 8, 16), error="groupnorm-groups"),  # the default 32 groups on 16 channels
-        ex(T(2, 8, 8, 48), error="groupnorm-groups"),
-        ex(T(2, 6, 4, 4), init=(4, 1), error="groupnorm-groups"),
-        ex(T(2, 6), init=(2, 3), error="dim-out-of-range"),
-        ex(T(2, 6, None), init=(2,), error="undefined-dim"),
+        ex(T(2, 8, 8, 16), error=GROUPNORM_GROUPS),  # the default 32 groups on 16 channels
+        ex(T(2, 8, 8, 48), error=GROUPNORM_GROUPS),
+        ex(T(2, 6, 4, 4), init=(4, 1), error=GROUPNORM_GROUPS),
+        ex(T(2, 6), init=(2, 3), error=DIM_OUT_OF_RANGE),
+        ex(T(2, 6, None), init=(2,), error=UNDEFINED_DIM),
     ],
 )
 def group_normalization(call: RuleCall):
@@ -126,10 +127,10 @@ def group_normalization(call: RuleCall):
     if g is not None and g <= 0:
         raise Unknowable("groups")  # Keras fails on 0 with a ZeroDivisionError; other negatives: not modelled
     if g is not None and c is not None and c < g:
-        call.fail("groupnorm-groups", f"{name}: groups={g} is more than the {c} channels of its input {shape.show()} "
+        call.fail(GROUPNORM_GROUPS, f"{name}: groups={g} is more than the {c} channels of its input {shape.show()} "
                   f"(axis {axis})", param="groups", fix=c, input_name="inputs")
     if D.divides(groups, channels) is False:
-        call.fail("groupnorm-groups", f"{name}: groups={D.show(groups)} does not divide the {D.show(channels)} channels "
+        call.fail(GROUPNORM_GROUPS, f"{name}: groups={D.show(groups)} does not divide the {D.show(channels)} channels "
                   f"of its input {shape.show()} (axis {axis})", param="groups", input_name="inputs")
     return _usual_axis(shape, axis)
 

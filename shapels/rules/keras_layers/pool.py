@@ -4,6 +4,7 @@ data_format says otherwise; a pool larger than the input under padding='valid' i
 
 from __future__ import annotations
 
+from shapels.codes import CONV_INPUT_RANK, POOL_OUTPUT_EMPTY
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.keras_layers.spec import (check_rank, data_format, int_tuple, join_channels, keras_dim, keras_layer,
                                              split_channels)
@@ -25,7 +26,7 @@ def _pool(n: int, average: bool):
         if not shape.ranked:
             raise Unknowable("inputs")
         layout = "(batch, *spatial, channels)" if fmt == "channels_last" else "(batch, channels, *spatial)"
-        check_rank(call, shape, ndim=n + 2, code="conv-input-rank", needs=f"a {n}D pooling takes {layout}")
+        check_rank(call, shape, ndim=n + 2, code=CONV_INPUT_RANK, needs=f"a {n}D pooling takes {layout}")
         batch, spatial, channels = split_channels(shape, n, fmt)
         out = []
         for size, k, s in zip(spatial, pool, strides):
@@ -33,7 +34,7 @@ def _pool(n: int, average: bool):
                 o = D.floordiv(size - k, s) + 1
                 v = D.as_int(o)
                 if v is not None and v <= 0:
-                    call.fail("pool-output-empty", f"{layer_name(call)}: its input {shape.show()} is smaller than the "
+                    call.fail(POOL_OUTPUT_EMPTY, f"{layer_name(call)}: its input {shape.show()} is smaller than the "
                               f"pool {tuple(D.show(x) for x in pool)}; with padding='valid' the output would be empty",
                               input_name="inputs")
             else:
@@ -69,7 +70,7 @@ def _global(n: int):
         shape = call.shape("inputs")
         if not shape.ranked:
             raise Unknowable("inputs")
-        check_rank(call, shape, ndim=n + 2, code="conv-input-rank",
+        check_rank(call, shape, ndim=n + 2, code=CONV_INPUT_RANK,
                    needs=f"a global {n}D pooling takes (batch, {n} spatial axes, channels)")
         batch, spatial, channels = split_channels(shape, n, fmt)
         if keepdims:
@@ -84,21 +85,21 @@ _POOL_EXAMPLES = {
         ex(T(2, 11, 3), out=(2, 5, 3)),
         ex(T(2, 11, 3), init=(3,), init_kwargs={"strides": 2, "padding": "same"}, out=(2, 6, 3)),
         ex(T(2, 3, 11), init=(2,), init_kwargs={"data_format": "channels_first"}, out=(2, 3, 5)),
-        ex(T(2, 1, 3), error="pool-output-empty"),
-        ex(T(2, 11), error="conv-input-rank"),
+        ex(T(2, 1, 3), error=POOL_OUTPUT_EMPTY),
+        ex(T(2, 11), error=CONV_INPUT_RANK),
     ],
     2: [
         ex(T(16, 26, 26, 32), init=((2, 2),), out=(16, 13, 13, 32)),
         ex(T(None, 7, 7, 8), init=(3,), init_kwargs={"strides": 2, "padding": "same"}, out=(None, 4, 4, 8)),
         ex(T(1, 9, 9, 3), init=(3,), init_kwargs={"strides": (2, 1)}, out=(1, 4, 7, 3)),
         ex(T(1, 3, 9, 9), init=(2,), init_kwargs={"data_format": "channels_first"}, out=(1, 3, 4, 4)),
-        ex(T(1, 2, 2, 3), init=(4,), error="pool-output-empty"),
-        ex(T(9, 9, 3), error="conv-input-rank"),
+        ex(T(1, 2, 2, 3), init=(4,), error=POOL_OUTPUT_EMPTY),
+        ex(T(9, 9, 3), error=CONV_INPUT_RANK),
     ],
     3: [
         ex(T(1, 8, 8, 8, 2), init=(2,), out=(1, 4, 4, 4, 2)),
         ex(T(1, 5, 5, 5, 2), init=(2,), init_kwargs={"padding": "same"}, out=(1, 3, 3, 3, 2)),
-        ex(T(1, 1, 8, 8, 2), init=(2,), error="pool-output-empty"),
+        ex(T(1, 1, 8, 8, 2), init=(2,), error=POOL_OUTPUT_EMPTY),
     ],
 }
 
@@ -115,12 +116,12 @@ for _n in (1, 2, 3):
                 examples=[
                     ex(T(2, *([4] * _n), 3), out=(2, 3)),
                     ex(T(2, 3, *([4] * _n)), init=("channels_first", True), out=(2, 3, *([1] * _n))),
-                    ex(T(2, *([4] * _n)), error="conv-input-rank"),
+                    ex(T(2, *([4] * _n)), error=CONV_INPUT_RANK),
                 ])(_global(_n))
     keras_layer(f"GlobalAveragePooling{_n}D", f"GlobalAvgPool{_n}D", init="data_format=None, keepdims=False",
                 call="inputs, mask=None" if _n == 1 else "inputs",
                 examples=[
                     ex(T(None, *([4] * _n), 3), out=(None, 3)),
                     ex(T(2, *([4] * _n), 3), init_kwargs={"keepdims": True}, out=(2, *([1] * _n), 3)),
-                    ex(T(2, 3, *([4] * _n), 5), error="conv-input-rank"),
+                    ex(T(2, 3, *([4] * _n), 5), error=CONV_INPUT_RANK),
                 ])(_global(_n))

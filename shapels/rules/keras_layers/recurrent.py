@@ -8,6 +8,7 @@ LSTM has two, h and c). An Embedding adds an output_dim axis to any input (Keras
 
 from __future__ import annotations
 
+from shapels.codes import RNN_INPUT_RANK, UNDEFINED_DIM
 from shapels.rules.base import RuleCall, ShapeError, Unknowable, layer_name
 from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, RANK, KerasLayer, apply_layer, check_rank, keras_dim,
                                              keras_layer, positive_int, require_defined)
@@ -53,7 +54,7 @@ def _rnn(call: RuleCall):
     shape = call.shape("sequences")
     if not shape.ranked:
         raise Unknowable("sequences")
-    check_rank(call, shape, ndim=3, code="rnn-input-rank", needs=f"{layer_name(call)} takes (batch, timesteps, "
+    check_rank(call, shape, ndim=3, code=RNN_INPUT_RANK, needs=f"{layer_name(call)} takes (batch, timesteps, "
                f"features)")
     require_defined(call, shape, -1, "its kernel", input_name="sequences")
     batch, steps, _ = shape.dims
@@ -70,7 +71,7 @@ keras_layer(
     examples=[
         ex(T(2, 5, 8), init=(4,), out=(2, 4)),
         ex(T(2, 5, 8), init=(4,), init_kwargs={"return_sequences": True, "return_state": True}, out=((2, 5, 4), (2, 4))),
-        ex(T(2, 8), init=(4,), error="rnn-input-rank"),
+        ex(T(2, 8), init=(4,), error=RNN_INPUT_RANK),
     ],
 )(_rnn)
 keras_layer(
@@ -82,7 +83,7 @@ keras_layer(
     examples=[
         ex(T(None, 20, 32), init=(64,), init_kwargs={"return_sequences": True}, out=(None, 20, 64)),
         ex(T(2, 3, 8), init=(4,), init_kwargs={"return_state": True}, out=((2, 4), (2, 4), (2, 4))),
-        ex(T(2, 3, 5, 8), init=(4,), error="rnn-input-rank"),
+        ex(T(2, 3, 5, 8), init=(4,), error=RNN_INPUT_RANK),
         ex(T(2, 3, 8), init=(0,), error=BAD_ARGUMENT),
     ],
 )(_rnn)
@@ -95,8 +96,8 @@ keras_layer(
         ex(T(10, 20, 32), init=(64,), out=(10, 64)),  # seed 003 example 1: GRU(64) then Dense(10) runs
         ex(T(10, 20, 32), init=(64,), init_kwargs={"return_sequences": True, "return_state": True},
            out=((10, 20, 64), (10, 64))),
-        ex(T(10, 32), init=(64,), error="rnn-input-rank"),
-        ex(T(None, 20, None), init=(8,), error="undefined-dim"),
+        ex(T(10, 32), init=(64,), error=RNN_INPUT_RANK),
+        ex(T(None, 20, None), init=(8,), error=UNDEFINED_DIM),
     ],
 )(_rnn)
 
@@ -114,7 +115,7 @@ _MERGE_MODES = ("sum", "mul", "concat", "ave", None)
         ex(T(2, 5, 8), init=(KerasLayer("LSTM", 4, return_state=True),), out=((2, 8), (2, 4), (2, 4), (2, 4), (2, 4))),
         ex(T(2, 5, 8), init=(KerasLayer("SimpleRNN", 3, return_state=True), None),
            out=((2, 3), (2, 3), (2, 3), (2, 3))),
-        ex(T(2, 8), init=(KerasLayer("LSTM", 4),), error="rnn-input-rank"),
+        ex(T(2, 8), init=(KerasLayer("LSTM", 4),), error=RNN_INPUT_RANK),
         ex(T(2, 5, 8), init=(KerasLayer("LSTM", 4), "max"), error=BAD_ARGUMENT),
     ],
 )

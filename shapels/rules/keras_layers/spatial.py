@@ -4,6 +4,7 @@ Cropping1D always work on axis 1). Keras rejects a crop that leaves nothing."""
 
 from __future__ import annotations
 
+from shapels.codes import OP_INPUT_SHAPE
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
 from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, check_rank, data_format, int_tuple, join_channels,
                                              keras_dim, keras_layer, split_channels)
@@ -17,7 +18,7 @@ def _input(call: RuleCall, n: int, fmt: str):
     if not shape.ranked:
         raise Unknowable("inputs")
     layout = "(batch, *spatial, channels)" if fmt == "channels_last" else "(batch, channels, *spatial)"
-    check_rank(call, shape, ndim=n + 2, code="op-input-shape", needs=f"{layer_name(call)} takes {layout}")
+    check_rank(call, shape, ndim=n + 2, code=OP_INPUT_SHAPE, needs=f"{layer_name(call)} takes {layout}")
     return shape, *split_channels(shape, n, fmt)
 
 
@@ -96,7 +97,7 @@ def _cropping(n: int):
             left = size - a - b
             v = D.as_int(left)
             if v is not None and v <= 0:
-                call.fail("op-input-shape", f"{layer_name(call)}: cropping {D.show(a)} + {D.show(b)} leaves nothing of "
+                call.fail(OP_INPUT_SHAPE, f"{layer_name(call)}: cropping {D.show(a)} + {D.show(b)} leaves nothing of "
                           f"its input {shape.show()}", param="cropping", input_name="inputs")
             out.append(keras_dim(left))
         return join_channels(batch, out, channels, fmt)
@@ -108,12 +109,12 @@ keras_layer("UpSampling1D", init="size=2", examples=[
     ex(T(2, 5, 3), out=(2, 10, 3)),
     ex(T(None, None, 3), init=(3,), out=(None, None, 3)),
     ex(T(2, 5, 3), init=(0,), error=BAD_ARGUMENT),
-    ex(T(2, 5), error="op-input-shape"),
+    ex(T(2, 5), error=OP_INPUT_SHAPE),
 ])(_upsampling(1))
 keras_layer("UpSampling2D", init="size=(2, 2), data_format=None, interpolation='nearest'", examples=[
     ex(T(2, 5, 4, 3), out=(2, 10, 8, 3)),
     ex(T(2, 3, 5, 4), init=((2, 3), "channels_first", "bilinear"), out=(2, 3, 10, 12)),
-    ex(T(2, 5, 4), error="op-input-shape"),
+    ex(T(2, 5, 4), error=OP_INPUT_SHAPE),
 ])(_upsampling(2))
 keras_layer("UpSampling3D", init="size=(2, 2, 2), data_format=None", examples=[
     ex(T(1, 2, 3, 4, 5), init=((1, 2, 3),), out=(1, 2, 6, 12, 5)),
@@ -129,7 +130,7 @@ keras_layer("ZeroPadding2D", init="padding=(1, 1), data_format=None", examples=[
     ex(T(2, 5, 4, 3), init=(((1, 0), (2, 3)),), out=(2, 6, 9, 3)),
     ex(T(2, 3, 5, 4), init=(3, "channels_first"), out=(2, 3, 11, 10)),
     ex(T(2, 5, 4, 3), init=((1, 2, 3),), error=BAD_ARGUMENT),
-    ex(T(5, 4, 3), error="op-input-shape"),
+    ex(T(5, 4, 3), error=OP_INPUT_SHAPE),
 ])(_zero_padding(2))
 keras_layer("ZeroPadding3D", init="padding=((1, 1), (1, 1), (1, 1)), data_format=None", examples=[
     ex(T(1, 2, 3, 4, 5), out=(1, 4, 5, 6, 5)),
@@ -138,16 +139,16 @@ keras_layer("ZeroPadding3D", init="padding=((1, 1), (1, 1), (1, 1)), data_format
 keras_layer("Cropping1D", init="cropping=(1, 1)", examples=[
     ex(T(2, 10, 3), out=(2, 8, 3)),
     ex(T(2, 10, 3), init=((0, 4),), out=(2, 6, 3)),
-    ex(T(2, 4, 3), init=((2, 2),), error="op-input-shape"),
+    ex(T(2, 4, 3), init=((2, 2),), error=OP_INPUT_SHAPE),
 ])(_cropping(1))
 keras_layer("Cropping2D", init="cropping=((0, 0), (0, 0)), data_format=None", examples=[
     ex(T(2, 28, 28, 3), init=(((2, 2), (4, 4)),), out=(2, 24, 20, 3)),
     ex(T(2, 3, 10, 10), init=(1, "channels_first"), out=(2, 3, 8, 8)),
     ex(T(None, None, 10, 3), init=((1, 2),), out=(None, None, 6, 3)),
-    ex(T(2, 4, 4, 3), init=(2,), error="op-input-shape"),
+    ex(T(2, 4, 4, 3), init=(2,), error=OP_INPUT_SHAPE),
     ex(T(2, 4, 4, 3), init=(-1,), error=BAD_ARGUMENT),
 ])(_cropping(2))
 keras_layer("Cropping3D", init="cropping=((1, 1), (1, 1), (1, 1)), data_format=None", examples=[
     ex(T(1, 4, 5, 6, 2), out=(1, 2, 3, 4, 2)),
-    ex(T(1, 2, 5, 6, 2), error="op-input-shape"),
+    ex(T(1, 2, 5, 6, 2), error=OP_INPUT_SHAPE),
 ])(_cropping(3))

@@ -13,6 +13,7 @@ from typing import Optional
 
 import sympy
 
+from shapels.codes import CALL_MISMATCH, LAYER_INPUT_RANK, UNDEFINED_DIM
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
 from shapels.rules.registry import layer, lookup
 from shapels.symbolic import dims as D
@@ -22,8 +23,8 @@ from shapels.values import Const, Layer, ListValue, Seq, Tensor
 KERAS_LAYERS = "keras.layers."
 # A constructor argument Keras rejects (ValueError in __init__ or build): no code in the catalogue
 # names it; call-mismatch is the nearest, as for torch's.
-BAD_ARGUMENT = "call-mismatch"
-RANK = "layer-input-rank"
+BAD_ARGUMENT = CALL_MISMATCH
+RANK = LAYER_INPUT_RANK
 
 
 class KerasLayer:
@@ -72,7 +73,7 @@ def require_defined(call: RuleCall, shape: Shape, axis: int, what: str, *, input
     keras.Input's) counts; a size shapels does not know decides nothing."""
     d = shape.dim(axis)
     if d is not None and is_none_dim(d):
-        call.fail("undefined-dim", f"{layer_name(call)} builds {what} from axis {axis} of its input {shape.show()}, "
+        call.fail(UNDEFINED_DIM, f"{layer_name(call)} builds {what} from axis {axis} of its input {shape.show()}, "
                   f"whose size is None: Keras needs it defined", input_name=input_name or _first_input(call))
 
 
