@@ -19,6 +19,7 @@ import sympy
 
 from shapels.analysis import (argparse_values, attributes, calls, containers, indexing, membership, operators, report,
                               tensor_values)
+from shapels.analysis.data_values import LoaderValue
 from shapels.analysis.env import join, join_all, join_envs
 # BudgetExceeded is engine.py's to catch; it imports it from here with Budget and Frame
 from shapels.analysis.frame import BREAK, CONTINUE, DEAD, NORMAL, RETURN, Budget, BudgetExceeded, Frame  # noqa: F401
@@ -496,7 +497,10 @@ class Interpreter:
         return self.exec_block(orelse.body, frame)
 
     def exec_for(self, stmt: cst.For, frame: Frame) -> str:
-        items = iterate(self.eval(stmt.iter, frame))
+        iterated = self.eval(stmt.iter, frame)
+        if isinstance(iterated, LoaderValue) and iterated.nonempty:
+            return self.exec_data_loop(stmt, iterated.item, frame)
+        items = iterate(iterated)
         if items is None or len(items) > MAX_LOOP:
             status = self.exec_unknown_loop(stmt.body, frame, targets_of(stmt.target))
             return self.exec_loop_else(stmt.orelse, frame) if status == NORMAL else status
@@ -508,6 +512,20 @@ class Interpreter:
         if stmt.orelse is not None:
             return self.exec_block(stmt.orelse.body, frame)
         return NORMAL
+
+    def exec_data_loop(self, stmt: cst.For, item: Value, frame: Frame) -> str:
+        """`for x, y in loader:` over a loader that yields at least one batch: the body runs once on one
+        batch, its findings reported like a forward's. Every round sees batches of the same shapes; what a
+        round carries to the next (`total += loss.item()`) is joined with what it was before the loop."""
+        before = dict(frame.env)
+        self.assign(stmt.target, item, frame)
+        ended = self.exec_round(stmt.body, frame)
+        for name, value in list(frame.env.items()):
+            if name in before and before[name] is not value:
+                frame.env[name] = join(before[name], value)
+        if ended is not None:
+            return ended
+        return self.exec_loop_else(stmt.orelse, frame)
 
     def exec_round(self, body, frame: Frame) -> Optional[str]:
         """One round of an unrolled loop: None to go on, else what the loop statement returns (a

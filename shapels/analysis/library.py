@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Callable, Optional
 
-from shapels.analysis import argparse_values
+from shapels.analysis import argparse_values, data_values
 from shapels.analysis.containers import build_container
 from shapels.analysis.dataclass_values import dataclass_replace
 from shapels.analysis.objects import Partial
@@ -137,3 +137,19 @@ def _no_shape_effect(interp: Interp, qualname: str, args: list, kwargs: dict, fr
 @library(*argparse_values.CONSTRUCTORS)
 def _argparse(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
     return argparse_values.construct(qualname, args, kwargs)
+
+
+@library(*data_values.DATASETS)
+def _tensor_dataset(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return data_values.tensor_dataset(args, kwargs)
+
+
+@library(*data_values.LOADERS)
+def _data_loader(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return data_values.data_loader(args, kwargs)
+
+
+@library(*data_values.PASS_THROUGH)
+def _progress_bar(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    """`tqdm(loader, desc=...)` iterates as its first argument does."""
+    return args[0] if args else None

@@ -27,6 +27,7 @@ from shapels.analysis.objects import (
     UserFunction,
 )
 from shapels.rules import registry as rule_registry
+from shapels.analysis.data_values import LoaderValue, enumerated
 from shapels.analysis.python_values import MISSING_VALUE, IteratorValue, RangeValue, dict_key, plain, python_number
 from shapels.analysis.semantics import iterate, truth
 from shapels.rules.base import from_python, to_dim
@@ -80,6 +81,12 @@ def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Fra
         return Const(verdict) if verdict is not None else UNKNOWN
     if name == "filter" and len(args) == 2 and not kwargs:
         return filtered(interp, args[0], args[1], frame, node)
+    if name == "iter" and len(args) == 1 and not kwargs and isinstance(args[0], LoaderValue):
+        return args[0]  # `next(iter(loader))`: one batch
+    if name == "next" and len(args) == 1 and not kwargs and isinstance(args[0], LoaderValue):
+        return args[0].item if args[0].nonempty else UNKNOWN
+    if name == "enumerate" and len(args) == 1 and not kwargs and isinstance(args[0], LoaderValue):
+        return enumerated(args[0])
     if name == "iter" and len(args) == 1 and not kwargs:
         items = iterate(args[0])
         return IteratorValue(list(items)) if items is not None else UNKNOWN

@@ -1,0 +1,100 @@
+"""Datasets, loaders and training loops (issue 23): the batches shapels gives a loop's body against the
+batches torch's DataLoader yields, and a loop body's errors reported like a forward's."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shapels.analysis.engine import analyze
+
+torch = pytest.importorskip("torch")
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+
+def _program(n: int, features: tuple, batch_size: int, drop_last: bool) -> str:
+    sizes = ", ".join(map(str, (n, *features)))
+    return textwrap.dedent(f'''
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+
+        class Probe(nn.Module):
+            def forward(self, xb, yb):
+                return xb
+
+
+        probe = Probe()
+        x = torch.randn({sizes})
+        y = torch.randint(0, 3, ({n},))
+        loader = DataLoader(TensorDataset(x, y), batch_size={batch_size}, shuffle=True, drop_last={drop_last})
+        for xb, yb in loader:
+            probe(xb, yb)
+    ''')
+
+
+def _probe_inputs(text: str) -> dict:
+    """The shapes the loop's batches reach Probe with: name -> dims (ints, or a string where symbolic)."""
+    result = analyze(text, "train.py")
+    (probe,) = [m for m in result.modules if m.name == "Probe"]
+    return {name: None if shape is None or not shape.ranked else
+            [int(d) if getattr(d, "is_Integer", False) else str(d) for d in shape.dims]
+            for name, shape in probe.inputs.items()}
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 40), features=st.lists(st.integers(1, 5), min_size=0, max_size=2).map(tuple),
+       batch_size=st.integers(1, 12), drop_last=st.booleans())
+def test_batches_agree_with_torch(n, features, batch_size, drop_last):
+    """Every batch torch yields has the shape shapels gives, with a symbol where the last batch is smaller."""
+    inputs = _probe_inputs(_program(n, features, batch_size, drop_last))
+    batches = list(DataLoader(TensorDataset(torch.randn(n, *features), torch.randint(0, 3, (n,))),
+                              batch_size=batch_size, drop_last=drop_last))
+    if not batches:  # drop_last with fewer samples than a batch: the loop never runs, nothing is claimed
+        assert inputs["xb"] is None or any(isinstance(d, str) for d in inputs["xb"])
+        return
+    xb, yb = inputs["xb"], inputs["yb"]
+    for x_batch, y_batch in batches:
+        assert len(xb) == x_batch.dim() and xb[1:] == list(x_batch.shape[1:])
+        assert len(yb) == 1
+        for got, real in ((xb[0], x_batch.shape[0]), (yb[0], y_batch.shape[0])):
+            assert got == real or isinstance(got, str)
+    assert isinstance(xb[0], int) == (drop_last or n % batch_size == 0)
+
+
+def test_a_loop_body_error_is_reported_like_a_forward():
+    text = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader, TensorDataset
+
+        model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 3))
+        loader = DataLoader(TensorDataset(torch.randn(100, 24), torch.randint(0, 3, (100,))), batch_size=16)
+        for epoch in range(3):
+            for i, (xb, yb) in enumerate(loader):
+                loss = nn.functional.cross_entropy(model(xb), yb)
+    ''')
+    errors = [f for f in analyze(text, "train.py").findings if f.severity == "error"]
+    assert [(f.code, f.span.start_line) for f in errors] == [("linear-in-features", 6)]
+    with pytest.raises(RuntimeError):
+        exec(compile(text, "train.py", "exec"), {"__name__": "__main__"})
+
+
+def test_a_loader_of_unknown_samples_stays_an_unknown_loop():
+    text = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader
+
+        def batches(dataset):
+            return DataLoader(dataset, batch_size=4)
+
+        model = nn.Linear(20, 3)
+        for xb, yb in batches(some_dataset):
+            model(xb)
+    ''')
+    assert [f for f in analyze(text, "train.py").findings if f.severity == "error"] == []
