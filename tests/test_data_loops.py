@@ -98,3 +98,37 @@ def test_a_loader_of_unknown_samples_stays_an_unknown_loop():
             model(xb)
     ''')
     assert [f for f in analyze(text, "train.py").findings if f.severity == "error"] == []
+
+
+def test_a_user_dataset_counts_by_its_own_getitem_and_len():
+    text = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader, Dataset
+
+
+        class Images(Dataset):
+            def __init__(self, n):
+                self.n = n
+
+            def __len__(self):
+                return self.n
+
+            def __getitem__(self, i):
+                return torch.randn(3, 32, 32), i % 10
+
+
+        class Probe(nn.Module):
+            def forward(self, xb, yb):
+                return xb
+
+
+        loader = DataLoader(Images(64), batch_size=8)
+        for xb, yb in loader:
+            Probe()(xb, yb)
+    ''')
+    inputs = _probe_inputs(text)
+    namespace = {"__name__": "shapels_test"}
+    exec(compile(text.split("\nloader =")[0], "data.py", "exec"), namespace)
+    xb, yb = next(iter(torch.utils.data.DataLoader(namespace["Images"](64), batch_size=8)))
+    assert inputs["xb"] == list(xb.shape) and inputs["yb"] == list(yb.shape)

@@ -8,21 +8,27 @@ last batch may be smaller. `for x, y in loader:` runs the loop body once on one 
 (a dataset of known, non-zero length yields at least one); `enumerate(loader)` and `tqdm(loader)` pass
 the batches through, and `next(iter(loader))` is one batch.
 
-A dataset whose samples are not known (a user Dataset, a torchvision dataset) gives no loader: its
-loop stays the unknown loop it was.
+A user Dataset class counts by what its own `__getitem__(0)` returns and its `__len__()`, run as the
+loader would run them. A dataset whose samples are not known (one that reads files, a torchvision
+dataset) gives no loader: its loop stays the unknown loop it was.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import sympy
+
+from shapels.analysis.objects import Instance, UserFunction
 
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import UNKNOWN, Const, DictValue, ListValue, Number, Seq, Tensor, Value
+
+if TYPE_CHECKING:
+    from shapels.analysis.protocol import Interp
 
 DATASETS = ("torch.utils.data.TensorDataset", "torch.utils.data.dataset.TensorDataset")
 LOADERS = ("torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader")
@@ -54,6 +60,17 @@ def tensor_dataset(args: list, kwargs: dict) -> Value:
         return UNKNOWN  # torch's "Size mismatch between tensors" where certain: not a shape finding here
     sample = Seq(tuple(Tensor(Shape.of(a.shape.dims[1:]), a.trace, dtype=a.dtype) for a in args))
     return DatasetValue(sample, lengths[0])
+
+
+def user_dataset(interp: Interp, dataset: Instance, frame) -> Value:
+    """A user class's dataset: its sample is what `dataset[0]` returns, its length `len(dataset)`."""
+    getitem, length = dataset.info.find_method("__getitem__"), dataset.info.find_method("__len__")
+    if getitem is None:
+        return UNKNOWN
+    sample = interp.invoke(UserFunction(getitem[1], getitem[0]), [Number(sympy.Integer(0))], {}, frame,
+                           receiver=dataset)
+    size = interp.invoke(UserFunction(length[1], length[0]), [], {}, frame, receiver=dataset) if length else None
+    return DatasetValue(sample, to_dim(size) if isinstance(size, Number) else None)
 
 
 def data_loader(args: list, kwargs: dict) -> Value:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from shapels.analysis import argparse_values, data_values
 from shapels.analysis.containers import build_container
 from shapels.analysis.dataclass_values import dataclass_replace
-from shapels.analysis.objects import Partial
+from shapels.analysis.objects import Instance, Partial
 from shapels.analysis.python_builtins import copy_value, dict_from, numpy_sequence, repeated
 from shapels.analysis.python_values import MISSING_VALUE, plain, python_number
 from shapels.rules.registry import CONTAINERS
@@ -146,6 +146,8 @@ def _tensor_dataset(interp: Interp, qualname: str, args: list, kwargs: dict, fra
 
 @library(*data_values.LOADERS)
 def _data_loader(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    if args and isinstance(args[0], Instance):
+        args = [data_values.user_dataset(interp, args[0], frame)] + list(args[1:])
     return data_values.data_loader(args, kwargs)
 
 
