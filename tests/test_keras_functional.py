@@ -76,3 +76,32 @@ def test_an_axis_keras_needs_defined():
         x = keras.layers.LSTM(4)(tokens)
     """
     assert findings(source) == [(4, "undefined-dim")]
+
+
+def test_an_input_mismatch_lands_on_the_call_not_the_constructor():
+    """Seed 002 example 1's shape, with a keras.Input of rank 1: the Dense's constructor has nothing to
+    change; the call is where Keras raises, and the message says how the input would fit."""
+    source = """\
+        from tensorflow import keras
+
+        input_data = keras.Input(batch_shape=(64,))
+        dense_layer = keras.layers.Dense(units=10)
+        output = dense_layer(input_data)
+    """
+    result = analyze(textwrap.dedent(source))
+    [finding] = [f for f in result.findings if f.severity == "error"]
+    assert (finding.span.start_line, finding.code) == (5, "layer-input-rank")
+    assert "found ndim=1" in finding.message and "(1, 64)" in finding.message
+
+
+def test_a_constructor_argument_keras_refuses_stays_on_the_constructor():
+    source = """\
+        import keras
+
+        x = keras.Input(shape=(10, 4))
+        pool = keras.layers.Conv1D(8, 3, strides=2, dilation_rate=2)
+        y = pool(x)
+    """
+    result = analyze(textwrap.dedent(source))
+    [finding] = [f for f in result.findings if f.severity == "error"]
+    assert (finding.span.start_line, finding.code) == (4, "call-mismatch")

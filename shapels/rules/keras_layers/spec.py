@@ -14,7 +14,7 @@ from typing import Optional
 import sympy
 
 from shapels.codes import CALL_MISMATCH, LAYER_INPUT_RANK, UNDEFINED_DIM
-from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
+from shapels.rules.base import RuleCall, ShapeError, Unknowable, layer_name, to_dim
 from shapels.rules.registry import layer, lookup
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -49,7 +49,29 @@ def keras_layer(*names: str, init: str = "", call: str = "inputs", examples=(), 
     qualnames = [n if "." in n else KERAS_LAYERS + n for n in names]
     init_spec = ", ".join(p for p in (init, "**kwargs") if p)
     call_spec = call if "training" in call else f"{call}, training=None"
-    return layer(*qualnames, init=init_spec, forward=call_spec, preserves_shape=preserves_shape, examples=examples)
+    register = layer(*qualnames, init=init_spec, forward=call_spec, preserves_shape=preserves_shape, examples=examples)
+
+    def wrap(fn):
+        register(_on_call(fn))
+        return fn
+
+    return wrap
+
+
+def _on_call(fn):
+    """A mismatch that names no constructor argument is the input's (its rank, a None axis, sizes that do
+    not merge): it belongs on the call, where the input meets the layer (`dense_layer(input_data)`), as
+    Keras reports it; the constructor has nothing to change. One that names an argument stays there."""
+
+    def rule(call: RuleCall):
+        try:
+            return fn(call)
+        except ShapeError as error:
+            error.at_call = error.param is None
+            raise
+
+    rule.__name__, rule.__qualname__, rule.__module__, rule.__doc__ = fn.__name__, fn.__qualname__, fn.__module__, fn.__doc__
+    return rule
 
 
 def none_dim():
@@ -97,8 +119,13 @@ def check_rank(call: RuleCall, shape: Shape, *, ndim: Optional[int] = None, min_
     else:
         return
     why = f": {needs}" if needs else ""
+    wanted = ndim if ndim is not None else min_ndim
+    hint = ""
+    if wanted is not None and rank == wanted - 1 and rank >= 1:
+        # the usual cause: one sample without its batch axis
+        hint = f"; with a batch axis it would be {Shape.of([1, *shape.dims]).show()}"
     call.fail(code, f"{layer_name(call)} gets a {rank}-D input {shape.show()} (Keras: expected {expected}, found "
-              f"ndim={rank}){why}", input_name=_first_input(call))
+              f"ndim={rank}){why}{hint}", input_name=_first_input(call))
 
 
 def _first_input(call: RuleCall) -> Optional[str]:
