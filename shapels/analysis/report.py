@@ -120,29 +120,28 @@ def _standing(interp: Interp, frame, loc, message: str, related: list, after_err
 def unpack_error(interp: Interp, frame, target_loc, count: int, names: int, source: Optional[Tensor],
                  lacking: Optional[Tensor] = None) -> None:
     """`q, k, v = x.split(n_embd, dim=2)` on a split into 4: Python's ValueError, before any shape."""
-    why = chain(source)
     many = "too many" if count > names else "not enough"
     what = "tensors" if source is not None else "values"
-    message = (f"{many} values to unpack: {count} {what} into {names} names (Python raises ValueError)"
-               + (f": {why}" if why else ""))
-    related: list = []
-    severity, message = _standing(interp, frame, target_loc, message, related, None)
-    evidence = Evidence((lacking,), lacking, None, target_loc) if lacking is not None else None
-    interp.recorder.add(Finding(UNPACK_MISMATCH, severity, message, target_loc, related, module=_module_name(interp),
-                                evidence=evidence))
-    if severity == "error" and interp.first_error is None:
-        interp.first_error = target_loc
+    _python_error(interp, frame, target_loc, UNPACK_MISMATCH,
+                  f"{many} values to unpack: {count} {what} into {names} names (Python raises ValueError)", source,
+                  lacking)
 
 
 def index_error(interp: Interp, frame, loc, message: str, source: Optional[Tensor]) -> None:
     """`x[:, 5]` on x of (2, 3): torch's IndexError, at the index."""
+    _python_error(interp, frame, loc, TENSOR_INDEX, message, source, source)
+
+
+def _python_error(interp: Interp, frame, loc, code, message: str, source: Optional[Tensor],
+                  evidence_of: Optional[Tensor]) -> None:
+    """A failure no shape rule raises (Python's or torch's own, at a statement): the chain that made
+    `source`, its standing (error, note or warning), and the tensor the repair's causes start from."""
     why = chain(source)
     message += f": {why}" if why else ""
     related: list = []
     severity, message = _standing(interp, frame, loc, message, related, None)
-    evidence = Evidence((source,), source, None, loc) if source is not None else None
-    interp.recorder.add(Finding(TENSOR_INDEX, severity, message, loc, related, module=_module_name(interp),
-                                evidence=evidence))
+    evidence = Evidence((evidence_of,), evidence_of, None, loc) if evidence_of is not None else None
+    interp.recorder.add(Finding(code, severity, message, loc, related, module=_module_name(interp), evidence=evidence))
     if severity == "error" and interp.first_error is None:
         interp.first_error = loc
 
