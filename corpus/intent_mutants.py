@@ -144,6 +144,8 @@ def _label(job: dict, recorder: _Recorder) -> dict:
     torch.manual_seed(0)
     torch.set_grad_enabled(True)  # a program may switch it off; the next one starts as a fresh process would
     namespace = {"__name__": "__main__", "__file__": path}
+    if job.get("package"):  # a file of a package (a torchvision model file): its relative imports resolve there
+        namespace["__package__"] = job["package"]
     seen: dict = {}
     label = {"runs": True, "error_type": None, "error": None, "error_line": None}
     try:
@@ -169,9 +171,10 @@ def _label(job: dict, recorder: _Recorder) -> dict:
     return label
 
 
-def worker() -> None:
+def worker(before_each=None) -> None:
     """Reads one JSON job a line on stdin, answers one JSON label a line on its own copy of stdout: what the
-    programs print goes to /dev/null (fd 1 itself is redirected, so C-level prints cannot corrupt the answers)."""
+    programs print goes to /dev/null (fd 1 itself is redirected, so C-level prints cannot corrupt the answers).
+    `before_each(job)`, when given, runs before each program (e.g. forgetting a registry it fills)."""
     import warnings
 
     import torch
@@ -185,6 +188,8 @@ def worker() -> None:
     torch.nn.modules.module.register_module_forward_hook(recorder.hook)
     for line in sys.stdin:
         job = json.loads(line)
+        if before_each is not None and not job.get("ping"):
+            before_each(job)
         answers.write(json.dumps({"ready": True} if job.get("ping") else _label(job, recorder)) + "\n")
         answers.flush()
 
@@ -198,9 +203,15 @@ def text_key(text: str, trace: bool = False) -> str:
 
 
 class Labeller:
-    def __init__(self, cache: Optional[Path] = CACHE, timeout: float = RUN_TIMEOUT):
+    """`script` is run with `--worker` (default: this file); another corpus's script sets its programs'
+    surroundings up (corpus/zoo_intent.py: the fake torchvision package) and then serves `worker()`."""
+
+    def __init__(self, cache: Optional[Path] = CACHE, timeout: float = RUN_TIMEOUT, script: Optional[Path] = None,
+                 package: Optional[str] = None):
         self.cache_path = cache
         self.timeout = timeout
+        self.script = script or Path(__file__).resolve()
+        self.package = package  # every program's __package__ (see _label)
         self.proc: Optional[subprocess.Popen] = None
         self.labels: dict = {}
         self.fresh = 0
@@ -212,7 +223,7 @@ class Labeller:
     def label(self, text: str, path: str, trace: bool = False) -> dict:
         key = text_key(text, trace)
         if key not in self.labels:
-            self.labels[key] = self._run({"text": text, "path": path, "trace": trace})
+            self.labels[key] = self._run({"text": text, "path": path, "trace": trace, "package": self.package})
             self.fresh += 1
             if self.fresh % 50 == 0:
                 self.save()
@@ -220,7 +231,7 @@ class Labeller:
 
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:
-            self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker"], cwd=str(ROOT),
+            self.proc = subprocess.Popen([sys.executable, str(self.script), "--worker"], cwd=str(ROOT),
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                          text=True, bufsize=1)
             # Importing torch is not the first program's time: wait for it apart.
@@ -710,14 +721,14 @@ def _fix_dict(fix, text: str) -> Optional[dict]:
             "span": [s.start_line, s.start_col, s.end_line, s.end_col]}
 
 
-def shapels_errors(text: str, path: str) -> dict:
+def shapels_errors(text: str, path: str, options=None) -> dict:
     """The error-level findings in the order shapels reports them (by position), each with its preferred
-    fix and alternatives as plain dicts."""
+    fix and alternatives as plain dicts. `options`: the engine's Options (default: its own)."""
     from shapels.analysis.engine import analyze
 
     try:
         with time_limit(STATIC_TIMEOUT):
-            result = analyze(text, path)
+            result = analyze(text, path) if options is None else analyze(text, path, options)
     except Exception as error:  # noqa: BLE001 - an engine crash is a result to report, not a reason to stop
         return {"errors": [], "partial": True, "crash": f"{type(error).__name__}: {error}"[:300]}
     errors = [{"code": f.code, "line": f.span.start_line, "col": f.span.start_col, "message": f.message,
@@ -806,13 +817,13 @@ def evaluate_program(path: Path, labeller: Labeller, operators=OPERATORS) -> dic
     return row
 
 
-def evaluate_mutant(m: Mutant, text: str, path: Path, base: dict, labeller: Labeller) -> dict:
+def evaluate_mutant(m: Mutant, text: str, path: Path, base: dict, labeller: Labeller, options=None) -> dict:
     mutated = m.apply(text)
     label = labeller.label(mutated, str(path))
     original = base
     if m.reference is not None:
         base = labeller.label(m.intended(text), str(path))
-    static = shapels_errors(mutated, str(path))
+    static = shapels_errors(mutated, str(path), options)
     errors = static["errors"]
     entry = {**asdict(m), "mutated_line": mutated.splitlines()[m.line - 1].strip(), "fails": not label["runs"],
              "error_type": label["error_type"], "error": label["error"], "error_line": label["error_line"],
@@ -912,18 +923,20 @@ def _mutation(e: dict) -> str:
     return f"`{_cell(e['mutated_line'])}` (was `{_cell(e['original'])}`)"
 
 
-def render(rows: list) -> str:
+def render(rows: list, intro: Optional[list] = None, operators=OPERATORS) -> str:
+    """The results file; `intro` (a title and what was measured, as lines) replaces this corpus's own."""
     entries = [e for r in rows for e in r["mutants"]]
     fps = [(r["program"], e) for r in rows for e in r["base_errors"]]
     crashes = [(r["program"], "(unmutated)", r["base_crash"]) for r in rows if r["base_crash"]]
     crashes += [(e["program"], f"{e['operator']} line {e['line']}", e["crash"]) for e in entries if e["crash"]]
     broken = [r["program"] for r in rows if not r["runs"]]
+    if intro is None:
+        intro = ["# The intent mutation corpus: the right line and the right fix", "",
+                 "Written by `.venv/bin/python corpus/intent_mutants.py` (see its docstring). "
+                 f"{len(rows)} working programs in `{_folder()}/`, {len(entries)} one-line mutants "
+                 f"(at most {CAP} per program and operator), each labelled by running it with torch."]
     out = [
-        "# The intent mutation corpus: the right line and the right fix",
-        "",
-        "Written by `.venv/bin/python corpus/intent_mutants.py` (see its docstring). "
-        f"{len(rows)} working programs in `{_folder()}/`, {len(entries)} one-line mutants "
-        f"(at most {CAP} per program and operator), each labelled by running it with torch.",
+        *intro,
         "",
         "- *failing*: the mutant raises when run. *detected*: shapels reports an error-level finding. *on line*: "
         "one starts on the mutated line (the line a person had to edit).",
@@ -944,7 +957,7 @@ def render(rows: list) -> str:
     if broken:
         out.append(f"Programs that do not run (left out): {', '.join(broken)}")
     out.append(f"shapels: {shapels_source()}")
-    out += ["", *table(rows), ""]
+    out += ["", *table(rows, operators), ""]
     out += ["## Every failing mutant", "",
             "| program | operator | line | mutation | torch says | shapels first error | its fix | verdict |",
             "|---|---|---|---|---|---|---|---|"]
