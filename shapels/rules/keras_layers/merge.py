@@ -166,6 +166,8 @@ def dot(call: RuleCall):
     if None in axes:
         raise Unknowable("axes")
     a, b = _inputs(call, count=2)
+    if a.rank == 0 or b.rank == 0:
+        raise Unknowable("inputs")  # a 0-D input to a batched dot: not modelled
     if single is not None and axes[0] < 0:
         axes = [axes[0] % a.rank, axes[1] % b.rank]
     name = layer_name(call)

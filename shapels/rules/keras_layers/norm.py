@@ -111,7 +111,10 @@ keras_layer(
     ],
 )
 def group_normalization(call: RuleCall):
-    (axis,) = _axes(call)
+    axes = _axes(call)
+    if len(axes) != 1 or isinstance(call.value("axis"), (Seq, ListValue)):
+        raise Unknowable("axis")  # GroupNormalization takes one int axis
+    (axis,) = axes
     groups = to_dim(call.value("groups"))
     if groups is None:
         raise Unknowable("groups")
