@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Optional
 import sympy
 
 from shapels.analysis.objects import Instance, UserFunction
+from shapels.analysis.python_values import MISSING_VALUE, plain
+from shapels.rules import vision_data as V
 
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
-from shapels.values import UNKNOWN, Const, DictValue, ListValue, Number, Seq, Tensor, Value
+from shapels.values import UNKNOWN, Const, DictValue, ListValue, Number, Seq, Step, Tensor, Value
 
 if TYPE_CHECKING:
     from shapels.analysis.protocol import Interp
@@ -73,7 +75,7 @@ def user_dataset(interp: Interp, dataset: Instance, frame) -> Value:
     return DatasetValue(sample, to_dim(size) if isinstance(size, Number) else None)
 
 
-def data_loader(args: list, kwargs: dict) -> Value:
+def data_loader(args: list, kwargs: dict, loc=None) -> Value:
     """`DataLoader(dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0,
     collate_fn=None, pin_memory=False, drop_last=False, ...)` over a dataset of known samples, with the
     default collate and batching; anything else is unknown."""
@@ -98,7 +100,7 @@ def data_loader(args: list, kwargs: dict) -> Value:
         return UNKNOWN
     full = drop_last.value is True or dataset.length is not None and D.divides(size, dataset.length) is True
     batch = size if full else D.fresh("B")  # the last batch may be smaller
-    collated = collate(dataset.sample, batch)
+    collated = collate(dataset.sample, batch, loc)
     if collated is UNKNOWN:
         return UNKNOWN
     nonempty = _positive(dataset.length) and (drop_last.value is not True or D.eq(size, dataset.length) is True
@@ -106,24 +108,27 @@ def data_loader(args: list, kwargs: dict) -> Value:
     return LoaderValue(collated, nonempty)
 
 
-def collate(sample: Value, batch) -> Value:
-    """torch's default_collate of `batch` samples shaped like `sample`."""
+def collate(sample: Value, batch, loc=None) -> Value:
+    """torch's default_collate of `batch` samples shaped like `sample`; a tensor's provenance gains the
+    loader's step at `loc`."""
     if isinstance(sample, Tensor):
         if not sample.shape.ranked:
             return Tensor(Shape.unknown(), sample.trace, dtype=sample.dtype)
-        return Tensor(Shape.of([batch, *sample.shape.dims]), sample.trace, dtype=sample.dtype)
+        shape = Shape.of([batch, *sample.shape.dims])
+        trace = sample.trace + (Step("batch", shape, loc),) if loc is not None else sample.trace
+        return Tensor(shape, trace, dtype=sample.dtype)
     if isinstance(sample, Number):
         integral = not isinstance(sample.value, float) and getattr(sample.value, "is_integer", False)
         return Tensor(Shape.of([batch]), dtype="int64" if integral else "float64")
     if isinstance(sample, Const) and isinstance(sample.value, bool):
         return Tensor(Shape.of([batch]), dtype="bool")
     if isinstance(sample, (Seq, ListValue)):
-        items = [collate(item, batch) for item in sample.items]
+        items = [collate(item, batch, loc) for item in sample.items]
         if any(item is UNKNOWN for item in items):
             return UNKNOWN
         return Seq(tuple(items)) if isinstance(sample, Seq) else ListValue(items)
     if isinstance(sample, DictValue):
-        items = {key: collate(value, batch) for key, value in sample.items.items()}
+        items = {key: collate(value, batch, loc) for key, value in sample.items.items()}
         return UNKNOWN if any(v is UNKNOWN for v in items.values()) else DictValue(items)
     return UNKNOWN
 
@@ -145,3 +150,102 @@ def _positive(length) -> bool:
 def _at_least(length, size) -> bool:
     n, b = D.as_int(length), D.as_int(size)
     return n is not None and b is not None and n >= b
+
+
+@dataclass(eq=False)
+class TransformValue(Value):
+    """A torchvision transform with the arguments it was built with (plain Python values), or the
+    transforms a Compose chains; `known` is False where an argument or a step is not known."""
+
+    name: str
+    args: dict
+    steps: tuple = ()
+    known: bool = True
+    arg_locs: dict = None  # parameter -> Loc of the argument as written (for the repair's edits)
+
+
+def _plain(value: Value):
+    if isinstance(value, ListValue):
+        items = tuple(_plain(item) for item in value.items)
+        return MISSING_VALUE if value.uncertain or MISSING_VALUE in items else items
+    return plain(value)
+
+
+def _bind(params: tuple, args: list, kwargs: dict) -> Optional[dict]:
+    if len(args) > len(params) or any(k not in params for k in kwargs):
+        return None
+    bound = dict(zip(params, args))
+    bound.update(kwargs)
+    return bound
+
+
+def make_transform(qualname: str, args: list, kwargs: dict, arg_locs: Optional[dict] = None) -> Value:
+    """`transforms.Resize(32)`, `transforms.Compose([...])`: the transform as a value (TransformValue)."""
+    name = qualname.rsplit(".", 1)[-1]
+    if name not in V.TRANSFORMS:
+        return UNKNOWN
+    bound = _bind(V.TRANSFORM_PARAMS.get(name, ()), args, kwargs) if name in V.TRANSFORM_PARAMS else {}
+    if bound is None:
+        return TransformValue(name, {}, known=False)
+    if name == "Compose":
+        steps = bound.get("transforms")
+        items = list(steps.items) if isinstance(steps, (ListValue, Seq)) and not getattr(steps, "uncertain", False) \
+            else None
+        if items is None or not all(isinstance(i, TransformValue) for i in items):
+            return TransformValue(name, {}, known=False)
+        return TransformValue(name, {}, tuple(items), all(i.known for i in items))
+    values = {param: _plain(value) for param, value in bound.items() if param not in ("lambd", "mean", "std")}
+    known = name != "Lambda" and MISSING_VALUE not in values.values()
+    params = V.TRANSFORM_PARAMS.get(name, ())
+    locs = {params[i] if isinstance(i, int) else i: where for i, where in (arg_locs or {}).items()
+            if not isinstance(i, int) or i < len(params)}
+    return TransformValue(name, values if known else {}, known=known, arg_locs=locs)
+
+
+def apply(transform: Value, image: Optional[V.Image]) -> Optional[V.Image]:
+    """The image after a transform (None where not known)."""
+    if not isinstance(transform, TransformValue) or not transform.known or image is None:
+        return None
+    if transform.name == "Compose":
+        for step in transform.steps:
+            image = apply(step, image)
+        return image
+    return V.transform(transform.name, transform.args, image)
+
+
+def vision_dataset(qualname: str, args: list, kwargs: dict, loc=None) -> Value:
+    """`datasets.MNIST(root, train=True, transform=ToTensor())` and the like: samples (image, label) where
+    the transforms end in a tensor of known channels (a PIL image does not collate); length per split."""
+    if qualname == V.FAKE_DATA:
+        bound = _bind(V.FAKE_DATA_PARAMS, args, kwargs)
+        if bound is None:
+            return UNKNOWN
+        size = _plain(bound.get("size", Number(sympy.Integer(1000))))
+        image_size = _plain(bound.get("image_size", Seq(tuple(Number(sympy.Integer(n)) for n in (3, 224, 224)))))
+        image = V.dataset_image(qualname, image_size if isinstance(image_size, tuple) else None)
+        length = sympy.Integer(size) if isinstance(size, int) and size >= 0 else None
+    else:
+        facts = V.DATASETS.get(qualname)
+        params = V.IMAGE_FOLDER_PARAMS if qualname.endswith("ImageFolder") else V.DATASET_PARAMS
+        bound = _bind(params, args, kwargs) if facts is not None else None
+        if bound is None:
+            return UNKNOWN
+        image = V.dataset_image(qualname)
+        train = _plain(bound.get("train", Const(True)))
+        length = sympy.Integer(facts.length[0 if train else 1]) if facts.length and isinstance(train, bool) else None
+    transform = bound.get("transform")
+    if transform is None or isinstance(transform, Const) and transform.value is None:
+        return UNKNOWN  # a PIL image: default_collate refuses it
+    image = apply(transform, image)
+    target_transform = bound.get("target_transform")
+    if image is None or not image.tensor or target_transform is not None and not (
+            isinstance(target_transform, Const) and target_transform.value is None):
+        return UNKNOWN
+    dims = [image.channels] + [d if d is not None else D.fresh("?") for d in (image.height, image.width)]
+    # The sample's provenance starts at the dataset call, and carries the transform (the repair may
+    # resize it: transform_size in causes/inputs.py)
+    label = qualname.rsplit(".", 1)[-1]
+    shape = Shape.of(dims)
+    trace = (Step(label, shape, loc, transform),) if loc is not None else ()
+    sample = Seq((Tensor(shape, trace, dtype=image.dtype), Number(D.fresh("label"))))
+    return DatasetValue(sample, length)

@@ -9,6 +9,8 @@ model (`functools.partial()` without a function): the rule registry, then an unk
 from __future__ import annotations
 
 import math
+
+import libcst as cst
 from typing import TYPE_CHECKING, Callable, Optional
 
 from shapels.analysis import argparse_values, data_values
@@ -148,10 +150,33 @@ def _tensor_dataset(interp: Interp, qualname: str, args: list, kwargs: dict, fra
 def _data_loader(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
     if args and isinstance(args[0], Instance):
         args = [data_values.user_dataset(interp, args[0], frame)] + list(args[1:])
-    return data_values.data_loader(args, kwargs)
+    return data_values.data_loader(args, kwargs, frame.loc(node) if node is not None else None)
 
 
 @library(*data_values.PASS_THROUGH)
 def _progress_bar(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
     """`tqdm(loader, desc=...)` iterates as its first argument does."""
     return args[0] if args else None
+
+
+@library(*[prefix + name for prefix in data_values.V.TRANSFORM_PREFIXES for name in data_values.V.TRANSFORMS])
+def _transform(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return data_values.make_transform(qualname, args, kwargs, _argument_locs(frame, node))
+
+
+@library(*data_values.V.DATASETS, data_values.V.FAKE_DATA)
+def _vision_dataset(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return data_values.vision_dataset(qualname, args, kwargs, frame.loc(node) if node is not None else None)
+
+
+def _argument_locs(frame: Frame, node) -> dict:
+    """Where each argument of a call is written: its position (an int) or keyword -> Loc."""
+    if not isinstance(node, cst.Call):
+        return {}
+    locs: dict = {}
+    for position, argument in enumerate(node.args):
+        if argument.star:
+            return {}
+        key = argument.keyword.value if argument.keyword is not None else position
+        locs[key] = frame.loc(argument.value)
+    return locs

@@ -17,7 +17,7 @@ from typing import Iterator, Optional
 
 from shapels.analysis.causes.base import Cause, Source, conv_map_into_linear, written_for_a_map
 from shapels.analysis.causes.geometry import odd_geometry
-from shapels.analysis.causes.inputs import GUESS, SIGNALLED, SIZE, driver_input, fixed_batch_state
+from shapels.analysis.causes.inputs import GUESS, SIGNALLED, SIZE, driver_input, fixed_batch_state, transform_size
 from shapels.analysis.causes.names import other_name, unused_parameter
 from shapels.analysis.causes.statements import (discarded_results, dropped_keepdim, flattened_batch,
                                                 forgotten_flatten, wrapped_width)
@@ -59,6 +59,7 @@ def size_reading(finding: Finding, source: Source) -> Iterator[Cause]:
     """An image size the model was built for: as plausible as the constructor's number, so tried when it
     fails and offered beside it when it works (preferred where the Linear is written as a product)."""
     yield from driver_input(finding, source, SIZE)
+    yield from transform_size(finding)
 
 
 def last_resorts(finding: Finding, source: Source) -> Iterator[Cause]:

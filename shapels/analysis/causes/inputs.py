@@ -294,3 +294,40 @@ def _first_parameter(unit) -> Optional[str]:
         return None
     params = list(unit.params.posonly_params) + list(unit.params.params)
     return params[1].name.value if len(params) > 1 else None
+
+
+_SIZES_SET_BY = ("Resize", "CenterCrop", "RandomCrop", "RandomResizedCrop")
+
+
+def transform_size(finding: Finding) -> Iterator[Cause]:
+    """`transforms.Resize(32)` in a dataset's transform, where the model was built for 28×28 images: the
+    last transform that sets the size, written as one int, set to an image size the model fits (the
+    same sizes a driver's input is tried with)."""
+    evidence = finding.evidence
+    if evidence is None:
+        return
+    for tensor in [evidence.source] + list(evidence.operands):
+        if not isinstance(tensor, Tensor) or not tensor.trace:
+            continue
+        made = tensor.trace[0]  # the dataset's step: one sample's (C, H, W)
+        setting = _last_size_step(getattr(made, "layer", None))
+        where = setting.arg_locs.get("size") if setting is not None and setting.arg_locs else None
+        if where is None or not isinstance(where.node, cst.Integer) or not made.shape.ranked or made.shape.rank != 3:
+            continue
+        dims = [None] + [D.as_int(d) for d in made.shape.dims]
+        for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
+            fix = Fix(f"Make the images {size}×{size}: {setting.name}({size})", where, str(size),
+                      target="the dataset's transform")
+            yield Cause("input-shape", fix, f"the dataset's transform makes {dims[-2]}×{dims[-1]} images "
+                                            f"({setting.name}({where.node.value})), and the model was built for "
+                                            f"{size}×{size}: {finding.message}")
+        return
+
+
+def _last_size_step(transform):
+    """The last step of a transform (a Compose's, in order) that sets the image's size."""
+    steps = getattr(transform, "steps", None)
+    if steps:
+        found = [_last_size_step(step) for step in steps]
+        return next((step for step in reversed(found) if step is not None), None)
+    return transform if getattr(transform, "name", None) in _SIZES_SET_BY else None
