@@ -417,3 +417,109 @@ def test_a_reversed_list_of_features_keeps_its_items():
     """
     assert _torch(source) == "(1, 4, 8, 8)"
     assert _errors(source) == [] and _shape(source) == "(1, 4, 8, 8)"
+
+
+# -- an error inside an imported file is reported at the analysed file's call that led there ---------------
+LIBRARY = """
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, channels=3):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, 8, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def build_and_run(x):
+    return Block()(x)
+"""
+
+USER = """
+import torch
+from mylib.layers import Block, build_and_run
+
+
+def run(x):
+    y = x * 2
+    return build_and_run(y)
+
+
+model = Block()
+img = torch.randn({input})
+out = {call}
+print(tuple(out.shape))
+"""
+
+
+def _package(tmp_path, source: str):
+    pkg = tmp_path / "mylib"
+    pkg.mkdir(exist_ok=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "layers.py").write_text(LIBRARY)
+    main = tmp_path / "main.py"
+    main.write_text(textwrap.dedent(source))
+    return main
+
+
+def _run_file(path) -> str:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, path.name], cwd=path.parent, capture_output=True, text=True, timeout=300)
+    return done.stdout.strip() if done.returncode == 0 else done.stderr.strip().splitlines()[-1]
+
+
+def _findings_of(path):
+    from shapels.imports import FileLoader
+
+    return analyze(path.read_text(), str(path), Options(loader=FileLoader(include_site_packages=False))).findings
+
+
+@pytest.mark.parametrize("call, line", [("model(img)", 13), ("run(img)", 8)])
+@pytest.mark.parametrize("size", ["1, 3, 8, 8", "1, 6, 8, 8"])
+def test_an_error_in_imported_code_is_reported_at_this_files_innermost_call(tmp_path, call, line, size):
+    main = _package(tmp_path, USER.format(input=size, call=call))
+    verdict = _run_file(main)
+    errors = [f for f in _findings_of(main) if f.severity == "error"]
+    if size.startswith("1, 3"):
+        assert verdict == "(1, 8, 8, 8)" and errors == []
+        return
+    assert verdict.startswith("RuntimeError")
+    [error] = errors
+    assert error.code == "conv-in-channels" and error.span.start_line == line
+    assert error.message.startswith("in imported code (Block): ") and error.fix is None
+
+
+def test_a_channels_last_input_is_blamed_where_it_is_made_even_through_imported_code(tmp_path):
+    main = _package(tmp_path, USER.format(input="3, 8, 8", call="model(img)[None]"))
+    assert _run_file(main) == "(1, 8, 8, 8)"  # a conv takes an unbatched image
+    assert [f for f in _findings_of(main) if f.severity == "error"] == []
+    main = _package(tmp_path, USER.format(input="1, 8, 8, 3", call="model(img)"))
+    assert _run_file(main).startswith("RuntimeError")
+    [error] = [f for f in _findings_of(main) if f.severity == "error"]
+    assert error.span.start_line == 12  # `img = torch.randn(1, 8, 8, 3)`, where the fix rewrites the sizes
+    assert error.fix is not None and error.fix.content == "torch.randn(1, 3, 8, 8)"
+
+
+# -- re.split on known strings (timm's block strings: 'ir_r2_k3_s2_e6_c24') --------------------------------
+@pytest.mark.parametrize("block", ["ir_r2_k3_s2_e6_c24", "ds_r1_k5_s1_e1_c16"])
+def test_a_block_string_decoded_with_re_split_sizes_its_layers_like_torch(block):
+    source = f"""
+    import re
+    import torch
+    from torch import nn
+
+    options = {{}}
+    for op in '{block}'.split('_')[1:]:
+        key, value = re.split(r'(\\d.*)', op)[:2]
+        options[key] = value
+    layers = [nn.Conv2d(3 if i == 0 else int(options['c']), int(options['c']), int(options['k']),
+                        stride=int(options['s']), padding=int(options['k']) // 2) for i in range(int(options['r']))]
+    out = nn.Sequential(*layers)(torch.randn(1, 3, 32, 32))
+    """
+    verdict = _torch(source)
+    assert _errors(source) == [] and _shape(source) == verdict

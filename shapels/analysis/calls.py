@@ -76,6 +76,13 @@ def call(interp: Interp, callee: Value, args: list, kwargs: dict, frame, node: c
     handler = _CALL_BY_TYPE.get(type(callee))  # value classes are never subclassed: exact types
     if handler is None:
         return _unknown_call(args, kwargs)
+    if node is not None and (frame.scope is None or frame.scope is interp.main):
+        sites = interp.recorder.sites  # a call from the analysed file: a finding in imported code is shown here
+        sites.append((frame.unit, node))
+        try:
+            return handler(interp, callee, args, kwargs, frame, node)
+        finally:
+            sites.pop()
     return handler(interp, callee, args, kwargs, frame, node)
 
 

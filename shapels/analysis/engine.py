@@ -389,7 +389,7 @@ def _resolve_findings(findings: list, positions: Positions, text: str) -> list:
     out = []
     for f in findings:
         f.span = f.span or positions.span(f.loc)
-        if f.span is None:
+        if f.span is None and not _at_call_site(f, positions):
             continue
         for r in f.related:
             r.span = positions.span(r.loc)
@@ -398,6 +398,24 @@ def _resolve_findings(findings: list, positions: Positions, text: str) -> list:
             fix.span = positions.span(fix.loc)
         out.append(f)
     return _unsuppressed(out, text)
+
+
+def _at_call_site(finding, positions: Positions) -> bool:
+    """An error inside an imported file (the package's own layers, reached from this file's driver) is
+    reported at this file's call that led to it, its message saying where it happened; its fixes, which
+    would edit the other file, are not offered here. Warnings and notes there stay unreported, and so do
+    errors of an imported module's own top level (the import is not what this file runs)."""
+    if finding.site is None or finding.severity != "error" or finding.loc is None \
+            or not isinstance(finding.loc.unit, (cst.FunctionDef, cst.Lambda)):
+        return False
+    span = positions.span(finding.site)
+    if span is None:
+        return False
+    finding.span = span
+    where = f" ({finding.module})" if finding.module else ""
+    finding.message = f"in imported code{where}: {finding.message}"
+    finding.fix, finding.alternatives, finding.producer = None, [], None
+    return True
 
 
 def _unsuppressed(findings: list, text: str) -> list:

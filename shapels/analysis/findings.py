@@ -62,6 +62,9 @@ class Finding:
     alternatives: list = field(default_factory=list)  # further Fix options (e.g. LazyLinear)
     producer: Optional[Fix] = None  # the upstream argument that may be the one to change (repair.py decides)
     evidence: Optional[Evidence] = None  # for repair.py's search of causes beyond constructor arguments
+    # Where `loc` is in an imported file: the analysed file's call that led there (innermost), where the
+    # finding is reported instead (engine._resolve_findings).
+    site: Optional[Loc] = None
 
     def key(self) -> tuple:
         span = self.span

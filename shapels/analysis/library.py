@@ -9,6 +9,7 @@ model (`functools.partial()` without a function): the rule registry, then an unk
 from __future__ import annotations
 
 import math
+import re
 
 import libcst as cst
 from typing import TYPE_CHECKING, Callable, Optional
@@ -97,6 +98,30 @@ def _math(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame,
         return python_number(getattr(math, qualname.rsplit(".", 1)[-1])(*values))
     except (TypeError, ValueError, OverflowError, ZeroDivisionError):
         return UNKNOWN
+
+
+# re functions on a known pattern and string (timm's `re.split(r'(\d.*)', op)` decoding its block strings)
+_REGEX_FUNCTIONS = {"re.split": re.split, "re.findall": re.findall, "re.sub": re.sub}
+_REGEX_TEXT = 1000  # characters of pattern or string at most: short literals, never a file's contents
+
+
+@library(*_REGEX_FUNCTIONS)
+def _regex(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    expected = 3 if qualname == "re.sub" else 2
+    if len(args) != expected or kwargs:
+        return None
+    texts = [a.value if isinstance(a, Const) and isinstance(a.value, str) else None for a in args]
+    if None in texts or any(len(t) > _REGEX_TEXT for t in texts):
+        return UNKNOWN
+    try:
+        found = _REGEX_FUNCTIONS[qualname](*texts)
+    except re.error:
+        return UNKNOWN  # Python raises: not a shape finding
+    if isinstance(found, str):
+        return Const(found)
+    if any(isinstance(item, tuple) for item in found):
+        return UNKNOWN  # findall with several groups: tuples of strings, not followed
+    return ListValue([Const(item) for item in found])  # (an unmatched group of re.split is None)
 
 
 @library("numpy.linspace", "numpy.arange")

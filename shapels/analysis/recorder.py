@@ -57,6 +57,8 @@ class Recorder:
         self.runs: dict[str, list[Run]] = {}
         self._stack: list[Optional[Run]] = []
         self.notes: list[str] = []
+        # (unit, call node) of the calls being made from the analysed file, innermost last (calls.call)
+        self.sites: list = []
 
     # -- runs ---------------------------------------------------------------------------------
     def begin_run(self, run: Run) -> None:
@@ -94,4 +96,6 @@ class Recorder:
         if key in self._finding_keys:
             return
         self._finding_keys.add(key)
+        if finding.site is None and self.sites:
+            finding.site = Loc(*self.sites[-1])  # used only where `loc` turns out to be in another file
         self.findings.append(finding)
