@@ -318,9 +318,9 @@ def transform_size(finding: Finding) -> Iterator[Cause]:
         for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
             fix = Fix(f"Make the images {size}×{size}: {setting.name}({size})", where, str(size),
                       target="the dataset's transform")
-            yield Cause("input-shape", fix, f"the dataset's transform makes {dims[-2]}×{dims[-1]} images "
-                                            f"({setting.name}({where.node.value})), and the model was built for "
-                                            f"{size}×{size}: {finding.message}")
+            yield Cause(INPUT_SHAPE, fix, f"the dataset's transform makes {dims[-2]}×{dims[-1]} images "
+                                          f"({setting.name}({where.node.value})), and the model was built for "
+                                          f"{size}×{size}: {finding.message}")
         return
 
 
