@@ -357,7 +357,7 @@ def scaled_dot_product_attention(call: RuleCall):
         if joined.ranked and scores.ranked and (joined.rank != scores.rank or any(
                 D.eq(a, b) is False for a, b in zip(joined.dims, scores.dims))):
             call.fail(BROADCAST_MISMATCH, f"scaled_dot_product_attention: attn_mask {mask.show()} does not broadcast "
-                                            f"to the attention scores {scores.show()}", input_name="attn_mask")
+                                          f"to the attention scores {scores.show()}", input_name="attn_mask")
     batch = broadcast(call, scores_batch, vb)
     return Shape(batch.dims + (L, Ev), batch.ranked)
 
@@ -367,11 +367,11 @@ def _grouped_heads(call: RuleCall, q: Shape, k: Shape, v: Shape, qb: Shape, kb: 
     for name, s in (("query", q), ("key", k), ("value", v)):
         if s.ranked and s.rank < 3:
             call.fail(OP_INPUT_SHAPE, f"scaled_dot_product_attention with enable_gqa needs a heads dim (-3), "
-                                        f"got {name} {s.show()}", input_name=name)
+                                      f"got {name} {s.show()}", input_name=name)
     hq, hk, hv = (D.as_int(s.dim(-3)) for s in (q, k, v))
     if None in (hq, hk, hv):
         raise Unknowable("enable_gqa")
     if hq % hk or hq % hv:
         call.fail(OP_INPUT_SHAPE, f"scaled_dot_product_attention: key heads ({hk}) and value heads ({hv}) must divide "
-                                    f"the query heads ({hq})", input_name="key")
+                                  f"the query heads ({hq})", input_name="key")
     return kb.with_dim(-1, hq), vb.with_dim(-1, hq)

@@ -81,7 +81,7 @@ def pack(call: RuleCall):
         for i, size in enumerate(sizes[1:], 1):
             if D.eq(first, size) is False:
                 call.fail(CAT_MISMATCH, f"einops.pack: the tensors differ outside the packed axis: "
-                                          f"{shapes[0].show()} and {shapes[i].show()}", input_name="tensors")
+                                        f"{shapes[0].show()} and {shapes[i].show()}", input_name="tensors")
         kept.append(first if all(D.eq(first, s) is True for s in sizes) else D.fresh("?"))
     packed = sympy.Integer(0)
     for star in stars:

@@ -378,7 +378,7 @@ def _check_groups(call: RuleCall, shape: Shape, groups) -> None:
         _single_value(call, shape, shape.dims[0] * (c // g) * D.dim_product(shape.dims[2:]))
         if c % g:
             call.fail(GROUPNORM_GROUPS, f"{layer_name(call)}: the input {shape.show()} has {c} channels, "
-                                          f"which num_groups={g} does not divide", input_name="input")
+                                        f"which num_groups={g} does not divide", input_name="input")
 
 
 @layer(

@@ -33,8 +33,8 @@ def _blocks(call: RuleCall, spatial, what: str) -> list:
     grid = [conv_out(spatial[i], kernel[i], stride[i], padding[i], dilation[i]) for i in range(2)]
     if any(D.as_int(g) is not None and D.as_int(g) < 1 for g in grid):
         call.fail(POOL_OUTPUT_EMPTY, f"{what}: a spatial size {_shown(spatial)} holds no {_shown(kernel)} block "
-                                       f"(dilation {_shown(dilation)}, padding {_shown(padding)}); the block grid "
-                                       f"would be {_shown(grid)}")
+                                     f"(dilation {_shown(dilation)}, padding {_shown(padding)}); the block grid "
+                                     f"would be {_shown(grid)}")
     return grid
 
 
@@ -43,7 +43,7 @@ def _unfold(call: RuleCall) -> Shape:
     what = "unfold"
     if shape.ranked and shape.rank not in (3, 4):
         call.fail(CONV_INPUT_RANK, f"{what} expects a 3-D (unbatched) or 4-D (batched) input, got "
-                                     f"{shape.rank}-D {shape.show()}")
+                                   f"{shape.rank}-D {shape.show()}")
     channels, height, width = (shape.dim(i) for i in (-3, -2, -1))
     spatial = [height if height is not None else D.fresh("?"), width if width is not None else D.fresh("?")]
     kernel = call.dims("kernel_size", 2)
@@ -60,7 +60,7 @@ def _fold(call: RuleCall) -> Shape:
     what = "fold"
     if shape.ranked and shape.rank not in (2, 3):
         call.fail(CONV_INPUT_RANK, f"{what} expects a 2-D (unbatched) or 3-D (batched) input, got "
-                                     f"{shape.rank}-D {shape.show()}")
+                                   f"{shape.rank}-D {shape.show()}")
     kernel = call.dims("kernel_size", 2)
     output_size = call.dims("output_size", 2)
     columns, count = shape.dim(-2), shape.dim(-1)
@@ -70,14 +70,14 @@ def _fold(call: RuleCall) -> Shape:
         whole = D.divides(per_block, columns)
         if whole is False:
             call.fail(OP_INPUT_SHAPE, f"{what}: input dim -2 ({D.show(columns)}) is not divisible by the kernel's "
-                                        f"{_shown(kernel)} = {D.show(per_block)} positions, in {shape.show()}")
+                                      f"{_shown(kernel)} = {D.show(per_block)} positions, in {shape.show()}")
         if whole:
             channels = D.floordiv(columns, per_block)
     grid = _blocks(call, output_size, what)
     blocks = grid[0] * grid[1]
     if count is not None and D.eq(count, blocks) is False:
         call.fail(OP_INPUT_SHAPE, f"{what}: output_size {_shown(output_size)} with kernel {_shown(kernel)} has "
-                                    f"{D.show(blocks)} blocks, but the input {shape.show()} has {D.show(count)}")
+                                  f"{D.show(blocks)} blocks, but the input {shape.show()} has {D.show(count)}")
     tail = [channels, *output_size]
     if shape.ranked:
         return Shape.of(list(shape.dims[: shape.rank - 2]) + tail)

@@ -51,7 +51,7 @@ def discarded_results(finding: Finding, source: Source) -> Iterator[Cause]:
                   target="the statement")
         what = call.func.attr.value if isinstance(call.func, cst.Attribute) else "it"
         yield Cause(UNUSED_RESULT, fix, f"the result of `{short(text)}` is never used: {what} returns a new "
-                                          f"tensor and leaves {target} as it was")
+                                        f"tensor and leaves {target} as it was")
 
 
 def _receiver(call: cst.Call) -> Optional[str]:
@@ -88,7 +88,7 @@ def flattened_batch(finding: Finding, source: Source) -> Iterator[Cause]:
         fix = Fix("Flatten from dim 1: " + ("start_dim=1" if keyword else "1"), Loc(fn, argument.value), "1",
                   target="start_dim")
         yield Cause(FLATTEN_BATCH, fix, f"`{short(source.code(call))}` flattens from dim 0, which merges the "
-                                          "batch into the features: start_dim=1 keeps the batch dim")
+                                        "batch into the features: start_dim=1 keeps the batch dim")
 
 
 def _start_dim_argument(call: cst.Call) -> Optional[cst.Arg]:
@@ -132,7 +132,7 @@ def dropped_keepdim(finding: Finding, source: Source) -> Iterator[Cause]:
         content = body + ("" if body.endswith(("(", ",")) else ", ") + "keepdim=True)"
         fix = Fix("Keep the reduced dim: keepdim=True", Loc(fn, call), content, target="the reduction")
         yield Cause(MISSING_KEEPDIM, fix, f"`{short(text)}` drops the reduced dim, so it no longer lines up "
-                                            "with what follows: keepdim=True keeps it as size 1")
+                                          "with what follows: keepdim=True keeps it as size 1")
 
 
 def _reduces_a_dim(call: cst.Call) -> bool:
@@ -166,8 +166,8 @@ def forgotten_flatten(finding: Finding, source: Source) -> Iterator[Cause]:
     fix = Fix(f"Flatten the map first: {text}.flatten(1)", Loc(finding.evidence.call_loc.unit, argument),
               f"{text}.flatten(1)", target="the layer's input")
     yield Cause(MISSING_FLATTEN, fix, f"{finding.evidence.layer.label} gets the feature map {shape.show()} "
-                                        "unflattened: a Linear takes its last axis as the features; flattened from "
-                                        f"dim 1 it is (N, {D.show(expected)}), what it expects")
+                                      "unflattened: a Linear takes its last axis as the features; flattened from "
+                                      f"dim 1 it is (N, {D.show(expected)}), what it expects")
 
 
 def wrapped_width(finding: Finding) -> Iterator[Cause]:
