@@ -14,7 +14,7 @@ from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
 from shapels.codes import (
     BROADCAST_MISMATCH, CAT_MISMATCH, CONV_KERNEL_TOO_LARGE, INPUT_SHAPE, LINEAR_IN_FEATURES,
-    VIEW_INVALID_SHAPE,
+    POOL_OUTPUT_EMPTY, VIEW_INVALID_SHAPE,
 )
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
@@ -117,8 +117,12 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch
         # (seq_len, batch) where the model reads (batch, seq_len): no size names it, the re-analysis decides
         yield [1, 0], (f"{what} is transposed: {old}, where the model takes {shape_text([dims[1], dims[0]])}"), GUESS
     for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
-        yield keep[:-2] + [(str(size),), (str(size),)], (f"the model was built for {size}×{size} inputs, and "
-                                                        f"{what} is {dims[-2]}×{dims[-1]} {old}"), SIZE
+        if finding.code in _TOO_SMALL:
+            why = (f"{what} is {dims[-2]}×{dims[-1]} {old}, too small for the model's downsampling: "
+                   f"{size}×{size} inputs run through it")
+        else:
+            why = f"the model was built for {size}×{size} inputs, and {what} is {dims[-2]}×{dims[-1]} {old}"
+        yield keep[:-2] + [(str(size),), (str(size),)], why, SIZE
 
 
 def _driver_batch(tensor: Tensor, source: Source) -> Optional[tuple]:
@@ -209,6 +213,32 @@ def _holds(node: cst.CSTNode, inner: cst.CSTNode) -> bool:
     return bool(found)
 
 
+_TOO_SMALL = (CONV_KERNEL_TOO_LARGE, POOL_OUTPUT_EMPTY)
+
+
+def _sizes_that_fit(finding: Finding, side: int) -> list:
+    """Common image sizes above `side` large enough for the layer whose window outgrew its map: the
+    map shrank by the input's side over the map's, so the input needs about that many times the
+    window (kernel less padding), the smallest such sizes first (the re-analysis decides)."""
+    evidence = finding.evidence
+    source = evidence.source if evidence is not None else None
+    shape = source.shape if isinstance(source, Tensor) else None
+    got = D.as_int(shape.dims[-1]) if shape is not None and shape.ranked and shape.rank >= 1 else None
+    layer = evidence.layer if evidence is not None else None
+    kernel, padding = (_first_int(getattr(layer, "args", {}).get(p)) for p in ("kernel_size", "padding"))
+    window = max((kernel or 2) - 2 * (padding or 0), 1)
+    # Halved: floors on the way make the shrinking less than proportional (a 28-pixel input leaves a 1×1
+    # map where 32 leaves 2×2), so the estimate overshoots
+    least = window * side / got / 2 if got else side + 1
+    return [s for s in _IMAGE_SIZES if s > side and s >= least]
+
+
+def _first_int(value) -> Optional[int]:
+    """An int argument, or the first of a tuple of them (a square kernel's side)."""
+    items = getattr(value, "items", None)
+    return D.as_int(to_dim(items[0] if items else value)) if value is not None else None
+
+
 def _image_sizes(finding: Finding, tensor: Tensor, dims: list) -> list:
     """Square image sizes to try when a Linear after the convolutions expects C*s*s features for the
     C-channel map it gets (the author sized it for an s×s map), or a skip connection does not line up."""
@@ -221,8 +251,8 @@ def _image_sizes(finding: Finding, tensor: Tensor, dims: list) -> list:
             return []
         got, wanted = side
         estimate = dims[-1] * wanted / got
-    elif finding.code == CONV_KERNEL_TOO_LARGE:
-        return [s for s in _IMAGE_SIZES if s > dims[-1]]
+    elif finding.code in _TOO_SMALL:
+        return _sizes_that_fit(finding, dims[-1])
     elif finding.code in (CAT_MISMATCH, BROADCAST_MISMATCH):
         estimate = dims[-1]
         sizes = sorted({16 * math.floor(estimate / 16), 16 * math.ceil(estimate / 16)} - {dims[-1], 0})
