@@ -144,8 +144,9 @@ def _label(job: dict, recorder: _Recorder) -> dict:
     torch.manual_seed(0)
     torch.set_grad_enabled(True)  # a program may switch it off; the next one starts as a fresh process would
     namespace = {"__name__": "__main__", "__file__": path}
-    if job.get("package"):  # a file of a package (a torchvision model file): its relative imports resolve there
-        namespace["__package__"] = job["package"]
+    if job.get("module"):  # a file of a package (a torchvision model file): run under its own dotted name, so
+        # that its relative imports resolve and a registry that looks the module up finds it
+        namespace.update(__name__=job["module"], __package__=job["module"].rpartition(".")[0])
     seen: dict = {}
     label = {"runs": True, "error_type": None, "error": None, "error_line": None}
     try:
@@ -174,7 +175,8 @@ def _label(job: dict, recorder: _Recorder) -> dict:
 def worker(before_each=None) -> None:
     """Reads one JSON job a line on stdin, answers one JSON label a line on its own copy of stdout: what the
     programs print goes to /dev/null (fd 1 itself is redirected, so C-level prints cannot corrupt the answers).
-    `before_each(job)`, when given, runs before each program (e.g. forgetting a registry it fills)."""
+    `before_each(job)`, when given, runs before each program: it may name the job's "module" (see _label) or
+    forget a registry the program fills."""
     import warnings
 
     import torch
@@ -203,15 +205,14 @@ def text_key(text: str, trace: bool = False) -> str:
 
 
 class Labeller:
-    """`script` is run with `--worker` (default: this file); another corpus's script sets its programs'
-    surroundings up (corpus/zoo_intent.py: the fake torchvision package) and then serves `worker()`."""
+    """`command` starts the worker (default: this file with `--worker`); another corpus's command sets its
+    programs' surroundings up (corpus/zoo_intent.py: the fake torchvision package, timm's sources in their
+    own interpreter) and then serves `worker()`."""
 
-    def __init__(self, cache: Optional[Path] = CACHE, timeout: float = RUN_TIMEOUT, script: Optional[Path] = None,
-                 package: Optional[str] = None):
+    def __init__(self, cache: Optional[Path] = CACHE, timeout: float = RUN_TIMEOUT, command: Optional[list] = None):
         self.cache_path = cache
         self.timeout = timeout
-        self.script = script or Path(__file__).resolve()
-        self.package = package  # every program's __package__ (see _label)
+        self.command = command or [sys.executable, str(Path(__file__).resolve()), "--worker"]
         self.proc: Optional[subprocess.Popen] = None
         self.labels: dict = {}
         self.fresh = 0
@@ -223,7 +224,7 @@ class Labeller:
     def label(self, text: str, path: str, trace: bool = False) -> dict:
         key = text_key(text, trace)
         if key not in self.labels:
-            self.labels[key] = self._run({"text": text, "path": path, "trace": trace, "package": self.package})
+            self.labels[key] = self._run({"text": text, "path": path, "trace": trace})
             self.fresh += 1
             if self.fresh % 50 == 0:
                 self.save()
@@ -231,7 +232,7 @@ class Labeller:
 
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:
-            self.proc = subprocess.Popen([sys.executable, str(self.script), "--worker"], cwd=str(ROOT),
+            self.proc = subprocess.Popen(self.command, cwd=str(ROOT),
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                          text=True, bufsize=1)
             # Importing torch is not the first program's time: wait for it apart.

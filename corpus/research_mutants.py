@@ -39,7 +39,6 @@ import random
 import select
 import subprocess
 import sys
-import sysconfig
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -52,6 +51,7 @@ import intent_mutants as im
 import libcst as cst
 from mutate import candidates as scale_candidates
 from research_sweep import PACKAGES, READ_ONLY, ZOO, archived_shapels, fetch
+from wheels import venv_beside_project
 
 VENV = ROOT / ".tools" / "research-venv"
 RUNNER = HERE / "research_run.py"
@@ -210,14 +210,7 @@ def driver(spec: tuple) -> str:
 def venv_python() -> Path:
     """The labelling interpreter: a venv seeing the project's site-packages (torch, einops) through a .pth
     line, with DEPENDENCIES installed into it on first use."""
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        purelib = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                      capture_output=True, text=True, check=True).stdout.strip())
-        (purelib / "_project_site_packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *DEPENDENCIES], check=True)
-    return python
+    return venv_beside_project(VENV, DEPENDENCIES)
 
 
 class Labeller:

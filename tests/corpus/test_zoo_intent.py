@@ -32,13 +32,18 @@ BUILDER = "resnet18"
 
 
 @pytest.fixture(scope="module")
-def resnet():
-    return zoo_intent.program(BUILDER)
+def torchvision():
+    return zoo_intent.Torchvision()
 
 
 @pytest.fixture(scope="module")
-def labeller():
-    lab = zoo_intent.labeller(cache=None)  # no cache: the test labels what is on disk now
+def resnet(torchvision):
+    return torchvision.program(BUILDER)
+
+
+@pytest.fixture(scope="module")
+def labeller(torchvision):
+    lab = zoo_intent.labeller(torchvision, cache=None)  # no cache: the test labels what is on disk now
     yield lab
     lab.close()
 
@@ -48,9 +53,9 @@ def _edit_driver(text: str, new_sizes: str) -> str:
 
 
 def test_operators_change_only_the_driver_input(resnet):
-    path, text, driver_line = resnet
+    text = resnet.text
     assert text.count("torch.randn(1, 3, 224, 224)") == 1
-    found = zoo_intent.mutants(BUILDER, text, driver_line)
+    found = zoo_intent.mutants(resnet)
     ops = [m.operator for m in found]
     assert ops.count("drop_batch") == 1 and ops.count("channels_last") == 1
     sizes = sorted(int(m.new.split(", ")[2]) for m in found if m.operator == "image_size")
@@ -66,15 +71,15 @@ def test_operators_change_only_the_driver_input(resnet):
     assert by_op["channels_last"].new == "1, 224, 224, 3"
 
 
-def test_inception_keeps_its_own_size_out():
-    _, text, driver_line = zoo_intent.program("inception_v3")
-    sizes = {int(m.new.split(", ")[2]) for m in zoo_intent.mutants("inception_v3", text, driver_line, ["image_size"])}
+def test_inception_keeps_its_own_size_out(torchvision):
+    inception = torchvision.program("inception_v3")
+    sizes = {int(m.new.split(", ")[2]) for m in zoo_intent.mutants(inception, ["image_size"])}
     assert 299 not in sizes and 224 in sizes
 
 
 @needs_torch
 def test_worker_labels_and_judges_resnet18(resnet, labeller):
-    path, text, _ = resnet
+    path, text = resnet.path, resnet.text
     base = labeller.label(text, str(path))
     assert base["runs"], base["error"]
     modules = {c["module"] for c in base["calls"]}
@@ -91,13 +96,31 @@ def test_worker_labels_and_judges_resnet18(resnet, labeller):
 
 
 @needs_torch
-def test_resnet18_unmutated_and_running_sizes_get_no_error(resnet, labeller):
+def test_resnet18_unmutated_and_running_sizes_get_no_error(torchvision, resnet, labeller):
     """No false alarm: the unmutated program, and the image sizes resnet18 runs at (adaptive pooling)."""
-    path, text, driver_line = resnet
-    options = zoo_intent.analysis_options()
+    path, text = resnet.path, resnet.text
+    options = torchvision.options()
     assert im.shapels_errors(text, str(path), options) == {"errors": [], "partial": False, "crash": None}
     for side in (32, 96):
         mutated = _edit_driver(text, f"1, 3, {side}, {side}")
         assert labeller.label(mutated, str(path))["runs"]
         static = im.shapels_errors(mutated, str(path), options)
         assert not static["errors"] and static["crash"] is None, (side, static)
+
+
+TIMM_SRC = ROOT / ".tools" / "timm" / f"src-{zoo_intent.TIMM_VERSION}"
+
+
+@pytest.mark.skipif(not (TIMM_SRC / "timm").is_dir(),
+                    reason="timm's sources missing: `.venv/bin/python corpus/zoo_intent.py --library timm` fetches them")
+def test_timm_driver_is_the_only_place_mutated():
+    """timm's programs are the file defining the class with corpus/timm_mutants.py's driver: the operators
+    change that driver's input, never a factory of the model file."""
+    timm = zoo_intent.Timm()
+    for name in ("ResNet-18", "Inception-v3"):
+        program = timm.program(name)
+        found = zoo_intent.mutants(program)
+        last = len(program.text.splitlines())
+        assert found and all(m.line == last for m in found), name
+        assert sorted(m.operator for m in found).count("image_size") == len(zoo_intent.MISTAKEN_SIZES) - 1
+        assert {int(m.new.split(", ")[2]) for m in found if m.operator == "image_size"}.isdisjoint({program.side})
