@@ -248,6 +248,12 @@ LOSS_TARGET = _code(
     "shapes that cannot broadcast, a class weight of another length.",
     "nn.CrossEntropyLoss() fed (8, 10) scores and (4,) targets",
 )
+ASSERT_FAILS = _code(
+    "assert-fails",
+    "An `assert` (or `torch._assert`) on sizes is false for the inputs in play: Python raises AssertionError. "
+    "Reported only where the assertion compares known ints (a shape's dims, a layer's sizes).",
+    "assert x.shape[-1] == self.dim for x of (2, 10, 48) and dim 64",
+)
 SHAPE_CONDITION = _code(
     "shape-condition",
     "Information: the model runs only if a condition on symbolic dims holds.",

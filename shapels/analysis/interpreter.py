@@ -30,6 +30,7 @@ from shapels.analysis.python_values import MISSING_VALUE, dict_key, library_cons
 from shapels.analysis.recorder import Recorder
 from shapels.analysis.semantics import MAX_LOOP, UNBOUND, bind_user_params, compare, iterate, truth
 from shapels.rules import registry as rule_registry
+from shapels.symbolic import dims as D
 from shapels.values import (
     NONE,
     UNKNOWN,
@@ -382,6 +383,38 @@ class Interpreter:
     def exec_small(self, small, frame: Frame) -> str:
         run = _SMALL_STATEMENTS.get(type(small))
         return run(self, small, frame) if run is not None else NORMAL  # pass, del, assert, global, ...
+
+    def exec_assert(self, small: cst.Assert, frame: Frame) -> str:
+        """`assert h == self.image_size, msg`: certainly false on sizes, Python's AssertionError, and what
+        follows does not run; otherwise nothing (its truth not known, or true)."""
+        if self.sizes_certainly_fail(small.test, frame):
+            message = self.eval(small.msg, frame) if small.msg is not None else None
+            said = message.value if isinstance(message, Const) and isinstance(message.value, str) else None
+            self.report_assertion(small.test, said, frame)
+            return DEAD
+        return NORMAL
+
+    def sizes_certainly_fail(self, test: cst.BaseExpression, frame: Frame) -> bool:
+        """Whether `test` is a comparison of known ints (or `not`/`and`/`or` of such) that is certainly
+        false: an assertion on sizes that fails. Other assertions (isinstance, flags) are not claimed."""
+        return _compares_ints(self, test, frame) and self.test_truth(test, frame) is False
+
+    def report_assertion(self, test: cst.BaseExpression, message: Optional[str], frame: Frame) -> None:
+        """An assertion on sizes that fails, with what the repair needs: the tensors the function was given
+        and, for `a == b`, (a, b): the size the input has and the size asserted."""
+        params = frame.unit.params if isinstance(frame.unit, cst.FunctionDef) else None
+        names = [p.name.value for p in list(params.posonly_params) + list(params.params)] if params else []
+        inputs = tuple(frame.env[n] for n in names if isinstance(frame.env.get(n), Tensor))
+        sizes = None
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and \
+                isinstance(test.comparisons[0].operator, cst.Equal):
+            sizes = (D.as_int(self.eval(test.left, frame).value),
+                     D.as_int(self.eval(test.comparisons[0].comparator, frame).value))
+        report.assertion_error(self, frame, frame.loc(test), self.main_code(test), message, inputs, sizes)
+
+    def main_code(self, node: cst.CSTNode) -> str:
+        """The source text of a node (of any file's syntax tree: libcst prints the node itself)."""
+        return cst.Module(body=[]).code_for_node(node)
 
     def exec_assign(self, small: cst.Assign, frame: Frame) -> str:
         value = self.eval(small.value, frame)
@@ -1055,6 +1088,7 @@ _SMALL_STATEMENTS: dict = {
     cst.Import: Interpreter.exec_import,
     cst.ImportFrom: Interpreter.exec_import,
     cst.Del: Interpreter.exec_del,
+    cst.Assert: Interpreter.exec_assert,
 }
 _STATEMENTS.update(_SMALL_STATEMENTS)  # the body of a one-line suite (`if x: return y`) is small statements
 
@@ -1150,3 +1184,17 @@ def targets_of(target) -> set:
     return set()
 
 
+
+
+def _compares_ints(interp, node: cst.BaseExpression, frame: Frame) -> bool:
+    """A comparison whose every operand evaluates to a known int, or `not`/`and`/`or` of such."""
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        return _compares_ints(interp, node.expression, frame)
+    if isinstance(node, cst.BooleanOperation):
+        return _compares_ints(interp, node.left, frame) and _compares_ints(interp, node.right, frame)
+    if not isinstance(node, cst.Comparison):
+        return False
+    operands = [node.left] + [target.comparator for target in node.comparisons]
+    values = [interp.eval(operand, frame) for operand in operands]
+    return all(isinstance(v, Number) and not isinstance(v.value, float) and D.as_int(v.value) is not None
+               for v in values)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING, Callable, Optional
 
 import libcst as cst
-from typing import TYPE_CHECKING, Callable, Optional
 
 from shapels.analysis import argparse_values, data_values
 from shapels.analysis.containers import build_container
@@ -156,7 +156,18 @@ def _compiling(interp: Interp, qualname: str, args: list, kwargs: dict, frame: F
     return Const(False)  # an analysed model runs eagerly
 
 
-@library("torch._assert", "torch._log_api_usage_once", "torch.jit.unused", "warnings.warn")
+@library("torch._assert")
+def _torch_assert(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    """`torch._assert(h == self.image_size, msg)`: torch's AssertionError where the sizes certainly fail."""
+    test = node.args[0].value if isinstance(node, cst.Call) and node.args and node.args[0].keyword is None else None
+    if test is not None and interp.sizes_certainly_fail(test, frame):
+        message = args[1] if len(args) > 1 else None
+        said = message.value if isinstance(message, Const) and isinstance(message.value, str) else None
+        interp.report_assertion(test, said, frame)
+    return NONE
+
+
+@library("torch._log_api_usage_once", "torch.jit.unused", "warnings.warn")
 def _no_shape_effect(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
     return NONE
 

@@ -37,6 +37,15 @@ class Interp(Protocol):
 
     def eval(self, node: Any, frame: Frame) -> Value: ...
 
+    def sizes_certainly_fail(self, test: Any, frame: Frame) -> bool:
+        """Whether an assertion's test compares known ints and is certainly false."""
+
+    def main_code(self, node: Any) -> str:
+        """The source text of a node."""
+
+    def report_assertion(self, test: Any, message: Optional[str], frame: Frame) -> None:
+        """An assertion on sizes that certainly fails (report.assertion_error, with its evidence)."""
+
     def call(self, callee: Value, args: list, kwargs: dict, frame: Frame, node: Any) -> Value:
         """Call any value as Python would (calls.call)."""
 

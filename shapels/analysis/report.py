@@ -10,7 +10,7 @@ import sympy
 
 from shapels.analysis.findings import EARLIER_ERROR, Evidence, Finding, Fix, Related
 from shapels.analysis.positions import Loc
-from shapels.codes import SHAPE_CONDITION, TENSOR_INDEX, UNPACK_MISMATCH, VIEW_STRIDE
+from shapels.codes import ASSERT_FAILS, SHAPE_CONDITION, TENSOR_INDEX, UNPACK_MISMATCH, VIEW_STRIDE
 from shapels.rules import parameters
 from shapels.rules.base import CAST_FIX, MISSING, Condition, RuleCall, ShapeError, Unknowable, to_dim
 from shapels.rules.registry import lookup as rule_for
@@ -130,6 +130,20 @@ def unpack_error(interp: Interp, frame, target_loc, count: int, names: int, sour
 def index_error(interp: Interp, frame, loc, message: str, source: Optional[Tensor]) -> None:
     """`x[:, 5]` on x of (2, 3): torch's IndexError, at the index."""
     _python_error(interp, frame, loc, TENSOR_INDEX, message, source, source)
+
+
+def assertion_error(interp: Interp, frame, loc, test: str, message: Optional[str], inputs: tuple = (),
+                    sizes: Optional[tuple] = None) -> None:
+    """`assert h == self.image_size` false for the inputs in play: Python's AssertionError. `inputs`: the
+    tensors the function was given, and `sizes` (the size compared, the size asserted) for the repair."""
+    said = f" ({message})" if message else ""
+    _python_error(interp, frame, loc, ASSERT_FAILS,
+                  f"`{test}` is false for the inputs in play: AssertionError{said}", None, None)
+    finding = interp.recorder.findings[-1] if interp.recorder.findings else None
+    if finding is not None and finding.code is ASSERT_FAILS and finding.loc is loc and inputs:
+        # no call location: the trials' check that the failing call still runs on known shapes counts
+        # rule calls, and an assertion is none
+        finding.evidence = Evidence(tuple(inputs), inputs[0], None, None, sizes=sizes)
 
 
 def _python_error(interp: Interp, frame, loc, code, message: str, source: Optional[Tensor],

@@ -13,7 +13,7 @@ from shapels.analysis.causes.base import Cause, Source, expected_size, flatten_w
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
 from shapels.codes import (
-    BROADCAST_MISMATCH, CAT_MISMATCH, CONV_KERNEL_TOO_LARGE, INPUT_SHAPE, LINEAR_IN_FEATURES,
+    ASSERT_FAILS, BROADCAST_MISMATCH, CAT_MISMATCH, CONV_KERNEL_TOO_LARGE, INPUT_SHAPE, LINEAR_IN_FEATURES,
     POOL_OUTPUT_EMPTY, VIEW_INVALID_SHAPE,
 )
 from shapels.rules.base import to_dim
@@ -361,3 +361,32 @@ def _last_size_step(transform):
         found = [_last_size_step(step) for step in steps]
         return next((step for step in reversed(found) if step is not None), None)
     return transform if getattr(transform, "name", None) in _SIZES_SET_BY else None
+
+
+def asserted_size(finding: Finding, source: Source) -> Iterator[Cause]:
+    """`assert h == self.image_size` (or torch._assert) false because the driver's input has another
+    size where the model asserts one: the sizes of the input equal to the one compared, past its batch
+    dim, become the asserted size, where the factory writes them."""
+    evidence = finding.evidence
+    if finding.code != ASSERT_FAILS or evidence is None or not evidence.sizes or None in evidence.sizes:
+        return
+    got, wanted = evidence.sizes
+    if got == wanted or wanted < 1:
+        return
+    for tensor in evidence.operands:
+        origin = _origin(tensor, source)
+        if origin is None:
+            continue
+        loc, call, dims, texts, holder = origin
+        positions = [i for i, d in enumerate(dims) if i > 0 and d == got]
+        if not positions:
+            continue
+        new_texts = [str(wanted) if i in positions else text for i, text in enumerate(texts)]
+        new_dims = [wanted if i in positions else d for i, d in enumerate(dims)]
+        name = source.assigned.get(id(call))
+        what = f"`{name}`" if name else "the input"
+        fix = Fix(f"Make the input {shape_text(new_dims)}", loc, _factory_text(call, holder, new_texts, source),
+                  target="the model's input")
+        yield Cause(INPUT_SHAPE, fix, f"{what} is {shape_text(dims)}, and the model asserts {wanted} where it has "
+                                      f"{got}: {finding.message}")
+        return
