@@ -523,3 +523,38 @@ def test_a_block_string_decoded_with_re_split_sizes_its_layers_like_torch(block)
     """
     verdict = _torch(source)
     assert _errors(source) == [] and _shape(source) == verdict
+
+
+# -- a residual sum whose branch makes another width: blamed at the layer that made it ---------------------
+RESIDUAL = """
+import torch
+from torch import nn
+
+class Block(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.up = nn.Linear(dim, hidden)
+        self.down = nn.Linear(hidden, {down_out})
+
+    def forward(self, x):
+        return x + self.down(torch.relu(self.up(x)))
+
+out = Block(32, 64)(torch.randn(2, 5, 32))
+"""
+
+
+@pytest.mark.parametrize("down_out, verdict", [("dim", "(2, 5, 32)"), ("dim * 2", "RuntimeError"),
+                                               ("hidden", "RuntimeError")])
+def test_a_residual_branch_of_another_width_is_blamed_where_its_width_is_made(down_out, verdict):
+    source = RESIDUAL.format(down_out=down_out)
+    assert _torch(source).startswith(verdict)
+    findings = [f for f in _analyze(source)[0].findings if f.severity == "error"]
+    if verdict != "RuntimeError":
+        assert findings == [] and _shape(source) == verdict
+        return
+    [error] = findings
+    line = textwrap.dedent(source).splitlines().index(f"        self.down = nn.Linear(hidden, {down_out})") + 1
+    assert error.span.start_line == line and error.fix.content == "dim"
+    fixed = textwrap.dedent(source).replace(f"nn.Linear(hidden, {down_out})", "nn.Linear(hidden, dim)")
+    assert _torch(fixed) == "(2, 5, 32)"

@@ -20,6 +20,7 @@ from shapels.analysis.causes.geometry import odd_geometry
 from shapels.analysis.causes.inputs import (GUESS, SIGNALLED, SIZE, asserted_size, driver_input, fixed_batch_state,
                                             transform_size)
 from shapels.analysis.causes.names import other_name, unused_parameter
+from shapels.analysis.causes.residual import width_of_a_broadcast_operand
 from shapels.analysis.causes.statements import (discarded_results, dropped_keepdim, flattened_batch,
                                                 forgotten_flatten, wrapped_width)
 from shapels.analysis.causes.widths import channels_the_product_names, odd_width, odd_width_in_a_broadcast
@@ -66,10 +67,11 @@ def size_reading(finding: Finding, source: Source) -> Iterator[Cause]:
 
 def last_resorts(finding: Finding, source: Source) -> Iterator[Cause]:
     """Tried only where nothing else ran clean (no number fix, or one that would merge the batch): another
-    int name where nothing says which size fits, and the input with a batch dim or transposed where no
-    layer or size names it."""
+    int name where nothing says which size fits, the input with a batch dim or transposed where no
+    layer or size names it, and the layer that made one operand of a broadcast its other width."""
     yield from other_name(finding, source, unsettled=True)
     yield from driver_input(finding, source, GUESS)
+    yield from width_of_a_broadcast_operand(finding)
 
 
 def names_first(finding: Finding) -> bool:

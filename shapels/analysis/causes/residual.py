@@ -1,0 +1,84 @@
+"""A residual or gated sum whose branch makes another width: the layer that made one operand's size."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from shapels.analysis.causes.base import Cause, kind_of
+from shapels.analysis.findings import Finding, Fix
+from shapels.codes import BROADCAST_MISMATCH
+from shapels.rules.base import to_dim
+from shapels.symbolic import dims as D
+from shapels.values import Tensor
+
+MAX_NAMES = 2  # variables holding the needed size tried before the number
+
+
+def width_of_a_broadcast_operand(finding: Finding) -> Iterator[Cause]:
+    """`x + self.ff(x)` where ff's last Linear makes 128 and x has 64: set the layer that made the odd
+    operand's size (a Linear's out_features, a conv's out_channels) to the size the other operand has,
+    written as a name in scope that holds it where there is one. Both operands are proposed, the one whose
+    maker is nearer first; the re-analysis keeps whichever leaves the file clean."""
+    evidence = finding.evidence
+    if finding.code != BROADCAST_MISMATCH or evidence is None or len(evidence.operands) != 2:
+        return
+    first, second = evidence.operands
+    if not (isinstance(first, Tensor) and isinstance(second, Tensor) and first.shape.ranked and second.shape.ranked
+            and first.shape.rank == second.shape.rank):
+        return
+    sizes = [(D.as_int(a), D.as_int(b)) for a, b in zip(first.shape.dims, second.shape.dims)]
+    differing = [i for i, (a, b) in enumerate(sizes) if a != b and None not in (a, b) and 1 not in (a, b)]
+    if len(differing) != 1:
+        return
+    dim = differing[0]
+    makers = []
+    for one, other in ((first, second), (second, first)):
+        found = _maker(one, dim)
+        if found is not None:
+            makers.append((found[2], found[0], found[1], D.as_int(one.shape.dims[dim]), D.as_int(other.shape.dims[dim])))
+    for _, layer, param, mine, theirs in sorted(makers, key=lambda m: m[0]):
+        # Written as a name (`nn.Linear(hidden, hidden)`), the argument is one of the class's sizes: another
+        # name there keeps the author's terms and every instance; else where the value was written.
+        named = (getattr(layer, "named_args", None) or {}).get(param)
+        candidates = [(named, name) for name in _names_holding(named, theirs)] if named is not None else []
+        where = layer.arg_locs.get(param)
+        if where is not None:
+            candidates += [(where, text) for text in _names_holding(where, theirs) + [str(theirs)]]
+        for loc, text in candidates:
+            fix = Fix(f"Set {layer.label}'s {param} to {text}", loc, text, target=f"{layer.label}'s {param}",
+                      param=param, size=theirs)
+            yield Cause(finding.code, fix, f"{layer.label}'s {param} makes {mine} where the tensor it is combined "
+                                           f"with has {theirs}: {finding.message}")
+
+
+def _maker(tensor: Tensor, dim: int) -> Optional[tuple]:
+    """(layer, its argument, steps since) of the Linear (last dim) or convolution (channel dim) that made
+    `dim` of the tensor, through later steps of the same rank that keep that size."""
+    rank, size = tensor.shape.rank, D.as_int(tensor.shape.dims[dim])
+    for since, step in enumerate(reversed(tensor.trace)):
+        shape = step.shape
+        if not shape.ranked or shape.rank != rank or D.as_int(shape.dims[dim]) != size:
+            return None
+        kind = kind_of(step.layer)
+        if kind == "Linear" and dim == rank - 1:
+            return step.layer, "out_features", since
+        if kind in ("Conv1d", "Conv2d", "Conv3d") and dim == rank - int(kind[4]) - 1:
+            return step.layer, "out_channels", since
+    return None
+
+
+def _names_holding(loc, size: int) -> list:
+    """Variables in scope where the argument was written whose value is `size`."""
+    env = getattr(loc, "env", None)
+    if not isinstance(env, dict):
+        return []
+    names = []
+    for name, value in env.items():
+        if name == "self" or name.startswith("_") or not isinstance(name, str):
+            continue
+        held = to_dim(value)
+        if held is not None and D.as_int(held) == size:
+            names.append(name)
+            if len(names) == MAX_NAMES:
+                break
+    return names
