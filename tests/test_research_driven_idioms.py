@@ -317,7 +317,8 @@ def test_unfold_in_a_patch_embedding_matches_torch(linear_in, size):
     source = UNFOLD.format(linear_in=linear_in, size=size)
     verdict = _torch(source)
     if size < 8:
-        assert verdict.startswith("RuntimeError") and _errors(source) == ["pool-output-empty"]
+        # torch's error; the causes may name the input as too small for the block (input-shape)
+        assert verdict.startswith("RuntimeError") and _errors(source) in (["pool-output-empty"], ["input-shape"])
         return
     _agrees(source, "linear-in-features")
 
