@@ -77,3 +77,12 @@ def test_the_input_gets_the_asserted_size():
     (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
     assert finding.code == "input-shape" and finding.fix.content == "torch.randn(2, 3, 32, 32)"
     assert "Wrong image height!" in finding.message
+
+
+def test_a_channels_last_image_that_fails_a_width_assertion_gets_the_channels_first_layout():
+    program = PROGRAM.format(size=32, dim=3072, shape="2, 3, 32, 32",
+                             check="torch._assert(w == self.image_size, 'Wrong image width!')")
+    mutant = program.replace("torch.randn(2, 3, 32, 32)", "torch.randn(2, 32, 32, 3)")
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert finding.code == "input-shape" and finding.fix.content == "torch.randn(2, 3, 32, 32)"
+    assert _run(mutant) == "AssertionError" and _run(program) is None

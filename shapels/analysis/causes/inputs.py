@@ -378,15 +378,27 @@ def asserted_size(finding: Finding, source: Source) -> Iterator[Cause]:
         if origin is None:
             continue
         loc, call, dims, texts, holder = origin
-        positions = [i for i, d in enumerate(dims) if i > 0 and d == got]
+        name = source.assigned.get(id(call))
+        what = f"`{name}`" if name else "the input"
+        if len(dims) == 4 and dims[-1] == got and got in _CHANNEL_COUNTS and wanted in dims[1:3]:
+            # The size asserted is there, a channel count stands where it is read: a channels-last image
+            layout = [0, 3, 1, 2]
+            new_dims = [dims[i] for i in layout]
+            fix = Fix(f"Make the input {shape_text(new_dims)}", loc,
+                      _factory_text(call, holder, [texts[i] for i in layout], source), target="the model's input")
+            yield Cause(INPUT_SHAPE, fix, f"{what} is channels-last {shape_text(dims)}: the model takes channels at "
+                                          f"dim 1, {shape_text(new_dims)}: {finding.message}")
+        # the spatial sizes (past batch and channels) equal to the one compared become the one asserted
+        positions = [i for i, d in enumerate(dims) if i >= min(2, len(dims) - 1) and d == got]
         if not positions:
             continue
         new_texts = [str(wanted) if i in positions else text for i, text in enumerate(texts)]
         new_dims = [wanted if i in positions else d for i, d in enumerate(dims)]
-        name = source.assigned.get(id(call))
-        what = f"`{name}`" if name else "the input"
         fix = Fix(f"Make the input {shape_text(new_dims)}", loc, _factory_text(call, holder, new_texts, source),
                   target="the model's input")
         yield Cause(INPUT_SHAPE, fix, f"{what} is {shape_text(dims)}, and the model asserts {wanted} where it has "
                                       f"{got}: {finding.message}")
         return
+
+
+_CHANNEL_COUNTS = (1, 3, 4)  # grey, RGB, RGBA
