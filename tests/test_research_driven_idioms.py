@@ -559,3 +559,38 @@ def test_a_residual_branch_of_another_width_is_blamed_where_its_width_is_made(do
     assert error.span.start_line == line and error.fix.content == "dim"
     fixed = textwrap.dedent(source).replace(f"nn.Linear(hidden, {down_out})", "nn.Linear(hidden, dim)")
     assert _torch(fixed) == "(2, 5, 32)"
+
+
+def test_a_parameter_made_in_the_constructor_is_not_given_the_inputs_batch():
+    # the DDPM Unet's LinearAttention with to_qkv twice as wide: mem_kv = nn.Parameter(torch.randn(2, heads, ...))
+    # is no per-call state, and `dim` (the constructor's first argument) is an int: `dim.size(0)` cannot run
+    source = """
+    import torch
+    from torch import nn
+    from einops import rearrange, repeat
+
+    class LinearAttention(nn.Module):
+        def __init__(self, dim, heads=4, dim_head=32, num_mem_kv=4):
+            super().__init__()
+            self.heads = heads
+            hidden_dim = dim_head * heads
+            self.mem_kv = nn.Parameter(torch.randn(2, heads, dim_head, num_mem_kv))
+            self.to_qkv = nn.Conv2d(dim, (hidden_dim * 3) * 2, 1, bias=False)
+            self.to_out = nn.Conv2d(hidden_dim, dim, 1)
+
+        def forward(self, x):
+            b, c, h, w = x.shape
+            qkv = self.to_qkv(x).chunk(3, dim=1)
+            q, k, v = map(lambda t: rearrange(t, 'b (h c) x y -> b h c (x y)', h=self.heads), qkv)
+            mk, mv = map(lambda t: repeat(t, 'h c n -> b h c n', b=b), self.mem_kv)
+            k, v = torch.cat((mk, k), dim=-1), torch.cat((mv, v), dim=-1)
+            context = torch.einsum('b h d n, b h e n -> b h d e', k, v)
+            out = torch.einsum('b h d e, b h d n -> b h e n', context, q)
+            out = rearrange(out, 'b h c (x y) -> b (h c) x y', h=self.heads, x=h, y=w)
+            return self.to_out(out)
+
+    out = LinearAttention(16)(torch.randn(1, 16, 8, 8))
+    """
+    assert _torch(source).startswith("RuntimeError")
+    errors = [f for f in _analyze(source)[0].findings if f.severity == "error"]
+    assert errors and all(f.fix is None or ".size(" not in f.fix.content for f in errors)

@@ -290,8 +290,8 @@ def fixed_batch_state(finding: Finding, source: Source) -> Iterator[Cause]:
         return
     unit = made[0].trace[0].loc.unit
     name = _first_parameter(unit)
-    if name is None:
-        return
+    if name is None or unit.name.value == "__init__":
+        return  # a parameter made in the constructor is no per-call state: its first argument is no tensor
     calls = [t.trace[0].loc.node for t in made if t.trace[0].loc.unit is unit]
     first = [a.value for a in calls[0].args if a.keyword is None]
     for dim in (0, 1):
