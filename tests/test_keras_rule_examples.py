@@ -7,24 +7,11 @@ with the example's `error` code (tests/rules/_keras_harness.py).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
+from harnesses import load  # tests/ is on sys.path: pytest's rootdir import mode
 
-def _harness():
-    name = "shapels_tests_keras_harness"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "rules" / "_keras_harness.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-H = _harness()
+H = load("_keras_harness")
 CASES = H.all_examples()
 
 

@@ -7,24 +7,11 @@ must raise ShapeError with that code. A rule registered under several names runs
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
+from harnesses import load  # tests/ is on sys.path: pytest's rootdir import mode
 
-def _harness():
-    name = "shapels_tests_core_harness"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "rules" / "_core_harness.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-H = _harness()
+H = load("_core_harness")
 CASES = H.all_examples()
 
 

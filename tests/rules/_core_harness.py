@@ -15,16 +15,21 @@ from __future__ import annotations
 import functools
 import importlib
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import sympy
 import torch
 
-from shapels.rules.base import RuleCall, ShapeError, Unknowable, from_python
+from shapels.rules.base import from_python
 from shapels.rules.registry import REGISTRY, Example, Rule, T
 from shapels.symbolic.shape import Shape
-from shapels.values import Const, Layer, ListValue, Number, Seq, Tensor, Value
+from shapels.values import Const, ListValue, Number, Seq, Tensor, Value
+
+from harnesses import load  # noqa: E402  (tests/ is on sys.path: pytest's rootdir import mode)
+
+_side = load("_rule_side")
+Raised, Opaque, describe = _side.Raised, _side.Opaque, _side.describe
+
 
 # Errors by which torch rejects a call's shapes or arguments. A TypeError is not among them: it means
 # the call itself is malformed (a test bug), not that the shapes are wrong.
@@ -34,34 +39,6 @@ torch.manual_seed(0)
 
 
 # -- outcomes ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Raised:
-    """The call raised: `code` is the ShapeError code (rule side) or the exception type (torch)."""
-
-    code: str
-    message: str
-
-    def __repr__(self) -> str:
-        return f"Raised({self.code}: {self.message[:200]})"
-
-
-class Opaque:
-    """A rule output that is not fully concrete (an unknown tensor, a symbolic dim)."""
-
-    def __init__(self, what: Any):
-        self.what = what
-
-    def __eq__(self, other):
-        return False
-
-    def __hash__(self):
-        return id(self)
-
-    def __repr__(self) -> str:
-        if isinstance(self.what, Shape):
-            return f"Opaque({self.what.show()})"
-        return f"Opaque({self.what!r})"
-
 
 def normalize(out: Any) -> Any:
     """An expected output (`Example.out`) with lists turned into tuples."""
@@ -186,33 +163,10 @@ def rule_output(out: Any) -> Any:
 
 def run_rule(rule: Rule, qualname: str, ex: Example) -> Any:
     """The rule's outcome: the output as plain python (Opaque where not concrete) or Raised(code)."""
-    layer = None
-    init = None
-    if rule.is_layer:
-        init = rule.init_signature.bind([to_value(a) for a in ex.init], {k: to_value(v) for k, v in ex.init_kwargs.items()})
-        layer = Layer(qualname, init)
-    bound = rule.call_signature.bind([to_value(a) for a in ex.args], {k: to_value(v) for k, v in ex.kwargs.items()})
-    call = RuleCall(qualname, init, bound, layer)
-    try:
-        out = rule.fn(call)
-    except ShapeError as error:
-        return Raised(error.code, error.message)
-    except Unknowable as why:
-        return Opaque(f"Unknowable({why})")
-    return rule_output(out)
+    return _side.run_rule(rule, qualname, ex, to_value, rule_output)
 
 
 # -- comparing --------------------------------------------------------------------------------
-def describe(qualname: str, ex: Example) -> str:
-    parts = []
-    if ex.init or ex.init_kwargs:
-        parts.append(f"init={ex.init!r} {ex.init_kwargs!r}")
-    parts.append(f"args={ex.args!r}")
-    if ex.kwargs:
-        parts.append(f"kwargs={ex.kwargs!r}")
-    return f"{qualname}: " + " ".join(parts)
-
-
 def differential(qualname: str, *args, init=(), init_kwargs=None, torch_errors=TORCH_ERRORS, **kwargs) -> Any:
     """Run the rule for `qualname` and torch on one concrete call; assert that they agree.
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 if os.environ.setdefault("KERAS_BACKEND", "torch") != "torch":
@@ -29,11 +28,17 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import sympy  # noqa: E402
 
-from shapels.rules.base import RuleCall, ShapeError, Unknowable, from_python  # noqa: E402
+from shapels.rules.base import from_python  # noqa: E402
 from shapels.rules.keras_layers.spec import KerasLayer, none_dim  # noqa: E402
 from shapels.rules.registry import REGISTRY, Example, Rule, T  # noqa: E402
 from shapels.symbolic.shape import Shape  # noqa: E402
 from shapels.values import Layer, ListValue, Seq, Tensor, Value  # noqa: E402
+
+from harnesses import load  # noqa: E402  (tests/ is on sys.path: pytest's rootdir import mode)
+
+_side = load("_rule_side")
+Raised, Opaque, describe = _side.Raised, _side.Opaque, _side.describe
+
 
 assert keras.backend.backend() == "torch", keras.backend.backend()
 
@@ -43,30 +48,6 @@ assert keras.backend.backend() == "torch", keras.backend.backend()
 # keyword) with ValueError, so a TypeError here is not a test bug hiding.
 KERAS_ERRORS = (ValueError, RuntimeError, IndexError, TypeError)
 
-
-@dataclass(frozen=True)
-class Raised:
-    code: str
-    message: str
-
-    def __repr__(self) -> str:
-        return f"Raised({self.code}: {self.message[:300]})"
-
-
-class Opaque:
-    """A rule output that is not a shape at all (an unknown tensor)."""
-
-    def __init__(self, what: Any):
-        self.what = what
-
-    def __eq__(self, other):
-        return False
-
-    def __hash__(self):
-        return id(self)
-
-    def __repr__(self) -> str:
-        return f"Opaque({self.what!r})"
 
 
 def is_keras(rule: Rule) -> bool:
@@ -187,33 +168,11 @@ def rule_output(out: Any) -> Any:
 
 
 def run_rule(rule: Rule, qualname: str, ex: Example) -> Any:
-    layer = None
-    init = None
-    if rule.is_layer:
-        init = rule.init_signature.bind([to_value(a) for a in ex.init], {k: to_value(v) for k, v in ex.init_kwargs.items()})
-        layer = Layer(qualname, init)
-    bound = rule.call_signature.bind([to_value(a) for a in ex.args], {k: to_value(v) for k, v in ex.kwargs.items()})
-    call = RuleCall(qualname, init, bound, layer)
-    try:
-        out = rule.fn(call)
-    except ShapeError as error:
-        return Raised(error.code, error.message)
-    except Unknowable as why:
-        return Opaque(f"Unknowable({why})")
-    return rule_output(out)
+    """The rule's outcome: the output as plain python (Opaque where not concrete) or Raised(code)."""
+    return _side.run_rule(rule, qualname, ex, to_value, rule_output)
 
 
 # -- comparing --------------------------------------------------------------------------------
-def describe(qualname: str, ex: Example) -> str:
-    parts = []
-    if ex.init or ex.init_kwargs:
-        parts.append(f"init={ex.init!r} {ex.init_kwargs!r}")
-    parts.append(f"args={ex.args!r}")
-    if ex.kwargs:
-        parts.append(f"kwargs={ex.kwargs!r}")
-    return f"{qualname}: " + " ".join(parts)
-
-
 def modes(ex: Example) -> tuple:
     """Symbolic always; eager too unless a dim is None."""
     return (True,) if has_none((ex.args, ex.kwargs, ex.init, ex.init_kwargs)) else (False, True)

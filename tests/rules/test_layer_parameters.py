@@ -17,10 +17,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
-from pathlib import Path
 
 import pytest
 import torch
@@ -29,18 +26,9 @@ from shapels.rules import parameters as P
 from shapels.rules.base import MISSING
 from shapels.rules.registry import CONTAINERS, REGISTRY, Example, Rule, T
 
+from harnesses import load  # tests/ is on sys.path: pytest's rootdir import mode
 
-def _harness():
-    name = "shapels_tests_core_harness"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "_core_harness.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-H = _harness()
+H = load("_core_harness")
 
 # Constructor arguments beyond the examples': grouped and non-square convolutions, flags turned off.
 EXTRA = {
