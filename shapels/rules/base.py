@@ -343,6 +343,22 @@ _NOT_FLOATING = ("int64", "int32", "int16", "int8", "uint8", "bool")
 CAST_FIX = "cast:"
 
 
+def on_call(fn):
+    """A rule whose mismatches that name no constructor argument belong on the call, where the inputs meet
+    the layer (a loss's input and target, a Keras layer's input rank): the constructor has nothing to
+    change. One that names an argument (ignore_index, units) stays on the constructor."""
+
+    def rule(call: RuleCall):
+        try:
+            return fn(call)
+        except ShapeError as error:
+            error.at_call = error.param is None
+            raise
+
+    rule.__name__, rule.__qualname__, rule.__module__, rule.__doc__ = fn.__name__, fn.__qualname__, fn.__module__, fn.__doc__
+    return rule
+
+
 def checking_input_dtypes(fn, names: tuple):
     """`fn` after a check that the tensors passed as `names` are not of an integer or bool dtype: a
     Linear, convolution, norm, RNN or attention layer has floating-point weights (its constructor cannot

@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Optional
 
 from shapels.codes import LOSS_TARGET
-from shapels.rules.base import CAST_FIX, RuleCall, ShapeError, Unknowable, layer_name
+from shapels.rules.base import CAST_FIX, RuleCall, ShapeError, Unknowable, layer_name, on_call
 from shapels.rules.elementwise import broadcast, broadcast_inplace
 from shapels.rules.registry import T, ex, function, layer
 from shapels.symbolic import dims as D
@@ -42,20 +42,6 @@ _REDUCTIONS = ("none", "mean", "sum")
 
 
 # -- shared reading ----------------------------------------------------------------------------
-def _on_call(fn):
-    """A loss's mismatch belongs on its call (`criterion(out, labels)`), where input and target meet: its
-    constructor has no argument that would fix it. One that names an argument (ignore_index) keeps it."""
-
-    def rule(call: RuleCall):
-        try:
-            return fn(call)
-        except ShapeError as error:
-            error.at_call = error.param is None
-            raise
-
-    rule.__name__, rule.__qualname__, rule.__module__ = fn.__name__, fn.__qualname__, fn.__module__
-    rule.__doc__ = fn.__doc__
-    return rule
 
 
 def _a(dtype: str) -> str:
@@ -151,17 +137,17 @@ _MSE_EXAMPLES = [
 ]
 
 layer("torch.nn.MSELoss", "torch.nn.L1Loss", init="size_average=None, reduce=None, reduction='mean'",
-      forward="input, target", examples=_MSE_EXAMPLES)(_on_call(_regression))
+      forward="input, target", examples=_MSE_EXAMPLES)(on_call(_regression))
 layer("torch.nn.SmoothL1Loss", init="size_average=None, reduce=None, reduction='mean', beta=1.0",
       forward="input, target",
       examples=_MSE_EXAMPLES + [ex(T(3, 2), T(3, 2), init_kwargs={"beta": 0.0, "reduction": "none"}, out=(3, 2))])(
-    _on_call(_regression))
+    on_call(_regression))
 layer("torch.nn.HuberLoss", init="reduction='mean', delta=1.0", forward="input, target",
       examples=[
           ex(T(4, 10), T(4, 10), out=()),
           ex(T(4, 10), T(1, 10), init_kwargs={"reduction": "none", "delta": 0.5}, out=(4, 10)),
           ex(T(4, 10), T(4, 3), init_kwargs={"reduction": "sum"}, error=CODE),
-      ])(_on_call(_regression))
+      ])(on_call(_regression))
 function("torch.nn.functional.mse_loss", "torch.nn.functional.l1_loss",
          signature="input, target, size_average=None, reduce=None, reduction='mean', weight=None",
          examples=[
@@ -171,14 +157,14 @@ function("torch.nn.functional.mse_loss", "torch.nn.functional.l1_loss",
              ex(T(4, 10), T(10), weight=T(4, 10), out=()),
              ex(T(4, 10), T(4, 10), weight=T(10), error=CODE),
              ex(T(5), T(6), error=CODE),
-         ])(_on_call(_regression))
+         ])(on_call(_regression))
 function("torch.nn.functional.smooth_l1_loss",
          signature="input, target, size_average=None, reduce=None, reduction='mean', beta=1.0",
          examples=[ex(T(4, 10), T(4, 1), reduction="none", out=(4, 10)), ex(T(4, 10), T(3, 10), error=CODE)],
-         )(_on_call(_regression))
+         )(on_call(_regression))
 function("torch.nn.functional.huber_loss", signature="input, target, reduction='mean', delta=1.0, weight=None",
          examples=[ex(T(4, 10), T(4, 10), out=()), ex(T(2, 3), T(3, 3), reduction="none", error=CODE)],
-         )(_on_call(_regression))
+         )(on_call(_regression))
 
 
 # -- BCE, BCEWithLogits --------------------------------------------------------------------------
@@ -222,7 +208,7 @@ def _bce(call: RuleCall, logits: bool):
            ex(T(8, 3, dtype="probability"), T(8, 3, dtype="long"), error=CODE),
            ex(T(8, 3, dtype="probability"), T(8, 3, dtype="float64"), error=CODE),
        ])
-@_on_call
+@on_call
 def bce_loss(call: RuleCall):
     return _bce(call, logits=False)
 
@@ -233,7 +219,7 @@ def bce_loss(call: RuleCall):
               ex(T(8, 2, dtype="probability"), T(8, 2, dtype="probability"), reduction="none", out=(8, 2)),
               ex(T(8, 2, dtype="probability"), T(2, 8, dtype="probability"), error=CODE),
           ])
-@_on_call
+@on_call
 def f_bce(call: RuleCall):
     return _bce(call, logits=False)
 
@@ -249,7 +235,7 @@ def f_bce(call: RuleCall):
            ex(T(8, 5), T(8), error=CODE),
            ex(T(8, 5), T(8, 5, dtype="long"), error=CODE),
        ])
-@_on_call
+@on_call
 def bce_with_logits_loss(call: RuleCall):
     return _bce(call, logits=True)
 
@@ -261,7 +247,7 @@ def bce_with_logits_loss(call: RuleCall):
               ex(T(8, 1), T(8), error=CODE),
               ex(T(8, 2), T(8, 2), weight=T(3), error=CODE),
           ])
-@_on_call
+@on_call
 def f_bce_with_logits(call: RuleCall):
     return _bce(call, logits=True)
 
@@ -415,7 +401,7 @@ def _classification(call: RuleCall, probabilities: bool):
            ex(T(8, 10), T(8, dtype="long"), init=(T(9),), error=CODE),
            ex(T(8, 10), T(8, 10), init_kwargs={"ignore_index": 1}, error=CODE),
        ])
-@_on_call
+@on_call
 def cross_entropy_loss(call: RuleCall):
     return _classification(call, probabilities=True)
 
@@ -429,7 +415,7 @@ def cross_entropy_loss(call: RuleCall):
               ex(T(4, 3), T(5, dtype="long"), error=CODE),
               ex(T(3), T(1, dtype="long"), label_smoothing=0.2, error=CODE),
           ])
-@_on_call
+@on_call
 def f_cross_entropy(call: RuleCall):
     return _classification(call, probabilities=True)
 
@@ -443,7 +429,7 @@ def f_cross_entropy(call: RuleCall):
            ex(T(8, 10, 4), T(8, 4, dtype="int32"), error=CODE),
            ex(T(8, 10), T(7, dtype="long"), error=CODE),
        ])
-@_on_call
+@on_call
 def nll_loss(call: RuleCall):
     return _classification(call, probabilities=False)
 
@@ -455,7 +441,7 @@ def nll_loss(call: RuleCall):
               ex(T(4, 3, 2, 2), T(4, 2, 2, dtype="long"), T(3), out=()),
               ex(T(4, 3, 2, 2), T(4, 2, dtype="long"), error=CODE),
           ])
-@_on_call
+@on_call
 def f_nll_loss(call: RuleCall):
     return _classification(call, probabilities=False)
 
@@ -481,11 +467,11 @@ layer("torch.nn.KLDivLoss", init="size_average=None, reduce=None, reduction='mea
           ex(T(8, 10), T(10), init_kwargs={"reduction": "none"}, out=(8, 10)),
           ex(T(8, 10), T(8, 9), init_kwargs={"reduction": "batchmean"}, error=CODE),
           ex(T(8, 10), T(8, 10, dtype="long"), error=CODE),
-      ])(_on_call(_kl_div))
+      ])(on_call(_kl_div))
 function("torch.nn.functional.kl_div",
          signature="input, target, size_average=None, reduce=None, reduction='mean', log_target=False",
          examples=[ex(T(2, 3), T(2, 3), reduction="sum", log_target=True, out=()),
-                   ex(T(2, 3), T(3, 3), error=CODE)])(_on_call(_kl_div))
+                   ex(T(2, 3), T(3, 3), error=CODE)])(on_call(_kl_div))
 
 
 # -- CosineEmbedding -------------------------------------------------------------------------------
@@ -519,8 +505,8 @@ layer("torch.nn.CosineEmbeddingLoss", init="margin=0.0, size_average=None, reduc
           ex(T(8, 16), T(8, 15), T(8), error=CODE),
           ex(T(8, 16), T(16), T(8), error=CODE),
           ex(T(8, 16), T(8, 16), T(8, 1), error=CODE),
-      ])(_on_call(_cosine_embedding))
+      ])(on_call(_cosine_embedding))
 function("torch.nn.functional.cosine_embedding_loss",
          signature="input1, input2, target, margin=0, size_average=None, reduce=None, reduction='mean'",
          examples=[ex(T(4, 3), T(4, 3), T(4), reduction="none", out=(4,)),
-                   ex(T(3), T(3), T(1), error=CODE)])(_on_call(_cosine_embedding))
+                   ex(T(3), T(3), T(1), error=CODE)])(on_call(_cosine_embedding))

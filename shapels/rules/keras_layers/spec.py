@@ -14,7 +14,7 @@ from typing import Optional
 import sympy
 
 from shapels.codes import CALL_MISMATCH, LAYER_INPUT_RANK, UNDEFINED_DIM
-from shapels.rules.base import RuleCall, ShapeError, Unknowable, layer_name, to_dim
+from shapels.rules.base import RuleCall, Unknowable, layer_name, on_call, to_dim
 from shapels.rules.registry import layer, lookup
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -52,26 +52,10 @@ def keras_layer(*names: str, init: str = "", call: str = "inputs", examples=(), 
     register = layer(*qualnames, init=init_spec, forward=call_spec, preserves_shape=preserves_shape, examples=examples)
 
     def wrap(fn):
-        register(_on_call(fn))
+        register(on_call(fn))
         return fn
 
     return wrap
-
-
-def _on_call(fn):
-    """A mismatch that names no constructor argument is the input's (its rank, a None axis, sizes that do
-    not merge): it belongs on the call, where the input meets the layer (`dense_layer(input_data)`), as
-    Keras reports it; the constructor has nothing to change. One that names an argument stays there."""
-
-    def rule(call: RuleCall):
-        try:
-            return fn(call)
-        except ShapeError as error:
-            error.at_call = error.param is None
-            raise
-
-    rule.__name__, rule.__qualname__, rule.__module__, rule.__doc__ = fn.__name__, fn.__qualname__, fn.__module__, fn.__doc__
-    return rule
 
 
 def none_dim():
