@@ -9,8 +9,9 @@ last batch may be smaller. `for x, y in loader:` runs the loop body once on one 
 the batches through, and `next(iter(loader))` is one batch.
 
 A user Dataset class counts by what its own `__getitem__(0)` returns and its `__len__()`, run as the
-loader would run them. A dataset whose samples are not known (one that reads files, a torchvision
-dataset) gives no loader: its loop stays the unknown loop it was.
+loader would run them; a torchvision dataset by the facts of shapels/rules/vision_data.py (its image
+through its transforms). A dataset whose samples are not known (one that reads files, a transform that
+is a Lambda) gives no loader: its loop stays the unknown loop it was.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import sympy
 from shapels.analysis.objects import Instance, UserFunction
 from shapels.analysis.python_values import MISSING_VALUE, plain
 from shapels.rules import vision_data as V
-
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
