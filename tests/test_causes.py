@@ -926,3 +926,25 @@ def test_a_view_whose_leading_minus_one_takes_part_of_a_dim_is_recorded(shape, v
     assert bool(result.batch_merges) == merges
     x = torch.randn(*eval(f"({shape},)"))
     assert (x.view(*eval(f"({view},)")).shape[0] != x.shape[0]) or not merges  # torch runs it, on another dim 0
+
+
+def test_an_unused_count_parameter_is_not_offered_as_a_width():
+    # num_layers is never used and holds the 2 the input has; it is a count, not the width meant
+    program = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+
+        class Head(nn.Module):
+            def __init__(self, in_dim, out_dim, num_layers):
+                super().__init__()
+                self.fc = nn.Linear(in_dim, out_dim)
+
+            def forward(self, x):
+                return self.fc(x)
+
+
+        y = Head(8, 4, 2)(torch.randn(3, 2))
+    ''')
+    (finding,) = [f for f in analyze(program, "model.py").findings if f.severity == "error"]
+    assert all(fix.content != "num_layers" for fix in [finding.fix, *finding.alternatives] if fix is not None)

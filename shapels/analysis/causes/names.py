@@ -133,7 +133,7 @@ def _names_for(finding: Finding, source: Source, layer, param: str, loc, fits) -
         return  # only an int written as a name can have been meant as another int
     rebound = source.rebound(loc.unit)
     for name, value in visible.items():
-        if name in (current_name, "self") or name.startswith("_") or not name.isidentifier():
+        if name in (current_name, "self") or name.startswith("_") or not name.isidentifier() or _names_a_count(name):
             continue
         size = to_dim(value)
         # the values are the ones the names hold when the function ends: a name rebound in it may have held
@@ -166,14 +166,27 @@ def unused_parameter(finding: Finding, source: Source) -> Iterator[Cause]:
     for tensor in ([evidence.source] if isinstance(evidence.source, Tensor) else []) + list(evidence.operands):
         if isinstance(tensor, Tensor):
             layers += [step.layer for step in reversed(tensor.trace) if step.layer is not None]
+    # Where the mismatch says which size fits (at the blamed argument: the size arriving; upstream: the size
+    # the blamed layer expects), only a parameter holding it is tried: an unused `num_layers` of 2 is no width
+    # (further upstream, past a cat or a sum, the size is not known here: the re-analysis decides)
+    arriving = finding.fix.size if finding.fix is not None else None
+    blamed = evidence.layer
+    expected = to_dim(blamed.args.get(finding.param)) if finding.param and hasattr(blamed, "args") else None
+    producer, produced = evidence.producer or (None, None)
     seen, found = set(), 0
     for layer in layers:
         written = getattr(layer, "named_args", None) or {}
         for param, loc in written.items():
-            if param not in MAKES_WIDTH and param != finding.param or (id(loc.node), param) in seen:
+            if param not in MAKES_WIDTH and param != finding.param:
                 continue
-            seen.add((id(loc.node), param))
+            fits = arriving if layer is blamed and param == finding.param else \
+                expected if layer is producer and param == produced else None
             for name in _unused_parameters(loc, source):
+                # one edit per place and name: the same constructor line builds every instance
+                if (id(loc.node), param, name) in seen or \
+                        fits is not None and D.eq(to_dim(loc.env.get(name)), fits) is not True:
+                    continue
+                seen.add((id(loc.node), param, name))
                 fix = Fix(f"Use {name}", loc, name, target=f"{layer.label}'s {param}", param=param)
                 yield Cause(finding.code, fix, f"{layer.label}'s {param} is `{loc.node.value}`, and `{name}`, which "
                                                f"the constructor takes, is never used: {finding.message}")
@@ -191,4 +204,15 @@ def _unused_parameters(loc, source: Source) -> list:
     parameters = [p.name.value for p in list(unit.params.posonly_params) + list(unit.params.params)
                   + list(unit.params.kwonly_params)]
     return [name for name in parameters[1:] if uses.get(name, 0) == 0 and name != loc.node.value
-            and D.as_int(to_dim(loc.env.get(name))) is not None]
+            and D.as_int(to_dim(loc.env.get(name))) is not None and not _names_a_count(name)]
+
+
+# Parts of a parameter's name that say it counts or strides rather than sizes a feature dim
+# (`num_layers`, `n_heads`, `depth`, `kernel_size`): never a width meant elsewhere.
+_COUNT_WORDS = ("layer", "head", "depth", "kernel", "stride", "pad", "drop", "group", "block", "step", "epoch",
+                "seed", "iter", "classes_per")
+
+
+def _names_a_count(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in _COUNT_WORDS)
