@@ -410,9 +410,9 @@ class Interpreter:
                 isinstance(test.comparisons[0].operator, cst.Equal):
             sizes = (D.as_int(self.eval(test.left, frame).value),
                      D.as_int(self.eval(test.comparisons[0].comparator, frame).value))
-        report.assertion_error(self, frame, frame.loc(test), self.main_code(test), message, inputs, sizes)
+        report.assertion_error(self, frame, frame.loc(test), self.node_text(test), message, inputs, sizes)
 
-    def main_code(self, node: cst.CSTNode) -> str:
+    def node_text(self, node: cst.CSTNode) -> str:
         """The source text of a node (of any file's syntax tree: libcst prints the node itself)."""
         return cst.Module(body=[]).code_for_node(node)
 

@@ -40,7 +40,7 @@ class Interp(Protocol):
     def sizes_certainly_fail(self, test: Any, frame: Frame) -> bool:
         """Whether an assertion's test compares known ints and is certainly false."""
 
-    def main_code(self, node: Any) -> str:
+    def node_text(self, node: Any) -> str:
         """The source text of a node."""
 
     def report_assertion(self, test: Any, message: Optional[str], frame: Frame) -> None:

@@ -178,11 +178,7 @@ def differential(qualname: str, *args, init=(), init_kwargs=None, torch_errors=T
     expected = run_torch(qualname, rule.is_layer, ex, torch_errors)
     got = run_rule(rule, qualname, ex)
     where = describe(qualname, ex)
-    if isinstance(expected, Raised):
-        assert isinstance(got, Raised), f"{where}\n  torch raised {expected}\n  rule gave {got!r}"
-    else:
-        assert not isinstance(got, Raised), f"{where}\n  torch gave {expected!r}\n  rule raised {got!r}"
-        assert got == expected, f"{where}\n  torch gave {expected!r}\n  rule gave  {got!r}"
+    _side.assert_agrees(where, "torch", expected, got)
     return expected
 
 

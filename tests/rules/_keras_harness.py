@@ -221,11 +221,7 @@ def differential(qualname: str, *args, init=(), init_kwargs=None, may_miss_error
     if may_miss_errors and isinstance(got, Opaque) and all(isinstance(o, Raised) for o in expected.values()):
         return expected  # a rule that declines where Keras raises: a miss the caller accepts, never a wrong claim
     for mode, outcome in expected.items():
-        if isinstance(outcome, Raised):
-            assert isinstance(got, Raised), f"{where}\n  keras ({mode}) raised {outcome}\n  rule gave {got!r}"
-        else:
-            assert not isinstance(got, Raised), f"{where}\n  keras ({mode}) gave {outcome!r}\n  rule raised {got!r}"
-            assert got == outcome, f"{where}\n  keras ({mode}) gave {outcome!r}\n  rule gave  {got!r}"
+        _side.assert_agrees(where, f"keras ({mode})", outcome, got)
     return expected
 
 

@@ -57,6 +57,15 @@ def run_rule(rule: Rule, qualname: str, ex: Example, to_value: Callable, rule_ou
     return rule_output(out)
 
 
+def assert_agrees(where: str, framework: str, expected: Any, got: Any) -> None:
+    """The rule's outcome is the framework's: both raise, or both give the same output."""
+    if isinstance(expected, Raised):
+        assert isinstance(got, Raised), f"{where}\n  {framework} raised {expected}\n  rule gave {got!r}"
+    else:
+        assert not isinstance(got, Raised), f"{where}\n  {framework} gave {expected!r}\n  rule raised {got!r}"
+        assert got == expected, f"{where}\n  {framework} gave {expected!r}\n  rule gave  {got!r}"
+
+
 def describe(qualname: str, ex: Example) -> str:
     parts = []
     if ex.init or ex.init_kwargs:

@@ -36,7 +36,8 @@ class Source:
         self.bare_calls: list = []  # (unit, Expr statement) whose value is a call
         self.calls: list = []  # (unit, Call) for every call in a function
         self.top_level_calls: list = []  # (statement, Call) for every call in a top-level statement
-        self._rebound: dict = {}  # per function: the names it rebinds (rebound()), its name uses (name_uses())
+        self._rebound: dict = {}  # id(function) -> the names it rebinds (rebound())
+        self._uses: dict = {}  # id(function) -> how often each name occurs in it (name_uses())
         module.visit(_Collector(self))
 
     def code(self, node: cst.CSTNode) -> str:
@@ -44,12 +45,11 @@ class Source:
 
     def name_uses(self, unit: cst.FunctionDef) -> dict:
         """How often each name occurs in the function's body (an unused parameter occurs 0 times)."""
-        key = ("uses", id(unit))
-        if key not in self._rebound:
+        if id(unit) not in self._uses:
             counter = _Uses()
             unit.body.visit(counter)
-            self._rebound[key] = counter.counts
-        return self._rebound[key]
+            self._uses[id(unit)] = counter.counts
+        return self._uses[id(unit)]
 
     def rebound(self, unit: cst.CSTNode) -> frozenset:
         """The names a function binds more than once or in a loop (`n_in = i` after each layer): their

@@ -72,13 +72,15 @@ def conv_spatial(call: RuleCall, shape, spatial, kernel, strides, dilation, padd
     return out
 
 
+def _window(call: RuleCall, n: int, allow_causal: bool = False) -> tuple:
+    """(data_format, kernel_size, strides, dilation_rate, padding) of an n-D convolution, read in this order."""
+    return (data_format(call), int_tuple(call, "kernel_size", n), int_tuple(call, "strides", n),
+            int_tuple(call, "dilation_rate", n), padding_mode(call, allow_causal=allow_causal))
+
+
 def _conv(n: int):
     def rule(call: RuleCall):
-        fmt = data_format(call)
-        kernel = int_tuple(call, "kernel_size", n)
-        strides = int_tuple(call, "strides", n)
-        dilation = int_tuple(call, "dilation_rate", n)
-        padding = padding_mode(call, allow_causal=n == 1)
+        fmt, kernel, strides, dilation, padding = _window(call, n, allow_causal=n == 1)
         filters = positive_int(call, "filters")
         groups = positive_int(call, "groups")
         name = layer_name(call)
@@ -97,11 +99,7 @@ def _conv(n: int):
 
 def _separable(n: int, depthwise: bool):
     def rule(call: RuleCall):
-        fmt = data_format(call)
-        kernel = int_tuple(call, "kernel_size", n)
-        strides = int_tuple(call, "strides", n)
-        dilation = int_tuple(call, "dilation_rate", n)
-        padding = padding_mode(call)
+        fmt, kernel, strides, dilation, padding = _window(call, n)
         multiplier = positive_int(call, "depth_multiplier")
         filters = None if depthwise else positive_int(call, "filters")
         shape, batch, spatial, channels = _input(call, n, fmt)
@@ -132,11 +130,7 @@ def _transpose_size(size, k, s, d, padding: str, output_padding):
 
 def _transpose(n: int):
     def rule(call: RuleCall):
-        fmt = data_format(call)
-        kernel = int_tuple(call, "kernel_size", n)
-        strides = int_tuple(call, "strides", n)
-        dilation = int_tuple(call, "dilation_rate", n)
-        padding = padding_mode(call)
+        fmt, kernel, strides, dilation, padding = _window(call, n)
         filters = positive_int(call, "filters")
         output_padding = None if call.is_none("output_padding") else int_tuple(call, "output_padding", n,
                                                                                 allow_zero=True)
