@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import libcst as cst
 
-from shapels.analysis import argparse_values, data_values
+from shapels.analysis import argparse_values, data_values, keras_utils
 from shapels.analysis.containers import build_container
 from shapels.analysis.dataclass_values import dataclass_replace
 from shapels.analysis.objects import Instance, Partial
@@ -170,6 +170,11 @@ def _torch_assert(interp: Interp, qualname: str, args: list, kwargs: dict, frame
 @library("torch._log_api_usage_once", "torch.jit.unused", "warnings.warn")
 def _no_shape_effect(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
     return NONE
+
+
+@library(*keras_utils.HANDLERS)
+def _keras_utility(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return keras_utils.call(qualname, args, kwargs)
 
 
 @library(*argparse_values.CONSTRUCTORS)
