@@ -215,3 +215,34 @@ def test_a_custom_type_function_runs_on_the_string_default(side, monkeypatch):
     expected = "(2, 10)" if side == 32 else "error"
     assert _torch(source, monkeypatch).startswith(expected)
     assert _shapels(source).startswith(expected)
+
+
+COMMAND_LINE = """
+parser = argparse.ArgumentParser()
+parser.add_argument('--dataset', required=True)
+parser.add_argument('--imageSize', type=int, default=28)
+opt = parser.parse_args()
+size = opt.imageSize if opt.dataset == 'mnist' else 32
+out = Net(size, 8)(torch.randn(2, 28, 28))
+"""
+
+
+@pytest.mark.parametrize("argv", [["--dataset", "mnist"], ["--dataset", "cifar10"], ["--dataset", "mnist", "--imageSize", "32"]])
+def test_options_args_are_the_command_line(argv, monkeypatch):
+    """Options.args gives parse_args what a command line gives (by dest); the run with that argv agrees."""
+    source = HEAD + COMMAND_LINE
+    monkeypatch.setattr(sys, "argv", ["prog", *argv])
+    scope = {"__name__": "__main__"}
+    try:
+        exec(compile(source, "<program>", "exec"), scope)
+        expected = str(tuple(scope["out"].shape)).replace(",)", ")")
+    except RuntimeError:
+        expected = "error"
+    given = {argv[i].lstrip("-"): (int(argv[i + 1]) if argv[i + 1].isdigit() else argv[i + 1])
+             for i in range(0, len(argv), 2)}
+    result = analyze(source, "m.py", Options(args=given))
+    errors = [f for f in result.findings if f.severity == "error"]
+    [net] = [m for m in result.modules if m.name == "Net"]
+    assert ("error" if errors else net.output.shape.show()) == expected
+    # without the command line, the required option is unknown: nothing is claimed
+    assert [f for f in analyze(source, "m.py", Options()).findings if f.severity == "error"] == []

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 from shapels.analysis.env import join
+from shapels.rules.base import from_python
 from shapels.values import NONE, UNKNOWN, Const, DictValue, FunctionRef, ListValue, Seq, Unknown, Value
 
 if TYPE_CHECKING:
@@ -250,6 +251,9 @@ def _parse(interp: Interp, parser: ArgParser, frame, node) -> Namespace:
     for action in parser.actions:
         if action.dest in values:
             continue  # argparse sets each dest once, from the first action that has it
+        if action.dest in interp.command_line:  # given on the command line, as the configuration says
+            values[action.dest] = from_python(interp.command_line[action.dest])
+            continue
         default = action.default
         if isinstance(default, FunctionRef) and default.qualname == SUPPRESS:
             continue  # no attribute unless given

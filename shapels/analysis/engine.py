@@ -38,6 +38,7 @@ class Options:
     verify_fixes: bool = True  # re-analyse with the first errors' fixes applied (repair.py)
     watch: Optional[tuple] = None  # (line, col, end line, end col): record layer arguments written there
     reach: Optional[int] = None  # a line whose calls a fix trial wants to see run on known shapes
+    args: dict = field(default_factory=dict)  # a script's command line by argparse dest: {"dataset": "cifar10"}
 
 
 @dataclass
@@ -174,6 +175,7 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
         interp.reach = {node for node, where in ranges.items() if where[0] == options.reach}
         interp.reached = result.reached
     interp.batch_merges = result.batch_merges
+    interp.command_line = options.args
     stopped = False
     failures: list = []  # internal errors, each confined to the statement or class it broke
     try:

@@ -83,6 +83,7 @@ class Interpreter:
         self.reach: set = set()  # call nodes a fix trial wants to see run on known shapes (repair.py)
         self.reached: list = []
         self.batch_merges: list = []  # locations of views that merged the batch with part of a dim (repair.py)
+        self.command_line: dict = {}  # argparse dest -> Python value the command line gives (Options.args)
         self.unresolved: dict = {}  # path -> [(ClassInfo, qualname or None, import)], link_bases
 
     @property

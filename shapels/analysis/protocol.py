@@ -34,6 +34,7 @@ class Interp(Protocol):
     reach: set  # call nodes a fix trial wants to see run on known shapes (repair.py)
     reached: list
     batch_merges: list  # views whose leading -1 took the batch with part of another dim (repair.py)
+    command_line: dict  # argparse dest -> the Python value the command line gives (Options.args)
 
     def eval(self, node: Any, frame: Frame) -> Value: ...
 
