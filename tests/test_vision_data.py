@@ -50,7 +50,7 @@ def test_a_loop_over_mnist_sees_its_batches():
     test_batch = _batch('FashionMNIST("data", train=False, transform=transforms.ToTensor())')
     assert test_batch["images"] == [8, 1, 28, 28]  # 10000 as well
     fake = _batch('FakeData(size=100, image_size=(3, 20, 24), transform=transforms.ToTensor())')
-    assert isinstance(fake["images"][0], str) and fake["images"][1:] == [3, 20, 24]  # 100 % 8: a last, smaller batch
+    assert fake["images"] == [8, 3, 20, 24]  # 100 % 8: a last, smaller batch, but the first (analysed) is full
 
 
 def test_the_transforms_size_the_images():

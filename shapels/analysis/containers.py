@@ -314,6 +314,11 @@ def dict_method(receiver: DictValue, name: str, args: list, kwargs: dict, frame:
         return receiver.items.get(key, args[1] if len(args) > 1 else NONE)
     if name == "copy":
         return DictValue(dict(receiver.items))
+    if name == "update" and not frame.certain and len(args) <= 1 and (not args or isinstance(args[0], DictValue)):
+        # only the keys it names may change, or appear (unknown: whether it ran is)
+        for k in [*(args[0].items if args else ()), *kwargs]:
+            receiver.items[k] = UNKNOWN
+        return NONE
     if name in ("pop", "setdefault", "update") and not frame.certain:
         for k in [key] if key is not MISSING_VALUE else list(receiver.items):
             if k in receiver.items:

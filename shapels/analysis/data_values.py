@@ -3,8 +3,9 @@
 `TensorDataset(x, y)` holds samples `(x[i], y[i])`; `DataLoader(ds, batch_size=B)` yields them collated
 as torch's default_collate does: tensors stacked on a new dim 0, Python ints into an int64 tensor
 `(B,)`, floats into a float64 one, tuples and lists element by element, dicts per key. The batch dim is
-B where every batch is full (`drop_last=True`, or a dataset whose length B divides), else a symbol: the
-last batch may be smaller. `for x, y in loader:` runs the loop body once on one batch, like a forward
+the first batch's: B where the dataset holds at least B samples (every batch but the last is full; a
+smaller last batch is not analysed), the dataset's length where it holds fewer, else a symbol.
+`for x, y in loader:` runs the loop body once on one batch, like a forward
 (a dataset of known, non-zero length yields at least one); `enumerate(loader)` and `tqdm(loader)` pass
 the batches through, and `next(iter(loader))` is one batch.
 
@@ -99,7 +100,12 @@ def data_loader(args: list, kwargs: dict, loc=None) -> Value:
     if size is None or not isinstance(drop_last, Const) or D.as_int(size) is not None and D.as_int(size) < 1:
         return UNKNOWN
     full = drop_last.value is True or dataset.length is not None and D.divides(size, dataset.length) is True
-    batch = size if full else D.fresh("B")  # the last batch may be smaller
+    if full or _at_least(dataset.length, size):
+        batch = size  # every batch but the last is full: the body is analysed on the first
+    elif dataset.length is not None and _at_least(size, dataset.length):
+        batch = dataset.length  # one batch of every sample
+    else:
+        batch = D.fresh("B")
     collated = collate(dataset.sample, batch, loc)
     if collated is UNKNOWN:
         return UNKNOWN

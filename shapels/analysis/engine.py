@@ -111,6 +111,7 @@ class AnalysisResult:
     watched: list = field(default_factory=list)  # (parameter, value) of layer arguments at Options.watch
     reached: list = field(default_factory=list)  # per call on Options.reach's line: were its tensors all known
     batch_merges: list = field(default_factory=list)  # views whose leading -1 took the batch with part of a dim
+    loop_names: list = field(default_factory=list)  # Binding: names in data loops' bodies (`for x, y in loader:`)
     _build_modules: Any = field(default=None, repr=False)
     _modules: Optional[list] = field(default=None, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
@@ -206,6 +207,8 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     result.findings = result.findings + findings
     if stopped:
         result.findings.append(_budget_note("shapels stopped at its time budget for this file; the results are partial"))
+    result.loop_names = [Binding(s, e.name, e.value, e.write) for e in recorder.loop_names
+                         if e.loc.node is not None and (s := positions.span(e.loc)) is not None]
     result._build_modules = lambda: [_module_report(info, recorder, positions) for info in table.module_classes()]
     return result
 

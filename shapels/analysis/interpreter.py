@@ -552,8 +552,17 @@ class Interpreter:
         batch, its findings reported like a forward's. Every round sees batches of the same shapes; what a
         round carries to the next (`total += loss.item()`) is joined with what it was before the loop."""
         before = dict(frame.env)
-        self.assign(stmt.target, item, frame)
-        ended = self.exec_round(stmt.body, frame)
+        recording = frame.record
+        if not recording:  # a loop outside a forward: its names are kept for hover (Recorder.loop_names)
+            frame.record = True
+            self.recorder.begin_loop()
+        try:
+            self.assign(stmt.target, item, frame)
+            ended = self.exec_round(stmt.body, frame)
+        finally:
+            if not recording:
+                frame.record = False
+                self.recorder.end_loop()
         for name, value in list(frame.env.items()):
             if name in before and before[name] is not value:
                 frame.env[name] = join(before[name], value)

@@ -59,6 +59,10 @@ class Recorder:
         self.notes: list[str] = []
         # (unit, call node) of the calls being made from the analysed file, innermost last (calls.call)
         self.sites: list = []
+        # Names in the bodies of data loops (`for x, y in loader:`), for hover: NameEvents in order, and the
+        # loops being run as (depth of the run stack when the loop began, its events), innermost last.
+        self.loop_names: list[NameEvent] = []
+        self._loops: list = []
 
     # -- runs ---------------------------------------------------------------------------------
     def begin_run(self, run: Run) -> None:
@@ -78,7 +82,16 @@ class Recorder:
     def current(self) -> Optional[Run]:
         return self._stack[-1] if self._stack else None
 
+    def begin_loop(self) -> None:
+        self._loops.append(len(self._stack))
+
+    def end_loop(self) -> None:
+        self._loops.pop()
+
     def name(self, loc: Loc, name: str, value: Any, write: bool) -> None:
+        if self._loops and self._loops[-1] == len(self._stack):  # in a data loop's body, not in a forward it calls
+            self.loop_names.append(NameEvent(loc, name, value, write))
+            return
         run = self.current
         if run is not None:
             run.names.append(NameEvent(loc, name, value, write))

@@ -46,8 +46,9 @@ def hover_at(server, uri: str, position: types.Position) -> Optional[types.Hover
 
 
 def find_name(result, line: int, col: int):
-    """The tensor-valued name occurrence in a forward at this position (the innermost)."""
-    hits = [b for m in result.modules for b in m.names if contains(b.span, line, col)]
+    """The tensor-valued name occurrence in a forward or a data loop's body at this position (the innermost)."""
+    names = [b for m in result.modules for b in m.names] + list(getattr(result, "loop_names", ()))
+    hits = [b for b in names if contains(b.span, line, col)]
     if not hits:
         return None
     # A cursor exactly between two names (`x.view`) belongs to the one it is inside.

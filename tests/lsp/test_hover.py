@@ -115,3 +115,30 @@ async def test_hover_inside_a_nested_blocks_forward(client, tmp_path):
     result = await hover(client, uri, line0, lines[line0].index("out"))
     assert result is not None
     assert "out: Tensor[2, 32, 24, 24]" in result.contents.value, result.contents.value
+
+
+LOOP = '''import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, TensorDataset
+
+model = nn.Sequential(nn.Flatten(), nn.Linear(12, 5))
+loader = DataLoader(TensorDataset(torch.randn(40, 3, 4), torch.randint(0, 5, (40,))), batch_size=8)
+for images, labels in loader:
+    logits = model(images)
+    loss = nn.functional.cross_entropy(logits, labels)
+'''
+
+
+async def test_hover_in_a_training_loop_shows_the_batch_torch_gives(client, tmp_path):
+    torch = pytest.importorskip("torch")
+    scope: dict = {}
+    exec(LOOP, scope)
+    path = tmp_path / "train.py"
+    path.write_text(LOOP)
+    uri, _ = await client.open(path)
+    for line0, character, name in ((6, 4, "images"), (6, 12, "labels"), (7, 4, "logits")):
+        result = await hover(client, uri, line0, character)
+        assert result is not None, name
+        dims = ", ".join(map(str, scope[name].shape))
+        assert f"{name}: Tensor[{dims}]" in result.contents.value, result.contents.value
+    assert isinstance(scope["logits"], torch.Tensor)

@@ -1,0 +1,94 @@
+"""Training scripts as pytorch/examples writes them (issue 23): loader options built in a dict that an
+`if` may extend, and the shapes a data loop's body binds (hover), against torch's own run."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from shapels.analysis.engine import analyze
+
+torch = pytest.importorskip("torch")
+
+SCRIPT = textwrap.dedent('''
+    import argparse
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from torch.utils.data import DataLoader, TensorDataset
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(WIDTH, 10)
+
+        def forward(self, x):
+            return F.log_softmax(self.fc(torch.flatten(x, 1)), dim=1)
+
+
+    def train(model, loader):
+        for batch_idx, (data, target) in enumerate(loader):
+            output = model(data)
+            loss = F.nll_loss(output, target)
+            loss.backward()
+            SEEN.append((tuple(data.shape), tuple(target.shape), tuple(output.shape), tuple(loss.shape)))
+
+
+    def main():
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--batch-size', type=int, default=16)
+        parser.add_argument('--no-accel', action='store_true')
+        args = parser.parse_args()
+        kwargs = {'batch_size': args.batch_size}
+        if not args.no_accel and torch.cuda.is_available():
+            kwargs.update({'num_workers': 1, 'pin_memory': True, 'shuffle': True})
+        data = TensorDataset(torch.randn(100, 1, 6, 6), torch.randint(0, 10, (100,)))
+        train(Net(), DataLoader(data, **kwargs))
+
+
+    if __name__ == '__main__':
+        main()
+''')
+
+
+def _run(text: str, monkeypatch) -> list:
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    seen: list = []
+    exec(compile(text, "train.py", "exec"), {"__name__": "__main__", "SEEN": seen})
+    return seen
+
+
+def test_a_loader_whose_options_an_if_may_extend_is_followed(monkeypatch):
+    """`kwargs.update(...)` under an unknown condition changes only the keys it names: batch_size stays
+    known, the loop is followed, and a model that does not fit its batches is an error, as in torch."""
+    bad = SCRIPT.replace("WIDTH", "35")
+    with pytest.raises(RuntimeError):
+        _run(bad, monkeypatch)
+    errors = [f for f in analyze(bad, "train.py").findings if f.severity == "error"]
+    assert [(f.code, f.span.start_line) for f in errors] == [("linear-in-features", 12)]
+    good = SCRIPT.replace("WIDTH", "36")
+    _run(good, monkeypatch)
+    assert [f for f in analyze(good, "train.py").findings if f.severity in ("error", "warning")] == []
+
+
+def test_names_in_a_data_loop_hold_the_first_batch_a_run_gives(monkeypatch):
+    text = SCRIPT.replace("WIDTH", "36")
+    data, target, output, loss = _run(text, monkeypatch)[0]
+    result = analyze(text, "train.py")
+    lines = text.splitlines()
+
+    def bound(name: str, line_text: str) -> tuple:
+        line = next(i + 1 for i, t in enumerate(lines) if line_text in t)
+        [shape] = {b.shape.show() for b in result.loop_names if b.name == name and b.write and b.span.start_line == line}
+        return shape
+
+    def show(shape: tuple) -> str:
+        return "(" + ", ".join(map(str, shape)) + ")" if len(shape) != 1 else f"({shape[0]},)"
+
+    assert bound("data", "for batch_idx") == show(data)
+    assert bound("target", "for batch_idx") == show(target)
+    assert bound("output", "output = model(data)") == show(output)
+    assert bound("loss", "loss = F.nll_loss") == show(loss)
