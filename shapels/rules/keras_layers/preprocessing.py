@@ -8,7 +8,9 @@ from __future__ import annotations
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.keras_layers.spec import data_format, keras_layer, positive_int
 from shapels.rules.registry import T, ex
+from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
+from shapels.values import Number
 
 
 def _same(call: RuleCall):
@@ -29,15 +31,35 @@ keras_layer("UnitNormalization", init="axis=-1", preserves_shape=True,
     "Normalization",
     init="axis=-1, mean=None, variance=None, invert=False",
     preserves_shape=True,
-    examples=[ex(T(2, 5, 5, 3), out=(2, 5, 5, 3)), ex(T(2, 5, 5, 3), init=(-1, 0.5, 2.0), out=(2, 5, 5, 3))],
+    examples=[ex(T(2, 5, 5, 3), out=(2, 5, 5, 3)), ex(T(2, 5, 5, 3), init=(-1, 0.5, 2.0), out=(2, 5, 5, 3)),
+              # one mean and variance per channel, as Keras's applications pass them (ConvNeXt, EfficientNetV2)
+              ex(T(2, 5, 5, 3), init=(-1, [0.5, 0.4, 0.3], [1.0, 2.0, 3.0]), out=(2, 5, 5, 3)),
+              ex(T(None, 5, 5, 3), init=(3, [0.5, 0.4, 0.3], [1.0, 2.0, 3.0]), out=(None, 5, 5, 3))],
 )
 def normalization(call: RuleCall):
     if not (call.is_none("mean") and call.is_none("variance")):
-        # mean and variance are broadcast against the input's axes: not modelled; nor is the axis
-        value, mean = call.shape_or_none("inputs"), call.value("mean")
-        if value is None or not isinstance(getattr(mean, "value", None), (int, float)):
+        # mean and variance are broadcast against the input's axes: a number each, or one per position of
+        # a single axis that has that many; any other broadcast is not modelled
+        value = call.shape_or_none("inputs")
+        if value is None or not (_scalar(call.value("mean")) and _scalar(call.value("variance"))
+                                 or _per_axis(call, value)):
             raise Unknowable("mean")
     return call.shape("inputs")
+
+
+def _scalar(value) -> bool:
+    return isinstance(getattr(value, "value", None), (int, float))
+
+
+def _per_axis(call: RuleCall, shape: Shape) -> bool:
+    """mean and variance lists of one number per position of the single axis `axis`, which has that size."""
+    axis = call.value("axis")
+    axis = D.as_int(axis.value) if isinstance(axis, Number) else None
+    lengths = {len(getattr(call.value(name), "items", ())) for name in ("mean", "variance")}
+    if not shape.ranked or axis is None or not -shape.rank <= axis < shape.rank:
+        return False
+    size = D.as_int(shape.dim(axis))
+    return len(lengths) == 1 and size is not None and size > 0 and lengths == {size}
 
 
 def _image_size(call: RuleCall):
