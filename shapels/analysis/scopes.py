@@ -24,6 +24,10 @@ Loader = Callable[[str, str], Optional[tuple]]
 # rules, and these are infrastructure, not models.
 NOT_LOADED = {"torch", "keras", "tensorflow", "numpy", "typing", "typing_extensions", "collections", "functools", "math", "os", "sys",
               "builtins", "jaxtyping", "einops", "warnings", "abc", "dataclasses", "enum", "itertools", "copy"}
+# Read as source although under a library name: Keras's application modules are model code written with its
+# layers, as a user's (resnet_v2 builds on resnet.ResNet), except their helpers, modelled by keras_utils.py.
+LOADED_INSIDE = ("keras.src.applications.",)
+MODELLED_INSIDE = ("keras.src.applications.imagenet_utils",)
 MAX_SCOPES = 64
 
 
@@ -64,4 +68,6 @@ def make_scope(name: str, path: str, module: cst.Module, text: Optional[str] = N
 
 def is_loadable(qualname: str) -> bool:
     head = qualname.lstrip(".").split(".")[0]
+    if qualname.startswith(LOADED_INSIDE):
+        return not qualname.startswith(MODELLED_INSIDE)
     return qualname.startswith(".") or head not in NOT_LOADED
