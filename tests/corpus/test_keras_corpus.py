@@ -1,0 +1,61 @@
+"""The Keras corpus (corpus/keras_apps.py): Keras 3's own application files, read in place from the installed
+keras, with the corpus's driver appended.
+
+Always (static only, about 20 s): no error on any unmutated builder: they are the models Keras ships, and
+each one runs (its label says so where the labels are cached).
+Opt-in, SHAPELS_KERAS_CORPUS=1 (the mutants: a few minutes): with the labels cached in .tools/keras_corpus
+by `.venv/bin/python corpus/keras_apps.py`, no error on a mutant that runs, and no engine crash.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "corpus"))
+
+import keras_apps  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not keras_apps.sources_present(),
+                                reason="keras is not installed in .venv: its application files are the corpus")
+
+
+def test_no_error_on_the_unmutated_builders():
+    cache = keras_apps.load_cache()
+    alarms, analysed = [], 0
+    for entry in keras_apps.model_entries(keras_apps.BUILDERS):
+        label = cache.get(keras_apps._key(entry["text"]))
+        if label is not None:
+            assert label["runs"], (entry["id"], label)
+        result, _, _ = keras_apps._static_out(entry["text"], entry["path"])
+        analysed += 1
+        alarms += [(entry["id"], e["line"], e["code"], e["message"]) for e in keras_apps._errors(result)]
+        assert not result.partial and not keras_apps._internal(result), entry["id"]
+    assert analysed == sum(len(builders) for _, builders in keras_apps.BUILDERS.values())
+    assert not alarms
+
+
+@pytest.mark.skipif(os.environ.get("SHAPELS_KERAS_CORPUS") != "1", reason="opt-in: SHAPELS_KERAS_CORPUS=1")
+def test_no_error_on_the_mutants_that_run():
+    if not keras_apps.CACHE.is_file():
+        pytest.skip("no labels: run .venv/bin/python corpus/keras_apps.py (runs Keras on the torch backend)")
+    report = keras_apps.evaluate(label=False, progress=lambda *_: None)
+    s = report["summary"]
+    assert s["mutants"] >= 100 and s["failing"] >= 30, s
+    assert s["false_positives"] == 0, s
+    alarms = [(m["id"], m["errors"]) for m in report["mutants"] if not m["fails"] and m["errors"]]
+    assert not alarms
+    assert s["partial"] == 0 and s["internal"] == 0, s
+
+
+def test_an_application_built_in_another_application_file_is_followed():
+    # resnet_v2.py's builders call resnet.ResNet (keras.src.applications is read as source, its
+    # imagenet_utils modelled): every layer of ResNet50V2 is applied on known shapes
+    entry = keras_apps.model_entries(["resnet_v2"])[0]
+    _, _, applied = keras_apps._static_out(entry["text"], entry["path"])
+    assert len(applied) > 150
+    assert all(output_known and (inputs_known or name == "Input") for _, name, inputs_known, output_known in applied)
