@@ -188,7 +188,7 @@ def _from_data(call: RuleCall, value) -> Shape:
 
 
 @function(
-    "torch.tensor", "torch.as_tensor",
+    "torch.tensor", "torch.as_tensor", "numpy.array", "numpy.asarray",
     signature="data, *args, **kwargs",
     label="input",
     examples=[

@@ -17,6 +17,7 @@ import importlib
 import warnings
 from typing import Any
 
+import numpy
 import sympy
 import torch
 
@@ -73,8 +74,11 @@ def to_torch(value: Any) -> Any:
 
 
 def resolve(qualname: str) -> Any:
-    """`torch.nn.Conv2d` -> the class, by getattr from the torch module (einops names from einops)."""
+    """`torch.nn.Conv2d` -> the class, by getattr from the torch module (einops names from einops, numpy
+    names from numpy: shapels/rules/arrays.py)."""
     parts = qualname.split(".")
+    if parts[0] == "numpy":
+        return functools.reduce(getattr, parts[1:], numpy)
     if parts[0] == "einops":  # einops.rearrange, einops.layers.torch.Rearrange: the real package
         module, name = qualname.rsplit(".", 1)
         return getattr(importlib.import_module(module), name)
@@ -84,7 +88,7 @@ def resolve(qualname: str) -> Any:
 
 def torch_output(out: Any) -> Any:
     """A torch result as plain python: a tensor as its shape tuple, tuples/lists/Size as tuples."""
-    if isinstance(out, torch.Tensor):
+    if isinstance(out, (torch.Tensor, numpy.ndarray)):
         return tuple(int(d) for d in out.shape)
     if isinstance(out, (tuple, list)):  # torch.Size, return_types namedtuples, lists of tensors
         return tuple(torch_output(o) for o in out)
@@ -108,6 +112,8 @@ def run_torch(qualname: str, is_layer: bool, ex: Example, errors: tuple = TORCH_
             try:
                 args = [to_torch(a) for a in ex.args]
                 kwargs = {k: to_torch(v) for k, v in ex.kwargs.items()}
+                if qualname.startswith("numpy."):  # numpy's functions take numpy's arrays
+                    args = [a.numpy() if isinstance(a, torch.Tensor) else a for a in args]
                 if is_layer:
                     module = resolve(qualname)(*to_torch(ex.init), **to_torch(ex.init_kwargs))
                     out = module(*args, **kwargs)

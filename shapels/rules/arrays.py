@@ -1,0 +1,174 @@
+"""The arrays that Keras (and PyTorch) scripts feed their models: numpy's and TensorFlow's/Keras's
+factories (`np.zeros((16, 28, 28, 1))`, `np.random.rand(*input_shape)`, `tf.random.normal(shape=(64,))`,
+`keras.random.uniform(...)`) and the reshaping numpy calls (`np.expand_dims`, `np.reshape`).
+
+An array is a Tensor value: its methods (`.reshape`, slicing, `.shape`) follow torch's, which numpy's
+equal for those. Each rule's first name is the one its examples are checked against: numpy's under
+numpy (tests/rules/_core_harness.py), Keras's under Keras 3 (tests/rules/_keras_harness.py); the
+TensorFlow names (`tf.zeros`, `tf.random.normal`) take Keras's rule, whose shape semantics they share,
+and are not run (TensorFlow is not installed beside the tests).
+"""
+
+from __future__ import annotations
+
+from shapels.codes import CALL_MISMATCH, DIM_OUT_OF_RANGE
+from shapels.rules.base import RuleCall, Unknowable, to_dim_signed
+from shapels.rules.registry import T, ex, function
+from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
+from shapels.values import ListValue, Number, Seq
+
+# numpy's ValueError "negative dimensions are not allowed": no code in the catalogue names a bad
+# argument, call-mismatch is the nearest (as for torch's factories).
+_BAD_ARGUMENT = CALL_MISMATCH
+
+
+def _sizes(call: RuleCall, name: str) -> Shape:
+    """A shape argument written as an int (`np.zeros(5)`) or a tuple/list of ints."""
+    value = call.value(name)
+    if isinstance(value, (Seq, ListValue)):
+        dims = [to_dim_signed(item) for item in value.items]
+    elif isinstance(value, Number):
+        dims = [to_dim_signed(value)]
+    else:
+        raise Unknowable(name)
+    for d in dims:
+        if d is None:
+            raise Unknowable(name)
+        v = D.as_int(d)
+        if v is not None and v < 0:
+            call.fail(_BAD_ARGUMENT, f"{call.qualname.rsplit('.', 1)[-1]}: negative dimensions are not allowed "
+                      f"({v} in the shape)", param=name)
+    return Shape.of(dims)
+
+
+@function(
+    "numpy.zeros", "numpy.ones", "numpy.empty",
+    signature="shape, dtype=None, order='C', *, device=None, like=None",
+    label="input",
+    examples=[ex((16, 28, 28, 1), out=(16, 28, 28, 1)), ex(5, out=(5,)), ex([2, 3], out=(2, 3)), ex((), out=()),
+              ex((2, -1), error=CALL_MISMATCH)],
+)
+def numpy_factory(call: RuleCall):
+    return _sizes(call, "shape")
+
+
+@function(
+    "numpy.full",
+    signature="shape, fill_value, dtype=None, order='C', *, device=None, like=None",
+    label="input",
+    examples=[ex((2, 3), 0.5, out=(2, 3)), ex(4, 1, out=(4,)), ex((-2,), 1, error=CALL_MISMATCH)],
+)
+def numpy_full(call: RuleCall):
+    if not isinstance(call.value("fill_value"), Number):
+        raise Unknowable("fill_value")  # an array fill broadcasts against the shape
+    return _sizes(call, "shape")
+
+
+@function(
+    "numpy.random.rand", "numpy.random.randn",
+    signature="*dims",
+    label="input",
+    examples=[ex(10, 20, 32, out=(10, 20, 32)), ex(3, out=(3,)), ex(2, -1, error=CALL_MISMATCH)],
+)
+def numpy_random_dims(call: RuleCall):
+    """`np.random.rand(*input_shape)`: one int per axis; with none it is a Python float, not an array."""
+    if not call.value("dims").items:
+        raise Unknowable("dims")
+    return _sizes(call, "dims")
+
+
+def _size_or_scalar(call: RuleCall, *scalars: str) -> Shape:
+    """numpy.random's `size=`: the shape; None gives one number (an array where the other arguments
+    are arrays, which broadcast: not followed)."""
+    if call.is_none("size"):
+        raise Unknowable("size")
+    for name in scalars:
+        if not isinstance(call.value(name), Number) and not call.is_none(name):
+            raise Unknowable(name)  # array parameters broadcast with size
+    return _sizes(call, "size")
+
+
+@function(
+    "numpy.random.random", "numpy.random.random_sample", "numpy.random.sample", "numpy.random.ranf",
+    "numpy.random.standard_normal",
+    signature="size=None",
+    label="input",
+    examples=[ex((4, 3), out=(4, 3)), ex(size=7, out=(7,)), ex((2, -3), error=CALL_MISMATCH)],
+)
+def numpy_random_size(call: RuleCall):
+    return _size_or_scalar(call)
+
+
+@function(
+    "numpy.random.uniform",
+    signature="low=0.0, high=1.0, size=None",
+    label="input",
+    examples=[ex(0, 1, (8, 4), out=(8, 4)), ex(size=(2, 3), out=(2, 3))],
+)
+def numpy_uniform(call: RuleCall):
+    return _size_or_scalar(call, "low", "high")
+
+
+@function(
+    "numpy.random.normal",
+    signature="loc=0.0, scale=1.0, size=None",
+    label="input",
+    examples=[ex(0, 1, (8, 4), out=(8, 4)), ex(size=5, out=(5,))],
+)
+def numpy_normal(call: RuleCall):
+    return _size_or_scalar(call, "loc", "scale")
+
+
+@function(
+    "numpy.random.randint",
+    signature="low, high=None, size=None, dtype=None",
+    label="input",
+    examples=[ex(0, 10, (32,), out=(32,)), ex(10, size=(4, 1), out=(4, 1)), ex(0, 2, size=(3, -1), error=CALL_MISMATCH)],
+)
+def numpy_randint(call: RuleCall):
+    return _size_or_scalar(call, "low", "high")
+
+
+@function(
+    "keras.random.normal", "keras.random.uniform", "keras.random.truncated_normal",
+    "tensorflow.random.normal", "tensorflow.random.uniform", "tensorflow.random.truncated_normal",
+    signature="shape, *args, **kwargs",
+    label="input",
+    examples=[ex((16, 28, 28, 1), out=(16, 28, 28, 1)), ex((64,), out=(64,)), ex([2, 3], out=(2, 3))],
+)
+def keras_random(call: RuleCall):
+    """keras.random.normal(shape, mean, stddev, ...), tf.random.normal(shape, ...): the shape first."""
+    return _sizes(call, "shape")
+
+
+@function(
+    "keras.ops.zeros", "keras.ops.ones", "keras.ops.empty", "tensorflow.zeros", "tensorflow.ones",
+    signature="shape, dtype=None, name=None",
+    label="input",
+    examples=[ex((2, 3), out=(2, 3)), ex((5,), out=(5,)), ex(4, out=(4,))],
+)
+def keras_factory(call: RuleCall):
+    return _sizes(call, "shape")
+
+
+@function(
+    "numpy.expand_dims", "keras.ops.expand_dims", "tensorflow.expand_dims",
+    signature="a, axis",
+    examples=[ex(T(28, 28), 0, out=(1, 28, 28)), ex(T(28, 28), -1, out=(28, 28, 1)), ex(T(3), 1, out=(3, 1)),
+              ex(T(3), 2, error=DIM_OUT_OF_RANGE)],
+)
+def expand_dims(call: RuleCall):
+    """One new axis of size 1 at `axis` (numpy's tuple of axes is not followed)."""
+    shape = call.shape("a")
+    if not shape.ranked:
+        raise Unknowable("a")
+    axis = D.as_int(call.dim("axis")) if isinstance(call.value("axis"), Number) else None
+    if axis is None:
+        raise Unknowable("axis")
+    rank = shape.rank + 1
+    if not -rank <= axis < rank:
+        call.fail(DIM_OUT_OF_RANGE, f"expand_dims: axis {axis} is out of bounds for an array of dimension {rank}",
+                  param="axis")
+    at = axis % rank
+    return Shape.of([*shape.dims[:at], 1, *shape.dims[at:]])
