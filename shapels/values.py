@@ -158,6 +158,8 @@ class Layer(Value):
     named_args: dict = field(default_factory=dict)  # parameter -> where an argument written as a bare name is
     # attributes assigned after construction (weight tying: `self.head.weight = self.emb.weight`), by name
     assigned: dict = field(default_factory=dict)
+    # {axis: size} of the input a layer that builds from its first input was built for (Rule.builds)
+    built: Optional[dict] = None
 
     @property
     def short_kind(self) -> str:

@@ -1,9 +1,7 @@
-"""The nine Keras seed examples (../shared/examples/keras/) with the Keras layer rules in place.
-
-Today's guarantee, before the Keras model front end (issue 22): no diagnostic off the lines
-expected.json records. Seed 003's functional models (Input -> GRU -> Flatten/GlobalAveragePooling1D
--> Dense) reach the rules now; seed 001's Sequential models and seed 002's `tf.random.normal` data are
-the front end's (seed002_ex1's error on line 13 is then required, not only allowed).
+"""Acceptance (issue 22): the nine Keras seed examples (../shared/examples/keras/) behave as
+expected.json records: only seed002_ex1 gets an error, on line 13 (the Dense called on a rank-1
+tf.random.normal), with the fix that gives the data a batch axis; the other eight get none, and the
+model each calls on data has the recorded output shape (`shapes --format json`, Keras's None as null).
 """
 
 from __future__ import annotations
@@ -24,10 +22,31 @@ def test_there_are_nine():
     assert len(keras_examples()) == 9
 
 
-@pytest.mark.parametrize("name,spec", keras_examples(), ids=[n for n, _ in keras_examples()])
-def test_no_diagnostic_off_the_recorded_lines(name, spec):
+def _diagnostics(name: str) -> list:
     result = run_shapels("check", "--format", "json", str(EXAMPLES / name))
     assert result.returncode in (0, 1), result.stderr
-    rows = {d["location"]["row"] for d in json.loads(result.stdout) if d["severity"] in ("error", "warning")}
-    allowed = {f["line"] for f in spec["flags"]}
-    assert rows <= allowed, f"false positives on {rows - allowed}"
+    return [d for d in json.loads(result.stdout) if d["severity"] in ("error", "warning")]
+
+
+@pytest.mark.parametrize("name,spec", keras_examples(), ids=[n for n, _ in keras_examples()])
+def test_errors_exactly_on_the_recorded_lines(name, spec):
+    rows = {d["location"]["row"] for d in _diagnostics(name)}
+    assert rows == {f["line"] for f in spec["flags"]}
+
+
+def test_the_rank_1_input_gets_its_batch_axis_as_the_fix():
+    [diagnostic] = _diagnostics("keras/seed002_ex1.py")
+    assert "found ndim=1" in diagnostic["message"] and "(1, 64)" in diagnostic["message"]
+    [edit] = diagnostic["fix"]["edits"]
+    assert edit["location"]["row"] == 6 and edit["content"] == "tf.random.normal(shape=(1, 64))"
+
+
+RUNS = [(name, spec) for name, spec in keras_examples() if spec["runs"]]
+
+
+@pytest.mark.parametrize("name,spec", RUNS, ids=[n for n, _ in RUNS])
+def test_output_shape_is_the_recorded_one(name, spec):
+    result = run_shapels("shapes", "--format", "json", str(EXAMPLES / name))
+    assert result.returncode == 0, result.stderr
+    outputs = [m["output"] for m in json.loads(result.stdout)["modules"]]
+    assert outputs == [spec["output_shape"]]

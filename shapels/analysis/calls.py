@@ -15,7 +15,7 @@ import libcst as cst
 import sympy
 
 from shapels import rules as rule_registry
-from shapels.analysis import argparse_values, containers, dtypes, enums, library, report, tensor_values
+from shapels.analysis import argparse_values, containers, dtypes, enums, keras_models, library, report, tensor_values
 from shapels.analysis.attributes import built_attribute, layer_attribute
 from shapels.analysis.containers import build_container, module_children, register_submodule, set_training
 from shapels.analysis.dataclass_values import dataclass_init, generated_init_owner
@@ -140,6 +140,8 @@ def construct_layer(interp: Interp, rule, qualname: str, args: list, kwargs: dic
     except BindError:
         return UNKNOWN  # torch would raise TypeError; a mistyped call is not our finding
     layer = Layer(qualname, bound, loc=frame.loc(node))
+    if qualname.startswith(KERAS):
+        layer.name = keras_models.keras_name(layer)
     written = argument_nodes(_positional(rule.init_signature), node)
     layer.arg_locs = argument_locs(written, frame)
     layer.named_args = {param: Loc(frame.unit, value, frame.env) for param, value in written.items()
@@ -285,6 +287,8 @@ def call_method(interp: Interp, method: BoundMethod, args: list, kwargs: dict, f
         return containers.dict_method(receiver, name, args, kwargs, frame)
     if isinstance(receiver, Layer):
         return call_layer_method(interp, receiver, name, args, kwargs, frame, node)
+    if isinstance(receiver, keras_models.KerasModel):
+        return keras_models.call_method(interp, receiver, name, args, kwargs, frame, node)
     if isinstance(receiver, SuperRef):
         if name == "__init__":
             generated = generated_init_owner(receiver.instance.info, receiver.owner)
@@ -416,6 +420,9 @@ def apply_layer(interp: Interp, layer: Layer, args: list, kwargs: dict, frame, n
     rule = rule_registry.lookup(layer.kind)
     if rule is None:
         return UNKNOWN
+    if layer.kind.startswith(KERAS):  # a Keras layer called on data at the top level runs as a model of its own
+        return keras_models.call_layer_on_data(interp, layer, args, kwargs, frame, node,
+                                               lambda: apply_rule(interp, rule, layer.kind, layer, args, kwargs, frame, node))
     return apply_rule(interp, rule, layer.kind, layer, args, kwargs, frame, node)
 
 
@@ -444,11 +451,13 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
         interp.reached.append(all(t.shape.ranked and not any(D.has_unknown(d) for d in t.shape.dims)
                                   for t in _tensors(bound.values())))
     loc = frame.loc(node) if node is not None else None
+    built_from = primary if rule.builds is not None and layer is not None and layer.built is None else None
     try:
         output = rule.fn(rule_call)
     except Unknowable:
         output = None if primary is not None else UNKNOWN
     except ShapeError as error:
+        built_from = None
         source = bound.get(error.input_name) if error.input_name else primary
         blamed = report.shape_error(interp, error, rule_call, layer, source if isinstance(source, Tensor) else primary,
                                     frame, loc, after_error)
@@ -456,6 +465,8 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
         after_error = after_error or blamed
     except (ZeroDivisionError, TypeError, ValueError, ArithmeticError, IndexError, AttributeError):
         output = None if primary is not None else UNKNOWN  # a rule that cannot decide stays silent
+    if built_from is not None and frame.certain and built_from.shape.ranked:
+        _build(rule, rule_call, layer, built_from.shape)
     for condition in rule_call.conditions:
         report.condition(interp, condition, rule_call, layer, primary, frame, loc)
     label = layer.label if layer is not None else (rule.label or qualname.rsplit(".", 1)[-1])
@@ -490,6 +501,15 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
     return result
 
 
+def _build(rule, rule_call: RuleCall, layer: Layer, shape: Shape) -> None:
+    """A layer that builds from its first input (Rule.builds) keeps the sizes that input had, where known."""
+    try:
+        sizes = rule.builds(rule_call, shape)
+    except (Unknowable, ValueError, IndexError):
+        return
+    layer.built = {axis: size for axis, size in sizes.items() if D.as_int(size) is not None} or None
+
+
 def _bound_ints(rule_call: RuleCall, name: str) -> Optional[tuple]:
     """`permute(0, 2, 1)`, `permute((0, 2, 1))` or `transpose(1, 2)`'s dims as ints, or None."""
     try:
@@ -500,6 +520,7 @@ def _bound_ints(rule_call: RuleCall, name: str) -> Optional[tuple]:
     return None if None in out else out
 
 
+KERAS = "keras."
 _OPERATOR_LABELS = {"__add__": "+", "__radd__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/"}
 
 
@@ -557,4 +578,5 @@ _CALL_BY_TYPE = {
     Partial: _call_partial,
     Builtin: _call_builtin,
     argparse_values.ParserMethod: argparse_values.call_method,
+    keras_models.KerasModel: keras_models.call_model,
 }

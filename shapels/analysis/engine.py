@@ -209,7 +209,8 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
         result.findings.append(_budget_note("shapels stopped at its time budget for this file; the results are partial"))
     result.loop_names = [Binding(s, e.name, e.value, e.write) for e in recorder.loop_names
                          if e.loc.node is not None and (s := positions.span(e.loc)) is not None]
-    result._build_modules = lambda: [_module_report(info, recorder, positions) for info in table.module_classes()]
+    result._build_modules = lambda: [_module_report(info, recorder, positions) for info in table.module_classes()] + \
+        [_model_report(run, positions) for run in recorder.models]
     return result
 
 
@@ -449,6 +450,18 @@ def _module_report(info: ClassInfo, recorder: Recorder, positions: Positions) ->
     run = _primary_run(recorder.runs.get(info.name, []))
     if run is None:
         return ModuleReport(info.name, span, forward_span, "none", {}, None, [], [], [])
+    return _run_report(info.name, span, forward_span, run, positions)
+
+
+def _model_report(run: Run, positions: Positions) -> ModuleReport:
+    """A model built at the top level (a Keras Sequential or functional model), by the name the code
+    calls it, at its constructor."""
+    span = positions.span(run.forward_loc) if run.forward_loc is not None else None
+    span = span or Span(1, 0, 1, 0)
+    return _run_report(run.class_name, span, span, run, positions)
+
+
+def _run_report(name: str, span: Span, forward_span: Optional[Span], run: Run, positions: Positions) -> ModuleReport:
     names = []
     for event in run.names:
         s = positions.span(event.loc)
@@ -482,7 +495,7 @@ def _module_report(info: ClassInfo, recorder: Recorder, positions: Positions) ->
         )
         layers.append(by_layer[id(layer)])
     inputs = {k: (v.shape if isinstance(v, Tensor) else None) for k, v in run.inputs.items()}
-    return ModuleReport(info.name, span, forward_span, run.source, inputs, run.output, bindings, names, layers)
+    return ModuleReport(name, span, forward_span, run.source, inputs, run.output, bindings, names, layers)
 
 
 __all__ = ["AnalysisResult", "Binding", "LayerReport", "ModuleReport", "Options", "analyze", "from_python"]

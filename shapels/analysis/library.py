@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import libcst as cst
 
-from shapels.analysis import argparse_values, data_values, keras_utils
+from shapels.analysis import argparse_values, data_values, keras_models, keras_utils
 from shapels.analysis.containers import build_container
 from shapels.analysis.dataclass_values import dataclass_replace
 from shapels.analysis.objects import Instance, Partial
@@ -49,6 +49,16 @@ def handler_for(qualname: str) -> Optional[Handler]:
 @library(*sorted(CONTAINERS))
 def _container(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
     return build_container(qualname, args, frame, node)
+
+
+@library("keras.Sequential")
+def _keras_sequential(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return keras_models.sequential(interp, args, kwargs, frame, node)
+
+
+@library("keras.Model", "keras.Functional")
+def _keras_functional(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return keras_models.functional(interp, args, kwargs, frame, node)
 
 
 @library("collections.OrderedDict", "typing.OrderedDict")

@@ -55,6 +55,7 @@ class Recorder:
         self.findings: list[Finding] = []
         self._finding_keys: set = set()
         self.runs: dict[str, list[Run]] = {}
+        self.models: list[Run] = []  # runs of models built at a file's top level (Keras), in call order
         self._stack: list[Optional[Run]] = []
         self.notes: list[str] = []
         # (unit, call node) of the calls being made from the analysed file, innermost last (calls.call)
@@ -72,6 +73,15 @@ class Recorder:
             self._stack.append(run)
         else:
             self._stack.append(None)  # interpreted, but not kept: bounded memory
+
+    def begin_model_run(self, run: Run) -> None:
+        """A model that is no class of the file (a Keras Sequential or functional model) called on data:
+        its first run under each name is kept."""
+        if any(r.class_name == run.class_name for r in self.models):
+            self._stack.append(None)
+            return
+        self.models.append(run)
+        self._stack.append(run)
 
     def end_run(self, output: Any) -> None:
         run = self._stack.pop()

@@ -306,11 +306,17 @@ def _key(fix: Fix) -> tuple:
 
 
 def _blame_cause(finding: Finding, cause: C.Cause) -> None:
-    """The cause's line becomes the diagnostic's place; what torch would say there becomes related."""
-    finding.related.insert(0, _consequence(finding))
-    finding.code = cause.code
-    finding.message = cause.diagnosis
-    finding.loc, finding.span = cause.fix.loc, cause.fix.span
+    """The cause's line becomes the diagnostic's place; what torch would say there becomes related. A
+    Keras layer's error stays where Keras raises it, the call, which is where Keras users look for it
+    (the data's line is related, and the fix still edits it)."""
+    layer = finding.evidence.layer if finding.evidence is not None else None
+    if layer is not None and layer.kind.startswith("keras."):
+        finding.related.insert(0, Related(cause.fix.loc, cause.diagnosis, span=cause.fix.span))
+    else:
+        finding.related.insert(0, _consequence(finding))
+        finding.loc, finding.span = cause.fix.loc, cause.fix.span
+        finding.code = cause.code
+        finding.message = cause.diagnosis
     finding.param = None
     finding.fix = cause.fix
     finding.alternatives = []

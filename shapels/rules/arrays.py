@@ -130,26 +130,24 @@ def numpy_randint(call: RuleCall):
     return _size_or_scalar(call, "low", "high")
 
 
-@function(
-    "keras.random.normal", "keras.random.uniform", "keras.random.truncated_normal",
-    "tensorflow.random.normal", "tensorflow.random.uniform", "tensorflow.random.truncated_normal",
-    signature="shape, *args, **kwargs",
-    label="input",
-    examples=[ex((16, 28, 28, 1), out=(16, 28, 28, 1)), ex((64,), out=(64,)), ex([2, 3], out=(2, 3))],
-)
 def keras_random(call: RuleCall):
     """keras.random.normal(shape, mean, stddev, ...), tf.random.normal(shape, ...): the shape first."""
     return _sizes(call, "shape")
 
 
-@function(
-    "keras.ops.zeros", "keras.ops.ones", "keras.ops.empty", "tensorflow.zeros", "tensorflow.ones",
-    signature="shape, dtype=None, name=None",
-    label="input",
-    examples=[ex((2, 3), out=(2, 3)), ex((5,), out=(5,)), ex(4, out=(4,))],
-)
 def keras_factory(call: RuleCall):
+    """keras.ops.zeros(shape, dtype), tf.zeros(shape, dtype, name)."""
     return _sizes(call, "shape")
+
+
+# Each Keras name with its TensorFlow twin (same shape semantics; TensorFlow is not run by the tests).
+for _name in ("normal", "uniform", "truncated_normal"):
+    function(f"keras.random.{_name}", f"tensorflow.random.{_name}", signature="shape, *args, **kwargs", label="input",
+             examples=[ex((16, 28, 28, 1), out=(16, 28, 28, 1)), ex((64,), out=(64,)), ex([2, 3], out=(2, 3))],
+             )(keras_random)
+for _name in ("zeros", "ones"):
+    function(f"keras.ops.{_name}", f"tensorflow.{_name}", signature="shape, dtype=None, name=None", label="input",
+             examples=[ex((2, 3), out=(2, 3)), ex((5,), out=(5,)), ex(4, out=(4,))])(keras_factory)
 
 
 @function(
@@ -172,3 +170,31 @@ def expand_dims(call: RuleCall):
                   param="axis")
     at = axis % rank
     return Shape.of([*shape.dims[:at], 1, *shape.dims[at:]])
+
+
+@function(
+    "numpy.eye", "numpy.identity",
+    signature="N, M=None, k=0, dtype=None, order='C', *, device=None, like=None",
+    label="input",
+    examples=[ex(10, out=(10, 10)), ex(3, 5, out=(3, 5))],
+)
+def numpy_eye(call: RuleCall):
+    rows = call.dim("N")
+    return Shape.of([rows, rows if call.is_none("M") else call.dim("M")])
+
+
+@function(
+    "keras.utils.to_categorical",
+    signature="x, num_classes=None",
+    examples=[ex(T(8, dtype="int64"), 10, out=(8, 10)), ex(T(8, 1, dtype="int64"), 3, out=(8, 3)),
+              ex(T(4, 5, dtype="int64"), 2, out=(4, 5, 2))],
+)
+def to_categorical(call: RuleCall):
+    """Class indices to one-hot rows: a trailing axis of 1 (labels as (N, 1)) is replaced, not kept."""
+    shape = call.shape("x")
+    if not shape.ranked or call.is_none("num_classes"):
+        raise Unknowable("num_classes")  # the largest label + 1: a value, not a shape
+    dims = list(shape.dims)
+    if len(dims) > 1 and D.as_int(dims[-1]) == 1:
+        dims = dims[:-1]
+    return Shape.of([*dims, call.dim("num_classes")])

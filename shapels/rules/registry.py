@@ -111,6 +111,9 @@ class Rule:
     # the constructor argument that sets the size of its output's feature or channel dim (a Conv2d's
     # out_channels): a mismatch a later layer reports may be fixed here instead (report.find_producer)
     makes_width: Optional[str] = None
+    # A layer that builds its weights from its first input (a Keras Dense, Conv2D): (call, input shape)
+    # -> {axis: size} of that input, which every later call must match (Keras's InputSpec after build)
+    builds: Optional[Callable[[RuleCall, Any], dict]] = None
 
     def parameter(self, name: str) -> Optional[Parameter]:
         return next((p for p in self.parameters if p.name == name), None)
@@ -143,12 +146,14 @@ def _register(rule: Rule) -> Rule:
 
 def layer(*qualnames: str, init: str, forward: str = "input", preserves_shape: bool = False, examples=(),
           float_inputs: tuple = (), parameters: tuple = (), stored_tuples: tuple = (),
-          functional: Optional[Functional] = None, alternatives: tuple = (), makes_width: Optional[str] = None):
+          functional: Optional[Functional] = None, alternatives: tuple = (), makes_width: Optional[str] = None,
+          builds: Optional[Callable] = None):
     """Register a rule for a torch.nn module class: `init` is its constructor's parameter list,
     `forward` that of its forward(). `float_inputs`: the forward parameters that meet its floating-point
     weights, so an integer or bool tensor there is torch's dtype error (`input-dtype`).
     `parameters`, `stored_tuples`, `functional`, `alternatives`, `makes_width`: what the constructor
-    builds, what stands in for the layer, which argument sizes its output (see Rule)."""
+    builds, what stands in for the layer, which argument sizes its output, what its first input fixes
+    (see Rule)."""
 
     def wrap(fn):
         _register(
@@ -164,6 +169,7 @@ def layer(*qualnames: str, init: str, forward: str = "input", preserves_shape: b
                 functional=functional,
                 alternatives=tuple(alternatives),
                 makes_width=makes_width,
+                builds=builds,
             )
         )
         return fn

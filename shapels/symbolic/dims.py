@@ -211,6 +211,15 @@ def show(d: DimLike) -> str:
     return _printer.doprint(d)
 
 
-def to_json(d: DimLike) -> Union[int, str]:
+# The name of a size left open until the model runs (Keras's None: a keras.Input's batch); JSON
+# writes it as null, as Keras prints None.
+OPEN = "None"
+
+
+def to_json(d: DimLike) -> Union[int, str, None]:
     d = const(d)
-    return int(d) if d.is_Integer else show(d)
+    if d.is_Integer:
+        return int(d)
+    if isinstance(d, sympy.Dummy) and d.name == OPEN:
+        return None
+    return show(d)

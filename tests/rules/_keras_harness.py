@@ -173,14 +173,20 @@ def run_rule(rule: Rule, qualname: str, ex: Example) -> Any:
 
 
 # -- comparing --------------------------------------------------------------------------------
-def modes(ex: Example) -> tuple:
-    """Symbolic always; eager too unless a dim is None."""
+# Keras utilities that work on numpy arrays only (no KerasTensor): checked eagerly.
+EAGER_ONLY = {"keras.utils.to_categorical"}
+
+
+def modes(ex: Example, qualname: str = "") -> tuple:
+    """Symbolic always (eager only for EAGER_ONLY); eager too unless a dim is None."""
+    if qualname in EAGER_ONLY:
+        return (False,)
     return (True,) if has_none((ex.args, ex.kwargs, ex.init, ex.init_kwargs)) else (False, True)
 
 
 def outcomes(qualname: str, ex: Example) -> dict:
     rule = REGISTRY[qualname]
-    return {("symbolic" if s else "eager"): run_keras(qualname, rule.is_layer, ex, s) for s in modes(ex)}
+    return {("symbolic" if s else "eager"): run_keras(qualname, rule.is_layer, ex, s) for s in modes(ex, qualname)}
 
 
 def _agree(*outcomes_) -> bool:

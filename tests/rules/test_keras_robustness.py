@@ -19,7 +19,8 @@ from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import Layer, Seq, Tensor
 
-RULES = sorted({r.name: r for r in H.REGISTRY.values() if H.is_keras(r)}.items())
+# keras.Model.__call__ has no examples to start from: tests/test_keras_models.py drives it with models
+RULES = sorted({r.name: r for r in H.REGISTRY.values() if H.is_keras(r) and r.examples}.items())
 
 dim = st.one_of(st.integers(0, 5), st.just("None"), st.just("H"))
 weird = st.one_of(st.integers(-3, 40), st.none(), st.booleans(), st.floats(-2, 2), st.text(max_size=4),

@@ -71,6 +71,8 @@ def _origin(tensor, source: Source) -> Optional[tuple]:
     if any(a.star for a in call.args) or any(a.keyword is not None and a.keyword.value == "size" for a in call.args):
         return None
     positional = [a.value for a in call.args if a.keyword is None]
+    # tf.random.normal(shape=(64,)), np.zeros(shape=(2, 3)): the sizes written as a keyword
+    positional += [a.value for a in call.args if a.keyword is not None and a.keyword.value == "shape"]
     tuples = [v for v in positional if isinstance(v, (cst.Tuple, cst.List))]
     holder = tuples[0] if len(tuples) == 1 else None
     values = [element.value for element in holder.elements] if holder is not None else positional
@@ -270,7 +272,8 @@ def _factory_text(call: cst.Call, holder, sizes: list, source: Source) -> str:
     if holder is not None:
         inner = ", ".join(sizes) + ("," if len(sizes) == 1 else "")
         written = f"[{', '.join(sizes)}]" if isinstance(holder, cst.List) else f"({inner})"
-        args = [written if a.value is holder else source.code(a).strip().rstrip(",").strip() for a in call.args]
+        args = [(f"{a.keyword.value}={written}" if a.keyword is not None else written) if a.value is holder
+                else source.code(a).strip().rstrip(",").strip() for a in call.args]
     else:
         keywords = [source.code(a).strip().rstrip(",").strip() for a in call.args if a.keyword is not None]
         args = [", ".join(sizes)] + keywords

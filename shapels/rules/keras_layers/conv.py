@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from shapels.codes import CONV_INPUT_RANK, CONV_IN_CHANNELS, CONV_KERNEL_TOO_LARGE, UNDEFINED_DIM
 from shapels.rules.base import RuleCall, Unknowable, layer_name
-from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, check_rank, data_format, int_tuple, join_channels,
+from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, channels_built, check_rank, data_format, int_tuple, join_channels,
                                              keras_dim, keras_layer, padding_mode, positive_int, require_defined,
                                              split_channels)
 from shapels.rules.registry import T, ex
@@ -151,6 +151,7 @@ def _transpose(n: int):
 keras_layer(
     "Conv1D", "Convolution1D",
     init=_CONV_INIT,
+    builds=channels_built,
     examples=[
         ex(T(2, 50, 4), init=(8, 5), init_kwargs={"strides": 2}, out=(2, 23, 8)),
         ex(T(None, 50, 4), init=(8, 3), init_kwargs={"padding": "causal", "dilation_rate": 2}, out=(None, 50, 8)),
@@ -165,6 +166,7 @@ keras_layer(
 keras_layer(
     "Conv2D", "Convolution2D",
     init=_CONV_INIT,
+    builds=channels_built,
     examples=[
         ex(T(16, 28, 28, 1), init=(32, (3, 3)), init_kwargs={"activation": "relu"}, out=(16, 26, 26, 32)),
         ex(T(None, 28, 28, 1), init=(32, 3), init_kwargs={"padding": "same", "strides": 2}, out=(None, 14, 14, 32)),
@@ -183,6 +185,7 @@ keras_layer(
 keras_layer(
     "Conv3D", "Convolution3D",
     init=_CONV_INIT,
+    builds=channels_built,
     examples=[
         ex(T(1, 8, 16, 16, 2), init=(4, 3), init_kwargs={"strides": 2, "padding": "same"}, out=(1, 4, 8, 8, 4)),
         ex(T(1, 2, 8, 8, 8), init=(4, 3), init_kwargs={"data_format": "channels_first"}, out=(1, 4, 6, 6, 6)),
@@ -192,6 +195,7 @@ keras_layer(
 keras_layer(
     "SeparableConv1D", "SeparableConvolution1D",
     init=_SEPARABLE_INIT,
+    builds=channels_built,
     examples=[
         ex(T(2, 20, 3), init=(8, 3), init_kwargs={"depth_multiplier": 2}, out=(2, 18, 8)),
         ex(T(2, 2, 3), init=(8, 3), error=CONV_KERNEL_TOO_LARGE),
@@ -200,6 +204,7 @@ keras_layer(
 keras_layer(
     "SeparableConv2D", "SeparableConvolution2D",
     init=_SEPARABLE_INIT,
+    builds=channels_built,
     examples=[
         ex(T(2, 10, 10, 3), init=(8, 3), init_kwargs={"padding": "same", "strides": 2}, out=(2, 5, 5, 8)),
         ex(T(10, 10, 3), init=(8, 3), error=CONV_INPUT_RANK),
@@ -208,11 +213,13 @@ keras_layer(
 keras_layer(
     "DepthwiseConv1D",
     init=_DEPTHWISE_INIT,
+    builds=channels_built,
     examples=[ex(T(2, 20, 3), init=(3,), init_kwargs={"depth_multiplier": 2}, out=(2, 18, 6))],
 )(_separable(1, depthwise=True))
 keras_layer(
     "DepthwiseConv2D",
     init=_DEPTHWISE_INIT,
+    builds=channels_built,
     examples=[
         ex(T(2, 10, 10, 3), init=(3,), out=(2, 8, 8, 3)),
         ex(T(2, 3, 10, 10), init=(3,), init_kwargs={"depth_multiplier": 4, "data_format": "channels_first",
@@ -223,6 +230,7 @@ keras_layer(
 keras_layer(
     "Conv1DTranspose", "Convolution1DTranspose",
     init=_TRANSPOSE_INIT,
+    builds=channels_built,
     examples=[
         ex(T(2, 10, 4), init=(2, 3), init_kwargs={"strides": 2}, out=(2, 21, 2)),
         ex(T(2, 10, 4), init=(2, 3), init_kwargs={"strides": 2, "padding": "same"}, out=(2, 20, 2)),
@@ -232,6 +240,7 @@ keras_layer(
 keras_layer(
     "Conv2DTranspose", "Convolution2DTranspose",
     init=_TRANSPOSE_INIT,
+    builds=channels_built,
     examples=[
         ex(T(1, 8, 8, 16), init=(8, 4), init_kwargs={"strides": 2, "padding": "same"}, out=(1, 16, 16, 8)),
         ex(T(None, 7, 7, 16), init=(8, 3), init_kwargs={"strides": 2}, out=(None, 15, 15, 8)),
@@ -243,5 +252,6 @@ keras_layer(
 keras_layer(
     "Conv3DTranspose", "Convolution3DTranspose",
     init=_TRANSPOSE3D_INIT,
+    builds=channels_built,
     examples=[ex(T(1, 3, 5, 5, 4), init=(2, 2), init_kwargs={"strides": 2}, out=(1, 6, 10, 10, 2))],
 )(_transpose(3))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from shapels.codes import UNDEFINED_DIM, VIEW_INVALID_SHAPE
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
-from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, RANK, check_rank, is_none, keras_layer, none_dim, positive_int,
-                                             require_defined, show_dims)
+from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, RANK, check_rank, is_none, keras_layer, last_axis_built, none_dim,
+                                             positive_int, require_defined, show_dims)
 from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -72,6 +72,7 @@ def keras_input(call: RuleCall):
         ex(T(None, None), init=(10,), error=UNDEFINED_DIM),
         ex(T(2, 8), init=(0,), error=BAD_ARGUMENT),
     ],
+    builds=last_axis_built,
 )
 def dense(call: RuleCall):
     units = positive_int(call, "units")

@@ -42,6 +42,12 @@ def _normalization(call: RuleCall):
 _NORM_COMMON = ("beta_initializer='zeros', gamma_initializer='ones', beta_regularizer=None, gamma_regularizer=None, "
                 "beta_constraint=None, gamma_constraint=None")
 
+def _axis_built(call: RuleCall, shape: Shape) -> dict:
+    """BatchNormalization's moving mean and variance are built from the size of its axis."""
+    [axis] = _axes(call)
+    return {axis: shape.dim(axis)}
+
+
 keras_layer(
     "BatchNormalization",
     init="axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True, " + _NORM_COMMON + ", "
@@ -55,6 +61,7 @@ keras_layer(
         ex(T(4, 8), init=(2,), error=DIM_OUT_OF_RANGE),
         ex(T(None, 5, None), error=UNDEFINED_DIM),
     ],
+    builds=_axis_built,
 )(_normalization)
 def _layer_normalization(call: RuleCall):
     axes = sorted(_axes(call))

@@ -13,7 +13,7 @@ from typing import Optional
 
 import sympy
 
-from shapels.codes import CALL_MISMATCH, LAYER_INPUT_RANK, UNDEFINED_DIM
+from shapels.codes import CALL_MISMATCH, INPUT_SHAPE, LAYER_INPUT_RANK, UNDEFINED_DIM
 from shapels.rules.base import RuleCall, Unknowable, layer_name, on_call, to_dim
 from shapels.rules.registry import layer, lookup
 from shapels.symbolic import dims as D
@@ -41,31 +41,67 @@ class KerasLayer:
         return f"{self.qualname.rsplit('.', 1)[-1]}({inner})"
 
 
-def keras_layer(*names: str, init: str = "", call: str = "inputs", examples=(), preserves_shape: bool = False):
+def keras_layer(*names: str, init: str = "", call: str = "inputs", examples=(), preserves_shape: bool = False,
+                builds=None):
     """Register a rule for a Keras layer class. `names` are the class names under `keras.layers`
     (aliases included: MaxPool2D for MaxPooling2D); `init` its constructor's own parameters (the
     base Layer's name=, dtype=, input_shape=... are taken by **kwargs); `call` those of its call().
-    Every Keras layer's __call__ also takes `training=`."""
+    Every Keras layer's __call__ also takes `training=`. `builds`: (call, input shape) -> the
+    {axis: size} its weights are built from at the first call (the InputSpec Keras sets in build()),
+    which every later call of the same layer must match."""
     qualnames = [n if "." in n else KERAS_LAYERS + n for n in names]
     init_spec = ", ".join(p for p in (init, "**kwargs") if p)
     call_spec = call if "training" in call else f"{call}, training=None"
-    register = layer(*qualnames, init=init_spec, forward=call_spec, preserves_shape=preserves_shape, examples=examples)
+    register = layer(*qualnames, init=init_spec, forward=call_spec, preserves_shape=preserves_shape, examples=examples,
+                     builds=builds)
 
     def wrap(fn):
-        register(on_call(fn))
+        register(on_call(_matching_built_input(fn) if builds is not None else fn))
         return fn
 
     return wrap
 
 
+def _matching_built_input(fn):
+    """A layer already built (its `Layer.built`, set by the analysis at its first certain call) refuses
+    an input of another size on a built axis, as Keras's InputSpec check does."""
+
+    def rule(call: RuleCall):
+        built = call.layer.built if call.layer is not None else None
+        name = _first_input(call)
+        shape = call.shape_or_none(name) if name is not None else None
+        if built and shape is not None and shape.ranked:
+            for axis, size in built.items():
+                if not -shape.rank <= axis < shape.rank:
+                    continue
+                got, want = D.as_int(shape.dim(axis)), D.as_int(size)
+                if got is not None and want is not None and got != want:
+                    call.fail(INPUT_SHAPE, f"{layer_name(call)} was built for inputs with {want} at axis {axis} (at its "
+                              f"first call), and this input {shape.show()} has {got} there (Keras: expected axis {axis} "
+                              f"of input shape to have value {want})", input_name=name)
+        return fn(call)
+
+    return rule
+
+
+def last_axis_built(call: RuleCall, shape: Shape) -> dict:
+    """A Dense's kernel is built from the input's last axis."""
+    return {-1: shape.dim(-1)}
+
+
+def channels_built(call: RuleCall, shape: Shape) -> dict:
+    """A convolution's kernel is built from the input's channels axis."""
+    return {-1 if data_format(call) == "channels_last" else 1: shape.dim(-1 if data_format(call) == "channels_last" else 1)}
+
+
 def none_dim():
     """Keras's `None`: a size not fixed until the model runs (the batch of a `keras.Input`)."""
-    return D.fresh("None")
+    return D.fresh(D.OPEN)
 
 
 def is_none_dim(d) -> bool:
     """Whether a dim depends on a Keras None (arithmetic on None gives None, as in Keras)."""
-    return any(isinstance(s, sympy.Dummy) and s.name == "None" for s in D.const(d).free_symbols)
+    return any(isinstance(s, sympy.Dummy) and s.name == D.OPEN for s in D.const(d).free_symbols)
 
 
 def keras_dim(d):

@@ -1,0 +1,401 @@
+"""Keras models as the analysis follows them: `keras.Sequential` (a list of layers, `.add`, an input
+shape given by `keras.Input` or a first layer's `input_shape=`, which builds it at once) and the
+functional `keras.Model(inputs, outputs)`; calling either on data, `predict`, and `fit`/`evaluate`
+against the loss `compile` named.
+
+What Keras checks is in the rules (shapels/rules/keras_layers/): each layer's own rule, the model's
+input standardization (`keras.Model.__call__`) and the losses. This module only orchestrates: it
+keeps what a model holds and calls those rules where Keras would, so their findings land where
+Keras raises (a layer of a Sequential built at construction: on that layer in the list; a model
+called on data: on the call).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional
+
+import libcst as cst
+import sympy
+
+from shapels.analysis.objects import Instance
+from shapels.analysis.positions import Loc
+from shapels.analysis.recorder import Run
+from shapels.analysis.semantics import iterate
+from shapels.rules.base import to_dim
+from shapels.rules.keras_layers.models import LOSS_NAMES
+from shapels.rules.keras_layers.spec import is_none_dim, none_dim
+from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
+from shapels.values import (NONE, UNKNOWN, Const, DictValue, FunctionRef, Layer, ListValue, Number, Seq, Step, Tensor,
+                            Value)
+
+if TYPE_CHECKING:
+    from shapels.analysis.frame import Frame
+    from shapels.analysis.protocol import Interp
+
+SEQUENTIAL, FUNCTIONAL = "keras.Sequential", "keras.Model"
+# The rule that standardizes data against the Input a model was built for (rules/keras_layers/models.py)
+_INPUT_RULE = "keras.Model.__call__"
+
+
+@dataclass(eq=False)
+class KerasModel(Value):
+    """A Keras model: a Sequential's layers in order, or a functional model's inputs and outputs."""
+
+    kind: str  # SEQUENTIAL or FUNCTIONAL
+    loc: Optional[Loc] = None  # the constructor call
+    layers: list = field(default_factory=list)  # a Sequential's layers (Layer, Instance or KerasModel)
+    inputs: Value = NONE  # the keras.Input(s) it was built for: a Sequential's single Tensor, or NONE
+    outputs: Value = NONE  # what it returns for `inputs`, once built
+    opaque: bool = False  # its layers are not known (a list not followed, an .add on a path that may not run)
+    loss: Optional[str] = None  # the loss object's qualname, from compile(loss=...)
+    name: Optional[str] = None
+
+    @property
+    def label(self) -> str:
+        return self.name or ("sequential" if self.kind == SEQUENTIAL else "functional")
+
+    @property
+    def built(self) -> bool:
+        return isinstance(self.inputs, (Tensor, Seq, ListValue, DictValue))
+
+
+# -- construction ----------------------------------------------------------------------------------
+def sequential(interp: Interp, args: list, kwargs: dict, frame: Frame, node) -> Value:
+    """`keras.Sequential([...], name=...)`: its layers, and, where the first says its input shape, the
+    model built at once (Keras builds it in the constructor, so a layer that cannot take its input
+    fails here)."""
+    members = args[0] if args else kwargs.get("layers", NONE)
+    model = KerasModel(SEQUENTIAL, frame.loc(node), name=_name(kwargs))
+    if not _is_none(members):
+        items = iterate(members)
+        if items is None:
+            model.opaque = True
+            return model
+        for item in items:
+            _append(model, item)
+    _build(interp, model, frame)
+    return model
+
+
+def functional(interp: Interp, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    """`keras.Model(inputs, outputs)` / `keras.Model(inputs=..., outputs=...)`. None where it is not a
+    functional model (a subclass's `super().__init__()`)."""
+    inputs = args[0] if args else kwargs.get("inputs")
+    outputs = args[1] if len(args) > 1 else kwargs.get("outputs")
+    if inputs is None or outputs is None:
+        return None
+    model = KerasModel(FUNCTIONAL, frame.loc(node), inputs=inputs, outputs=outputs, name=_name(kwargs))
+    if not all(isinstance(t, Tensor) for t in _flat(inputs)):
+        model.opaque = True
+    return model
+
+
+def _name(kwargs: dict) -> Optional[str]:
+    name = kwargs.get("name")
+    return name.value if isinstance(name, Const) and isinstance(name.value, str) else None
+
+
+def _is_none(value: Value) -> bool:
+    return isinstance(value, Const) and value.value is None
+
+
+def _append(model: KerasModel, item: Value) -> None:
+    """One member, as Sequential.add takes it: a keras.Input first is the input, not a layer."""
+    if isinstance(item, Tensor) and not model.layers and not model.built and _is_input(item):
+        model.inputs = item
+        return
+    if not isinstance(item, (Layer, Instance, KerasModel)):
+        model.opaque = True  # a member we do not know: what runs is unknown
+        return
+    if not model.layers and not model.built:
+        declared = _declared_input(item)
+        if declared is not None:
+            model.inputs = declared
+    model.layers.append(item)
+
+
+def _is_input(tensor: Tensor) -> bool:
+    return len(tensor.trace) == 1 and tensor.trace[0].label == "Input"
+
+
+def _declared_input(item: Value) -> Optional[Tensor]:
+    """A first layer's `input_shape=(28, 28, 1)` or `input_dim=64` (Keras 3 turns either into an
+    Input with a None batch)."""
+    extra = item.args.get("kwargs") if isinstance(item, Layer) else None
+    if not isinstance(extra, dict):
+        return None
+    given = extra.get("input_shape")
+    if given is None or _is_none(given):
+        given = extra.get("input_dim")
+        dims = [to_dim(given)] if given is not None and not _is_none(given) else None
+    else:
+        dims = _shape_tuple(given)
+    if dims is None or any(d is None for d in dims):
+        return None
+    shape = Shape.of([none_dim(), *dims])
+    return Tensor(shape, (Step("Input", shape, item.loc),))
+
+
+def _shape_tuple(value: Value) -> Optional[list]:
+    if not isinstance(value, (Seq, ListValue)):
+        return None
+    return [none_dim() if _is_none(i) else to_dim(i) for i in value.items]
+
+
+def _build(interp: Interp, model: KerasModel, frame: Frame) -> None:
+    """Run a Sequential's layers on the Input it was built for, each call placed on that layer's own
+    constructor, where Keras's error in the constructor points."""
+    if model.opaque or not isinstance(model.inputs, Tensor):
+        return
+    x = model.inputs
+    for member in model.layers:
+        where = member.loc if isinstance(member, (Layer, KerasModel)) and member.loc is not None else model.loc
+        x = interp.call(member, [x], {}, dataclasses.replace(frame, unit=where.unit), where.node)
+    model.outputs = x
+
+
+# -- calls -----------------------------------------------------------------------------------------
+def call_model(interp: Interp, model: KerasModel, args: list, kwargs: dict, frame: Frame, node) -> Value:
+    """`model(x)`: the model run on `x`, recorded as a run of its own (for `shapes` and hover) where
+    no other run is current."""
+    data = args[0] if args else kwargs.get("inputs", kwargs.get("x"))
+    if data is None or model.opaque:
+        return UNKNOWN
+    top = interp.recorder.current is None
+    if top:
+        interp.recorder.begin_model_run(Run(_display_name(interp, model, node), model, {"inputs": data},
+                                            interp.source, concrete=_concrete(data), forward_loc=model.loc))
+    result: Value = UNKNOWN
+    try:
+        result, substitution = _forward(interp, model, data, frame, node)
+        if top and model.kind == FUNCTIONAL:
+            _record_graph(interp, model, substitution)
+    finally:
+        if top:
+            interp.recorder.end_run(result)
+    return result
+
+
+def call_layer_on_data(interp: Interp, layer: Layer, args: list, kwargs: dict, frame: Frame, node, apply) -> Value:
+    """A Keras layer called on data at a file's top level (`dense(tf.random.normal((1, 64)))`) is a
+    model of its own, as Keras runs it: recorded as a run, for `shapes` and hover. `apply` runs it."""
+    if interp.recorder.current is not None or not args or not _concrete(args[0]):
+        return apply()
+    interp.recorder.begin_model_run(Run(_display_name(interp, layer, node), layer, {"inputs": args[0]}, interp.source,
+                                        concrete=True, forward_loc=layer.loc))
+    result: Value = UNKNOWN
+    try:
+        result = apply()
+    finally:
+        interp.recorder.end_run(result)
+    return result
+
+
+def keras_name(layer: Layer) -> Optional[str]:
+    """The `name=` a Keras layer was given (`Dense(256, name='dense_2')`): what Keras's messages call it."""
+    extra = layer.args.get("kwargs")
+    name = extra.get("name") if isinstance(extra, dict) else None
+    return name.value if isinstance(name, Const) and isinstance(name.value, str) else None
+
+
+def _forward(interp: Interp, model: KerasModel, data: Value, frame: Frame, node) -> tuple:
+    """The model's output for `data`, and (functional) the sizes its Inputs' Nones take."""
+    if model.kind == SEQUENTIAL:
+        x = data
+        if isinstance(model.inputs, Tensor) and isinstance(data, Tensor):
+            x = _standardized(interp, model.inputs, data, False, frame, node)
+        for member in model.layers:
+            x = interp.call(member, [x], {}, frame, node)
+        return x, {}
+    pairs = _pair_inputs(model.inputs, data)
+    if pairs is None:
+        return _unknown_like(model.outputs), {}
+    substitution: dict = {}
+    for expected, received in pairs:
+        if not (isinstance(expected, Tensor) and isinstance(received, Tensor)):
+            continue
+        standard = _standardized(interp, expected, received, True, frame, node)
+        if not (isinstance(standard, Tensor) and standard.shape.ranked and expected.shape.ranked):
+            return _unknown_like(model.outputs), {}
+        for want, got in zip(expected.shape.dims, standard.shape.dims):
+            if is_none_dim(want) and isinstance(want, sympy.Symbol):
+                substitution[want] = got
+    return _substituted(model.outputs, substitution, frame.loc(node), model.label), substitution
+
+
+def _standardized(interp: Interp, expected: Tensor, received: Tensor, check_sizes: bool, frame: Frame, node) -> Value:
+    return interp.call(FunctionRef(_INPUT_RULE), [received, Tensor(expected.shape), Const(check_sizes)], {}, frame, node)
+
+
+def _pair_inputs(inputs: Value, data: Value) -> Optional[list]:
+    """(Input, data) pairs: one input, or lists of the same length."""
+    if isinstance(inputs, Tensor):
+        if isinstance(data, (Seq, ListValue)) and len(data.items) == 1:
+            data = data.items[0]
+        return [(inputs, data)]
+    if isinstance(inputs, (Seq, ListValue)) and isinstance(data, (Seq, ListValue)) and len(inputs.items) == len(data.items):
+        return list(zip(inputs.items, data.items))
+    return None
+
+
+def _with_sizes(shape: Shape, substitution: dict) -> Shape:
+    if not shape.ranked or not substitution:
+        return shape
+    return Shape.of([D.const(d).xreplace(substitution) for d in shape.dims])
+
+
+def _substituted(value: Value, substitution: dict, loc: Loc, label: str) -> Value:
+    """The model's outputs for this data: each None the Inputs left open takes the data's size."""
+    if isinstance(value, Tensor):
+        if not value.shape.ranked:
+            return Tensor(Shape.unknown(), value.trace)
+        shape = _with_sizes(value.shape, substitution)
+        return Tensor(shape, value.trace[:-1] + (Step(label, shape, loc),) if value.trace else (Step(label, shape, loc),))
+    if isinstance(value, Seq):
+        return Seq(tuple(_substituted(v, substitution, loc, label) for v in value.items))
+    if isinstance(value, ListValue):
+        return ListValue([_substituted(v, substitution, loc, label) for v in value.items])
+    if isinstance(value, DictValue):
+        return DictValue({k: _substituted(v, substitution, loc, label) for k, v in value.items.items()})
+    return UNKNOWN
+
+
+def _unknown_like(value: Value) -> Value:
+    if isinstance(value, Tensor):
+        return Tensor(Shape.unknown(), value.trace)
+    if isinstance(value, (Seq, ListValue)):
+        items = [_unknown_like(v) for v in value.items]
+        return Seq(tuple(items)) if isinstance(value, Seq) else ListValue(items)
+    return UNKNOWN
+
+
+def _flat(value: Value) -> list:
+    if isinstance(value, (Seq, ListValue)):
+        return [t for v in value.items for t in _flat(v)]
+    if isinstance(value, DictValue):
+        return [t for v in value.items.values() for t in _flat(v)]
+    return [value]
+
+
+def _concrete(data: Value) -> bool:
+    tensors = [t for t in _flat(data) if isinstance(t, Tensor)]
+    return bool(tensors) and all(t.shape.ranked and all(D.is_concrete(d) for d in t.shape.dims) for t in tensors)
+
+
+def _display_name(interp: Interp, model: KerasModel, node) -> str:
+    """What the code calls the model (`model` in `model(x)` or `model.fit(...)`), else its own name."""
+    func = node.func if isinstance(node, cst.Call) else None
+    if isinstance(func, cst.Attribute):
+        func = func.value
+    if isinstance(func, (cst.Name, cst.Attribute)):
+        return interp.node_text(func)
+    return model.label
+
+
+def _record_graph(interp: Interp, model: KerasModel, substitution: dict) -> None:
+    """A functional model's layers, for `shapes`: the steps its output came through (the longest
+    path of the graph), each with the shape it gave for this data."""
+    if not isinstance(model.outputs, Tensor):
+        return
+    steps = model.outputs.trace
+    for before, step in zip(steps, steps[1:]):
+        if isinstance(step.layer, Layer) and step.loc is not None:
+            interp.recorder.layer(step.loc, step.layer, [Tensor(_with_sizes(before.shape, substitution))],
+                                  Tensor(_with_sizes(step.shape, substitution)))
+
+
+# -- methods ---------------------------------------------------------------------------------------
+# Methods that run the model on their first argument (predict_on_batch, ...) and those that also
+# compare the target with the output under the compiled loss.
+_PREDICTS = {"predict", "predict_on_batch", "predict_step", "call"}
+_TRAINS = {"fit", "evaluate", "train_on_batch", "test_on_batch"}
+
+
+def call_method(interp: Interp, model: KerasModel, name: str, args: list, kwargs: dict, frame: Frame, node) -> Value:
+    if name in _PREDICTS:
+        return call_model(interp, model, args[:1], {"x": kwargs["x"]} if "x" in kwargs and not args else {}, frame, node)
+    if name in _TRAINS:
+        return _train(interp, model, args, kwargs, frame, node)
+    if name == "compile":
+        model.loss = _loss_name(args[1] if len(args) > 1 else kwargs.get("loss"))
+        return NONE
+    if name == "add" and model.kind == SEQUENTIAL and args:
+        return _add(interp, model, args[0], frame, node)
+    if name == "build" and model.kind == SEQUENTIAL and args and not model.built:
+        dims = _shape_tuple(args[0])
+        if dims is not None and all(d is not None for d in dims):
+            shape = Shape.of(dims)
+            model.inputs = Tensor(shape, (Step("Input", shape, frame.loc(node)),))
+            _build(interp, model, frame)
+        return NONE
+    if name == "pop" and model.kind == SEQUENTIAL:
+        model.opaque = True  # the layers that remain are rebuilt: not followed
+        return UNKNOWN
+    return NONE if name in ("summary", "save", "save_weights", "load_weights") else UNKNOWN
+
+
+def _add(interp: Interp, model: KerasModel, item: Value, frame: Frame, node) -> Value:
+    """`model.add(layer)`: where the model is built, Keras rebuilds it at once, so a layer that cannot
+    take the model's output fails at this call."""
+    if not frame.certain:
+        model.opaque = True
+        return NONE
+    was_built = model.built and isinstance(model.outputs, Tensor)
+    _append(model, item)
+    if model.opaque:
+        return NONE
+    if was_built and model.layers and model.layers[-1] is item:
+        model.outputs = interp.call(item, [model.outputs], {}, frame, node)
+    elif not was_built and model.built:
+        _build(interp, model, frame)
+    return NONE
+
+
+def _loss_name(value: Optional[Value]) -> Optional[str]:
+    """compile(loss=...) as the loss object's qualname: a name Keras knows, or keras.losses.<fn>."""
+    if isinstance(value, Const) and isinstance(value.value, str):
+        return LOSS_NAMES.get(value.value)
+    if isinstance(value, FunctionRef):
+        return LOSS_NAMES.get(value.qualname.rsplit(".", 1)[-1])
+    if isinstance(value, Layer) and value.kind.startswith("keras.losses."):
+        return value.kind
+    return None
+
+
+def _train(interp: Interp, model: KerasModel, args: list, kwargs: dict, frame: Frame, node) -> Value:
+    """fit/evaluate(x, y): the model on x, then the compiled loss on (y, output), as Keras computes it."""
+    x = args[0] if args else kwargs.get("x")
+    y = args[1] if len(args) > 1 else kwargs.get("y")
+    if x is None:
+        return UNKNOWN
+    output = call_model(interp, model, [x], {}, frame, node)
+    if model.loss is not None and isinstance(y, Tensor) and isinstance(output, Tensor):
+        loss = interp.call(FunctionRef(model.loss), [], {}, frame, node)
+        interp.call(loss, [y, output], {}, frame, node)
+    return UNKNOWN
+
+
+# -- attributes ------------------------------------------------------------------------------------
+def attribute(model: KerasModel, name: str) -> Optional[Value]:
+    """`model.layers`, `model.output_shape`, `model.inputs`...; None: a method (bound by the caller)."""
+    if name == "layers" and not model.opaque:
+        return ListValue(list(model.layers))
+    if name in ("input", "inputs") and model.built:
+        return model.inputs if name == "input" or not isinstance(model.inputs, Tensor) else ListValue([model.inputs])
+    if name in ("output", "outputs") and isinstance(model.outputs, (Tensor, Seq, ListValue)):
+        return model.outputs if name == "output" or not isinstance(model.outputs, Tensor) else ListValue([model.outputs])
+    if name in ("input_shape", "output_shape"):
+        value = model.inputs if name == "input_shape" else model.outputs
+        if isinstance(value, Tensor) and value.shape.ranked:
+            return Seq(tuple(Const(None) if is_none_dim(d) else Number(D.const(d)) for d in value.shape.dims))
+        return UNKNOWN
+    if name == "name":
+        return Const(model.label)
+    return None
+
+
+__all__: list[Any] = ["FUNCTIONAL", "SEQUENTIAL", "KerasModel", "attribute", "call_method", "call_model", "functional",
+                      "sequential"]

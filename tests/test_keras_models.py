@@ -1,0 +1,233 @@
+"""Keras models (shapels/analysis/keras_models.py) against real Keras 3 on the torch backend.
+
+Each program is run for real (its statements in order; the first exception ends it) and analysed.
+Where Keras raises, shapels must report an error inside the statement that raised (a Sequential built
+at construction: on the layer in its list), and nowhere else; where it runs, no error, and the model
+named `model` (or the layer called on data) has the output shape the run gave.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import traceback
+import warnings
+
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+keras = pytest.importorskip("keras")
+np = pytest.importorskip("numpy")
+
+import libcst as cst  # noqa: E402
+
+from shapels.analysis.engine import analyze  # noqa: E402
+
+HEADER = "import numpy as np\nimport keras\nfrom keras import layers\n"
+
+PROGRAMS = {
+    "sequential_input_shape": """
+        model = keras.Sequential([
+            layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+            layers.MaxPooling2D((2, 2)),
+            layers.Flatten(),
+            layers.Dense(10),
+        ])
+        out = model(np.zeros((4, 28, 28, 1), "float32"))
+    """,
+    "sequential_input_first_and_add": """
+        model = keras.Sequential()
+        model.add(keras.Input(shape=(16,)))
+        model.add(layers.Dense(8))
+        model.add(layers.Reshape((2, 4)))
+        out = model(np.random.rand(3, 16))
+    """,
+    "sequential_wrong_channels": """
+        model = keras.Sequential([
+            layers.Conv2D(8, 3, input_shape=(28, 28, 1)),
+            layers.Flatten(),
+            layers.Dense(10),
+        ])
+        out = model(np.zeros((2, 28, 28, 3), "float32"))
+    """,
+    "sequential_wrong_image_size": """
+        model = keras.Sequential([
+            layers.Conv2D(8, 3, input_shape=(28, 28, 1)),
+            layers.Flatten(),
+            layers.Dense(10),
+        ])
+        out = model(np.zeros((2, 30, 30, 1), "float32"))
+    """,
+    "sequential_rank_expanded": """
+        model = keras.Sequential([layers.Conv2D(8, 3, input_shape=(28, 28, 1)), layers.Flatten(), layers.Dense(10)])
+        out = model(np.zeros((2, 28, 28), "float32"))
+    """,
+    "sequential_build_fails_in_constructor": """
+        model = keras.Sequential([
+            layers.Dense(4, input_shape=(3,)),
+            layers.Reshape((5,)),
+        ])
+        out = model(np.zeros((2, 3), "float32"))
+    """,
+    "sequential_add_fails_when_built": """
+        model = keras.Sequential([keras.Input(shape=(6,)), layers.Dense(4)])
+        model.add(layers.Reshape((3, 2)))
+        out = model(np.zeros((2, 6), "float32"))
+    """,
+    "sequential_unbuilt_rank_1": """
+        model = keras.Sequential([layers.Dense(4), layers.Dense(3)])
+        out = model(np.zeros((5,), "float32"))
+    """,
+    "sequential_build_method": """
+        model = keras.Sequential([layers.Dense(4), layers.Dense(3)])
+        model.build((None, 8))
+        out = model(np.ones((2, 8)))
+    """,
+    "functional_ok": """
+        inputs = keras.Input(shape=(20, 32))
+        x = layers.GRU(64)(inputs)
+        outputs = layers.Dense(10)(x)
+        model = keras.Model(inputs=inputs, outputs=outputs)
+        out = model(np.random.rand(10, 20, 32))
+    """,
+    "functional_wrong_features": """
+        inputs = keras.Input(shape=(20, 32))
+        outputs = layers.Dense(10)(layers.GRU(64)(inputs))
+        model = keras.Model(inputs, outputs)
+        out = model(np.random.rand(10, 20, 33))
+    """,
+    "functional_trailing_one_squeezed": """
+        inputs = keras.Input(shape=(20, 32))
+        outputs = layers.Dense(10)(layers.GRU(64)(inputs))
+        model = keras.Model(inputs, outputs)
+        out = model(np.random.rand(10, 20, 32, 1))
+    """,
+    "functional_missing_batch": """
+        inputs = keras.Input(shape=(20, 32))
+        outputs = layers.Dense(10)(layers.GRU(64)(inputs))
+        model = keras.Model(inputs, outputs)
+        out = model(np.random.rand(20, 32))
+    """,
+    "functional_two_inputs": """
+        a = keras.Input(shape=(8,))
+        b = keras.Input(shape=(4,))
+        merged = layers.Concatenate()([layers.Dense(6)(a), b])
+        model = keras.Model(inputs=[a, b], outputs=layers.Dense(2)(merged))
+        out = model([np.zeros((3, 8)), np.zeros((3, 4))])
+    """,
+    "functional_predict_wrong": """
+        inputs = keras.Input(shape=(12,))
+        model = keras.Model(inputs, layers.Dense(3)(inputs))
+        out = model.predict(np.zeros((5, 13)), verbose=0)
+    """,
+    "fit_sparse_ok": """
+        inputs = keras.Input(shape=(12,))
+        model = keras.Model(inputs, layers.Dense(3, activation="softmax")(inputs))
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(np.random.rand(8, 12), np.random.randint(0, 3, size=(8,)), epochs=1, verbose=0)
+        out = model(np.zeros((8, 12)))
+    """,
+    "fit_sparse_one_hot_targets": """
+        inputs = keras.Input(shape=(12,))
+        model = keras.Model(inputs, layers.Dense(3, activation="softmax")(inputs))
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(np.random.rand(8, 12), np.zeros((8, 5)), epochs=1, verbose=0)
+    """,
+    "fit_categorical_wrong_width": """
+        model = keras.Sequential([keras.Input(shape=(12,)), layers.Dense(4, activation="softmax")])
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        model.fit(np.random.rand(8, 12), keras.utils.to_categorical(np.random.randint(0, 10, size=8), 10), epochs=1,
+                  verbose=0)
+    """,
+    "fit_dense_on_conv_output_meets_2d_targets": """
+        model = keras.Sequential([
+            keras.Input(shape=(8, 8, 1)),
+            layers.Conv2D(4, 3),
+            layers.Dense(10, activation="softmax"),
+        ])
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        model.fit(np.random.rand(4, 8, 8, 1), np.zeros((4, 10)), epochs=1, verbose=0)
+    """,
+    "fit_mse_ok": """
+        model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(np.random.rand(6, 3), np.random.rand(6), epochs=1, verbose=0)
+        out = model(np.zeros((6, 3)))
+    """,
+    "shared_dense_other_width": """
+        dense = layers.Dense(5)
+        a = dense(np.zeros((2, 8), "float32"))
+        out = dense(np.zeros((2, 9), "float32"))
+    """,
+    "expand_dims_data": """
+        model = keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Flatten(), layers.Dense(10)])
+        images = np.random.rand(16, 28, 28)
+        out = model(np.expand_dims(images, -1))
+    """,
+}
+
+
+def run_for_real(source: str) -> tuple:
+    """(line of the statement that raised or None, output shape of `out` or None)."""
+    namespace: dict = {"__name__": "__main__"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            exec(compile(source, "<program>", "exec"), namespace)
+        except Exception as error:  # noqa: BLE001 - any error Keras raises is the label
+            frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == "<program>"]
+            return frames[-1].lineno, None
+    out = namespace.get("out")
+    return None, tuple(int(d) for d in out.shape) if out is not None else None
+
+
+def statement_lines(source: str, line: int) -> range:
+    """The lines of the top-level statement that starts at `line`."""
+    module = cst.MetadataWrapper(cst.parse_module(source))
+    positions = module.resolve(cst.metadata.PositionProvider)
+    for stmt in module.module.body:
+        where = positions[stmt]
+        if where.start.line == line:
+            return range(where.start.line, where.end.line + 1)
+    return range(line, line + 1)
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_like_keras(name):
+    source = HEADER + textwrap.dedent(PROGRAMS[name])
+    raised_at, shape = run_for_real(source)
+    result = analyze(source)
+    errors = sorted(f.span.start_line for f in result.findings if f.severity == "error")
+    if raised_at is None:
+        assert errors == [], f"{name}: Keras runs it; shapels reports {[(f.span.start_line, f.message) for f in result.findings]}"
+        outputs = {m.name: m.output for m in result.modules}
+        named = outputs.get("model", outputs.get("dense"))
+        assert named is not None and named.shape.to_json() == list(shape), f"{name}: keras {shape}, shapels {outputs}"
+    else:
+        lines = statement_lines(source, raised_at)
+        assert errors and errors[0] in lines, f"{name}: Keras raises on line {raised_at}; shapels errors on {errors}"
+
+
+def test_the_output_keeps_kerass_none_where_the_data_is_symbolic():
+    source = HEADER + textwrap.dedent("""
+        model = keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Flatten(), layers.Dense(10)])
+        inner = keras.Input(shape=(28, 28, 1))
+        out = model(inner)
+        model.summary()
+    """)
+    result = analyze(source)
+    assert [f for f in result.findings if f.severity == "error"] == []
+    [model] = [m for m in result.modules if m.name == "model"]
+    assert model.output.shape.to_json() == [None, 10]
+
+
+def test_output_shape_attribute_reads_as_keras_prints_it():
+    source = HEADER + textwrap.dedent("""
+        model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3)])
+        if model.output_shape != (None, 3):
+            raise SystemExit
+        bad = layers.Dense(2)(np.zeros((5,)))
+    """)
+    result = analyze(source)
+    # the raise is certainly not taken: the error after it is reached, as in a real run
+    assert [(f.span.start_line, f.code) for f in result.findings if f.severity == "error"] == [(8, "layer-input-rank")]  # with its fix: a batch axis on the data
