@@ -111,7 +111,8 @@ class AnalysisResult:
     watched: list = field(default_factory=list)  # (parameter, value) of layer arguments at Options.watch
     reached: list = field(default_factory=list)  # per call on Options.reach's line: were its tensors all known
     batch_merges: list = field(default_factory=list)  # views whose leading -1 took the batch with part of a dim
-    loop_names: list = field(default_factory=list)  # Binding: names in data loops' bodies (`for x, y in loader:`)
+    # Binding: names at the top level and in data loops' bodies (`for x, y in loader:`), for hover
+    loop_names: list = field(default_factory=list)
     _build_modules: Any = field(default=None, repr=False)
     _modules: Optional[list] = field(default=None, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
@@ -208,7 +209,8 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     if stopped:
         result.findings.append(_budget_note("shapels stopped at its time budget for this file; the results are partial"))
     result.loop_names = [Binding(s, e.name, e.value, e.write) for e in recorder.loop_names
-                         if e.loc.node is not None and (s := positions.span(e.loc)) is not None]
+                         if isinstance(e.value, (Tensor, Number)) and e.loc.node is not None
+                         and (s := positions.span(e.loc)) is not None]
     result._build_modules = lambda: [_module_report(info, recorder, positions) for info in table.module_classes()] + \
         [_model_report(run, positions) for run in recorder.models]
     return result
@@ -256,14 +258,20 @@ def _run_driver(interp: Interpreter, module: cst.Module, failures: list) -> None
     interp.globals["__name__"] = Const("__main__")
     interp.source = "driver"
     env = interp.globals
-    for stmt in module.body:
-        if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) or is_import_line(stmt):
-            continue
-        frame = Frame(stmt, env)
-        try:
-            _guarded(interp, failures, "this statement", stmt, lambda: interp.exec_stmt(stmt, frame))
-        except RecursionError:
-            continue
+    # The top level's names are kept for hover, as a data loop's are (a Keras script's functional model,
+    # the arrays it feeds it): Recorder.loop_names
+    interp.recorder.begin_loop()
+    try:
+        for stmt in module.body:
+            if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) or is_import_line(stmt):
+                continue
+            frame = Frame(stmt, env, record=True)
+            try:
+                _guarded(interp, failures, "this statement", stmt, lambda: interp.exec_stmt(stmt, frame))
+            except RecursionError:
+                continue
+    finally:
+        interp.recorder.end_loop()
 
 
 def _unresolved_import_note(interp: Interpreter, main) -> list:

@@ -19,6 +19,21 @@ def tensor_type(shape: Optional[Shape]) -> str:
     return "Tensor" + shape.bracketed()
 
 
+def value_type(value: Any) -> str:
+    """A tensor's type as its framework writes it: Keras's `shape=(None, 26, 26, 32)` for a Keras
+    tensor (one with a size Keras leaves open, or made by a Keras layer), else `Tensor[...]`."""
+    shape = value.shape if isinstance(value, Tensor) else None
+    if isinstance(value, Tensor) and is_keras(value) and shape is not None and not shape.is_unknown:
+        return f"shape={shape.show()}"
+    return tensor_type(shape)
+
+
+def is_keras(tensor: Tensor) -> bool:
+    open_size = tensor.shape.ranked and any(
+        isinstance(s, sympy.Dummy) and s.name == D.OPEN for d in tensor.shape.dims for s in D.const(d).free_symbols)
+    return open_size or any(isinstance(step.layer, Layer) and step.layer.kind.startswith("keras.") for step in tensor.trace)
+
+
 def value_text(value: Any, depth: int = 0) -> str:
     """A short rendering of an abstract value: a shape, a number, a constant, a tuple."""
     if depth > 3:

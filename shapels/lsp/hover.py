@@ -89,7 +89,7 @@ def _callee_end(lines: list, span) -> int:
 
 
 def name_text(binding) -> tuple:
-    head = f"{binding.name}: {fmt.tensor_type(binding.shape)}"
+    head = f"{binding.name}: {fmt.value_type(binding.value)}"
     return head, fmt.trace_text(binding.value)
 
 
