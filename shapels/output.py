@@ -281,7 +281,8 @@ def shapes_text(result: AnalysisResult) -> str:
                 out.append("  " + "  ".join("-" * w for w in widths))
         stopped = _stopped_at(result, m)
         if stopped is not None:
-            out.append(f"  torch stops at the error reported on {line_of(stopped.span, True)} ({stopped.code}): "
+            framework = "Keras" if any(l.kind.startswith("keras.") for l in m.layers) else "torch"
+            out.append(f"  {framework} stops at the error reported on {line_of(stopped.span, True)} ({stopped.code}): "
                        "the calls after it are not reached, and their shapes are what the fixed model would see "
                        "(? where unknown)")
         out.append("")

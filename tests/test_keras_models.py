@@ -159,6 +159,73 @@ PROGRAMS = {
         a = dense(np.zeros((2, 8), "float32"))
         out = dense(np.zeros((2, 9), "float32"))
     """,
+    "subclass_ok": """
+        class Linear(layers.Layer):
+            def __init__(self, units=32):
+                super().__init__()
+                self.units = units
+
+            def build(self, input_shape):
+                self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal")
+                self.b = self.add_weight(shape=(self.units,), initializer="zeros")
+
+            def call(self, inputs):
+                return keras.ops.matmul(inputs, self.w) + self.b
+
+        class Classifier(keras.Model):
+            def __init__(self, classes=10):
+                super().__init__()
+                self.conv = layers.Conv2D(16, 3, activation="relu")
+                self.pool = layers.GlobalAveragePooling2D()
+                self.hidden = Linear(64)
+                self.head = layers.Dense(classes)
+
+            def call(self, inputs):
+                return self.head(self.hidden(self.pool(self.conv(inputs))))
+
+        model = Classifier()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        images = np.random.rand(8, 32, 32, 3).astype("float32")
+        model.fit(images, np.random.randint(0, 10, size=(8,)), epochs=1, verbose=0)
+        out = model(images)
+    """,
+    "subclass_fit_wrong_targets": """
+        class Net(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.flat = layers.Flatten()
+                self.head = layers.Dense(10, activation="softmax")
+
+            def call(self, x):
+                return self.head(self.flat(x))
+
+        model = Net()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(np.random.rand(8, 28, 28), np.random.randint(0, 10, size=(8, 3)), epochs=1, verbose=0)
+    """,
+    "subclass_layer_weight_against_other_width": """
+        class Linear(keras.layers.Layer):
+            def __init__(self, units):
+                super().__init__()
+                self.units = units
+
+            def build(self, input_shape):
+                self.w = self.add_weight(shape=(input_shape[-1], self.units))
+
+            def call(self, inputs):
+                return keras.ops.matmul(inputs, self.w)
+
+        class Model(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.proj = Linear(4)
+
+            def call(self, x):
+                return self.proj(keras.ops.reshape(x, (-1, 6)))
+
+        model = Model()
+        out = model(np.zeros((3, 6), "float32"))
+    """,
     "expand_dims_data": """
         model = keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Flatten(), layers.Dense(10)])
         images = np.random.rand(16, 28, 28)
@@ -201,7 +268,7 @@ def test_like_keras(name):
     if raised_at is None:
         assert errors == [], f"{name}: Keras runs it; shapels reports {[(f.span.start_line, f.message) for f in result.findings]}"
         outputs = {m.name: m.output for m in result.modules}
-        named = outputs.get("model", outputs.get("dense"))
+        named = outputs.get("model", outputs.get("dense", outputs.get("Classifier", outputs.get("Model"))))
         assert named is not None and named.shape.to_json() == list(shape), f"{name}: keras {shape}, shapels {outputs}"
     else:
         lines = statement_lines(source, raised_at)

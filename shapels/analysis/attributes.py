@@ -80,7 +80,7 @@ def _instance_attribute(interp: Interp, base: Instance, name: str, frame) -> Val
         if type(attr) is UserFunction and isinstance(attr.node, cst.Lambda):
             return BoundUserMethod(base, attr)  # `act = lambda self, x: ...` in the class body binds as a def
         return attr
-    if base.info.is_module and name in MODULE_METHODS:
+    if base.info.is_module and (name in MODULE_METHODS or base.info.is_keras and name in keras_models.MODEL_METHODS):
         return BoundMethod(base, name)
     if base.base_layer is not None:
         return layer_attribute(base.base_layer, name)

@@ -98,7 +98,8 @@ def _call_function_ref(interp: Interp, callee: FunctionRef, args: list, kwargs: 
 
 def _call_bound_user_method(interp: Interp, callee: BoundUserMethod, args: list, kwargs: dict, frame, node) -> Value:
     node_name = getattr(callee.function.node, "name", None)  # a lambda has none
-    if node_name is not None and node_name.value == "forward" and isinstance(callee.receiver, Instance):
+    if node_name is not None and isinstance(callee.receiver, Instance) and \
+            node_name.value == callee.receiver.info.forward_name:
         return call_instance(interp, callee.receiver, args, kwargs, frame, node, callee.function)
     return interp.invoke(callee.function, args, kwargs, frame, receiver=callee.receiver, call_node=node)
 
@@ -206,7 +207,7 @@ def init_library_base(interp: Interp, instance: Instance, args: list, kwargs: di
 def call_instance(interp: Interp, instance: Instance, args: list, kwargs: dict, frame, node, forward=None) -> Value:
     """Call a user module: its forward, recorded as a run for hover and `shapes`."""
     if forward is None:
-        found = instance.info.find_method("forward") if instance.info.is_module else instance.info.find_method("__call__")
+        found = instance.info.find_forward() if instance.info.is_module else instance.info.find_method("__call__")
         if found is None and instance.base_layer is not None:
             return apply_layer(interp, instance.base_layer, args, kwargs, frame, node)
         if found is None:
@@ -228,6 +229,8 @@ def call_instance(interp: Interp, instance: Instance, args: list, kwargs: dict, 
     interp.recorder.begin_run(run)
     result = UNKNOWN
     try:
+        if instance.info.is_keras:
+            keras_models.build_subclass(interp, instance, args, frame)
         result = interp.invoke(forward, args, kwargs, frame, receiver=instance, record=True)
     finally:
         interp.recorder.end_run(result)
@@ -301,6 +304,8 @@ def call_method(interp: Interp, method: BoundMethod, args: list, kwargs: dict, f
             return apply_layer(interp, receiver.instance.base_layer, args, kwargs, frame, node)
         return UNKNOWN
     if isinstance(receiver, Instance):
+        if receiver.info.is_keras and name in keras_models.MODEL_METHODS:
+            return keras_models.call_method(interp, receiver, name, args, kwargs, frame, node)
         if name in ("add_module", "register_module", "register_buffer", "register_parameter"):
             if len(args) >= 2 and isinstance(args[0], Const) and isinstance(args[0].value, str):
                 register_submodule(receiver, args[0].value, args[1], frame.certain, frame.surely_reached)
@@ -338,6 +343,9 @@ def call_library_method(interp: Interp, tensor: Tensor, name: str, args: list, k
         return tensor_values.to_python_value(tensor, name)
     qualname = f"torch.Tensor.{name}"
     rule = rule_registry.lookup(qualname)
+    if rule is None:  # a numpy array's own method (`x.astype("float32")`): arrays are tensors here
+        qualname = f"numpy.ndarray.{name}"
+        rule = rule_registry.lookup(qualname)
     if rule is None:
         return _unknown_call([tensor] + list(args), kwargs)
     return apply_rule(interp, rule, qualname, None, [tensor] + list(args), kwargs, frame, node)
@@ -420,7 +428,7 @@ def apply_layer(interp: Interp, layer: Layer, args: list, kwargs: dict, frame, n
     rule = rule_registry.lookup(layer.kind)
     if rule is None:
         return UNKNOWN
-    if layer.kind.startswith(KERAS):  # a Keras layer called on data at the top level runs as a model of its own
+    if layer.kind.startswith(KERAS_LAYERS):  # a Keras layer called on data at the top level runs as a model of its own
         return keras_models.call_layer_on_data(interp, layer, args, kwargs, frame, node,
                                                lambda: apply_rule(interp, rule, layer.kind, layer, args, kwargs, frame, node))
     return apply_rule(interp, rule, layer.kind, layer, args, kwargs, frame, node)
@@ -520,7 +528,7 @@ def _bound_ints(rule_call: RuleCall, name: str) -> Optional[tuple]:
     return None if None in out else out
 
 
-KERAS = "keras."
+KERAS, KERAS_LAYERS = "keras.", "keras.layers."
 _OPERATOR_LABELS = {"__add__": "+", "__radd__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/"}
 
 

@@ -340,14 +340,14 @@ def _run_fallbacks(interp: Interpreter, table, options: Options, failures: list)
     model's run then checks each block inside it, where it is really used, instead of the
     block's own run and then again inside every class above it."""
     for info in reversed(table.module_classes()):
-        if info.find_method("forward") is not None:
+        if info.find_forward() is not None:
             _guarded(interp, failures, f"class {info.name}", info.node.name,
                      lambda: _run_fallback(interp, info, options))
 
 
 def _run_fallback(interp: Interpreter, info: ClassInfo, options: Options) -> None:
     """One class's run, unless an earlier run already checked it in full."""
-    owner, forward = info.find_method("forward")
+    owner, forward = info.find_forward()
     source, specs = _explicit_inputs(info, forward, options)
     if source is None and _already_checked(interp.recorder.runs.get(info.name, [])):
         return
@@ -453,7 +453,7 @@ def _primary_run(runs: list) -> Optional[Run]:
 
 def _module_report(info: ClassInfo, recorder: Recorder, positions: Positions) -> ModuleReport:
     span = positions.node_span(info.node) or Span(1, 0, 1, 0)
-    found = info.find_method("forward")
+    found = info.find_forward()
     forward_span = positions.node_span(found[1]) if found else None
     run = _primary_run(recorder.runs.get(info.name, []))
     if run is None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import libcst as cst
 import sympy
 
-from shapels.analysis.objects import Instance
+from shapels.analysis.objects import Instance, UserFunction
 from shapels.analysis.positions import Loc
 from shapels.analysis.recorder import Run
 from shapels.analysis.semantics import iterate
@@ -310,18 +310,32 @@ def _record_graph(interp: Interp, model: KerasModel, substitution: dict) -> None
 # -- methods ---------------------------------------------------------------------------------------
 # Methods that run the model on their first argument (predict_on_batch, ...) and those that also
 # compare the target with the output under the compiled loss.
-_PREDICTS = {"predict", "predict_on_batch", "predict_step", "call"}
+_PREDICTS = {"predict", "predict_on_batch", "predict_step"}
 _TRAINS = {"fit", "evaluate", "train_on_batch", "test_on_batch"}
+# What keras.Model gives a subclass (a user class's own methods of these names come first)
+MODEL_METHODS = _PREDICTS | _TRAINS | {"compile", "add_weight", "summary"}
 
 
-def call_method(interp: Interp, model: KerasModel, name: str, args: list, kwargs: dict, frame: Frame, node) -> Value:
+def call_method(interp: Interp, model: Value, name: str, args: list, kwargs: dict, frame: Frame, node) -> Value:
+    """A method of a Keras model: a KerasModel, or an Instance of a keras.Model / keras.layers.Layer
+    subclass (whose `call` runs where the model is called)."""
     if name in _PREDICTS:
-        return call_model(interp, model, args[:1], {"x": kwargs["x"]} if "x" in kwargs and not args else {}, frame, node)
+        data = args[0] if args else kwargs.get("x")
+        return _run(interp, model, data, frame, node) if data is not None else UNKNOWN
     if name in _TRAINS:
         return _train(interp, model, args, kwargs, frame, node)
     if name == "compile":
-        model.loss = _loss_name(args[1] if len(args) > 1 else kwargs.get("loss"))
+        loss = _loss_name(args[1] if len(args) > 1 else kwargs.get("loss"))
+        if isinstance(model, KerasModel):
+            model.loss = loss
+        elif isinstance(model, Instance):
+            model.compiled_loss = loss
         return NONE
+    if name == "add_weight":
+        dims = _shape_tuple(kwargs.get("shape", args[0] if args else NONE))
+        return Tensor(Shape.of(dims)) if dims is not None and None not in dims else UNKNOWN
+    if not isinstance(model, KerasModel):
+        return NONE if name == "summary" else UNKNOWN
     if name == "add" and model.kind == SEQUENTIAL and args:
         return _add(interp, model, args[0], frame, node)
     if name == "build" and model.kind == SEQUENTIAL and args and not model.built:
@@ -335,6 +349,26 @@ def call_method(interp: Interp, model: KerasModel, name: str, args: list, kwargs
         model.opaque = True  # the layers that remain are rebuilt: not followed
         return UNKNOWN
     return NONE if name in ("summary", "save", "save_weights", "load_weights") else UNKNOWN
+
+
+def _run(interp: Interp, model: Value, data: Value, frame: Frame, node) -> Value:
+    if isinstance(model, KerasModel):
+        return call_model(interp, model, [data], {}, frame, node)
+    return interp.call(model, [data], {}, frame, node)
+
+
+def build_subclass(interp: Interp, instance: Instance, args: list, frame: Frame) -> None:
+    """A Keras subclass's first call runs its own `build(input_shape)` first, with the input's shape as a
+    tuple (None where Keras leaves a size open), as Layer.__call__ does."""
+    if instance.keras_built:
+        return
+    instance.keras_built = True
+    found = instance.info.find_method("build")
+    first = args[0] if args else None
+    if found is None or not isinstance(first, Tensor) or not first.shape.ranked:
+        return
+    shape = Seq(tuple(Const(None) if is_none_dim(d) else Number(D.const(d)) for d in first.shape.dims))
+    interp.invoke(UserFunction(found[1], found[0]), [shape], {}, frame, receiver=instance)
 
 
 def _add(interp: Interp, model: KerasModel, item: Value, frame: Frame, node) -> Value:
@@ -365,15 +399,16 @@ def _loss_name(value: Optional[Value]) -> Optional[str]:
     return None
 
 
-def _train(interp: Interp, model: KerasModel, args: list, kwargs: dict, frame: Frame, node) -> Value:
+def _train(interp: Interp, model: Value, args: list, kwargs: dict, frame: Frame, node) -> Value:
     """fit/evaluate(x, y): the model on x, then the compiled loss on (y, output), as Keras computes it."""
     x = args[0] if args else kwargs.get("x")
     y = args[1] if len(args) > 1 else kwargs.get("y")
     if x is None:
         return UNKNOWN
-    output = call_model(interp, model, [x], {}, frame, node)
-    if model.loss is not None and isinstance(y, Tensor) and isinstance(output, Tensor):
-        loss = interp.call(FunctionRef(model.loss), [], {}, frame, node)
+    output = _run(interp, model, x, frame, node)
+    compiled = model.loss if isinstance(model, KerasModel) else getattr(model, "compiled_loss", None)
+    if compiled is not None and isinstance(y, Tensor) and isinstance(output, Tensor):
+        loss = interp.call(FunctionRef(compiled), [], {}, frame, node)
         interp.call(loss, [y, output], {}, frame, node)
     return UNKNOWN
 
@@ -397,5 +432,5 @@ def attribute(model: KerasModel, name: str) -> Optional[Value]:
     return None
 
 
-__all__: list[Any] = ["FUNCTIONAL", "SEQUENTIAL", "KerasModel", "attribute", "call_method", "call_model", "functional",
-                      "sequential"]
+__all__: list[Any] = ["FUNCTIONAL", "MODEL_METHODS", "SEQUENTIAL", "KerasModel", "attribute", "build_subclass", "call_method",
+                      "call_model", "functional", "sequential"]

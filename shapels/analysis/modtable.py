@@ -8,7 +8,12 @@ from typing import Any, Optional
 
 import libcst as cst
 
+from shapels.analysis.library_names import canonical
+
 MODULE_BASES = {"torch.nn.Module", "torch.nn.modules.module.Module"}
+# Keras's model and layer classes, by their canonical names (library_names.canonical): a subclass is a
+# module whose `call` is its forward, built by `build(input_shape)` at its first call
+KERAS_MODULE_BASES = {"keras.Model", "keras.layers.Layer", "keras.Layer"}
 
 
 def library_module_base(qualname: str) -> bool:
@@ -41,6 +46,7 @@ class ClassInfo:
     attributes: dict = field(default_factory=dict)  # class-level `expansion = 4` -> expression
     bases: list = field(default_factory=list)  # ClassInfo of user-defined bases, resolved later
     is_module: bool = False
+    is_keras: bool = False  # a Keras model or layer subclass: `call` is its forward
     fields: list = field(default_factory=list)  # annotated class-level names, in order: (name, default)
     is_dataclass: bool = False
     _scope_ref: Any = field(default=None, repr=False, compare=False)
@@ -69,6 +75,14 @@ class ClassInfo:
                 return cls, cls.methods[name]
             stack.extend(cls.bases)
         return None
+
+    @property
+    def forward_name(self) -> str:
+        return "call" if self.is_keras else "forward"
+
+    def find_forward(self) -> Optional[tuple]:
+        """(owner, FunctionDef) of the method a call of an instance runs: torch's forward, Keras's call."""
+        return self.find_method(self.forward_name)
 
     def library_base(self) -> Optional[str]:
         """The torch module class this class extends, other than nn.Module itself (e.g. Sequential)."""
@@ -206,14 +220,20 @@ def _resolve_bases(table: ModuleTable) -> None:
 
 
 def mark_modules(classes) -> None:
-    """A class is an nn.Module when a base is torch.nn.Module or a class that is one."""
+    """A class is an nn.Module when a base is torch.nn.Module or a class that is one; a Keras model or
+    layer (a module too) when a base is Keras's Model or Layer or a class that is one."""
     classes = list(classes)
     for info in classes:
-        info.is_module = info.is_module or any(b in MODULE_BASES or library_module_base(b) for b in info.base_names)
+        info.is_keras = info.is_keras or any(canonical(b) in KERAS_MODULE_BASES for b in info.base_names)
+        info.is_module = info.is_module or info.is_keras or any(b in MODULE_BASES or library_module_base(b)
+                                                                for b in info.base_names)
     changed = True
     while changed:
         changed = False
         for info in classes:
             if not info.is_module and any(b.is_module for b in info.bases):
                 info.is_module = True
+                changed = True
+            if not info.is_keras and any(b.is_keras for b in info.bases):
+                info.is_keras = True
                 changed = True

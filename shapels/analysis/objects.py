@@ -35,6 +35,8 @@ class Instance(Value):
     training: Optional[bool] = True  # nn.Module's default; .eval() / .train(False) clear it
     members_uncertain: bool = False  # an attribute was set where the code may not run: children() unknown
     maybe_absent: set = field(default_factory=set)  # attributes set only where the code may not run (hasattr)
+    keras_built: bool = False  # a Keras subclass's build(input_shape) has run (at its first call)
+    compiled_loss: Optional[str] = None  # a Keras model's compile(loss=...), as the loss object's qualname
 
     @property
     def label(self) -> str:

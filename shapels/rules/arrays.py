@@ -11,8 +11,9 @@ and are not run (TensorFlow is not installed beside the tests).
 
 from __future__ import annotations
 
-from shapels.codes import CALL_MISMATCH, DIM_OUT_OF_RANGE
+from shapels.codes import CALL_MISMATCH, DIM_OUT_OF_RANGE, MATMUL_MISMATCH
 from shapels.rules.base import RuleCall, Unknowable, to_dim_signed
+from shapels.rules.matmul import matmul as matmul_rule
 from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -198,3 +199,23 @@ def to_categorical(call: RuleCall):
     if len(dims) > 1 and D.as_int(dims[-1]) == 1:
         dims = dims[:-1]
     return Shape.of([*dims, call.dim("num_classes")])
+
+
+# keras.ops.matmul (and TensorFlow's) is numpy's matmul, torch's semantics: its rule.
+function(
+    "keras.ops.matmul", "tensorflow.matmul",
+    signature="input, other",
+    examples=[ex(T(8, 16), T(16, 64), out=(8, 64)), ex(T(4, 3), T(5, 6), error=MATMUL_MISMATCH),
+              ex(T(2, 5, 3), T(3, 4), out=(2, 5, 4))],
+)(matmul_rule)
+
+
+@function(
+    "numpy.ndarray.astype",
+    signature="self, dtype, *args, **kwargs",
+    preserves_shape=True,
+    examples=[ex(T(2, 3), "float32", out=(2, 3)), ex(T(4), "int64", out=(4,))],
+)
+def astype(call: RuleCall):
+    """`x_train.astype("float32")`: the same shape in another dtype."""
+    return call.shape("self")

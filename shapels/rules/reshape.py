@@ -118,7 +118,7 @@ def view(call: RuleCall):
 
 
 @function(
-    "torch.reshape",
+    "torch.reshape", "keras.ops.reshape", "tensorflow.reshape", "numpy.reshape",
     signature="input, shape",
     examples=[ex(T(2, 3, 4), (4, -1), out=(4, 6)), ex(T(2, 3, 4), (5, -1), error=VIEW_INVALID_SHAPE)],
 )
