@@ -253,7 +253,7 @@ def _substituted(value: Value, substitution: dict, loc: Loc, label: str) -> Valu
         if not value.shape.ranked:
             return Tensor(Shape.unknown(), value.trace)
         shape = _with_sizes(value.shape, substitution)
-        return Tensor(shape, value.trace[:-1] + (Step(label, shape, loc),) if value.trace else (Step(label, shape, loc),))
+        return Tensor(shape, value.trace + (Step(label, shape, loc),))
     if isinstance(value, Seq):
         return Seq(tuple(_substituted(v, substitution, loc, label) for v in value.items))
     if isinstance(value, ListValue):

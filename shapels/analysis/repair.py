@@ -308,9 +308,9 @@ def _key(fix: Fix) -> tuple:
 def _blame_cause(finding: Finding, cause: C.Cause) -> None:
     """The cause's line becomes the diagnostic's place; what torch would say there becomes related. A
     Keras layer's error stays where Keras raises it, the call, which is where Keras users look for it
-    (the data's line is related, and the fix still edits it)."""
+    (the data's line is related, and the fix still edits it) where the cause is the data."""
     layer = finding.evidence.layer if finding.evidence is not None else None
-    if layer is not None and layer.kind.startswith("keras."):
+    if cause.code == INPUT_SHAPE and layer is not None and layer.kind.startswith("keras."):
         finding.related.insert(0, Related(cause.fix.loc, cause.diagnosis, span=cause.fix.span))
     else:
         finding.related.insert(0, _consequence(finding))

@@ -17,6 +17,7 @@ from typing import Iterator, Optional
 
 from shapels.analysis.causes.base import Cause, Source, conv_map_into_linear, written_for_a_map
 from shapels.analysis.causes.geometry import odd_geometry
+from shapels.analysis.causes import keras
 from shapels.analysis.causes.inputs import (GUESS, SIGNALLED, SIZE, asserted_size, driver_input, fixed_batch_state,
                                             transform_size)
 from shapels.analysis.causes.names import other_name, unused_parameter
@@ -41,6 +42,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from flattened_batch(finding, source)
     yield from dropped_keepdim(finding, source)
     yield from forgotten_flatten(finding, source)
+    yield from keras.forgotten_flatten(finding, source)
     yield from wrapped_width(finding)
     yield from driver_input(finding, source, SIGNALLED)
     yield from asserted_size(finding, source)

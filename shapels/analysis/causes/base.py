@@ -36,6 +36,7 @@ class Source:
         self.bare_calls: list = []  # (unit, Expr statement) whose value is a call
         self.calls: list = []  # (unit, Call) for every call in a function
         self.top_level_calls: list = []  # (statement, Call) for every call in a top-level statement
+        self.listed: set = set()  # ids of the expressions written as items of a list or tuple (a Sequential's layers)
         self._rebound: dict = {}  # id(function) -> the names it rebinds (rebound())
         self._uses: dict = {}  # id(function) -> how often each name occurs in it (name_uses())
         module.visit(_Collector(self))
@@ -157,6 +158,12 @@ class _Collector(cst.CSTVisitor):
     def visit_Expr(self, node: cst.Expr) -> None:
         if self.units and isinstance(node.value, cst.Call):
             self.source.bare_calls.append((self.units[-1], node))
+
+    def visit_List(self, node: cst.List) -> None:
+        self.source.listed.update(id(e.value) for e in node.elements)
+
+    def visit_Tuple(self, node: cst.Tuple) -> None:
+        self.source.listed.update(id(e.value) for e in node.elements)
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.units:
