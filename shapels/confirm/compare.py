@@ -1,7 +1,8 @@
 """Static shapes against the real run, layer by layer. No torch here.
 
 Verdicts:
-- agreed: every dim the static engine claims matches the run (symbolic dims claim nothing);
+- agreed: every dim the static engine claims matches the run (symbolic dims, and Keras's None batch,
+  claim nothing);
   or the run raised where shapels flagged an error.
 - static-missed: the run raised and shapels flagged nothing there.
 - static-wrong: shapels claimed a shape the run contradicts, or flagged an error on a layer the
@@ -30,7 +31,8 @@ def show(tree: Any) -> str:
 
 
 def _is_shape(tree: Any) -> bool:
-    return isinstance(tree, list) and all(isinstance(d, (int, str)) for d in tree)
+    """A list of dims: ints, symbols ("B"), and None (JSON null: Keras's unknown batch)."""
+    return isinstance(tree, list) and all(d is None or isinstance(d, (int, str)) for d in tree)
 
 
 def static_shape_json(shape) -> Any:
@@ -169,10 +171,21 @@ def _out(run) -> str:
     return "raised" if run.status == "raised" else show(run.output)
 
 
+def _run_module(static, runtime: ConfirmReport):
+    """The static module the driver called: a class of that name, else (a Keras model, which the static
+    side names after its variable: `model = keras.Sequential(...)`) the one built on the model's line."""
+    if not runtime.model:
+        return None
+    module = next((m for m in static.modules if m.name == runtime.model), None)
+    if module is None and runtime.model_line:
+        module = next((m for m in static.modules if m.span is not None and m.span.start_line == runtime.model_line), None)
+    return module
+
+
 def _output_verdict(static, runtime: ConfirmReport) -> list:
     if runtime.output_shape is None or not runtime.model:
         return []
-    module = next((m for m in static.modules if m.name == runtime.model), None)
+    module = _run_module(static, runtime)
     if module is None:
         return []
     claimed = static_value_json(module.output)
@@ -215,7 +228,8 @@ def _error_verdicts(static, runtime: ConfirmReport) -> list:
             out.append(Verdict(line, name, STATIC_MISSED,
                                f"the run raised at line {e.line}: {e.show()}; shapels did not flag it", None, seen))
     went_through = {l.line for l in runtime.layers if l.status == "ok"}
-    ran_classes = {runtime.model} | {l.type for l in runtime.layers}
+    ran_module = _run_module(static, runtime)
+    ran_classes = {runtime.model, ran_module.name if ran_module is not None else None} | {l.type for l in runtime.layers}
     for f in errors:
         if id(f) in matched:
             continue
