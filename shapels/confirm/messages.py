@@ -87,3 +87,13 @@ def is_out_of_memory(exc_type: str, message: str) -> bool:
     if exc_type == "MemoryError" or exc_type.endswith("OutOfMemoryError"):
         return True
     return "can't allocate memory" in message or "Cannot allocate memory" in message or "CUDA out of memory" in message
+
+
+NO_KERAS = (
+    "keras is not installed for {python}: `shapels confirm` runs Keras files with Keras 3 on the torch "
+    "backend. Install the keras extra: pip install 'shapels[keras]' ({error})"
+)
+NO_TENSORFLOW = (
+    "{what} needs TensorFlow, which is not installed: confirm runs Keras files with Keras 3 on the torch "
+    "backend and stands in for {stood_in} only. To run this file, install TensorFlow: pip install tensorflow-cpu"
+)

@@ -8,6 +8,9 @@
 - Global forward pre-hooks/hooks (`always_call=True`) record every call: input shapes on the way
   in, output shapes on the way out, and, when the hook runs while an exception unwinds, the
   innermost module the exception came through.
+- Keras layers (Keras 3 on the torch backend: torch modules whose `__call__` checks and builds before
+  torch's own) are recorded by `keras_recorder`, which calls `enter`/`leave` from `Layer.__call__`; the
+  torch hooks leave them alone (`HOOKED_ELSEWHERE`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ class Origin:
 
 _ACTIVE: Optional["Recorder"] = None
 _ORIGINAL_INIT = None
+HOOKED_ELSEWHERE: tuple = ()  # module types recorded by another hook (keras.layers.Layer)
+MODEL_TYPES: tuple = ()  # called at the top level, these are the model, not one of its layers (keras.Model)
+
+
+def active() -> Optional["Recorder"]:
+    return _ACTIVE
 
 
 def install() -> None:
@@ -51,9 +60,14 @@ def install() -> None:
     torch.nn.Module.__init__ = __init__
 
 
+def _is_array(value: Any) -> bool:
+    """A torch tensor, or a numpy array (what a Keras model is often called on)."""
+    return isinstance(value, torch.Tensor) or (type(value).__module__ == "numpy" and hasattr(value, "ndim"))
+
+
 def shape_tree(value: Any, depth: int = 0) -> Any:
     """A tensor's shape as a list of ints; tuples/lists/dicts of tensors as nested lists/dicts; else None."""
-    if isinstance(value, torch.Tensor):
+    if _is_array(value):
         return [int(d) for d in value.shape]
     if depth >= 3:
         return None
@@ -68,7 +82,7 @@ def shape_tree(value: Any, depth: int = 0) -> Any:
 
 def first_tensor_shape(values: Any) -> Optional[list]:
     for v in values:
-        if isinstance(v, torch.Tensor):
+        if _is_array(v):
             return [int(d) for d in v.shape]
     return None
 
@@ -78,6 +92,10 @@ def type_name(cls: type) -> str:
     module = cls.__module__ or ""
     if module.startswith("torch.nn.modules."):
         return "torch.nn." + cls.__qualname__
+    if module.startswith("keras.src.layers."):
+        return "keras.layers." + cls.__qualname__
+    if module.startswith("keras.src.models."):
+        return "keras.Model" if cls.__qualname__ == "Functional" else "keras." + cls.__qualname__
     if module == "__main__":
         return cls.__qualname__
     return f"{module}.{cls.__qualname__}"
@@ -135,6 +153,15 @@ class Recorder:
         self._handles = []
 
     def _pre(self, module, args) -> None:
+        if not isinstance(module, HOOKED_ELSEWHERE):
+            self.enter(module, args)
+
+    def _post(self, module, args, output) -> None:
+        if not isinstance(module, HOOKED_ELSEWHERE):
+            self.leave(module, args, output)
+
+    def enter(self, module, args, name: Optional[str] = None) -> None:
+        """A call of `module` on `args` begins (`name`: the layer's own, a Keras layer's `name`)."""
         top = not self.stack
         if top and self._root is not module:
             self._root = module
@@ -143,14 +170,14 @@ class Recorder:
         origin = self.origins.get(module)
         if origin is None or not origin.direct:
             return
-        if top and type(module).__module__ == "__main__":
+        if top and (type(module).__module__ == "__main__" or isinstance(module, MODEL_TYPES)):
             return  # the model the driver calls: reported as the model, not as one of its layers
         record = self.calls.get(id(module))
         if record is None:
             self._alive.append(module)
             record = self.calls[id(module)] = {
                 "line": origin.line,
-                "name": self.names.get(id(module)) or "",
+                "name": self.names.get(id(module)) or name or "",
                 "type": type_name(type(module)),
                 "input": first_tensor_shape(args),
                 "inputs": shape_tree(list(args)) or [],
@@ -166,7 +193,8 @@ class Recorder:
             record["every"].append({"row": self._calling_line(), "input": first_tensor_shape(args), "output": None,
                                     "status": "running"})
 
-    def _post(self, module, args, output) -> None:
+    def leave(self, module, args, output) -> None:
+        """The call ends: `output`, or None with the exception in sys.exc_info() when it raised."""
         for i in range(len(self.stack) - 1, -1, -1):
             if self.stack[i] is module:
                 del self.stack[i:]
@@ -189,7 +217,7 @@ class Recorder:
             self.top_calls.append({
                 "type": type_name(type(module)),
                 "class": type(module).__qualname__,
-                "user_class": type(module).__module__ == "__main__",
+                "user_class": type(module).__module__ == "__main__" or isinstance(module, MODEL_TYPES),
                 "line": origin.line if origin else None,
                 "input": first_tensor_shape(args),
                 "output": shape_tree(output),

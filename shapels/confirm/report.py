@@ -10,12 +10,13 @@ AGREED, STATIC_MISSED, STATIC_WRONG, RUNTIME_ONLY = "agreed", "static-missed", "
 DISAGREEMENTS = (STATIC_MISSED, STATIC_WRONG)
 # error kinds: the script's own failures, and failures to run at all
 SCRIPT_FAILURES = ("exception", "exit", "timeout", "memory", "crash")
-CANNOT_RUN = ("no-torch", "device", "usage", "internal", "cancelled")
+CANNOT_RUN = ("no-torch", "no-keras", "no-tensorflow", "device", "usage", "internal", "cancelled")
 
 
 @dataclass
 class RunError:
-    kind: str  # exception | exit | timeout | memory | crash | no-torch | device | usage | internal | cancelled
+    kind: str  # exception | exit | timeout | memory | crash | no-torch | no-keras | no-tensorflow | device | usage
+    #            | internal | cancelled
     message: str  # normalised (one form across devices)
     type: Optional[str] = None  # the exception's class name
     line: Optional[int] = None  # the innermost line of the user's file in the traceback

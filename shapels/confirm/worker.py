@@ -1,6 +1,8 @@
 """The worker process: `python -m shapels.confirm.worker`, one JSON object per line.
 
-It imports torch once, answers `ready`, then serves run requests until stdin closes:
+It imports torch once, answers `ready`, then serves run requests until stdin closes. A file that
+imports keras or tensorflow runs with Keras 3 on the torch backend (`keras_support`: keras is imported
+on the first such run, TensorFlow stood in for when it is not installed):
 
     parent -> {"id": 1, "op": "run", "path": "/abs/m.py", "text": null | "...", "device": "auto",
                "memory_mb": 4096}
@@ -12,6 +14,7 @@ are captured per run, so nothing a script prints or reads can touch the protocol
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -40,6 +43,9 @@ def _send(out, message: dict) -> None:
 def main() -> int:
     parent = os.getppid()
     proto_in, proto_out = _take_protocol_fds()
+    from shapels.confirm import keras_support
+
+    keras_support.set_backend()
     try:
         import torch  # noqa: F401 - the whole point of the worker: import once, stay warm
     except Exception as error:  # noqa: BLE001 - ImportError, or a broken install raising anything
@@ -126,7 +132,7 @@ def pick_device(requested: str) -> tuple:
 def run_request(request: dict) -> dict:
     import torch
 
-    from shapels.confirm import recorder, sandbox
+    from shapels.confirm import keras_support, messages, recorder, sandbox, tf_shim
 
     path = request["path"]
     device, problem = pick_device(request.get("device", "auto"))
@@ -141,6 +147,13 @@ def run_request(request: dict) -> dict:
         except OSError as error:
             return {"ok": False, "device": device, "error": {"kind": "usage", "message": f"cannot read {path}: {error.strerror}"}}
     memory_mb = request.get("memory_mb")
+    keras_file = keras_support.uses_keras(text)
+    if keras_file:
+        problem = keras_support.prepare()
+        if problem:
+            return {"ok": False, "device": device, "error": {"kind": "no-keras", "message": problem}}
+        keras_support.fresh_session()
+        tf_shim.reset()
     result: dict = {"ok": False, "device": device}
     rec = recorder.Recorder(path)
     worker_pid = os.getpid()
@@ -165,7 +178,8 @@ def run_request(request: dict) -> dict:
                     torch.set_default_device(device)
                 try:
                     with sandbox.MemoryCap(memory_mb if device != "cuda" else None), \
-                            sandbox.CpuCap(request.get("cpu_seconds")), rec:
+                            sandbox.CpuCap(request.get("cpu_seconds")), rec, \
+                            (keras_support.device_scope(device) if keras_file else contextlib.nullcontext()):
                         try:
                             exec(code, main.__dict__)
                             for call in request.get("calls") or []:
@@ -194,6 +208,11 @@ def run_request(request: dict) -> dict:
                     if cuda_cap is not None:
                         torch.cuda.set_per_process_memory_fraction(1.0)
     result["run_seconds"] = time.perf_counter() - started
+    if keras_file and tf_shim.needed():
+        what, line = tf_shim.needed()
+        result["ok"] = False
+        result["error"] = {"kind": "no-tensorflow", "type": None, "line": line,
+                           "message": messages.NO_TENSORFLOW.format(what=what, stood_in=tf_shim.STOOD_IN)}
     result["killed_children"] = sandbox.kill_children()
     model = rec.model()
     result["output_shape"] = model["output"] if model else None

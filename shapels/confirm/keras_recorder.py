@@ -1,0 +1,48 @@
+"""Worker side, imports keras: Keras layer calls into the run's `Recorder`.
+
+A Keras 3 layer on the torch backend is a `torch.nn.Module`, but `Layer.__call__` converts, checks the
+input spec and builds the layer before it reaches torch's `Module.__call__`, so a rank error
+(seed002_ex1's "expected min_ndim=2, found ndim=1") never reaches torch's forward hooks. `install()`
+wraps `keras.layers.Layer.__call__` instead: each call on real data (numpy arrays or tensors) enters
+and leaves the active recorder, named with the layer's `name`. Symbolic calls (on `keras.Input`'s
+KerasTensors, and Keras's shape inference, which calls layers on meta tensors inside a symbolic scope)
+are Keras's own bookkeeping, not the run: they are not recorded. Where each layer was built comes
+from the recorder's `nn.Module.__init__` wrapper, as for torch's layers.
+"""
+
+from __future__ import annotations
+
+from shapels.confirm import recorder
+
+_ORIGINAL_CALL = None
+
+
+def install() -> None:
+    """Wrap `Layer.__call__` (once per process) and tell the torch hooks to leave Keras layers alone."""
+    global _ORIGINAL_CALL
+    if _ORIGINAL_CALL is not None:
+        return
+    import keras
+    from keras.src.backend.common.keras_tensor import any_symbolic_tensors
+    from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+
+    layer_class = keras.layers.Layer
+    _ORIGINAL_CALL = original = layer_class.__call__
+
+    def __call__(self, *args, **kwargs):
+        rec = recorder.active()
+        if rec is None or in_symbolic_scope() or any_symbolic_tensors(args, kwargs):
+            return original(self, *args, **kwargs)
+        rec.enter(self, args, name=getattr(self, "name", None))
+        try:
+            output = original(self, *args, **kwargs)
+        except BaseException:
+            rec.leave(self, args, None)
+            raise
+        rec.leave(self, args, output)
+        return output
+
+    __call__.__wrapped__ = original  # type: ignore[attr-defined]
+    layer_class.__call__ = __call__
+    recorder.HOOKED_ELSEWHERE = (layer_class,)
+    recorder.MODEL_TYPES = (keras.Model,)

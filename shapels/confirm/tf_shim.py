@@ -1,0 +1,187 @@
+"""Worker side: a stand-in `tensorflow` for files that import TensorFlow only to use Keras.
+
+Installed only when TensorFlow itself is not importable. It maps
+- `tf.keras`, `from tensorflow import keras`, `import tensorflow.keras.layers`, `from tensorflow.keras.models
+  import Model` to Keras 3's tf.keras namespace (`keras._tf_keras.keras`, what TensorFlow 2.16+ serves
+  as tf.keras), running on the torch backend;
+- the few TensorFlow functions example code feeds models with: `tf.random.normal/uniform`, `tf.zeros`,
+  `tf.ones` (to keras.random / keras.ops, same arguments), the dtypes `tf.float32`... (as Keras's
+  dtype names) and `tf.errors.*` (exception classes; Keras on torch raises Python's own, so an
+  `except tf.errors.InvalidArgumentError` catches nothing, as with Keras 3 on TensorFlow).
+Anything else (`tf.reduce_sum`, `tf.data`, `import tensorflow.compat.v1`) needs real TensorFlow: it
+raises `TensorFlowNeeded` (an import) or `TensorFlowAttributeNeeded` with how to install it, and `needed()` remembers it for the run's report
+even when the script catches the exception.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import types
+from typing import Optional
+
+from shapels.confirm import messages
+
+NAME = "tensorflow"
+KERAS = "keras._tf_keras.keras"
+STOOD_IN = "tf.keras, tf.random.normal/uniform, tf.zeros, tf.ones, tf.errors and the dtypes"
+DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
+_NEEDED: list = []  # (what, line) the run asked of TensorFlow beyond the stand-in
+
+
+class TensorFlowNeeded(ModuleNotFoundError):
+    """An import of TensorFlow beyond tf.keras (`import tensorflow.compat.v1`)."""
+
+
+class TensorFlowAttributeNeeded(AttributeError):
+    """An attribute of TensorFlow beyond the stand-in (`tf.reduce_sum`): an AttributeError, as Python
+    raises for a missing one."""
+
+
+def reset() -> None:
+    _NEEDED.clear()
+
+
+def needed() -> Optional[tuple]:
+    """(what, line) of the first use of TensorFlow beyond the stand-in in this run, else None."""
+    return _NEEDED[0] if _NEEDED else None
+
+
+def _need(what: str, error_type: type = TensorFlowNeeded) -> Exception:
+    frame = sys._getframe(1)
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    while frame is not None and frame.f_code.co_filename != path:
+        frame = frame.f_back
+    _NEEDED.append((what, frame.f_lineno if frame is not None else None))
+    error = error_type(messages.NO_TENSORFLOW.format(what=what, stood_in=STOOD_IN))
+    error.name = NAME if error_type is TensorFlowNeeded else what.rsplit(".", 1)[-1]
+    return error
+
+
+class OpError(Exception):
+    """tf.errors.OpError's stand-in: the base of TensorFlow's runtime errors."""
+
+
+_ERROR_NAMES = ("InvalidArgumentError", "ResourceExhaustedError", "NotFoundError", "UnimplementedError",
+                "InternalError", "FailedPreconditionError", "OutOfRangeError", "UnknownError")
+
+
+def _errors_module() -> types.ModuleType:
+    module = types.ModuleType(f"{NAME}.errors")
+    module.OpError = OpError
+    for name in _ERROR_NAMES:
+        setattr(module, name, type(name, (OpError,), {"__module__": f"{NAME}.errors"}))
+    return module
+
+
+def _random_module() -> types.ModuleType:
+    module = _Partial(f"{NAME}.random", "tf.random.")
+
+    def normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None, name=None):
+        import keras
+
+        return keras.random.normal(tuple(shape), mean=mean, stddev=stddev, dtype=dtype, seed=seed)
+
+    def uniform(shape, minval=0, maxval=None, dtype="float32", seed=None, name=None):
+        import keras
+
+        if "int" in str(dtype):
+            if maxval is None:
+                raise ValueError("Must specify maxval for integer dtype")
+            return keras.random.randint(tuple(shape), minval, maxval, dtype=dtype, seed=seed)
+        return keras.random.uniform(tuple(shape), minval=minval, maxval=1.0 if maxval is None else maxval,
+                                    dtype=dtype, seed=seed)
+
+    module.normal = normal
+    module.uniform = uniform
+    return module
+
+
+class _Partial(types.ModuleType):
+    """A module that has what the stand-in covers and raises TensorFlowNeeded for anything else."""
+
+    def __init__(self, name: str, shown: str):
+        super().__init__(name)
+        self._shown = shown
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)
+        raise _need(f"{self._shown}{attr}", TensorFlowAttributeNeeded)
+
+
+def _tensorflow_module() -> types.ModuleType:
+    module = _Partial(NAME, "tf.")
+    module.__path__ = []  # a package: `import tensorflow.keras.layers` asks the finder below
+    module.__doc__ = "shapels confirm's stand-in for TensorFlow: Keras 3 on the torch backend"
+    module.keras = importlib.import_module(KERAS)
+    module.random = _random_module()
+    module.errors = _errors_module()
+
+    def zeros(shape, dtype="float32", name=None):
+        import keras
+
+        return keras.ops.zeros(tuple(shape), dtype=dtype)
+
+    def ones(shape, dtype="float32", name=None):
+        import keras
+
+        return keras.ops.ones(tuple(shape), dtype=dtype)
+
+    module.zeros = zeros
+    module.ones = ones
+    for dtype in DTYPES:
+        setattr(module, dtype, dtype)
+    return module
+
+
+class _Alias(importlib.abc.Loader):
+    def __init__(self, target: Optional[str], module: Optional[types.ModuleType] = None):
+        self.target = target
+        self.module = module
+
+    def create_module(self, spec):
+        if self.module is not None:
+            return self.module
+        return importlib.import_module(self.target)
+
+    def exec_module(self, module) -> None:
+        pass
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != NAME and not fullname.startswith(NAME + "."):
+            return None
+        if fullname == NAME:
+            return importlib.machinery.ModuleSpec(NAME, _Alias(None, _tensorflow_module()), is_package=True)
+        rest = fullname[len(NAME) + 1:]
+        top = rest.split(".")[0]
+        if top == "keras":
+            target = KERAS + rest[len("keras"):]
+            if importlib.util.find_spec(target.split(".")[0]) is None:
+                return None
+            return importlib.machinery.ModuleSpec(fullname, _Alias(target), is_package=True)
+        if top in ("random", "errors"):
+            parent = sys.modules.get(NAME) or importlib.import_module(NAME)
+            return importlib.machinery.ModuleSpec(fullname, _Alias(None, getattr(parent, top)))
+        raise _need(f"import {fullname}")
+
+
+_FINDER: Optional[_Finder] = None
+
+
+def install() -> bool:
+    """Put the stand-in on sys.meta_path unless TensorFlow itself is installed. True when it is in use."""
+    global _FINDER
+    if _FINDER is not None:
+        return True
+    if NAME in sys.modules or importlib.util.find_spec(NAME) is not None:
+        return False
+    _FINDER = _Finder()
+    sys.meta_path.insert(0, _FINDER)
+    return True
