@@ -245,7 +245,8 @@ LOSS_TARGET = _code(
     "loss-target",
     "A loss function's input and target do not fit: BCE's target of another size than its input, "
     "CrossEntropy/NLL class indices whose batch or rank does not match the scores (or that are not int64), MSE/L1 "
-    "shapes that cannot broadcast, a class weight of another length.",
+    "shapes that cannot broadcast, a class weight of another length, `backward()` of a loss with more than one "
+    "element.",
     "nn.CrossEntropyLoss() fed (8, 10) scores and (4,) targets",
 )
 ASSERT_FAILS = _code(

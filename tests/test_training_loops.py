@@ -92,3 +92,40 @@ def test_names_in_a_data_loop_hold_the_first_batch_a_run_gives(monkeypatch):
     assert bound("target", "for batch_idx") == show(target)
     assert bound("output", "output = model(data)") == show(output)
     assert bound("loss", "loss = F.nll_loss") == show(loss)
+
+
+BACKWARD = textwrap.dedent('''
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    model = nn.Linear(6, 3)
+    x, y = torch.randn(8, 6), torch.randn(8, 3)
+    out = model(x)
+    loss = LOSS
+    loss.backward(GRADIENT)
+''')
+
+LOSSES = {
+    "mean": ("F.mse_loss(out, y)", ""),
+    "none": ("F.mse_loss(out, y, reduction='none')", ""),
+    "none_summed": ("F.mse_loss(out, y, reduction='none').sum()", ""),
+    "per_sample": ("(out - y).pow(2).mean(1)", ""),
+    "per_sample_keepdim": ("(out - y).pow(2).mean(1, keepdim=True)", ""),
+    "one_element": ("(out - y).pow(2).mean().view(1, 1)", ""),
+    "a_gradient_given": ("F.mse_loss(out, y, reduction='none')", "torch.ones(8, 3)"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_backward_of_a_non_scalar_is_an_error_as_in_torch(name):
+    loss, gradient = LOSSES[name]
+    text = BACKWARD.replace("LOSS", loss).replace("GRADIENT", gradient)
+    try:
+        exec(compile(text, "train.py", "exec"), {"__name__": "__main__"})
+        expected = []
+    except RuntimeError as error:
+        assert "scalar" in str(error)
+        expected = [("loss-target", text.splitlines().index("loss.backward(" + gradient + ")") + 1)]
+    errors = [f for f in analyze(text, "train.py").findings if f.severity == "error"]
+    assert [(f.code, f.span.start_line) for f in errors] == expected

@@ -510,3 +510,18 @@ function("torch.nn.functional.cosine_embedding_loss",
          signature="input1, input2, target, margin=0, size_average=None, reduce=None, reduction='mean'",
          examples=[ex(T(4, 3), T(4, 3), T(4), reduction="none", out=(4,)),
                    ex(T(3), T(3), T(1), error=CODE)])(on_call(_cosine_embedding))
+
+
+# -- backward ------------------------------------------------------------------------------------
+@function("torch.Tensor.backward", signature="input, gradient=None, retain_graph=None, create_graph=False, inputs=None")
+def backward(call: RuleCall):
+    """`loss.backward()` without a gradient: torch creates the gradient only for a tensor of one element
+    ("grad can be implicitly created only for scalar outputs"). A dim known to be other than 1 decides it;
+    a symbolic one leaves it open. It returns None: the output is unknown. (No registry examples: torch's
+    own check needs a tensor that requires grad, which tests/test_training_loops.py runs.)"""
+    shape = call.shape("input")
+    if call.is_none("gradient") and shape.ranked and any(D.as_int(d) not in (None, 1) for d in shape.dims):
+        call.fail(CODE, f"backward() of a {shape.show()} tensor: torch creates the gradient implicitly only for a "
+                        "scalar (one element); reduce it (`.mean()`, `.sum()`, a loss with reduction='mean') or pass "
+                        "gradient=")
+    raise Unknowable("backward returns None")
