@@ -129,3 +129,47 @@ def test_backward_of_a_non_scalar_is_an_error_as_in_torch(name):
         expected = [("loss-target", text.splitlines().index("loss.backward(" + gradient + ")") + 1)]
     errors = [f for f in analyze(text, "train.py").findings if f.severity == "error"]
     assert [(f.code, f.span.start_line) for f in errors] == expected
+
+
+LSTM = textwrap.dedent('''
+    import torch
+    import torch.nn as nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+
+    class Classifier(nn.Module):
+        def __init__(self, hidden=32, layers=2, classes=5):
+            super().__init__()
+            self.hidden = hidden
+            self.lstm = nn.LSTM(8, hidden, num_layers=layers, batch_first=True)
+            self.fc = nn.Linear(hidden, classes)
+
+        def forward(self, x):
+            out, (h_n, c_n) = self.lstm(x)
+            return self.fc(h_n.view(-1, self.hidden))
+
+
+    model = Classifier()
+    criterion = nn.CrossEntropyLoss()
+    loader = DataLoader(TensorDataset(torch.randn(64, 20, 8), torch.randint(0, 5, (64,))), batch_size=16)
+    for i, (xb, yb) in enumerate(loader, 1):
+        loss = criterion(model(xb), yb)
+        loss.backward()
+''')
+
+
+def test_a_fix_that_only_loses_the_loop_is_no_fix():
+    """h_n.view(-1, H) of a two-layer LSTM doubles the rows that reach the loss (torch: 32 against 16). Adding a
+    dim to the dataset's tensor makes TensorDataset fail (torch's size mismatch), so the analysis no longer
+    follows the loop: that silences the loss call, it does not fix it, and is not offered."""
+    import traceback
+
+    try:
+        exec(compile(LSTM, "train.py", "exec"), {"__name__": "__main__"})
+        raise AssertionError("torch ran it")
+    except ValueError as error:
+        line = [f.lineno for f in traceback.extract_tb(error.__traceback__) if f.filename == "train.py"][-1]
+    errors = [f for f in analyze(LSTM, "train.py").findings if f.severity == "error"]
+    assert [(f.code, f.span.start_line) for f in errors] == [("loss-target", line)]  # enumerate(loader, 1) followed
+    assert "(32, 5)" in errors[0].message and "(16,)" in errors[0].message
+    assert errors[0].fix is None or "randn(1, 64" not in errors[0].fix.content

@@ -6,7 +6,7 @@ as torch's default_collate does: tensors stacked on a new dim 0, Python ints int
 the first batch's: B where the dataset holds at least B samples (every batch but the last is full; a
 smaller last batch is not analysed), the dataset's length where it holds fewer, else a symbol.
 `for x, y in loader:` runs the loop body once on one batch, like a forward
-(a dataset of known, non-zero length yields at least one); `enumerate(loader)` and `tqdm(loader)` pass
+(a dataset of known, non-zero length yields at least one); `enumerate(loader[, start])` and `tqdm(loader)` pass
 the batches through, and `next(iter(loader))` is one batch.
 
 A user Dataset class counts by what its own `__getitem__(0)` returns and its `__len__()`, run as the

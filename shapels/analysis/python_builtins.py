@@ -85,8 +85,9 @@ def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Fra
         return args[0]  # `next(iter(loader))`: one batch
     if name == "next" and len(args) == 1 and not kwargs and isinstance(args[0], LoaderValue):
         return args[0].item if args[0].nonempty else UNKNOWN
-    if name == "enumerate" and len(args) == 1 and not kwargs and isinstance(args[0], LoaderValue):
-        return enumerated(args[0])
+    if name == "enumerate" and args and isinstance(args[0], LoaderValue) and len(args) + len(kwargs) <= 2 \
+            and set(kwargs) <= {"start"}:
+        return enumerated(args[0])  # `enumerate(loader, 1)`: the index is not known either way
     if name == "iter" and len(args) == 1 and not kwargs:
         items = iterate(args[0])
         return IteratorValue(list(items)) if items is not None else UNKNOWN
