@@ -7,7 +7,8 @@ from typing import Optional
 from shapels.analysis.objects import BoundUserMethod, Builtin, ClassRef, Instance, Partial, PendingImport, UserFunction
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
-from shapels.values import UNKNOWN, Alternatives, BoundMethod, Const, FunctionRef, Layer, Number, Seq, Tensor, Value
+from shapels.values import (UNKNOWN, Alternatives, BoundMethod, Const, DictValue, FunctionRef, Layer, Number, Seq, Tensor,
+                            Value)
 
 # Values a join keeps as alternatives rather than forgetting: what code calls or reads attributes of.
 CALLABLES = (Layer, Instance, ClassRef, FunctionRef, UserFunction, Partial, BoundMethod, BoundUserMethod, Builtin,
@@ -29,6 +30,10 @@ def join(a: Value, b: Value) -> Value:
         return a
     if isinstance(a, Seq) and isinstance(b, Seq) and len(a.items) == len(b.items):
         return Seq(tuple(join(x, y) for x, y in zip(a.items, b.items)))
+    if type(a) is DictValue and type(b) is DictValue:
+        # `kwargs = {'num_workers': 1} if cuda else {}`: a key one path alone has may be there, its value unknown
+        return DictValue({k: join(a.items[k], b.items[k]) if k in a.items and k in b.items else UNKNOWN
+                          for k in {**a.items, **b.items}})
     if isinstance(a, CALLABLES) and isinstance(b, CALLABLES):
         return alternatives(a, b)
     return UNKNOWN
