@@ -24,7 +24,8 @@ from shapels.analysis.causes.names import other_name, unused_parameter
 from shapels.analysis.causes.residual import width_of_a_broadcast_operand
 from shapels.analysis.causes.statements import (discarded_results, dropped_keepdim, flattened_batch,
                                                 forgotten_flatten, wrapped_width)
-from shapels.analysis.causes.widths import channels_the_product_names, odd_width, odd_width_in_a_broadcast
+from shapels.analysis.causes.widths import (channels_the_product_names, odd_width, odd_width_in_a_broadcast,
+                                            width_the_target_names)
 from shapels.analysis.findings import Finding
 from shapels.codes import BROADCAST_MISMATCH
 from shapels.symbolic import dims as D
@@ -49,6 +50,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from fixed_batch_state(finding, source)
     yield from odd_geometry(finding)
     yield from odd_width_in_a_broadcast(finding)
+    yield from width_the_target_names(finding)
     yield from channels_the_product_names(finding)
     yield from unused_parameter(finding, source)
 

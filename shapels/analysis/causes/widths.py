@@ -9,7 +9,7 @@ import libcst as cst
 
 from shapels.analysis.causes.base import Cause, kind_of
 from shapels.analysis.findings import Finding, Fix
-from shapels.codes import BROADCAST_MISMATCH, LINEAR_IN_FEATURES
+from shapels.codes import BROADCAST_MISMATCH, LINEAR_IN_FEATURES, LOSS_TARGET
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.values import Tensor
@@ -42,6 +42,30 @@ def odd_width_in_a_broadcast(finding: Finding) -> Iterator[Cause]:
                   target=f"{layer.label}'s out_features", param="out_features")
         yield Cause(finding.code, fix, f"{layer.label}'s out_features={mine} is odd where the tensor it meets has "
                                        f"{theirs}: {finding.message}")
+
+
+def width_the_target_names(finding: Finding) -> Iterator[Cause]:
+    """`F.binary_cross_entropy(recon, x.view(-1, 784))` where fc4 = nn.Linear(400, 1568): a loss whose input
+    must have its target's size, the sizes equal but the last, and a Linear made the input's last: the data
+    says which width was meant, so that Linear's out_features is the place to edit."""
+    evidence = finding.evidence
+    if finding.code != LOSS_TARGET or evidence is None or len(evidence.operands) != 2:
+        return
+    scores, target = evidence.operands
+    if not (isinstance(scores, Tensor) and isinstance(target, Tensor) and scores.shape.ranked and target.shape.ranked):
+        return
+    if scores.shape.rank != target.shape.rank or scores.shape.rank < 2 or \
+            any(D.eq(a, b) is not True for a, b in zip(scores.shape.dims[:-1], target.shape.dims[:-1])):
+        return
+    mine, theirs = D.as_int(scores.shape.dims[-1]), D.as_int(target.shape.dims[-1])
+    layer = _maker_of_width(scores, mine) if None not in (mine, theirs) and mine != theirs else None
+    where = layer.arg_locs.get("out_features") if layer is not None else None
+    if where is None or not isinstance(where.node, cst.Integer):
+        return
+    fix = Fix(f"Set {layer.label}'s out_features to {theirs}", where, str(theirs),
+              target=f"{layer.label}'s out_features", param="out_features")
+    yield Cause(finding.code, fix, f"{layer.label}'s out_features={mine} makes the loss's input, whose target has "
+                                   f"{theirs}: {finding.message}")
 
 
 def _maker_of_width(tensor: Tensor, width) -> Optional[object]:
