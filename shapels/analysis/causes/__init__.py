@@ -23,7 +23,7 @@ from shapels.analysis.causes.inputs import (GUESS, SIGNALLED, SIZE, asserted_siz
 from shapels.analysis.causes.names import other_name, unused_parameter
 from shapels.analysis.causes.residual import width_of_a_broadcast_operand
 from shapels.analysis.causes.statements import (discarded_results, dropped_keepdim, flattened_batch,
-                                                forgotten_flatten, wrapped_width)
+                                                forgotten_flatten, rows_a_view_multiplied, wrapped_width)
 from shapels.analysis.causes.widths import (channels_the_product_names, odd_width, odd_width_in_a_broadcast,
                                             width_the_target_names)
 from shapels.analysis.findings import Finding
@@ -44,6 +44,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from dropped_keepdim(finding, source)
     yield from forgotten_flatten(finding, source)
     yield from keras.forgotten_flatten(finding, source)
+    yield from rows_a_view_multiplied(finding, source)
     yield from wrapped_width(finding)
     yield from driver_input(finding, source, SIGNALLED)
     yield from asserted_size(finding, source)

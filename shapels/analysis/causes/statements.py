@@ -11,7 +11,7 @@ import libcst as cst
 from shapels.analysis.causes.base import MAKES_WIDTH, Cause, Source, conv_map_into_linear, failing_unit, short
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
-from shapels.codes import BROADCAST_MISMATCH, FLATTEN_BATCH, MISSING_FLATTEN, MISSING_KEEPDIM, UNUSED_RESULT
+from shapels.codes import BROADCAST_MISMATCH, FLATTEN_BATCH, LOSS_TARGET, MISSING_FLATTEN, MISSING_KEEPDIM, UNUSED_RESULT
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.values import Tensor
@@ -193,3 +193,36 @@ def wrapped_width(finding: Finding) -> Iterator[Cause]:
             yield Cause(finding.code, fix, f"the layer {layer.label} wraps is built with {param}={current}, and "
                                            f"{arrived} features arrive: {finding.message}")
             return
+
+
+def rows_a_view_multiplied(finding: Finding, source: Source) -> Iterator[Cause]:
+    """`h_n.view(-1, H)` of a 2-layer LSTM's (2, N, H) state: the view's -1 took the layers with the batch, and
+    the loss gets 2N rows against N targets. Where the loss's input has k times its target's rows and a view
+    or reshape made them from a tensor whose dims before the batch multiply to k, that tensor's last entry
+    along them (`h_n[-1]`, the last layer's state, the last step) has the batch's rows."""
+    evidence = finding.evidence
+    if finding.code != LOSS_TARGET or evidence is None or len(evidence.operands) != 2:
+        return
+    scores, target = evidence.operands
+    if not all(isinstance(t, Tensor) and t.shape.ranked and t.shape.rank >= 1 for t in (scores, target)):
+        return
+    rows, batch = D.as_int(scores.shape.dims[0]), D.as_int(target.shape.dims[0])
+    if rows is None or batch is None or batch < 1 or rows <= batch or rows % batch:
+        return
+    steps = scores.trace
+    for i in range(len(steps) - 1, 0, -1):
+        step, before = steps[i], steps[i - 1].shape
+        call = step.loc.node if step.loc is not None else None
+        if step.label not in ("view", "reshape") or not isinstance(call, cst.Call) or \
+                not isinstance(call.func, cst.Attribute) or not before.ranked or before.rank != 3:
+            continue
+        leading, middle = D.as_int(before.dims[0]), D.as_int(before.dims[1])
+        if leading != rows // batch or middle != batch or not step.shape.ranked or D.as_int(step.shape.dims[0]) != rows:
+            return
+        receiver = source.code(call.func.value)
+        fix = Fix(f"Take the last entry along dim 0: {short(receiver)}[-1]", Loc(step.loc.unit, call), f"{receiver}[-1]",
+                  target="the view")
+        yield Cause(finding.code, fix, f"`{short(source.code(call))}` merges dim 0 ({leading}, e.g. an RNN's layers) "
+                                       f"with the batch ({batch}): {rows} rows reach the loss against {batch} targets: "
+                                       f"{finding.message}")
+        return
