@@ -250,3 +250,33 @@ def test_loader_options_from_a_conditional_dict_are_followed(monkeypatch):
     good = conditional.replace("WIDTH", "36")
     assert _run(good, monkeypatch)[0][0] == (16, 1, 6, 6)
     assert [f for f in analyze(good, "train.py").findings if f.severity in ("error", "warning")] == []
+
+
+DISCRIMINATOR = textwrap.dedent('''
+    import torch
+    import torch.nn as nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    netD = nn.Sequential(nn.Conv2d(3, 8, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(8, CHANNELS, 4, 1, 0), nn.Sigmoid())
+    criterion = nn.BCELoss()
+    loader = DataLoader(TensorDataset(torch.randn(32, 3, 8, 8)), batch_size=8)
+    for (real,) in loader:
+        output = netD(real).view(-1, 1).squeeze(1)
+        label = torch.full((real.size(0),), 1.0)
+        loss = criterion(output, label)
+        loss.backward()
+''')
+
+
+def test_the_layer_whose_channels_a_view_spread_over_the_rows_is_blamed():
+    """dcgan's discriminator with out_channels=2 where the view expects 1 value a sample: 16 rows against 8 labels
+    (torch's ValueError at the loss); the conv's out_channels is the place to edit, and 1 runs."""
+    text = DISCRIMINATOR.replace("CHANNELS", "2")
+    with pytest.raises(ValueError):
+        exec(compile(text, "train.py", "exec"), {"__name__": "__main__"})
+    errors = [f for f in analyze(text, "train.py").findings if f.severity == "error"]
+    assert [(f.code, f.span.start_line) for f in errors] == [("loss-target", 6)]
+    assert errors[0].fix is not None and errors[0].fix.content == "1" and errors[0].fix.param == "out_channels"
+    fixed = DISCRIMINATOR.replace("CHANNELS", "1")
+    exec(compile(fixed, "train.py", "exec"), {"__name__": "__main__"})
+    assert [f for f in analyze(fixed, "train.py").findings if f.severity in ("error", "warning")] == []

@@ -214,10 +214,15 @@ def rows_a_view_multiplied(finding: Finding, source: Source) -> Iterator[Cause]:
         step, before = steps[i], steps[i - 1].shape
         call = step.loc.node if step.loc is not None else None
         if step.label not in ("view", "reshape") or not isinstance(call, cst.Call) or \
-                not isinstance(call.func, cst.Attribute) or not before.ranked or before.rank != 3:
+                not isinstance(call.func, cst.Attribute) or not before.ranked or before.rank < 2:
             continue
+        if not step.shape.ranked or D.as_int(step.shape.dims[0]) != rows:
+            return
         leading, middle = D.as_int(before.dims[0]), D.as_int(before.dims[1])
-        if leading != rows // batch or middle != batch or not step.shape.ranked or D.as_int(step.shape.dims[0]) != rows:
+        if leading == batch:  # the batch kept its place: a layer made k times the per-sample values the view expects
+            yield from _width_the_view_splits(finding, steps[:i], rows // batch)
+            return
+        if before.rank != 3 or leading != rows // batch or middle != batch:
             return
         receiver = source.code(call.func.value)
         fix = Fix(f"Take the last entry along dim 0: {short(receiver)}[-1]", Loc(step.loc.unit, call), f"{receiver}[-1]",
@@ -225,4 +230,27 @@ def rows_a_view_multiplied(finding: Finding, source: Source) -> Iterator[Cause]:
         yield Cause(finding.code, fix, f"`{short(source.code(call))}` merges dim 0 ({leading}, e.g. an RNN's layers) "
                                        f"with the batch ({batch}): {rows} rows reach the loss against {batch} targets: "
                                        f"{finding.message}")
+        return
+
+
+def _width_the_view_splits(finding: Finding, steps: tuple, factor: int) -> Iterator[Cause]:
+    """`output.view(-1, 1)` of a (N, 2, 1, 1) map where the loss's target has N rows: the layer that made the
+    2 channels (its out_channels or out_features, a literal) made `factor` times what the view's rows hold."""
+    width = D.as_int(steps[-1].shape.dims[1])
+    for step in reversed(steps):
+        shape = step.shape
+        if not shape.ranked or shape.rank < 2 or D.as_int(shape.dims[1]) != width:
+            return
+        layer = step.layer
+        param = next((p for p in ("out_channels", "out_features") if layer is not None and p in layer.arg_locs), None)
+        if param is None:
+            continue
+        where = layer.arg_locs[param]
+        if not isinstance(where.node, cst.Integer) or width is None or width % factor:
+            return
+        wanted = width // factor
+        fix = Fix(f"Set {layer.label}'s {param} to {wanted}", where, str(wanted), target=f"{layer.label}'s {param}",
+                  param=param)
+        yield Cause(finding.code, fix, f"{layer.label}'s {param}={width} makes {factor} times the values a later "
+                                       f"view spreads over the rows, which then outnumber the targets: {finding.message}")
         return
