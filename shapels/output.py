@@ -230,10 +230,15 @@ def module_json(m: ModuleReport, place=_in_file) -> dict:
                         "output": value_json(l.output_value) if l.calls else shape_json(l.output),
                         # every call of the layer (a layer called twice is compared twice), with the call's row
                         "calls": [at(c.span, {"input": shape_json(c.input), "output": value_json(c.output)})
-                                  for c in l.calls]})
+                                  for c in l.calls],
+                        **({"params": l.weights} if _keras(m) else {})})
             for l in m.layers
         ],
     })}
+
+
+def _keras(m: ModuleReport) -> bool:
+    return any(l.kind.startswith("keras.") for l in m.layers)
 
 
 def shapes_json(result: AnalysisResult) -> str:
@@ -267,18 +272,24 @@ def shapes_text(result: AnalysisResult) -> str:
             continue  # a base class without forward has no shapes of its own
         inputs = ", ".join(f"{k}: {shape_text(v)}" for k, v in m.inputs.items())
         out.append(f"{m.name} ({line_of(m.span, True)}, inputs from {m.source}): ({inputs}) -> {output_text(m.output)}")
-        rows = [("layer", "type", "cell:line" if notebook else "line", "input", "output")]
+        keras = _keras(m)  # Keras's summary also counts each layer's weights ("Param #")
+        rows = [("layer", "type", "cell:line" if notebook else "line", "input", "output") + (("params",) if keras else ())]
         calls = sorted(((call.order, number, l, call) for l in m.layers for number, call in enumerate(l.calls, 1)),
                        key=lambda item: item[0])
         for _, number, l, call in calls:  # in the order the run called them; a layer called again shows again
             name = l.name if number == 1 else f"{l.name} (call {number}, {line_of(call.span, True)})"
             line = line_of(l.span)
-            rows.append((name, l.kind.rsplit(".", 1)[-1], line, shape_text(call.input), output_text(call.output)))
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+            params = (("?" if l.weights is None else f"{l.weights:,}") if number == 1 else "",) if keras else ()
+            rows.append((name, l.kind.rsplit(".", 1)[-1], line, shape_text(call.input), output_text(call.output)) + params)
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for i, row in enumerate(rows):
             out.append("  " + "  ".join(cell.ljust(widths[j]) for j, cell in enumerate(row)).rstrip())
             if i == 0:
                 out.append("  " + "  ".join("-" * w for w in widths))
+        if keras and m.layers:
+            known = [l.weights for l in m.layers if l.weights is not None]
+            total = f"{sum(known):,}" if len(known) == len(m.layers) else f"at least {sum(known):,} (? where not known)"
+            out.append(f"  Total params: {total}")
         stopped = _stopped_at(result, m)
         if stopped is not None:
             framework = "Keras" if any(l.kind.startswith("keras.") for l in m.layers) else "torch"

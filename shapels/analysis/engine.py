@@ -23,7 +23,9 @@ from shapels.analysis.objects import Instance, UserFunction
 from shapels.analysis.positions import Loc, Positions, Span, node_ranges
 from shapels.analysis.recorder import Recorder, Run
 from shapels.codes import ANALYSIS_BUDGET, ANALYSIS_INTERNAL_ERROR, UNRESOLVED_IMPORT
-from shapels.rules.base import from_python
+from shapels.rules import lookup
+from shapels.rules.base import RuleCall, from_python
+from shapels.rules.keras_layers.weights import count as weight_count
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import Const, Layer, Number, Step, Tensor
@@ -74,6 +76,7 @@ class LayerReport:
     output: Optional[Shape]  # of the first call, where it returned one tensor
     args: dict  # resolved constructor arguments, shown on hover
     calls: list = field(default_factory=list)  # LayerCall, every call of this layer in the run, in order
+    weights: Optional[int] = None  # how many weights it builds (a Keras layer's "Param #"), where known
 
     @property
     def output_value(self) -> Any:
@@ -445,6 +448,14 @@ def _suppressed(finding: Finding, lines: list) -> bool:
                for line_no in range(finding.span.start_line, finding.span.end_line + 1) if 0 < line_no <= len(lines))
 
 
+def _weights(layer, shape: Optional[Shape]) -> Optional[int]:
+    """A library layer's weight count for the input of its first call, as its registry entry counts it."""
+    if not isinstance(layer, Layer):
+        return None
+    rule = lookup(layer.kind)
+    return weight_count(rule, RuleCall(layer.kind, layer.args, {}, layer), shape)
+
+
 def _primary_run(runs: list) -> Optional[Run]:
     if not runs:
         return None
@@ -500,6 +511,7 @@ def _run_report(name: str, span: Span, forward_span: Optional[Span], run: Run, p
             event.output.shape if isinstance(event.output, Tensor) else None,
             dict(layer.args) if isinstance(layer, Layer) else dict(layer.init_args),
             [call],
+            _weights(layer, call.input),
         )
         layers.append(by_layer[id(layer)])
     inputs = {k: (v.shape if isinstance(v, Tensor) else None) for k, v in run.inputs.items()}

@@ -114,6 +114,8 @@ class Rule:
     # A layer that builds its weights from its first input (a Keras Dense, Conv2D): (call, input shape)
     # -> {axis: size} of that input, which every later call must match (Keras's InputSpec after build)
     builds: Optional[Callable[[RuleCall, Any], dict]] = None
+    # (call, input shape) -> how many weights the layer builds (Keras's summary; rules/keras_layers/weights.py)
+    weights: Optional[Callable[[RuleCall, Any], int]] = None
 
     def parameter(self, name: str) -> Optional[Parameter]:
         return next((p for p in self.parameters if p.name == name), None)
