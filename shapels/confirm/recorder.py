@@ -260,10 +260,15 @@ class Recorder:
         return out
 
     def model(self) -> Optional[dict]:
-        """The top-level call the driver made: the last one of a class from the user's file, else the last."""
+        """The top-level call the driver made: the model last called (of a class from the user's file or a
+        Keras model, else any), at its first call."""
         mine = [c for c in self.top_calls if c["user_class"]]
         chosen = (mine or self.top_calls or [None])[-1]
-        return chosen
+        if chosen is None:
+            return None
+        # that model's first call: the one the static result describes (a model called again with another
+        # batch, or by Keras's fit/predict once per batch, keeps its first call's shapes)
+        return next(c for c in self.top_calls if c["class"] == chosen["class"] and c["line"] == chosen["line"])
 
     def release(self) -> None:
         self._alive.clear()

@@ -258,3 +258,23 @@ def test_missing_keras_says_how_to_install_it(tmp_path):
     assert "pip install 'shapels[keras]'" in report.error.message
     assert sys.executable in report.error.message
     assert torch_report.ok and torch_report.layers[0].output == [1, 2]
+
+
+def test_a_model_called_twice_is_compared_at_its_first_call(pool, script):
+    """The static result describes a model's first call; the run's model output is that call's too (it
+    was the last call's: a second batch size read as a wrong static shape)."""
+    path = script("""
+        import numpy as np
+        import keras
+
+        model = keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+        a = model(np.zeros((3, 6)))
+        b = model(np.zeros((5, 6)))
+    """)
+    report = confirm_file(str(path), device="cpu", pool=pool)
+    assert report.ok, report.error
+    assert report.model == "Sequential" and report.model_input == [3, 6] and report.output_shape == [3, 2]
+    assert not report.disagreements, [v.message for v in report.disagreements]
+    assert any(v.name == "model output" and v.verdict == AGREED for v in report.verdicts)
+    dense = next(l for l in report.layers if l.name == "dense")
+    assert dense.calls == 2 and [c["input"] for c in dense.every] == [[3, 6], [5, 6]]
