@@ -277,7 +277,8 @@ def eval_model(entry: dict, label: dict) -> dict:
             "seconds": round(time.perf_counter() - started, 2), "partial": result.partial,
             "errors": _errors(result), "internal": _internal(result), "output": inferred if inferred is not None else _show(out),
             "output_exact": label["runs"] and inferred == label.get("output_shape"),
-            "first_unknown": first_loss(applied)}
+            "first_unknown": first_loss(applied) or ("" if inferred is not None else
+                                                      "every layer known; the call model(x) gave no shape")}
 
 
 def eval_mutant(entry: dict, label: dict, base_errors: set) -> dict:
