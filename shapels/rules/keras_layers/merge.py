@@ -46,7 +46,13 @@ def _batch(call: RuleCall, shapes) -> object:
         if D.eq(b, known[0]) is False:
             call.fail(BROADCAST_MISMATCH, f"{layer_name(call)} cannot merge tensors with different batch sizes: "
                       f"{_shown(shapes)}", input_name="inputs")
-    return known[0] if known else none_dim()
+    return known[0] if known else _shared_none([s.dims[0] for s in shapes if s.dims])
+
+
+def _shared_none(dims: list):
+    """Keras's None for axes that are all None: the same one where every input has the same (the batch of
+    one keras.Input through both branches of a residual block), so a later known batch replaces it."""
+    return dims[0] if dims and all(d is dims[0] or D.const(d) == D.const(dims[0]) for d in dims) else none_dim()
 
 
 def _elementwise(count=None):
@@ -62,7 +68,7 @@ def _elementwise(count=None):
             for i, d in enumerate(shape.dims[1:]):
                 a = out[i]
                 if is_none_dim(a) or is_none_dim(d):
-                    out[i] = none_dim()  # as Keras says, even against a 1
+                    out[i] = _shared_none([a, d])  # as Keras says, even against a 1
                 elif D.eq(a, 1) is True:
                     out[i] = d
                 elif D.eq(d, 1) is True:
