@@ -191,7 +191,7 @@ OPTIONS = Options(loader=FileLoader(include_site_packages=False))
 
 def _static_out(text: str, path: str, options: Options = OPTIONS):
     """analyze(), the value the driver's `out` got, and every rule the analysis applied in order as
-    (line, layer, inputs concrete, output concrete). The engine keeps neither top-level names nor a log of
+    (line, layer, inputs known (None where it took no tensor), output known). The engine keeps neither top-level names nor a log of
     rule calls in its result, so the corpus (not shapels) wraps three of its functions for one analysis."""
     seen: dict = {"calls": []}
     run_driver, parse, apply_rule = engine._run_driver, engine.parse_module, calls.apply_rule
@@ -208,8 +208,8 @@ def _static_out(text: str, path: str, options: Options = OPTIONS):
         value = apply_rule(interp, rule, qualname, layer, args, kwargs, frame, node)
         tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
         tensors += [i for a in args if isinstance(a, (ListValue, Seq)) for i in a.items if isinstance(i, Tensor)]
-        seen["calls"].append((node, qualname.rsplit(".", 1)[-1], bool(tensors) and all(known(t) for t in tensors),
-                              known(value)))
+        inputs_known = all(known(t) for t in tensors) if tensors else None  # None: no tensor in (Input, np.zeros)
+        seen["calls"].append((node, qualname.rsplit(".", 1)[-1], inputs_known, known(value)))
         return value
 
     engine._run_driver, engine.parse_module, calls.apply_rule = recording_driver, parse_module, recording_rule
@@ -226,7 +226,8 @@ def first_loss(applied: list) -> str:
     """Where the static shape first became unknown: the first rule applied whose output is not concrete."""
     for line, name, known, out in applied:
         if not out:
-            how = "lost by the rule" if known else "its input already unknown (lost outside a layer rule)"
+            how = ("lost by the rule" if known else "made without a known shape" if known is None else
+                   "its input already unknown (lost outside a layer rule)")
             return f"line {line} {name}: {how}"
     return ""
 
