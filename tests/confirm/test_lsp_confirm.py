@@ -7,6 +7,7 @@ import asyncio
 import pytest_lsp
 from lsprotocol import types
 
+from tests.confirm.conftest import EXAMPLES
 from tests.lsp.conftest import SERVER, RecordingClient, copy_example, start
 
 RUN = "shapels (run)"
@@ -92,3 +93,29 @@ async def cancel_stops_the_run(client, tmp_path):
     client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
     result = await asyncio.wait_for(task, 60)
     assert result["error"]["kind"] == "cancelled"
+
+
+async def test_confirm_on_a_keras_file(trusted_client, tmp_path):
+    """A Keras seed (tf.keras imports, no TensorFlow installed) confirmed from the editor: the run raises at
+    line 13 in the Dense built on line 9; the run's diagnostic sits beside the static one, and hover on the
+    Dense's line shows what the run saw."""
+    client = trusted_client
+    path = tmp_path / "seed002_ex1.py"
+    path.write_text((EXAMPLES / "keras" / "seed002_ex1.py").read_text())
+    uri, static = await client.open(path)
+    assert any(d.source == "shapels" and d.range.start.line == 12 for d in static)
+    start_at = len(client.publishes)
+    result = await confirm(client, uri, "dense_layer", {"device": "cpu"})
+    assert result["device"] == "cpu"
+    assert result["error"]["kind"] == "exception" and result["error"]["type"] == "ValueError"
+    assert result["error"]["row"] == 13 and result["error"]["constructor_row"] == 9
+    assert result["agreed"] is True
+    await client.wait_until(lambda: any(d.source == RUN for p in client.publishes[start_at:] if p.uri == uri
+                                        for d in p.diagnostics), "run diagnostics")
+    run = [d for d in client.latest(uri).diagnostics if d.source == RUN]
+    error = [d for d in run if d.severity == types.DiagnosticSeverity.Error]
+    assert len(error) == 1 and error[0].range.start.line == 8
+    assert "expected min_ndim=2, found ndim=1" in error[0].message
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=8, character=4)))
+    assert hover is not None and "runtime" in str(hover.contents) and "(64,)" in str(hover.contents)
