@@ -1,9 +1,9 @@
 """Worker side: running a Keras file for real, on Keras 3's torch backend (no TensorFlow needed).
 
-- `uses_keras(text)`: the file imports keras or tensorflow.
-- `prepare()`: imports keras (KERAS_BACKEND is torch in the worker, set before any import), stands in
-  for `tensorflow` when it is not installed (`tf_shim`), and makes Keras layer calls recorded
-  (`keras_recorder`). Returns a message when keras is missing.
+- `frameworks(text)`: which of keras and tensorflow the file imports.
+- `prepare()`: imports keras (KERAS_BACKEND is torch in the worker, set before any import) and makes
+  Keras layer calls recorded (`keras_recorder`). Returns a message when keras is missing. A file that
+  imports tensorflow runs inside `tf_shim.standing_in()` (a stand-in when TensorFlow is not installed).
 - `device_scope(device)`: Keras on torch places its tensors on its own device (CUDA when available):
   the run's device is put in scope, so `--device cpu` means the CPU for Keras too.
 """
@@ -27,25 +27,24 @@ def set_backend() -> None:
     os.environ["KERAS_BACKEND"] = BACKEND
 
 
-def uses_keras(text: str) -> bool:
-    """Whether the file imports keras or tensorflow (an import anywhere, a function's included)."""
+def frameworks(text: str) -> set:
+    """Which of keras and tensorflow the file imports (an import anywhere, a function's included)."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return bool(_IMPORT.search(text))
+        return {m.group(1) for m in _IMPORT.finditer(text)}
+    found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            if any(alias.name.split(".")[0] in FRAMEWORKS for alias in node.names):
-                return True
+            found.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            if node.module.split(".")[0] in FRAMEWORKS:
-                return True
-    return False
+            found.add(node.module.split(".")[0])
+    return found & set(FRAMEWORKS)
 
 
 def prepare() -> Optional[str]:
     """Import keras on the torch backend and hook it; a message (how to install it) when it is missing."""
-    from shapels.confirm import keras_recorder, messages, tf_shim
+    from shapels.confirm import keras_recorder, messages
 
     try:
         import keras
@@ -55,7 +54,6 @@ def prepare() -> Optional[str]:
     if backend != BACKEND:
         return (f"keras runs on its {backend} backend in the confirm worker (it was imported before "
                 f"KERAS_BACKEND={BACKEND} was set); confirm runs Keras files on the torch backend")
-    tf_shim.install()
     keras_recorder.install()
     return None
 

@@ -5,8 +5,9 @@ Installed only when TensorFlow itself is not importable. It maps
   import Model` to Keras 3's tf.keras namespace (`keras._tf_keras.keras`, what TensorFlow 2.16+ serves
   as tf.keras), running on the torch backend;
 - the few TensorFlow functions example code feeds models with: `tf.random.normal/uniform`, `tf.zeros`,
-  `tf.ones` (to keras.random / keras.ops, same arguments), the dtypes `tf.float32`... (as Keras's
-  dtype names) and `tf.errors.*` (exception classes; Keras on torch raises Python's own, so an
+  `tf.ones`, `tf.reshape`, `tf.constant` / `tf.convert_to_tensor` (to keras.random / keras.ops, same
+  arguments), `tf.random.set_seed` (keras.utils.set_random_seed), the dtypes `tf.float32`... (as
+  Keras's dtype names) and `tf.errors.*` (exception classes; Keras on torch raises Python's own, so an
   `except tf.errors.InvalidArgumentError` catches nothing, as with Keras 3 on TensorFlow).
 Anything else (`tf.reduce_sum`, `tf.data`, `import tensorflow.compat.v1`) needs real TensorFlow: it
 raises `TensorFlowNeeded` (an import) or `TensorFlowAttributeNeeded` with how to install it, and `needed()` remembers it for the run's report
@@ -15,6 +16,7 @@ even when the script catches the exception.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -27,7 +29,8 @@ from shapels.confirm import messages
 
 NAME = "tensorflow"
 KERAS = "keras._tf_keras.keras"
-STOOD_IN = "tf.keras, tf.random.normal/uniform, tf.zeros, tf.ones, tf.errors and the dtypes"
+STOOD_IN = ("tf.keras, tf.random.normal/uniform/set_seed, tf.zeros, tf.ones, tf.reshape, tf.constant, "
+            "tf.convert_to_tensor, tf.errors and the dtypes")
 DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
 _NEEDED: list = []  # (what, line) the run asked of TensorFlow beyond the stand-in
 
@@ -96,8 +99,20 @@ def _random_module() -> types.ModuleType:
         return keras.random.uniform(tuple(shape), minval=minval, maxval=1.0 if maxval is None else maxval,
                                     dtype=dtype, seed=seed)
 
+    def set_seed(seed):
+        """TensorFlow's global seed, for what stands in for it: the torch generator and Keras's global
+        SeedGenerator, which keras.random (tf.random here) draw from. (Not keras.utils.set_random_seed:
+        it calls tf.random.set_seed itself when tensorflow is imported.)"""
+        import torch
+        from keras.src.backend.common import global_state
+        from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR, SeedGenerator
+
+        torch.manual_seed(seed)
+        global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, SeedGenerator(seed))
+
     module.normal = normal
     module.uniform = uniform
+    module.set_seed = set_seed
     return module
 
 
@@ -132,8 +147,29 @@ def _tensorflow_module() -> types.ModuleType:
 
         return keras.ops.ones(tuple(shape), dtype=dtype)
 
+    def reshape(tensor, shape, name=None):
+        import keras
+
+        return keras.ops.reshape(tensor, tuple(shape))
+
+    def constant(value, dtype=None, shape=None, name=None):
+        import keras
+
+        if shape is not None:
+            raise _need("tf.constant(..., shape=...)", TensorFlowAttributeNeeded)
+        return keras.ops.convert_to_tensor(value, dtype=dtype)
+
+    def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
+        import keras
+
+        return keras.ops.convert_to_tensor(value, dtype=dtype or dtype_hint)
+
+    module.executing_eagerly = lambda: True  # Keras asks (backend_utils.in_tf_graph) once tensorflow is imported
     module.zeros = zeros
     module.ones = ones
+    module.reshape = reshape
+    module.constant = constant
+    module.convert_to_tensor = convert_to_tensor
     for dtype in DTYPES:
         setattr(module, dtype, dtype)
     return module
@@ -172,16 +208,20 @@ class _Finder(importlib.abc.MetaPathFinder):
         raise _need(f"import {fullname}")
 
 
-_FINDER: Optional[_Finder] = None
-
-
-def install() -> bool:
-    """Put the stand-in on sys.meta_path unless TensorFlow itself is installed. True when it is in use."""
-    global _FINDER
-    if _FINDER is not None:
-        return True
+@contextlib.contextmanager
+def standing_in():
+    """For one run of a file that imports tensorflow, unless TensorFlow itself is installed: the stand-in
+    on sys.meta_path, taken away after with every `tensorflow` module it made, so that the next file (and
+    Keras, which looks for `tensorflow` in sys.modules) finds no TensorFlow."""
     if NAME in sys.modules or importlib.util.find_spec(NAME) is not None:
-        return False
-    _FINDER = _Finder()
-    sys.meta_path.insert(0, _FINDER)
-    return True
+        yield False
+        return
+    finder = _Finder()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield True
+    finally:
+        if finder in sys.meta_path:
+            sys.meta_path.remove(finder)
+        for name in [n for n in sys.modules if n == NAME or n.startswith(NAME + ".")]:
+            del sys.modules[name]

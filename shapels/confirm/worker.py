@@ -147,7 +147,8 @@ def run_request(request: dict) -> dict:
         except OSError as error:
             return {"ok": False, "device": device, "error": {"kind": "usage", "message": f"cannot read {path}: {error.strerror}"}}
     memory_mb = request.get("memory_mb")
-    keras_file = keras_support.uses_keras(text)
+    imported = keras_support.frameworks(text)
+    keras_file = bool(imported)
     if keras_file:
         problem = keras_support.prepare()
         if problem:
@@ -179,7 +180,8 @@ def run_request(request: dict) -> dict:
                 try:
                     with sandbox.MemoryCap(memory_mb if device != "cuda" else None), \
                             sandbox.CpuCap(request.get("cpu_seconds")), rec, \
-                            (keras_support.device_scope(device) if keras_file else contextlib.nullcontext()):
+                            (keras_support.device_scope(device) if keras_file else contextlib.nullcontext()), \
+                            (tf_shim.standing_in() if "tensorflow" in imported else contextlib.nullcontext()):
                         try:
                             exec(code, main.__dict__)
                             for call in request.get("calls") or []:

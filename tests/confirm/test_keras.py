@@ -184,11 +184,12 @@ def test_tf_keras_imports_and_functions_run_on_keras(pool, script):
         import tensorflow.keras.layers as kl
         from tensorflow import keras
         from tensorflow.keras.models import Sequential
-
+        import numpy as np
         model = Sequential([keras.Input(shape=(6,)), kl.Dense(4), tf.keras.layers.Dense(2)])
+        tf.random.set_seed(0)
         a = model(tf.zeros((3, 6)))
-        b = tf.ones([2, 6], dtype=tf.float32)
-        c = tf.random.uniform((1, 6), maxval=2.0)
+        b = tf.reshape(tf.ones([2, 6], dtype=tf.float32), (6, 2))
+        c = tf.random.uniform((1, 6), maxval=2.0) + tf.constant([[1.0] * 6]) + tf.convert_to_tensor(np.ones(6))
         try:
             keras.layers.Dense(2)(tf.random.normal(shape=(6,)))
         except tf.errors.InvalidArgumentError:
@@ -199,11 +200,11 @@ def test_tf_keras_imports_and_functions_run_on_keras(pool, script):
     """)
     report = confirm_file(str(path), device="cpu", pool=pool)
     assert report.ok, report.error
-    assert report.stdout.split("\n")[:2] == ["ValueError", "(3, 2) (2, 6) (1, 6)"]
+    assert report.stdout.split("\n")[:2] == ["ValueError", "(3, 2) (6, 2) (1, 6)"]
     assert report.output_shape == [3, 2]
     assert report.agreed, [v.message for v in report.disagreements]
     # the Dense on a rank-1 tf.random.normal: shapels flagged it, and the run raised there
-    assert any(v.line == 12 and v.verdict == AGREED and "raised" in v.message for v in report.verdicts)
+    assert any(v.line == 13 and v.verdict == AGREED and "raised" in v.message for v in report.verdicts)
 
 
 @pytest.mark.skipif(CUDA, reason="CUDA is available: auto is CUDA there (test_keras_follows_the_device)")
@@ -278,3 +279,31 @@ def test_a_model_called_twice_is_compared_at_its_first_call(pool, script):
     assert any(v.name == "model output" and v.verdict == AGREED for v in report.verdicts)
     dense = next(l for l in report.layers if l.name == "dense")
     assert dense.calls == 2 and [c["input"] for c in dense.every] == [[3, 6], [5, 6]]
+
+
+def test_the_tensorflow_stand_in_lasts_one_run(pool, script, tmp_path):
+    """The stand-in exists only while a file that imports tensorflow runs: the next Keras file (and Keras,
+    which calls tf.random.set_seed from keras.utils.set_random_seed when it finds tensorflow imported)
+    sees no TensorFlow. tf.random.set_seed makes tf.random draws repeat, as in TensorFlow."""
+    tf_file = script("""
+        import tensorflow as tf
+        import keras
+        tf.random.set_seed(3)
+        a = tf.random.normal((2, 2))
+        keras.utils.set_random_seed(3)
+        tf.random.set_seed(3)
+        b = tf.random.normal((2, 2))
+        print(bool((a == b).all()))
+    """, "with_tf.py")
+    keras_file = script("""
+        import importlib.util, sys
+        import keras
+        keras.utils.set_random_seed(0)
+        print("tensorflow" in sys.modules, importlib.util.find_spec("tensorflow") is None)
+    """, "keras_only.py")
+    first = confirm_file(str(tf_file), device="cpu", pool=pool)
+    assert first.ok, first.error
+    assert first.stdout.strip() == "True"
+    second = confirm_file(str(keras_file), device="cpu", pool=pool)
+    assert second.ok, second.error
+    assert second.stdout.strip() == "False True"
