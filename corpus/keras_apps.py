@@ -303,7 +303,8 @@ def eval_mutant(entry: dict, label: dict, base_errors: set) -> dict:
 def triage(mutation, applied: list) -> str:
     """Why a failing mutant was missed: was the mutated layer applied, and on known shapes."""
     if mutation.layer == "driver":
-        return "driver data: not compared with the model's inputs"
+        return ("driver data that passes the model's input check (a last axis of 1 is not compared, as in Keras); "
+                "the layers built for the Input's shape are not re-applied to the data's")
     at = [(known, out) for line, _, known, out in applied
           if line is not None and mutation.call_line <= line <= mutation.call_end_line]
     if not at:
