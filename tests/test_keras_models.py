@@ -245,6 +245,7 @@ PROGRAMS = {
 # Where the error belongs elsewhere than the statement Keras raises in (the issue: "report it at the
 # Dense, or at the missing Flatten, with the fix"): the text on the line it is reported on.
 REPORTED_AT = {
+    "fit_categorical_wrong_width": 'keras.Sequential([keras.Input(shape=(12,)), layers.Dense(4, activation="softmax")])',
     "fit_dense_on_conv_output_meets_2d_targets": 'layers.Dense(10, activation="softmax")',
     "functional_dense_on_conv_output_meets_2d_targets": 'outputs = layers.Dense(10, activation="softmax")(x)',
 }

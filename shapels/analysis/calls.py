@@ -458,7 +458,7 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
     rule_call = RuleCall(qualname, layer.args if layer is not None else None, bound, layer)
     if interp.reach and node in interp.reach:  # on known shapes: its tensors known, and no argument unknown
         interp.reached.append(not any(isinstance(v, Unknown) for v in bound.values()) and all(
-            t.shape.ranked and not any(D.has_unknown(d) for d in t.shape.dims) for t in _tensors(bound.values())))
+            t.shape.ranked and all(D.known_or_open(d) for d in t.shape.dims) for t in _tensors(bound.values())))
     loc = frame.loc(node) if node is not None else None
     built_from = primary if rule.builds is not None and layer is not None and layer.built is None else None
     try:

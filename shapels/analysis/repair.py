@@ -158,7 +158,7 @@ class _Trials:
 
 def _known(tensor) -> bool:
     shape = tensor.shape
-    return shape.ranked and not any(D.has_unknown(d) for d in shape.dims)
+    return shape.ranked and all(D.known_or_open(d) for d in shape.dims)
 
 
 def _gives(watched: list, fix: Fix) -> bool:

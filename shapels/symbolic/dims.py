@@ -60,6 +60,12 @@ def has_unknown(d: Dim) -> bool:
     return any(isinstance(s, sympy.Dummy) for s in d.free_symbols)
 
 
+def known_or_open(d: DimLike) -> bool:
+    """A size that is known, or Keras's None (open until the model runs, by design): not an unknown."""
+    d = const(d)
+    return not any(isinstance(s, sympy.Dummy) and s.name != OPEN for s in d.free_symbols)
+
+
 def prints_unknown(d: DimLike) -> bool:
     """Whether `show(d)` contains a `?`: an unknown dim with the default hint prints as one."""
     d = const(d)

@@ -20,7 +20,7 @@ from shapels.symbolic.shape import Shape
 from shapels.values import Layer, Seq, Tensor
 
 # keras.Model.__call__ has no examples to start from: tests/test_keras_models.py drives it with models
-RULES = sorted({r.name: r for r in H.REGISTRY.values() if H.is_keras(r) and r.examples}.items())
+RULES = sorted({r.name: r for r in H.REGISTRY.values() if H.is_keras(r) and r.examples}.items())  # (datasets too)
 
 dim = st.one_of(st.integers(0, 5), st.just("None"), st.just("H"))
 weird = st.one_of(st.integers(-3, 40), st.none(), st.booleans(), st.floats(-2, 2), st.text(max_size=4),
