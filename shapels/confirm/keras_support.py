@@ -58,6 +58,12 @@ def prepare() -> Optional[str]:
     return None
 
 
+def version() -> str:
+    import keras
+
+    return keras.__version__
+
+
 def fresh_session() -> None:
     """Keras's global state as a fresh `python FILE` has it: layer names count from the start again
     (`dense`, not `dense_3` after three earlier runs in this worker)."""

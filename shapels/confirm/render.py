@@ -38,6 +38,8 @@ def text(report: ConfirmReport, where: Optional[Callable[[int], tuple]] = None) 
         name = report.path
     out = []
     torch = f", torch {report.torch_version}" if report.torch_version else ""
+    if report.keras_version:
+        torch += f", keras {report.keras_version} on torch"
     head = f"{name}: ran on {report.device or '?'} in {report.duration * 1000:.0f} ms{torch}"
     if report.error is not None and report.error.kind not in ("exception", "exit"):
         head = f"{name}: not run to the end on {report.device or '?'}{torch}"

@@ -67,6 +67,7 @@ class ConfirmReport:
     duration: float = 0.0  # seconds, the whole confirm
     run_seconds: Optional[float] = None  # seconds the script itself ran in the worker
     torch_version: Optional[str] = None
+    keras_version: Optional[str] = None  # a Keras file: the Keras that ran it (on the torch backend)
     stdout: str = ""
     stdout_bytes: int = 0
     stdout_truncated: bool = False
@@ -91,6 +92,7 @@ class ConfirmReport:
             "filename": self.path,
             "device": self.device,
             "torch": self.torch_version,
+            "keras": self.keras_version,
             "ok": self.ok,
             "agreed": self.agreed,
             "error": None if e is None else {
@@ -144,7 +146,7 @@ def from_worker(path: str, raw: dict) -> ConfirmReport:
         path=path, device=raw.get("device"), ok=bool(raw.get("ok")) and error is None, error=error,
         output_shape=raw.get("output_shape"), model=model.get("class"), layers=layers,
         model_line=model.get("line"), model_input=model.get("input"),
-        run_seconds=raw.get("run_seconds"), torch_version=raw.get("torch"),
+        run_seconds=raw.get("run_seconds"), torch_version=raw.get("torch"), keras_version=raw.get("keras"),
         stdout=raw.get("stdout") or "", stdout_bytes=raw.get("stdout_bytes") or 0,
         stdout_truncated=bool(raw.get("stdout_truncated")), exit_code=raw.get("exit_code"),
     )

@@ -155,7 +155,7 @@ def run_request(request: dict) -> dict:
             return {"ok": False, "device": device, "error": {"kind": "no-keras", "message": problem}}
         keras_support.fresh_session()
         tf_shim.reset()
-    result: dict = {"ok": False, "device": device}
+    result: dict = {"ok": False, "device": device, "keras": keras_support.version() if keras_file else None}
     rec = recorder.Recorder(path)
     worker_pid = os.getpid()
     started = time.perf_counter()

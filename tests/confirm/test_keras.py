@@ -38,6 +38,7 @@ def test_there_are_nine_keras_seeds():
 def test_keras_seed_matches_expected(pool, path):
     report = confirm_file(str(path), device="cpu", pool=pool)
     assert report.device == "cpu"
+    assert report.keras_version.startswith("3.") and report.to_dict()["keras"] == report.keras_version
     expected = expected_for(path)
     if expected["runs"]:
         assert report.ok and report.error is None, report.error
