@@ -2,7 +2,8 @@
 keras, with the corpus's driver appended.
 
 Always (static only, about 20 s): no error on any unmutated builder: they are the models Keras ships, and
-each one runs (its label says so where the labels are cached).
+each one runs (its label says so where the labels are cached, with the output (2, 10)); the static output
+is that (2, 10) on at least 80% of them.
 Opt-in, SHAPELS_KERAS_CORPUS=1 (the mutants: a few minutes): with the labels cached in .tools/keras_corpus
 by `.venv/bin/python corpus/keras_apps.py`, no error on a mutant that runs, and no engine crash.
 """
@@ -26,17 +27,19 @@ pytestmark = pytest.mark.skipif(not keras_apps.sources_present(),
 
 def test_no_error_on_the_unmutated_builders():
     cache = keras_apps.load_cache()
-    alarms, analysed = [], 0
+    alarms, analysed, exact = [], 0, 0
     for entry in keras_apps.model_entries(keras_apps.BUILDERS):
         label = cache.get(keras_apps._key(entry["text"]))
         if label is not None:
-            assert label["runs"], (entry["id"], label)
-        result, _, _ = keras_apps._static_out(entry["text"], entry["path"])
+            assert label["runs"] and label["output_shape"] == [2, keras_apps.CLASSES], (entry["id"], label)
+        result, out, _ = keras_apps._static_out(entry["text"], entry["path"])
         analysed += 1
+        exact += keras_apps.concrete(out) == [2, keras_apps.CLASSES]  # what every builder's run gives
         alarms += [(entry["id"], e["line"], e["code"], e["message"]) for e in keras_apps._errors(result)]
         assert not result.partial and not keras_apps._internal(result), entry["id"]
     assert analysed == sum(len(builders) for _, builders in keras_apps.BUILDERS.values())
     assert not alarms
+    assert exact / analysed >= keras_apps.TARGETS["output_exact"], (exact, analysed)
 
 
 @pytest.mark.skipif(os.environ.get("SHAPELS_KERAS_CORPUS") != "1", reason="opt-in: SHAPELS_KERAS_CORPUS=1")
