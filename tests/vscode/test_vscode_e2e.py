@@ -10,6 +10,7 @@ Trusted workspace: the squiggle on line 11 and the Problems panel naming in_feat
 `x` in forward; the quick fix (squiggle gone, line 11 reads nn.Linear(5120, 10), saved to disk); the
 shapels output channel free of errors; an interpreter without shapels gives the actionable message.
 Untrusted workspace (Restricted Mode): the squiggle still comes; no "Confirm by Running" anywhere.
+A Keras file (seed002_ex1.py): the squiggle on line 13, and hover on the Dense's input.
 Screenshots and logs go to test-artifacts/vscode/.
 
 Environment knobs: SHAPELS_E2E_SKIP_INSTALL=1 (use the tools already in .tools/),
@@ -43,6 +44,8 @@ INSTALL_SCRIPT = CLIENT / "scripts" / "install-e2e-tools.sh"
 ARTIFACTS = REPO / "test-artifacts" / "vscode"
 FIXTURE = REPO.parent / "shared" / "examples" / "torch" / "seed004_ex1.py"
 FIXTURE_NAME = "seed004_ex1.py"
+KERAS_FIXTURE = REPO.parent / "shared" / "examples" / "keras" / "seed002_ex1.py"
+FIXTURES = {"trusted": FIXTURE, "untrusted": FIXTURE, "keras": KERAS_FIXTURE}  # code_server's param -> the file
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -162,13 +165,13 @@ class CodeServer:
     """code-server with the .vsix installed, in its own temp HOME/XDG/user-data dirs, serving a temp
     workspace that holds a copy of the fixture."""
 
-    def __init__(self, tools: dict, vsix: Path, trusted: bool, name: str):
-        if not FIXTURE.is_file():
-            pytest.fail(f"fixture missing: {FIXTURE}")
-        self.tools, self.vsix, self.trusted, self.name = tools, vsix, trusted, name
+    def __init__(self, tools: dict, vsix: Path, trusted: bool, name: str, fixture: Path = FIXTURE):
+        if not fixture.is_file():
+            pytest.fail(f"fixture missing: {fixture}")
+        self.tools, self.vsix, self.trusted, self.name, self.fixture = tools, vsix, trusted, name, fixture
         self.root = Path(tempfile.mkdtemp(prefix=f"shapels-vscode-{name}-"))
         self.home, self.data, self.exts, self.ws = (self.root / d for d in ("home", "user-data", "extensions", "ws"))
-        self.file = self.ws / FIXTURE_NAME
+        self.file = self.ws / fixture.name
         self.proc = None
         self.log_file = None
 
@@ -185,7 +188,7 @@ class CodeServer:
         for d in (self.home, self.data / "User", self.data / "Machine", self.exts, self.ws,
                   self.home / ".config", self.home / ".local/share", self.home / ".cache"):
             d.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(FIXTURE, self.file)
+        shutil.copyfile(self.fixture, self.file)
         settings = {
             "files.autoSave": "off",
             "shapels.interpreter": sys.executable,
@@ -271,7 +274,8 @@ class CodeServer:
 
 @pytest.fixture
 def code_server(tools, vsix, request):
-    server = CodeServer(tools, vsix, trusted=request.param == "trusted", name=request.param)
+    server = CodeServer(tools, vsix, trusted=request.param != "untrusted", name=request.param,
+                        fixture=FIXTURES[request.param])
     try:
         yield server.start()
     finally:
@@ -389,10 +393,11 @@ def open_fixture(browser, server: CodeServer, untrusted_prompt: bool = False):
     page.keyboard.press("Control+p")
     box = page.locator(".quick-input-widget input")
     box.wait_for(state="visible")
-    box.fill(FIXTURE_NAME)
-    page.locator(".quick-input-widget .monaco-list-row", has_text=FIXTURE_NAME).first.wait_for()
+    name = server.file.name
+    box.fill(name)
+    page.locator(".quick-input-widget .monaco-list-row", has_text=name).first.wait_for()
     page.keyboard.press("Enter")
-    page.locator(f".tab[aria-label*='{FIXTURE_NAME}']").first.wait_for()
+    page.locator(f".tab[aria-label*='{name}']").first.wait_for()
     page.locator(EDITOR).first.wait_for()
     wait_for(lambda: 11 in editor_state(page)["text"], 30, "the editor's text", page)
     return context, page
@@ -551,6 +556,50 @@ def test_squiggle_hover_quick_fix_in_vscode(code_server, browser):
         bad = [line for line in output_text.splitlines()
                if ERROR_LINE.search(line) and "shapels is not installed in" not in line]
         assert not bad, "errors in the shapels output channel:\n" + "\n".join(bad)
+        _log(f"[{server.name}] UI part took {time.monotonic() - started:.1f}s")
+    except BaseException:
+        _failure_shot(page, server.name)
+        raise
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code_server", ["keras"], indirect=True)
+def test_keras_squiggle_and_hover_in_vscode(code_server, browser):
+    """A Keras file (seed002_ex1: tf.keras, a Dense fed a rank-1 tf.random.normal): the squiggle on the
+    call Keras raises at (line 13), the Problems panel with Keras's words, and hover on the data fed to the
+    Dense (`input_data`, 64)."""
+    server = code_server
+    started = time.monotonic()
+    context, page = open_fixture(browser, server)
+    try:
+        state = wait_for_squiggle(page, started)
+        assert state["squiggles"] == [13], state
+        assert "dense_layer(input_data)" in state["text"][13]
+        shot(page, "keras-01-squiggle")
+
+        run_command(page, "View: Focus Problems")
+        problems = page.locator(".markers-panel")
+        problems.wait_for(state="visible")
+        problems.locator(".monaco-list-row", has_text="found ndim=1").first.wait_for(timeout=20_000)
+        problems_text = problems.inner_text().replace("\u00a0", " ")
+        assert "expected min_ndim=2, found ndim=1" in problems_text and "[Ln 13" in problems_text, problems_text
+        shot(page, "keras-02-problems")
+
+        page.locator(EDITOR).first.click(position={"x": 400, "y": 10})  # focus the editor
+        line13 = editor_state(page)["text"][13]
+        go_to(page, 13, column_of(line13, "input_data") + 1)
+        run_command(page, "Show or Focus Hover")
+        hover = page.locator(".monaco-hover:not(.hidden) .monaco-hover-content, .monaco-hover .hover-contents").first
+        hover.wait_for(state="visible", timeout=20_000)
+        hover_text = wait_for(lambda: "input_data" in (t := hover.inner_text().replace("\u00a0", " ").strip()) and t,
+                              10, "hover text", page)
+        _log(f"hover: {hover_text!r}")
+        # tf.random.normal's tensor: Tensor[64] today (Keras's shape=(64,) once it is read as a Keras tensor)
+        assert re.search(r"input_data\s*:\s*(Tensor\[64\]|shape=\(64,\))", hover_text), hover_text
+        shot(page, "keras-03-hover")
+        page.keyboard.press("Escape")
         _log(f"[{server.name}] UI part took {time.monotonic() - started:.1f}s")
     except BaseException:
         _failure_shot(page, server.name)
