@@ -6,7 +6,8 @@ input spec and builds the layer before it reaches torch's `Module.__call__`, so 
 wraps `keras.layers.Layer.__call__` instead: each call on real data (numpy arrays or tensors) enters
 and leaves the active recorder, named with the layer's `name`. Symbolic calls (on `keras.Input`'s
 KerasTensors, and Keras's shape inference, which calls layers on meta tensors inside a symbolic scope)
-are Keras's own bookkeeping, not the run: they are not recorded. Where each layer was built comes
+are Keras's own bookkeeping, not the run: they are not recorded, except the layer an exception came
+from (a Sequential whose build raises in its constructor). Where each layer was built comes
 from the recorder's `nn.Module.__init__` wrapper, as for torch's layers.
 """
 
@@ -31,8 +32,14 @@ def install() -> None:
 
     def __call__(self, *args, **kwargs):
         rec = recorder.active()
-        if rec is None or in_symbolic_scope() or any_symbolic_tensors(args, kwargs):
+        if rec is None:
             return original(self, *args, **kwargs)
+        if in_symbolic_scope() or any_symbolic_tensors(args, kwargs):
+            try:
+                return original(self, *args, **kwargs)
+            except BaseException as error:
+                rec.note_failure(self, error, _symbolic_shape(args))  # a Sequential that fails to build
+                raise
         rec.enter(self, args, name=getattr(self, "name", None))
         try:
             output = original(self, *args, **kwargs)
@@ -41,6 +48,13 @@ def install() -> None:
             raise
         rec.leave(self, args, output)
         return output
+
+    def _symbolic_shape(args):
+        for arg in args:
+            shape = getattr(arg, "shape", None)
+            if isinstance(shape, tuple):
+                return [d if d is None else int(d) for d in shape]
+        return None
 
     __call__.__wrapped__ = original  # type: ignore[attr-defined]
     layer_class.__call__ = __call__

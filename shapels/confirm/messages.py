@@ -32,10 +32,14 @@ def _x(shape) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def normalise(message: str, layer: Optional[dict] = None) -> str:
     """The eager form of `message`. `layer` describes the failing module when known:
-    {"type": "torch.nn.Conv2d", "input": [1, 4, 8, 8], "weight": [16, 3, 3, 3], "groups": 1}."""
-    message = message.strip()
+    {"type": "torch.nn.Conv2d", "input": [1, 4, 8, 8], "weight": [16, 3, 3, 3], "groups": 1}.
+    Terminal colour codes (Keras bolds the heart of its messages) are dropped."""
+    message = _ANSI.sub("", message).strip()
     m = _REDUCTION.search(message)
     if m:
         a, b, c, d = m.groups()

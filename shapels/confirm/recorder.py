@@ -242,6 +242,22 @@ class Recorder:
         elif record is not None:
             self.failures[key] = dict(record, **_layer_params(module))
 
+    def note_failure(self, module, error, input_shape=None) -> None:
+        """`module` raised `error` in a call that is not recorded (a Keras layer's symbolic call): the
+        innermost such module built in the user's file is the failing layer, as `_fail` would say."""
+        key = id(error)
+        if key in self.failures:
+            return
+        origin = self.origins.get(module)
+        if origin is None or not origin.direct:
+            return
+        self._exceptions.append(error)
+        if type(module).__module__ == "__main__":
+            self.failures[key] = None
+        else:
+            self.failures[key] = {"line": origin.line, "name": getattr(module, "name", None) or "",
+                                  "type": type_name(type(module)), "input": input_shape}
+
     # -- results -----------------------------------------------------------------------------
     def failure_for(self, error: BaseException) -> Optional[dict]:
         seen = set()

@@ -308,3 +308,28 @@ def test_the_tensorflow_stand_in_lasts_one_run(pool, script, tmp_path):
     second = confirm_file(str(keras_file), device="cpu", pool=pool)
     assert second.ok, second.error
     assert second.stdout.strip() == "False True"
+
+
+def test_a_sequential_that_fails_to_build_in_its_constructor(pool, script):
+    """input_shape= builds the Sequential in its constructor, calling each layer on a symbolic tensor: the
+    Reshape raises there. The error names that layer and the line that built it (the symbolic calls
+    are not recorded as layer calls, but the failing one is known), matches shapels' flag on that line,
+    and reads without the terminal's bold codes Keras puts in it."""
+    path = script("""
+        import keras
+        from keras import layers
+
+        model = keras.Sequential([
+            layers.Dense(4, input_shape=(8,)),
+            layers.Reshape((5,)),
+        ])
+    """)
+    report = confirm_file(str(path), device="cpu", pool=pool)
+    assert not report.ok and report.error.kind == "exception" and report.error.type == "ValueError"
+    assert report.error.constructor_line == 7 and report.error.layer == "reshape"
+    assert report.error.layer_type == "keras.layers.Reshape"
+    assert "The total size of the tensor must be unchanged" in report.error.message
+    assert "\x1b[" not in report.error.message
+    assert report.layers == []
+    assert not report.disagreements, [v.message for v in report.disagreements]
+    assert any(v.verdict == AGREED and "flagged it" in v.message for v in report.verdicts)
