@@ -280,3 +280,49 @@ def test_the_layer_whose_channels_a_view_spread_over_the_rows_is_blamed():
     fixed = DISCRIMINATOR.replace("CHANNELS", "1")
     exec(compile(fixed, "train.py", "exec"), {"__name__": "__main__"})
     assert [f for f in analyze(fixed, "train.py").findings if f.severity in ("error", "warning")] == []
+
+
+OPTION_SIZED = textwrap.dedent('''
+    import argparse
+    import torch
+    import torch.nn as nn
+    import torchvision.datasets as dset
+    import torchvision.transforms as transforms
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--batchSize', type=int, default=8)
+    parser.add_argument('--imageSize', type=int, default=SIZE, help='the height / width of the input image')
+    opt = parser.parse_args()
+
+    netD = nn.Sequential(
+        nn.Conv2d(3, 16, 4, 2, 1), nn.LeakyReLU(0.2),
+        nn.Conv2d(16, 32, 4, 2, 1), nn.LeakyReLU(0.2),
+        nn.Conv2d(32, 64, 4, 2, 1), nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 1, 4, 1, 0), nn.Sigmoid())
+    dataset = dset.CIFAR10(root='data', download=True, transform=transforms.Compose([
+        transforms.Resize(opt.imageSize), transforms.ToTensor()]))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=opt.batchSize, shuffle=True)
+    for i, data in enumerate(loader, 0):
+        output = netD(data[0]).view(-1, 1).squeeze(1)
+        loss = nn.BCELoss()(output, torch.full((data[0].size(0),), 1.0))
+''')
+
+
+def test_an_image_size_option_default_is_the_place_to_edit():
+    """`Resize(opt.imageSize)` with the option's default 16 where the discriminator was built for 32×32: the
+    default is blamed, and 32 is its fix. Torch: the net fails on 16×16 images and gives one value a sample on
+    32×32 ones (the images Resize gives, tests/test_vision_data.py checks against torchvision)."""
+    text = OPTION_SIZED.replace("SIZE", "16")
+    scope: dict = {}
+    net = "import torch.nn as nn\n" + text[text.index("netD = "):text.index("dataset = ")]
+    exec(compile(net, "train.py", "exec"), scope)  # the net, without torchvision
+    with pytest.raises(RuntimeError):
+        scope["netD"](torch.randn(8, 3, 16, 16))
+    assert scope["netD"](torch.randn(8, 3, 32, 32)).view(-1, 1).squeeze(1).shape == (8,)
+    errors = [f for f in analyze(text, "train.py").findings if f.severity == "error"]
+    line = text.splitlines().index("parser.add_argument('--imageSize', type=int, default=16, "
+                                   "help='the height / width of the input image')") + 1
+    assert [(f.code, f.span.start_line) for f in errors] == [("input-shape", line)]
+    assert errors[0].fix.content == "32"
+    assert [f for f in analyze(OPTION_SIZED.replace("SIZE", "32"), "train.py").findings
+            if f.severity in ("error", "warning")] == []

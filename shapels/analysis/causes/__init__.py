@@ -68,7 +68,7 @@ def size_reading(finding: Finding, source: Source) -> Iterator[Cause]:
     """An image size the model was built for: as plausible as the constructor's number, so tried when it
     fails and offered beside it when it works (preferred where the Linear is written as a product)."""
     yield from driver_input(finding, source, SIZE)
-    yield from transform_size(finding)
+    yield from transform_size(finding, source)
 
 
 def last_resorts(finding: Finding, source: Source) -> Iterator[Cause]:

@@ -332,10 +332,11 @@ def _first_parameter(unit) -> Optional[str]:
 _SIZES_SET_BY = ("Resize", "CenterCrop", "RandomCrop", "RandomResizedCrop")
 
 
-def transform_size(finding: Finding) -> Iterator[Cause]:
+def transform_size(finding: Finding, source: Optional[Source] = None) -> Iterator[Cause]:
     """`transforms.Resize(32)` in a dataset's transform, where the model was built for 28×28 images: the
-    last transform that sets the size, written as one int, set to an image size the model fits (the
-    same sizes a driver's input is tried with)."""
+    last transform that sets the size, written as one int (or as a script's option, `Resize(opt.imageSize)`:
+    the option's int default), set to an image size the model fits (the same sizes a driver's input is
+    tried with)."""
     evidence = finding.evidence
     if evidence is None:
         return
@@ -345,16 +346,41 @@ def transform_size(finding: Finding) -> Iterator[Cause]:
         made = tensor.trace[0]  # the dataset's step: one sample's (C, H, W)
         setting = _last_size_step(getattr(made, "layer", None))
         where = setting.arg_locs.get("size") if setting is not None and setting.arg_locs else None
+        option = where is not None and not isinstance(where.node, cst.Integer) and source is not None
+        if option:
+            where = _option_default(where.node, source)
         if where is None or not isinstance(where.node, cst.Integer) or not made.shape.ranked or made.shape.rank != 3:
             continue
         dims = [None] + [D.as_int(d) for d in made.shape.dims]
         for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
-            fix = Fix(f"Make the images {size}×{size}: {setting.name}({size})", where, str(size),
-                      target="the dataset's transform")
+            how = f"the option's default {size}" if option else f"{setting.name}({size})"
+            fix = Fix(f"Make the images {size}×{size}: {how}", where, str(size), target="the dataset's transform")
             yield Cause(INPUT_SHAPE, fix, f"the dataset's transform makes {dims[-2]}×{dims[-1]} images "
                                           f"({setting.name}({where.node.value})), and the model was built for "
                                           f"{size}×{size}: {finding.message}")
         return
+
+
+def _option_default(node: cst.CSTNode, source: Source) -> Optional[Loc]:
+    """`opt.imageSize`: the int default of the one `add_argument('--imageSize', ..., default=64)` whose dest
+    is that name (the value the script runs with where the command line does not give it)."""
+    if not isinstance(node, cst.Attribute):
+        return None
+    found = []
+    for unit, call in source.calls + source.top_level_calls:
+        if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_argument"):
+            continue
+        flags = [a.value.evaluated_value for a in call.args if a.keyword is None and isinstance(a.value, cst.SimpleString)]
+        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        dest = keywords.get("dest")
+        if isinstance(dest, cst.SimpleString):
+            names = {dest.evaluated_value}
+        else:
+            longs = [f for f in flags if f.startswith("--")]
+            names = {(longs or flags or [""])[0].lstrip("-").replace("-", "_")}
+        if node.attr.value in names and isinstance(keywords.get("default"), cst.Integer):
+            found.append(Loc(unit, keywords["default"]))
+    return found[0] if len(found) == 1 else None
 
 
 def _last_size_step(transform):
