@@ -326,3 +326,20 @@ def test_an_image_size_option_default_is_the_place_to_edit():
     assert errors[0].fix.content == "32"
     assert [f for f in analyze(OPTION_SIZED.replace("SIZE", "32"), "train.py").findings
             if f.severity in ("error", "warning")] == []
+
+
+@pytest.mark.parametrize("resize", ["opt.imageSize * 2", "opt.imageSize // 2"])
+def test_a_transform_size_computed_from_its_option_is_fixed_to_the_option(resize):
+    """`Resize(opt.imageSize * 2)` where the net was built for the option's own 32: the Resize line is blamed,
+    and `Resize(opt.imageSize)` is the fix. Torch: the net fails on 64×64 and 16×16 images, runs on 32×32."""
+    text = OPTION_SIZED.replace("SIZE", "32").replace("transforms.Resize(opt.imageSize)", f"transforms.Resize({resize})")
+    scope: dict = {}
+    exec(compile("import torch.nn as nn\n" + text[text.index("netD = "):text.index("dataset = ")], "train.py", "exec"),
+         scope)
+    side = eval(resize, {"opt": type("Opt", (), {"imageSize": 32})})
+    with pytest.raises((RuntimeError, AssertionError)):
+        assert scope["netD"](torch.randn(8, 3, side, side)).view(-1, 1).squeeze(1).shape == (8,)
+    errors = [f for f in analyze(text, "train.py").findings if f.severity == "error"]
+    line = next(i + 1 for i, t in enumerate(text.splitlines()) if f"transforms.Resize({resize})" in t)
+    assert [(f.code, f.span.start_line) for f in errors] == [("input-shape", line)]
+    assert errors[0].fix.content == "opt.imageSize"

@@ -334,9 +334,9 @@ _SIZES_SET_BY = ("Resize", "CenterCrop", "RandomCrop", "RandomResizedCrop")
 
 def transform_size(finding: Finding, source: Optional[Source] = None) -> Iterator[Cause]:
     """`transforms.Resize(32)` in a dataset's transform, where the model was built for 28×28 images: the
-    last transform that sets the size, written as one int (or as a script's option, `Resize(opt.imageSize)`:
-    the option's int default), set to an image size the model fits (the same sizes a driver's input is
-    tried with)."""
+    last transform that sets the size set to an image size the model fits (the same sizes a driver's input
+    is tried with). Written as one int, that int; as a script's option (`Resize(opt.imageSize)`), the
+    option's int default; as another expression (`Resize(opt.imageSize * 2)`), the whole argument."""
     evidence = finding.evidence
     if evidence is None:
         return
@@ -346,18 +346,28 @@ def transform_size(finding: Finding, source: Optional[Source] = None) -> Iterato
         made = tensor.trace[0]  # the dataset's step: one sample's (C, H, W)
         setting = _last_size_step(getattr(made, "layer", None))
         where = setting.arg_locs.get("size") if setting is not None and setting.arg_locs else None
-        option = where is not None and not isinstance(where.node, cst.Integer) and source is not None
-        if option:
-            where = _option_default(where.node, source)
-        if where is None or not isinstance(where.node, cst.Integer) or not made.shape.ranked or made.shape.rank != 3:
+        if where is None or not isinstance(where.node, cst.BaseExpression) or not made.shape.ranked or \
+                made.shape.rank != 3:
             continue
+        option = _option_default(where.node, source) if source is not None else None
+        written = option or where
         dims = [None] + [D.as_int(d) for d in made.shape.dims]
+        if option is None and source is not None and isinstance(where.node, cst.BinaryOperation):
+            # `Resize(opt.imageSize * 2)`: the size the script's option itself says comes first
+            for side in (where.node.left, where.node.right):
+                if _option_default(side, source) is not None:
+                    text = source.code(side)
+                    fix = Fix(f"Make the images the option's size: {setting.name}({text})", where, text,
+                              target="the dataset's transform")
+                    yield Cause(INPUT_SHAPE, fix, f"the dataset's transform makes {dims[-2]}×{dims[-1]} images "
+                                                  f"({setting.name}), not the size of its option `{text}`: "
+                                                  f"{finding.message}")
         for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
             how = f"the option's default {size}" if option else f"{setting.name}({size})"
-            fix = Fix(f"Make the images {size}×{size}: {how}", where, str(size), target="the dataset's transform")
+            fix = Fix(f"Make the images {size}×{size}: {how}", written, str(size), target="the dataset's transform")
             yield Cause(INPUT_SHAPE, fix, f"the dataset's transform makes {dims[-2]}×{dims[-1]} images "
-                                          f"({setting.name}({where.node.value})), and the model was built for "
-                                          f"{size}×{size}: {finding.message}")
+                                          f"({setting.name}), and the model was built for {size}×{size}: "
+                                          f"{finding.message}")
         return
 
 
