@@ -21,6 +21,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
 import types
 from typing import Optional
@@ -53,13 +54,33 @@ def needed() -> Optional[tuple]:
     return _NEEDED[0] if _NEEDED else None
 
 
-def _need(what: str, error_type: type = TensorFlowNeeded) -> Exception:
-    frame = sys._getframe(1)
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    while frame is not None and frame.f_code.co_filename != path:
+def _asker(frame):
+    """The frame that asked: past the import machinery and this module."""
+    while frame is not None:
+        name = frame.f_code.co_filename
+        machinery = name.startswith("<frozen importlib") or os.path.basename(os.path.dirname(name)) == "importlib"
+        if not (machinery or name == __file__):
+            return frame
         frame = frame.f_back
-    _NEEDED.append((what, frame.f_lineno if frame is not None else None))
+    return None
+
+
+def _keras_dir() -> str:
+    keras = sys.modules.get("keras")
+    return os.path.dirname(getattr(keras, "__file__", None) or "") or "\0"
+
+
+def _need(what: str, error_type: type = TensorFlowNeeded) -> Exception:
+    """The exception for a use of TensorFlow beyond the stand-in; remembered for the report unless Keras
+    itself asked (it probes for TensorFlow and carries on without it)."""
+    asker = _asker(sys._getframe(1))
+    if asker is None or not asker.f_code.co_filename.startswith(_keras_dir() + os.sep):
+        main = sys.modules.get("__main__")
+        path = getattr(main, "__file__", None)
+        frame = asker
+        while frame is not None and frame.f_code.co_filename != path:
+            frame = frame.f_back
+        _NEEDED.append((what, frame.f_lineno if frame is not None else None))
     error = error_type(messages.NO_TENSORFLOW.format(what=what, stood_in=STOOD_IN))
     error.name = NAME if error_type is TensorFlowNeeded else what.rsplit(".", 1)[-1]
     return error
@@ -218,6 +239,10 @@ def standing_in():
         return
     finder = _Finder()
     sys.meta_path.insert(0, finder)
+    lazy = _kerass_tensorflow()
+    saved = (lazy._available, lazy.module) if lazy is not None else None
+    if lazy is not None:
+        lazy._available, lazy.module = False, None  # Keras's `tf.available`: no TensorFlow for Keras itself
     try:
         yield True
     finally:
@@ -225,3 +250,19 @@ def standing_in():
             sys.meta_path.remove(finder)
         for name in [n for n in sys.modules if n == NAME or n.startswith(NAME + ".")]:
             del sys.modules[name]
+        if lazy is not None:
+            lazy._available, lazy.module = saved
+
+
+def _kerass_tensorflow():
+    """Keras's lazy handle on TensorFlow (keras.src.utils.module_utils.tensorflow): once the script has
+    imported the stand-in, Keras would take it for TensorFlow (`tf.available`) and use tf.TensorShape,
+    tf.data...; it is told there is none for the run, and its state is put back after."""
+    try:
+        from keras.src.utils import module_utils
+
+        lazy = module_utils.tensorflow
+        lazy._available, lazy.module  # noqa: B018 - both exist (Keras 3)
+        return lazy
+    except (ImportError, AttributeError):
+        return None

@@ -299,15 +299,17 @@ def test_the_tensorflow_stand_in_lasts_one_run(pool, script, tmp_path):
     keras_file = script("""
         import importlib.util, sys
         import keras
+        from keras.src.utils import module_utils
         keras.utils.set_random_seed(0)
-        print("tensorflow" in sys.modules, importlib.util.find_spec("tensorflow") is None)
+        print("tensorflow" in sys.modules, importlib.util.find_spec("tensorflow") is None,
+              module_utils.tensorflow.available)
     """, "keras_only.py")
     first = confirm_file(str(tf_file), device="cpu", pool=pool)
     assert first.ok, first.error
     assert first.stdout.strip() == "True"
     second = confirm_file(str(keras_file), device="cpu", pool=pool)
     assert second.ok, second.error
-    assert second.stdout.strip() == "False True"
+    assert second.stdout.strip() == "False True False"
 
 
 def test_a_sequential_that_fails_to_build_in_its_constructor(pool, script):
@@ -333,3 +335,33 @@ def test_a_sequential_that_fails_to_build_in_its_constructor(pool, script):
     assert report.layers == []
     assert not report.disagreements, [v.message for v in report.disagreements]
     assert any(v.verdict == AGREED and "flagged it" in v.message for v in report.verdicts)
+
+
+def test_keras_itself_sees_no_tensorflow_in_a_tf_keras_file(pool, script):
+    """Keras probes for TensorFlow (`tf.available`, then tf.TensorShape when it clones a Bidirectional's
+    layer): the stand-in is the script's, not Keras's, so a tf.keras file with an RNN, compile, fit and
+    evaluate runs, and every layer the static side has a shape for agrees (fit's batch_size is the data's)."""
+    path = script("""
+        import numpy as np
+        import tensorflow as tf
+        from tensorflow import keras
+        from tensorflow.keras import layers
+
+        tokens = keras.Input(shape=(12,), dtype="int32")
+        x = layers.Embedding(1000, 16)(tokens)
+        x = layers.Bidirectional(layers.LSTM(8, return_sequences=True))(x)
+        x = layers.TimeDistributed(layers.Dense(4))(x)
+        out = layers.Dense(2, activation="softmax")(layers.GlobalMaxPooling1D()(x))
+        model = keras.Model(tokens, out)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        data = np.random.randint(0, 1000, size=(6, 12))
+        model.fit(data, np.random.randint(0, 2, size=(6,)), epochs=1, batch_size=6, verbose=0)
+    """)
+    report = confirm_file(str(path), device="cpu", pool=pool)
+    assert report.ok, report.error
+    assert report.output_shape == [6, 2]
+    assert [(l.line, l.type, l.output) for l in report.layers] == [
+        (8, "keras.layers.Embedding", [6, 12, 16]), (9, "keras.layers.Bidirectional", [6, 12, 16]),
+        (10, "keras.layers.TimeDistributed", [6, 12, 4]), (11, "keras.layers.GlobalMaxPooling1D", [6, 4]),
+        (11, "keras.layers.Dense", [6, 2])]
+    assert not report.disagreements, [v.message for v in report.disagreements]
