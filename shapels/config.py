@@ -55,6 +55,15 @@ def options_from_section(section: dict) -> tuple[Options, list]:
                 problems.append(f"inputs.{key}: expected 'Class.param = [dims]' or a table")
     else:
         problems.append("inputs: expected a table")
+    args = section.get("args", {})
+    if isinstance(args, dict):
+        for dest, value in args.items():
+            if _plain(value):
+                options.args[dest] = value
+            else:
+                problems.append(f"args.{dest}: expected a number, a string, a boolean or a list of them")
+    else:
+        problems.append("args: expected a table")
     budget = section.get("budget_seconds", section.get("budgetSeconds"))
     if budget is not None:
         if isinstance(budget, (int, float)) and not isinstance(budget, bool) and budget > 0:
@@ -64,17 +73,26 @@ def options_from_section(section: dict) -> tuple[Options, list]:
     return options, problems
 
 
+def _plain(value) -> bool:
+    """A value a command line gives argparse after its `type`: a number, a string, a boolean, or a list of them."""
+    if isinstance(value, list):
+        return all(_plain(v) and not isinstance(v, list) for v in value)
+    return isinstance(value, (int, float, str, bool))
+
+
 def build_options(section: dict, defaults: Optional[Options] = None, loader=None) -> tuple[Options, list]:
     """`defaults` (the engine's when None) with a [tool.shapels] `section` over them: its inputs win per
     class and parameter, its budget when valid; `loader` resolves imports (None: the file alone).
     Each invalid entry of the section is a problem, "[tool.shapels] ...; using the default"."""
     base = defaults or Options()
-    options = replace(base, inputs={cls: dict(params) for cls, params in base.inputs.items()}, loader=loader)
+    options = replace(base, inputs={cls: dict(params) for cls, params in base.inputs.items()}, args=dict(base.args),
+                      loader=loader)
     if not section:
         return options, []
     project, problems = options_from_section(section)
     for cls, params in project.inputs.items():
         options.inputs.setdefault(cls, {}).update(params)
+    options.args.update(project.args)  # [tool.shapels.args] imageSize = 32: the command line the scripts run with
     budget_given = section.get("budget_seconds", section.get("budgetSeconds")) is not None
     if budget_given and not any("budget" in p for p in problems):
         options.budget_seconds = project.budget_seconds

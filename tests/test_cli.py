@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from conftest import EXAMPLES, ROOT, run_shapels
 
 BROKEN = EXAMPLES / "torch/seed004_ex1.py"
@@ -101,6 +102,34 @@ def test_pyproject_inputs_are_read(tmp_path):
                                    "    def forward(self, x):\n        return self.fc(x)\n")
     result = run_shapels("check", "--format", "json", str(tmp_path / "m.py"))
     assert result.returncode == 1 and json.loads(result.stdout)[0]["code"] == "linear-in-features"
+
+
+ARGS_SCRIPT = """\
+import argparse
+import torch
+import torch.nn as nn
+
+parser = argparse.ArgumentParser()
+parser.add_argument('--dataset', required=True)
+parser.add_argument('--imageSize', type=int, default=28)
+opt = parser.parse_args()
+net = nn.Linear(opt.imageSize * opt.imageSize, 10)
+out = net(torch.randn(2, 28, 28).flatten(1))
+"""
+
+
+@pytest.mark.parametrize("args, fails", [('dataset = "mnist"\n', False), ('dataset = "mnist"\nimageSize = 32\n', True)])
+def test_pyproject_args_are_the_command_line(tmp_path, args, fails):
+    """[tool.shapels.args] gives argparse what the command line would (by dest); the run with that argv agrees."""
+    (tmp_path / "pyproject.toml").write_text("[tool.shapels.args]\n" + args)
+    (tmp_path / "train.py").write_text(ARGS_SCRIPT)
+    argv = [part for line in args.splitlines() for part in ("--" + line.split(" = ")[0], line.split(" = ")[1].strip('"'))]
+    ran = subprocess.run([sys.executable, str(tmp_path / "train.py"), *argv], capture_output=True, text=True)
+    assert (ran.returncode != 0) == fails, ran.stderr
+    result = run_shapels("check", "--no-cache", "--format", "json", str(tmp_path / "train.py"))
+    assert result.returncode == (1 if fails else 0), result.stdout
+    if fails:
+        assert json.loads(result.stdout)[0]["code"] == "linear-in-features"
 
 
 def test_python_dash_m_and_console_script_agree():
