@@ -6,8 +6,10 @@ input spec and builds the layer before it reaches torch's `Module.__call__`, so 
 wraps `keras.layers.Layer.__call__` instead: each call on real data (numpy arrays or tensors) enters
 and leaves the active recorder, named with the layer's `name`. Symbolic calls (on `keras.Input`'s
 KerasTensors, and Keras's shape inference, which calls layers on meta tensors inside a symbolic scope)
-are Keras's own bookkeeping, not the run: they are not recorded, except the layer an exception came
-from (a Sequential whose build raises in its constructor). Where each layer was built comes
+are Keras's own bookkeeping, not calls on data: they are kept apart (`note_symbolic`, batch None) and
+become the layers' rows only when nothing was called on data (a file that builds a model and prints
+its summary), and the layer an exception came from in one is the failing layer (a Sequential whose
+build raises in its constructor). Where each layer was built comes
 from the recorder's `nn.Module.__init__` wrapper, as for torch's layers.
 """
 
@@ -36,10 +38,17 @@ def install() -> None:
             return original(self, *args, **kwargs)
         if in_symbolic_scope() or any_symbolic_tensors(args, kwargs):
             try:
-                return original(self, *args, **kwargs)
+                output = original(self, *args, **kwargs)
             except BaseException as error:
                 rec.note_failure(self, error, _symbolic_shape(args))  # a Sequential that fails to build
+                if not in_symbolic_scope():
+                    rec.note_symbolic(self, getattr(self, "name", None), _symbolic_shape(args),
+                                      _symbolic_tree(list(args)), None)
                 raise
+            if not in_symbolic_scope():  # the user's functional code, or a Sequential building itself
+                rec.note_symbolic(self, getattr(self, "name", None), _symbolic_shape(args),
+                                  _symbolic_tree(list(args)), _symbolic_tree(output))
+            return output
         rec.enter(self, args, name=getattr(self, "name", None))
         try:
             output = original(self, *args, **kwargs)
@@ -54,6 +63,16 @@ def install() -> None:
             shape = getattr(arg, "shape", None)
             if isinstance(shape, tuple):
                 return [d if d is None else int(d) for d in shape]
+        return None
+
+    def _symbolic_tree(value, depth=0):
+        """A KerasTensor's shape as a list (None where Keras leaves a dim open); lists of them as lists."""
+        shape = getattr(value, "shape", None)
+        if isinstance(shape, tuple):
+            return [d if d is None else int(d) for d in shape]
+        if isinstance(value, (list, tuple)) and depth < 3:
+            items = [_symbolic_tree(v, depth + 1) for v in list(value)[:recorder.MAX_ITEMS]]
+            return items if any(i is not None for i in items) else None
         return None
 
     __call__.__wrapped__ = original  # type: ignore[attr-defined]

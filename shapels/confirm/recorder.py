@@ -116,6 +116,7 @@ class Recorder:
         self.failures: dict = {}  # id(exception) -> the innermost failing module's record, or None
         self._exceptions: list = []
         self.top_calls: list = []
+        self.symbolic: dict = {}  # id(module) -> record of its first symbolic call (Keras's, on keras.Input)
         self._handles: list = []
 
     # -- construction ------------------------------------------------------------------------
@@ -267,6 +268,23 @@ class Recorder:
                 return self.failures[id(error)]
             error = error.__context__
         return None
+
+    def note_symbolic(self, module, name: str, input_shape, inputs, output) -> None:
+        """A Keras layer built in the user's file called on symbolic tensors (functional code on
+        keras.Input, a Sequential building itself): Keras's own shapes, batch None. Kept apart: they are
+        the layers' rows only when nothing was called on data."""
+        origin = self.origins.get(module)
+        if origin is None or not origin.direct or id(module) in self.symbolic:
+            return
+        if type(module).__module__ == "__main__" or isinstance(module, MODEL_TYPES):
+            return
+        self._alive.append(module)
+        self.symbolic[id(module)] = {"line": origin.line, "name": name or "", "type": type_name(type(module)),
+                                     "input": input_shape, "inputs": inputs or [], "output": output, "calls": 1,
+                                     "status": "ok" if output is not None else "raised", "every": []}
+
+    def symbolic_layers(self) -> list:
+        return sorted(self.symbolic.values(), key=lambda r: r["line"])
 
     def layers(self) -> list:
         out = []

@@ -51,7 +51,8 @@ def text(report: ConfirmReport, where: Optional[Callable[[int], tuple]] = None) 
             given = f" {show(report.model_input)} →" if report.model_input else ""
             out.append(f"{model}:{given} {show(report.output_shape)}")
         else:
-            out.append("no model (nn.Module or Keras layer) was called on data at the top level; nothing to compare")
+            out.append("no model (nn.Module or Keras layer) was called on data at the top level"
+                       + ("" if report.layers else "; nothing to compare"))
     else:
         place = f"{at(e.line)}: " if e.line else ""
         out.append(f"error: {place}{e.show()}")

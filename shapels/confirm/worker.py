@@ -220,6 +220,11 @@ def run_request(request: dict) -> dict:
     result["output_shape"] = model["output"] if model else None
     result["model"] = model
     result["layers"] = rec.layers()
+    if not result["layers"] and not model and rec.symbolic:
+        result["layers"] = rec.symbolic_layers()
+        result.setdefault("notes", []).append(
+            "no layer was called on data: the rows are Keras's own shapes from building the model on "
+            "keras.Input (batch None), as model.summary() prints them")
     rec.release()
     result["stdout"] = capture.text
     result["stdout_bytes"] = capture.total

@@ -315,7 +315,7 @@ def test_the_tensorflow_stand_in_lasts_one_run(pool, script, tmp_path):
 def test_a_sequential_that_fails_to_build_in_its_constructor(pool, script):
     """input_shape= builds the Sequential in its constructor, calling each layer on a symbolic tensor: the
     Reshape raises there. The error names that layer and the line that built it (the symbolic calls
-    are not recorded as layer calls, but the failing one is known), matches shapels' flag on that line,
+    are not calls on data, but the failing one is known), matches shapels' flag on that line,
     and reads without the terminal's bold codes Keras puts in it."""
     path = script("""
         import keras
@@ -332,7 +332,9 @@ def test_a_sequential_that_fails_to_build_in_its_constructor(pool, script):
     assert report.error.layer_type == "keras.layers.Reshape"
     assert "The total size of the tensor must be unchanged" in report.error.message
     assert "\x1b[" not in report.error.message
-    assert report.layers == []
+    # the layers Keras built before it raised: its own shapes, batch None
+    assert [(l.line, l.name, l.input, l.output, l.status) for l in report.layers] == [
+        (6, "dense", [None, 8], [None, 4], "ok"), (7, "reshape", [None, 4], None, "raised")]
     assert not report.disagreements, [v.message for v in report.disagreements]
     assert any(v.verdict == AGREED and "flagged it" in v.message for v in report.verdicts)
 
@@ -365,3 +367,32 @@ def test_keras_itself_sees_no_tensorflow_in_a_tf_keras_file(pool, script):
         (10, "keras.layers.TimeDistributed", [6, 12, 4]), (11, "keras.layers.GlobalMaxPooling1D", [6, 4]),
         (11, "keras.layers.Dense", [6, 2])]
     assert not report.disagreements, [v.message for v in report.disagreements]
+
+
+def test_a_model_built_but_never_called_on_data(pool, script):
+    """A file that builds a functional model on keras.Input and prints its summary: nothing runs on data,
+    so the rows are Keras's own shapes from the build, batch None, as model.summary() prints them."""
+    path = script("""
+        import keras
+        from keras import layers
+
+        inputs = keras.Input(shape=(28, 28, 1))
+        x = layers.Conv2D(8, 3)(inputs)
+        x = layers.Flatten()(x)
+        outputs = layers.Dense(10)(x)
+        model = keras.Model(inputs, outputs)
+        model.summary()
+    """)
+    report = confirm_file(str(path), device="cpu", pool=pool)
+    assert report.ok, report.error
+    assert report.output_shape is None and report.model is None
+    assert [(l.line, l.name, l.input, l.output) for l in report.layers] == [
+        (6, "conv2d", [None, 28, 28, 1], [None, 26, 26, 8]),
+        (7, "flatten", [None, 26, 26, 8], [None, 5408]),
+        (8, "dense", [None, 5408], [None, 10])]
+    assert any("Keras's own shapes from building the model" in note for note in report.notes)
+    assert not report.disagreements
+    from shapels.confirm import render
+
+    text = render.text(report)
+    assert "(None, 26, 26, 8)" in text and "nothing to compare" not in text
