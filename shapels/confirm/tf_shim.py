@@ -29,7 +29,11 @@ from typing import Optional
 from shapels.confirm import messages
 
 NAME = "tensorflow"
-KERAS = "keras._tf_keras.keras"
+KERAS = "keras._tf_keras.keras"  # Keras 3's tf.keras namespace; plain `keras` where a Keras 3 lacks it
+
+
+def _keras_name() -> str:
+    return KERAS if importlib.util.find_spec("keras._tf_keras") is not None else "keras"
 STOOD_IN = ("tf.keras, tf.random.normal/uniform/set_seed, tf.zeros, tf.ones, tf.reshape, tf.constant, "
             "tf.convert_to_tensor, tf.errors and the dtypes")
 DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
@@ -154,7 +158,7 @@ def _tensorflow_module() -> types.ModuleType:
     module = _Partial(NAME, "tf.")
     module.__path__ = []  # a package: `import tensorflow.keras.layers` asks the finder below
     module.__doc__ = "shapels confirm's stand-in for TensorFlow: Keras 3 on the torch backend"
-    module.keras = importlib.import_module(KERAS)
+    module.keras = importlib.import_module(_keras_name())
     module.random = _random_module()
     module.errors = _errors_module()
 
@@ -219,7 +223,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         rest = fullname[len(NAME) + 1:]
         top = rest.split(".")[0]
         if top == "keras":
-            target = KERAS + rest[len("keras"):]
+            target = _keras_name() + rest[len("keras"):]
             if importlib.util.find_spec(target.split(".")[0]) is None:
                 return None
             return importlib.machinery.ModuleSpec(fullname, _Alias(target), is_package=True)
