@@ -75,7 +75,9 @@ def agrees(static: Any, runtime: Any) -> Optional[bool]:
             runtime = runtime[len(runtime) - len(dims):]
         elif len(dims) != len(runtime):
             return False
-        return all(not isinstance(s, int) or s == r for s, r in zip(dims, runtime))
+        # a dim claims nothing where the static side has a symbol or None, nor where the run has None
+        # (Keras's own shapes from a build on keras.Input: the batch is not fixed there)
+        return all(not isinstance(s, int) or r is None or s == r for s, r in zip(dims, runtime))
     if isinstance(static, list) and isinstance(runtime, list) and not _is_shape(runtime):
         if len(static) != len(runtime):
             return False

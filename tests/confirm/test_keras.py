@@ -143,6 +143,9 @@ def test_keras_none_batch_matches_only_where_the_static_side_says_none():
     assert agrees([None, 26, 26, 32], [16, 26, 26, 32]) is True
     assert agrees([None, 26, 26, 32], [16, 26, 26, 31]) is False
     assert agrees([8, 26, 26, 32], [16, 26, 26, 32]) is False
+    # Keras's own shapes from a build (no data): None on the run's side claims nothing either
+    assert agrees([8, 26, 26, 32], [None, 26, 26, 32]) is True
+    assert agrees([8, 26, 26, 32], [None, 26, 26, 31]) is False
 
 
 def test_tensorflow_beyond_tf_keras_says_how_to_install_it(pool, script):
@@ -396,3 +399,28 @@ def test_a_model_built_but_never_called_on_data(pool, script):
 
     text = render.text(report)
     assert "(None, 26, 26, 8)" in text and "nothing to compare" not in text
+
+
+def test_fit_that_fails_before_any_data_call(pool, script):
+    """Keras's fit builds its loss symbolically on the first batch's shapes before it runs anything: the
+    missing Flatten raises there, with no layer called on data. The rows are Keras's own shapes from the
+    Sequential's build (batch None), which claim nothing about the batch the static side follows from the
+    data; the error is where shapels flagged it."""
+    path = script("""
+        import numpy as np
+        import keras
+        from keras import layers
+
+        model = keras.Sequential([
+            layers.Conv2D(4, 3, input_shape=(8, 8, 1)),
+            layers.Dense(10),
+        ])
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        model.fit(np.zeros((4, 8, 8, 1)), np.zeros((4, 10)), epochs=1, verbose=0)
+    """)
+    report = confirm_file(str(path), device="cpu", pool=pool)
+    assert not report.ok and report.error.kind == "exception" and report.error.line == 11
+    assert "Arguments `target` and `output` must have the same shape" in report.error.message
+    assert [(l.line, l.output) for l in report.layers] == [(7, [None, 6, 6, 4]), (8, [None, 6, 6, 10])]
+    assert not report.disagreements, [v.message for v in report.disagreements]
+    assert {v.line for v in report.verdicts if v.verdict == AGREED} >= {7, 8}
