@@ -53,7 +53,7 @@ CACHE = ROOT / ".tools" / "keras_corpus" / "labels.json"
 RESULTS = HERE / "KERAS_RESULTS.md"
 TARGETS = {"false_positives": 0, "recall": 0.90, "on_line": 0.90, "output_exact": 0.80}
 CLASSES = 10
-MUTANTS_PER_FILE = 10
+MUTANTS_PER_FILE = 20
 
 # file stem -> (image side, builders). The first builder is the file's primary one: its file's mutants
 # are labelled with it. Sides: small valid inputs (min_size is 32, 71 for Xception, 75 for the Inceptions)
