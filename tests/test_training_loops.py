@@ -343,3 +343,37 @@ def test_a_transform_size_computed_from_its_option_is_fixed_to_the_option(resize
     line = next(i + 1 for i, t in enumerate(text.splitlines()) if f"transforms.Resize({resize})" in t)
     assert [(f.code, f.span.start_line) for f in errors] == [("input-shape", line)]
     assert errors[0].fix.content == "opt.imageSize"
+
+
+SEQUENCE = textwrap.dedent('''
+    import torch
+    import torch.nn as nn
+
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(8, 32, batch_first=True)
+            self.fc = nn.Linear(32, 5)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.fc(out.reshape(-1, 32))
+
+
+    x = torch.randn(4, 12, 8)
+    targets = torch.randint(0, 5, TARGETS)
+    loss = nn.functional.cross_entropy(Tagger()(x), targets.view(-1))
+''')
+
+
+def test_a_batch_first_sequence_viewed_into_rows_is_not_blamed_for_a_target_without_its_batch():
+    """out.reshape(-1, H) of a batch-first (4, 12, H) output gives the 48 rows the loss wants; a target of (12,)
+    lost its batch, so the view is not the place to edit (dim 0 is the data's batch), and `out[-1]` is never
+    offered."""
+    with pytest.raises(ValueError):
+        exec(compile(SEQUENCE.replace("TARGETS", "(12,)"), "train.py", "exec"), {"__name__": "__main__"})
+    exec(compile(SEQUENCE.replace("TARGETS", "(4, 12)"), "train.py", "exec"), {"__name__": "__main__"})
+    errors = [f for f in analyze(SEQUENCE.replace("TARGETS", "(12,)"), "train.py").findings if f.severity == "error"]
+    assert errors and all(f.fix is None or "[-1]" not in f.fix.content for f in errors)
+    assert all(f.span.start_line != 14 for f in errors)

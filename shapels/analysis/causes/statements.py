@@ -222,8 +222,10 @@ def rows_a_view_multiplied(finding: Finding, source: Source) -> Iterator[Cause]:
         if leading == batch:  # the batch kept its place: a layer made k times the per-sample values the view expects
             yield from _width_the_view_splits(finding, steps[:i], rows // batch)
             return
-        if before.rank != 3 or leading != rows // batch or middle != batch:
-            return
+        data = steps[0].shape  # where the tensor came from: the batch the data has
+        if before.rank != 3 or leading != rows // batch or middle != batch or \
+                data.ranked and data.rank and D.as_int(data.dims[0]) == leading:
+            return  # dim 0 is the data's batch (a batch-first sequence): a target that lost its batch, not this view
         receiver = source.code(call.func.value)
         fix = Fix(f"Take the last entry along dim 0: {short(receiver)}[-1]", Loc(step.loc.unit, call), f"{receiver}[-1]",
                   target="the view")
