@@ -159,3 +159,11 @@ def test_show_precedence_cases_from_real_notes():
     assert D.show(-D.floordiv(size, patch)) == "-(image_size//patch_size)"
     assert D.show(D.floordiv(size, 2 * patch)) == "image_size//(2*patch_size)"
     assert D.show(sympy.Mod(size, 3)) == "image_size % 3"
+
+
+def test_show_tuple_writes_sizes_as_a_person_does():
+    size = D.symbol("image_size")
+    assert D.show_tuple([3, 3]) == "(3, 3)"
+    assert D.show_tuple([5]) == "(5,)"
+    assert D.show_tuple([size, D.floordiv(size, 2)]) == "(image_size, image_size//2)"
+    assert D.show_tuple([]) == "()"

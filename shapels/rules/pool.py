@@ -65,7 +65,7 @@ def _pool(call: RuleCall, n: int, has_dilation: bool):
             if _int(size) is not None and _int(k) is not None and _int(size) < _int(k):
                 call.fail(
                     POOL_OUTPUT_EMPTY,
-                    f"{name}: input {shape.show()} is smaller than the kernel {tuple(D.show(x) for x in kernel)}",
+                    f"{name}: input {shape.show()} is smaller than the kernel {D.show_tuple(kernel)}",
                 )
     out = [pool_out(spatial[i], kernel[i], stride[i], padding[i], dilation[i], ceil_mode) for i in range(n)]
     for size in out:

@@ -217,6 +217,12 @@ def show(d: DimLike) -> str:
     return _printer.doprint(d)
 
 
+def show_tuple(ds) -> str:
+    """Sizes as the tuple a person writes: `(3, 3)`, `(5,)`; not the repr of their strings."""
+    shown = [show(d) for d in ds]
+    return "(" + ", ".join(shown) + ("," if len(shown) == 1 else "") + ")"
+
+
 # The name of a size left open until the model runs (Keras's None: a keras.Input's batch); JSON
 # writes it as null, as Keras prints None.
 OPEN = "None"

@@ -64,8 +64,8 @@ def conv_spatial(call: RuleCall, shape, spatial, kernel, strides, dilation, padd
             v = D.as_int(o)
             if v is not None and v <= 0:
                 call.fail(CONV_KERNEL_TOO_LARGE, f"{layer_name(call)}: its input {shape.show()} is smaller than the "
-                          f"kernel {tuple(D.show(x) for x in kernel)} (dilated by "
-                          f"{tuple(D.show(x) for x in dilation)}); with padding='valid' the output would be empty")
+                          f"kernel {D.show_tuple(kernel)} (dilated by "
+                          f"{D.show_tuple(dilation)}); with padding='valid' the output would be empty")
         else:  # same, causal
             o = D.floordiv(size - 1, s) + 1
         out.append(keras_dim(o))

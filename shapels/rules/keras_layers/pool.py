@@ -35,7 +35,7 @@ def _pool(n: int, average: bool):
                 v = D.as_int(o)
                 if v is not None and v <= 0:
                     call.fail(POOL_OUTPUT_EMPTY, f"{layer_name(call)}: its input {shape.show()} is smaller than the "
-                              f"pool {tuple(D.show(x) for x in pool)}; with padding='valid' the output would be empty",
+                              f"pool {D.show_tuple(pool)}; with padding='valid' the output would be empty",
                               input_name="inputs")
             else:
                 o = D.floordiv(size - 1, s) + 1
