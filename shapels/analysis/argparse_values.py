@@ -6,7 +6,8 @@ reproduced: the dest is `dest=`, else the first long option (else the first shor
 `-` made `_`; the value is the default (`store_true`: False, `store_false`: True, others None), a string
 default converted by `type` (argparse converts only a string default; `type=int, default=0.5` stays 0.5);
 `set_defaults` and `parents=` as argparse applies them; `vars(opt)` and `opt.__dict__` are the namespace's
-own dict. An option the command line must give (a positional, `required=True`) is unknown, and so is the
+own dict. `Options.args` (`[tool.shapels.args]`) gives by dest what the command line gives, as argparse would
+after `type`. An option the command line must give otherwise (a positional, `required=True`) is unknown, and so is the
 whole namespace where the parser did something this model does not follow (subparsers, a
 `conflict_handler`, a required mutually exclusive group, a call whose arguments are not known, a method
 it does not know). `sys.argv` read by hand is not modelled: it stays unknown.
