@@ -126,7 +126,9 @@ def _install_fakes() -> None:
                 self.train = train
 
             @property
-            def data(self):  # MNIST's uint8 images (N, H, W), read by hand by some scripts
+            def data(self):  # MNIST's uint8 images (N, H, W), read by hand by some scripts (CIFAR's numpy: not made)
+                if shape[0] != 1:
+                    raise AttributeError("data")
                 if not hasattr(self, "_data"):
                     g = torch.Generator().manual_seed(0)
                     self._data = torch.randint(0, 256, (len(self), *shape[1:]), dtype=torch.uint8, generator=g)
