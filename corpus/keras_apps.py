@@ -127,19 +127,29 @@ def load_cache() -> dict:
     return json.loads(CACHE.read_text()) if CACHE.is_file() else {}
 
 
+def _worker() -> subprocess.Popen:
+    env = dict(os.environ, KERAS_BACKEND="torch", PYTHONWARNINGS="ignore")
+    return subprocess.Popen([str(PYTHON), str(HERE / "keras_label.py")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=env)
+
+
 def label_all(jobs: list, cache: dict, progress=print) -> None:
-    """Run the jobs that have no cached label (one worker, Keras imported once); labels go in `cache`."""
+    """Run the jobs that have no cached label (one worker, Keras imported once); labels go in `cache`. A job
+    that ends the worker itself (a crash, the memory) gets no label and a new worker takes the next one."""
     todo = [j for j in jobs if _key(j["text"]) not in cache or (j.get("trace") and "executed" not in cache[_key(j["text"])])]
     if not todo:
         return
-    env = dict(os.environ, KERAS_BACKEND="torch", PYTHONWARNINGS="ignore")
-    proc = subprocess.Popen([str(PYTHON), str(HERE / "keras_label.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True, env=env)
+    proc = _worker()
     try:
         for n, job in enumerate(todo, 1):
             proc.stdin.write(json.dumps({k: job.get(k) for k in ("id", "path", "text", "trace")}) + "\n")
             proc.stdin.flush()
-            row = json.loads(proc.stdout.readline())
+            line = proc.stdout.readline()
+            if not line:
+                progress(f"  label {n}/{len(todo)} {job['id']}: the worker ended (exit {proc.wait()}); not labelled")
+                proc = _worker()
+                continue
+            row = json.loads(line)
             row.pop("id", None)
             cache[_key(job["text"])] = row
             progress(f"  label {n}/{len(todo)} {job['id']}: "
@@ -327,6 +337,7 @@ def evaluate(stems=None, progress=print, label=True) -> dict:
         label_all(mutants, cache, progress)
     model_rows, mutant_rows = [], []
     base_errors: dict = {}
+    unlabelled = sum(1 for entry in models + mutants if _key(entry["text"]) not in cache)
     for entry in models:
         lab = cache.get(_key(entry["text"]))
         if lab is None:
@@ -345,7 +356,7 @@ def evaluate(stems=None, progress=print, label=True) -> dict:
         progress(f"  static {row['id']}: {'fails' if row['fails'] else 'runs'}, "
                  f"{'detected' if row['detected'] else '-'}")
     return {"keras": keras_version(), "models": model_rows, "mutants": mutant_rows,
-            "summary": summarize(model_rows, mutant_rows)}
+            "summary": {**summarize(model_rows, mutant_rows), "unlabelled": unlabelled}}
 
 
 def summarize(models: list, mutants: list) -> dict:
@@ -394,6 +405,7 @@ def render(report: dict) -> str:
         f"| errors on mutants that run | {s['alarms_on_running']} | 0 |",
         f"| analyses that hit the time budget | {s['partial']} | 0 |",
         f"| analyses with an internal error | {s['internal']} | 0 |",
+        f"| builders and mutants without a label (left out) | {s['unlabelled']} | 0 |",
         "",
         "## Builders",
         "",

@@ -5,7 +5,8 @@ Always (static only, about 20 s): no error on any unmutated builder: they are th
 each one runs (its label says so where the labels are cached, with the output (2, 10)); the static output
 is that (2, 10) on at least 80% of them.
 Opt-in, SHAPELS_KERAS_CORPUS=1 (the mutants: a few minutes): with the labels cached in .tools/keras_corpus
-by `.venv/bin/python corpus/keras_apps.py`, no error on a mutant that runs, and no engine crash.
+by `.venv/bin/python corpus/keras_apps.py`, no error on a mutant that runs, no engine crash, and the
+recall and output-shape figures at their targets (the on-line figure is not: corpus/README.md says why).
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def test_no_error_on_the_mutants_that_run():
     assert s["false_positives"] == 0, s
     alarms = [(m["id"], m["errors"]) for m in report["mutants"] if not m["fails"] and m["errors"]]
     assert not alarms
-    assert s["partial"] == 0 and s["internal"] == 0, s
+    assert s["partial"] == 0 and s["internal"] == 0 and s["unlabelled"] == 0, s
+    assert s["recall"] >= keras_apps.TARGETS["recall"], s
+    assert s["output_exact"] >= keras_apps.TARGETS["output_exact"], s
 
 
 def test_an_application_built_in_another_application_file_is_followed():
