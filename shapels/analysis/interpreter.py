@@ -853,7 +853,11 @@ class Interpreter:
 
     def eval_Attribute(self, node: cst.Attribute, frame: Frame) -> Value:
         base = self.eval(node.value, frame)
-        return attributes.get_attribute(self, base, node.attr.value, frame)
+        value = attributes.get_attribute(self, base, node.attr.value, frame)
+        if type(base) is argparse_values.Namespace and isinstance(node.value, cst.Name) and \
+                isinstance(value, (Number, Const)):  # `opt.imageSize`: hover shows the value the script runs with
+            self.recorder.name(frame.loc(node), f"{node.value.value}.{node.attr.value}", value, False)
+        return value
 
     def eval_Call(self, node: cst.Call, frame: Frame) -> Value:
         self.budget.tick()

@@ -8,7 +8,9 @@ from typing import Optional
 
 from lsprotocol import types
 
+from shapels.analysis.python_values import plain
 from shapels.lsp import formatting as fmt
+from shapels.values import Const, Number
 from shapels.lsp.capabilities import client_capability
 from shapels.lsp.positions import codec_of, contains, document_lines, from_position, span_size, split_lines, to_range
 
@@ -89,8 +91,15 @@ def _callee_end(lines: list, span) -> int:
 
 
 def name_text(binding) -> tuple:
-    head = f"{binding.name}: {fmt.value_type(binding.value)}"
-    return head, fmt.trace_text(binding.value)
+    value = binding.value
+    if isinstance(value, (Number, Const)):  # `opt.imageSize: int = 64`, `lr: float = 0.01`
+        python = plain(value) if isinstance(value, Number) else value.value
+        if isinstance(python, (bool, int, float, str)):
+            return f"{binding.name}: {type(python).__name__} = {python!r}", ""
+        if isinstance(value, Number):
+            return f"{binding.name}: int", ""  # a symbolic int (a loop's index)
+    head = f"{binding.name}: {fmt.value_type(value)}"
+    return head, fmt.trace_text(value)
 
 
 def layer_text(layer) -> tuple:

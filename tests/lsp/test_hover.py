@@ -142,3 +142,42 @@ async def test_hover_in_a_training_loop_shows_the_batch_torch_gives(client, tmp_
         dims = ", ".join(map(str, scope[name].shape))
         assert f"{name}: Tensor[{dims}]" in result.contents.value, result.contents.value
     assert isinstance(scope["logits"], torch.Tensor)
+
+
+OPTIONS = '''import argparse
+import torch
+import torch.nn as nn
+
+parser = argparse.ArgumentParser()
+parser.add_argument('--imageSize', type=int, default=64)
+parser.add_argument('--lr', type=float, default=0.0002)
+opt = parser.parse_args()
+
+
+def main():
+    args = parser.parse_args()
+    net = nn.Linear(args.imageSize, 10)
+    return net(torch.randn(2, opt.imageSize))
+
+
+out = main()
+'''
+
+
+async def test_hover_on_an_option_shows_the_value_the_script_runs_with(client, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    scope: dict = {"__name__": "__main__"}
+    exec(OPTIONS, scope)
+    path = tmp_path / "train.py"
+    path.write_text(OPTIONS)
+    uri, _ = await client.open(path)
+    lines = OPTIONS.splitlines()
+    for line_text, name, expected in (("    net = nn.Linear(args.imageSize, 10)", "args.imageSize", scope["opt"].imageSize),
+                                      ("    return net(torch.randn(2, opt.imageSize))", "opt.imageSize",
+                                       scope["opt"].imageSize)):
+        line0 = lines.index(line_text)
+        result = await hover(client, uri, line0, line_text.index(name) + len(name) - 2)
+        assert result is not None, name
+        assert f"{name}: int = {expected}" in result.contents.value, result.contents.value
