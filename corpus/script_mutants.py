@@ -33,6 +33,7 @@ Usage: .venv/bin/python corpus/script_mutants.py        writes corpus/SCRIPT_MUT
        ... --source DIR      a clone of pytorch/examples (default: .tools/pytorch-examples, cloned from
                              GitHub when missing)
        ... --script NAME     one script, table only
+       ... --cap N           N mutants per script and operator (default 4), table only
 """
 
 from __future__ import annotations
@@ -436,7 +437,7 @@ def _dotted(node) -> str:
     return ""
 
 
-def mutants(script: str, text: str, executed: Optional[set] = None) -> list:
+def mutants(script: str, text: str, executed: Optional[set] = None, cap: int = CAP) -> list:
     import libcst as cst
     from libcst.metadata import MetadataWrapper, PositionProvider
 
@@ -516,7 +517,7 @@ def mutants(script: str, text: str, executed: Optional[set] = None) -> list:
         # read by argparse wherever they are written
         candidates = [m for m in found[op] if executed is None or m.line in executed or op == "option_default"]
         rng = random.Random(f"{script}:{op}")
-        out.extend(sorted(rng.sample(candidates, min(CAP, len(candidates))), key=lambda m: (m.line, m.col, m.new)))
+        out.extend(sorted(rng.sample(candidates, min(cap, len(candidates))), key=lambda m: (m.line, m.col, m.new)))
     return out
 
 
@@ -604,7 +605,7 @@ def job_for(script: Script, texts: dict, entry_text: str, trace: bool) -> dict:
     return job
 
 
-def evaluate(chosen: list, labeller: Labeller, texts: dict) -> dict:
+def evaluate(chosen: list, labeller: Labeller, texts: dict, cap: int = CAP) -> dict:
     report: dict = {"scripts": {}, "mutants": [], "loops": []}
     for script in chosen:
         text = texts[script.entry]
@@ -620,7 +621,7 @@ def evaluate(chosen: list, labeller: Labeller, texts: dict) -> dict:
                   file=sys.stderr)
             continue
         executed = set(truth.get("lines", {}).get(script.entry, [])) or None
-        for mutant in mutants(script.name, text, executed):
+        for mutant in mutants(script.name, text, executed, cap):
             mutated = mutant.apply(text)
             label = labeller.label(job_for(script, texts, mutated, trace=False))
             result = static(mutated, path, script.args)
@@ -757,6 +758,8 @@ def main() -> None:
     parser.add_argument("--python", type=Path, default=PYTHON)
     parser.add_argument("--script", action="append")
     parser.add_argument("--json", type=Path, help="also write the full report as JSON")
+    parser.add_argument("--cap", type=int, default=CAP, help="mutants per script and operator (a larger sample: "
+                        "table only)")
     opts = parser.parse_args()
     if opts.worker:
         worker()
@@ -767,7 +770,7 @@ def main() -> None:
     chosen = [s for s in SCRIPTS if not opts.script or s.name in opts.script]
     labeller = Labeller(opts.python)
     try:
-        report = evaluate(chosen, labeller, texts)
+        report = evaluate(chosen, labeller, texts, opts.cap)
     finally:
         labeller.close()
     print(table(report))
@@ -777,7 +780,7 @@ def main() -> None:
     print(loop_table(report).split("\n")[0])
     if opts.json:
         opts.json.write_text(json.dumps(report, indent=1))
-    if not opts.script:
+    if not opts.script and opts.cap == CAP:
         write_results(report, time.monotonic() - started)
 
 
