@@ -14,6 +14,7 @@ from shapels.analysis.frame import Frame
 from shapels.analysis.library_names import canonical
 from shapels.analysis.modtable import dotted_name
 from shapels.analysis.python_values import library_constant
+from shapels.analysis.scopes import read_inside_library
 from shapels.analysis.objects import (
     CHAINED_MODULE_METHODS,
     Partial,
@@ -244,12 +245,18 @@ def _partial_attribute(interp: Interp, base: Partial, name: str, frame) -> Value
     return UNKNOWN
 
 
-def _library_attribute(base: FunctionRef, name: str) -> Value:
+def _library_attribute(interp: Interp, base: FunctionRef, name: str, frame) -> Value:
     """`torch.nn.functional` -> a deeper name; `nn.BatchNorm2d.__name__` is its class name (timm's
-    get_norm_act_layer maps layer types by it), known for the classes and functions the rules model."""
+    get_norm_act_layer maps layer types by it), known for the classes and functions the rules model.
+    A name a library keeps as source (`keras.applications.ResNet50`, scopes.LOADED_INSIDE) is read there."""
     if name == "__name__":
         qualname = canonical(base.qualname)
         return Const(qualname.rsplit(".", 1)[-1]) if rule_registry.lookup(qualname) is not None else UNKNOWN
+    deeper = canonical(f"{base.qualname}.{name}")
+    if read_inside_library(deeper) and deeper.count(".") >= 2:
+        found = interp.resolve_external(deeper, frame.scope or interp.main)
+        if found is not None:
+            return found
     return library_constant(f"{base.qualname}.{name}") or FunctionRef(f"{base.qualname}.{name}")
 
 
@@ -263,7 +270,7 @@ _ATTRIBUTE_BY_TYPE = {
     Alternatives: _alternatives_attribute,
     enums.EnumMember: lambda interp, base, name, frame: enums.attribute(base, name),
     Partial: _partial_attribute,
-    FunctionRef: lambda interp, base, name, frame: _library_attribute(base, name),
+    FunctionRef: _library_attribute,
     ModuleRef: lambda interp, base, name, frame: interp.lookup_global(name, base.scope),
     Instance: _instance_attribute,
     UserFunction: lambda interp, base, name, frame: Const(function_name(base)) if name == "__name__" else UNKNOWN,

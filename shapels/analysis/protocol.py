@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 class Interp(Protocol):
     module: cst.Module  # the analysed file
+    main: Scope  # the analysed file's scope
     scopes: dict  # path -> Scope of every file read
     recorder: Recorder
     budget: Budget
@@ -54,6 +55,9 @@ class Interp(Protocol):
                record: bool = False, owner: Any = None, call_node: Any = None) -> Value: ...
 
     def lookup_global(self, name: str, scope: Optional[Scope] = None) -> Value: ...
+
+    def resolve_external(self, qualname: str, scope: Scope) -> Optional[Value]:
+        """A name imported from another file of the workspace or a package, as a value; else None."""
 
     def class_attribute(self, info: ClassInfo, name: str) -> Optional[Value]:
         """A class-level assignment's value (attributes.class_attribute); None where there is none."""

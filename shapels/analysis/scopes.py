@@ -25,8 +25,9 @@ Loader = Callable[[str, str], Optional[tuple]]
 NOT_LOADED = {"torch", "keras", "tensorflow", "numpy", "typing", "typing_extensions", "collections", "functools", "math", "os", "sys",
               "builtins", "jaxtyping", "einops", "warnings", "abc", "dataclasses", "enum", "itertools", "copy"}
 # Read as source although under a library name: Keras's application modules are model code written with its
-# layers, as a user's (resnet_v2 builds on resnet.ResNet), except their helpers, modelled by keras_utils.py.
-LOADED_INSIDE = ("keras.src.applications.",)
+# layers, as a user's (resnet_v2 builds on resnet.ResNet; a user's keras.applications.ResNet50 is the public
+# name of keras.src.applications.resnet.ResNet50), except their helpers, modelled by keras_utils.py.
+LOADED_INSIDE = ("keras.src.applications.", "keras.applications")
 MODELLED_INSIDE = ("keras.src.applications.imagenet_utils",)
 MAX_SCOPES = 64
 
@@ -66,8 +67,13 @@ def make_scope(name: str, path: str, module: cst.Module, text: Optional[str] = N
     return scope
 
 
+def read_inside_library(qualname: str) -> bool:
+    """A name under a library that is read as source all the same (LOADED_INSIDE)."""
+    return qualname.startswith(LOADED_INSIDE) and not qualname.startswith(MODELLED_INSIDE)
+
+
 def is_loadable(qualname: str) -> bool:
     head = qualname.lstrip(".").split(".")[0]
     if qualname.startswith(LOADED_INSIDE):
-        return not qualname.startswith(MODELLED_INSIDE)
+        return read_inside_library(qualname)
     return qualname.startswith(".") or head not in NOT_LOADED
