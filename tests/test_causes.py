@@ -374,8 +374,42 @@ class Clips(nn.Module):
 out = Clips()(torch.randn(2, 3, 8, 16, 16))
 '''
 
+# A patch embedding (einops) sized by the constructor: nothing in the failing call names the input's layout,
+# channels or side; the file does (image_size=32 at the call, channels=3 as a default).
+PATCHES = '''
+import torch
+from torch import nn
+from einops.layers.torch import Rearrange
+
+
+class ViT(nn.Module):
+    def __init__(self, image_size, patch_size, channels=3, dim=64, num_classes=10):
+        super().__init__()
+        patch_dim = channels * patch_size * patch_size
+        self.to_patch_embedding = nn.Sequential(
+            Rearrange("b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=patch_size, p2=patch_size),
+            nn.LayerNorm(patch_dim),
+            nn.Linear(patch_dim, dim),
+        )
+        self.head = nn.Linear(dim, num_classes)
+
+    def forward(self, img):
+        return self.head(self.to_patch_embedding(img).mean(dim=1))
+
+
+model = ViT(image_size=32, patch_size=8)
+img = torch.randn(1, 3, 32, 32)
+out = model(img)
+'''
+
 # (name, the author's program, what was written instead, the code the diagnostic has)
 CASES = [
+    ("channels-last where an einops pattern splits the image", PATCHES,
+     ("torch.randn(1, 3, 32, 32)", "torch.randn(1, 32, 32, 3)"), "input-shape"),
+    ("other channels than the default the model is built with", PATCHES,
+     ("torch.randn(1, 3, 32, 32)", "torch.randn(1, 6, 32, 32)"), "input-shape"),
+    ("another image side than the one the driver names", PATCHES,
+     ("torch.randn(1, 3, 32, 32)", "torch.randn(1, 3, 28, 28)"), "input-shape"),
     ("no batch dim", CNN, ("x = torch.randn(1, 1, 28, 28)", "x = torch.randn(1, 28, 28)"), "input-shape"),
     ("channels-last", LENET, ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 32, 32, 3)"), "input-shape"),
     ("a column for a row", TABULAR, ("torch.randn(1, 6)", "torch.randn(6, 1)"), "input-shape"),

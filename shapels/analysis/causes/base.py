@@ -36,6 +36,7 @@ class Source:
         self.bare_calls: list = []  # (unit, Expr statement) whose value is a call
         self.calls: list = []  # (unit, Call) for every call in a function
         self.top_level_calls: list = []  # (statement, Call) for every call in a top-level statement
+        self.int_defaults: list = []  # (parameter name, default expression) of every def's parameters
         self.listed: set = set()  # ids of the expressions written as items of a list or tuple (a Sequential's layers)
         self._rebound: dict = {}  # id(function) -> the names it rebinds (rebound())
         self._uses: dict = {}  # id(function) -> how often each name occurs in it (name_uses())
@@ -144,6 +145,9 @@ class _Collector(cst.CSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.source.functions.add(id(node))
+        for param in list(node.params.params) + list(node.params.kwonly_params):
+            if param.default is not None:
+                self.source.int_defaults.append((param.name.value, param.default))
         if self.classes and not self.units:
             self.source.methods.add(id(node))
         self.units.append(node)

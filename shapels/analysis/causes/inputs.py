@@ -46,7 +46,8 @@ def driver_input(finding: Finding, source: Source, kind: str) -> Iterator[Cause]
         loc, call, dims, texts, holder = origin
         name = source.assigned.get(id(call))
         what = f"`{name}`" if name else "the input"
-        for layout, diagnosis, reading in _input_shapes(finding, tensor, dims, what, _driver_batch(tensor, source)):
+        named = _named_sizes(source) if kind == GUESS else {}
+        for layout, diagnosis, reading in _input_shapes(finding, tensor, dims, what, _driver_batch(tensor, source), named):
             if reading != kind:
                 continue
             new_texts = [texts[item] if isinstance(item, int) else item[0] for item in layout]
@@ -84,7 +85,8 @@ def _origin(tensor, source: Source) -> Optional[tuple]:
     return loc, call, dims, [source.code(v) for v in values], holder
 
 
-def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch: Optional[tuple]) -> Iterator[tuple]:
+def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch: Optional[tuple],
+                  named: Optional[dict] = None) -> Iterator[tuple]:
     """(layout, diagnosis, kind) for each way the input may be wrong, the most specific first. A layout
     lists the new sizes: an index keeps that size as written, a 1-tuple is a new number ((text, size) where
     the text is a name, `batch_size`). The kind says
@@ -118,6 +120,7 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch
     if len(dims) == 2 and dims[0] != dims[1] and not transposed_already:
         # (seq_len, batch) where the model reads (batch, seq_len): no size names it, the re-analysis decides
         yield [1, 0], (f"{what} is transposed: {old}, where the model takes {shape_text([dims[1], dims[0]])}"), GUESS
+    yield from _named_layouts(dims, what, old, named or {})
     for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
         if finding.code in _TOO_SMALL:
             why = (f"{what} is {dims[-2]}×{dims[-1]} {old}, too small for the model's downsampling: "
@@ -125,6 +128,56 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch
         else:
             why = f"the model was built for {size}×{size} inputs, and {what} is {dims[-2]}×{dims[-1]} {old}"
         yield keep[:-2] + [(str(size),), (str(size),)], why, SIZE
+
+
+# Parameter and keyword names by which a file states its images' side and channel count
+# (`ViT(image_size=32, ...)`, `def __init__(self, ..., channels=3)`).
+_SIDE_NAMES = {"image_size", "img_size", "input_size", "input_resolution", "resolution", "image_res"}
+_CHANNEL_NAMES = {"channels", "in_channels", "in_chans", "input_channels", "num_channels", "image_channels", "in_ch"}
+_FEW_CHANNELS = (1, 3, 4)  # a channels-last image ends in one of these
+
+
+def _named_sizes(source: Source) -> dict:
+    """{"side": sizes, "channels": counts} the file writes as ints under those names: keyword arguments
+    of its top-level calls (the driver's constructor) and parameter defaults of its functions."""
+    found: dict = {"side": set(), "channels": set()}
+
+    def note(name: str, value) -> None:
+        number = int(value.value) if isinstance(value, cst.Integer) else None
+        if number is None or number <= 0:
+            return
+        if name in _SIDE_NAMES:
+            found["side"].add(number)
+        elif name in _CHANNEL_NAMES:
+            found["channels"].add(number)
+
+    for _, call in source.top_level_calls:
+        for arg in call.args:
+            if arg.keyword is not None:
+                note(arg.keyword.value, arg.value)
+    for param, default in source.int_defaults:
+        note(param, default)
+    return found
+
+
+def _named_layouts(dims: list, what: str, old: str, named: dict) -> Iterator[tuple]:
+    """Last resorts for an image-like input (N, C, H, W) that nothing in the failing call names: it is
+    channels-last, or has another channel count or side than the ones the file states. The re-analysis
+    decides; each is one trial."""
+    if len(dims) not in (4, 5):
+        return
+    if dims[-1] in _FEW_CHANNELS and dims[1] not in _FEW_CHANNELS:
+        layout = [0, len(dims) - 1] + list(range(1, len(dims) - 1))
+        yield layout, (f"{what} is channels-last {old}: the model takes channels at dim 1, "
+                       f"{shape_text([dims[i] for i in layout])}"), GUESS
+    keep = list(range(len(dims)))
+    for channels in sorted(set(named.get("channels", ())) - {dims[1]}):
+        yield [0, (str(channels),)] + keep[2:], (f"{what} has {dims[1]} channels {old}, and the model is built for "
+                                                 f"{channels}"), GUESS
+    if len(dims) == 4 and dims[-1] == dims[-2]:
+        for side in sorted(set(named.get("side", ())) - {dims[-1]}):
+            yield keep[:-2] + [(str(side),), (str(side),)], (f"the model was built for {side}×{side} inputs, and "
+                                                             f"{what} is {dims[-2]}×{dims[-1]} {old}"), GUESS
 
 
 def _driver_batch(tensor: Tensor, source: Source) -> Optional[tuple]:
