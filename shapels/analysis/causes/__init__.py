@@ -52,7 +52,6 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from odd_geometry(finding)
     yield from odd_width_in_a_broadcast(finding)
     yield from width_the_target_names(finding)
-    yield from keras.width_the_targets_name(finding)
     yield from channels_the_product_names(finding)
     yield from unused_parameter(finding, source)
 

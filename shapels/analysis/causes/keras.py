@@ -1,6 +1,6 @@
-"""Keras's own ways to go wrong, which surface only where the output meets the targets, at `fit`: a Dense
-on a feature map keeps the map's axes (it maps only the last one), so a model that forgot its Flatten
-runs until then; and a last Dense of another width than the one-hot targets."""
+"""Keras's own ways to go wrong: a Dense on a feature map keeps the map's axes (it maps only the last
+one), so a model that forgot its Flatten runs until its output meets the targets, at `fit` (a last
+Dense of another width than the targets is widths.width_the_target_names')."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from shapels.analysis.causes.base import Cause, Source
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
 from shapels.codes import LOSS_TARGET, MISSING_FLATTEN
-from shapels.symbolic import dims as D
 from shapels.values import Layer, Tensor
 
 _DENSE = "keras.layers.Dense"
@@ -72,35 +71,3 @@ def _fix(layer: Layer, applied, source: Source) -> Optional[Fix]:
                    f"{flatten}()({source.code(argument)})", target="the Dense's input")
     return None
 
-
-def width_the_targets_name(finding: Finding) -> Iterator[Cause]:
-    """fit(x, to_categorical(y, 10)) on a model whose last Dense has units=5: a loss that takes the
-    output's shape, the sizes equal but the classes, and a Dense made that last axis; the targets say
-    which width was meant, so that Dense's units is the place to edit (where it is written as a number)."""
-    evidence = finding.evidence
-    if finding.code != LOSS_TARGET or evidence is None or len(evidence.operands) != 2:
-        return
-    if not (isinstance(evidence.layer, Layer) and evidence.layer.kind.startswith("keras.losses.")):
-        return
-    target, output = evidence.operands  # Keras's order: (y_true, y_pred)
-    if not (isinstance(target, Tensor) and isinstance(output, Tensor) and target.shape.ranked and output.shape.ranked):
-        return
-    if output.shape.rank != target.shape.rank or output.shape.rank < 2 or \
-            any(D.eq(a, b) is not True for a, b in zip(output.shape.dims[:-1], target.shape.dims[:-1])):
-        return
-    mine, theirs = D.as_int(output.shape.dims[-1]), D.as_int(target.shape.dims[-1])
-    if None in (mine, theirs) or mine == theirs:
-        return
-    dense = _last_dense(output)
-    where = dense.arg_locs.get("units") if dense is not None else None
-    if where is None or not isinstance(where.node, cst.Integer) or D.as_int(dense.args["units"].value) != mine:
-        return
-    fix = Fix(f"Set {dense.label}'s units to {theirs}", where, str(theirs), target=f"{dense.label}'s units", param="units")
-    yield Cause(finding.code, fix, f"{dense.label}'s units={mine} makes the model's output, whose targets have {theirs} "
-                                   f"classes: {finding.message}")
-
-
-def _last_dense(output: Tensor) -> Optional[Layer]:
-    """The Dense that made the output's last axis: the last layer step, if it is a Dense."""
-    layers = [step.layer for step in output.trace if isinstance(step.layer, Layer)]
-    return layers[-1] if layers and layers[-1].kind == _DENSE else None

@@ -10,6 +10,7 @@ import libcst as cst
 from shapels.analysis.causes.base import Cause, kind_of
 from shapels.analysis.findings import Finding, Fix
 from shapels.codes import BROADCAST_MISMATCH, LINEAR_IN_FEATURES, LOSS_TARGET
+from shapels.rules import lookup
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.values import Tensor
@@ -45,13 +46,16 @@ def odd_width_in_a_broadcast(finding: Finding) -> Iterator[Cause]:
 
 
 def width_the_target_names(finding: Finding) -> Iterator[Cause]:
-    """`F.binary_cross_entropy(recon, x.view(-1, 784))` where fc4 = nn.Linear(400, 1568): a loss whose input
-    must have its target's size, the sizes equal but the last, and a Linear made the input's last: the data
-    says which width was meant, so that Linear's out_features is the place to edit."""
+    """`F.binary_cross_entropy(recon, x.view(-1, 784))` where fc4 = nn.Linear(400, 1568), or Keras's
+    `fit(x, to_categorical(y, 10))` on a last `Dense(5)`: a loss whose input must have its target's size,
+    the sizes equal but the last, and a Linear (a Dense) made the input's last: the data says which width
+    was meant, so that layer's width argument (its registry entry's makes_width) is the place to edit."""
     evidence = finding.evidence
     if finding.code != LOSS_TARGET or evidence is None or len(evidence.operands) != 2:
         return
     scores, target = evidence.operands
+    if kind_of(evidence.layer).startswith(_TARGET_FIRST):  # Keras's losses take (y_true, y_pred)
+        scores, target = target, scores
     if not (isinstance(scores, Tensor) and isinstance(target, Tensor) and scores.shape.ranked and target.shape.ranked):
         return
     if scores.shape.rank != target.shape.rank or scores.shape.rank < 2 or \
@@ -59,19 +63,28 @@ def width_the_target_names(finding: Finding) -> Iterator[Cause]:
         return
     mine, theirs = D.as_int(scores.shape.dims[-1]), D.as_int(target.shape.dims[-1])
     layer = _maker_of_width(scores, mine) if None not in (mine, theirs) and mine != theirs else None
-    where = layer.arg_locs.get("out_features") if layer is not None else None
+    rule = lookup(layer.kind) if layer is not None else None
+    param = rule.makes_width if rule is not None else None
+    where = layer.arg_locs.get(param) if param is not None else None
     if where is None or not isinstance(where.node, cst.Integer):
         return
-    fix = Fix(f"Set {layer.label}'s out_features to {theirs}", where, str(theirs),
-              target=f"{layer.label}'s out_features", param="out_features")
-    yield Cause(finding.code, fix, f"{layer.label}'s out_features={mine} makes the loss's input, whose target has "
+    fix = Fix(f"Set {layer.label}'s {param} to {theirs}", where, str(theirs), target=f"{layer.label}'s {param}",
+              param=param)
+    yield Cause(finding.code, fix, f"{layer.label}'s {param}={mine} makes the loss's input, whose target has "
                                    f"{theirs}: {finding.message}")
 
 
+# Losses whose first argument is the target (Keras's: loss(y_true, y_pred)); torch's take (input, target)
+_TARGET_FIRST = ("SparseCategoricalCrossentropy", "CategoricalCrossentropy", "BinaryCrossentropy",
+                 "MeanSquaredError", "MeanAbsoluteError")
+# Layers whose output's last axis is their width argument
+_LAST_AXIS_MAKERS = ("Linear", "Dense")
+
+
 def _maker_of_width(tensor: Tensor, width) -> Optional[object]:
-    """The Linear that made the tensor's last dim, through the steps after it that keep that dim."""
+    """The Linear (Dense) that made the tensor's last dim, through the steps after it that keep that dim."""
     for step in reversed(tensor.trace):
-        if kind_of(step.layer) == "Linear":
+        if kind_of(step.layer) in _LAST_AXIS_MAKERS:
             return step.layer
         shape = step.shape
         if not shape.ranked or not shape.dims or D.as_int(shape.dims[-1]) != width:
