@@ -101,34 +101,23 @@ def numpy_random_size(call: RuleCall):
     return _size_or_scalar(call)
 
 
-@function(
-    "numpy.random.uniform",
-    signature="low=0.0, high=1.0, size=None",
-    label="input",
-    examples=[ex(0, 1, (8, 4), out=(8, 4)), ex(size=(2, 3), out=(2, 3))],
-)
-def numpy_uniform(call: RuleCall):
-    return _size_or_scalar(call, "low", "high")
+def _sampled(*scalars: str):
+    """numpy.random's distributions: `size=` gives the shape; `scalars` are the parameters that, given as
+    arrays, would broadcast with it."""
+    def rule(call: RuleCall):
+        return _size_or_scalar(call, *scalars)
+    return rule
 
 
-@function(
-    "numpy.random.normal",
-    signature="loc=0.0, scale=1.0, size=None",
-    label="input",
-    examples=[ex(0, 1, (8, 4), out=(8, 4)), ex(size=5, out=(5,))],
-)
-def numpy_normal(call: RuleCall):
-    return _size_or_scalar(call, "loc", "scale")
-
-
-@function(
-    "numpy.random.randint",
-    signature="low, high=None, size=None, dtype=None",
-    label="input",
-    examples=[ex(0, 10, (32,), out=(32,)), ex(10, size=(4, 1), out=(4, 1)), ex(0, 2, size=(3, -1), error=CALL_MISMATCH)],
-)
-def numpy_randint(call: RuleCall):
-    return _size_or_scalar(call, "low", "high")
+# (name, signature, the parameters that broadcast, examples)
+for _name, _signature, _scalars, _examples in (
+    ("uniform", "low=0.0, high=1.0, size=None", ("low", "high"),
+     [ex(0, 1, (8, 4), out=(8, 4)), ex(size=(2, 3), out=(2, 3))]),
+    ("normal", "loc=0.0, scale=1.0, size=None", ("loc", "scale"), [ex(0, 1, (8, 4), out=(8, 4)), ex(size=5, out=(5,))]),
+    ("randint", "low, high=None, size=None, dtype=None", ("low", "high"),
+     [ex(0, 10, (32,), out=(32,)), ex(10, size=(4, 1), out=(4, 1)), ex(0, 2, size=(3, -1), error=CALL_MISMATCH)]),
+):
+    function(f"numpy.random.{_name}", signature=_signature, label="input", examples=_examples)(_sampled(*_scalars))
 
 
 def keras_random(call: RuleCall):
