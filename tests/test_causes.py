@@ -404,12 +404,6 @@ out = model(img)
 
 # (name, the author's program, what was written instead, the code the diagnostic has)
 CASES = [
-    ("channels-last where an einops pattern splits the image", PATCHES,
-     ("torch.randn(1, 3, 32, 32)", "torch.randn(1, 32, 32, 3)"), "input-shape"),
-    ("other channels than the default the model is built with", PATCHES,
-     ("torch.randn(1, 3, 32, 32)", "torch.randn(1, 6, 32, 32)"), "input-shape"),
-    ("another image side than the one the driver names", PATCHES,
-     ("torch.randn(1, 3, 32, 32)", "torch.randn(1, 3, 28, 28)"), "input-shape"),
     ("no batch dim", CNN, ("x = torch.randn(1, 1, 28, 28)", "x = torch.randn(1, 28, 28)"), "input-shape"),
     ("channels-last", LENET, ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 32, 32, 3)"), "input-shape"),
     ("a column for a row", TABULAR, ("torch.randn(1, 6)", "torch.randn(6, 1)"), "input-shape"),
@@ -458,6 +452,12 @@ CASES = [
     ("a view by the batch size written for another image size",
      LENET.replace("x = x.view(-1, 16 * 5 * 5)", "x = x.view(x.size(0), 16 * 5 * 5)"),
      ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 3, 28, 28)"), "input-shape"),
+    ("channels-last where an einops pattern splits the image", PATCHES,
+     ("torch.randn(1, 3, 32, 32)", "torch.randn(1, 32, 32, 3)"), "input-shape"),
+    ("other channels than the default the model is built with", PATCHES,
+     ("torch.randn(1, 3, 32, 32)", "torch.randn(1, 6, 32, 32)"), "input-shape"),
+    ("another image side than the one the driver names", PATCHES,
+     ("torch.randn(1, 3, 32, 32)", "torch.randn(1, 3, 28, 28)"), "input-shape"),
 ]
 
 
