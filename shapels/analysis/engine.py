@@ -215,7 +215,7 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
                          if isinstance(e.value, (Tensor, Number)) and e.loc.node is not None
                          and (s := positions.span(e.loc)) is not None]
     result._build_modules = lambda: [_module_report(info, recorder, positions) for info in table.module_classes()] + \
-        [_model_report(run, positions) for run in recorder.models]
+        [_model_report(run, positions, main.globals) for run in recorder.models]
     return result
 
 
@@ -472,12 +472,15 @@ def _module_report(info: ClassInfo, recorder: Recorder, positions: Positions) ->
     return _run_report(info.name, span, forward_span, run, positions)
 
 
-def _model_report(run: Run, positions: Positions) -> ModuleReport:
-    """A model built at the top level (a Keras Sequential or functional model), by the name the code
-    calls it, at its constructor."""
+def _model_report(run: Run, positions: Positions, names: dict) -> ModuleReport:
+    """A model built at the top level (a Keras Sequential or functional model), at its constructor: by the
+    name the code calls it, or (built, never called) the top-level name that holds it."""
     span = positions.span(run.forward_loc) if run.forward_loc is not None else None
     span = span or Span(1, 0, 1, 0)
-    return _run_report(run.class_name, span, span, run, positions)
+    name = run.class_name
+    if not run.concrete:
+        name = next((k for k, v in names.items() if v is run.instance), name)
+    return _run_report(name, span, span, run, positions)
 
 
 def _run_report(name: str, span: Span, forward_span: Optional[Span], run: Run, positions: Positions) -> ModuleReport:

@@ -90,6 +90,11 @@ def functional(interp: Interp, args: list, kwargs: dict, frame: Frame, node) -> 
     model = KerasModel(FUNCTIONAL, frame.loc(node), inputs=inputs, outputs=outputs, name=_name(kwargs))
     if not all(isinstance(t, Tensor) for t in _flat(inputs)):
         model.opaque = True
+    elif interp.recorder.current is None:  # reported as built until it is called on data
+        interp.recorder.begin_model_run(Run(model.label, model, {"inputs": inputs}, interp.source, concrete=False,
+                                            forward_loc=model.loc))
+        _record_graph(interp, model, {})
+        interp.recorder.end_run(outputs)
     return model
 
 
@@ -150,10 +155,18 @@ def _build(interp: Interp, model: KerasModel, frame: Frame) -> None:
     constructor, where Keras's error in the constructor points."""
     if model.opaque or not isinstance(model.inputs, Tensor):
         return
-    x = model.inputs
-    for member in model.layers:
-        where = member.loc if isinstance(member, (Layer, KerasModel)) and member.loc is not None else model.loc
-        x = interp.call(member, [x], {}, dataclasses.replace(frame, unit=where.unit), where.node)
+    top = interp.recorder.current is None
+    if top:  # a model built and never called on data is reported as built, as model.summary() shows it
+        interp.recorder.begin_model_run(Run(model.label, model, {"inputs": model.inputs}, interp.source,
+                                            concrete=False, forward_loc=model.loc))
+    x: Value = model.inputs
+    try:
+        for member in model.layers:
+            where = member.loc if isinstance(member, (Layer, KerasModel)) and member.loc is not None else model.loc
+            x = interp.call(member, [x], {}, dataclasses.replace(frame, unit=where.unit), where.node)
+    finally:
+        if top:
+            interp.recorder.end_run(x)
     model.outputs = x
 
 
@@ -223,6 +236,10 @@ def _forward(interp: Interp, model: KerasModel, data: Value, frame: Frame, node)
         for want, got in zip(expected.shape.dims, standard.shape.dims):
             if is_none_dim(want) and isinstance(want, sympy.Symbol):
                 substitution[want] = got
+            elif D.eq(want, got) is not True:
+                # data the Input does not fix and Keras still runs (channels a layer broadcasts): the graph
+                # built for the Input's sizes is not what runs on it
+                return _unknown_like(model.outputs), {}
     return _substituted(model.outputs, substitution, frame.loc(node), model.label), substitution
 
 
@@ -321,9 +338,13 @@ def call_method(interp: Interp, model: Value, name: str, args: list, kwargs: dic
     subclass (whose `call` runs where the model is called)."""
     if name in _PREDICTS:
         data = args[0] if args else kwargs.get("x")
-        return _run(interp, model, data, frame, node) if data is not None else UNKNOWN
+        if data is None:
+            return UNKNOWN
+        if name == "predict":
+            data = _first_batch(data, _batch_size(args, kwargs, 1), frame.loc(node))
+        return _run(interp, model, data, frame, node)
     if name in _TRAINS:
-        return _train(interp, model, args, kwargs, frame, node)
+        return _train(interp, model, name, args, kwargs, frame, node)
     if name == "compile":
         loss = _loss_name(args[1] if len(args) > 1 else kwargs.get("loss"))
         if isinstance(model, KerasModel):
@@ -349,6 +370,34 @@ def call_method(interp: Interp, model: Value, name: str, args: list, kwargs: dic
         model.opaque = True  # the layers that remain are rebuilt: not followed
         return UNKNOWN
     return NONE if name in ("summary", "save", "save_weights", "load_weights") else UNKNOWN
+
+
+# fit/evaluate/predict(batch_size=None) on arrays: Keras's default batch
+_DEFAULT_BATCH = 32
+
+
+def _batch_size(args: list, kwargs: dict, position: int) -> Optional[int]:
+    """The batch_size a fit/evaluate/predict call asks for (its positional place after x[, y]); Keras's
+    default where it is None; None where it is not a known int."""
+    value = args[position] if len(args) > position else kwargs.get("batch_size", NONE)
+    if _is_none(value):
+        return _DEFAULT_BATCH
+    return D.as_int(to_dim(value))
+
+
+def _first_batch(data: Value, size: Optional[int], loc: Optional[Loc] = None) -> Value:
+    """The first batch Keras cuts from arrays of N samples: min(batch_size, N) of them (every batch but the
+    last is full); unchanged where N or the size is not known."""
+    if isinstance(data, (Seq, ListValue)):
+        items = [_first_batch(item, size, loc) for item in data.items]
+        return Seq(tuple(items)) if isinstance(data, Seq) else ListValue(items)
+    if not isinstance(data, Tensor) or size is None or not data.shape.ranked or not data.shape.rank:
+        return data
+    samples = D.as_int(data.shape.dims[0])
+    if samples is None or samples <= size:
+        return data
+    shape = data.shape.with_dim(0, size)
+    return dataclasses.replace(data, shape=shape, trace=data.trace + (Step("batch", shape, loc),))
 
 
 def _run(interp: Interp, model: Value, data: Value, frame: Frame, node) -> Value:
@@ -399,12 +448,15 @@ def _loss_name(value: Optional[Value]) -> Optional[str]:
     return None
 
 
-def _train(interp: Interp, model: Value, args: list, kwargs: dict, frame: Frame, node) -> Value:
+def _train(interp: Interp, model: Value, name: str, args: list, kwargs: dict, frame: Frame, node) -> Value:
     """fit/evaluate(x, y): the model on x, then the compiled loss on (y, output), as Keras computes it."""
     x = args[0] if args else kwargs.get("x")
     y = args[1] if len(args) > 1 else kwargs.get("y")
     if x is None:
         return UNKNOWN
+    if name in ("fit", "evaluate"):  # the model sees batches of batch_size: its first one
+        size = _batch_size(args, kwargs, 2)
+        x, y = _first_batch(x, size, frame.loc(node)), _first_batch(y, size, frame.loc(node)) if y is not None else None
     output = _run(interp, model, x, frame, node)
     compiled = model.loss if isinstance(model, KerasModel) else getattr(model, "compiled_loss", None)
     if compiled is not None and isinstance(y, Tensor) and isinstance(output, Tensor):

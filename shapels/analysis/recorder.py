@@ -75,11 +75,14 @@ class Recorder:
             self._stack.append(None)  # interpreted, but not kept: bounded memory
 
     def begin_model_run(self, run: Run) -> None:
-        """A model that is no class of the file (a Keras Sequential or functional model) called on data:
-        its first run under each name is kept."""
-        if any(r.class_name == run.class_name for r in self.models):
+        """A model that is no class of the file (a Keras Sequential or functional model), built or called
+        on data: one run per model, its first call on data replacing the run of its build."""
+        earlier = next((r for r in self.models if r.instance is run.instance), None)
+        if earlier is not None and (earlier.concrete or not run.concrete):
             self._stack.append(None)
             return
+        if earlier is not None:
+            self.models.remove(earlier)
         self.models.append(run)
         self._stack.append(run)
 
