@@ -116,6 +116,7 @@ class AnalysisResult:
     batch_merges: list = field(default_factory=list)  # views whose leading -1 took the batch with part of a dim
     # Binding: names at the top level and in data loops' bodies (`for x, y in loader:`), for hover
     loop_names: list = field(default_factory=list)
+    keras: bool = False  # the file imports Keras (or TensorFlow): its tensors are shown in Keras's notation
     _build_modules: Any = field(default=None, repr=False)
     _modules: Optional[list] = field(default=None, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
@@ -169,6 +170,7 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
         return result
     main = make_scope("__main__", path, module, text)
     table = main.table
+    result.keras = any(q.split(".")[0] in ("keras", "tensorflow") for q in table.aliases.values())
     recorder = Recorder()
     interp = Interpreter(main, recorder, budget, options.loader)
     positions = Positions(module)

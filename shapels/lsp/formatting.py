@@ -19,11 +19,12 @@ def tensor_type(shape: Optional[Shape]) -> str:
     return "Tensor" + shape.bracketed()
 
 
-def value_type(value: Any) -> str:
-    """A tensor's type as its framework writes it: Keras's `shape=(None, 26, 26, 32)` for a Keras
-    tensor (one with a size Keras leaves open, or made by a Keras layer), else `Tensor[...]`."""
+def value_type(value: Any, keras_file: bool = False) -> str:
+    """A tensor's type as its framework writes it: Keras's `shape=(None, 26, 26, 32)` for a Keras tensor
+    (one with a size Keras leaves open, or made by a Keras layer) or any array of a file that uses Keras
+    (`tf.random.normal(...)`'s), else `Tensor[...]`."""
     shape = value.shape if isinstance(value, Tensor) else None
-    if isinstance(value, Tensor) and is_keras(value) and shape is not None and not shape.is_unknown:
+    if isinstance(value, Tensor) and (keras_file or is_keras(value)) and shape is not None and not shape.is_unknown:
         return f"shape={shape.show()}"
     return tensor_type(shape)
 

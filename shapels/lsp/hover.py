@@ -34,7 +34,7 @@ def hover_at(server, uri: str, position: types.Position) -> Optional[types.Hover
     result_lines = split_lines(result.text)
     found = find_name(result, line, col)
     if found is not None:
-        text = name_text(found)
+        text = name_text(found, getattr(result, "keras", False))
         span = found.span
     else:
         layer = find_layer(result, result_lines, line, col)
@@ -90,7 +90,7 @@ def _callee_end(lines: list, span) -> int:
     return paren if paren >= 0 else len(text)
 
 
-def name_text(binding) -> tuple:
+def name_text(binding, keras_file: bool = False) -> tuple:
     value = binding.value
     if isinstance(value, (Number, Const)):  # `opt.imageSize: int = 64`, `lr: float = 0.01`
         python = plain(value) if isinstance(value, Number) else value.value
@@ -98,7 +98,7 @@ def name_text(binding) -> tuple:
             return f"{binding.name}: {type(python).__name__} = {python!r}", ""
         if isinstance(value, Number):
             return f"{binding.name}: int", ""  # a symbolic int (a loop's index)
-    head = f"{binding.name}: {fmt.value_type(value)}"
+    head = f"{binding.name}: {fmt.value_type(value, keras_file)}"
     return head, fmt.trace_text(value)
 
 

@@ -38,7 +38,7 @@ def hints_for(server, uri: str, rng: types.Range) -> Optional[list]:
         hints.append(
             types.InlayHint(
                 position=to_position(codec, lines, binding.span.end_line, binding.span.end_col),
-                label=f": {fmt.value_type(binding.value)}",
+                label=f": {fmt.value_type(binding.value, getattr(result, 'keras', False))}",
                 kind=types.InlayHintKind.Type,
                 padding_left=False,
                 padding_right=False,

@@ -80,3 +80,11 @@ async def test_the_squiggle_is_where_keras_raises_with_the_datas_fix(client, tmp
         workspace_edit.document_changes else next(iter(workspace_edit.changes.values()))
     [edit] = edits
     assert edit.new_text == "tf.random.normal(shape=(1, 64))" and edit.range.start.line == 5
+
+
+async def test_an_array_of_a_keras_file_is_shown_in_kerass_notation(client, tmp_path):
+    path = tmp_path / "seed002_ex1.py"
+    path.write_text(keras_source("seed002_ex1.py"))
+    uri, _ = await client.open(path)
+    text = await hover_text(client, uri, 5, 0)  # input_data = tf.random.normal(shape=(64,))
+    assert "input_data: shape=(64,)" in text, text
