@@ -62,3 +62,35 @@ def test_a_model_on_a_keras_application_gets_kerass_verdict(spelling, cells):
         assert errors == []
         [model] = [m for m in result.modules if m.name == "model"]
         assert model.output.shape.to_json() == ran
+
+
+INPUT_TENSOR = """\
+import numpy as np
+import keras
+from keras import layers
+
+model_input = keras.Input(shape=(64, 64, 3))
+base = keras.applications.ResNet50(weights=None, include_top=False, input_tensor=model_input)
+x = layers.Reshape(({cells}, 2048))(base.output)
+x = layers.GlobalAveragePooling1D()(x)
+outputs = layers.Dense(3)(x)
+model = keras.Model(model_input, outputs)
+out = model(np.zeros((2, 64, 64, 3), "float32"))
+"""
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("cells", [4, 5])
+def test_an_application_given_an_input_tensor_builds_on_it(cells):
+    # the builder takes the keras.Input as its input (backend.is_keras_tensor, get_source_inputs)
+    source = INPUT_TENSOR.format(cells=cells)
+    ran = _run(source)
+    result = analyze(source, "/tmp/transfer.py", Options(loader=FileLoader()))
+    errors = [f.span.start_line for f in result.findings if f.severity == "error"]
+    if ran is None:
+        assert cells == 5
+        assert errors == [source.splitlines().index("x = layers.Reshape((5, 2048))(base.output)") + 1]
+    else:
+        assert cells == 4 and ran == [2, 3] and errors == []
+        [model] = [m for m in result.modules if m.name == "model"]
+        assert model.output.shape.to_json() == ran

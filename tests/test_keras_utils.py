@@ -13,7 +13,7 @@ from shapels.analysis import keras_utils
 from shapels.analysis.engine import analyze
 from shapels.rules.keras_layers.spec import none_dim
 from shapels.symbolic.shape import Shape
-from shapels.values import Const, Number, Seq, Tensor
+from shapels.values import Const, Number, Seq, Step, Tensor
 
 
 def _imagenet_utils():
@@ -146,3 +146,21 @@ def test_an_application_style_file_is_followed_through_the_helpers(variant):
     else:
         assert variant == "as written"
         assert _errors(text) == []
+
+
+def test_is_keras_tensor_and_get_source_inputs_of_a_keras_input():
+    _imagenet_utils()
+    import keras
+    from keras.src.ops import operation_utils
+
+    real = keras.Input(shape=(8, 8, 3))
+    assert keras.backend.is_keras_tensor(real) and operation_utils.get_source_inputs(real) == [real]
+    assert not keras.backend.is_keras_tensor(keras.ops.zeros((2, 8, 8, 3)))
+    symbolic = Tensor(Shape.of([none_dim(), 8, 8, 3]), trace=(Step("Input", Shape.of([none_dim(), 8, 8, 3]), None),))
+    assert keras_utils.call("keras.backend.is_keras_tensor", [symbolic], {}).value is True
+    [source] = keras_utils.call("keras.src.ops.operation_utils.get_source_inputs", [symbolic], {}).items
+    assert source is symbolic
+    # an array (sizes all known) is not decided; nor are the Inputs behind a computed tensor
+    assert keras_utils.call("keras.backend.is_keras_tensor", [Tensor(Shape.of([2, 8, 8, 3]))], {}) is None
+    computed = Tensor(symbolic.shape, trace=symbolic.trace + (Step("conv", symbolic.shape, None),))
+    assert keras_utils.call("keras.utils.get_source_inputs", [computed], {}) is None

@@ -4,7 +4,8 @@ Keras's applications (keras/src/applications/*.py) and code written after them d
 and axes with a few helpers before any layer runs: `imagenet_utils.obtain_input_shape` (the input shape
 from the arguments), `backend.image_data_format()` (channels_last unless the user's keras.json says
 otherwise, which the Keras layer rules assume too), `imagenet_utils.correct_pad` (the ZeroPadding2D
-amounts before a strided conv), `imagenet_utils.validate_activation` (a check with no value). Each is
+amounts before a strided conv), `imagenet_utils.validate_activation` (a check with no value), and, for a
+builder given `input_tensor=`, `backend.is_keras_tensor` and `operation_utils.get_source_inputs`. Each is
 modelled as Keras 3.15 implements it, on plain Python values; anything unknown gives None (the caller's
 unknown). Where Keras raises (a ValueError for a bad argument), the result is unknown: an argument check,
 not a shape finding.
@@ -20,7 +21,7 @@ from shapels.analysis.python_values import MISSING_VALUE, plain
 from shapels.rules.base import from_python
 from shapels.rules.keras_layers.spec import is_none_dim
 from shapels.symbolic import dims as D
-from shapels.values import NONE, UNKNOWN, Const, Tensor, Value
+from shapels.values import NONE, UNKNOWN, Const, ListValue, Tensor, Value
 
 # The data format Keras uses when no layer names one: its default, "channels_last" (keras.json may change it).
 IMAGE_DATA_FORMAT = "channels_last"
@@ -128,11 +129,37 @@ def _no_value(args: list, kwargs: dict) -> Optional[Value]:
     return NONE
 
 
+def _only(args: list, kwargs: dict) -> Optional[Value]:
+    return args[0] if len(args) == 1 and not kwargs else None
+
+
+def _is_keras_tensor(args: list, kwargs: dict) -> Optional[Value]:
+    """True for a tensor with Keras's None batch: only a keras.Input and what layers compute from it have one
+    (an array has its sizes); anything else is not decided here."""
+    x = _only(args, kwargs)
+    if isinstance(x, Tensor) and x.shape.ranked and x.shape.rank >= 1 and is_none_dim(x.shape.dims[0]):
+        return Const(True)
+    return None
+
+
+def _source_inputs(args: list, kwargs: dict) -> Optional[Value]:
+    """`get_source_inputs(t)`: [t] where t is a keras.Input itself (its provenance is that one step); the
+    Inputs behind a computed tensor are not followed."""
+    x = _only(args, kwargs)
+    if isinstance(x, Tensor) and len(x.trace) == 1 and x.trace[0].label == "Input":
+        return ListValue([x])
+    return None
+
+
 HANDLERS: dict[str, Callable[[list, dict], Optional[Value]]] = {
     **{prefix + "obtain_input_shape": _obtain_input_shape for prefix in _IMAGENET_UTILS},
     **{prefix + "correct_pad": _correct_pad for prefix in _IMAGENET_UTILS},
     **{prefix + "validate_activation": _no_value for prefix in _IMAGENET_UTILS},
     **{prefix + "image_data_format": _image_data_format for prefix in _BACKENDS},
+    **{name: _is_keras_tensor for name in ("keras.src.backend.is_keras_tensor", "keras.backend.is_keras_tensor",
+                                           "keras.utils.is_keras_tensor")},
+    **{name: _source_inputs for name in ("keras.src.ops.operation_utils.get_source_inputs",
+                                         "keras.utils.get_source_inputs")},
 }
 
 
