@@ -33,7 +33,7 @@ Usage: .venv/bin/python corpus/script_mutants.py        writes corpus/SCRIPT_MUT
        ... --source DIR      a clone of pytorch/examples (default: .tools/pytorch-examples, cloned from
                              GitHub when missing)
        ... --script NAME     one script, table only
-       ... --cap N           N mutants per script and operator (default 4), table only
+       ... --cap N           N mutants per script and operator (default 8), table only
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ CACHE = ROOT / ".tools" / "script_labels.json"
 RESULTS = HERE / "SCRIPT_MUTANTS.md"
 PYTHON = ROOT / ".tools" / "vision-venv" / "bin" / "python"
 LABEL_VERSION = 1
-CAP = 4  # mutants per script per operator (sampled, seeded by script and operator)
+CAP = 8  # mutants per script per operator (sampled, seeded by script and operator)
 RUN_TIMEOUT = 180.0
 
 
