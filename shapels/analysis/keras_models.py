@@ -50,7 +50,7 @@ class KerasModel(Value):
     inputs: Value = NONE  # the keras.Input(s) it was built for: a Sequential's single Tensor, or NONE
     outputs: Value = NONE  # what it returns for `inputs`, once built
     opaque: bool = False  # its layers are not known (a list not followed, an .add on a path that may not run)
-    loss: Optional[str] = None  # the loss object's qualname, from compile(loss=...)
+    compiled_loss: Optional[str] = None  # the loss object's qualname, from compile(loss=...), as an Instance's
     name: Optional[str] = None
 
     @property
@@ -60,6 +60,28 @@ class KerasModel(Value):
     @property
     def built(self) -> bool:
         return isinstance(self.inputs, (Tensor, Seq, ListValue, DictValue))
+
+
+class _TopLevelRun:
+    """A model's run of its own where no other run is current (a model built or called at a file's top
+    level), for `shapes` and hover: `with _TopLevelRun(...) as run:` ... `run.output = result`."""
+
+    def __init__(self, interp: Interp, name: str, model: Value, inputs: Value, concrete: bool):
+        self.recorder = interp.recorder
+        self.active = self.recorder.current is None
+        self.run = Run(name, model, {"inputs": inputs}, interp.source, concrete=concrete,
+                       forward_loc=getattr(model, "loc", None))
+        self.output: Value = UNKNOWN
+
+    def __enter__(self) -> "_TopLevelRun":
+        if self.active:
+            self.recorder.begin_model_run(self.run)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if self.active:
+            self.recorder.end_run(self.output)
+        return False
 
 
 # -- construction ----------------------------------------------------------------------------------
@@ -90,11 +112,11 @@ def functional(interp: Interp, args: list, kwargs: dict, frame: Frame, node) -> 
     model = KerasModel(FUNCTIONAL, frame.loc(node), inputs=inputs, outputs=outputs, name=_name(kwargs))
     if not all(isinstance(t, Tensor) for t in _flat(inputs)):
         model.opaque = True
-    elif interp.recorder.current is None:  # reported as built until it is called on data
-        interp.recorder.begin_model_run(Run(model.label, model, {"inputs": inputs}, interp.source, concrete=False,
-                                            forward_loc=model.loc))
-        _record_graph(interp, model, {})
-        interp.recorder.end_run(outputs)
+    else:
+        with _TopLevelRun(interp, model.label, model, inputs, False) as run:  # as built, until called on data
+            if run.active:
+                _record_graph(interp, model, {})
+            run.output = outputs
     return model
 
 
@@ -155,18 +177,12 @@ def _build(interp: Interp, model: KerasModel, frame: Frame) -> None:
     constructor, where Keras's error in the constructor points."""
     if model.opaque or not isinstance(model.inputs, Tensor):
         return
-    top = interp.recorder.current is None
-    if top:  # a model built and never called on data is reported as built, as model.summary() shows it
-        interp.recorder.begin_model_run(Run(model.label, model, {"inputs": model.inputs}, interp.source,
-                                            concrete=False, forward_loc=model.loc))
-    x: Value = model.inputs
-    try:
+    # a model built and never called on data is reported as built, as model.summary() shows it
+    with _TopLevelRun(interp, model.label, model, model.inputs, False) as run:
+        x: Value = model.inputs
         for member in model.layers:
             where = member.loc if isinstance(member, (Layer, KerasModel)) and member.loc is not None else model.loc
-            x = interp.call(member, [x], {}, dataclasses.replace(frame, unit=where.unit), where.node)
-    finally:
-        if top:
-            interp.recorder.end_run(x)
+            x = run.output = interp.call(member, [x], {}, dataclasses.replace(frame, unit=where.unit), where.node)
     model.outputs = x
 
 
@@ -177,34 +193,21 @@ def call_model(interp: Interp, model: KerasModel, args: list, kwargs: dict, fram
     data = args[0] if args else kwargs.get("inputs", kwargs.get("x"))
     if data is None or model.opaque:
         return UNKNOWN
-    top = interp.recorder.current is None
-    if top:
-        interp.recorder.begin_model_run(Run(_display_name(interp, model, node), model, {"inputs": data},
-                                            interp.source, concrete=_concrete(data), forward_loc=model.loc))
-    result: Value = UNKNOWN
-    try:
-        result, substitution = _forward(interp, model, data, frame, node)
-        if top and model.kind == FUNCTIONAL:
+    with _TopLevelRun(interp, _display_name(interp, model, node), model, data, _concrete(data)) as run:
+        run.output, substitution = _forward(interp, model, data, frame, node)
+        if run.active and model.kind == FUNCTIONAL:
             _record_graph(interp, model, substitution)
-    finally:
-        if top:
-            interp.recorder.end_run(result)
-    return result
+    return run.output
 
 
 def call_layer_on_data(interp: Interp, layer: Layer, args: list, kwargs: dict, frame: Frame, node, apply) -> Value:
     """A Keras layer called on data at a file's top level (`dense(tf.random.normal((1, 64)))`) is a
     model of its own, as Keras runs it: recorded as a run, for `shapes` and hover. `apply` runs it."""
-    if interp.recorder.current is not None or not args or not _concrete(args[0]):
+    if not args or not _concrete(args[0]):
         return apply()
-    interp.recorder.begin_model_run(Run(_display_name(interp, layer, node), layer, {"inputs": args[0]}, interp.source,
-                                        concrete=True, forward_loc=layer.loc))
-    result: Value = UNKNOWN
-    try:
-        result = apply()
-    finally:
-        interp.recorder.end_run(result)
-    return result
+    with _TopLevelRun(interp, _display_name(interp, layer, node), layer, args[0], True) as run:
+        run.output = apply()
+    return run.output
 
 
 def keras_name(layer: Layer) -> Optional[str]:
@@ -346,11 +349,8 @@ def call_method(interp: Interp, model: Value, name: str, args: list, kwargs: dic
     if name in _TRAINS:
         return _train(interp, model, name, args, kwargs, frame, node)
     if name == "compile":
-        loss = _loss_name(args[1] if len(args) > 1 else kwargs.get("loss"))
-        if isinstance(model, KerasModel):
-            model.loss = loss
-        elif isinstance(model, Instance):
-            model.compiled_loss = loss
+        if isinstance(model, (KerasModel, Instance)):
+            model.compiled_loss = _loss_name(args[1] if len(args) > 1 else kwargs.get("loss"))
         return NONE
     if name == "add_weight":
         dims = _shape_tuple(kwargs.get("shape", args[0] if args else NONE))
@@ -458,7 +458,7 @@ def _train(interp: Interp, model: Value, name: str, args: list, kwargs: dict, fr
         size = _batch_size(args, kwargs, 2)
         x, y = _first_batch(x, size, frame.loc(node)), _first_batch(y, size, frame.loc(node)) if y is not None else None
     output = _run(interp, model, x, frame, node)
-    compiled = model.loss if isinstance(model, KerasModel) else getattr(model, "compiled_loss", None)
+    compiled = model.compiled_loss if isinstance(model, (KerasModel, Instance)) else None
     if compiled is not None and isinstance(y, Tensor) and isinstance(output, Tensor):
         loss = interp.call(FunctionRef(compiled), [], {}, frame, node)
         interp.call(loss, [y, output], {}, frame, node)
