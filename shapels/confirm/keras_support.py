@@ -49,7 +49,7 @@ def prepare() -> Optional[str]:
     try:
         import keras
     except Exception as error:  # noqa: BLE001 - ImportError, or a broken install raising anything
-        return messages.NO_KERAS.format(python=sys.executable, error=f"{type(error).__name__}: {error}")
+        return messages.NO_KERAS.format(python=sys.executable, reason=f"{type(error).__name__}: {error}")
     backend = keras.backend.backend()
     if backend != BACKEND:
         return (f"keras runs on its {backend} backend in the confirm worker (it was imported before "

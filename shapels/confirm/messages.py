@@ -95,7 +95,7 @@ def is_out_of_memory(exc_type: str, message: str) -> bool:
 
 NO_KERAS = (
     "keras is not installed for {python}: `shapels confirm` runs Keras files with Keras 3 on the torch "
-    "backend. Install the keras extra: pip install 'shapels[keras]' ({error})"
+    "backend. Install the keras extra: pip install 'shapels[keras]' ({reason})"
 )
 NO_TENSORFLOW = (
     "{what} needs TensorFlow, which is not installed: confirm runs Keras files with Keras 3 on the torch "
