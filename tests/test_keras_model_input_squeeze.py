@@ -26,6 +26,12 @@ PROGRAMS = {
     "five channels into an Input of one": ("(8, 8, 1)", "(2, 8, 8, 5)", """
         x = layers.Rescaling(1.0 / 255)(image)
     """),
+    # 1 channel where the Input has 3, into a convolution built for 3: the model's check lets it through,
+    # the convolution refuses it (the call is where Keras raises)
+    "one channel into a convolution built for three": ("(8, 8, 3)", "(2, 8, 8, 1)", """
+        x = layers.Rescaling(1.0 / 255)(image)
+        x = layers.Conv2D(4, 3)(x)
+    """),
     # another channel count, not 1 on either side: the model refuses it
     "two channels into an Input of three": ("(8, 8, 3)", "(2, 8, 8, 2)", """
         x = layers.Rescaling(1.0 / 255)(image)
@@ -63,4 +69,4 @@ def test_the_model_checks_the_last_axis_as_keras_does(name):
         assert errors == [call_line]
     else:
         assert errors == []
-    assert raised == (name == "two channels into an Input of three")
+    assert raised == (name in ("two channels into an Input of three", "one channel into a convolution built for three"))

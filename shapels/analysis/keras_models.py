@@ -24,6 +24,7 @@ from shapels.analysis.positions import Loc
 from shapels.analysis.recorder import Run
 from shapels.analysis.semantics import iterate
 from shapels.rules.base import to_dim
+from shapels.rules.keras_layers.merge import MULTI_INPUT
 from shapels.rules.keras_layers.models import LOSS_NAMES
 from shapels.rules.keras_layers.spec import is_none_dim, none_dim
 from shapels.symbolic import dims as D
@@ -240,10 +241,26 @@ def _forward(interp: Interp, model: KerasModel, data: Value, frame: Frame, node)
             if is_none_dim(want) and isinstance(want, sympy.Symbol):
                 substitution[want] = got
             elif D.eq(want, got) is not True:
-                # data the Input does not fix and Keras still runs (channels a layer broadcasts): the graph
-                # built for the Input's sizes is not what runs on it
+                # data the Input does not fix and Keras still runs (a last axis of 1): the graph built for the
+                # Input's sizes is not what runs on it; its first layers, run on the data, may refuse it
+                _rerun_first_layers(interp, model, expected, standard, frame, node)
                 return _unknown_like(model.outputs), {}
     return _substituted(model.outputs, substitution, frame.loc(node), model.label), substitution
+
+
+def _rerun_first_layers(interp: Interp, model: KerasModel, expected: Tensor, data: Tensor, frame: Frame, node) -> None:
+    """The layers from this Input along the output's chain, up to the first that takes several tensors (a
+    merge) or is not a layer, run on the data: a convolution built for 3 channels refuses 1 (Keras's
+    InputSpec), a per-channel Normalization broadcasts it. Their errors are reported on the model's call."""
+    steps = model.outputs.trace if isinstance(model.outputs, Tensor) else ()
+    if not steps or not expected.trace or steps[0] is not expected.trace[0]:
+        return  # the chain starts at another Input
+    x: Value = data
+    for step in steps[1:]:
+        layer = step.layer
+        if not isinstance(layer, Layer) or layer.kind in MULTI_INPUT or not isinstance(x, Tensor) or not x.shape.ranked:
+            return
+        x = interp.call(layer, [x], {}, frame, node)
 
 
 def _standardized(interp: Interp, expected: Tensor, received: Tensor, check_sizes: bool, frame: Frame, node) -> Value:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from shapels.codes import BROADCAST_MISMATCH, CALL_MISMATCH, CAT_MISMATCH, DIM_OUT_OF_RANGE, MATMUL_MISMATCH
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
-from shapels.rules.keras_layers.spec import is_none_dim, keras_dim, keras_layer, none_dim
+from shapels.rules.keras_layers.spec import KERAS_LAYERS, is_none_dim, keras_dim, keras_layer, none_dim
 from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -89,6 +89,11 @@ _ELEMENTWISE_EXAMPLES = [
     ex([T(2, 3, 4), T(2, 3, 5)], error=BROADCAST_MISMATCH),
     ex([T(2, 4), T(3, 4)], error=BROADCAST_MISMATCH),
 ]
+
+# Keras layers called on several tensors (a list, or query and value): a chain of single-input layers
+# stops at them (shapels/analysis/keras_models.py re-applies such chains to data)
+MULTI_INPUT = frozenset(KERAS_LAYERS + n for n in ("Add", "Multiply", "Average", "Maximum", "Minimum", "Subtract",
+                                                   "Concatenate", "Dot", "MultiHeadAttention"))
 
 for _name in ("Add", "Multiply", "Average", "Maximum", "Minimum"):
     keras_layer(_name, examples=_ELEMENTWISE_EXAMPLES)(_elementwise())

@@ -17,8 +17,18 @@ def _same(call: RuleCall):
     return call.shape("inputs")
 
 
-keras_layer("Rescaling", init="scale, offset=0.0", preserves_shape=True,
-            examples=[ex(T(2, 8, 8, 3), init=(1 / 255,), out=(2, 8, 8, 3))])(_same)
+def _rescaling(call: RuleCall):
+    """scale and offset broadcast against the input: numbers keep its shape; arrays are not followed."""
+    if not (_scalar(call.value("scale")) and _scalar(call.value("offset"))):
+        raise Unknowable("scale")
+    return call.shape("inputs")
+
+
+# Rescaling and Normalization broadcast their parameters against the input, so they may change its shape
+# (3 per-channel means against 1 channel): they keep a step in a tensor's chain, which a chain re-applied to
+# other data (keras_models) must see.
+keras_layer("Rescaling", init="scale, offset=0.0",
+            examples=[ex(T(2, 8, 8, 3), init=(1 / 255,), out=(2, 8, 8, 3))])(_rescaling)
 keras_layer("Masking", init="mask_value=0.0", preserves_shape=True,
             examples=[ex(T(2, 5, 3), out=(2, 5, 3))])(_same)
 keras_layer("ActivityRegularization", init="l1=0.0, l2=0.0", preserves_shape=True,
@@ -30,7 +40,6 @@ keras_layer("UnitNormalization", init="axis=-1", preserves_shape=True,
 @keras_layer(
     "Normalization",
     init="axis=-1, mean=None, variance=None, invert=False",
-    preserves_shape=True,
     examples=[ex(T(2, 5, 5, 3), out=(2, 5, 5, 3)), ex(T(2, 5, 5, 3), init=(-1, 0.5, 2.0), out=(2, 5, 5, 3)),
               # one mean and variance per channel, as Keras's applications pass them (ConvNeXt, EfficientNetV2)
               ex(T(2, 5, 5, 3), init=(-1, [0.5, 0.4, 0.3], [1.0, 2.0, 3.0]), out=(2, 5, 5, 3)),
