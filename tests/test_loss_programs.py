@@ -29,7 +29,7 @@ class Net(nn.Module):
 
     def forward(self, x):
         _, (h_n, _) = self.lstm(x)
-        return self.fc(h_n.view(-1, 32))
+        return self.fc(h_n.view(-1, 32))  # blamed: the view merges the 2 layers into the rows
 
 model = Net()
 criterion = nn.CrossEntropyLoss()
@@ -66,7 +66,7 @@ pred = head(torch.randn(6, 8))
 loss = F.mse_loss(pred, torch.randn(6))
 """, False),
     "one_hot_targets_of_the_wrong_width": ("""
-logits = nn.Linear(12, 10)(torch.randn(3, 12))
+logits = nn.Linear(12, 10)(torch.randn(3, 12))  # blamed: the targets say 9 classes
 target = F.one_hot(torch.randint(0, 9, (3,)), 9).float()
 loss = F.cross_entropy(logits, target)  # error
 """, True),
@@ -142,9 +142,17 @@ def test_loss_program_against_torch(name):
         assert findings == [], [(f.code, f.message) for f in findings]
         return
     [finding] = findings
-    marked = next(i for i, line in enumerate(source.splitlines(), 1) if "# error" in line)
-    assert (finding.code, finding.severity, finding.span.start_line) == ("loss-target", "error", marked), finding
+    lines = source.splitlines()
+    marked = next(i for i, line in enumerate(lines, 1) if "# error" in line)  # where torch raises
+    # where the blame belongs, when a cause names another line (with a fix that makes the program run)
+    blamed = next((i for i, line in enumerate(lines, 1) if "# blamed" in line), marked)
+    assert (finding.code, finding.severity, finding.span.start_line) == ("loss-target", "error", blamed), finding
     assert raised_at == marked
+    if blamed != marked:
+        span = finding.fix.span
+        lines[span.start_line - 1] = lines[span.start_line - 1][:span.start_col] + finding.fix.content + \
+            lines[span.start_line - 1][span.end_col:]
+        assert _run("\n".join(lines)) is None, finding.fix.content
 
 
 def test_float_class_indices_offer_a_cast_on_the_target():

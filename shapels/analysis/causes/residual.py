@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
+import libcst as cst
+
 from shapels.analysis.causes.base import Cause, kind_of
 from shapels.analysis.findings import Finding, Fix
 from shapels.codes import BROADCAST_MISMATCH
@@ -35,15 +37,17 @@ def width_of_a_broadcast_operand(finding: Finding) -> Iterator[Cause]:
     for one, other in ((first, second), (second, first)):
         found = _maker(one, dim)
         if found is not None:
-            makers.append((found[2], found[0], found[1], D.as_int(one.shape.dims[dim]), D.as_int(other.shape.dims[dim])))
-    for _, layer, param, mine, theirs in sorted(makers, key=lambda m: m[0]):
+            makers.append((found[2], found[0], found[1], D.as_int(one.shape.dims[dim]), D.as_int(other.shape.dims[dim]),
+                           _maker(other, dim)))
+    for _, layer, param, mine, theirs, sibling in sorted(makers, key=lambda m: m[0]):
         # Written as a name (`nn.Linear(hidden, hidden)`), the argument is one of the class's sizes: another
         # name there keeps the author's terms and every instance; else where the value was written.
         named = (getattr(layer, "named_args", None) or {}).get(param)
         candidates = [(named, name) for name in _names_holding(named, theirs)] if named is not None else []
         where = layer.arg_locs.get(param)
         if where is not None:
-            candidates += [(where, text) for text in _names_holding(where, theirs) + [str(theirs)]]
+            candidates += [(where, text) for text in _sibling_text(where, sibling) + _names_holding(where, theirs)
+                           + [str(theirs)]]
         for loc, text in candidates:
             fix = Fix(f"Set {layer.label}'s {param} to {text}", loc, text, target=f"{layer.label}'s {param}",
                       param=param, size=theirs)
@@ -52,19 +56,46 @@ def width_of_a_broadcast_operand(finding: Finding) -> Iterator[Cause]:
 
 
 def _maker(tensor: Tensor, dim: int) -> Optional[tuple]:
-    """(layer, its argument, steps since) of the Linear (last dim) or convolution (channel dim) that made
-    `dim` of the tensor, through later steps of the same rank that keep that size."""
+    """(layer, its argument, steps since) of the Linear or Dense (last dim) or convolution (channel dim:
+    dim 1 for torch's, the last for Keras's channels-last ones) that made `dim` of the tensor, through
+    later steps of the same rank that keep that size."""
     rank, size = tensor.shape.rank, D.as_int(tensor.shape.dims[dim])
     for since, step in enumerate(reversed(tensor.trace)):
         shape = step.shape
         if not shape.ranked or shape.rank != rank or D.as_int(shape.dims[dim]) != size:
             return None
         kind = kind_of(step.layer)
-        if kind == "Linear" and dim == rank - 1:
-            return step.layer, "out_features", since
+        if kind in ("Linear", "Dense") and dim == rank - 1:
+            return step.layer, "out_features" if kind == "Linear" else "units", since
         if kind in ("Conv1d", "Conv2d", "Conv3d") and dim == rank - int(kind[4]) - 1:
             return step.layer, "out_channels", since
+        if kind in _KERAS_CONVS and dim == _keras_channels(step.layer, rank):
+            return step.layer, "filters", since
     return None
+
+
+# Keras's convolutions whose `filters` sizes the output's channels
+_KERAS_CONVS = ("Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+                "SeparableConv1D", "SeparableConv2D")
+
+
+def _keras_channels(layer, rank: int) -> int:
+    """The channel axis of a Keras convolution's output: the last unless data_format is channels_first."""
+    fmt = layer.args.get("data_format") if hasattr(layer, "args") else None
+    return 1 if getattr(fmt, "value", None) == "channels_first" else rank - 1
+
+
+def _sibling_text(where, sibling: Optional[tuple]) -> list:
+    """The expression the other operand's maker wrote for its width (`4 * filters`), where it was written in
+    the same function: the author's own terms for the size, valid at this argument too."""
+    if sibling is None:
+        return []
+    other, param, _ = sibling
+    written = getattr(other, "arg_locs", {}).get(param)
+    if written is None or written.unit is not where.unit or written.node is where.node:
+        return []
+    text = cst.Module(body=[]).code_for_node(written.node)
+    return [text] if text != cst.Module(body=[]).code_for_node(where.node) else []
 
 
 def _names_holding(loc, size: int) -> list:
