@@ -249,18 +249,23 @@ def _forward(interp: Interp, model: KerasModel, data: Value, frame: Frame, node)
 
 
 def _rerun_first_layers(interp: Interp, model: KerasModel, expected: Tensor, data: Tensor, frame: Frame, node) -> None:
-    """The layers from this Input along the output's chain, up to the first that takes several tensors (a
-    merge) or is not a layer, run on the data: a convolution built for 3 channels refuses 1 (Keras's
-    InputSpec), a per-channel Normalization broadcasts it. Their errors are reported on the model's call."""
-    steps = model.outputs.trace if isinstance(model.outputs, Tensor) else ()
-    if not steps or not expected.trace or steps[0] is not expected.trace[0]:
-        return  # the chain starts at another Input
+    """The layers the functional API called on this Input, one after the other (each on the tensor the last
+    one gave), up to the first that takes several tensors, run on the data: a convolution built for 3
+    channels refuses 1 (Keras's InputSpec), a per-channel Normalization broadcasts it. Their errors are
+    reported on the model's call."""
+    consumers: dict = {}
+    for event in interp.recorder.graph:
+        if len(event.inputs) == 1 and isinstance(event.inputs[0], Tensor):
+            consumers.setdefault(id(event.inputs[0]), event)
+    built: Value = expected
     x: Value = data
-    for step in steps[1:]:
-        layer = step.layer
-        if not isinstance(layer, Layer) or layer.kind in MULTI_INPUT or not isinstance(x, Tensor) or not x.shape.ranked:
+    while True:
+        event = consumers.get(id(built))
+        if event is None or not isinstance(event.layer, Layer) or event.layer.kind in MULTI_INPUT \
+                or not isinstance(x, Tensor) or not x.shape.ranked:
             return
-        x = interp.call(layer, [x], {}, frame, node)
+        x = interp.call(event.layer, [x], {}, frame, node)
+        built = event.output
 
 
 def _standardized(interp: Interp, expected: Tensor, received: Tensor, check_sizes: bool, frame: Frame, node) -> Value:

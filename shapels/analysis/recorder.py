@@ -56,6 +56,7 @@ class Recorder:
         self._finding_keys: set = set()
         self.runs: dict[str, list[Run]] = {}
         self.models: list[Run] = []  # runs of models built at a file's top level (Keras), in call order
+        self.graph: list[LayerEvent] = []  # layer calls made outside every run, in order (Keras's functional API)
         self._stack: list[Optional[Run]] = []
         self.notes: list[str] = []
         # (unit, call node) of the calls being made from the analysed file, innermost last (calls.call)
@@ -113,6 +114,8 @@ class Recorder:
         run = self.current
         if run is not None:
             run.layers.append(LayerEvent(loc, layer, inputs, output))
+        elif not self._stack:  # outside every run: a functional model's graph being built (keras_models)
+            self.graph.append(LayerEvent(loc, layer, inputs, output))
 
     # -- findings -----------------------------------------------------------------------------
     def add(self, finding: Finding) -> None:

@@ -37,9 +37,20 @@ keras_layer("UnitNormalization", init="axis=-1", preserves_shape=True,
             examples=[ex(T(2, 5, 3), out=(2, 5, 3))])(_same)
 
 
+def _normalized_axes(call: RuleCall, shape: Shape) -> dict:
+    """An adapted Normalization (no mean given) builds its mean and variance from the sizes of its axis."""
+    axis = call.value("axis")
+    axis = D.as_int(axis.value) if isinstance(axis, Number) else None
+    if axis is None or not shape.ranked or not -shape.rank <= axis < shape.rank:
+        raise Unknowable("axis")
+    return {axis: shape.dim(axis)}
+
+
 @keras_layer(
     "Normalization",
     init="axis=-1, mean=None, variance=None, invert=False",
+    builds=_normalized_axes,
+    refuses_other_sizes=False,  # its mean and variance broadcast against a later input
     examples=[ex(T(2, 5, 5, 3), out=(2, 5, 5, 3)), ex(T(2, 5, 5, 3), init=(-1, 0.5, 2.0), out=(2, 5, 5, 3)),
               # one mean and variance per channel, as Keras's applications pass them (ConvNeXt, EfficientNetV2)
               ex(T(2, 5, 5, 3), init=(-1, [0.5, 0.4, 0.3], [1.0, 2.0, 3.0]), out=(2, 5, 5, 3)),
@@ -53,11 +64,17 @@ def normalization(call: RuleCall):
         if value is None or not (_scalar(call.value("mean")) and _scalar(call.value("variance"))
                                  or _per_axis(call, value)):
             raise Unknowable("mean")
-    return call.shape("inputs")
+    shape = call.shape("inputs")
+    built = call.layer.built if call.layer is not None else None
+    for axis, size in (built or {}).items():
+        if shape.ranked and -shape.rank <= axis < shape.rank and D.eq(shape.dim(axis), size) is not True:
+            raise Unknowable("inputs")  # broadcast against the sizes it was built for (1 channel to 3): not followed
+    return shape
 
 
 def _scalar(value) -> bool:
-    return isinstance(getattr(value, "value", None), (int, float))
+    """A number (an int, a float, or the analysis's exact integer), not an array."""
+    return isinstance(value, Number) and (isinstance(value.value, (int, float)) or getattr(value.value, "is_number", False))
 
 
 def _per_axis(call: RuleCall, shape: Shape) -> bool:

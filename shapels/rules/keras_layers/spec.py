@@ -42,14 +42,15 @@ class KerasLayer:
 
 
 def keras_layer(*names: str, init: str = "", call: str = "inputs", examples=(), preserves_shape: bool = False,
-                builds=None, makes_width: Optional[str] = None):
+                builds=None, makes_width: Optional[str] = None, refuses_other_sizes: bool = True):
     """Register a rule for a Keras layer class. `names` are the class names under `keras.layers`
     (aliases included: MaxPool2D for MaxPooling2D); `init` its constructor's own parameters (the
     base Layer's name=, dtype=, input_shape=... are taken by **kwargs); `call` those of its call().
     Every Keras layer's __call__ also takes `training=`. `builds`: (call, input shape) -> the
     {axis: size} its weights are built from at the first call (the InputSpec Keras sets in build()),
-    which every later call of the same layer must match. `makes_width`: the argument that sizes its
-    output's last axis (Dense's units), as for torch's layers."""
+    which every later call of the same layer must match (unless `refuses_other_sizes` is False: a layer
+    whose built weights broadcast against a later input, which its rule then reads from `call.layer.built`).
+    `makes_width`: the argument that sizes its output's last axis (Dense's units), as for torch's layers."""
     qualnames = [n if "." in n else KERAS_LAYERS + n for n in names]
     init_spec = ", ".join(p for p in (init, "**kwargs") if p)
     call_spec = call if "training" in call else f"{call}, training=None"
@@ -57,7 +58,7 @@ def keras_layer(*names: str, init: str = "", call: str = "inputs", examples=(), 
                      builds=builds, makes_width=makes_width)
 
     def wrap(fn):
-        register(on_call(_matching_built_input(fn) if builds is not None else fn))
+        register(on_call(_matching_built_input(fn) if builds is not None and refuses_other_sizes else fn))
         return fn
 
     return wrap
