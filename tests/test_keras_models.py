@@ -330,3 +330,28 @@ def test_output_shape_attribute_reads_as_keras_prints_it():
     result = analyze(source)
     # the raise is certainly not taken: the error after it is reached, as in a real run
     assert [(f.span.start_line, f.code) for f in result.findings if f.severity == "error"] == [(8, "layer-input-rank")]  # with its fix: a batch axis on the data
+
+
+def test_a_residual_branch_of_another_width_is_blamed_on_a_conv_with_the_other_branchs_expression():
+    """ResNet's bottleneck with the shortcut's filters doubled: Keras fails at the Add, but the width was
+    made by a conv; the fix writes the other branch's own expression (4 * filters), valid in every block."""
+    source = HEADER + textwrap.dedent("""
+        def block(x, filters, conv_shortcut=True):
+            shortcut = layers.Conv2D(2 * 4 * filters, 1)(x) if conv_shortcut else x
+            x = layers.Conv2D(filters, 1)(x)
+            x = layers.Conv2D(filters, 3, padding="same")(x)
+            x = layers.Conv2D(4 * filters, 1)(x)
+            return layers.Add()([shortcut, x])
+
+        inputs = keras.Input(shape=(8, 8, 16))
+        x = block(inputs, 8)
+        x = block(x, 8, conv_shortcut=False)
+        x = block(x, 16)
+        model = keras.Model(inputs, x)
+        out = model(np.zeros((2, 8, 8, 16), "float32"))
+    """)
+    assert run_for_real(source)[0] is not None
+    [error] = [f for f in analyze(source).findings if f.severity == "error"]
+    line = source.splitlines()[error.span.start_line - 1]
+    assert "layers.Conv2D(2 * 4 * filters, 1)" in line and error.fix.content == "4 * filters"
+    assert run_for_real(apply_fix(source, error.fix)) == (None, (2, 8, 8, 64))
