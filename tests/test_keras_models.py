@@ -355,3 +355,36 @@ def test_a_residual_branch_of_another_width_is_blamed_on_a_conv_with_the_other_b
     line = source.splitlines()[error.span.start_line - 1]
     assert "layers.Conv2D(2 * 4 * filters, 1)" in line and error.fix.content == "4 * filters"
     assert run_for_real(apply_fix(source, error.fix)) == (None, (2, 8, 8, 64))
+
+
+BOTTLENECK = """
+    def block(x, filters, stride=1):
+        shortcut = layers.Conv2D(4 * filters, 1, strides=stride)(x)
+        x = layers.Conv2D(filters, 1, strides=stride)(x)
+        x = layers.Conv2D(filters, 3, padding="same")(x)
+        x = layers.Conv2D(4 * filters, 1)(x)
+        return layers.Add()([shortcut, x])
+
+    inputs = keras.Input(shape=(16, 16, 8))
+    x = block(inputs, 4)
+    x = block(x, 8, stride=2)
+    model = keras.Model(inputs, x)
+    out = model(np.zeros((2, 16, 16, 8), "float32"))
+"""
+
+
+@pytest.mark.parametrize("written, mistake, fix", [
+    ("layers.Conv2D(4 * filters, 1, strides=stride)", "layers.Conv2D(4 * filters, 3, strides=stride)", "1"),
+    ("layers.Conv2D(4 * filters, 1, strides=stride)", "layers.Conv2D(4 * filters, 1, strides=stride * 2)", "stride"),
+    ('layers.Conv2D(filters, 3, padding="same")', 'layers.Conv2D(filters, 3, padding="valid")', '"same"'),
+], ids=["kernel", "strides", "padding"])
+def test_a_branch_whose_window_differs_is_blamed_where_it_differs(written, mistake, fix):
+    """Keras fails at the Add; the window argument that differs from the other window layers' is where the
+    author wrote the mistake, and theirs (their own expression) is the fix, in every block."""
+    source = HEADER + textwrap.dedent(BOTTLENECK)
+    assert run_for_real(source)[0] is None
+    mutant = source.replace(written, mistake)
+    assert run_for_real(mutant)[0] is not None
+    [error] = [f for f in analyze(mutant).findings if f.severity == "error"]
+    assert mistake in mutant.splitlines()[error.span.start_line - 1] and error.fix.content == fix
+    assert apply_fix(mutant, error.fix) == source

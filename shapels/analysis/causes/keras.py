@@ -11,7 +11,8 @@ import libcst as cst
 from shapels.analysis.causes.base import Cause, Source
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
-from shapels.codes import LOSS_TARGET, MISSING_FLATTEN
+from shapels.codes import BROADCAST_MISMATCH, CAT_MISMATCH, LOSS_TARGET, MISSING_FLATTEN
+from shapels.symbolic import dims as D
 from shapels.values import Layer, Tensor
 
 _DENSE = "keras.layers.Dense"
@@ -71,3 +72,74 @@ def _fix(layer: Layer, applied, source: Source) -> Optional[Fix]:
                    f"{flatten}()({source.code(argument)})", target="the Dense's input")
     return None
 
+
+
+# Keras's layers that slide a window over a map, and the arguments that set the map they leave
+_SLIDING = {"Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D", "SeparableConv1D",
+            "SeparableConv2D", "DepthwiseConv1D", "DepthwiseConv2D", "Conv1DTranspose", "Conv2DTranspose",
+            "Conv3DTranspose", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "MaxPool1D", "MaxPool2D", "MaxPool3D",
+            "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "AvgPool1D", "AvgPool2D", "AvgPool3D"}
+_GEOMETRY = ("padding", "strides", "kernel_size", "pool_size")  # the likeliest edit first
+MAX_GEOMETRY = 6  # edits tried per finding
+
+
+def odd_branch_geometry(finding: Finding, source: Source) -> Iterator[Cause]:
+    """Two branches that meet at a Keras Add or Concatenate with maps of different sizes (ResNet's shortcut
+    conv given kernel 3 where its siblings have 1, a stride where the other branch has `stride`, "valid"
+    where "same" keeps the size): the window layer of one branch whose kernel, strides, padding or pool size
+    differs from the ones the other window layers of that code write, set to theirs (their own expression,
+    `stride`), or a "valid" padding to "same". Nearest the merge first; the re-analysis decides."""
+    evidence = finding.evidence
+    if finding.code not in (BROADCAST_MISMATCH, CAT_MISMATCH) or evidence is None or len(evidence.operands) != 2:
+        return
+    first, second = evidence.operands
+    if not (isinstance(first, Tensor) and isinstance(second, Tensor) and first.shape.ranked and second.shape.ranked
+            and first.shape.rank == second.shape.rank and first.shape.rank >= 3):
+        return
+    spatial = range(1, first.shape.rank - 1)
+    if not any(D.eq(first.shape.dims[i], second.shape.dims[i]) is False for i in spatial):
+        return  # the maps agree: a width, not a geometry (residual.py's)
+    branches = []
+    for one, other in ((first, second), (second, first)):
+        shared = {id(step) for step in other.trace}
+        branches.append([step.layer for step in one.trace if id(step) not in shared and _sliding(step.layer)])
+    everyone = branches[0] + branches[1]
+    tried = 0
+    for layer in [layer for branch in branches for layer in reversed(branch)]:
+        for param in _GEOMETRY:
+            where = layer.arg_locs.get(param)
+            if where is None or param in layer.named_args or isinstance(where.node, cst.Name):
+                continue  # a name (`kernel_size`) is the caller's hyperparameter: it stays
+            current = source.code(where.node)
+            for text in _their_geometry(layer, param, where, current, everyone, source):
+                if tried == MAX_GEOMETRY:
+                    return
+                tried += 1
+                fix = Fix(f"Set {layer.label}'s {param} to {text}", where, text, target=f"{layer.label}'s {param}")
+                yield Cause(finding.code, fix, f"{layer.label}'s {param}={current} differs from the other window layers' "
+                                               f"{text}, and the branches meet with maps of different sizes: "
+                                               f"{finding.message}")
+
+
+def _sliding(layer) -> bool:
+    return isinstance(layer, Layer) and layer.kind.startswith("keras.layers.") and layer.short_kind in _SLIDING
+
+
+def _their_geometry(layer: Layer, param: str, where: Loc, current: str, everyone: list, source: Source) -> list:
+    """What the other window layers write for `param`, the most written first, where it reads the same
+    names (the same function, or the top level for both); and "same" for a "valid" padding."""
+    texts: list = []
+    for other in everyone:
+        # a bare name is where it is written (named_args), not the caller's value it was traced to (arg_locs)
+        written = (other.named_args.get(param) or other.arg_locs.get(param)) if other is not layer else None
+        if written is not None and _same_scope(written.unit, where.unit):
+            texts.append(source.code(written.node))
+    options = sorted({t for t in texts if t != current}, key=lambda t: -texts.count(t))
+    if param == "padding" and current.strip("'\"").lower() == "valid":
+        options.append('"same"')
+    return options
+
+
+def _same_scope(a, b) -> bool:
+    functions = (cst.FunctionDef, cst.Lambda)
+    return a is b or not isinstance(a, functions) and not isinstance(b, functions)
