@@ -374,13 +374,13 @@ BOTTLENECK = """
 
 
 @pytest.mark.parametrize("written, mistake, fix", [
-    ("layers.Conv2D(4 * filters, 1, strides=stride)", "layers.Conv2D(4 * filters, 3, strides=stride)", "1"),
     ("layers.Conv2D(4 * filters, 1, strides=stride)", "layers.Conv2D(4 * filters, 1, strides=stride * 2)", "stride"),
     ('layers.Conv2D(filters, 3, padding="same")', 'layers.Conv2D(filters, 3, padding="valid")', '"same"'),
-], ids=["kernel", "strides", "padding"])
+], ids=["strides", "padding"])
 def test_a_branch_whose_window_differs_is_blamed_where_it_differs(written, mistake, fix):
     """Keras fails at the Add; the window argument that differs from the other window layers' is where the
-    author wrote the mistake, and theirs (their own expression) is the fix, in every block."""
+    author wrote the mistake, and theirs (their own expression) is the fix, in every block. (A convolution's
+    kernel is not compared: a bottleneck mixes 1 and 3, and either branch's could be made to agree.)"""
     source = HEADER + textwrap.dedent(BOTTLENECK)
     assert run_for_real(source)[0] is None
     mutant = source.replace(written, mistake)

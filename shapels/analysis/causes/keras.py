@@ -11,7 +11,8 @@ import libcst as cst
 from shapels.analysis.causes.base import Cause, Source
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
-from shapels.codes import BROADCAST_MISMATCH, CAT_MISMATCH, LOSS_TARGET, MISSING_FLATTEN
+from shapels.codes import (BROADCAST_MISMATCH, CAT_MISMATCH, CONV_KERNEL_TOO_LARGE, LOSS_TARGET, MISSING_FLATTEN,
+                           POOL_OUTPUT_EMPTY)
 from shapels.symbolic import dims as D
 from shapels.values import Layer, Tensor
 
@@ -79,65 +80,85 @@ _SLIDING = {"Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Con
             "SeparableConv2D", "DepthwiseConv1D", "DepthwiseConv2D", "Conv1DTranspose", "Conv2DTranspose",
             "Conv3DTranspose", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "MaxPool1D", "MaxPool2D", "MaxPool3D",
             "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "AvgPool1D", "AvgPool2D", "AvgPool3D"}
-_GEOMETRY = ("padding", "strides", "kernel_size", "pool_size")  # the likeliest edit first
+_GEOMETRY = ("padding", "strides", "pool_size")  # a pool's: its siblings' are the convention
+# A convolution's kernel is no convention (a bottleneck mixes 1 and 3): only its padding and strides are compared
+_CONV_GEOMETRY = ("padding", "strides")
 MAX_GEOMETRY = 6  # edits tried per finding
 
 
 def odd_branch_geometry(finding: Finding, source: Source) -> Iterator[Cause]:
-    """Two branches that meet at a Keras Add or Concatenate with maps of different sizes (ResNet's shortcut
-    conv given kernel 3 where its siblings have 1, a stride where the other branch has `stride`, "valid"
-    where "same" keeps the size): the window layer of one branch whose kernel, strides, padding or pool size
-    differs from the ones the other window layers of that code write, set to theirs (their own expression,
-    `stride`), or a "valid" padding to "same". Nearest the merge first; the re-analysis decides."""
-    evidence = finding.evidence
-    if finding.code not in (BROADCAST_MISMATCH, CAT_MISMATCH) or evidence is None or len(evidence.operands) != 2:
+    """A window layer (conv, pool) whose padding, strides, kernel or pool size differs from what the other
+    window layers of the same code write, set to theirs (their own expression, `stride`), or a "valid"
+    padding to "same". Where branches meet at a Keras Add or Concatenate with maps of different sizes
+    (ResNet's shortcut given kernel 3 where its siblings have 1, an Inception branch's pool without "same"),
+    the layers of the branches that differ from the most common map; where a map became too small for a
+    later window (VGG's pool of 3 among pools of 2), the layers that made it. Nearest the failure first;
+    the re-analysis decides."""
+    groups = _window_layers(finding)
+    if groups is None:
         return
-    first, second = evidence.operands
-    if not (isinstance(first, Tensor) and isinstance(second, Tensor) and first.shape.ranked and second.shape.ranked
-            and first.shape.rank == second.shape.rank and first.shape.rank >= 3):
-        return
-    spatial = range(1, first.shape.rank - 1)
-    if not any(D.eq(first.shape.dims[i], second.shape.dims[i]) is False for i in spatial):
-        return  # the maps agree: a width, not a geometry (residual.py's)
-    branches = []
-    for one, other in ((first, second), (second, first)):
-        shared = {id(step) for step in other.trace}
-        branches.append([step.layer for step in one.trace if id(step) not in shared and _sliding(step.layer)])
-    everyone = branches[0] + branches[1]
-    tried = 0
-    for layer in [layer for branch in branches for layer in reversed(branch)]:
-        for param in _GEOMETRY:
+    suspects, everyone = groups
+    candidates = []  # (how much more the others write it than what this layer has, order, layer, param, ...)
+    for order, layer in enumerate(suspects):
+        for param in _GEOMETRY if "Pool" in layer.short_kind else _CONV_GEOMETRY:
             where = layer.arg_locs.get(param)
             if where is None or param in layer.named_args or isinstance(where.node, cst.Name):
                 continue  # a name (`kernel_size`) is the caller's hyperparameter: it stays
             current = source.code(where.node)
-            for text in _their_geometry(layer, param, where, current, everyone, source):
-                if tried == MAX_GEOMETRY:
-                    return
-                tried += 1
-                fix = Fix(f"Set {layer.label}'s {param} to {text}", where, text, target=f"{layer.label}'s {param}")
-                yield Cause(finding.code, fix, f"{layer.label}'s {param}={current} differs from the other window layers' "
-                                               f"{text}, and the branches meet with maps of different sizes: "
-                                               f"{finding.message}")
+            written = _their_texts(layer, param, where, everyone, source)
+            options = {t: written.count(t) - written.count(current) for t in written if t != current}
+            if param == "padding" and current.strip("'\"").lower() == "valid":
+                options.setdefault('"same"', 1)  # the convention that keeps the size
+            candidates += [(-lead, order, layer, param, where, current, text) for text, lead in options.items() if lead > 0]
+    for _, _, layer, param, where, current, text in sorted(candidates, key=lambda c: c[:2])[:MAX_GEOMETRY]:
+        fix = Fix(f"Set {layer.label}'s {param} to {text}", where, text, target=f"{layer.label}'s {param}")
+        yield Cause(finding.code, fix, f"{layer.label}'s {param}={current} differs from the other window layers' "
+                                       f"{text}, and the map it leaves is not the size the rest expects: "
+                                       f"{finding.message}")
+
+
+def _window_layers(finding: Finding) -> Optional[tuple]:
+    """(the window layers that may be at fault, nearest the failure first; every window layer to compare
+    them with), or None where the finding is not about a map's size."""
+    evidence = finding.evidence
+    if evidence is None:
+        return None
+    if finding.code in (POOL_OUTPUT_EMPTY, CONV_KERNEL_TOO_LARGE) and isinstance(evidence.source, Tensor):
+        layers = [step.layer for step in evidence.source.trace if _sliding(step.layer)]
+        return list(reversed(layers)), layers
+    if finding.code not in (BROADCAST_MISMATCH, CAT_MISMATCH):
+        return None
+    maps = [t for t in evidence.operands if isinstance(t, Tensor) and t.shape.ranked and t.shape.rank >= 3]
+    if len(maps) < 2 or len({t.shape.rank for t in maps}) != 1:
+        return None
+    sides = [tuple(D.as_int(d) for d in t.shape.dims[1:-1]) for t in maps]
+    if None in {d for side in sides for d in side} or len(set(sides)) < 2:
+        return None  # the maps agree (a width: residual.py's), or a size is not known
+    usual = max(set(sides), key=sides.count)
+    branches = []
+    for tensor, side in zip(maps, sides):
+        others = {id(step) for t in maps if t is not tensor for step in t.trace}
+        own = [step.layer for step in tensor.trace if id(step) not in others and _sliding(step.layer)]
+        branches.append((side != usual, own))
+    suspects = [layer for odd, own in branches if odd for layer in reversed(own)] + \
+        [layer for odd, own in branches if not odd for layer in reversed(own)]
+    return suspects, [layer for _, own in branches for layer in own]
 
 
 def _sliding(layer) -> bool:
     return isinstance(layer, Layer) and layer.kind.startswith("keras.layers.") and layer.short_kind in _SLIDING
 
 
-def _their_geometry(layer: Layer, param: str, where: Loc, current: str, everyone: list, source: Source) -> list:
-    """What the other window layers write for `param`, the most written first, where it reads the same
-    names (the same function, or the top level for both); and "same" for a "valid" padding."""
+def _their_texts(layer: Layer, param: str, where: Loc, everyone: list, source: Source) -> list:
+    """What the other window layers write for `param`, one entry each, where it reads the same names (the
+    same function, or the top level for both)."""
     texts: list = []
     for other in everyone:
         # a bare name is where it is written (named_args), not the caller's value it was traced to (arg_locs)
         written = (other.named_args.get(param) or other.arg_locs.get(param)) if other is not layer else None
         if written is not None and _same_scope(written.unit, where.unit):
             texts.append(source.code(written.node))
-    options = sorted({t for t in texts if t != current}, key=lambda t: -texts.count(t))
-    if param == "padding" and current.strip("'\"").lower() == "valid":
-        options.append('"same"')
-    return options
+    return texts
 
 
 def _same_scope(a, b) -> bool:
