@@ -4,7 +4,9 @@
   each input against the keras.Input it was built for, as `Functional._adjust_input_rank` and its
   InputSpec do: one extra trailing axis of size 1 is squeezed, one missing axis is added where the
   Input's last axis is 1, any other rank is an error; a size that differs where the Input fixes it is
-  an error for a functional model (a Sequential's layers check their own built sizes instead).
+  an error for a functional model, compared as its InputSpec does, on the data as passed, a last axis of
+  1 dropped on either side, over the axes both have (a Sequential's layers check their own built sizes
+  instead).
 - The losses `compile(loss=...)` names, called with (y_true, y_pred) by `fit`/`evaluate`: Keras's
   rules for the target's shape.
 """
@@ -54,13 +56,16 @@ def model_input(call: RuleCall):
                   f"{received.show()} has rank {received.rank} (Keras: expected shape={_keras_shape(expected)}, found "
                   f"shape={received.show()})", input_name="received")
     if call.flag("check_sizes") is not False:
-        # at the same rank, the InputSpec squeezes a last axis of 1 on either side before it compares, and
-        # compares only the axes both then have: a last axis of 1 is not checked by the model (its layers
-        # decide: a conv built for 3 channels refuses 1, a Normalization with 3 means broadcasts it)
-        squeezed = len(received.dims) == len(want) and (D.as_int(want[-1]) == 1 or D.as_int(got[-1]) == 1)
-        for axis, (w, g) in enumerate(zip(want, got)):
-            if squeezed and axis == len(want) - 1:
-                continue
+        # the InputSpec (allow_last_axis_squeeze) looks at the data as passed, before the rank is adjusted:
+        # it drops a last axis of 1 on either side and compares only the axes both then have, so a
+        # (4, 12, 1) image meets a (None, 12, 12, 1) Input on its first two axes only and runs, expanded
+        # to (4, 12, 1, 1): its layers decide (a conv built for 3 channels refuses 1)
+        spec, data = list(want), list(received.dims)
+        if data and D.as_int(data[-1]) == 1:
+            data = data[:-1]
+        if spec and D.as_int(spec[-1]) == 1:
+            spec = spec[:-1]
+        for axis, (w, g) in enumerate(zip(spec, data)):
             if _differs(w, g):
                 call.fail(INPUT_SHAPE, f"the model was built for inputs of shape {_keras_shape(expected)}, and this "
                           f"input {received.show()} has {D.show(g)} at axis {axis}, where the model takes {D.show(w)} "
