@@ -69,7 +69,7 @@ class _TopLevelRun:
 
     def __init__(self, interp: Interp, name: str, model: Value, inputs: Value, concrete: bool):
         self.recorder = interp.recorder
-        self.active = self.recorder.current is None
+        self.active = self.recorder.at_top_level
         self.run = Run(name, model, {"inputs": inputs}, interp.source, concrete=concrete,
                        forward_loc=getattr(model, "loc", None))
         self.output: Value = UNKNOWN

@@ -96,6 +96,11 @@ class Recorder:
     def current(self) -> Optional[Run]:
         return self._stack[-1] if self._stack else None
 
+    @property
+    def at_top_level(self) -> bool:
+        """No run in progress, kept or not (a model's second run on data is interpreted, not kept)."""
+        return not self._stack
+
     def begin_loop(self) -> None:
         self._loops.append(len(self._stack))
 

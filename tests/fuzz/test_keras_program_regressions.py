@@ -43,3 +43,22 @@ def test_functional_input_expanded_to_another_size_runs(body):
     assert run_for_real(HEADER + body).error is None
     check_program(program(body))
 
+
+# Fitted and called on data with 3 channels where the Input has 1: Keras runs the graph on the data
+# (the Permute puts the 28 columns last, the Dense keeps them), and its output is (4, 10).
+FIT_OTHER_CHANNELS = """\
+inputs = keras.Input(shape=(16, 28, 1))
+x = layers.Permute((3, 1, 2))(inputs)
+x = layers.GlobalAveragePooling2D()(x)
+y = layers.Dense(28)(x)
+x = layers.add([x, y])
+x = layers.Dense(10, activation="softmax")(x)
+model = keras.Model(inputs, x)
+model.compile(optimizer="adam", loss="categorical_crossentropy")
+model.fit(np.zeros((4, 16, 28, 3)), np.zeros((4, 10)), epochs=1, verbose=0)
+out = model(np.zeros((4, 16, 28, 3)))
+"""
+
+
+def test_functional_output_on_data_of_other_channels():
+    check_program(program(FIT_OTHER_CHANNELS))
