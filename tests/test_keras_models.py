@@ -83,6 +83,18 @@ PROGRAMS = {
         model.build((None, 8))
         out = model(np.ones((2, 8)))
     """,
+    "sequential_lstm_called_on_other_features": """
+        model = keras.Sequential([layers.LSTM(8, input_shape=(5, 8))])
+        out = model(np.random.rand(1, 8, 5))
+    """,
+    "sequential_bidirectional_gru_called_on_other_features": """
+        model = keras.Sequential([keras.Input(shape=(5, 8)), layers.Bidirectional(layers.GRU(4))])
+        out = model.predict(np.random.rand(2, 5, 6), verbose=0)
+    """,
+    "sequential_rnn_called_on_other_timesteps": """
+        model = keras.Sequential([keras.Input(shape=(5, 8)), layers.SimpleRNN(4, return_sequences=True)])
+        out = model(np.random.rand(2, 9, 8))
+    """,
     "functional_ok": """
         inputs = keras.Input(shape=(20, 32))
         x = layers.GRU(64)(inputs)

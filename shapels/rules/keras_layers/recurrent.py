@@ -11,7 +11,7 @@ from __future__ import annotations
 from shapels.codes import RNN_INPUT_RANK, UNDEFINED_DIM
 from shapels.rules.base import RuleCall, ShapeError, Unknowable, layer_name
 from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, RANK, KerasLayer, apply_layer, check_rank, keras_dim,
-                                             keras_layer, positive_int, require_defined)
+                                             keras_layer, last_axis_built, positive_int, require_defined)
 from shapels.rules.registry import T, ex
 from shapels.symbolic.shape import Shape
 from shapels.values import Layer
@@ -66,6 +66,7 @@ def _rnn(call: RuleCall):
 
 keras_layer(
     "SimpleRNN",
+    builds=last_axis_built,  # its kernel: a later call with other features fails (torch's matmul)
     init="units, activation='tanh', " + _RNN_COMMON + ", " + _RNN_FLAGS + ", seed=None",
     call=_RNN_CALL,
     examples=[
@@ -76,6 +77,7 @@ keras_layer(
 )(_rnn)
 keras_layer(
     "LSTM",
+    builds=last_axis_built,  # its kernel: a later call with other features fails (torch's matmul)
     init="units, activation='tanh', recurrent_activation='sigmoid', " + _RNN_COMMON.replace(
         "bias_initializer='zeros', ", "bias_initializer='zeros', unit_forget_bias=True, ") + ", seed=None, "
          + _RNN_FLAGS + ", use_cudnn='auto'",
@@ -89,6 +91,7 @@ keras_layer(
 )(_rnn)
 keras_layer(
     "GRU",
+    builds=last_axis_built,  # its kernel: a later call with other features fails (torch's matmul)
     init="units, activation='tanh', recurrent_activation='sigmoid', " + _RNN_COMMON + ", seed=None, " + _RNN_FLAGS
          + ", reset_after=True, use_cudnn='auto'",
     call=_RNN_CALL,
@@ -106,6 +109,7 @@ _MERGE_MODES = ("sum", "mul", "concat", "ave", None)
 
 @keras_layer(
     "Bidirectional",
+    builds=last_axis_built,
     init="layer, merge_mode='concat', weights=None, backward_layer=None",
     call="sequences, initial_state=None, mask=None, training=None",
     examples=[
