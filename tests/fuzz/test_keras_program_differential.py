@@ -38,7 +38,7 @@ from shapels.analysis.engine import analyze  # noqa: E402
 
 from .keras_program_gen import KerasProgram, keras_programs, numbered  # noqa: E402
 
-EXAMPLES = int(os.environ.get("SHAPELS_KERAS_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("SHAPELS_KERAS_FUZZ_EXAMPLES", "120"))
 # SHAPELS_FUZZ_COLLECT=1: survey mode, collect every violation (no shrinking) instead of stopping at the first
 COLLECT = os.environ.get("SHAPELS_FUZZ_COLLECT") == "1"
 FILENAME = "<keras-program>"
