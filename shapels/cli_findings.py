@@ -27,6 +27,7 @@ from shapels.analysis.suppression import silenced
 from shapels.codes import MISSING_INPUT, SYNTAX_ERROR
 
 EXAMPLE = "1, 3, 64, 64"
+KERAS_EXAMPLE = "1, 64, 64, 3"  # channels-last, as Keras takes images
 
 
 class InputError(Exception):
@@ -89,21 +90,31 @@ def missing_input_notes(result: AnalysisResult, strict: bool = False) -> list:
         line_text = lines[span.start_line - 1] if 0 < span.start_line <= len(lines) else ""
         if silenced(line_text, MISSING_INPUT):
             continue
-        notes.append(Finding(MISSING_INPUT, "error" if strict else "information", _note(m, unknown, strict),
+        method = _method_name(m, lines)
+        notes.append(Finding(MISSING_INPUT, "error" if strict else "information", _note(m, unknown, strict, method),
                              None, span=span, module=m.name))
     return notes
 
 
-def _note(m, unknown: list, strict: bool) -> str:
+def _note(m, unknown: list, strict: bool, method: str = "forward") -> str:
     p = unknown[0]
     names = p if len(unknown) == 1 else ", ".join(unknown[:-1]) + " and " + unknown[-1]
     why = "no driver calls it; no input configured" if m.source == "symbolic" else "its caller passes an unknown shape"
     each = f" (one per parameter: {names})" if len(unknown) > 1 else ""
-    text = (f"{m.name} was not checked against an input: forward's {names} {'has' if len(unknown) == 1 else 'have'} "
-            f"no shape ({why}). Give one{each}: --input '{m.name}:{p}=({EXAMPLE})', \"{m.name}.{p}\" = [{EXAMPLE}] "
-            f"in [tool.shapels.inputs], '# shapels: input {p}=({EXAMPLE})' above def forward, "
-            f"or {p}: Float[Tensor, \"B 3 64 64\"] (jaxtyping)")
+    keras = method == "call"  # a Keras model or layer: images are channels-last
+    example, axes = (KERAS_EXAMPLE, "B 64 64 3") if keras else (EXAMPLE, "B 3 64 64")
+    text = (f"{m.name} was not checked against an input: {method}'s {names} {'has' if len(unknown) == 1 else 'have'} "
+            f"no shape ({why}). Give one{each}: --input '{m.name}:{p}=({example})', \"{m.name}.{p}\" = [{example}] "
+            f"in [tool.shapels.inputs], '# shapels: input {p}=({example})' above def {method}"
+            + ("" if keras else f", or {p}: Float[Tensor, \"{axes}\"] (jaxtyping)"))
     return text + (" [--strict]" if strict else "")
+
+
+def _method_name(m, lines: list) -> str:
+    """The method a call of the class runs, as the file writes it (`forward`, Keras's `call`)."""
+    span = m.forward_span
+    found = re.search(r"\bdef\s+(\w+)", lines[span.start_line - 1]) if span and 0 < span.start_line <= len(lines) else None
+    return found.group(1) if found else "forward"
 
 
 def _class_name_span(m, lines: list) -> Span:

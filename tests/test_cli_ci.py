@@ -169,6 +169,31 @@ def test_pyproject_input_for_a_class_in_another_file_of_the_project_is_fine(tmp_
 
 
 # -- classes without an input ----------------------------------------------------------------------
+KERAS_BLOCK = """import keras
+from keras import layers
+
+
+class Block(layers.Layer):
+    def __init__(self, units):
+        super().__init__()
+        self.dense = layers.Dense(units)
+
+    def call(self, inputs):
+        return self.dense(inputs)
+"""
+
+
+def test_a_keras_layer_without_input_gets_the_note_in_kerass_terms(tmp_path):
+    """`call` is its forward and images are channels-last; the shape the note suggests is one it takes."""
+    (tmp_path / "m.py").write_text(KERAS_BLOCK)
+    [line] = run_shapels("check", "m.py", cwd=tmp_path).stdout.splitlines()
+    assert "call's inputs has no shape" in line and "--input 'Block:inputs=(1, 64, 64, 3)'" in line
+    assert "above def call" in line and "forward" not in line and "Float[Tensor" not in line
+    given = run_shapels("shapes", "--format", "json", "--input", "Block:inputs=(1, 64, 64, 3)", "m.py", cwd=tmp_path)
+    [module] = json.loads(given.stdout)["modules"]
+    assert module["inputs"] == {"inputs": [1, 64, 64, 3]} and module["output"][:3] == [1, 64, 64]
+
+
 def test_a_class_without_input_gets_a_note_and_strict_fails(tmp_path):
     (tmp_path / "m.py").write_text(MLP)
     result = run_shapels("check", "m.py", cwd=tmp_path)
