@@ -95,6 +95,18 @@ PROGRAMS = {
         model = keras.Sequential([keras.Input(shape=(5, 8)), layers.SimpleRNN(4, return_sequences=True)])
         out = model(np.random.rand(2, 9, 8))
     """,
+    "sequential_layer_normalization_called_on_other_features": """
+        model = keras.Sequential([keras.Input(shape=(20, 3)), layers.LayerNormalization(), layers.Flatten()])
+        out = model(np.random.rand(4, 20, 2))
+    """,
+    "sequential_layer_normalization_called_on_other_timesteps": """
+        model = keras.Sequential([keras.Input(shape=(20, 3)), layers.LayerNormalization()])
+        out = model(np.random.rand(4, 12, 3))
+    """,
+    "sequential_batch_normalization_called_on_other_channels": """
+        model = keras.Sequential([keras.Input(shape=(20, 3)), layers.BatchNormalization()])
+        out = model(np.random.rand(4, 20, 2))
+    """,
     "functional_ok": """
         inputs = keras.Input(shape=(20, 32))
         x = layers.GRU(64)(inputs)

@@ -89,10 +89,22 @@ def _contiguous(axes: list) -> bool:
     return step in (1, -1) and all(b - a == step for a, b in zip(axes, axes[1:]))
 
 
+def _trailing_axes_built(call: RuleCall, shape: Shape) -> dict:
+    """LayerNormalization's gamma and beta are built from the sizes of its axes; where they are the last
+    ones (axis=-1, the usual case), torch's layer_norm refuses a later input of other sizes there."""
+    if not shape.ranked:
+        return {}
+    axes = sorted(a % shape.rank for a in _axes(call) if -shape.rank <= a < shape.rank)
+    if not axes or axes != list(range(shape.rank - len(axes), shape.rank)):
+        return {}
+    return {a - shape.rank: shape.dim(a) for a in axes}
+
+
 keras_layer(
     "LayerNormalization",
     init="axis=-1, epsilon=0.001, center=True, scale=True, " + _NORM_COMMON,
     preserves_shape=True,
+    builds=_trailing_axes_built,
     examples=[
         ex(T(2, 10, 16), out=(2, 10, 16)),
         ex(T(2, 3, 4, 5), init=([1, 2, 3],), out=(2, 3, 4, 5)),
