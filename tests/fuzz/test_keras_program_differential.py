@@ -12,7 +12,8 @@ Properties:
 3. No wrong output: where Keras runs it and the driver binds `out`, the output shape shapels gives the
    module named "model" equals Keras's whenever shapels states it as concrete numbers.
 
-SHAPELS_KERAS_FUZZ_EXAMPLES=400 for a long run; `-s` prints the figures.
+SHAPELS_KERAS_FUZZ_EXAMPLES=1500 for a long run (not derandomized: new programs each time); `-s` prints the
+figures. The default (120 programs) is derandomized, so CI sees the same programs every time.
 """
 
 from __future__ import annotations
