@@ -320,7 +320,8 @@ def test_makes_width_sizes_the_output():
     """The declared argument is the output's channel (dim 1) or feature (last) size, in some example;
     doubled, that dim doubles (the inputs widened with it where the layer's input shares the width:
     attention's embed_dim)."""
-    declaring = [rule for rule in _layers() if rule.makes_width is not None]
+    # torch's layers here, against torch; Keras's (Dense's units) in test_keras_makes_width_sizes_the_output
+    declaring = [rule for rule in _layers() if rule.makes_width is not None and rule.name.startswith("torch.")]
     assert {"torch.nn.Linear", "torch.nn.Conv2d", "torch.nn.Embedding", "torch.nn.LSTM",
             "torch.nn.MultiheadAttention"} <= {rule.name for rule in declaring}
     for rule in declaring:
@@ -346,3 +347,20 @@ def test_makes_width_sizes_the_output():
             assert any(after.shape[p] == value * 2 for p in places), (rule.name, example, tuple(after.shape))
             shown += 1
         assert shown, f"{rule.name}: no example shows {arg} sizing the output"
+
+
+def test_keras_makes_width_sizes_the_output():
+    """A Keras layer's declared width argument, doubled, doubles its output's last axis, in Keras."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    import numpy as np
+
+    declaring = [rule for rule in _layers() if rule.makes_width is not None and rule.name.startswith("keras.")]
+    assert "keras.layers.Dense" in {rule.name for rule in declaring}
+    for rule in declaring:
+        layer_class = getattr(keras.layers, rule.name.rsplit(".", 1)[-1])
+        data = np.zeros((2, 5, 7), "float32")
+        narrow, wide = layer_class(**{rule.makes_width: 3})(data), layer_class(**{rule.makes_width: 6})(data)
+        assert tuple(narrow.shape)[-1] * 2 == tuple(wide.shape)[-1] == 6, rule.name
