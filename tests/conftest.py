@@ -68,3 +68,12 @@ def driver_globals(source: str) -> dict:
     engine._run_driver(interp, module, failures)
     assert not failures, failures[0].message
     return interp.globals
+
+
+def apply_fix(source: str, fix) -> str:
+    """The text with a finding's fix applied (its span: 1-based lines, 0-based code-point columns)."""
+    lines = source.splitlines(keepends=True)
+    span = fix.span
+    start = sum(len(text) for text in lines[: span.start_line - 1]) + span.start_col
+    end = sum(len(text) for text in lines[: span.end_line - 1]) + span.end_col
+    return source[:start] + fix.content + source[end:]

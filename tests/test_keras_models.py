@@ -21,6 +21,7 @@ np = pytest.importorskip("numpy")
 
 import libcst as cst  # noqa: E402
 
+from conftest import apply_fix  # noqa: E402
 from shapels.analysis.engine import analyze  # noqa: E402
 
 HEADER = "import numpy as np\nimport keras\nfrom keras import layers\n"
@@ -322,13 +323,6 @@ def test_like_keras(name):
             fixed = apply_fix(source, first.fix)
             assert run_for_real(fixed)[0] is None, f"{name}: the fix {first.fix.content!r} does not run:\n{fixed}"
 
-
-def apply_fix(source: str, fix) -> str:
-    lines = source.splitlines(keepends=True)
-    span = fix.span
-    start = sum(len(line) for line in lines[: span.start_line - 1]) + span.start_col
-    end = sum(len(line) for line in lines[: span.end_line - 1]) + span.end_col
-    return source[:start] + fix.content + source[end:]
 
 
 def test_the_output_keeps_kerass_none_where_the_data_is_symbolic():

@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from conftest import apply_fix
 from shapels.analysis import keras_utils
 from shapels.analysis.engine import analyze
 from shapels.rules.keras_layers.spec import none_dim
@@ -117,13 +118,6 @@ def _error_findings(text: str) -> list:
     return [f for f in analyze(text).findings if f.severity == "error"]
 
 
-def _applied(text: str, fix) -> str:
-    lines = text.splitlines(keepends=True)
-    span = fix.span
-    start = sum(len(line) for line in lines[: span.start_line - 1]) + span.start_col
-    end = sum(len(line) for line in lines[: span.end_line - 1]) + span.end_col
-    return text[:start] + fix.content + text[end:]
-
 
 def _keras_raises(text: str) -> bool:
     _imagenet_utils()
@@ -155,7 +149,7 @@ def test_an_application_style_file_is_followed_through_the_helpers(variant):
         errors = _error_findings(text)
         assert errors, variant
         for error in errors:  # where Keras raises, or at the layer to change with a fix that makes Keras run it
-            assert error.span.start_line == line or error.fix is not None and not _keras_raises(_applied(text, error.fix))
+            assert error.span.start_line == line or error.fix is not None and not _keras_raises(apply_fix(text, error.fix))
     else:
         assert variant == "as written"
         assert _errors(text) == []
