@@ -108,6 +108,14 @@ PROGRAMS = {
         model = keras.Sequential([keras.Input(shape=(20, 3)), layers.BatchNormalization()])
         out = model(np.random.rand(4, 20, 2))
     """,
+    "sequential_time_distributed_dense_called_on_other_features": """
+        model = keras.Sequential([keras.Input(shape=(5, 16)), layers.TimeDistributed(layers.Dense(4))])
+        out = model(np.random.rand(2, 5, 18))
+    """,
+    "sequential_time_distributed_dense_called_on_other_timesteps": """
+        model = keras.Sequential([keras.Input(shape=(5, 16)), layers.TimeDistributed(layers.Dense(4))])
+        out = model(np.random.rand(2, 7, 16))
+    """,
     "functional_ok": """
         inputs = keras.Input(shape=(20, 32))
         x = layers.GRU(64)(inputs)

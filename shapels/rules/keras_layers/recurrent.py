@@ -140,8 +140,18 @@ def bidirectional(call: RuleCall):
     return (out, *states, *states) if states else out
 
 
+def _inner_dense_built(call: RuleCall, shape: Shape) -> dict:
+    """A TimeDistributed Dense's kernel is built from the last axis (a later call with other features
+    fails in Keras, torch's matmul); other inner layers are not followed here."""
+    inner = call.value("layer")
+    if isinstance(inner, Layer) and inner.kind == "keras.layers.Dense" and shape.ranked:
+        return {-1: shape.dim(-1)}
+    return {}
+
+
 @keras_layer(
     "TimeDistributed",
+    builds=_inner_dense_built,
     init="layer",
     call="inputs, training=None, mask=None",
     examples=[
