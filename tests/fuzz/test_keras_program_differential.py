@@ -35,6 +35,7 @@ pytest.importorskip("numpy")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
+from conftest import apply_fix  # noqa: E402
 from shapels.analysis.engine import analyze  # noqa: E402
 
 from .keras_program_gen import KerasProgram, keras_programs, numbered  # noqa: E402
@@ -110,14 +111,6 @@ def statement_lines(source: str, line: int) -> range:
         if stmt.lineno <= line <= stmt.end_lineno:
             return range(stmt.lineno, stmt.end_lineno + 1)
     return range(line, line + 1)
-
-
-def apply_fix(source: str, fix) -> str:
-    lines = source.splitlines(keepends=True)
-    span = fix.span
-    start = sum(len(text) for text in lines[: span.start_line - 1]) + span.start_col
-    end = sum(len(text) for text in lines[: span.end_line - 1]) + span.end_col
-    return source[:start] + fix.content + source[end:]
 
 
 def concrete(shape) -> Optional[tuple]:
