@@ -1,6 +1,11 @@
-"""Keras's own ways to go wrong: a Dense on a feature map keeps the map's axes (it maps only the last
-one), so a model that forgot its Flatten runs until its output meets the targets, at `fit` (a last
-Dense of another width than the targets is widths.width_the_target_names')."""
+"""Keras's own ways to go wrong, which surface downstream of the mistake:
+- a Dense on a feature map keeps the map's axes (it maps only the last one), so a model that forgot its
+  Flatten runs until its output meets the targets, at `fit`;
+- a window layer (conv, pool) whose padding, strides or pool size differ from the other window layers'
+  leaves a map of another size, which fails where its branch meets another or where a later window has
+  no room.
+(A last Dense of another width than the targets is widths.width_the_target_names'; a branch of another
+width, residual.width_of_a_broadcast_operand's.)"""
 
 from __future__ import annotations
 
