@@ -152,6 +152,7 @@ keras_layer(
     "Conv1D", "Convolution1D",
     init=_CONV_INIT,
     builds=channels_built,
+    input_spec=True,
     examples=[
         ex(T(2, 50, 4), init=(8, 5), init_kwargs={"strides": 2}, out=(2, 23, 8)),
         ex(T(None, 50, 4), init=(8, 3), init_kwargs={"padding": "causal", "dilation_rate": 2}, out=(None, 50, 8)),
@@ -167,6 +168,7 @@ keras_layer(
     "Conv2D", "Convolution2D",
     init=_CONV_INIT,
     builds=channels_built,
+    input_spec=True,
     examples=[
         ex(T(16, 28, 28, 1), init=(32, (3, 3)), init_kwargs={"activation": "relu"}, out=(16, 26, 26, 32)),
         ex(T(None, 28, 28, 1), init=(32, 3), init_kwargs={"padding": "same", "strides": 2}, out=(None, 14, 14, 32)),
@@ -186,6 +188,7 @@ keras_layer(
     "Conv3D", "Convolution3D",
     init=_CONV_INIT,
     builds=channels_built,
+    input_spec=True,
     examples=[
         ex(T(1, 8, 16, 16, 2), init=(4, 3), init_kwargs={"strides": 2, "padding": "same"}, out=(1, 4, 8, 8, 4)),
         ex(T(1, 2, 8, 8, 8), init=(4, 3), init_kwargs={"data_format": "channels_first"}, out=(1, 4, 6, 6, 6)),
@@ -196,6 +199,7 @@ keras_layer(
     "SeparableConv1D", "SeparableConvolution1D",
     init=_SEPARABLE_INIT,
     builds=channels_built,
+    input_spec=True,
     examples=[
         ex(T(2, 20, 3), init=(8, 3), init_kwargs={"depth_multiplier": 2}, out=(2, 18, 8)),
         ex(T(2, 2, 3), init=(8, 3), error=CONV_KERNEL_TOO_LARGE),
@@ -205,6 +209,7 @@ keras_layer(
     "SeparableConv2D", "SeparableConvolution2D",
     init=_SEPARABLE_INIT,
     builds=channels_built,
+    input_spec=True,
     examples=[
         ex(T(2, 10, 10, 3), init=(8, 3), init_kwargs={"padding": "same", "strides": 2}, out=(2, 5, 5, 8)),
         ex(T(10, 10, 3), init=(8, 3), error=CONV_INPUT_RANK),
@@ -214,12 +219,14 @@ keras_layer(
     "DepthwiseConv1D",
     init=_DEPTHWISE_INIT,
     builds=channels_built,
+    input_spec=True,
     examples=[ex(T(2, 20, 3), init=(3,), init_kwargs={"depth_multiplier": 2}, out=(2, 18, 6))],
 )(_separable(1, depthwise=True))
 keras_layer(
     "DepthwiseConv2D",
     init=_DEPTHWISE_INIT,
     builds=channels_built,
+    input_spec=True,
     examples=[
         ex(T(2, 10, 10, 3), init=(3,), out=(2, 8, 8, 3)),
         ex(T(2, 3, 10, 10), init=(3,), init_kwargs={"depth_multiplier": 4, "data_format": "channels_first",
@@ -231,6 +238,7 @@ keras_layer(
     "Conv1DTranspose", "Convolution1DTranspose",
     init=_TRANSPOSE_INIT,
     builds=channels_built,
+    input_spec=True,
     examples=[
         ex(T(2, 10, 4), init=(2, 3), init_kwargs={"strides": 2}, out=(2, 21, 2)),
         ex(T(2, 10, 4), init=(2, 3), init_kwargs={"strides": 2, "padding": "same"}, out=(2, 20, 2)),
@@ -241,6 +249,7 @@ keras_layer(
     "Conv2DTranspose", "Convolution2DTranspose",
     init=_TRANSPOSE_INIT,
     builds=channels_built,
+    input_spec=True,
     examples=[
         ex(T(1, 8, 8, 16), init=(8, 4), init_kwargs={"strides": 2, "padding": "same"}, out=(1, 16, 16, 8)),
         ex(T(None, 7, 7, 16), init=(8, 3), init_kwargs={"strides": 2}, out=(None, 15, 15, 8)),
@@ -253,5 +262,6 @@ keras_layer(
     "Conv3DTranspose", "Convolution3DTranspose",
     init=_TRANSPOSE3D_INIT,
     builds=channels_built,
+    input_spec=True,
     examples=[ex(T(1, 3, 5, 5, 4), init=(2, 2), init_kwargs={"strides": 2}, out=(1, 6, 10, 10, 2))],
 )(_transpose(3))

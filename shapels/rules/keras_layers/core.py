@@ -73,6 +73,7 @@ def keras_input(call: RuleCall):
         ex(T(2, 8), init=(0,), error=BAD_ARGUMENT),
     ],
     builds=last_axis_built,
+    input_spec=True,
     makes_width="units",
 )
 def dense(call: RuleCall):

@@ -62,6 +62,7 @@ keras_layer(
         ex(T(None, 5, None), error=UNDEFINED_DIM),
     ],
     builds=_axis_built,
+    input_spec=True,
 )(_normalization)
 def _layer_normalization(call: RuleCall):
     axes = sorted(_axes(call))

@@ -42,7 +42,8 @@ class KerasLayer:
 
 
 def keras_layer(*names: str, init: str = "", call: str = "inputs", examples=(), preserves_shape: bool = False,
-                builds=None, makes_width: Optional[str] = None, refuses_other_sizes: bool = True):
+                builds=None, makes_width: Optional[str] = None, refuses_other_sizes: bool = True,
+                input_spec: bool = False):
     """Register a rule for a Keras layer class. `names` are the class names under `keras.layers`
     (aliases included: MaxPool2D for MaxPooling2D); `init` its constructor's own parameters (the
     base Layer's name=, dtype=, input_shape=... are taken by **kwargs); `call` those of its call().
@@ -50,7 +51,10 @@ def keras_layer(*names: str, init: str = "", call: str = "inputs", examples=(), 
     {axis: size} its weights are built from at the first call (the InputSpec Keras sets in build()),
     which every later call of the same layer must match (unless `refuses_other_sizes` is False: a layer
     whose built weights broadcast against a later input, which its rule then reads from `call.layer.built`).
-    `makes_width`: the argument that sizes its output's last axis (Dense's units), as for torch's layers."""
+    `input_spec`: Keras states the built sizes in the layer's InputSpec (Dense, the convolutions,
+    BatchNormalization), so its error says "expected axis -1 of input shape to have value"; elsewhere the
+    layer's computation fails (an RNN's matmul). `makes_width`: the argument that sizes its output's last
+    axis (Dense's units), as for torch's layers."""
     qualnames = [n if "." in n else KERAS_LAYERS + n for n in names]
     init_spec = ", ".join(p for p in (init, "**kwargs") if p)
     call_spec = call if "training" in call else f"{call}, training=None"
@@ -58,15 +62,15 @@ def keras_layer(*names: str, init: str = "", call: str = "inputs", examples=(), 
                      builds=builds, makes_width=makes_width)
 
     def wrap(fn):
-        register(on_call(_matching_built_input(fn) if builds is not None and refuses_other_sizes else fn))
+        register(on_call(_matching_built_input(fn, input_spec) if builds is not None and refuses_other_sizes else fn))
         return fn
 
     return wrap
 
 
-def _matching_built_input(fn):
+def _matching_built_input(fn, input_spec: bool):
     """A layer already built (its `Layer.built`, set by the analysis at its first certain call) refuses
-    an input of another size on a built axis, as Keras's InputSpec check does."""
+    an input of another size on a built axis: Keras's InputSpec check, or its weights' computation."""
 
     def rule(call: RuleCall):
         built = call.layer.built if call.layer is not None else None
@@ -78,9 +82,10 @@ def _matching_built_input(fn):
                     continue
                 got, want = D.as_int(shape.dim(axis)), D.as_int(size)
                 if got is not None and want is not None and got != want:
+                    how = (f"Keras: expected axis {axis} of input shape to have value {want}" if input_spec else
+                           "its weights were built for it: Keras fails computing with them")
                     call.fail(INPUT_SHAPE, f"{layer_name(call)} was built for inputs with {want} at axis {axis} (at its "
-                              f"first call), and this input {shape.show()} has {got} there (Keras: expected axis {axis} "
-                              f"of input shape to have value {want})", input_name=name)
+                              f"first call), and this input {shape.show()} has {got} there ({how})", input_name=name)
         return fn(call)
 
     return rule
