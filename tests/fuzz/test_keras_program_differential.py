@@ -39,6 +39,7 @@ from conftest import apply_fix  # noqa: E402
 from shapels.analysis.engine import analyze  # noqa: E402
 
 from .keras_program_gen import KerasProgram, keras_programs, numbered  # noqa: E402
+from .reporting import report
 
 EXAMPLES = int(os.environ.get("SHAPELS_KERAS_FUZZ_EXAMPLES", "120"))
 # SHAPELS_FUZZ_COLLECT=1: survey mode, collect every violation (no shrinking) instead of stopping at the first
@@ -237,14 +238,4 @@ def test_keras_program_differential():
             violations.append(str(error))
 
     fuzz()
-    print(f"\nkeras program differential: {stats}")
-    if COLLECT and stats.missed_examples:
-        print("missed (first few):", *stats.missed_examples, sep="\n\n")
-    if violations:
-        kinds = Counter(v.splitlines()[0][:90] for v in violations)
-        print(f"{len(violations)} violations:", *kinds.most_common(), sep="\n  ")
-        path = os.environ.get("SHAPELS_FUZZ_COLLECT_FILE")
-        if path:
-            with open(path, "w") as out:
-                out.write("\n\n=====\n".join(violations))
-        pytest.fail(f"{len(violations)} violations; first:\n{violations[0]}")
+    report("keras program differential", stats, violations, COLLECT)

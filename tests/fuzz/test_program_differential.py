@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 
 from shapels.analysis.engine import analyze
 
+from .reporting import report
 from .program_gen import Program, numbered, programs
 
 EXAMPLES = int(os.environ.get("SHAPELS_FUZZ_EXAMPLES", "150"))
@@ -352,16 +353,6 @@ def test_program_differential():
 
     violations: list = []
     fuzz()
-    print(f"\nprogram differential: {stats}")
-    if COLLECT and stats.missed_examples:
-        print("missed (first few):", *stats.missed_examples, sep="\n\n")
-    if violations:
-        kinds = Counter(v.splitlines()[0][:90] for v in violations)
-        print(f"{len(violations)} violations:", *kinds.most_common(), sep="\n  ")
-        path = os.environ.get("SHAPELS_FUZZ_COLLECT_FILE")
-        if path:
-            with open(path, "w") as out:
-                out.write("\n\n=====\n".join(violations))
-        pytest.fail(f"{len(violations)} violations; first:\n{violations[0]}")
+    report("program differential", stats, violations, COLLECT)
     if stats.raised >= 20:
         assert stats.recall >= RECALL_FLOOR, f"recall fell below {RECALL_FLOOR}: {stats}"
