@@ -357,24 +357,22 @@ def keras_programs(draw) -> KerasProgram:
 
 
 def sequential(g: KGen, w: Writer, style: str, shape, texts) -> None:
+    """The model as a Sequential's list or as .add calls: a keras.Input first, or the first layer's
+    input_shape=."""
     first_input = g.b(0.6) or len(texts) == 0
-    spec = f"shape={tup(shape)}"
+    members = [(f"keras.Input(shape={tup(shape)})", False)] if first_input else []
+    for n, (text, wrong, _) in enumerate(texts):
+        if n == 0 and not first_input:
+            text = text[:-1] + (", " if not text.endswith("()") else "") + f"input_shape={tup(shape)})"
+        members.append((text, wrong))
     if style == "list":
         w.add("model = keras.Sequential([")
-        if first_input:
-            w.add(f"    keras.Input({spec}),")
-        for n, (text, wrong, _) in enumerate(texts):
-            if n == 0 and not first_input:
-                text = text[:-1] + (", " if not text.endswith("()") else "") + f"input_shape={tup(shape)})"
+        for text, wrong in members:
             w.add(f"    {text},", wrong)
         w.add("])")
         return
     w.add("model = keras.Sequential()")
-    if first_input:
-        w.add(f"model.add(keras.Input({spec}))")
-    for n, (text, wrong, _) in enumerate(texts):
-        if n == 0 and not first_input:
-            text = text[:-1] + (", " if not text.endswith("()") else "") + f"input_shape={tup(shape)})"
+    for text, wrong in members:
         w.add(f"model.add({text})", wrong)
 
 

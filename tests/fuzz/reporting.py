@@ -1,6 +1,7 @@
-"""How a differential fuzz run ends, torch's and Keras's alike: its figures printed, the first missed
-programs when collecting, and every violation (grouped by kind, written to $SHAPELS_FUZZ_COLLECT_FILE if
-set) failing the test."""
+"""How a differential fuzz run checks its programs and ends, torch's and Keras's alike: each program's
+check raises at once, or (collecting) notes the violation and goes on; at the end its figures are
+printed, the first missed programs when collecting, and every violation (grouped by kind, written to
+$SHAPELS_FUZZ_COLLECT_FILE if set) fails the test."""
 
 from __future__ import annotations
 
@@ -8,6 +9,21 @@ import os
 from collections import Counter
 
 import pytest
+
+
+def checker(check, stats, violations: list, collect: bool):
+    """`check(program, stats)` for one generated program, its AssertionError kept in `violations` when
+    collecting."""
+
+    def run(program) -> None:
+        try:
+            check(program, stats)
+        except AssertionError as error:
+            if not collect:
+                raise
+            violations.append(str(error))
+
+    return run
 
 
 def report(label: str, stats, violations: list, collect: bool) -> None:

@@ -39,7 +39,7 @@ from conftest import apply_fix  # noqa: E402
 from shapels.analysis.engine import analyze  # noqa: E402
 
 from .keras_program_gen import KerasProgram, keras_programs, numbered  # noqa: E402
-from .reporting import report
+from .reporting import checker, report
 
 EXAMPLES = int(os.environ.get("SHAPELS_KERAS_FUZZ_EXAMPLES", "120"))
 # SHAPELS_FUZZ_COLLECT=1: survey mode, collect every violation (no shrinking) instead of stopping at the first
@@ -219,6 +219,7 @@ def check_program(program: KerasProgram, stats: Optional[Stats] = None) -> None:
 def test_keras_program_differential():
     stats = Stats()
     violations: list = []
+    check = checker(check_program, stats, violations, COLLECT)
 
     @settings(
         max_examples=EXAMPLES,
@@ -229,13 +230,7 @@ def test_keras_program_differential():
     )
     @given(keras_programs())
     def fuzz(program):
-        if not COLLECT:
-            check_program(program, stats)
-            return
-        try:
-            check_program(program, stats)
-        except AssertionError as error:
-            violations.append(str(error))
+        check(program)
 
     fuzz()
     report("keras program differential", stats, violations, COLLECT)

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 
 from shapels.analysis.engine import analyze
 
-from .reporting import report
+from .reporting import checker, report
 from .program_gen import Program, numbered, programs
 
 EXAMPLES = int(os.environ.get("SHAPELS_FUZZ_EXAMPLES", "150"))
@@ -334,6 +334,8 @@ def check_program(program: Program, stats: Optional[Stats] = None, check_binding
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_program_differential():
     stats = Stats()
+    violations: list = []
+    check = checker(check_program, stats, violations, COLLECT)
 
     @settings(
         max_examples=EXAMPLES,
@@ -343,15 +345,8 @@ def test_program_differential():
     )
     @given(programs())
     def fuzz(program):
-        if not COLLECT:
-            check_program(program, stats)
-            return
-        try:
-            check_program(program, stats)
-        except AssertionError as error:
-            violations.append(str(error))
+        check(program)
 
-    violations: list = []
     fuzz()
     report("program differential", stats, violations, COLLECT)
     if stats.raised >= 20:
