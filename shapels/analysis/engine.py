@@ -114,11 +114,11 @@ class AnalysisResult:
     watched: list = field(default_factory=list)  # (parameter, value) of layer arguments at Options.watch
     reached: list = field(default_factory=list)  # per call on Options.reach's line: were its tensors all known
     batch_merges: list = field(default_factory=list)  # views whose leading -1 took the batch with part of a dim
-    # Binding: names at the top level and in data loops' bodies (`for x, y in loader:`), for hover
-    loop_names: list = field(default_factory=list)
     keras: bool = False  # the file imports Keras (or TensorFlow): its tensors are shown in Keras's notation
     _build_modules: Any = field(default=None, repr=False)
     _modules: Optional[list] = field(default=None, repr=False)
+    _build_loop_names: Any = field(default=None, repr=False)
+    _loop_names: Optional[list] = field(default=None, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -130,6 +130,16 @@ class AnalysisResult:
                 self._modules = self._build_modules() if self._build_modules is not None else []
                 self._build_modules = None
             return self._modules
+
+    @property
+    def loop_names(self) -> list:
+        """Binding: names at the top level and in data loops' bodies (`for x, y in loader:`), for hover
+        and inlay hints; built on first use, as `modules` (their positions cost a pass over the file)."""
+        with self._lock:
+            if self._loop_names is None:
+                self._loop_names = self._build_loop_names() if self._build_loop_names is not None else []
+                self._build_loop_names = None
+            return self._loop_names
 
 
 def analyze(text: str, path: str = "<string>", options: Optional[Options] = None) -> AnalysisResult:
@@ -213,9 +223,9 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     result.findings = result.findings + findings
     if stopped:
         result.findings.append(_budget_note("shapels stopped at its time budget for this file; the results are partial"))
-    result.loop_names = [Binding(s, e.name, e.value, e.write) for e in recorder.loop_names
-                         if isinstance(e.value, (Tensor, Number)) and e.loc.node is not None
-                         and (s := positions.span(e.loc)) is not None]
+    result._build_loop_names = lambda: [Binding(s, e.name, e.value, e.write) for e in recorder.loop_names
+                                        if isinstance(e.value, (Tensor, Number)) and e.loc.node is not None
+                                        and (s := positions.span(e.loc)) is not None]
     result._build_modules = lambda: [_module_report(info, recorder, positions) for info in table.module_classes()] + \
         [_model_report(run, positions, main.globals) for run in recorder.models]
     return result
