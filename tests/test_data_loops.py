@@ -132,3 +132,38 @@ def test_a_user_dataset_counts_by_its_own_getitem_and_len():
     exec(compile(text.split("\nloader =")[0], "data.py", "exec"), namespace)
     xb, yb = next(iter(torch.utils.data.DataLoader(namespace["Images"](64), batch_size=8)))
     assert inputs["xb"] == list(xb.shape) and inputs["yb"] == list(yb.shape)
+
+
+def test_a_dataset_of_unknown_length_still_has_its_first_batch_checked():
+    """A folder's dataset has a length not known here: the loop body is checked on its first batch (a
+    named `batch` dim of at least 1), so a target that cannot broadcast is an error; a dataset known to
+    yield no batch (drop_last, fewer samples than one) is not."""
+    template = textwrap.dedent('''
+        import os
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader, Dataset
+
+
+        class Pairs(Dataset):
+            def __init__(self, n):
+                self.n = n
+
+            def __len__(self):
+                return {length}
+
+            def __getitem__(self, i):
+                return torch.randn(1, 16, 16), torch.randn(1, 16, 16)
+
+
+        loader = DataLoader(Pairs(3), batch_size=4, drop_last={drop_last})
+        for x, target in loader:
+            loss = nn.MSELoss()(x, target.view(-1, 1))
+    ''')
+    unknown = analyze(template.format(length="len(os.listdir('data'))", drop_last=False), "train.py")
+    (error,) = [f for f in unknown.findings if f.severity == "error"]
+    assert error.span.start_line == 21 and "(256*batch, 1)" in error.message, error.message
+    empty = analyze(template.format(length="self.n", drop_last=True), "train.py")
+    assert [f for f in empty.findings if f.severity == "error"] == []
+    with pytest.raises(RuntimeError):  # what torch does with the batch of the unknown-length dataset
+        torch.nn.MSELoss()(torch.randn(3, 1, 16, 16), torch.randn(3, 1, 16, 16).view(-1, 1))

@@ -148,3 +148,86 @@ def test_mnist_sample_agrees_with_torchvision(tmp_path):
     real = tv.datasets.MNIST(str(tmp_path), train=True, transform=tv.transforms.ToTensor())[0][0]
     image = V.transform("ToTensor", {}, V.dataset_image("torchvision.datasets.MNIST"))
     assert (image.channels, image.height, image.width) == tuple(real.shape)
+
+
+FOLDER_DATASET = textwrap.dedent('''
+    import os
+    import torch
+    import torch.nn as nn
+    from PIL import Image
+    from torch.utils.data import DataLoader, Dataset
+    from torchvision.transforms import CenterCrop, Compose, Resize, ToTensor
+
+
+    class Folder(Dataset):
+        def __init__(self, root, transform=None):
+            self.files = [os.path.join(root, f) for f in os.listdir(root)]
+            self.transform = transform
+
+        def __getitem__(self, i):
+            image = Image.open(self.files[i]).convert({mode!r})
+            y, *_ = image.split()
+            low, high = y.copy(), y
+            if self.transform:
+                low = self.transform(low)
+            return low, {high}
+
+        def __len__(self):
+            return len(self.files)
+
+
+    class Probe(nn.Module):
+        def forward(self, low, high):
+            return low
+
+
+    loader = DataLoader(Folder({root!r}, transform={transform}), batch_size=4)
+    for low, high in loader:
+        Probe()(low, high)
+''')
+
+
+def _folder_batch(root: str, mode: str, transform: str, high: str) -> dict:
+    text = FOLDER_DATASET.format(root=root, mode=mode, transform=transform, high=high)
+    (probe,) = [m for m in analyze(text, "train.py").modules if m.name == "Probe"]
+    return {name: None if shape is None or not shape.ranked else
+            [int(d) if getattr(d, "is_Integer", False) else str(d) for d in shape.dims]
+            for name, shape in probe.inputs.items()}, text
+
+
+def test_a_dataset_reading_image_files_is_sized_by_its_transforms():
+    """The files' sizes are not known; a CenterCrop then Resize sizes the sample, ToTensor makes it a tensor of
+    the converted mode's bands; the loader's batch dim is a named `batch` (the folder's length is not known)."""
+    batch, _ = _folder_batch("images", "YCbCr", "Compose([CenterCrop(60), Resize(20), ToTensor()])",
+                             "ToTensor()(high.resize((30, 40)))")
+    assert batch["low"] == ["batch", 1, 20, 20] and batch["high"] == ["batch", 1, 40, 30]
+    unsized, _ = _folder_batch("images", "RGB", "Compose([Resize(20), ToTensor()])", "ToTensor()(high)")
+    assert unsized["low"] is None or any(isinstance(d, str) and d != "batch" for d in unsized["low"][2:])
+
+
+@pytest.mark.parametrize("mode", ["YCbCr", "RGB", "L", "RGBA"])
+def test_a_folder_dataset_agrees_with_torchvision(tmp_path, mode):
+    """The same dataset run by torch and torchvision on a folder of fake images of several sizes."""
+    _real_transforms()
+    import torch
+    from PIL import Image
+
+    for i, size in enumerate([(50, 70), (90, 64), (64, 64)]):
+        Image.new("RGB", size, (i * 40, 90, 160)).save(tmp_path / f"{i}.png")
+    transform, high = "Compose([CenterCrop(60), Resize(20), ToTensor()])", "ToTensor()(high.resize((30, 40)))"
+    batch, text = _folder_batch(str(tmp_path), mode, transform, high)
+    namespace = {"__name__": "shapels_test"}
+    exec(compile(text.split("\nclass Probe")[0], "data.py", "exec"), namespace)
+    low, real_high = next(iter(torch.utils.data.DataLoader(
+        namespace["Folder"](str(tmp_path), transform=eval(transform, namespace)), batch_size=4)))
+    assert batch["low"][1:] == list(low.shape[1:]) and batch["high"][1:] == list(real_high.shape[1:])
+    assert low.shape[0] == 3  # the folder's length, where shapels says `batch`
+
+
+@pytest.mark.parametrize("mode", sorted(V.PIL_MODE_BANDS))
+def test_pil_mode_bands_agree_with_to_tensor(mode):
+    tv = _real_transforms()
+    from PIL import Image
+
+    tensor = tv.transforms.ToTensor()(Image.new("RGB", (5, 7)).convert(mode))
+    assert tuple(tensor.shape) == (V.PIL_MODE_BANDS[mode], 7, 5) and str(tensor.dtype) == "torch.float32"

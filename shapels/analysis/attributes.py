@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Optional
 import libcst as cst
 import sympy
 
-from shapels.analysis import argparse_values, enums, keras_models
+from shapels.analysis import argparse_values, data_values, enums, keras_models
 from shapels.analysis.env import join_all
 from shapels.analysis.frame import Frame
 from shapels.analysis.library_names import canonical
@@ -286,4 +286,5 @@ _ATTRIBUTE_BY_TYPE = {
     argparse_values.ArgParser: argparse_values.parser_attribute,
     argparse_values.Namespace: argparse_values.namespace_attribute,
     keras_models.KerasModel: lambda interp, base, name, frame: keras_models.attribute(base, name) or BoundMethod(base, name),
+    data_values.PILImageValue: lambda interp, base, name, frame: BoundMethod(base, name),
 }

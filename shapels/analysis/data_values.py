@@ -11,14 +11,22 @@ the batches through, and `next(iter(loader))` is one batch.
 
 A user Dataset class counts by what its own `__getitem__(0)` returns and its `__len__()`, run as the
 loader would run them; a torchvision dataset by the facts of shapels/rules/vision_data.py (its image
-through its transforms). A dataset whose samples are not known (one that reads files, a transform that
-is a Lambda) gives no loader: its loop stays the unknown loop it was.
+through its transforms). A dataset that reads image files (`PIL.Image.open`) has samples of the files' sizes, not known
+here, until its transforms size them (a CenterCrop, a Resize to a pair): `PILImageValue` carries the
+image through `.convert(mode)`, `.split()`, `.copy()` and `.resize((w, h))`, and calling a transform
+(`self.transform(img)`) applies it as a dataset does. A dataset whose samples are not known (a transform
+that is a Lambda) gives no loader: its loop stays the unknown loop it was.
+
+A dataset of unknown length (the files of a folder) still gives a loader whose loop body is analysed
+on its first batch: a training loop is written to run, and every finding in it holds for whichever
+batch comes first. A dataset known to be empty gives none.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+import weakref
+from typing import TYPE_CHECKING, Callable, Optional
 
 import sympy
 
@@ -48,10 +56,19 @@ class DatasetValue(Value):
 
 @dataclass(eq=False)
 class LoaderValue(Value):
-    """What iterating yields, one item per round, and whether it surely yields at least one."""
+    """What iterating yields, one item per round, and whether it yields at least one (None: a length not
+    known, as a folder's; False: none)."""
 
     item: Value
-    nonempty: bool
+    nonempty: Optional[bool]
+
+
+@dataclass(eq=False)
+class PILImageValue(Value):
+    """A PIL image a dataset reads: its size is the file's (None) until resized; its channels its mode's
+    (None: the file's own, until `.convert(mode)`)."""
+
+    image: V.Image
 
 
 def tensor_dataset(args: list, kwargs: dict) -> Value:
@@ -76,7 +93,22 @@ def user_dataset(interp: Interp, dataset: Instance, frame) -> Value:
     return DatasetValue(sample, to_dim(size) if isinstance(size, Number) else None)
 
 
-def data_loader(args: list, kwargs: dict, loc=None) -> Value:
+def batch_symbols(interp) -> Callable[[], sympy.Symbol]:
+    """Names for the batch dims of loaders over datasets of unknown length, one per loader of this
+    analysis: `batch`, `batch2`, ... A named dim, not an unknown one: it is some size of at least 1, so
+    `65025*batch` is surely not 255 (a fresh unknown decides nothing)."""
+    made = _BATCHES.setdefault(interp, [])
+
+    def new() -> sympy.Symbol:
+        made.append(None)
+        return D.symbol("batch" if len(made) == 1 else f"batch{len(made)}")
+    return new
+
+
+_BATCHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def data_loader(args: list, kwargs: dict, loc=None, batch_symbol: Optional[Callable] = None) -> Value:
     """`DataLoader(dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0,
     collate_fn=None, pin_memory=False, drop_last=False, ...)` over a dataset of known samples, with the
     default collate and batching; anything else is unknown."""
@@ -94,7 +126,7 @@ def data_loader(args: list, kwargs: dict, loc=None) -> Value:
             return UNKNOWN  # another batching or collate than torch's default
     batch_size = bound.get("batch_size", Number(sympy.Integer(1)))
     if _is_none(batch_size):
-        return LoaderValue(dataset.sample, _positive(dataset.length))  # no batching: samples one by one
+        return LoaderValue(dataset.sample, _nonempty(dataset.length))  # no batching: samples one by one
     size = to_dim(batch_size) if isinstance(batch_size, Number) else None
     drop_last = bound.get("drop_last", Const(False))
     if size is None or not isinstance(drop_last, Const) or D.as_int(size) is not None and D.as_int(size) < 1:
@@ -105,12 +137,16 @@ def data_loader(args: list, kwargs: dict, loc=None) -> Value:
     elif dataset.length is not None and _at_least(size, dataset.length):
         batch = dataset.length  # one batch of every sample
     else:
-        batch = D.fresh("B")
+        batch = batch_symbol() if batch_symbol is not None else D.fresh("B")
     collated = collate(dataset.sample, batch, loc)
     if collated is UNKNOWN:
         return UNKNOWN
-    nonempty = _positive(dataset.length) and (drop_last.value is not True or D.eq(size, dataset.length) is True
-                                               or _at_least(dataset.length, size))
+    nonempty = _nonempty(dataset.length)
+    if nonempty is not False and drop_last.value is True and D.eq(size, dataset.length) is not True \
+            and not _at_least(dataset.length, size):
+        # drop_last drops a short only batch: known lengths below the batch size give none
+        known = D.as_int(dataset.length) is not None and D.as_int(size) is not None
+        nonempty = False if known else None
     return LoaderValue(collated, nonempty)
 
 
@@ -148,9 +184,14 @@ def _is_none(value: Value) -> bool:
     return isinstance(value, Const) and value.value is None
 
 
-def _positive(length) -> bool:
-    n = D.as_int(length) if length is not None else None
-    return n is not None and n > 0
+def _nonempty(length) -> Optional[bool]:
+    """Whether a dataset of this length yields a sample: None where its length is not known."""
+    if length is None:
+        return None
+    n = D.as_int(length)
+    if n is None:
+        return True if D.eq(length, sympy.Integer(0)) is False else None
+    return n > 0
 
 
 def _at_least(length, size) -> bool:
@@ -255,3 +296,53 @@ def vision_dataset(qualname: str, args: list, kwargs: dict, loc=None) -> Value:
     trace = (Step(label, shape, loc, transform),) if loc is not None else ()
     sample = Seq((Tensor(shape, trace, dtype=image.dtype), Number(D.fresh("label"))))
     return DatasetValue(sample, length)
+
+
+# -- images a dataset reads itself ------------------------------------------------------------------------
+
+def open_image(args: list, kwargs: dict) -> Value:
+    """`PIL.Image.open(path)`: an image of the file's size and mode."""
+    return PILImageValue(V.Image(None, None, None)) if args else UNKNOWN
+
+
+def image_method(image: PILImageValue, name: str, args: list, kwargs: dict) -> Value:
+    """`img.convert('YCbCr')`, `img.split()` (one single-band image per band), `img.copy()`,
+    `img.resize((w, h))`; any other method is unknown."""
+    if name == "copy" and not args and not kwargs:
+        return PILImageValue(image.image)
+    if name == "convert" and len(args) == 1 and not kwargs:
+        mode = plain(args[0])
+        bands = V.PIL_MODE_BANDS.get(mode) if isinstance(mode, str) else None
+        return PILImageValue(V.Image(bands, image.image.height, image.image.width)) if bands else UNKNOWN
+    if name == "split" and not args and not kwargs and image.image.channels is not None:
+        band = V.Image(1, image.image.height, image.image.width)
+        return Seq(tuple(PILImageValue(band) for _ in range(image.image.channels)))
+    if name == "resize" and len(args) == 1 and not kwargs:
+        resized = V.pil_resize(image.image, _plain(args[0]))
+        return PILImageValue(resized) if resized is not None else UNKNOWN
+    return UNKNOWN
+
+
+def call_transform(interp, transform: TransformValue, args: list, kwargs: dict, frame, node) -> Value:
+    """`self.transform(img)`: a transform applied to a PIL image or a (C, H, W) tensor of known sizes, as
+    a dataset's `__getitem__` does; the tensor it makes starts its provenance here, with the transform."""
+    if len(args) != 1 or kwargs:
+        return UNKNOWN
+    value = args[0]
+    if isinstance(value, PILImageValue):
+        image = value.image
+    elif isinstance(value, Tensor) and value.shape.ranked and value.shape.rank == 3 and \
+            all(D.as_int(d) is not None for d in value.shape.dims) and value.dtype is not None:
+        c, h, w = (D.as_int(d) for d in value.shape.dims)
+        image = V.Image(c, h, w, tensor=True, dtype=value.dtype)
+    else:
+        return UNKNOWN
+    out = apply(transform, image)
+    if out is None:
+        return UNKNOWN
+    if not out.tensor:
+        return PILImageValue(out)
+    shape = Shape.of([d if d is not None else D.fresh("?") for d in (out.channels, out.height, out.width)])
+    loc = frame.loc(node) if node is not None else None
+    trace = (Step(transform.name, shape, loc, transform),) if loc is not None else ()
+    return Tensor(shape, trace, dtype=out.dtype)

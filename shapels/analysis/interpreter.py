@@ -532,7 +532,7 @@ class Interpreter:
 
     def exec_for(self, stmt: cst.For, frame: Frame) -> str:
         iterated = self.eval(stmt.iter, frame)
-        if isinstance(iterated, LoaderValue) and iterated.nonempty:
+        if isinstance(iterated, LoaderValue) and iterated.nonempty is not False:
             return self.exec_data_loop(stmt, iterated.item, frame)
         items = iterate(iterated)
         if items is None or len(items) > MAX_LOOP:

@@ -201,7 +201,10 @@ def _tensor_dataset(interp: Interp, qualname: str, args: list, kwargs: dict, fra
 def _data_loader(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
     if args and isinstance(args[0], Instance):
         args = [data_values.user_dataset(interp, args[0], frame)] + list(args[1:])
-    return data_values.data_loader(args, kwargs, frame.loc(node) if node is not None else None)
+    elif isinstance(kwargs.get("dataset"), Instance):
+        kwargs = {**kwargs, "dataset": data_values.user_dataset(interp, kwargs["dataset"], frame)}
+    return data_values.data_loader(args, kwargs, frame.loc(node) if node is not None else None,
+                                   data_values.batch_symbols(interp))
 
 
 @library(*data_values.PASS_THROUGH)
@@ -218,6 +221,11 @@ def _transform(interp: Interp, qualname: str, args: list, kwargs: dict, frame: F
 @library(*data_values.V.DATASETS, data_values.V.FAKE_DATA)
 def _vision_dataset(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
     return data_values.vision_dataset(qualname, args, kwargs, frame.loc(node) if node is not None else None)
+
+
+@library("PIL.Image.open")
+def _open_image(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return data_values.open_image(args, kwargs)
 
 
 def _argument_locs(frame: Frame, node) -> dict:

@@ -13,6 +13,7 @@ import libcst as cst
 import sympy
 
 from shapels.analysis import membership
+from shapels.analysis.data_values import TransformValue
 from shapels.analysis.env import unanimous
 from shapels.analysis.objects import (BoundUserMethod, Builtin, ClassRef, EnumMember, Instance, Partial,
                                      UserFunction)
@@ -61,7 +62,8 @@ def truth(value: Value) -> Optional[bool]:
         value = value.base_layer if value.base_layer is not None else value
     if isinstance(value, Layer) and container_for(value.kind) is not None:
         return None if value.opaque else len(value.children) > 0  # an empty nn.Sequential() is falsy
-    if isinstance(value, (Layer, Instance, ClassRef, UserFunction, FunctionRef, Partial, BoundUserMethod, Builtin)):
+    if isinstance(value, (Layer, Instance, ClassRef, UserFunction, FunctionRef, Partial, BoundUserMethod, Builtin,
+                          TransformValue)):
         return True  # `conv_block = conv_block or ConvNormAct` with a partial
     if isinstance(value, (Seq, ListValue)):
         return len(value.items) > 0

@@ -18,7 +18,7 @@ TRANSFORM_PREFIXES = ("torchvision.transforms.", "torchvision.transforms.v2.")
 
 @dataclass(frozen=True)
 class Image:
-    channels: int
+    channels: Optional[int]  # None: a file's own mode (PIL.Image.open before .convert)
     height: Optional[int]  # None: sized by the files (an ImageFolder's images)
     width: Optional[int]
     tensor: bool = False  # a (C, H, W) tensor, else a PIL image
@@ -100,6 +100,19 @@ FAKE_DATA_PARAMS = ("size", "image_size", "num_classes", "transform", "target_tr
 IMAGE_FOLDER_PARAMS = ("root", "transform", "target_transform", "loader", "is_valid_file", "allow_empty")
 TRANSFORMS = ("Compose", "ToTensor", "PILToTensor", "Grayscale", "Resize", "CenterCrop", "RandomResizedCrop",
               "RandomCrop", "Pad", "Lambda") + _KEEPS
+
+
+# PIL modes by their bands: what `.convert(mode)` gives, so ToTensor's channels (len(img.getbands())); the
+# modes of 8-bit bands only ("I" and "F" make int32 and float32 tensors of their own values).
+PIL_MODE_BANDS = {"1": 1, "L": 1, "P": 1, "LA": 2, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3,
+                  "RGBA": 4, "CMYK": 4}
+
+
+def pil_resize(image: Image, size) -> Optional[Image]:
+    """PIL's `img.resize((width, height))`: the size given, width first."""
+    if isinstance(size, tuple) and len(size) == 2 and all(isinstance(s, int) and not isinstance(s, bool) for s in size):
+        return replace(image, width=size[0], height=size[1])
+    return None
 
 
 def _pair(size) -> Optional[tuple]:
