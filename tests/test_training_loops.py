@@ -377,3 +377,48 @@ def test_a_batch_first_sequence_viewed_into_rows_is_not_blamed_for_a_target_with
     errors = [f for f in analyze(SEQUENCE.replace("TARGETS", "(12,)"), "train.py").findings if f.severity == "error"]
     assert errors and all(f.fix is None or "[-1]" not in f.fix.content for f in errors)
     assert all(f.span.start_line != 14 for f in errors)
+
+
+CHUNKED = textwrap.dedent('''
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    def tokenize(path):
+        ids = []
+        for line in open(path):
+            ids.append(torch.tensor([len(w) for w in line.split()], dtype=torch.int64))
+        return torch.cat(ids)
+
+
+    def batchify(data, bsz):
+        nbatch = data.size(0) // bsz
+        return data.narrow(0, 0, nbatch * bsz).view(bsz, -1).t().contiguous()
+
+
+    data = batchify(tokenize("train.txt"), 4)
+    model = nn.Sequential(nn.Embedding(50, 8), nn.Linear(8, 50))
+    for i in {loop}:
+        seq_len = min(5, len(data) - 1 - i)
+        source, target = data[i:i + seq_len], data[i + 1:i + 1 + seq_len].view(-1)
+        output = model(source).view(-1, 50)
+        loss = F.nll_loss(F.log_softmax(output, dim=1), {target})
+''')
+
+
+def test_a_loop_over_offsets_into_data_of_unknown_length_is_checked_once():
+    """Tokens read from a file (a list grown in a loop of unknown length, then torch.cat: a tensor of unknown
+    shape) batched into columns, walked in chunks with `range(0, data.size(0) - 1, 5)`: the body is checked
+    at an offset, a 2-D target to nll_loss is torch's error; a range that reads no size stays unknown."""
+    def errors(loop: str, target: str) -> list:
+        text = CHUNKED.format(loop=loop, target=target)
+        return [(f.span.start_line, f.code) for f in analyze(text, "train.py").findings if f.severity == "error"]
+
+    assert errors("range(0, data.size(0) - 1, 5)", "target") == []
+    assert errors("range(0, data.size(0) - 1, 5)", "target.unsqueeze(1)") == [(25, "loss-target")]
+    assert errors("range(len(data) - 1)", "target.view(-1, 1)") == [(25, "loss-target")]
+    assert errors("range(0, steps, 5)", "target.unsqueeze(1)") == []  # a count from elsewhere: not followed
+    logits = torch.nn.functional.log_softmax(torch.randn(20, 50), dim=1)
+    with pytest.raises(RuntimeError, match="multi-target not supported"):
+        torch.nn.functional.nll_loss(logits, torch.randint(0, 50, (20,)).unsqueeze(1))

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import weakref
 from typing import TYPE_CHECKING, Callable, Optional
 
+import libcst as cst
 import sympy
 
 from shapels.analysis.objects import Instance, UserFunction
@@ -173,6 +174,40 @@ def collate(sample: Value, batch, loc=None) -> Value:
         items = {key: collate(value, batch, loc) for key, value in sample.items.items()}
         return UNKNOWN if any(v is UNKNOWN for v in items.values()) else DictValue(items)
     return UNKNOWN
+
+
+def data_span(args: list, kwargs: dict, node) -> Value:
+    """`range(0, data.size(0) - 1, bptt)`: the offsets into data of a length not known here (its stop
+    reads a size: `.size(...)`, `.shape`, `len(...)`), walked like a loader: the loop body runs once, at
+    an offset `start + step*k` for some k >= 0, so what it finds holds at every offset, the first among
+    them (a loop over the data is written to run). Any other range of unknown length stays unknown."""
+    ints = [D.as_int(to_dim(a)) for a in args]
+    if kwargs or not 1 <= len(args) <= 3 or not isinstance(node, cst.Call) or len(node.args) != len(args) or \
+            any(a.star or a.keyword is not None for a in node.args):
+        return UNKNOWN
+    start, step = (0, 1) if len(args) == 1 else (ints[0], ints[2] if len(args) == 3 else 1)
+    stop_at = 0 if len(args) == 1 else 1
+    if start is None or step is None or step < 1 or ints[stop_at] is not None or \
+            not isinstance(args[stop_at], Number) or not _reads_a_size(node.args[stop_at].value):
+        return UNKNOWN
+    return LoaderValue(Number(sympy.Integer(start) + step * (D.fresh("k") - 1)), None)
+
+
+def _reads_a_size(expr: cst.BaseExpression) -> bool:
+    """The expression reads a length: `x.size(0)`, `x.shape[0]`, `len(x)` somewhere in it."""
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            if node.attr.value in ("size", "shape"):
+                found.append(node)
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value == "len":
+                found.append(node)
+
+    expr.visit(Finder())
+    return bool(found)
 
 
 def enumerated(loader: LoaderValue) -> LoaderValue:

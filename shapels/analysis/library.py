@@ -21,6 +21,7 @@ from shapels.analysis.objects import Instance, Partial
 from shapels.analysis.python_builtins import copy_value, dict_from, numpy_sequence, repeated
 from shapels.analysis.python_values import MISSING_VALUE, plain, python_number
 from shapels.rules.registry import CONTAINERS
+from shapels.symbolic.shape import Shape
 from shapels.values import NONE, UNKNOWN, Const, ListValue, Seq, Tensor, Value
 
 if TYPE_CHECKING:
@@ -221,6 +222,17 @@ def _transform(interp: Interp, qualname: str, args: list, kwargs: dict, frame: F
 @library(*data_values.V.DATASETS, data_values.V.FAKE_DATA)
 def _vision_dataset(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
     return data_values.vision_dataset(qualname, args, kwargs, frame.loc(node) if node is not None else None)
+
+
+@library("torch.cat", "torch.concat", "torch.concatenate", "torch.stack")
+def _join_of_grown_list(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    """`torch.cat(ids)` of a list appended to in a loop of unknown length (the lines of a file): its items
+    are not known, but what torch.cat gives is a tensor (or it raises): of a shape not known here. A
+    known list is the rule's (None)."""
+    tensors = args[0] if args else kwargs.get("tensors")
+    if type(tensors) is ListValue and tensors.uncertain:
+        return Tensor(Shape.unknown())
+    return None
 
 
 @library("PIL.Image.open")

@@ -27,7 +27,7 @@ from shapels.analysis.objects import (
     UserFunction,
 )
 from shapels.rules import registry as rule_registry
-from shapels.analysis.data_values import LoaderValue, enumerated
+from shapels.analysis.data_values import LoaderValue, data_span, enumerated
 from shapels.analysis.python_values import MISSING_VALUE, IteratorValue, RangeValue, dict_key, plain, python_number
 from shapels.analysis.semantics import iterate, truth
 from shapels.rules.base import from_python, to_dim
@@ -118,7 +118,7 @@ def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Fra
     if name == "range":
         ints = [D.as_int(to_dim(a)) for a in args]
         if not args or any(i is None for i in ints) or len(ints) > 3:
-            return UNKNOWN
+            return data_span(args, kwargs, node)
         start, stop, step = (0, ints[0], 1) if len(ints) == 1 else (ints[0], ints[1], ints[2] if len(ints) == 3 else 1)
         return RangeValue(start, stop, step) if step != 0 else UNKNOWN
     if name in ("list", "tuple") and len(args) == 1:
