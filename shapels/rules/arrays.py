@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from shapels.codes import CALL_MISMATCH, DIM_OUT_OF_RANGE, MATMUL_MISMATCH
 from shapels.rules.base import RuleCall, Unknowable, to_dim_signed
+from shapels.rules.keras_layers.ops import clipped, swap
 from shapels.rules.matmul import matmul as matmul_rule
 from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
@@ -208,3 +209,23 @@ function(
 def astype(call: RuleCall):
     """`x_train.astype("float32")`: the same shape in another dtype."""
     return call.shape("self")
+
+
+@function(
+    "numpy.swapaxes",
+    signature="a, axis1, axis2",
+    examples=[ex(T(20, 4, 64, 64), 0, 1, out=(4, 20, 64, 64)), ex(T(2, 3), -1, 0, out=(3, 2)),
+              ex(T(2, 3), 0, 2, error=DIM_OUT_OF_RANGE)],
+)
+def numpy_swapaxes(call: RuleCall):
+    """Moving MNIST's (frames, videos, H, W) to (videos, frames, H, W)."""
+    return swap(call, "a")
+
+
+@function(
+    "numpy.clip",
+    signature="a, a_min=None, a_max=None, out=None, **kwargs",
+    examples=[ex(T(8, 28, 28, 1), 0.0, 1.0, out=(8, 28, 28, 1)), ex(T(5), 0, 3, out=(5,))],
+)
+def numpy_clip(call: RuleCall):
+    return clipped(call, "a", ("a_min", "a_max"))

@@ -160,6 +160,8 @@ def rule_output(out: Any) -> Any:
         return tuple(_dim(d) for d in out.dims) if out.ranked else Opaque(out.show())
     if isinstance(out, Tensor):
         return rule_output(out.shape)
+    if isinstance(out, sympy.Expr):  # a size (keras.ops.shape's items)
+        return _dim(out) if out.is_Integer else Opaque(out)
     if isinstance(out, (tuple, list)):
         return tuple(rule_output(o) for o in out)
     if isinstance(out, (Seq, ListValue)):

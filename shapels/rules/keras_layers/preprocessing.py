@@ -115,3 +115,34 @@ def resizing(call: RuleCall):
 
 keras_layer("CenterCrop", init="height, width, data_format=None", call="data, training=True",
             examples=_IMAGE_EXAMPLES)(_image_size)
+
+
+# The random image augmentations (keras-io's `data_augmentation = keras.Sequential([...])` in front of a
+# model): each transforms the pixels of an image of the same size, in training and at inference alike.
+def _same_data(call: RuleCall):
+    return call.shape("data")
+
+
+_AUGMENT_EXAMPLES = [ex(T(2, 8, 8, 3), out=(2, 8, 8, 3)), ex(T(None, 32, 32, 3), out=(None, 32, 32, 3))]
+keras_layer("RandomFlip", init="mode='horizontal_and_vertical', seed=None, data_format=None",
+            call="data, training=True", preserves_shape=True, examples=_AUGMENT_EXAMPLES)(_same_data)
+keras_layer("RandomRotation", init="factor, fill_mode='reflect', interpolation='bilinear', seed=None, fill_value=0.0, "
+            "data_format=None", call="data, training=True", preserves_shape=True,
+            examples=[ex(T(2, 8, 8, 3), init=(0.1,), out=(2, 8, 8, 3)),
+                      ex(T(None, 32, 32, 3), init=(0.02,), out=(None, 32, 32, 3))])(_same_data)
+keras_layer("RandomZoom", init="height_factor, width_factor=None, fill_mode='reflect', interpolation='bilinear', "
+            "seed=None, fill_value=0.0, data_format=None", call="data, training=True", preserves_shape=True,
+            examples=[ex(T(2, 8, 8, 3), init=(0.2, 0.2), out=(2, 8, 8, 3)),
+                      ex(T(None, 32, 32, 3), init=(0.2,), out=(None, 32, 32, 3))])(_same_data)
+keras_layer("RandomTranslation", init="height_factor, width_factor, fill_mode='reflect', interpolation='bilinear', "
+            "seed=None, fill_value=0.0, data_format=None", call="data, training=True", preserves_shape=True,
+            examples=[ex(T(2, 8, 8, 3), init=(0.1, 0.1), out=(2, 8, 8, 3))])(_same_data)
+keras_layer("RandomContrast", init="factor, value_range=(0, 255), seed=None", call="data, training=True",
+            preserves_shape=True, examples=[ex(T(2, 8, 8, 3), init=(0.1,), out=(2, 8, 8, 3)),
+                                            ex(T(None, 32, 32, 3), init=(0.1,), out=(None, 32, 32, 3))])(_same_data)
+keras_layer("RandomBrightness", init="factor, value_range=(0, 255), seed=None", call="data, training=True",
+            preserves_shape=True, examples=[ex(T(2, 8, 8, 3), init=(0.1,), out=(2, 8, 8, 3))])(_same_data)
+# RandomCrop crops to (height, width) in training and center-crops (or resizes) to it at inference.
+keras_layer("RandomCrop", init="height, width, seed=None, data_format=None", call="data, training=True",
+            examples=[ex(T(2, 8, 8, 3), init=(6, 5), out=(2, 6, 5, 3)),
+                      ex(T(None, 32, 32, 3), init=(32, 32), out=(None, 32, 32, 3))])(_image_size)
