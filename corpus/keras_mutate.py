@@ -1,13 +1,14 @@
 """Mutants of the Keras application files: change ONE shape-bearing layer constructor argument (libcst),
 or one thing of the driver's data, keeping every line in place. Stored as corpus/mutate.py's text splice.
 
-Operators (each one argument of a `layers.X(...)` call the primary builder executes):
-- Conv2D / SeparableConv2D filters, Dense units: an int literal x2, an expression `e` -> `e * 2`;
+Operators (each one argument of a `layers.X(...)` or `keras.layers.X(...)` call the primary builder executes):
+- Conv / SeparableConv2D filters, Dense / RNN units, Embedding output_dim, RepeatVector n: an int literal
+  x2, an expression `e` -> `e * 2`;
 - kernel_size: an int literal +2 (the first item of a literal tuple);
 - strides: 1 <-> 2 (an int or a literal tuple), an expression `e` -> `e * 2`;
 - padding of a conv or pool: "same" <-> "valid"; of ZeroPadding2D, and Cropping2D's cropping: the first
   int literal +1;
-- pool_size: the first int literal +1;
+- pool_size, UpSampling size: the first int literal +1;
 - Reshape target: the first item that is not 1 (an int x2, a name `n` -> `n * 2`);
 - axis= of Concatenate / BatchNormalization: `e` -> `e - 1`.
 Driver mutants: the data's image size, its channels (3 -> 1), its rank (the batch axis dropped).
@@ -34,6 +35,20 @@ LAYER_PARAMS = {
     "Reshape": ["target_shape"],
     "Concatenate": ["axis"],
     "BatchNormalization": ["axis"],
+    # the keras-io examples' layers (corpus/keras_io.py); none of them is in the application files
+    "Conv1D": ["filters", "kernel_size", "strides", "padding"],
+    "Conv3D": ["filters", "kernel_size", "strides", "padding"],
+    "Conv1DTranspose": ["filters", "kernel_size", "strides", "padding"],
+    "Conv2DTranspose": ["filters", "kernel_size", "strides", "padding"],
+    "ConvLSTM2D": ["filters", "kernel_size", "strides", "padding"],
+    "MaxPooling1D": ["pool_size", "strides", "padding"],
+    "AveragePooling1D": ["pool_size", "strides", "padding"],
+    "UpSampling2D": ["size"],
+    "LSTM": ["units"],
+    "GRU": ["units"],
+    "SimpleRNN": ["units"],
+    "Embedding": ["input_dim", "output_dim"],
+    "RepeatVector": ["n"],
 }
 POOLS = {"MaxPooling2D", "AveragePooling2D"}
 
@@ -62,6 +77,14 @@ def _simple(code: str, node) -> str:
     return code if isinstance(node, (cst.Name, cst.Attribute, cst.Subscript, cst.Call, cst.Integer)) else f"({code})"
 
 
+def _is_layers(node) -> bool:
+    """`layers` or `keras.layers` (the keras-io examples write both)."""
+    if isinstance(node, cst.Name):
+        return node.value == "layers"
+    return (isinstance(node, cst.Attribute) and node.attr.value == "layers" and isinstance(node.value, cst.Name)
+            and node.value.value == "keras")
+
+
 class _Collector(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
@@ -82,7 +105,7 @@ class _Collector(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "layers"):
+        if not (isinstance(func, cst.Attribute) and _is_layers(func.value)):
             return
         layer = func.attr.value
         if layer not in LAYER_PARAMS:
@@ -92,13 +115,13 @@ class _Collector(cst.CSTVisitor):
             code = self.module.code_for_node(value)
             if "\n" in code:
                 continue
-            if param in ("filters", "units"):
+            if param in ("filters", "units", "output_dim", "n"):
                 n = _int(value)
                 if n is not None:
                     self._add(layer, param, value, str(n * 2), node)
                 elif not isinstance(value, (cst.SimpleString, cst.Tuple, cst.List)):
                     self._add(layer, param, value, f"{_simple(code, value)} * 2", node)
-            elif param in ("kernel_size", "pool_size") or (param in ("padding", "cropping") and layer in ("ZeroPadding2D", "Cropping2D")):
+            elif param in ("kernel_size", "pool_size", "size") or (param in ("padding", "cropping") and layer in ("ZeroPadding2D", "Cropping2D")):
                 first = _first_int(value)
                 if first is not None:
                     step = 2 if param == "kernel_size" else 1
