@@ -229,3 +229,17 @@ def numpy_swapaxes(call: RuleCall):
 )
 def numpy_clip(call: RuleCall):
     return clipped(call, "a", ("a_min", "a_max"))
+
+
+@function(
+    "numpy.random.permutation",
+    signature="x",
+    label="input",
+    examples=[ex(8, out=(8,)), ex(T(5, 3), out=(5, 3))],
+)
+def numpy_permutation(call: RuleCall):
+    """An int n: the numbers 0..n-1 shuffled, (n,); an array: shuffled along its first axis, same shape."""
+    value = call.value("x")
+    if isinstance(value, Number):
+        return Shape.of([call.dim("x")])
+    return call.shape("x")
