@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import libcst as cst
 
-from shapels.analysis import argparse_values, data_values, keras_models, keras_utils
+from shapels.analysis import argparse_values, data_values, keras_models, keras_utils, vision_models
 from shapels.analysis.containers import build_container
 from shapels.analysis.dataclass_values import dataclass_replace
 from shapels.analysis.objects import Instance, Partial
@@ -233,6 +233,11 @@ def _join_of_grown_list(interp: Interp, qualname: str, args: list, kwargs: dict,
     if type(tensors) is ListValue and tensors.uncertain:
         return Tensor(Shape.unknown())
     return None
+
+
+@library(*vision_models.BUILDERS)
+def _resnet(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return vision_models.build_resnet(interp, qualname, args, kwargs, frame, node)
 
 
 @library("PIL.Image.open")
