@@ -139,7 +139,8 @@ def _write_fake_mnist(root, n: int = 3) -> None:
     raw.mkdir(parents=True)
     for split, count in (("train", n), ("t10k", n)):
         (raw / f"{split}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, count, 28, 28) + bytes(count * 784))
-        (raw / f"{split}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, count) + bytes(count))
+        (raw / f"{split}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, count) +
+                                                          bytes(i % 10 for i in range(count)))
 
 
 def test_mnist_sample_agrees_with_torchvision(tmp_path):
@@ -231,3 +232,61 @@ def test_pil_mode_bands_agree_with_to_tensor(mode):
 
     tensor = tv.transforms.ToTensor()(Image.new("RGB", (5, 7)).convert(mode))
     assert tuple(tensor.shape) == (V.PIL_MODE_BANDS[mode], 7, 5) and str(tensor.dtype) == "torch.float32"
+
+
+PAIRS = textwrap.dedent('''
+    import random
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    from torch.utils.data import DataLoader, Dataset
+    from torchvision import datasets
+
+
+    class Pairs(Dataset):
+        def __init__(self, root):
+            self.dataset = datasets.MNIST(root, train=True)
+            self.data = self.dataset.data.unsqueeze(1).clone()
+            targets = np.array(self.dataset.targets.clone())
+            self.grouped = {}
+            for i in range(0, 10):
+                self.grouped[i] = np.where((targets == i))[0]
+
+        def __len__(self):
+            return self.data.shape[0]
+
+        def __getitem__(self, index):
+            chosen = random.randint(0, 9)
+            picked = self.grouped[chosen][random.randint(0, self.grouped[chosen].shape[0] - 1)]
+            return self.data[picked].clone().float(), torch.tensor(1, dtype=torch.float)
+
+
+    class Probe(nn.Module):
+        def forward(self, images, same):
+            return images
+
+
+    for images, same in DataLoader(Pairs(ROOT), batch_size=2):
+        Probe()(images, same)
+''')
+
+
+def test_a_dataset_indexing_mnist_by_its_labels_is_followed(tmp_path):
+    """siamese_network's pairs: MNIST's `.data` and `.targets` (tensors held whole), index arrays from
+    np.where per label, one picked at random: the sample is one image (1, 28, 28); where torchvision
+    imports, the same dataset run on fake MNIST files gives the same batch."""
+    text = PAIRS.replace("ROOT", repr(str(tmp_path)))
+    (probe,) = [m for m in analyze(text, "pairs.py").modules if m.name == "Probe"]
+    dims = {name: [int(d) for d in shape.dims] for name, shape in probe.inputs.items()}
+    assert dims == {"images": [2, 1, 28, 28], "same": [2]}, dims
+    tv = _real_transforms()
+    import torch
+
+    _write_fake_mnist(tmp_path, n=20)
+    mnist = tv.datasets.MNIST(str(tmp_path), train=True)
+    assert list(mnist.data.shape) == [20, 28, 28] and mnist.data.dtype == torch.uint8
+    assert list(mnist.targets.shape) == [20] and mnist.targets.dtype == torch.int64
+    namespace = {"__name__": "shapels_test"}
+    exec(compile(text.split("\nclass Probe")[0], "pairs.py", "exec"), namespace)
+    images, same = next(iter(torch.utils.data.DataLoader(namespace["Pairs"](str(tmp_path)), batch_size=2)))
+    assert list(images.shape) == dims["images"] and list(same.shape) == dims["same"]

@@ -287,4 +287,5 @@ _ATTRIBUTE_BY_TYPE = {
     argparse_values.Namespace: argparse_values.namespace_attribute,
     keras_models.KerasModel: lambda interp, base, name, frame: keras_models.attribute(base, name) or BoundMethod(base, name),
     data_values.PILImageValue: lambda interp, base, name, frame: BoundMethod(base, name),
+    data_values.DatasetValue: lambda interp, base, name, frame: data_values.dataset_attribute(base, name),
 }

@@ -24,7 +24,7 @@ batch comes first. A dataset known to be empty gives none.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import weakref
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -51,8 +51,9 @@ PASS_THROUGH = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.t
 class DatasetValue(Value):
     """A map-style dataset whose samples have a known structure, and its length (None: not known)."""
 
-    sample: Value
+    sample: Value  # UNKNOWN: samples default_collate cannot batch (a PIL image) or not known
     length: Optional[sympy.Expr]
+    attributes: dict = field(default_factory=dict)  # what the dataset holds: MNIST's `.data`, `.targets`
 
 
 @dataclass(eq=False)
@@ -315,14 +316,16 @@ def vision_dataset(qualname: str, args: list, kwargs: dict, loc=None) -> Value:
         image = V.dataset_image(qualname)
         train = _plain(bound.get("train", Const(True)))
         length = sympy.Integer(facts.length[0 if train else 1]) if facts.length and isinstance(train, bool) else None
+    held = _held_tensors(qualname, image, length)
     transform = bound.get("transform")
     if transform is None or isinstance(transform, Const) and transform.value is None:
-        return UNKNOWN  # a PIL image: default_collate refuses it
+        # a PIL image: default_collate refuses it
+        return DatasetValue(UNKNOWN, length, held) if held else UNKNOWN
     image = apply(transform, image)
     target_transform = bound.get("target_transform")
     if image is None or not image.tensor or target_transform is not None and not (
             isinstance(target_transform, Const) and target_transform.value is None):
-        return UNKNOWN
+        return DatasetValue(UNKNOWN, length, held) if held else UNKNOWN
     dims = [image.channels] + [d if d is not None else D.fresh("?") for d in (image.height, image.width)]
     # The sample's provenance starts at the dataset call, and carries the transform (the repair may
     # resize it: transform_size in causes/inputs.py)
@@ -330,7 +333,19 @@ def vision_dataset(qualname: str, args: list, kwargs: dict, loc=None) -> Value:
     shape = Shape.of(dims)
     trace = (Step(label, shape, loc, transform),) if loc is not None else ()
     sample = Seq((Tensor(shape, trace, dtype=image.dtype), Number(D.fresh("label"))))
-    return DatasetValue(sample, length)
+    return DatasetValue(sample, length, held)
+
+
+def _held_tensors(qualname: str, image: Optional[V.Image], length) -> dict:
+    """MNIST's `.data` (uint8 (N, H, W)) and `.targets` (int64 (N,)), for a split of known length."""
+    if qualname not in V.HELD_AS_TENSORS or image is None or length is None:
+        return {}
+    return {"data": Tensor(Shape.of([length, image.height, image.width]), dtype="uint8"),
+            "targets": Tensor(Shape.of([length]), dtype="int64")}
+
+
+def dataset_attribute(dataset: DatasetValue, name: str) -> Value:
+    return dataset.attributes.get(name, UNKNOWN)
 
 
 # -- images a dataset reads itself ------------------------------------------------------------------------
@@ -381,3 +396,22 @@ def call_transform(interp, transform: TransformValue, args: list, kwargs: dict, 
     loc = frame.loc(node) if node is not None else None
     trace = (Step(transform.name, shape, loc, transform),) if loc is not None else ()
     return Tensor(shape, trace, dtype=out.dtype)
+
+
+# -- what scripts index datasets with -------------------------------------------------------------------
+
+def random_int(args: list, kwargs: dict) -> Value:
+    """random.randint(a, b) / randrange(a, b): an int at least `a` (a known int), not followed further."""
+    low = D.as_int(to_dim(args[0])) if len(args) == 2 and not kwargs and isinstance(args[0], Number) else None
+    if low is None or not isinstance(args[1], Number):
+        return UNKNOWN
+    return Number(sympy.Integer(low) + D.fresh("r") - 1)
+
+
+def numpy_nonzero(args: list, kwargs: dict) -> Value:
+    """`np.where(cond)` / `np.nonzero(a)`: one int64 index array per dim of the condition, of a length its
+    values decide (NumPy's intp: int64 on the 64-bit platforms torch runs on)."""
+    if len(args) != 1 or kwargs or not isinstance(args[0], Tensor) or not args[0].shape.ranked or \
+            args[0].shape.rank < 1:
+        return UNKNOWN
+    return Seq(tuple(Tensor(Shape.of([D.fresh("nonzero")]), dtype="int64") for _ in range(args[0].shape.rank)))

@@ -240,6 +240,18 @@ def _resnet(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Fram
     return vision_models.build_resnet(interp, qualname, args, kwargs, frame, node)
 
 
+@library("random.randint", "random.randrange")
+def _random_int(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    """`random.randint(a, b)`: some int from a known `a` on (a + k - 1 for an unknown k >= 1); the values
+    are not followed, only that it is an int (an index: `data[random.randint(0, n - 1)]`)."""
+    return data_values.random_int(args, kwargs)
+
+
+@library("numpy.where", "numpy.nonzero")
+def _nonzero(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return data_values.numpy_nonzero(args, kwargs)
+
+
 @library("PIL.Image.open")
 def _open_image(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
     return data_values.open_image(args, kwargs)

@@ -42,6 +42,9 @@ DATASETS = {
     "torchvision.datasets.ImageFolder": DatasetFacts(Image(3, None, None), ()),  # RGB, of the files' sizes
 }
 FAKE_DATA = "torchvision.datasets.FakeData"
+# The datasets whose images and labels are tensors held whole: `.data`, uint8 (N, H, W), and `.targets`,
+# int64 (N,), N the split's length (scripts index them by hand: siamese_network's pairs).
+HELD_AS_TENSORS = ("torchvision.datasets.MNIST", "torchvision.datasets.FashionMNIST", "torchvision.datasets.KMNIST")
 
 
 def dataset_image(name: str, image_size: Optional[tuple] = None) -> Optional[Image]:
