@@ -36,6 +36,50 @@ PROGRAMS = {
         ])
         out = model(np.zeros((4, 28, 28, 1), "float32"))
     """,
+    "lambda_runs_its_function": """
+        from keras import ops
+        inputs = keras.Input(shape=(16, 8))
+        x = layers.Dense(4)(inputs)
+        x = layers.Lambda(lambda t: ops.divide(t, ops.convert_to_tensor(1e-9) + ops.sum(t, axis=-1, keepdims=True)))(x)
+        x = layers.Flatten()(x)
+        model = keras.Model(inputs, layers.Dense(3)(x))
+        out = model(np.zeros((2, 16, 8), "float32"))
+    """,
+    "lambda_of_a_def_in_a_sequential": """
+        from keras import ops
+
+        def pairwise(t):
+            return ops.transpose(ops.reshape(t, (-1, 4, 6)), axes=(0, 2, 1))
+
+        model = keras.Sequential([keras.Input(shape=(24,)), layers.Lambda(pairwise), layers.Dense(5)])
+        out = model(np.zeros((3, 24), "float32"))
+    """,
+    "lambda_whose_function_fails": """
+        from keras import ops
+        inputs = keras.Input(shape=(10, 4))
+        x = layers.Lambda(lambda t: ops.multiply(t, ops.sum(t, axis=2)))(inputs)
+        model = keras.Model(inputs, x)
+    """,
+    "custom_layer_of_patches": """
+        from keras import ops
+
+        class Patches(layers.Layer):
+            def __init__(self, size):
+                super().__init__()
+                self.size = size
+
+            def call(self, images):
+                batch = ops.shape(images)[0]
+                patches = ops.image.extract_patches(images, self.size)
+                return ops.reshape(patches, (batch, -1, patches.shape[-1]))
+
+        inputs = keras.Input(shape=(32, 32, 3))
+        x = Patches(8)(inputs)
+        x = layers.Dense(16)(x)
+        x = layers.GlobalAveragePooling1D()(x)
+        model = keras.Model(inputs, layers.Dense(10)(x))
+        out = model(np.zeros((2, 32, 32, 3), "float32"))
+    """,
     "sequential_input_first_and_add": """
         model = keras.Sequential()
         model.add(keras.Input(shape=(16,)))

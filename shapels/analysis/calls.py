@@ -432,6 +432,10 @@ def apply_layer(interp: Interp, layer: Layer, args: list, kwargs: dict, frame, n
     rule = rule_registry.lookup(layer.kind)
     if rule is None:
         return UNKNOWN
+    if layer.kind == KERAS_LAYERS + "Lambda":  # its function, run by the analysis
+        result = keras_models.call_lambda(interp, layer, args, kwargs, frame, node)
+        if result is not None:
+            return result
     if layer.kind.startswith(KERAS_LAYERS):  # a Keras layer called on data at the top level runs as a model of its own
         return keras_models.call_layer_on_data(interp, layer, args, kwargs, frame, node,
                                                lambda: apply_rule(interp, rule, layer.kind, layer, args, kwargs, frame, node))

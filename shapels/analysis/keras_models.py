@@ -211,6 +211,17 @@ def call_layer_on_data(interp: Interp, layer: Layer, args: list, kwargs: dict, f
     return run.output
 
 
+def call_lambda(interp: Interp, layer: Layer, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    """`layers.Lambda(fn)(x)` is `fn(x)`: Keras infers the output by running the function (eagerly, and
+    symbolically in a functional model). With `output_shape=` Keras's symbolic output is that shape instead of
+    the function's, and `arguments=` adds keyword arguments: both are left to the rule (unknown)."""
+    function = layer.args.get("function")
+    if (len(args) != 1 or set(kwargs) - {"training", "mask"} or not isinstance(function, (UserFunction, FunctionRef))
+            or not _is_none(layer.args.get("output_shape", NONE)) or not _is_none(layer.args.get("arguments", NONE))):
+        return None
+    return interp.call(function, [args[0]], {}, frame, node)
+
+
 def keras_name(layer: Layer) -> Optional[str]:
     """The `name=` a Keras layer was given (`Dense(256, name='dense_2')`): what Keras's messages call it."""
     extra = layer.args.get("kwargs")

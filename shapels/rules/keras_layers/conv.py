@@ -1,4 +1,4 @@
-"""Conv1D/2D/3D, SeparableConv1D/2D, DepthwiseConv1D/2D and Conv1D/2D/3DTranspose:
+"""Conv1D/2D/3D, SeparableConv1D/2D, DepthwiseConv1D/2D, Conv1D/2D/3DTranspose and ConvLSTM2D:
 (batch, *spatial, channels) -> (batch, *spatial', filters), channels-last unless data_format says
 otherwise. Keras builds the kernel from the input's channels, so there is no in_channels to get wrong;
 what can be wrong is the rank, the groups against the channels, and a kernel larger than the input.
@@ -15,6 +15,7 @@ from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, channels_built, check
                                              split_channels)
 from shapels.rules.registry import T, ex
 from shapels.symbolic import dims as D
+from shapels.symbolic.shape import Shape
 
 _COMMON = ("activation=None, use_bias=True, kernel_initializer='glorot_uniform', bias_initializer='zeros', "
            "kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, "
@@ -265,3 +266,43 @@ keras_layer(
     input_spec=True,
     examples=[ex(T(1, 3, 5, 5, 4), init=(2, 2), init_kwargs={"strides": 2}, out=(1, 6, 10, 10, 2))],
 )(_transpose(3))
+
+
+def _conv_lstm(call: RuleCall):
+    """ConvLSTM2D: a 2-D convolution of each step of (batch, time, rows, cols, channels) (channels-last), the
+    step's output (batch, rows', cols', filters), every step's with return_sequences; return_state adds the
+    two states, each one step's output."""
+    fmt, kernel, strides, dilation, padding = _window(call, 2)
+    filters = positive_int(call, "filters")
+    shape = call.shape("sequences")
+    if not shape.ranked:
+        raise Unknowable("sequences")
+    check_rank(call, shape, ndim=5, code=CONV_INPUT_RANK,
+               needs=f"{layer_name(call)} takes (batch, time, rows, cols, channels)")
+    batch, time, *frame = shape.dims
+    step_in = Shape.of([batch, *frame])
+    require_defined(call, step_in, -1 if fmt == "channels_last" else 1, "its kernel", input_name="sequences")
+    _, spatial, _ = split_channels(step_in, 2, fmt)
+    step = join_channels(batch, conv_spatial(call, shape, spatial, kernel, strides, dilation, padding), filters, fmt)
+    out = Shape.of([batch, time, *step.dims[1:]]) if call.known_flag("return_sequences") else step
+    return (out, step, step) if call.known_flag("return_state") else out
+
+
+keras_layer(
+    "ConvLSTM2D",
+    init="filters, kernel_size, strides=1, padding='valid', data_format=None, dilation_rate=1, activation='tanh', "
+         "recurrent_activation='sigmoid', use_bias=True, kernel_initializer='glorot_uniform', "
+         "recurrent_initializer='orthogonal', bias_initializer='zeros', unit_forget_bias=True, kernel_regularizer=None, "
+         "recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, "
+         "recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, "
+         "return_sequences=False, return_state=False, go_backwards=False, stateful=False",
+    call="sequences, initial_state=None, mask=None, training=False",
+    examples=[
+        ex(T(1, 19, 64, 64, 1), init=(8, (5, 5)), init_kwargs={"padding": "same", "return_sequences": True},
+           out=(1, 19, 64, 64, 8)),
+        ex(T(2, 5, 9, 9, 3), init=(4, 3), init_kwargs={"strides": 2}, out=(2, 4, 4, 4)),
+        ex(T(None, None, 16, 16, 1), init=(4, 3), init_kwargs={"return_sequences": True}, out=(None, None, 14, 14, 4)),
+        ex(T(2, 5, 9, 9, 3), init=(4, 3), init_kwargs={"return_state": True}, out=((2, 7, 7, 4), (2, 7, 7, 4), (2, 7, 7, 4))),
+        ex(T(2, 9, 9, 3), init=(4, 3), error=CONV_INPUT_RANK),
+    ],
+)(_conv_lstm)

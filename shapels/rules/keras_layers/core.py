@@ -307,3 +307,12 @@ keras_layer("SpatialDropout2D", init="rate, data_format=None, seed=None", call="
 keras_layer("SpatialDropout3D", init="rate, data_format=None, seed=None", call="inputs, training=False",
             preserves_shape=True, examples=[ex(T(2, 4, 4, 4, 3), init=(0.5,), out=(2, 4, 4, 4, 3))],
             )(_spatial_dropout(3))
+
+
+def _lambda(call: RuleCall):
+    """A Lambda's output is its function's: the analysis runs the function on the inputs
+    (shapels/analysis/keras_models.py's call_lambda); what it cannot run stays unknown here."""
+    raise Unknowable("function")
+
+
+keras_layer("Lambda", init="function, output_shape=None, mask=None, arguments=None", call="inputs, mask=None")(_lambda)

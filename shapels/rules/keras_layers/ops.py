@@ -1,6 +1,7 @@
 """keras.ops functions that custom Keras layers build their shapes with (the keras-io examples' patch
 extractors, mixers and recommenders): `ops.shape`, `ops.transpose`, `ops.swapaxes`, `ops.squeeze`,
-`ops.image.extract_patches`, `ops.tensordot`, `ops.clip`, `ops.softmax`.
+`ops.image.extract_patches`, `ops.tensordot`, `ops.clip`, `ops.softmax`, the elementwise functions and
+reductions.
 
 Each follows Keras 3's numpy-like semantics (checked against Keras by their examples). A rule claims an
 output only where Keras's own result is certain; an argument it cannot read leaves the result unknown.
@@ -8,9 +9,11 @@ output only where Keras's own result is certain; an argument it cannot read leav
 
 from __future__ import annotations
 
-from shapels.codes import DIM_OUT_OF_RANGE
+from shapels.codes import BROADCAST_MISMATCH, DIM_OUT_OF_RANGE
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.common import normalize_dim
+from shapels.rules.elementwise import broadcast
+from shapels.rules.reduction import reduce_shape
 from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -231,3 +234,60 @@ def split(call: RuleCall):
         raise Unknowable("indices_or_sections")
     piece = Shape.of([size // n if i == axis else d for i, d in enumerate(shape.dims)])
     return tuple(piece for _ in range(n))
+
+
+# -- elementwise ------------------------------------------------------------------------------------
+def _operand(call: RuleCall, name: str) -> Shape:
+    """A tensor's shape; a Python number is a 0-d operand."""
+    value = call.value(name)
+    if isinstance(value, Number):
+        return Shape.of([])
+    return call.shape(name)
+
+
+def _broadcast_binary(call: RuleCall):
+    """numpy's broadcasting, as Keras's ops follow it (both of its modes refuse sizes that do not broadcast)."""
+    return broadcast(call, _operand(call, "x1"), _operand(call, "x2"))
+
+
+_BINARY_EXAMPLES = [ex(T(2, 16, 256, 16), T(2, 16, 256, 1), out=(2, 16, 256, 16)), ex(T(4, 3), 2.0, out=(4, 3)),
+                    ex(T(5, 1), T(3), out=(5, 3)), ex(T(2, 3), T(4), error=BROADCAST_MISMATCH)]
+for _name in ("add", "subtract", "multiply", "divide", "maximum", "minimum"):
+    function(f"keras.ops.{_name}", signature="x1, x2", examples=_BINARY_EXAMPLES)(_broadcast_binary)
+
+
+def _same_x(call: RuleCall):
+    return call.shape("x")
+
+
+# Elementwise functions (the activations of keras.ops.nn are the same objects under keras.ops).
+_NN = ("relu", "relu6", "sigmoid", "gelu", "silu", "swish", "softplus", "softsign", "elu", "selu", "leaky_relu",
+       "hard_sigmoid")
+for _name in _NN + ("tanh", "exp", "log", "sqrt", "square", "abs", "absolute", "negative", "floor", "ceil", "round",
+                    "sign", "erf", "log1p", "expm1", "reciprocal", "cos", "sin"):
+    function(f"keras.ops.{_name}", *([f"keras.ops.nn.{_name}"] if _name in _NN else []),
+             signature="x, *args, **kwargs", preserves_shape=True,
+             examples=[ex(T(2, 3), out=(2, 3)), ex(T(4, 1, 5), out=(4, 1, 5))])(_same_x)
+
+
+@function(
+    "keras.ops.convert_to_tensor",
+    signature="x, dtype=None, sparse=None, ragged=None",
+    examples=[ex(T(3, 4), out=(3, 4)), ex(1e-9, out=())],
+)
+def convert_to_tensor(call: RuleCall):
+    """A tensor keeps its shape; a Python number is a 0-d tensor (lists are not followed)."""
+    return _operand(call, "x")
+
+
+# -- reductions -------------------------------------------------------------------------------------
+def _reduce_x(call: RuleCall):
+    shape = call.shape("x")
+    axis = None if call.is_none("axis") else call.dims("axis")
+    return reduce_shape(call, shape, axis, call.known_flag("keepdims"))
+
+
+for _name in ("sum", "mean", "max", "min", "prod"):
+    function(f"keras.ops.{_name}", signature="x, axis=None, keepdims=False, *args, **kwargs",
+             examples=[ex(T(2, 16, 256, 16), -1, True, out=(2, 16, 256, 1)), ex(T(2, 3, 4), 1, out=(2, 4)),
+                       ex(T(2, 3), out=()), ex(T(2, 3, 4), (0, 2), out=(3,))])(_reduce_x)
