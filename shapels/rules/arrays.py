@@ -243,3 +243,26 @@ def numpy_permutation(call: RuleCall):
     if isinstance(value, Number):
         return Shape.of([call.dim("x")])
     return call.shape("x")
+
+
+@function(
+    "keras.utils.pad_sequences",
+    signature="sequences, maxlen=None, dtype='int32', padding='pre', truncating='pre', value=0.0",
+    label="input",
+    examples=[ex([[1, 2, 3]] * 8, maxlen=200, out=(8, 200)), ex(T(4, 7, dtype="int64"), maxlen=5, out=(4, 5)),
+              ex([[1], [2, 3]], 3, out=(2, 3))],
+)
+def pad_sequences(call: RuleCall):
+    """(number of sequences, maxlen): each one padded or truncated to maxlen. Without maxlen the width is the
+    longest sequence's, a value: not followed."""
+    if call.is_none("maxlen"):
+        raise Unknowable("maxlen")
+    sequences = call.value("sequences")
+    if isinstance(sequences, (Seq, ListValue)):
+        count = len(sequences.items)
+    else:
+        shape = call.shape("sequences")
+        if not shape.ranked or shape.rank < 1:
+            raise Unknowable("sequences")
+        count = shape.dims[0]
+    return Shape.of([count, call.dim("maxlen")])

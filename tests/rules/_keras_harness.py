@@ -176,7 +176,7 @@ def run_rule(rule: Rule, qualname: str, ex: Example) -> Any:
 
 # -- comparing --------------------------------------------------------------------------------
 # Keras utilities that work on numpy arrays only (no KerasTensor): checked eagerly.
-EAGER_ONLY = {"keras.utils.to_categorical"}
+EAGER_ONLY = {"keras.utils.to_categorical", "keras.utils.pad_sequences"}
 
 
 def modes(ex: Example, qualname: str = "") -> tuple:

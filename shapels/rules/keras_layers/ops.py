@@ -14,10 +14,11 @@ from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.common import normalize_dim
 from shapels.rules.elementwise import broadcast
 from shapels.rules.reduction import reduce_shape
+from shapels.rules.keras_layers.spec import is_none_dim
 from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
-from shapels.values import Const, Number
+from shapels.values import Const, Number, Tensor
 
 
 def _ranked(call: RuleCall, name: str) -> Shape:
@@ -291,3 +292,29 @@ for _name in ("sum", "mean", "max", "min", "prod"):
     function(f"keras.ops.{_name}", signature="x, axis=None, keepdims=False, *args, **kwargs",
              examples=[ex(T(2, 16, 256, 16), -1, True, out=(2, 16, 256, 1)), ex(T(2, 3, 4), 1, out=(2, 4)),
                        ex(T(2, 3), out=()), ex(T(2, 3, 4), (0, 2), out=(3,))])(_reduce_x)
+
+
+@function(
+    "keras.ops.fft2",
+    signature="x",
+    examples=[ex((T(2, 64, 256), T(2, 64, 256)), out=((2, 64, 256), (2, 64, 256))),
+              ex((T(3, 4), T(3, 4)), out=((3, 4), (3, 4))),
+              ex((T(None, 64, 256), T(None, 64, 256)), out=((None, 64, 256), (None, 64, 256)))],
+)
+def fft2(call: RuleCall):
+    """The (real, imaginary) pair of the transform over the last two axes: each part keeps the shape of the
+    pair's parts (which must be equal; parts that differ are left to Keras)."""
+    pair = call.value("x")
+    parts = getattr(pair, "items", None)
+    if parts is None or len(parts) != 2 or not all(isinstance(p, Tensor) and p.shape.ranked for p in parts):
+        raise Unknowable("x")
+    real, imag = (p.shape for p in parts)
+    same = [D.eq(a, b) is True or (is_none_dim(a) and is_none_dim(b)) for a, b in zip(real.dims, imag.dims)]
+    if real.rank < 2 or real.rank != imag.rank or not all(same):
+        raise Unknowable("x")
+    return (real, imag)
+
+
+for _name in ("zeros_like", "ones_like"):
+    function(f"keras.ops.{_name}", signature="x, dtype=None", preserves_shape=True,
+             examples=[ex(T(2, 64, 256), out=(2, 64, 256)), ex(T(3), out=(3,))])(_same_x)
