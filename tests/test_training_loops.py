@@ -422,3 +422,34 @@ def test_a_loop_over_offsets_into_data_of_unknown_length_is_checked_once():
     logits = torch.nn.functional.log_softmax(torch.randn(20, 50), dim=1)
     with pytest.raises(RuntimeError, match="multi-target not supported"):
         torch.nn.functional.nll_loss(logits, torch.randint(0, 50, (20,)).unsqueeze(1))
+
+
+def test_a_binary_head_of_two_is_blamed_where_its_width_is_written():
+    """siamese_network's head `nn.Linear(256, 2)` then `.squeeze()` against labels (N,) for BCELoss: the
+    width the squeeze meant to drop is 1, so the finding lands on the 2 (torch runs with 1, refuses 2)."""
+    text = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 2))
+
+            def forward(self, x):
+                return torch.sigmoid(self.fc(x))
+
+
+        outputs = Head()(torch.randn(4, 16)).squeeze()
+        loss = nn.BCELoss()(outputs, torch.ones(4))
+    ''')
+    (error,) = [f for f in analyze(text, "head.py").findings if f.severity == "error"]
+    assert error.span.start_line == 9 and error.fix is not None and error.fix.content == "1", error.message
+    for width, fails in ((2, True), (1, False)):
+        outputs = torch.sigmoid(torch.nn.Linear(16, width)(torch.randn(4, 16))).squeeze()
+        try:
+            torch.nn.BCELoss()(outputs, torch.ones(4))
+            assert not fails
+        except ValueError:
+            assert fails

@@ -58,20 +58,29 @@ def width_the_target_names(finding: Finding) -> Iterator[Cause]:
         scores, target = target, scores
     if not (isinstance(scores, Tensor) and isinstance(target, Tensor) and scores.shape.ranked and target.shape.ranked):
         return
-    if scores.shape.rank != target.shape.rank or scores.shape.rank < 2 or \
+    if scores.shape.rank == target.shape.rank + 1 and target.shape.rank >= 1 and _squeezed(scores) and \
+            all(D.eq(a, b) is True for a, b in zip(scores.shape.dims[:-1], target.shape.dims)):
+        # siamese_network's `fc(x).squeeze()` against labels (N,): a width of 1 is what the squeeze drops
+        # (the repair's re-analysis keeps this only where it then runs clean)
+        mine, theirs, meets = D.as_int(scores.shape.dims[-1]), 1, "has one dim fewer"
+    elif scores.shape.rank != target.shape.rank or scores.shape.rank < 2 or \
             any(D.eq(a, b) is not True for a, b in zip(scores.shape.dims[:-1], target.shape.dims[:-1])):
         return
-    mine, theirs = D.as_int(scores.shape.dims[-1]), D.as_int(target.shape.dims[-1])
+    else:
+        mine, theirs = D.as_int(scores.shape.dims[-1]), D.as_int(target.shape.dims[-1])
+        meets = f"has {theirs}"
     layer = _maker_of_width(scores, mine) if None not in (mine, theirs) and mine != theirs else None
     rule = lookup(layer.kind) if layer is not None else None
     param = rule.makes_width if rule is not None else None
     where = layer.arg_locs.get(param) if param is not None else None
     if where is None or not isinstance(where.node, cst.Integer):
         return
+    if theirs == 1 and not _written_in(layer, where):
+        return  # a width passed down from a caller sizes more than this layer: 1 there is no author's intent
     fix = Fix(f"Set {layer.label}'s {param} to {theirs}", where, str(theirs), target=f"{layer.label}'s {param}",
               param=param)
-    yield Cause(finding.code, fix, f"{layer.label}'s {param}={mine} makes the loss's input, whose target has "
-                                   f"{theirs}: {finding.message}")
+    yield Cause(finding.code, fix, f"{layer.label}'s {param}={mine} makes the loss's input, whose target "
+                                   f"{meets}: {finding.message}")
 
 
 # Losses whose first argument is the target (Keras's: loss(y_true, y_pred)); torch's take (input, target)
@@ -79,6 +88,23 @@ _TARGET_FIRST = ("SparseCategoricalCrossentropy", "CategoricalCrossentropy", "Bi
                  "MeanSquaredError", "MeanAbsoluteError")
 # Layers whose output's last axis is their width argument
 _LAST_AXIS_MAKERS = ("Linear", "Dense")
+
+
+def _squeezed(tensor: Tensor) -> bool:
+    """A `.squeeze()` came after the layer that made the last dim: the author meant it to be 1 (a
+    classifier's (N, 10) scores against (N,) labels, with no squeeze, say nothing of the kind)."""
+    for step in reversed(tensor.trace):
+        if step.label == "squeeze":
+            return True
+        if kind_of(step.layer) in _LAST_AXIS_MAKERS:
+            return False
+    return False
+
+
+def _written_in(layer, where) -> bool:
+    """The argument is written in the layer's own constructor call (`nn.Linear(256, 2)`)."""
+    call = getattr(layer.loc, "node", None)
+    return isinstance(call, cst.Call) and any(argument.value is where.node for argument in call.args)
 
 
 def _maker_of_width(tensor: Tensor, width) -> Optional[object]:
