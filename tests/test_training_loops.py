@@ -453,3 +453,37 @@ def test_a_binary_head_of_two_is_blamed_where_its_width_is_written():
             assert not fails
         except ValueError:
             assert fails
+
+
+def test_a_training_function_run_by_a_process_is_analysed_with_its_arguments():
+    """mnist_hogwild's `mp.Process(target=train, args=(rank, model, dataset, kwargs)).start()` runs
+    `train(rank, model, dataset, kwargs)` (in another process): its loop is checked on those arguments."""
+    template = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+        import torch.multiprocessing as mp
+        from torch.utils.data import DataLoader, TensorDataset
+
+
+        def train(rank, model, dataset, kwargs):
+            for x, y in DataLoader(dataset, **kwargs):
+                loss = nn.functional.nll_loss(model(x), {target})
+
+
+        if __name__ == '__main__':
+            model = nn.Linear(8, 3)
+            dataset = TensorDataset(torch.randn(100, 8), torch.randint(0, 3, (100,)))
+            workers = []
+            for rank in range(2):
+                p = mp.Process(target=train, args=(rank, model, dataset, {{'batch_size': 10}}))
+                p.start()
+                workers.append(p)
+            for p in workers:
+                p.join()
+    ''')
+    assert [f for f in analyze(template.format(target="y"), "hogwild.py").findings if f.severity == "error"] == []
+    (error,) = [f for f in analyze(template.format(target="y.unsqueeze(1)"), "hogwild.py").findings
+                if f.severity == "error"]
+    assert error.span.start_line == 10 and error.code == "loss-target"
+    with pytest.raises(RuntimeError, match="multi-target not supported"):
+        torch.nn.functional.nll_loss(torch.nn.Linear(8, 3)(torch.randn(10, 8)), torch.randint(0, 3, (10,)).unsqueeze(1))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Optional
 import libcst as cst
 import sympy
 
-from shapels.analysis import argparse_values, data_values, enums, keras_models
+from shapels.analysis import argparse_values, data_values, enums, keras_models, processes
 from shapels.analysis.env import join_all
 from shapels.analysis.frame import Frame
 from shapels.analysis.library_names import canonical
@@ -288,4 +288,5 @@ _ATTRIBUTE_BY_TYPE = {
     keras_models.KerasModel: lambda interp, base, name, frame: keras_models.attribute(base, name) or BoundMethod(base, name),
     data_values.PILImageValue: lambda interp, base, name, frame: BoundMethod(base, name),
     data_values.DatasetValue: lambda interp, base, name, frame: data_values.dataset_attribute(base, name),
+    processes.ProcessValue: lambda interp, base, name, frame: BoundMethod(base, name),
 }

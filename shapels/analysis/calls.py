@@ -15,8 +15,8 @@ import libcst as cst
 import sympy
 
 from shapels import rules as rule_registry
-from shapels.analysis import (argparse_values, containers, data_values, dtypes, enums, keras_models, library, report,
-                             tensor_values)
+from shapels.analysis import (argparse_values, containers, data_values, dtypes, enums, keras_models, library,
+                             processes, report, tensor_values)
 from shapels.analysis.attributes import built_attribute, layer_attribute
 from shapels.analysis.containers import build_container, module_children, register_submodule, set_training
 from shapels.analysis.dataclass_values import dataclass_init, generated_init_owner
@@ -296,6 +296,8 @@ def call_method(interp: Interp, method: BoundMethod, args: list, kwargs: dict, f
         return keras_models.call_method(interp, receiver, name, args, kwargs, frame, node)
     if isinstance(receiver, data_values.PILImageValue):
         return data_values.image_method(receiver, name, args, kwargs)
+    if isinstance(receiver, processes.ProcessValue):
+        return processes.process_method(interp, receiver, name, args, kwargs, frame, node)
     if isinstance(receiver, SuperRef):
         if name == "__init__":
             generated = generated_init_owner(receiver.instance.info, receiver.owner)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import libcst as cst
 
-from shapels.analysis import argparse_values, data_values, keras_models, keras_utils, vision_models
+from shapels.analysis import argparse_values, data_values, keras_models, keras_utils, processes, vision_models
 from shapels.analysis.containers import build_container
 from shapels.analysis.dataclass_values import dataclass_replace
 from shapels.analysis.objects import Instance, Partial
@@ -250,6 +250,11 @@ def _random_int(interp: Interp, qualname: str, args: list, kwargs: dict, frame: 
 @library("numpy.where", "numpy.nonzero")
 def _nonzero(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
     return data_values.numpy_nonzero(args, kwargs)
+
+
+@library(*processes.PROCESSES)
+def _process(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    return processes.process(args, kwargs)
 
 
 @library("PIL.Image.open")
