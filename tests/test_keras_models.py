@@ -36,6 +36,21 @@ PROGRAMS = {
         ])
         out = model(np.zeros((4, 28, 28, 1), "float32"))
     """,
+    "data_shuffled_by_a_permutation": """
+        x_train = np.zeros((8, 500))
+        idx = np.random.permutation(len(x_train))
+        x_train = x_train[idx].reshape((8, 500, 1))
+        model = keras.Sequential([keras.Input(shape=(500, 1)), layers.Conv1D(4, 3), layers.GlobalAveragePooling1D(),
+                                  layers.Dense(2)])
+        out = model(x_train[np.arange(3)])
+    """,
+    "conv_lstm_over_frames_of_any_count": """
+        inp = layers.Input(shape=(None, 16, 16, 1))
+        x = layers.ConvLSTM2D(filters=4, kernel_size=3, padding="same", return_sequences=True)(inp)
+        x = layers.Conv3D(filters=1, kernel_size=(3, 3, 3), padding="same")(x)
+        model = keras.Model(inp, x)
+        out = model(np.zeros((2, 5, 16, 16, 1), "float32"))
+    """,
     "lambda_runs_its_function": """
         from keras import ops
         inputs = keras.Input(shape=(16, 8))

@@ -50,6 +50,8 @@ def named(value: Optional[Value]) -> Optional[str]:
 def of_result(qualname: str, bound: dict) -> Optional[str]:
     """The dtype of the tensor `qualname(**bound)` returns, where it is certain."""
     family, _, name = qualname.rpartition(".")
+    if family in ("numpy", "numpy.random"):
+        return _numpy_index_dtype(name, bound)
     if family not in ("torch", "torch.Tensor", "torch.nn.functional"):
         return None
     extra = bound.get("kwargs") if isinstance(bound.get("kwargs"), dict) else {}
@@ -84,6 +86,20 @@ def of_result(qualname: str, bound: dict) -> Optional[str]:
         return "int64"
     if family == "torch" and name == "full":
         return promotion.scalar_dtype(bound.get("fill_value"))
+    return None
+
+
+def _numpy_index_dtype(name: str, bound: dict) -> Optional[str]:
+    """numpy's integer arrays that scripts index with (`x[np.random.permutation(len(x))]`): numpy's default
+    int (int64 on the platforms shapels runs on) when no dtype is asked for."""
+    asked = bound.get("dtype")
+    if asked is not None and not (isinstance(asked, Const) and asked.value is None):
+        return None
+    if name == "permutation" and _python_int(bound.get("x")):
+        return "int64"
+    if name == "arange" and all(v is None or _python_int(v) or isinstance(v, Const) and v.value is None
+                                for v in (bound.get(k) for k in ("start", "stop", "step"))):
+        return "int64"
     return None
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from shapels.codes import CONV_INPUT_RANK, CONV_IN_CHANNELS, CONV_KERNEL_TOO_LARGE, UNDEFINED_DIM
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, channels_built, check_rank, data_format, int_tuple, join_channels,
-                                             keras_dim, keras_layer, padding_mode, positive_int, require_defined,
-                                             split_channels)
+                                             is_none_dim, keras_dim, keras_layer, none_dim, padding_mode, positive_int,
+                                             require_defined, split_channels)
 from shapels.rules.registry import T, ex
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -60,6 +60,13 @@ def conv_spatial(call: RuleCall, shape, spatial, kernel, strides, dilation, padd
     padding='valid' is Keras's "Computed output size would be zero or negative"."""
     out = []
     for size, k, s, d in zip(spatial, kernel, strides, dilation):
+        if is_none_dim(size):
+            # Keras's None in, None out. With stride 1 the size is the input's, less the window under 'valid':
+            # kept as that expression, so the data's size takes the None's place when the model runs on it
+            # (a floordiv would make it an unknown size instead)
+            stride = D.as_int(s)
+            out.append((size if padding != "valid" else size - d * (k - 1)) if stride == 1 else none_dim())
+            continue
         if padding == "valid":
             o = D.floordiv(size - d * (k - 1) - 1, s) + 1
             v = D.as_int(o)
@@ -193,6 +200,7 @@ keras_layer(
     examples=[
         ex(T(1, 8, 16, 16, 2), init=(4, 3), init_kwargs={"strides": 2, "padding": "same"}, out=(1, 4, 8, 8, 4)),
         ex(T(1, 2, 8, 8, 8), init=(4, 3), init_kwargs={"data_format": "channels_first"}, out=(1, 4, 6, 6, 6)),
+        ex(T(1, None, 8, 8, 2), init=(4, 3), init_kwargs={"padding": "same"}, out=(1, None, 8, 8, 4)),
         ex(T(1, 2, 8, 8, 3), init=(4, 3), error=CONV_KERNEL_TOO_LARGE),
     ],
 )(_conv(3))
