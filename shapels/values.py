@@ -40,7 +40,13 @@ class Step:
         return f"{self.label} {self.shape.show()}"
 
 
-def extend_trace(trace: tuple, step: Step, limit: int) -> tuple:
+# Steps a tensor's trace keeps (its first, and the latest): enough for the layers between two maps that must
+# agree (a U-Net's skip, a VGG's five stages), which the repair's geometry causes read back to the one whose
+# kernel, stride or padding is off; messages show only the last few.
+MAX_TRACE = 40
+
+
+def extend_trace(trace: tuple, step: Step, limit: int = MAX_TRACE) -> tuple:
     """The trace with `step` appended, at most `limit` long. The first step stays: it is where the
     tensor came from (the driver's `torch.randn(...)`), which the repair may name as the cause."""
     longer = trace + (step,)

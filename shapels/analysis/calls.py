@@ -64,7 +64,6 @@ if TYPE_CHECKING:
     from shapels.analysis.frame import Frame
     from shapels.analysis.protocol import Interp
 
-MAX_TRACE = 12
 
 
 def unknown_result(callee: Value) -> Value:
@@ -564,7 +563,7 @@ def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool, after_
     if isinstance(output, Shape):
         if preserves:
             return Tensor(output, trace, after_error)
-        return Tensor(output, extend_trace(trace, Step(label, output, loc, layer), MAX_TRACE), after_error)
+        return Tensor(output, extend_trace(trace, Step(label, output, loc, layer)), after_error)
     if isinstance(output, (tuple, list)):
         items = tuple(to_value(o, trace, label, loc, preserves, after_error, layer) for o in output)
         return Seq(items) if isinstance(output, tuple) else ListValue(list(items))

@@ -32,7 +32,6 @@ from shapels.values import (
 if TYPE_CHECKING:
     from shapels.analysis.protocol import Interp
 
-MAX_TRACE = 12
 
 
 def subscript(interp: Interp, base: Value, key: Value, frame, node) -> Value:
@@ -55,7 +54,7 @@ def subscript(interp: Interp, base: Value, key: Value, frame, node) -> Value:
         if shape == base.shape:
             return Tensor(shape, base.trace, dtype=base.dtype)
         step = Step("index", shape, frame.loc(node))
-        return Tensor(shape, extend_trace(base.trace, step, MAX_TRACE), dtype=base.dtype)
+        return Tensor(shape, extend_trace(base.trace, step), dtype=base.dtype)
     if isinstance(base, (Seq, ListValue)):
         if isinstance(base, ListValue) and base.uncertain:
             return UNKNOWN

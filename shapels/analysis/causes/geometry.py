@@ -15,7 +15,7 @@ from shapels.codes import BROADCAST_MISMATCH, CAT_MISMATCH, LINEAR_IN_FEATURES, 
 from shapels.rules.base import to_dim
 from shapels.rules.common import conv_out, pool_out
 from shapels.symbolic import dims as D
-from shapels.values import Tensor
+from shapels.values import MAX_TRACE, Tensor
 
 _GEOMETRY = {"kernel_size": (-2, 2), "stride": (-1, 1), "padding": (-1, 1)}  # the edits tried, per argument
 
@@ -36,7 +36,7 @@ def odd_geometry(finding: Finding) -> Iterator[Cause]:
         one_d = is_one_d_sliding(steps)
         wanted_map = f"length {wanted}" if one_d else f"{wanted}×{wanted}"
         sliding = [step.layer for step in steps if kind_of(step.layer) in _SLIDING]
-        start = 1 if len(steps) < 12 else 2  # a trace cut to its last steps has a gap after its first
+        start = 1 if len(steps) < MAX_TRACE else 2  # a trace cut to its last steps has a gap after its first
         proposed = set()
         for index in range(start, len(steps)):
             layer = steps[index].layer
