@@ -49,7 +49,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from rows_a_view_multiplied(finding, source)
     yield from asserted_size(finding, source)
     yield from fixed_batch_state(finding, source)
-    yield from odd_geometry(finding)
+    yield from odd_geometry(finding, source)
     yield from keras.odd_branch_geometry(finding, source)
     yield from odd_width_in_a_broadcast(finding)
     yield from width_the_target_names(finding)

@@ -40,10 +40,23 @@ class Source:
         self.listed: set = set()  # ids of the expressions written as items of a list or tuple (a Sequential's layers)
         self._rebound: dict = {}  # id(function) -> the names it rebinds (rebound())
         self._uses: dict = {}  # id(function) -> how often each name occurs in it (name_uses())
+        self._named: Optional[dict] = None  # callee's last name -> its calls (calls_named())
         module.visit(_Collector(self))
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    def calls_named(self, name: str) -> list:
+        """The file's calls whose callee is `name` or ends in `.name` (`nn.Conv2d(...)`, `Conv2d(...)`)."""
+        if self._named is None:
+            self._named = {}
+            for _, call in self.calls + self.top_level_calls:
+                func = call.func
+                last = func.value if isinstance(func, cst.Name) else \
+                    func.attr.value if isinstance(func, cst.Attribute) else None
+                if last is not None:
+                    self._named.setdefault(last, []).append(call)
+        return self._named.get(name, [])
 
     def name_uses(self, unit: cst.FunctionDef) -> dict:
         """How often each name occurs in the function's body (an unused parameter occurs 0 times)."""

@@ -10,8 +10,10 @@ import libcst as cst
 
 from shapels.analysis.causes.base import SLIDING as _SLIDING
 from shapels.analysis.causes.base import Cause, expected_size, flatten_width, is_one_d_sliding, kind_of, map_side, map_size
+from shapels.analysis.causes.sliding import values
 from shapels.analysis.findings import Finding, Fix
-from shapels.codes import BROADCAST_MISMATCH, CAT_MISMATCH, LINEAR_IN_FEATURES, LOSS_TARGET, VIEW_INVALID_SHAPE
+from shapels.codes import (BROADCAST_MISMATCH, CAT_MISMATCH, LINEAR_IN_FEATURES, LOSS_TARGET, OP_INPUT_SHAPE,
+                           VIEW_INVALID_SHAPE)
 from shapels.rules.base import to_dim
 from shapels.rules.common import conv_out, pool_out
 from shapels.symbolic import dims as D
@@ -23,57 +25,90 @@ _GEOMETRY = {"kernel_size": (-2, 2), "stride": (-1, 1), "padding": (-1, 1)}  # t
 MAX_GEOMETRY = 3  # geometry edits tried per finding
 
 
-def odd_geometry(finding: Finding) -> Iterator[Cause]:
+def odd_geometry(finding: Finding, source=None) -> Iterator[Cause]:
     """`nn.MaxPool2d(4, 2)` among pools of kernel 2, before a Linear written for a 4x4 map; a conv of
     kernel 5 with padding 1 before a residual add: the one layer whose kernel, stride or padding breaks
-    the convention (a pool's stride is its kernel, a conv's padding keeps the size) or differs from its
-    siblings', set to the usual value, gives the map the rest of the program expects. The sizes are
+    the convention (a pool's stride is its kernel; a conv's padding keeps the size, the kernel or the
+    padding set as the pair its siblings write more; a 3x3 without padding among 1x1s; a conv strides by
+    2 unless it patchifies) or differs from its siblings', set to the usual value, gives the map the rest
+    of the program expects. The sizes are
     followed through the trace with the rules' own arithmetic; an edit is proposed only where that
     reaches the size wanted. A layer built by one constructor call many times (a cfg loop) changes
-    everywhere it runs."""
+    everywhere it runs. Its siblings are the file's other calls of its class where it was written there
+    (else the window layers of the trace); an einops pattern that cannot split the map says no size, and
+    the re-analysis alone decides."""
     found = []  # (the arithmetic could not follow it, cause): the ones it confirms are tried first
+    proposed = set()
     for steps, wanted in _maps_wanted(finding):
         one_d = is_one_d_sliding(steps)
-        wanted_map = f"length {wanted}" if one_d else f"{wanted}×{wanted}"
         sliding = [step.layer for step in steps if kind_of(step.layer) in _SLIDING]
         start = 1 if len(steps) < MAX_TRACE else 2  # a trace cut to its last steps has a gap after its first
-        proposed = set()
         for index in range(start, len(steps)):
             layer = steps[index].layer
             if kind_of(layer) not in _SLIDING:
                 continue
-            for param, value, why in _usual_geometry(layer, sliding):
+            for param, value, why in _usual_geometry(layer, sliding, source):
                 where = layer.arg_locs.get(param)
                 if where is None or not isinstance(where.node, cst.Integer) or (id(where.node), value) in proposed:
                     continue
-                followed = _side_after(steps, index, where.node, param, value, one_d)
-                if followed is not None and followed != wanted:
+                followed = _side_after(steps, index, where.node, param, value, one_d) if wanted is not None else None
+                if followed is not None and wanted not in (followed, None if one_d else followed * followed):
                     continue  # the arithmetic says it does not give the map; an unknown step leaves it to the trial
                 proposed.add((id(where.node), value))
                 fix = Fix(f"Set {layer.label}'s {param} to {value}", where, str(value),
                           target=f"{layer.label}'s {param}", param=param)
                 found.append((followed is None, Cause(
                     finding.code, fix, f"{layer.label}'s {param}={_int_arg(layer, param)} {why}, and the map comes "
-                                       f"out the wrong size where {wanted_map} is expected: {finding.message}")))
+                                       f"out the wrong size{_expected(wanted, followed, one_d)}: {finding.message}")))
     found.sort(key=lambda pair: pair[0])
     yield from (cause for _, cause in found[:MAX_GEOMETRY])
 
 
-def _usual_geometry(layer, sliding: list) -> Iterator[tuple]:
+def _expected(wanted: Optional[int], followed: Optional[int], one_d: bool) -> str:
+    """Where the map of side `wanted` is expected, as the message says it; a map whose positions became a
+    sequence (ViT tokens, an attention bias of side²) by its side."""
+    if wanted is None:
+        return ""
+    if one_d:
+        return f" where length {wanted} is expected"
+    if followed is not None and followed != wanted:
+        return f" where {followed}×{followed} ({wanted} positions) is expected"
+    return f" where {wanted}×{wanted} is expected"
+
+
+def _usual_geometry(layer, sliding: list, source=None) -> Iterator[tuple]:
     """(argument, value, why the current one is odd): the conventions first, then what its siblings of
     the same kind have."""
     kind = kind_of(layer)
-    kernel, stride, padding = (_int_arg(layer, p) for p in ("kernel_size", "stride", "padding"))
+    kernel, stride, padding, dilation = (_int_arg(layer, p) for p in ("kernel_size", "stride", "padding", "dilation"))
+    pairs = values(layer, ("kernel_size", "padding"), source)  # the file's other calls of its class
     if "Pool" in kind and None not in (kernel, stride) and kernel != stride:
         yield "stride", kernel, "differs from its kernel"
         yield "kernel_size", stride, "differs from its stride"
-    if "Conv" in kind and None not in (kernel, padding) and kernel % 2 and padding not in (0, (kernel - 1) // 2):
-        yield "kernel_size", 2 * padding + 1, f"does not match its padding {padding}"
-        yield "padding", (kernel - 1) // 2, f"does not keep the size with kernel {kernel}"
-    for param in _GEOMETRY:
+    if "Conv" in kind and None not in (kernel, padding) and dilation in (None, 1):
+        # A conv keeps the size where padding = (kernel - 1) / 2, and one of the two was the slip: the pair
+        # its siblings write more often first (kernel 5 among kernels of 3, padding 2 among paddings of 1).
+        edits = []
+        if kernel % 2 and padding not in (0, (kernel - 1) // 2):
+            edits = [(pairs.count((2 * padding + 1, padding)), "kernel_size", 2 * padding + 1,
+                      f"does not match its padding {padding}"),
+                     (pairs.count((kernel, (kernel - 1) // 2)), "padding", (kernel - 1) // 2,
+                      f"does not keep the size with kernel {kernel}")]
+        elif padding == 0 and kernel > 1 and stride == 1 and pairs.count((1, 0)) > pairs.count((kernel, 0)):
+            edits = [(1, "kernel_size", 1, "leaves a smaller map where its siblings' 1x1 keep the size")]
+        for _, param, value, why in sorted(edits, key=lambda edit: -edit[0]):
+            yield param, value, why
+    if "Conv" in kind and None not in (kernel, stride, padding) and stride > 2 and (stride != kernel or padding):
+        # a conv downsamples by 2, or patchifies: its stride is its kernel, unpadded
+        yield "stride", 2, f"with kernel {kernel} neither halves the map nor patchifies it"
+    # A conv's kernel is no convention (a bottleneck mixes 1 and 3), nor is its padding apart from its kernel:
+    # of a conv only the stride is compared with its siblings' (one conv of 2 among the convs of 1)
+    for param in _GEOMETRY if "Pool" in kind else ("stride",):
         current = _int_arg(layer, param)
-        siblings = [_int_arg(other, param) for other in sliding if other is not layer and kind_of(other) == kind]
-        for value in {v for v in siblings if v is not None and v != current}:
+        written = values(layer, (param,), source)
+        siblings = [row[0] for row in written] if written else \
+            [_int_arg(other, param) for other in sliding if other is not layer and kind_of(other) == kind]
+        for value in {v for v in siblings if isinstance(v, int) and v != current}:
             if current is not None and siblings.count(value) * 2 > len(siblings):
                 yield param, value, f"differs from the other {kind} layers' {value}"
 
@@ -91,6 +126,8 @@ def _maps_wanted(finding: Finding) -> Iterator[tuple]:
         found = map_side(evidence.source, width)
         if found is not None:
             yield evidence.source.trace, found[1]
+    elif finding.code == OP_INPUT_SHAPE and isinstance(evidence.source, Tensor) and evidence.source.trace:
+        yield evidence.source.trace, None  # an einops pattern that cannot split the map: no one size is named
     elif finding.code in (CAT_MISMATCH, BROADCAST_MISMATCH, LOSS_TARGET) and len(evidence.operands) == 2:
         first, second = evidence.operands
         if not (isinstance(first, Tensor) and isinstance(second, Tensor)):
@@ -100,8 +137,8 @@ def _maps_wanted(finding: Finding) -> Iterator[tuple]:
             side = map_size(other.shape, one_d)
             shared = {id(step) for step in other.trace}
             parted = next((i for i, step in enumerate(one.trace) if id(step) not in shared), None)
-            if side is not None and parted and map_size(one.shape, one_d) not in (None, side):
-                yield one.trace[parted - 1:], side
+            if side is not None and parted is not None and map_size(one.shape, one_d) not in (None, side):
+                yield one.trace[max(parted - 1, 0):], side  # nothing shared (a bias made apart): its whole trace
 
 
 def _int_arg(layer, param: str) -> Optional[int]:

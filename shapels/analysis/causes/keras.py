@@ -2,8 +2,9 @@
 - a Dense on a feature map keeps the map's axes (it maps only the last one), so a model that forgot its
   Flatten runs until its output meets the targets, at `fit`;
 - a window layer (conv, pool) whose padding, strides or pool size differ from the other window layers'
-  leaves a map of another size, which fails where its branch meets another or where a later window has
-  no room.
+  (and the file's other calls of its class, sliding.py), or whose kernel breaks a convention (a "valid"
+  kernel 3 among 1x1s, a non-square kernel, a strided kernel that does not tile the map) leaves a map of
+  another size, which fails where its branch meets another or where a later window has no room.
 (A last Dense of another width than the targets is widths.width_the_target_names'; a branch of another
 width, residual.width_of_a_broadcast_operand's.)"""
 
@@ -14,6 +15,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from shapels.analysis.causes.base import Cause, Source
+from shapels.analysis.causes.sliding import calls_of, is_literal, literal_value, texts, values
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
 from shapels.codes import (BROADCAST_MISMATCH, CAT_MISMATCH, CONV_KERNEL_TOO_LARGE, LOSS_TARGET, MISSING_FLATTEN,
@@ -97,8 +99,9 @@ def odd_branch_geometry(finding: Finding, source: Source) -> Iterator[Cause]:
     padding to "same". Where branches meet at a Keras Add or Concatenate with maps of different sizes
     (ResNet's shortcut given kernel 3 where its siblings have 1, an Inception branch's pool without "same"),
     the layers of the branches that differ from the most common map; where a map became too small for a
-    later window (VGG's pool of 3 among pools of 2), the layers that made it. Nearest the failure first;
-    the re-analysis decides."""
+    later window (VGG's pool of 3 among pools of 2), that window and the layers that made it. A literal
+    is compared with the literals the others write, an expression (`stride * 2`) with their expressions.
+    Nearest the failure first; the re-analysis decides."""
     groups = _window_layers(finding)
     if groups is None:
         return
@@ -109,17 +112,110 @@ def odd_branch_geometry(finding: Finding, source: Source) -> Iterator[Cause]:
             where = layer.arg_locs.get(param)
             if where is None or param in layer.named_args or isinstance(where.node, cst.Name):
                 continue  # a name (`kernel_size`) is the caller's hyperparameter: it stays
+            if param == "strides" and _patchifies(layer):
+                continue  # kernel = strides tiles the map (ConvNeXt's stem): no slip of one of them
             current = source.code(where.node)
-            written = _their_texts(layer, param, where, everyone, source)
+            # a literal against the literals its siblings write, an expression (`stride * 2`) against theirs
+            literal = is_literal(where.node)
+            written = [t for t, is_lit in _their_texts(layer, param, where, everyone, source) if is_lit == literal]
             options = {t: written.count(t) - written.count(current) for t in written if t != current}
             if param == "padding" and current.strip("'\"").lower() == "valid":
                 options.setdefault('"same"', 1)  # the convention that keeps the size
-            candidates += [(-lead, order, layer, param, where, current, text) for text, lead in options.items() if lead > 0]
-    for _, _, layer, param, where, current, text in sorted(candidates, key=lambda c: c[:2])[:MAX_GEOMETRY]:
-        fix = Fix(f"Set {layer.label}'s {param} to {text}", where, text, target=f"{layer.label}'s {param}")
-        yield Cause(finding.code, fix, f"{layer.label}'s {param}={current} differs from the other window layers' "
-                                       f"{text}, and the map it leaves is not the size the rest expects: "
-                                       f"{finding.message}")
+            candidates += [(-lead, order, layer, param, where, current, text,
+                            f"differs from the other window layers' {text}") for text, lead in options.items() if lead > 0]
+        candidates += [(-lead, order, layer, param, where, current, text, "has sides that differ, where the file's "
+                        "windows are square") for lead, param, where, current, text in _square(layer, source)]
+        patch = _patch_kernel(layer, source)
+        if patch is not None:
+            candidates.append((0, order, layer, "kernel_size", *patch, "differs from its strides, where the other "
+                               "strided convolutions of its class patchify (kernel = strides)"))
+        unit = _unit_kernel(layer, source)
+        if unit is not None:
+            candidates.append((-unit[0], order, layer, "kernel_size", *unit[1:],
+                               'with padding "valid" shrinks the map, where the other 1x1 convolutions keep it'))
+    for _, _, layer, param, where, current, text, why in sorted(candidates, key=lambda c: c[:2])[:MAX_GEOMETRY]:
+        fix = Fix(f"Set {layer.label}'s {param} to {text}", where, _content(where.node, text),
+                  target=f"{layer.label}'s {param}")
+        yield Cause(finding.code, fix, f"{layer.label}'s {param}={current} {why}, and the map it leaves is not the size "
+                                       f"the rest expects: {finding.message}")
+
+
+def _square(layer: Layer, source: Source) -> Iterator[tuple]:
+    """(how many of the file's window layers write that side, param, where, the text, the square) for a
+    kernel or pool written with two sides that differ, both above 1 (`(5, 3)`; Inception's 1x7 is meant):
+    the square of either side, the side the file's windows write more often first (else the smaller: the
+    re-analysis keeps the one that fits)."""
+    for param in ("kernel_size", "pool_size"):
+        where = layer.arg_locs.get(param)
+        node = where.node if where is not None else None
+        if not isinstance(node, cst.Tuple) or len(node.elements) != 2:
+            continue
+        sides = [literal_value(e.value) for e in node.elements]
+        if not all(isinstance(side, int) and side > 1 for side in sides) or sides[0] == sides[1]:
+            continue
+        written = [literal_value(call.get(p)) for name in _SLIDING for _, call in calls_of(f"keras.layers.{name}", source)
+                   for p in ("kernel_size", "pool_size") if call.get(p) is not None]
+        for side in sorted(sides, key=lambda side: (-written.count(side), side)):
+            yield written.count(side), param, where, source.code(node), f"({side}, {side})"
+
+
+def _content(node, text: str) -> str:
+    """`text` as the edit writes it over `node`: a parenthesized tuple's span leaves out its parentheses, so
+    a tuple written over it goes in without its own."""
+    if isinstance(node, cst.Tuple) and node.lpar and text.startswith("("):
+        try:
+            new = cst.parse_expression(text)
+        except cst.ParserSyntaxError:
+            return text
+        if isinstance(new, cst.Tuple) and new.lpar:
+            return text[1:-1]
+    return text
+
+
+def _patchifies(layer: Layer) -> bool:
+    kernel, strides = layer.arg_locs.get("kernel_size"), layer.arg_locs.get("strides")
+    if "Pool" in layer.short_kind or kernel is None or strides is None:
+        return False
+    value = literal_value(kernel.node)
+    return isinstance(value, int) and value > 1 and value == literal_value(strides.node)
+
+
+def _patch_kernel(layer: Layer, source: Source) -> Optional[tuple]:
+    """(where, the kernel written, its strides' text) for a strided "valid" convolution whose kernel is larger
+    than its strides where the file's other strided calls of its class have kernel = strides (ConvNeXt's
+    stem and downsampling layers): the kernel that tiles the map."""
+    where, strides = layer.arg_locs.get("kernel_size"), layer.arg_locs.get("strides")
+    if "Pool" in layer.short_kind or where is None or strides is None or not isinstance(where.node, cst.Integer):
+        return None
+    kernel, stride = literal_value(where.node), literal_value(strides.node)
+    padding = getattr(layer.args.get("padding"), "value", None)
+    if not isinstance(stride, int) or stride < 2 or kernel <= stride or str(padding).lower() != "valid":
+        return None
+    others = values(layer, ("kernel_size", "strides"), source)
+    if not any(isinstance(s, int) and s > 1 and k == s for k, s in others):
+        return None
+    return where, source.code(where.node), str(stride)
+
+
+def _unit_kernel(layer: Layer, source: Source) -> Optional[tuple]:
+    """(how many more of the other calls of its class are 1x1 than like it, where, the kernel written, "1")
+    for a convolution whose "valid" padding shrinks the map by its kernel at stride 1 where the others are
+    mostly 1x1 (ResNet's projection shortcut written with kernel 3): the kernel that keeps the size."""
+    where = layer.arg_locs.get("kernel_size")
+    if "Pool" in layer.short_kind or where is None or isinstance(where.node, cst.Name):
+        return None
+    kernel = literal_value(where.node)
+    padding = getattr(layer.args.get("padding"), "value", None)
+    strides = layer.arg_locs.get("strides")
+    if not isinstance(kernel, int) or kernel < 2 or str(padding).lower() != "valid" or \
+            strides is not None and literal_value(strides.node) != 1:
+        return None
+    others = values(layer, ("kernel_size", "padding", "strides"), source)
+    lead = sum(row[0] == 1 for row in others) - others.count((kernel, "valid", 1))
+    if lead <= 0:
+        return None
+    text = "1" if isinstance(where.node, cst.Integer) else "(1, 1)"
+    return lead, where, source.code(where.node), text
 
 
 def _window_layers(finding: Finding) -> Optional[tuple]:
@@ -130,6 +226,8 @@ def _window_layers(finding: Finding) -> Optional[tuple]:
         return None
     if finding.code in (POOL_OUTPUT_EMPTY, CONV_KERNEL_TOO_LARGE) and isinstance(evidence.source, Tensor):
         layers = [step.layer for step in evidence.source.trace if _sliding(step.layer)]
+        if _sliding(evidence.layer):  # the window that has no room is a suspect too (its kernel written 3 for 1)
+            layers.append(evidence.layer)
         return list(reversed(layers)), layers
     if finding.code not in (BROADCAST_MISMATCH, CAT_MISMATCH):
         return None
@@ -155,15 +253,19 @@ def _sliding(layer) -> bool:
 
 
 def _their_texts(layer: Layer, param: str, where: Loc, everyone: list, source: Source) -> list:
-    """What the other window layers write for `param`, one entry each, where it reads the same names (the
-    same function, or the top level for both)."""
-    texts: list = []
+    """(text, whether it is a literal) of what the other window layers write for `param`, one entry each,
+    where it reads the same names (the same function, or the top level for both), and what the file's
+    other calls of its class write as literals."""
+    found: list = []
+    counted = set()  # the calls counted here: the file's other calls of its class are counted once each
     for other in everyone:
         # a bare name is where it is written (named_args), not the caller's value it was traced to (arg_locs)
         written = (other.named_args.get(param) or other.arg_locs.get(param)) if other is not layer else None
         if written is not None and _same_scope(written.unit, where.unit):
-            texts.append(source.code(written.node))
-    return texts
+            found.append((source.code(written.node), is_literal(written.node)))
+            counted.add(id(other.loc.node) if other.loc is not None else None)
+    found += [(text, True) for text in texts(layer, param, source, skip=counted)]
+    return found
 
 
 def _same_scope(a, b) -> bool:
