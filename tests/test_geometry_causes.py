@@ -237,3 +237,46 @@ def test_keras_a_downsampling_conv_whose_kernel_is_not_its_strides():
     '''
     _check(program, "x = layers.Conv2D(16, kernel_size=2, strides=2)(x)",
            "x = layers.Conv2D(16, kernel_size=4, strides=2)(x)")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_keras_a_same_pool_that_strides_where_its_branch_meets_others():
+    # no other AveragePooling2D in the file: "same" says the branch's map was to be kept, strides 2 halves it
+    program = '''
+        import numpy as np
+        from keras import layers
+        from keras.src.models import Functional
+
+        image = layers.Input(shape=(16, 16, 8))
+        branch_0 = layers.Conv2D(16, 1)(image)
+        branch_pool = layers.AveragePooling2D(3, strides=1, padding="same")(image)
+        x = layers.Concatenate(axis=3)([branch_0, branch_pool])
+        x = layers.GlobalAveragePooling2D()(x)
+        model = Functional(image, layers.Dense(10)(x))
+        out = model(np.zeros((2, 16, 16, 8), "float32"))
+    '''
+    _check(program, 'layers.AveragePooling2D(3, strides=1, padding="same")',
+           'layers.AveragePooling2D(3, strides=2, padding="same")')
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_keras_a_stem_pool_far_upstream_of_the_window_with_no_room():
+    # the blocks between the stem and the last window are more than a trace keeps: the file's other
+    # MaxPooling2D layers write pool size 3, and the stem's 4 leaves too small a map at the end
+    program = '''
+        import numpy as np
+        from keras import layers
+        from keras.src.models import Functional
+
+        image = layers.Input(shape=(15, 15, 3))
+        x = layers.MaxPooling2D(3, strides=2)(image)
+        for _ in range(24):
+            x = layers.Conv2D(4, 3, padding="same")(x)
+            x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D(3, strides=2)(x)
+        x = layers.MaxPooling2D(3, strides=2)(x)
+        x = layers.GlobalAveragePooling2D()(x)
+        model = Functional(image, layers.Dense(10)(x))
+        out = model(np.zeros((2, 15, 15, 3), "float32"))
+    '''
+    _check(program, "x = layers.MaxPooling2D(3, strides=2)(image)", "x = layers.MaxPooling2D(4, strides=2)(image)")

@@ -41,6 +41,7 @@ class Source:
         self._rebound: dict = {}  # id(function) -> the names it rebinds (rebound())
         self._uses: dict = {}  # id(function) -> how often each name occurs in it (name_uses())
         self._named: Optional[dict] = None  # callee's last name -> its calls (calls_named())
+        self._units: dict = {}  # id(call) -> the unit it is written in (unit_of())
         module.visit(_Collector(self))
 
     def code(self, node: cst.CSTNode) -> str:
@@ -49,14 +50,20 @@ class Source:
     def calls_named(self, name: str) -> list:
         """The file's calls whose callee is `name` or ends in `.name` (`nn.Conv2d(...)`, `Conv2d(...)`)."""
         if self._named is None:
-            self._named = {}
-            for _, call in self.calls + self.top_level_calls:
+            self._named, self._units = {}, {}
+            for unit, call in self.calls + self.top_level_calls:
                 func = call.func
                 last = func.value if isinstance(func, cst.Name) else \
                     func.attr.value if isinstance(func, cst.Attribute) else None
                 if last is not None:
                     self._named.setdefault(last, []).append(call)
+                    self._units[id(call)] = unit
         return self._named.get(name, [])
+
+    def unit_of(self, call: cst.Call):
+        """The function (or top-level statement) a call found by calls_named() is written in."""
+        self.calls_named("")
+        return self._units.get(id(call))
 
     def name_uses(self, unit: cst.FunctionDef) -> dict:
         """How often each name occurs in the function's body (an unused parameter occurs 0 times)."""

@@ -15,13 +15,13 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from shapels.analysis.causes.base import Cause, Source
-from shapels.analysis.causes.sliding import calls_of, is_literal, literal_value, texts, values
+from shapels.analysis.causes.sliding import calls_of, is_literal, literal_value, odd_literals, texts, values
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
 from shapels.codes import (BROADCAST_MISMATCH, CAT_MISMATCH, CONV_KERNEL_TOO_LARGE, LOSS_TARGET, MISSING_FLATTEN,
                            POOL_OUTPUT_EMPTY)
 from shapels.symbolic import dims as D
-from shapels.values import Layer, Tensor
+from shapels.values import MAX_TRACE, Layer, Tensor
 
 _DENSE = "keras.layers.Dense"
 
@@ -105,7 +105,7 @@ def odd_branch_geometry(finding: Finding, source: Source) -> Iterator[Cause]:
     groups = _window_layers(finding)
     if groups is None:
         return
-    suspects, everyone = groups
+    suspects, everyone, smaller = groups
     candidates = []  # (how much more the others write it than what this layer has, order, layer, param, ...)
     for order, layer in enumerate(suspects):
         for param in _GEOMETRY if "Pool" in layer.short_kind else _CONV_GEOMETRY:
@@ -125,6 +125,11 @@ def odd_branch_geometry(finding: Finding, source: Source) -> Iterator[Cause]:
                             f"differs from the other window layers' {text}") for text, lead in options.items() if lead > 0]
         candidates += [(-lead, order, layer, param, where, current, text, "has sides that differ, where the file's "
                         "windows are square") for lead, param, where, current, text in _square(layer, source)]
+        if id(layer) in smaller:
+            kept = _unit_strides(layer, source)
+            if kept is not None:
+                candidates.append((0, order, layer, "strides", *kept, 'with padding "same" shrinks its branch\'s map, '
+                                   "where the branches it meets keep theirs"))
         patch = _patch_kernel(layer, source)
         if patch is not None:
             candidates.append((0, order, layer, "kernel_size", *patch, "differs from its strides, where the other "
@@ -133,11 +138,33 @@ def odd_branch_geometry(finding: Finding, source: Source) -> Iterator[Cause]:
         if unit is not None:
             candidates.append((-unit[0], order, layer, "kernel_size", *unit[1:],
                                'with padding "valid" shrinks the map, where the other 1x1 convolutions keep it'))
-    for _, _, layer, param, where, current, text, why in sorted(candidates, key=lambda c: c[:2])[:MAX_GEOMETRY]:
-        fix = Fix(f"Set {layer.label}'s {param} to {text}", where, _content(where.node, text),
-                  target=f"{layer.label}'s {param}")
-        yield Cause(finding.code, fix, f"{layer.label}'s {param}={current} {why}, and the map it leaves is not the size "
+    candidates.sort(key=lambda c: c[:2])
+    candidates += _beyond_the_trace(finding, suspects, source)
+    for _, _, layer, param, where, current, text, why in candidates[:MAX_GEOMETRY]:
+        label = layer if isinstance(layer, str) else layer.label
+        fix = Fix(f"Set {label}'s {param} to {text}", where, _content(where.node, text), target=f"{label}'s {param}")
+        yield Cause(finding.code, fix, f"{label}'s {param}={current} {why}, and the map it leaves is not the size "
                                        f"the rest expects: {finding.message}")
+
+
+_POOLS = tuple(sorted(name for name in _SLIDING if "Pool" in name))
+
+
+def _beyond_the_trace(finding: Finding, suspects: list, source: Source) -> list:
+    """Where a map became too small for a window and its trace was cut before the layers that made it
+    (InceptionResNetV2's stem pool, thirty blocks upstream): the file's pools whose size, strides or
+    padding differ from what most calls of their class write, as candidates after the trace's own."""
+    evidence = finding.evidence
+    if finding.code not in (POOL_OUTPUT_EMPTY, CONV_KERNEL_TOO_LARGE) or len(evidence.source.trace) < MAX_TRACE:
+        return []
+    seen = {id(layer.loc.node) for layer in suspects if layer.loc is not None}
+    found = []
+    for name in _POOLS:
+        for call, param, node, usual in odd_literals(source, f"keras.layers.{name}", _GEOMETRY):
+            if id(call) not in seen:
+                found.append((0, len(suspects), name, param, Loc(source.unit_of(call), node), source.code(node), usual,
+                              f"differs from what the other {name} layers write, {usual}"))
+    return found
 
 
 def _square(layer: Layer, source: Source) -> Iterator[tuple]:
@@ -170,6 +197,21 @@ def _content(node, text: str) -> str:
         if isinstance(new, cst.Tuple) and new.lpar:
             return text[1:-1]
     return text
+
+
+def _unit_strides(layer: Layer, source: Source) -> Optional[tuple]:
+    """(where, the strides written, 1 written as they are) for a window with "same" padding and literal
+    strides above 1: "same" says the size was to be kept (an Inception branch's pool)."""
+    where = layer.arg_locs.get("strides")
+    padding = getattr(layer.args.get("padding"), "value", None)
+    if where is None or str(padding).lower() != "same":
+        return None
+    node = where.node
+    stride = literal_value(node)
+    if not isinstance(stride, int) or stride < 2:
+        return None
+    text = f"({', '.join('1' for _ in node.elements)})" if isinstance(node, cst.Tuple) else "1"
+    return where, source.code(node), text
 
 
 def _patchifies(layer: Layer) -> bool:
@@ -220,7 +262,8 @@ def _unit_kernel(layer: Layer, source: Source) -> Optional[tuple]:
 
 def _window_layers(finding: Finding) -> Optional[tuple]:
     """(the window layers that may be at fault, nearest the failure first; every window layer to compare
-    them with), or None where the finding is not about a map's size."""
+    them with; the ids of those on a branch whose map came out smaller than another's), or None where the
+    finding is not about a map's size."""
     evidence = finding.evidence
     if evidence is None:
         return None
@@ -228,7 +271,7 @@ def _window_layers(finding: Finding) -> Optional[tuple]:
         layers = [step.layer for step in evidence.source.trace if _sliding(step.layer)]
         if _sliding(evidence.layer):  # the window that has no room is a suspect too (its kernel written 3 for 1)
             layers.append(evidence.layer)
-        return list(reversed(layers)), layers
+        return list(reversed(layers)), layers, set()
     if finding.code not in (BROADCAST_MISMATCH, CAT_MISMATCH):
         return None
     maps = [t for t in evidence.operands if isinstance(t, Tensor) and t.shape.ranked and t.shape.rank >= 3]
@@ -245,7 +288,10 @@ def _window_layers(finding: Finding) -> Optional[tuple]:
         branches.append((side != usual, own))
     suspects = [layer for odd, own in branches if odd for layer in reversed(own)] + \
         [layer for odd, own in branches if not odd for layer in reversed(own)]
-    return suspects, [layer for _, own in branches for layer in own]
+    # the branches whose map is smaller than another's on every axis: a "same" window striding there shrank it
+    smaller = {id(layer) for (_, own), side in zip(branches, sides) for layer in own
+               if any(all(a <= b for a, b in zip(side, other)) and side != other for other in sides)}
+    return suspects, [layer for _, own in branches for layer in own], smaller
 
 
 def _sliding(layer) -> bool:

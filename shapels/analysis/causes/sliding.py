@@ -6,6 +6,8 @@ the torch and the Keras geometry causes (geometry.py, keras.py)."""
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import libcst as cst
 
 from shapels import rules
@@ -82,3 +84,19 @@ def texts(layer, param: str, source, skip: frozenset = frozenset()) -> list:
     (ids: those counted otherwise)."""
     return [source.code(written[param]) for call, written in siblings(layer, source)
             if id(call) not in skip and param in written and is_literal(written[param])]
+
+
+def odd_literals(source, qualname: str, params: tuple) -> Iterator[tuple]:
+    """(call, param, the expression, the text a strict majority of the class's other calls write) for each
+    call of the class `qualname` whose literal `param` differs from it (at least two others agreeing): the
+    file's one `MaxPooling2D(4, strides=2)` among pools of 3, wherever it is."""
+    calls = calls_of(qualname, source)
+    for param in params:
+        written = [(call, nodes[param]) for call, nodes in calls if param in nodes and is_literal(nodes[param])]
+        all_texts = [source.code(node) for _, node in written]
+        for (call, node), text in zip(written, all_texts):
+            others = list(all_texts)
+            others.remove(text)
+            usual = max(set(others), key=others.count) if others else None
+            if usual is not None and usual != text and others.count(usual) >= 2 and 2 * others.count(usual) > len(others):
+                yield call, param, node, usual
