@@ -47,13 +47,15 @@ def odd_geometry(finding: Finding, source=None) -> Iterator[Cause]:
             layer = steps[index].layer
             if kind_of(layer) not in _SLIDING:
                 continue
-            for param, value, why in _usual_geometry(layer, sliding, source):
+            for param, value, why, sure in _usual_geometry(layer, sliding, source):
                 where = layer.arg_locs.get(param)
                 if where is None or not isinstance(where.node, cst.Integer) or (id(where.node), value) in proposed:
                     continue
                 followed = _side_after(steps, index, where.node, param, value, one_d) if wanted is not None else None
                 if followed is not None and wanted not in (followed, None if one_d else followed * followed):
                     continue  # the arithmetic says it does not give the map; an unknown step leaves it to the trial
+                if wanted is None and not sure:
+                    continue  # a conv's kernel or padding unlike its siblings': not where no size is named
                 proposed.add((id(where.node), value))
                 fix = Fix(f"Set {layer.label}'s {param} to {value}", where, str(value),
                           target=f"{layer.label}'s {param}", param=param)
@@ -77,14 +79,14 @@ def _expected(wanted: Optional[int], followed: Optional[int], one_d: bool) -> st
 
 
 def _usual_geometry(layer, sliding: list, source=None) -> Iterator[tuple]:
-    """(argument, value, why the current one is odd): the conventions first, then what its siblings of
-    the same kind have."""
+    """(argument, value, why the current one is odd, whether it may be tried where no map size is named (an
+    einops split)): the conventions first, then what its siblings of the same kind have."""
     kind = kind_of(layer)
     kernel, stride, padding, dilation = (_int_arg(layer, p) for p in ("kernel_size", "stride", "padding", "dilation"))
     pairs = values(layer, ("kernel_size", "padding"), source)  # the file's other calls of its class
     if "Pool" in kind and None not in (kernel, stride) and kernel != stride:
-        yield "stride", kernel, "differs from its kernel"
-        yield "kernel_size", stride, "differs from its stride"
+        yield "stride", kernel, "differs from its kernel", True
+        yield "kernel_size", stride, "differs from its stride", True
     if "Conv" in kind and None not in (kernel, padding) and dilation in (None, 1):
         # A conv keeps the size where padding = (kernel - 1) / 2, and one of the two was the slip: the pair
         # its siblings write more often first (kernel 5 among kernels of 3, padding 2 among paddings of 1).
@@ -97,20 +99,23 @@ def _usual_geometry(layer, sliding: list, source=None) -> Iterator[tuple]:
         elif padding == 0 and kernel > 1 and stride == 1 and pairs.count((1, 0)) > pairs.count((kernel, 0)):
             edits = [(1, "kernel_size", 1, "leaves a smaller map where its siblings' 1x1 keep the size")]
         for _, param, value, why in sorted(edits, key=lambda edit: -edit[0]):
-            yield param, value, why
+            yield param, value, why, True
     if "Conv" in kind and None not in (kernel, stride, padding) and stride > 2 and (stride != kernel or padding):
         # a conv downsamples by 2, or patchifies: its stride is its kernel, unpadded
-        yield "stride", 2, f"with kernel {kernel} neither halves the map nor patchifies it"
-    # A conv's kernel is no convention (a bottleneck mixes 1 and 3), nor is its padding apart from its kernel:
-    # of a conv only the stride is compared with its siblings' (one conv of 2 among the convs of 1)
-    for param in _GEOMETRY if "Pool" in kind else ("stride",):
+        yield "stride", 2, f"with kernel {kernel} neither halves the map nor patchifies it", True
+    for param in _GEOMETRY:
         current = _int_arg(layer, param)
-        written = values(layer, (param,), source)
-        siblings = [row[0] for row in written] if written else \
-            [_int_arg(other, param) for other in sliding if other is not layer and kind_of(other) == kind]
+        siblings = [_int_arg(other, param) for other in sliding if other is not layer and kind_of(other) == kind]
+        # A pool's siblings are the file's other calls of its class where they say their values (a pool of
+        # 4 among the file's pools of 2, not only those on this map's way); a conv's kernel, padding and
+        # stride mix by design (1x1 and 3x3, a strided stem), so only the convs the map went through count
+        written = [row[0] for row in values(layer, (param,), source)] if "Pool" in kind else []
+        if sum(value is not None for value in written) >= 2:
+            siblings = written
         for value in {v for v in siblings if isinstance(v, int) and v != current}:
             if current is not None and siblings.count(value) * 2 > len(siblings):
-                yield param, value, f"differs from the other {kind} layers' {value}"
+                yield param, value, f"differs from the other {kind} layers' {value}", \
+                    "Pool" in kind or param == "stride"
 
 
 def _maps_wanted(finding: Finding) -> Iterator[tuple]:
