@@ -167,3 +167,27 @@ def test_a_dataset_of_unknown_length_still_has_its_first_batch_checked():
     assert [f for f in empty.findings if f.severity == "error"] == []
     with pytest.raises(RuntimeError):  # what torch does with the batch of the unknown-length dataset
         torch.nn.MSELoss()(torch.randn(3, 1, 16, 16), torch.randn(3, 1, 16, 16).view(-1, 1))
+
+
+def test_a_dict_looked_up_by_an_unknown_key_is_what_all_its_values_are():
+    """siamese_network's `grouped[random.randint(0, 9)]`: one of the values, so their join (all 1-D index
+    arrays: 1-D); after a write under an unknown key any value may be the written one."""
+    template = textwrap.dedent('''
+        import random
+        import torch
+
+        grouped = dict()
+        for i in range(3):
+            grouped[i] = torch.arange(i + 2)
+        WRITE
+        picked = grouped[random.randint(0, 2)]
+    ''')
+
+    def picked(write: str):
+        bindings = [b for b in analyze(template.replace("WRITE", write), "d.py").loop_names if b.name == "picked"]
+        shape = bindings[-1].shape if bindings else None
+        return None if shape is None or not shape.ranked else shape.rank
+
+    assert picked("") == 1
+    assert picked("grouped[random.choice('abc')] = torch.zeros(2, 2)") is None
+    assert torch.arange(3)[torch.tensor(1)].dim() == 0  # a 1-D value indexed by an int: what the script does next

@@ -54,6 +54,12 @@ def name_module(value: Value, name: str) -> None:
 
 # -- attributes --------------------------------------------------------------------------------
 def set_item(obj: Value, key: Value, value: Value, certain: bool = True) -> None:
+    if isinstance(obj, DictValue) and dict_key(key) is MISSING_VALUE:
+        # `d[k] = v` with k not known: any key's value may now be v (a lookup by an unknown key joins
+        # them all, indexing.py); a new key's is not listed
+        for k in list(obj.items):
+            obj.items[k] = join(obj.items[k], value)
+        return
     if not certain:
         # On a path that may not run, the old and the new value are both possible.
         if isinstance(obj, DictValue) and dict_key(key) is not MISSING_VALUE:
