@@ -19,6 +19,7 @@ import sympy
 
 from shapels.analysis import (argparse_values, attributes, calls, containers, indexing, membership, operators, report,
                               tensor_values)
+from shapels.analysis.argument_asserts import arguments_read, call_holding
 from shapels.analysis.data_values import LoaderValue
 from shapels.analysis.env import join, join_all, join_envs
 # BudgetExceeded is engine.py's to catch; it imports it from here with Budget and Frame
@@ -409,8 +410,19 @@ class Interpreter:
         sizes = None
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and \
                 isinstance(test.comparisons[0].operator, cst.Equal):
-            sizes = (D.as_int(self.eval(test.left, frame).value),
-                     D.as_int(self.eval(test.comparisons[0].comparator, frame).value))
+            left, right = self.eval(test.left, frame), self.eval(test.comparisons[0].comparator, frame)
+            if type(left) is Seq and type(right) is Seq:
+                sizes = _first_difference(_known_ints(left), _known_ints(right))
+            else:
+                sizes = (_known_int(left), _known_int(right))
+        written = arguments_read(test, frame.unit, frame.env, frame.param_locs)
+        if written is not None:
+            locs = list(written.values())
+            where = (call_holding(locs[0].unit, locs) if len(locs) > 1 else None) or locs[0]
+            owner = frame.owner.name if frame.owner is not None else "the class"
+            report.arguments_fail_assertion(self, frame, where, frame.loc(test), self.node_text(test), message,
+                                            written, owner)
+            return
         report.assertion_error(self, frame, frame.loc(test), self.node_text(test), message, inputs, sizes)
 
     def node_text(self, node: cst.CSTNode) -> str:
@@ -1210,5 +1222,26 @@ def _compares_ints(interp, node: cst.BaseExpression, frame: Frame) -> bool:
         return False
     operands = [node.left] + [target.comparator for target in node.comparisons]
     values = [interp.eval(operand, frame) for operand in operands]
-    return all(isinstance(v, Number) and not isinstance(v.value, float) and D.as_int(v.value) is not None
-               for v in values)
+    if all(type(v) is Seq for v in values):
+        # `x.shape[1:] == (self.channels, self.image_size, self.image_size)`: a size tuple against one
+        return len(values) == 2 and all(_known_ints(v) is not None for v in values)
+    return all(_known_int(v) is not None for v in values)
+
+
+def _first_difference(got: tuple, wanted: tuple) -> Optional[tuple]:
+    """(the size the input has, the size asserted) at the first place two equal-length size tuples differ."""
+    if len(got) != len(wanted):
+        return None
+    return next(((a, b) for a, b in zip(got, wanted) if a != b), None)
+
+
+def _known_int(value) -> Optional[int]:
+    if isinstance(value, Number) and not isinstance(value.value, float):
+        return D.as_int(value.value)
+    return None
+
+
+def _known_ints(value) -> Optional[tuple]:
+    """The ints of a tuple (or torch.Size) whose every item is a known int."""
+    items = tuple(_known_int(item) for item in value.items)
+    return None if None in items else items

@@ -127,9 +127,13 @@ def unpack_error(interp: Interp, frame, target_loc, count: int, names: int, sour
                   lacking)
 
 
-def index_error(interp: Interp, frame, loc, message: str, source: Optional[Tensor]) -> None:
-    """`x[:, 5]` on x of (2, 3): torch's IndexError, at the index."""
+def index_error(interp: Interp, frame, loc, message: str, source: Optional[Tensor], on_sizes: bool = False) -> None:
+    """`x[:, 5]` on x of (2, 3): torch's IndexError, at the index; `x.shape[1]` on a 1-D x (`on_sizes`):
+    Python's, on the sizes tuple, where no rule runs for the trials to count."""
     _python_error(interp, frame, loc, TENSOR_INDEX, message, source, source)
+    finding = interp.recorder.findings[-1] if interp.recorder.findings else None
+    if on_sizes and finding is not None and finding.loc is loc and finding.evidence is not None:
+        finding.evidence.call_loc = None
 
 
 def assertion_error(interp: Interp, frame, loc, test: str, message: Optional[str], inputs: tuple = (),
@@ -146,13 +150,25 @@ def assertion_error(interp: Interp, frame, loc, test: str, message: Optional[str
         finding.evidence = Evidence(tuple(inputs), inputs[0], None, None, sizes=sizes)
 
 
+def arguments_fail_assertion(interp: Interp, frame, where: Loc, assert_loc: Loc, test: str, message: Optional[str],
+                             written: dict, owner: str) -> None:
+    """`ViT(image_size=32, patch_size=6)` against `assert image_height % patch_height == 0` in its
+    `__init__`: the arguments the caller wrote break the class's stated contract, shown at the call
+    (argument_asserts.py says when that holds). No fix: which argument was meant is not said."""
+    said = f" ({message})" if message else ""
+    arguments = ", ".join(f"{name}={interp.node_text(loc.node)}" for name, loc in written.items())
+    _python_error(interp, frame, where, ASSERT_FAILS,
+                  f"{owner}'s assert `{test}` fails for {arguments}: AssertionError{said}", None, None,
+                  [Related(assert_loc, f"{owner}.__init__ asserts `{test}` here")])
+
+
 def _python_error(interp: Interp, frame, loc, code, message: str, source: Optional[Tensor],
-                  evidence_of: Optional[Tensor]) -> None:
+                  evidence_of: Optional[Tensor], related: Optional[list] = None) -> None:
     """A failure no shape rule raises (Python's or torch's own, at a statement): the chain that made
     `source`, its standing (error, note or warning), and the tensor the repair's causes start from."""
     why = chain(source)
     message += f": {why}" if why else ""
-    related: list = []
+    related = list(related or ())
     severity, message = _standing(interp, frame, loc, message, related, None)
     evidence = Evidence((evidence_of,), evidence_of, None, loc) if evidence_of is not None else None
     interp.recorder.add(Finding(code, severity, message, loc, related, module=_module_name(interp), evidence=evidence))

@@ -1,0 +1,156 @@
+"""Which of a constructor call's arguments an `assert` in `__init__` reads.
+
+`ViT(image_size=32, patch_size=6)` fails `assert image_height % patch_height == 0` in `ViT.__init__`:
+the assert is the class's contract, stated by its author; what breaks it is the arguments the caller
+wrote. The person to edit is the caller, so the failure is shown at the call. That holds only where
+the assert reads nothing but the constructor's parameters (directly, or through names and `self.`
+attributes the constructor computed from them before the assert): a size read from a tensor, a global
+state or an attribute set elsewhere may be what is wrong instead, and the assert's own line stays the
+place then.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from shapels.analysis.positions import Loc
+from shapels.values import Tensor
+
+
+def arguments_read(test: cst.BaseExpression, unit: cst.CSTNode, env: dict, param_locs: dict) -> Optional[dict]:
+    """{parameter: where the caller wrote its argument} for the parameters the assert reads, when it
+    reads only parameters (and constants) of `__init__` and the caller wrote at least one of them;
+    else None."""
+    if not isinstance(unit, cst.FunctionDef) or unit.name.value != "__init__":
+        return None
+    params = {p.name.value for p in list(unit.params.posonly_params) + list(unit.params.params)
+              + list(unit.params.kwonly_params)}
+    sources = _assignments_before(unit, test)
+    read: set = set()
+    if not _leaves(test, sources, params, read, set()):
+        return None
+    if any(isinstance(env.get(name), Tensor) for name in read):
+        return None  # a tensor's sizes are the input's question, not the hyperparameters'
+    written = {name: param_locs[name] for name in sorted(read) if name in param_locs}
+    return written or None
+
+
+def call_holding(unit: cst.CSTNode, locs: list) -> Optional[Loc]:
+    """The call in `unit` whose arguments are all these locations' nodes: where to show them together."""
+    wanted = {id(loc.node) for loc in locs if loc.unit is unit}
+    if len(wanted) != len(locs):
+        return None
+    finder = _CallFinder(wanted)
+    unit.visit(finder)
+    return Loc(unit, finder.found) if finder.found is not None else None
+
+
+def _leaves(node: cst.CSTNode, sources: dict, params: set, read: set, seen: set) -> bool:
+    """Collect into `read` the parameters `node` depends on; False where it depends on anything else."""
+    for name in _names_read(node):
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in sources:
+            if not all(_leaves(value, sources, params, read, seen) for value in sources[name]):
+                return False
+        elif name in params and name != "self":
+            read.add(name)
+        elif name.startswith("self."):
+            return False  # set outside this constructor (or a base's): not only the caller's arguments
+        # other names are module-level constants or functions (`pair`): the caller cannot change them
+    return True
+
+
+def _names_read(node: cst.CSTNode) -> Iterator[str]:
+    """`a`, and `self.b` as one name; a called function's own name is not read."""
+    reader = _Reader()
+    node.visit(reader)
+    return iter(reader.names)
+
+
+def _assignments_before(unit: cst.FunctionDef, test: cst.BaseExpression) -> dict:
+    """name (or `self.attr`) -> the expressions assigned to it in the constructor's top-level statements
+    before the assert. A name assigned in a branch or loop may hold another value: its expression is
+    still read, and a branch on an unknown makes the assert's own analysis uncertain anyway."""
+    collector = _Assignments(test)
+    unit.body.visit(collector)
+    return collector.sources
+
+
+class _Reader(cst.CSTVisitor):
+    def __init__(self):
+        self.names: list = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if isinstance(node.value, cst.Name) and node.value.value == "self":
+            self.names.append(f"self.{node.attr.value}")
+            return False
+        node.value.visit(self)  # `cfg.dim`: cfg is read, dim is not a name
+        return False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        if not isinstance(node.func, cst.Name):
+            node.func.visit(self)  # `self.f(x)` reads self.f; `pair(x)` reads only x
+        for arg in node.args:
+            arg.value.visit(self)
+        return False
+
+
+class _Assignments(cst.CSTVisitor):
+    def __init__(self, stop: cst.CSTNode):
+        self.stop = stop
+        self.done = False
+        self.sources: dict = {}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if node is self.stop:
+            self.done = True
+        if self.done or isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            return False
+        return super().on_visit(node)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            for name in _targets(target.target):
+                self.sources.setdefault(name, []).append(node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        for name in _targets(node.target):
+            self.sources.setdefault(name, []).append(node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            for name in _targets(node.target):
+                self.sources.setdefault(name, []).append(node.value)
+
+    def visit_For(self, node: cst.For) -> None:
+        for name in _targets(node.target):
+            self.sources.setdefault(name, []).append(node.iter)
+
+
+def _targets(target: cst.BaseExpression) -> Iterator[str]:
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self":
+        yield f"self.{target.attr.value}"
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _targets(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _targets(target.value)
+
+
+class _CallFinder(cst.CSTVisitor):
+    def __init__(self, wanted: set):
+        self.wanted = wanted
+        self.found: Optional[cst.Call] = None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.found is None and self.wanted <= {id(arg.value) for arg in node.args}:
+            self.found = node
