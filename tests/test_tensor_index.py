@@ -95,3 +95,38 @@ def test_agrees_with_torch_on_basic_indexing(shape, keys, ellipsis_at):
         keys = keys[:ellipsis_at] + ["..."] + keys[ellipsis_at:]
     key = ", ".join(keys)
     assert bool(_findings(shape, key)) == _torch_raises(shape, key), key
+
+
+SIZES = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+
+    class Net(nn.Module):
+        def forward(self, x):
+            n = x.shape[{index}]
+            return x.sum() * n
+
+
+    tokens = torch.zeros({shape})
+    out = Net()(tokens)
+''')
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), index=st.integers(-4, 3))
+def test_a_sizes_tuple_indexed_out_of_range_is_pythons_index_error(shape, index):
+    text = SIZES.format(index=index, shape=", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
+    try:
+        exec(compile(text, "sizes.py", "exec"), {"__name__": "__main__"})
+        raised = False
+    except IndexError:
+        raised = True
+    errors = [f for f in analyze(text, "sizes.py").findings if f.severity == "error"]
+    assert bool(errors) == raised, text
+
+
+def test_a_driver_input_without_its_batch_dim_gets_one_where_the_model_reads_its_second_size():
+    text = SIZES.format(index=1, shape="16,")
+    (finding,) = [f for f in analyze(text, "sizes.py").findings if f.severity == "error"]
+    assert finding.code == "input-shape" and finding.fix.content == "torch.zeros(1, 16)"

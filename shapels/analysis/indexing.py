@@ -58,6 +58,13 @@ def subscript(interp: Interp, base: Value, key: Value, frame, node) -> Value:
     if isinstance(base, (Seq, ListValue)):
         if isinstance(base, ListValue) and base.uncertain:
             return UNKNOWN
+        sized = _sizes_of(interp, node, frame) if isinstance(base, Seq) else None
+        if sized is not None and _out_of_range(base, key):
+            # `x.shape[1]` on a 1-D tensor: the sizes tuple's own IndexError, where torch never runs
+            report.index_error(interp, frame, frame.loc(node.slice[0] if len(node.slice) == 1 else node),
+                               f"tuple index out of range: {interp.node_text(node.value)} is {_shape_text(sized.shape)}, "
+                               f"{sized.shape.rank} sizes (Python raises IndexError)", sized, on_sizes=True)
+            return UNKNOWN
         return sequence_index(base, key)
     if isinstance(base, DictValue):
         found = dict_key(key)  # (MISSING_VALUE for a key not known is in no dict)
@@ -89,6 +96,20 @@ def subscript(interp: Interp, base: Value, key: Value, frame, node) -> Value:
     if isinstance(base, Const) and isinstance(base.value, str):
         return string_index(base.value, key)
     return UNKNOWN
+
+
+def _sizes_of(interp: Interp, node, frame) -> Optional[Tensor]:
+    """The tensor whose `.shape` is subscripted (`x.shape[1]`, `self.x.shape[1]`), where its rank is known."""
+    if not isinstance(node, cst.Subscript) or not isinstance(node.value, cst.Attribute) or \
+            node.value.attr.value != "shape" or not isinstance(node.value.value, (cst.Name, cst.Attribute)):
+        return None
+    tensor = interp.eval(node.value.value, frame)
+    return tensor if isinstance(tensor, Tensor) and tensor.shape.ranked else None
+
+
+def _out_of_range(base: Seq, key: Value) -> bool:
+    i = D.as_int(to_dim(key)) if isinstance(key, Number) else None
+    return i is not None and not -len(base.items) <= i < len(base.items)
 
 
 def string_index(text: str, key: Value) -> Value:

@@ -117,8 +117,10 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch
         if batch is not None:
             yield [(batch[1], batch[0])] + keep, no_batch + f"; the driver's other inputs have a batch of {batch[0]}", GUESS
     transposed_already = expected is not None and len(dims) == 2 and dims[0] == expected
-    if len(dims) == 2 and dims[0] != dims[1] and not transposed_already:
-        # (seq_len, batch) where the model reads (batch, seq_len): no size names it, the re-analysis decides
+    if len(dims) == 2 and dims[0] != dims[1] and dims[0] != 1 and not transposed_already:
+        # (seq_len, batch) where the model reads (batch, seq_len): no size names it, the re-analysis decides.
+        # Not (1, n): a batch of one made a batch of n would run on a model that takes short rows, and
+        # change what the batch is.
         yield [1, 0], (f"{what} is transposed: {old}, where the model takes {shape_text([dims[1], dims[0]])}"), GUESS
     yield from _named_layouts(dims, what, old, named or {})
     for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
@@ -135,6 +137,7 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch
 _SIDE_NAMES = {"image_size", "img_size", "input_size", "input_resolution", "resolution", "image_res"}
 _CHANNEL_NAMES = {"channels", "in_channels", "in_chans", "input_channels", "num_channels", "image_channels", "in_ch"}
 _FEW_CHANNELS = (1, 3, 4)  # a channels-last image ends in one of these
+_IMAGE_CHANNELS = (3, 1)  # RGB, grey: the channel counts tried, in order, where the file names none
 
 
 def _named_sizes(source: Source) -> dict:
@@ -164,16 +167,29 @@ def _named_layouts(dims: list, what: str, old: str, named: dict) -> Iterator[tup
     """Last resorts for an image-like input (N, C, H, W) that nothing in the failing call names: it is
     channels-last, or has another channel count or side than the ones the file states. The re-analysis
     decides; each is one trial."""
+    keep = list(range(len(dims)))
+    stated = set(named.get("channels", ()))
+    if len(dims) == 3:
+        # (N, C, L) or (N, tokens, features): only a channel count the file states is tried at dim 1
+        for channels in sorted(stated - {dims[1]}):
+            yield [0, (str(channels),), 2], (f"{what} has {dims[1]} channels {old}, and the model is built for "
+                                             f"{channels}"), GUESS
+        return
     if len(dims) not in (4, 5):
         return
     if dims[-1] in _FEW_CHANNELS and dims[1] not in _FEW_CHANNELS:
         layout = [0, len(dims) - 1] + list(range(1, len(dims) - 1))
         yield layout, (f"{what} is channels-last {old}: the model takes channels at dim 1, "
                        f"{shape_text([dims[i] for i in layout])}"), GUESS
-    keep = list(range(len(dims)))
-    for channels in sorted(set(named.get("channels", ())) - {dims[1]}):
+    for channels in sorted(stated - {dims[1]}):
         yield [0, (str(channels),)] + keep[2:], (f"{what} has {dims[1]} channels {old}, and the model is built for "
                                                  f"{channels}"), GUESS
+    if not stated and dims[1] not in _IMAGE_CHANNELS:
+        # An image of a channel count no image has, and nothing in the file names one (`patch_dim = 3 * p ** 2`):
+        # RGB, then grey, each kept only where the whole file then runs clean.
+        for channels in _IMAGE_CHANNELS:
+            yield [0, (str(channels),)] + keep[2:], (f"{what} has {dims[1]} channels {old}, and the model runs on "
+                                                     f"{channels}-channel images"), GUESS
     if len(dims) == 4 and dims[-1] == dims[-2]:
         for side in sorted(set(named.get("side", ())) - {dims[-1]}):
             yield keep[:-2] + [(str(side),), (str(side),)], (f"the model was built for {side}×{side} inputs, and "
