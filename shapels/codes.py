@@ -252,7 +252,8 @@ LOSS_TARGET = _code(
 ASSERT_FAILS = _code(
     "assert-fails",
     "An `assert` (or `torch._assert`) on sizes is false for the inputs in play: Python raises AssertionError. "
-    "Reported only where the assertion compares known ints (a shape's dims, a layer's sizes).",
+    "Reported only where the assertion compares known ints (a shape's dims, a layer's sizes). The same for a "
+    "size check written as `if <condition>: raise ...` whose condition is true.",
     "assert x.shape[-1] == self.dim for x of (2, 10, 48) and dim 64",
 )
 SHAPE_CONDITION = _code(

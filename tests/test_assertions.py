@@ -206,3 +206,52 @@ def test_an_assert_on_defaults_the_caller_did_not_write_stays_where_it_is():
     (finding,) = [f for f in analyze(text, "model.py").findings if f.severity == "error"]
     asserted = text.splitlines()[finding.span.start_line - 1].strip()
     assert asserted == "assert dim_head * 4 <= 32" and _run(text) == "AssertionError"
+
+
+RAISING = textwrap.dedent('''
+    import torch
+    import torch.nn as nn
+
+
+    class Segmenter(nn.Module):
+        def __init__(self, output_stride=32):
+            super().__init__()
+            self.output_stride = output_stride
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+        def check_input_shape(self, x):
+            h, w = x.shape[-2:]
+            if h % self.output_stride != 0 or w % self.output_stride != 0:
+                new_h = (h // self.output_stride + 1) * self.output_stride
+                raise RuntimeError(f"Wrong input shape height={{h}}, width={{w}}; pad to {{new_h}}")
+
+        def forward(self, x):
+            self.check_input_shape(x)
+            return self.conv(x)
+
+
+    out = Segmenter({stride})(torch.randn({shape}))
+''')
+
+
+@settings(max_examples=30, deadline=None)
+@given(stride=st.sampled_from([8, 16, 32]), h=st.sampled_from([24, 32, 48, 64]), w=st.sampled_from([32, 40, 64]))
+def test_a_size_check_that_raises_is_found_exactly_where_torch_code_raises(stride, h, w):
+    text = RAISING.format(stride=stride, shape=f"1, 3, {h}, {w}")
+    try:
+        exec(compile(text, "model.py", "exec"), {"__name__": "__main__"})
+        raised = False
+    except RuntimeError:
+        raised = True
+    errors = [f for f in analyze(text, "model.py").findings if f.severity == "error"]
+    assert bool(errors) == raised, text
+    if raised:
+        assert "RuntimeError (Wrong input shape" in errors[0].message or errors[0].code == "input-shape"
+
+
+def test_an_input_a_size_check_refuses_gets_the_nearest_size_it_passes_padded_up():
+    text = RAISING.format(stride=32, shape="1, 3, 48, 48")
+    (finding,) = [f for f in analyze(text, "model.py").findings if f.severity == "error"]
+    assert finding.code == "input-shape" and finding.fix.content == "torch.randn(1, 3, 64, 64)"
+    fixed = text.replace("torch.randn(1, 3, 48, 48)", finding.fix.content)
+    exec(compile(fixed, "model.py", "exec"), {"__name__": "__main__"})  # runs

@@ -425,6 +425,20 @@ class Interpreter:
             return
         report.assertion_error(self, frame, frame.loc(test), self.node_text(test), message, inputs, sizes)
 
+    def report_size_check(self, test: cst.BaseExpression, raised: cst.Raise, frame: Frame) -> None:
+        """`if h % self.output_stride != 0: raise RuntimeError(...)` true for the inputs in play: the
+        program raises as a failing `assert not (...)` would, and is reported as one."""
+        exception = raised.exc.func if isinstance(raised.exc, cst.Call) else raised.exc
+        name = self.node_text(exception) if exception is not None else "the exception"
+        said = None
+        if isinstance(raised.exc, cst.Call) and raised.exc.args:
+            message = self.eval(raised.exc.args[0].value, frame)
+            said = message.value if isinstance(message, Const) and isinstance(message.value, str) else None
+        params = frame.unit.params if isinstance(frame.unit, cst.FunctionDef) else None
+        names = [p.name.value for p in list(params.posonly_params) + list(params.params)] if params else []
+        inputs = tuple(frame.env[n] for n in names if isinstance(frame.env.get(n), Tensor))
+        report.size_check_raises(self, frame, frame.loc(test), self.node_text(test), name, said, inputs)
+
     def node_text(self, node: cst.CSTNode) -> str:
         """The source text of a node (of any file's syntax tree: libcst prints the node itself)."""
         return cst.Module(body=[]).code_for_node(node)
@@ -494,7 +508,11 @@ class Interpreter:
         verdict = self.test_truth(stmt.test, frame)
         orelse = stmt.orelse
         if verdict is True:
-            return self.exec_block(stmt.body, frame)
+            status = self.exec_block(stmt.body, frame)
+            raised = _raise_ending(stmt.body) if status == DEAD else None
+            if raised is not None and _compares_ints(self, stmt.test, frame):
+                self.report_size_check(stmt.test, raised, frame)
+            return status
         if verdict is False:
             return self.exec_orelse(orelse, frame)
         env_a, env_b = dict(frame.env), dict(frame.env)
@@ -1226,6 +1244,14 @@ def _compares_ints(interp, node: cst.BaseExpression, frame: Frame) -> bool:
         # `x.shape[1:] == (self.channels, self.image_size, self.image_size)`: a size tuple against one
         return len(values) == 2 and all(_known_ints(v) is not None for v in values)
     return all(_known_int(v) is not None for v in values)
+
+
+def _raise_ending(block) -> Optional[cst.Raise]:
+    """The `raise` an if-body ends with (after statements that compute its message), if it does."""
+    body = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    last = body[-1] if body else None
+    small = last.body[-1] if isinstance(last, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and last.body else None
+    return small if isinstance(small, cst.Raise) and small.exc is not None else None
 
 
 def _first_difference(got: tuple, wanted: tuple) -> Optional[tuple]:

@@ -150,6 +150,17 @@ def assertion_error(interp: Interp, frame, loc, test: str, message: Optional[str
         finding.evidence = Evidence(tuple(inputs), inputs[0], None, None, sizes=sizes)
 
 
+def size_check_raises(interp: Interp, frame, loc, test: str, exception: str, message: Optional[str],
+                      inputs: tuple = ()) -> None:
+    """`if h % 32 != 0: raise RuntimeError(...)` true for the inputs in play: the code's own size check fails."""
+    said = f" ({message})" if message else ""
+    _python_error(interp, frame, loc, ASSERT_FAILS, f"`{test}` is true for the inputs in play: {exception}{said}",
+                  None, None)
+    finding = interp.recorder.findings[-1] if interp.recorder.findings else None
+    if finding is not None and finding.code is ASSERT_FAILS and finding.loc is loc and inputs:
+        finding.evidence = Evidence(tuple(inputs), inputs[0], None, None)
+
+
 def arguments_fail_assertion(interp: Interp, frame, where: Loc, assert_loc: Loc, test: str, message: Optional[str],
                              written: dict, owner: str) -> None:
     """`ViT(image_size=32, patch_size=6)` against `assert image_height % patch_height == 0` in its

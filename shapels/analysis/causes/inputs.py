@@ -127,6 +127,8 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch
         if finding.code in _TOO_SMALL:
             why = (f"{what} is {dims[-2]}×{dims[-1]} {old}, too small for the model's downsampling: "
                    f"{size}×{size} inputs run through it")
+        elif finding.code == ASSERT_FAILS:
+            why = f"{what} is {dims[-2]}×{dims[-1]} {old}, which the model's size check refuses; {size}×{size} passes it"
         else:
             why = f"the model was built for {size}×{size} inputs, and {what} is {dims[-2]}×{dims[-1]} {old}"
         yield keep[:-2] + [(str(size),), (str(size),)], why, SIZE
@@ -324,6 +326,11 @@ def _image_sizes(finding: Finding, tensor: Tensor, dims: list) -> list:
         estimate = dims[-1] * wanted / got
     elif finding.code in _TOO_SMALL:
         return _sizes_that_fit(finding, dims[-1])
+    elif finding.code == ASSERT_FAILS:
+        # A size check the input fails (`h % 32 != 0`): the common sizes near it, the larger first on a tie
+        # (an image is padded up to what a downsampling model takes, as such checks advise)
+        near = [s for s in _IMAGE_SIZES if s != dims[-1] and dims[-1] / 2 <= s <= dims[-1] * 2]
+        return sorted(near, key=lambda s: (abs(s - dims[-1]), -s))
     elif finding.code in (CAT_MISMATCH, BROADCAST_MISMATCH):
         estimate = dims[-1]
         sizes = sorted({16 * math.floor(estimate / 16), 16 * math.ceil(estimate / 16)} - {dims[-1], 0})
