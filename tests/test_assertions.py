@@ -110,6 +110,10 @@ CONSTRUCTOR = textwrap.dedent('''
         return t if isinstance(t, tuple) else (t, t)
 
 
+    def divisible_by(num, den):
+        return (num % den) == 0
+
+
     class Attention(nn.Module):
         def __init__(self, dim, dim_head=16):
             super().__init__()
@@ -137,6 +141,8 @@ CONSTRUCTOR_CHECKS = [
     "        assert image_height % patch_height == 0 and image_width % patch_width == 0",
     "self.num_patches = (image_size // patch_size) ** 2\n        self.patch = patch_size\n"
     "        assert self.num_patches * self.patch ** 2 == image_size ** 2",
+    "self.patch_size = patch_height, patch_width = pair(patch_size)\n"
+    "        assert divisible_by(image_size, patch_height) and image_size % patch_width == 0",
 ]
 
 
@@ -255,3 +261,28 @@ def test_an_input_a_size_check_refuses_gets_the_nearest_size_it_passes_padded_up
     assert finding.code == "input-shape" and finding.fix.content == "torch.randn(1, 3, 64, 64)"
     fixed = text.replace("torch.randn(1, 3, 48, 48)", finding.fix.content)
     exec(compile(fixed, "model.py", "exec"), {"__name__": "__main__"})  # runs
+
+
+def test_an_argument_computed_from_the_enclosing_constructors_parameters_is_blamed_at_its_author():
+    text = textwrap.dedent('''
+        import torch.nn as nn
+
+
+        class Attention(nn.Module):
+            def __init__(self, dim, dim_head=16):
+                super().__init__()
+                assert dim % dim_head == 0, 'dimension should be divisible by dimension per head'
+
+
+        class Net(nn.Module):
+            def __init__(self, dim, depth):
+                super().__init__()
+                dims = tuple(map(lambda i: (2 ** i) * dim, range(depth)))
+                self.layers = nn.ModuleList([Attention(dim=layer_dim) for layer_dim in dims])
+
+
+        net = Net(dim=24, depth=2)
+    ''')
+    (finding,) = [f for f in analyze(text, "model.py").findings if f.severity == "error"]
+    line = text.splitlines()[finding.span.start_line - 1]
+    assert line.startswith("net = Net(") and "dim=24" in finding.message and _run(text) == "AssertionError"

@@ -458,6 +458,12 @@ CASES = [
      ("torch.randn(1, 3, 32, 32)", "torch.randn(1, 6, 32, 32)"), "input-shape"),
     ("another image side than the one the driver names", PATCHES,
      ("torch.randn(1, 3, 32, 32)", "torch.randn(1, 3, 28, 28)"), "input-shape"),
+    # conv1 takes RGB, and no image has 6 channels: the data is what is wrong, not the first layer
+    ("a channel count no image has, into a first conv built for RGB", LENET,
+     ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 6, 32, 32)"), "input-shape"),
+    # ...but a first conv of 4 channels fed RGB images is the conv's typo
+    ("a first conv's channel count unlike the RGB images it gets", LENET,
+     ("nn.Conv2d(3, 6, 5)", "nn.Conv2d(4, 6, 5)"), "conv-in-channels"),
 ]
 
 

@@ -37,6 +37,27 @@ def arguments_read(test: cst.BaseExpression, unit: cst.CSTNode, env: dict, param
     return written or None
 
 
+MAX_LIFTS = 4  # constructors nested in constructors, climbed to the arguments' author
+
+
+def lift_to_authors(written: dict, caller) -> dict:
+    """`Attention(dim=layer_dim, ...)` inside `MaxViT.__init__`, where `layer_dim` is computed from MaxViT's
+    own `dim`: the arguments are lifted to MaxViT's caller, who wrote `dim=31`, as long as each argument
+    expression reads only the enclosing constructor's parameters; otherwise they stay where they are."""
+    for _ in range(MAX_LIFTS):
+        here = {name: loc for name, loc in written.items() if caller is not None and loc.unit is caller.unit}
+        if not here:
+            return written  # each already traced to its author (a bare parameter passed on), or no caller
+        lifted = {name: loc for name, loc in written.items() if name not in here}
+        for loc in here.values():
+            above = arguments_read(loc.node, caller.unit, caller.env, caller.param_locs)
+            if above is None:
+                return written
+            lifted.update(above)
+        written, caller = lifted, caller.caller
+    return written
+
+
 def call_holding(unit: cst.CSTNode, locs: list) -> Optional[Loc]:
     """The call in `unit` whose arguments are all these locations' nodes: where to show them together."""
     wanted = {id(loc.node) for loc in locs if loc.unit is unit}
@@ -77,6 +98,10 @@ def _assignments_before(unit: cst.FunctionDef, test: cst.BaseExpression) -> dict
     still read, and a branch on an unknown makes the assert's own analysis uncertain anyway."""
     collector = _Assignments(test)
     unit.body.visit(collector)
+    comprehensions = _Comprehensions()  # `[Attention(dim=d) for d in dims]`: d's iterable follows the call
+    unit.body.visit(comprehensions)
+    for name, values in comprehensions.sources.items():
+        collector.sources.setdefault(name, []).extend(values)
     return collector.sources
 
 
@@ -130,6 +155,15 @@ class _Assignments(cst.CSTVisitor):
                 self.sources.setdefault(name, []).append(node.value)
 
     def visit_For(self, node: cst.For) -> None:
+        for name in _targets(node.target):
+            self.sources.setdefault(name, []).append(node.iter)
+
+
+class _Comprehensions(cst.CSTVisitor):
+    def __init__(self):
+        self.sources: dict = {}
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
         for name in _targets(node.target):
             self.sources.setdefault(name, []).append(node.iter)
 

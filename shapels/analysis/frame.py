@@ -48,10 +48,11 @@ class Frame:
     # certain for the code that follows them, so `certain` keeps its meaning. A branch frame starts with
     # its parent's value, so one that turns True inside a branch tells the join a path left early.
     conditional: bool = False
+    caller: Any = None  # the Frame whose call runs this function (for blame that climbs to the arguments' author)
 
     def branch(self, env: dict, certain: bool) -> "Frame":
         return Frame(self.unit, env, certain, self.owner, self.record, self.returns, self.depth, self.scope,
-                     self.param_locs, self.conditional)
+                     self.param_locs, self.conditional, self.caller)
 
     @property
     def surely_reached(self) -> bool:

@@ -19,7 +19,7 @@ import sympy
 
 from shapels.analysis import (argparse_values, attributes, calls, containers, indexing, membership, operators, report,
                               tensor_values)
-from shapels.analysis.argument_asserts import arguments_read, call_holding
+from shapels.analysis.argument_asserts import arguments_read, call_holding, lift_to_authors
 from shapels.analysis.data_values import LoaderValue
 from shapels.analysis.env import join, join_all, join_envs
 # BudgetExceeded is engine.py's to catch; it imports it from here with Budget and Frame
@@ -416,6 +416,8 @@ class Interpreter:
             else:
                 sizes = (_known_int(left), _known_int(right))
         written = arguments_read(test, frame.unit, frame.env, frame.param_locs)
+        if written is not None:
+            written = lift_to_authors(written, frame.caller)
         if written is not None:
             locs = list(written.values())
             where = (call_holding(locs[0].unit, locs) if len(locs) > 1 else None) or locs[0]
@@ -1094,7 +1096,8 @@ class Interpreter:
         scope = function.scope or (owner.scope if owner is not None else None) or frame.scope
         self._fill_defaults(function, bound, frame, scope)
         env.update(bound)
-        inner = Frame(node, env, frame.certain, owner, record, [], frame.depth + 1, scope, conditional=frame.conditional)
+        inner = Frame(node, env, frame.certain, owner, record, [], frame.depth + 1, scope, conditional=frame.conditional,
+                      caller=frame)
         if call_node is not None:
             names = [p.name.value for p in list(node.params.posonly_params) + list(node.params.params)]
             written = calls.argument_nodes(names[1:] if receiver is not None else names, call_node)
@@ -1236,6 +1239,10 @@ def _compares_ints(interp, node: cst.BaseExpression, frame: Frame) -> bool:
         return _compares_ints(interp, node.expression, frame)
     if isinstance(node, cst.BooleanOperation):
         return _compares_ints(interp, node.left, frame) and _compares_ints(interp, node.right, frame)
+    if isinstance(node, cst.Call):
+        # `divisible_by(image_size, patch_size)`: a helper given known ints decides on them alone
+        return bool(node.args) and all(not arg.star and _known_int(interp.eval(arg.value, frame)) is not None
+                                       for arg in node.args) and type(interp.eval(node.func, frame)) is UserFunction
     if not isinstance(node, cst.Comparison):
         return False
     operands = [node.left] + [target.comparator for target in node.comparisons]

@@ -257,8 +257,9 @@ def _choose(finding: Finding, trials: _Trials, allowed: Leave, source: Optional[
     if not reading and not decided:  # nothing ran clean yet: the readings nothing names, last
         outcome = taken(C.last_resorts(finding, source))
         return outcome is not None
-    if reading and decided and reading.code == INPUT_SHAPE and C.written_for_a_map(finding):
-        # `nn.Linear(16 * 5 * 5, 120)` says which map it was written for: the input that gives it wins.
+    if reading and decided and reading.code == INPUT_SHAPE and (C.written_for_a_map(finding) or C.takes_images(finding)):
+        # `nn.Linear(16 * 5 * 5, 120)` says which map it was written for, a first conv of 3 input channels
+        # that it takes RGB images: the input that gives it wins.
         number = finding.fix
         _take_cause(finding, reading, verified, named, findings)
         finding.alternatives.append(number)

@@ -19,7 +19,7 @@ from shapels.analysis.causes.base import Cause, Source, conv_map_into_linear, wr
 from shapels.analysis.causes.geometry import odd_geometry
 from shapels.analysis.causes import keras
 from shapels.analysis.causes.inputs import (GUESS, SIGNALLED, SIZE, asserted_size, driver_input, fixed_batch_state,
-                                            transform_size)
+                                            takes_images, transform_size)
 from shapels.analysis.causes.names import other_name, unused_parameter
 from shapels.analysis.causes.residual import width_of_a_broadcast_operand
 from shapels.analysis.causes.statements import (discarded_results, dropped_keepdim, flattened_batch,
@@ -32,7 +32,7 @@ from shapels.symbolic import dims as D
 from shapels.values import Tensor
 
 __all__ = ["Cause", "Source", "causes", "other_names", "size_reading", "last_resorts", "names_first", "missing_layer",
-           "merges_batch", "odd_width", "written_for_a_map"]
+           "merges_batch", "odd_width", "takes_images", "written_for_a_map"]
 
 
 def causes(finding: Finding, source: Source) -> Iterator[Cause]:

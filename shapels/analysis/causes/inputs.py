@@ -13,8 +13,8 @@ from shapels.analysis.causes.base import Cause, Source, expected_size, flatten_w
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
 from shapels.codes import (
-    ASSERT_FAILS, BROADCAST_MISMATCH, CAT_MISMATCH, CONV_KERNEL_TOO_LARGE, INPUT_SHAPE, LINEAR_IN_FEATURES,
-    POOL_OUTPUT_EMPTY, VIEW_INVALID_SHAPE,
+    ASSERT_FAILS, BROADCAST_MISMATCH, CAT_MISMATCH, CONV_IN_CHANNELS, CONV_KERNEL_TOO_LARGE, INPUT_SHAPE,
+    LINEAR_IN_FEATURES, POOL_OUTPUT_EMPTY, VIEW_INVALID_SHAPE,
 )
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
@@ -122,6 +122,9 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch
         # Not (1, n): a batch of one made a batch of n would run on a model that takes short rows, and
         # change what the batch is.
         yield [1, 0], (f"{what} is transposed: {old}, where the model takes {shape_text([dims[1], dims[0]])}"), GUESS
+    if takes_images(finding, tensor):
+        yield [0, (str(expected),)] + keep[2:], (f"{what} has {dims[1]} channels {old}, and the model's first layer "
+                                                 f"takes {expected}-channel images"), SIZE
     yield from _named_layouts(dims, what, old, named or {})
     for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
         if finding.code in _TOO_SMALL:
@@ -132,6 +135,19 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch
         else:
             why = f"the model was built for {size}×{size} inputs, and {what} is {dims[-2]}×{dims[-1]} {old}"
         yield keep[:-2] + [(str(size),), (str(size),)], why, SIZE
+
+
+def takes_images(finding: Finding, tensor: Optional[Tensor] = None) -> bool:
+    """Whether the driver's input met, as the model's first layer, a convolution built for grey or RGB
+    images (in_channels 1 or 3) with a channel count no image has (6): the data is what the file got wrong,
+    and resizing that layer would change the model's hyperparameters to fit it."""
+    evidence = finding.evidence
+    tensor = tensor if tensor is not None else (evidence.source if evidence is not None else None)
+    if finding.code != CONV_IN_CHANNELS or not isinstance(tensor, Tensor) or len(tensor.trace) != 1:
+        return False
+    shape = tensor.shape
+    channels = D.as_int(shape.dims[1]) if shape.ranked and shape.rank >= 3 else None
+    return expected_size(finding) in _IMAGE_CHANNELS and channels is not None and channels not in _FEW_CHANNELS
 
 
 # Parameter and keyword names by which a file states its images' side and channel count
