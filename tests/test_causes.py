@@ -403,6 +403,30 @@ out = model(img)
 '''
 
 # (name, the author's program, what was written instead, the code the diagnostic has)
+CLASS_TOKEN = '''
+import torch
+import torch.nn as nn
+
+
+class ViT(nn.Module):
+    def __init__(self, image_size=32, patch_size=8, dim=64):
+        super().__init__()
+        self.patch_size = patch_size
+        self.to_embedding = nn.Linear(3 * patch_size * patch_size, dim)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, dim))
+
+    def forward(self, img):
+        b, c, h, w = img.shape
+        p = self.patch_size
+        x = img.reshape(b, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1).reshape(b, (h // p) * (w // p), -1)
+        x = self.to_embedding(x)
+        return torch.cat((self.cls_token.expand(b, -1, -1), x), dim=1)
+
+
+out = ViT()(torch.randn(1, 3, 32, 32))
+'''
+
+
 CASES = [
     ("no batch dim", CNN, ("x = torch.randn(1, 1, 28, 28)", "x = torch.randn(1, 28, 28)"), "input-shape"),
     ("channels-last", LENET, ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 32, 32, 3)"), "input-shape"),
@@ -461,6 +485,10 @@ CASES = [
     # conv1 takes RGB, and no image has 6 channels: the data is what is wrong, not the first layer
     ("a channel count no image has, into a first conv built for RGB", LENET,
      ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 6, 32, 32)"), "input-shape"),
+    # the class token is (1, 1, dim): the embedding that made the other width is the one to change
+    ("another name for a width joined to a class token", CLASS_TOKEN,
+     ("nn.Linear(3 * patch_size * patch_size, dim)", "nn.Linear(3 * patch_size * patch_size, image_size)"),
+     "cat-mismatch"),
     # ...but a first conv of 4 channels fed RGB images is the conv's typo
     ("a first conv's channel count unlike the RGB images it gets", LENET,
      ("nn.Conv2d(3, 6, 5)", "nn.Conv2d(4, 6, 5)"), "conv-in-channels"),

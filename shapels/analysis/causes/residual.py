@@ -8,7 +8,7 @@ import libcst as cst
 
 from shapels.analysis.causes.base import Cause, kind_of
 from shapels.analysis.findings import Finding, Fix
-from shapels.codes import BROADCAST_MISMATCH
+from shapels.codes import BROADCAST_MISMATCH, CAT_MISMATCH
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 from shapels.values import Tensor
@@ -22,7 +22,8 @@ def width_of_a_broadcast_operand(finding: Finding) -> Iterator[Cause]:
     written as a name in scope that holds it where there is one. Both operands are proposed, the one whose
     maker is nearer first; the re-analysis keeps whichever leaves the file clean."""
     evidence = finding.evidence
-    if finding.code != BROADCAST_MISMATCH or evidence is None or len(evidence.operands) != 2:
+    # (`torch.cat((cls_tokens, x), dim=1)` too: the size other than the joined one that differs)
+    if finding.code not in (BROADCAST_MISMATCH, CAT_MISMATCH) or evidence is None or len(evidence.operands) != 2:
         return
     first, second = evidence.operands
     if not (isinstance(first, Tensor) and isinstance(second, Tensor) and first.shape.ranked and second.shape.ranked
