@@ -489,6 +489,9 @@ CASES = [
     ("another name for a width joined to a class token", CLASS_TOKEN,
      ("nn.Linear(3 * patch_size * patch_size, dim)", "nn.Linear(3 * patch_size * patch_size, image_size)"),
      "cat-mismatch"),
+    # 3 * patch_size * patch_size features per patch: the patch embedding was built for RGB patches
+    ("a channel count no image has, into a patch embedding built for RGB", CLASS_TOKEN,
+     ("torch.randn(1, 3, 32, 32)", "torch.randn(1, 6, 32, 32)"), "input-shape"),
     # ...but a first conv of 4 channels fed RGB images is the conv's typo
     ("a first conv's channel count unlike the RGB images it gets", LENET,
      ("nn.Conv2d(3, 6, 5)", "nn.Conv2d(4, 6, 5)"), "conv-in-channels"),

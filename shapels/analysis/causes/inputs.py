@@ -122,9 +122,10 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch
         # Not (1, n): a batch of one made a batch of n would run on a model that takes short rows, and
         # change what the batch is.
         yield [1, 0], (f"{what} is transposed: {old}, where the model takes {shape_text([dims[1], dims[0]])}"), GUESS
-    if takes_images(finding, tensor):
-        yield [0, (str(expected),)] + keep[2:], (f"{what} has {dims[1]} channels {old}, and the model's first layer "
-                                                 f"takes {expected}-channel images"), SIZE
+    meant = channels_meant(finding, tensor)
+    if meant is not None:
+        yield [0, (str(meant),)] + keep[2:], (f"{what} has {dims[1]} channels {old}, and the model's first layer "
+                                              f"takes {meant}-channel images"), SIZE
     yield from _named_layouts(dims, what, old, named or {})
     for size in _image_sizes(finding, tensor, dims)[:MAX_SIZE_TRIALS]:
         if finding.code in _TOO_SMALL:
@@ -137,17 +138,39 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch
         yield keep[:-2] + [(str(size),), (str(size),)], why, SIZE
 
 
-def takes_images(finding: Finding, tensor: Optional[Tensor] = None) -> bool:
-    """Whether the driver's input met, as the model's first layer, a convolution built for grey or RGB
-    images (in_channels 1 or 3) with a channel count no image has (6): the data is what the file got wrong,
-    and resizing that layer would change the model's hyperparameters to fit it."""
+def takes_images(finding: Finding) -> bool:
+    """Whether the driver's input met the model's first layer with a channel count no image has (6), where
+    that layer was built for grey or RGB images: the data is what the file got wrong, and resizing the
+    layer would change the model's hyperparameters to fit it."""
+    return channels_meant(finding) is not None
+
+
+def channels_meant(finding: Finding, tensor: Optional[Tensor] = None) -> Optional[int]:
+    """The image channel count (3 or 1) the model's first layer was built for, where the driver's image of
+    another count (no image has 6) reached it re-laid but not computed on: a conv's in_channels, or a
+    patch embedding's in_features of channels × patch area (`Rearrange('b c (h p1) (w p2) -> b (h w)
+    (p1 p2 c)')` then `nn.Linear(patch_dim, dim)`: 192 = 3 × 8 × 8 where 384 arrived)."""
     evidence = finding.evidence
     tensor = tensor if tensor is not None else (evidence.source if evidence is not None else None)
-    if finding.code != CONV_IN_CHANNELS or not isinstance(tensor, Tensor) or len(tensor.trace) != 1:
-        return False
-    shape = tensor.shape
-    channels = D.as_int(shape.dims[1]) if shape.ranked and shape.rank >= 3 else None
-    return expected_size(finding) in _IMAGE_CHANNELS and channels is not None and channels not in _FEW_CHANNELS
+    if finding.code not in (CONV_IN_CHANNELS, LINEAR_IN_FEATURES) or not isinstance(tensor, Tensor) or \
+            not tensor.trace or not tensor.shape.ranked or tensor.shape.rank < 2:
+        return None
+    image = tensor.trace[0].shape
+    sizes = [D.as_int(d) for d in image.dims] if image.ranked and image.rank in (4, 5) else None
+    if not sizes or None in sizes or sizes[1] in _FEW_CHANNELS or \
+            any(_elements(step.shape) != math.prod(sizes) for step in tensor.trace):
+        return None  # not an image, or one of image-like channels, or the model computed on it before
+    expected = expected_size(finding)
+    got = D.as_int(tensor.shape.dims[1 if finding.code == CONV_IN_CHANNELS else -1])
+    if expected is None or not got or sizes[1] * expected % got:
+        return None
+    meant = sizes[1] * expected // got
+    return meant if meant in _IMAGE_CHANNELS else None
+
+
+def _elements(shape) -> Optional[int]:
+    sizes = [D.as_int(d) for d in shape.dims] if shape.ranked else [None]
+    return None if None in sizes else math.prod(sizes)
 
 
 # Parameter and keyword names by which a file states its images' side and channel count
