@@ -41,6 +41,8 @@ CASES = [
     ("n, c = x.shape", True),
     ("n, l, c, d, e = x.size()", True),
     ("a, b = x.shape[1:]", False),
+    ("b, n, c, p = *x.shape, 8", False),
+    ("b, c, h, w, d, p = *x.shape, 8", True),
 ]
 
 
@@ -55,3 +57,11 @@ def test_unpacking_count_agrees_with_python(line, fails):
     assert raised == fails
     found = [(f.code, f.span.start_line) for f in analyze(source, "block.py").findings if f.severity == "error"]
     assert found == ([("unpack-mismatch", source.splitlines().index("        " + line) + 1)] if fails else [])
+
+
+def test_sizes_unpacked_with_one_name_more_than_the_driver_input_has_dims_get_its_batch_dim():
+    source = TEMPLATE.replace("{line}", "b, n, c, p = *x.shape, 8").replace("torch.randn(2, 6, 12)", "torch.randn(6, 12)")
+    (finding,) = [f for f in analyze(source, "block.py").findings if f.severity == "error"]
+    assert finding.code == "input-shape" and finding.fix.content == "torch.randn(1, 6, 12)"
+    assert "values to unpack: 2 values into 3 names" in finding.related[0].message or \
+        "3 values into 4 names" in finding.related[0].message

@@ -454,7 +454,11 @@ class Interpreter:
 
     def _shape_of(self, node, frame: Frame) -> Optional[Tensor]:
         """The tensor whose sizes `x.shape` / `x.size()` reads (x a name or self.x): an unpacking of them into
-        the wrong number of names is blamed with the tensor's provenance, so its cause can be found."""
+        the wrong number of names is blamed with the tensor's provenance, so its cause can be found. Also
+        `(*img.shape, self.patch_size)`: the sizes spread into a tuple with other values."""
+        if isinstance(node, cst.Tuple):
+            spread = [e.value for e in node.elements if isinstance(e, cst.StarredElement)]
+            return self._shape_of(spread[0], frame) if len(spread) == 1 else None
         if isinstance(node, cst.Call) and not node.args:
             node = node.func
             if not (isinstance(node, cst.Attribute) and node.attr.value == "size"):
@@ -699,7 +703,8 @@ class Interpreter:
                     # with the finding, for the repair); a split's count says nothing of the kind
                     missing_dim = shaped if shaped is not None and len(elements) == len(items) + 1 else None
                     report.unpack_error(self, frame, frame.loc(target), len(items), len(elements),
-                                        items[0] if type(items[0]) is Tensor else shaped, missing_dim)
+                                        items[0] if type(items[0]) is Tensor else shaped, missing_dim,
+                                        sizes=type(items[0]) is not Tensor)
                 for e in elements:
                     self.assign(e.value, UNKNOWN, frame)
                 return

@@ -118,13 +118,17 @@ def _standing(interp: Interp, frame, loc, message: str, related: list, after_err
 
 
 def unpack_error(interp: Interp, frame, target_loc, count: int, names: int, source: Optional[Tensor],
-                 lacking: Optional[Tensor] = None) -> None:
-    """`q, k, v = x.split(n_embd, dim=2)` on a split into 4: Python's ValueError, before any shape."""
+                 lacking: Optional[Tensor] = None, sizes: bool = False) -> None:
+    """`q, k, v = x.split(n_embd, dim=2)` on a split into 4: Python's ValueError, before any shape. `sizes`:
+    what is unpacked is a tensor's sizes (`b, c, h, w = x.shape`), where no rule runs for the trials to count."""
     many = "too many" if count > names else "not enough"
-    what = "tensors" if source is not None else "values"
+    what = "tensors" if source is not None and not sizes else "values"
     _python_error(interp, frame, target_loc, UNPACK_MISMATCH,
                   f"{many} values to unpack: {count} {what} into {names} names (Python raises ValueError)", source,
                   lacking)
+    finding = interp.recorder.findings[-1] if interp.recorder.findings else None
+    if sizes and finding is not None and finding.loc is target_loc and finding.evidence is not None:
+        finding.evidence.call_loc = None
 
 
 def index_error(interp: Interp, frame, loc, message: str, source: Optional[Tensor], on_sizes: bool = False) -> None:

@@ -111,8 +111,9 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch
     if expected is not None and len(dims) == 2 and dims[0] == expected and dims[1] != expected:
         yield [1, 0], (f"{what} is transposed: {old}, where the model takes rows of {expected} features, "
                        f"{shape_text([dims[1], dims[0]])}"), SIGNALLED
-    if not unbatched and len(dims) <= 3:
-        # No layer said so, but a batch of one is what a program that reads x.size(0) as the batch may need.
+    if not unbatched and len(dims) <= 4:
+        # No layer said so, but a batch of one is what a program that reads x.size(0) as the batch may need
+        # (a video (C, T, H, W) too, where an einops pattern reads five dims).
         yield [("1",)] + keep, no_batch, GUESS
         if batch is not None:
             yield [(batch[1], batch[0])] + keep, no_batch + f"; the driver's other inputs have a batch of {batch[0]}", GUESS
