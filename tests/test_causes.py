@@ -427,6 +427,26 @@ out = ViT()(torch.randn(1, 3, 32, 32))
 '''
 
 
+LAYER_SCALE = '''
+import torch
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, dim=16, hidden_dim=32):
+        super().__init__()
+        self.expand = nn.Conv2d(dim, hidden_dim, 1)
+        self.project = nn.Conv2d(hidden_dim, dim, 1)
+        self.gamma = nn.Parameter(torch.ones(dim, 1, 1))
+
+    def forward(self, x):
+        return self.project(self.expand(x)) * self.gamma
+
+
+out = Block()(torch.randn(1, 16, 8, 8))
+'''
+
+
 CASES = [
     ("no batch dim", CNN, ("x = torch.randn(1, 1, 28, 28)", "x = torch.randn(1, 28, 28)"), "input-shape"),
     ("channels-last", LENET, ("torch.randn(4, 3, 32, 32)", "torch.randn(4, 32, 32, 3)"), "input-shape"),
@@ -492,6 +512,9 @@ CASES = [
     # 3 * patch_size * patch_size features per patch: the patch embedding was built for RGB patches
     ("a channel count no image has, into a patch embedding built for RGB", CLASS_TOKEN,
      ("torch.randn(1, 3, 32, 32)", "torch.randn(1, 6, 32, 32)"), "input-shape"),
+    # gamma is (dim, 1, 1), paired from the right with the conv's channels: the conv made the odd width
+    ("a width doubled before a per-channel scale of lower rank", LAYER_SCALE,
+     ("nn.Conv2d(hidden_dim, dim, 1)", "nn.Conv2d(hidden_dim, dim * 2, 1)"), "broadcast-mismatch"),
     # ...but a first conv of 4 channels fed RGB images is the conv's typo
     ("a first conv's channel count unlike the RGB images it gets", LENET,
      ("nn.Conv2d(3, 6, 5)", "nn.Conv2d(4, 6, 5)"), "conv-in-channels"),

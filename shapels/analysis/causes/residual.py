@@ -26,20 +26,24 @@ def width_of_a_broadcast_operand(finding: Finding) -> Iterator[Cause]:
     if finding.code not in (BROADCAST_MISMATCH, CAT_MISMATCH) or evidence is None or len(evidence.operands) != 2:
         return
     first, second = evidence.operands
-    if not (isinstance(first, Tensor) and isinstance(second, Tensor) and first.shape.ranked and second.shape.ranked
-            and first.shape.rank == second.shape.rank):
+    if not (isinstance(first, Tensor) and isinstance(second, Tensor) and first.shape.ranked and second.shape.ranked):
         return
-    sizes = [(D.as_int(a), D.as_int(b)) for a, b in zip(first.shape.dims, second.shape.dims)]
-    differing = [i for i, (a, b) in enumerate(sizes) if a != b and None not in (a, b) and 1 not in (a, b)]
+    if finding.code == CAT_MISMATCH and first.shape.rank != second.shape.rank:
+        return
+    # Sizes paired from the right, as broadcasting pairs them (`x * self.gamma` of (1, 32, H, W) and (16, 1, 1))
+    paired = range(1, min(first.shape.rank, second.shape.rank) + 1)
+    sizes = {k: (D.as_int(first.shape.dims[-k]), D.as_int(second.shape.dims[-k])) for k in paired}
+    differing = [k for k, (a, b) in sizes.items() if a != b and None not in (a, b) and 1 not in (a, b)]
     if len(differing) != 1:
         return
-    dim = differing[0]
+    from_right = differing[0]
     makers = []
     for one, other in ((first, second), (second, first)):
+        dim, other_dim = one.shape.rank - from_right, other.shape.rank - from_right
         found = _maker(one, dim)
         if found is not None:
-            makers.append((found[2], found[0], found[1], D.as_int(one.shape.dims[dim]), D.as_int(other.shape.dims[dim]),
-                           _maker(other, dim)))
+            makers.append((found[2], found[0], found[1], D.as_int(one.shape.dims[dim]),
+                           D.as_int(other.shape.dims[other_dim]), _maker(other, other_dim)))
     for _, layer, param, mine, theirs, sibling in sorted(makers, key=lambda m: m[0]):
         # Written as a name (`nn.Linear(hidden, hidden)`), the argument is one of the class's sizes: another
         # name there keeps the author's terms and every instance; else where the value was written.
