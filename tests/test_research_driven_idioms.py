@@ -481,7 +481,7 @@ def _findings_of(path):
 
 
 @pytest.mark.parametrize("call, line", [("model(img)", 13), ("run(img)", 8)])
-@pytest.mark.parametrize("size", ["1, 3, 8, 8", "1, 6, 8, 8"])
+@pytest.mark.parametrize("size", ["1, 3, 8, 8", "1, 4, 8, 8"])  # (6 channels, which no image has, blame the input)
 def test_an_error_in_imported_code_is_reported_at_this_files_innermost_call(tmp_path, call, line, size):
     main = _package(tmp_path, USER.format(input=size, call=call))
     verdict = _run_file(main)

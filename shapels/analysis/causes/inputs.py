@@ -148,7 +148,8 @@ def takes_images(finding: Finding) -> bool:
 
 def channels_meant(finding: Finding, tensor: Optional[Tensor] = None) -> Optional[int]:
     """The image channel count (3 or 1) the model's first layer was built for, where the driver's image of
-    another count (no image has 6) reached it re-laid but not computed on: a conv's in_channels, or a
+    another count (no image has 6) reached it through no other layer, re-laid or changed element by element
+    at most: a conv's in_channels, or a
     patch embedding's in_features of channels × patch area (`Rearrange('b c (h p1) (w p2) -> b (h w)
     (p1 p2 c)')` then `nn.Linear(patch_dim, dim)`: 192 = 3 × 8 × 8 where 384 arrived)."""
     evidence = finding.evidence
@@ -159,8 +160,8 @@ def channels_meant(finding: Finding, tensor: Optional[Tensor] = None) -> Optiona
     image = tensor.trace[0].shape
     sizes = [D.as_int(d) for d in image.dims] if image.ranked and image.rank in (4, 5) else None
     if not sizes or None in sizes or sizes[1] in _FEW_CHANNELS or \
-            any(_elements(step.shape) != math.prod(sizes) for step in tensor.trace):
-        return None  # not an image, or one of image-like channels, or the model computed on it before
+            any(step.layer is not None or _elements(step.shape) != math.prod(sizes) for step in tensor.trace[1:]):
+        return None  # not an image, or one of image-like channels, or a layer computed on it before
     expected = expected_size(finding)
     got = D.as_int(tensor.shape.dims[1 if finding.code == CONV_IN_CHANNELS else -1])
     if expected is None or not got or sizes[1] * expected % got:
@@ -226,7 +227,7 @@ def _named_layouts(dims: list, what: str, old: str, named: dict) -> Iterator[tup
     for channels in sorted(stated - {dims[1]}):
         yield [0, (str(channels),)] + keep[2:], (f"{what} has {dims[1]} channels {old}, and the model is built for "
                                                  f"{channels}"), GUESS
-    if not stated and dims[1] not in _IMAGE_CHANNELS:
+    if not stated and dims[1] not in _FEW_CHANNELS:
         # An image of a channel count no image has, and nothing in the file names one (`patch_dim = 3 * p ** 2`):
         # RGB, then grey, each kept only where the whole file then runs clean.
         for channels in _IMAGE_CHANNELS:
