@@ -148,6 +148,30 @@ EXAMPLES = {
         driver=("out = siamese([x_train_1[:2], x_train_2[:2]])\n"
                 "siamese.fit([x_train_1, x_train_2], labels_train, batch_size=4, epochs=1, verbose=0)\n"),
         data_mutants=(("out = siamese([x_train_1[:2], x_train_2[:2]])", "out = siamese([x_train_1[:2], x_train_2[:2, :14]])"),)),
+    "attention_mil_classification": Example(
+        # MNIST (20 images, two of each digit), bagged by the example's own create_bags into BAG_SIZE (3) arrays
+        # of (bags, 28, 28) and labels (bags, 1); 8 training and 4 validation bags instead of 1000 and 300
+        "vision/attention_mil_classification.py",
+        keep=((56, 59), (84, 89), (99, 135), (139, 149), (174, 277), (353, 385), (473, 474)),
+        subs={85: "BAG_COUNT = 8", 86: "VAL_BAG_COUNT = 4",
+              139: f"(x_train, y_train), (x_val, y_val) = {_mnist(20, every_digit=True)}"},
+        driver=("model = models[0]\n"
+                "out = model([bag[:2] for bag in train_data])\n"
+                "model.compile(optimizer=\"adam\", loss=\"sparse_categorical_crossentropy\")\n"
+                "model.fit(train_data, train_labels, batch_size=4, epochs=1, verbose=0)\n"),
+        data_mutants=(("out = model([bag[:2] for bag in train_data])", "out = model([bag[:2] for bag in train_data[:2]])"),
+                      ("out = model([bag[:2] for bag in train_data])", "out = model([bag[:2, :14] for bag in train_data])"))),
+    "object_detection_using_vision_transformer": Example(
+        # Caltech-101 airplanes, read with cv2/scipy and resized: images (N, 224, 224, 3), boxes (N, 4) in [0, 1]
+        "vision/object_detection_using_vision_transformer.py",
+        keep=((45, 48), (50, 50), (89, 89), (125, 129), (143, 182), (189, 189), (218, 250), (266, 311), (351, 380)),
+        subs={125: '(x_train), (y_train) = np.zeros((8, image_size, image_size, 3), "float32"), np.zeros((8, 4), "float32")',
+              129: '(x_test), (y_test) = np.zeros((4, image_size, image_size, 3), "float32"), np.zeros((4, 4), "float32")'},
+        driver=("out = vit_object_detector(x_train[:2])\n"
+                "vit_object_detector.compile(optimizer=\"adam\", loss=keras.losses.MeanSquaredError())\n"
+                "vit_object_detector.fit(x=x_train, y=y_train, batch_size=4, epochs=1, verbose=0)\n"),
+        data_mutants=(("out = vit_object_detector(x_train[:2])", "out = vit_object_detector(x_train[:2, :200, :200])"),
+                      ("fit(x=x_train, y=y_train,", "fit(x=x_train, y=y_train[:, :2],"))),
     "collaborative_filtering_movielens": Example(
         # MovieLens small: 610 users, 9724 movies; x (N, 2) (user, movie) indices, y (N,) ratings in [0, 1]
         "structured_data/collaborative_filtering_movielens.py", keep=((37, 37), (40, 42), (82, 82), (108, 108), (124, 164)),

@@ -15,6 +15,7 @@ Run by keras_apps.py as `KERAS_BACKEND=torch .venv/bin/python corpus/keras_label
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -53,7 +54,9 @@ def label(job: dict) -> dict:
         if job.get("trace"):
             sys.settrace(tracer)
         try:
-            with warnings.catch_warnings():
+            # what the text prints goes to stderr: stdout carries the labels (a keras-io example prints inside
+            # the functions it calls)
+            with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
                 warnings.simplefilter("ignore")
                 exec(code, module.__dict__)
         finally:
