@@ -487,3 +487,34 @@ def test_a_training_function_run_by_a_process_is_analysed_with_its_arguments():
     assert error.span.start_line == 10 and error.code == "loss-target"
     with pytest.raises(RuntimeError, match="multi-target not supported"):
         torch.nn.functional.nll_loss(torch.nn.Linear(8, 3)(torch.randn(10, 8)), torch.randint(0, 3, (10,)).unsqueeze(1))
+
+
+def test_an_index_loss_given_a_sigmoid_score_per_sample_is_blamed_at_its_constructor():
+    """dcgan's discriminator ends in a Sigmoid and its labels are floats (N,): NLLLoss there is torch's error,
+    and the loss's class is the edit (BCELoss runs); without the Sigmoid nothing says which loss was meant."""
+    template = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+
+        class Critic(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.main = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 1){end})
+
+            def forward(self, x):
+                return self.main(x).view(-1, 1).squeeze(1)
+
+
+        criterion = nn.NLLLoss()
+        label = torch.full((4,), 1.0)
+        loss = criterion(Critic()(torch.randn(4, 16)), label)
+    ''')
+    (error,) = [f for f in analyze(template.format(end=", nn.Sigmoid()"), "critic.py").findings if f.severity == "error"]
+    assert error.span.start_line == 15 and error.fix is not None and error.fix.content == "nn.BCELoss", error.message
+    (plain,) = [f for f in analyze(template.format(end=""), "critic.py").findings if f.severity == "error"]
+    assert plain.span.start_line == 17 and plain.fix is None
+    scores = torch.sigmoid(torch.randn(4))
+    with pytest.raises(RuntimeError):
+        torch.nn.NLLLoss()(scores, torch.full((4,), 1.0))
+    assert torch.nn.BCELoss()(scores, torch.full((4,), 1.0)).dim() == 0

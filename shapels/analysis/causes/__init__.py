@@ -20,6 +20,7 @@ from shapels.analysis.causes.geometry import odd_geometry
 from shapels.analysis.causes import keras
 from shapels.analysis.causes.inputs import (GUESS, SIGNALLED, SIZE, asserted_size, driver_input, fixed_batch_state,
                                             takes_images, transform_size)
+from shapels.analysis.causes.losses import probabilities_for_an_index_loss
 from shapels.analysis.causes.names import other_name, unused_parameter
 from shapels.analysis.causes.residual import width_of_a_broadcast_operand
 from shapels.analysis.causes.statements import (discarded_results, dropped_keepdim, flattened_batch,
@@ -53,6 +54,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from keras.odd_branch_geometry(finding, source)
     yield from odd_width_in_a_broadcast(finding)
     yield from width_the_target_names(finding)
+    yield from probabilities_for_an_index_loss(finding, source)
     yield from channels_the_product_names(finding)
     yield from unused_parameter(finding, source)
 
