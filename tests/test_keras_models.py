@@ -51,6 +51,18 @@ PROGRAMS = {
         model = keras.Model(inp, x)
         out = model(np.zeros((2, 5, 16, 16, 1), "float32"))
     """,
+    "two_inputs_given_one": """
+        a = keras.Input(shape=(8,))
+        b = keras.Input(shape=(8,))
+        model = keras.Model([a, b], layers.Dense(2)(layers.Concatenate()([a, b])))
+        out = model([np.zeros((4, 8), "float32")])
+    """,
+    "two_inputs_given_two": """
+        a = keras.Input(shape=(8,))
+        b = keras.Input(shape=(8,))
+        model = keras.Model([a, b], layers.Dense(2)(layers.Concatenate()([a, b])))
+        out = model([np.zeros((4, 8), "float32"), np.ones((4, 8), "float32")])
+    """,
     "lambda_runs_its_function": """
         from keras import ops
         inputs = keras.Input(shape=(16, 8))

@@ -90,12 +90,13 @@ def of_result(qualname: str, bound: dict) -> Optional[str]:
 
 
 def _numpy_index_dtype(name: str, bound: dict) -> Optional[str]:
-    """numpy's integer arrays that scripts index with (`x[np.random.permutation(len(x))]`): numpy's default
+    """numpy's integer arrays that scripts index with (`x[np.random.permutation(len(x))]`,
+    `np.random.choice(n, k)`): numpy's default
     int (int64 on the platforms shapels runs on) when no dtype is asked for."""
     asked = bound.get("dtype")
     if asked is not None and not (isinstance(asked, Const) and asked.value is None):
         return None
-    if name == "permutation" and _python_int(bound.get("x")):
+    if name == "permutation" and _python_int(bound.get("x")) or name == "choice" and _python_int(bound.get("a")):
         return "int64"
     if name == "arange" and all(v is None or _python_int(v) or isinstance(v, Const) and v.value is None
                                 for v in (bound.get(k) for k in ("start", "stop", "step"))):

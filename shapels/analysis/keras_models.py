@@ -240,6 +240,8 @@ def _forward(interp: Interp, model: KerasModel, data: Value, frame: Frame, node)
         return x, {}
     pairs = _pair_inputs(model.inputs, data)
     if pairs is None:
+        if isinstance(model.inputs, (Seq, ListValue)):  # another number of tensors than Inputs: Keras refuses it
+            interp.call(FunctionRef(_INPUT_RULE), [data, model.inputs, Const(True)], {}, frame, node)
         return _unknown_like(model.outputs), {}
     substitution: dict = {}
     for expected, received in pairs:
@@ -447,10 +449,22 @@ def build_subclass(interp: Interp, instance: Instance, args: list, frame: Frame)
     instance.keras_built = True
     found = instance.info.find_method("build")
     first = args[0] if args else None
-    if found is None or not isinstance(first, Tensor) or not first.shape.ranked:
+    if found is None:
         return
-    shape = Seq(tuple(Const(None) if is_none_dim(d) else Number(D.const(d)) for d in first.shape.dims))
-    interp.invoke(UserFunction(found[1], found[0]), [shape], {}, frame, receiver=instance)
+    if isinstance(first, (Seq, ListValue)) and first.items and not getattr(first, "uncertain", False):
+        shapes = [_shape_value(item) for item in first.items]  # a list of inputs: a list of shapes, as Keras gives
+        shape = ListValue(shapes) if None not in shapes else None
+    else:
+        shape = _shape_value(first)
+    if shape is not None:
+        interp.invoke(UserFunction(found[1], found[0]), [shape], {}, frame, receiver=instance)
+
+
+def _shape_value(value: Value) -> Optional[Seq]:
+    """A tensor's shape as the tuple Keras's build() receives (None where Keras leaves a size open)."""
+    if not isinstance(value, Tensor) or not value.shape.ranked:
+        return None
+    return Seq(tuple(Const(None) if is_none_dim(d) else Number(D.const(d)) for d in value.shape.dims))
 
 
 def _add(interp: Interp, model: KerasModel, item: Value, frame: Frame, node) -> Value:

@@ -11,14 +11,15 @@ and are not run (TensorFlow is not installed beside the tests).
 
 from __future__ import annotations
 
-from shapels.codes import CALL_MISMATCH, DIM_OUT_OF_RANGE, MATMUL_MISMATCH
+from shapels.codes import BROADCAST_MISMATCH, CALL_MISMATCH, DIM_OUT_OF_RANGE, MATMUL_MISMATCH
 from shapels.rules.base import RuleCall, Unknowable, to_dim_signed
-from shapels.rules.keras_layers.ops import clipped, swap
+from shapels.rules.creation import from_data
+from shapels.rules.keras_layers.ops import broadcast_binary, clipped, swap
 from shapels.rules.matmul import matmul as matmul_rule
 from shapels.rules.registry import T, ex, function
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
-from shapels.values import ListValue, Number, Seq
+from shapels.values import ListValue, Number, Seq, Tensor
 
 # numpy's ValueError "negative dimensions are not allowed": no code in the catalogue names a bad
 # argument, call-mismatch is the nearest (as for torch's factories).
@@ -215,10 +216,18 @@ def astype(call: RuleCall):
     "numpy.swapaxes",
     signature="a, axis1, axis2",
     examples=[ex(T(20, 4, 64, 64), 0, 1, out=(4, 20, 64, 64)), ex(T(2, 3), -1, 0, out=(3, 2)),
+              ex([T(3, 28, 28), T(3, 28, 28)], 0, 1, out=(3, 2, 28, 28)),
               ex(T(2, 3), 0, 2, error=DIM_OUT_OF_RANGE)],
 )
 def numpy_swapaxes(call: RuleCall):
-    """Moving MNIST's (frames, videos, H, W) to (videos, frames, H, W)."""
+    """Moving MNIST's (frames, videos, H, W) to (videos, frames, H, W); a list of same-shape arrays is
+    stacked first, as numpy converts it."""
+    value = call.value("a")
+    if isinstance(value, (Seq, ListValue)):
+        stacked = _stacked(value)
+        if stacked is None:
+            raise Unknowable("a")
+        call = RuleCall(call.qualname, call.init, {**call.args, "a": Tensor(stacked)}, call.layer)
     return swap(call, "a")
 
 
@@ -266,3 +275,61 @@ def pad_sequences(call: RuleCall):
             raise Unknowable("sequences")
         count = shape.dims[0]
     return Shape.of([count, call.dim("maxlen")])
+
+
+@function(
+    "numpy.array", "numpy.asarray",
+    signature="data, *args, **kwargs",  # numpy names it `object`; scripts pass it by position
+    label="input",
+    examples=[ex([[1, 2, 3], [4, 5, 6]], out=(2, 3)), ex([1.0, 2.0], out=(2,)), ex(3, out=()),
+              ex([T(28, 28), T(28, 28), T(28, 28)], out=(3, 28, 28)), ex(T(4, 5), out=(4, 5))],
+)
+def numpy_array(call: RuleCall):
+    """Nested lists of numbers as torch.tensor reads them; unlike torch, a list of arrays of one shape is
+    stacked (numpy converts each), `np.array(pairs)` of image pairs built in a loop. Arrays of different
+    shapes (numpy's ragged error or an object array) are not followed."""
+    value = call.value("data")
+    items = value.items if isinstance(value, (Seq, ListValue)) and not getattr(value, "uncertain", False) else None
+    if items and all(isinstance(i, (Seq, ListValue, Tensor)) for i in items) and any(isinstance(i, Tensor) for i in items):
+        shapes = [_stacked(i) for i in items]
+        first = shapes[0]
+        if first is None or any(s is None or s.rank != first.rank or
+                                any(D.eq(a, b) is not True for a, b in zip(s.dims, first.dims)) for s in shapes):
+            raise Unknowable("data")
+        return Shape.of([len(items), *first.dims])
+    return from_data(call, value)
+
+
+def _stacked(value) -> Shape | None:
+    """The shape numpy gives an array or a list of same-shape arrays; None where it is not that."""
+    if isinstance(value, Tensor):
+        return value.shape if value.shape.ranked else None
+    if isinstance(value, (Seq, ListValue)) and value.items and not getattr(value, "uncertain", False):
+        inner = [_stacked(i) for i in value.items]
+        first = inner[0]
+        if first is None or any(s is None or s.rank != first.rank or
+                                any(D.eq(a, b) is not True for a, b in zip(s.dims, first.dims)) for s in inner):
+            return None
+        return Shape.of([len(inner), *first.dims])
+    return None
+
+
+@function(
+    "numpy.random.choice",
+    signature="a, size=None, replace=True, p=None",
+    label="input",
+    examples=[ex(60000, 3, replace=False, out=(3,)), ex(10, (2, 5), out=(2, 5)), ex(T(7), 4, out=(4,))],
+)
+def numpy_choice(call: RuleCall):
+    """Samples of `a` (an int n: of range(n)), in the shape of `size`; without a size it is one value, not an
+    array."""
+    if call.is_none("size"):
+        raise Unknowable("size")
+    return _sizes(call, "size")
+
+
+# numpy's elementwise functions broadcast as Keras's ops do (one rule, shapels/rules/keras_layers/ops.py's).
+for _name in ("add", "subtract", "multiply", "divide", "maximum", "minimum"):
+    function(f"numpy.{_name}", signature="x1, x2, *args, **kwargs",
+             examples=[ex(T(20, 28, 28), 255.0, out=(20, 28, 28)), ex(T(5, 1), T(3), out=(5, 3)),
+                       ex(T(2, 3), T(4), error=BROADCAST_MISMATCH)])(broadcast_binary)

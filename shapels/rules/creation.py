@@ -80,7 +80,7 @@ def new_full(call: RuleCall):
     examples=[ex(T(2, 3), [[1, 2], [3, 4], [5, 6]], out=(3, 2)), ex(T(2, 3), 3.0, out=())],
 )
 def new_tensor(call: RuleCall):
-    return _from_data(call, call.value("data"))
+    return from_data(call, call.value("data"))
 
 
 @function(
@@ -175,7 +175,7 @@ def _nested_shape(value):
     return sizes if verdict else (_RAGGED if verdict is False else None)
 
 
-def _from_data(call: RuleCall, value) -> Shape:
+def from_data(call: RuleCall, value) -> Shape:
     if isinstance(value, Tensor):
         return value.shape
     dims = _nested_shape(value)
@@ -188,7 +188,7 @@ def _from_data(call: RuleCall, value) -> Shape:
 
 
 @function(
-    "torch.tensor", "torch.as_tensor", "numpy.array", "numpy.asarray",
+    "torch.tensor", "torch.as_tensor",
     signature="data, *args, **kwargs",
     label="input",
     examples=[
@@ -199,7 +199,7 @@ def _from_data(call: RuleCall, value) -> Shape:
     ],
 )
 def tensor(call: RuleCall):
-    return _from_data(call, call.value("data"))
+    return from_data(call, call.value("data"))
 
 
 @function(
@@ -215,7 +215,7 @@ def legacy_constructor(call: RuleCall):
     if not args:
         return Shape.of([0])
     if len(args) == 1 and isinstance(args[0], (ListValue, Tensor)):
-        return _from_data(call, args[0])
+        return from_data(call, args[0])
     if all(isinstance(a, Number) for a in args):
         dims = [to_dim(a) for a in args]
         if any(d is None for d in dims):

@@ -4,6 +4,8 @@ product over one axis of each)."""
 
 from __future__ import annotations
 
+import sympy
+
 from shapels.codes import BROADCAST_MISMATCH, CALL_MISMATCH, CAT_MISMATCH, DIM_OUT_OF_RANGE, MATMUL_MISMATCH
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
 from shapels.rules.keras_layers.spec import KERAS_LAYERS, is_none_dim, keras_dim, keras_layer, none_dim
@@ -46,7 +48,16 @@ def _batch(call: RuleCall, shapes) -> object:
         if D.eq(b, known[0]) is False:
             call.fail(BROADCAST_MISMATCH, f"{layer_name(call)} cannot merge tensors with different batch sizes: "
                       f"{_shown(shapes)}", input_name="inputs")
-    return known[0] if known else _shared_none([s.dims[0] for s in shapes if s.dims])
+    if known:
+        return known[0]
+    # all None: the first input's where each is a None of its own (the batches of several keras.Inputs):
+    # Keras's build refuses batch sizes that differ, so where the merge runs every input's batch is that
+    # one, and a later known batch (the data's) replaces it. Nones computed from one another (N and 2N after
+    # a reshape took the batch in) are left open: Keras's symbolic build passes them
+    nones = [s.dims[0] for s in shapes if s.dims]
+    if nones and all(isinstance(D.const(d), sympy.Symbol) for d in nones):
+        return nones[0]
+    return _shared_none(nones)
 
 
 def _shared_none(dims: list):

@@ -19,6 +19,7 @@ from shapels.rules.keras_layers.spec import is_none_dim
 from shapels.rules.registry import T, ex, function, layer
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
+from shapels.values import ListValue, Seq, Tensor
 
 
 def _keras_shape(shape: Shape) -> str:
@@ -42,7 +43,18 @@ def _differs(expected, received) -> bool:
 )
 @on_call
 def model_input(call: RuleCall):
-    """The data as the model runs it (received: the data's shape, expected: the keras.Input's)."""
+    """The data as the model runs it (received: the data's shape, expected: the keras.Input's). Given the
+    model's list of Inputs as `expected`, only the count is checked: Keras refuses another number of
+    tensors before it looks at any."""
+    inputs = call.value("expected")
+    if isinstance(inputs, (Seq, ListValue)):
+        data = call.value("received")
+        given = len(data.items) if isinstance(data, (Seq, ListValue)) else 1 if isinstance(data, Tensor) else None
+        if given is not None and given != len(inputs.items):
+            call.fail(INPUT_SHAPE, f"the model takes {len(inputs.items)} inputs, and it is given {given} (Keras: "
+                      f"Layer \"functional\" expects {len(inputs.items)} input(s), but it received {given} input "
+                      f"tensors)", input_name="received")
+        raise Unknowable("received")
     expected, received = call.shape("expected"), call.shape("received")
     if not (expected.ranked and received.ranked):
         raise Unknowable("received")

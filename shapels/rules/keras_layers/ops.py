@@ -246,7 +246,7 @@ def _operand(call: RuleCall, name: str) -> Shape:
     return call.shape(name)
 
 
-def _broadcast_binary(call: RuleCall):
+def broadcast_binary(call: RuleCall):
     """numpy's broadcasting, as Keras's ops follow it (both of its modes refuse sizes that do not broadcast)."""
     return broadcast(call, _operand(call, "x1"), _operand(call, "x2"))
 
@@ -254,7 +254,7 @@ def _broadcast_binary(call: RuleCall):
 _BINARY_EXAMPLES = [ex(T(2, 16, 256, 16), T(2, 16, 256, 1), out=(2, 16, 256, 16)), ex(T(4, 3), 2.0, out=(4, 3)),
                     ex(T(5, 1), T(3), out=(5, 3)), ex(T(2, 3), T(4), error=BROADCAST_MISMATCH)]
 for _name in ("add", "subtract", "multiply", "divide", "maximum", "minimum"):
-    function(f"keras.ops.{_name}", signature="x1, x2", examples=_BINARY_EXAMPLES)(_broadcast_binary)
+    function(f"keras.ops.{_name}", signature="x1, x2", examples=_BINARY_EXAMPLES)(broadcast_binary)
 
 
 def _same_x(call: RuleCall):
@@ -318,3 +318,33 @@ def fft2(call: RuleCall):
 for _name in ("zeros_like", "ones_like"):
     function(f"keras.ops.{_name}", signature="x, dtype=None", preserves_shape=True,
              examples=[ex(T(2, 64, 256), out=(2, 64, 256)), ex(T(3), out=(3,))])(_same_x)
+
+
+def _tensor_list(call: RuleCall, name: str) -> list:
+    value = call.value(name)
+    items = getattr(value, "items", None)
+    if not items or getattr(value, "uncertain", False) or not all(isinstance(i, Tensor) and i.shape.ranked for i in items):
+        raise Unknowable(name)
+    return [i.shape for i in items]
+
+
+@function(
+    "keras.ops.stack",
+    signature="x, axis=0",
+    examples=[ex([T(2, 1), T(2, 1), T(2, 1)], out=(3, 2, 1)), ex([T(4, 5), T(4, 5)], -1, out=(4, 5, 2))],
+)
+def stack(call: RuleCall):
+    """Tensors of one shape along a new axis (shapes that differ are left to Keras)."""
+    shapes = _tensor_list(call, "x")
+    first = shapes[0]
+    same = all(s.rank == first.rank and all(D.eq(a, b) is True or (is_none_dim(a) and is_none_dim(b))
+                                            for a, b in zip(s.dims, first.dims)) for s in shapes)
+    if not same:
+        raise Unknowable("x")
+    axis = D.as_int(call.dim("axis"))
+    rank = first.rank + 1
+    if axis is None or not -rank <= axis < rank:
+        raise Unknowable("axis")
+    dims = list(first.dims)
+    dims.insert(axis % rank, len(shapes))
+    return Shape.of(dims)
