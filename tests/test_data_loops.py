@@ -171,7 +171,7 @@ def test_a_dataset_of_unknown_length_still_has_its_first_batch_checked():
 
 def test_a_dict_looked_up_by_an_unknown_key_is_what_all_its_values_are():
     """siamese_network's `grouped[random.randint(0, 9)]`: one of the values, so their join (all 1-D index
-    arrays: 1-D); after a write under an unknown key any value may be the written one."""
+    arrays: 1-D); after a write under an unknown key the dict may hold more than it lists: not known."""
     template = textwrap.dedent('''
         import random
         import torch

@@ -4,6 +4,7 @@ modules an nn.Module registers, as torch builds and mutates them; Python's lists
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Optional
 
 from shapels.analysis import membership
@@ -53,12 +54,15 @@ def name_module(value: Value, name: str) -> None:
 
 
 # -- attributes --------------------------------------------------------------------------------
+# Dicts written under a key not known (`blocks["conv2_" + str(i)] = ...` in a loop of unknown length): the
+# write is not followed, so such a dict may hold keys and values it does not list; a lookup by an unknown key
+# (indexing.py: the join of its values) is then not known either.
+OPEN_DICTS: weakref.WeakSet = weakref.WeakSet()
+
+
 def set_item(obj: Value, key: Value, value: Value, certain: bool = True) -> None:
     if isinstance(obj, DictValue) and dict_key(key) is MISSING_VALUE:
-        # `d[k] = v` with k not known: any key's value may now be v (a lookup by an unknown key joins
-        # them all, indexing.py); a new key's is not listed
-        for k in list(obj.items):
-            obj.items[k] = join(obj.items[k], value)
+        OPEN_DICTS.add(obj)  # `d[k] = v` with k not known: not followed, but d may hold more than it lists
         return
     if not certain:
         # On a path that may not run, the old and the new value are both possible.
@@ -336,6 +340,8 @@ def dict_method(receiver: DictValue, name: str, args: list, kwargs: dict, frame:
         return args[1] if len(args) > 1 else UNKNOWN
     if name == "setdefault" and key is not MISSING_VALUE:
         return receiver.items.setdefault(key, args[1] if len(args) > 1 else NONE)
+    if name == "setdefault":
+        OPEN_DICTS.add(receiver)  # under a key not known: see set_item
     if name == "update" and len(args) <= 1:
         if args and not isinstance(args[0], DictValue):
             receiver.items.clear()  # what it added is unknown: forget all

@@ -8,6 +8,7 @@ import libcst as cst
 import sympy
 
 from shapels.analysis import dtypes, report, tensor_values
+from shapels.analysis.containers import OPEN_DICTS
 from shapels.analysis.env import join_all
 from shapels.analysis.python_values import MISSING_VALUE, dict_key
 from shapels.rules.base import to_dim
@@ -68,7 +69,7 @@ def subscript(interp: Interp, base: Value, key: Value, frame, node) -> Value:
         return sequence_index(base, key)
     if isinstance(base, DictValue):
         found = dict_key(key)  # (MISSING_VALUE for a key not known is in no dict)
-        if found is MISSING_VALUE and base.items:
+        if found is MISSING_VALUE and base.items and base not in OPEN_DICTS:
             # `grouped[random.randint(0, 9)]`: one of its values (another key is Python's KeyError), what
             # they all are (the join: siamese_network's index arrays, all 1-D)
             return join_all(list(base.items.values()))
