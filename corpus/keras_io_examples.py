@@ -172,6 +172,16 @@ EXAMPLES = {
                 "vit_object_detector.fit(x=x_train, y=y_train, batch_size=4, epochs=1, verbose=0)\n"),
         data_mutants=(("out = vit_object_detector(x_train[:2])", "out = vit_object_detector(x_train[:2, :200, :200])"),
                       ("fit(x=x_train, y=y_train,", "fit(x=x_train, y=y_train[:, :2],"))),
+    "gradient_centralization": Example(
+        # horses_or_humans (tensorflow_datasets): (300, 300, 3) images, labels 0 / 1, batched by its tf.data
+        # pipeline, which is not kept: the fake arrays are fed as they come out of it
+        "vision/gradient_centralization.py", keep=((37, 40), (53, 54), (76, 89), (125, 144), (218, 222)),
+        driver=("x_train = np.zeros((4,) + input_shape, \"float32\")\n"
+                "y_train = np.zeros((4,), \"float32\")\n"
+                "out = model(rescale(x_train[:2]))\n"
+                "model.fit(x_train, y_train, batch_size=2, epochs=1, verbose=0)\n"),
+        data_mutants=(("np.zeros((4,) + input_shape, \"float32\")", "np.zeros((4, 256, 256, 3), \"float32\")"),
+                      ("out = model(rescale(x_train[:2]))", "out = model(rescale(x_train[:2, :, :, :1]))"))),
     "collaborative_filtering_movielens": Example(
         # MovieLens small: 610 users, 9724 movies; x (N, 2) (user, movie) indices, y (N,) ratings in [0, 1]
         "structured_data/collaborative_filtering_movielens.py", keep=((37, 37), (40, 42), (82, 82), (108, 108), (124, 164)),
@@ -196,7 +206,6 @@ SKIPPED = {
     "vision/keypoint_detection.py": "needs imgaug and MobileNetV2 ImageNet weights (network)",
     "vision/video_transformers.py": "DenseNet121 ImageNet weights for its features (network), cv2",
     "vision/fixres.py": "tensorflow_datasets and a tf image pipeline in the model's preprocessing",
-    "vision/gradient_centralization.py": "tensorflow_datasets",
     "vision/learnable_resizer.py": "tensorflow_datasets and tf.image resizing inside the model",
     "vision/token_learner.py": "tensorflow ops in the model",
     "structured_data/tabtransformer.py": "tf.data from CSV files; the model's inputs are built from the CSV header",
