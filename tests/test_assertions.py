@@ -286,3 +286,26 @@ def test_an_argument_computed_from_the_enclosing_constructors_parameters_is_blam
     (finding,) = [f for f in analyze(text, "model.py").findings if f.severity == "error"]
     line = text.splitlines()[finding.span.start_line - 1]
     assert line.startswith("net = Net(") and "dim=24" in finding.message and _run(text) == "AssertionError"
+
+
+def test_an_assert_on_defaults_of_a_class_no_program_builds_is_not_claimed():
+    # shapels builds the class with its defaults to check it; `out_features` must be passed by its users
+    text = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+
+        class Aligner(nn.Module):
+            def __init__(self, dim: int, out_features: int = 0, ws: int = 1):
+                super().__init__()
+                assert out_features > 0, 'pass out_features'
+                assert ws != 1
+                self.proj = nn.Linear(dim, out_features)
+
+            def forward(self, x):
+                return self.proj(x)
+    ''')
+    assert [f for f in analyze(text, "model.py").findings if f.severity == "error"] == []
+    built = text + "\n\nout = Aligner(16)(torch.randn(2, 16))\n"
+    (finding,) = [f for f in analyze(built, "model.py").findings if f.severity == "error"]
+    assert finding.code == "assert-fails" and _run(built) == "AssertionError"  # a program builds it so: certain

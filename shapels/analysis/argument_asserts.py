@@ -23,6 +23,14 @@ def arguments_read(test: cst.BaseExpression, unit: cst.CSTNode, env: dict, param
     """{parameter: where the caller wrote its argument} for the parameters the assert reads, when it
     reads only parameters (and constants) of `__init__` and the caller wrote at least one of them;
     else None."""
+    read = parameters_read(test, unit, env)
+    written = {name: param_locs[name] for name in sorted(read) if name in param_locs} if read is not None else None
+    return written or None
+
+
+def parameters_read(test: cst.BaseExpression, unit: cst.CSTNode, env: dict) -> Optional[set]:
+    """The `__init__` parameters (none of them a tensor) an expression in it reads, where it reads nothing
+    else but constants; else None."""
     if not isinstance(unit, cst.FunctionDef) or unit.name.value != "__init__":
         return None
     params = {p.name.value for p in list(unit.params.posonly_params) + list(unit.params.params)
@@ -33,8 +41,7 @@ def arguments_read(test: cst.BaseExpression, unit: cst.CSTNode, env: dict, param
         return None
     if any(isinstance(env.get(name), Tensor) for name in read):
         return None  # a tensor's sizes are the input's question, not the hyperparameters'
-    written = {name: param_locs[name] for name in sorted(read) if name in param_locs}
-    return written or None
+    return read
 
 
 MAX_LIFTS = 4  # constructors nested in constructors, climbed to the arguments' author

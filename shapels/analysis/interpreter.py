@@ -19,7 +19,7 @@ import sympy
 
 from shapels.analysis import (argparse_values, attributes, calls, containers, indexing, membership, operators, report,
                               tensor_values)
-from shapels.analysis.argument_asserts import arguments_read, call_holding, lift_to_authors
+from shapels.analysis.argument_asserts import arguments_read, call_holding, lift_to_authors, parameters_read
 from shapels.analysis.data_values import LoaderValue
 from shapels.analysis.env import join, join_all, join_envs
 # BudgetExceeded is engine.py's to catch; it imports it from here with Budget and Frame
@@ -415,6 +415,10 @@ class Interpreter:
                 sizes = _first_difference(_known_ints(left), _known_ints(right))
             else:
                 sizes = (_known_int(left), _known_int(right))
+        if self.source == "symbolic" and parameters_read(test, frame.unit, frame.env) is not None:
+            # A class no program builds, built by shapels with its defaults: an assert on its constructor's
+            # parameters alone states what callers must pass (`assert out_features > 0` of a default 0)
+            return
         written = arguments_read(test, frame.unit, frame.env, frame.param_locs)
         if written is not None:
             written = lift_to_authors(written, frame.caller)
