@@ -230,3 +230,39 @@ def test_two_independent_errors_each_get_a_checked_fix():
     (second,) = [f for f in analyze(fixed, "model.py").findings if f.severity == "error"]
     assert second.fix.content == "32"
     assert run(apply(fixed, second.fix)) is None
+
+
+INITIALIZED = textwrap.dedent('''
+    import torch
+    import torch.nn as nn
+
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(32, 16)
+            self.fc2 = nn.Linear(20, 10)
+            self.apply(self.init_weight)
+
+        @staticmethod
+        def init_weight(m):
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=.02)
+
+        def forward(self, x):
+            return self.fc2(self.fc1(x))
+
+
+    out = Head()(torch.randn(2, 32))
+''')
+
+
+def test_no_lazy_stand_in_where_the_program_initializes_its_layers_weights():
+    (finding,) = [f for f in analyze(INITIALIZED, "model.py").findings if f.severity == "error"]
+    assert finding.fix is not None and run(apply(INITIALIZED, finding.fix)) is None
+    assert not any("Lazy" in a.content for a in finding.alternatives)
+    lazy = INITIALIZED.replace("nn.Linear(20, 10)", "nn.LazyLinear(10)")
+    assert "uninitialized parameter" in str(run(lazy))  # what the stand-in would have done
+    uninitialized = INITIALIZED.replace("nn.init.trunc_normal_(m.weight, std=.02)", "pass")
+    (finding,) = [f for f in analyze(uninitialized, "model.py").findings if f.severity == "error"]
+    assert any("LazyLinear" in a.content for a in finding.alternatives)

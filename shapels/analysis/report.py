@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
@@ -380,12 +381,24 @@ def _carries(shape, size) -> bool:
 
 def stand_ins(interp: Interp, layer: Layer, param: Optional[str]) -> list:
     """The layers that can replace this one whole, inferring the blamed argument from the input (its
-    registry entry's `alternatives`), each as a Fix of the whole constructor call."""
+    registry entry's `alternatives`), each as a Fix of the whole constructor call. None where the program
+    initializes its layers' weights as it builds them: a stand-in that infers a size has no weight until
+    its first call, and torch raises on initializing one (`nn.init.trunc_normal_(m.weight)` in an init hook)."""
     rule = rule_for(layer.kind)
-    if rule is None or param is None:
+    if rule is None or param is None or not rule.alternatives or _initializes_weights(interp):
         return []
     found = (stand_in_fix(interp, layer, alternative) for alternative in rule.alternatives if param in alternative.infers)
     return [fix for fix in found if fix is not None]
+
+
+# `nn.init.trunc_normal_(m.weight, std=.02)`, `init.kaiming_normal_(self.fc.weight)`, `m.weight.data.normal_(0, 0.01)`
+_WEIGHT_INIT = re.compile(r"(?:\b(?:trunc_normal_|(?:xavier|kaiming)_(?:normal|uniform)_|normal_|uniform_|zeros_|ones_|"
+                          r"constant_|orthogonal_)\(\s*[\w.\[\]]+\.weight\b)|\.weight(?:\.data)?\.(?:normal_|uniform_|"
+                          r"zero_|fill_)\(")
+
+
+def _initializes_weights(interp: Interp) -> bool:
+    return any(_WEIGHT_INIT.search(scope.source or "") for scope in interp.scopes.values())
 
 
 def stand_in_fix(interp: Interp, layer: Layer, alternative) -> Optional[Fix]:
