@@ -171,6 +171,8 @@ def _side_after(steps: tuple, index: int, node, param: str, value: int, one_d: b
             if side is None or side < 1:
                 return None
         elif after is None:
+            if any(map_size(later.shape, one_d) is not None for later in steps[position + 1:]):
+                return None  # a map again later (tokens rearranged back, upsampled): not followed here
             break  # flattened: the map before it is the one the Linear was written for
         elif before != after:
             return None  # a step that resizes the map in a way not followed here
