@@ -17,7 +17,7 @@ from typing import Iterator, Optional
 
 from shapels.analysis.causes.base import Cause, Source, conv_map_into_linear, written_for_a_map
 from shapels.analysis.causes.geometry import odd_geometry
-from shapels.analysis.causes import keras
+from shapels.analysis.causes import keras, keras_geometry
 from shapels.analysis.causes.inputs import (GUESS, SIGNALLED, SIZE, asserted_size, driver_input, fixed_batch_state,
                                             takes_images, transform_size)
 from shapels.analysis.causes.losses import probabilities_for_an_index_loss
@@ -51,7 +51,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from asserted_size(finding, source)
     yield from fixed_batch_state(finding, source)
     yield from odd_geometry(finding, source)
-    yield from keras.odd_branch_geometry(finding, source)
+    yield from keras_geometry.odd_branch_geometry(finding, source)
     yield from odd_width_in_a_broadcast(finding)
     yield from width_the_target_names(finding)
     yield from probabilities_for_an_index_loss(finding, source)
