@@ -31,12 +31,11 @@ def odd_geometry(finding: Finding, source=None) -> Iterator[Cause]:
     the convention (a pool's stride is its kernel; a conv's padding keeps the size, the kernel or the
     padding set as the pair its siblings write more; a 3x3 without padding among 1x1s; a conv strides by
     2 unless it patchifies) or differs from its siblings', set to the usual value, gives the map the rest
-    of the program expects. The sizes are
-    followed through the trace with the rules' own arithmetic; an edit is proposed only where that
-    reaches the size wanted. A layer built by one constructor call many times (a cfg loop) changes
-    everywhere it runs. Its siblings are the file's other calls of its class where it was written there
-    (else the window layers of the trace); an einops pattern that cannot split the map says no size, and
-    the re-analysis alone decides."""
+    of the program expects. The sizes are followed through the trace with the rules' own arithmetic; an
+    edit is proposed only where that reaches the size wanted (or cannot follow the map). A layer built by
+    one constructor call many times (a cfg loop) changes everywhere it runs. A pool's siblings are the
+    file's other calls of its class (sliding.py), a conv's the convs its map went through; an einops
+    pattern that cannot split the map names no size, and there only the conventions are tried."""
     found = []  # (the arithmetic could not follow it, cause): the ones it confirms are tried first
     proposed = set()
     for steps, wanted in _maps_wanted(finding):
@@ -122,7 +121,8 @@ def _maps_wanted(finding: Finding) -> Iterator[tuple]:
     """(the steps of a tensor's trace, the side its last map should have): for a Linear whose
     in_features is C*s*s of the C-channel map it got, s (C*L for a 1-D map: L); for two maps that must
     agree (a skip connection's cat or +, a loss's input against its target, as an autoencoder's output
-    against its input), the other one's side, with the steps since the two parted."""
+    against its input), the other one's side, with the steps since the two parted (the whole trace of a
+    tensor made apart, an attention bias); for a map an einops pattern cannot split, None."""
     evidence = finding.evidence
     if evidence is None:
         return
