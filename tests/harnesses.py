@@ -1,6 +1,6 @@
 """Loading the rule harnesses (tests/rules/_*_harness.py) by path, once each under one name, from tests in
-tests/ and in tests/rules alike (their folders are on sys.path in pytest's rootdir import mode, but a
-module imported twice under two names would be two modules)."""
+every folder alike (their folders are on sys.path in pytest's rootdir import mode, but a module
+imported twice under two names would be two modules)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ Python scalars); within a group dtypes promote along the lattice (`torch.promote
 of lower priority counts only when its category (bool < integer < floating) is higher. Python scalars
 stand for int64, the default float dtype (float32) or bool. Any operand whose dtype, or whose rank
 where it matters, is unknown makes the result unknown (None). Checked against torch in
-tests/test_promotion.py.
+tests/analysis/test_promotion.py.
 """
 
 from __future__ import annotations

@@ -518,7 +518,7 @@ def backward(call: RuleCall):
     """`loss.backward()` without a gradient: torch creates the gradient only for a tensor of one element
     ("grad can be implicitly created only for scalar outputs"). A dim known to be other than 1 decides it;
     a symbolic one leaves it open. It returns None: the output is unknown. (No registry examples: torch's
-    own check needs a tensor that requires grad, which tests/test_training_loops.py runs.)"""
+    own check needs a tensor that requires grad, which tests/analysis/test_training_loops.py runs.)"""
     shape = call.shape("input")
     if call.is_none("gradient") and shape.ranked and any(D.as_int(d) not in (None, 1) for d in shape.dims):
         call.fail(CODE, f"backward() of a {shape.show()} tensor: torch creates the gradient implicitly only for a "

@@ -1,6 +1,6 @@
 """torchvision's datasets and transforms as facts about images (issue 23): what sample a dataset gives and
 what each transform does to an image's channels, height and width. Pure data and arithmetic, read by
-shapels/analysis/data_values.py; tests/test_vision_data.py checks every entry against torchvision itself
+shapels/analysis/data_values.py; tests/rules/test_vision_data.py checks every entry against torchvision itself
 where it is installed (the opt-in `scripts/vision-venv.sh`).
 
 An image is a PIL image until ToTensor/PILToTensor makes it a (C, H, W) tensor; transforms that resize or

@@ -1,6 +1,6 @@
 """torchvision's ResNets as facts (issue 23: training scripts build them, `torchvision.models.resnet18()`):
 their stages and blocks, read by shapels/analysis/vision_models.py, which builds the model out of torch
-layers. tests/test_vision_models.py compares the built model with torchvision's where it imports (the
+layers. tests/rules/test_vision_models.py compares the built model with torchvision's where it imports (the
 opt-in `scripts/vision-venv.sh`).
 
 A block is registered as a chained container of its main path's layers, in torchvision's member order

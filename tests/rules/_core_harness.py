@@ -6,7 +6,7 @@ lists, lists of T for torch.cat). `differential(...)` runs both sides and assert
 the same output (shapes as tuples, nested tuples for tuple outputs, ints for numbers), or torch
 raises and the rule raises ShapeError.
 
-Used by tests/test_rule_examples.py and tests/rules/test_core_differential.py. Only tests import
+Used by tests/rules/test_rule_examples.py and tests/rules/test_core_differential.py. Only tests import
 torch; the rules never do.
 """
 

@@ -11,7 +11,7 @@ are not concrete count as None), or Keras raises (ValueError/RuntimeError/IndexE
 construction or call) and the rule raises ShapeError. An example with a None dim runs symbolically
 only: arrays have no None sizes.
 
-Used by tests/test_keras_rule_examples.py and tests/rules/test_keras_differential.py. Only tests
+Used by tests/rules/test_keras_rule_examples.py and tests/rules/test_keras_differential.py. Only tests
 import keras; the rules never do.
 """
 

@@ -19,7 +19,7 @@ from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import Layer, Seq, Tensor
 
-# keras.Model.__call__ has no examples to start from: tests/test_keras_models.py drives it with models
+# keras.Model.__call__ has no examples to start from: tests/analysis/test_keras_models.py drives it with models
 RULES = sorted({r.name: r for r in H.REGISTRY.values() if H.is_keras(r) and r.examples}.items())  # (datasets too)
 
 dim = st.one_of(st.integers(0, 5), st.just("None"), st.just("H"))

@@ -1,6 +1,6 @@
 """torchvision's ResNets built by shapels (shapels/rules/vision_models.py): the analysis side runs everywhere;
 the comparison with torchvision itself where it imports (`bash scripts/vision-venv.sh`, as
-tests/test_vision_data.py)."""
+tests/rules/test_vision_data.py)."""
 
 from __future__ import annotations
 

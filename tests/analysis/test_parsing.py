@@ -11,7 +11,7 @@ import pytest
 
 from shapels.analysis.parsing import parse_module
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT.parent / "shared" / "examples" / "torch"
 
 

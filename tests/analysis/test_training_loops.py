@@ -311,7 +311,7 @@ OPTION_SIZED = textwrap.dedent('''
 def test_an_image_size_option_default_is_the_place_to_edit():
     """`Resize(opt.imageSize)` with the option's default 16 where the discriminator was built for 32×32: the
     default is blamed, and 32 is its fix. Torch: the net fails on 16×16 images and gives one value a sample on
-    32×32 ones (the images Resize gives, tests/test_vision_data.py checks against torchvision)."""
+    32×32 ones (the images Resize gives, tests/rules/test_vision_data.py checks against torchvision)."""
     text = OPTION_SIZED.replace("SIZE", "16")
     scope: dict = {}
     net = "import torch.nn as nn\n" + text[text.index("netD = "):text.index("dataset = ")]

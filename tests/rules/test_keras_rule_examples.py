@@ -25,8 +25,8 @@ def test_keras_rule_example(rule, example):
 
 
 def _unrunnable(name: str) -> bool:
-    """Rules with no Keras call to run: a model's input standardization (tests/test_keras_models.py drives
-    it with models), Lambda, whose function the analysis runs (tests/test_keras_lambda.py), and
+    """Rules with no Keras call to run: a model's input standardization (tests/analysis/test_keras_models.py drives
+    it with models), Lambda, whose function the analysis runs (tests/analysis/test_keras_models.py), and
     keras.datasets, which download (tests/rules/test_keras_datasets.py)."""
     return name in ("keras.Model.__call__", "keras.layers.Lambda") or name.startswith("keras.datasets.")
 
