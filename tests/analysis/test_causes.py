@@ -1042,3 +1042,20 @@ def test_an_unused_count_parameter_is_not_offered_as_a_width():
     ''')
     (finding,) = [f for f in analyze(program, "model.py").findings if f.severity == "error"]
     assert all(fix.content != "num_layers" for fix in [finding.fix, *finding.alternatives] if fix is not None)
+
+
+def test_a_row_of_targets_is_transposed_where_the_scores_it_meets_are_its_column():
+    # (1, 16) against the discriminator's (16, 1) scores: the targets' transpose is what the loss takes. A
+    # (1, n) tensor that meets nothing of shape (n, 1) is not transposed (it would make a batch of n).
+    program = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+        d = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())
+        scores = d(torch.randn(16, 8))
+        loss = nn.BCELoss()(scores, torch.ones(16, 1))
+    ''')
+    mutant = program.replace("torch.ones(16, 1)", "torch.ones(1, 16)")
+    assert _torch_error(program) is None and _torch_error(mutant) is not None
+    (finding,) = [f for f in analyze(mutant, "model.py").findings if f.severity == "error"]
+    assert finding.code == "input-shape" and _apply(mutant, finding.fix) == program

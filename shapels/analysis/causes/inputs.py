@@ -118,10 +118,11 @@ def _input_shapes(finding: Finding, tensor: Tensor, dims: list, what: str, batch
         if batch is not None:
             yield [(batch[1], batch[0])] + keep, no_batch + f"; the driver's other inputs have a batch of {batch[0]}", GUESS
     transposed_already = expected is not None and len(dims) == 2 and dims[0] == expected
-    if len(dims) == 2 and dims[0] != dims[1] and dims[0] != 1 and not transposed_already:
+    if len(dims) == 2 and dims[0] != dims[1] and not transposed_already and \
+            (dims[0] != 1 or _operand_of_shape(finding, [dims[1], dims[0]])):
         # (seq_len, batch) where the model reads (batch, seq_len): no size names it, the re-analysis decides.
-        # Not (1, n): a batch of one made a batch of n would run on a model that takes short rows, and
-        # change what the batch is.
+        # Not (1, n) unless what it meets is (n, 1) (a loss's scores): a batch of one made a batch of n would
+        # run on a model that takes short rows, and change what the batch is.
         yield [1, 0], (f"{what} is transposed: {old}, where the model takes {shape_text([dims[1], dims[0]])}"), GUESS
     meant = channels_meant(finding, tensor)
     if meant is not None:
@@ -173,6 +174,14 @@ def channels_meant(finding: Finding, tensor: Optional[Tensor] = None) -> Optiona
 def _elements(shape) -> Optional[int]:
     sizes = [D.as_int(d) for d in shape.dims] if shape.ranked else [None]
     return None if None in sizes else math.prod(sizes)
+
+
+def _operand_of_shape(finding: Finding, dims: list) -> bool:
+    """Whether the failing call got a tensor of exactly these known sizes."""
+    evidence = finding.evidence
+    return evidence is not None and any(
+        isinstance(t, Tensor) and t.shape.ranked and [D.as_int(d) for d in t.shape.dims] == dims
+        for t in evidence.operands)
 
 
 # Parameter and keyword names by which a file states its images' side and channel count
