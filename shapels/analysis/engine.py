@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from shapels.analysis import calls, causes, repair
+from shapels.analysis import calls, causes, default_runs, repair
 from shapels.analysis.findings import Finding
 from shapels.analysis.gc_quiet import fewer_collections
 from shapels.analysis.limits import blank_long_statements, line_limit, screen, statement_prefix
@@ -26,7 +26,6 @@ from shapels.codes import ANALYSIS_BUDGET, ANALYSIS_INTERNAL_ERROR, UNRESOLVED_I
 from shapels.rules import lookup
 from shapels.rules.base import RuleCall, from_python
 from shapels.rules.keras_layers.weights import count as weight_count
-from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import Const, Layer, Number, Step, Tensor
 SOURCE_RANK = {"config": 0, "comment": 1, "annotation": 2, "driver": 3, "symbolic": 4}
@@ -366,7 +365,9 @@ def _run_fallback(interp: Interpreter, info: ClassInfo, options: Options) -> Non
     source, specs = _explicit_inputs(info, forward, options)
     if source is None and _already_checked(interp.recorder.runs.get(info.name, [])):
         return
-    instance = _driver_instance(interp, info) or _symbolic_instance(interp, info)
+    instance = _driver_instance(interp, info)
+    built_here = instance is None  # by shapels, with its defaults: no program builds it
+    instance = instance or _symbolic_instance(interp, info)
     args = []
     params = list(forward.params.params)[1:]
     for param in params:
@@ -382,7 +383,10 @@ def _run_fallback(interp: Interpreter, info: ClassInfo, options: Options) -> Non
     interp.source = source or "symbolic"
     interp.first_error = None  # each fallback run is an execution of its own
     frame = Frame(forward, {}, True, owner)
+    start = len(interp.recorder.findings)
     calls.call_instance(interp, instance, args, {}, frame, None, UserFunction(forward, owner))
+    if built_here:
+        default_runs.drop_default_assertions(interp, info, forward, owner, args, start)
 
 
 def _already_checked(runs: list) -> bool:
@@ -401,16 +405,9 @@ def _driver_instance(interp: Interpreter, info: ClassInfo) -> Optional[Instance]
 
 def _symbolic_instance(interp: Interpreter, info: ClassInfo) -> Instance:
     """Build the module with its defaults, and a named symbol for each int parameter without one."""
-    found = info.find_method("__init__")
-    kwargs = {}
-    if found is not None:
-        init = found[1]
-        for param in list(init.params.params)[1:] + list(init.params.kwonly_params):
-            if param.default is None:
-                kwargs[param.name.value] = Number(D.symbol(param.name.value))
     frame = Frame(info.node, {}, True)
     interp.source = "symbolic"
-    return calls.instantiate(interp, info, [], kwargs, frame, None)
+    return calls.instantiate(interp, info, [], default_runs.symbolic_kwargs(info, False), frame, None)
 
 
 # -- reporting -------------------------------------------------------------------------------------
