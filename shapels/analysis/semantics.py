@@ -17,7 +17,7 @@ from shapels.analysis.data_values import TransformValue
 from shapels.analysis.env import unanimous
 from shapels.analysis.objects import (BoundUserMethod, Builtin, ClassRef, EnumMember, Instance, Partial,
                                      UserFunction)
-from shapels.analysis.python_values import IteratorValue, RangeValue, key_value
+from shapels.analysis.python_values import MISSING_VALUE, IteratorValue, RangeValue, dict_key, key_value
 from shapels.rules.registry import container_for
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -115,6 +115,12 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
         if isinstance(left, Const) and isinstance(right, Const) and isinstance(left.value, str) \
                 and isinstance(right.value, str):
             found = left.value in right.value  # a substring test: 'deep' in stem_type
+            return found if op == "In" else not found
+        key = dict_key(left) if isinstance(right, DictValue) else MISSING_VALUE
+        if key is not MISSING_VALUE:
+            # a known key: the dict's own lookup, not a walk of its keys (a comprehension filtering on
+            # a table of hundreds of keys walked it once per item)
+            found = key in right.items
             return found if op == "In" else not found
         items = members(right)  # a dict's keys, as iterating it gives them
         found = membership.contains(items, left) if items is not None else None

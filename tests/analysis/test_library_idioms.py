@@ -583,6 +583,26 @@ out = Net()(torch.randn(2, 4))
 IDIOM_PROGRAMS["sets of ints grow with add, iterate in order, sort"] = IDIOM_PROGRAMS[
     "sets of ints grow with add, iterate in order, sort"].replace("@OTHER@", "9")
 
+IDIOM_PROGRAMS["membership in dicts: the dict's own key equality, a comprehension filtering on a table"] = """
+import torch
+import torch.nn as nn
+
+TABLE = {f"key{i}": i for i in range(200)}
+TABLE.update({1.0: "one", None: 0, True: "flag"})
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        kept = {k: v for k, v in TABLE.items() if k in TABLE and k not in {"key3": 0}}
+        width = 8 if 1 in TABLE and 1.0 in {1: 0} and None in TABLE and "key199" in kept else 9
+        width += 1 if "key3" in kept or 2 in TABLE or "1" in TABLE else 0
+        self.fc = nn.Linear(4, width)
+    def forward(self, x):
+        return self.fc(x)
+
+out = Net()(torch.randn(2, 4))
+"""
+
 
 def test_a_set_added_to_on_a_path_that_may_not_run_is_not_trusted():
     """torch adds 7 (the analysis cannot tell the flag) and builds Linear(9, 3); read as {5}, the set
