@@ -53,7 +53,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from odd_geometry(finding, source)
     yield from keras_geometry.odd_branch_geometry(finding, source)
     yield from odd_width_in_a_broadcast(finding)
-    yield from width_the_target_names(finding)
+    yield from width_the_target_names(finding, source)
     yield from probabilities_for_an_index_loss(finding, source)
     yield from channels_the_product_names(finding)
     yield from unused_parameter(finding, source)

@@ -11,6 +11,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from shapels.analysis.causes.base import Cause, Source
+from shapels.analysis.causes.fit_targets import map_the_targets_want
 from shapels.analysis.causes.sliding import calls_of, is_literal, literal_value, odd_literals, texts, values
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
@@ -208,6 +209,10 @@ def _window_layers(finding: Finding) -> Optional[tuple]:
         layers = [step.layer for step in evidence.source.trace if _sliding(step.layer)]
         if _sliding(evidence.layer):  # the window that has no room is a suspect too (its kernel written 3 for 1)
             layers.append(evidence.layer)
+        return list(reversed(layers)), layers, set()
+    wanted = map_the_targets_want(finding)
+    if wanted is not None:  # an autoencoder's output of another size than its targets: its window layers
+        layers = [step.layer for step in wanted[0].trace if _sliding(step.layer)]
         return list(reversed(layers)), layers, set()
     if finding.code not in (BROADCAST_MISMATCH, CAT_MISMATCH):
         return None

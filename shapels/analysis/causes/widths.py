@@ -7,13 +7,14 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from shapels.analysis.causes.base import Cause, kind_of
+from shapels.analysis.causes.base import Cause, Source, kind_of
 from shapels.analysis.findings import Finding, Fix
+from shapels.analysis.positions import Loc
 from shapels.codes import BROADCAST_MISMATCH, LINEAR_IN_FEATURES, LOSS_TARGET
 from shapels.rules import lookup
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
-from shapels.values import Tensor
+from shapels.values import Layer, Tensor
 
 
 def odd_width(arriving, expected) -> bool:
@@ -45,7 +46,7 @@ def odd_width_in_a_broadcast(finding: Finding) -> Iterator[Cause]:
                                        f"{theirs}: {finding.message}")
 
 
-def width_the_target_names(finding: Finding) -> Iterator[Cause]:
+def width_the_target_names(finding: Finding, source: Optional[Source] = None) -> Iterator[Cause]:
     """`F.binary_cross_entropy(recon, x.view(-1, 784))` where fc4 = nn.Linear(400, 1568), or Keras's
     `fit(x, to_categorical(y, 10))` on a last `Dense(5)`: a loss whose input must have its target's size,
     the sizes equal but the last, and a Linear (a Dense) made the input's last: the data says which width
@@ -58,10 +59,12 @@ def width_the_target_names(finding: Finding) -> Iterator[Cause]:
         scores, target = target, scores
     if not (isinstance(scores, Tensor) and isinstance(target, Tensor) and scores.shape.ranked and target.shape.ranked):
         return
-    if scores.shape.rank == target.shape.rank + 1 and target.shape.rank >= 1 and _squeezed(scores) and \
+    if scores.shape.rank == target.shape.rank + 1 and target.shape.rank >= 1 and \
+            (_squeezed(scores) or _keras_loss(evidence.layer)) and \
             all(D.eq(a, b) is True for a, b in zip(scores.shape.dims[:-1], target.shape.dims)):
-        # siamese_network's `fc(x).squeeze()` against labels (N,): a width of 1 is what the squeeze drops
-        # (the repair's re-analysis keeps this only where it then runs clean)
+        # siamese_network's `fc(x).squeeze()` against labels (N,): a width of 1 is what the squeeze drops; a
+        # Keras loss squeezes an output's last axis of 1 to meet labels (N,) itself (the repair's re-analysis
+        # keeps this only where it then runs clean)
         mine, theirs, meets = D.as_int(scores.shape.dims[-1]), 1, "has one dim fewer"
     elif scores.shape.rank != target.shape.rank or scores.shape.rank < 2 or \
             any(D.eq(a, b) is not True for a, b in zip(scores.shape.dims[:-1], target.shape.dims[:-1])):
@@ -69,15 +72,20 @@ def width_the_target_names(finding: Finding) -> Iterator[Cause]:
     else:
         mine, theirs = D.as_int(scores.shape.dims[-1]), D.as_int(target.shape.dims[-1])
         meets = f"has {theirs}"
+    if _cut_to(target, theirs):
+        return  # `y[:, :2]`: the targets were cut to that width where they are passed, so they may be the slip
     layer = _maker_of_width(scores, mine) if None not in (mine, theirs) and mine != theirs else None
     rule = lookup(layer.kind) if layer is not None else None
     param = rule.makes_width if rule is not None else None
     where = layer.arg_locs.get(param) if param is not None else None
-    if where is None or not isinstance(where.node, cst.Integer):
+    if where is None:
         return
+    content = str(theirs) if isinstance(where.node, cst.Integer) else _part_worth(where, theirs, source)
+    if content is None:
+        return  # a width written as a name or an expression: only a part of it that holds the size is the fix
     if theirs == 1 and not _written_in(layer, where):
         return  # a width passed down from a caller sizes more than this layer: 1 there is no author's intent
-    fix = Fix(f"Set {layer.label}'s {param} to {theirs}", where, str(theirs), target=f"{layer.label}'s {param}",
+    fix = Fix(f"Set {layer.label}'s {param} to {content}", where, content, target=f"{layer.label}'s {param}",
               param=param)
     yield Cause(finding.code, fix, f"{layer.label}'s {param}={mine} makes the loss's input, whose target "
                                    f"{meets}: {finding.message}")
@@ -86,8 +94,64 @@ def width_the_target_names(finding: Finding) -> Iterator[Cause]:
 # Losses whose first argument is the target (Keras's: loss(y_true, y_pred)); torch's take (input, target)
 _TARGET_FIRST = ("SparseCategoricalCrossentropy", "CategoricalCrossentropy", "BinaryCrossentropy",
                  "MeanSquaredError", "MeanAbsoluteError")
-# Layers whose output's last axis is their width argument
+# Layers whose output's last axis is their width argument (and Keras's channels-last convolutions: _makes_last)
 _LAST_AXIS_MAKERS = ("Linear", "Dense")
+
+
+def _keras_loss(layer) -> bool:
+    """A Keras loss (a `compile(loss=...)` string or class): it squeezes an output (N, 1) to meet labels (N,)."""
+    return isinstance(layer, Layer) and layer.kind.startswith("keras.")
+
+
+def _makes_last(layer) -> bool:
+    """The layer's width argument sizes its output's last axis: a Linear, a Dense, or a Keras convolution
+    in its default channels-last layout (its registry entry's makes_width is `filters`)."""
+    if kind_of(layer) in _LAST_AXIS_MAKERS:
+        return True
+    rule = lookup(layer.kind) if isinstance(layer, Layer) and layer.kind.startswith("keras.layers.") else None
+    layout = getattr(layer.args.get("data_format"), "value", None) if rule is not None else None
+    return rule is not None and rule.makes_width is not None and layout in (None, "channels_last")
+
+
+def _cut_to(target: Tensor, width) -> bool:
+    """The targets' last axis got its size from an index (`y_train[:, :2]`): the targets as passed were cut."""
+    for before, step in zip(target.trace, target.trace[1:]):
+        if step.label == "index" and step.shape.ranked and before.shape.ranked and step.shape.dims and \
+                before.shape.dims and D.as_int(step.shape.dims[-1]) == width != D.as_int(before.shape.dims[-1]):
+            return True
+    return False
+
+
+def _part_worth(where: Loc, width: int, source: Optional[Source]) -> Optional[str]:
+    """The text of the part of a width expression that holds the wanted width (`num_classes` in
+    `Dense(num_classes * 2)` against targets of num_classes), where exactly one part does: the name the
+    author wrote for that size, kept as a name."""
+    if source is None or not isinstance(where.env, dict):
+        return None
+    visible = {**source.globals, **where.env} if id(where.unit) in source.functions else where.env
+    found = {source.code(part) for part in _parts(where.node) if _int_of(part, visible) == width}
+    return found.pop() if len(found) == 1 else None
+
+
+def _parts(node) -> Iterator[cst.CSTNode]:
+    """The operands of an arithmetic expression, nested ones included (not the whole)."""
+    if isinstance(node, cst.BinaryOperation):
+        for side in (node.left, node.right):
+            yield side
+            yield from _parts(side)
+
+
+def _int_of(node, visible: dict) -> Optional[int]:
+    """An operand's int value: a name the program bound to an int, or `len(name)` of a string or sequence."""
+    if isinstance(node, cst.Name):
+        return D.as_int(to_dim(visible.get(node.value)))
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len" and \
+            len(node.args) == 1 and isinstance(node.args[0].value, cst.Name):
+        value = visible.get(node.args[0].value.value)
+        items = getattr(value, "items", None)
+        inner = getattr(value, "value", None)
+        return len(items) if isinstance(items, (list, tuple)) else len(inner) if isinstance(inner, str) else None
+    return None
 
 
 def _squeezed(tensor: Tensor) -> bool:
@@ -110,7 +174,7 @@ def _written_in(layer, where) -> bool:
 def _maker_of_width(tensor: Tensor, width) -> Optional[object]:
     """The Linear (Dense) that made the tensor's last dim, through the steps after it that keep that dim."""
     for step in reversed(tensor.trace):
-        if kind_of(step.layer) in _LAST_AXIS_MAKERS:
+        if _makes_last(step.layer):
             return step.layer
         shape = step.shape
         if not shape.ranked or not shape.dims or D.as_int(shape.dims[-1]) != width:

@@ -161,6 +161,7 @@ keras_layer(
     init=_CONV_INIT,
     builds=channels_built,
     input_spec=True,
+    makes_width="filters",  # the channels-last output's last axis
     examples=[
         ex(T(2, 50, 4), init=(8, 5), init_kwargs={"strides": 2}, out=(2, 23, 8)),
         ex(T(None, 50, 4), init=(8, 3), init_kwargs={"padding": "causal", "dilation_rate": 2}, out=(None, 50, 8)),
@@ -177,6 +178,7 @@ keras_layer(
     init=_CONV_INIT,
     builds=channels_built,
     input_spec=True,
+    makes_width="filters",  # the channels-last output's last axis
     examples=[
         ex(T(16, 28, 28, 1), init=(32, (3, 3)), init_kwargs={"activation": "relu"}, out=(16, 26, 26, 32)),
         ex(T(None, 28, 28, 1), init=(32, 3), init_kwargs={"padding": "same", "strides": 2}, out=(None, 14, 14, 32)),
@@ -197,6 +199,7 @@ keras_layer(
     init=_CONV_INIT,
     builds=channels_built,
     input_spec=True,
+    makes_width="filters",  # the channels-last output's last axis
     examples=[
         ex(T(1, 8, 16, 16, 2), init=(4, 3), init_kwargs={"strides": 2, "padding": "same"}, out=(1, 4, 8, 8, 4)),
         ex(T(1, 2, 8, 8, 8), init=(4, 3), init_kwargs={"data_format": "channels_first"}, out=(1, 4, 6, 6, 6)),
@@ -209,6 +212,7 @@ keras_layer(
     init=_SEPARABLE_INIT,
     builds=channels_built,
     input_spec=True,
+    makes_width="filters",  # the channels-last output's last axis
     examples=[
         ex(T(2, 20, 3), init=(8, 3), init_kwargs={"depth_multiplier": 2}, out=(2, 18, 8)),
         ex(T(2, 2, 3), init=(8, 3), error=CONV_KERNEL_TOO_LARGE),
@@ -219,6 +223,7 @@ keras_layer(
     init=_SEPARABLE_INIT,
     builds=channels_built,
     input_spec=True,
+    makes_width="filters",  # the channels-last output's last axis
     examples=[
         ex(T(2, 10, 10, 3), init=(8, 3), init_kwargs={"padding": "same", "strides": 2}, out=(2, 5, 5, 8)),
         ex(T(10, 10, 3), init=(8, 3), error=CONV_INPUT_RANK),
@@ -248,6 +253,7 @@ keras_layer(
     init=_TRANSPOSE_INIT,
     builds=channels_built,
     input_spec=True,
+    makes_width="filters",  # the channels-last output's last axis
     examples=[
         ex(T(2, 10, 4), init=(2, 3), init_kwargs={"strides": 2}, out=(2, 21, 2)),
         ex(T(2, 10, 4), init=(2, 3), init_kwargs={"strides": 2, "padding": "same"}, out=(2, 20, 2)),
@@ -259,6 +265,7 @@ keras_layer(
     init=_TRANSPOSE_INIT,
     builds=channels_built,
     input_spec=True,
+    makes_width="filters",  # the channels-last output's last axis
     examples=[
         ex(T(1, 8, 8, 16), init=(8, 4), init_kwargs={"strides": 2, "padding": "same"}, out=(1, 16, 16, 8)),
         ex(T(None, 7, 7, 16), init=(8, 3), init_kwargs={"strides": 2}, out=(None, 15, 15, 8)),
@@ -272,6 +279,7 @@ keras_layer(
     init=_TRANSPOSE3D_INIT,
     builds=channels_built,
     input_spec=True,
+    makes_width="filters",  # the channels-last output's last axis
     examples=[ex(T(1, 3, 5, 5, 4), init=(2, 2), init_kwargs={"strides": 2}, out=(1, 6, 10, 10, 2))],
 )(_transpose(3))
 
