@@ -74,7 +74,9 @@ def odd_branch_geometry(finding: Finding, source: Source) -> Iterator[Cause]:
                                "strided convolutions of its class patchify (kernel = strides)"))
         unit = _unit_kernel(layer, source)
         if unit is not None:
-            candidates.append((-unit[0], order, layer, "kernel_size", *unit[1:],
+            # `padding="valid"` written out is the slip more likely than the kernel beside it: its fix first
+            rank = 0 if "padding" in layer.arg_locs else -unit[0]
+            candidates.append((rank, order, layer, "kernel_size", *unit[1:],
                                'with padding "valid" shrinks the map, where the other 1x1 convolutions keep it'))
     candidates.sort(key=lambda c: c[:2])
     candidates += _beyond_the_trace(finding, suspects, source)
