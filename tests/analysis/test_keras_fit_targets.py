@@ -114,3 +114,30 @@ def test_targets_cut_where_they_are_passed_keep_the_error_at_fit():
     assert run_for_real(mutant)[0] is not None
     [error] = [f for f in analyze(mutant).findings if f.severity == "error"]
     assert "model.fit(" in mutant.splitlines()[error.span.start_line - 1] and error.fix is None
+
+
+RESIDUAL_BLOCKS = """
+    inputs = keras.Input(shape=(32, 32, 3))
+    x = layers.Conv2D(16, 3, strides=2, padding="same")(inputs)
+    previous = x
+    for filters in [32, 64]:
+        x = layers.SeparableConv2D(filters, 3, padding="same")(x)
+        x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+        residual = layers.Conv2D(filters, 1, strides=2, padding="same")(previous)
+        x = layers.add([x, residual])
+        previous = x
+    model = keras.Model(inputs, x)
+    out = model(np.zeros((2, 32, 32, 3), "float32"))
+"""
+
+
+def test_a_branch_width_written_as_an_expression_keeps_the_part_that_holds_the_other_branchs():
+    """`SeparableConv2D(filters * 2, ...)` meets a shortcut of `filters` channels at the add: the part of its
+    width that holds the shortcut's (`filters`, the loop's size in that block) is the fix, in every block."""
+    source = HEADER + textwrap.dedent(RESIDUAL_BLOCKS)
+    assert run_for_real(source)[0] is None
+    mutant = source.replace("layers.SeparableConv2D(filters,", "layers.SeparableConv2D(filters * 2,")
+    assert run_for_real(mutant)[0] is not None  # Keras raises at the add
+    [error] = [f for f in analyze(mutant).findings if f.severity == "error"]
+    assert "SeparableConv2D(filters * 2," in mutant.splitlines()[error.span.start_line - 1], error.message
+    assert error.fix.content == "filters" and apply_fix(mutant, error.fix) == source

@@ -359,8 +359,16 @@ def test_keras_makes_width_sizes_the_output():
 
     declaring = [rule for rule in _layers() if rule.makes_width is not None and rule.name.startswith("keras.")]
     assert "keras.layers.Dense" in {rule.name for rule in declaring}
+    import inspect
+
     for rule in declaring:
-        layer_class = getattr(keras.layers, rule.name.rsplit(".", 1)[-1])
-        data = np.zeros((2, 5, 7), "float32")
-        narrow, wide = layer_class(**{rule.makes_width: 3})(data), layer_class(**{rule.makes_width: 6})(data)
+        name = rule.name.rsplit(".", 1)[-1]
+        layer_class = getattr(keras.layers, name)
+        takes = inspect.signature(layer_class).parameters
+        # a convolution's kernel (1) and its map's rank (Conv2D: (2, 5, 5, 7)), an Embedding's vocabulary
+        others = {"kernel_size": 1} if "kernel_size" in takes else {"input_dim": 10} if "input_dim" in takes else {}
+        spatial = next((int(c) for c in "123" if f"{c}D" in name), 1)
+        data = np.zeros((2, 5), "int32") if "input_dim" in others else np.zeros((2,) + (5,) * spatial + (7,), "float32")
+        narrow = layer_class(**{rule.makes_width: 3}, **others)(data)
+        wide = layer_class(**{rule.makes_width: 6}, **others)(data)
         assert tuple(narrow.shape)[-1] * 2 == tuple(wide.shape)[-1] == 6, rule.name

@@ -26,7 +26,7 @@ from shapels.analysis.causes.residual import width_of_a_broadcast_operand
 from shapels.analysis.causes.statements import (discarded_results, dropped_keepdim, flattened_batch,
                                                 forgotten_flatten, rows_a_view_multiplied, wrapped_width)
 from shapels.analysis.causes.widths import (channels_the_product_names, odd_width, odd_width_in_a_broadcast,
-                                            width_the_target_names)
+                                            width_part_in_a_broadcast, width_the_target_names)
 from shapels.analysis.findings import Finding
 from shapels.codes import BROADCAST_MISMATCH
 from shapels.symbolic import dims as D
@@ -53,6 +53,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from odd_geometry(finding, source)
     yield from keras_geometry.odd_branch_geometry(finding, source)
     yield from odd_width_in_a_broadcast(finding)
+    yield from width_part_in_a_broadcast(finding, source)
     yield from width_the_target_names(finding, source)
     yield from probabilities_for_an_index_loss(finding, source)
     yield from channels_the_product_names(finding)

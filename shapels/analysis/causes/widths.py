@@ -46,6 +46,34 @@ def odd_width_in_a_broadcast(finding: Finding) -> Iterator[Cause]:
                                        f"{theirs}: {finding.message}")
 
 
+def width_part_in_a_broadcast(finding: Finding, source: Source) -> Iterator[Cause]:
+    """`x + layers.Dense(embedding_dim * 2)(x)` where x has embedding_dim: the width argument of one operand's
+    maker is an expression, and a part of it (a name, `len(chars)`, `sizes[i]`) holds the other operand's
+    width. That part is the size the author named for it; the rest of the expression is the slip."""
+    evidence = finding.evidence
+    if finding.code != BROADCAST_MISMATCH or evidence is None or len(evidence.operands) != 2:
+        return
+    first, second = evidence.operands
+    if not (isinstance(first, Tensor) and isinstance(second, Tensor) and first.shape.ranked and second.shape.ranked) \
+            or not first.shape.dims or not second.shape.dims:
+        return
+    for one, other in ((first, second), (second, first)):
+        mine, theirs = D.as_int(one.shape.dims[-1]), D.as_int(other.shape.dims[-1])
+        if None in (mine, theirs) or mine == theirs or 1 in (mine, theirs):
+            return
+        layer = _maker_of_width(one, mine)
+        rule = lookup(layer.kind) if layer is not None else None
+        param = rule.makes_width if rule is not None else None
+        where = layer.arg_locs.get(param) if param is not None else None
+        content = _part_worth(where, theirs, source, mine) if where is not None else None
+        if content is None:
+            continue
+        fix = Fix(f"Set {layer.label}'s {param} to {content}", where, content, target=f"{layer.label}'s {param}",
+                  param=param)
+        yield Cause(finding.code, fix, f"{layer.label}'s {param} makes {mine} where the tensor it is combined with has "
+                                       f"{theirs}, which {content} holds: {finding.message}")
+
+
 def width_the_target_names(finding: Finding, source: Optional[Source] = None) -> Iterator[Cause]:
     """`F.binary_cross_entropy(recon, x.view(-1, 784))` where fc4 = nn.Linear(400, 1568), or Keras's
     `fit(x, to_categorical(y, 10))` on a last `Dense(5)`: a loss whose input must have its target's size,
@@ -80,7 +108,7 @@ def width_the_target_names(finding: Finding, source: Optional[Source] = None) ->
     where = layer.arg_locs.get(param) if param is not None else None
     if where is None:
         return
-    content = str(theirs) if isinstance(where.node, cst.Integer) else _part_worth(where, theirs, source)
+    content = str(theirs) if isinstance(where.node, cst.Integer) else _part_worth(where, theirs, source, mine)
     if content is None:
         return  # a width written as a name or an expression: only a part of it that holds the size is the fix
     if theirs == 1 and not _written_in(layer, where):
@@ -122,15 +150,42 @@ def _cut_to(target: Tensor, width) -> bool:
     return False
 
 
-def _part_worth(where: Loc, width: int, source: Optional[Source]) -> Optional[str]:
+def _part_worth(where: Loc, width: int, source: Optional[Source], made: Optional[int] = None) -> Optional[str]:
     """The text of the part of a width expression that holds the wanted width (`num_classes` in
     `Dense(num_classes * 2)` against targets of num_classes), where exactly one part does: the name the
-    author wrote for that size, kept as a name."""
-    if source is None or not isinstance(where.env, dict):
+    author wrote for that size, kept as a name. `made`: the width the layer got, which tells what the other
+    operand of `x * 2` held where it was made (a loop's name has moved on since)."""
+    if source is None:
+        return None
+    node = where.node
+    if isinstance(node, cst.BinaryOperation) and made is not None:  # `filters * 2` made 128: filters held 64 there
+        for part, literal in ((node.left, node.right), (node.right, node.left)):
+            if isinstance(literal, cst.Integer) and not isinstance(part, cst.Integer) and \
+                    _undone(node.operator, made, int(literal.value, 0), part is node.left) == width:
+                return source.code(part)
+    if not isinstance(where.env, dict):
         return None
     visible = {**source.globals, **where.env} if id(where.unit) in source.functions else where.env
-    found = {source.code(part) for part in _parts(where.node) if _int_of(part, visible) == width}
+    rebound = source.rebound(where.unit)  # a loop's name holds its last value in the env, not the one used here
+    found = {source.code(part) for part in _parts(node)  # a literal part (the 2 of `* 2`) names no size
+             if not isinstance(part, cst.Integer) and not _names_in(part) & rebound and _int_of(part, visible) == width}
     return found.pop() if len(found) == 1 else None
+
+
+def _undone(operator, made: int, literal: int, left: bool) -> Optional[int]:
+    """The value of the other operand of `x op literal` (or `literal op x`) that made `made`."""
+    if isinstance(operator, cst.Multiply) and literal and made % literal == 0:
+        return made // literal
+    if isinstance(operator, cst.Add):
+        return made - literal
+    if isinstance(operator, cst.Subtract):
+        return made + literal if left else literal - made
+    return None
+
+
+def _names_in(node) -> set:
+    return {node.value} if isinstance(node, cst.Name) else \
+        {name for child in node.children for name in _names_in(child)}
 
 
 def _parts(node) -> Iterator[cst.CSTNode]:
@@ -142,9 +197,18 @@ def _parts(node) -> Iterator[cst.CSTNode]:
 
 
 def _int_of(node, visible: dict) -> Optional[int]:
-    """An operand's int value: a name the program bound to an int, or `len(name)` of a string or sequence."""
+    """An operand's int value: a literal, a name the program bound to an int, an item of a sequence
+    (`sizes[i]`), or `len(name)` of a string or sequence."""
     if isinstance(node, cst.Name):
         return D.as_int(to_dim(visible.get(node.value)))
+    if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and len(node.slice) == 1 and \
+            isinstance(node.slice[0].slice, cst.Index):  # `sizes[i]`: an item of a list or tuple
+        items = getattr(visible.get(node.value.value), "items", None)
+        index = _int_of(node.slice[0].slice.value, visible)
+        return D.as_int(to_dim(items[index])) if isinstance(items, (list, tuple)) and index is not None and \
+            -len(items) <= index < len(items) else None
+    if isinstance(node, cst.Integer):
+        return int(node.value, 0)
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len" and \
             len(node.args) == 1 and isinstance(node.args[0].value, cst.Name):
         value = visible.get(node.args[0].value.value)
@@ -174,11 +238,11 @@ def _written_in(layer, where) -> bool:
 def _maker_of_width(tensor: Tensor, width) -> Optional[object]:
     """The Linear (Dense) that made the tensor's last dim, through the steps after it that keep that dim."""
     for step in reversed(tensor.trace):
-        if _makes_last(step.layer):
-            return step.layer
-        shape = step.shape
+        shape = step.shape  # the step's output: the maker's own must have the width too (not a Dense before a transpose)
         if not shape.ranked or not shape.dims or D.as_int(shape.dims[-1]) != width:
             return None
+        if _makes_last(step.layer):
+            return step.layer
     return None
 
 

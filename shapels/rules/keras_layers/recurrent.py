@@ -22,6 +22,7 @@ from shapels.values import Layer
     init="input_dim, output_dim, embeddings_initializer='uniform', embeddings_regularizer=None, "
          "embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None, "
          "quantization_config=None",
+    makes_width="output_dim",
     examples=[
         ex(T(2, 8, dtype="long"), init=(1000, 64), out=(2, 8, 64)),
         ex(T(None, 10, dtype="int"), init=(50, 4), out=(None, 10, 4)),
