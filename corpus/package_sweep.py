@@ -58,6 +58,8 @@ def summary(files: dict) -> str:
             + ", ".join(f"{p} {s:.2f} s" for s, p in files["slowest"]) + ").")
     flagged = [f"\nFlagged: `{path}`: " + "; ".join(f"{c} line {n}: {m}" for c, n, m in found)
                for path, found in files["flagged"]] + [f"\nInternal error: `{path}`" for path in files["internal"]]
+    # a file past the budget is a gap, not a finding; which one it is depends on the machine's load
+    flagged += [f"\nStopped at the time budget: `{path}`" for path in files["partial"]]
     return line + "".join(flagged)
 
 
