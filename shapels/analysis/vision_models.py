@@ -29,46 +29,20 @@ def build_resnet(interp: Interp, qualname: str, args: list, kwargs: dict, frame:
     classes = plain(kwargs["num_classes"]) if "num_classes" in kwargs else 1000
     if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
         return UNKNOWN
+    return _build(interp, M.resnet_recipe(facts, classes), frame, node)
 
-    def make(kind: str, *sizes, **options) -> Value:
-        values = {k: _value(v) for k, v in options.items()}
-        return interp.call(FunctionRef(f"torch.nn.{kind}"), [_value(s) for s in sizes], values, frame, node)
 
-    def members(kind: str, named: list) -> Value:
-        return build_container(kind, [DictValue(dict(named))], frame, node)
-
-    def block(inplanes: int, planes: int, stride: int) -> Value:
-        if facts.block == M.BASIC_BLOCK:
-            return members(M.BASIC_BLOCK, [
-                ("conv1", make("Conv2d", inplanes, planes, kernel_size=3, stride=stride, padding=1, bias=False)),
-                ("bn1", make("BatchNorm2d", planes)), ("relu", make("ReLU", inplace=True)),
-                ("conv2", make("Conv2d", planes, planes, kernel_size=3, stride=1, padding=1, bias=False)),
-                ("bn2", make("BatchNorm2d", planes))])
-        out = planes * M.EXPANSION[M.BOTTLENECK]
-        return members(M.BOTTLENECK, [
-            ("conv1", make("Conv2d", inplanes, planes, kernel_size=1, stride=1, bias=False)),
-            ("bn1", make("BatchNorm2d", planes)),
-            ("conv2", make("Conv2d", planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)),
-            ("bn2", make("BatchNorm2d", planes)),
-            ("conv3", make("Conv2d", planes, out, kernel_size=1, stride=1, bias=False)),
-            ("bn3", make("BatchNorm2d", out)), ("relu", make("ReLU", inplace=True))])
-
-    expansion = M.EXPANSION[facts.block]
-    inplanes = 64
-    stages = []
-    for count, planes, stride in zip(facts.layers, M.STAGE_PLANES, M.STAGE_STRIDES):
-        blocks = []
-        for i in range(count):
-            blocks.append(block(inplanes, planes, stride if i == 0 else 1))
-            inplanes = planes * expansion
-        stages.append(build_container("torch.nn.Sequential", blocks, frame, node))
-    return members(M.RESNET, [
-        ("conv1", make("Conv2d", 3, 64, kernel_size=7, stride=2, padding=3, bias=False)),
-        ("bn1", make("BatchNorm2d", 64)), ("relu", make("ReLU", inplace=True)),
-        ("maxpool", make("MaxPool2d", kernel_size=3, stride=2, padding=1)),
-        *[(f"layer{i + 1}", stage) for i, stage in enumerate(stages)],
-        ("avgpool", make("AdaptiveAvgPool2d", (1, 1))),
-        ("fc", make("Linear", 512 * expansion, classes))])
+def _build(interp: Interp, part: tuple, frame: Frame, node) -> Value:
+    """A recipe's layer called as the program would call its constructor; a container built from its parts."""
+    if len(part) == 3:
+        qualname, args, kwargs = part
+        return interp.call(FunctionRef(qualname), [_value(a) for a in args], {k: _value(v) for k, v in kwargs.items()},
+                           frame, node)
+    qualname, members = part
+    if isinstance(members, dict):  # named members, in order (a block's conv1, bn1, ...)
+        named = {name: _build(interp, member, frame, node) for name, member in members.items()}
+        return build_container(qualname, [DictValue(named)], frame, node)
+    return build_container(qualname, [_build(interp, member, frame, node) for member in members], frame, node)
 
 
 def _value(v) -> Value:

@@ -47,3 +47,50 @@ STAGE_STRIDES = (1, 2, 2, 2)
 # zero_init_residual) change layers: a call that passes one is not followed.
 BUILDER_PARAMS = ("weights", "progress")
 FOLLOWED_KWARGS = ("weights", "progress", "num_classes", "pretrained")
+
+
+# A layer in a recipe: (qualname, positional args, keyword args); a container: (qualname, {member: part})
+# for one built from named members (in order), or (qualname, [part, ...]) for a Sequential of positional ones.
+SEQUENTIAL = "torch.nn.Sequential"
+
+
+def _layer(kind: str, *args, **kwargs) -> tuple:
+    return (f"torch.nn.{kind}", args, kwargs)
+
+
+def _block(facts: ResNetFacts, inplanes: int, planes: int, stride: int) -> tuple:
+    """One block's main path, in torchvision's member order."""
+    if facts.block == BASIC_BLOCK:
+        return (BASIC_BLOCK, dict([
+            ("conv1", _layer("Conv2d", inplanes, planes, kernel_size=3, stride=stride, padding=1, bias=False)),
+            ("bn1", _layer("BatchNorm2d", planes)), ("relu", _layer("ReLU", inplace=True)),
+            ("conv2", _layer("Conv2d", planes, planes, kernel_size=3, stride=1, padding=1, bias=False)),
+            ("bn2", _layer("BatchNorm2d", planes))]))
+    out = planes * EXPANSION[BOTTLENECK]
+    return (BOTTLENECK, dict([
+        ("conv1", _layer("Conv2d", inplanes, planes, kernel_size=1, stride=1, bias=False)),
+        ("bn1", _layer("BatchNorm2d", planes)),
+        ("conv2", _layer("Conv2d", planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)),
+        ("bn2", _layer("BatchNorm2d", planes)),
+        ("conv3", _layer("Conv2d", planes, out, kernel_size=1, stride=1, bias=False)),
+        ("bn3", _layer("BatchNorm2d", out)), ("relu", _layer("ReLU", inplace=True))]))
+
+
+def resnet_recipe(facts: ResNetFacts, classes: int) -> tuple:
+    """What torchvision's ResNet.__init__ builds, as a recipe the analysis follows (vision_models.py there)."""
+    expansion = EXPANSION[facts.block]
+    inplanes = 64
+    stages = []
+    for count, planes, stride in zip(facts.layers, STAGE_PLANES, STAGE_STRIDES):
+        blocks = []
+        for i in range(count):
+            blocks.append(_block(facts, inplanes, planes, stride if i == 0 else 1))
+            inplanes = planes * expansion
+        stages.append((SEQUENTIAL, blocks))
+    return (RESNET, dict([
+        ("conv1", _layer("Conv2d", 3, 64, kernel_size=7, stride=2, padding=3, bias=False)),
+        ("bn1", _layer("BatchNorm2d", 64)), ("relu", _layer("ReLU", inplace=True)),
+        ("maxpool", _layer("MaxPool2d", kernel_size=3, stride=2, padding=1)),
+        *[(f"layer{i + 1}", stage) for i, stage in enumerate(stages)],
+        ("avgpool", _layer("AdaptiveAvgPool2d", (1, 1))),
+        ("fc", _layer("Linear", 512 * expansion, classes))]))
