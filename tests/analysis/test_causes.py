@@ -15,6 +15,7 @@ import pytest
 from shapels.analysis.engine import analyze
 
 from producer_models import STATE_FOR_ONE_BATCH
+from program_runs import apply_fix, torch_error
 
 torch = pytest.importorskip("torch")
 
@@ -527,22 +528,7 @@ def _mutant(program: str, change: tuple) -> str:
     return program.replace(before, after)
 
 
-def _apply(text: str, fix) -> str:
-    lines = text.splitlines(True)
-    span = fix.span
-    assert span.start_line == span.end_line
-    line = lines[span.start_line - 1]
-    lines[span.start_line - 1] = line[: span.start_col] + fix.content + line[span.end_col:]
-    return "".join(lines)
-
-
-def _torch_error(source: str):
-    try:
-        with torch.no_grad():
-            exec(compile(source, "<model>", "exec"), {"__name__": "__main__"})
-    except Exception as error:  # noqa: BLE001 - the failure is the result
-        return error
-    return None
+_apply, _torch_error = apply_fix, torch_error  # (the names this file's tests use)
 
 
 @pytest.mark.parametrize("name, program, change, code", CASES, ids=[c[0] for c in CASES])

@@ -10,27 +10,12 @@ import pytest
 from shapels.analysis.engine import Options, analyze
 
 from producer_models import CONV_PRODUCER_BUG as STEM
+from program_runs import apply_fix, torch_error
 
 torch = pytest.importorskip("torch")
 
 
-def run(source: str):
-    """Execute a model file as `python file` would; the exception it raises, or None."""
-    try:
-        with torch.no_grad():
-            exec(compile(source, "<model>", "exec"), {"__name__": "__main__"})
-    except Exception as error:  # noqa: BLE001 - the failure is the result
-        return error
-    return None
-
-
-def apply(source: str, fix) -> str:
-    lines = source.splitlines(True)
-    span = fix.span
-    assert span.start_line == span.end_line
-    i = span.start_line - 1
-    lines[i] = lines[i][: span.start_col] + fix.content + lines[i][span.end_col:]
-    return "".join(lines)
+run, apply = torch_error, apply_fix  # (the names this file's tests use)
 
 
 def errors(source: str, **options):
