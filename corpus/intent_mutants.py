@@ -279,6 +279,8 @@ class Labeller:
 # --------------------------------------------------------------------------------------------------------
 
 sys.path.insert(0, str(HERE))
+if str(ROOT) not in sys.path:  # this checkout's shapels, not the one an editable install may point at
+    sys.path.insert(1, str(ROOT))
 from mutate import GEOMETRY, LAYER_PARAMS, bound_arguments  # noqa: E402
 
 # corpus/mutate.py's table (torchvision's layers) plus the ones forum models use.

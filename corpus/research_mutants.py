@@ -46,6 +46,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+if str(ROOT) not in sys.path:  # this checkout's shapels, not the one an editable install may point at
+    sys.path.insert(1, str(ROOT))
 
 import intent_mutants as im
 import libcst as cst

@@ -395,6 +395,8 @@ def sources(source: Path) -> dict:
 # --------------------------------------------------------------------------------------------------------
 
 sys.path.insert(0, str(HERE))
+if str(ROOT) not in sys.path:  # this checkout's shapels, not the one an editable install may point at
+    sys.path.insert(1, str(ROOT))
 from intent_mutants import splice  # noqa: E402
 
 SIZE_OPTION = re.compile(r"size|hid|emsize|^-*n[zgd]f?$|dim|width|upscale|crop|batch", re.IGNORECASE)

@@ -44,6 +44,8 @@ import intent_mutants as im  # noqa: E402
 import zoo  # noqa: E402
 
 ROOT = HERE.parent
+if str(ROOT) not in sys.path:  # this checkout's shapels, not the one an editable install may point at
+    sys.path.insert(1, str(ROOT))
 OPERATORS = ["drop_batch", "channels_last", "image_size"]
 # Sizes people feed an ImageNet classifier by mistake; the model's own size is left out.
 MISTAKEN_SIZES = [28, 32, 64, 96, 128, 224, 299, 384]
