@@ -404,9 +404,7 @@ class Interpreter:
     def report_assertion(self, test: cst.BaseExpression, message: Optional[str], frame: Frame) -> None:
         """An assertion on sizes that fails, with what the repair needs: the tensors the function was given
         and, for `a == b`, (a, b): the size the input has and the size asserted."""
-        params = frame.unit.params if isinstance(frame.unit, cst.FunctionDef) else None
-        names = [p.name.value for p in list(params.posonly_params) + list(params.params)] if params else []
-        inputs = tuple(frame.env[n] for n in names if isinstance(frame.env.get(n), Tensor))
+        inputs = _tensor_arguments(frame)
         sizes = None
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and \
                 isinstance(test.comparisons[0].operator, cst.Equal):
@@ -440,9 +438,7 @@ class Interpreter:
         if isinstance(raised.exc, cst.Call) and raised.exc.args:
             message = self.eval(raised.exc.args[0].value, frame)
             said = message.value if isinstance(message, Const) and isinstance(message.value, str) else None
-        params = frame.unit.params if isinstance(frame.unit, cst.FunctionDef) else None
-        names = [p.name.value for p in list(params.posonly_params) + list(params.params)] if params else []
-        inputs = tuple(frame.env[n] for n in names if isinstance(frame.env.get(n), Tensor))
+        inputs = _tensor_arguments(frame)
         report.size_check_raises(self, frame, frame.loc(test), self.node_text(test), name, said, inputs)
 
     def node_text(self, node: cst.CSTNode) -> str:
@@ -1260,6 +1256,13 @@ def _compares_ints(interp, node: cst.BaseExpression, frame: Frame) -> bool:
         # `x.shape[1:] == (self.channels, self.image_size, self.image_size)`: a size tuple against one
         return len(values) == 2 and all(_known_ints(v) is not None for v in values)
     return all(_known_int(v) is not None for v in values)
+
+
+def _tensor_arguments(frame: Frame) -> tuple:
+    """The tensors the running function was given (where the repair's causes of a failing check start)."""
+    params = frame.unit.params if isinstance(frame.unit, cst.FunctionDef) else None
+    names = [p.name.value for p in list(params.posonly_params) + list(params.params)] if params else []
+    return tuple(frame.env[n] for n in names if isinstance(frame.env.get(n), Tensor))
 
 
 def _raise_ending(block) -> Optional[cst.Raise]:

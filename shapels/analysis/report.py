@@ -126,19 +126,13 @@ def unpack_error(interp: Interp, frame, target_loc, count: int, names: int, sour
     what = "tensors" if source is not None and not sizes else "values"
     _python_error(interp, frame, target_loc, UNPACK_MISMATCH,
                   f"{many} values to unpack: {count} {what} into {names} names (Python raises ValueError)", source,
-                  lacking)
-    finding = interp.recorder.findings[-1] if interp.recorder.findings else None
-    if sizes and finding is not None and finding.loc is target_loc and finding.evidence is not None:
-        finding.evidence.call_loc = None
+                  lacking, at_call=not sizes)
 
 
 def index_error(interp: Interp, frame, loc, message: str, source: Optional[Tensor], on_sizes: bool = False) -> None:
     """`x[:, 5]` on x of (2, 3): torch's IndexError, at the index; `x.shape[1]` on a 1-D x (`on_sizes`):
     Python's, on the sizes tuple, where no rule runs for the trials to count."""
-    _python_error(interp, frame, loc, TENSOR_INDEX, message, source, source)
-    finding = interp.recorder.findings[-1] if interp.recorder.findings else None
-    if on_sizes and finding is not None and finding.loc is loc and finding.evidence is not None:
-        finding.evidence.call_loc = None
+    _python_error(interp, frame, loc, TENSOR_INDEX, message, source, source, at_call=not on_sizes)
 
 
 def assertion_error(interp: Interp, frame, loc, test: str, message: Optional[str], inputs: tuple = (),
@@ -147,12 +141,8 @@ def assertion_error(interp: Interp, frame, loc, test: str, message: Optional[str
     tensors the function was given, and `sizes` (the size compared, the size asserted) for the repair."""
     said = f" ({message})" if message else ""
     _python_error(interp, frame, loc, ASSERT_FAILS,
-                  f"`{test}` is false for the inputs in play: AssertionError{said}", None, None)
-    finding = interp.recorder.findings[-1] if interp.recorder.findings else None
-    if finding is not None and finding.code is ASSERT_FAILS and finding.loc is loc and inputs:
-        # no call location: the trials' check that the failing call still runs on known shapes counts
-        # rule calls, and an assertion is none
-        finding.evidence = Evidence(tuple(inputs), inputs[0], None, None, sizes=sizes)
+                  f"`{test}` is false for the inputs in play: AssertionError{said}", None,
+                  evidence=Evidence(tuple(inputs), inputs[0], None, None, sizes=sizes) if inputs else None)
 
 
 def size_check_raises(interp: Interp, frame, loc, test: str, exception: str, message: Optional[str],
@@ -160,10 +150,7 @@ def size_check_raises(interp: Interp, frame, loc, test: str, exception: str, mes
     """`if h % 32 != 0: raise RuntimeError(...)` true for the inputs in play: the code's own size check fails."""
     said = f" ({message})" if message else ""
     _python_error(interp, frame, loc, ASSERT_FAILS, f"`{test}` is true for the inputs in play: {exception}{said}",
-                  None, None)
-    finding = interp.recorder.findings[-1] if interp.recorder.findings else None
-    if finding is not None and finding.code is ASSERT_FAILS and finding.loc is loc and inputs:
-        finding.evidence = Evidence(tuple(inputs), inputs[0], None, None)
+                  None, evidence=Evidence(tuple(inputs), inputs[0], None, None) if inputs else None)
 
 
 def arguments_fail_assertion(interp: Interp, frame, where: Loc, assert_loc: Loc, test: str, message: Optional[str],
@@ -174,19 +161,24 @@ def arguments_fail_assertion(interp: Interp, frame, where: Loc, assert_loc: Loc,
     said = f" ({message})" if message else ""
     arguments = ", ".join(f"{name}={interp.node_text(loc.node)}" for name, loc in written.items())
     _python_error(interp, frame, where, ASSERT_FAILS,
-                  f"{owner}'s assert `{test}` fails for {arguments}: AssertionError{said}", None, None,
-                  [Related(assert_loc, f"{owner}.__init__ asserts `{test}` here")])
+                  f"{owner}'s assert `{test}` fails for {arguments}: AssertionError{said}", None,
+                  related=[Related(assert_loc, f"{owner}.__init__ asserts `{test}` here")])
 
 
 def _python_error(interp: Interp, frame, loc, code, message: str, source: Optional[Tensor],
-                  evidence_of: Optional[Tensor], related: Optional[list] = None) -> None:
+                  evidence_of: Optional[Tensor] = None, related: Optional[list] = None, *, at_call: bool = True,
+                  evidence: Optional[Evidence] = None) -> None:
     """A failure no shape rule raises (Python's or torch's own, at a statement): the chain that made
-    `source`, its standing (error, note or warning), and the tensor the repair's causes start from."""
+    `source`, its standing (error, note or warning), and the tensor the repair's causes start from
+    (`evidence_of`, or a whole `evidence`). `at_call=False` where no rule runs at `loc` (an assert, sizes
+    unpacked or indexed): the trials' check that the failing call still runs on known shapes counts rule
+    calls, so it gets no call location."""
     why = chain(source)
     message += f": {why}" if why else ""
     related = list(related or ())
     severity, message = _standing(interp, frame, loc, message, related, None)
-    evidence = Evidence((evidence_of,), evidence_of, None, loc) if evidence_of is not None else None
+    if evidence is None and evidence_of is not None:
+        evidence = Evidence((evidence_of,), evidence_of, None, loc if at_call else None)
     interp.recorder.add(Finding(code, severity, message, loc, related, module=_module_name(interp), evidence=evidence))
     if severity == "error" and interp.first_error is None:
         interp.first_error = loc
