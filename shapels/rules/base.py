@@ -87,8 +87,21 @@ class Param:
 class Signature:
     """A parsed `"in_features, out_features, bias=True, *, device=None"` parameter list."""
 
+    _PARSED = ("params", "_positional", "_var_pos", "_var_kw", "_names")
+
     def __init__(self, spec: str):
+        # Parsed on first use (see __getattr__): the registry builds some 600 signatures at import and
+        # a file's analysis binds a few dozen, so parsing them all would be most of the rules' import.
         self.spec = spec
+
+    def __getattr__(self, name: str):
+        if name not in Signature._PARSED:
+            raise AttributeError(name)
+        self._parse()
+        return self.__dict__[name]
+
+    def _parse(self) -> None:
+        spec = self.spec
         tree = _ast.parse(f"def f({spec}): pass").body[0].args
         params: list[Param] = []
         positional = list(tree.posonlyargs) + list(tree.args)
