@@ -35,6 +35,12 @@ class Step:
     loc: Any = None  # an analysis-side location; rules never read it
     layer: Any = None  # the library layer that produced it, when one did
     unbatched: bool = False  # a layer that takes batched or unbatched input ran it unbatched (conv on (C, H, W))
+    # The other tensors a broadcast joined here (`dot + user_bias`'s user_bias): the trace goes on with the first
+    # operand's, and a size the result has may have come from one of these instead (causes/widths.py follows it)
+    joins: tuple = ()
+    # Where the step only reordered its input's axes (a transpose, a permute): the input axis each output axis
+    # came from, so a cause can follow one axis back past it to the layer that made its size
+    axes_from: Optional[tuple] = None
 
     def show(self) -> str:
         return f"{self.label} {self.shape.show()}"

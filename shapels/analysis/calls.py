@@ -242,11 +242,12 @@ def call_instance(interp: Interp, instance: Instance, args: list, kwargs: dict, 
 
 def _with_step(result: Value, label: str, loc) -> Value:
     """A user module's output continues the chain of its input with one step named after it, which
-    keeps the layer its last step ran (the producer of its width, for a later mismatch's blame)."""
+    keeps the layer its last step ran (the producer of its width, for a later mismatch's blame) and the
+    operands it joined."""
     if isinstance(result, Tensor) and result.trace:
         last = result.trace[-1]
         return Tensor(result.shape, result.trace[: -1] + (Step(f"{label}", result.shape, last.loc, last.layer,
-                                                                last.unbatched),))
+                                                                last.unbatched, last.joins, last.axes_from),))
     return result
 
 
@@ -495,6 +496,13 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
         interp.batch_merges.append(loc)
     if rule_call.unbatched and isinstance(result, Tensor) and result.trace and result.trace[-1].loc is loc:
         result = dataclasses.replace(result, trace=result.trace[:-1] + (dataclasses.replace(result.trace[-1], unbatched=True),))
+    if rule.broadcasts and isinstance(result, Tensor) and result.trace and result.trace[-1].loc is loc:
+        joined = tuple(t for t in _tensors(bound.values()) if t is not traced)
+        if joined:  # `dot + user_bias`: the trace goes on with dot's; user_bias's stays reachable from the step
+            result = dataclasses.replace(result, trace=result.trace[:-1] + (dataclasses.replace(result.trace[-1], joins=joined),))
+    if rule_call.moved_axes is not None and isinstance(result, Tensor) and result.trace and result.trace[-1].loc is loc:
+        moved = dataclasses.replace(result.trace[-1], axes_from=rule_call.moved_axes)
+        result = dataclasses.replace(result, trace=result.trace[:-1] + (moved,))
     if isinstance(result, Tensor) and layer is None and "memory_format" not in kwargs and (
             qualname in strides.CONTIGUOUS_RESULTS or primary is not None and primary.strides is not None):
         laid_out = strides.after(qualname, primary.shape if primary is not None else None,

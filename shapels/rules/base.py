@@ -193,6 +193,9 @@ class RuleCall:
         # (-1, 256) gives (4, 256)): torch runs, and the batch is no longer the batch (the repair's trials
         # count it against a fix)
         self.merges_leading = False
+        # an op that only reorders axes (a transpose, a permute): the input axis each output axis came from,
+        # kept on the result's step (Step.axes_from) for the causes that follow an axis back
+        self.moved_axes: Optional[tuple] = None
 
     # -- reading arguments -------------------------------------------------------------------
     def _raw(self, name: str) -> Value:

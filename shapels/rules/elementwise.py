@@ -107,6 +107,7 @@ function(
     *[f"torch.{n}" for n in _BINARY],
     *[f"torch.Tensor.{n}" for n in _BINARY + _DUNDER],
     signature="input, other, *args, **kwargs",
+    broadcasts=True,
     examples=[
         ex(T(4, 1, 3), T(5, 1), out=(4, 5, 3)),
         ex(T(2, 3), T(3), out=(2, 3)),

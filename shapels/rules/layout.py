@@ -63,7 +63,9 @@ def _permute(call: RuleCall, order) -> Shape:
             f"permute() got {len(order)} dims for the {shape.rank}-D tensor {shape.show()}: "
             f"it needs one per dim",
         )
-    return Shape.of(shape.dims[i] for i in dim_indices(call, shape, order))
+    indices = list(dim_indices(call, shape, order))
+    call.moved_axes = tuple(indices)
+    return Shape.of(shape.dims[i] for i in indices)
 
 
 @function(
@@ -92,6 +94,10 @@ def _swap(call: RuleCall, a, b) -> Shape:
         return shape
     dims = list(shape.dims)
     dims[i], dims[j] = dims[j], dims[i]
+    if shape.ranked:
+        moved = list(range(shape.rank))
+        moved[i], moved[j] = j, i
+        call.moved_axes = tuple(moved)
     return Shape(tuple(dims), shape.ranked)
 
 

@@ -116,6 +116,9 @@ class Rule:
     builds: Optional[Callable[[RuleCall, Any], dict]] = None
     # (call, input shape) -> how many weights the layer builds (Keras's summary; rules/keras_layers/weights.py)
     weights: Optional[Callable[[RuleCall, Any], int]] = None
+    # An elementwise op whose result's sizes may come from any of its tensor operands (broadcasting): its
+    # step keeps the operands after the first (Step.joins), whose trace the result does not carry
+    broadcasts: bool = False
 
     def parameter(self, name: str) -> Optional[Parameter]:
         return next((p for p in self.parameters if p.name == name), None)
@@ -179,15 +182,18 @@ def layer(*qualnames: str, init: str, forward: str = "input", preserves_shape: b
     return wrap
 
 
-def function(*qualnames: str, signature: str, preserves_shape: bool = False, label: Optional[str] = None, examples=()):
+def function(*qualnames: str, signature: str, preserves_shape: bool = False, label: Optional[str] = None, examples=(),
+             broadcasts: bool = False):
     """Register a rule for functions and tensor methods (`torch.Tensor.view` takes `self` first).
 
     A step in a tensor's provenance chain is named after the function the code called (`mean`,
-    `reshape`); `label` fixes it instead, for factories that start a chain (`input`)."""
+    `reshape`); `label` fixes it instead, for factories that start a chain (`input`). `broadcasts`: an
+    elementwise op whose sizes may come from any operand (see Rule)."""
 
     def wrap(fn):
         _register(
-            Rule(qualnames, fn, Signature(signature), preserves_shape=preserves_shape, label=label, examples=tuple(examples))
+            Rule(qualnames, fn, Signature(signature), preserves_shape=preserves_shape, label=label, examples=tuple(examples),
+                 broadcasts=broadcasts)
         )
         return fn
 

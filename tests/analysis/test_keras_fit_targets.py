@@ -141,3 +141,49 @@ def test_a_branch_width_written_as_an_expression_keeps_the_part_that_holds_the_o
     [error] = [f for f in analyze(mutant).findings if f.severity == "error"]
     assert "SeparableConv2D(filters * 2," in mutant.splitlines()[error.span.start_line - 1], error.message
     assert error.fix.content == "filters" and apply_fix(mutant, error.fix) == source
+
+
+RECOMMENDER = """
+    from keras import ops
+    x_train, y_train = np.zeros((8, 2), "int64"), np.zeros((8,))
+
+    class RecommenderNet(keras.Model):
+        def __init__(self, num_users, num_movies, embedding_size):
+            super().__init__()
+            self.user_embedding = layers.Embedding(num_users, embedding_size)
+            self.user_bias = layers.Embedding(num_users, 1)
+            self.movie_embedding = layers.Embedding(num_movies, embedding_size)
+            self.movie_bias = layers.Embedding(num_movies, 1)
+
+        def call(self, inputs):
+            user_vector = self.user_embedding(inputs[:, 0])
+            user_bias = self.user_bias(inputs[:, 0])
+            movie_vector = self.movie_embedding(inputs[:, 1])
+            movie_bias = self.movie_bias(inputs[:, 1])
+            dot_user_movie = ops.tensordot(user_vector, movie_vector, 2)
+            x = dot_user_movie + user_bias + movie_bias
+            return ops.nn.sigmoid(x)
+
+    model = RecommenderNet(610, 9724, 50)
+    model.compile(loss=keras.losses.BinaryCrossentropy(), optimizer="adam")
+    out = model(x_train[:2])
+    model.fit(x=x_train, y=y_train, batch_size=4, epochs=1, verbose=0)
+"""
+
+
+@pytest.mark.parametrize("written, mistake", [
+    ("self.user_bias = layers.Embedding(num_users, 1)", "self.user_bias = layers.Embedding(num_users, 2)"),
+    ("self.movie_bias = layers.Embedding(num_movies, 1)", "self.movie_bias = layers.Embedding(num_movies, 2)"),
+], ids=["first-added", "second-added"])
+def test_a_width_one_operand_of_a_sum_brought_is_traced_to_that_operand(written, mistake):
+    """`dot + user_bias + movie_bias`, the dot a scalar and a bias Embedding's width 2 where the labels are (N,):
+    the sum's width came from the bias, not from the first operand the result's trace goes on with, so the
+    bias's output_dim is the edit (Step.joins keeps the operands a broadcast joined)."""
+    source = HEADER + textwrap.dedent(RECOMMENDER)
+    assert run_for_real(source)[0] is None
+    mutant = source.replace(written, mistake)
+    assert run_for_real(mutant)[0] is not None  # Keras raises at fit
+    [error] = [f for f in analyze(mutant).findings if f.severity == "error"]
+    assert mistake in mutant.splitlines()[error.span.start_line - 1], error.message
+    assert error.fix is not None and error.fix.content == "1" and apply_fix(mutant, error.fix) == source
+

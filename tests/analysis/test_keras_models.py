@@ -485,3 +485,50 @@ def test_a_branch_whose_window_differs_is_blamed_where_it_differs(written, mista
     [error] = [f for f in analyze(mutant).findings if f.severity == "error"]
     assert mistake in mutant.splitlines()[error.span.start_line - 1] and error.fix.content == fix
     assert apply_fix(mutant, error.fix) == source
+
+
+MIXER = """
+    from keras import ops
+    num_patches, embedding_dim = 16, 32
+
+    class MixerBlock(layers.Layer):
+        def __init__(self, num_patches, hidden_units):
+            super().__init__()
+            self.mlp1 = keras.Sequential([layers.Dense(units=num_patches, activation="gelu"),
+                                          layers.Dense(units=num_patches)])
+            self.mlp2 = keras.Sequential([layers.Dense(units=num_patches, activation="gelu"),
+                                          layers.Dense(units=hidden_units)])
+            self.normalize = layers.LayerNormalization(epsilon=1e-6)
+
+        def call(self, inputs):
+            x = self.normalize(inputs)
+            x_channels = ops.transpose(x, axes=(0, 2, 1))
+            mlp1_outputs = ops.transpose(self.mlp1(x_channels), axes=(0, 2, 1))
+            x = mlp1_outputs + inputs
+            return x + self.mlp2(self.normalize(x))
+
+    inputs = keras.Input(shape=(num_patches, 12))
+    x = layers.Dense(units=embedding_dim)(inputs)
+    x = MixerBlock(num_patches, embedding_dim)(x)
+    model = keras.Model(inputs, layers.GlobalAveragePooling1D()(x))
+    out = model(np.zeros((2, num_patches, 12), "float32"))
+"""
+
+
+@pytest.mark.parametrize("written, mistake, fix", [
+    ("layers.Dense(units=num_patches)]", "layers.Dense(units=num_patches * 2)]", "num_patches"),
+    ("x = layers.Dense(units=embedding_dim)(inputs)", "x = layers.Dense(units=embedding_dim * 2)(inputs)",
+     "embedding_dim"),
+], ids=["token-mixing-across-transposes", "channels-through-transposes"])
+def test_a_width_moved_by_a_transpose_is_traced_back_to_the_dense_that_made_it(written, mistake, fix):
+    """MLP-Mixer: mlp1 mixes the patches with its Dense on the transposed map; a width doubled there meets
+    the block's input on the middle axis after the transpose back (Keras fails at the add). Each step that
+    only moved axes (Step.axes_from) leads the size back to the Dense's last axis, and the part of its units
+    that holds the other operand's size is the fix."""
+    source = HEADER + textwrap.dedent(MIXER)
+    assert run_for_real(source) == (None, (2, 32))
+    mutant = source.replace(written, mistake)
+    assert run_for_real(mutant)[0] is not None
+    [error] = [f for f in analyze(mutant).findings if f.severity == "error"]
+    assert mistake in mutant.splitlines()[error.span.start_line - 1], error.message
+    assert error.fix.content == fix and apply_fix(mutant, error.fix) == source

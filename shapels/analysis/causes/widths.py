@@ -57,11 +57,12 @@ def width_part_in_a_broadcast(finding: Finding, source: Source) -> Iterator[Caus
     if not (isinstance(first, Tensor) and isinstance(second, Tensor) and first.shape.ranked and second.shape.ranked) \
             or not first.shape.dims or not second.shape.dims:
         return
+    axis = _differing_axis(first.shape, second.shape)
+    if axis is None:
+        return
     for one, other in ((first, second), (second, first)):
-        mine, theirs = D.as_int(one.shape.dims[-1]), D.as_int(other.shape.dims[-1])
-        if None in (mine, theirs) or mine == theirs or 1 in (mine, theirs):
-            return
-        layer = _maker_of_width(one, mine)
+        mine, theirs = D.as_int(one.shape.dims[axis]), D.as_int(other.shape.dims[axis])
+        layer = _maker_of_axis(one, axis, mine)
         rule = lookup(layer.kind) if layer is not None else None
         param = rule.makes_width if rule is not None else None
         where = layer.arg_locs.get(param) if param is not None else None
@@ -72,6 +73,21 @@ def width_part_in_a_broadcast(finding: Finding, source: Source) -> Iterator[Caus
                   param=param)
         yield Cause(finding.code, fix, f"{layer.label}'s {param} makes {mine} where the tensor it is combined with has "
                                        f"{theirs}, which {content} holds: {finding.message}")
+
+
+def _differing_axis(a, b) -> Optional[int]:
+    """The axis (from the right) where two broadcast operands' sizes differ and neither is 1: the last where
+    it differs there, else the one other axis that does (`mlp1_outputs + inputs` of (N, 128, 256) and
+    (N, 64, 256)); None where the last sizes are unknown, or no other axis or several differ (an unknown
+    size, Keras's batch, is not one that differs)."""
+    def differs(k):
+        x, y = D.as_int(a.dims[k]), D.as_int(b.dims[k])
+        return None if None in (x, y) else x != y and 1 not in (x, y)
+    last = differs(-1)
+    if last is not False:
+        return -1 if last else None
+    others = [k for k in range(-2, -min(len(a.dims), len(b.dims)) - 1, -1) if differs(k)]
+    return others[0] if len(others) == 1 else None
 
 
 def width_the_target_names(finding: Finding, source: Optional[Source] = None) -> Iterator[Cause]:
@@ -237,13 +253,38 @@ def _written_in(layer, where) -> bool:
 
 def _maker_of_width(tensor: Tensor, width) -> Optional[object]:
     """The Linear (Dense) that made the tensor's last dim, through the steps after it that keep that dim."""
-    for step in reversed(tensor.trace):
-        shape = step.shape  # the step's output: the maker's own must have the width too (not a Dense before a transpose)
-        if not shape.ranked or not shape.dims or D.as_int(shape.dims[-1]) != width:
+    return _maker_of_axis(tensor, -1, width)
+
+
+def _maker_of_axis(tensor: Tensor, axis: int, width) -> Optional[object]:
+    """The Linear (Dense) that made the tensor's axis `axis` (counted from the right, -1 the last), through
+    the steps after it that keep that axis's size. A transpose moves the axis followed to where it was
+    (Step.axes_from: mlp1's Dense made the last axis the transpose after it moved to the middle). At a
+    broadcast whose first operand had another size there (`dot + user_bias` of () and (N, 2)), the size came
+    from the joined operand that has it, where exactly one does: its maker is followed instead."""
+    trace = tensor.trace
+    for at in range(len(trace) - 1, -1, -1):
+        step = trace[at]
+        # the step's output: the maker's own must have the width there too (not a Dense before a reshape)
+        if not _size_is(step.shape, axis, width):
             return None
-        if _makes_last(step.layer):
+        if axis == -1 and _makes_last(step.layer):
             return step.layer
+        if step.axes_from is not None:
+            rank = step.shape.rank
+            if len(step.axes_from) != rank:
+                return None
+            axis = step.axes_from[axis + rank] - rank
+            continue
+        if step.joins and not (at and _size_is(trace[at - 1].shape, axis, width)):
+            carriers = [t for t in step.joins if isinstance(t, Tensor) and _size_is(t.shape, axis, width)]
+            return _maker_of_axis(carriers[0], axis, width) if len(carriers) == 1 else None
     return None
+
+
+def _size_is(shape, axis: int, width) -> bool:
+    """The shape has `width` at `axis` (counted from the right)."""
+    return shape.ranked and len(shape.dims) >= -axis and D.as_int(shape.dims[axis]) == width
 
 
 def channels_the_product_names(finding: Finding) -> Iterator[Cause]:

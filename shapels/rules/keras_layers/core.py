@@ -196,6 +196,7 @@ def permute(call: RuleCall):
     if not shape.ranked:
         raise Unknowable("inputs")
     check_rank(call, shape, ndim=len(order) + 1, needs=f"the batch axis and the {len(order)} axes that dims reorders")
+    call.moved_axes = (0, *order)
     return Shape.of([shape.dims[0], *(shape.dims[i] for i in order)])
 
 

@@ -51,6 +51,7 @@ def shape(call: RuleCall):
 def transpose(call: RuleCall):
     shape = _ranked(call, "x")
     if call.is_none("axes"):
+        call.moved_axes = tuple(reversed(range(shape.rank)))
         return Shape.of(list(reversed(shape.dims)))
     order = [D.as_int(a) for a in call.int_list("axes")]
     if any(a is None for a in order) or len(order) != shape.rank:
@@ -58,6 +59,7 @@ def transpose(call: RuleCall):
     positions = [a % shape.rank for a in order]
     if sorted(positions) != list(range(shape.rank)):
         raise Unknowable("axes")
+    call.moved_axes = tuple(positions)
     return Shape.of([shape.dims[p] for p in positions])
 
 
@@ -74,8 +76,10 @@ def swap(call: RuleCall, name: str) -> Shape:
     """Keras's and numpy's swapaxes (numpy's takes `a`)."""
     shape = _ranked(call, name)
     i, j = _axis(call, "axis1", shape.rank), _axis(call, "axis2", shape.rank)
-    dims = list(shape.dims)
+    dims, moved = list(shape.dims), list(range(shape.rank))
     dims[i], dims[j] = dims[j], dims[i]
+    moved[i], moved[j] = j, i
+    call.moved_axes = tuple(moved)
     return Shape.of(dims)
 
 
@@ -254,7 +258,7 @@ def broadcast_binary(call: RuleCall):
 _BINARY_EXAMPLES = [ex(T(2, 16, 256, 16), T(2, 16, 256, 1), out=(2, 16, 256, 16)), ex(T(4, 3), 2.0, out=(4, 3)),
                     ex(T(5, 1), T(3), out=(5, 3)), ex(T(2, 3), T(4), error=BROADCAST_MISMATCH)]
 for _name in ("add", "subtract", "multiply", "divide", "maximum", "minimum"):
-    function(f"keras.ops.{_name}", signature="x1, x2", examples=_BINARY_EXAMPLES)(broadcast_binary)
+    function(f"keras.ops.{_name}", signature="x1, x2", examples=_BINARY_EXAMPLES, broadcasts=True)(broadcast_binary)
 
 
 def _same_x(call: RuleCall):
