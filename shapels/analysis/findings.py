@@ -46,6 +46,7 @@ class Evidence:
     call_loc: Optional[Loc] = None
     producer: Optional[tuple] = None  # (the layer upstream that made the arriving size, its argument)
     sizes: Optional[tuple] = None  # the sizes a view/reshape asked for, where it failed on them
+    paired: Optional[tuple] = None  # a contraction's: the axis of each operand whose sizes had to agree
 
 
 @dataclass

@@ -94,7 +94,7 @@ def shape_error(interp: Interp, error: ShapeError, call: RuleCall, layer: Option
         Finding(error.code, severity, message, loc, related, fix, module=_module_name(interp), param=error.param,
                 alternatives=alternatives, producer=producer,
                 evidence=Evidence(tuple(_operands(call.args.values())), source, layer, call_loc,
-                                  find_producer(layer, error, source), _asked_sizes(call)))
+                                  find_producer(layer, error, source), _asked_sizes(call), call.paired_axes))
     )
     if severity == "error" and interp.first_error is None:
         interp.first_error = loc  # torch stops here: later findings in this execution assume it fixed

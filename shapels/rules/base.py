@@ -196,6 +196,9 @@ class RuleCall:
         # an op that only reorders axes (a transpose, a permute): the input axis each output axis came from,
         # kept on the result's step (Step.axes_from) for the causes that follow an axis back
         self.moved_axes: Optional[tuple] = None
+        # a contraction that failed (tensordot): the axis of each operand whose sizes had to agree, kept in
+        # the finding's evidence for the causes that trace each size to its maker
+        self.paired_axes: Optional[tuple] = None
 
     # -- reading arguments -------------------------------------------------------------------
     def _raw(self, name: str) -> Value:

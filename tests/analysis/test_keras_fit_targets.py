@@ -187,3 +187,33 @@ def test_a_width_one_operand_of_a_sum_brought_is_traced_to_that_operand(written,
     assert mistake in mutant.splitlines()[error.span.start_line - 1], error.message
     assert error.fix is not None and error.fix.content == "1" and apply_fix(mutant, error.fix) == source
 
+
+@pytest.mark.parametrize("written, mistake", [
+    ("self.user_embedding = layers.Embedding(num_users, embedding_size)",
+     "self.user_embedding = layers.Embedding(num_users, embedding_size * 2)"),
+    ("self.movie_embedding = layers.Embedding(num_movies, embedding_size)",
+     "self.movie_embedding = layers.Embedding(num_movies, embedding_size * 2)"),
+], ids=["first-operand", "second-operand"])
+def test_a_contraction_whose_sizes_differ_is_blamed_on_the_width_written_otherwise(written, mistake):
+    """`ops.tensordot(user_vector, movie_vector, 2)` in a subclassed model's call on data: torch refuses the
+    contracted sizes 100 and 50. The Embedding whose width is written `embedding_size * 2` made the odd one;
+    the part that holds the other's size is the fix."""
+    source = HEADER + textwrap.dedent(RECOMMENDER)
+    mutant = source.replace(written, mistake)
+    assert run_for_real(mutant)[0] is not None  # torch raises in the call
+    [error] = [f for f in analyze(mutant).findings if f.severity == "error"]
+    assert error.code == "matmul-mismatch" and mistake in mutant.splitlines()[error.span.start_line - 1], error.message
+    assert error.fix.content == "embedding_size" and apply_fix(mutant, error.fix) == source
+
+
+def test_a_contraction_on_kerass_symbolic_tensors_is_not_claimed():
+    """A mismatch on keras.Input's tensors (every size known): Keras's symbolic shape inference does not compare
+    the contracted sizes, so the model builds (it would fail only once called on data); nothing is claimed."""
+    source = HEADER + textwrap.dedent("""
+        from keras import ops
+        a, b = keras.Input(batch_shape=(2, 100)), keras.Input(batch_shape=(50, 7))
+        dot = ops.tensordot(a, b, 1)
+        model = keras.Model([a, b], dot)
+    """)
+    assert run_for_real(source)[0] is None
+    assert [f for f in analyze(source).findings if f.severity == "error"] == []

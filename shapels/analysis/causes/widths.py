@@ -10,7 +10,7 @@ import libcst as cst
 from shapels.analysis.causes.base import Cause, Source, kind_of
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
-from shapels.codes import BROADCAST_MISMATCH, LINEAR_IN_FEATURES, LOSS_TARGET
+from shapels.codes import BROADCAST_MISMATCH, LINEAR_IN_FEATURES, LOSS_TARGET, MATMUL_MISMATCH
 from shapels.rules import lookup
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
@@ -49,20 +49,27 @@ def odd_width_in_a_broadcast(finding: Finding) -> Iterator[Cause]:
 def width_part_in_a_broadcast(finding: Finding, source: Source) -> Iterator[Cause]:
     """`x + layers.Dense(embedding_dim * 2)(x)` where x has embedding_dim: the width argument of one operand's
     maker is an expression, and a part of it (a name, `len(chars)`, `sizes[i]`) holds the other operand's
-    width. That part is the size the author named for it; the rest of the expression is the slip."""
+    width. That part is the size the author named for it; the rest of the expression is the slip. The same
+    for a contraction's two sizes (`ops.tensordot(user_vector, movie_vector, 2)`, evidence.paired)."""
     evidence = finding.evidence
-    if finding.code != BROADCAST_MISMATCH or evidence is None or len(evidence.operands) != 2:
+    if finding.code not in (BROADCAST_MISMATCH, MATMUL_MISMATCH) or evidence is None or len(evidence.operands) != 2:
         return
     first, second = evidence.operands
     if not (isinstance(first, Tensor) and isinstance(second, Tensor) and first.shape.ranked and second.shape.ranked) \
             or not first.shape.dims or not second.shape.dims:
         return
-    axis = _differing_axis(first.shape, second.shape)
-    if axis is None:
-        return
-    for one, other in ((first, second), (second, first)):
-        mine, theirs = D.as_int(one.shape.dims[axis]), D.as_int(other.shape.dims[axis])
-        layer = _maker_of_axis(one, axis, mine)
+    if finding.code == MATMUL_MISMATCH:  # the axes the contraction paired, counted from the right
+        if evidence.paired is None:
+            return
+        axes = (evidence.paired[0] - first.shape.rank, evidence.paired[1] - second.shape.rank)
+    else:
+        axis = _differing_axis(first.shape, second.shape)
+        if axis is None:
+            return
+        axes = (axis, axis)
+    for (one, at), (other, other_at) in (((first, axes[0]), (second, axes[1])), ((second, axes[1]), (first, axes[0]))):
+        mine, theirs = D.as_int(one.shape.dims[at]), D.as_int(other.shape.dims[other_at])
+        layer = _maker_of_axis(one, at, mine)
         rule = lookup(layer.kind) if layer is not None else None
         param = rule.makes_width if rule is not None else None
         where = layer.arg_locs.get(param) if param is not None else None

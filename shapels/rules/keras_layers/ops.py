@@ -9,7 +9,7 @@ output only where Keras's own result is certain; an argument it cannot read leav
 
 from __future__ import annotations
 
-from shapels.codes import BROADCAST_MISMATCH, DIM_OUT_OF_RANGE
+from shapels.codes import BROADCAST_MISMATCH, DIM_OUT_OF_RANGE, MATMUL_MISMATCH
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.common import normalize_dim
 from shapels.rules.elementwise import broadcast
@@ -140,21 +140,41 @@ def extract_patches(call: RuleCall):
     return Shape.of([n, *sides, c * size[0] * size[1]])
 
 
+def _symbolic(call: RuleCall, name: str) -> bool:
+    """A tensor of a functional graph, which Keras's symbolic shape inference runs on: its chain starts at
+    keras.Input (`keras.Input(batch_shape=(2, 100))` has no None size to tell it by)."""
+    value = call.value(name)
+    trace = value.trace if isinstance(value, Tensor) else ()
+    return bool(trace) and trace[0].label == "Input"
+
+
 @function(
     "keras.ops.tensordot",
     signature="x1, x2, axes=2",
     examples=[ex(T(2, 50), T(2, 50), 2, out=()), ex(T(3, 4, 5), T(4, 5, 6), 2, out=(3, 6)),
-              ex(T(3, 4), T(4, 7), 1, out=(3, 7))],
+              ex(T(3, 4), T(4, 7), 1, out=(3, 7)), ex(T(2, 100), T(2, 50), 2, error=MATMUL_MISMATCH),
+              ex(T(3, 4), T(5, 7), 1, error=MATMUL_MISMATCH), ex(T(None, 100), T(100, 7), 1, out=(None, 7))],
 )
 def tensordot(call: RuleCall):
-    """An int `axes`: x1's last `axes` sizes against x2's first, the rest of each kept. A mismatch is left
-    to Keras (not claimed)."""
+    """An int `axes`: x1's last `axes` sizes against x2's first, the rest of each kept. Two contracted sizes
+    that differ, neither 1, fail when the op runs on arrays (torch's words below): in a subclassed model's or a
+    layer's call on data. Keras's symbolic shape inference (on keras.Input's tensors) does not compare them, so
+    a mismatch there is not claimed; nor a pair with a 1 (torch broadcasts it, numpy refuses it), nor an
+    unknown size."""
     a, b = _ranked(call, "x1"), _ranked(call, "x2")
     if not isinstance(call.value("axes"), Number):
         raise Unknowable("axes")
     n = D.as_int(call.dim("axes"))
     if n is None or n < 0 or n > min(a.rank, b.rank):
         raise Unknowable("axes")
+    on_arrays = not any(is_none_dim(d) for d in (*a.dims, *b.dims)) and not _symbolic(call, "x1") and \
+        not _symbolic(call, "x2")
+    for i, (x, y) in enumerate(zip(a.dims[a.rank - n:], b.dims[:n])):
+        x, y = D.as_int(x), D.as_int(y)
+        if on_arrays and None not in (x, y) and x != y and 1 not in (x, y):
+            call.paired_axes = (a.rank - n + i, i)
+            call.fail(MATMUL_MISMATCH, f"contracted dimensions need to match, but first has size {x} in dim {i - n} "
+                                       f"and second has size {y} in dim {i}: {a.show()} and {b.show()}")
     for x, y in zip(a.dims[a.rank - n:], b.dims[:n]):
         if D.as_int(x) is None or D.as_int(x) != D.as_int(y):
             raise Unknowable("axes")
