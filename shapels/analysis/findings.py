@@ -47,6 +47,7 @@ class Evidence:
     producer: Optional[tuple] = None  # (the layer upstream that made the arriving size, its argument)
     sizes: Optional[tuple] = None  # the sizes a view/reshape asked for, where it failed on them
     paired: Optional[tuple] = None  # a contraction's: the axis of each operand whose sizes had to agree
+    axis: Optional[int] = None  # an index's: the dim of the source it was out of range for
 
 
 @dataclass

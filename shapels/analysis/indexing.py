@@ -42,10 +42,10 @@ def subscript(interp: Interp, base: Value, key: Value, frame, node) -> Value:
         tensor_values.forget([base])  # t[1:] is a view: a write through it changes t's values
         problem = index_problem(base.shape, key)
         if problem is not None:
-            position, message = problem
+            position, message, axis = problem
             elements = node.slice if isinstance(node, cst.Subscript) else ()
             at = elements[position] if position is not None and position < len(elements) else node
-            report.index_error(interp, frame, frame.loc(at), message, base)
+            report.index_error(interp, frame, frame.loc(at), message, base, axis=axis)
             return Tensor(Shape.unknown(), base.trace, dtype=base.dtype)
         shape = tensor_index(base.shape, key)
         if shape is None:
@@ -150,9 +150,10 @@ def _slice_bounds(key: SliceValue, length: int) -> Optional[tuple]:
 
 
 def index_problem(shape: Shape, key: Value) -> Optional[tuple]:
-    """(the key's position in the subscript, why) where indexing a tensor of this shape certainly raises
-    torch's IndexError: more indices than dims, or a known int (or a list of known ints) outside a known
-    size. None where it runs or where that is not certain (an unknown size, a tensor index, a mask)."""
+    """(the key's position in the subscript, why, the dim it is out of range for or None) where indexing a
+    tensor of this shape certainly raises torch's IndexError: more indices than dims, or a known int (or a
+    list of known ints) outside a known size. None where it runs or where that is not certain (an unknown
+    size, a tensor index, a mask)."""
     if not shape.ranked or shape.rank == 0 and isinstance(key, ListValue):
         return None
     if isinstance(key, ListValue):  # `x[[0, 2]]`: one index array over dim 0, as torch reads a flat list
@@ -169,7 +170,7 @@ def index_problem(shape: Shape, key: Value) -> Optional[tuple]:
         return None  # Python's own IndexError ("an index can only have a single ellipsis"), not a shape
     if len(consuming) > shape.rank:
         return (consuming[shape.rank], f"too many indices: {len(consuming)} for a tensor of {shape.rank} dims "
-                                       f"{_shape_text(shape)} (torch raises IndexError)")
+                                       f"{_shape_text(shape)} (torch raises IndexError)", None)
     dim = 0
     for position, (k, kind) in enumerate(zip(keys, kinds)):
         if kind[0] == "ellipsis":
@@ -183,7 +184,7 @@ def index_problem(shape: Shape, key: Value) -> Optional[tuple]:
         for value in values:
             if size is not None and value is not None and not -size <= value < size:
                 return (position, f"index {value} is out of range for dim {dim} of size {size} of a tensor "
-                                  f"{_shape_text(shape)} (torch raises IndexError)")
+                                  f"{_shape_text(shape)} (torch raises IndexError)", dim)
         dim += 1
     return None
 

@@ -129,10 +129,13 @@ def unpack_error(interp: Interp, frame, target_loc, count: int, names: int, sour
                   lacking, at_call=not sizes)
 
 
-def index_error(interp: Interp, frame, loc, message: str, source: Optional[Tensor], on_sizes: bool = False) -> None:
-    """`x[:, 5]` on x of (2, 3): torch's IndexError, at the index; `x.shape[1]` on a 1-D x (`on_sizes`):
-    Python's, on the sizes tuple, where no rule runs for the trials to count."""
-    _python_error(interp, frame, loc, TENSOR_INDEX, message, source, source, at_call=not on_sizes)
+def index_error(interp: Interp, frame, loc, message: str, source: Optional[Tensor], on_sizes: bool = False,
+                axis: Optional[int] = None) -> None:
+    """`x[:, 5]` on x of (2, 3): torch's IndexError, at the index (`axis`: the dim it is out of range for);
+    `x.shape[1]` on a 1-D x (`on_sizes`): Python's, on the sizes tuple, where no rule runs for the trials to
+    count."""
+    evidence = Evidence((source,), source, None, None if on_sizes else loc, axis=axis) if source is not None else None
+    _python_error(interp, frame, loc, TENSOR_INDEX, message, source, source, at_call=not on_sizes, evidence=evidence)
 
 
 def assertion_error(interp: Interp, frame, loc, test: str, message: Optional[str], inputs: tuple = (),

@@ -532,3 +532,40 @@ def test_a_width_moved_by_a_transpose_is_traced_back_to_the_dense_that_made_it(w
     [error] = [f for f in analyze(mutant).findings if f.severity == "error"]
     assert mistake in mutant.splitlines()[error.span.start_line - 1], error.message
     assert error.fix.content == fix and apply_fix(mutant, error.fix) == source
+
+
+PAIRS = """
+    x_train = np.zeros((8, 2), "int64")
+
+    class PairModel(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.first = layers.Embedding(10, 4)
+            self.second = layers.Embedding(20, 4)
+
+        def call(self, inputs):
+            return self.first(inputs[:, 0]) + self.second(inputs[:, 1])
+
+    model = PairModel()
+    out = model(x_train[:2])
+"""
+
+
+def test_data_cut_where_it_is_passed_is_blamed_where_it_is_cut():
+    """`model(x_train[:2, :1])` where the call reads `inputs[:, 1]`: torch's IndexError is in the call, but the
+    array has the column; the slice written where the data is passed took it, and is the edit."""
+    source = HEADER + textwrap.dedent(PAIRS)
+    assert run_for_real(source) == (None, (2, 4))
+    mutant = source.replace("out = model(x_train[:2])", "out = model(x_train[:2, :1])")
+    assert run_for_real(mutant)[0] is not None
+    [error] = [f for f in analyze(mutant).findings if f.severity == "error"]
+    assert "out = model(x_train[:2, :1])" in mutant.splitlines()[error.span.start_line - 1], error.message
+    assert error.fix.content == "x_train[:2]" and apply_fix(mutant, error.fix) == source
+
+
+def test_data_made_without_the_column_is_not_blamed_where_it_is_passed():
+    """The array itself has one column: nothing was cut where it is passed, so the call's slice is not the edit."""
+    source = HEADER + textwrap.dedent(PAIRS).replace('np.zeros((8, 2), "int64")', 'np.zeros((8, 1), "int64")')
+    assert run_for_real(source)[0] is not None
+    [error] = [f for f in analyze(source).findings if f.severity == "error"]
+    assert "out = model(" not in source.splitlines()[error.span.start_line - 1], error.message

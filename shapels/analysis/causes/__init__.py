@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from shapels.analysis.causes.base import Cause, Source, conv_map_into_linear, written_for_a_map
+from shapels.analysis.causes.cuts import data_cut_where_passed
 from shapels.analysis.causes.geometry import odd_geometry
 from shapels.analysis.causes import keras, keras_geometry
 from shapels.analysis.causes.inputs import (GUESS, SIGNALLED, SIZE, asserted_size, driver_input, fixed_batch_state,
@@ -47,6 +48,7 @@ def causes(finding: Finding, source: Source) -> Iterator[Cause]:
     yield from keras.forgotten_flatten(finding, source)
     yield from wrapped_width(finding)
     yield from driver_input(finding, source, SIGNALLED)
+    yield from data_cut_where_passed(finding, source)
     yield from rows_a_view_multiplied(finding, source)
     yield from asserted_size(finding, source)
     yield from fixed_batch_state(finding, source)
