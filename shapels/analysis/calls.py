@@ -34,7 +34,7 @@ from shapels.analysis.objects import (
 )
 from shapels.analysis.python_builtins import call_builtin, string_method
 from shapels.analysis.recorder import Run
-from shapels.analysis.semantics import bind_user_params, truth
+from shapels.analysis.semantics import bind_user_params, signature, truth
 from shapels.analysis.positions import Loc
 from shapels.rules.base import BindError, RuleCall, ShapeError, Unknowable, from_python, to_dim
 from shapels.symbolic import dims as D
@@ -160,7 +160,7 @@ def _positional(signature) -> list:
 
 def argument_nodes(positional: list, node) -> dict:
     """Parameter name -> the expression written for it in a call (only plainly passed ones)."""
-    if not isinstance(node, cst.Call):
+    if type(node) is not cst.Call:
         return {}
     nodes = {}
     index = 0
@@ -184,7 +184,7 @@ def argument_locs(written: dict, frame) -> dict:
     belongs."""
     locs = {}
     for name, value in written.items():
-        if isinstance(value, cst.Name) and value.value in frame.param_locs:
+        if type(value) is cst.Name and value.value in frame.param_locs:
             locs[name] = frame.param_locs[value.value]
         else:
             locs[name] = Loc(frame.unit, value, frame.env)
@@ -251,9 +251,8 @@ def _with_step(result: Value, label: str, loc) -> Value:
     return result
 
 
-def _param_names(node: cst.FunctionDef) -> list:
-    params = node.params
-    return [p.name.value for p in list(params.posonly_params) + list(params.params)]
+def _param_names(node: cst.FunctionDef) -> tuple:
+    return signature(node).positional
 
 
 def instantiate(interp: Interp, info, args: list, kwargs: dict, frame, node) -> Value:
@@ -451,10 +450,26 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
         bound = rule.call_signature.bind(args, kwargs)
     except BindError:
         return UNKNOWN
-    if any(type(v) is ListValue and v.uncertain for v in bound.values()):
+    # One pass over the arguments (a loop, not generators: every rule call runs it): the first tensor,
+    # the first earlier error a tensor assumes fixed, and whether a list is uncertain.
+    primary = after_error = None
+    uncertain = listed_any = False
+    for v in bound.values():
+        kind = type(v)
+        if kind is Tensor:
+            if primary is None:
+                primary = v
+            if after_error is None:
+                after_error = v.after_error
+        elif kind is Seq or kind is ListValue:
+            listed_any = True
+            if kind is ListValue and v.uncertain:
+                uncertain = True
+    if uncertain:
         # appended to on a path that may not run (a loop of unknown length): its items are not the list's
         bound = {k: UNKNOWN if type(v) is ListValue and v.uncertain else v for k, v in bound.items()}
-    primary = next((v for v in bound.values() if isinstance(v, Tensor)), None)
+    if listed_any:  # tensors inside a list (torch.cat) count too, in order
+        after_error = next((v.after_error for v in _tensors(bound.values()) if v.after_error is not None), None)
     traced = primary  # whose provenance the result carries
     if primary is None:  # torch.cat([x]): a list of one tensor keeps that tensor's provenance
         listed = list(_tensors(bound.values()))
@@ -463,7 +478,6 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
         # way (the data, not a parameter), so a later error's causes can reach back past the join to the
         # input that fed it (a transposed sequence, an image of another size)
         traced = max(listed, key=lambda t: len(t.trace)) if listed else None
-    after_error = next((v.after_error for v in _tensors(bound.values()) if v.after_error is not None), None)
     rule_call = RuleCall(qualname, layer.args if layer is not None else None, bound, layer)
     if interp.reach and node in interp.reach:  # on known shapes: its tensors known, and no argument unknown
         interp.reached.append(not any(isinstance(v, Unknown) for v in bound.values()) and all(

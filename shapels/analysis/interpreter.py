@@ -29,7 +29,7 @@ from shapels.analysis.objects import Builtin, ClassRef, Instance, ModuleRef, Pen
 from shapels.analysis.scopes import MAX_SCOPES, Loader, Scope, is_loadable, make_scope, parse_cached
 from shapels.analysis.python_values import MISSING_VALUE, dict_key, library_constant, plain
 from shapels.analysis.recorder import Recorder
-from shapels.analysis.semantics import MAX_LOOP, UNBOUND, bind_user_params, compare, iterate, truth
+from shapels.analysis.semantics import MAX_LOOP, UNBOUND, bind_user_params, compare, iterate, signature, truth
 from shapels.rules import registry as rule_registry
 from shapels.symbolic import dims as D
 from shapels.values import (
@@ -456,14 +456,14 @@ class Interpreter:
         """The tensor whose sizes `x.shape` / `x.size()` reads (x a name or self.x): an unpacking of them into
         the wrong number of names is blamed with the tensor's provenance, so its cause can be found. Also
         `(*img.shape, self.patch_size)`: the sizes spread into a tuple with other values."""
-        if isinstance(node, cst.Tuple):
-            spread = [e.value for e in node.elements if isinstance(e, cst.StarredElement)]
+        if type(node) is cst.Tuple:
+            spread = [e.value for e in node.elements if type(e) is cst.StarredElement]
             return self._shape_of(spread[0], frame) if len(spread) == 1 else None
-        if isinstance(node, cst.Call) and not node.args:
+        if type(node) is cst.Call and not node.args:
             node = node.func
             if not (isinstance(node, cst.Attribute) and node.attr.value == "size"):
                 return None
-        elif not (isinstance(node, cst.Attribute) and node.attr.value == "shape"):
+        elif not (type(node) is cst.Attribute and node.attr.value == "shape"):
             return None
         base = node.value
         if not (isinstance(base, cst.Name) or isinstance(base, cst.Attribute) and isinstance(base.value, cst.Name)):
@@ -686,13 +686,13 @@ class Interpreter:
 
     # -- assignment ----------------------------------------------------------------------------
     def assign(self, target, value: Value, frame: Frame, shaped: Optional[Tensor] = None) -> None:
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             frame.env[target.value] = value
             if frame.record:
                 self.recorder.name(frame.loc(target), target.value, value, True)
-        elif isinstance(target, (cst.Tuple, cst.List)):
+        elif type(target) in (cst.Tuple, cst.List):
             elements = target.elements
-            star = [i for i, e in enumerate(elements) if isinstance(e, cst.StarredElement)]
+            star = [i for i, e in enumerate(elements) if type(e) is cst.StarredElement]
             items = iterate(value)
             if items is None or (not star and len(items) != len(elements)):
                 if items is not None and type(value) is Seq and items and (
@@ -724,7 +724,7 @@ class Interpreter:
                 return
             for e, v in zip(elements, items):
                 self.assign(e.value, v, frame)
-        elif isinstance(target, cst.Attribute):
+        elif type(target) is cst.Attribute:
             obj = self.eval(target.value, frame)
             name = target.attr.value
             if isinstance(obj, Instance):
@@ -738,7 +738,7 @@ class Interpreter:
                 containers.assign_layer_attribute(obj, name, value, frame.certain)
             elif type(obj) is argparse_values.Namespace:
                 argparse_values.set_attribute(obj, name, value, frame.certain)
-        elif isinstance(target, cst.Subscript):
+        elif type(target) is cst.Subscript:
             obj = self.eval(target.value, frame)
             tensor_values.forget([obj])  # t[i] = v writes to the tensor's memory
             if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
@@ -817,7 +817,7 @@ class Interpreter:
         out: list = []
         for e in elements:
             value = self.eval(e.value, frame)
-            if isinstance(e, cst.StarredElement):
+            if type(e) is cst.StarredElement:
                 items = iterate(value)
                 if items is None:
                     return None
@@ -829,7 +829,7 @@ class Interpreter:
     def eval_Dict(self, node: cst.Dict, frame: Frame) -> Value:
         items = {}
         for e in node.elements:
-            if isinstance(e, cst.StarredDictElement):  # {**dd, **(conv_kwargs or {})}
+            if type(e) is cst.StarredDictElement:  # {**dd, **(conv_kwargs or {})}
                 spread = self.eval(e.value, frame)
                 if not isinstance(spread, DictValue):
                     return UNKNOWN
@@ -922,7 +922,7 @@ class Interpreter:
         keys = []
         for element in node.slice:
             s = element.slice
-            if isinstance(s, cst.Index):
+            if type(s) is cst.Index:
                 keys.append(self.eval(s.value, frame))
             else:
                 keys.append(SliceValue(self.eval(s.lower, frame) if s.lower else NONE,
@@ -958,16 +958,16 @@ class Interpreter:
         """The truth of a condition (`if`, `while`, a ternary, a comprehension's `if`). `a or b` is true when
         either side is, and `a and b` false when either is, even where the other side's truth and so the
         expression's value are unknown: `if drop_prob <= 0. or not self.training` in eval mode."""
-        if isinstance(node, cst.BooleanOperation):
+        if type(node) is cst.BooleanOperation:
             left = self.test_truth(node.left, frame)
-            short = not isinstance(node.operator, cst.And)  # the left truth that decides without the right
+            short = type(node.operator) is not cst.And  # the left truth that decides without the right
             if left is short:
                 return short
             right = self.test_truth(node.right, frame)
             if left is not None or right is short:
                 return right
             return None
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        if type(node) is cst.UnaryOperation and type(node.operator) is cst.Not:
             inner = self.test_truth(node.expression, frame)
             return None if inner is None else not inner
         return truth(self.eval(node, frame))
@@ -975,7 +975,7 @@ class Interpreter:
     def eval_BooleanOperation(self, node: cst.BooleanOperation, frame: Frame) -> Value:
         left = self.eval(node.left, frame)
         t = truth(left)
-        is_and = isinstance(node.operator, cst.And)
+        is_and = type(node.operator) is cst.And
         if t is None:
             self.eval(node.right, frame)
             return UNKNOWN
@@ -1035,7 +1035,7 @@ class Interpreter:
         """f"denseblock{i + 1}": known when every part is (layer names are often computed so)."""
         out = []
         for part in node.parts:
-            if isinstance(part, cst.FormattedStringText):
+            if type(part) is cst.FormattedStringText:
                 out.append(part.value)
                 continue
             value = plain(self.eval(part.expression, frame))
@@ -1063,15 +1063,13 @@ class Interpreter:
         module and enclosing function), not where it is called: `act_layer=nn.GELU` in a file the
         caller imports means that file's `nn`."""
         node = function.node
-        params = node.params
         defaults = None
-        for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params):
-            name = p.name.value
-            if p.default is not None and bound.get(name) is UNBOUND:
+        for name, default in signature(node).defaults:
+            if bound.get(name) is UNBOUND:
                 if defaults is None:
                     env = dict(function.closure) if function.closure else {}
                     defaults = Frame(node, env, frame.certain, frame.owner, False, [], frame.depth, scope)
-                bound[name] = self.eval(p.default, defaults)
+                bound[name] = self.eval(default, defaults)
 
     def invoke(self, function: UserFunction, args: list, kwargs: dict, frame: Frame, *, receiver=None,
                record: bool = False, owner=None, call_node=None) -> Value:
@@ -1104,7 +1102,7 @@ class Interpreter:
         inner = Frame(node, env, frame.certain, owner, record, [], frame.depth + 1, scope, conditional=frame.conditional,
                       caller=frame)
         if call_node is not None:
-            names = [p.name.value for p in list(node.params.posonly_params) + list(node.params.params)]
+            names = signature(node).positional
             written = calls.argument_nodes(names[1:] if receiver is not None else names, call_node)
             inner.param_locs = calls.argument_locs(written, frame)
         if type(node) is cst.Lambda:
@@ -1240,15 +1238,15 @@ def targets_of(target) -> set:
 
 def _compares_ints(interp, node: cst.BaseExpression, frame: Frame) -> bool:
     """A comparison whose every operand evaluates to a known int, or `not`/`and`/`or` of such."""
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Not:
         return _compares_ints(interp, node.expression, frame)
-    if isinstance(node, cst.BooleanOperation):
+    if type(node) is cst.BooleanOperation:
         return _compares_ints(interp, node.left, frame) and _compares_ints(interp, node.right, frame)
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         # `divisible_by(image_size, patch_size)`: a helper given known ints decides on them alone
         return bool(node.args) and all(not arg.star and _known_int(interp.eval(arg.value, frame)) is not None
                                        for arg in node.args) and type(interp.eval(node.func, frame)) is UserFunction
-    if not isinstance(node, cst.Comparison):
+    if type(node) is not cst.Comparison:
         return False
     operands = [node.left] + [target.comparator for target in node.comparisons]
     values = [interp.eval(operand, frame) for operand in operands]

@@ -25,10 +25,25 @@ _MODULE_PATHS = {"torch.nn.modules.", "keras.src.layers.", "keras.src.models."}
 
 
 def canonical(qualname: str) -> str:
+    found = _CANONICAL.get(qualname)
+    if found is None:
+        found = _canonical(qualname)
+        if len(_CANONICAL) < MAX_REMEMBERED:
+            _CANONICAL[qualname] = found
+    return found
+
+
+# Every library call asks (torch.nn.functional.gelu, thousands of times in a concrete forward pass);
+# the answers are remembered, up to a size a long-running server would not notice.
+_CANONICAL: dict = {}
+MAX_REMEMBERED = 65536
+
+
+def _canonical(qualname: str) -> str:
     for old, new in _PREFIX_ALIASES:
         if qualname.startswith(old):
             tail = qualname[len(old):]
             if old in _MODULE_PATHS:
                 tail = tail.rsplit(".", 1)[-1]  # keras.src.layers.core.dense.Dense -> keras.layers.Dense
-            return canonical(new + tail)
+            return _canonical(new + tail)
     return qualname

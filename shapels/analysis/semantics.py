@@ -227,30 +227,58 @@ def iterate(value: Value) -> Optional[list]:
     return None
 
 
+class Signature:
+    """What binding a call to a def or lambda needs from its parameters, read once per function: a
+    concrete forward pass calls the same few functions hundreds of times."""
+
+    __slots__ = ("positional", "names", "star_arg", "star_kwarg", "defaults")
+
+    def __init__(self, params: cst.Parameters):
+        positional = list(params.posonly_params) + list(params.params)
+        every = positional + list(params.kwonly_params)
+        self.positional = tuple(p.name.value for p in positional)  # in order, positional-only first
+        self.names = tuple(p.name.value for p in every)  # with the keyword-only ones, in order
+        self.star_arg = params.star_arg.name.value if type(params.star_arg) is cst.Param else None
+        self.star_kwarg = params.star_kwarg.name.value if params.star_kwarg is not None else None
+        self.defaults = tuple((p.name.value, p.default) for p in every if p.default is not None)
+
+
+_SIGNATURES: dict = {}  # Parameters node -> its Signature
+MAX_SIGNATURES = 4096  # a server analyses edit after edit: old trees' functions are dropped past this
+
+
+def signature(node) -> Signature:
+    """The Signature of a def or lambda node."""
+    params = node.params
+    found = _SIGNATURES.get(params)
+    if found is None:
+        if len(_SIGNATURES) >= MAX_SIGNATURES:
+            _SIGNATURES.clear()
+        found = _SIGNATURES[params] = Signature(params)
+    return found
+
+
 def bind_user_params(node: cst.FunctionDef, args: list, kwargs: dict) -> Optional[dict]:
     """Bind like Python; a parameter without a value becomes UNKNOWN (never an error of ours)."""
-    params = node.params
-    positional = list(params.posonly_params) + list(params.params)
-    env: dict = {}
-    for p, a in zip(positional, args):
-        env[p.name.value] = a
-    extra = args[len(positional):]
-    if isinstance(params.star_arg, cst.Param):
-        env[params.star_arg.name.value] = Seq(tuple(extra))
-    elif extra:
+    sig = signature(node)
+    positional = sig.positional
+    env: dict = dict(zip(positional, args))
+    if sig.star_arg is not None:
+        env[sig.star_arg] = Seq(tuple(args[len(positional):]))
+    elif len(args) > len(positional):
         return None
-    names = {p.name.value for p in positional} | {p.name.value for p in params.kwonly_params}
+    names = sig.names
     rest = {}
     for k, v in kwargs.items():
         if k in names:
             env[k] = v
         else:
             rest[k] = v
-    if params.star_kwarg is not None:
-        env[params.star_kwarg.name.value] = DictValue(rest)
-    for p in positional + list(params.kwonly_params):
-        if p.name.value not in env:
-            env[p.name.value] = UNBOUND
+    if sig.star_kwarg is not None:
+        env[sig.star_kwarg] = DictValue(rest)
+    for name in names:
+        if name not in env:
+            env[name] = UNBOUND
     return env
 
 

@@ -59,9 +59,11 @@ def known(tensor: Tensor) -> Optional[Elements]:
 def forget(values: Iterable) -> None:
     """Values (and those inside lists, tuples and dicts) that may be written to lose their elements."""
     for value in values:
-        if isinstance(value, Tensor) and value.data is not None:
-            value.data.elements = None
-        elif isinstance(value, (Seq, ListValue)):
+        kind = type(value)  # value classes are never subclassed: exact types (a layer call passes many)
+        if kind is Tensor:
+            if value.data is not None:
+                value.data.elements = None
+        elif kind is Seq or kind is ListValue:
             forget(value.items)
         elif isinstance(value, dict):
             forget(value.values())
