@@ -49,10 +49,26 @@ class Elements:
 
 
 # -- float32 arithmetic ----------------------------------------------------------------------------
+_FLOAT32 = struct.Struct("<f")
+_EXACT_INT = 2 ** 53  # ints up to this size are doubles exactly
+
+
+def _rounded_double(x: float) -> float:
+    """The float32 nearest to a finite double, ties to even: the C cast struct makes, one IEEE rounding
+    (what the exact computation below gives for a double, at a fraction of its cost)."""
+    try:
+        return _FLOAT32.unpack(_FLOAT32.pack(x))[0]
+    except OverflowError:  # rounds beyond the largest float32
+        return math.copysign(math.inf, x)
+
+
 def f32(x: Union[int, float, Fraction]) -> float:
     """The float32 nearest to x, ties to even (what a correctly rounded float32 operation gives)."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return x  # inf and nan are float32 values too; callers drop elements that are not finite
+    kind = type(x)
+    if kind is float or kind is int and -_EXACT_INT <= x <= _EXACT_INT:
+        if kind is float and not math.isfinite(x):
+            return x  # inf and nan are float32 values too; callers drop elements that are not finite
+        return _rounded_double(float(x)) if x != 0 else 0.0  # a double: one rounding
     q = Fraction(x)
     if q == 0:
         return 0.0
@@ -256,6 +272,8 @@ def _float_op(op: str, x: tuple, y: tuple) -> Optional[tuple]:
     (x0, x1), (y0, y1) = x, y
     if not all(math.isfinite(v) for v in (x0, x1, y0, y1)):
         return None
+    if all(_rounded_double(v) == v for v in (x0, x1, y0, y1)):
+        return _float32_op(op, x0, x1, y0, y1)
     fx = (Fraction(x0), Fraction(x1))
     fy = (Fraction(y0), Fraction(y1))
     if op == "add":
@@ -268,6 +286,24 @@ def _float_op(op: str, x: tuple, y: tuple) -> Optional[tuple]:
         if y0 <= 0 <= y1:
             return None
         return _exact_bounds([p / q for p in fx for q in fy])
+    return None
+
+
+def _float32_op(op: str, x0: float, x1: float, y0: float, y1: float) -> Optional[tuple]:
+    """_float_op of float32 operands, in doubles: the double result of + - * / of two float32s, rounded
+    to float32, is the float32 rounding of the exact result (a 53-bit format is at least 2 * 24 + 2 bits
+    wide, so rounding twice is innocuous: Figueroa 1995), and rounding keeps the order, so the bounds
+    are those of the exact rationals (tests compare the two)."""
+    if op == "add":
+        return _exact_bounds([x0 + y0, x1 + y1])
+    if op == "sub":
+        return _exact_bounds([x0 - y1, x1 - y0])
+    if op == "mul":
+        return _exact_bounds([x0 * y0, x0 * y1, x1 * y0, x1 * y1])
+    if op == "div":
+        if y0 <= 0 <= y1:
+            return None
+        return _exact_bounds([x0 / y0, x0 / y1, x1 / y0, x1 / y1])
     return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import struct
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -41,6 +42,36 @@ def test_float32_rounding_matches_the_hardware_conversion(x):
     except OverflowError:
         expected = math.copysign(math.inf, x)
     assert E.f32(x) == expected
+
+
+@given(st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=64), st.integers(-2 ** 60, 2 ** 60)))
+def test_float32_rounding_of_a_double_or_int_agrees_with_the_exact_rational_one(x):
+    """f32 rounds a double (or an int a double holds) by the hardware's conversion; a Fraction by exact
+    arithmetic. The two agree, zero's sign included."""
+    fast, exact = E.f32(x), E.f32(Fraction(x))
+    assert fast == exact and math.copysign(1, fast) == math.copysign(1, exact)
+
+
+FLOAT32S = st.floats(allow_nan=False, allow_infinity=False, width=32)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(op=st.sampled_from(["add", "sub", "mul", "div"]), x=st.lists(FLOAT32S, min_size=2, max_size=2),
+       y=st.lists(FLOAT32S, min_size=2, max_size=2))
+def test_float32_operations_in_doubles_give_the_exact_bounds(op, x, y):
+    """+ - * / of float32 bounds computed in doubles then rounded once more give the float32 bounds of
+    the exact rational results (rounding twice is innocuous from 53 bits to 24)."""
+    (x0, x1), (y0, y1) = sorted(x), sorted(y)
+    got = E._float_op(op, (x0, x1), (y0, y1))
+    fx, fy = (Fraction(x0), Fraction(x1)), (Fraction(y0), Fraction(y1))
+    if op == "div" and y0 <= 0 <= y1:
+        assert got is None
+        return
+    exact = {"add": lambda: [fx[0] + fy[0], fx[1] + fy[1]], "sub": lambda: [fx[0] - fy[1], fx[1] - fy[0]],
+             "mul": lambda: [p * q for p in fx for q in fy], "div": lambda: [p / q for p in fx for q in fy]}[op]()
+    lo, hi = E.f32(min(exact)), E.f32(max(exact))
+    expected = (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else None
+    assert got == expected
 
 
 @given(st.floats(min_value=-2.0 ** 100, max_value=2.0 ** 100, allow_nan=False, width=32))
