@@ -74,7 +74,9 @@ class Interpreter:
         self.scopes: dict = {main.path: main}
         self._external: dict = {}
         self._pending: dict = {}  # (importing path, qualname) -> its PendingImport
-        self._active: dict = {}  # FunctionDef node -> how many of its calls are running
+        # id of a FunctionDef node -> how many of its calls are running (by id: libcst's __hash__ is a Python
+        # call, and a running call keeps its node alive)
+        self._active: dict = {}
         self._tables: dict = {}  # path -> Scope of a package whose import table is read, its top level not run
         self._star: dict = {}  # (path, name) -> what a star import binds that name to (None: nothing)
         self.first_error = None  # where the current execution would stop; reset per execution
@@ -1077,17 +1079,18 @@ class Interpreter:
         if frame.depth >= MAX_DEPTH:
             return UNKNOWN
         node = function.node
-        active = self._active.get(node, 0)
+        key = id(node)
+        active = self._active.get(key, 0)
         if active >= MAX_UNCERTAIN_RECURSION and not frame.certain:
             # Recursion under a condition we cannot decide runs both ways at every level: 2^depth calls
             # (timm's is_static_pad with unknown sizes). A certain recursion (a U-Net block nesting
             # itself) still runs to MAX_DEPTH.
             return UNKNOWN
-        self._active[node] = active + 1
+        self._active[key] = active + 1
         try:
             return self._invoke(function, node, args, kwargs, frame, receiver, record, owner, call_node)
         finally:
-            self._active[node] = active
+            self._active[key] = active
 
     def _invoke(self, function: UserFunction, node, args: list, kwargs: dict, frame: Frame, receiver, record: bool,
                 owner, call_node) -> Value:

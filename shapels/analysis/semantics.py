@@ -243,18 +243,22 @@ class Signature:
         self.defaults = tuple((p.name.value, p.default) for p in every if p.default is not None)
 
 
-_SIGNATURES: dict = {}  # Parameters node -> its Signature
+# id of a Parameters node -> (the node, its Signature). By id: libcst's __hash__ is a Python call, three
+# per function call here; the entry keeps its node alive, so the id is not reused while it is there.
+_SIGNATURES: dict = {}
 MAX_SIGNATURES = 4096  # a server analyses edit after edit: old trees' functions are dropped past this
 
 
 def signature(node) -> Signature:
     """The Signature of a def or lambda node."""
     params = node.params
-    found = _SIGNATURES.get(params)
-    if found is None:
-        if len(_SIGNATURES) >= MAX_SIGNATURES:
-            _SIGNATURES.clear()
-        found = _SIGNATURES[params] = Signature(params)
+    entry = _SIGNATURES.get(id(params))
+    if entry is not None and entry[0] is params:
+        return entry[1]
+    if len(_SIGNATURES) >= MAX_SIGNATURES:
+        _SIGNATURES.clear()
+    found = Signature(params)
+    _SIGNATURES[id(params)] = (params, found)
     return found
 
 
