@@ -131,6 +131,27 @@ def test_a_changed_file_or_imported_file_is_analysed_again(tmp_path, capsys, mon
     assert (status, out) == check(capsys, "--no-cache", "-j", "1", str(folder))[:2]
 
 
+def test_an_edit_two_imports_away_is_a_miss(tmp_path, capsys, monkeypatch):
+    """model.py imports blocks.py, which imports widths.py: an edit to widths.py re-analyses all three
+    (the entry keeps the loader's answers for the imports of imports too), and so does removing it."""
+    folder = project(tmp_path)
+    (folder / "widths.py").write_text("WIDTH = 64\n")
+    (folder / "blocks.py").write_text(BLOCKS.replace("WIDTH = 64", "from widths import WIDTH"))
+    fresh = check(capsys, "-j", "1", str(folder))
+    assert fresh[0] == 1 and "model.py" not in fresh[1]
+    calls = count_analyses(monkeypatch)
+    (folder / "widths.py").write_text("WIDTH = 48\n")
+    status, out, _ = check(capsys, "-j", "1", str(folder))
+    assert set(calls) == {str(folder / name) for name in ("widths.py", "blocks.py", "model.py")}
+    assert "model.py:" in out and "linear-in-features" in out
+    assert (status, out) == check(capsys, "--no-cache", "-j", "1", str(folder))[:2]
+    calls.clear()
+    (folder / "widths.py").unlink()  # now unresolved: blocks.py and model.py are analysed again
+    status, out, _ = check(capsys, "-j", "1", str(folder))
+    assert set(calls) == {str(folder / "blocks.py"), str(folder / "model.py")}
+    assert (status, out) == check(capsys, "--no-cache", "-j", "1", str(folder))[:2]
+
+
 def test_a_new_file_that_shadows_an_import_is_a_miss(tmp_path, capsys, monkeypatch):
     folder = project(tmp_path)
     (folder / "pkg").mkdir()
@@ -275,6 +296,43 @@ def test_concurrent_runs_share_one_cache_folder(tmp_path, capsys):
     assert check(capsys, "-j", "1", "--format", "json", str(folder)) == fresh
     assert parallel_check.last_stats.hits == parallel_check.last_stats.files
     assert json.loads(fresh[1])  # the project has findings to compare
+
+
+def _store_and_load(root: str, key: str, record: tuple, start: float, rounds: int) -> list:
+    """In a process of its own, from the wall-clock time `start` on: store `record` under `key` and load
+    the entry, `rounds` times; what each load gave."""
+    import time
+
+    from shapels.analysis.engine import Options
+    from shapels.check_cache import Cache
+
+    cache = Cache(Options(), False, Path(root))
+    time.sleep(max(0.0, start - time.time()))
+    seen = []
+    for _ in range(rounds):
+        cache.store(key, record, {})
+        seen.append(cache.load(key))
+    return seen
+
+
+def test_concurrent_writers_of_one_entry_never_leave_half_of_one(tmp_path):
+    """Four processes write and read one entry at once, each its own record (a big one, so that a write
+    takes a while). The entry exists from each process's first write on, so a read that finds no entry
+    would be a torn one (load reads an unreadable entry as a miss): every read is one of the records,
+    whole, and no temporary file is left behind."""
+    import multiprocessing
+    import time
+
+    records = [([f"writer {n} " + "x" * 400_000], None, False) for n in range(4)]
+    key = "ab" + "0" * 62
+    start = time.time() + 5  # after the spawned processes have imported shapels: they write together
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        results = pool.starmap(_store_and_load, [(str(tmp_path), key, record, start, 40) for record in records])
+    loaded = [record for seen in results for record in seen]
+    assert len(loaded) == 160 and all(record in records for record in loaded)
+    assert not [p for p in tmp_path.rglob("*") if ".shapels-fix" in p.name]
+    overlapped = sum(record != own for own, seen in zip(records, results) for record in seen)
+    print(f"{overlapped} of 160 reads found another writer's record")
 
 
 def test_a_worker_that_dies_costs_only_time(tmp_path, capsys, monkeypatch):
