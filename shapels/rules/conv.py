@@ -11,7 +11,7 @@ from shapels.codes import CALL_MISMATCH, CONV_INPUT_RANK, CONV_IN_CHANNELS, CONV
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.common import check_spatial_rank, conv_out, conv_transpose_out
 from shapels.rules.parameters import Parameter, Size, Sizes, StoredTuple
-from shapels.rules.registry import Functional, T, ex, function, layer
+from shapels.rules.registry import Functional, T, Window, ex, function, layer
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 
@@ -251,6 +251,7 @@ def _conv_transpose(n: int):
 layer(
     "torch.nn.Conv1d",
     makes_width="out_channels",
+    window=Window("conv", dilation="dilation", spatial=1),
     init=_CONV_INIT,
     parameters=_conv_parameters(1, transposed=False),
     stored_tuples=_conv_tuples(1, transposed=False),
@@ -268,6 +269,7 @@ layer(
 layer(
     "torch.nn.Conv2d",
     makes_width="out_channels",
+    window=Window("conv", dilation="dilation", spatial=2),
     init=_CONV_INIT,
     parameters=_conv_parameters(2, transposed=False),
     stored_tuples=_conv_tuples(2, transposed=False),
@@ -287,6 +289,7 @@ layer(
 layer(
     "torch.nn.Conv3d",
     makes_width="out_channels",
+    window=Window("conv", dilation="dilation", spatial=3),
     init=_CONV_INIT,
     parameters=_conv_parameters(3, transposed=False),
     stored_tuples=_conv_tuples(3, transposed=False),
@@ -297,6 +300,7 @@ layer(
 layer(
     "torch.nn.ConvTranspose1d",
     makes_width="out_channels",
+    window=Window("transposed", dilation="dilation", spatial=1),
     init=_TRANSPOSE_INIT,
     parameters=_conv_parameters(1, transposed=True),
     stored_tuples=_conv_tuples(1, transposed=True),
@@ -311,6 +315,7 @@ layer(
 layer(
     "torch.nn.ConvTranspose2d",
     makes_width="out_channels",
+    window=Window("transposed", dilation="dilation", spatial=2),
     init=_TRANSPOSE_INIT,
     parameters=_conv_parameters(2, transposed=True),
     stored_tuples=_conv_tuples(2, transposed=True),
@@ -327,6 +332,7 @@ layer(
 layer(
     "torch.nn.ConvTranspose3d",
     makes_width="out_channels",
+    window=Window("transposed", dilation="dilation", spatial=3),
     init=_TRANSPOSE_INIT,
     parameters=_conv_parameters(3, transposed=True),
     stored_tuples=_conv_tuples(3, transposed=True),

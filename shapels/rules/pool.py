@@ -5,7 +5,7 @@ from __future__ import annotations
 from shapels.codes import CALL_MISMATCH, CONV_INPUT_RANK, POOL_OUTPUT_EMPTY, POOL_PADDING
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
 from shapels.rules.common import check_spatial_rank, pool_out
-from shapels.rules.registry import T, ex, function, layer
+from shapels.rules.registry import T, Window, ex, function, layer
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import Const, ListValue, Seq
@@ -120,6 +120,7 @@ def _register(n: int):
     layer(
         f"torch.nn.MaxPool{d}",
         init=_MAX_INIT,
+        window=Window("pool", dilation="dilation", ceil_mode="ceil_mode", spatial=n),
         examples={
             1: [ex(T(2, 3, 11), init=(2,), out=(2, 3, 5))],
             2: [
@@ -136,6 +137,7 @@ def _register(n: int):
     layer(
         f"torch.nn.AvgPool{d}",
         init=_AVG1D_INIT if n == 1 else _AVG_INIT,
+        window=Window("pool", ceil_mode="ceil_mode", spatial=n),
         examples={
             1: [ex(T(2, 3, 10), init=(3,), out=(2, 3, 3))],
             2: [ex(T(1, 4, 9, 9), init=(3, 2, 1), out=(1, 4, 5, 5)), ex(T(4, 5, 5), init=(2,), init_kwargs={"ceil_mode": True}, out=(4, 3, 3))],

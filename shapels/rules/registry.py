@@ -5,7 +5,8 @@ Each rule carries examples (`Example`) that the tests run against real torch, Fi
 A layer's entry holds everything shapels knows about the layer: besides its shape rule, the
 parameters its constructor builds and the argument each of their dims comes from
 (shapels/rules/parameters.py), the arguments torch keeps as tuples, the functional call its forward
-is, and the layers that can stand in for it (LazyLinear for Linear). Container modules (Sequential,
+is, the layers that can stand in for it (LazyLinear for Linear), and for a layer that slides a window
+over a map, the arguments that set the map it leaves (`Window`). Container modules (Sequential,
 ModuleList, ModuleDict), which have no shape rule, are registered with `container(...)`. The analysis
 asks these entries and names no layer itself, so a new framework's layers register the same way.
 """
@@ -80,6 +81,38 @@ class Alternative:
 
 
 @dataclass(frozen=True)
+class Window:
+    """A layer that slides a window over a map: the constructor arguments that set the size of the map it
+    leaves, so that the causes can propose another kernel, stride or padding and follow the map's size
+    through it (analysis/causes/geometry.py, keras_geometry.py), or the input size a window fits
+    (causes/inputs.py).
+
+    `slides`: what the window makes of the map: "conv" (a convolution), "pool" (a pool, whose stride
+    defaults to its kernel), "transposed" (a transposed convolution, which grows the map), "blocks"
+    (Unfold and Fold: a block per position) or "steps" (a convolution at each step of a sequence, Keras's
+    ConvLSTM2D). `padding_mode`: the padding names a mode ("valid", "same": Keras's, whose maps are
+    channels-last by default) rather than an amount of zeros on each side (torch's: the size arithmetic
+    applies). `spatial`: the map's dims (1: a sequence)."""
+
+    slides: str
+    kernel: str = "kernel_size"
+    stride: str = "stride"
+    padding: str = "padding"
+    dilation: Optional[str] = None  # where the layer has one
+    ceil_mode: Optional[str] = None  # the flag that rounds the map's size up, where the layer has one
+    spatial: int = 2
+    padding_mode: bool = False
+
+    def __post_init__(self):
+        if self.slides not in ("conv", "pool", "transposed", "blocks", "steps"):
+            raise ValueError(f"Window.slides: conv, pool, transposed, blocks or steps, not {self.slides!r}")
+
+    @property
+    def pool(self) -> bool:
+        return self.slides == "pool"
+
+
+@dataclass(frozen=True)
 class Container:
     """A module that holds other modules (torch's Sequential, ModuleList, ModuleDict).
 
@@ -119,6 +152,8 @@ class Rule:
     # An elementwise op whose result's sizes may come from any of its tensor operands (broadcasting): its
     # step keeps the operands after the first (Step.joins), whose trace the result does not carry
     broadcasts: bool = False
+    # a layer that slides a window over a map: the arguments that set the map's size (see Window)
+    window: Optional[Window] = None
 
     def parameter(self, name: str) -> Optional[Parameter]:
         return next((p for p in self.parameters if p.name == name), None)
@@ -152,13 +187,13 @@ def _register(rule: Rule) -> Rule:
 def layer(*qualnames: str, init: str, forward: str = "input", preserves_shape: bool = False, examples=(),
           float_inputs: tuple = (), parameters: tuple = (), stored_tuples: tuple = (),
           functional: Optional[Functional] = None, alternatives: tuple = (), makes_width: Optional[str] = None,
-          builds: Optional[Callable] = None):
+          builds: Optional[Callable] = None, window: Optional[Window] = None):
     """Register a rule for a torch.nn module class: `init` is its constructor's parameter list,
     `forward` that of its forward(). `float_inputs`: the forward parameters that meet its floating-point
     weights, so an integer or bool tensor there is torch's dtype error (`input-dtype`).
-    `parameters`, `stored_tuples`, `functional`, `alternatives`, `makes_width`: what the constructor
-    builds, what stands in for the layer, which argument sizes its output, what its first input fixes
-    (see Rule)."""
+    `parameters`, `stored_tuples`, `functional`, `alternatives`, `makes_width`, `builds`, `window`: what
+    the constructor builds, what stands in for the layer, which argument sizes its output, what its first
+    input fixes, which arguments set the map it leaves (see Rule)."""
 
     def wrap(fn):
         _register(
@@ -175,6 +210,7 @@ def layer(*qualnames: str, init: str, forward: str = "input", preserves_shape: b
                 alternatives=tuple(alternatives),
                 makes_width=makes_width,
                 builds=builds,
+                window=window,
             )
         )
         return fn
@@ -202,6 +238,17 @@ def function(*qualnames: str, signature: str, preserves_shape: bool = False, lab
 
 def lookup(qualname: str) -> Optional[Rule]:
     return REGISTRY.get(qualname)
+
+
+def window_of(qualname: str) -> Optional[Window]:
+    """The window a layer class slides over its map, or None for a layer that slides none (or no layer)."""
+    rule = REGISTRY.get(qualname)
+    return rule.window if rule is not None else None
+
+
+def window_layers() -> list:
+    """(qualname, Window) of every registered name of a layer that slides a window, aliases included."""
+    return [(qualname, rule.window) for qualname, rule in REGISTRY.items() if rule.window is not None]
 
 
 CONTAINERS: dict[str, Container] = {}

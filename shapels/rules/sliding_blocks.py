@@ -10,7 +10,7 @@ from __future__ import annotations
 from shapels.codes import CONV_INPUT_RANK, OP_INPUT_SHAPE, POOL_OUTPUT_EMPTY
 from shapels.rules.base import RuleCall
 from shapels.rules.common import conv_out
-from shapels.rules.registry import T, ex, function, layer
+from shapels.rules.registry import T, Window, ex, function, layer
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 
@@ -86,6 +86,7 @@ def _fold(call: RuleCall) -> Shape:
 
 layer(
     "torch.nn.Unfold",
+    window=Window("blocks", dilation="dilation"),
     init="kernel_size, " + _GEOMETRY,
     examples=[
         ex(T(1, 3, 32, 32), init=(3,), init_kwargs={"stride": 2, "padding": 1}, out=(1, 27, 256)),
@@ -103,6 +104,7 @@ function(
 )(_unfold)
 layer(
     "torch.nn.Fold",
+    window=Window("blocks", dilation="dilation"),
     init="output_size, kernel_size, " + _GEOMETRY,
     examples=[
         ex(T(1, 12, 12), init=((4, 5), (2, 2)), out=(1, 3, 4, 5)),

@@ -10,9 +10,11 @@ from typing import Optional
 
 import libcst as cst
 
+from shapels import rules
 from shapels.analysis.findings import Finding, Fix
 from shapels.codes import LINEAR_IN_FEATURES, Code
 from shapels.rules.base import to_dim
+from shapels.rules.registry import Window
 from shapels.symbolic import dims as D
 from shapels.values import Layer, Tensor
 
@@ -224,13 +226,23 @@ def expected_size(finding: Finding) -> Optional[int]:
     return D.as_int(to_dim(layer.args.get(finding.param))) if finding.param in layer.args else None
 
 
-# Layers that slide a window over a map: their kernel, stride and padding set the map's size.
-SLIDING = ("Conv1d", "Conv2d", "Conv3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d")
+def window_of(layer) -> Optional[Window]:
+    """The window a layer slides over its map (a conv's, a pool's), as its registry entry declares it; None
+    for a layer that slides none, or a step with no layer."""
+    return rules.window_of(layer.kind) if isinstance(layer, Layer) else None
+
+
+def padded_window(layer) -> Optional[Window]:
+    """The window of a convolution or pool padded by an amount, on a channels-first map (torch's): its
+    kernel, stride and padding set the map's size by the rules' arithmetic (geometry.py). A Keras window,
+    padded by a mode, is keras_geometry.py's."""
+    window = window_of(layer)
+    return window if window is not None and window.slides in ("conv", "pool") and not window.padding_mode else None
 
 
 def is_one_d_sliding(steps) -> bool:
     """Whether the maps in these steps are 1-D sequences (N, C, L): a Conv1d or 1-D pool made one."""
-    return any(kind_of(step.layer) in SLIDING and kind_of(step.layer).endswith("1d") for step in steps)
+    return any(window is not None and window.spatial == 1 for window in (padded_window(step.layer) for step in steps))
 
 
 def map_size(shape, one_d: bool) -> Optional[int]:

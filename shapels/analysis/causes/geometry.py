@@ -8,8 +8,8 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from shapels.analysis.causes.base import SLIDING as _SLIDING
-from shapels.analysis.causes.base import Cause, expected_size, flatten_width, is_one_d_sliding, kind_of, map_side, map_size
+from shapels.analysis.causes.base import (Cause, expected_size, flatten_width, is_one_d_sliding, kind_of, map_side, map_size,
+                                          padded_window)
 from shapels.analysis.causes.sliding import values
 from shapels.analysis.findings import Finding, Fix
 from shapels.codes import (BROADCAST_MISMATCH, CAT_MISMATCH, LINEAR_IN_FEATURES, LOSS_TARGET, OP_INPUT_SHAPE,
@@ -18,9 +18,6 @@ from shapels.rules.base import to_dim
 from shapels.rules.common import conv_out, pool_out
 from shapels.symbolic import dims as D
 from shapels.values import MAX_TRACE, Tensor
-
-_GEOMETRY = {"kernel_size": (-2, 2), "stride": (-1, 1), "padding": (-1, 1)}  # the edits tried, per argument
-
 
 MAX_GEOMETRY = 3  # geometry edits tried per finding
 
@@ -35,18 +32,20 @@ def odd_geometry(finding: Finding, source=None) -> Iterator[Cause]:
     edit is proposed only where that reaches the size wanted (or cannot follow the map). A layer built by
     one constructor call many times (a cfg loop) changes everywhere it runs. A pool's siblings are the
     file's other calls of its class (sliding.py), a conv's the convs its map went through; an einops
-    pattern that cannot split the map names no size, and there only the conventions are tried."""
+    pattern that cannot split the map names no size, and there only the conventions are tried. Which
+    arguments are the kernel, stride and padding, the layer's registry entry says (rules' Window)."""
     found = []  # (the arithmetic could not follow it, cause): the ones it confirms are tried first
     proposed = set()
     for steps, wanted in _maps_wanted(finding):
         one_d = is_one_d_sliding(steps)
-        sliding = [step.layer for step in steps if kind_of(step.layer) in _SLIDING]
+        sliding = [step.layer for step in steps if padded_window(step.layer) is not None]
         start = 1 if len(steps) < MAX_TRACE else 2  # a trace cut to its last steps has a gap after its first
         for index in range(start, len(steps)):
             layer = steps[index].layer
-            if kind_of(layer) not in _SLIDING:
+            window = padded_window(layer)
+            if window is None:
                 continue
-            for param, value, why, sure in _usual_geometry(layer, sliding, source):
+            for param, value, why, sure in _usual_geometry(layer, window, sliding, source):
                 where = layer.arg_locs.get(param)
                 if where is None or not isinstance(where.node, cst.Integer) or (id(where.node), value) in proposed:
                     continue
@@ -59,7 +58,7 @@ def odd_geometry(finding: Finding, source=None) -> Iterator[Cause]:
                 fix = Fix(f"Set {layer.label}'s {param} to {value}", where, str(value),
                           target=f"{layer.label}'s {param}", param=param)
                 found.append((followed is None, Cause(
-                    finding.code, fix, f"{layer.label}'s {param}={_int_arg(layer, param)} {why}, and the map comes "
+                    finding.code, fix, f"{layer.label}'s {param}={_int_arg(layer, param, window)} {why}, and the map comes "
                                        f"out the wrong size{_expected(wanted, followed, one_d)}: {finding.message}")))
     found.sort(key=lambda pair: pair[0])
     yield from (cause for _, cause in found[:MAX_GEOMETRY])
@@ -77,44 +76,45 @@ def _expected(wanted: Optional[int], followed: Optional[int], one_d: bool) -> st
     return f" where {wanted}×{wanted} is expected"
 
 
-def _usual_geometry(layer, sliding: list, source=None) -> Iterator[tuple]:
+def _usual_geometry(layer, window, sliding: list, source=None) -> Iterator[tuple]:
     """(argument, value, why the current one is odd, whether it may be tried where no map size is named (an
     einops split)): the conventions first, then what its siblings of the same kind have."""
     kind = kind_of(layer)
-    kernel, stride, padding, dilation = (_int_arg(layer, p) for p in ("kernel_size", "stride", "padding", "dilation"))
-    pairs = values(layer, ("kernel_size", "padding"), source)  # the file's other calls of its class
-    if "Pool" in kind and None not in (kernel, stride) and kernel != stride:
-        yield "stride", kernel, "differs from its kernel", True
-        yield "kernel_size", stride, "differs from its stride", True
-    if "Conv" in kind and None not in (kernel, padding) and dilation in (None, 1):
+    kernel, stride, padding = (_int_arg(layer, p, window) for p in (window.kernel, window.stride, window.padding))
+    dilation = _int_arg(layer, window.dilation, window) if window.dilation else None
+    pairs = values(layer, (window.kernel, window.padding), source)  # the file's other calls of its class
+    if window.pool and None not in (kernel, stride) and kernel != stride:
+        yield window.stride, kernel, "differs from its kernel", True
+        yield window.kernel, stride, "differs from its stride", True
+    if not window.pool and None not in (kernel, padding) and dilation in (None, 1):
         # A conv keeps the size where padding = (kernel - 1) / 2, and one of the two was the slip: the pair
         # its siblings write more often first (kernel 5 among kernels of 3, padding 2 among paddings of 1).
         edits = []
         if kernel % 2 and padding not in (0, (kernel - 1) // 2):
-            edits = [(pairs.count((2 * padding + 1, padding)), "kernel_size", 2 * padding + 1,
+            edits = [(pairs.count((2 * padding + 1, padding)), window.kernel, 2 * padding + 1,
                       f"does not match its padding {padding}"),
-                     (pairs.count((kernel, (kernel - 1) // 2)), "padding", (kernel - 1) // 2,
+                     (pairs.count((kernel, (kernel - 1) // 2)), window.padding, (kernel - 1) // 2,
                       f"does not keep the size with kernel {kernel}")]
         elif padding == 0 and kernel > 1 and stride == 1 and pairs.count((1, 0)) > pairs.count((kernel, 0)):
-            edits = [(1, "kernel_size", 1, "leaves a smaller map where its siblings' 1x1 keep the size")]
+            edits = [(1, window.kernel, 1, "leaves a smaller map where its siblings' 1x1 keep the size")]
         for _, param, value, why in sorted(edits, key=lambda edit: -edit[0]):
             yield param, value, why, True
-    if "Conv" in kind and None not in (kernel, stride, padding) and stride > 2 and (stride != kernel or padding):
+    if not window.pool and None not in (kernel, stride, padding) and stride > 2 and (stride != kernel or padding):
         # a conv downsamples by 2, or patchifies: its stride is its kernel, unpadded
-        yield "stride", 2, f"with kernel {kernel} neither halves the map nor patchifies it", True
-    for param in _GEOMETRY:
-        current = _int_arg(layer, param)
-        siblings = [_int_arg(other, param) for other in sliding if other is not layer and kind_of(other) == kind]
+        yield window.stride, 2, f"with kernel {kernel} neither halves the map nor patchifies it", True
+    for param in (window.kernel, window.stride, window.padding):
+        current = _int_arg(layer, param, window)
+        siblings = [_int_arg(other, param, window) for other in sliding if other is not layer and kind_of(other) == kind]
         # A pool's siblings are the file's other calls of its class where they say their values (a pool of
         # 4 among the file's pools of 2, not only those on this map's way); a conv's kernel, padding and
         # stride mix by design (1x1 and 3x3, a strided stem), so only the convs the map went through count
-        written = [row[0] for row in values(layer, (param,), source)] if "Pool" in kind else []
+        written = [row[0] for row in values(layer, (param,), source)] if window.pool else []
         if sum(value is not None for value in written) >= 2:
             siblings = written
         for value in {v for v in siblings if isinstance(v, int) and v != current}:
             if current is not None and siblings.count(value) * 2 > len(siblings):
                 yield param, value, f"differs from the other {kind} layers' {value}", \
-                    "Pool" in kind or param == "stride"
+                    window.pool or param == window.stride
 
 
 def _maps_wanted(finding: Finding) -> Iterator[tuple]:
@@ -146,10 +146,10 @@ def _maps_wanted(finding: Finding) -> Iterator[tuple]:
                 yield one.trace[max(parted - 1, 0):], side  # nothing shared (a bias made apart): its whole trace
 
 
-def _int_arg(layer, param: str) -> Optional[int]:
+def _int_arg(layer, param: str, window) -> Optional[int]:
     value = layer.args.get(param) if hasattr(layer, "args") else None
-    if param == "stride" and getattr(value, "value", 0) is None:
-        value = layer.args.get("kernel_size")  # a pool's stride defaults to its kernel
+    if param == window.stride and getattr(value, "value", 0) is None:
+        value = layer.args.get(window.kernel)  # a pool's stride defaults to its kernel
     dim = to_dim(value) if value is not None else None
     return D.as_int(dim) if dim is not None else None
 
@@ -165,9 +165,10 @@ def _side_after(steps: tuple, index: int, node, param: str, value: int, one_d: b
     for position in range(index, len(steps)):
         step = steps[position]
         before, after = map_size(steps[position - 1].shape, one_d), map_size(step.shape, one_d)
-        if kind_of(step.layer) in _SLIDING:
+        window = padded_window(step.layer)
+        if window is not None:
             where = step.layer.arg_locs.get(param)
-            side = _slide(step.layer, side, {param: value} if where is not None and where.node is node else {})
+            side = _slide(step.layer, window, side, {param: value} if where is not None and where.node is node else {})
             if side is None or side < 1:
                 return None
         elif after is None:
@@ -180,12 +181,16 @@ def _side_after(steps: tuple, index: int, node, param: str, value: int, one_d: b
     return last
 
 
-def _slide(layer, side: int, change: dict) -> Optional[int]:
-    args = {p: change.get(p, _int_arg(layer, p)) for p in ("kernel_size", "stride", "padding", "dilation")}
-    if args["dilation"] is None:
-        args["dilation"] = 1
-    if None in args.values() or getattr(layer.args.get("ceil_mode"), "value", False):
+def _slide(layer, window, side: int, change: dict) -> Optional[int]:
+    """The side of the map `layer` leaves of one of `side`, with the arguments in `change` instead of its own."""
+    kernel, stride, padding = (change.get(p, _int_arg(layer, p, window)) for p in (window.kernel, window.stride,
+                                                                                   window.padding))
+    dilation = change.get(window.dilation, _int_arg(layer, window.dilation, window)) if window.dilation else None
+    if dilation is None:
+        dilation = 1
+    rounds_up = window.ceil_mode is not None and getattr(layer.args.get(window.ceil_mode), "value", False)
+    if None in (kernel, stride, padding) or rounds_up:
         return None
-    sizes = (side, args["kernel_size"], args["stride"], args["padding"], args["dilation"])
-    out = pool_out(*sizes, False) if "Pool" in kind_of(layer) else conv_out(*sizes)
+    sizes = (side, kernel, stride, padding, dilation)
+    out = pool_out(*sizes, False) if window.pool else conv_out(*sizes)
     return D.as_int(out)

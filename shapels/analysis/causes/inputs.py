@@ -9,7 +9,7 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from shapels.analysis.causes.base import Cause, Source, expected_size, flatten_width, map_side, shape_text
+from shapels.analysis.causes.base import Cause, Source, expected_size, flatten_width, map_side, shape_text, window_of
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
 from shapels.codes import (
@@ -348,7 +348,9 @@ def _sizes_that_fit(finding: Finding, side: int) -> list:
     shape = source.shape if isinstance(source, Tensor) else None
     got = D.as_int(shape.dims[-1]) if shape is not None and shape.ranked and shape.rank >= 1 else None
     layer = evidence.layer if evidence is not None else None
-    kernel, padding = (_first_int(getattr(layer, "args", {}).get(p)) for p in ("kernel_size", "padding"))
+    window = window_of(layer)
+    kernel = _first_int(layer.args.get(window.kernel)) if window is not None else None
+    padding = _first_int(layer.args.get(window.padding)) if window is not None and not window.padding_mode else None
     window = max((kernel or 2) - 2 * (padding or 0), 1)
     # Halved: floors on the way make the shrinking less than proportional (a 28-pixel input leaves a 1×1
     # map where 32 leaves 2×2), so the estimate overshoots

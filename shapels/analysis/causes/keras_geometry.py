@@ -10,7 +10,8 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from shapels.analysis.causes.base import Cause, Source
+from shapels import rules
+from shapels.analysis.causes.base import Cause, Source, window_of
 from shapels.analysis.causes.fit_targets import map_the_targets_want
 from shapels.analysis.causes.sliding import calls_of, is_literal, literal_value, odd_literals, texts, values
 from shapels.analysis.findings import Finding, Fix
@@ -20,15 +21,17 @@ from shapels.symbolic import dims as D
 from shapels.values import MAX_TRACE, Layer, Tensor
 
 
-# Keras's layers that slide a window over a map, and the arguments that set the map they leave
-_SLIDING = {"Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D", "SeparableConv1D",
-            "SeparableConv2D", "DepthwiseConv1D", "DepthwiseConv2D", "Conv1DTranspose", "Conv2DTranspose",
-            "Conv3DTranspose", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "MaxPool1D", "MaxPool2D", "MaxPool3D",
-            "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "AvgPool1D", "AvgPool2D", "AvgPool3D"}
-_GEOMETRY = ("padding", "strides", "pool_size")  # a pool's: its siblings' are the convention
-# A convolution's kernel is no convention (a bottleneck mixes 1 and 3): only its padding and strides are compared
-_CONV_GEOMETRY = ("padding", "strides")
 MAX_GEOMETRY = 6  # edits tried per finding
+# Which of a Keras window layer's arguments are its kernel, strides and padding, its registry entry says
+# (rules' Window, `padding_mode`); the window layers here are those that convolve, pool or transpose.
+_SLIDES = ("conv", "pool", "transposed")
+
+
+def _compared(window) -> tuple:
+    """The arguments compared with the other window layers': a pool's padding, strides and size (its
+    siblings' are the convention); a convolution's padding and strides only, since its kernel is no
+    convention (a bottleneck mixes 1 and 3)."""
+    return (window.padding, window.stride, window.kernel) if window.pool else (window.padding, window.stride)
 
 
 def odd_branch_geometry(finding: Finding, source: Source) -> Iterator[Cause]:
@@ -46,37 +49,38 @@ def odd_branch_geometry(finding: Finding, source: Source) -> Iterator[Cause]:
     suspects, everyone, smaller = groups
     candidates = []  # (how much more the others write it than what this layer has, order, layer, param, ...)
     for order, layer in enumerate(suspects):
-        for param in _GEOMETRY if "Pool" in layer.short_kind else _CONV_GEOMETRY:
+        window = window_of(layer)
+        for param in _compared(window):
             where = layer.arg_locs.get(param)
             if where is None or param in layer.named_args or isinstance(where.node, cst.Name):
                 continue  # a name (`kernel_size`) is the caller's hyperparameter: it stays
-            if param == "strides" and _patchifies(layer):
+            if param == window.stride and _patchifies(layer, window):
                 continue  # kernel = strides tiles the map (ConvNeXt's stem): no slip of one of them
             current = source.code(where.node)
             # a literal against the literals its siblings write, an expression (`stride * 2`) against theirs
             literal = is_literal(where.node)
             written = [t for t, is_lit in _their_texts(layer, param, where, everyone, source) if is_lit == literal]
             options = {t: written.count(t) - written.count(current) for t in written if t != current}
-            if param == "padding" and current.strip("'\"").lower() == "valid":
+            if param == window.padding and current.strip("'\"").lower() == "valid":
                 options.setdefault('"same"', 1)  # the convention that keeps the size
             candidates += [(-lead, order, layer, param, where, current, text,
                             f"differs from the other window layers' {text}") for text, lead in options.items() if lead > 0]
         candidates += [(-lead, order, layer, param, where, current, text, "has sides that differ, where the file's "
                         "windows are square") for lead, param, where, current, text in _square(layer, source)]
         if id(layer) in smaller:
-            kept = _unit_strides(layer, source)
+            kept = _unit_strides(layer, window, source)
             if kept is not None:
-                candidates.append((0, order, layer, "strides", *kept, 'with padding "same" shrinks its branch\'s map, '
+                candidates.append((0, order, layer, window.stride, *kept, 'with padding "same" shrinks its branch\'s map, '
                                    "where the branches it meets keep theirs"))
-        patch = _patch_kernel(layer, source)
+        patch = _patch_kernel(layer, window, source)
         if patch is not None:
-            candidates.append((0, order, layer, "kernel_size", *patch, "differs from its strides, where the other "
+            candidates.append((0, order, layer, window.kernel, *patch, "differs from its strides, where the other "
                                "strided convolutions of its class patchify (kernel = strides)"))
-        unit = _unit_kernel(layer, source)
+        unit = _unit_kernel(layer, window, source)
         if unit is not None:
             # `padding="valid"` written out is the slip more likely than the kernel beside it: its fix first
-            rank = 0 if "padding" in layer.arg_locs else -unit[0]
-            candidates.append((rank, order, layer, "kernel_size", *unit[1:],
+            rank = 0 if window.padding in layer.arg_locs else -unit[0]
+            candidates.append((rank, order, layer, window.kernel, *unit[1:],
                                'with padding "valid" shrinks the map, where the other 1x1 convolutions keep it'))
     candidates.sort(key=lambda c: c[:2])
     candidates += _beyond_the_trace(finding, suspects, source)
@@ -87,7 +91,10 @@ def odd_branch_geometry(finding: Finding, source: Source) -> Iterator[Cause]:
                                        f"the rest expects: {finding.message}")
 
 
-_POOLS = tuple(sorted(name for name in _SLIDING if "Pool" in name))
+def _keras_windows() -> list:
+    """(qualname, Window) of the Keras window layers (aliases included), by class name."""
+    return sorted(((qualname, window) for qualname, window in rules.window_layers()
+                   if window.padding_mode and window.slides in _SLIDES), key=lambda item: item[0].rsplit(".", 1)[-1])
 
 
 def _beyond_the_trace(finding: Finding, suspects: list, source: Source) -> list:
@@ -99,8 +106,11 @@ def _beyond_the_trace(finding: Finding, suspects: list, source: Source) -> list:
         return []
     seen = {id(layer.loc.node) for layer in suspects if layer.loc is not None}
     found = []
-    for name in _POOLS:
-        for call, param, node, usual in odd_literals(source, f"keras.layers.{name}", _GEOMETRY):
+    for qualname, window in _keras_windows():
+        if not window.pool:
+            continue
+        name = qualname.rsplit(".", 1)[-1]
+        for call, param, node, usual in odd_literals(source, qualname, _compared(window)):
             if id(call) not in seen:
                 found.append((0, len(suspects), name, param, Loc(source.unit_of(call), node), source.code(node), usual,
                               f"differs from what the other {name} layers write, {usual}"))
@@ -112,18 +122,18 @@ def _square(layer: Layer, source: Source) -> Iterator[tuple]:
     kernel or pool written with two sides that differ, both above 1 (`(5, 3)`; Inception's 1x7 is meant):
     the square of either side, the side the file's windows write more often first (else the smaller: the
     re-analysis keeps the one that fits)."""
-    for param in ("kernel_size", "pool_size"):
-        where = layer.arg_locs.get(param)
-        node = where.node if where is not None else None
-        if not isinstance(node, cst.Tuple) or len(node.elements) != 2:
-            continue
-        sides = [literal_value(e.value) for e in node.elements]
-        if not all(isinstance(side, int) and side > 1 for side in sides) or sides[0] == sides[1]:
-            continue
-        written = [literal_value(call.get(p)) for name in _SLIDING for _, call in calls_of(f"keras.layers.{name}", source)
-                   for p in ("kernel_size", "pool_size") if call.get(p) is not None]
-        for side in sorted(sides, key=lambda side: (-written.count(side), side)):
-            yield written.count(side), param, where, source.code(node), f"({side}, {side})"
+    param = window_of(layer).kernel
+    where = layer.arg_locs.get(param)
+    node = where.node if where is not None else None
+    if not isinstance(node, cst.Tuple) or len(node.elements) != 2:
+        return
+    sides = [literal_value(e.value) for e in node.elements]
+    if not all(isinstance(side, int) and side > 1 for side in sides) or sides[0] == sides[1]:
+        return
+    written = [literal_value(call.get(window.kernel)) for qualname, window in _keras_windows()
+               for _, call in calls_of(qualname, source) if call.get(window.kernel) is not None]
+    for side in sorted(sides, key=lambda side: (-written.count(side), side)):
+        yield written.count(side), param, where, source.code(node), f"({side}, {side})"
 
 
 def _content(node, text: str) -> str:
@@ -139,11 +149,11 @@ def _content(node, text: str) -> str:
     return text
 
 
-def _unit_strides(layer: Layer, source: Source) -> Optional[tuple]:
+def _unit_strides(layer: Layer, window, source: Source) -> Optional[tuple]:
     """(where, the strides written, 1 written as they are) for a window with "same" padding and literal
     strides above 1: "same" says the size was to be kept (an Inception branch's pool)."""
-    where = layer.arg_locs.get("strides")
-    padding = getattr(layer.args.get("padding"), "value", None)
+    where = layer.arg_locs.get(window.stride)
+    padding = getattr(layer.args.get(window.padding), "value", None)
     if where is None or str(padding).lower() != "same":
         return None
     node = where.node
@@ -154,45 +164,45 @@ def _unit_strides(layer: Layer, source: Source) -> Optional[tuple]:
     return where, source.code(node), text
 
 
-def _patchifies(layer: Layer) -> bool:
-    kernel, strides = layer.arg_locs.get("kernel_size"), layer.arg_locs.get("strides")
-    if "Pool" in layer.short_kind or kernel is None or strides is None:
+def _patchifies(layer: Layer, window) -> bool:
+    kernel, strides = layer.arg_locs.get(window.kernel), layer.arg_locs.get(window.stride)
+    if window.pool or kernel is None or strides is None:
         return False
     value = literal_value(kernel.node)
     return isinstance(value, int) and value > 1 and value == literal_value(strides.node)
 
 
-def _patch_kernel(layer: Layer, source: Source) -> Optional[tuple]:
+def _patch_kernel(layer: Layer, window, source: Source) -> Optional[tuple]:
     """(where, the kernel written, its strides' text) for a strided "valid" convolution whose kernel is larger
     than its strides where the file's other strided calls of its class have kernel = strides (ConvNeXt's
     stem and downsampling layers): the kernel that tiles the map."""
-    where, strides = layer.arg_locs.get("kernel_size"), layer.arg_locs.get("strides")
-    if "Pool" in layer.short_kind or where is None or strides is None or not isinstance(where.node, cst.Integer):
+    where, strides = layer.arg_locs.get(window.kernel), layer.arg_locs.get(window.stride)
+    if window.pool or where is None or strides is None or not isinstance(where.node, cst.Integer):
         return None
     kernel, stride = literal_value(where.node), literal_value(strides.node)
-    padding = getattr(layer.args.get("padding"), "value", None)
+    padding = getattr(layer.args.get(window.padding), "value", None)
     if not isinstance(stride, int) or stride < 2 or kernel <= stride or str(padding).lower() != "valid":
         return None
-    others = values(layer, ("kernel_size", "strides"), source)
+    others = values(layer, (window.kernel, window.stride), source)
     if not any(isinstance(s, int) and s > 1 and k == s for k, s in others):
         return None
     return where, source.code(where.node), str(stride)
 
 
-def _unit_kernel(layer: Layer, source: Source) -> Optional[tuple]:
+def _unit_kernel(layer: Layer, window, source: Source) -> Optional[tuple]:
     """(how many more of the other calls of its class are 1x1 than like it, where, the kernel written, "1")
     for a convolution whose "valid" padding shrinks the map by its kernel at stride 1 where the others are
     mostly 1x1 (ResNet's projection shortcut written with kernel 3): the kernel that keeps the size."""
-    where = layer.arg_locs.get("kernel_size")
-    if "Pool" in layer.short_kind or where is None or isinstance(where.node, cst.Name):
+    where = layer.arg_locs.get(window.kernel)
+    if window.pool or where is None or isinstance(where.node, cst.Name):
         return None
     kernel = literal_value(where.node)
-    padding = getattr(layer.args.get("padding"), "value", None)
-    strides = layer.arg_locs.get("strides")
+    padding = getattr(layer.args.get(window.padding), "value", None)
+    strides = layer.arg_locs.get(window.stride)
     if not isinstance(kernel, int) or kernel < 2 or str(padding).lower() != "valid" or \
             strides is not None and literal_value(strides.node) != 1:
         return None
-    others = values(layer, ("kernel_size", "padding", "strides"), source)
+    others = values(layer, (window.kernel, window.padding, window.stride), source)
     lead = sum(row[0] == 1 for row in others) - others.count((kernel, "valid", 1))
     if lead <= 0:
         return None
@@ -239,7 +249,9 @@ def _window_layers(finding: Finding) -> Optional[tuple]:
 
 
 def _sliding(layer) -> bool:
-    return isinstance(layer, Layer) and layer.kind.startswith("keras.layers.") and layer.short_kind in _SLIDING
+    """A Keras window layer: one that convolves, pools or transposes a map, padded by a mode."""
+    window = window_of(layer)
+    return window is not None and window.padding_mode and window.slides in _SLIDES
 
 
 def _their_texts(layer: Layer, param: str, where: Loc, everyone: list, source: Source) -> list:

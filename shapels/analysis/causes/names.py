@@ -7,6 +7,7 @@ from typing import Iterator
 
 import libcst as cst
 
+from shapels import rules
 from shapels.analysis.causes.base import MAKES_WIDTH, Cause, Source
 from shapels.analysis.findings import Finding, Fix
 from shapels.codes import BROADCAST_MISMATCH
@@ -113,10 +114,13 @@ def _broadcast_maker(one: Tensor, other: Tensor) -> tuple:
     return None, None, None
 
 
-# Arguments that count or shape rather than size a feature dim: never a name meant for a width.
-_NOT_A_WIDTH = frozenset({"num_layers", "kernel_size", "stride", "padding", "dilation", "groups", "num_heads", "nhead",
-                          "num_groups", "dropout", "bias", "batch_first", "bidirectional", "eps", "momentum",
-                          "output_padding", "padding_idx", "max_norm", "dim", "start_dim", "end_dim"})
+# Arguments that count or shape rather than size a feature dim: never a name meant for a width. A window's
+# kernel, stride, padding and dilation are among them, named as the registry's window layers name them.
+_NOT_A_WIDTH = frozenset({"num_layers", "groups", "num_heads", "nhead", "num_groups", "dropout", "bias", "batch_first",
+                          "bidirectional", "eps", "momentum", "output_padding", "padding_idx", "max_norm", "dim",
+                          "start_dim", "end_dim"}) | frozenset(
+    name for _, window in rules.window_layers()
+    for name in (window.kernel, window.stride, window.padding, window.dilation) if name is not None)
 
 
 def _names_for(finding: Finding, source: Source, layer, param: str, loc, fits) -> Iterator[tuple]:

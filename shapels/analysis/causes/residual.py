@@ -6,7 +6,8 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from shapels.analysis.causes.base import Cause, kind_of
+from shapels import rules
+from shapels.analysis.causes.base import Cause, kind_of, padded_window, window_of
 from shapels.analysis.findings import Finding, Fix
 from shapels.codes import BROADCAST_MISMATCH, CAT_MISMATCH
 from shapels.rules.base import to_dim
@@ -72,16 +73,21 @@ def _maker(tensor: Tensor, dim: int) -> Optional[tuple]:
         kind = kind_of(step.layer)
         if kind in ("Linear", "Dense") and dim == rank - 1:
             return step.layer, "out_features" if kind == "Linear" else "units", since
-        if kind in ("Conv1d", "Conv2d", "Conv3d") and dim == rank - int(kind[4]) - 1:
-            return step.layer, "out_channels", since
-        if kind in _KERAS_CONVS and dim == _keras_channels(step.layer, rank):
-            return step.layer, "filters", since
+        window = window_of(step.layer)
+        width = _width_argument(step.layer) if window is not None else None
+        if width is None:
+            continue
+        if padded_window(step.layer) is not None and dim == rank - window.spatial - 1:
+            return step.layer, width, since  # a torch convolution's channels: dim 1 of (N, C, *map)
+        if window.padding_mode and window.slides in ("conv", "transposed") and dim == _keras_channels(step.layer, rank):
+            return step.layer, width, since
     return None
 
 
-# Keras's convolutions whose `filters` sizes the output's channels
-_KERAS_CONVS = ("Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
-                "SeparableConv1D", "SeparableConv2D")
+def _width_argument(layer) -> Optional[str]:
+    """The argument that sizes the layer's output channels (its registry entry's makes_width)."""
+    rule = rules.lookup(layer.kind)
+    return rule.makes_width if rule is not None else None
 
 
 def _keras_channels(layer, rank: int) -> int:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from shapels.codes import CONV_INPUT_RANK, CONV_IN_CHANNELS, CONV_KERNEL_TOO_LARGE, UNDEFINED_DIM
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.keras_layers.spec import (BAD_ARGUMENT, channels_built, check_rank, data_format, int_tuple, join_channels,
-                                             is_none_dim, keras_dim, keras_layer, none_dim, padding_mode, positive_int,
-                                             require_defined, split_channels)
+                                             is_none_dim, keras_dim, keras_layer, keras_window, none_dim, padding_mode,
+                                             positive_int, require_defined, split_channels)
 from shapels.rules.registry import T, ex
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
@@ -158,6 +158,7 @@ def _transpose(n: int):
 
 keras_layer(
     "Conv1D", "Convolution1D",
+    window=keras_window(1),
     init=_CONV_INIT,
     builds=channels_built,
     input_spec=True,
@@ -175,6 +176,7 @@ keras_layer(
 )(_conv(1))
 keras_layer(
     "Conv2D", "Convolution2D",
+    window=keras_window(2),
     init=_CONV_INIT,
     builds=channels_built,
     input_spec=True,
@@ -196,6 +198,7 @@ keras_layer(
 )(_conv(2))
 keras_layer(
     "Conv3D", "Convolution3D",
+    window=keras_window(3),
     init=_CONV_INIT,
     builds=channels_built,
     input_spec=True,
@@ -209,6 +212,7 @@ keras_layer(
 )(_conv(3))
 keras_layer(
     "SeparableConv1D", "SeparableConvolution1D",
+    window=keras_window(1),
     init=_SEPARABLE_INIT,
     builds=channels_built,
     input_spec=True,
@@ -220,6 +224,7 @@ keras_layer(
 )(_separable(1, depthwise=False))
 keras_layer(
     "SeparableConv2D", "SeparableConvolution2D",
+    window=keras_window(2),
     init=_SEPARABLE_INIT,
     builds=channels_built,
     input_spec=True,
@@ -231,6 +236,7 @@ keras_layer(
 )(_separable(2, depthwise=False))
 keras_layer(
     "DepthwiseConv1D",
+    window=keras_window(1),
     init=_DEPTHWISE_INIT,
     builds=channels_built,
     input_spec=True,
@@ -238,6 +244,7 @@ keras_layer(
 )(_separable(1, depthwise=True))
 keras_layer(
     "DepthwiseConv2D",
+    window=keras_window(2),
     init=_DEPTHWISE_INIT,
     builds=channels_built,
     input_spec=True,
@@ -250,6 +257,7 @@ keras_layer(
 )(_separable(2, depthwise=True))
 keras_layer(
     "Conv1DTranspose", "Convolution1DTranspose",
+    window=keras_window(1, "transposed"),
     init=_TRANSPOSE_INIT,
     builds=channels_built,
     input_spec=True,
@@ -262,6 +270,7 @@ keras_layer(
 )(_transpose(1))
 keras_layer(
     "Conv2DTranspose", "Convolution2DTranspose",
+    window=keras_window(2, "transposed"),
     init=_TRANSPOSE_INIT,
     builds=channels_built,
     input_spec=True,
@@ -276,6 +285,7 @@ keras_layer(
 )(_transpose(2))
 keras_layer(
     "Conv3DTranspose", "Convolution3DTranspose",
+    window=keras_window(3, "transposed"),
     init=_TRANSPOSE3D_INIT,
     builds=channels_built,
     input_spec=True,
@@ -306,6 +316,7 @@ def _conv_lstm(call: RuleCall):
 
 keras_layer(
     "ConvLSTM2D",
+    window=keras_window(2, "steps"),
     init="filters, kernel_size, strides=1, padding='valid', data_format=None, dilation_rate=1, activation='tanh', "
          "recurrent_activation='sigmoid', use_bias=True, kernel_initializer='glorot_uniform', "
          "recurrent_initializer='orthogonal', bias_initializer='zeros', unit_forget_bias=True, kernel_regularizer=None, "

@@ -7,6 +7,7 @@ from __future__ import annotations
 from shapels.codes import CONV_INPUT_RANK, POOL_OUTPUT_EMPTY
 from shapels.rules.base import RuleCall, Unknowable, layer_name
 from shapels.rules.keras_layers.spec import (check_rank, data_format, int_tuple, join_channels, keras_dim, keras_layer,
+                                             keras_window,
                                              split_channels)
 from shapels.rules.registry import T, ex
 from shapels.symbolic import dims as D
@@ -106,9 +107,11 @@ _POOL_EXAMPLES = {
 for _n in (1, 2, 3):
     _default = "2" if _n == 1 else str((2,) * _n)
     keras_layer(f"MaxPooling{_n}D", f"MaxPool{_n}D",
+                window=keras_window(_n, "pool"),
                 init=f"pool_size={_default}, strides=None, padding='valid', data_format=None, name=None",
                 examples=_POOL_EXAMPLES[_n])(_pool(_n, average=False))
     keras_layer(f"AveragePooling{_n}D", f"AvgPool{_n}D",
+                window=keras_window(_n, "pool"),
                 init="pool_size, strides=None, padding='valid', data_format=None, name=None",
                 examples=[ex(e.args[0], init=e.init or (2,), init_kwargs=e.init_kwargs, out=e.out, error=e.error)
                           for e in _POOL_EXAMPLES[_n]])(_pool(_n, average=True))

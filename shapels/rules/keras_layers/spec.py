@@ -15,7 +15,7 @@ import sympy
 
 from shapels.codes import CALL_MISMATCH, INPUT_SHAPE, LAYER_INPUT_RANK, UNDEFINED_DIM
 from shapels.rules.base import RuleCall, Unknowable, layer_name, on_call, to_dim
-from shapels.rules.registry import layer, lookup
+from shapels.rules.registry import Window, layer, lookup
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import Const, Layer, ListValue, Seq, Tensor
@@ -43,7 +43,7 @@ class KerasLayer:
 
 def keras_layer(*names: str, init: str = "", call: str = "inputs", examples=(), preserves_shape: bool = False,
                 builds=None, makes_width: Optional[str] = None, refuses_other_sizes: bool = True,
-                input_spec: bool = False):
+                input_spec: bool = False, window=None):
     """Register a rule for a Keras layer class. `names` are the class names under `keras.layers`
     (aliases included: MaxPool2D for MaxPooling2D); `init` its constructor's own parameters (the
     base Layer's name=, dtype=, input_shape=... are taken by **kwargs); `call` those of its call().
@@ -59,13 +59,22 @@ def keras_layer(*names: str, init: str = "", call: str = "inputs", examples=(), 
     init_spec = ", ".join(p for p in (init, "**kwargs") if p)
     call_spec = call if "training" in call else f"{call}, training=None"
     register = layer(*qualnames, init=init_spec, forward=call_spec, preserves_shape=preserves_shape, examples=examples,
-                     builds=builds, makes_width=makes_width)
+                     builds=builds, makes_width=makes_width, window=window)
 
     def wrap(fn):
         register(on_call(_matching_built_input(fn, input_spec) if builds is not None and refuses_other_sizes else fn))
         return fn
 
     return wrap
+
+
+def keras_window(spatial: int, slides: str = "conv") -> Window:
+    """A Keras window layer's Window (registry.Window): `strides`, a padding mode ("valid", "same"), and a
+    pool's `pool_size` for its kernel (its strides default to it), a convolution's `kernel_size` and
+    `dilation_rate`."""
+    if slides == "pool":
+        return Window("pool", kernel="pool_size", stride="strides", spatial=spatial, padding_mode=True)
+    return Window(slides, stride="strides", dilation="dilation_rate", spatial=spatial, padding_mode=True)
 
 
 def _matching_built_input(fn, input_spec: bool):
