@@ -78,8 +78,8 @@ def missing_input_notes(result: AnalysisResult, strict: bool = False) -> list:
     reached it with a tensor it knows and no input was configured, so nothing that depends on that
     input was checked. A class that another class of the file calls is left out: its caller is the
     one to give an input to (its note says so), and that checks both."""
-    modules = [m for m in result.modules if m.forward_span is not None]
-    called = {layer.kind for m in modules for layer in m.layers if layer.kind != m.name}
+    modules = [m for m in result.class_runs if m.forward_span is not None]
+    called = {kind for m in modules for kind in m.called if kind != m.name}
     lines = result.text.splitlines()
     notes = []
     for m in modules:

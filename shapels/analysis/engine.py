@@ -97,6 +97,21 @@ class ModuleReport:
 
 
 @dataclass
+class ClassRun:
+    """A class's (or top-level model's) primary run as `check`'s note on a class without input reads it:
+    where the class is, the shapes its inputs had and what it called. ModuleReport holds this and more (a
+    span and shape for every name and layer call, each layer's weights), which hover and `shapes` read and
+    `check` does not: building those is about a tenth of a check of a file with no driver."""
+
+    name: str
+    span: Span
+    forward_span: Optional[Span]
+    source: str  # as ModuleReport's
+    inputs: dict  # name -> Shape | None
+    called: frozenset  # the kinds of the layers and module classes its run called (LayerReport.kind)
+
+
+@dataclass
 class SyntaxProblem:
     message: str
     line: int
@@ -118,6 +133,8 @@ class AnalysisResult:
     _modules: Optional[list] = field(default=None, repr=False)
     _build_loop_names: Any = field(default=None, repr=False)
     _loop_names: Optional[list] = field(default=None, repr=False)
+    _build_class_runs: Any = field(default=None, repr=False)
+    _class_runs: Optional[list] = field(default=None, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -129,6 +146,15 @@ class AnalysisResult:
                 self._modules = self._build_modules() if self._build_modules is not None else []
                 self._build_modules = None
             return self._modules
+
+    @property
+    def class_runs(self) -> list:
+        """ClassRun of each module class and top-level model, in the order of `modules`, built on first use."""
+        with self._lock:
+            if self._class_runs is None:
+                self._class_runs = self._build_class_runs() if self._build_class_runs is not None else []
+                self._build_class_runs = None
+            return self._class_runs
 
     @property
     def loop_names(self) -> list:
@@ -227,6 +253,8 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
                                         and (s := positions.span(e.loc)) is not None]
     result._build_modules = lambda: [_module_report(info, recorder, positions) for info in table.module_classes()] + \
         [_model_report(run, positions, main.globals) for run in recorder.models]
+    result._build_class_runs = lambda: [_class_run(info, recorder, positions) for info in table.module_classes()] + \
+        [_model_run(run, positions, main.globals) for run in recorder.models]
     return result
 
 
@@ -484,12 +512,42 @@ def _module_report(info: ClassInfo, recorder: Recorder, positions: Positions) ->
 def _model_report(run: Run, positions: Positions, names: dict) -> ModuleReport:
     """A model built at the top level (a Keras Sequential or functional model), at its constructor: by the
     name the code calls it, or (built, never called) the top-level name that holds it."""
+    name, span = _model_place(run, positions, names)
+    return _run_report(name, span, span, run, positions)
+
+
+def _model_place(run: Run, positions: Positions, names: dict) -> tuple:
     span = positions.span(run.forward_loc) if run.forward_loc is not None else None
     span = span or Span(1, 0, 1, 0)
     name = run.class_name
     if not run.concrete:
         name = next((k for k, v in names.items() if v is run.instance), name)
-    return _run_report(name, span, span, run, positions)
+    return name, span
+
+
+def _class_run(info: ClassInfo, recorder: Recorder, positions: Positions) -> ClassRun:
+    """_module_report's name, spans, source and inputs, and the kinds its layers list."""
+    span = positions.node_span(info.node) or Span(1, 0, 1, 0)
+    found = info.find_forward()
+    forward_span = positions.node_span(found[1]) if found else None
+    run = _primary_run(recorder.runs.get(info.name, []))
+    if run is None:
+        return ClassRun(info.name, span, forward_span, "none", {}, frozenset())
+    return ClassRun(info.name, span, forward_span, run.source, _run_inputs(run), _run_calls(run))
+
+
+def _model_run(run: Run, positions: Positions, names: dict) -> ClassRun:
+    name, span = _model_place(run, positions, names)
+    return ClassRun(name, span, span, run.source, _run_inputs(run), _run_calls(run))
+
+
+def _run_inputs(run: Run) -> dict:
+    return {k: (v.shape if isinstance(v, Tensor) else None) for k, v in run.inputs.items()}
+
+
+def _run_calls(run: Run) -> frozenset:
+    return frozenset(event.layer.kind if isinstance(event.layer, Layer) else event.layer.info.name
+                     for event in run.layers if isinstance(event.layer, (Layer, Instance)))
 
 
 def _run_report(name: str, span: Span, forward_span: Optional[Span], run: Run, positions: Positions) -> ModuleReport:
@@ -526,8 +584,7 @@ def _run_report(name: str, span: Span, forward_span: Optional[Span], run: Run, p
             _weights(layer, call.input),
         )
         layers.append(by_layer[id(layer)])
-    inputs = {k: (v.shape if isinstance(v, Tensor) else None) for k, v in run.inputs.items()}
-    return ModuleReport(name, span, forward_span, run.source, inputs, run.output, bindings, names, layers)
+    return ModuleReport(name, span, forward_span, run.source, _run_inputs(run), run.output, bindings, names, layers)
 
 
-__all__ = ["AnalysisResult", "Binding", "LayerReport", "ModuleReport", "Options", "analyze", "from_python"]
+__all__ = ["AnalysisResult", "Binding", "ClassRun", "LayerReport", "ModuleReport", "Options", "analyze", "from_python"]
