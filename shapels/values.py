@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-import sympy
-
+from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 
 
@@ -77,14 +76,14 @@ class Tensor(Value):
 
 @dataclass(frozen=True, eq=False)
 class Number(Value):
-    """An int (a sympy integer expression, possibly symbolic) or a float."""
+    """An int (a Python int when known, a sympy integer expression when symbolic) or a float."""
 
     value: Any
     trace: tuple = ()
 
     @property
     def is_int(self) -> bool:
-        return isinstance(self.value, sympy.Expr) and self.value.is_integer is True
+        return D.is_integer_valued(self.value)
 
 
 @dataclass(frozen=True, eq=False)

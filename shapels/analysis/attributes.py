@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
-import sympy
-
 from shapels.analysis import argparse_values, data_values, enums, keras_models, processes
 from shapels.analysis.env import join_all
 from shapels.analysis.frame import Frame
@@ -156,7 +154,7 @@ def tensor_attribute(tensor: Tensor, name: str) -> Value:
             return UNKNOWN
         return Seq(tuple(Number(d) for d in shape.dims))
     if name == "ndim":
-        return Number(sympy.Integer(shape.rank)) if shape.ranked else UNKNOWN
+        return Number(int(shape.rank)) if shape.ranked else UNKNOWN
     if name == "T" and shape.ranked:
         return Tensor(Shape.of(reversed(shape.dims)), tensor.trace)
     if name in ("mT", "mH") and len(shape.dims) >= 2:

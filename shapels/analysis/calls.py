@@ -12,8 +12,6 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, Optional
 
 import libcst as cst
-import sympy
-
 from shapels import rules as rule_registry
 from shapels.analysis import (argparse_values, containers, data_values, dtypes, enums, keras_models, library,
                              processes, report, tensor_values)
@@ -589,7 +587,7 @@ def to_value(output: Any, trace: tuple, label: str, loc, preserves: bool, after_
     if isinstance(output, (tuple, list)):
         items = tuple(to_value(o, trace, label, loc, preserves, after_error, layer) for o in output)
         return Seq(items) if isinstance(output, tuple) else ListValue(list(items))
-    if isinstance(output, (int, sympy.Expr)):
+    if isinstance(output, int) or D.is_expr(output):
         return Number(D.const(output))
     if isinstance(output, (bool, str, float)) or output is None:
         return from_python(output)

@@ -29,8 +29,6 @@ import weakref
 from typing import TYPE_CHECKING, Callable, Optional
 
 import libcst as cst
-import sympy
-
 from shapels.analysis.objects import Instance, UserFunction
 from shapels.analysis.python_values import MISSING_VALUE, plain
 from shapels.rules import vision_data as V
@@ -52,7 +50,7 @@ class DatasetValue(Value):
     """A map-style dataset whose samples have a known structure, and its length (None: not known)."""
 
     sample: Value  # UNKNOWN: samples default_collate cannot batch (a PIL image) or not known
-    length: Optional[sympy.Expr]
+    length: Optional[D.Dim]
     attributes: dict = field(default_factory=dict)  # what the dataset holds: MNIST's `.data`, `.targets`
 
 
@@ -89,19 +87,19 @@ def user_dataset(interp: Interp, dataset: Instance, frame) -> Value:
     getitem, length = dataset.info.find_method("__getitem__"), dataset.info.find_method("__len__")
     if getitem is None:
         return UNKNOWN
-    sample = interp.invoke(UserFunction(getitem[1], getitem[0]), [Number(sympy.Integer(0))], {}, frame,
+    sample = interp.invoke(UserFunction(getitem[1], getitem[0]), [Number(0)], {}, frame,
                            receiver=dataset)
     size = interp.invoke(UserFunction(length[1], length[0]), [], {}, frame, receiver=dataset) if length else None
     return DatasetValue(sample, to_dim(size) if isinstance(size, Number) else None)
 
 
-def batch_symbols(interp) -> Callable[[], sympy.Symbol]:
+def batch_symbols(interp) -> Callable[[], D.Dim]:
     """Names for the batch dims of loaders over datasets of unknown length, one per loader of this
     analysis: `batch`, `batch2`, ... A named dim, not an unknown one: it is some size of at least 1, so
     `65025*batch` is surely not 255 (a fresh unknown decides nothing)."""
     made = _BATCHES.setdefault(interp, [])
 
-    def new() -> sympy.Symbol:
+    def new() -> D.Dim:
         made.append(None)
         return D.symbol("batch" if len(made) == 1 else f"batch{len(made)}")
     return new
@@ -126,7 +124,7 @@ def data_loader(args: list, kwargs: dict, loc=None, batch_symbol: Optional[Calla
     for custom in ("sampler", "batch_sampler", "collate_fn"):
         if custom in bound and not _is_none(bound[custom]):
             return UNKNOWN  # another batching or collate than torch's default
-    batch_size = bound.get("batch_size", Number(sympy.Integer(1)))
+    batch_size = bound.get("batch_size", Number(1))
     if _is_none(batch_size):
         return LoaderValue(dataset.sample, _nonempty(dataset.length))  # no batching: samples one by one
     size = to_dim(batch_size) if isinstance(batch_size, Number) else None
@@ -191,7 +189,7 @@ def data_span(args: list, kwargs: dict, node) -> Value:
     if start is None or step is None or step < 1 or ints[stop_at] is not None or \
             not isinstance(args[stop_at], Number) or not _reads_a_size(node.args[stop_at].value):
         return UNKNOWN
-    return LoaderValue(Number(sympy.Integer(start) + step * (D.fresh("k") - 1)), None)
+    return LoaderValue(Number(int(start) + step * (D.fresh("k") - 1)), None)
 
 
 def _reads_a_size(expr: cst.BaseExpression) -> bool:
@@ -226,7 +224,7 @@ def _nonempty(length) -> Optional[bool]:
         return None
     n = D.as_int(length)
     if n is None:
-        return True if D.eq(length, sympy.Integer(0)) is False else None
+        return True if D.eq(length, 0) is False else None
     return n > 0
 
 
@@ -303,10 +301,10 @@ def vision_dataset(qualname: str, args: list, kwargs: dict, loc=None) -> Value:
         bound = _bind(V.FAKE_DATA_PARAMS, args, kwargs)
         if bound is None:
             return UNKNOWN
-        size = _plain(bound.get("size", Number(sympy.Integer(1000))))
-        image_size = _plain(bound.get("image_size", Seq(tuple(Number(sympy.Integer(n)) for n in (3, 224, 224)))))
+        size = _plain(bound.get("size", Number(1000)))
+        image_size = _plain(bound.get("image_size", Seq(tuple(Number(int(n)) for n in (3, 224, 224)))))
         image = V.dataset_image(qualname, image_size if isinstance(image_size, tuple) else None)
-        length = sympy.Integer(size) if isinstance(size, int) and size >= 0 else None
+        length = int(size) if isinstance(size, int) and size >= 0 else None
     else:
         facts = V.DATASETS.get(qualname)
         params = V.IMAGE_FOLDER_PARAMS if qualname.endswith("ImageFolder") else V.DATASET_PARAMS
@@ -315,7 +313,7 @@ def vision_dataset(qualname: str, args: list, kwargs: dict, loc=None) -> Value:
             return UNKNOWN
         image = V.dataset_image(qualname)
         train = _plain(bound.get("train", Const(True)))
-        length = sympy.Integer(facts.length[0 if train else 1]) if facts.length and isinstance(train, bool) else None
+        length = int(facts.length[0 if train else 1]) if facts.length and isinstance(train, bool) else None
     held = _held_tensors(qualname, image, length)
     transform = bound.get("transform")
     if transform is None or isinstance(transform, Const) and transform.value is None:
@@ -405,7 +403,7 @@ def random_int(args: list, kwargs: dict) -> Value:
     low = D.as_int(to_dim(args[0])) if len(args) == 2 and not kwargs and isinstance(args[0], Number) else None
     if low is None or not isinstance(args[1], Number):
         return UNKNOWN
-    return Number(sympy.Integer(low) + D.fresh("r") - 1)
+    return Number(int(low) + D.fresh("r") - 1)
 
 
 def numpy_nonzero(args: list, kwargs: dict) -> Value:

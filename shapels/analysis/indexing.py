@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
-import sympy
-
 from shapels.analysis import dtypes, report, tensor_values
 from shapels.analysis.containers import OPEN_DICTS
 from shapels.analysis.env import join_all
@@ -217,7 +215,7 @@ def tensor_index(shape: Shape, key: Value) -> Optional[Shape]:
     dims = iter(shape.dims)
     for k in keys:
         if isinstance(k, Const) and k.value is None:
-            out.append(sympy.Integer(1))
+            out.append(1)
             continue
         size = next(dims)
         if isinstance(k, Number):
@@ -266,7 +264,7 @@ def integer_array_index(shape: Shape, key: Value) -> Optional[Shape]:
     dims = iter(shape.dims)
     for kind in kinds:
         if kind[0] == "new":
-            out.append(sympy.Integer(1))
+            out.append(1)
             continue
         size = next(dims)
         if kind[0] == "slice":
@@ -316,13 +314,13 @@ def _list_index(items: ListValue, nested: bool) -> Optional[tuple]:
         return None
     if all(isinstance(i, Number) and not isinstance(i.value, float) and D.as_int(i.value) is not None
            for i in items.items):
-        return [sympy.Integer(len(items.items))], [D.as_int(i.value) for i in items.items]
+        return [int(len(items.items))], [D.as_int(i.value) for i in items.items]
     if not nested or not all(isinstance(i, ListValue) for i in items.items):
         return None
     inner = [_list_index(i, nested=True) for i in items.items]
     if any(i is None for i in inner) or any(i[0] != inner[0][0] for i in inner):
         return None
-    return [sympy.Integer(len(inner))] + inner[0][0], [v for i in inner for v in i[1]]
+    return [int(len(inner))] + inner[0][0], [v for i in inner for v in i[1]]
 
 
 def _broadcast_all(shapes: list) -> Optional[list]:
@@ -330,8 +328,8 @@ def _broadcast_all(shapes: list) -> Optional[list]:
     out: list = []
     for dims in shapes:
         n = max(len(out), len(dims))
-        a = [sympy.Integer(1)] * (n - len(out)) + out
-        b = [sympy.Integer(1)] * (n - len(dims)) + list(dims)
+        a = [1] * (n - len(out)) + out
+        b = [1] * (n - len(dims)) + list(dims)
         merged = []
         for x, y in zip(a, b):
             if D.eq(x, y) is True or D.eq(y, 1) is True:
@@ -349,7 +347,7 @@ def _is_full(key: Value) -> bool:
                                                for p in (key.start, key.stop, key.step))
 
 
-def _slice_length(key: SliceValue, size) -> sympy.Expr:
+def _slice_length(key: SliceValue, size) -> D.Dim:
     full = all(isinstance(p, Const) and p.value is None for p in (key.start, key.stop, key.step))
     if full:
         return size
@@ -359,4 +357,4 @@ def _slice_length(key: SliceValue, size) -> sympy.Expr:
     bounds = _slice_bounds(key, n)
     if bounds is None:
         return D.fresh("?")
-    return sympy.Integer(len(range(*bounds)))
+    return int(len(range(*bounds)))

@@ -12,8 +12,6 @@ import re
 from typing import Optional
 
 import libcst as cst
-import sympy
-
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 
@@ -41,7 +39,7 @@ def parse_dims(spec) -> Optional[Shape]:
             value = int(token)
             if value < 0:
                 return None
-            dims.append(sympy.Integer(value))
+            dims.append(int(value))
         elif re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", token):
             dims.append(D.fresh("?") if token == "_" else D.symbol(token))
         else:

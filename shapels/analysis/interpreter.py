@@ -15,8 +15,6 @@ import sys
 from typing import Optional
 
 import libcst as cst
-import sympy
-
 from shapels.analysis import (argparse_values, attributes, calls, containers, indexing, membership, operators, report,
                               tensor_values)
 from shapels.analysis.argument_asserts import arguments_read, call_holding, lift_to_authors, parameters_read
@@ -1157,7 +1155,7 @@ def _eval_unknown(interp: Interpreter, node, frame: Frame) -> Value:
 # immutable, so one per spelling is shared.
 @functools.lru_cache(maxsize=4096)
 def _integer_literal(text: str) -> Number:
-    return Number(sympy.Integer(int(text.replace("_", ""), 0)))
+    return Number(int(text.replace("_", ""), 0))
 
 
 MAX_CACHED_LITERAL = 80

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
 import libcst as cst
-import sympy
-
 from shapels.analysis.objects import Instance, UserFunction
 from shapels.analysis.positions import Loc
 from shapels.analysis.recorder import Run
@@ -251,7 +249,7 @@ def _forward(interp: Interp, model: KerasModel, data: Value, frame: Frame, node)
         if not (isinstance(standard, Tensor) and standard.shape.ranked and expected.shape.ranked):
             return _unknown_like(model.outputs), {}
         for want, got in zip(expected.shape.dims, standard.shape.dims):
-            if is_none_dim(want) and isinstance(want, sympy.Symbol):
+            if is_none_dim(want) and D.is_symbol(want):
                 substitution[want] = got
             elif D.eq(want, got) is not True:
                 # data the Input does not fix and Keras still runs (a last axis of 1): the graph built for the
@@ -299,7 +297,7 @@ def _pair_inputs(inputs: Value, data: Value) -> Optional[list]:
 def _with_sizes(shape: Shape, substitution: dict) -> Shape:
     if not shape.ranked or not substitution:
         return shape
-    return Shape.of([D.const(d).xreplace(substitution) for d in shape.dims])
+    return Shape.of([D.substitute(d, substitution) for d in shape.dims])
 
 
 def _substituted(value: Value, substitution: dict, loc: Loc, label: str) -> Value:

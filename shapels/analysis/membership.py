@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import sympy
-
 from shapels.analysis.library_names import canonical
 from shapels.analysis.objects import ClassRef, EnumMember, UserFunction
 from shapels.rules import registry as rule_registry
@@ -121,7 +119,7 @@ def iteration(value: SetValue) -> Optional[list]:
     ints = [D.as_int(i.value) if isinstance(i, Number) and not isinstance(i.value, float) else None for i in value.items]
     if any(v is None for v in ints):
         return None
-    return [Number(sympy.Integer(v)) for v in set(ints)]
+    return [Number(int(v)) for v in set(ints)]
 
 
 __all__ = ["contains", "enum_equal", "enum_identical", "iteration", "make_set", "same"]

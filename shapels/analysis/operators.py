@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import sympy
-
 from shapels import rules as rule_registry
 from shapels.analysis import calls
 from shapels.analysis.containers import sequence_container
@@ -99,13 +97,18 @@ def number_op(op: str, left: Number, right: Number) -> Value:
         if isinstance(a, float) or isinstance(b, float):
             if D.as_int(a) is None and not isinstance(a, float) or D.as_int(b) is None and not isinstance(b, float):
                 # symbolic with a float, e.g. (C // h) ** -0.5: still a number (a scale), not unknown
-                return Number(fn(sympy.sympify(a), sympy.sympify(b))) if op != "FloorDivide" else UNKNOWN
+                return Number(fn(D.expr(a), D.expr(b))) if op != "FloorDivide" else UNKNOWN
             return Number(float(fn(float(a), float(b)))) if op != "FloorDivide" else Number(float(a) // float(b))
         if op in ("FloorDivide", "Modulo", "Divide") and D.eq(b, 0) is True:
             return UNKNOWN
+        if D.is_concrete(a) and D.is_concrete(b):
+            a, b = D.as_int(a), D.as_int(b)
+            if op == "Divide":
+                return Number(a / b)  # true division of two ints: the float Python computes
+            return Number(int(fn(a, b)))
         if op == "Divide":
-            result = a / b
+            result = D.expr(a) / D.expr(b)
             return Number(float(result)) if result.is_Number else Number(result)
-        return Number(sympy.Integer(fn(int(a), int(b)))) if a.is_Integer and b.is_Integer else Number(fn(a, b))
+        return Number(fn(a, b))
     except (TypeError, ValueError, ZeroDivisionError, OverflowError, ArithmeticError):
         return UNKNOWN

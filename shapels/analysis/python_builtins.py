@@ -8,8 +8,6 @@ import numbers
 from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
-import sympy
-
 from shapels.analysis import argparse_values, membership
 from shapels.analysis.attribute_writes import MODULE_ATTRIBUTES, may_be_written
 from shapels.analysis.attributes import get_attribute
@@ -101,11 +99,11 @@ def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Fra
             return Number(d) if d is not None else UNKNOWN
         if isinstance(args[0], SetValue):
             sized = args[0].sized and not args[0].uncertain
-            return Number(sympy.Integer(len(args[0].items))) if sized else UNKNOWN
+            return Number(int(len(args[0].items))) if sized else UNKNOWN
         if isinstance(args[0], Const) and isinstance(args[0].value, str):
-            return Number(sympy.Integer(len(args[0].value)))
+            return Number(int(len(args[0].value)))
         items = iterate(args[0])
-        return Number(sympy.Integer(len(items))) if items is not None else UNKNOWN
+        return Number(int(len(items))) if items is not None else UNKNOWN
     if name in ("any", "all") and len(args) == 1 and not kwargs:
         items = iterate(args[0])
         if items is None:
@@ -134,7 +132,7 @@ def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Fra
         return dict_from(args, kwargs)
     if name == "enumerate" and args:
         items = iterate(args[0])
-        return ListValue([Seq((Number(sympy.Integer(i)), v)) for i, v in enumerate(items)]) if items is not None else UNKNOWN
+        return ListValue([Seq((Number(int(i)), v)) for i, v in enumerate(items)]) if items is not None else UNKNOWN
     if name == "zip":
         seqs = [iterate(a) for a in args]
         if any(s is None for s in seqs):
@@ -158,8 +156,12 @@ def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Fra
     if name == "int" and len(args) == 1 and isinstance(args[0], Number):
         v = args[0].value
         if isinstance(v, float):
-            return Number(sympy.Integer(int(v)))
-        return Number(sympy.floor(v) if not v.is_integer else v)
+            return Number(int(v))
+        if D.is_integer_valued(v):
+            return Number(D.const(v))
+        import sympy  # a symbolic non-integer (a quotient): sympy is loaded already
+
+        return Number(D.const(sympy.floor(v)))
     if name in ("int", "float") and len(args) == 1 and isinstance(args[0], Const) \
             and isinstance(args[0].value, (str, bool)) and len(str(args[0].value)) <= 100:
         try:
@@ -179,7 +181,7 @@ def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Fra
         values = [plain(i) for i in items]
         if MISSING_VALUE in values:  # symbolic: only a sum of ints stays exact
             if name == "sum" and not any(isinstance(i.value, float) for i in items):
-                return Number(sympy.Add(*[i.value for i in items]))
+                return Number(D.dim_sum([i.value for i in items]))
             return UNKNOWN
         return python_number({"min": min, "max": max, "sum": sum}[name](values))
     if name == "round" and args and isinstance(args[0], Number):
@@ -267,7 +269,7 @@ def tensor_sum(interp: Interp, args: list, frame: Frame, node) -> Optional[Value
     items = iterate(args[0])
     if not items or len(items) > 256 or not any(isinstance(i, Tensor) for i in items):
         return None
-    total = args[1] if len(args) == 2 else Number(sympy.Integer(0))
+    total = args[1] if len(args) == 2 else Number(0)
     for item in items:
         total = interp.binary("Add", total, item, frame, node)
     return total
@@ -430,7 +432,7 @@ def numpy_sequence(qualname: str, args: list, kwargs: dict) -> Value:
     if MISSING_VALUE in values[2:3] or not values:
         return UNKNOWN
     if qualname == "numpy.linspace":
-        count = values[2] if len(values) > 2 else plain(kwargs.get("num", Number(sympy.Integer(50))))
+        count = values[2] if len(values) > 2 else plain(kwargs.get("num", Number(50)))
         if not isinstance(count, int) or count < 0 or count > 4096:
             return UNKNOWN
         if MISSING_VALUE in values[:2]:
@@ -441,7 +443,7 @@ def numpy_sequence(qualname: str, args: list, kwargs: dict) -> Value:
     if MISSING_VALUE in values or not all(isinstance(v, (int, float)) for v in values):
         return UNKNOWN
     items = list(range(*values)) if all(isinstance(v, numbers.Integral) for v in values) else None
-    return ListValue([Number(sympy.Integer(i)) for i in items]) if items is not None and len(items) <= 4096 else UNKNOWN
+    return ListValue([Number(int(i)) for i in items]) if items is not None and len(items) <= 4096 else UNKNOWN
 
 
 def repeated(item: Value, times: Value) -> Value:

@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-import sympy
 
 from shapels.rules.base import from_python
 from shapels.symbolic import dims as D
@@ -23,7 +22,7 @@ class RangeValue(Value):
         r = range(self.start, self.stop, self.step)
         if len(r) > 4096:
             return None
-        return [Number(sympy.Integer(i)) for i in r]
+        return [Number(int(i)) for i in r]
 
 
 @dataclass(eq=False)
@@ -71,7 +70,7 @@ def library_constant(qualname: str) -> Optional[Value]:
 def python_number(value) -> Value:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return UNKNOWN
-    return Number(sympy.Integer(value)) if isinstance(value, int) else Number(float(value))
+    return Number(int(value)) if isinstance(value, int) else Number(float(value))
 
 
 def plain(value: Value):

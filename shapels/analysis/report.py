@@ -7,8 +7,6 @@ import re
 from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
-import sympy
-
 from shapels.analysis.findings import EARLIER_ERROR, Evidence, Finding, Fix, Related
 from shapels.analysis.positions import Loc
 from shapels.codes import ASSERT_FAILS, SHAPE_CONDITION, TENSOR_INDEX, UNPACK_MISMATCH, VIEW_STRIDE
@@ -306,15 +304,15 @@ def render_fix(value, loc) -> Optional[str]:
         parts = [render_fix(v, loc) for v in value]
         return None if any(p is None for p in parts) else "(" + ", ".join(parts) + ")"
     value = D.const(value)
-    if value.is_Integer:
-        return str(int(value))
+    if D.is_concrete(value):
+        return str(D.as_int(value))
     unit = loc.unit if loc is not None else None
     params = set()
     if isinstance(unit, cst.FunctionDef):
         p = unit.params
         params = {x.name.value for x in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)}
-    names = {s.name for s in value.free_symbols}
-    if any(isinstance(s, sympy.Dummy) for s in value.free_symbols) or not names <= params:
+    names = {s.name for s in D.free_symbols(value)}
+    if D.has_unknown(value) or not names <= params:
         return None
     text = D.show(value)
     return text if _python_over(text, params) else None

@@ -10,8 +10,6 @@ import operator
 from typing import Optional
 
 import libcst as cst
-import sympy
-
 from shapels.analysis import membership
 from shapels.analysis.data_values import TransformValue
 from shapels.analysis.env import unanimous
@@ -146,13 +144,15 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
         if op == "NotEqual":
             v = D.eq(a, b) if not isinstance(a, float) else a == b
             return None if v is None else not v
-        if isinstance(a, sympy.Integer) and isinstance(b, sympy.Integer):
-            a, b = int(a), int(b)
+        if D.is_concrete(a) and D.is_concrete(b):
+            a, b = D.as_int(a), D.as_int(b)
         if isinstance(a, (int, float)) and isinstance(b, (int, float)):
             order = _ORDER.get(op)
             if order is None or a != a or b != b:  # NaN: sympy refuses to order it, and so do we
                 return None
             return order(a, b)
+        import sympy  # a symbolic operand: sympy is loaded already
+
         try:
             rel = {"LessThan": sympy.Lt, "LessThanEqual": sympy.Le, "GreaterThan": sympy.Gt,
                    "GreaterThanEqual": sympy.Ge}[op](a, b)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import sympy
-
 from shapels.analysis.containers import build_container
 from shapels.analysis.python_values import plain
 from shapels.rules import vision_models as M
@@ -50,4 +48,4 @@ def _value(v) -> Value:
         return Const(v)
     if isinstance(v, tuple):
         return Seq(tuple(_value(i) for i in v))
-    return Number(sympy.Integer(v))
+    return Number(int(v))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-import sympy
-
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import shape_text
@@ -30,8 +28,7 @@ def value_type(value: Any, keras_file: bool = False) -> str:
 
 
 def is_keras(tensor: Tensor) -> bool:
-    open_size = tensor.shape.ranked and any(
-        isinstance(s, sympy.Dummy) and s.name == D.OPEN for d in tensor.shape.dims for s in D.const(d).free_symbols)
+    open_size = tensor.shape.ranked and any(D.depends_on_open(d) for d in tensor.shape.dims)
     return open_size or any(isinstance(step.layer, Layer) and step.layer.kind.startswith("keras.") for step in tensor.trace)
 
 
@@ -45,7 +42,7 @@ def value_text(value: Any, depth: int = 0) -> str:
         return shape_text(value)
     if isinstance(value, Number):
         v = value.value
-        return D.show(v) if isinstance(v, sympy.Expr) and v.is_integer else str(v)
+        return D.show(v) if D.is_integer_valued(v) else str(v)
     if isinstance(value, Const):
         return repr(value.value)
     if isinstance(value, Seq):

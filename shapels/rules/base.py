@@ -12,7 +12,6 @@ import ast as _ast
 from dataclasses import dataclass
 from typing import Any, NoReturn, Optional, Sequence
 
-import sympy
 
 from shapels.codes import INPUT_DTYPE, Code
 from shapels.symbolic import dims as D
@@ -156,15 +155,15 @@ class Signature:
 
 
 def from_python(value: Any) -> Value:
-    """A python literal as a Value (ints become sympy integers)."""
+    """A python literal as a Value (ints become Numbers)."""
     if isinstance(value, Value):
         return value
     if isinstance(value, bool) or value is None or isinstance(value, str) or value is Ellipsis:
         return Const(value)
     if isinstance(value, int):
-        return Number(sympy.Integer(value))
-    if isinstance(value, sympy.Expr):
-        return Number(value)
+        return Number(int(value))
+    if D.is_expr(value):
+        return Number(D.const(value))
     if isinstance(value, float):
         return Number(value)
     if isinstance(value, (tuple, list)):
@@ -229,13 +228,13 @@ class RuleCall:
         v = self._raw(name)
         return v.shape if isinstance(v, Tensor) else None
 
-    def dim(self, name: str) -> sympy.Expr:
+    def dim(self, name: str) -> D.Dim:
         d = to_dim(self._raw(name))
         if d is None:
             raise Unknowable(name)
         return d
 
-    def dim_or_none(self, name: str) -> Optional[sympy.Expr]:
+    def dim_or_none(self, name: str) -> Optional[D.Dim]:
         return to_dim(self._raw(name))
 
     def dims(self, name: str, n: Optional[int] = None) -> tuple:
@@ -276,8 +275,8 @@ class RuleCall:
         v = self._raw(name)
         if isinstance(v, Const) and isinstance(v.value, bool):
             return v.value
-        if isinstance(v, Number) and isinstance(v.value, sympy.Expr) and v.value.is_Integer:
-            return bool(int(v.value))
+        if isinstance(v, Number) and D.as_int(v.value) is not None:
+            return bool(D.as_int(v.value))
         if isinstance(v, Const) and v.value is None:
             return False
         return None
@@ -296,8 +295,8 @@ class RuleCall:
         if isinstance(v, Number):
             if isinstance(v.value, float):
                 return v.value
-            if isinstance(v.value, sympy.Expr) and v.value.is_Integer:
-                return int(v.value)
+            if D.as_int(v.value) is not None:
+                return D.as_int(v.value)
         raise Unknowable(name)
 
     # -- checking ------------------------------------------------------------------------------
@@ -331,16 +330,16 @@ class RuleCall:
         raise ShapeError(code, message, **kw)
 
 
-def to_dim(v: Value) -> Optional[sympy.Expr]:
+def to_dim(v: Value) -> Optional[D.Dim]:
     """An integer value as a Dim, else None (bools count as ints, as in Python)."""
-    if isinstance(v, Number) and isinstance(v.value, sympy.Expr) and v.value.is_integer:
-        return v.value
+    if isinstance(v, Number) and D.is_integer_valued(v.value):
+        return D.const(v.value)
     if isinstance(v, Const) and isinstance(v.value, bool):
-        return sympy.Integer(int(v.value))
+        return int(v.value)
     return None
 
 
-def to_dim_signed(v: Value) -> Optional[sympy.Expr]:
+def to_dim_signed(v: Value) -> Optional[D.Dim]:
     return to_dim(v)
 
 

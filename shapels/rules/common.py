@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from typing import Optional
 
-import sympy
-
 from shapels.codes import CONV_INPUT_RANK, DIM_OUT_OF_RANGE
 from shapels.rules.base import RuleCall, ShapeError, Unknowable
 from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 
 
-def conv_out(size, kernel, stride, padding, dilation) -> sympy.Expr:
+def conv_out(size, kernel, stride, padding, dilation) -> D.Dim:
     """floor((L + 2p - d(k-1) - 1) / s) + 1, as torch computes it (in ints when all are known: each
     sympy operation costs a microsecond or two, and a model has hundreds of convs)."""
     known = [D.as_int(v) for v in (size, kernel, stride, padding, dilation)]
     if None not in known and known[2] > 0:
         L, k, s, p, d = known
-        return sympy.Integer((L + 2 * p - d * (k - 1) - 1) // s + 1)
+        return (L + 2 * p - d * (k - 1) - 1) // s + 1
     return D.floordiv(size + 2 * padding - dilation * (kernel - 1) - 1, stride) + 1
 
 
-def pool_out(size, kernel, stride, padding, dilation, ceil_mode: bool) -> sympy.Expr:
+def pool_out(size, kernel, stride, padding, dilation, ceil_mode: bool) -> D.Dim:
     numerator = size + 2 * padding - dilation * (kernel - 1) - 1
     if not ceil_mode:
         return D.floordiv(numerator, stride) + 1
@@ -34,10 +32,10 @@ def pool_out(size, kernel, stride, padding, dilation, ceil_mode: bool) -> sympy.
     # The last window must start inside the input or the left padding (torch's pooling_output_shape).
     if (out - 1) * s >= L + p:
         out -= 1
-    return sympy.Integer(out)
+    return out
 
 
-def conv_transpose_out(size, kernel, stride, padding, dilation, output_padding) -> sympy.Expr:
+def conv_transpose_out(size, kernel, stride, padding, dilation, output_padding) -> D.Dim:
     return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
 
 
@@ -59,7 +57,7 @@ def normalize_dim(call: RuleCall, dim, rank: Optional[int], *, param: str = "dim
     return d % max(rank, 1)
 
 
-def numel(shape: Shape) -> Optional[sympy.Expr]:
+def numel(shape: Shape) -> Optional[D.Dim]:
     return D.dim_product(shape.dims) if shape.ranked else None
 
 

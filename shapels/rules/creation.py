@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import sympy
-
 from shapels.codes import CALL_MISMATCH
 from shapels.rules.base import RuleCall, Unknowable, to_dim
 from shapels.rules.registry import T, ex, function
@@ -126,7 +124,7 @@ def randint(call: RuleCall):
     elif args:
         raise Unknowable("args")
     if isinstance(low, Const) and low.value is None:
-        low = Number(sympy.Integer(0))
+        low = Number(0)
     if not isinstance(size, (Seq, ListValue)):
         raise Unknowable("size")
     lo, hi = _int_value(low), _int_value(high)
@@ -184,7 +182,7 @@ def from_data(call: RuleCall, value) -> Shape:
                   param="data")
     if dims is None:
         raise Unknowable("data")
-    return Shape.of(sympy.Integer(d) for d in dims)
+    return Shape.of(int(d) for d in dims)
 
 
 @function(
@@ -241,8 +239,8 @@ def _scalar(call: RuleCall, name: str):
     if isinstance(v, Number):
         if isinstance(v.value, float):
             return v.value
-        if isinstance(v.value, sympy.Expr) and v.value.is_integer:
-            return int(v.value) if v.value.is_Integer else v.value
+        if D.is_integer_valued(v.value):
+            return D.const(v.value)
     if isinstance(v, Const) and isinstance(v.value, bool):
         return int(v.value)
     return None
@@ -308,7 +306,7 @@ def arange(call: RuleCall):
             return Shape.of([-(-(end - start) // step)])
         return Shape.of([math.ceil((end - start) / step)])  # torch computes it in double precision
     if step == 1 and not isinstance(start, float) and not isinstance(end, float):
-        return Shape.of([sympy.sympify(end) - start])
+        return Shape.of([D.expr(end) - start])
     raise Unknowable("step")
 
 

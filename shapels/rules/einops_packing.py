@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import keyword
 
-import sympy
-
 from shapels.codes import CAT_MISMATCH, OP_INPUT_SHAPE
 from shapels.rules.base import RuleCall, Unknowable, to_dim
 from shapels.rules.registry import T, ex, function
@@ -83,9 +81,9 @@ def pack(call: RuleCall):
                 call.fail(CAT_MISMATCH, f"einops.pack: the tensors differ outside the packed axis: "
                                         f"{shapes[0].show()} and {shapes[i].show()}", input_name="tensors")
         kept.append(first if all(D.eq(first, s) is True for s in sizes) else D.fresh("?"))
-    packed = sympy.Integer(0)
+    packed = 0
     for star in stars:
-        count = sympy.Integer(1)
+        count = 1
         for d in star:
             count *= d
         packed += count
@@ -112,8 +110,8 @@ def _packed_shapes(call: RuleCall) -> list:
     return out
 
 
-def _product(dims) -> sympy.Expr:
-    out = sympy.Integer(1)
+def _product(dims) -> D.Dim:
+    out = 1
     for d in dims:
         out *= d
     return out
@@ -148,7 +146,7 @@ def unpack(call: RuleCall):
     open_shapes = [i for i, dims in enumerate(wanted) if any(D.eq(d, -1) is True for d in dims)]
     if len(open_shapes) > 1 or any(sum(1 for d in wanted[i] if D.eq(d, -1) is True) > 1 for i in open_shapes):
         raise Unknowable("packed_shapes")  # einops (or torch's reshape) cannot infer two lengths: not a shape error
-    known = sum((_product(dims) for i, dims in enumerate(wanted) if i not in open_shapes), sympy.Integer(0))
+    known = sum((_product(dims) for i, dims in enumerate(wanted) if i not in open_shapes), 0)
     message = (f"einops.unpack: the packed axis of {D.show(size)} in {shape.show()} cannot be split into "
                f"{[tuple(D.show(d) for d in dims) for dims in wanted]}")
     if not open_shapes:
@@ -165,5 +163,5 @@ def unpack(call: RuleCall):
         raise Unknowable("packed_shapes")  # -1 of nothing: torch's reshape decides (fine alone, ambiguous beside dims)
     if left < 0 or left % step:
         call.fail(CODE, message, input_name="tensor")
-    filled = [sympy.Integer(left // step) if D.eq(d, -1) is True else d for d in wanted[i]]
+    filled = [int(left // step) if D.eq(d, -1) is True else d for d in wanted[i]]
     return [Shape.of(head + (filled if j == i else dims) + tail) for j, dims in enumerate(wanted)]

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import keyword
 
-import sympy
-
 from shapels.codes import OP_INPUT_SHAPE
 from shapels.rules.base import RuleCall, Unknowable, to_dim
 from shapels.rules.registry import T, ex, function, layer
@@ -123,10 +121,10 @@ def _divide(call: RuleCall, size, known, unknown_axis: str, shape: Shape, patter
         if D.as_int(size) % D.as_int(known) != 0:
             call.fail(CODE, f"einops: {pattern!r} cannot split a dim of {D.show(size)} into parts of {D.show(known)} "
                             f"(for {unknown_axis}) in {shape.show()}")
-        return sympy.Integer(D.as_int(size) // D.as_int(known))
-    quotient = sympy.cancel(size / known)
+        return int(D.as_int(size) // D.as_int(known))
+    quotient = D.cancelled_quotient(size, known)
     if quotient.is_integer:
-        return quotient
+        return D.const(quotient)
     raise Unknowable(unknown_axis)
 
 
@@ -154,7 +152,7 @@ def transform(call: RuleCall, kind: str, shape: Shape, pattern: str, lengths: di
     for element, size in zip(left, matched):
         if _bare_ellipsis(element):
             continue
-        known, unknown = sympy.Integer(1), []
+        known, unknown = 1, []
         for atom in element:
             if isinstance(atom, int):
                 known *= atom
@@ -174,7 +172,7 @@ def transform(call: RuleCall, kind: str, shape: Shape, pattern: str, lengths: di
         if _bare_ellipsis(element):
             out.extend(ellipsis_dims)
             continue
-        size = sympy.Integer(1)
+        size = 1
         for atom in element:
             if atom == ELLIPSIS:
                 for d in ellipsis_dims:

@@ -4,8 +4,6 @@ The tensors arrive as a tuple or list value whose items are Tensor values."""
 
 from __future__ import annotations
 
-import sympy
-
 from shapels.codes import CAT_MISMATCH, DIM_OUT_OF_RANGE, OP_INPUT_SHAPE
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.common import normalize_dim
@@ -71,7 +69,7 @@ def cat_shapes(call: RuleCall, shapes, dim) -> Shape:
     for index in range(-width, 0):
         if index == at:
             sizes = [s.dim(index) for s in shapes]
-            out.append(sympy.Add(*sizes) if all(x is not None for x in sizes) else D.fresh("?"))
+            out.append(D.dim_sum(sizes) if all(x is not None for x in sizes) else D.fresh("?"))
         else:
             out.append(_agree(call, shapes, index, "torch.cat"))
     return Shape(tuple(out), rank is not None)
@@ -116,7 +114,7 @@ def stack(call: RuleCall):
         d = width + d + 1
         if d < 0:
             raise Unknowable("dim")
-    dims.insert(d, sympy.Integer(len(shapes)))
+    dims.insert(d, int(len(shapes)))
     return Shape(tuple(dims), rank is not None)
 
 
@@ -199,7 +197,7 @@ def meshgrid(call: RuleCall):
     for k, t in enumerate(items):
         if t.shape.rank > 1:
             call.fail(OP_INPUT_SHAPE, f"torch.meshgrid: tensor {k} is {t.shape.show()}; each must be 0-D or 1-D")
-        sizes.append(t.shape.dims[0] if t.shape.rank == 1 else sympy.Integer(1))
+        sizes.append(t.shape.dims[0] if t.shape.rank == 1 else 1)
     indexing = call.const("indexing")
     if indexing not in (None, "ij", "xy"):
         raise Unknowable("indexing")

@@ -3,8 +3,6 @@ narrow/select/unfold, flip/roll/tril, view_as, and Tensor.type."""
 
 from __future__ import annotations
 
-import sympy
-
 from shapels.codes import DIM_OUT_OF_RANGE, EXPAND_MISMATCH, OP_INPUT_SHAPE, SPLIT_MISMATCH, VIEW_INVALID_SHAPE
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.common import normalize_dim, numel
@@ -183,7 +181,7 @@ def unsqueeze(call: RuleCall):
         if d < 0:
             raise Unknowable("dim")
     dims = list(shape.dims)
-    dims.insert(d, sympy.Integer(1))
+    dims.insert(d, 1)
     return Shape(tuple(dims), shape.ranked)
 
 
@@ -330,18 +328,18 @@ def _split_sizes(call: RuleCall, size, split_size) -> list:
     if s is not None and s < 0:
         call.fail(SPLIT_MISMATCH, f"split expects a non-negative split_size, got {s}")
     if n is None or s is None:  # symbolic: only an even split into a known number of pieces
-        count = D.as_int(sympy.cancel(size / split_size))
+        count = D.as_int(D.cancelled_quotient(size, split_size))
         if count is None or count <= 0:
             raise Unknowable("input")
         return [split_size] * count
     if s == 0:
         if n != 0:
             call.fail(SPLIT_MISMATCH, f"split_size can only be 0 if the dim's size is 0, but it is {n}")
-        return [sympy.Integer(0)]
+        return [0]
     if n == 0:
-        return [sympy.Integer(0)]
-    sizes = [sympy.Integer(s)] * (n // s)
-    return sizes + [sympy.Integer(n % s)] if n % s else sizes
+        return [0]
+    sizes = [int(s)] * (n // s)
+    return sizes + [int(n % s)] if n % s else sizes
 
 
 def _split(call: RuleCall, split) -> tuple:
@@ -358,7 +356,7 @@ def _split(call: RuleCall, split) -> tuple:
     for s in sizes:
         if D.as_int(s) is not None and D.as_int(s) < 0:
             call.fail(SPLIT_MISMATCH, f"split sizes must be non-negative, got {D.show(s)}")
-    total = sympy.Add(*sizes)
+    total = D.dim_sum(sizes)
     call.expect(
         total,
         size,
@@ -412,10 +410,10 @@ def chunk(call: RuleCall):
     if D.as_int(size) == 0:
         return _pieces(shape, i, [size] * chunks)
     if D.as_int(size) is None:
-        even = sympy.cancel(size / chunks)
+        even = D.cancelled_quotient(size, chunks)
         if even.is_integer is not True:
             raise Unknowable("input")
-        return _pieces(shape, i, [even] * chunks)
+        return _pieces(shape, i, [D.const(even)] * chunks)
     return _pieces(shape, i, _split_sizes(call, size, D.ceildiv(size, chunks)))
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import sympy
-
 from shapels.codes import BROADCAST_MISMATCH, DIM_OUT_OF_RANGE, OP_INPUT_SHAPE
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.elementwise import broadcast
@@ -29,7 +27,7 @@ def reduce_shape(call: RuleCall, shape: Shape, dims: Optional[tuple], keepdim: b
     if shape.rank == 0:
         return shape
     if keepdim:
-        out = tuple(sympy.Integer(1) if i in positions else d for i, d in enumerate(shape.dims))
+        out = tuple(1 if i in positions else d for i, d in enumerate(shape.dims))
     else:
         out = tuple(d for i, d in enumerate(shape.dims) if i not in positions)
     return Shape(out, shape.ranked)

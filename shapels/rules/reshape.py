@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sympy
-
 from shapels.codes import DIM_OUT_OF_RANGE, FLATTEN_DIMS, VIEW_INVALID_SHAPE, VIEW_STRIDE
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.common import normalize_dim, numel
@@ -12,14 +10,6 @@ from shapels.symbolic import dims as D
 from shapels.symbolic import strides
 from shapels.symbolic.shape import Shape
 from shapels.values import Tensor
-
-
-def _quotient(total, rest):
-    """total / rest for the -1 of a view: a quotient of products simplifies as it is built (B*H*W*C /
-    (B*H*W) is C); only sums (H + 1) need sympy's cancel, which costs far more."""
-    if total.has(sympy.Add) or rest.has(sympy.Add):
-        return sympy.cancel(total / rest)
-    return total / rest
 
 
 def _suffix_product(source: Shape, size: int) -> bool:
@@ -56,16 +46,17 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
         if total is None:
             known[i] = D.fresh("?")
             return Shape.of(known)
-        inferred = _quotient(total, rest) if not (total.is_Integer and rest.is_Integer) else None
-        if total.is_Integer and rest.is_Integer:
-            t, r = int(total), int(rest)
+        concrete = D.is_concrete(total) and D.is_concrete(rest)
+        inferred = None if concrete else D.quotient(total, rest)  # the -1 of a view: total / rest
+        if concrete:
+            t, r = D.as_int(total), D.as_int(rest)
             if r == 0 or t % r != 0:
                 call.fail(
                     VIEW_INVALID_SHAPE,
                     f"shape '{shown()}' is invalid for input of size {t}",
                     fix=None,
                 )
-            inferred = sympy.Integer(t // r)
+            inferred = int(t // r)
             if i == 0 and source.ranked and source.rank >= 2:
                 call.merges_leading = not _suffix_product(source, r) and D.eq(inferred, source.dims[0]) is False
         else:
@@ -195,10 +186,10 @@ def _unflatten(call: RuleCall, shape: Shape, dim, sizes) -> Shape:
                     FLATTEN_DIMS,
                     f"unflatten: sizes {shown} do not divide dim {d} (of size {t}) of {shape.show()}",
                 )
-            sizes[minus[0]] = sympy.Integer(t // r)
+            sizes[minus[0]] = int(t // r)
         else:
-            inferred = sympy.cancel(target / rest)
-            sizes[minus[0]] = inferred if inferred.is_integer else D.fresh("?")
+            inferred = D.cancelled_quotient(target, rest)
+            sizes[minus[0]] = D.const(inferred) if inferred.is_integer else D.fresh("?")
     else:
         call.expect(
             D.dim_product(sizes),
@@ -257,7 +248,7 @@ def ndim(call: RuleCall):
     shape = call.shape("input")
     if not shape.ranked:
         raise Unknowable("input")
-    return sympy.Integer(shape.rank)
+    return int(shape.rank)
 
 
 @function("torch.Tensor.numel", "torch.numel", signature="input", examples=[ex(T(2, 3, 4), out=24)])

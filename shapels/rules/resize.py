@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 
-import sympy
-
 from shapels.codes import OP_INPUT_SHAPE
 from shapels.rules.base import RuleCall, Unknowable
 from shapels.rules.registry import T, ex, function, layer
@@ -16,7 +14,11 @@ from shapels.values import ListValue, Number, Seq
 
 
 def _certain(relation) -> bool:
-    """True only when a sympy comparison of dims is known to hold."""
+    """True only when a comparison of dims is known to hold (a bool for ints, a sympy relation else)."""
+    if isinstance(relation, bool):
+        return relation
+    import sympy  # a relation of symbolic dims: sympy is loaded already
+
     return bool(relation == sympy.true)
 
 
@@ -37,7 +39,9 @@ def _scaled(size, scale: float):
     """floor(size * scale) as torch computes it, in double precision."""
     n = D.as_int(size)
     if n is not None:
-        return sympy.Integer(math.floor(float(n) * scale))
+        return int(math.floor(float(n) * scale))
+    import sympy  # a symbolic size: sympy is loaded already
+
     exact = sympy.Rational(scale)  # the float's exact binary value
     q = int(exact.q)
     if q & (q - 1) == 0 and q <= 1 << 16:  # a dyadic scale: the double product is exact too
@@ -204,10 +208,22 @@ def _pad(call: RuleCall, shape: Shape, pads, mode: str) -> Shape:
     return Shape(tuple(dims), shape.ranked)
 
 
+def _exact_quotient(size, factor):
+    """size / factor where it divides (checked before, or undecided): an int for two known sizes, else
+    sympy's quotient (`C/4`)."""
+    if D.is_concrete(size) and D.is_concrete(factor):
+        return D.as_int(size) // D.as_int(factor)
+    return D.const(D.expr(size) / D.expr(factor))
+
+
 def _negative_part(pad):
     """min(pad, 0): a plain int for a known pad (sympy's Min costs ~80 us a call, per side and dim)."""
     known = D.as_int(pad)
-    return min(known, 0) if known is not None else sympy.Min(pad, 0)
+    if known is not None:
+        return min(known, 0)
+    import sympy  # a symbolic pad: sympy is loaded already
+
+    return sympy.Min(pad, 0)
 
 
 def _pad_list(call: RuleCall, name: str) -> tuple:
@@ -287,7 +303,7 @@ def _pixel(call: RuleCall, factor, up: bool) -> Shape:
             code=OP_INPUT_SHAPE,
             message=lambda: f"pixel_shuffle: the channel dim {D.show(c)} of {shape.show()} is not divisible by {D.show(square)}",
         )
-        new = (c / square, h * factor, w * factor)
+        new = (_exact_quotient(c, square), h * factor, w * factor)
     else:
         for size, which in ((h, "height"), (w, "width")):
             call.expect(
@@ -296,7 +312,7 @@ def _pixel(call: RuleCall, factor, up: bool) -> Shape:
                 code=OP_INPUT_SHAPE,
                 message=lambda: f"pixel_unshuffle: the {which} {D.show(size)} of {shape.show()} is not divisible by {D.show(factor)}",
             )
-        new = (c * square, h / factor, w / factor)
+        new = (c * square, _exact_quotient(h, factor), _exact_quotient(w, factor))
     return Shape(shape.dims[:-3] + new, shape.ranked)
 
 

@@ -1,4 +1,5 @@
-"""Dimensions as sympy integer expressions, with three-valued comparisons."""
+"""Dimensions as Python ints while known and sympy integer expressions otherwise, with three-valued
+comparisons."""
 
 from shapels.symbolic.dims import (
     Dim,

@@ -18,11 +18,11 @@ import warnings
 from typing import Any
 
 import numpy
-import sympy
 import torch
 
 from shapels.rules.base import from_python
 from shapels.rules.registry import REGISTRY, Example, Rule, T
+from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import Const, ListValue, Number, Seq, Tensor, Value
 
@@ -143,8 +143,8 @@ def rule_output(out: Any) -> Any:
     if out is None:
         return Opaque("unknown tensor")
     if isinstance(out, Shape):
-        if out.ranked and all(isinstance(d, sympy.Expr) and d.is_Integer for d in out.dims):
-            return tuple(int(d) for d in out.dims)
+        if out.ranked and all(D.is_concrete(d) for d in out.dims):
+            return tuple(D.as_int(d) for d in out.dims)
         return Opaque(out)
     if isinstance(out, Tensor):
         return rule_output(out.shape)
@@ -160,7 +160,7 @@ def rule_output(out: Any) -> Any:
         return out
     if isinstance(out, int):
         return out
-    if isinstance(out, sympy.Expr):
+    if D.is_expr(out):
         return int(out) if out.is_Integer else (float(out) if out.is_Float else Opaque(out))
     if isinstance(out, float):
         return out

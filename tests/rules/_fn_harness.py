@@ -14,7 +14,6 @@ import os
 import warnings
 from typing import Any
 
-import sympy
 import torch
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -22,6 +21,7 @@ from hypothesis import strategies as st
 from shapels.codes import CODES
 from shapels.rules.base import RuleCall, ShapeError, Unknowable, from_python
 from shapels.rules.registry import REGISTRY, T
+from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import Layer, ListValue, Seq, Tensor, Unknown
 
@@ -88,7 +88,7 @@ def value(v: Any):
 
 def _rule_plain(out: Any) -> Any:
     if isinstance(out, Shape):
-        assert out.ranked and all(isinstance(d, sympy.Expr) and d.is_Integer for d in out.dims), f"not concrete: {out}"
+        assert out.ranked and all(D.is_concrete(d) for d in out.dims), f"not concrete: {out}"
         return tuple(int(d) for d in out.dims)
     if isinstance(out, tuple):
         return tuple(_rule_plain(o) for o in out)

@@ -26,11 +26,11 @@ if os.environ.setdefault("KERAS_BACKEND", "torch") != "torch":
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import sympy  # noqa: E402
 
 from shapels.rules.base import from_python  # noqa: E402
 from shapels.rules.keras_layers.spec import KerasLayer, none_dim  # noqa: E402
 from shapels.rules.registry import REGISTRY, Example, Rule, T  # noqa: E402
+from shapels.symbolic import dims as D  # noqa: E402
 from shapels.symbolic.shape import Shape  # noqa: E402
 from shapels.values import Layer, ListValue, Seq, Tensor, Value  # noqa: E402
 
@@ -148,8 +148,8 @@ def to_value(value: Any) -> Value:
 
 
 def _dim(d: Any) -> Any:
-    if isinstance(d, sympy.Expr) and d.is_Integer:
-        return int(d)
+    if D.is_concrete(d):
+        return D.as_int(d)
     return None  # a dim the rule does not know: Keras's None
 
 
@@ -160,8 +160,8 @@ def rule_output(out: Any) -> Any:
         return tuple(_dim(d) for d in out.dims) if out.ranked else Opaque(out.show())
     if isinstance(out, Tensor):
         return rule_output(out.shape)
-    if isinstance(out, sympy.Expr):  # a size (keras.ops.shape's items)
-        return _dim(out) if out.is_Integer else Opaque(out)
+    if (isinstance(out, int) and not isinstance(out, bool)) or D.is_expr(out):  # a size (keras.ops.shape's items)
+        return _dim(out) if D.is_concrete(out) else Opaque(out)
     if isinstance(out, (tuple, list)):
         return tuple(rule_output(o) for o in out)
     if isinstance(out, (Seq, ListValue)):

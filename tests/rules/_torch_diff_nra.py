@@ -20,12 +20,12 @@ import os
 import warnings
 from dataclasses import dataclass
 
-import sympy
 import torch
 from hypothesis import HealthCheck, event, settings
 
 from shapels.rules.base import RuleCall, ShapeError, Unknowable, from_python
 from shapels.rules.registry import REGISTRY, T
+from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 from shapels.values import Const, Layer, ListValue, Seq, Tensor, Unknown
 
@@ -138,8 +138,8 @@ def _rule_plain(out):
     if out is None or isinstance(out, Unknown):
         return Opaque("unknown")
     if isinstance(out, Shape):
-        if out.ranked and all(isinstance(d, sympy.Expr) and d.is_Integer for d in out.dims):
-            return tuple(int(d) for d in out.dims)
+        if out.ranked and all(D.is_concrete(d) for d in out.dims):
+            return tuple(D.as_int(d) for d in out.dims)
         return Opaque(out.show())
     if isinstance(out, Const):
         return out.value

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 
 import pytest
-import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,7 +33,7 @@ def _dim(d):
         return none_dim()
     if d == "H":
         return D.symbol("H")
-    return sympy.Integer(d)
+    return int(d)
 
 
 @st.composite

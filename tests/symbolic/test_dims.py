@@ -12,7 +12,7 @@ UNKNOWNS = [D.fresh() for _ in range(3)]
 
 def _full_decision(a, b):
     """dims.eq as it was before any shortcut: expand the difference, then decide."""
-    a, b = D.const(a), D.const(b)
+    a, b = D.expr(a), D.expr(b)
     if a == b:
         return True
     diff = sympy.expand(a - b)
@@ -71,7 +71,9 @@ def _pairwise_product(factors):
 @given(st.lists(st.one_of(dims, st.integers(0, 64)), max_size=6))
 def test_dim_product_is_the_pairwise_product_exactly(factors):
     # The same expression tree, not just an equal value: hover and messages print it.
-    assert sympy.srepr(D.dim_product(factors)) == sympy.srepr(_pairwise_product(factors))
+    product = D.dim_product(factors)
+    assert sympy.srepr(D.expr(product)) == sympy.srepr(_pairwise_product(factors))
+    assert isinstance(product, int) == bool(_pairwise_product(factors).is_Integer)  # a known size is an int
 
 
 @settings(max_examples=300, deadline=None)
@@ -85,16 +87,14 @@ def test_prints_unknown_exactly_when_the_printed_dim_shows_a_question_mark(d):
 @given(st.lists(st.one_of(dims, st.integers(1, 64)), min_size=1, max_size=4),
        st.lists(st.one_of(dims, st.integers(1, 64)), max_size=3))
 def test_a_views_quotient_equals_cancels_without_calling_it(common, extra):
-    """reshape's -1: a quotient of products built directly equals sympy.cancel's (which it skips
-    unless a sum is involved)."""
-    from shapels.rules.reshape import _quotient
-
-    rest = D.dim_product(common)
-    total = D.dim_product(list(common) + list(extra))
+    """reshape's -1 (dims.quotient): a quotient of products built directly equals sympy.cancel's (which
+    it skips unless a sum is involved)."""
+    rest = D.expr(D.dim_product(common))
+    total = D.expr(D.dim_product(list(common) + list(extra)))
     assume(rest != 0)  # an empty dim: the caller's integer branch decides that view
-    assert sympy.simplify(_quotient(total, rest) - sympy.cancel(total / rest)) == 0
+    assert sympy.simplify(D.quotient(total, rest) - sympy.cancel(total / rest)) == 0
     if not (total.has(sympy.Add) or rest.has(sympy.Add)):
-        assert sympy.fraction(_quotient(total, rest))[1] == 1  # divisible: no denominator left
+        assert sympy.fraction(D.quotient(total, rest))[1] == 1  # divisible: no denominator left
 
 
 @settings(max_examples=200, deadline=None)
@@ -103,7 +103,7 @@ def test_a_views_quotient_equals_cancels_without_calling_it(common, extra):
 def test_divides_with_ints_agrees_with_cancel(d, divisor):
     """The `%` shortcut for known ints gives what sympy's cancel decides (and it decides nothing about
     a named or unknown dim it cannot)."""
-    expected = sympy.cancel(D.const(d) / D.const(divisor)).is_integer
+    expected = sympy.cancel(D.expr(d) / D.expr(divisor)).is_integer
     assert D.divides(divisor, d) == expected
 
 
@@ -114,7 +114,7 @@ def test_divides_on_symbolic_dims_agrees_with_cancel(numerator, divisor):
     """Groups against channels (C, 2*C, H + 1, ...): the quotient built directly decides as cancel's."""
     d, by = D.dim_product(numerator), D.dim_product(divisor)
     assume(by != 0)  # groups=0: the integer path's (and torch's) error
-    assert D.divides(by, d) == sympy.cancel(d / by).is_integer
+    assert D.divides(by, d) == sympy.cancel(D.expr(d) / D.expr(by)).is_integer
 
 
 # -- show(): Python that means the same --------------------------------------------------------------
@@ -147,7 +147,7 @@ def test_show_prints_python_with_the_same_value(expression, values):
     text = D.show(expression)
     assume("floor(" not in text and "ceiling(" not in text)  # a float inside: not a fix text (refused)
     env = dict(zip(_NAMES, values))
-    expected = expression.subs({D.symbol(n): v for n, v in env.items()})
+    expected = D.expr(expression).subs({D.symbol(n): v for n, v in env.items()})
     assume(expected.is_Integer)
     assert eval(text, {}, env) == int(expected), text  # noqa: S307 - the text is ours
 

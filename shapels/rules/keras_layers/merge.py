@@ -4,8 +4,6 @@ product over one axis of each)."""
 
 from __future__ import annotations
 
-import sympy
-
 from shapels.codes import BROADCAST_MISMATCH, CALL_MISMATCH, CAT_MISMATCH, DIM_OUT_OF_RANGE, MATMUL_MISMATCH
 from shapels.rules.base import RuleCall, Unknowable, layer_name, to_dim
 from shapels.rules.keras_layers.spec import KERAS_LAYERS, is_none_dim, keras_dim, keras_layer, none_dim
@@ -55,7 +53,7 @@ def _batch(call: RuleCall, shapes) -> object:
     # one, and a later known batch (the data's) replaces it. Nones computed from one another (N and 2N after
     # a reshape took the batch in) are left open: Keras's symbolic build passes them
     nones = [s.dims[0] for s in shapes if s.dims]
-    if nones and all(isinstance(D.const(d), sympy.Symbol) for d in nones):
+    if nones and all(D.is_symbol(d) for d in nones):
         return nones[0]
     return _shared_none(nones)
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import sympy
-
 from shapels.codes import CALL_MISMATCH, INPUT_SHAPE, LAYER_INPUT_RANK, UNDEFINED_DIM
 from shapels.rules.base import RuleCall, Unknowable, layer_name, on_call, to_dim
 from shapels.rules.registry import Window, layer, lookup
@@ -117,7 +115,7 @@ def none_dim():
 
 def is_none_dim(d) -> bool:
     """Whether a dim depends on a Keras None (arithmetic on None gives None, as in Keras)."""
-    return any(isinstance(s, sympy.Dummy) and s.name == D.OPEN for s in D.const(d).free_symbols)
+    return D.depends_on_open(d)
 
 
 def keras_dim(d):
