@@ -10,6 +10,7 @@ from typing import Any, Optional
 import libcst as cst
 
 from shapels.analysis.positions import Loc
+from shapels.symbolic import dims as D
 
 # How a statement or block ended: fell through, or left by return/break/continue, or by a raise (dead).
 NORMAL, RETURN, BREAK, CONTINUE, DEAD = "normal", "return", "break", "continue", "dead"
@@ -20,15 +21,21 @@ class BudgetExceeded(Exception):
 
 
 class Budget:
-    """A deadline for one analysis, from its start (the parse counts), checked every few steps."""
+    """A deadline for one analysis, from its start (the parse counts), checked every few steps. The import
+    of sympy, when the analysis makes the process's first symbol, does not count (dims.import_seconds)."""
 
     def __init__(self, seconds: Optional[float]):
-        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self._end = None if seconds is None else time.monotonic() + seconds
+        self._imported = D.import_seconds()
         self._ticks = 0
+
+    @property
+    def deadline(self) -> Optional[float]:
+        return None if self._end is None else self._end + D.import_seconds() - self._imported
 
     def tick(self) -> None:
         self._ticks += 1
-        if self.deadline is not None and self._ticks % 16 == 0 and time.monotonic() > self.deadline:
+        if self._end is not None and self._ticks % 16 == 0 and time.monotonic() > self.deadline:
             raise BudgetExceeded()
 
 

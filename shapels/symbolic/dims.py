@@ -16,6 +16,7 @@ import functools
 import itertools
 import math
 import sys
+import time
 from typing import TYPE_CHECKING, Iterable, Optional, Union
 
 if TYPE_CHECKING:
@@ -25,13 +26,26 @@ Dim = Union[int, "sympy.Expr"]
 DimLike = Union[int, "sympy.Expr"]
 
 _fresh_counter = itertools.count()
+_import_seconds = 0.0
 
 
 def _sympy():
     """sympy, imported on first use (module docstring)."""
+    if "sympy" not in sys.modules:
+        global _import_seconds
+        start = time.monotonic()
+        import sympy  # noqa: F401
+
+        _import_seconds = time.monotonic() - start
     import sympy
 
     return sympy
+
+
+def import_seconds() -> float:
+    """How long this process took to import sympy (0 until it has): an analysis's time budget leaves
+    it out, as it did when sympy was imported with shapels, before any analysis started."""
+    return _import_seconds
 
 
 def is_expr(value) -> bool:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shapels.analysis.engine import analyze
+from shapels.symbolic import dims as D
 
 torch = pytest.importorskip("torch")
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
@@ -42,7 +43,7 @@ def _probe_inputs(text: str) -> dict:
     result = analyze(text, "train.py")
     (probe,) = [m for m in result.modules if m.name == "Probe"]
     return {name: None if shape is None or not shape.ranked else
-            [int(d) if getattr(d, "is_Integer", False) else str(d) for d in shape.dims]
+            [D.as_int(d) if D.is_concrete(d) else str(d) for d in shape.dims]
             for name, shape in probe.inputs.items()}
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from shapels.analysis.engine import analyze
 from shapels.rules import vision_data as V
+from shapels.symbolic import dims as D
 
 SCRIPT = textwrap.dedent('''
     import torch
@@ -40,7 +41,7 @@ def _batch(dataset: str, drop_last: bool = False) -> dict:
     text = SCRIPT.format(dataset=dataset, drop_last=", drop_last=True" if drop_last else "")
     (probe,) = [m for m in analyze(text, "train.py").modules if m.name == "Probe"]
     return {name: None if shape is None or not shape.ranked else
-            [int(d) if getattr(d, "is_Integer", False) else str(d) for d in shape.dims]
+            [D.as_int(d) if D.is_concrete(d) else str(d) for d in shape.dims]
             for name, shape in probe.inputs.items()}
 
 
@@ -192,7 +193,7 @@ def _folder_batch(root: str, mode: str, transform: str, high: str) -> dict:
     text = FOLDER_DATASET.format(root=root, mode=mode, transform=transform, high=high)
     (probe,) = [m for m in analyze(text, "train.py").modules if m.name == "Probe"]
     return {name: None if shape is None or not shape.ranked else
-            [int(d) if getattr(d, "is_Integer", False) else str(d) for d in shape.dims]
+            [D.as_int(d) if D.is_concrete(d) else str(d) for d in shape.dims]
             for name, shape in probe.inputs.items()}, text
 
 
