@@ -6,6 +6,7 @@ import importlib
 import logging
 from typing import Optional
 
+import sympy  # noqa: F401  (see below)
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
@@ -16,6 +17,10 @@ from shapels.lsp.settings import ProjectSettings
 from shapels.lsp.state import ServerState
 
 log = logging.getLogger(__name__)
+
+# sympy is imported above, with the server: dims.py imports it on first use, which spares a one-file
+# `shapels check` the import, but in a long-lived server it would land inside the first analysis that
+# makes a symbol, against its time budget, while hovers wait on the import.
 
 # Each module has `register(server)`. Order matters only for `diagnostics`, which sets up the
 # scheduler that `configuration` uses.

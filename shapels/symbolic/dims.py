@@ -49,9 +49,11 @@ def import_seconds() -> float:
 
 
 def is_expr(value) -> bool:
-    """Whether `value` is a sympy expression. Never imports sympy: none exists before it is imported."""
-    sympy = sys.modules.get("sympy")
-    return sympy is not None and isinstance(value, sympy.Expr)
+    """Whether `value` is a sympy expression. Never imports sympy: none exists before it is imported.
+    While another thread imports it (the server analyses in a worker thread), sys.modules holds a module
+    not yet initialised: no expression exists then either."""
+    expr_type = getattr(sys.modules.get("sympy"), "Expr", None)
+    return expr_type is not None and isinstance(value, expr_type)
 
 
 def is_integer_valued(value) -> bool:
