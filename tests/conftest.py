@@ -9,12 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from shapels.rules import load_deferred
+
 ROOT = Path(__file__).resolve().parents[1]
 # The test files in every folder (tests/analysis, tests/cli, tests/rules, ...) import the shared helpers here
 # (conftest, harnesses, producer_models, notebook_helpers, program_runs) by their bare names. pytest's default import mode
 # puts this folder on sys.path as it loads this file; the entry keeps that true under any import mode.
 if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))
+# Tests iterate the whole registry (every rule's examples, every layer's name): register the families it
+# otherwise registers on first use (Keras's; tests/rules/test_registry.py checks that deferral).
+load_deferred()
 SHARED = ROOT.parent / "shared"
 EXAMPLES = SHARED / "examples"
 

@@ -25,7 +25,6 @@ from shapels.analysis.recorder import Recorder, Run
 from shapels.codes import ANALYSIS_BUDGET, ANALYSIS_INTERNAL_ERROR, UNRESOLVED_IMPORT
 from shapels.rules import lookup
 from shapels.rules.base import RuleCall, from_python
-from shapels.rules.keras_layers.weights import count as weight_count
 from shapels.symbolic.shape import Shape
 from shapels.values import Const, Layer, Number, Step, Tensor
 SOURCE_RANK = {"config": 0, "comment": 1, "annotation": 2, "driver": 3, "symbolic": 4}
@@ -490,7 +489,7 @@ def _weights(layer, shape: Optional[Shape]) -> Optional[int]:
     if not isinstance(layer, Layer):
         return None
     rule = lookup(layer.kind)
-    return weight_count(rule, RuleCall(layer.kind, layer.args, {}, layer), shape)
+    return rule.weight_count(RuleCall(layer.kind, layer.args, {}, layer), shape) if rule is not None else None
 
 
 def _primary_run(runs: list) -> Optional[Run]:

@@ -13,11 +13,13 @@ asks these entries and names no layer itself, so a new framework's layers regist
 
 from __future__ import annotations
 
+import importlib
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from shapels.codes import Code
-from shapels.rules.base import RuleCall, Signature, checking_input_dtypes
+from shapels.rules.base import RuleCall, Signature, Unknowable, checking_input_dtypes
 from shapels.rules.parameters import Parameter, StoredTuple
 
 
@@ -161,6 +163,15 @@ class Rule:
     def stored_tuple(self, name: str) -> Optional[StoredTuple]:
         return next((t for t in self.stored_tuples if t.arg == name), None)
 
+    def weight_count(self, call: RuleCall, shape: Any) -> Optional[int]:
+        """How many weights the layer builds for this input (`weights`), or None where it is not known."""
+        if self.weights is None or shape is None:
+            return None
+        try:
+            return int(self.weights(call, shape))
+        except (Unknowable, ValueError, TypeError, IndexError, ZeroDivisionError):
+            return None
+
     @property
     def is_layer(self) -> bool:
         return self.init_signature is not None
@@ -236,18 +247,48 @@ def function(*qualnames: str, signature: str, preserves_shape: bool = False, lab
     return wrap
 
 
+# Families registered on first use: a name prefix, and the module whose `register_all()` imports the
+# family's modules. A torch file never looks up a Keras name, so it never pays for Keras's 200 layer rules.
+DEFERRED: dict[str, str] = {}
+# A family leaves DEFERRED only once registered, and under this lock: a lookup in another thread (the server
+# analyses in a worker thread) waits for the registration instead of missing the rule meanwhile.
+_REGISTERING = threading.RLock()
+
+
+def defer(prefix: str, module: str) -> None:
+    """Register the family of `module` (every name under `prefix`) when a name under `prefix` is first
+    looked up, or when `load_deferred()` asks for every family."""
+    DEFERRED[prefix] = module
+
+
+def load_deferred(prefix: Optional[str] = None) -> None:
+    """Register the deferred families (the one of `prefix`, or all): what iterates REGISTRY calls this."""
+    with _REGISTERING:
+        for p in [p for p in DEFERRED if prefix is None or p == prefix]:
+            importlib.import_module(DEFERRED[p]).register_all()
+            del DEFERRED[p]
+
+
 def lookup(qualname: str) -> Optional[Rule]:
-    return REGISTRY.get(qualname)
+    rule = REGISTRY.get(qualname)
+    if rule is None and DEFERRED:
+        prefix = next((p for p in tuple(DEFERRED) if qualname.startswith(p)), None)
+        if prefix is not None:
+            load_deferred(prefix)
+            return REGISTRY.get(qualname)
+    return rule
 
 
 def window_of(qualname: str) -> Optional[Window]:
     """The window a layer class slides over its map, or None for a layer that slides none (or no layer)."""
-    rule = REGISTRY.get(qualname)
+    rule = lookup(qualname)
     return rule.window if rule is not None else None
 
 
 def window_layers() -> list:
-    """(qualname, Window) of every registered name of a layer that slides a window, aliases included."""
+    """(qualname, Window) of every registered name of a layer that slides a window, aliases included
+    (the deferred families' too: this registers them)."""
+    load_deferred()
     return [(qualname, rule.window) for qualname, rule in REGISTRY.items() if rule.window is not None]
 
 

@@ -3,6 +3,7 @@ meant), at the blamed layer, upstream, at a wrapped layer, or at the layers a br
 
 from __future__ import annotations
 
+import functools
 from typing import Iterator
 
 import libcst as cst
@@ -77,7 +78,7 @@ def _places(finding: Finding) -> list:
     def add(layer, first, fits) -> None:
         written = getattr(layer, "named_args", None) or {}
         for param in sorted(written, key=lambda p: p != first):  # the argument that sets the size first
-            if param == first or param not in _NOT_A_WIDTH:
+            if param == first or param not in _not_a_width():
                 places.append((layer, param, written[param], fits if param == first else None))
 
     layer = evidence.layer
@@ -115,12 +116,18 @@ def _broadcast_maker(one: Tensor, other: Tensor) -> tuple:
 
 
 # Arguments that count or shape rather than size a feature dim: never a name meant for a width. A window's
-# kernel, stride, padding and dilation are among them, named as the registry's window layers name them.
-_NOT_A_WIDTH = frozenset({"num_layers", "groups", "num_heads", "nhead", "num_groups", "dropout", "bias", "batch_first",
-                          "bidirectional", "eps", "momentum", "output_padding", "padding_idx", "max_norm", "dim",
-                          "start_dim", "end_dim"}) | frozenset(
-    name for _, window in rules.window_layers()
-    for name in (window.kernel, window.stride, window.padding, window.dilation) if name is not None)
+# kernel, stride, padding and dilation are among them, named as the registry's window layers name them
+# (Keras's too, whose rules register on first use: hence built on the first finding that asks, not at import).
+_COUNTS = frozenset({"num_layers", "groups", "num_heads", "nhead", "num_groups", "dropout", "bias", "batch_first",
+                     "bidirectional", "eps", "momentum", "output_padding", "padding_idx", "max_norm", "dim",
+                     "start_dim", "end_dim"})
+
+
+@functools.lru_cache(maxsize=1)
+def _not_a_width() -> frozenset:
+    return _COUNTS | frozenset(
+        name for _, window in rules.window_layers()
+        for name in (window.kernel, window.stride, window.padding, window.dilation) if name is not None)
 
 
 def _names_for(finding: Finding, source: Source, layer, param: str, loc, fits) -> Iterator[tuple]:

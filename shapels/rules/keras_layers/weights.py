@@ -176,9 +176,4 @@ weights(*NO_WEIGHTS)(_none)
 
 def count(rule, call: RuleCall, shape: Optional[Shape]) -> Optional[int]:
     """The layer's weight count for this input, or None where it is not known."""
-    if rule is None or rule.weights is None or shape is None:
-        return None
-    try:
-        return int(rule.weights(call, shape))
-    except (Unknowable, ValueError, TypeError, IndexError, ZeroDivisionError):
-        return None
+    return rule.weight_count(call, shape) if rule is not None else None
