@@ -11,6 +11,7 @@ place then.
 
 from __future__ import annotations
 
+import functools
 from typing import Iterator, Optional
 
 import libcst as cst
@@ -42,6 +43,73 @@ def parameters_read(test: cst.BaseExpression, unit: cst.CSTNode, env: dict) -> O
     if any(isinstance(env.get(name), Tensor) for name in read):
         return None  # a tensor's sizes are the input's question, not the hyperparameters'
     return read
+
+
+def parameter_alias(expr: cst.BaseExpression, unit: cst.CSTNode) -> Optional[str]:
+    """The parameter a name stands for where it is only another name for it: `input_channels = channels`
+    (or `self.input_channels = channels`), the one assignment of that name in the function; else None."""
+    if _name_of(expr) is None or not isinstance(unit, cst.FunctionDef):
+        return None
+    params, sources = _renamings(unit)
+    for _ in range(MAX_ALIASES):
+        name = _name_of(expr)
+        if name is None:
+            return None
+        if name in params and name not in sources:
+            return name
+        values = sources.get(name, [])
+        if len(values) != 1:
+            return None
+        expr = values[0]
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _renamings(unit: cst.FunctionDef) -> tuple:
+    """(the function's parameters, every name's assignments in it), read once per function: a layer's
+    arguments are traced on every construction the interpreter runs."""
+    return _parameters(unit), _assignments_before(unit, None)
+
+
+def reads_parameters(expr: cst.BaseExpression, unit: cst.CSTNode, env: Optional[dict]) -> bool:
+    """Whether the value of `expr`, written in function `unit`, is computed from the function's own
+    parameters other than tensors (directly, or through names and `self.` attributes assigned from them
+    before it): then it differs from one call of the function to the next, and a number in its place
+    would fit only the call analysed."""
+    params = _parameters(unit)
+    if not params:
+        return False
+    sources = _assignments_before(unit, expr)
+    pending, seen = list(_names_read(expr)), set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in params and not isinstance((env or {}).get(name), Tensor):
+            return True
+        for value in sources.get(name, []):
+            pending.extend(_names_read(value))
+    return False
+
+
+MAX_ALIASES = 8  # `a = b`, `b = c`, ...: a chain of plain renamings followed back to a parameter
+
+
+def _parameters(unit: cst.CSTNode) -> set:
+    if not isinstance(unit, cst.FunctionDef):
+        return set()
+    params = unit.params
+    return {p.name.value for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params)} - {"self"}
+
+
+def _name_of(expr: cst.BaseExpression) -> Optional[str]:
+    """`a` or `self.a`, as `_names_read` spells them; None for anything else."""
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value == "self":
+        return f"self.{expr.attr.value}"
+    return None
 
 
 MAX_LIFTS = 4  # constructors nested in constructors, climbed to the arguments' author

@@ -15,6 +15,7 @@ import libcst as cst
 from shapels import rules as rule_registry
 from shapels.analysis import (argparse_values, containers, data_values, dtypes, enums, keras_models, library,
                              processes, report, tensor_values)
+from shapels.analysis.argument_asserts import parameter_alias
 from shapels.analysis.attributes import built_attribute, layer_attribute
 from shapels.analysis.containers import build_container, module_children, register_submodule, set_training
 from shapels.analysis.dataclass_values import dataclass_init, generated_init_owner
@@ -178,12 +179,15 @@ def argument_nodes(positional: list, node) -> dict:
 
 def argument_locs(written: dict, frame) -> dict:
     """Where each argument of a call (`argument_nodes`) was written. An argument that is a bare
-    parameter of the calling function is traced back to what *its* caller passed: the place a fix
-    belongs."""
+    parameter of the calling function, or only another name for one (`input_channels = channels`), is
+    traced back to what *its* caller passed: the place a fix belongs."""
     locs = {}
     for name, value in written.items():
-        if type(value) is cst.Name and value.value in frame.param_locs:
-            locs[name] = frame.param_locs[value.value]
+        parameter = value.value if type(value) is cst.Name else None
+        if parameter not in frame.param_locs and frame.param_locs:
+            parameter = parameter_alias(value, frame.unit)
+        if parameter in frame.param_locs:
+            locs[name] = frame.param_locs[parameter]
         else:
             locs[name] = Loc(frame.unit, value, frame.env)
     return locs

@@ -19,6 +19,7 @@ message still says what is wrong.
 
 from __future__ import annotations
 
+import ast
 import re
 import time
 from dataclasses import dataclass, replace
@@ -27,6 +28,7 @@ from typing import Any, Callable, Optional
 import libcst as cst
 
 from shapels.analysis import causes as C
+from shapels.analysis.argument_asserts import reads_parameters
 from shapels.analysis.findings import EARLIER_ERROR, Finding, Fix, Related
 from shapels.codes import INPUT_SHAPE
 from shapels.rules.base import to_dim
@@ -128,6 +130,8 @@ class _Trials:
         self.leniently = False
         if self.left <= 0:
             return None
+        if _numbers_a_parameter(fix):
+            return False
         edit = self.edit(fix.span, fix.content)
         further = [self.edit(more.span, more.content) for more in fix.also]
         if edit is None or None in further:
@@ -154,6 +158,27 @@ class _Trials:
         self.last_merges = len(result.batch_merges)
         self.leniently = all((f.code, _before_edit(f.span.start_line, edit)) in allowed.lenient for f in new)
         return not new
+
+
+def _numbers_a_parameter(fix: Fix) -> bool:
+    """A number written over an expression the function computes from its parameters (`channels`,
+    `input_channels = channels * k`) would make this one call run and break every other: the instance
+    built with another `channels`. Such a fix is never offered; a name that holds the size may be."""
+    loc = fix.loc
+    node = getattr(loc, "node", None)
+    if node is None or isinstance(node, (cst.Integer, cst.Float)) or not _is_number(fix.content):
+        return False
+    return reads_parameters(node, loc.unit, loc.env)
+
+
+def _is_number(content: str) -> bool:
+    """`3`, `-1`, `(3, 3)`: a literal of numbers only."""
+    try:
+        value = ast.literal_eval(content)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    values = value if isinstance(value, (tuple, list)) else (value,)
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
 def _known(tensor) -> bool:
@@ -413,12 +438,39 @@ def _check_alternatives(finding: Finding, producer: Optional[Fix], trials: _Tria
         if verdict:
             verified.add(id(alternative))
             continue
+        if alternative is producer and verdict is False and checkable:
+            # Its number may fit this instance only (`width * 2` -> 64); the upstream change written in the
+            # file's own names (`width`) may still be one
+            verdict = _in_own_names(finding, producer, trials, allowed, verified)
+            if verdict:
+                continue
         finding.alternatives.remove(alternative)
         if alternative is producer:
             finding.related = [r for r in finding.related if r.span != producer.span]
         if verdict is None:
             return None
     return True
+
+
+def _in_own_names(finding: Finding, producer: Fix, trials: _Trials, allowed: Leave, verified: set) -> Optional[bool]:
+    """Put the first verified variant of the producer's fix that names the size in its place among the
+    alternatives; None when out of trials."""
+    for candidate in _producer_candidates(finding, producer, trials):
+        if candidate is producer:
+            continue
+        verdict = trials.fixes(candidate, allowed)
+        if verdict:
+            verified.add(id(candidate))
+            where = finding.alternatives.index(producer)
+            finding.alternatives[where] = candidate
+            finding.producer = candidate
+            finding.related = [replace(r, message=candidate.message.replace("Set", "or set", 1))
+                               if r.span == producer.span and r.message.startswith("or set") else r
+                               for r in finding.related]
+            return True
+        if verdict is None:
+            return None
+    return False
 
 
 def _consumer_candidates(finding: Finding, producer: Optional[Fix], trials: _Trials) -> list:

@@ -35,7 +35,8 @@ def test_blame_moves_to_the_producer_when_only_its_fix_works():
     assert finding.param == "out_channels"
     assert finding.fix.content == "width"  # bn1's own expression, valid where conv1 is built
     assert "the mismatch starts at conv1's out_channels: with out_channels=width" in finding.message
-    assert "setting bn1's num_features instead fails at line" in finding.message
+    # bn1's `width` is Net's parameter: a number there (128) would fit only Net(width=64), so it is not tried
+    assert "setting bn1's num_features instead" not in finding.message and not finding.alternatives
     consumer = finding.related[0]
     assert (consumer.span.start_line, consumer.message) == (line_of(STEM, "self.bn1 ="),
                                                             "bn1 expects num_features=64 here")
@@ -47,8 +48,11 @@ def test_blame_stays_on_the_consumer_when_both_fixes_work():
     source = STEM.replace("self.block = Block(width)", "self.block = nn.Identity()")
     (finding,) = errors(source)
     assert finding.span.start_line == line_of(source, "self.bn1 =")
-    assert finding.fix.content == "128"
-    assert [a.span.start_line for a in finding.alternatives] == [line_of(source, "self.conv1 =")]
+    # Both written in Net's names (`width` is its parameter): a number (128, 64) would fit Net(width=64) only
+    assert finding.fix.content == "width * 2"
+    assert [(a.span.start_line, a.content) for a in finding.alternatives] == [(line_of(source, "self.conv1 ="), "width")]
+    assert (line_of(source, "self.conv1 ="), "or set conv1's out_channels to width") in [
+        (r.span.start_line, r.message) for r in finding.related]
     assert run(apply(source, finding.fix)) is None
     assert run(apply(source, finding.alternatives[0])) is None
 
