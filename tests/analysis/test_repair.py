@@ -255,3 +255,78 @@ def test_no_lazy_stand_in_where_the_program_initializes_its_layers_weights():
     uninitialized = INITIALIZED.replace("nn.init.trunc_normal_(m.weight, std=.02)", "pass")
     (finding,) = [f for f in analyze(uninitialized, "model.py").findings if f.severity == "error"]
     assert any("LazyLinear" in a.content for a in finding.alternatives)
+
+
+# The class sizes its first conv from its parameter through a local name; the driver's input has 3
+# channels and the model is built with channels=4.
+PARAMETER_THROUGH_A_NAME = textwrap.dedent("""
+    import torch
+    from torch import nn
+
+
+    class Net(nn.Module):
+        def __init__(self, dim, channels=3, self_condition=False):
+            super().__init__()
+            input_channels = {input_channels}
+            self.init_conv = nn.Conv1d(input_channels, dim, 7, padding=3)
+
+        def forward(self, x):
+            return self.init_conv(x)
+
+
+    model = Net(16, channels=4)
+    y = model(torch.randn(2, 3, 32))
+""")
+
+
+def test_a_renamed_parameter_is_fixed_where_the_caller_wrote_it():
+    source = PARAMETER_THROUGH_A_NAME.format(input_channels="channels")
+    assert run(source) is not None
+    (finding,) = errors(source)
+    assert finding.span.start_line == line_of(source, "model = Net(")
+    assert finding.fix.content == "3" and finding.fix.span.start_line == line_of(source, "model = Net(")
+    fixed = apply(source, finding.fix)
+    assert "input_channels = channels" in fixed and run(fixed) is None
+
+
+@pytest.mark.parametrize("computed", ["channels * (2 if self_condition else 1)", "channels * 1"])
+def test_no_number_is_written_over_a_size_computed_from_parameters(computed):
+    """`nn.Conv1d(3, ...)` in place of `input_channels` would run for Net(16, channels=4) and break
+    Net(16, channels=3), the class's default: every fix offered keeps the class as written."""
+    source = PARAMETER_THROUGH_A_NAME.format(input_channels=computed)
+    assert run(source) is not None
+    (finding,) = errors(source)
+    class_line = line_of(source, "self.init_conv =")
+    for fix in [finding.fix, *finding.alternatives]:
+        if fix is not None:
+            assert fix.span.start_line != class_line
+            assert run(apply(source, fix)) is None
+    assert finding.fix is None or finding.fix.content == "torch.randn(2, 4, 32)"
+
+
+def test_no_number_is_written_over_a_helpers_parameter():
+    source = textwrap.dedent("""
+        import torch
+        from torch import nn
+
+
+        def block(channels, dim):
+            width = channels * 1
+            return nn.Conv1d(width, dim, 3, padding=1)
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = block(4, 8)
+
+            def forward(self, x):
+                return self.conv(x)
+
+
+        y = Net()(torch.randn(2, 3, 32))
+    """)
+    assert run(source) is not None
+    (finding,) = errors(source)
+    assert finding.span.start_line == line_of(source, "return nn.Conv1d(")  # torch's place, not hidden
+    assert finding.fix is None or finding.fix.span.start_line != line_of(source, "return nn.Conv1d(")
