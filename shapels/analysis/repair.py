@@ -128,10 +128,15 @@ class _Trials:
         argument's fix gives it the needed size). None: out of trials or time (undecided). After a
         False, `leniently` says whether it passed against `allowed.lenient`."""
         self.leniently = False
-        if self.left <= 0:
-            return None
         if _numbers_a_parameter(fix):
             return False
+        return self.runs_clean(fix, allowed)
+
+    def runs_clean(self, fix: Fix, allowed: "Leave") -> Optional[bool]:
+        """`fixes`, also for an edit that is never offered: what it would leave says where the mismatch is."""
+        self.leniently = False
+        if self.left <= 0:
+            return None
         edit = self.edit(fix.span, fix.content)
         further = [self.edit(more.span, more.content) for more in fix.also]
         if edit is None or None in further:
@@ -287,8 +292,9 @@ def _choose(finding: Finding, trials: _Trials, allowed: Leave, source: Optional[
         # that it takes RGB images: the input that gives it wins.
         number = finding.fix
         _take_cause(finding, reading, verified, named, findings)
-        finding.alternatives.append(number)
-        finding.related.append(Related(number.loc, f"or: {number.message.lower()}", number.span))
+        if number is not None:
+            finding.alternatives.append(number)
+            finding.related.append(Related(number.loc, f"or: {number.message.lower()}", number.span))
     elif reading and decided:  # both readings run: the constructor's stays preferred, the other is offered
         verified.add(id(reading.fix))
         finding.alternatives.append(reading.fix)
@@ -396,6 +402,15 @@ def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set) ->
                 _blame_producer(finding, producer, candidate, [])
             return checked
         rejected.append(list(trials.last_new))
+    if producer is not None and _numbers_a_parameter(consumer_fix):
+        # The consumer's number is not offered (it fits this call only), but if it would run, the consumer
+        # is a consistent place: the blame stays; the upstream change, in the file's own names, is beside it
+        verdict = trials.runs_clean(consumer_fix, allowed)
+        if verdict is None:
+            return None
+        if verdict:
+            finding.fix = None
+            return _check_alternatives(finding, producer, trials, allowed, verified)
     if producer is not None:
         for candidate in _producer_candidates(finding, producer, trials):
             verdict = trials.fixes(candidate, allowed)
