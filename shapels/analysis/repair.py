@@ -393,24 +393,18 @@ def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set) ->
                     _blame_producer(finding, preferred, consumer_fix, [])
                     return True
             verified.add(id(candidate))
-            if candidate is not consumer_fix:
-                finding.fix = candidate
-            checked = _check_alternatives(finding, producer, trials, allowed, verified)
-            if checked and producer is not None and id(producer) in verified and \
-                    C.odd_width(candidate.size, producer.size):
-                finding.alternatives.insert(0, candidate)
-                _blame_producer(finding, producer, candidate, [])
-            return checked
+            finding.fix = candidate
+            return _consumer_runs(finding, candidate, producer, trials, allowed, verified)
         rejected.append(list(trials.last_new))
     if producer is not None and _numbers_a_parameter(consumer_fix):
-        # The consumer's number is not offered (it fits this call only), but if it would run, the consumer
-        # is a consistent place: the blame stays; the upstream change, in the file's own names, is beside it
+        # The consumer's number is not offered (it fits this call only), but whether it would run still
+        # says whether the consumer is a consistent place for the blame
         verdict = trials.runs_clean(consumer_fix, allowed)
         if verdict is None:
             return None
-        if verdict:
+        if verdict and not trials.last_merges:
             finding.fix = None
-            return _check_alternatives(finding, producer, trials, allowed, verified)
+            return _consumer_runs(finding, consumer_fix, producer, trials, allowed, verified)
     if producer is not None:
         for candidate in _producer_candidates(finding, producer, trials):
             verdict = trials.fixes(candidate, allowed)
@@ -425,6 +419,20 @@ def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set) ->
     verified.add(id(fallback))
     finding.fix = fallback
     return True
+
+
+def _consumer_runs(finding: Finding, consumer: Fix, producer: Optional[Fix], trials: _Trials, allowed: Leave,
+                   verified: set) -> Optional[bool]:
+    """The consumer's edit `consumer` runs clean (offered as the finding's fix, or not offered: None): check
+    the alternatives, and move the blame upstream where the producer's change runs too and the width the
+    consumer would take is the odd one."""
+    checked = _check_alternatives(finding, producer, trials, allowed, verified)
+    upstream = finding.producer  # the producer's fix, or its variant in the file's own names
+    if checked and upstream is not None and id(upstream) in verified and C.odd_width(consumer.size, upstream.size):
+        if finding.fix is not None:
+            finding.alternatives.insert(0, finding.fix)
+        _blame_producer(finding, upstream, consumer, [])
+    return checked
 
 
 def _producer_that_keeps_the_batch(finding: Finding, producer: Fix, trials: _Trials, allowed: Leave,
