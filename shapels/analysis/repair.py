@@ -87,7 +87,9 @@ class _Trials:
         self.last_new: list = []  # what the last rejected trial newly reported
         self.last_merges = 0  # views in the last trial whose leading -1 took the batch with part of a dim
         self.positions = None  # Loc -> Span in this text, for edits the causes propose
-        self.slowest = 0.0  # the longest re-analysis so far (seconds)
+        # the longest re-analysis so far, in seconds of this thread's CPU: what it costs, not how loaded the
+        # machine is (by wall time, a busy machine made the same file "expensive" and lose its alternatives)
+        self.slowest = 0.0
 
     @property
     def expensive(self) -> bool:
@@ -145,9 +147,9 @@ class _Trials:
         text = self.text
         for part in sorted([edit] + further, key=lambda e: e.start, reverse=True):  # the last first: offsets hold
             text = text[:part.start] + part.content + text[part.end:]
-        started = time.monotonic()
+        started = time.thread_time()
         result = self.analyse(text, edit.written_at(), allowed.reach)
-        self.slowest = max(self.slowest, time.monotonic() - started)
+        self.slowest = max(self.slowest, time.thread_time() - started)
         if result is None or result.partial:
             return None
         if result.syntax_error is not None or fix.param and not _gives(result.watched, fix):
