@@ -1106,6 +1106,9 @@ class Interpreter:
             names = signature(node).positional
             written = calls.argument_nodes(names[1:] if receiver is not None else names, call_node)
             inner.param_locs = calls.argument_locs(written, frame)
+            if self.watch:  # a fix trial's argument passed on through a user function (Conv2dNormActivation)
+                self.watched.extend((param, bound.get(param)) for param, value in written.items()
+                                    if value in self.watch)
         if type(node) is cst.Lambda:
             return self.eval(node.body, inner)
         status = self.exec_block(node.body, inner)

@@ -198,6 +198,8 @@ def _gives(watched: list, fix: Fix) -> bool:
     (a class built several times needs other sizes elsewhere): a fix that only made the size unknown,
     and so silenced the check, is no fix."""
     sizes = [to_dim(value) for param, value in watched if param == fix.param]
+    if not sizes:  # only a user function's parameter of another name took the new argument: its values
+        sizes = [to_dim(value) for _, value in watched]
     if not sizes or any(size is None for size in sizes):
         return False
     return fix.size is None or any(D.eq(size, fix.size) is True for size in sizes)

@@ -330,3 +330,41 @@ def test_no_number_is_written_over_a_helpers_parameter():
     (finding,) = errors(source)
     assert finding.span.start_line == line_of(source, "return nn.Conv1d(")  # torch's place, not hidden
     assert finding.fix is None or finding.fix.span.start_line != line_of(source, "return nn.Conv1d(")
+
+
+def test_a_name_passed_on_through_a_user_class_is_verified_as_the_fix():
+    """The producer's out_channels reaches nn.Conv2d through ConvNorm's own parameter: the fix trial sees the
+    name's value where ConvNorm is called, so `width` (every instance) is verified, not only a number."""
+    source = textwrap.dedent("""
+        import torch
+        from torch import nn
+
+
+        class ConvNorm(nn.Sequential):
+            def __init__(self, in_channels, out_channels):
+                super().__init__(nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.BatchNorm2d(out_channels))
+
+
+        class Stem(nn.Module):
+            def __init__(self, width):
+                super().__init__()
+                self.stem = nn.Sequential(
+                    ConvNorm(3, width * 2),
+                    ConvNorm(width, width),
+                )
+
+            def forward(self, x):
+                return self.stem(x)
+
+
+        def build():
+            return Stem(width=16)
+
+
+        out = build()(torch.randn(1, 3, 8, 8))
+    """)
+    assert run(source) is not None
+    (finding,) = errors(source)
+    assert finding.span.start_line == line_of(source, "ConvNorm(3, width * 2)")
+    assert finding.fix.content == "width"
+    assert run(apply(source, finding.fix)) is None
