@@ -498,11 +498,16 @@ def _primary_run(runs: list) -> Optional[Run]:
     return min(runs, key=lambda r: (SOURCE_RANK.get(r.source, 9), not r.concrete, r.depth))
 
 
-def _module_report(info: ClassInfo, recorder: Recorder, positions: Positions) -> ModuleReport:
+def _class_place(info: ClassInfo, recorder: Recorder, positions: Positions) -> tuple:
+    """(the class's span, its forward's span, its primary run or None)."""
     span = positions.node_span(info.node) or Span(1, 0, 1, 0)
     found = info.find_forward()
     forward_span = positions.node_span(found[1]) if found else None
-    run = _primary_run(recorder.runs.get(info.name, []))
+    return span, forward_span, _primary_run(recorder.runs.get(info.name, []))
+
+
+def _module_report(info: ClassInfo, recorder: Recorder, positions: Positions) -> ModuleReport:
+    span, forward_span, run = _class_place(info, recorder, positions)
     if run is None:
         return ModuleReport(info.name, span, forward_span, "none", {}, None, [], [], [])
     return _run_report(info.name, span, forward_span, run, positions)
@@ -526,10 +531,7 @@ def _model_place(run: Run, positions: Positions, names: dict) -> tuple:
 
 def _class_run(info: ClassInfo, recorder: Recorder, positions: Positions) -> ClassRun:
     """_module_report's name, spans, source and inputs, and the kinds its layers list."""
-    span = positions.node_span(info.node) or Span(1, 0, 1, 0)
-    found = info.find_forward()
-    forward_span = positions.node_span(found[1]) if found else None
-    run = _primary_run(recorder.runs.get(info.name, []))
+    span, forward_span, run = _class_place(info, recorder, positions)
     if run is None:
         return ClassRun(info.name, span, forward_span, "none", {}, frozenset())
     return ClassRun(info.name, span, forward_span, run.source, _run_inputs(run), _run_calls(run))
