@@ -503,6 +503,8 @@ def _in_own_names(finding: Finding, producer: Fix, trials: _Trials, allowed: Lea
 def _consumer_candidates(finding: Finding, producer: Optional[Fix], trials: _Trials) -> list:
     fix = finding.fix
     names = [_variant(fix, name) for name in _names_holding(fix.loc, fix.size)]
+    if _numbers_a_parameter(fix):  # `Linear(hidden, ...)` after a bidirectional LSTM: `hidden * 2`, not 512
+        names += [_variant(fix, name) for name in _multiples_holding(fix.loc, fix.size)]
     # Written as a name, the argument is one of the class's sizes: another name that fits every instance
     # keeps the author's terms; written as a number, a number.
     out = names + [fix] if isinstance(getattr(fix.loc, "node", None), cst.Name) else [fix]
@@ -560,6 +562,26 @@ def _names_holding(loc, size) -> list:
             if len(names) == MAX_NAMES:
                 break
     return names
+
+
+MAX_FACTOR = 4  # `hidden * 2` (both directions), `dim * 3` (q, k, v), `dim * 4` (an MLP's hidden width)
+
+
+def _multiples_holding(loc, size) -> list:
+    """`name * k` for the variables in scope where the argument was written whose value times a small k is
+    `size`, the smallest k first: where a number would fit one instance only, the size in the author's terms."""
+    env = getattr(loc, "env", None)
+    wanted = D.as_int(size) if size is not None else None
+    if not wanted or not isinstance(env, dict):
+        return []
+    found = []
+    for name, value in env.items():
+        if name == "self" or name.startswith("_"):
+            continue
+        held = D.as_int(to_dim(value))
+        if held and held > 1 and wanted % held == 0 and 1 < wanted // held <= MAX_FACTOR:
+            found.append((wanted // held, f"{name} * {wanted // held}"))
+    return [text for _, text in sorted(found, key=lambda pair: pair[0])][:MAX_NAMES]
 
 
 def _blame_producer(finding: Finding, fix: Fix, consumer_fix: Fix, left_over: list) -> None:

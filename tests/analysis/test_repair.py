@@ -35,8 +35,8 @@ def test_blame_moves_to_the_producer_when_only_its_fix_works():
     assert finding.param == "out_channels"
     assert finding.fix.content == "width"  # bn1's own expression, valid where conv1 is built
     assert "the mismatch starts at conv1's out_channels: with out_channels=width" in finding.message
-    # bn1's `width` is Net's parameter: a number there (128) would fit only Net(width=64), so it is not tried
-    assert "setting bn1's num_features instead" not in finding.message and not finding.alternatives
+    # bn1's `width` is Net's parameter: a number there (128) would fit Net(width=64) only; `width * 2` is tried
+    assert "setting bn1's num_features instead fails at line" in finding.message and not finding.alternatives
     consumer = finding.related[0]
     assert (consumer.span.start_line, consumer.message) == (line_of(STEM, "self.bn1 ="),
                                                             "bn1 expects num_features=64 here")
@@ -368,3 +368,32 @@ def test_a_name_passed_on_through_a_user_class_is_verified_as_the_fix():
     assert finding.span.start_line == line_of(source, "ConvNorm(3, width * 2)")
     assert finding.fix.content == "width"
     assert run(apply(source, finding.fix)) is None
+
+
+def test_a_size_a_parameter_makes_is_fixed_in_its_terms():
+    """The head after a bidirectional LSTM: 512 would fit SeqClassifier(hidden=256) only; `hidden * 2` fits
+    every hidden size."""
+    source = textwrap.dedent("""
+        import torch
+        import torch.nn as nn
+
+
+        class SeqClassifier(nn.Module):
+            def __init__(self, vocab=500, embed=16, hidden=32, classes=4):
+                super().__init__()
+                self.embed = nn.Embedding(vocab, embed)
+                self.lstm = nn.LSTM(embed, hidden, batch_first=True, bidirectional=True)
+                self.head = nn.Linear(hidden, classes)
+
+            def forward(self, tokens):
+                out, _ = self.lstm(self.embed(tokens))
+                return self.head(out[:, -1, :])
+
+
+        logits = SeqClassifier()(torch.randint(0, 500, (2, 7)))
+        other = SeqClassifier(hidden=8)(torch.randint(0, 500, (2, 7)))
+    """)
+    assert run(source) is not None
+    (finding,) = [f for f in errors(source) if f.fix is not None]
+    assert finding.fix.content == "hidden * 2"
+    assert run(apply(source, finding.fix)) is None  # both instances
