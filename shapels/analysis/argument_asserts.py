@@ -7,6 +7,10 @@ the assert reads nothing but the constructor's parameters (directly, or through 
 attributes the constructor computed from them before the assert): a size read from a tensor, a global
 state or an attribute set elsewhere may be what is wrong instead, and the assert's own line stays the
 place then.
+
+The same reading of a function's assignments answers two questions the fixes ask (repair.py, calls.py):
+whether an argument only renames a parameter (`parameter_alias`: fixed where the caller wrote it), and
+whether it is computed from the parameters at all (`reads_parameters`: no number is written over it).
 """
 
 from __future__ import annotations

@@ -129,8 +129,8 @@ class _Trials:
         """True: with `fix` applied the file has no problem outside `allowed.strict` (and a constructor
         argument's fix gives it the needed size). None: out of trials or time (undecided). After a
         False, `leniently` says whether it passed against `allowed.lenient`."""
-        self.leniently = False
         if _numbers_a_parameter(fix):
+            self.leniently = False
             return False
         return self.runs_clean(fix, allowed)
 
@@ -549,19 +549,28 @@ def _same_scope(a, b) -> bool:
 
 def _names_holding(loc, size) -> list:
     """Variables in scope where the argument was written whose value is `size`."""
-    env = getattr(loc, "env", None)
-    if size is None or not isinstance(env, dict):
+    if size is None:
         return []
     names = []
-    for name, value in env.items():
-        if name == "self" or name.startswith("_"):
-            continue
-        dim = to_dim(value)
-        if dim is not None and D.eq(dim, size) is True:
+    for name, dim in _sizes_in_scope(loc):
+        if D.eq(dim, size) is True:
             names.append(name)
             if len(names) == MAX_NAMES:
                 break
     return names
+
+
+def _sizes_in_scope(loc):
+    """(name, size) of the variables in scope where the argument was written that hold a size."""
+    env = getattr(loc, "env", None)
+    if not isinstance(env, dict):
+        return
+    for name, value in env.items():
+        if name == "self" or name.startswith("_"):
+            continue
+        dim = to_dim(value)
+        if dim is not None:
+            yield name, dim
 
 
 MAX_FACTOR = 4  # `hidden * 2` (both directions), `dim * 3` (q, k, v), `dim * 4` (an MLP's hidden width)
@@ -570,15 +579,12 @@ MAX_FACTOR = 4  # `hidden * 2` (both directions), `dim * 3` (q, k, v), `dim * 4`
 def _multiples_holding(loc, size) -> list:
     """`name * k` for the variables in scope where the argument was written whose value times a small k is
     `size`, the smallest k first: where a number would fit one instance only, the size in the author's terms."""
-    env = getattr(loc, "env", None)
     wanted = D.as_int(size) if size is not None else None
-    if not wanted or not isinstance(env, dict):
+    if not wanted:
         return []
     found = []
-    for name, value in env.items():
-        if name == "self" or name.startswith("_"):
-            continue
-        held = D.as_int(to_dim(value))
+    for name, dim in _sizes_in_scope(loc):
+        held = D.as_int(dim)
         if held and held > 1 and wanted % held == 0 and 1 < wanted // held <= MAX_FACTOR:
             found.append((wanted // held, f"{name} * {wanted // held}"))
     return [text for _, text in sorted(found, key=lambda pair: pair[0])][:MAX_NAMES]
