@@ -252,7 +252,7 @@ def _library_attribute(interp: Interp, base: FunctionRef, name: str, frame) -> V
         return Const(qualname.rsplit(".", 1)[-1]) if rule_registry.lookup(qualname) is not None else UNKNOWN
     deeper = canonical(f"{base.qualname}.{name}")
     if read_inside_library(deeper) and deeper.count(".") >= 2:
-        found = interp.resolve_external(deeper, frame.scope or interp.main)
+        found = interp.linker.resolve_external(deeper, frame.scope or interp.main)
         if found is not None:
             return found
     return library_constant(f"{base.qualname}.{name}") or FunctionRef(f"{base.qualname}.{name}")
@@ -269,7 +269,7 @@ _ATTRIBUTE_BY_TYPE = {
     enums.EnumMember: lambda interp, base, name, frame: enums.attribute(base, name),
     Partial: _partial_attribute,
     FunctionRef: _library_attribute,
-    ModuleRef: lambda interp, base, name, frame: interp.lookup_global(name, base.scope),
+    ModuleRef: lambda interp, base, name, frame: interp.linker.lookup_global(name, base.scope),
     Instance: _instance_attribute,
     UserFunction: lambda interp, base, name, frame: Const(function_name(base)) if name == "__name__" else UNKNOWN,
     SuperRef: _super_attribute,

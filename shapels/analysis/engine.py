@@ -220,7 +220,7 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     stopped = False
     failures: list = []  # internal errors, each confined to the statement or class it broke
     try:
-        _guarded(interp, failures, "the bases of this file's classes", None, lambda: interp.link_bases(main))
+        _guarded(interp, failures, "the bases of this file's classes", None, lambda: interp.linker.link_bases(main))
         _guarded(interp, failures, "the imports of this file's classes", None,
                  lambda: recorder.findings.extend(_unresolved_import_note(interp, main)))
         _run_driver(interp, module, failures)
@@ -320,7 +320,7 @@ def _unresolved_import_note(interp: Interpreter, main) -> list:
     and did not (its module was not found or not read): those classes are not analysed as modules, and
     saying nothing would read as "checked, no problem"."""
     missed: dict = {}  # import name -> (qualname or None for a star import, [class names])
-    for info, qualname, name in interp.unresolved.get(main.path, []):
+    for info, qualname, name in interp.linker.unresolved_bases(main.path):
         if info.is_module:
             continue  # another base made it a module: it is analysed
         entry = missed.setdefault(name, (qualname, []))

@@ -9,9 +9,7 @@ evaluation. Whatever it cannot follow becomes UNKNOWN, which never produces a di
 from __future__ import annotations
 
 import ast
-import builtins
 import functools
-import sys
 from typing import Optional
 
 import libcst as cst
@@ -22,10 +20,11 @@ from shapels.analysis.data_values import LoaderValue
 from shapels.analysis.env import join, join_all, join_envs
 # BudgetExceeded is engine.py's to catch; it imports it from here with Budget and Frame
 from shapels.analysis.frame import BREAK, CONTINUE, DEAD, NORMAL, RETURN, Budget, BudgetExceeded, Frame  # noqa: F401
-from shapels.analysis.modtable import add_import, dotted_name, mark_modules
-from shapels.analysis.objects import Builtin, ClassRef, Instance, ModuleRef, PendingImport, UserFunction
-from shapels.analysis.scopes import MAX_SCOPES, Loader, Scope, is_loadable, make_scope, parse_cached
-from shapels.analysis.python_values import MISSING_VALUE, dict_key, library_constant, plain
+from shapels.analysis.linker import PENDING, Linker
+from shapels.analysis.modtable import add_import
+from shapels.analysis.objects import Instance, UserFunction
+from shapels.analysis.scopes import Loader, Scope
+from shapels.analysis.python_values import MISSING_VALUE, dict_key, plain
 from shapels.analysis.recorder import Recorder
 from shapels.analysis.semantics import MAX_LOOP, UNBOUND, bind_user_params, compare, iterate, signature, truth
 from shapels.rules import registry as rule_registry
@@ -33,10 +32,8 @@ from shapels.symbolic import dims as D
 from shapels.values import (
     NONE,
     UNKNOWN,
-    Alternatives,
     Const,
     DictValue,
-    FunctionRef,
     Layer,
     ListValue,
     Number,
@@ -44,21 +41,12 @@ from shapels.values import (
     SetValue,
     SliceValue,
     Tensor,
-    Unknown,
     Value,
 )
 
-_PENDING = (PendingImport, Alternatives)  # what a name lookup may have to settle (Interpreter.settle)
 MAX_WHILE_ROUNDS = 32
 MAX_DEPTH = 32
 MAX_UNCERTAIN_RECURSION = 2  # calls of one function already running, past which an uncertain call is unknown
-
-_PYTHON_BUILTINS = frozenset(dir(builtins))  # `class Error(Exception)`: no import gives it
-BUILTIN_NAMES = {
-    "len", "range", "int", "float", "list", "tuple", "enumerate", "zip", "min", "max", "sum", "abs", "isinstance",
-    "print", "getattr", "setattr", "hasattr", "super", "dict", "bool", "str", "reversed", "round", "sorted", "any",
-    "all", "type", "iter", "next", "divmod", "map", "callable", "set", "frozenset", "vars", "locals", "filter",
-}
 
 
 class Interpreter:
@@ -67,16 +55,11 @@ class Interpreter:
         self.module = main.module
         self.recorder = recorder
         self.budget = budget
-        self.loader = loader
         self.source = "driver"
-        self.scopes: dict = {main.path: main}
-        self._external: dict = {}
-        self._pending: dict = {}  # (importing path, qualname) -> its PendingImport
+        self.linker = Linker(main, loader, self)  # the other files read, and what their imports bind
         # id of a FunctionDef node -> how many of its calls are running (by id: libcst's __hash__ is a Python
         # call, and a running call keeps its node alive)
         self._active: dict = {}
-        self._tables: dict = {}  # path -> Scope of a package whose import table is read, its top level not run
-        self._star: dict = {}  # (path, name) -> what a star import binds that name to (None: nothing)
         self.first_error = None  # where the current execution would stop; reset per execution
         self.watch: set = set()  # argument nodes whose values a fix trial wants to see (repair.py)
         self.silenced = 0  # > 0 inside a loop probe whose findings are dropped
@@ -85,7 +68,6 @@ class Interpreter:
         self.reached: list = []
         self.batch_merges: list = []  # locations of views that merged the batch with part of a dim (repair.py)
         self.command_line: dict = {}  # argparse dest -> Python value the command line gives (Options.args)
-        self.unresolved: dict = {}  # path -> [(ClassInfo, qualname or None, import)], link_bases
 
     @property
     def globals(self) -> dict:
@@ -99,210 +81,24 @@ class Interpreter:
         return attributes.class_attribute(self, info, name)
 
     # -- names ---------------------------------------------------------------------------------
-    def lookup_global(self, name: str, scope: Optional[Scope] = None) -> Value:
-        scope = scope or self.main
-        table = scope.table
-        if name in scope.globals:
-            value = scope.globals[name]
-            if type(value) in _PENDING:
-                value = scope.globals[name] = self.settle(value)
-            return value
-        if name in table.classes:
-            return ClassRef(table.classes[name])
-        if name in table.functions:
-            return UserFunction(table.functions[name], scope=scope)
-        if name in table.aliases:
-            qualname = table.aliases[name]
-            return self.resolve_external(qualname, scope) or library_constant(qualname) or FunctionRef(qualname)
-        if table.star_imports and self.loader is not None:
-            found = self.star_lookup(name, scope)
-            if found is not None:
-                return found
-        if name in BUILTIN_NAMES:
-            return Builtin(name)
-        if name == "None":
-            return NONE
-        if name in ("True", "False"):
-            return Const(name == "True")
-        return Unknown(f"name {name}")
-
     def lookup(self, name: str, frame: Frame) -> Value:
         if name in frame.env:
             value = frame.env[name]
-            if type(value) in _PENDING:
-                value = frame.env[name] = self.settle(value)
+            if type(value) in PENDING:
+                value = frame.env[name] = self.linker.settle(value)
             return value
-        return self.lookup_global(name, frame.scope)
+        return self.linker.lookup_global(name, frame.scope or self.main)
 
-    def settle(self, value: Value) -> Value:
-        """The value of a name an import bound (PendingImport), loading its module now; one of several
-        values (Alternatives) with its imported options settled. Anything else as it is."""
-        if type(value) is PendingImport:
-            return (self.resolve_external(value.qualname, value.scope) or library_constant(value.qualname)
-                    or FunctionRef(value.qualname))
-        if any(type(option) is PendingImport for option in value.options):
-            return join_all([self.settle(option) for option in value.options])
-        return value
-
-    # -- other files ---------------------------------------------------------------------------
-    def resolve_external(self, qualname: str, scope: Scope) -> Optional[Value]:
-        """A name imported from another file of the workspace or a package, as a value; else None."""
-        if self.loader is None or not is_loadable(qualname):
-            return None
-        key = (scope.path, qualname)
-        if key not in self._external:
-            self._external[key] = None  # an import cycle resolves to unknown, not to a loop
-            self._external[key] = self._resolve_external(qualname, scope)
-        return self._external[key]
-
-    def _resolve_external(self, qualname: str, scope: Scope) -> Optional[Value]:
-        dots = len(qualname) - len(qualname.lstrip("."))
-        parts = qualname[dots:].split(".") if qualname[dots:] else []
-        for cut in range(len(parts), -1, -1):
-            module_name = "." * dots + ".".join(parts[:cut])
-            if not module_name.strip("."):
-                continue
-            target = self.load_scope(scope, module_name)
-            if target is None:
-                continue
-            if cut == len(parts) and (dots or cut >= 2):  # the name is a submodule: unless its package rebinds it
-                rebound = self._package_binding(scope, "." * dots + ".".join(parts[:-1]), parts[-1])
-                if rebound is not None:
-                    return rebound
-            value: Value = ModuleRef(target)
-            for attr in parts[cut:]:
-                value = attributes.get_attribute(self, value, attr, Frame(target.module, {}, scope=target))
-                if isinstance(value, Unknown):
-                    return None
-            return value
-        return None
-
-    def star_lookup(self, name: str, scope: Scope) -> Optional[Value]:
-        """A name that `from module import *` brought in: from the last such module that exports it
-        (its `__all__`, else its public names), as Python binds them in order."""
-        key = (scope.path, name)
-        if key in self._star:
-            return self._star[key]
-        self._star[key] = None  # a cycle of star imports finds nothing, instead of looping
-        found = None
-        for module_name in reversed(scope.table.star_imports):
-            target = self.load_scope(scope, module_name)
-            if target is not None and self._exports(target, name) and not self._imports_back(target, name, scope):
-                found = self.lookup_global(name, target)
-                break
-        self._star[key] = found
-        return found
-
-    def _imports_back(self, target: Scope, name: str, scope: Scope) -> bool:
-        """`from models import BaseVAE` in models/vae.py, which models/__init__.py star-imports after
-        `from .base import *`: when the star import runs, the name vae.py imported from the package is
-        the one the package bound before, so an earlier star import gives it (a cycle, never a value)."""
-        if name in target.globals or name in target.table.classes or name in target.table.functions:
-            return False
-        qualname = target.table.aliases.get(name)
-        if qualname is None:
-            return False
-        dots = len(qualname) - len(qualname.lstrip("."))
-        parts = qualname[dots:].split(".")[:-1]  # the module the name was imported from
-        module_name = "." * dots + ".".join(parts)
-        if not module_name.strip(".") and not dots:
-            return False
-        found = self._find(target, module_name)
-        return found is not None and found[0] == scope.path
-
-    def _record_unresolved(self, scope: Scope, info, n: int, qualname: str) -> None:
-        """A base class that an import should have given and did not (its module was not found or not
-        read): the class may be an nn.Module that goes unchecked, so the engine says so, once a file."""
-        names = _written_bases(info)
-        written = names[n] if n < len(names) else None
-        head = (written or "").split(".")[0]
-        table = scope.table
-        if not head or head in table.classes or head in table.functions or head in _PYTHON_BUILTINS:
-            return
-        if head in table.aliases:
-            if is_loadable(qualname) and qualname.lstrip(".").split(".")[0] not in sys.stdlib_module_names:
-                self.unresolved.setdefault(scope.path, []).append((info, qualname, head))
-            return
-        missing = [m for m in table.star_imports if self.load_scope(scope, m) is None]
-        if missing:  # a name no star import gave, while one of them could not be read
-            self.unresolved.setdefault(scope.path, []).append((info, None, missing[0]))
-
-    def _star_base(self, base: str, scope: Scope) -> Optional[Value]:
-        """A base class named through a star import: `nn.Module` where `nn` is the star-imported
-        module's `import torch.nn as nn` (a library name, FunctionRef), or a class it defines."""
-        parts = base.split(".")
-        value = self.star_lookup(parts[0], scope)
-        for attr in parts[1:]:
-            if value is None or isinstance(value, Unknown):
-                return None
-            value = attributes.get_attribute(self, value, attr, Frame(scope.module, {}, scope=scope))
-        return value
-
-    def _exports(self, scope: Scope, name: str) -> bool:
-        listed = scope.globals.get("__all__")
-        if isinstance(listed, (ListValue, Seq)) and all(isinstance(i, Const) for i in listed.items):
-            return name in {i.value for i in listed.items}
-        if name.startswith("_"):
-            return False
-        table = scope.table
-        if name in scope.globals or name in table.classes or name in table.functions or name in table.aliases:
-            return True
-        return bool(table.star_imports) and self.star_lookup(name, scope) is not None
-
-    def _package_binding(self, importer: Scope, package: str, name: str) -> Optional[Value]:
-        """`from pkg import name` takes pkg's attribute before a submodule of that name, as Python does:
-        timm/layers/__init__.py's `from .create_attn import create_attn` makes `create_attn` the
-        function, not the module. An imported name is followed from pkg's import table without running
-        pkg's top level (which would import every submodule); a name pkg defines loads pkg."""
-        found = self._find(importer, package)
-        if found is None:
-            return None
-        path, text = found
-        if path not in self._tables:
-            module = parse_cached(text)
-            self._tables[path] = make_scope(package.lstrip("."), path, module) if module is not None else None
-        unrun = self._tables[path]  # the package's names, its top level not run
-        if unrun is None:
-            return None
-        if name in unrun.table.aliases:
-            return self.resolve_external(unrun.table.aliases[name], unrun)
-        if name in unrun.table.classes or name in unrun.table.functions:
-            target = self.load_scope(importer, package)
-            if target is not None:
-                value = attributes.get_attribute(self, ModuleRef(target), name, Frame(target.module, {}, scope=target))
-                return None if isinstance(value, Unknown) else value
-        return None
-
-    def _find(self, importer: Scope, module_name: str) -> Optional[tuple]:
-        """The loader's (path, text) of an imported module, or None where it is not found or not read."""
-        try:
-            return self.loader(importer.path, module_name)
-        except (OSError, ValueError, UnicodeDecodeError):
-            return None
-
-    def load_scope(self, importer: Scope, module_name: str) -> Optional[Scope]:
-        found = self._find(importer, module_name)
-        if found is None:
-            return None
-        path, text = found
-        if path in self.scopes:
-            return self.scopes[path]
-        if len(self.scopes) >= MAX_SCOPES:
-            return None
-        module = parse_cached(text)
-        if module is None:
-            return None
-        scope = make_scope(module_name.lstrip("."), path, module, text)
-        self.scopes[path] = scope
-        self.link_bases(scope)
-        scope.globals["__name__"] = Const(scope.name)
+    # -- what the linker calls back (linker.ModuleHost) -------------------------------------------
+    def run_imported(self, scope: Scope) -> None:
+        """An imported module's top level, the first time the linker loads it. A pending import may be
+        first read inside a class's run: the module's top level is not part of that run (records nothing
+        into it) and does not count as that run's first error."""
         saved, self.source = self.source, "import"
-        # A pending import may be first read inside a class's run: the module's top level is not part
-        # of that run (records nothing into it) and does not count as that run's first error.
         saved_error = self.first_error
         self.recorder._stack.append(None)
         try:
-            for stmt in module.body:
+            for stmt in scope.module.body:
                 if not isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and not is_import_line(stmt):
                     self.exec_stmt(stmt, Frame(stmt, scope.globals, scope=scope))
         except RecursionError:
@@ -310,35 +106,9 @@ class Interpreter:
         finally:
             self.recorder._stack.pop()
             self.source, self.first_error = saved, saved_error
-        return scope
 
-    def link_bases(self, scope: Scope) -> None:
-        """Bases imported from other files join the class's MRO (and may make it an nn.Module)."""
-        changed = False
-        for info in scope.table.classes.values():
-            written_names = _written_bases(info)
-            for n, base in enumerate(info.base_names):
-                if base in scope.table.classes:
-                    continue
-                # qualified from the base as written (an import after the class counts too): `from tqdm
-                # import tqdm` then `class T(tqdm)` is tqdm.tqdm, not tqdm.tqdm.tqdm
-                written = written_names[n] if n < len(written_names) else base
-                head = written.split(".")[0]
-                qualname = scope.table.aliases[head] + written[len(head):] if head in scope.table.aliases else base
-                value = self.resolve_external(qualname, scope)
-                if value is None and scope.table.star_imports and self.loader is not None:
-                    value = self._star_base(base, scope)  # `class UNet(nn.Module)` after `from .parts import *`
-                    if isinstance(value, FunctionRef):
-                        info.base_names[n] = value.qualname
-                        changed = True
-                        continue
-                if isinstance(value, ClassRef) and value.info not in info.bases:
-                    info.bases.append(value.info)
-                    changed = True
-                elif value is None and self.loader is not None:
-                    self._record_unresolved(scope, info, n, qualname)
-        if changed:
-            mark_modules(scope.table.classes.values())
+    def attribute_in(self, value: Value, name: str, scope: Scope) -> Value:
+        return attributes.get_attribute(self, value, name, Frame(scope.module, {}, scope=scope))
 
     # -- statements ----------------------------------------------------------------------------
     def exec_block(self, body, frame: Frame) -> str:
@@ -501,13 +271,7 @@ class Interpreter:
         add_import(aliases, small)
         scope = frame.scope or self.main
         for local, target in aliases.items():
-            if self.loader is None or not is_loadable(target):
-                frame.env[local] = library_constant(target) or FunctionRef(target)
-                continue
-            key = (scope.path, target)  # one object per import: both branches' bindings join as the same
-            if key not in self._pending:
-                self._pending[key] = PendingImport(target, scope)
-            frame.env[local] = self._pending[key]
+            frame.env[local] = self.linker.bind_import(target, scope)
         return NORMAL
 
     def exec_if(self, stmt: cst.If, frame: Frame) -> str:
@@ -541,23 +305,11 @@ class Interpreter:
             return BREAK if BREAK in left else CONTINUE
         if any(status in (RETURN, BREAK, CONTINUE) or inner.conditional for _, status, inner in branches):
             frame.conditional = True
-        if len(live) > 1 and self._pending:  # no import statement has run: nothing to settle
-            self._settle_differing_imports(live)
+        if len(live) > 1:
+            self.linker.settle_differing_imports(live)
         frame.env.clear()
         frame.env.update(live[0] if len(live) == 1 else functools.reduce(join_envs, live))
         return NORMAL
-
-    def _settle_differing_imports(self, envs: list) -> None:
-        """A name every path binds, to an import on one and something else on another (`try: from apex
-        import X` / `except ImportError: X = nn.LayerNorm`): join what the imports are, as before
-        imports were pending. A name one path alone binds is unknown after the join anyway, so its
-        module is never loaded."""
-        for name in set(envs[0]).intersection(*envs[1:]):
-            values = [env[name] for env in envs]
-            if any(type(v) is PendingImport for v in values) and any(v is not values[0] for v in values):
-                for env in envs:
-                    if type(env[name]) in _PENDING:
-                        env[name] = self.settle(env[name])
 
     def exec_orelse(self, orelse, frame: Frame) -> str:
         if orelse is None:
@@ -1172,11 +924,6 @@ def _evaluate_string(text: str) -> Value:
 
 
 _string_literal = functools.lru_cache(maxsize=8192)(_evaluate_string)
-
-
-def _written_bases(info) -> list:
-    """A class's bases as written (`nn.Module`), in the order of its base_names (as _class_info reads them)."""
-    return [name for name in (dotted_name(arg.value) for arg in info.node.bases) if name]
 
 
 def is_import_line(stmt) -> bool:

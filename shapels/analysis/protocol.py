@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from shapels.analysis.frame import Budget, Frame
+    from shapels.analysis.linker import Linker
     from shapels.analysis.modtable import ClassInfo
     from shapels.analysis.objects import UserFunction
     from shapels.analysis.positions import Loc
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 class Interp(Protocol):
     module: cst.Module  # the analysed file
     main: Scope  # the analysed file's scope
-    scopes: dict  # path -> Scope of every file read
+    linker: Linker  # the files read, names across them (imports, star imports, bases from other files)
     recorder: Recorder
     budget: Budget
     source: str  # what runs: "driver", "import", ... (a run records it)
@@ -53,11 +54,6 @@ class Interp(Protocol):
 
     def invoke(self, function: UserFunction, args: list, kwargs: dict, frame: Frame, *, receiver: Any = None,
                record: bool = False, owner: Any = None, call_node: Any = None) -> Value: ...
-
-    def lookup_global(self, name: str, scope: Optional[Scope] = None) -> Value: ...
-
-    def resolve_external(self, qualname: str, scope: Scope) -> Optional[Value]:
-        """A name imported from another file of the workspace or a package, as a value; else None."""
 
     def class_attribute(self, info: ClassInfo, name: str) -> Optional[Value]:
         """A class-level assignment's value (attributes.class_attribute); None where there is none."""

@@ -292,7 +292,7 @@ def has_attribute(interp: Interp, instance: Instance, name: str) -> Value:
     if any(name in (f for f, _ in c.fields) or "__getattr__" in c.methods or "__getattribute__" in c.methods
            for c in classes):
         return UNKNOWN
-    texts = [scope.source for scope in interp.scopes.values()]
+    texts = interp.linker.sources()
     return UNKNOWN if may_be_written(name, classes, texts) else Const(False)
 
 

@@ -391,7 +391,7 @@ _WEIGHT_INIT = re.compile(r"(?:\b(?:trunc_normal_|(?:xavier|kaiming)_(?:normal|u
 
 
 def _initializes_weights(interp: Interp) -> bool:
-    return any(_WEIGHT_INIT.search(scope.source or "") for scope in interp.scopes.values())
+    return any(_WEIGHT_INIT.search(text or "") for text in interp.linker.sources())
 
 
 def stand_in_fix(interp: Interp, layer: Layer, alternative) -> Optional[Fix]:
