@@ -179,3 +179,25 @@ def test_analysis_is_a_one_way_stack(graph):
     # attributes, calls, builtins, enums... reach the interpreter through the `interp` they are
     # passed (protocol.Interp), never by importing interpreter.py: no import closes a loop
     assert analysis_cycles(graph) == []
+
+
+def reachable(graph: dict, start: str) -> set:
+    """Every module `start` imports, directly or through others."""
+    seen: set = set()
+    todo = [start]
+    while todo:
+        for target in graph.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_the_linker_sits_below_the_interpreter(graph):
+    # the linker resolves names across files and asks the interpreter to run a module's top level
+    # through linker.ModuleHost: it reaches neither interpreter.py nor the semantic modules that
+    # call back into it (attributes, calls), not even through another module
+    below = reachable(graph, "shapels.analysis.linker")
+    assert "shapels.analysis.linker" in graph["shapels.analysis.interpreter"]
+    assert below & {"shapels.analysis.interpreter", "shapels.analysis.attributes", "shapels.analysis.calls",
+                    "shapels.analysis.protocol", "shapels.analysis.engine"} == set()
