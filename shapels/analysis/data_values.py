@@ -93,7 +93,7 @@ def user_dataset(interp: Interp, dataset: Instance, frame) -> Value:
     return DatasetValue(sample, to_dim(size) if isinstance(size, Number) else None)
 
 
-def batch_symbols(interp) -> Callable[[], D.Dim]:
+def batch_symbols(interp: Interp) -> Callable[[], D.Dim]:
     """Names for the batch dims of loaders over datasets of unknown length, one per loader of this
     analysis: `batch`, `batch2`, ... A named dim, not an unknown one: it is some size of at least 1, so
     `65025*batch` is surely not 255 (a fresh unknown decides nothing)."""
@@ -371,7 +371,7 @@ def image_method(image: PILImageValue, name: str, args: list, kwargs: dict) -> V
     return UNKNOWN
 
 
-def call_transform(interp, transform: TransformValue, args: list, kwargs: dict, frame, node) -> Value:
+def call_transform(interp: Interp, transform: TransformValue, args: list, kwargs: dict, frame, node) -> Value:
     """`self.transform(img)`: a transform applied to a PIL image or a (C, H, W) tensor of known sizes, as
     a dataset's `__getitem__` does; the tensor it makes starts its provenance here, with the transform."""
     if len(args) != 1 or kwargs:

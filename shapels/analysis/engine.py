@@ -228,8 +228,7 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     except (BudgetExceeded, RecursionError):
         stopped = result.partial = True
     finally:
-        while recorder.current is not None or recorder._stack:
-            recorder.end_run(None)
+        recorder.unwind_to(0)
     if failures:
         result.partial = True
         recorder.findings.extend(failures)
@@ -278,14 +277,13 @@ def _guarded(interp: Interpreter, failures: list, what: str, anchor: Optional[cs
     the budget's is a bug in shapels: it ends that unit only, with an information note at `anchor`
     (None: line 1), and the recorder is unwound to where the unit began, so later runs record where
     they should."""
-    depth = len(interp.recorder._stack)
+    depth = interp.recorder.depth
     try:
         work()
     except (BudgetExceeded, RecursionError):
         raise
     except Exception as error:  # noqa: BLE001 - one broken unit must not cost the file's other results
-        while len(interp.recorder._stack) > depth:
-            interp.recorder.end_run(None)
+        interp.recorder.unwind_to(depth)
         detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         failures.append(Finding(
             ANALYSIS_INTERNAL_ERROR, "information",

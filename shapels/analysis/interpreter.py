@@ -96,7 +96,7 @@ class Interpreter:
         into it) and does not count as that run's first error."""
         saved, self.source = self.source, "import"
         saved_error = self.first_error
-        self.recorder._stack.append(None)
+        self.recorder.begin_unrecorded()
         try:
             for stmt in scope.module.body:
                 if not isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and not is_import_line(stmt):
@@ -104,7 +104,7 @@ class Interpreter:
         except RecursionError:
             pass
         finally:
-            self.recorder._stack.pop()
+            self.recorder.end_run(None)
             self.source, self.first_error = saved, saved_error
 
     def attribute_in(self, value: Value, name: str, scope: Scope) -> Value:
@@ -420,17 +420,15 @@ class Interpreter:
         for name in loop_targets:
             probe_env[name] = UNKNOWN
         probe = frame.branch(probe_env, False)
-        saved = self.recorder.findings, self.recorder._finding_keys
-        self.recorder.findings, self.recorder._finding_keys = [], set()
         self.silenced += 1
         returned = len(frame.returns)  # branch frames share their function's list of returns
         try:
-            self.exec_block(body, probe)
+            with self.recorder.findings_apart():
+                self.exec_block(body, probe)
             if len(frame.returns) > returned:
                 frame.conditional = True  # the loop may return: what follows runs on some paths
         finally:
             self.silenced -= 1
-            self.recorder.findings, self.recorder._finding_keys = saved
         for name, value in probe_env.items():
             if frame.env.get(name) is not value:
                 frame.env[name] = join(frame.env[name], value) if name in frame.env else UNKNOWN
@@ -987,7 +985,7 @@ def targets_of(target) -> set:
 
 
 
-def _compares_ints(interp, node: cst.BaseExpression, frame: Frame) -> bool:
+def _compares_ints(interp: Interpreter, node: cst.BaseExpression, frame: Frame) -> bool:
     """A comparison whose every operand evaluates to a known int, or `not`/`and`/`or` of such."""
     if type(node) is cst.UnaryOperation and type(node.operator) is cst.Not:
         return _compares_ints(interp, node.expression, frame)

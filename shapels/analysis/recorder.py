@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from shapels.analysis.findings import Finding
 from shapels.analysis.positions import Loc
@@ -87,10 +88,26 @@ class Recorder:
         self.models.append(run)
         self._stack.append(run)
 
+    def begin_unrecorded(self) -> None:
+        """Code that runs inside a run without being part of it (an imported module's top level, first
+        read from a class's forward): what it names and calls is recorded into no run."""
+        self._stack.append(None)
+
     def end_run(self, output: Any) -> None:
         run = self._stack.pop()
         if run is not None:
             run.output = output
+
+    @property
+    def depth(self) -> int:
+        """How many runs are open, kept or not: where `unwind_to` returns to."""
+        return len(self._stack)
+
+    def unwind_to(self, depth: int) -> None:
+        """End the runs opened since `depth` was read, without outputs: an analysis unit that stopped on an
+        exception left them open."""
+        while len(self._stack) > depth:
+            self.end_run(None)
 
     @property
     def current(self) -> Optional[Run]:
@@ -133,3 +150,14 @@ class Recorder:
         if finding.site is None and self.sites:
             finding.site = Loc(*self.sites[-1])  # used only where `loc` turns out to be in another file
         self.findings.append(finding)
+
+    @contextlib.contextmanager
+    def findings_apart(self) -> Iterator[None]:
+        """Findings recorded inside are dropped and the ones before kept as they were: a probe of a loop
+        on unknowns must neither report nor, by its keys, hide what the real run reports later."""
+        saved = self.findings, self._finding_keys
+        self.findings, self._finding_keys = [], set()
+        try:
+            yield
+        finally:
+            self.findings, self._finding_keys = saved
