@@ -147,9 +147,10 @@ def construct_layer(interp: Interp, rule, qualname: str, args: list, kwargs: dic
     layer.arg_locs = argument_locs(written, frame)
     layer.named_args = {param: Loc(frame.unit, value, frame.env) for param, value in written.items()
                         if type(value) is cst.Name}  # `in_ch` where `out_ch` was meant: repair tries the others
-    if interp.watch:
-        interp.watched.extend((param, bound.get(param)) for param, loc in layer.arg_locs.items()
-                              if loc.node in interp.watch or written.get(param) in interp.watch)
+    watch = interp.trial.arguments
+    if watch:
+        interp.trial.watched.extend((param, bound.get(param)) for param, loc in layer.arg_locs.items()
+                                    if loc.node in watch or written.get(param) in watch)
     return layer
 
 
@@ -481,8 +482,8 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
         # input that fed it (a transposed sequence, an image of another size)
         traced = max(listed, key=lambda t: len(t.trace)) if listed else None
     rule_call = RuleCall(qualname, layer.args if layer is not None else None, bound, layer)
-    if interp.reach and node in interp.reach:  # on known shapes: its tensors known, and no argument unknown
-        interp.reached.append(not any(isinstance(v, Unknown) for v in bound.values()) and all(
+    if interp.trial.calls and node in interp.trial.calls:  # on known shapes: its tensors known, no argument unknown
+        interp.trial.reached.append(not any(isinstance(v, Unknown) for v in bound.values()) and all(
             t.shape.ranked and all(D.known_or_open(d) for d in t.shape.dims) for t in _tensors(bound.values())))
     loc = frame.loc(node) if node is not None else None
     built_from = primary if rule.builds is not None and layer is not None and layer.built is None else None
@@ -509,7 +510,7 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
     result = to_value(output, traced.trace if traced is not None else (), label, loc, rule.preserves_shape,
                       after_error, layer)
     if rule_call.merges_leading and frame.certain:
-        interp.batch_merges.append(loc)
+        interp.trial.batch_merges.append(loc)
     if rule_call.unbatched and isinstance(result, Tensor) and result.trace and result.trace[-1].loc is loc:
         result = dataclasses.replace(result, trace=result.trace[:-1] + (dataclasses.replace(result.trace[-1], unbatched=True),))
     if rule.broadcasts and isinstance(result, Tensor) and result.trace and result.trace[-1].loc is loc:

@@ -22,6 +22,7 @@ from shapels.analysis.suppression import silenced
 from shapels.analysis.objects import Instance, UserFunction
 from shapels.analysis.positions import Loc, Positions, Span, node_ranges
 from shapels.analysis.recorder import Recorder, Run
+from shapels.analysis.trial_watch import TrialWatch
 from shapels.codes import ANALYSIS_BUDGET, ANALYSIS_INTERNAL_ERROR, UNRESOLVED_IMPORT
 from shapels.rules import lookup
 from shapels.rules.base import RuleCall, from_python
@@ -209,13 +210,12 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     interp = Interpreter(main, recorder, budget, options.loader)
     positions = Positions(module)
     ranges = node_ranges(module) if options.watch is not None or options.reach is not None else {}
-    if options.watch is not None:
-        interp.watch = {node for node, where in ranges.items() if where == tuple(options.watch)}
-        interp.watched = result.watched
-    if options.reach is not None:
-        interp.reach = {node for node, where in ranges.items() if where[0] == options.reach}
-        interp.reached = result.reached
-    interp.batch_merges = result.batch_merges
+    interp.trial = TrialWatch(
+        arguments=frozenset(node for node, where in ranges.items() if where == tuple(options.watch))
+        if options.watch is not None else frozenset(),
+        calls=frozenset(node for node, where in ranges.items() if where[0] == options.reach)
+        if options.reach is not None else frozenset(),
+        watched=result.watched, reached=result.reached, batch_merges=result.batch_merges)
     interp.command_line = options.args
     stopped = False
     failures: list = []  # internal errors, each confined to the statement or class it broke

@@ -27,6 +27,7 @@ from shapels.analysis.scopes import Loader, Scope
 from shapels.analysis.python_values import MISSING_VALUE, dict_key, plain
 from shapels.analysis.recorder import Recorder
 from shapels.analysis.semantics import MAX_LOOP, UNBOUND, bind_user_params, compare, iterate, signature, truth
+from shapels.analysis.trial_watch import TrialWatch
 from shapels.rules import registry as rule_registry
 from shapels.symbolic import dims as D
 from shapels.values import (
@@ -61,12 +62,8 @@ class Interpreter:
         # call, and a running call keeps its node alive)
         self._active: dict = {}
         self.first_error = None  # where the current execution would stop; reset per execution
-        self.watch: set = set()  # argument nodes whose values a fix trial wants to see (repair.py)
         self.silenced = 0  # > 0 inside a loop probe whose findings are dropped
-        self.watched: list = []
-        self.reach: set = set()  # call nodes a fix trial wants to see run on known shapes (repair.py)
-        self.reached: list = []
-        self.batch_merges: list = []  # locations of views that merged the batch with part of a dim (repair.py)
+        self.trial = TrialWatch()  # what a fix trial's re-analysis observes (repair.py); nothing by default
         self.command_line: dict = {}  # argparse dest -> Python value the command line gives (Options.args)
 
     @property
@@ -856,9 +853,10 @@ class Interpreter:
             names = signature(node).positional
             written = calls.argument_nodes(names[1:] if receiver is not None else names, call_node)
             inner.param_locs = calls.argument_locs(written, frame)
-            if self.watch:  # a fix trial's argument passed on through a user function (Conv2dNormActivation)
-                self.watched.extend((param, bound.get(param)) for param, value in written.items()
-                                    if value in self.watch)
+            watch = self.trial.arguments
+            if watch:  # a fix trial's argument passed on through a user function (Conv2dNormActivation)
+                self.trial.watched.extend((param, bound.get(param)) for param, value in written.items()
+                                          if value in watch)
         if type(node) is cst.Lambda:
             return self.eval(node.body, inner)
         status = self.exec_block(node.body, inner)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shapels.analysis.positions import Loc
     from shapels.analysis.recorder import Recorder
     from shapels.analysis.scopes import Scope
+    from shapels.analysis.trial_watch import TrialWatch
     from shapels.values import Value
 
 
@@ -31,11 +32,7 @@ class Interp(Protocol):
     source: str  # what runs: "driver", "import", ... (a run records it)
     first_error: Optional[Loc]  # where the current execution would stop
     silenced: int  # > 0 inside a loop probe whose findings are dropped
-    watch: set  # argument nodes whose values a fix trial wants to see (repair.py)
-    watched: list
-    reach: set  # call nodes a fix trial wants to see run on known shapes (repair.py)
-    reached: list
-    batch_merges: list  # views whose leading -1 took the batch with part of another dim (repair.py)
+    trial: TrialWatch  # what a fix trial's re-analysis observes (repair.py)
     command_line: dict  # argparse dest -> the Python value the command line gives (Options.args)
 
     def eval(self, node: Any, frame: Frame) -> Value: ...
