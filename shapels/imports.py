@@ -11,12 +11,14 @@ import os
 import site
 import stat
 import sysconfig
+import time
 from pathlib import Path
 from typing import Iterable, Optional
 
 from shapels.sources import read_source
 
 MAX_FILE_BYTES = 2_000_000
+RACY_NS = 2_000_000_000  # a file changed this recently may change again without its stat showing it
 
 
 def site_packages() -> list:
@@ -47,7 +49,7 @@ class FileLoader:
     def __init__(self, roots: Iterable = (), include_site_packages: bool = True):
         self.roots = [Path(r) for r in roots]
         self.packages = site_packages() if include_site_packages else []
-        self._cache: dict = {}
+        self._cache: dict = {}  # path -> (its stat when read, (path, text)): files that had settled
 
     def __call__(self, importer_path: str, dotted: str) -> Optional[tuple]:
         dots = len(dotted) - len(dotted.lstrip("."))
@@ -86,11 +88,25 @@ class FileLoader:
         return None
 
     def _read(self, path: Path, found: os.stat_result) -> Optional[tuple]:
+        """(path, text), read again unless the file's stat is the one it had when a settled read kept it.
+
+        A loader lives for many analyses (a worker's files, the server's edits). Its stat says whether a
+        file changed since it was kept, except within one tick of the file system's clock (a few ms on
+        Linux, 2 s on FAT): an edit of the same size in the tick of the last one keeps the mtime. So,
+        as git does with its index, a file that changed less than RACY_NS before it was read is not
+        kept, and is read again at each question until it has settled; the ctime is part of the key so
+        that an edit that restores the old mtime (`cp -p`, `touch -r`) is seen too."""
         if found.st_size > MAX_FILE_BYTES:
             return None
-        key = (str(path), found.st_mtime_ns, found.st_size)
-        if key not in self._cache:
-            text = read_source(path)
-            self._cache = {k: v for k, v in self._cache.items() if k[0] != str(path)}
-            self._cache[key] = (str(path), text)
-        return self._cache[key]
+        name = str(path)
+        stamp = (found.st_mtime_ns, found.st_ctime_ns, found.st_size, found.st_ino, found.st_dev)
+        kept = self._cache.get(name)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        read_at = time.time_ns()
+        answer = (name, read_source(path))
+        if max(found.st_mtime_ns, found.st_ctime_ns) < read_at - RACY_NS:
+            self._cache[name] = (stamp, answer)
+        else:
+            self._cache.pop(name, None)
+        return answer

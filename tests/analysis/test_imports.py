@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import textwrap
+import time
 
 from shapels.analysis.engine import Options, analyze
 from shapels.imports import FileLoader
@@ -371,3 +373,102 @@ def test_a_module_first_read_inside_a_class_run_is_not_part_of_that_run(tmp_path
     result = analyze(main.read_text(), str(main), Options(loader=FileLoader(include_site_packages=False)))
     problems = [(f.code, f.severity, f.span.start_line) for f in result.findings if f.severity in ("error", "warning")]
     assert problems == [("linear-in-features", "error", 7)]
+
+
+# -- one loader over many analyses (a worker's files, the server's edits) -------------------------
+WIDE_BLOCK = """\
+import torch.nn as nn
+
+WIDTH = 64
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(32, WIDTH)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+HEAD_OF_64 = """\
+import torch
+import torch.nn as nn
+from blocks import Block
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = Block()
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.head(self.block(x))
+
+
+Net()(torch.randn(2, 32))
+"""
+
+
+def _errors(model, loader) -> list:
+    result = analyze(model.read_text(), str(model), Options(loader=loader))
+    return [f.code for f in result.findings if f.severity == "error"]
+
+
+def _edit_keeping_size_and_mtime(path, old: str, new: str) -> None:
+    """An edit of the same size whose mtime is the old one: what an edit in the clock tick of the last
+    write looks like (or `cp -p`, `touch -r`)."""
+    assert len(old) == len(new)
+    before = path.stat()
+    path.write_text(path.read_text().replace(old, new))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_mtime_ns, path.stat().st_size) == (before.st_mtime_ns, before.st_size)
+
+
+def test_an_import_edited_between_two_files_of_one_loader_is_read_again(tmp_path):
+    """Two files that import one block, analysed with one loader (as a worker analyses its files): the
+    block edited between them, in the same size and with its mtime unchanged, is read again for the
+    second, which then gets the error the edit makes."""
+    (tmp_path / "blocks.py").write_text(WIDE_BLOCK)
+    first, second = tmp_path / "a.py", tmp_path / "b.py"
+    first.write_text(HEAD_OF_64)
+    second.write_text(HEAD_OF_64)
+    loader = FileLoader(include_site_packages=False)
+    assert _errors(first, loader) == []
+    _edit_keeping_size_and_mtime(tmp_path / "blocks.py", "WIDTH = 64", "WIDTH = 48")
+    assert _errors(second, loader) == ["linear-in-features"]
+    assert _errors(second, FileLoader(include_site_packages=False)) == ["linear-in-features"]  # as a fresh one
+
+
+def test_a_settled_import_is_read_once_and_again_when_its_ctime_changes(tmp_path, monkeypatch):
+    """A file that had settled when it was read is kept, and read again once its stat changes: an edit
+    that restores the mtime still changes the ctime, which the system sets."""
+    import shapels.imports as imports
+
+    monkeypatch.setattr(imports, "RACY_NS", 0)  # every file has settled: only the stat decides
+    reads = []
+    real = imports.read_source
+    monkeypatch.setattr(imports, "read_source", lambda path: reads.append(str(path)) or real(path))
+    (tmp_path / "blocks.py").write_text(WIDE_BLOCK)
+    model = tmp_path / "a.py"
+    model.write_text(HEAD_OF_64)
+    loader = FileLoader(include_site_packages=False)
+    assert _errors(model, loader) == [] and _errors(model, loader) == []
+    assert reads == [str(tmp_path / "blocks.py")]
+    time.sleep(0.05)  # past the tick of the write: the edit's ctime differs
+    _edit_keeping_size_and_mtime(tmp_path / "blocks.py", "WIDTH = 64", "WIDTH = 48")
+    assert _errors(model, loader) == ["linear-in-features"] and len(reads) == 2
+
+
+def test_a_file_that_just_changed_is_not_kept(tmp_path, monkeypatch):
+    """Within RACY_NS of its last change a file is not kept (its stat may not show the next edit) and
+    is read at each question; once settled it is kept."""
+    import shapels.imports as imports
+
+    (tmp_path / "blocks.py").write_text("WIDTH = 64\n")
+    importer, path = str(tmp_path / "a.py"), str(tmp_path / "blocks.py")
+    loader = FileLoader(include_site_packages=False)
+    assert loader(importer, "blocks") == (path, "WIDTH = 64\n") and path not in loader._cache
+    monkeypatch.setattr(imports, "RACY_NS", 0)
+    assert loader(importer, "blocks") == (path, "WIDTH = 64\n") and path in loader._cache

@@ -354,3 +354,37 @@ def test_a_worker_that_dies_costs_only_time(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(engine, "analyze", dies_in_a_worker)
     assert check(capsys, "-j", "2", str(folder)) == fresh
     assert parallel_check.last_stats.workers == 2
+
+
+def test_the_workers_start_with_the_imports_parsed(tmp_path, capsys, monkeypatch):
+    """Forked workers: this process analyses the smallest file first, and the workers, forked after it,
+    find the import they share parsed (each parsed it again before); the output is the serial run's."""
+    if parallel_check._fork_context() is None:
+        pytest.skip("workers share this process's parsed imports only where they are forked")
+    from shapels.analysis import scopes
+
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    marker = f"# shared by every model of {tmp_path.name}\n"  # a text no earlier test had parsed
+    (folder / "blocks.py").write_text(marker + BLOCKS)
+    models = []
+    for n in range(4):  # of different sizes: the smallest is analysed here
+        model = folder / f"model{n}.py"
+        model.write_text(MODEL + "\n" * n + f"# model {n}\n")
+        models.append(str(model))
+    parses = tmp_path / "parses.txt"
+    real = scopes.parse_module
+
+    def logged(text):
+        with open(parses, "a") as log:
+            log.write(f"{os.getpid()} {text.startswith(marker)}\n")
+        return real(text)
+
+    monkeypatch.setattr(scopes, "parse_module", logged)
+    serial = check(capsys, "--no-cache", "--jobs", "1", "--format", "json", *models)
+    parses.unlink()
+    scopes.parse_cached.cache_clear()
+    assert check(capsys, "--no-cache", "--jobs", "2", "--format", "json", *models) == serial
+    assert parallel_check.last_stats.warmed == 1 and parallel_check.last_stats.workers == 2
+    blocks_parsed_by = [line.split()[0] for line in parses.read_text().splitlines() if line.endswith("True")]
+    assert blocks_parsed_by == [str(os.getpid())]  # here, once; never in a worker
