@@ -10,8 +10,8 @@ so that no worker is left with a big one at the end. A worker that dies (killed,
 costs nothing but time: what it did not finish is analysed in this process.
 
 Shared imports are parsed once per run, not once per worker. A process keeps every import it parsed
-(analysis/scopes.py's parse_cached, keyed by the text) and the texts it read (imports.FileLoader, keyed by
-path, mtime and size), so every file a worker takes after its first reuses them, whatever the size of its
+(analysis/scopes.py's parse_cached, keyed by the text) and the texts it read (imports.FileLoader, while their
+stat is unchanged), so every file a worker takes after its first reuses them, whatever the size of its
 tasks. Where the workers are forked (Linux), this process first analyses the smallest file itself
 (`warm-up`), and the workers start with its imports parsed and the analysis code imported: on
 transformers' modeling files that is the ~45 modules every model imports (modeling_utils.py and the
