@@ -12,7 +12,8 @@ the wheel is fetched as corpus/package_sweep.py does, into .tools/transformers),
 glob given with --files.
 
 Targets (issue 21): first run <= 1/2 of the serial run (161 s on the 2-core machine), second run
-<= 5 s. Writes benchmarks/results/check_cache.md. No assertions on time: this is a measurement.
+<= 5 s. Writes benchmarks/results/check_cache.md (a sample, --every N) or check_cache_all.md (every
+file). No assertions on time: this is a measurement.
 
 `--budget SECONDS`: the per-file time budget (default shapels' own, 5 s of wall-clock time). On a loaded
 machine a file's wall time can pass the default budget, and its partial result is then neither cached
@@ -39,7 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "corpus"))
 
-OUT = ROOT / "benchmarks" / "results" / "check_cache.md"
+OUT = ROOT / "benchmarks" / "results" / "check_cache.md"  # a sample (--every N); all the files: OUT_ALL
+OUT_ALL = ROOT / "benchmarks" / "results" / "check_cache_all.md"
 TRANSFORMERS = ("transformers", "5.24.0", "transformers/models/*/modeling_*.py")
 
 
@@ -144,8 +146,9 @@ def _measure(args, files: list, what: str) -> int:
               "CPUs (a load average above their number), the wall times are the machine's, not shapels': the CPU "
               "seconds say how much work each run was."]
     if not args.limit and not args.files:
-        OUT.write_text("\n".join(lines) + "\n")
-        print(f"wrote {OUT.relative_to(ROOT)}")
+        out = OUT if args.every and args.every > 1 else OUT_ALL
+        out.write_text("\n".join(lines) + "\n")
+        print(f"wrote {out.relative_to(ROOT)}")
     print("\n".join(lines))
     return 0
 
