@@ -159,7 +159,7 @@ def call_builtin(interp: Interp, name: str, args: list, kwargs: dict, frame: Fra
             return Number(int(v))
         if D.is_integer_valued(v):
             return Number(D.const(v))
-        import sympy  # a symbolic non-integer (a quotient): sympy is loaded already
+        sympy = D.sympy_module()  # a symbolic non-integer (a quotient): sympy is loaded already
 
         return Number(D.const(sympy.floor(v)))
     if name in ("int", "float") and len(args) == 1 and isinstance(args[0], Const) \

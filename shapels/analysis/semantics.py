@@ -151,7 +151,7 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
             if order is None or a != a or b != b:  # NaN: sympy refuses to order it, and so do we
                 return None
             return order(a, b)
-        import sympy  # a symbolic operand: sympy is loaded already
+        sympy = D.sympy_module()  # a symbolic operand (an Unknowns may not have needed it yet)
 
         try:
             rel = {"LessThan": sympy.Lt, "LessThanEqual": sympy.Le, "GreaterThan": sympy.Gt,

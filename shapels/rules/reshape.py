@@ -63,7 +63,7 @@ def _reshape(call: RuleCall, source: Shape, requested) -> Shape:
             # No denominator left: a product of integer dims. An unknown in it: nothing can be decided
             # (dims.py), and sympy's assumption query would take ~7 ms to say so. (as_numer_denom, not
             # fraction: the denominator of N + 1/2 is 2.)
-            denominator = inferred.as_numer_denom()[1]
+            denominator = D.denominator(inferred)
             if denominator != 1 and not D.has_unknown(denominator) and inferred.is_integer is False:
                 inferred = D.fresh("?")
         known[i] = inferred

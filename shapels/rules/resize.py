@@ -17,7 +17,7 @@ def _certain(relation) -> bool:
     """True only when a comparison of dims is known to hold (a bool for ints, a sympy relation else)."""
     if isinstance(relation, bool):
         return relation
-    import sympy  # a relation of symbolic dims: sympy is loaded already
+    sympy = D.sympy_module()  # a relation of symbolic dims: sympy is loaded already
 
     return bool(relation == sympy.true)
 
@@ -40,7 +40,7 @@ def _scaled(size, scale: float):
     n = D.as_int(size)
     if n is not None:
         return int(math.floor(float(n) * scale))
-    import sympy  # a symbolic size: sympy is loaded already
+    sympy = D.sympy_module()  # a symbolic size (an Unknowns may not have needed it yet)
 
     exact = sympy.Rational(scale)  # the float's exact binary value
     q = int(exact.q)
@@ -221,7 +221,7 @@ def _negative_part(pad):
     known = D.as_int(pad)
     if known is not None:
         return min(known, 0)
-    import sympy  # a symbolic pad: sympy is loaded already
+    sympy = D.sympy_module()  # a symbolic pad (an Unknowns may not have needed it yet)
 
     return sympy.Min(pad, 0)
 

@@ -5,9 +5,12 @@ Comparisons are three-valued: True (known equal), False (known different), None 
 A diagnostic may only rest on a False. Unknown dims are fresh symbols named `?`, each distinct,
 so no comparison with them can ever be decided.
 
-sympy is imported only when a symbol is made (`symbol`, `fresh`) or an expression meets a helper here:
-a file whose sizes are all known is analysed without it, and importing sympy costs more than the
-analysis of a small file. Concrete dims are always ints: `const` turns a sympy Integer into one.
+sympy is imported only when a named symbol is made (`symbol`) or an expression meets a question that
+needs it: a file whose sizes are all known is analysed without it, and importing sympy costs more than
+the analysis of a small file. An unknown made before then (`fresh`) is an `unknowns.Unknowns`, which
+adds, multiplies and divides exactly as sympy would and becomes sympy's expression where sympy must
+answer (unknowns.py): a run whose early error leaves its later sizes unknown still needs no sympy.
+Concrete dims are always ints: `const` turns a sympy Integer into one.
 """
 
 from __future__ import annotations
@@ -16,42 +19,49 @@ import functools
 import itertools
 import math
 import sys
-import time
 from typing import TYPE_CHECKING, Iterable, Optional, Union
+
+from shapels.symbolic.unknowns import Unknowns, difference, exact_quotient, has_pending, import_sympy, promote_pending
+from shapels.symbolic.unknowns import import_seconds as sympy_import_seconds
+from shapels.symbolic.unknowns import product as unknowns_product
+from shapels.symbolic.unknowns import show as unknowns_show
+from shapels.symbolic.unknowns import total as unknowns_total
 
 if TYPE_CHECKING:
     import sympy
 
-Dim = Union[int, "sympy.Expr"]
-DimLike = Union[int, "sympy.Expr"]
+Dim = Union[int, "sympy.Expr", Unknowns]
+DimLike = Union[int, "sympy.Expr", Unknowns]
 
 _fresh_counter = itertools.count()
-_import_seconds = 0.0
 
 
 def _sympy():
-    """sympy, imported on first use (module docstring)."""
-    if "sympy" not in sys.modules:
-        global _import_seconds
-        start = time.monotonic()
-        import sympy  # noqa: F401
-
-        _import_seconds = time.monotonic() - start
-    import sympy
-
+    """sympy, imported on first use (module docstring), with the Dummies of the unknowns made before."""
+    sympy = import_sympy()
+    if has_pending():
+        promote_pending()  # in the order they were made
     return sympy
+
+
+def sympy_module():
+    """sympy, for a sympy operation on dims elsewhere: imported (and timed, `import_seconds`) where an
+    Unknowns has not needed it yet."""
+    return _sympy()
 
 
 def import_seconds() -> float:
     """How long this process took to import sympy (0 until it has): an analysis's time budget leaves
     it out, as it did when sympy was imported with shapels, before any analysis started."""
-    return _import_seconds
+    return sympy_import_seconds()
 
 
 def is_expr(value) -> bool:
-    """Whether `value` is a sympy expression. Never imports sympy: none exists before it is imported.
-    While another thread imports it (the server analyses in a worker thread), sys.modules holds a module
-    not yet initialised: no expression exists then either."""
+    """Whether `value` is a symbolic dim: an Unknowns or a sympy expression. Never imports sympy: no
+    sympy expression exists before it is imported. While another thread imports it (the server analyses
+    in a worker thread), sys.modules holds a module not yet initialised: no expression exists then either."""
+    if type(value) is Unknowns:
+        return True
     expr_type = getattr(sys.modules.get("sympy"), "Expr", None)
     return expr_type is not None and isinstance(value, expr_type)
 
@@ -70,8 +80,11 @@ def symbol(name: str) -> "sympy.Symbol":
     return _sympy().Symbol(name, integer=True, positive=True)
 
 
-def fresh(hint: str = "?") -> "sympy.Symbol":
-    """A dim nothing is known about, distinct from every other dim."""
+def fresh(hint: str = "?") -> Union["sympy.Symbol", Unknowns]:
+    """A dim nothing is known about, distinct from every other dim: an Unknowns while sympy is not
+    imported (module docstring), else sympy's Dummy."""
+    if "sympy" not in sys.modules:
+        return Unknowns.leaf(hint)
     return _sympy().Dummy(hint, integer=True, positive=True)
 
 
@@ -104,6 +117,8 @@ def as_int(d: Optional[DimLike]) -> Optional[int]:
 
 def has_unknown(d: Dim) -> bool:
     """Whether a dim involves an unknown (`fresh`) dim: then nothing about it can be decided."""
+    if type(d) is Unknowns:
+        return True  # made of fresh dims only, and never a number
     if not is_expr(d):
         return False
     Dummy = _sympy().Dummy
@@ -117,11 +132,15 @@ def free_symbols(d: DimLike) -> frozenset:
 
 def is_open(s) -> bool:
     """Whether `s` (a symbol) is Keras's None, a size open until the model runs (`OPEN`)."""
+    if type(s) is Unknowns:
+        return s.is_Symbol and s.name == OPEN
     return is_expr(s) and isinstance(s, _sympy().Dummy) and s.name == OPEN
 
 
 def depends_on_open(d: DimLike) -> bool:
     """Whether a dim involves Keras's None (`OPEN`): arithmetic on None gives None, as in Keras."""
+    if type(d) is Unknowns:
+        return any(leaf.hint == OPEN for leaf in d.leaves)
     return any(is_open(s) for s in free_symbols(d))
 
 
@@ -134,12 +153,15 @@ def substitute(d: DimLike, substitution: dict) -> Dim:
     """`d` with symbols replaced by dims (`{N: 32}` for a Keras None the data fixes)."""
     if not is_expr(d):
         return const(d)
-    return const(d.xreplace({k: expr(v) for k, v in substitution.items()}))
+    # Keys as sympy's symbols: an Unknowns key (a Keras None made before sympy was imported) is its Dummy.
+    return const(expr(d).xreplace({expr(k): expr(v) for k, v in substitution.items()}))
 
 
 def known_or_open(d: DimLike) -> bool:
     """A size that is known, or Keras's None (open until the model runs, by design): not an unknown."""
     d = const(d)
+    if type(d) is Unknowns:
+        return all(leaf.hint == OPEN for leaf in d.leaves)
     if not is_expr(d):
         return True
     Dummy = _sympy().Dummy
@@ -149,6 +171,8 @@ def known_or_open(d: DimLike) -> bool:
 def prints_unknown(d: DimLike) -> bool:
     """Whether `show(d)` contains a `?`: an unknown dim with the default hint prints as one."""
     d = const(d)
+    if type(d) is Unknowns:
+        return any(leaf.hint == "?" for leaf in d.leaves)
     if not is_expr(d):
         return False
     Dummy = _sympy().Dummy
@@ -157,6 +181,8 @@ def prints_unknown(d: DimLike) -> bool:
 
 def expr(d: DimLike) -> "sympy.Expr":
     """`d` as a sympy expression (an int as a sympy Integer), for sympy's own operations; imports sympy."""
+    if type(d) is Unknowns:
+        return d._sympy_()
     sympy = _sympy()
     return d if isinstance(d, sympy.Expr) else sympy.Integer(int(d))
 
@@ -188,14 +214,26 @@ def ceildiv(a: DimLike, b: DimLike) -> Dim:
     return const(sympy.ceiling(expr(a) / expr(b)))
 
 
-def quotient(a: DimLike, b: DimLike) -> "sympy.Expr":
-    """a / b as a sympy expression: a quotient of products simplifies as it is built (B*H*W*C / (B*H*W)
-    is C); only sums (H + 1) need sympy's cancel, which costs far more."""
+def quotient(a: DimLike, b: DimLike) -> Union[int, Unknowns, "sympy.Expr"]:
+    """a / b: a quotient of products simplifies as it is built (B*H*W*C / (B*H*W) is C); only sums (H + 1)
+    need sympy's cancel, which costs far more. A multiple of unknowns by its factor (`?*5120 / ?`) is
+    divided without sympy (an int or Unknowns); anything else is a sympy expression (`denominator`)."""
+    exact = exact_quotient(const(a), const(b)) if type(a) is Unknowns or type(b) is Unknowns else None
+    if exact is not None:
+        return exact
     sympy = _sympy()
     a, b = expr(a), expr(b)
     if a.has(sympy.Add) or b.has(sympy.Add):
         return sympy.cancel(a / b)
     return a / b
+
+
+def denominator(q) -> Dim:
+    """The denominator of a `quotient` (1 for an int or Unknowns; as_numer_denom's, not fraction's: the
+    denominator of N + 1/2 is 2)."""
+    if type(q) is int or type(q) is Unknowns:
+        return 1
+    return q.as_numer_denom()[1]
 
 
 def cancelled_quotient(a: DimLike, b: DimLike) -> "sympy.Expr":
@@ -210,6 +248,8 @@ def divides(divisor: DimLike, d: DimLike) -> Optional[bool]:
     a, b = as_int(d), as_int(divisor)
     if a is not None and b is not None:
         return b != 0 and a % b == 0
+    if (type(d) is Unknowns or type(divisor) is Unknowns) and exact_quotient(const(d), const(divisor)) is not None:
+        return True  # a multiple term by term: the quotient is a polynomial with integer coefficients
     sympy = _sympy()
     q = expr(d) / expr(divisor)
     # A quotient of products cancels as it is built (C / C is 1); only sums need sympy's cancel, ~1 ms.
@@ -220,6 +260,10 @@ def dim_product(dims: Iterable[DimLike]) -> Dim:
     factors = [const(d) for d in dims]
     if all(type(f) is int for f in factors):
         return math.prod(factors)  # no Mul to build, flatten and cache
+    if all(type(f) is int or type(f) is Unknowns for f in factors):
+        held = unknowns_product(factors)
+        if held is not None:
+            return held
     sympy = _sympy()
     factors = [expr(f) for f in factors]
     if not any(f.is_Add for f in factors):
@@ -237,6 +281,8 @@ def dim_sum(dims: Iterable[DimLike]) -> Dim:
     terms = [const(d) for d in dims]
     if all(type(t) is int for t in terms):
         return sum(terms)
+    if all(type(t) is int or type(t) is Unknowns for t in terms):
+        return unknowns_total(terms)
     return const(_sympy().Add(*[expr(t) for t in terms]))
 
 
@@ -247,6 +293,12 @@ def eq(a: DimLike, b: DimLike) -> Optional[bool]:
         return a == b
     if a == b:
         return True
+    if type(a) is Unknowns or type(b) is Unknowns:
+        diff = difference(a, b)
+        if diff is not None:
+            # Both polynomials in sympy's expanded form: their difference is what expand gives. A number
+            # (not 0: they differ) decides; an unknown left in it decides nothing (_eq_symbolic).
+            return False if not any(diff) else None
     return _eq_symbolic(expr(a), expr(b))
 
 
@@ -334,6 +386,11 @@ def show(d: DimLike) -> str:
     d = const(d)
     if type(d) is int:
         return str(d)
+    if type(d) is Unknowns:
+        plain = unknowns_show(d)
+        if plain is not None:
+            return plain
+        d = d._sympy_()
     return _printer().doprint(d)
 
 

@@ -1,6 +1,7 @@
 """The cold start: `shapels check` of a file whose sizes are all known never imports sympy (dims are
-Python ints until an unknown or a named size appears, shapels/symbolic/dims.py), and a file that needs
-a symbol still gets it, with the same findings."""
+Python ints until an unknown or a named size appears, shapels/symbolic/dims.py), nor does one whose early
+error leaves its later sizes unknown (unknowns are held without sympy, shapels/symbolic/unknowns.py);
+a file that needs a symbol still gets it, with the same findings."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +45,34 @@ class Net(nn.Module):
 
 Net()(torch.randn(1, 3, 64, 64))
 """
+
+# The view fails (torch: "shape '[8, 3, 28, 28]' is invalid for input of size 6272"); the convs, pools,
+# size(0) and reshape(-1) after it run on sizes nothing is known about.
+EARLY_ERROR = """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 32, 3, stride=2)
+        self.pool = nn.AvgPool2d(2)
+        self.fc = nn.Linear(32 * 3 * 3, 10)
+
+    def forward(self, x):
+        x = x.view(x.size(0), 3, 28, 28)
+        x = self.pool(torch.relu(self.conv1(x)))
+        x = self.pool(torch.relu(self.conv2(x)))
+        x = x.reshape(x.size(0), -1)
+        return self.fc(x)
+
+
+print(Net()(torch.randn(8, 1, 28, 28)).shape)
+"""
+
+SEED_EARLY_ERROR = EXAMPLES / "torch" / "seed004_ex2.py"
 
 # A named size: the input's batch is the symbol B.
 SYMBOLIC = """
@@ -87,3 +119,33 @@ def test_a_symbolic_run_still_brings_sympy_in(tmp_path):
     assert modules["sympy"] is True
     assert _codes(report) == ["linear-in-features"]
     assert "(B, 64)" in report[0]["message"]
+
+
+def _where(report: list) -> list:
+    return [(f["code"], f["severity"], f["location"]["row"], f["location"]["column"], f["message"], f["fix"])
+            for f in report]
+
+
+def test_an_early_error_leaves_unknown_sizes_without_sympy(tmp_path):
+    modules, report = _probe(tmp_path, EARLY_ERROR)
+    assert modules == {"sympy": False, "torch": False}
+    assert _where(report) == [(
+        "view-invalid-shape", "error", 15, 13,
+        "shape '[8, 3, 28, 28]' is invalid for input of size 6272: (8, 1, 28, 28) holds 6272 elements, the new "
+        "shape 18816: input (8, 1, 28, 28)", None)]
+
+
+@pytest.mark.skipif(not SEED_EARLY_ERROR.exists(), reason="the shared seed examples are not here")
+def test_the_seed_whose_view_fails_is_checked_without_sympy(tmp_path, expected):
+    """seed004_ex2: the view before the pool fails (expected.json's flag, line 17); the pool, the flatten
+    and fc after it run on unknown sizes."""
+    modules, report = _probe(tmp_path, SEED_EARLY_ERROR.read_text())
+    assert modules == {"sympy": False, "torch": False}
+    truth = expected["torch/seed004_ex2.py"]
+    assert [(f["location"]["row"], f["code"]) for f in report] == [(flag["line"], "view-invalid-shape")
+                                                                    for flag in truth["flags"]]
+    assert _where(report) == [(
+        "view-invalid-shape", "error", 17, 21,
+        "shape '[1, 20, 32, 32]' is invalid for input of size 81920: (1, 81920) holds 81920 elements, the new "
+        "shape 20480: input (1, 3, 64, 64) → conv1 (1, 10, 64, 64) → conv2 (1, 20, 64, 64) → view (1, 81920)",
+        None)]
