@@ -13,7 +13,7 @@ from shapels.rules import load_deferred
 
 ROOT = Path(__file__).resolve().parents[1]
 # The test files in every folder (tests/analysis, tests/cli, tests/rules, ...) import the shared helpers here
-# (conftest, harnesses, producer_models, notebook_helpers, program_runs) by their bare names. pytest's default import mode
+# (conftest, harnesses, producer_models, notebook_helpers, program_runs, two_file_project) by their bare names. pytest's default import mode
 # puts this folder on sys.path as it loads this file; the entry keeps that true under any import mode.
 if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))

@@ -12,6 +12,8 @@ from shapels.analysis.engine import Options, analyze
 from shapels.imports import FileLoader
 
 from conftest import run_shapels
+from two_file_project import BLOCKS as WIDE_BLOCK
+from two_file_project import MODEL as HEAD_OF_64
 
 BLOCKS = """
 import torch.nn as nn
@@ -376,40 +378,6 @@ def test_a_module_first_read_inside_a_class_run_is_not_part_of_that_run(tmp_path
 
 
 # -- one loader over many analyses (a worker's files, the server's edits) -------------------------
-WIDE_BLOCK = """\
-import torch.nn as nn
-
-WIDTH = 64
-
-
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(32, WIDTH)
-
-    def forward(self, x):
-        return self.fc(x)
-"""
-
-HEAD_OF_64 = """\
-import torch
-import torch.nn as nn
-from blocks import Block
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.block = Block()
-        self.head = nn.Linear(64, 10)
-
-    def forward(self, x):
-        return self.head(self.block(x))
-
-
-Net()(torch.randn(2, 32))
-"""
-
 
 def _errors(model, loader) -> list:
     result = analyze(model.read_text(), str(model), Options(loader=loader))

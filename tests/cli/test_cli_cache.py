@@ -16,40 +16,7 @@ import pytest
 from conftest import EXAMPLES, ROOT
 from shapels import cli, parallel_check
 from shapels.analysis import engine
-
-BLOCKS = """\
-import torch.nn as nn
-
-WIDTH = 64
-
-
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(32, WIDTH)
-
-    def forward(self, x):
-        return self.fc(x)
-"""
-
-MODEL = """\
-import torch
-import torch.nn as nn
-from blocks import Block, WIDTH
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.block = Block()
-        self.head = nn.Linear(64, 10)
-
-    def forward(self, x):
-        return self.head(self.block(x))
-
-
-Net()(torch.randn(2, 32))
-"""
+from two_file_project import BLOCKS, MODEL
 
 
 def project(tmp_path: Path) -> Path:
