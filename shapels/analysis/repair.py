@@ -280,7 +280,8 @@ def _choose(finding: Finding, trials: _Trials, allowed: Leave, source: Optional[
         outcome = taken(C.other_names(finding, source))
         if outcome is not False:
             return outcome is True
-    decided = _decide(finding, trials, allowed, verified) if finding.fix is not None else False
+    data_sized = source is not None and C.sized_by_the_driver(finding, source)
+    decided = _decide(finding, trials, allowed, verified, data_sized) if finding.fix is not None else False
     if decided is None:
         return False
     if source is None:
@@ -372,7 +373,7 @@ def _refuse_number_fix(finding: Finding, why: str) -> None:
     finding.message += f" ({why}: resizing this layer would not fix that)"
 
 
-def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set) -> Optional[bool]:
+def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set, data_sized: bool) -> Optional[bool]:
     producer = finding.producer if finding.producer is not None and finding.producer.span is not None else None
     consumer_fix = finding.fix
     if consumer_fix.loc != finding.loc:  # a rewrite of the call (reshape, a cast): checked as it is
@@ -382,7 +383,7 @@ def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set) ->
         return verdict
     rejected: list = []
     fallback = None  # the first fix that clears this error and adds nothing, though a later one stays
-    for candidate in _consumer_candidates(finding, producer, trials):
+    for candidate in _consumer_candidates(finding, producer, trials, data_sized):
         verdict = trials.fixes(candidate, allowed)
         if verdict is None:
             return None
@@ -500,10 +501,14 @@ def _in_own_names(finding: Finding, producer: Fix, trials: _Trials, allowed: Lea
     return False
 
 
-def _consumer_candidates(finding: Finding, producer: Optional[Fix], trials: _Trials) -> list:
+def _consumer_candidates(finding: Finding, producer: Optional[Fix], trials: _Trials, data_sized: bool) -> list:
     fix = finding.fix
     names = [_variant(fix, name) for name in _names_holding(fix.loc, fix.size)]
-    if _numbers_a_parameter(fix):  # `Linear(hidden, ...)` after a bidirectional LSTM: `hidden * 2`, not 512
+    if _numbers_a_parameter(fix) and not data_sized:
+        # `Linear(hidden, ...)` after a bidirectional LSTM: `hidden * 2`, not 512. Not where the size came
+        # from the driver's data unchanged (a 6-channel signal into `Conv1d(channels, ...)`): `channels * 2`
+        # would fit the model to the data; the driver's input is tried instead (causes.size_reading and
+        # causes.last_resorts).
         names += [_variant(fix, name) for name in _multiples_holding(fix.loc, fix.size)]
     # Written as a name, the argument is one of the class's sizes: another name that fits every instance
     # keeps the author's terms; written as a number, a number.

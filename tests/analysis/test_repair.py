@@ -397,3 +397,73 @@ def test_a_size_a_parameter_makes_is_fixed_in_its_terms():
     (finding,) = [f for f in errors(source) if f.fix is not None]
     assert finding.fix.content == "hidden * 2"
     assert run(apply(source, finding.fix)) is None  # both instances
+
+
+# A model whose first layer's size is its own parameter's multiple, fed data of another channel count: the
+# data is what the file got wrong. `channels * 2` (or `patch_dim * 2`) would make this run and change the
+# model: every instance built for 3 channels would then want 6.
+SIGNAL_OF_SIX = """
+    import torch
+    import torch.nn as nn
+
+
+    class Denoiser(nn.Module):
+        def __init__(self, dim=16, channels=3, self_condition=False):
+            super().__init__()
+            input_channels = channels * (2 if self_condition else 1)
+            self.init_conv = nn.Conv1d(input_channels, dim, 7, padding=3)
+            self.out = nn.Conv1d(dim, channels, 1)
+
+        def forward(self, x):
+            return self.out(self.init_conv(x))
+
+
+    model = Denoiser(dim=16, channels=3)
+    seq = torch.randn(1, 6, 32)
+    out = model(seq)
+"""
+
+PATCHES_OF_SIX = """
+    import torch
+    import torch.nn as nn
+    from einops.layers.torch import Rearrange
+
+
+    class PatchViT(nn.Module):
+        def __init__(self, image_size=32, patch_size=8, dim=64, channels=3, classes=10):
+            super().__init__()
+            patch_dim = channels * patch_size * patch_size
+            self.to_patches = nn.Sequential(
+                Rearrange("b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=patch_size, p2=patch_size),
+                nn.Linear(patch_dim, dim),
+            )
+            self.head = nn.Linear(dim, classes)
+
+        def forward(self, img):
+            return self.head(self.to_patches(img).mean(dim=1))
+
+
+    model = PatchViT()
+    img = torch.randn(1, 6, 32, 32)
+    out = model(img)
+"""
+
+
+@pytest.mark.parametrize("program, made, meant", [
+    (SIGNAL_OF_SIX, "torch.randn(1, 6, 32)", "torch.randn(1, 3, 32)"),
+    (PATCHES_OF_SIX, "torch.randn(1, 6, 32, 32)", "torch.randn(1, 3, 32, 32)"),
+])
+def test_data_of_another_channel_count_is_fixed_in_the_data_not_by_a_multiple(program, made, meant):
+    """The size the first layer disagrees with came from the driver's data unchanged (re-laid by a
+    Rearrange at most): the input is blamed and given the channels the model was built for; no multiple of
+    the model's own sizes is offered, as a fix or an alternative."""
+    pytest.importorskip("einops")
+    source = textwrap.dedent(program)
+    assert run(source) is not None
+    findings = errors(source)
+    assert findings, "the mismatch is reported"
+    first = findings[0]
+    assert first.span.start_line == line_of(source, made)
+    assert first.fix.content == meant
+    assert not any(" * " in fix.content for f in findings for fix in [f.fix, *f.alternatives] if fix is not None)
+    assert run(apply(source, first.fix)) is None

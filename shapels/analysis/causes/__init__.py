@@ -20,7 +20,7 @@ from shapels.analysis.causes.cuts import data_cut_where_passed
 from shapels.analysis.causes.geometry import odd_geometry
 from shapels.analysis.causes import keras, keras_geometry
 from shapels.analysis.causes.inputs import (GUESS, SIGNALLED, SIZE, asserted_size, driver_input, fixed_batch_state,
-                                            takes_images, transform_size)
+                                            sized_by_the_driver, takes_images, transform_size)
 from shapels.analysis.causes.losses import probabilities_for_an_index_loss
 from shapels.analysis.causes.names import other_name, unused_parameter
 from shapels.analysis.causes.residual import width_of_a_broadcast_operand
@@ -34,7 +34,7 @@ from shapels.symbolic import dims as D
 from shapels.values import Tensor
 
 __all__ = ["Cause", "Source", "causes", "other_names", "size_reading", "last_resorts", "names_first", "missing_layer",
-           "merges_batch", "odd_width", "takes_images", "written_for_a_map"]
+           "merges_batch", "odd_width", "sized_by_the_driver", "takes_images", "written_for_a_map"]
 
 
 def causes(finding: Finding, source: Source) -> Iterator[Cause]:

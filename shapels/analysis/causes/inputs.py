@@ -16,9 +16,10 @@ from shapels.codes import (
     ASSERT_FAILS, BROADCAST_MISMATCH, CAT_MISMATCH, CONV_IN_CHANNELS, CONV_KERNEL_TOO_LARGE, INPUT_SHAPE,
     LINEAR_IN_FEATURES, POOL_OUTPUT_EMPTY, VIEW_INVALID_SHAPE,
 )
+from shapels.rules import registry as rule_registry
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
-from shapels.values import Tensor
+from shapels.values import MAX_TRACE, Tensor
 
 # Image sizes people build models for: the candidates when the input's size looks like the cause.
 _IMAGE_SIZES = (28, 32, 64, 96, 112, 128, 160, 192, 224, 227, 256, 299, 320, 384, 448, 512)
@@ -161,7 +162,7 @@ def channels_meant(finding: Finding, tensor: Optional[Tensor] = None) -> Optiona
     image = tensor.trace[0].shape
     sizes = [D.as_int(d) for d in image.dims] if image.ranked and image.rank in (4, 5) else None
     if not sizes or None in sizes or sizes[1] in _FEW_CHANNELS or \
-            any(step.layer is not None or _elements(step.shape) != math.prod(sizes) for step in tensor.trace[1:]):
+            any(_computes(step.layer) or _elements(step.shape) != math.prod(sizes) for step in tensor.trace[1:]):
         return None  # not an image, or one of image-like channels, or a layer computed on it before
     expected = expected_size(finding)
     got = D.as_int(tensor.shape.dims[1 if finding.code == CONV_IN_CHANNELS else -1])
@@ -169,6 +170,32 @@ def channels_meant(finding: Finding, tensor: Optional[Tensor] = None) -> Optiona
         return None
     meant = sizes[1] * expected // got
     return meant if meant in _IMAGE_CHANNELS else None
+
+
+def sized_by_the_driver(finding: Finding, source: Source) -> bool:
+    """Whether the failing layer's input is the tensor the driver made, with no layer that has weights between
+    (a Rearrange, an Unfold, a pooling or an activation at most; an op that is no layer must keep every
+    element, as a view or a permute does): the size it disagrees with is the data's, and a size of the
+    model's own rewritten to fit it (`channels * 2` where a 6-channel signal met `Conv1d(channels, ...)`)
+    would change the model to fit the data."""
+    evidence = finding.evidence
+    tensor = evidence.source if evidence is not None else None
+    if not isinstance(tensor, Tensor) or not tensor.trace or len(tensor.trace) >= MAX_TRACE or \
+            _origin(tensor, source) is None:
+        return False  # a trace at its limit has dropped steps: what happened between is not known
+    made = _elements(tensor.trace[0].shape)
+    return made is not None and all(not _computes(step.layer) if step.layer is not None
+                                    else _elements(step.shape) == made for step in tensor.trace[1:])
+
+
+def _computes(layer) -> bool:
+    """Whether a layer on the image's way computes with weights of its own (a conv, a norm), which the
+    channel count could have been meant for; einops' Rearrange, a Flatten or an activation hold none and
+    only re-lay or map the elements (ViT's `Rearrange(...)` then `nn.Linear(patch_dim, dim)`)."""
+    if layer is None:
+        return False
+    rule = rule_registry.lookup(layer.kind)
+    return rule is None or bool(rule.parameters)
 
 
 def _elements(shape) -> Optional[int]:
