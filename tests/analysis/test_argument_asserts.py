@@ -185,3 +185,34 @@ def test_parameter_alias_follows_the_one_renaming():
     self_c = cst.parse_expression("self.c")
     assert argument_asserts.parameter_alias(self_c, unit) == "channels"
     assert argument_asserts.parameter_alias(cst.parse_expression("m"), unit) is None  # assigned twice
+
+
+# Comprehensions and stopping points in the fields the walk keeps after dropping those declared to
+# hold only whitespace, operators or brackets (`_child_fields`): slices, keyword values, starred and
+# double-starred arguments, decorators, annotations, defaults, f-strings, parenthesized and bracketed
+# expressions, with-items, await, yield, a dict comprehension's key, a conditional's branches.
+FIELDS = '''
+def __init__(self, dim, heads, kinds):
+    a = x[[i for i in dim]:(j for j in heads)]
+    b = f(key=[k for k in kinds], *[s for s in dim], **{d: d for d in heads})
+    c: List[[t for t in dim]] = ([p for p in heads])
+    @decorate([q for q in kinds])
+    def inner(z=[w for w in dim]) -> [r for r in heads]:
+        hidden = 1
+    e = lambda v=[u for u in dim]: v
+    g = f"{[m for m in kinds]!r:>{[n for n in heads]}}"
+    with ctx([o for o in dim]) as (cm, dm):
+        h = (((dim)))
+    i = [y for y in dim] if (heads) else {yy for yy in heads}
+    async def later():
+        await gather(*[aa for aa in dim])
+    def gen():
+        yield [bb for bb in heads]
+    j = not (-(dim[0] + heads[1]))[[cc for cc in kinds]]
+    assert (dim) % (heads) == 0, [dd for dd in kinds]
+    k = heads
+'''
+
+
+def test_kept_fields_find_every_comprehension_and_stop():
+    assert _assert_same(parse_module(FIELDS)) > 60
