@@ -24,8 +24,12 @@ _VALIDATE_HOOK = CSTNode.__dict__.get("__post_init__") if CSTNode is not None el
 _SWITCH = threading.Lock()  # the hook is class-wide: one unvalidated parse at a time
 
 
-def _no_validation(self) -> None:
-    return None
+# The hook's replacement during the parse: a callable that takes no argument and does nothing (the
+# dataclass __init__ calls `self.__post_init__()` and drops its result). The `tuple` type: fetched
+# from the class it is not bound to the node (a type is no descriptor), and `tuple()` returns the one
+# empty tuple. A Python function instead would run a frame for every node (14,500 on efficientnet:
+# 1.8 M of the parse's 335 M instructions).
+_NO_VALIDATION = tuple
 
 
 def parse_module(text: str) -> cst.Module:
@@ -33,7 +37,7 @@ def parse_module(text: str) -> cst.Module:
     if _VALIDATE_HOOK is None:
         return cst.parse_module(text)
     with _SWITCH:
-        CSTNode.__post_init__ = _no_validation
+        CSTNode.__post_init__ = _NO_VALIDATION
         try:
             return cst.parse_module(text)
         finally:
