@@ -13,6 +13,20 @@ from shapels.symbolic import dims as D
 from shapels.symbolic.shape import Shape
 
 
+def evolved(value, **changes):
+    """`dataclasses.replace(value, **changes)` for the frozen value classes here (Tensor, Step), which
+    have no __post_init__ and no init=False field: a copy of the instance's fields with `changes`. A
+    rule call's result is re-made this way several times (its trace, dtype, strides, element values);
+    replace's walk over the fields and frozen __init__ cost about five times as much."""
+    fields = value.__dict__
+    assert changes.keys() <= fields.keys(), f"{type(value).__name__} has no field {set(changes) - set(fields)}"
+    new = object.__new__(type(value))
+    state = new.__dict__
+    state.update(fields)
+    state.update(changes)
+    return new
+
+
 class Value:
     """Base of every abstract value."""
 

@@ -40,6 +40,7 @@ from shapels.symbolic import dims as D
 from shapels.symbolic import strides
 from shapels.symbolic.shape import Shape
 from shapels.values import (
+    evolved,
     extend_trace,
     NONE,
     UNKNOWN,
@@ -512,30 +513,30 @@ def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args
     if rule_call.merges_leading and frame.certain:
         interp.trial.batch_merges.append(loc)
     if rule_call.unbatched and isinstance(result, Tensor) and result.trace and result.trace[-1].loc is loc:
-        result = dataclasses.replace(result, trace=result.trace[:-1] + (dataclasses.replace(result.trace[-1], unbatched=True),))
+        result = evolved(result, trace=result.trace[:-1] + (evolved(result.trace[-1], unbatched=True),))
     if rule.broadcasts and isinstance(result, Tensor) and result.trace and result.trace[-1].loc is loc:
         joined = tuple(t for t in _tensors(bound.values()) if t is not traced)
         if joined:  # `dot + user_bias`: the trace goes on with dot's; user_bias's stays reachable from the step
-            result = dataclasses.replace(result, trace=result.trace[:-1] + (dataclasses.replace(result.trace[-1], joins=joined),))
+            result = evolved(result, trace=result.trace[:-1] + (evolved(result.trace[-1], joins=joined),))
     if rule_call.moved_axes is not None and isinstance(result, Tensor) and result.trace and result.trace[-1].loc is loc:
-        moved = dataclasses.replace(result.trace[-1], axes_from=rule_call.moved_axes)
-        result = dataclasses.replace(result, trace=result.trace[:-1] + (moved,))
+        moved = evolved(result.trace[-1], axes_from=rule_call.moved_axes)
+        result = evolved(result, trace=result.trace[:-1] + (moved,))
     if isinstance(result, Tensor) and layer is None and "memory_format" not in kwargs and (
             qualname in strides.CONTIGUOUS_RESULTS or primary is not None and primary.strides is not None):
         laid_out = strides.after(qualname, primary.shape if primary is not None else None,
                                  primary.strides if primary is not None else None,
                                  lambda name: _bound_ints(rule_call, name), result.shape)
         if laid_out is not None:
-            result = dataclasses.replace(result, strides=laid_out)
+            result = evolved(result, strides=laid_out)
     if layer is None:
         result = tensor_values.unique_result(qualname, bound, result) or result  # a length the values give
         dtype = dtypes.of_result(qualname, bound) if isinstance(result, Tensor) else None
         if dtype is not None:
-            result = dataclasses.replace(result, dtype=dtype)
+            result = evolved(result, dtype=dtype)
     cell = tensor_values.result_cell(qualname, bound, result.shape) if isinstance(result, Tensor) and layer is None \
         else None
     if cell is not None:
-        result = dataclasses.replace(result, data=cell)
+        result = evolved(result, data=cell)
     if tensor_values.may_write(qualname, bound, layer is not None):
         tensor_values.forget(bound.values())
     if layer is not None:
