@@ -82,7 +82,11 @@ def options_fingerprint(options, strict: bool) -> str:
                  os.getcwd()))
 
 
+@functools.lru_cache(maxsize=256)
 def _text_digest(text: str) -> str:
+    """A text's sha256. Kept per text: every analysis of a run asks for the same imported files (the same
+    str objects, from the loader's cache, so a lookup costs no rehash), ~5 MB of them per transformers
+    modeling file."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -100,7 +104,8 @@ class RecordingLoader:
         except Exception as error:  # the engine reads an unreadable import as not found: so must the key
             self.answers.setdefault((importer_path, dotted), ("raised", type(error).__name__))
             raise
-        self.answers.setdefault((importer_path, dotted), _answer(found))
+        if (importer_path, dotted) not in self.answers:  # the first answer is the one kept
+            self.answers[(importer_path, dotted)] = _answer(found)
         return found
 
     def __getattr__(self, name):  # roots, packages: as the loader's

@@ -22,6 +22,7 @@ def analyse_file(path: Path, text: str, options, strict: bool = False, notebook=
     read (`notebook` a NotebookError, named on stderr). For a notebook (`notebook` its Program, whose
     text is `text`), the result carries the program as `result.notebook`, for the outputs."""
     from shapels.analysis.engine import analyze
+    from shapels.analysis.stack_room import with_stack_room
     from shapels.notebooks import NotebookError
 
     if isinstance(notebook, NotebookError):
@@ -33,7 +34,8 @@ def analyse_file(path: Path, text: str, options, strict: bool = False, notebook=
         print(f"{shown_path(str(path))}: not analysed, internal error: {type(error).__name__}: {error}",
               file=sys.stderr)
         return None
-    return with_notebook(with_cli_findings(result, text, strict), notebook)
+    # the CLI's findings place the classes without input: libcst's codegen of the whole file, recursive
+    return with_notebook(with_stack_room(with_cli_findings, result, text, strict), notebook)
 
 
 def with_notebook(result, program):

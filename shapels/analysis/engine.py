@@ -18,6 +18,7 @@ from shapels.analysis.interpreter import Budget, BudgetExceeded, Frame, Interpre
 from shapels.analysis.modtable import ClassInfo
 from shapels.analysis.parsing import parse_module
 from shapels.analysis.scopes import Loader, make_scope
+from shapels.analysis.stack_room import with_stack_room
 from shapels.analysis.suppression import silenced
 from shapels.analysis.objects import Instance, UserFunction
 from shapels.analysis.positions import Loc, Positions, Span, node_ranges
@@ -169,7 +170,7 @@ class AnalysisResult:
 
 def analyze(text: str, path: str = "<string>", options: Optional[Options] = None) -> AnalysisResult:
     with fewer_collections():
-        return _analyze(text, path, options or Options())
+        return with_stack_room(_analyze, text, path, options or Options())
 
 
 def _analyze(text: str, path: str, options: Options) -> AnalysisResult:

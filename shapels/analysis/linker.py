@@ -58,6 +58,10 @@ class Linker:
         self._tables: dict = {}  # path -> Scope of a package whose import table is read, its top level not run
         self._star: dict = {}  # (path, name) -> what a star import binds that name to (None: nothing)
         self._unresolved: dict = {}  # path -> [(ClassInfo, qualname or None, import)], link_bases
+        # (importing path, module name) -> the loader's answer, each a dozen stats: load_scope asks again
+        # for a module already loaded (a fifth of the ~450 questions of a transformers modeling file), and
+        # a file loaded keeps the text first read anyway (_scopes by path)
+        self._found: dict = {}
 
     def _module_host(self) -> ModuleHost:
         host = self._host()
@@ -238,11 +242,17 @@ class Linker:
         return None
 
     def _find(self, importer: Scope, module_name: str) -> Optional[tuple]:
-        """The loader's (path, text) of an imported module, or None where it is not found or not read."""
+        """The loader's (path, text) of an imported module, or None where it is not found or not read;
+        asked once per analysis (an error other than these three propagates, and is asked again)."""
+        key = (importer.path, module_name)
+        if key in self._found:
+            return self._found[key]
         try:
-            return self.loader(importer.path, module_name)
+            found = self.loader(importer.path, module_name)
         except (OSError, ValueError, UnicodeDecodeError):
-            return None
+            found = None
+        self._found[key] = found
+        return found
 
     def load_scope(self, importer: Scope, module_name: str) -> Optional[Scope]:
         """The scope of a module `importer` imports (`.blocks`, `models.vae`): read, its bases linked

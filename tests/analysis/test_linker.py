@@ -105,6 +105,40 @@ def test_a_star_import_brings_what_the_module_exports_through_a_chain(tmp_path):
     assert _python(tmp_path, "main", "hasattr(m, 'HIDDEN'), hasattr(m, '_PRIVATE')") == "(False, False)"
 
 
+
+def test_the_loader_is_asked_each_question_once_per_analysis(tmp_path):
+    # load_scope and the star lookups ask for a module again each time one of its names is read; the
+    # loader stats a dozen candidate files per question, so the linker keeps its answers for the analysis
+    interp = _interpreter(tmp_path, "both.py", STARS)
+    asked: list = []
+    real = interp.linker.loader
+
+    def counting(importer: str, module: str):
+        asked.append((importer, module))
+        return real(importer, module)
+
+    interp.linker.loader = counting
+    linker, main = interp.linker, interp.main
+    for name in ("WIDTH", "DEPTH", "Block", "HIDDEN", "_PRIVATE"):
+        linker.lookup_global(name, main)
+    assert _size(linker.lookup_global("WIDTH", main)) == 32 and _size(linker.lookup_global("DEPTH", main)) == 16
+    assert asked and len(asked) == len(set(asked)), sorted(asked)
+    assert (str(tmp_path / "both.py"), "later") in asked and (str(tmp_path / "sizes.py"), "shapes") in asked
+
+
+def test_a_module_changed_during_an_analysis_is_read_as_first_found(tmp_path):
+    # an analysis reads each file once: a file edited while it runs (the server's next keystroke in an
+    # imported file) is seen by the next analysis, as a file already loaded always was
+    interp = _interpreter(tmp_path, "main.py", STARS)
+    linker, main = interp.linker, interp.main
+    assert _size(linker.lookup_global("DEPTH", main)) == 16
+    (tmp_path / "shapes.py").write_text("__all__ = ['WIDTH']\nWIDTH = 100\n")
+    (tmp_path / "later.py").unlink()
+    assert linker.star_lookup("WIDTH", main) is not None
+    assert _size(linker.lookup_global("WIDTH", main)) == 8
+    fresh = _interpreter(tmp_path / "again", "main.py", dict(STARS, **{"shapes.py": "__all__ = ['WIDTH']\nWIDTH = 100\n"}))
+    assert _size(fresh.linker.lookup_global("WIDTH", fresh.main)) == 100
+
 def test_the_last_star_import_that_exports_a_name_binds_it(tmp_path):
     interp = _interpreter(tmp_path, "both.py", STARS)
     assert _size(interp.linker.lookup_global("WIDTH", interp.main)) == 32 == int(_python(tmp_path, "both", "m.WIDTH"))

@@ -355,3 +355,28 @@ def test_the_workers_start_with_the_imports_parsed(tmp_path, capsys, monkeypatch
     assert parallel_check.last_stats.warmed == 1 and parallel_check.last_stats.workers == 2
     blocks_parsed_by = [line.split()[0] for line in parses.read_text().splitlines() if line.endswith("True")]
     assert blocks_parsed_by == [str(os.getpid())]  # here, once; never in a worker
+
+
+def test_the_recording_loader_keeps_the_first_answer_and_hashes_a_text_once(monkeypatch):
+    # an analysis (and its fix trials) asks the same questions again: each answer is hashed into the
+    # cache entry once, and a text asked for by another file or analysis is not hashed again
+    from shapels import check_cache
+
+    hashed: list = []
+    real = check_cache.hashlib.sha256
+
+    def counting(data: bytes):
+        hashed.append(data)
+        return real(data)
+
+    monkeypatch.setattr(check_cache.hashlib, "sha256", counting)
+    check_cache._text_digest.cache_clear()
+    texts = iter(["WIDTH = 1\n", "WIDTH = 2\n"])
+    recorder = check_cache.RecordingLoader(lambda importer, module: ("/p/blocks.py", next(texts)))
+    first = recorder("/p/model.py", "blocks")
+    assert recorder("/p/model.py", "blocks") == ("/p/blocks.py", "WIDTH = 2\n")
+    assert recorder.answers == {("/p/model.py", "blocks"): ("/p/blocks.py", real(first[1].encode()).hexdigest())}
+    assert hashed == [b"WIDTH = 1\n"]
+    other = check_cache.RecordingLoader(lambda importer, module: ("/p/blocks.py", first[1]))
+    other("/p/net.py", "blocks")
+    assert hashed == [b"WIDTH = 1\n"] and other.answers[("/p/net.py", "blocks")] == recorder.answers[("/p/model.py", "blocks")]
