@@ -140,7 +140,7 @@ def _measure(args, files: list, what: str) -> int:
         "|---|---:|---:|---:|---|---|",
     ]
     for label, seconds, cpu_seconds, before, after in rows:
-        ratio = f"{seconds / serial:.2f}x" if serial else "-"
+        ratio = f"{seconds / serial:.3f}x" if serial else "-"
         lines.append(f"| {label} | {seconds:.1f} | {ratio} | {cpu_seconds:.1f} | {before} | {after} |")
     lines += ["", "Targets: first run <= 1/2 of the serial run; second run <= 5 s. Where other work holds the "
               "CPUs (a load average above their number), the wall times are the machine's, not shapels': the CPU "
