@@ -8,7 +8,6 @@ functions modelled without a rule are library.py's; what container methods do is
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any, Optional
 
 import libcst as cst
@@ -412,8 +411,8 @@ def _apply_reassigned(interp: Interp, layer: Layer, args: list, kwargs: dict, fr
                             [args[0]] + [layer_attribute(layer, p) for p in params], {}, frame, node)
         last = result.trace[-1] if isinstance(result, Tensor) and result.trace else None
         if last is not None and last.label == qualname.rsplit(".", 1)[-1] and getattr(last.loc, "node", None) is node:
-            step = dataclasses.replace(last, label=layer.label, layer=layer)  # `head`, not `linear`
-            result = dataclasses.replace(result, trace=result.trace[:-1] + (step,))
+            step = evolved(last, label=layer.label, layer=layer)  # `head`, not `linear`
+            result = evolved(result, trace=result.trace[:-1] + (step,))
     else:
         result = Tensor(Shape.unknown(), primary.trace) if primary is not None else UNKNOWN
     _record_layer_call(interp, layer, args, result, frame, node)

@@ -105,7 +105,6 @@ def test_a_star_import_brings_what_the_module_exports_through_a_chain(tmp_path):
     assert _python(tmp_path, "main", "hasattr(m, 'HIDDEN'), hasattr(m, '_PRIVATE')") == "(False, False)"
 
 
-
 def test_the_loader_is_asked_each_question_once_per_analysis(tmp_path):
     # load_scope and the star lookups ask for a module again each time one of its names is read; the
     # loader stats a dozen candidate files per question, so the linker keeps its answers for the analysis
@@ -138,6 +137,7 @@ def test_a_module_changed_during_an_analysis_is_read_as_first_found(tmp_path):
     assert _size(linker.lookup_global("WIDTH", main)) == 8
     fresh = _interpreter(tmp_path / "again", "main.py", dict(STARS, **{"shapes.py": "__all__ = ['WIDTH']\nWIDTH = 100\n"}))
     assert _size(fresh.linker.lookup_global("WIDTH", fresh.main)) == 100
+
 
 def test_the_last_star_import_that_exports_a_name_binds_it(tmp_path):
     interp = _interpreter(tmp_path, "both.py", STARS)
