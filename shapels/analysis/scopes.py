@@ -23,7 +23,14 @@ Loader = Callable[[str, str], Optional[tuple]]
 # Never loaded as source: torch and Keras (under its own name or TensorFlow's) are modelled by the
 # rules, and these are infrastructure, not models.
 NOT_LOADED = {"torch", "keras", "tensorflow", "numpy", "typing", "typing_extensions", "collections", "functools", "math", "os", "sys",
-              "builtins", "jaxtyping", "einops", "warnings", "abc", "dataclasses", "enum", "itertools", "copy"}
+              "builtins", "jaxtyping", "einops", "warnings", "abc", "dataclasses", "enum", "itertools", "copy"} | {
+    # Infrastructure that model libraries import and that defines no model. Read as source, each is only
+    # found where it happens to be installed beside shapels, so results depended on the environment, and it
+    # cost much: transformers' version checks ran packaging's regex-based parser ~700 times a file, a third
+    # of a modeling file's analysis, for versions that are unknown before anything runs anyway. tqdm and
+    # PIL have handlers in analysis/library.py, which an installed copy's source used to take over.
+    "packaging", "huggingface_hub", "safetensors", "tokenizers", "filelock", "requests", "tqdm", "PIL", "yaml",
+    "regex", "fsspec"}
 # Read as source although under a library name: Keras's application modules are model code written with its
 # layers, as a user's (resnet_v2 builds on resnet.ResNet; a user's keras.applications.ResNet50 is the public
 # name of keras.src.applications.resnet.ResNet50), except their helpers, modelled by keras_utils.py.

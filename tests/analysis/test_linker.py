@@ -309,3 +309,51 @@ def test_without_a_loader_no_file_is_read(tmp_path):
     linker.link_bases(main)
     assert not main.table.classes["Net"].is_module and linker.unresolved_bases(main.path) == []
     assert linker.sources() == [text]
+
+
+# -- infrastructure packages -------------------------------------------------------------------------
+INSTALLED_INFRASTRUCTURE = {
+    # stand-ins for copies installed beside shapels, where a loader finds them as it finds any package
+    "tqdm/__init__.py": """
+        class tqdm:
+            def __init__(self, iterable=None, **options):
+                self.iterable = iterable
+            def __iter__(self):
+                for item in self.iterable:
+                    yield item
+        """,
+    "packaging/__init__.py": "",
+    "packaging/version.py": """
+        import re
+        class Version:
+            def __init__(self, text):
+                self._match = re.compile(r"(\\d+)\\.(\\d+)").search(text)
+        def parse(text):
+            return Version(text)
+        """,
+    "main.py": """
+        from tqdm import tqdm
+        from packaging import version
+        import packaging.version
+        NEW_TORCH = version.parse("2.4") >= version.parse("2.1")
+        """,
+}
+
+
+def test_an_installed_infrastructure_package_is_never_read(tmp_path):
+    # which packages sit in site-packages must not change the analysis: tqdm stays the library name its
+    # handler models, and packaging's version parser (~700 runs a transformers file) is not interpreted
+    interp = _interpreter(tmp_path, "main.py", INSTALLED_INFRASTRUCTURE)
+    asked: list = []
+    real = interp.linker.loader
+
+    def counting(importer: str, module: str):
+        asked.append(module)
+        return real(importer, module)
+
+    interp.linker.loader = counting
+    linker, main = interp.linker, interp.main
+    assert _library(linker.lookup_global("tqdm", main)) == "tqdm.tqdm"
+    assert _library(linker.bind_import("packaging.version.parse", main)) == "packaging.version.parse"
+    assert linker.resolve_external("packaging.version.Version", main) is None
+    assert asked == []

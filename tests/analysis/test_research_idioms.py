@@ -821,9 +821,35 @@ def test_max_with_a_key_is_not_read_without_it():
 
 def test_the_note_names_the_import_as_written_and_one_class_in_the_singular(tmp_path):
     path = tmp_path / "m.py"
-    path.write_text("from tqdm import tqdm\n\n\nclass TqdmUpTo(tqdm):\n    pass\n")
+    path.write_text("from progress.bar import Bar\n\n\nclass BarUpTo(Bar):\n    pass\n")
     [note] = [f for f in _analyze_file(path).findings if f.code == "unresolved-import"]
-    assert "`tqdm.tqdm` (for TqdmUpTo): that class is not analysed as a module" in note.message
+    assert "`progress.bar.Bar` (for BarUpTo): that class is not analysed as a module" in note.message
+
+
+def test_a_loop_over_tqdm_is_checked_whether_or_not_tqdm_is_installed(tmp_path):
+    # tqdm is modelled (it yields what it wraps); a copy installed where the loader finds packages used to
+    # be read as source instead, its generator's items unknown, and the wrong width went unseen
+    (tmp_path / "tqdm").mkdir()
+    (tmp_path / "tqdm" / "__init__.py").write_text(
+        "class tqdm:\n    def __init__(self, iterable=None, **options):\n        self.iterable = iterable\n\n"
+        "    def __iter__(self):\n        for item in self.iterable:\n            yield item\n")
+    model = tmp_path / "train.py"
+    model.write_text(textwrap.dedent("""
+        import torch
+        import torch.nn as nn
+        from tqdm import tqdm
+
+        head = nn.Linear(8, 4)
+        batches = [torch.randn(2, 6), torch.randn(2, 6)]
+        for x in tqdm(batches, desc="train"):
+            y = head(x)
+        """))
+    from shapels.imports import FileLoader
+
+    found = analyze(model.read_text(), str(model), Options(loader=FileLoader(roots=[tmp_path],
+                                                                              include_site_packages=False)))
+    [error] = [f for f in found.findings if f.severity == "error"]
+    assert error.code == "linear-in-features" and "its input (2, 6)" in error.message
 
 
 @pytest.mark.parametrize("assignment, verdict_known", [
