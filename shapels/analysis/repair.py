@@ -424,6 +424,15 @@ def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set, da
                 verified.add(id(candidate))
                 _blame_producer(finding, candidate, consumer_fix, rejected[0] if rejected else [])
                 return True
+    if source is not None:  # nothing at the consumer runs clean: a factor the producer wrote may be the slip
+        upstream = _first_cause(C.factor_upstream(finding, source, consumer_fix), trials, allowed)
+        if upstream is None:
+            return None
+        if upstream:
+            verified.add(id(upstream.fix))
+            _blame_producer(finding, upstream.fix, consumer_fix, rejected[0] if rejected else [],
+                            expected=C.expected_size(finding))
+            return True
     if fallback is None:
         return False
     verified.add(id(fallback))

@@ -602,3 +602,56 @@ def test_a_bidirectional_doubling_is_the_layers_and_the_consumer_is_fixed():
     assert finding.span.start_line == line_of(source, "self.head =")
     assert finding.fix.content == "hidden * 4"
     assert run(apply(source, finding.fix)) is None
+
+
+# MaxViT's attention: heads from dim // dim_head, to_out = nn.Linear(dim, dim), stages of two widths.
+STAGED_ATTENTION = """
+    import torch
+    import torch.nn as nn
+    from einops import rearrange
+
+
+    class Attention(nn.Module):
+        def __init__(self, dim, dim_head=16):
+            super().__init__()
+            self.heads = dim // dim_head
+            self.scale = dim_head ** -0.5
+            self.to_qkv = nn.Linear(dim, dim * 3, bias=False)
+            self.to_out = nn.Linear(dim, dim, bias=False)
+
+        def forward(self, x):
+            q, k, v = self.to_qkv(x).chunk(3, dim=-1)
+            q, k, v = map(lambda t: rearrange(t, "b n (h d) -> b h n d", h=self.heads), (q, k, v))
+            attn = (q @ k.transpose(-1, -2) * self.scale).softmax(dim=-1)
+            return self.to_out(rearrange(attn @ v, "b h n d -> b n (h d)"))
+
+
+    class Net(nn.Module):
+        def __init__(self, dims=(32, 64)):
+            super().__init__()
+            self.stages = nn.ModuleList([])
+            for dim_in, dim_out in zip(dims, dims[1:] + (dims[-1],)):
+                self.stages.append(nn.ModuleList([Attention(dim_in), nn.Linear(dim_in, dim_out)]))
+
+        def forward(self, x):
+            for attn, proj in self.stages:
+                x = proj(x + attn(x))
+            return x
+
+
+    out = Net()(torch.randn(2, 10, 32))
+"""
+
+
+def test_a_factor_the_producer_wrote_is_taken_off_where_nothing_at_the_consumer_runs():
+    """to_qkv's width doubled, and to_out's in_features is the data's own width (32 from the driver's
+    input): no size written for to_out runs clean, and the producer's expression without its factor does."""
+    pytest.importorskip("einops")
+    original = textwrap.dedent(STAGED_ATTENTION)
+    source = original.replace("nn.Linear(dim, dim * 3, bias=False)", "nn.Linear(dim, (dim * 3) * 2, bias=False)")
+    assert run(original) is None and run(source) is not None
+    (finding, *_) = errors(source)
+    assert finding.span.start_line == line_of(source, "self.to_qkv =")
+    assert finding.fix.content == "dim * 3"
+    assert finding.related[0].message == "to_out expects in_features=32 here"
+    assert apply(source, finding.fix) == original and run(original) is None
