@@ -35,7 +35,8 @@ from shapels.symbolic import dims as D
 from shapels.values import Tensor
 
 __all__ = ["Cause", "Source", "causes", "other_names", "size_reading", "last_resorts", "names_first", "missing_layer",
-           "expected_size", "factor_upstream", "merges_batch", "odd_width", "sized_by_the_driver", "takes_images", "written_for_a_map"]
+           "expected_size", "factor_upstream", "merges_batch", "odd_width", "sized_by_the_driver", "takes_images",
+           "written_for_a_map"]
 
 
 def causes(finding: Finding, source: Source) -> Iterator[Cause]:

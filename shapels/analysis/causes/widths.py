@@ -320,8 +320,8 @@ def factor_upstream(finding: Finding, source: Source, consumer_fix: Fix) -> Iter
     content = source.code(kept.with_changes(lpar=[], rpar=[]))  # the whole argument is replaced: no parens needed
     fix = Fix(f"Set {layer.label}'s {param} to {content}", where, content, target=f"{layer.label}'s {param}",
               param=param)
-    yield Cause(finding.code, fix, f"{layer.label}'s {param} multiplies {content} by a factor nothing after it "
-                                   f"takes: {finding.message}")
+    yield Cause(finding.code, fix, f"{layer.label}'s {param} is {content} times a literal factor, and the width "
+                                   f"it makes arrives too large: {finding.message}")
 
 
 def _width_argument(layer) -> Optional[str]:
