@@ -281,7 +281,7 @@ def _choose(finding: Finding, trials: _Trials, allowed: Leave, source: Optional[
         if outcome is not False:
             return outcome is True
     data_sized = source is not None and C.sized_by_the_driver(finding, source)
-    decided = _decide(finding, trials, allowed, verified, data_sized) if finding.fix is not None else False
+    decided = _decide(finding, trials, allowed, verified, data_sized, source) if finding.fix is not None else False
     if decided is None:
         return False
     if source is None:
@@ -373,7 +373,8 @@ def _refuse_number_fix(finding: Finding, why: str) -> None:
     finding.message += f" ({why}: resizing this layer would not fix that)"
 
 
-def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set, data_sized: bool) -> Optional[bool]:
+def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set, data_sized: bool,
+            source: Optional[C.Source] = None) -> Optional[bool]:
     producer = finding.producer if finding.producer is not None and finding.producer.span is not None else None
     consumer_fix = finding.fix
     if consumer_fix.loc != finding.loc:  # a rewrite of the call (reshape, a cast): checked as it is
@@ -399,7 +400,11 @@ def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set, da
                     return True
             verified.add(id(candidate))
             finding.fix = candidate
-            return _consumer_runs(finding, candidate, producer, trials, allowed, verified)
+            checked = _consumer_runs(finding, candidate, producer, trials, allowed, verified)
+            if checked and source is not None and finding.fix is candidate and \
+                    candidate.content in _multiples_holding(consumer_fix.loc, consumer_fix.size):
+                return _factor_upstream(finding, candidate, trials, allowed, verified, source)
+            return checked
         rejected.append(list(trials.last_new))
     if producer is not None and _numbers_a_parameter(consumer_fix):
         # The consumer's number is not offered (it fits this call only), but whether it would run still
@@ -419,6 +424,15 @@ def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set, da
                 verified.add(id(candidate))
                 _blame_producer(finding, candidate, consumer_fix, rejected[0] if rejected else [])
                 return True
+    if source is not None:  # nothing at the consumer runs clean: a factor the producer wrote may be the slip
+        upstream = _first_cause(C.factor_upstream(finding, source, consumer_fix), trials, allowed)
+        if upstream is None:
+            return None
+        if upstream:
+            verified.add(id(upstream.fix))
+            _blame_producer(finding, upstream.fix, consumer_fix, rejected[0] if rejected else [],
+                            expected=C.expected_size(finding))
+            return True
     if fallback is None:
         return False
     verified.add(id(fallback))
@@ -438,6 +452,23 @@ def _consumer_runs(finding: Finding, consumer: Fix, producer: Optional[Fix], tri
             finding.alternatives.insert(0, finding.fix)
         _blame_producer(finding, upstream, consumer, [])
     return checked
+
+
+def _factor_upstream(finding: Finding, consumer: Fix, trials: _Trials, allowed: Leave, verified: set,
+                     source: C.Source) -> Optional[bool]:
+    """The consumer's verified fix writes a multiple no one wrote (`inner_dim * 2`, from _multiples_holding):
+    where the layer upstream that set the arriving width wrote it as an expression times a literal factor
+    (`(inner_dim * 3) * 2`) and the expression alone runs clean too, that factor is the odd one and the
+    producer is blamed, its expression being the author's own text; the consumer's multiple stays an
+    alternative. None when out of trials."""
+    upstream = _first_cause(C.factor_upstream(finding, source, consumer), trials, allowed)
+    if upstream is None:
+        return None
+    if upstream:
+        verified.add(id(upstream.fix))
+        finding.alternatives.insert(0, consumer)
+        _blame_producer(finding, upstream.fix, consumer, [], expected=C.expected_size(finding))
+    return True
 
 
 def _producer_that_keeps_the_batch(finding: Finding, producer: Fix, trials: _Trials, allowed: Leave,
@@ -595,8 +626,9 @@ def _multiples_holding(loc, size) -> list:
     return [text for _, text in sorted(found, key=lambda pair: pair[0])][:MAX_NAMES]
 
 
-def _blame_producer(finding: Finding, fix: Fix, consumer_fix: Fix, left_over: list) -> None:
-    """The producer's argument becomes the diagnostic's place; the consumer is related."""
+def _blame_producer(finding: Finding, fix: Fix, consumer_fix: Fix, left_over: list, expected=None) -> None:
+    """The producer's argument becomes the diagnostic's place; the consumer is related (`expected`: the size
+    it expects, where the producer's fix does not say it)."""
     consumer_loc, consumer_span = finding.loc, finding.span
     why = (f"; the mismatch starts at {fix.target or 'the layer upstream'}: with {fix.param}={fix.content}, "
            "every layer after it agrees")
@@ -608,7 +640,8 @@ def _blame_producer(finding: Finding, fix: Fix, consumer_fix: Fix, left_over: li
     finding.fix = fix
     finding.alternatives = [a for a in finding.alternatives if a is not finding.producer]
     finding.related = [r for r in finding.related if r.span != fix.span]
-    finding.related.insert(0, Related(consumer_loc, _expects(consumer_fix, fix.size), consumer_span))
+    finding.related.insert(0, Related(consumer_loc, _expects(consumer_fix, expected if expected is not None
+                                                             else fix.size), consumer_span))
     finding.producer = None
 
 

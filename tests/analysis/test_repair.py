@@ -467,3 +467,191 @@ def test_data_of_another_channel_count_is_fixed_in_the_data_not_by_a_multiple(pr
     assert first.fix.content == meant
     assert not any(" * " in fix.content for f in findings for fix in [f.fix, *f.alternatives] if fix is not None)
     assert run(apply(source, first.fix)) is None
+
+
+# Attention as vit-pytorch writes it: to_qkv's width is chunked into q, k and v, split into heads by einops and
+# merged back before to_out. Two instances of other widths: a fix must suit both.
+ATTENTION = """
+    import torch
+    import torch.nn as nn
+    from einops import rearrange
+
+
+    class Attention(nn.Module):
+        def __init__(self, dim, heads=4, dim_head=16):
+            super().__init__()
+            inner_dim = dim_head * heads
+            self.heads = heads
+            self.scale = dim_head ** -0.5
+            self.to_qkv = nn.Linear(dim, inner_dim * 3, bias=False)
+            self.to_out = nn.Linear(inner_dim, dim)
+
+        def forward(self, x):
+            q, k, v = self.to_qkv(x).chunk(3, dim=-1)
+            q, k, v = map(lambda t: rearrange(t, "b n (h d) -> b h n d", h=self.heads), (q, k, v))
+            attn = (q @ k.transpose(-1, -2) * self.scale).softmax(dim=-1)
+            return self.to_out(rearrange(attn @ v, "b h n d -> b n (h d)"))
+
+
+    model = nn.Sequential(Attention(32), Attention(32, heads=2, dim_head=8))
+    out = model(torch.randn(2, 10, 32))
+"""
+
+# A U-Net's upsampler (a 1x1 conv to factor² times the channels, then a pixel shuffle) whose output is joined
+# with the skip before the next conv, as denoising-diffusion-pytorch's UViT writes it.
+UPSAMPLER = """
+    import torch
+    import torch.nn as nn
+
+
+    class Upsample(nn.Module):
+        def __init__(self, dim, dim_out, factor=2):
+            super().__init__()
+            self.net = nn.Sequential(nn.Conv2d(dim, dim_out * factor ** 2, 1), nn.SiLU(), nn.PixelShuffle(factor))
+
+        def forward(self, x):
+            return self.net(x)
+
+
+    class Net(nn.Module):
+        def __init__(self, dim=8):
+            super().__init__()
+            self.down = nn.Conv2d(3, dim, 3, stride=2, padding=1)
+            self.mid = nn.Conv2d(dim, dim * 2, 3, stride=2, padding=1)
+            self.up = Upsample(dim * 2, dim)
+            self.out = nn.Conv2d(dim * 2, 3, 3, padding=1)
+
+        def forward(self, x):
+            skip = self.down(x)
+            up = self.up(self.mid(skip))
+            return self.out(torch.cat((up, skip), dim=1))
+
+
+    out = Net()(torch.randn(1, 3, 16, 16))
+    other = Net(dim=4)(torch.randn(1, 3, 16, 16))
+"""
+
+
+@pytest.mark.parametrize("program, written, mutated, meant", [
+    (ATTENTION, "nn.Linear(dim, inner_dim * 3, bias=False)", "nn.Linear(dim, (inner_dim * 3) * 2, bias=False)",
+     "inner_dim * 3"),
+    (UPSAMPLER, "nn.Conv2d(dim, dim_out * factor ** 2, 1)", "nn.Conv2d(dim, (dim_out * factor ** 2) * 2, 1)",
+     "dim_out * factor ** 2"),
+])
+def test_a_factor_the_producer_wrote_is_taken_off_rather_than_one_made_up_for_the_consumer(
+        program, written, mutated, meant):
+    """The producer's width doubled, and the doubled width reaches the consumer through a chunk and einops
+    rearranges (or a pixel shuffle and a cat). Widening the consumer (`inner_dim * 2`, a multiple the repair
+    would make up) also runs and gives the output its shape, but every head would be twice as wide: the
+    producer's own expression without the factor is what the author wrote, and is preferred; the consumer's
+    multiple stays an alternative."""
+    pytest.importorskip("einops")
+    original = textwrap.dedent(program)
+    source = original.replace(written, mutated)
+    assert run(original) is None and run(source) is not None
+    (finding, *_) = errors(source)
+    assert finding.span.start_line == line_of(source, mutated)
+    assert finding.fix.content == meant
+    assert "the mismatch starts at" in finding.message
+    fixed = apply(source, finding.fix)
+    assert fixed == original  # what the author wrote: the output's shape and every call's with it
+    assert run(fixed) is None
+    (consumer, *_) = finding.alternatives
+    assert " * " in consumer.content and run(apply(source, consumer)) is None  # it runs, and stays offered
+
+
+def test_a_consumer_that_doubled_its_own_width_is_the_one_fixed():
+    """The mirror: to_out's in_features doubled. The consumer's own name is the fix; to_qkv keeps its width."""
+    pytest.importorskip("einops")
+    original = textwrap.dedent(ATTENTION)
+    source = original.replace("nn.Linear(inner_dim, dim)", "nn.Linear(inner_dim * 2, dim)")
+    assert run(source) is not None
+    (finding, *_) = errors(source)
+    assert finding.span.start_line == line_of(source, "self.to_out =")
+    assert finding.fix.content == "inner_dim"
+    assert apply(source, finding.fix) == original
+
+
+def test_a_bidirectional_doubling_is_the_layers_and_the_consumer_is_fixed():
+    """An LSTM of `hidden * 2` units in both directions makes hidden * 4 features; the head written for
+    hidden * 2 forgot the directions. Taking the `* 2` off the LSTM would run too, but would halve a layer the
+    author sized on purpose: the doubling the consumer lacks is the layer's own (bidirectional), so the
+    consumer is fixed, in the class's terms."""
+    source = textwrap.dedent("""
+        import torch
+        import torch.nn as nn
+
+
+        class SeqClassifier(nn.Module):
+            def __init__(self, vocab=500, embed=16, hidden=8, classes=4):
+                super().__init__()
+                self.embed = nn.Embedding(vocab, embed)
+                self.lstm = nn.LSTM(embed, hidden * 2, batch_first=True, bidirectional=True)
+                self.head = nn.Linear(hidden * 2, classes)
+
+            def forward(self, tokens):
+                out, _ = self.lstm(self.embed(tokens))
+                return self.head(out[:, -1, :])
+
+
+        logits = SeqClassifier()(torch.randint(0, 500, (2, 7)))
+        other = SeqClassifier(hidden=4)(torch.randint(0, 500, (2, 7)))
+    """)
+    assert run(source) is not None
+    (finding, *_) = errors(source)
+    assert finding.span.start_line == line_of(source, "self.head =")
+    assert finding.fix.content == "hidden * 4"
+    assert run(apply(source, finding.fix)) is None
+
+
+# MaxViT's attention: heads from dim // dim_head, to_out = nn.Linear(dim, dim), stages of two widths.
+STAGED_ATTENTION = """
+    import torch
+    import torch.nn as nn
+    from einops import rearrange
+
+
+    class Attention(nn.Module):
+        def __init__(self, dim, dim_head=16):
+            super().__init__()
+            self.heads = dim // dim_head
+            self.scale = dim_head ** -0.5
+            self.to_qkv = nn.Linear(dim, dim * 3, bias=False)
+            self.to_out = nn.Linear(dim, dim, bias=False)
+
+        def forward(self, x):
+            q, k, v = self.to_qkv(x).chunk(3, dim=-1)
+            q, k, v = map(lambda t: rearrange(t, "b n (h d) -> b h n d", h=self.heads), (q, k, v))
+            attn = (q @ k.transpose(-1, -2) * self.scale).softmax(dim=-1)
+            return self.to_out(rearrange(attn @ v, "b h n d -> b n (h d)"))
+
+
+    class Net(nn.Module):
+        def __init__(self, dims=(32, 64)):
+            super().__init__()
+            self.stages = nn.ModuleList([])
+            for dim_in, dim_out in zip(dims, dims[1:] + (dims[-1],)):
+                self.stages.append(nn.ModuleList([Attention(dim_in), nn.Linear(dim_in, dim_out)]))
+
+        def forward(self, x):
+            for attn, proj in self.stages:
+                x = proj(x + attn(x))
+            return x
+
+
+    out = Net()(torch.randn(2, 10, 32))
+"""
+
+
+def test_a_factor_the_producer_wrote_is_taken_off_where_nothing_at_the_consumer_runs():
+    """to_qkv's width doubled, and to_out's in_features is the data's own width (32 from the driver's
+    input): no size written for to_out runs clean, and the producer's expression without its factor does."""
+    pytest.importorskip("einops")
+    original = textwrap.dedent(STAGED_ATTENTION)
+    source = original.replace("nn.Linear(dim, dim * 3, bias=False)", "nn.Linear(dim, (dim * 3) * 2, bias=False)")
+    assert run(original) is None and run(source) is not None
+    (finding, *_) = errors(source)
+    assert finding.span.start_line == line_of(source, "self.to_qkv =")
+    assert finding.fix.content == "dim * 3"
+    assert finding.related[0].message == "to_out expects in_features=32 here"
+    assert apply(source, finding.fix) == original and run(original) is None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
-from shapels.analysis.causes.base import Cause, Source, conv_map_into_linear, written_for_a_map
+from shapels.analysis.causes.base import Cause, Source, conv_map_into_linear, expected_size, written_for_a_map
 from shapels.analysis.causes.cuts import data_cut_where_passed
 from shapels.analysis.causes.geometry import odd_geometry
 from shapels.analysis.causes import keras, keras_geometry
@@ -26,15 +26,17 @@ from shapels.analysis.causes.names import other_name, unused_parameter
 from shapels.analysis.causes.residual import width_of_a_broadcast_operand
 from shapels.analysis.causes.statements import (discarded_results, dropped_keepdim, flattened_batch,
                                                 forgotten_flatten, rows_a_view_multiplied, wrapped_width)
-from shapels.analysis.causes.widths import (channels_the_product_names, odd_width, odd_width_in_a_broadcast,
-                                            width_part_in_a_broadcast, width_the_target_names)
+from shapels.analysis.causes.widths import (channels_the_product_names, factor_upstream, odd_width,
+                                            odd_width_in_a_broadcast, width_part_in_a_broadcast,
+                                            width_the_target_names)
 from shapels.analysis.findings import Finding
 from shapels.codes import BROADCAST_MISMATCH
 from shapels.symbolic import dims as D
 from shapels.values import Tensor
 
 __all__ = ["Cause", "Source", "causes", "other_names", "size_reading", "last_resorts", "names_first", "missing_layer",
-           "merges_batch", "odd_width", "sized_by_the_driver", "takes_images", "written_for_a_map"]
+           "expected_size", "factor_upstream", "merges_batch", "odd_width", "sized_by_the_driver", "takes_images",
+           "written_for_a_map"]
 
 
 def causes(finding: Finding, source: Source) -> Iterator[Cause]:

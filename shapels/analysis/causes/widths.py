@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from shapels.analysis.causes.base import Cause, Source, kind_of
+from shapels.analysis.causes.base import Cause, Source, expected_size, kind_of
 from shapels.analysis.findings import Finding, Fix
 from shapels.analysis.positions import Loc
 from shapels.codes import BROADCAST_MISMATCH, LINEAR_IN_FEATURES, LOSS_TARGET, MATMUL_MISMATCH
@@ -292,6 +292,61 @@ def _maker_of_axis(tensor: Tensor, axis: int, width) -> Optional[object]:
 def _size_is(shape, axis: int, width) -> bool:
     """The shape has `width` at `axis` (counted from the right)."""
     return shape.ranked and len(shape.dims) >= -axis and D.as_int(shape.dims[axis]) == width
+
+
+def factor_upstream(finding: Finding, source: Source, consumer_fix: Fix) -> Iterator[Cause]:
+    """`to_qkv = nn.Linear(dim, (inner_dim * 3) * 2)` whose width reaches `to_out = nn.Linear(inner_dim, dim)`
+    as inner_dim * 2, through a chunk and rearranges that keep the ratio: the layer that last set the arriving
+    width (the nearest in the trace whose registry entry names its makes_width) wrote that width as an
+    expression times a literal factor, and the expression alone (`inner_dim * 3`) is text the author wrote.
+    Proposed only where the consumer's fix would write a multiple the producer does not (`inner_dim * 2`,
+    made up by the repair): where it would copy the producer's own text (`bn1 = BatchNorm2d(width * 2)` after
+    `Conv2d(3, width * 2)`), both sides are the author's and torch's blame stands. Nothing here decides:
+    repair.py keeps this only if every layer after the producer then agrees."""
+    evidence = finding.evidence
+    tensor = evidence.source if evidence is not None else None
+    arriving, expected = D.as_int(consumer_fix.size), expected_size(finding)
+    if not isinstance(tensor, Tensor) or arriving is None or expected is None or arriving <= expected:
+        return  # taking a factor off makes the width smaller: only a width that arrives too large
+    made = next((step for step in reversed(tensor.trace) if _width_argument(step.layer)), None)
+    layer = made.layer if made is not None else None
+    param = _width_argument(layer)
+    if param is None or not _makes_as_written(made, to_dim(layer.args.get(param))):
+        return  # a bidirectional LSTM makes twice its hidden_size: the doubling is the layer's, not a slip
+    where = layer.arg_locs[param]
+    kept = _without_literal_factor(where.node)
+    if kept is None or source.code(where.node) == consumer_fix.content:
+        return
+    content = source.code(kept.with_changes(lpar=[], rpar=[]))  # the whole argument is replaced: no parens needed
+    fix = Fix(f"Set {layer.label}'s {param} to {content}", where, content, target=f"{layer.label}'s {param}",
+              param=param)
+    yield Cause(finding.code, fix, f"{layer.label}'s {param} is {content} times a literal factor, and the width "
+                                   f"it makes arrives too large: {finding.message}")
+
+
+def _width_argument(layer) -> Optional[str]:
+    """The argument that sets a library layer's output width (its registry entry's makes_width), where the
+    layer's constructor call has it."""
+    rule = lookup(layer.kind) if isinstance(layer, Layer) else None
+    param = rule.makes_width if rule is not None else None
+    return param if param is not None and param in layer.arg_locs else None
+
+
+def _makes_as_written(step, width) -> bool:
+    """The layer's output has the width its argument says, as its channels (dim 1) or features (last dim)."""
+    dims = step.shape.dims if step.shape.ranked else ()
+    return width is not None and len(dims) >= 2 and any(D.eq(d, width) is True for d in (dims[1], dims[-1]))
+
+
+def _without_literal_factor(node) -> Optional[cst.CSTNode]:
+    """`inner_dim * 3` of `(inner_dim * 3) * 2` (or of `2 * (inner_dim * 3)`): the operand beside an int literal
+    factor of 2 or more, where that operand is not itself a literal."""
+    if not isinstance(node, cst.BinaryOperation) or not isinstance(node.operator, cst.Multiply):
+        return None
+    for kept, factor in ((node.left, node.right), (node.right, node.left)):
+        if isinstance(factor, cst.Integer) and int(factor.value, 0) >= 2 and not isinstance(kept, cst.Integer):
+            return kept
+    return None
 
 
 def channels_the_product_names(finding: Finding) -> Iterator[Cause]:
