@@ -130,6 +130,7 @@ class AnalysisResult:
     reached: list = field(default_factory=list)  # per call on Options.reach's line: were its tensors all known
     batch_merges: list = field(default_factory=list)  # views whose leading -1 took the batch with part of a dim
     keras: bool = False  # the file imports Keras (or TensorFlow): its tensors are shown in Keras's notation
+    steps: int = 0  # the interpreter steps the analysis took, not counting its fix trials: its work (Budget.steps)
     _build_modules: Any = field(default=None, repr=False)
     _modules: Optional[list] = field(default=None, repr=False)
     _build_loop_names: Any = field(default=None, repr=False)
@@ -230,6 +231,7 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
         stopped = result.partial = True
     finally:
         recorder.unwind_to(0)
+        result.steps = budget.steps
     if failures:
         result.partial = True
         recorder.findings.extend(failures)

@@ -30,6 +30,12 @@ class Budget:
         self._ticks = 0
 
     @property
+    def steps(self) -> int:
+        """The interpreter steps taken so far (statements, calls, rules): the analysis's work, which is the
+        same on any machine, where its seconds are not."""
+        return self._ticks
+
+    @property
     def deadline(self) -> Optional[float]:
         return None if self._end is None else self._end + D.import_seconds() - self._imported
 

@@ -3,10 +3,13 @@ whether its fix, applied to the file, really makes the model run under torch."""
 
 from __future__ import annotations
 
+import itertools
 import textwrap
+import time
 
 import pytest
 
+from shapels.analysis import repair
 from shapels.analysis.engine import Options, analyze
 
 from producer_models import CONV_PRODUCER_BUG as STEM
@@ -55,6 +58,55 @@ def test_blame_stays_on_the_consumer_when_both_fixes_work():
         (r.span.start_line, r.message) for r in finding.related]
     assert run(apply(source, finding.fix)) is None
     assert run(apply(source, finding.alternatives[0])) is None
+
+
+# STEM with the block gone: bn1 (the consumer) keeps the blame and conv1's change is a checked alternative.
+BOTH_FIXES_RUN = STEM.replace("self.block = Block(width)", "self.block = nn.Identity()")
+
+
+def offered(source: str) -> list:
+    """(line, preferred fix, alternatives) of each error, analysed without a time budget."""
+    return [(f.span.start_line, f.fix.content if f.fix else None, [a.content for a in f.alternatives])
+            for f in errors(source, budget_seconds=None)]
+
+
+def test_a_trials_cost_is_its_interpreter_steps_the_same_every_time():
+    fixed = BOTH_FIXES_RUN.replace("nn.BatchNorm2d(width)", "nn.BatchNorm2d(width * 2)")
+    steps = [analyze(fixed, "model.py", Options(budget_seconds=None, verify_fixes=False)).steps for _ in range(2)]
+    assert steps[0] > 0 and steps[0] == steps[1]
+    # the main analysis's count leaves out its fix trials, which count their own
+    assert analyze(BOTH_FIXES_RUN, "model.py", Options(budget_seconds=None)).steps == \
+        analyze(BOTH_FIXES_RUN, "model.py", Options(budget_seconds=None, verify_fixes=False)).steps
+
+
+def test_the_fixes_offered_do_not_depend_on_the_clock(monkeypatch):
+    """Whether a file's re-analyses cost too much for checked alternatives is counted in work: a machine
+    whose every clock reading is 10 s after the last (the slowest, busiest there is) gets the same fixes.
+    (Counted in CPU seconds, the same file lost its alternatives on a slower or loaded machine.)"""
+    normal = offered(BOTH_FIXES_RUN)
+    assert normal == [(line_of(BOTH_FIXES_RUN, "self.bn1 ="), "width * 2", ["width"])]
+    for clock in ("thread_time", "process_time", "perf_counter", "monotonic"):
+        readings = itertools.count(start=1000.0, step=10.0)
+        monkeypatch.setattr(time, clock, lambda readings=readings: next(readings))
+    assert offered(BOTH_FIXES_RUN) == normal
+
+
+def test_a_file_whose_trials_do_more_work_than_the_cut_off_gets_no_checked_alternatives():
+    """Above EXPENSIVE_TRIAL_STEPS per re-analysis only the preferred fix is checked, so the alternative
+    beside it is not offered; the same model called a few times keeps it."""
+    call = "out = model(torch.randn(1, 3, 8, 8))\n"
+    fixed = BOTH_FIXES_RUN.replace("nn.BatchNorm2d(width)", "nn.BatchNorm2d(width * 2)")
+
+    def trial_steps(source: str) -> int:
+        return analyze(source, "model.py", Options(budget_seconds=None, verify_fixes=False)).steps
+
+    per_call = trial_steps(fixed + call) - trial_steps(fixed)
+    calls = repair.EXPENSIVE_TRIAL_STEPS // per_call + 1
+    small, large = BOTH_FIXES_RUN + call * 3, BOTH_FIXES_RUN + call * calls
+    assert trial_steps(fixed + call * 3) <= repair.EXPENSIVE_TRIAL_STEPS < trial_steps(fixed + call * calls)
+    line = line_of(BOTH_FIXES_RUN, "self.bn1 =")
+    assert offered(small) == [(line, "width * 2", ["width"])]
+    assert offered(large) == [(line, "width * 2", [])]
 
 
 # A helper builds every block's first conv; one in_channels was doubled. A literal 64 would suit
