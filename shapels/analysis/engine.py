@@ -209,7 +209,7 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     result.keras = any(q.split(".")[0] in ("keras", "tensorflow") for q in table.aliases.values())
     recorder = Recorder()
     interp = Interpreter(main, recorder, budget, options.loader)
-    positions = Positions(module)
+    positions = Positions(module, text)
     ranges = node_ranges(module) if options.watch is not None or options.reach is not None else {}
     interp.trial = TrialWatch(
         arguments=frozenset(node for node, where in ranges.items() if where == tuple(options.watch))
