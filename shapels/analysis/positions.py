@@ -141,6 +141,13 @@ class Positions:
         self._text = text  # None: no per-statement spans (not given, or given up on)
         self._known: dict = {}  # ranges found by per-statement passes
 
+    def expect_many(self) -> None:
+        """Many spans of all kinds are coming (the modules' reports: every name and layer call, for
+        hover and inlay hints): the whole pass now, so that no per-statement pass runs before it for
+        nothing."""
+        if self._table is None:
+            self._table = node_ranges(self._module)
+
     def span(self, loc: Optional[Loc]) -> Optional[Span]:
         return self.node_span(loc.node) if loc is not None else None
 
