@@ -119,7 +119,10 @@ class _CountingState(CodegenState):
 def node_ranges(module: cst.Module) -> dict:
     """node -> (start line, start column, end line, end column), as PositionProvider gives them."""
     state = _CountingState(module.default_indent, module.default_newline)
-    module._codegen(state)
+    # a tuple per node, usually asked after an analysis, whose objects fill the heap: at the default
+    # thresholds the collector walks it again and again (4x the pass's own cost on transformers' files)
+    with fewer_collections():
+        module._codegen(state)
     return state.table
 
 
@@ -156,27 +159,34 @@ class Positions:
             r = self._known.get(node)
             if r is None:
                 r = self._statement_range(node)
+            if r is _ABSENT:
+                return None
             if r is not None:
                 return Span(*r)
             self._table = node_ranges(self._module)
         r = self._table.get(node)
         return Span(*r) if r is not None else None
 
-    def _statement_range(self, node) -> Optional[tuple]:
-        """The node's range from passes over its statement alone, or None: not a statement of a block,
-        or no per-statement pass for this module."""
+    def _statement_range(self, node):
+        """The node's range from passes over its statement alone; _ABSENT: a statement, not of this
+        module (another file's: a forward a class inherits); None: not a statement of a block, or no
+        per-statement pass for this module."""
         if self._text is None or not isinstance(node, cst.BaseStatement):
             return None
         try:
-            if self._places is None:
-                self._places = _StatementPlaces(self._module, self._text)
-            return self._places.statement_range(node, self._known)
+            with fewer_collections():  # as node_ranges: ast's tree, the passes' tuples
+                if self._places is None:
+                    self._places = _StatementPlaces(self._module, self._text)
+                return self._places.statement_range(node, self._known)
         except Exception:  # noqa: BLE001 - anything unexpected: the whole pass, as before
             self._text, self._known = None, {}
             return None
 
 
 # -- per-statement spans -----------------------------------------------------------------------------
+_ABSENT = object()  # a statement that is none of this module's
+
+
 class _Stop(Exception):
     """Ends a partial code generation where it has what was asked."""
 
@@ -220,9 +230,11 @@ class _StatementPlaces:
     blank lines that libcst keeps in the statement), under the indentation of the blocks around it.
     libcst's statements pair with `ast`'s in order: a line of simple statements with as many of
     `ast`'s as it holds (`a; b`), a compound statement with one of the same kind, whose blocks pair
-    in turn (a match statement's cases are left out: their statements take the whole pass). Each
-    placed statement is checked against `ast` where its range is generated; a file `ast` cannot
-    parse, or any disagreement, raises, and its caller falls back to the whole-module pass."""
+    in turn. Each placed statement is checked against `ast` where its range is generated; a file
+    `ast` cannot parse, or any disagreement, raises, and its caller falls back to the whole-module
+    pass. Every statement of the module is recorded (libcst keeps statements only in blocks and as
+    `elif`s), so a statement that is not is another file's: its span is None, as the whole pass
+    would say, without that pass."""
 
     def __init__(self, module: cst.Module, text: str):
         self.module = module
@@ -230,12 +242,13 @@ class _StatementPlaces:
         self.ascii = text.isascii()
         self._lines: Optional[list] = None
         # ast's warnings (invalid escapes...) are not this file's findings; its tree is dropped after the
-        # pairing (only positions are kept), so few collections while it is built
-        with warnings.catch_warnings(), fewer_collections():
+        # pairing (only positions are kept)
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(text)
-        # statement -> (codegen's first line, indent tokens, ast's start, ast's end or None: both
-        # (line, UTF-8 byte offset), the end only for lines of simple statements)
+        # every statement of the module -> (codegen's first line, indent tokens, ast's start, ast's end
+        # or None: both (line, UTF-8 byte offset), the end only for lines of simple statements), or
+        # None where it is not placed (an elif)
         self.places: dict = {}
         self._place_block(module.body, tree.body, ())
 
@@ -259,46 +272,52 @@ class _StatementPlaces:
             decorators = getattr(a, "decorator_list", None)
             first = decorators[0].lineno if decorators else a.lineno
             self.places[stmt] = (first - len(stmt.leading_lines), indents, (a.lineno, a.col_offset), None)
-            for block, ast_block in self._blocks(stmt, a):
-                if isinstance(block, cst.IndentedBlock):
-                    indent = block.indent if block.indent is not None else self.module.default_indent
-                    self._place_block(block.body, ast_block, indents + (indent,))
+            for block, ast_block, outer in self._blocks(stmt, a):
+                if isinstance(block, cst.IndentedBlock):  # (a suite on the header's line holds no statement)
+                    inner = tuple(self.module.default_indent if i is None else i for i in outer + (block.indent,))
+                    self._place_block(block.body, ast_block, indents + inner)
         if i != len(ast_body):
             raise _Mismatch(body)
 
-    @staticmethod
-    def _blocks(stmt, a) -> list:
-        """(libcst suite, ast statement list) of each block of a compound statement (none of a match)."""
+    def _blocks(self, stmt, a) -> list:
+        """(libcst suite, ast statement list, indents of libcst's between the statement and the suite:
+        a match's for its cases) of each block of a compound statement. An `elif` is a statement of
+        libcst's outside any block: recorded as one of this module's, unplaced."""
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef, cst.With)):
-            return [(stmt.body, a.body)]
+            return [(stmt.body, a.body, ())]
         if isinstance(stmt, (cst.If, cst.For, cst.While)):
-            blocks = [(stmt.body, a.body)]
+            blocks = [(stmt.body, a.body, ())]
             orelse = stmt.orelse
             if isinstance(orelse, cst.If):  # elif: ast's orelse is that one if
                 if len(a.orelse) != 1 or not isinstance(a.orelse[0], ast.If):
                     raise _Mismatch(orelse)
-                blocks += _StatementPlaces._blocks(orelse, a.orelse[0])
+                self.places[orelse] = None
+                blocks += self._blocks(orelse, a.orelse[0])
             elif orelse is not None:
-                blocks.append((orelse.body, a.orelse))
+                blocks.append((orelse.body, a.orelse, ()))
             return blocks
         if isinstance(stmt, cst.Match):
-            return []
+            if len(stmt.cases) != len(a.cases):
+                raise _Mismatch(stmt)
+            return [(case.body, ast_case.body, (stmt.indent,)) for case, ast_case in zip(stmt.cases, a.cases)]
         # try (and try*): body, handlers, else, finally
         if len(stmt.handlers) != len(a.handlers):
             raise _Mismatch(stmt)
-        blocks = [(stmt.body, a.body)] + [(h.body, ah.body) for h, ah in zip(stmt.handlers, a.handlers)]
+        blocks = [(stmt.body, a.body, ())] + [(h.body, ah.body, ()) for h, ah in zip(stmt.handlers, a.handlers)]
         if stmt.orelse is not None:
-            blocks.append((stmt.orelse.body, a.orelse))
+            blocks.append((stmt.orelse.body, a.orelse, ()))
         if stmt.finalbody is not None:
-            blocks.append((stmt.finalbody.body, a.finalbody))
+            blocks.append((stmt.finalbody.body, a.finalbody, ()))
         return blocks
 
     # -- ranges
-    def statement_range(self, stmt, known: dict) -> Optional[tuple]:
-        """stmt's range (None: not a placed statement); the ranges the passes found go into `known`."""
-        place = self.places.get(stmt)
-        if place is None:
-            return None
+    def statement_range(self, stmt, known: dict):
+        """stmt's range; None where it cannot be placed (an elif), _ABSENT where it is no statement of
+        this module (another file's: a forward a class inherits); the ranges the passes found go into
+        `known`."""
+        place = self.places.get(stmt, _ABSENT)
+        if place is None or place is _ABSENT:
+            return place
         if isinstance(stmt, cst.SimpleStatementLine):
             return self._line_range(stmt, known)
         return self._start(stmt) + self._end(stmt, known)
@@ -347,7 +366,7 @@ class _StatementPlaces:
             while not isinstance(part, cst.BaseSuite):
                 part = _end_node(part)
             last = part.body[-1] if isinstance(part, cst.IndentedBlock) and part.body else None
-            if last is None or last not in self.places:
+            if last is None or self.places.get(last) is None:
                 table = self._generate(owner, self._new_state()).table
                 if table[owner][:2] != self._column(self.places[owner][2]):
                     raise _Mismatch(owner)

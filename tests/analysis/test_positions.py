@@ -111,3 +111,14 @@ def test_without_the_text_the_whole_pass():
     module = cst.parse_module(PLACED[0])
     positions = Positions(module)
     assert positions.node_span(module.body[0]) == Span(4, 0, 4, 21) and positions._table is not None
+
+
+def test_every_statement_is_recorded_and_another_files_has_no_span_without_the_whole_pass():
+    for text in PLACED:
+        module = cst.parse_module(text)
+        positions = Positions(module, text)
+        positions.node_span(module.body[0])
+        statements = {n for n in node_ranges(module) if isinstance(n, cst.BaseStatement) and n is not module}
+        assert statements == set(positions._places.places), text  # elifs included, unplaced
+    other = cst.parse_module("class G:\n    def forward(self, x):\n        return x\n")
+    assert positions.node_span(other.body[0].body.body[0]) is None and positions._table is None
