@@ -134,8 +134,9 @@ class Positions:
     code generation of the statement's first lines and of the last line it holds, started where
     Python's own parser (`ast`, in C) puts it (`_StatementPlaces`). Any other node, or a statement
     that cannot be placed so (a file `ast` cannot parse, a disagreement with it), takes the pass over
-    the whole module (`node_ranges`), once; after it every span is a look-up. `text` is the module's
-    source (without it, the whole pass only)."""
+    the whole module (`node_ranges`), once; after it every span is a look-up. A statement that is
+    none of the module's (a forward a class inherits from another file) has no span, as that pass
+    would say, without it. `text` is the module's source (without it, the whole pass only)."""
 
     def __init__(self, module: cst.Module, text: Optional[str] = None):
         self._module = module
