@@ -275,15 +275,16 @@ class _StatementPlaces:
             self.places[stmt] = (first - len(stmt.leading_lines), indents, (a.lineno, a.col_offset), None)
             for block, ast_block, outer in self._blocks(stmt, a):
                 if isinstance(block, cst.IndentedBlock):  # (a suite on the header's line holds no statement)
-                    inner = tuple(self.module.default_indent if i is None else i for i in outer + (block.indent,))
+                    inner = tuple(self.module.default_indent if indent is None else indent
+                                  for indent in outer + (block.indent,))
                     self._place_block(block.body, ast_block, indents + inner)
         if i != len(ast_body):
             raise _Mismatch(body)
 
     def _blocks(self, stmt, a) -> list:
-        """(libcst suite, ast statement list, indents of libcst's between the statement and the suite:
-        a match's for its cases) of each block of a compound statement. An `elif` is a statement of
-        libcst's outside any block: recorded as one of this module's, unplaced."""
+        """(libcst suite, ast statement list, the indentation libcst adds between the statement and the
+        suite: a match's, for its cases) of each block of a compound statement. An `elif` is a statement
+        of libcst's outside any block: recorded as one of this module's, unplaced."""
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef, cst.With)):
             return [(stmt.body, a.body, ())]
         if isinstance(stmt, (cst.If, cst.For, cst.While)):
