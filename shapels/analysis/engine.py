@@ -210,7 +210,7 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     result.keras = any(q.split(".")[0] in ("keras", "tensorflow") for q in table.aliases.values())
     recorder = Recorder()
     interp = Interpreter(main, recorder, budget, options.loader)
-    positions = Positions(module)
+    positions = Positions(module, text)
     ranges = node_ranges(module) if options.watch is not None or options.reach is not None else {}
     interp.trial = TrialWatch(
         arguments=frozenset(node for node, where in ranges.items() if where == tuple(options.watch))
@@ -252,8 +252,13 @@ def _analyze(text: str, path: str, options: Options) -> AnalysisResult:
     result._build_loop_names = lambda: [Binding(s, e.name, e.value, e.write) for e in recorder.loop_names
                                         if isinstance(e.value, (Tensor, Number)) and e.loc.node is not None
                                         and (s := positions.span(e.loc)) is not None]
-    result._build_modules = lambda: [_module_report(info, recorder, positions) for info in table.module_classes()] + \
-        [_model_report(run, positions, main.globals) for run in recorder.models]
+
+    def build_modules() -> list:
+        positions.expect_many()  # every name's and layer call's span: the whole pass at once
+        return [_module_report(info, recorder, positions) for info in table.module_classes()] + \
+            [_model_report(run, positions, main.globals) for run in recorder.models]
+
+    result._build_modules = build_modules
     result._build_class_runs = lambda: [_class_run(info, recorder, positions) for info in table.module_classes()] + \
         [_model_run(run, positions, main.globals) for run in recorder.models]
     return result
