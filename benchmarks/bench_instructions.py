@@ -12,7 +12,8 @@ everything and warms up with one analysis; only then does this script switch cou
 off before the child exits. The ratio is analysis instructions over parse instructions.
 
 Needs valgrind (Debian package `valgrind`); skips with a message without it. Two children run at once.
-Writes benchmarks/results/instructions.md. No assertions: this is a measurement.
+Writes benchmarks/results/instructions.md; with --files, only the measured files' rows change in it (the
+other rows and the notes stay). No assertions: this is a measurement.
 
 Usage: .venv/bin/python benchmarks/bench_instructions.py [--files swin_transformer,regnet+driver]
 """
@@ -155,9 +156,29 @@ def main(argv=None) -> int:
         labels = [name for name in labels if any(w in name.replace(" + driver", "+driver") for w in wanted)]
     print("instructions, analyze() vs libcst parse (valgrind):", flush=True)
     rows = measure(labels)
-    Path(args.out).write_text(render(rows))
-    print(f"wrote {args.out}")
+    out = Path(args.out)
+    if args.files and out.exists():  # a few rows measured again: the file's other rows and its notes stay
+        out.write_text(merge_rows(out.read_text(), rows))
+        print(f"updated {len(rows)} rows of {args.out}")
+    else:
+        out.write_text(render(rows))
+        print(f"wrote {args.out}")
     return 0
+
+
+def merge_rows(existing: str, rows: list) -> str:
+    """`existing` (a results file) with the table rows of the files in `rows` replaced by their new counts,
+    rows of files it did not have added at the end of its table, and every other line as it was."""
+    fresh = {line.split(" | ")[0]: line for line in render(rows).splitlines() if line.startswith("| ")}
+    fresh.pop("| file", None)
+    lines = existing.rstrip("\n").split("\n")
+    last_row = max((i for i, line in enumerate(lines) if line.startswith("| ")), default=len(lines) - 1)
+    merged = []
+    for i, line in enumerate(lines):
+        merged.append(fresh.pop(line.split(" | ")[0], line) if line.startswith("| ") else line)
+        if i == last_row:
+            merged.extend(fresh.values())
+    return "\n".join(merged) + "\n"
 
 
 if __name__ == "__main__":
