@@ -412,7 +412,9 @@ def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set, da
             checked = _consumer_runs(finding, candidate, producer, trials, allowed, verified)
             if checked and source is not None and finding.fix is candidate and \
                     candidate.content in _multiples_holding(consumer_fix.loc, consumer_fix.size):
-                return _factor_upstream(finding, candidate, trials, allowed, verified, source)
+                # the consumer's made-up multiple stays an alternative to the producer's own text
+                blamed = _factor_upstream(finding, candidate, trials, allowed, verified, source, [], True)
+                return None if blamed is None else True
             return checked
         rejected.append(list(trials.last_new))
     if producer is not None and _numbers_a_parameter(consumer_fix):
@@ -434,14 +436,10 @@ def _decide(finding: Finding, trials: _Trials, allowed: Leave, verified: set, da
                 _blame_producer(finding, candidate, consumer_fix, rejected[0] if rejected else [])
                 return True
     if source is not None:  # nothing at the consumer runs clean: a factor the producer wrote may be the slip
-        upstream = _first_cause(C.factor_upstream(finding, source, consumer_fix), trials, allowed)
-        if upstream is None:
-            return None
-        if upstream:
-            verified.add(id(upstream.fix))
-            _blame_producer(finding, upstream.fix, consumer_fix, rejected[0] if rejected else [],
-                            expected=C.expected_size(finding))
-            return True
+        blamed = _factor_upstream(finding, consumer_fix, trials, allowed, verified, source,
+                                  rejected[0] if rejected else [], False)
+        if blamed is not False:
+            return blamed
     if fallback is None:
         return False
     verified.add(id(fallback))
@@ -464,19 +462,20 @@ def _consumer_runs(finding: Finding, consumer: Fix, producer: Optional[Fix], tri
 
 
 def _factor_upstream(finding: Finding, consumer: Fix, trials: _Trials, allowed: Leave, verified: set,
-                     source: C.Source) -> Optional[bool]:
-    """The consumer's verified fix writes a multiple no one wrote (`inner_dim * 2`, from _multiples_holding):
-    where the layer upstream that set the arriving width wrote it as an expression times a literal factor
-    (`(inner_dim * 3) * 2`) and the expression alone runs clean too, that factor is the odd one and the
-    producer is blamed, its expression being the author's own text; the consumer's multiple stays an
-    alternative. None when out of trials."""
+                     source: C.Source, left_over: list, keep_consumer: bool) -> Optional[bool]:
+    """Where the layer upstream that set the arriving width wrote it as an expression times a literal factor
+    (`(inner_dim * 3) * 2`) and the expression alone runs clean, that factor is the odd one: the producer is
+    blamed, its expression being the author's own text. Tried where the consumer's verified fix writes a
+    multiple no one wrote (`inner_dim * 2`, from _multiples_holding; `keep_consumer`: it stays an
+    alternative), and where nothing at the consumer runs clean. True: blamed; False: no such factor runs
+    clean; None: out of trials."""
     upstream = _first_cause(C.factor_upstream(finding, source, consumer), trials, allowed)
-    if upstream is None:
-        return None
-    if upstream:
-        verified.add(id(upstream.fix))
+    if not upstream:
+        return upstream
+    verified.add(id(upstream.fix))
+    if keep_consumer:
         finding.alternatives.insert(0, consumer)
-        _blame_producer(finding, upstream.fix, consumer, [], expected=C.expected_size(finding))
+    _blame_producer(finding, upstream.fix, consumer, left_over, expected=C.expected_size(finding))
     return True
 
 
