@@ -30,6 +30,8 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
+from shapels.analysis.gc_quiet import files_apart, freeze_survivors
+
 
 @dataclass
 class Stats:
@@ -80,11 +82,15 @@ def analyse_files(files: list, texts: dict, notebooks: dict, options, strict: bo
     stats.analysed = len(todo)
     if jobs is None:  # one worker per CPU, where there is enough to analyse to pay for starting them
         jobs = default_jobs() if sum(len(texts[files[index]]) for index, _ in todo) >= MIN_PARALLEL_CHARS else 1
-    if jobs > 1 and len(todo) > 1:
-        todo = _in_workers(todo, files, texts, notebooks, options, strict, cache, min(jobs, len(todo)), outcomes)
-    for index, key in todo:
-        path = files[index]
-        outcomes[index] = analyse_one(path, texts[path], options, strict, notebooks.get(path), cache, key)
+    with files_apart():
+        if jobs > 1 and len(todo) > 1:
+            todo = _in_workers(todo, files, texts, notebooks, options, strict, cache, min(jobs, len(todo)),
+                               outcomes)
+        for n, (index, key) in enumerate(todo):
+            if n:
+                freeze_survivors()  # the files before: one collection now, none of their heap again
+            path = files[index]
+            outcomes[index] = analyse_one(path, texts[path], options, strict, notebooks.get(path), cache, key)
     if cache is not None:
         stats.stored += cache.stored
     return outcomes
@@ -131,6 +137,7 @@ def _in_workers(todo: list, files: list, texts: dict, notebooks: dict, options, 
         errors[index] = stderr.getvalue()
         done.add(index)
         last_stats.warmed = 1
+        freeze_survivors()  # before the fork, as CPython advises: the workers' collections skip this heap
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                                  initargs=(options, strict, cache)) as pool:
@@ -180,4 +187,7 @@ def _work(index: int, path, text: str, notebook, key: Optional[str]) -> tuple:
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
         result = analyse_one(path, text, _worker["options"], _worker["strict"], notebook, _worker["cache"], key)
-    return index, None if result is None else transfer_of(result), stderr.getvalue()
+    reply = index, None if result is None else transfer_of(result), stderr.getvalue()
+    del result
+    freeze_survivors()  # this worker's next file: its collections walk only what that file makes
+    return reply

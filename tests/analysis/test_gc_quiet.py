@@ -1,14 +1,16 @@
-"""The collector's thresholds are raised while an analysis runs and always restored after."""
+"""The collector's thresholds are raised while an analysis runs and always restored after; a batch of
+files (`shapels check DIR`) freezes what each file leaves and hands it back at the end."""
 
 from __future__ import annotations
 
 import gc
 import threading
+import weakref
 
 import pytest
 
 from shapels.analysis import engine
-from shapels.analysis.gc_quiet import ANALYSIS_THRESHOLD, fewer_collections
+from shapels.analysis.gc_quiet import ANALYSIS_THRESHOLD, fewer_collections, files_apart, freeze_survivors
 
 from producer_models import LINEAR_PRODUCER_BUG as PRODUCER_BUG
 
@@ -58,3 +60,38 @@ def test_overlapping_threads_restore_once_both_are_done():
     release.set()
     other.join(10)
     assert gc.get_threshold() == before
+
+
+def test_a_batch_freezes_what_each_file_leaves_and_hands_it_back_at_the_end():
+    assert gc.get_freeze_count() == 0
+    kept = []
+    with files_apart():
+        kept.append([object() for _ in range(100)])  # what the first file leaves: a parsed import, say
+        freeze_survivors()
+        assert gc.get_freeze_count() >= 100  # later collections no longer walk it
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_batch_leaves_a_callers_own_freeze_alone():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with files_apart():
+            freeze_survivors()
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_freeze_survivors_collects_the_files_cycles_first():
+    class Node:
+        pass
+
+    collected = []
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a cycle, as an analysis's frames and closures make
+    weakref.finalize(a, collected.append, "a")
+    del a, b
+    with files_apart():
+        freeze_survivors()
+    assert collected == ["a"]  # freed, not frozen for the rest of the batch

@@ -380,3 +380,41 @@ def test_the_recording_loader_keeps_the_first_answer_and_hashes_a_text_once(monk
     other = check_cache.RecordingLoader(lambda importer, module: ("/p/blocks.py", first[1]))
     other("/p/net.py", "blocks")
     assert hashed == [b"WIDTH = 1\n"] and other.answers[("/p/net.py", "blocks")] == recorder.answers[("/p/model.py", "blocks")]
+
+
+def test_a_serial_batch_freezes_each_files_survivors_and_unfreezes_at_the_end(tmp_path, capsys, monkeypatch):
+    import gc
+
+    folder = project(tmp_path)
+    seen = []
+    real = engine.analyze
+
+    def spy(text, path="<string>", options=None):
+        seen.append((Path(path).name, gc.get_freeze_count()))
+        return real(text, path, options)
+
+    monkeypatch.setattr(engine, "analyze", spy)
+    fresh = check(capsys, "--no-cache", "--jobs", "1", "--format", "json", str(folder))
+    firsts = {}
+    for name, frozen in seen:  # a file's fix trials analyse it again: its first analysis counts
+        firsts.setdefault(name, frozen)
+    counts = list(firsts.values())
+    assert counts[0] == 0 and all(n > 0 for n in counts[1:])  # from the second file on
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(engine, "analyze", real)
+    assert check(capsys, "--no-cache", "--jobs", "1", "--format", "json", str(folder)) == fresh
+
+
+def test_a_worker_freezes_what_each_file_leaves(tmp_path):
+    import gc
+
+    path = tmp_path / "model.py"
+    path.write_text(MODEL)  # any file
+    parallel_check._start_worker(engine.Options(), False, None)
+    try:
+        index, transfer, stderr = parallel_check._work(7, path, path.read_text(), None, None)
+        assert index == 7 and stderr == ""
+        assert gc.get_freeze_count() > 0  # the worker's next file: its collections skip this heap
+    finally:
+        gc.unfreeze()
+        parallel_check._worker.clear()
