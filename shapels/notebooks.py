@@ -26,11 +26,11 @@ from __future__ import annotations
 import ast
 import json
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from shapels.analysis.parsing import warnings_silenced
 from shapels.atomic import write_atomically
 
 SUFFIX = ".ipynb"
@@ -295,8 +295,7 @@ def _magic_lines(lines: list) -> list:
 def _compile(lines: list) -> Optional[tuple]:
     text = "".join(line + "\n" for line in lines)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences and the like: not our business here
+        with warnings_silenced():  # invalid escape sequences and the like: not our business here
             compile(text, "<cell>", "exec", _FLAGS, dont_inherit=True)
     except SyntaxError as error:
         line = error.lineno or 1

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -22,6 +21,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState  # the hook libcst's own position provider uses
 
 from shapels.analysis.gc_quiet import fewer_collections
+from shapels.analysis.parsing import warnings_silenced
 
 
 class Loc:
@@ -244,8 +244,7 @@ class _StatementPlaces:
         self._lines: Optional[list] = None
         # ast's warnings (invalid escapes...) are not this file's findings; its tree is dropped after the
         # pairing (only positions are kept)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings_silenced():
             tree = ast.parse(text)
         # every statement of the module -> (codegen's first line, indent tokens, ast's start, ast's end
         # or None: both (line, UTF-8 byte offset), the end only for lines of simple statements), or
