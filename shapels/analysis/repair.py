@@ -29,7 +29,7 @@ import libcst as cst
 from shapels.analysis import causes as C
 from shapels.analysis.argument_asserts import reads_parameters
 from shapels.analysis.findings import EARLIER_ERROR, Finding, Fix, Related
-from shapels.codes import INPUT_SHAPE
+from shapels.codes import ANALYSIS_BUDGET, INPUT_SHAPE
 from shapels.rules.base import to_dim
 from shapels.symbolic import dims as D
 
@@ -99,6 +99,7 @@ class _Trials:
         # the most interpreter steps one re-analysis took so far: its cost in work (by seconds, even of CPU, a
         # slower or busier machine made the same file "expensive" and lose its alternatives)
         self.costliest = 0
+        self.out_of_time = False  # a re-analysis found the time budget spent, or was cut short by it
 
     @property
     def expensive(self) -> bool:
@@ -160,6 +161,9 @@ class _Trials:
         if result is not None:
             self.costliest = max(self.costliest, result.steps)
         if result is None or result.partial:
+            # None: no time was left to start it; a partial one the budget stopped says so in a note
+            self.out_of_time = self.out_of_time or result is None or any(
+                f.code == ANALYSIS_BUDGET for f in result.findings)
             return None
         if result.syntax_error is not None or fix.param and not _gives(result.watched, fix):
             return False
@@ -228,6 +232,10 @@ def problem_keys(findings: list) -> frozenset:
     return frozenset((f.code, f.span.start_line) for f in findings if f.severity in PROBLEMS and f.span is not None)
 
 
+UNCHECKED_FOR_TIME = ("no fix offered: the time budget ran out before shapels could check one by re-analysis; "
+                      "budgetSeconds / budget_seconds raises it")
+
+
 def choose_fixes(findings: list, text: str, analyse: Analyse, source: Optional[C.Source] = None,
                  span_of: Optional[Callable] = None) -> None:
     """Find the cause of the first errors and check every fix by re-analysis; move the blame to the
@@ -244,10 +252,13 @@ def choose_fixes(findings: list, text: str, analyse: Analyse, source: Optional[C
     verified: set = set()  # ids of the fixes a re-analysis confirmed
     named: dict = {}  # (line, col, content) of a cause's edit -> the finding that names it
     followers = [[f for f in findings if _follows(f, error)] for error in chosen]
-    for finding, may_leave, after in zip(chosen, allowed, followers):
+    unchecked: list = []  # the errors whose fixes the time budget left unchecked
+    for n, (finding, may_leave, after) in enumerate(zip(chosen, allowed, followers)):
         code = finding.code
         if not _choose(finding, trials, may_leave, source, verified, named, findings):
-            break  # out of time or trials: what is left stays unconfirmed, and is not offered
+            # out of time or trials: what is left stays unconfirmed, and is not offered
+            unchecked = chosen[n:] if trials.out_of_time else []
+            break
         if finding.code != code or finding not in findings:
             # A cause was named, and its edit runs clean: the warnings that assumed the error fixed go too.
             owner = finding if finding in findings else named.get(_key(finding.fix))
@@ -263,6 +274,9 @@ def choose_fixes(findings: list, text: str, analyse: Analyse, source: Optional[C
         if finding.fix is not None and id(finding.fix) not in verified:
             finding.fix = None
         finding.alternatives = [a for a in finding.alternatives if id(a) in verified]
+    for finding in unchecked:  # no fix, and not because none works: say so rather than look fixless
+        if finding in findings and finding.fix is None:
+            finding.message += f" ({UNCHECKED_FOR_TIME})"
 
 
 def _choose(finding: Finding, trials: _Trials, allowed: Leave, source: Optional[C.Source], verified: set,

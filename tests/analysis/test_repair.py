@@ -228,6 +228,25 @@ def test_no_time_left_offers_no_unchecked_fix(monkeypatch):
     assert finding.span.start_line == line_of(STEM, "self.bn1 =")
     assert "num_features" in finding.message
     assert finding.fix is None and finding.alternatives == []
+    # and it says why there is no fix, rather than look like an error no fix can mend
+    assert finding.message.endswith("(no fix offered: the time budget ran out before shapels could check one by "
+                                    "re-analysis; budgetSeconds / budget_seconds raises it)")
+
+
+def test_a_trial_cut_short_by_an_internal_error_is_not_called_out_of_time(monkeypatch):
+    from shapels.analysis import engine
+
+    real = engine._trial
+
+    def broken(*args):
+        result = real(*args)
+        if result is not None:
+            result.partial = True  # as an internal error in the variant leaves it: no budget note
+        return result
+
+    monkeypatch.setattr(engine, "_trial", broken)
+    (finding,) = errors(STEM)
+    assert finding.fix is None and "time budget" not in finding.message
 
 
 def test_two_classes_each_get_their_own_producer_blame():
