@@ -21,6 +21,7 @@ from pygls.uris import to_fs_path
 
 from shapels.analysis.engine import analyze
 from shapels.config import build_options
+from shapels.heap import release_free_memory
 from shapels.imports import FileLoader
 from shapels.lsp import notebook_sync
 from shapels.lsp.conversion import SOURCE, to_diagnostics
@@ -87,6 +88,8 @@ def _analyse(server, uri: str, text):
     path = to_fs_path(uri) if uri.startswith("file:") else None
     options, problems = options_for(server, uri, settings)
     result = analyze(text, path or uri, options)
+    # what the analysis allocated and dropped: back to the system, or the server's memory only grows
+    release_free_memory()
     return result, problems, settings, program
 
 
