@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import libcst as cst
 from shapels import rules as rule_registry
 from shapels.analysis import (argparse_values, containers, data_values, dtypes, enums, keras_models, library,
-                             processes, report, tensor_values)
+                             processes, report, tensor_values, vision_models)
 from shapels.analysis.argument_asserts import parameter_alias
 from shapels.analysis.attributes import built_attribute, layer_attribute
 from shapels.analysis.containers import build_container, module_children, register_submodule, set_training
@@ -424,6 +424,10 @@ def apply_layer(interp: Interp, layer: Layer, args: list, kwargs: dict, frame, n
         result = _apply_reassigned(interp, layer, args, kwargs, frame, node)
         if result is not None:
             return result
+    if layer.kind == vision_models.M.RESNET:  # a torchvision ResNet the analysis built: its forward, by name
+        value = vision_models.call_resnet(interp, layer, args, kwargs, frame, node)
+        _record_layer_call(interp, layer, args, value, frame, node)
+        return value
     container = rule_registry.container_for(layer.kind)
     if container is not None and container.chained:  # a Sequential: each member on the last one's output
         if len(args) != 1 or kwargs or layer.opaque:

@@ -16,13 +16,14 @@ import libcst as cst
 from shapels.analysis.limits import screen
 from shapels.analysis.modtable import ModuleTable, build_table
 from shapels.analysis.parsing import parse_module
+from shapels.rules import vision_models
 
 # (importing file's path, dotted module name with leading dots for relative imports) -> (path, text)
 Loader = Callable[[str, str], Optional[tuple]]
 
 # Never loaded as source: torch and Keras (under its own name or TensorFlow's) are modelled by the
 # rules, and these are infrastructure, not models.
-NOT_LOADED = {"torch", "keras", "tensorflow", "numpy", "typing", "typing_extensions", "collections", "functools", "math", "os", "sys",
+NOT_LOADED = {"torch", "keras", "tensorflow", "torchvision", "numpy", "typing", "typing_extensions", "collections", "functools", "math", "os", "sys",
               "builtins", "jaxtyping", "einops", "warnings", "abc", "dataclasses", "enum", "itertools", "copy"} | {
     # Infrastructure that model libraries import and that defines no model. Read as source, each is only
     # found where it happens to be installed beside shapels, so results depended on the environment, and it
@@ -34,8 +35,17 @@ NOT_LOADED = {"torch", "keras", "tensorflow", "numpy", "typing", "typing_extensi
 # Read as source although under a library name: Keras's application modules are model code written with its
 # layers, as a user's (resnet_v2 builds on resnet.ResNet; a user's keras.applications.ResNet50 is the public
 # name of keras.src.applications.resnet.ResNet50), except their helpers, modelled by keras_utils.py.
-LOADED_INSIDE = ("keras.src.applications.", "keras.applications")
-MODELLED_INSIDE = ("keras.src.applications.imagenet_utils",)
+#
+# torchvision is modelled as Keras is: its datasets and transforms by the facts of rules/vision_data.py
+# (read as source, an installed copy took over from them, and an MNIST loop's images, which the facts know
+# to be (N, 1, 28, 28), became unknown), its ResNet builders by vision_models.py. Its models and ops are
+# model code, read where it is installed (a VGG or ViT is followed then, and is a library name without
+# it), except the builders that are modelled (an installed copy gave other messages and fixes). Only the
+# names under torchvision.models. and torchvision.ops. are read: `import torchvision` and
+# `from torchvision import models` stay library names, so their attributes are looked up by name here
+# (an installed package's own modules would bind the builders to its source).
+LOADED_INSIDE = ("keras.src.applications.", "keras.applications", "torchvision.models.", "torchvision.ops.")
+MODELLED_INSIDE = ("keras.src.applications.imagenet_utils", *vision_models.MODELLED)
 MAX_SCOPES = 64
 
 
@@ -75,8 +85,10 @@ def make_scope(name: str, path: str, module: cst.Module, text: Optional[str] = N
 
 
 def read_inside_library(qualname: str) -> bool:
-    """A name under a library that is read as source all the same (LOADED_INSIDE)."""
-    return qualname.startswith(LOADED_INSIDE) and not qualname.startswith(MODELLED_INSIDE)
+    """A name under a library that is read as source all the same (LOADED_INSIDE), unless modelled: a name
+    of MODELLED_INSIDE or one inside it (`torchvision.models.resnet18`, not `...resnet18_custom`)."""
+    return qualname.startswith(LOADED_INSIDE) and not any(
+        qualname == name or qualname.startswith(name + ".") for name in MODELLED_INSIDE)
 
 
 def is_loadable(qualname: str) -> bool:

@@ -8,7 +8,8 @@ A block is registered as a chained container of its main path's layers, in torch
 chain gives the block's output shape, which its residual sum keeps (the shortcut, a `downsample`
 conv1x1 of the same stride where the shape changes, gives the same shape). The downsample member itself is
 not held. A ResNet is a container of its members (conv1 ... fc) with no chain: its forward flattens
-before `fc`, so calling the whole model is not followed; `list(model.children())[:-1]` in a Sequential is.
+before `fc`, which FORWARD says (analysis/vision_models.py's call_resnet follows it); `list(model.children())[:-1]`
+in a Sequential is a chain of the members.
 """
 
 from __future__ import annotations
@@ -39,6 +40,19 @@ RESNETS = {
     "resnet101": ResNetFacts(BOTTLENECK, (3, 4, 23, 3)),
     "resnet152": ResNetFacts(BOTTLENECK, (3, 8, 36, 3)),
 }
+# ResNet.forward: its members by name, in this order, with torch.flatten(x, 1) at FLATTEN.
+FLATTEN = "flatten"
+FORWARD = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", FLATTEN, "fc")
+# The builders modelled, under both names torchvision gives them.
+BUILDERS = tuple(f"torchvision.models.{name}" for name in RESNETS) + \
+    tuple(f"torchvision.models.resnet.{name}" for name in RESNETS)
+# What analysis/scopes.py never reads from an installed torchvision (MODELLED_INSIDE): the builders, and their
+# weights enums (`weights=ResNet18_Weights.DEFAULT`), which the builders take as they are. Read, resnet.py's
+# ResNet.__init__ initializes weights in place (`nn.init.kaiming_normal_(m.weight)`), which withdrew the
+# LazyLinear fix of the program's own head (report.stand_ins) that an analysis without torchvision offers.
+WEIGHTS = tuple(f"torchvision.models{module}.{name.replace('resnet', 'ResNet')}_Weights"
+                for module in ("", ".resnet") for name in RESNETS)
+MODELLED = BUILDERS + WEIGHTS
 EXPANSION = {BASIC_BLOCK: 1, BOTTLENECK: 4}
 STAGE_PLANES = (64, 128, 256, 512)
 STAGE_STRIDES = (1, 2, 2, 2)
