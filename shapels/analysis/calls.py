@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import libcst as cst
 from shapels import rules as rule_registry
 from shapels.analysis import (argparse_values, containers, data_values, dtypes, enums, keras_models, library,
-                             processes, report, tensor_values, vision_models)
+                             processes, report, tensor_values)
 from shapels.analysis.argument_asserts import parameter_alias
 from shapels.analysis.attributes import built_attribute, layer_attribute
 from shapels.analysis.containers import build_container, module_children, register_submodule, set_training
@@ -35,6 +35,7 @@ from shapels.analysis.recorder import Run
 from shapels.analysis.semantics import bind_user_params, signature, truth
 from shapels.analysis.positions import Loc
 from shapels.rules.base import BindError, RuleCall, ShapeError, Unknowable, from_python, to_dim
+from shapels.rules.registry import FLATTEN
 from shapels.symbolic import dims as D
 from shapels.symbolic import strides
 from shapels.symbolic.shape import Shape
@@ -424,11 +425,11 @@ def apply_layer(interp: Interp, layer: Layer, args: list, kwargs: dict, frame, n
         result = _apply_reassigned(interp, layer, args, kwargs, frame, node)
         if result is not None:
             return result
-    if layer.kind == vision_models.M.RESNET:  # a torchvision ResNet the analysis built: its forward, by name
-        value = vision_models.call_resnet(interp, layer, args, kwargs, frame, node)
+    container = rule_registry.container_for(layer.kind)
+    if container is not None and container.forward:  # a model whose forward calls its members by name
+        value = _forward_by_names(interp, layer, container.forward, args, kwargs, frame, node)
         _record_layer_call(interp, layer, args, value, frame, node)
         return value
-    container = rule_registry.container_for(layer.kind)
     if container is not None and container.chained:  # a Sequential: each member on the last one's output
         if len(args) != 1 or kwargs or layer.opaque:
             return UNKNOWN
@@ -448,6 +449,24 @@ def apply_layer(interp: Interp, layer: Layer, args: list, kwargs: dict, frame, n
         return keras_models.call_layer_on_data(interp, layer, args, kwargs, frame, node,
                                                lambda: apply_rule(interp, rule, layer.kind, layer, args, kwargs, frame, node))
     return apply_rule(interp, rule, layer.kind, layer, args, kwargs, frame, node)
+
+
+def _forward_by_names(interp: Interp, layer: Layer, forward: tuple, args: list, kwargs: dict, frame, node) -> Value:
+    """`model(x)` for a container whose registry entry gives its forward (torchvision's ResNet): its
+    members by name, the ones the program assigned in their place too (`model.fc = nn.Linear(512, 10)`).
+    Unknown where a member is not known (one the program may have replaced or deleted)."""
+    if len(args) != 1 or kwargs or layer.opaque:
+        return UNKNOWN
+    members = dict(zip(layer.child_names, layer.children))
+    if any(step not in members for step in forward if step != FLATTEN):
+        return UNKNOWN
+    value = args[0]
+    for step in forward:
+        if step == FLATTEN:
+            value = call(interp, FunctionRef("torch.flatten"), [value, Number(1)], {}, frame, node)
+        else:
+            value = call(interp, members[step], [value], {}, frame, node)
+    return value
 
 
 def apply_rule(interp: Interp, rule, qualname: str, layer: Optional[Layer], args: list, kwargs: dict, frame, node) -> Value:

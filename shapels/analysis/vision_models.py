@@ -1,7 +1,7 @@
 """`torchvision.models.resnet18(weights=None)` and its kin, built out of torch layers as torchvision's
 ResNet.__init__ builds them (the facts in shapels/rules/vision_models.py): the members conv1, bn1, relu,
 maxpool, layer1-4, avgpool and fc, so `model.fc.in_features`, `model.conv1 = nn.Conv2d(1, 64, ...)` and
-`nn.Sequential(*list(model.children())[:-1])` are followed as in torch, and so is `model(x)` (call_resnet)."""
+`nn.Sequential(*list(model.children())[:-1])` are followed as in torch, and so is `model(x)` (its registry entry's forward)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from shapels.analysis.containers import build_container
 from shapels.analysis.python_values import plain
 from shapels.rules import vision_models as M
-from shapels.values import UNKNOWN, Const, DictValue, FunctionRef, Layer, Number, Seq, Value
+from shapels.values import UNKNOWN, Const, DictValue, FunctionRef, Number, Seq, Value
 
 if TYPE_CHECKING:
     from shapels.analysis.frame import Frame
@@ -27,24 +27,6 @@ def build_resnet(interp: Interp, qualname: str, args: list, kwargs: dict, frame:
     if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
         return UNKNOWN
     return _build(interp, M.resnet_recipe(facts, classes), frame, node)
-
-
-def call_resnet(interp: Interp, layer: Layer, args: list, kwargs: dict, frame: Frame, node) -> Value:
-    """`model(x)`, as torchvision's ResNet.forward runs: its members by name (the ones the program assigned
-    in their place: `model.fc = nn.Linear(512, 10)`), torch.flatten(x, 1) before fc. Unknown where its
-    members are not known (a member the program may have replaced, or deleted)."""
-    if len(args) != 1 or kwargs or layer.opaque:
-        return UNKNOWN
-    members = dict(zip(layer.child_names, layer.children))
-    if any(step not in members for step in M.FORWARD if step != M.FLATTEN):
-        return UNKNOWN
-    value = args[0]
-    for step in M.FORWARD:
-        if step == M.FLATTEN:
-            value = interp.call(FunctionRef("torch.flatten"), [value, Number(1)], {}, frame, node)
-        else:
-            value = interp.call(members[step], [value], {}, frame, node)
-    return value
 
 
 def _build(interp: Interp, part: tuple, frame: Frame, node) -> Value:

@@ -121,12 +121,18 @@ class Container:
     `keyed`: members by name (ModuleDict) rather than by position. `chained`: calling it calls each
     member on the previous one's output (Sequential). `built_from`: what its constructor takes:
     "members" (the modules as arguments, or one dict of named ones), "iterable" (one iterable of
-    modules) or "mapping" (one dict of named modules)."""
+    modules) or "mapping" (one dict of named modules). `forward`: a model whose forward calls its
+    members by name, in this order, each on the last one's output, with `torch.flatten(x, 1)` at each
+    FLATTEN (torchvision's ResNet); empty where calling it is not followed this way."""
 
     qualname: str
     keyed: bool = False
     chained: bool = False
     built_from: str = "iterable"
+    forward: tuple = ()
+
+
+FLATTEN = "torch.flatten(x, 1)"  # a step of Container.forward that is no member
 
 
 @dataclass
@@ -295,14 +301,17 @@ def window_layers() -> list:
 CONTAINERS: dict[str, Container] = {}
 
 
-def container(qualname: str, *, keyed: bool = False, chained: bool = False, built_from: str = "iterable") -> Container:
+def container(qualname: str, *, keyed: bool = False, chained: bool = False, built_from: str = "iterable",
+              forward: tuple = ()) -> Container:
     """Register a container module class (see Container)."""
     if built_from not in ("members", "iterable", "mapping"):
         raise ValueError(f"{qualname}: built_from must be members, iterable or mapping, not {built_from!r}")
+    if chained and forward:
+        raise ValueError(f"{qualname}: a container is chained or has a forward by name, not both")
     if qualname in CONTAINERS or qualname in REGISTRY:
         DUPLICATES.append((qualname, "container", "container"))
         return CONTAINERS.get(qualname)
-    CONTAINERS[qualname] = entry = Container(qualname, keyed, chained, built_from)
+    CONTAINERS[qualname] = entry = Container(qualname, keyed, chained, built_from, tuple(forward))
     return entry
 
 

@@ -8,21 +8,23 @@ A block is registered as a chained container of its main path's layers, in torch
 chain gives the block's output shape, which its residual sum keeps (the shortcut, a `downsample`
 conv1x1 of the same stride where the shape changes, gives the same shape). The downsample member itself is
 not held. A ResNet is a container of its members (conv1 ... fc) with no chain: its forward flattens
-before `fc`, which FORWARD says (analysis/vision_models.py's call_resnet follows it); `list(model.children())[:-1]`
-in a Sequential is a chain of the members.
+before `fc`, which its registry entry's `forward` says (calling the whole model follows it);
+`list(model.children())[:-1]` in a Sequential is a chain of the members.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shapels.rules.registry import container
+from shapels.rules.registry import FLATTEN, container
 
 RESNET = "torchvision.models.resnet.ResNet"
 BASIC_BLOCK = "torchvision.models.resnet.BasicBlock"
 BOTTLENECK = "torchvision.models.resnet.Bottleneck"
 
-container(RESNET, built_from="members")
+# ResNet.forward: its members by name, in this order, with torch.flatten(x, 1) before fc.
+FORWARD = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", FLATTEN, "fc")
+container(RESNET, built_from="members", forward=FORWARD)
 container(BASIC_BLOCK, chained=True, built_from="members")
 container(BOTTLENECK, chained=True, built_from="members")
 
@@ -40,9 +42,6 @@ RESNETS = {
     "resnet101": ResNetFacts(BOTTLENECK, (3, 4, 23, 3)),
     "resnet152": ResNetFacts(BOTTLENECK, (3, 8, 36, 3)),
 }
-# ResNet.forward: its members by name, in this order, with torch.flatten(x, 1) at FLATTEN.
-FLATTEN = "flatten"
-FORWARD = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", FLATTEN, "fc")
 # The builders modelled, under both names torchvision gives them.
 BUILDERS = tuple(f"torchvision.models.{name}" for name in RESNETS) + \
     tuple(f"torchvision.models.resnet.{name}" for name in RESNETS)
