@@ -40,6 +40,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -144,9 +145,15 @@ def _label(job: dict, recorder: _Recorder) -> dict:
     torch.manual_seed(0)
     torch.set_grad_enabled(True)  # a program may switch it off; the next one starts as a fresh process would
     namespace = {"__name__": "__main__", "__file__": path}
-    if job.get("module"):  # a file of a package (a torchvision model file): run under its own dotted name, so
-        # that its relative imports resolve and a registry that looks the module up finds it
-        namespace.update(__name__=job["module"], __package__=job["module"].rpartition(".")[0])
+    name = job.get("module")
+    if name:  # a file of a package (a torchvision model file): run as that module, as an import would run it,
+        # so that its relative imports resolve and what looks the module up in sys.modules finds it (a
+        # registry, and @dataclass: efficientnet.py's _MBConvConfig failed without it)
+        module = types.ModuleType(name)
+        module.__dict__.update(namespace, __name__=name, __package__=name.rpartition(".")[0])
+        namespace = module.__dict__
+        replaced = sys.modules.get(name)
+        sys.modules[name] = module
     seen: dict = {}
     label = {"runs": True, "error_type": None, "error": None, "error_line": None}
     try:
@@ -157,6 +164,11 @@ def _label(job: dict, recorder: _Recorder) -> dict:
             exec(code, namespace)
         finally:
             sys.settrace(None)
+            if name:  # the next text is the module's own again
+                if replaced is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = replaced
     except BaseException as error:  # noqa: BLE001 - SystemExit from a program is a failure too
         lines = [f.lineno for f in traceback.extract_tb(error.__traceback__) if f.filename == path]
         if isinstance(error, SyntaxError) and error.filename == path:
