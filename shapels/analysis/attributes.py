@@ -269,7 +269,7 @@ _ATTRIBUTE_BY_TYPE = {
     enums.EnumMember: lambda interp, base, name, frame: enums.attribute(base, name),
     Partial: _partial_attribute,
     FunctionRef: _library_attribute,
-    ModuleRef: lambda interp, base, name, frame: interp.linker.lookup_global(name, base.scope),
+    ModuleRef: lambda interp, base, name, frame: interp.linker.module_attribute(name, base.scope),
     Instance: _instance_attribute,
     UserFunction: lambda interp, base, name, frame: Const(function_name(base)) if name == "__name__" else UNKNOWN,
     SuperRef: _super_attribute,

@@ -24,7 +24,7 @@ from shapels.analysis.env import join_all
 from shapels.analysis.modtable import ClassInfo, dotted_name, mark_modules
 from shapels.analysis.objects import Builtin, ClassRef, ModuleRef, PendingImport, UserFunction
 from shapels.analysis.python_values import library_constant
-from shapels.analysis.scopes import MAX_SCOPES, Loader, Scope, is_loadable, make_scope, parse_cached
+from shapels.analysis.scopes import MAX_SCOPES, Loader, Scope, is_loadable, make_scope, modelled_inside, parse_cached
 from shapels.values import NONE, Alternatives, Const, FunctionRef, ListValue, Seq, Unknown, Value
 
 PENDING = (PendingImport, Alternatives)  # what a name lookup may have to settle (Linker.settle)
@@ -105,6 +105,16 @@ class Linker:
         if name in ("True", "False"):
             return Const(name == "True")
         return Unknown(f"name {name}")
+
+    def module_attribute(self, name: str, scope: Scope) -> Value:
+        """`module.name` of a module read as source: what its top level binds, except a name the analysis
+        models (`resnet.resnet18` of an installed torchvision's models/resnet.py), which stays the library
+        name, as `from torchvision.models.resnet import resnet18` gives it: what is modelled must not
+        depend on how the program spells the import."""
+        qualname = f"{scope.name}.{name}"
+        if modelled_inside(qualname):
+            return FunctionRef(qualname)
+        return self.lookup_global(name, scope)
 
     def bind_import(self, qualname: str, scope: Scope) -> Value:
         """What an import statement that runs binds: a library name as itself, a name another file may

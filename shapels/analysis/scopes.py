@@ -85,10 +85,13 @@ def make_scope(name: str, path: str, module: cst.Module, text: Optional[str] = N
 
 
 def read_inside_library(qualname: str) -> bool:
-    """A name under a library that is read as source all the same (LOADED_INSIDE), unless modelled: a name
-    of MODELLED_INSIDE or one inside it (`torchvision.models.resnet18`, not `...resnet18_custom`)."""
-    return qualname.startswith(LOADED_INSIDE) and not any(
-        qualname == name or qualname.startswith(name + ".") for name in MODELLED_INSIDE)
+    """A name under a library that is read as source all the same (LOADED_INSIDE), unless modelled."""
+    return qualname.startswith(LOADED_INSIDE) and not modelled_inside(qualname)
+
+
+def modelled_inside(qualname: str) -> bool:
+    """A name of MODELLED_INSIDE or one inside it (`torchvision.models.resnet18`, not `...resnet18_custom`)."""
+    return any(qualname == name or qualname.startswith(name + ".") for name in MODELLED_INSIDE)
 
 
 def is_loadable(qualname: str) -> bool:

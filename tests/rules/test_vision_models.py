@@ -218,6 +218,16 @@ class Encoder(nn.Module):
 out = Encoder()(torch.randn(2, 3, 224, 224))
 '''
 
+RESNET_MODULE = '''
+import torch
+import torch.nn as nn
+from torchvision.models import resnet
+
+model = resnet.resnet18(weights=None)
+model.fc = nn.Linear(256, 10)
+logits = model(torch.randn(4, 3, 224, 224))
+'''
+
 
 def _outcome(tmp_path, source: str, installed: bool) -> list:
     from shapels.analysis.engine import Options
@@ -246,6 +256,17 @@ def test_an_installed_torchvision_does_not_change_what_is_modelled(tmp_path, sou
     without = _outcome(tmp_path, source, installed=False)
     assert [c for c, *_ in without] == [code]
     assert _outcome(tmp_path, source, installed=True) == without
+
+
+def test_an_installed_torchvision_does_not_change_what_a_modules_builder_is(tmp_path):
+    # `resnet.resnet18()` of `from torchvision.models import resnet`: the module is read where it is installed,
+    # its builder stays the modelled one, as `from torchvision.models.resnet import resnet18` gives it
+    [without] = _outcome(tmp_path, RESNET_MODULE, installed=False)
+    [installed] = _outcome(tmp_path, RESNET_MODULE, installed=True)
+    # the finding and its preferred fix (the alternatives still differ: the module's source, read, has a
+    # weight init in ResNet.__init__, which never ran, and any weight init in a source read withdraws the
+    # LazyLinear stand-in, report._initializes_weights)
+    assert installed[:3] == without[:3] and installed[3][0] == without[3][0] == "512"
 
 
 def test_an_installed_torchvision_still_gives_the_models_no_builder_covers(tmp_path):
