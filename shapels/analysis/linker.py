@@ -24,7 +24,8 @@ from shapels.analysis.env import join_all
 from shapels.analysis.modtable import ClassInfo, dotted_name, mark_modules
 from shapels.analysis.objects import Builtin, ClassRef, ModuleRef, PendingImport, UserFunction
 from shapels.analysis.python_values import library_constant
-from shapels.analysis.scopes import MAX_SCOPES, Loader, Scope, is_loadable, make_scope, modelled_inside, parse_cached
+from shapels.analysis.scopes import (MAX_SCOPES, Loader, Scope, is_loadable, make_scope, modelled_inside, parse_cached,
+                                     read_inside_library)
 from shapels.values import NONE, Alternatives, Const, FunctionRef, ListValue, Seq, Unknown, Value
 
 PENDING = (PendingImport, Alternatives)  # what a name lookup may have to settle (Linker.settle)
@@ -72,6 +73,10 @@ class Linker:
     def sources(self) -> list:
         """The text of every file read so far, the analysed one first."""
         return [scope.source for scope in self._scopes.values()]
+
+    def program_sources(self) -> list:
+        """sources(), less the library code read for its shapes (an installed torchvision's models)."""
+        return [scope.source for scope in self._scopes.values() if not scope.library]
 
     def unresolved_bases(self, path: str) -> list:
         """(ClassInfo, qualname or None for a star import, the import's name) for each base class of
@@ -280,6 +285,7 @@ class Linker:
         if module is None:
             return None
         scope = make_scope(module_name.lstrip("."), path, module, text)
+        scope.library = importer.library or read_inside_library(scope.name)
         self._scopes[path] = scope
         self.link_bases(scope)
         scope.globals["__name__"] = Const(scope.name)

@@ -391,7 +391,10 @@ _WEIGHT_INIT = re.compile(r"(?:\b(?:trunc_normal_|(?:xavier|kaiming)_(?:normal|u
 
 
 def _initializes_weights(interp: Interp) -> bool:
-    return any(_WEIGHT_INIT.search(text or "") for text in interp.linker.sources())
+    # the program's files only: a library read for its shapes initializes its own layers as it builds them
+    # (torchvision's ResNet.__init__), never the program's stand-in, and whether it is installed must not
+    # decide which fixes are offered
+    return any(_WEIGHT_INIT.search(text or "") for text in interp.linker.program_sources())
 
 
 def stand_in_fix(interp: Interp, layer: Layer, alternative) -> Optional[Fix]:

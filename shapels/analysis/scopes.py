@@ -57,6 +57,8 @@ class Scope:
     table: ModuleTable
     globals: dict = field(default_factory=dict)
     text: Optional[str] = None  # the source, where the caller has it (hasattr's scan reads it with ast)
+    # library code read for its shapes (a name of LOADED_INSIDE, or a file such a file imports), not the program's
+    library: bool = False
 
     @property
     def source(self) -> str:
