@@ -852,7 +852,7 @@ class Interpreter:
         if call_node is not None:
             names = signature(node).positional
             written = calls.argument_nodes(names[1:] if receiver is not None else names, call_node)
-            inner.param_locs = calls.argument_locs(written, frame)
+            inner.param_locs = calls.ArgumentLocs(written, frame)
             watch = self.trial.arguments
             if watch:  # a fix trial's argument passed on through a user function (Conv2dNormActivation)
                 self.trial.watched.extend((param, bound.get(param)) for param, value in written.items()
