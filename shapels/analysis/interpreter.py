@@ -851,10 +851,11 @@ class Interpreter:
                       caller=frame)
         if call_node is not None:
             names = signature(node).positional
-            written = calls.argument_nodes(names[1:] if receiver is not None else names, call_node)
-            inner.param_locs = calls.ArgumentLocs(written, frame)
+            names = names[1:] if receiver is not None else names
+            inner.param_locs = calls.ArgumentLocs(names, call_node, frame)
             watch = self.trial.arguments
             if watch:  # a fix trial's argument passed on through a user function (Conv2dNormActivation)
+                written = calls.argument_nodes(names, call_node)
                 self.trial.watched.extend((param, bound.get(param)) for param, value in written.items()
                                           if value in watch)
         if type(node) is cst.Lambda:

@@ -69,8 +69,8 @@ def test_late_locations_are_the_eager_ones_through_the_callers_own():
     top = Frame(module.body[1], {"x": None})
     written = calls.argument_nodes(["a", "b"], outer_call)
     inner = Frame(function, {})
-    inner.param_locs = calls.ArgumentLocs(written, top)
-    late = calls.ArgumentLocs(calls.argument_nodes(["p", "q", "r"], inner_call), inner)
+    inner.param_locs = calls.ArgumentLocs(["a", "b"], outer_call, top)
+    late = calls.ArgumentLocs(["p", "q", "r"], inner_call, inner)
     eager_inner = Frame(function, inner.env, param_locs=calls.argument_locs(written, top))
     eager = calls.argument_locs(calls.argument_nodes(["p", "q", "r"], inner_call), eager_inner)
     assert dict(late) == eager
