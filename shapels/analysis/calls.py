@@ -8,6 +8,7 @@ functions modelled without a rule are library.py's; what container methods do is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
 import libcst as cst
@@ -144,8 +145,9 @@ def construct_layer(interp: Interp, rule, qualname: str, args: list, kwargs: dic
     layer = Layer(qualname, bound, loc=frame.loc(node))
     if qualname.startswith(KERAS):
         layer.name = keras_models.keras_name(layer)
-    written = argument_nodes(_positional(rule.init_signature), node)
-    layer.arg_locs = argument_locs(written, frame)
+    positional = _positional(rule.init_signature)
+    written = argument_nodes(positional, node)
+    layer.arg_locs = ArgumentLocs(positional, node, frame)
     layer.named_args = {param: Loc(frame.unit, value, frame.env) for param, value in written.items()
                         if type(value) is cst.Name}  # `in_ch` where `out_ch` was meant: repair tries the others
     watch = interp.trial.arguments
@@ -177,6 +179,37 @@ def argument_nodes(positional: list, node) -> dict:
             continue
         nodes[name] = arg.value
     return nodes
+
+
+class ArgumentLocs(Mapping):
+    """`argument_locs` of a call's arguments, worked out when first read. Every call of a user function and
+    every layer built would trace its arguments (`param_locs`, `Layer.arg_locs`), and each trace reads
+    the caller's own, up the stack; only a finding reads them. Nothing they read changes meanwhile: the
+    call's nodes, and the calling frame's unit, env (the same dict, as a Loc keeps it) and `param_locs`."""
+
+    __slots__ = ("_names", "_call", "_frame", "_locs")
+
+    def __init__(self, names: list, call_node, frame):
+        """The arguments `call_node` (in `frame`) writes for parameters `names` (`argument_nodes`)."""
+        self._names, self._call, self._frame, self._locs = names, call_node, frame, None
+
+    def _resolved(self) -> dict:
+        if self._locs is None:
+            self._locs = argument_locs(argument_nodes(self._names, self._call), self._frame)
+            self._names = self._call = self._frame = None  # the calling frame is not kept alive for nothing
+        return self._locs
+
+    def __getitem__(self, name):
+        return self._resolved()[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self._resolved()
+
+    def __iter__(self):
+        return iter(self._resolved())
+
+    def __len__(self) -> int:
+        return len(self._resolved())
 
 
 def argument_locs(written: dict, frame) -> dict:

@@ -478,6 +478,8 @@ def _at_call_site(finding, positions: Positions) -> bool:
 
 
 def _unsuppressed(findings: list, text: str) -> list:
+    if not findings:  # most files: the text is not split into lines for nothing
+        return []
     lines = text.splitlines()
     out = [f for f in findings if not _suppressed(f, lines)]
     out.sort(key=lambda f: (f.span.start_line, f.span.start_col, f.code))

@@ -553,10 +553,16 @@ class Interpreter:
         return Const(Ellipsis)
 
     def eval_Tuple(self, node: cst.Tuple, frame: Frame) -> Value:
+        literal = _literal_items(node) if len(node.elements) >= MIN_LITERAL_ITEMS else None
+        if literal is not None:
+            return Seq(literal)
         items = self.eval_elements(node.elements, frame)
         return Seq(tuple(items)) if items is not None else UNKNOWN
 
     def eval_List(self, node: cst.List, frame: Frame) -> Value:
+        literal = _literal_items(node) if len(node.elements) >= MIN_LITERAL_ITEMS else None
+        if literal is not None:
+            return ListValue(list(literal))  # a list of its own: the program may append to it
         items = self.eval_elements(node.elements, frame)
         return ListValue(items) if items is not None else UNKNOWN
 
@@ -851,10 +857,11 @@ class Interpreter:
                       caller=frame)
         if call_node is not None:
             names = signature(node).positional
-            written = calls.argument_nodes(names[1:] if receiver is not None else names, call_node)
-            inner.param_locs = calls.argument_locs(written, frame)
+            names = names[1:] if receiver is not None else names
+            inner.param_locs = calls.ArgumentLocs(names, call_node, frame)
             watch = self.trial.arguments
             if watch:  # a fix trial's argument passed on through a user function (Conv2dNormActivation)
+                written = calls.argument_nodes(names, call_node)
                 self.trial.watched.extend((param, bound.get(param)) for param, value in written.items()
                                           if value in watch)
         if type(node) is cst.Lambda:
@@ -920,6 +927,35 @@ def _evaluate_string(text: str) -> Value:
 
 
 _string_literal = functools.lru_cache(maxsize=8192)(_evaluate_string)
+
+# A long list of literals (torchvision's 1,000 ImageNet categories, read by every model file that imports
+# them) is evaluated item by item at each analysis. Its items are the same shared, immutable values every
+# time, so they are kept per node, across analyses (an imported module's nodes are parsed once:
+# scopes.parse_cached). Small lists are not worth the look-up.
+MIN_LITERAL_ITEMS = 32
+MAX_LITERAL_LISTS = 256  # nodes kept (their trees with them); past this the cache starts again
+_LITERAL_LISTS: dict = {}  # id(node) -> (node, its items or None): the node kept so its id is not reused
+
+
+def _literal_items(node) -> Optional[tuple]:
+    """The values of a list or tuple display whose every item is an int or short string literal, or None."""
+    entry = _LITERAL_LISTS.get(id(node))
+    if entry is not None and entry[0] is node:
+        return entry[1]
+    items = []
+    for element in node.elements:
+        value = element.value
+        kind = type(value)
+        if type(element) is not cst.Element or not (
+                kind is cst.Integer or kind is cst.SimpleString and len(value.value) <= MAX_CACHED_LITERAL):
+            items = None
+            break
+        items.append(_integer_literal(value.value) if kind is cst.Integer else _string_literal(value.value))
+    if len(_LITERAL_LISTS) >= MAX_LITERAL_LISTS:
+        _LITERAL_LISTS.clear()
+    result = tuple(items) if items is not None else None
+    _LITERAL_LISTS[id(node)] = (node, result)
+    return result
 
 
 def is_import_line(stmt) -> bool:

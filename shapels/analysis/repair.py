@@ -92,7 +92,7 @@ class _Trials:
         self.analyse = analyse
         self.findings = findings
         self.left = MAX_TRIALS
-        self._starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+        self._line_starts: Optional[list] = None  # offsets of the text's lines, taken at the first edit
         self.last_new: list = []  # what the last rejected trial newly reported
         self.last_merges = 0  # views in the last trial whose leading -1 took the batch with part of a dim
         self.positions = None  # Loc -> Span in this text, for edits the causes propose
@@ -114,11 +114,20 @@ class _Trials:
         edit = self.edit(span, "")
         return None if edit is None else self.text[edit.start:edit.end]
 
+    @property
+    def _starts(self) -> list:
+        """Where each line of the text starts: read only where a finding has a fix to try (most files have
+        none, and a file of thousands of lines is not scanned for them)."""
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", self.text)]
+        return self._line_starts
+
     def edit(self, span, content: str) -> Optional[_Edit]:
         if span is None or span.end_line > len(self._starts):
             return None
-        start = self._starts[span.start_line - 1] + span.start_col
-        end = self._starts[span.end_line - 1] + span.end_col
+        starts = self._starts
+        start = starts[span.start_line - 1] + span.start_col
+        end = starts[span.end_line - 1] + span.end_col
         return _Edit(start, end, content, span)
 
     def allowed(self, finding: Finding) -> "Leave":

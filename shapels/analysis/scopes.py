@@ -96,7 +96,10 @@ def modelled_inside(qualname: str) -> bool:
     return any(qualname == name or qualname.startswith(name + ".") for name in MODELLED_INSIDE)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_loadable(qualname: str) -> bool:
+    """Whether a name may be read as source (not a library shapels models): asked at every read of an
+    imported name (`torch` of each `torch.cat`), for a few dozen names a file."""
     head = qualname.lstrip(".").split(".")[0]
     if qualname.startswith(LOADED_INSIDE):
         return read_inside_library(qualname)
