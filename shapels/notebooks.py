@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from shapels.analysis.parsing import warnings_silenced
+from shapels.analysis.compile_quiet import warnings_silenced
 from shapels.atomic import write_atomically
 
 SUFFIX = ".ipynb"

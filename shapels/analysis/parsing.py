@@ -1,5 +1,4 @@
-"""libcst's parse of a whole file, without re-validating the nodes its own parser builds; and Python's
-own compiler with its warnings silenced, one thread at a time.
+"""libcst's parse of a whole file, without re-validating the nodes its own parser builds.
 
 Every libcst node checks itself when constructed (`CSTNode.__post_init__` calls `_validate`), also
 the nodes the native parser builds from source it has just accepted. On large model files that is
@@ -13,9 +12,6 @@ hook, the stock parse is used.
 from __future__ import annotations
 
 import threading
-import warnings
-from contextlib import contextmanager
-from typing import Iterator
 
 import libcst as cst
 
@@ -46,18 +42,3 @@ def parse_module(text: str) -> cst.Module:
             return cst.parse_module(text)
         finally:
             CSTNode.__post_init__ = _VALIDATE_HOOK
-
-
-_WARNING_FILTERS = threading.Lock()
-
-
-@contextmanager
-def warnings_silenced() -> Iterator:
-    """`warnings.catch_warnings()` with every warning ignored, for `ast.parse`/`compile` of the user's
-    text (an invalid escape sequence is not a finding of ours). One thread at a time: catch_warnings
-    saves the process-wide filter list on entry and puts it back on exit, so two threads that overlap
-    (the language server analyses in threads) and leave in the other order would put back the first
-    one's "ignore" for good, and the server would never show a warning again."""
-    with _WARNING_FILTERS, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield

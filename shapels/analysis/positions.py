@@ -21,7 +21,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState  # the hook libcst's own position provider uses
 
 from shapels.analysis.gc_quiet import fewer_collections
-from shapels.analysis.parsing import warnings_silenced
+from shapels.analysis.compile_quiet import warnings_silenced
 
 
 class Loc:
