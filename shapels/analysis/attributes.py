@@ -11,7 +11,7 @@ from shapels.analysis.env import join_all
 from shapels.analysis.frame import Frame
 from shapels.analysis.library_names import canonical
 from shapels.analysis.modtable import dotted_name
-from shapels.analysis.python_values import library_constant
+from shapels.analysis.python_values import library_name
 from shapels.analysis.scopes import read_inside_library
 from shapels.analysis.objects import (
     CHAINED_MODULE_METHODS,
@@ -255,7 +255,7 @@ def _library_attribute(interp: Interp, base: FunctionRef, name: str, frame) -> V
         found = interp.linker.resolve_external(deeper, frame.scope or interp.main)
         if found is not None:
             return found
-    return library_constant(f"{base.qualname}.{name}") or FunctionRef(f"{base.qualname}.{name}")
+    return library_name(f"{base.qualname}.{name}")
 
 
 def _alternatives_attribute(interp: Interp, base: Alternatives, name: str, frame) -> Value:

@@ -23,7 +23,7 @@ from typing import Optional, Protocol
 from shapels.analysis.env import join_all
 from shapels.analysis.modtable import ClassInfo, dotted_name, mark_modules
 from shapels.analysis.objects import Builtin, ClassRef, ModuleRef, PendingImport, UserFunction
-from shapels.analysis.python_values import library_constant
+from shapels.analysis.python_values import library_name
 from shapels.analysis.scopes import (MAX_SCOPES, Loader, Scope, is_loadable, make_scope, modelled_inside, parse_cached,
                                      read_inside_library)
 from shapels.values import NONE, Alternatives, Const, FunctionRef, ListValue, Seq, Unknown, Value
@@ -98,7 +98,7 @@ class Linker:
             return UserFunction(table.functions[name], scope=scope)
         if name in table.aliases:
             qualname = table.aliases[name]
-            return self.resolve_external(qualname, scope) or library_constant(qualname) or FunctionRef(qualname)
+            return self.resolve_external(qualname, scope) or library_name(qualname)
         if table.star_imports and self.loader is not None:
             found = self.star_lookup(name, scope)
             if found is not None:
@@ -118,14 +118,14 @@ class Linker:
         depend on how the program spells the import."""
         qualname = f"{scope.name}.{name}"
         if modelled_inside(qualname):
-            return FunctionRef(qualname)
+            return library_name(qualname)
         return self.lookup_global(name, scope)
 
     def bind_import(self, qualname: str, scope: Scope) -> Value:
         """What an import statement that runs binds: a library name as itself, a name another file may
         define as a PendingImport, loaded when first read (Linker.settle)."""
         if self.loader is None or not is_loadable(qualname):
-            return library_constant(qualname) or FunctionRef(qualname)
+            return library_name(qualname)
         key = (scope.path, qualname)  # one object per import: both branches' bindings join as the same
         if key not in self._pending:
             self._pending[key] = PendingImport(qualname, scope)
@@ -135,8 +135,7 @@ class Linker:
         """The value of a name an import bound (PendingImport), loading its module now; one of several
         values (Alternatives) with its imported options settled. Anything else as it is."""
         if type(value) is PendingImport:
-            return (self.resolve_external(value.qualname, value.scope) or library_constant(value.qualname)
-                    or FunctionRef(value.qualname))
+            return self.resolve_external(value.qualname, value.scope) or library_name(value.qualname)
         if any(type(option) is PendingImport for option in value.options):
             return join_all([self.settle(option) for option in value.options])
         return value

@@ -9,7 +9,7 @@ from typing import Optional
 
 from shapels.rules.base import from_python
 from shapels.symbolic import dims as D
-from shapels.values import UNKNOWN, Const, Number, Seq, Value
+from shapels.values import UNKNOWN, Const, FunctionRef, Number, Seq, Value
 
 
 @dataclass(eq=False)
@@ -65,6 +65,11 @@ def library_constant(qualname: str) -> Optional[Value]:
     """`math.pi` and the like as the float it is; None for any other name."""
     value = LIBRARY_CONSTANTS.get(qualname)
     return Number(value) if value is not None else None
+
+
+def library_name(qualname: str) -> Value:
+    """A library's name as a value: the constant it is (`math.pi`), or a reference to what it names."""
+    return library_constant(qualname) or FunctionRef(qualname)
 
 
 def python_number(value) -> Value:
