@@ -61,6 +61,9 @@ class Interpreter:
         # id of a FunctionDef node -> how many of its calls are running (by id: libcst's __hash__ is a Python
         # call, and a running call keeps its node alive)
         self._active: dict = {}
+        # Calls the depth and recursion limits answered unknown: a result computed where one was cut short
+        # depends on where the call was made (a cache must not keep it).
+        self.calls_cut_short = 0
         self.first_error = None  # where the current execution would stop; reset per execution
         self.silenced = 0  # > 0 inside a loop probe whose findings are dropped
         self.trial = TrialWatch()  # what a fix trial's re-analysis observes (repair.py); nothing by default
@@ -183,6 +186,7 @@ class Interpreter:
         if self.source == "symbolic" and parameters_read(test, frame.unit, frame.env) is not None:
             # A class no program builds, built by shapels with its defaults: an assert on its constructor's
             # parameters alone states what callers must pass (`assert out_features > 0` of a default 0)
+            self.recorder.withheld()
             return
         written = arguments_read(test, frame.unit, frame.env, frame.param_locs)
         if written is not None:
@@ -828,6 +832,7 @@ class Interpreter:
                record: bool = False, owner=None, call_node=None) -> Value:
         """Run a user function body with arguments bound; its return values joined."""
         if frame.depth >= MAX_DEPTH:
+            self.calls_cut_short += 1
             return UNKNOWN
         node = function.node
         key = id(node)
@@ -836,19 +841,23 @@ class Interpreter:
             # Recursion under a condition we cannot decide runs both ways at every level: 2^depth calls
             # (timm's is_static_pad with unknown sizes). A certain recursion (a U-Net block nesting
             # itself) still runs to MAX_DEPTH.
+            self.calls_cut_short += 1
             return UNKNOWN
         self._active[key] = active + 1
         try:
-            return self._invoke(function, node, args, kwargs, frame, receiver, record, owner, call_node)
+            returned = self._invoke(function, node, args, kwargs, frame, receiver, record, owner, call_node)
+            return returned if returned is not None else UNKNOWN
         finally:
             self._active[key] = active
 
     def _invoke(self, function: UserFunction, node, args: list, kwargs: dict, frame: Frame, receiver, record: bool,
-                owner, call_node) -> Value:
+                owner, call_node) -> Optional[Value]:
+        """What the call returns; None where it never does: the arguments do not bind (Python's TypeError),
+        or every path raises."""
         env = dict(function.closure) if function.closure else {}
         bound = bind_user_params(node, ([receiver] if receiver is not None else []) + list(args), kwargs)
         if bound is None:
-            return UNKNOWN
+            return None
         owner = owner or function.owner
         scope = function.scope or (owner.scope if owner is not None else None) or frame.scope
         self._fill_defaults(function, bound, frame, scope)
@@ -870,7 +879,7 @@ class Interpreter:
         results = list(inner.returns)
         if status == NORMAL:
             results.append(NONE)
-        return join_all(results) if results else UNKNOWN
+        return join_all(results) if results else None
 
 
 # Statement node type -> the Interpreter method that runs it; types not listed do nothing.

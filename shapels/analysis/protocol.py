@@ -34,6 +34,7 @@ class Interp(Protocol):
     silenced: int  # > 0 inside a loop probe whose findings are dropped
     trial: TrialWatch  # what a fix trial's re-analysis observes (repair.py)
     command_line: dict  # argparse dest -> the Python value the command line gives (Options.args)
+    calls_cut_short: int  # calls the depth and recursion limits answered unknown
 
     def eval(self, node: Any, frame: Frame) -> Value: ...
 

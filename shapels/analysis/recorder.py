@@ -66,9 +66,14 @@ class Recorder:
         # loops being run as (depth of the run stack when the loop began, its events), innermost last.
         self.loop_names: list[NameEvent] = []
         self._loops: list = []
+        # How many things the interpretation told this recorder: findings (those deduplicated or withheld
+        # too), names, layer calls, runs. A call that told it nothing could be answered from a cache:
+        # running it again would tell nothing either.
+        self.told = 0
 
     # -- runs ---------------------------------------------------------------------------------
     def begin_run(self, run: Run) -> None:
+        self.told += 1
         runs = self.runs.setdefault(run.class_name, [])
         if len(runs) < self.MAX_RUNS_PER_CLASS:
             runs.append(run)
@@ -79,6 +84,7 @@ class Recorder:
     def begin_model_run(self, run: Run) -> None:
         """A model that is no class of the file (a Keras Sequential or functional model), built or called
         on data: one run per model, its first call on data replacing the run of its build."""
+        self.told += 1
         earlier = next((r for r in self.models if r.instance is run.instance), None)
         if earlier is not None and (earlier.concrete or not run.concrete):
             self._stack.append(None)
@@ -125,6 +131,7 @@ class Recorder:
         self._loops.pop()
 
     def name(self, loc: Loc, name: str, value: Any, write: bool) -> None:
+        self.told += 1
         if self._loops and self._loops[-1] == len(self._stack):  # in a data loop's body, not in a forward it calls
             self.loop_names.append(NameEvent(loc, name, value, write))
             return
@@ -133,6 +140,7 @@ class Recorder:
             run.names.append(NameEvent(loc, name, value, write))
 
     def layer(self, loc: Loc, layer: Any, inputs: list, output: Any) -> None:
+        self.told += 1
         run = self.current
         if run is not None:
             run.layers.append(LayerEvent(loc, layer, inputs, output))
@@ -141,6 +149,7 @@ class Recorder:
 
     # -- findings -----------------------------------------------------------------------------
     def add(self, finding: Finding) -> None:
+        self.told += 1
         # One finding per code and place: a layer built in a loop fails once per instance, and
         # those messages differ only in the instance's name.
         key = (finding.code, id(finding.loc.node) if finding.loc else finding.message)
@@ -150,6 +159,11 @@ class Recorder:
         if finding.site is None and self.sites:
             finding.site = Loc(*self.sites[-1])  # used only where `loc` turns out to be in another file
         self.findings.append(finding)
+
+    def withheld(self) -> None:
+        """A finding the run's source keeps quiet about (a symbolic run's assertion on parameters): told all
+        the same, as what a run of another source would report."""
+        self.told += 1
 
     @contextlib.contextmanager
     def findings_apart(self) -> Iterator[None]:
