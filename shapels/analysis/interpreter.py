@@ -20,6 +20,7 @@ from shapels.analysis.data_values import LoaderValue
 from shapels.analysis.env import join, join_all, join_envs
 # BudgetExceeded is engine.py's to catch; it imports it from here with Budget and Frame
 from shapels.analysis.frame import BREAK, CONTINUE, DEAD, NORMAL, RETURN, Budget, BudgetExceeded, Frame  # noqa: F401
+from shapels.analysis.function_caches import FunctionCaches
 from shapels.analysis.linker import PENDING, Linker
 from shapels.analysis.modtable import add_import
 from shapels.analysis.objects import Instance, UserFunction
@@ -62,8 +63,9 @@ class Interpreter:
         # call, and a running call keeps its node alive)
         self._active: dict = {}
         # Calls the depth and recursion limits answered unknown: a result computed where one was cut short
-        # depends on where the call was made (a cache must not keep it).
+        # depends on where the call was made, and no functools cache keeps it (function_caches.py).
         self.calls_cut_short = 0
+        self.caches = FunctionCaches()  # functools caches of the program's functions, for this analysis only
         self.first_error = None  # where the current execution would stop; reset per execution
         self.silenced = 0  # > 0 inside a loop probe whose findings are dropped
         self.trial = TrialWatch()  # what a fix trial's re-analysis observes (repair.py); nothing by default
@@ -830,7 +832,9 @@ class Interpreter:
 
     def invoke(self, function: UserFunction, args: list, kwargs: dict, frame: Frame, *, receiver=None,
                record: bool = False, owner=None, call_node=None) -> Value:
-        """Run a user function body with arguments bound; its return values joined."""
+        """Run a user function body with arguments bound; its return values joined. A function with a
+        functools cache answers from it where Python certainly would (function_caches.py); the limits
+        below come first, so that what they cut short does not depend on what a cache holds."""
         if frame.depth >= MAX_DEPTH:
             self.calls_cut_short += 1
             return UNKNOWN
@@ -843,9 +847,15 @@ class Interpreter:
             # itself) still runs to MAX_DEPTH.
             self.calls_cut_short += 1
             return UNKNOWN
+        # A method's cache would be keyed by its receiver too (not followed); `record` runs a forward for hover
+        cache = self.caches.of(self, function) if receiver is None and not record else None
         self._active[key] = active + 1
         try:
-            returned = self._invoke(function, node, args, kwargs, frame, receiver, record, owner, call_node)
+            if cache is not None:
+                returned = cache.call(self, args, kwargs, frame, lambda: self._invoke(
+                    function, node, args, kwargs, frame, receiver, record, owner, call_node))
+            else:
+                returned = self._invoke(function, node, args, kwargs, frame, receiver, record, owner, call_node)
             return returned if returned is not None else UNKNOWN
         finally:
             self._active[key] = active

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import libcst as cst
 
-from shapels.analysis import argparse_values, data_values, keras_models, keras_utils, processes, vision_models
+from shapels.analysis import (argparse_values, data_values, function_caches, keras_models, keras_utils, processes,
+                              vision_models)
 from shapels.analysis.containers import build_container
 from shapels.analysis.dataclass_values import dataclass_replace
 from shapels.analysis.objects import Instance, Partial
@@ -70,6 +71,13 @@ def _ordered_dict(interp: Interp, qualname: str, args: list, kwargs: dict, frame
 @library("functools.partial")
 def _partial(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
     return Partial(args[0], tuple(args[1:]), dict(kwargs)) if args else None
+
+
+@library(function_caches.LRU_CACHE)
+def _lru_cache(interp: Interp, qualname: str, args: list, kwargs: dict, frame: Frame, node) -> Optional[Value]:
+    """`functools.lru_cache(maxsize=None)`: the decorator it makes, which the interpreter honours on the
+    functions it decorates (function_caches.py); `lru_cache(function)` is not followed (unknown)."""
+    return function_caches.lru_cache_call(args, kwargs)
 
 
 @library("torch.utils.checkpoint.checkpoint", "torch.utils.checkpoint.checkpoint_sequential")

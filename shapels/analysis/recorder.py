@@ -67,8 +67,8 @@ class Recorder:
         self.loop_names: list[NameEvent] = []
         self._loops: list = []
         # How many things the interpretation told this recorder: findings (those deduplicated or withheld
-        # too), names, layer calls, runs. A call that told it nothing could be answered from a cache:
-        # running it again would tell nothing either.
+        # too), names, layer calls, runs. A call that told it nothing may be answered from a functools cache
+        # (function_caches.py): running it again would tell nothing either.
         self.told = 0
 
     # -- runs ---------------------------------------------------------------------------------
