@@ -102,6 +102,8 @@ class FunctionCaches:
         if not named[1] or interp.trial.arguments or interp.trial.calls:
             return None
         definition = _definition(function)
+        # (a nested def's function is named by id, and a _Cache keeps it alive; one decorated otherwise is
+        # not kept, and a later function given its id is taken for undecorated too: its calls just run)
         if definition not in self._caches:
             decorator = _cache_decorator(interp, function)
             use = decorator is not None and decorator.maxsize != 0
@@ -195,7 +197,10 @@ class _Cache:
             self._count(key)
         if key is not None and self._trusted and frame.surely_reached and not interp.silenced \
                 and result is not None and _what_calls_leave(interp) == before:
-            self.results[key] = result
+            if self.decorator.maxsize is None:
+                self.results[key] = result
+            else:  # a recursive call of the same key stored its result first: a bounded cache keeps that one
+                self.results.setdefault(key, result)
         return result
 
     def _count(self, key) -> None:
