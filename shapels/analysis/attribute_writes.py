@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
+from shapels.analysis.python_trees import python_tree
+
 # The public attributes every nn.Module has (torch 2.13's dir(nn.Module) and an instance's __dict__).
 MODULE_ATTRIBUTES = frozenset({
     "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children", "compile", "cpu",
@@ -51,7 +53,7 @@ class Writes:
 def writes_of(text: str) -> Writes:
     writes = Writes()
     try:
-        tree = ast.parse(text)
+        tree = python_tree(text)  # mostly the screen's tree of the analysed file
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         writes.dynamic = True  # not read: anything may be written
         return writes

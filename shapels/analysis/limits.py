@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Optional
 
+from shapels.analysis.python_trees import python_tree
+
 MAX_BYTES = 4_000_000
 MAX_LINE = 20_000
 MAX_DEPTH = 120
@@ -29,7 +31,7 @@ def screen(text: str) -> Screen:
     if longest > MAX_LINE:
         return Screen(None, f"the file has a line of {longest:,} characters (limit {MAX_LINE:,})")
     try:
-        tree = ast.parse(text)
+        tree = python_tree(text)  # the tree the analysis's other readers of this text take
     except RecursionError:
         return Screen(None, "the file nests expressions too deeply to analyse")
     except SyntaxError as error:
@@ -114,7 +116,7 @@ def statement_prefix(text: str, max_lines: int) -> Optional[str]:
             return ""
         prefix = "".join(lines[:cut])
         try:
-            ast.parse(prefix)
+            python_tree(prefix)  # kept: the screen of this prefix, the text analysed, reads the same tree
             return prefix
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             cut -= 1
@@ -134,7 +136,7 @@ def blank_long_statements(text: str, budget_seconds: Optional[float]) -> tuple:
     if text.count("\n") <= cap:
         return text, []
     try:
-        tree = ast.parse(text)
+        tree = python_tree(text)  # kept: where nothing is blanked, the screen reads the same text
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return text, []
     long = [n for n in tree.body if (n.end_lineno or n.lineno) - n.lineno + 1 > cap]

@@ -21,7 +21,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState  # the hook libcst's own position provider uses
 
 from shapels.analysis.gc_quiet import fewer_collections
-from shapels.analysis.compile_quiet import warnings_silenced
+from shapels.analysis.python_trees import python_tree
 
 
 class Loc:
@@ -242,10 +242,8 @@ class _StatementPlaces:
         self.text = text
         self.ascii = text.isascii()
         self._lines: Optional[list] = None
-        # ast's warnings (invalid escapes...) are not this file's findings; its tree is dropped after the
-        # pairing (only positions are kept)
-        with warnings_silenced():
-            tree = ast.parse(text)
+        # mostly the tree the screen built for this text; only positions are kept after the pairing
+        tree = python_tree(text)
         # every statement of the module -> (codegen's first line, indent tokens, ast's start, ast's end
         # or None: both (line, UTF-8 byte offset), the end only for lines of simple statements), or
         # None where it is not placed (an elif)
