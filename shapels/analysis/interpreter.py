@@ -512,10 +512,7 @@ class Interpreter:
     def eval(self, node, frame: Frame) -> Value:
         if node is None:
             return NONE
-        method = _EVALUATORS.get(type(node))
-        if method is None:
-            method = _EVALUATORS[type(node)] = getattr(Interpreter, f"eval_{type(node).__name__}", _eval_unknown)
-        return method(self, node, frame)
+        return _EVALUATORS[type(node)](self, node, frame)
 
     def eval_Name(self, node: cst.Name, frame: Frame) -> Value:
         """The name in the frame's own bindings (an import settled on its first read), else at the top
@@ -644,7 +641,7 @@ class Interpreter:
         return out
 
     def eval_Attribute(self, node: cst.Attribute, frame: Frame) -> Value:
-        base = self.eval(node.value, frame)
+        base = _EVALUATORS[type(node.value)](self, node.value, frame)
         value = attributes.get_attribute(self, base, node.attr.value, frame)
         if type(base) is argparse_values.Namespace and isinstance(node.value, cst.Name) and \
                 isinstance(value, (Number, Const)):  # `opt.imageSize`: hover shows the value the script runs with
@@ -653,10 +650,11 @@ class Interpreter:
 
     def eval_Call(self, node: cst.Call, frame: Frame) -> Value:
         self.budget.tick()
-        callee = self.eval(node.func, frame)
+        evaluators = _EVALUATORS
+        callee = evaluators[type(node.func)](self, node.func, frame)
         args, kwargs = [], {}
         for arg in node.args:
-            value = self.eval(arg.value, frame)
+            value = evaluators[type(arg.value)](self, arg.value, frame)
             if arg.star == "*":
                 items = iterate(value)
                 if items is None:
@@ -904,7 +902,17 @@ _SMALL_STATEMENTS: dict = {
 _STATEMENTS.update(_SMALL_STATEMENTS)  # the body of a one-line suite (`if x: return y`) is small statements
 
 # Expression node type -> its Interpreter.eval_* function (an unbound method), filled on first use.
-_EVALUATORS: dict = {}
+class _Evaluators(dict):
+    """libcst node class -> its Interpreter.eval_<class name> (_eval_unknown where there is none), found on
+    first use. The commonest callers (a call's callee and arguments, an attribute's base) dispatch through
+    it themselves rather than through Interpreter.eval: 7,000 calls fewer on efficientnet with its driver."""
+
+    def __missing__(self, cls: type):
+        method = self[cls] = getattr(Interpreter, f"eval_{cls.__name__}", _eval_unknown)
+        return method
+
+
+_EVALUATORS = _Evaluators()
 
 
 def _eval_unknown(interp: Interpreter, node, frame: Frame) -> Value:
