@@ -332,6 +332,8 @@ class RuleCall:
 
 def to_dim(v: Value) -> Optional[D.Dim]:
     """An integer value as a Dim, else None (bools count as ints, as in Python)."""
+    if type(v) is Number and type(v.value) is int:  # the common case, without the two calls below
+        return v.value
     if isinstance(v, Number) and D.is_integer_valued(v.value):
         return D.const(v.value)
     if isinstance(v, Const) and isinstance(v.value, bool):
