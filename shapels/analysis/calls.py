@@ -8,7 +8,7 @@ functions modelled without a rule are library.py's; what container methods do is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
 import libcst as cst
@@ -145,7 +145,7 @@ def construct_layer(interp: Interp, rule, qualname: str, args: list, kwargs: dic
     layer = Layer(qualname, bound, loc=frame.loc(node))
     if qualname.startswith(KERAS):
         layer.name = keras_models.keras_name(layer)
-    positional = _positional(rule.init_signature)
+    positional = rule.init_signature.positional_names
     written = argument_nodes(positional, node)
     layer.arg_locs = ArgumentLocs(positional, node, frame)
     layer.named_args = {param: Loc(frame.unit, value, frame.env) for param, value in written.items()
@@ -157,11 +157,7 @@ def construct_layer(interp: Interp, rule, qualname: str, args: list, kwargs: dic
     return layer
 
 
-def _positional(signature) -> list:
-    return [p.name for p in signature.params if not (p.keyword_only or p.var_positional or p.var_keyword)]
-
-
-def argument_nodes(positional: list, node) -> dict:
+def argument_nodes(positional: Sequence, node) -> dict:
     """Parameter name -> the expression written for it in a call (only plainly passed ones)."""
     if type(node) is not cst.Call:
         return {}
@@ -189,7 +185,7 @@ class ArgumentLocs(Mapping):
 
     __slots__ = ("_names", "_call", "_frame", "_locs")
 
-    def __init__(self, names: list, call_node, frame):
+    def __init__(self, names: Sequence, call_node, frame):
         """The arguments `call_node` (in `frame`) writes for parameters `names` (`argument_nodes`)."""
         self._names, self._call, self._frame, self._locs = names, call_node, frame, None
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Optional
 
+from shapels.analysis.ast_depth import depth_past
 from shapels.analysis.python_trees import python_tree
 
 MAX_BYTES = 4_000_000
@@ -40,59 +40,10 @@ def screen(text: str) -> Screen:
         return Screen(None, None)  # libcst reports the syntax error itself
     except (ValueError, MemoryError):
         return Screen(None, None)
-    depth = _max_depth(tree)
+    depth = depth_past(tree, MAX_DEPTH)
     if depth > MAX_DEPTH:
         return Screen(None, f"the file nests expressions {depth} levels deep (limit {MAX_DEPTH})")
     return Screen(tree, None)
-
-
-def _max_depth(tree: ast.AST) -> int:
-    """The depth of the deepest node (each node one level below its parent, as ast.iter_child_nodes
-    yields children), stopping once past MAX_DEPTH (so past it, always MAX_DEPTH + 1). Level by level,
-    each node's fields read by one cached `attrgetter` of its class rather than a getattr per field and
-    a stack entry per node: 2.5 M of efficientnet's 52.5 M screen instructions; ast.parse (building
-    and freeing its tree) is most of the rest."""
-    node_type = ast.AST
-    getters = _FIELD_GETTERS
-    level = [tree]
-    depth = 0
-    while True:
-        below: list = []
-        push = below.append
-        for node in level:
-            cls = type(node)
-            get = getters.get(cls, _UNSEEN)
-            if get is _UNSEEN:
-                get = getters[cls] = _field_getter(cls)
-            if get is None:  # no fields: a leaf (Load, Add, ...)
-                continue
-            for value in get(node):
-                if isinstance(value, node_type):
-                    push(value)
-                elif type(value) is list:
-                    for item in value:
-                        if isinstance(item, node_type):
-                            push(item)
-        if not below:
-            return depth
-        depth += 1
-        if depth > MAX_DEPTH:
-            return depth
-        level = below
-
-
-_UNSEEN = object()
-_FIELD_GETTERS: dict = {}  # ast node class -> a function giving the tuple of its fields' values (None: no fields)
-
-
-def _field_getter(cls: type):
-    names = cls._fields
-    if not names:
-        return None
-    if len(names) == 1:
-        one = attrgetter(names[0])
-        return lambda node: (one(node),)
-    return attrgetter(*names)
 
 
 LINES_PER_BUDGET_SECOND = 6000  # libcst parses about 15,000 lines a second here; keep room to interpret

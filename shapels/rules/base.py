@@ -86,7 +86,7 @@ class Param:
 class Signature:
     """A parsed `"in_features, out_features, bias=True, *, device=None"` parameter list."""
 
-    _PARSED = ("params", "_positional", "_var_pos", "_var_kw", "_names")
+    _PARSED = ("params", "_positional", "_var_pos", "_var_kw", "_names", "positional_names")
 
     def __init__(self, spec: str):
         # Parsed on first use (see __getattr__): the registry builds some 600 signatures at import and
@@ -121,6 +121,8 @@ class Signature:
         self._var_pos = next((p for p in params if p.var_positional), None)
         self._var_kw = next((p for p in params if p.var_keyword), None)
         self._names = {p.name for p in params if not (p.var_positional or p.var_keyword)}
+        # The names a call's positional arguments fill, in order: read at every layer built (calls.construct_layer)
+        self.positional_names = tuple(p.name for p in self._positional)
 
     def bind(self, args: Sequence[Value], kwargs: dict) -> dict:
         """Bind like Python does; defaults become Values. Raises BindError where Python would."""
@@ -332,6 +334,8 @@ class RuleCall:
 
 def to_dim(v: Value) -> Optional[D.Dim]:
     """An integer value as a Dim, else None (bools count as ints, as in Python)."""
+    if type(v) is Number and type(v.value) is int:  # the common case, without the two calls below
+        return v.value
     if isinstance(v, Number) and D.is_integer_valued(v.value):
         return D.const(v.value)
     if isinstance(v, Const) and isinstance(v.value, bool):

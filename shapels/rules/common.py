@@ -13,7 +13,7 @@ from shapels.symbolic.shape import Shape
 def conv_out(size, kernel, stride, padding, dilation) -> D.Dim:
     """floor((L + 2p - d(k-1) - 1) / s) + 1, as torch computes it (in ints when all are known: each
     sympy operation costs a microsecond or two, and a model has hundreds of convs)."""
-    known = [D.as_int(v) for v in (size, kernel, stride, padding, dilation)]
+    known = [v if type(v) is int else D.as_int(v) for v in (size, kernel, stride, padding, dilation)]  # ints: no call
     if None not in known and known[2] > 0:
         L, k, s, p, d = known
         return (L + 2 * p - d * (k - 1) - 1) // s + 1

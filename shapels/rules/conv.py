@@ -59,6 +59,8 @@ def _const(call: RuleCall, name: str):
 
 def _below(value, bound) -> bool:
     """value < bound, known for certain."""
+    if type(value) is int and type(bound) is int:  # the common case, without as_int's two calls
+        return value < bound
     v, b = D.as_int(value), D.as_int(bound)
     return v is not None and b is not None and v < b
 

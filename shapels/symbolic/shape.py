@@ -20,7 +20,7 @@ class Shape:
 
     @staticmethod
     def of(dims: Iterable[DimLike]) -> "Shape":
-        return Shape(tuple(const(d) for d in dims), True)
+        return Shape(tuple(d if type(d) is int else const(d) for d in dims), True)  # ints as they are: no call
 
     @staticmethod
     def suffix(dims: Iterable[DimLike]) -> "Shape":

@@ -45,7 +45,7 @@ def test_pathological_files_are_declined_with_a_note(text, reason):
 def test_screen_depth_counts_every_level_up_to_the_limit():
     import ast
 
-    from shapels.analysis import limits
+    from shapels.analysis import ast_depth, limits
 
     def depth_by_children(tree):  # the definition: one level per ast.iter_child_nodes step
         return max([0] + [1 + depth_by_children(child) for child in ast.iter_child_nodes(tree)])
@@ -53,12 +53,45 @@ def test_screen_depth_counts_every_level_up_to_the_limit():
     # Module > Assign > UnaryOp * n > Name > Load: a chain of exactly n + 3 levels.
     for n in (limits.MAX_DEPTH - 4, limits.MAX_DEPTH - 3, limits.MAX_DEPTH - 2):
         tree = ast.parse("y = " + "-" * n + "x\n")
-        assert limits._max_depth(tree) == depth_by_children(tree) == n + 3
+        assert ast_depth.max_depth(tree, limits.MAX_DEPTH) == depth_by_children(tree) == n + 3
         declined = limits.screen("y = " + "-" * n + "x\n").reason is not None
         assert declined == (n + 3 > limits.MAX_DEPTH)
     for text in (SEED, "def f():\n    if a:\n        for b in c:\n            return [d[e] for e in f]\n"):
         tree = ast.parse(text)
-        assert limits._max_depth(tree) == depth_by_children(tree)
+        assert ast_depth.max_depth(tree, limits.MAX_DEPTH) == depth_by_children(tree)
+
+
+# Chains that nest one level per few characters, on one line or over many, in the places where the
+# walk trusts a node's span (expressions, statements) and where it must not (decorators above a def's
+# span, positions inside an f-string, elif chains, nested blocks).
+DEEP_TEXTS = [
+    lambda n: "y = " + "-" * n + "x\n",
+    lambda n: "y = " + "+".join(["1"] * n) + "\n",
+    lambda n: "y = f" + "()" * n + "\n",
+    lambda n: "y = " + "(lambda: " * n + "0" + ")" * n + "\n",
+    lambda n: "@d" + ".a" * n + "\ndef f(): pass\n",
+    lambda n: "if a: pass\n" + "elif b: pass\n" * n,
+    lambda n: "y = f'{x:{w" + ".a" * n + "}}'\n",
+    lambda n: "y = f\'\'\'{\nx" + ".a" * n + "}\'\'\'\n",
+    lambda n: "match x:\n case " + "[" * n + "1" + "]" * n + ": pass\n",
+    lambda n: "def f():\n" + "".join("  " * (i + 1) + "if a:\n" for i in range(n)) + "  " * (n + 1) + "pass\n",
+]
+
+
+@pytest.mark.parametrize("make", DEEP_TEXTS)
+def test_screen_skips_only_nodes_that_cannot_pass_the_limit(make):
+    """depth_past walks only nodes that could reach past the limit: its verdict, and its depth past the
+    limit, are max_depth's, at limits the chains cross."""
+    import ast
+
+    from shapels.analysis import ast_depth
+
+    for n in (5, 30, 60, 90):
+        tree = ast.parse(make(n))
+        for limit in range(10, 100, 3):
+            exact, walked = ast_depth.max_depth(tree, limit), ast_depth.depth_past(tree, limit)
+            assert (walked > limit) == (exact > limit)
+            assert walked == exact if exact > limit else walked <= exact
 
 
 def test_time_budget_gives_partial_results_and_a_note():
