@@ -3,6 +3,7 @@
 
 Strides are tracked only for concrete shapes and only through operations whose output layout torch
 fixes: factories and `.contiguous()` give contiguous tensors; transpose/permute/t reorder strides;
+unsqueeze/squeeze add or drop a size-1 dim's stride;
 view keeps memory, reshape/flatten view when they can and copy when they cannot. Every other result
 has unknown strides (None), and nothing is checked against unknown strides.
 """
@@ -24,8 +25,38 @@ SWAPS = {"torch.Tensor.transpose": ("dim0", "dim1"), "torch.transpose": ("dim0",
          "torch.Tensor.swapaxes": ("axis0", "axis1"), "torch.swapaxes": ("axis0", "axis1")}
 PERMUTES = frozenset({"torch.Tensor.permute", "torch.permute"})
 REVERSES = frozenset({"torch.Tensor.t", "torch.t"})
+UNSQUEEZES = frozenset({"torch.Tensor.unsqueeze", "torch.unsqueeze"})
+SQUEEZES = frozenset({"torch.Tensor.squeeze", "torch.squeeze"})
 VIEWS = frozenset({"torch.Tensor.view"})
 VIEW_OR_COPY = frozenset({"torch.Tensor.reshape", "torch.reshape", "torch.flatten", "torch.Tensor.flatten"})
+
+
+def _unsqueezed(shape: Shape, source_strides: tuple, dim: Optional[tuple]) -> Optional[tuple]:
+    """ATen's inferUnsqueezeGeometry: the new size-1 dim's stride is the size times the stride of the dim
+    it goes before (1 at the end). A size-1 dim's stride still matters: view's chunk test reads the last
+    dim's stride, so `x.transpose(1, 2).unsqueeze(1).view(b, -1)` raises as plain transpose-then-view does."""
+    old = sizes(shape)
+    if old is None or dim is None or len(dim) != 1:
+        return None
+    rank = len(old)
+    at = dim[0] + rank + 1 if dim[0] < 0 else dim[0]
+    if not 0 <= at <= rank:
+        return None
+    stride = 1 if at >= rank else old[at] * source_strides[at]
+    return source_strides[:at] + (stride,) + source_strides[at:]
+
+
+def _squeezed(shape: Shape, source_strides: tuple, dims: Optional[tuple], output: Shape) -> Optional[tuple]:
+    """The strides of the dims a squeeze keeps: `squeeze(dim)` drops the named dims of size 1, a bare
+    `squeeze()` every dim of size 1."""
+    old, new = sizes(shape), sizes(output)
+    if old is None or new is None:
+        return None
+    rank = len(old)
+    named = range(rank) if dims is None else {d % rank for d in dims} if rank else set()
+    kept = tuple(stride for i, (size, stride) in enumerate(zip(old, source_strides))
+                 if not (i in named and size == 1))
+    return kept if len(kept) == len(new) else None
 
 
 def sizes(shape: Shape) -> Optional[tuple]:
@@ -101,6 +132,10 @@ def after(qualname: str, source_shape: Optional[Shape], source_strides: Optional
         return tuple(source_strides[d % rank] for d in order)
     if qualname in REVERSES:
         return tuple(reversed(source_strides))
+    if qualname in UNSQUEEZES:
+        return _unsqueezed(source_shape, source_strides, dims_of("dim"))
+    if qualname in SQUEEZES:
+        return _squeezed(source_shape, source_strides, dims_of("dim"), output)
     old, new = sizes(source_shape), sizes(output)
     if old is None or new is None:
         return None

@@ -248,9 +248,12 @@ def with_fix(program: Program, fix) -> Optional[Program]:
         return None
     source, instrumented = program.source.splitlines(True), program.instrumented.splitlines(True)
     i = span.start_line - 1
-    if instrumented[i] != source[i]:
+    line = source[i].rstrip("\n")
+    if not instrumented[i].startswith(line) or span.end_col > len(line):
         return None
-    source[i] = instrumented[i] = source[i][: span.start_col] + fix.content + source[i][span.end_col:]
+    # a forward's line carries its recorder call after the source's text (`x = f(x); _rec('x', x)`)
+    source[i] = line[: span.start_col] + fix.content + source[i][span.end_col:]
+    instrumented[i] = line[: span.start_col] + fix.content + instrumented[i][span.end_col:]
     return replace(program, source="".join(source), instrumented="".join(instrumented))
 
 

@@ -40,7 +40,8 @@ def chains(draw):
     ops = []
     rank = len(sizes)
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["transpose", "permute", "view", "reshape", "flatten", "t", "contiguous"]))
+        kind = draw(st.sampled_from(["transpose", "permute", "view", "reshape", "flatten", "t", "contiguous",
+                                     "unsqueeze", "squeeze"]))
         if kind == "transpose":
             ops.append(("transpose", draw(st.integers(-rank, rank - 1)), draw(st.integers(-rank, rank - 1))))
         elif kind == "permute":
@@ -57,12 +58,26 @@ def chains(draw):
             ops.append(("t",))
         elif kind == "contiguous":
             ops.append(("contiguous",))
+        elif kind == "unsqueeze" and rank < 5:
+            ops.append(("unsqueeze", draw(st.integers(-rank - 1, rank))))
+            rank += 1
+        elif kind == "squeeze":
+            op = ("squeeze",) if draw(st.booleans()) else ("squeeze", draw(st.integers(-rank, rank - 1)))
+            ops.append(op)
+            # which dims are 1 depends on the ops before: torch says what rank is left
+            probe = torch.empty(sizes)
+            for kind, *args in ops:
+                probe = getattr(probe, kind)(*args) if kind != "view" else probe.reshape(*args)
+            rank = probe.dim()
+            if rank == 0:
+                break
     return sizes, ops
 
 
 QUALNAMES = {"transpose": "torch.Tensor.transpose", "permute": "torch.Tensor.permute", "view": "torch.Tensor.view",
              "reshape": "torch.Tensor.reshape", "flatten": "torch.Tensor.flatten", "t": "torch.Tensor.t",
-             "contiguous": "torch.Tensor.contiguous"}
+             "contiguous": "torch.Tensor.contiguous", "unsqueeze": "torch.Tensor.unsqueeze",
+             "squeeze": "torch.Tensor.squeeze"}
 
 
 def _bound(op) -> dict:
@@ -72,6 +87,8 @@ def _bound(op) -> dict:
         return {"dim0": (args[0],), "dim1": (args[1],)}
     if kind == "permute":
         return {"dims": tuple(args[0])}
+    if kind in ("unsqueeze", "squeeze") and args:
+        return {"dim": (args[0],)}
     return {}
 
 
