@@ -48,7 +48,7 @@ def test_one_analysis_parses_its_text_once_for_every_reader(monkeypatch):
         return wrapper
 
     monkeypatch.setattr(ast, "parse", counting_parse)
-    monkeypatch.setattr(limits, "_max_depth", spy("screen", limits._max_depth, 0))
+    monkeypatch.setattr(limits, "depth_past", spy("screen", limits.depth_past, 0))
     monkeypatch.setattr(attribute_writes._Scan, "module", spy("writes", attribute_writes._Scan.module, 1))
     monkeypatch.setattr(positions._StatementPlaces, "_place_block",  # (self, body, ast_body, indents)
                         spy("positions", positions._StatementPlaces._place_block, 2))
