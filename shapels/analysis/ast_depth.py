@@ -34,40 +34,20 @@ _PLACE = attrgetter("lineno", "end_lineno", "col_offset", "end_col_offset")
 
 def max_depth(tree: ast.AST, limit: int) -> int:
     """The depth of the deepest node of `tree` (0: the tree has no children), stopping once past `limit`
-    (so past it, always limit + 1). Level by level, each node's fields read by one cached `attrgetter` of
-    its class rather than a getattr per field and a stack entry per node."""
-    node_type = ast.AST
-    getters = _FIELD_GETTERS
-    level = [tree]
-    depth = 0
-    while True:
-        below: list = []
-        push = below.append
-        for node in level:
-            cls = type(node)
-            get = getters.get(cls, _UNSEEN)
-            if get is _UNSEEN:
-                get = getters[cls] = _field_getter(cls)
-            if get is None:  # no fields: a leaf (Load, Add, ...)
-                continue
-            for value in get(node):
-                if isinstance(value, node_type):
-                    push(value)
-                elif type(value) is list:
-                    for item in value:
-                        if isinstance(item, node_type):
-                            push(item)
-        if not below:
-            return depth
-        depth += 1
-        if depth > limit:
-            return depth
-        level = below
+    (so past it, always limit + 1)."""
+    return _deepest(tree, limit, skip_bounded=False)
 
 
 def depth_past(tree: ast.AST, limit: int) -> int:
     """limit + 1 if some node of `tree` lies deeper than `limit` (as max_depth says then), else a depth at
     most `limit` (not necessarily the deepest: nodes that cannot reach past the limit are not walked)."""
+    return _deepest(tree, limit, skip_bounded=True)
+
+
+def _deepest(tree: ast.AST, limit: int, skip_bounded: bool) -> int:
+    """Level by level, each node's fields read by one cached `attrgetter` of its class rather than a
+    getattr per field and a stack entry per node. With `skip_bounded`, a node written on one line short
+    enough to stay within the limit is not walked (an f-string's inside is walked in full)."""
     node_type = ast.AST
     getters = _FIELD_GETTERS
     kinds = _KINDS
@@ -80,17 +60,18 @@ def depth_past(tree: ast.AST, limit: int) -> int:
         room = limit - depth - 1  # the most bytes on one line whose node stays within the limit here
         for node in level:
             cls = type(node)
-            kind = kinds.get(cls, _UNSEEN)
-            if kind is _UNSEEN:
-                kind = kinds[cls] = _kind(cls)
-            if kind is not _UNBOUNDED:
-                first, last, start, end = place(node)
-                if first == last and end - start <= room:
-                    continue  # at most end - start + 1 levels below: within the limit
-                if kind is _FSTRING:
-                    if depth + max_depth(node, limit - depth) > limit:
-                        return limit + 1
-                    continue
+            if skip_bounded:
+                kind = kinds.get(cls, _UNSEEN)
+                if kind is _UNSEEN:
+                    kind = kinds[cls] = _kind(cls)
+                if kind is not _UNBOUNDED:
+                    first, last, start, end = place(node)
+                    if first == last and end - start <= room:
+                        continue  # at most end - start + 1 levels below: within the limit
+                    if kind is _FSTRING:
+                        if depth + max_depth(node, limit - depth) > limit:
+                            return limit + 1
+                        continue
             get = getters.get(cls, _UNSEEN)
             if get is _UNSEEN:
                 get = getters[cls] = _field_getter(cls)
