@@ -88,6 +88,12 @@ def binary(interp: Interp, op: str, left: Value, right: Value, frame, node) -> V
     return UNKNOWN
 
 
+def _of_two_ints(fn, a: int, b: int) -> Number:
+    """What Python computes from two ints: an int, except a negative power (`2 ** -1` is 0.5, not 0)."""
+    result = fn(a, b)
+    return Number(result if type(result) is float else int(result))
+
+
 def number_op(op: str, left: Number, right: Number) -> Value:
     a, b = left.value, right.value
     fn = _NUMBER_OPS.get(op)
@@ -99,7 +105,7 @@ def number_op(op: str, left: Number, right: Number) -> Value:
         if type(a) is int and type(b) is int:
             if op in ("FloorDivide", "Modulo", "Divide") and b == 0:
                 return UNKNOWN
-            return Number(a / b) if op == "Divide" else Number(int(fn(a, b)))
+            return Number(a / b) if op == "Divide" else _of_two_ints(fn, a, b)
         if isinstance(a, float) or isinstance(b, float):
             if D.as_int(a) is None and not isinstance(a, float) or D.as_int(b) is None and not isinstance(b, float):
                 # symbolic with a float, e.g. (C // h) ** -0.5: still a number (a scale), not unknown
@@ -111,7 +117,7 @@ def number_op(op: str, left: Number, right: Number) -> Value:
             a, b = D.as_int(a), D.as_int(b)
             if op == "Divide":
                 return Number(a / b)  # true division of two ints: the float Python computes
-            return Number(int(fn(a, b)))
+            return _of_two_ints(fn, a, b)
         if op == "Divide":
             result = D.expr(a) / D.expr(b)
             return Number(float(result)) if result.is_Number else Number(result)

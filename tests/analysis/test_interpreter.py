@@ -295,3 +295,28 @@ def test_blame_follows_a_parameter_back_to_the_call_site():
     line = line_of(r, "self.head = head(16, 10)")
     assert (f.code, f.span.start_line, f.fix.content) == ("linear-in-features", line, "24")
     assert r.text.splitlines()[line - 1][f.span.start_col:f.span.end_col] == "16"
+
+
+
+def test_a_negative_power_of_two_ints_is_the_float_python_computes():
+    # `2 ** -1` is 0.5, so the view is (-1, 8): torch runs the first model call and fails the second on its
+    # Linear(8, 4). The power used to be taken as the int 0, a view of (-1, 0) and a false alarm.
+    result = run("""
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, width):
+                super().__init__()
+                self.scale = 2 ** -1
+                self.fc = nn.Linear(width, 4)
+
+            def forward(self, x):
+                n = int(16 * self.scale)
+                return self.fc(x.view(-1, n))
+
+        y = Net(8)(torch.randn(2, 8))
+        wrong = Net(6)(torch.randn(2, 8))
+    """)
+    assert errors(result) == [("linear-in-features", line_of(result, "wrong = Net(6)"))]
+    assert "(2, 8) has 8 features" in next(f.message for f in result.findings if f.severity == "error")
