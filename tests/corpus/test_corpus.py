@@ -30,7 +30,9 @@ def report():
     bad = evaluate.check_hashes(zoo.load_manifest())
     if bad:
         pytest.skip(f"fetched torchvision sources differ from the labelled ones ({bad}); relabel the corpus")
-    return evaluate.evaluate(workers=2)
+    # A budget no loaded machine reaches: under load the default 5 s cut fix trials short and on_line dipped
+    # below its target; speed is judged by benchmarks/, never by a test.
+    return evaluate.evaluate(workers=2, budget_seconds=600)
 
 
 def test_manifest_mutants_apply_to_the_sources():

@@ -36,12 +36,15 @@ pytest.importorskip("numpy")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 from conftest import apply_fix  # noqa: E402
-from shapels.analysis.engine import analyze  # noqa: E402
+from shapels.analysis.engine import Options, analyze  # noqa: E402
 
 from .keras_program_gen import KerasProgram, keras_programs, numbered  # noqa: E402
 from .reporting import checker, report
 
 EXAMPLES = int(os.environ.get("SHAPELS_KERAS_FUZZ_EXAMPLES", "120"))
+# A time budget no loaded machine reaches: a fix trial cut short must not change a verdict (speed is judged
+# by benchmarks/, never by a test).
+OPTIONS = Options(budget_seconds=600)
 # SHAPELS_FUZZ_COLLECT=1: survey mode, collect every violation (no shrinking) instead of stopping at the first
 COLLECT = os.environ.get("SHAPELS_FUZZ_COLLECT") == "1"
 FILENAME = "<keras-program>"
@@ -165,7 +168,7 @@ def describe(program: KerasProgram, run: KerasRun, findings) -> str:
 def check_program(program: KerasProgram, stats: Optional[Stats] = None) -> None:
     source = program.source
     run = run_for_real(source)
-    result = analyze(source, "keras_program.py")
+    result = analyze(source, "keras_program.py", OPTIONS)
     errors = sorted((f for f in result.findings if f.severity == "error"), key=lambda f: f.span.start_line)
     info = describe(program, run, result.findings)
     if stats is not None:
