@@ -45,6 +45,43 @@ def ancestor_roots(path: Path, top: str) -> list:
     return [folder.parent for folder in path.parents if folder.name == top][:1]
 
 
+# What a question's folders are, worked out from its importer's path alone (no file is looked at), once
+# per path: a transformers modeling file's analysis asks ~350 questions, mostly of the same ~50 importers,
+# and building their Paths again cost more than the stats that follow. Up to a size a server would not notice.
+MAX_REMEMBERED = 65536
+_PATHS: dict = {}  # str -> its Path
+_RELATIVE: dict = {}  # (importer's path, leading dots) -> the folder they name
+_ANCESTORS: dict = {}  # (importer's path, top-level name) -> ancestor_roots
+
+
+def _remembered(table: dict, key, make):
+    found = table.get(key)
+    if found is None:
+        found = make()
+        if len(table) < MAX_REMEMBERED:
+            table[key] = found
+    return found
+
+
+def _path(text: str) -> Path:
+    return _remembered(_PATHS, text, lambda: Path(text))
+
+
+def _relative_base(importer_path: str, dots: int) -> Path:
+    """The folder of `from .. import x` (dots=2) in the file at `importer_path`."""
+    def make() -> Path:
+        base = _path(importer_path).parent
+        for _ in range(dots - 1):
+            base = base.parent
+        return base
+
+    return _remembered(_RELATIVE, (importer_path, dots), make)
+
+
+def _ancestor_roots(importer_path: str, top: str) -> list:
+    return _remembered(_ANCESTORS, (importer_path, top), lambda: ancestor_roots(_path(importer_path), top))
+
+
 class FileLoader:
     def __init__(self, roots: Iterable = (), include_site_packages: bool = True):
         self.roots = [Path(r) for r in roots]
@@ -54,16 +91,13 @@ class FileLoader:
     def __call__(self, importer_path: str, dotted: str) -> Optional[tuple]:
         dots = len(dotted) - len(dotted.lstrip("."))
         parts = [p for p in dotted[dots:].split(".") if p]
-        importer = Path(importer_path)
+        importer = _path(importer_path)
         if dots:
-            base = importer.parent
-            for _ in range(dots - 1):
-                base = base.parent
-            bases = [base]
+            bases = [_relative_base(importer_path, dots)]
         else:
             if not parts:
                 return None
-            bases = [importer.parent, package_root(importer), *ancestor_roots(importer, parts[0]),
+            bases = [importer.parent, package_root(importer), *_ancestor_roots(importer_path, parts[0]),
                      *self.roots, *self.packages]
         # os.stat on strings, not pathlib: a file asks for ~20 modules, each probing ~10 candidates.
         # The importer itself is told apart by its inode (as os.path.samefile does), not by resolving
@@ -84,7 +118,7 @@ class FileLoader:
                 except OSError:
                     continue
                 if stat.S_ISREG(found.st_mode) and (found.st_dev, found.st_ino) != own_id:
-                    return self._read(Path(candidate), found)
+                    return self._read(_path(candidate), found)
         return None
 
     def _read(self, path: Path, found: os.stat_result) -> Optional[tuple]:

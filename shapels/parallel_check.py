@@ -30,7 +30,7 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
-from shapels.analysis.gc_quiet import files_apart, freeze_survivors
+from shapels.analysis.gc_quiet import fewer_collections, files_apart, freeze_survivors
 
 
 @dataclass
@@ -185,9 +185,13 @@ def _work(index: int, path, text: str, notebook, key: Optional[str]) -> tuple:
     from shapels.check_cache import transfer_of
 
     stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr):
-        result = analyse_one(path, text, _worker["options"], _worker["strict"], notebook, _worker["cache"], key)
-    reply = index, None if result is None else transfer_of(result), stderr.getvalue()
-    del result
-    freeze_survivors()  # this worker's next file: its collections walk only what that file makes
+    # The file's one collection is freeze_survivors' below. Outside this span, the analysis's end (and
+    # each span computed after it, positions.py) restores the default thresholds with its objects still
+    # young, and the collections that follow walk them first (~1% of a transformers modeling file).
+    with fewer_collections():
+        with contextlib.redirect_stderr(stderr):
+            result = analyse_one(path, text, _worker["options"], _worker["strict"], notebook, _worker["cache"], key)
+        reply = index, None if result is None else transfer_of(result), stderr.getvalue()
+        del result
+        freeze_survivors()  # this worker's next file: its collections walk only what that file makes
     return reply

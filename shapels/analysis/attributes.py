@@ -250,12 +250,31 @@ def _library_attribute(interp: Interp, base: FunctionRef, name: str, frame) -> V
     if name == "__name__":
         qualname = canonical(base.qualname)
         return Const(qualname.rsplit(".", 1)[-1]) if rule_registry.lookup(qualname) is not None else UNKNOWN
-    deeper = canonical(f"{base.qualname}.{name}")
-    if read_inside_library(deeper) and deeper.count(".") >= 2:
-        found = interp.linker.resolve_external(deeper, frame.scope or interp.main)
+    qualname, inside = _deeper_name(base.qualname, name)
+    if inside is not None:
+        found = interp.linker.resolve_external(inside, frame.scope or interp.main)
         if found is not None:
             return found
-    return library_name(f"{base.qualname}.{name}")
+    return library_name(qualname)
+
+
+def _deeper_name(qualname: str, name: str) -> tuple:
+    """(`qualname.name`, its canonical name where a library keeps it as source, else None): the same for
+    the same names, and asked at every attribute of a library name (`nn.Conv2d`, `torch.flatten`: 600
+    times on efficientnet with its driver), so remembered, up to a size a server would not notice."""
+    key = (qualname, name)
+    found = _DEEPER.get(key)
+    if found is None:
+        deeper = f"{qualname}.{name}"
+        canon = canonical(deeper)
+        found = (deeper, canon if read_inside_library(canon) and canon.count(".") >= 2 else None)
+        if len(_DEEPER) < MAX_DEEPER:
+            _DEEPER[key] = found
+    return found
+
+
+_DEEPER: dict = {}
+MAX_DEEPER = 65536
 
 
 def _alternatives_attribute(interp: Interp, base: Alternatives, name: str, frame) -> Value:

@@ -70,6 +70,8 @@ class Interpreter:
         self.silenced = 0  # > 0 inside a loop probe whose findings are dropped
         self.trial = TrialWatch()  # what a fix trial's re-analysis observes (repair.py); nothing by default
         self.command_line: dict = {}  # argparse dest -> Python value the command line gives (Options.args)
+        # (attribute name, class names of the MRO, files read) -> whether a file read may write it (hasattr)
+        self.written_attributes: dict = {}
 
     @property
     def globals(self) -> dict:

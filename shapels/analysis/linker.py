@@ -74,6 +74,10 @@ class Linker:
         """The text of every file read so far, the analysed one first."""
         return [scope.source for scope in self._scopes.values()]
 
+    def files_read(self) -> int:
+        """How many files sources() gives: files are only ever added, so the count names the list."""
+        return len(self._scopes)
+
     def program_sources(self) -> list:
         """sources(), less the library code read for its shapes (an installed torchvision's models)."""
         return [scope.source for scope in self._scopes.values() if not scope.library]
@@ -242,7 +246,7 @@ class Linker:
         path, text = found
         if path not in self._tables:
             module = parse_cached(text)
-            self._tables[path] = make_scope(package.lstrip("."), path, module) if module is not None else None
+            self._tables[path] = make_scope(package.lstrip("."), path, module, shared=True) if module is not None else None
         unrun = self._tables[path]  # the package's names, its top level not run
         if unrun is None:
             return None
@@ -283,7 +287,7 @@ class Linker:
         module = parse_cached(text)
         if module is None:
             return None
-        scope = make_scope(module_name.lstrip("."), path, module, text)
+        scope = make_scope(module_name.lstrip("."), path, module, text, shared=True)
         scope.library = importer.library or read_inside_library(scope.name)
         self._scopes[path] = scope
         self.link_bases(scope)

@@ -205,6 +205,21 @@ def build_table(module: cst.Module) -> ModuleTable:
     return table
 
 
+def copy_table(table: ModuleTable) -> ModuleTable:
+    """A table equal to `table` whose every container and ClassInfo is its own (an analysis writes to
+    them: linked bases, a class's scope); the syntax nodes, which nothing changes, shared. A base in
+    the same file is the copy's own ClassInfo too, as _resolve_bases made it."""
+    infos = {}
+    for info in table.classes.values():
+        infos[id(info)] = ClassInfo(info.name, info.node, list(info.base_names), dict(info.methods),
+                                    dict(info.attributes), list(info.bases), info.is_module, info.is_keras,
+                                    list(info.fields), info.is_dataclass)
+    for info in infos.values():
+        info.bases = [infos.get(id(base), base) for base in info.bases]
+    return ModuleTable(dict(table.aliases), {name: infos[id(info)] for name, info in table.classes.items()},
+                       dict(table.functions), list(table.star_imports))
+
+
 def _top_level_statements(body):
     """Top-level statements, looking inside `try:`/`if` blocks where imports often hide."""
     for stmt in body:

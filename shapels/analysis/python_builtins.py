@@ -292,8 +292,14 @@ def has_attribute(interp: Interp, instance: Instance, name: str) -> Value:
     if any(name in (f for f, _ in c.fields) or "__getattr__" in c.methods or "__getattribute__" in c.methods
            for c in classes):
         return UNKNOWN
-    texts = interp.linker.sources()
-    return UNKNOWN if may_be_written(name, classes, texts) else Const(False)
+    # The same question again (a transformers model's constructor asks ~8 names for each of the file's
+    # ~5 models, over the ~50 files read) has the same answer while no other file is read: one look
+    # through the files per question, not per call (3% of such a file's analysis).
+    key = (name, tuple(c.name for c in classes), interp.linker.files_read())
+    written = interp.written_attributes.get(key)
+    if written is None:
+        written = interp.written_attributes[key] = may_be_written(name, classes, interp.linker.sources())
+    return UNKNOWN if written else Const(False)
 
 
 def _unknown_bases(info) -> bool:

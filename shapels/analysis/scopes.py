@@ -14,7 +14,7 @@ from typing import Callable, Optional
 import libcst as cst
 
 from shapels.analysis.limits import screen
-from shapels.analysis.modtable import ModuleTable, build_table
+from shapels.analysis.modtable import ModuleTable, build_table, copy_table
 from shapels.analysis.parsing import parse_module
 from shapels.rules import vision_models
 
@@ -78,19 +78,43 @@ def parse_cached(text: str) -> Optional[cst.Module]:
         return None
 
 
-def make_scope(name: str, path: str, module: cst.Module, text: Optional[str] = None) -> Scope:
-    table = build_table(module)
+def make_scope(name: str, path: str, module: cst.Module, text: Optional[str] = None, shared: bool = False) -> Scope:
+    """The scope of a parsed file. `shared`: the module is parse_cached's, which later analyses read
+    again; its table is then built once and copied for each scope."""
+    table = _table_of_shared(module) if shared else build_table(module)
     scope = Scope(name, path, module, table, text=text)
     for info in table.classes.values():
         info.scope = scope
     return scope
 
 
+def _table_of_shared(module: cst.Module) -> ModuleTable:
+    """A copy of the module's table (modtable.copy_table), built on the first call for this module. A
+    transformers modeling file's analysis reads ~50 modules, the same ones file after file, and built
+    their tables each time (3% of its analysis); a copy costs a fraction of a build."""
+    entry = _SHARED_TABLES.get(id(module))
+    if entry is None or entry[0] is not module:
+        if len(_SHARED_TABLES) >= MAX_SHARED_TABLES:
+            _SHARED_TABLES.clear()
+        entry = _SHARED_TABLES[id(module)] = (module, build_table(module))
+    return copy_table(entry[1])
+
+
+# id of a parse_cached module -> (the module, its table, which no analysis writes to). As many as
+# parse_cached keeps; the entry keeps its module alive, so the id is not reused while it is here.
+_SHARED_TABLES: dict = {}
+MAX_SHARED_TABLES = 128
+
+
+@functools.lru_cache(maxsize=4096)
 def read_inside_library(qualname: str) -> bool:
-    """A name under a library that is read as source all the same (LOADED_INSIDE), unless modelled."""
+    """A name under a library that is read as source all the same (LOADED_INSIDE), unless modelled.
+    Cached: asked at every attribute of a library name (`nn.Conv2d`, 600 times on efficientnet with its
+    driver), and modelled_inside tries each of ~70 names."""
     return qualname.startswith(LOADED_INSIDE) and not modelled_inside(qualname)
 
 
+@functools.lru_cache(maxsize=4096)
 def modelled_inside(qualname: str) -> bool:
     """A name of MODELLED_INSIDE or one inside it (`torchvision.models.resnet18`, not `...resnet18_custom`)."""
     return any(qualname == name or qualname.startswith(name + ".") for name in MODELLED_INSIDE)

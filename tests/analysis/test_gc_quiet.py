@@ -95,3 +95,31 @@ def test_freeze_survivors_collects_the_files_cycles_first():
     with files_apart():
         freeze_survivors()
     assert collected == ["a"]  # freed, not frozen for the rest of the batch
+
+
+def test_a_workers_file_is_collected_once():
+    """A check worker's file: the one collection is freeze_survivors' at its end. Without the raised
+    thresholds around the whole file, the analysis's end restored the defaults with its objects young,
+    and collections walked them before that one did."""
+    from shapels import check_cache, parallel_check  # noqa: F401 - imported before: a first import allocates
+    from shapels.analysis.engine import Options
+
+    generations = []
+
+    def seen(phase, info):
+        if phase == "start":
+            generations.append(info["generation"])
+
+    parallel_check._start_worker(Options(), False, None)
+    frozen = gc.get_freeze_count()
+    gc.collect()  # as a worker starts each file: its last one's collection left no young objects
+    gc.callbacks.append(seen)
+    try:
+        index, transfer, stderr = parallel_check._work(0, "m.py", PRODUCER_BUG, None, None)
+    finally:
+        gc.callbacks.remove(seen)
+        parallel_check._worker.clear()
+        if frozen == 0:
+            gc.unfreeze()  # what this test froze goes back to the collector, as files_apart does
+    assert index == 0 and transfer is not None and stderr == ""
+    assert generations == [2]
