@@ -35,6 +35,7 @@ class Interp(Protocol):
     trial: TrialWatch  # what a fix trial's re-analysis observes (repair.py)
     command_line: dict  # argparse dest -> the Python value the command line gives (Options.args)
     calls_cut_short: int  # calls the depth and recursion limits answered unknown
+    invocations: int  # user function calls begun
 
     def eval(self, node: Any, frame: Frame) -> Value: ...
 
