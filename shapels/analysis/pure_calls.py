@@ -89,13 +89,13 @@ class PureCalls:
             if python is None:
                 return None
             values.append(python)
+        scope = function.scope or frame.scope or interp.main
         entry = self._bodies.get(id(node))
         if entry is None:
-            entry = self._bodies[id(node)] = (node, _free_names(node))
+            entry = self._bodies[id(node)] = (node, _free_names(node, scope.table))
         free = entry[1]
         if free is None:
             return None
-        scope = function.scope or frame.scope or interp.main
         for name in free:
             if name not in _CONSTANT_NAMES and not _library(interp.linker.global_as_read(name, scope)):
                 return None
@@ -144,18 +144,19 @@ def _fresh(value: Value, cells: dict) -> Value:
     return value
 
 
-def _free_names(node) -> Optional[frozenset]:
+def _free_names(node, table) -> Optional[frozenset]:
     """The names `node`'s body reads without binding them; None where the body may do more than build new
-    objects (module docstring)."""
+    objects (module docstring), or reads a class or function its file (`table`) defines: the walk stops
+    there (efficientnet's 100-line _efficientnet_conf, called on constants, names a config class first)."""
     if type(node) is not cst.FunctionDef or node.decorators or node.asynchronous is not None:
         return None
-    names = _Names()
+    names = _Names(table)
     if not names.walk(node.body):
         return None
     params = node.params
     bound = names.bound | {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
     for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
+        if type(star) is cst.Param:
             bound.add(star.name.value)
     if any(root not in bound for root in names.written_roots):
         return None
@@ -173,9 +174,15 @@ _TARGETS = {cst.AssignTarget: "target", cst.AugAssign: "target", cst.AnnAssign: 
 
 
 @functools.lru_cache(maxsize=None)
+def _is_node(kind: type) -> bool:
+    """By type, once: isinstance on libcst's abstract CSTNode walks the class tree again after any ABC
+    registration (which the analysis's imports make), 40 times the cost of the walk itself."""
+    return issubclass(kind, cst.CSTNode)
+
+
+@functools.lru_cache(maxsize=None)
 def _fields(kind: type) -> Optional[tuple]:
-    """The fields of a node type that may hold names read, by type (isinstance on libcst's abstract classes
-    is slow): none for a leaf, None for what a pure body may not hold. An attribute's `attr` and an
+    """The fields of a node type that may hold names read, by type (as _is_node): none for a leaf, None for what a pure body may not hold. An attribute's `attr` and an
     argument's `keyword` are no names read."""
     if issubclass(kind, _IMPURE):
         return None
@@ -189,7 +196,8 @@ class _Names:
     """What a function body reads, binds and writes into, by a walk of the nodes' fields (a libcst visitor
     costs several times as much: this runs on the first call of every function called on constants)."""
 
-    def __init__(self) -> None:
+    def __init__(self, table) -> None:
+        self._classes, self._functions = table.classes, table.functions  # the program's own: not read for long
         self.read: set = set()
         self.bound: set = set()
         self.written_roots: set = set()  # the names whose attributes or items are written
@@ -198,8 +206,10 @@ class _Names:
         """Reads `node`; False where it holds what a pure body may not (module docstring)."""
         kind = type(node)
         if kind is cst.Name:
-            self.read.add(node.value)
-            return True
+            name = node.value
+            self.read.add(name)
+            # (a local that shadows one of them declines a pure body too: rare, and declining is always safe)
+            return name not in self._classes and name not in self._functions
         fields = _fields(kind)
         if fields is None:
             return False
@@ -210,9 +220,9 @@ class _Names:
             value = getattr(node, field)
             if type(value) in (tuple, list):
                 for item in value:
-                    if isinstance(item, cst.CSTNode) and not self.walk(item):
+                    if _is_node(type(item)) and not self.walk(item):
                         return False
-            elif isinstance(value, cst.CSTNode) and not self.walk(value):
+            elif _is_node(type(value)) and not self.walk(value):
                 return False
         return True
 

@@ -7,6 +7,8 @@ the program's own state runs at every call, as Python runs it.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from shapels.analysis import interpreter, pure_calls
@@ -157,12 +159,14 @@ def test_a_function_that_may_touch_the_programs_state_runs_each_time(monkeypatch
     ("def f(n):\n    torch.flag = n\n    return n", None),  # writes a library module's attribute
     ("def f(n):\n    g = lambda: n\n    return g()", None),
     ("@functools.lru_cache\ndef f(n):\n    return n", None),  # functools' own cache answers it (function_caches)
+    ("def f(n):\n    c = Config(n)\n    return n", None),  # the file's own class
+    ("def f(n):\n    return helper(n)", None),  # and function
 ])
 def test_which_bodies_may_be_answered(function, free):
     import libcst as cst
 
     [node] = cst.parse_module(function).body
-    names = pure_calls._free_names(node)
+    names = pure_calls._free_names(node, SimpleNamespace(classes={"Config": None}, functions={"helper": None}))
     assert (set(names) if names is not None else None) == free
 
 
