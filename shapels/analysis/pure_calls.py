@@ -12,8 +12,8 @@ analysis then takes the stored result instead:
 - every name it reads that it does not bind is, at the call, a library callable or module (`torch`, a
   `FunctionRef`) or a builtin other than those that reach into namespaces: nothing of the program's own
   state (a global list, a config object) that may have changed since;
-- its arguments are known Python constants (ints, floats, str, bool, None) without provenance, so the body
-  sees the same values; the call is made from the same call expression in the same unit, at the same
+- its arguments are known Python constants (ints, floats, str, bool, None) without provenance, or functions
+  a module defines (one object each), so the body sees the same values; the call is made from the same call expression in the same unit, at the same
   depth, under the same certainty and source (what a rerun's values and locations depend on);
 - the first run left nothing the analysis shows (no finding, withheld or deduplicated, no name, layer
   call or run recorded, no first error, no batch merge, nothing cut short: function_caches'
@@ -113,6 +113,11 @@ def _constant(value: Value) -> Optional[tuple]:
             return (kind, float, python.hex()) if python == python else None
         if type(python) in _KEY_TYPES:
             return (kind, type(python), python)
+    elif kind is UserFunction and value.closure is None and value.owner is None:
+        # A module's function, made once: the same object at every call (torchvision's
+        # `_log_api_usage_once(stochastic_depth)`, in each of maxvit's 54 stochastic depths). Its node and
+        # scope live as long as the analysis, and so as long as the key.
+        return (kind, id(value.node), id(value.scope))
     return None
 
 

@@ -192,3 +192,34 @@ out = Net()(torch.zeros(2, 3))
 def test_calls_on_other_constants_are_not_confused(monkeypatch):
     assert _analysed(SIZES)[0] == _python(SIZES) == "(9, 2)"
     assert _body_runs(monkeypatch, SIZES, "counts") == 3  # 2.0 is a float: another key than 2
+
+
+# A module's function as the argument (torchvision's `_log_api_usage_once(stochastic_depth)`): the same
+# function object at every call, another function another key
+FUNCTIONS = """
+import torch
+import torch.nn as nn
+
+def one():
+    pass
+
+def three():
+    pass
+
+def width(fn):
+    return len(fn.__name__)
+
+class Net(nn.Module):
+    def forward(self, x):
+        total = 0
+        for f in (one, three, one, one):
+            total += width(f)
+        return x.new_zeros(total, 2)
+
+out = Net()(torch.zeros(2, 3))
+"""
+
+
+def test_a_modules_function_as_the_argument(monkeypatch):
+    assert _analysed(FUNCTIONS)[0] == _python(FUNCTIONS) == "(14, 2)"
+    assert _body_runs(monkeypatch, FUNCTIONS, "width") == 2
