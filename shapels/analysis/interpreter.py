@@ -864,8 +864,9 @@ class Interpreter:
             if cache is not None:
                 returned = cache.call(self, args, kwargs, frame, lambda: self._invoke(
                     function, node, args, kwargs, frame, receiver, record, owner, call_node))
-            elif receiver is None and not record and owner is None:
-                returned = self.pure_calls.call(self, function, args, kwargs, frame, call_node, lambda: self._invoke(
+            elif receiver is None and not record and owner is None and (
+                    pure := self.pure_calls.key(self, function, args, kwargs, frame, call_node)) is not None:
+                returned = self.pure_calls.call(self, pure, lambda: self._invoke(
                     function, node, args, kwargs, frame, receiver, record, owner, call_node))
             else:
                 returned = self._invoke(function, node, args, kwargs, frame, receiver, record, owner, call_node)

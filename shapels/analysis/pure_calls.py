@@ -60,11 +60,9 @@ class PureCalls:
         self._bodies: dict = {}
         self._results: dict = {}  # key -> (result, steps the run took)
 
-    def call(self, interp: Interp, function: UserFunction, args: list, kwargs: dict, frame: Frame, call_node,
-             run: Callable[[], Optional[Value]]) -> Optional[Value]:
-        key = self._key(interp, function, args, kwargs, frame, call_node)
-        if key is None:
-            return run()
+    def call(self, interp: Interp, key, run: Callable[[], Optional[Value]]) -> Optional[Value]:
+        """The call's result: the first run's where `key` (from `key`) has one, else `run()`'s, kept where
+        that run may answer the calls of the same key."""
         found = self._results.get(key)
         if found is not None:
             result, steps = found
@@ -78,7 +76,9 @@ class PureCalls:
             self._results[key] = (_fresh(result, {}), interp.budget.steps - steps)
         return result
 
-    def _key(self, interp: Interp, function: UserFunction, args: list, kwargs: dict, frame: Frame, call_node):
+    def key(self, interp: Interp, function: UserFunction, args: list, kwargs: dict, frame: Frame, call_node):
+        """What tells this call apart from others whose first run may answer it; None where none may (most
+        calls: asked before anything is made for the call, so that they pay for no more than this)."""
         node = function.node
         if call_node is None or function.closure is not None or function.owner is not None \
                 or interp.trial.arguments or interp.trial.calls:

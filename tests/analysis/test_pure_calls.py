@@ -78,8 +78,7 @@ out = Net()(torch.zeros(2, 5))
 
 
 def _unanswered(monkeypatch) -> None:
-    monkeypatch.setattr(pure_calls.PureCalls, "call", lambda self, interp, function, args, kwargs, frame, call_node,
-                        run: run())
+    monkeypatch.setattr(pure_calls.PureCalls, "key", lambda *args: None)
 
 
 def test_a_pure_call_on_equal_constants_runs_its_body_once(monkeypatch):
