@@ -35,6 +35,11 @@ class Budget:
         same on any machine, where its seconds are not."""
         return self._ticks
 
+    def add_steps(self, steps: int) -> None:
+        """Count the steps of work answered without being taken again (pure_calls.py): `steps` is the
+        work's measure, the same whether a call ran or was answered from its first run."""
+        self._ticks += steps
+
     @property
     def deadline(self) -> Optional[float]:
         return None if self._end is None else self._end + D.import_seconds() - self._imported

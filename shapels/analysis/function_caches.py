@@ -191,12 +191,12 @@ class _Cache:
             found = self.results.get(key)
             if found is not None:
                 return found
-        before = _what_calls_leave(interp)
+        before = what_calls_leave(interp)
         result = run()
         if self.decorator.maxsize is not None and self._trusted:
             self._count(key)
         if key is not None and self._trusted and frame.surely_reached and not interp.silenced \
-                and result is not None and _what_calls_leave(interp) == before:
+                and result is not None and what_calls_leave(interp) == before:
             if self.decorator.maxsize is None:
                 self.results[key] = result
             else:  # a recursive call of the same key stored its result first: a bounded cache keeps that one
@@ -213,7 +213,7 @@ class _Cache:
             self.results.clear()
 
 
-def _what_calls_leave(interp: Interp) -> tuple:
+def what_calls_leave(interp: Interp) -> tuple:
     """What a call may leave that the analysis shows or that depends on where it was made (module
     docstring): equal before and after a call that left none of it. By id: the recorder is another one only
     in default_runs' runs, the first error changes from None to where it is (both live on the interpreter)."""

@@ -25,6 +25,7 @@ from shapels.analysis.linker import PENDING, Linker
 from shapels.analysis.modtable import add_import
 from shapels.analysis.objects import Instance, UserFunction
 from shapels.analysis.scopes import Loader, Scope
+from shapels.analysis.pure_calls import PureCalls
 from shapels.analysis.python_values import MISSING_VALUE, dict_key, plain
 from shapels.analysis.recorder import Recorder
 from shapels.analysis.semantics import MAX_LOOP, UNBOUND, bind_user_params, compare, iterate, signature, truth
@@ -66,6 +67,8 @@ class Interpreter:
         # depends on where the call was made, and no functools cache keeps it (function_caches.py).
         self.calls_cut_short = 0
         self.caches = FunctionCaches()  # functools caches of the program's functions, for this analysis only
+        self.pure_calls = PureCalls()  # results of pure functions' calls on constants (pure_calls.py)
+        self.invocations = 0  # user function calls begun: a call that made none may be pure (pure_calls.py)
         self.first_error = None  # where the current execution would stop; reset per execution
         self.silenced = 0  # > 0 inside a loop probe whose findings are dropped
         self.trial = TrialWatch()  # what a fix trial's re-analysis observes (repair.py); nothing by default
@@ -857,10 +860,15 @@ class Interpreter:
             return UNKNOWN
         # A method's cache would be keyed by its receiver too (not followed); `record` runs a forward for hover
         cache = self.caches.of(self, function) if receiver is None and not record else None
+        self.invocations += 1
         self._active[key] = active + 1
         try:
             if cache is not None:
                 returned = cache.call(self, args, kwargs, frame, lambda: self._invoke(
+                    function, node, args, kwargs, frame, receiver, record, owner, call_node))
+            elif receiver is None and not record and owner is None and (
+                    pure := self.pure_calls.key(self, function, args, kwargs, frame, call_node)) is not None:
+                returned = self.pure_calls.call(self, pure, lambda: self._invoke(
                     function, node, args, kwargs, frame, receiver, record, owner, call_node))
             else:
                 returned = self._invoke(function, node, args, kwargs, frame, receiver, record, owner, call_node)

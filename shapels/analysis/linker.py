@@ -115,6 +115,28 @@ class Linker:
             return Const(name == "True")
         return Unknown(f"name {name}")
 
+    def global_as_read(self, name: str, scope: Scope) -> Optional[Value]:
+        """What lookup_global gives for `name`, where finding it takes no more than a read; None where it
+        would settle an import, read another file or search star imports first (pure_calls.py asks before a
+        call whose body reads the name, perhaps only on a path it does not take)."""
+        table = scope.table
+        if name in scope.globals:
+            value = scope.globals[name]
+            return None if type(value) in PENDING else value
+        if name in table.classes or name in table.functions:
+            return None  # the program's own (what pure_calls declines anyway), not made here
+        if name in table.aliases:
+            qualname = table.aliases[name]
+            if self.loader is None or not is_loadable(qualname):
+                return library_name(qualname)
+            key = (scope.path, qualname)
+            if key not in self._external:
+                return None
+            return self._external[key] or library_name(qualname)
+        if table.star_imports and self.loader is not None:
+            return None
+        return Builtin(name) if name in BUILTIN_NAMES else None
+
     def module_attribute(self, name: str, scope: Scope) -> Value:
         """`module.name` of a module read as source: what its top level binds, except a name the analysis
         models (`resnet.resnet18` of an installed torchvision's models/resnet.py), which stays the library

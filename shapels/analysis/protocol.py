@@ -36,6 +36,7 @@ class Interp(Protocol):
     command_line: dict  # argparse dest -> the Python value the command line gives (Options.args)
     calls_cut_short: int  # calls the depth and recursion limits answered unknown
     written_attributes: dict  # hasattr's answers of attribute_writes.may_be_written, per files read
+    invocations: int  # user function calls begun
 
     def eval(self, node: Any, frame: Frame) -> Value: ...
 
