@@ -268,7 +268,8 @@ class Linker:
         path, text = found
         if path not in self._tables:
             module = parse_cached(text)
-            self._tables[path] = make_scope(package.lstrip("."), path, module, shared=True) if module is not None else None
+            self._tables[path] = (make_scope(package.lstrip("."), path, module, shared=True) if module is not None
+                                  else None)
         unrun = self._tables[path]  # the package's names, its top level not run
         if unrun is None:
             return None

@@ -189,8 +189,8 @@ def _is_node(kind: type) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def _fields(kind: type) -> Optional[tuple]:
-    """The fields of a node type that may hold names read, by type (as _is_node): none for a leaf, None for what a pure body may not hold. An attribute's `attr` and an
-    argument's `keyword` are no names read."""
+    """The fields of a node type that may hold names read, by type (as _is_node): none for a leaf, None for
+    what a pure body may not hold. An attribute's `attr` and an argument's `keyword` are no names read."""
     if issubclass(kind, _IMPURE):
         return None
     if issubclass(kind, _LEAVES):
