@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Optional
 
 import libcst as cst
@@ -209,15 +210,17 @@ def copy_table(table: ModuleTable) -> ModuleTable:
     """A table equal to `table` whose every container and ClassInfo is its own (an analysis writes to
     them: linked bases, a class's scope); the syntax nodes, which nothing changes, shared. A base in
     the same file is the copy's own ClassInfo too, as _resolve_bases made it."""
-    infos = {}
-    for info in table.classes.values():
-        infos[id(info)] = ClassInfo(info.name, info.node, list(info.base_names), dict(info.methods),
-                                    dict(info.attributes), list(info.bases), info.is_module, info.is_keras,
-                                    list(info.fields), info.is_dataclass)
+    infos = {id(info): _own_containers(info) for info in table.classes.values()}
     for info in infos.values():
         info.bases = [infos.get(id(base), base) for base in info.bases]
     return ModuleTable(dict(table.aliases), {name: infos[id(info)] for name, info in table.classes.items()},
                        dict(table.functions), list(table.star_imports))
+
+
+def _own_containers(info: ClassInfo) -> ClassInfo:
+    """`info` with a copy of each of its lists and dicts, whatever fields ClassInfo gains."""
+    return replace(info, **{f.name: copy.copy(getattr(info, f.name)) for f in fields(info)
+                            if type(getattr(info, f.name)) in (list, dict)})
 
 
 def _top_level_statements(body):
