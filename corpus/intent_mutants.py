@@ -216,6 +216,17 @@ def text_key(text: str, trace: bool = False) -> str:
     return hashlib.sha256(text.encode()).hexdigest() + (":trace" if trace else "")
 
 
+# What a label says when the run timed out or its worker died: how loaded the machine was, not what the
+# program does. Such a label answers the run that made it and is never cached, so a later run on a quieter
+# machine labels the program again (a run labelled under load once kept "fails: Timeout" for good).
+UNSETTLED = frozenset({"Timeout", "WorkerDied"})
+
+
+def keep(labels: dict, unsettled: dict, key: str, label: dict) -> None:
+    """Files `label` under `key`: in the cached `labels`, or in this run's `unsettled` (UNSETTLED)."""
+    (unsettled if label.get("error_type") in UNSETTLED else labels)[key] = label
+
+
 class Labeller:
     """`command` starts the worker (default: this file with `--worker`); another corpus's command sets its
     programs' surroundings up (corpus/zoo_intent.py: the fake torchvision package, timm's sources in their
@@ -227,6 +238,7 @@ class Labeller:
         self.command = command or [sys.executable, str(Path(__file__).resolve()), "--worker"]
         self.proc: Optional[subprocess.Popen] = None
         self.labels: dict = {}
+        self.unsettled: dict = {}  # this run's timed-out and died labels, never saved (UNSETTLED)
         self.fresh = 0
         if cache is not None and cache.is_file():
             stored = json.loads(cache.read_text())
@@ -235,12 +247,14 @@ class Labeller:
 
     def label(self, text: str, path: str, trace: bool = False) -> dict:
         key = text_key(text, trace)
-        if key not in self.labels:
-            self.labels[key] = self._run({"text": text, "path": path, "trace": trace})
+        found = self.labels.get(key) or self.unsettled.get(key)
+        if found is None:
+            found = self._run({"text": text, "path": path, "trace": trace})
+            keep(self.labels, self.unsettled, key, found)
             self.fresh += 1
             if self.fresh % 50 == 0:
                 self.save()
-        return self.labels[key]
+        return found
 
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:

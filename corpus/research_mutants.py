@@ -223,6 +223,7 @@ class Labeller:
         self.cache_path = cache
         self.proc = None
         self.labels: dict = {}
+        self.unsettled: dict = {}  # this run's timed-out and died labels, never saved (im.UNSETTLED)
         self.fresh = 0
         self.seconds = 0.0
         if cache is not None and cache.is_file():
@@ -232,15 +233,17 @@ class Labeller:
 
     def label(self, module: str, path: Path, text: str, trace: bool = False) -> dict:
         key = hashlib.sha256(f"{module}\0{text}".encode()).hexdigest() + (":trace" if trace else "")
-        if key not in self.labels:
+        found = self.labels.get(key) or self.unsettled.get(key)
+        if found is None:
             started = time.monotonic()
-            self.labels[key] = self._run({"module": module, "path": str(path), "text": text, "trace": trace,
-                                          "driver_line": driver_line(text), "timeout": RUN_TIMEOUT})
+            found = self._run({"module": module, "path": str(path), "text": text, "trace": trace,
+                               "driver_line": driver_line(text), "timeout": RUN_TIMEOUT})
+            im.keep(self.labels, self.unsettled, key, found)
             self.seconds += time.monotonic() - started
             self.fresh += 1
             if self.fresh % 25 == 0:
                 self.save()
-        return self.labels[key]
+        return found
 
     def _start(self):
         if self.proc is None or self.proc.poll() is not None:
