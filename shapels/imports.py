@@ -7,6 +7,7 @@ against the importing file. torch itself is never read: the rules model it.
 
 from __future__ import annotations
 
+import functools
 import os
 import site
 import stat
@@ -49,37 +50,25 @@ def ancestor_roots(path: Path, top: str) -> list:
 # per path: a transformers modeling file's analysis asks ~350 questions, mostly of the same ~50 importers,
 # and building their Paths again cost more than the stats that follow. Up to a size a server would not notice.
 MAX_REMEMBERED = 65536
-_PATHS: dict = {}  # str -> its Path
-_RELATIVE: dict = {}  # (importer's path, leading dots) -> the folder they name
-_ANCESTORS: dict = {}  # (importer's path, top-level name) -> ancestor_roots
 
 
-def _remembered(table: dict, key, make):
-    found = table.get(key)
-    if found is None:
-        found = make()
-        if len(table) < MAX_REMEMBERED:
-            table[key] = found
-    return found
-
-
+@functools.lru_cache(maxsize=MAX_REMEMBERED)
 def _path(text: str) -> Path:
-    return _remembered(_PATHS, text, lambda: Path(text))
+    return Path(text)
 
 
+@functools.lru_cache(maxsize=MAX_REMEMBERED)
 def _relative_base(importer_path: str, dots: int) -> Path:
     """The folder of `from .. import x` (dots=2) in the file at `importer_path`."""
-    def make() -> Path:
-        base = _path(importer_path).parent
-        for _ in range(dots - 1):
-            base = base.parent
-        return base
-
-    return _remembered(_RELATIVE, (importer_path, dots), make)
+    base = _path(importer_path).parent
+    for _ in range(dots - 1):
+        base = base.parent
+    return base
 
 
-def _ancestor_roots(importer_path: str, top: str) -> list:
-    return _remembered(_ANCESTORS, (importer_path, top), lambda: ancestor_roots(_path(importer_path), top))
+@functools.lru_cache(maxsize=MAX_REMEMBERED)
+def _ancestor_roots(importer_path: str, top: str) -> tuple:
+    return tuple(ancestor_roots(_path(importer_path), top))
 
 
 class FileLoader:
